@@ -1,0 +1,153 @@
+# Evidence dock: one plain GNU Makefile, non-recursive, pkg-config for deps.
+#
+#   make            build everything into $(BUILD) (default: build/)
+#   make check      install deps, run the suite, then again under ASan+UBSan
+#   make demo       end-to-end demonstration (see docs/demo.md)
+#   make bench      benchmarks, printed as `BENCH name value unit`
+#   make fuzz       libFuzzer targets, FUZZ_SECONDS each (default 60)
+#   make install    PREFIX=/usr/local DESTDIR=
+#
+# Module sources are picked up by wildcard, so adding a file to a module
+# needs no Makefile edit. Dependencies run one way: dockd -> protocol,
+# custody; protocol and custody never include each other.
+
+BUILD    ?= build
+SANITIZE ?=
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+FUZZ_SECONDS ?= 60
+
+CC ?= cc
+PKGS := libusb-1.0 libudev openssl sqlite3 libsystemd inih jansson libcurl
+
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+WARN    := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wvla -Wpointer-arith \
+           -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
+HARDEN  := -fstack-protector-strong -fstack-clash-protection -fPIE
+BASE_CFLAGS := -std=gnu11 $(WARN) -g -pipe -MMD -MP -Iprotocol -Icustody -Idockd
+ifeq ($(SANITIZE),1)
+OPT     := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
+           -fno-sanitize-recover=all
+SAN_LDFLAGS := -fsanitize=address,undefined
+else
+OPT     := -O2 -D_FORTIFY_SOURCE=2
+SAN_LDFLAGS :=
+endif
+ALL_CFLAGS  := $(BASE_CFLAGS) $(OPT) $(HARDEN) $(PKG_CFLAGS) $(CFLAGS)
+ALL_LDFLAGS := -pie -Wl,-z,relro,-z,now -Wl,--as-needed $(SAN_LDFLAGS) $(LDFLAGS)
+LIBS        := $(PKG_LIBS) -lpthread -lm
+
+# ---- module sources ------------------------------------------------------
+PROTO_SRC   := $(wildcard protocol/*.c)
+CAMSIM_SRC  := $(wildcard protocol/camsim/*.c)
+CUSTODY_SRC := $(wildcard custody/*.c)
+CUSTCMD_SRC := $(wildcard custody/cmd/*.c)
+DOCKD_SRC   := $(filter-out dockd/main.c,$(wildcard dockd/*.c))
+UNIT_SRC    := $(wildcard tests/unit/test_*.c)
+USB_SRC     := $(wildcard tests/usb/*.c)
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+
+LIBPROTO   := $(BUILD)/lib/libprotocol.a
+LIBCUSTODY := $(BUILD)/lib/libcustody.a
+LIBDOCKD   := $(BUILD)/lib/libdockd.a
+
+BINS := $(BUILD)/bin/camsim
+ifneq ($(CUSTCMD_SRC),)
+BINS += $(BUILD)/bin/custody
+endif
+ifneq ($(wildcard dockd/main.c),)
+BINS += $(BUILD)/bin/dockd
+endif
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+USB_BIN   := $(if $(USB_SRC),$(BUILD)/tests/usb_harness)
+
+.PHONY: all tests check check-normal check-asan demo bench fuzz install clean deps soak
+all: $(BINS)
+tests: all $(UNIT_BINS) $(USB_BIN)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(LIBPROTO): $(call obj,$(PROTO_SRC))
+	@mkdir -p $(@D)
+	rm -f $@ && ar rcs $@ $^
+$(LIBCUSTODY): $(call obj,$(CUSTODY_SRC))
+	@mkdir -p $(@D)
+	rm -f $@ && ar rcs $@ $^
+$(LIBDOCKD): $(call obj,$(DOCKD_SRC))
+	@mkdir -p $(@D)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/bin/camsim: $(call obj,$(CAMSIM_SRC)) $(LIBPROTO)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+$(BUILD)/bin/custody: $(call obj,$(CUSTCMD_SRC)) $(LIBCUSTODY)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+$(BUILD)/bin/dockd: $(call obj,dockd/main.c) $(LIBDOCKD) $(LIBPROTO) $(LIBCUSTODY)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+# Unit tests may use every module (they test them); each file is one binary.
+TEST_LIBS := $(if $(DOCKD_SRC),$(LIBDOCKD)) $(LIBPROTO) $(if $(CUSTODY_SRC),$(LIBCUSTODY))
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(TEST_LIBS)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS) $(shell pkg-config --libs cmocka)
+
+# The USB harness emulates a camera with umockdev (needs GLib).
+$(BUILD)/obj/tests/usb/%.o: ALL_CFLAGS += $(shell pkg-config --cflags umockdev-1.0)
+$(USB_BIN): $(call obj,$(USB_SRC)) $(LIBPROTO)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS) $(shell pkg-config --libs umockdev-1.0)
+
+deps:
+	@sh packaging/install-deps.sh
+
+# `make check`: the suite built normally, then built with ASan+UBSan.
+check: deps
+	$(MAKE) tests
+	$(MAKE) BUILD=build/asan SANITIZE=1 tests
+	sh tests/run.sh build build/asan
+
+check-normal: deps tests
+	sh tests/run.sh build
+
+check-asan: deps
+	$(MAKE) BUILD=build/asan SANITIZE=1 tests
+	sh tests/run.sh build/asan
+
+demo: deps all
+	sh tests/demo.sh
+
+bench: deps all
+	sh tests/bench.sh
+
+soak: deps all
+	SOAK=1 sh tests/run.sh build
+
+# ---- fuzzing (clang libFuzzer) --------------------------------------------
+FUZZ_SRC  := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRC))
+FUZZ_CFLAGS := -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined \
+               -Iprotocol -Icustody -Idockd $(PKG_CFLAGS)
+build/fuzz/%: tests/fuzz/%.c $(PROTO_SRC) $(CUSTODY_SRC)
+	@mkdir -p $(@D)
+	clang $(FUZZ_CFLAGS) -o $@ $< $(PROTO_SRC) $(CUSTODY_SRC) $(LIBS)
+fuzz: deps $(FUZZ_BINS)
+	sh tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BINS)
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin
+	install -m 0755 $(BUILD)/bin/camsim $(DESTDIR)$(PREFIX)/bin/
+	if [ -f $(BUILD)/bin/custody ]; then install -m 0755 $(BUILD)/bin/custody $(DESTDIR)$(PREFIX)/bin/; fi
+	if [ -f $(BUILD)/bin/dockd ]; then install -m 0755 $(BUILD)/bin/dockd $(DESTDIR)$(PREFIX)/sbin/; fi
+	if [ -f udev/70-evidence-dock.rules ]; then install -D -m 0644 udev/70-evidence-dock.rules $(DESTDIR)/lib/udev/rules.d/70-evidence-dock.rules; fi
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,32 @@
+# Shared helpers for shell tests. Source it; it speaks TAP.
+#   ok "desc" / not_ok "desc" / skip "desc" "why"
+#   check "desc" cmd args...   passes when the command succeeds
+#   check_fails "desc" cmd...  passes when the command fails (and does not crash)
+#   mktmp                      per-test scratch directory, removed at exit
+# Environment from tests/run.sh: BIN (binaries), TBIN (test binaries), TOP.
+t_n=0
+t_failed=0
+: "${TOP:=$(cd "$(dirname "$0")/../.." && pwd)}"
+: "${BUILD:=build}"
+: "${BIN:=$TOP/$BUILD/bin}"
+: "${TBIN:=$TOP/$BUILD/tests}"
+ok()     { t_n=$((t_n + 1)); echo "ok $t_n - $*"; }
+not_ok() { t_n=$((t_n + 1)); t_failed=1; echo "not ok $t_n - $*"; }
+skip()   { t_n=$((t_n + 1)); echo "ok $t_n - $1 # SKIP $2"; }
+check() {
+	d=$1; shift
+	if "$@"; then ok "$d"; else not_ok "$d"; fi
+}
+# A crash (signal, sanitizer abort) is never an acceptable "failure".
+check_fails() {
+	d=$1; shift
+	"$@"; rc=$?
+	if [ "$rc" -ne 0 ] && [ "$rc" -lt 128 ]; then ok "$d"
+	else not_ok "$d (exit $rc)"; fi
+}
+mktmp() {
+	T=$(mktemp -d "${TMPDIR:-/tmp}/dock-test.XXXXXX")
+	trap 'rm -rf "$T"; kill $(jobs -p) 2>/dev/null' EXIT
+	echo "$T"
+}
+done_testing() { echo "1..$t_n"; exit $t_failed; }
