@@ -18,7 +18,7 @@ DESTDIR  ?=
 FUZZ_SECONDS ?= 60
 
 CC ?= cc
-PKGS := libusb-1.0 libudev openssl sqlite3 libsystemd inih jansson libcurl
+PKGS := libusb-1.0 libudev openssl sqlite3 libsystemd inih jansson libcurl zlib
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
