@@ -16,6 +16,12 @@ SANITIZE ?=
 PREFIX   ?= /usr/local
 DESTDIR  ?=
 FUZZ_SECONDS ?= 60
+V ?= 0
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
 
 CC ?= cc
 PKGS := libusb-1.0 libudev openssl sqlite3 libsystemd inih jansson libcurl zlib
@@ -70,39 +76,45 @@ tests: all $(UNIT_BINS) $(USB_BIN)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -c $< -o $@
+	@[ "$(V)" = 1 ] || echo "  CC      $<"
+	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 $(LIBPROTO): $(call obj,$(PROTO_SRC))
 	@mkdir -p $(@D)
-	rm -f $@ && ar rcs $@ $^
+	$(Q)rm -f $@ && ar rcs $@ $^
 $(LIBCUSTODY): $(call obj,$(CUSTODY_SRC))
 	@mkdir -p $(@D)
-	rm -f $@ && ar rcs $@ $^
+	$(Q)rm -f $@ && ar rcs $@ $^
 $(LIBDOCKD): $(call obj,$(DOCKD_SRC))
 	@mkdir -p $(@D)
-	rm -f $@ && ar rcs $@ $^
+	$(Q)rm -f $@ && ar rcs $@ $^
 
 $(BUILD)/bin/camsim: $(call obj,$(CAMSIM_SRC)) $(LIBPROTO)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 $(BUILD)/bin/custody: $(call obj,$(CUSTCMD_SRC)) $(LIBCUSTODY)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 $(BUILD)/bin/dockd: $(call obj,dockd/main.c) $(LIBDOCKD) $(LIBPROTO) $(LIBCUSTODY)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
 # Unit tests may use every module (they test them); each file is one binary.
 TEST_LIBS := $(if $(DOCKD_SRC),$(LIBDOCKD)) $(LIBPROTO) $(if $(CUSTODY_SRC),$(LIBCUSTODY))
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(TEST_LIBS)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS) $(shell pkg-config --libs cmocka)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS) $(shell pkg-config --libs cmocka)
 
 # The USB harness emulates a camera with umockdev (needs GLib).
 $(BUILD)/obj/tests/usb/%.o: ALL_CFLAGS += $(shell pkg-config --cflags umockdev-1.0)
 $(USB_BIN): $(call obj,$(USB_SRC)) $(LIBPROTO)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS) $(shell pkg-config --libs umockdev-1.0)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS) $(shell pkg-config --libs umockdev-1.0)
 
 deps:
 	@sh packaging/install-deps.sh

@@ -1,0 +1,65 @@
+/*
+ * cmd.h - shared context of the `custody` subcommands.
+ *
+ * main.c parses the global options (--config FILE, --db PATH,
+ * --read-only) into a struct cmd_ctx and calls the subcommand from its
+ * dispatch table with the remaining arguments (argv[0] = subcommand name).
+ * A subcommand returns the process exit status:
+ *   0 success, 1 findings (verify/check-proof) or "not found",
+ *   2 usage / configuration / file errors.
+ * Messages go to stderr prefixed "custody: ".
+ */
+#ifndef CUSTODY_CMD_H
+#define CUSTODY_CMD_H
+
+#include <stdbool.h>
+
+#include "config.h"
+#include "ledger.h"
+
+#define CMD_OK 0
+#define CMD_FINDINGS 1
+#define CMD_ERROR 2
+
+struct cmd_ctx {
+	struct cust_config cfg;		/* from --config (or defaults) */
+	bool have_config;
+	bool read_only;			/* --read-only, or file not writable */
+	const char *db_path;		/* --db, else cfg.ledger_path */
+	struct cust_ledger *ledger;	/* set by cmd_open_ledger() */
+};
+
+typedef int (*cmd_fn)(struct cmd_ctx *ctx, int argc, char **argv);
+
+/* Open the ledger named by ctx (read-only when asked for or when the file
+ * is not writable by us). create: make it if absent. Prints the error and
+ * returns CMD_ERROR, or 0. */
+int cmd_open_ledger(struct cmd_ctx *ctx, bool create);
+/* The agency to confine queries to: cfg.agency_id, or NULL if unset. */
+const char *cmd_agency(const struct cmd_ctx *ctx);
+/* Append the audit event of a read (history/search/proof/verify run) by
+ * the OS user, unless the ledger is read-only. 0 or CMD_ERROR. */
+int cmd_audit(struct cmd_ctx *ctx, enum cust_action action,
+	      const char *evidence_id, const char *what, json_t *details);
+/* OS user name of the caller ("uid-N" if unknown). */
+void cmd_os_user(char *buf, size_t cap);
+/* Print "custody: " + message to stderr. */
+void cmd_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Subcommands, one group per file. */
+int cmd_init(struct cmd_ctx *ctx, int argc, char **argv);	/* admin.c */
+int cmd_keygen(struct cmd_ctx *ctx, int argc, char **argv);	/* admin.c */
+int cmd_append(struct cmd_ctx *ctx, int argc, char **argv);	/* admin.c */
+int cmd_demo_fill(struct cmd_ctx *ctx, int argc, char **argv);	/* fill.c */
+int cmd_history(struct cmd_ctx *ctx, int argc, char **argv);	/* read.c */
+int cmd_search(struct cmd_ctx *ctx, int argc, char **argv);	/* read.c */
+int cmd_bench(struct cmd_ctx *ctx, int argc, char **argv);	/* read.c */
+int cmd_checkpoint(struct cmd_ctx *ctx, int argc, char **argv); /* integrity.c */
+int cmd_verify(struct cmd_ctx *ctx, int argc, char **argv);	/* integrity.c */
+int cmd_proof(struct cmd_ctx *ctx, int argc, char **argv);	/* integrity.c */
+int cmd_check_proof(struct cmd_ctx *ctx, int argc, char **argv);/* integrity.c */
+/* h6: access control */
+int cmd_serve(struct cmd_ctx *ctx, int argc, char **argv);	/* serve.c */
+int cmd_users(struct cmd_ctx *ctx, int argc, char **argv);	/* users.c */
+
+#endif /* CUSTODY_CMD_H */

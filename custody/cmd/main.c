@@ -1,0 +1,190 @@
+/*
+ * main.c - `custody`: global options and the subcommand dispatch table.
+ *
+ *   custody [--config FILE] [--db PATH] [--read-only] COMMAND [ARGS...]
+ *
+ * To add a subcommand: declare it in cmd.h and add one line to cmds[].
+ */
+#include <errno.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmd.h"
+
+struct cmd_entry {
+	const char *name;
+	cmd_fn fn;
+	const char *help;
+};
+
+static const struct cmd_entry cmds[] = {
+	{ "init", cmd_init, "create an empty ledger" },
+	{ "keygen", cmd_keygen, "--key FILE --vkey FILE [--name N]: checkpoint key pair" },
+	{ "history", cmd_history, "ID [--json]: timeline of one item" },
+	{ "search", cmd_search, "[--officer O] [--camera C] [--from D] [--to D] [--category C] [--case N] [--status S] [--json]" },
+	{ "verify", cmd_verify, "[--quiet]: recompute hashes, checkpoints, records" },
+	{ "checkpoint", cmd_checkpoint, "[--if-due]: write a signed checkpoint" },
+	{ "proof", cmd_proof, "ID [--out FILE]: inclusion proofs of an item's events" },
+	{ "check-proof", cmd_check_proof, "FILE [--vkey FILE]: verify a proof file (no database)" },
+	{ "append", cmd_append, "(admin/test) append one event, see docs" },
+	{ "demo-fill", cmd_demo_fill, "(admin/test) N: generate N recordings' lifecycles" },
+	{ "bench", cmd_bench, "(test) history N: time N history queries" },
+};
+
+void cmd_err(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("custody: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+void cmd_os_user(char *buf, size_t cap)
+{
+	struct passwd pw, *res = NULL;
+	char tmp[1024];
+	uid_t uid = getuid();
+
+	if (getpwuid_r(uid, &pw, tmp, sizeof(tmp), &res) == 0 && res &&
+	    res->pw_name && *res->pw_name)
+		snprintf(buf, cap, "%s", res->pw_name);
+	else
+		snprintf(buf, cap, "uid-%u", (unsigned)uid);
+}
+
+const char *cmd_agency(const struct cmd_ctx *ctx)
+{
+	return ctx->cfg.agency_id[0] ? ctx->cfg.agency_id : NULL;
+}
+
+int cmd_open_ledger(struct cmd_ctx *ctx, bool create)
+{
+	char err[512];
+	unsigned flags = 0;
+	int r;
+
+	if (ctx->ledger)
+		return 0;
+	if (!ctx->db_path || !*ctx->db_path) {
+		cmd_err("no ledger: give --db PATH or --config FILE with [ledger] path");
+		return CMD_ERROR;
+	}
+	if (create)
+		flags |= CUST_LEDGER_CREATE;
+	if (!create && !ctx->read_only && access(ctx->db_path, W_OK) != 0 &&
+	    access(ctx->db_path, R_OK) == 0)
+		ctx->read_only = true;	/* a defense expert's read-only copy */
+	if (ctx->read_only)
+		flags |= CUST_LEDGER_RDONLY;
+	r = cust_ledger_open(ctx->db_path, flags, &ctx->ledger, err, sizeof(err));
+	if (r < 0) {
+		cmd_err("%s", err);
+		return CMD_ERROR;
+	}
+	return 0;
+}
+
+int cmd_audit(struct cmd_ctx *ctx, enum cust_action action,
+	      const char *evidence_id, const char *what, json_t *details)
+{
+	struct cust_event ev;
+	char user[CUST_ACTOR_ID_MAX + 1];
+	const char *agency = cmd_agency(ctx);
+	json_t *d = details ? json_incref(details) : json_object();
+	int r;
+
+	if (!ctx->ledger || ctx->read_only) {
+		json_decref(d);
+		return 0;
+	}
+	cmd_os_user(user, sizeof(user));
+	r = cust_event_init(&ev, agency ? agency : "local", CUST_ACTOR_CLERK,
+			    user, action, NULL, CUST_OUTCOME_OK);
+	if (r == 0 && evidence_id)
+		r = cust_event_set_text(ev.evidence_id, sizeof(ev.evidence_id),
+					evidence_id);
+	if (r == 0 && d) {
+		json_object_set_new(d, "command", json_string(what));
+		json_object_set_new(d, "uid", json_integer((json_int_t)getuid()));
+		r = cust_event_set_details(&ev, d);
+	}
+	json_decref(d);
+	if (r == 0)
+		r = cust_ledger_append(ctx->ledger, &ev);
+	if (r < 0) {
+		cmd_err("cannot record the audit event for '%s': %s (%s)", what,
+			strerror(-r), cust_ledger_errmsg(ctx->ledger));
+		return CMD_ERROR;
+	}
+	return 0;
+}
+
+static void usage(FILE *f)
+{
+	size_t i;
+
+	fprintf(f, "usage: custody [--config FILE] [--db PATH] [--read-only] COMMAND [ARGS]\n"
+		   "commands:\n");
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		fprintf(f, "  %-12s %s\n", cmds[i].name, cmds[i].help);
+}
+
+int main(int argc, char **argv)
+{
+	struct cmd_ctx ctx;
+	const char *config = NULL;
+	char err[1024];
+	int i = 1, rc;
+	size_t k;
+
+	memset(&ctx, 0, sizeof(ctx));
+	cust_config_init(&ctx.cfg);
+	while (i < argc && argv[i][0] == '-') {
+		const char *o = argv[i];
+		if (!strcmp(o, "--read-only")) {
+			ctx.read_only = true; i++;
+		} else if ((!strcmp(o, "--config") || !strcmp(o, "--db")) && i + 1 < argc) {
+			if (!strcmp(o, "--config"))
+				config = argv[i + 1];
+			else
+				ctx.db_path = argv[i + 1];
+			i += 2;
+		} else if (!strcmp(o, "-h") || !strcmp(o, "--help")) {
+			usage(stdout);
+			return 0;
+		} else {
+			cmd_err("unknown or incomplete option '%s'", o);
+			usage(stderr);
+			return CMD_ERROR;
+		}
+	}
+	if (i >= argc) {
+		usage(stderr);
+		return CMD_ERROR;
+	}
+	if (config) {
+		if (cust_config_load(config, &ctx.cfg, err, sizeof(err)) < 0) {
+			cmd_err("%s", err);
+			return CMD_ERROR;
+		}
+		ctx.have_config = true;
+	}
+	if (!ctx.db_path && ctx.cfg.ledger_path[0])
+		ctx.db_path = ctx.cfg.ledger_path;
+	for (k = 0; k < sizeof(cmds) / sizeof(cmds[0]); k++) {
+		if (strcmp(cmds[k].name, argv[i]))
+			continue;
+		rc = cmds[k].fn(&ctx, argc - i, argv + i);
+		cust_ledger_close(ctx.ledger);
+		return rc;
+	}
+	cmd_err("unknown command '%s'", argv[i]);
+	usage(stderr);
+	return CMD_ERROR;
+}

@@ -1,0 +1,84 @@
+#ifndef CUSTODY_EVFILE_INT_H
+#define CUSTODY_EVFILE_INT_H
+
+/* Internal to evfile*.c: not part of the public API. */
+
+#include "evfile.h"
+
+/* KDF info strings, byte-exact as in docs/evidence-format.md (no NUL). */
+#define EVF_INFO_HEADER  "evfile v1 header mac key"
+#define EVF_INFO_PAYLOAD "evfile v1 payload key"
+#define EVF_INFO_P256    "evfile v1 ecdh-p256 kek"
+#define EVF_INFO_P384    "evfile v1 ecdh-p384 kek"
+
+#define EVF_NONCE_LEN 12
+#define EVF_STANZA_FIXED (1 + 2 + EVFILE_KEYID_LEN)
+#define EVF_WRAPPED_LEN (EVFILE_KEY_LEN + EVFILE_TAG_LEN)
+#define EVF_P256_POINT 65
+#define EVF_P384_POINT 97
+#define EVF_RSA_MIN 384   /* 3072-bit modulus */
+#define EVF_RSA_MAX 1024  /* 8192-bit modulus */
+#define EVF_STANZA_MAX (EVF_STANZA_FIXED + EVF_RSA_MAX)
+
+extern const uint8_t evf_magic[EVFILE_MAGIC_LEN];
+
+/* Keys derived from a data key for one file. */
+struct evf_keys {
+	uint8_t hdr_mac[32];
+	uint8_t payload[32];
+	uint8_t hdr_hash[32];   /* SHA-256 of the whole header */
+};
+
+static inline void evf_put_be(uint8_t *p, uint64_t v, unsigned n)
+{
+	while (n--) {
+		p[n] = (uint8_t)v;
+		v >>= 8;
+	}
+}
+
+static inline uint64_t evf_get_be(const uint8_t *p, unsigned n)
+{
+	uint64_t v = 0;
+
+	while (n--)
+		v = (v << 8) | *p++;
+	return v;
+}
+
+/* evfile_wrap.c: primitives (OpenSSL EVP only). */
+int evf_hkdf(const char *md, const uint8_t *ikm, size_t ikm_len,
+	     const uint8_t *salt, size_t salt_len,
+	     const uint8_t *info, size_t info_len, uint8_t *out, size_t out_len);
+int evf_hmac_sha256(const uint8_t key[32], const uint8_t *data, size_t len,
+		    uint8_t out[32]);
+int evf_gcm(EVP_CIPHER_CTX *ctx, int enc, const uint8_t key[32],
+	    const uint8_t nonce[EVF_NONCE_LEN], const uint8_t *aad, size_t aad_len,
+	    uint8_t *buf, size_t len, uint8_t tag[EVFILE_TAG_LEN]);
+/* Build one recipient stanza for `dk` into out (>= EVF_STANZA_MAX). */
+int evf_wrap(EVP_PKEY *recipient, const uint8_t salt[EVFILE_SALT_LEN],
+	     const uint8_t dk[EVFILE_KEY_LEN], uint8_t *out, size_t *out_len);
+/* Find the stanza addressed to `key` in a parsed header and unwrap. */
+int evf_unwrap(EVP_PKEY *key, const struct evfile_info *info,
+	       const uint8_t *hdr, uint8_t dk[EVFILE_KEY_LEN]);
+/* Derive header/payload keys, check the header MAC, hash the header. */
+int evf_keys_derive(const struct evfile_info *info, const uint8_t *hdr,
+		    const uint8_t dk[EVFILE_KEY_LEN], struct evf_keys *k);
+
+/* evfile_stream.c: one chunk, in place; ciphertext then tag in buf. */
+int evf_chunk_seal(EVP_CIPHER_CTX *ctx, const struct evf_keys *k,
+		   unsigned log2, uint64_t i, int final, uint8_t *buf, size_t len);
+int evf_chunk_open(EVP_CIPHER_CTX *ctx, const struct evf_keys *k,
+		   unsigned log2, uint64_t i, int final, uint8_t *buf, size_t ct_len);
+
+/* evfile.c: header encoding with a known layout. */
+int evf_header_build(const struct evfile_meta *meta, unsigned log2,
+		     const uint8_t salt[EVFILE_SALT_LEN], const uint8_t *stanzas,
+		     size_t stanzas_len, unsigned n_stanzas,
+		     const uint8_t dk[EVFILE_KEY_LEN], uint8_t **hdr, size_t *hdr_len);
+/* Parse + MAC check + key derivation from a data key (resume, regen). */
+int evf_open_with_key(const uint8_t *hdr, size_t hdr_len,
+		      const uint8_t dk[EVFILE_KEY_LEN], struct evfile_info *info,
+		      struct evf_keys *k);
+
+#endif

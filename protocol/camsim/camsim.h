@@ -1,0 +1,87 @@
+/* camsim.h - the reference camera's internals (shared by its files only).
+ *
+ *   main.c    command line: init, add, serve, list
+ *   store.c   the camera's state directory (keys, recordings, state)
+ *   serve.c   the camera side of the protocol
+ *   faults.c  misbehaviour switches used by the tests
+ *
+ * State directory layout:
+ *   config              "key value" lines: serial, model, firmware, officer
+ *   device.key/.pub     Ed25519 device key (PEM, private 0600)
+ *   agency.pub          the agency key that must sign dock certificates
+ *   state               clock_offset_ns, receipts accepted
+ *   rec/ID.bin, ID.meta recording bytes; size, cached sha256, metadata
+ *   receipts/ID         the dock receipt on whose word ID was deleted
+ * Every file is replaced by write-temp + fsync + rename (+ dir fsync).
+ */
+#ifndef CAMSIM_H
+#define CAMSIM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "wire.h"
+
+#define CAMSIM_MAX_RECS 10000
+#define CAMSIM_PATH_MAX 4096
+
+struct cam_rec {
+	char id[PROTO_ID_MAX + 1];
+	uint64_t size;
+	uint8_t sha256[PROTO_SHA256_LEN];
+	int64_t start_utc, end_utc;
+	char category[PROTO_TEXT_MAX + 1];
+	bool has_gps;
+	int32_t lat_e7, lon_e7;
+};
+
+struct cam_store {
+	char dir[CAMSIM_PATH_MAX];
+	char serial[PROTO_ID_MAX + 1];
+	char model[PROTO_TEXT_MAX + 1];
+	char firmware[PROTO_TEXT_MAX + 1];
+	char officer[PROTO_ID_MAX + 1];
+	int64_t clock_offset_ns;
+	uint64_t receipts;
+	struct cam_rec *recs; /* sorted by id */
+	size_t n;
+};
+
+struct cam_faults {
+	uint64_t disconnect_after; /* 0: off */
+	int64_t corrupt_at;        /* -1: off */
+	bool bad_signature, lie_hash, out_of_order, wrong_version, unenrolled_key;
+	int64_t lie_size;          /* -1: off */
+	int stall_ms, flood;
+	uint64_t slow_bps;         /* 0: off */
+	bool has_clock_offset;
+	int64_t clock_offset_s;
+	uint32_t chunk;            /* DATA frame size (not a fault) */
+};
+
+/* store.c */
+int store_init(const char *dir, const char *serial, const char *model, const char *officer,
+	       const char *agency_pub_path);
+int store_open(const char *dir, struct cam_store *st);
+void store_free(struct cam_store *st);
+int store_add(struct cam_store *st, const struct cam_rec *meta, const char *src_path);
+const struct cam_rec *store_find(const struct cam_store *st, const char *id);
+int store_path(const struct cam_store *st, const char *name, char *buf, size_t cap);
+int store_save_state(const struct cam_store *st);
+int store_release(struct cam_store *st, const char *id, const struct proto_receipt *r);
+int store_write_file(const char *path, const void *data, size_t len, int mode);
+
+/* faults.c */
+void faults_default(struct cam_faults *f);
+/* Parse one fault option (name without "--"); 1 if consumed, 0 if not a
+ * fault, negative on a bad value. */
+int faults_parse(struct cam_faults *f, const char *name, const char *val);
+/* Fault-aware helpers used while serving. */
+void faults_sleep_ms(int ms);
+void faults_throttle(const struct cam_faults *f, uint64_t sent, int64_t start_ns);
+
+/* serve.c */
+struct transport;
+int serve(struct cam_store *st, const struct cam_faults *f, struct transport *t);
+
+#endif

@@ -1,0 +1,522 @@
+/* session.c - dock side of a camera session (see session.h). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
+#include "frame_io.h"
+#include "session.h"
+#include "session_fuzz.h"
+
+#define TX_CAP 2048 /* the dock's largest frame (a receipt) is ~500 bytes */
+
+struct session {
+	struct transport *t;
+	const struct edsig_key *key;
+	struct proto_dock_cert cert;
+	struct proto_identity id;
+	int64_t clock_offset_ns;
+	int timeout_ms;
+	uint32_t seq;
+	int failed; /* first error that left the stream out of step */
+	uint8_t *rx; /* PROTO_MAX_FRAME bytes */
+	uint8_t tx[TX_CAP];
+};
+
+#ifdef PROTO_FUZZING
+static int fuzz_skip_sigs;
+void session_fuzz_skip_signatures(int on)
+{
+	fuzz_skip_sigs = on;
+}
+#endif
+
+static int camera_sig_ok(const uint8_t pub[PROTO_PUBKEY_LEN], const uint8_t *msg, size_t len,
+			 const uint8_t sig[PROTO_SIG_LEN])
+{
+#ifdef PROTO_FUZZING
+	if (fuzz_skip_sigs)
+		return 0;
+#endif
+	return edsig_verify_raw(pub, msg, len, sig);
+}
+
+static int64_t realtime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int fail(struct session *s, int err)
+{
+	if (!s->failed)
+		s->failed = err;
+	return err;
+}
+
+static int send_msg(struct session *s, const struct proto_msg *m, uint32_t *seq_out)
+{
+	uint32_t seq = s->seq++;
+	int r = frame_write(s->t, m, seq, 0, s->tx, sizeof(s->tx), s->timeout_ms);
+
+	if (r < 0)
+		return fail(s, r);
+	*seq_out = seq;
+	return 0;
+}
+
+/* Tell the camera why we stop, then fail (best effort: we are failing). */
+static int refuse(struct session *s, uint32_t seq, int err, const char *why)
+{
+	frame_write_error(s->t, seq, err, why, s->timeout_ms);
+	return fail(s, err);
+}
+
+/* Next frame answering request `seq`: skips (a bounded number of) unknown
+ * frames; turns an ERROR reply into its code. */
+static int recv_reply(struct session *s, uint32_t seq, uint8_t want, struct proto_hdr *h,
+		      struct proto_msg *m)
+{
+	int unknown = 0;
+
+	for (;;) {
+		int r = frame_read(s->t, s->rx, PROTO_MAX_FRAME, s->timeout_ms, h, m);
+
+		if (r == -PROTO_E_BAD_TYPE) {
+			if (++unknown > SESSION_MAX_UNKNOWN)
+				return fail(s, -PROTO_E_UNEXPECTED);
+			continue;
+		}
+		if (r < 0)
+			return fail(s, r);
+		if (h->seq != seq)
+			return fail(s, -PROTO_E_SEQ);
+		if (m->type == PROTO_ERROR)
+			return -(PROTO_E_BASE + (int)m->u.error.code); /* codec checked the range */
+		if (m->type != want)
+			return fail(s, -PROTO_E_UNEXPECTED);
+		return 0;
+	}
+}
+
+static int usable(const struct session *s)
+{
+	if (!s)
+		return -EINVAL;
+	return s->failed ? s->failed : 0;
+}
+
+static int send_hello(struct session *s, const uint8_t nonce[PROTO_NONCE_LEN], uint32_t *seq)
+{
+	struct proto_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.type = PROTO_HELLO;
+	m.u.hello.version_min = PROTO_VERSION;
+	m.u.hello.version_max = PROTO_VERSION;
+	memcpy(m.u.hello.dock_nonce, nonce, PROTO_NONCE_LEN);
+	memcpy(m.u.hello.dock_id, s->cert.dock_id, sizeof(m.u.hello.dock_id));
+	return send_msg(s, &m, seq);
+}
+
+/* Check HELLO_REPLY: version, the identity's self-signature, enrolment. */
+static int check_camera(struct session *s, uint32_t seq, const uint8_t dock_nonce[PROTO_NONCE_LEN],
+			const struct proto_hello_reply *hr, const struct session_cfg *cfg)
+{
+	uint8_t tbs[PROTO_TBS_MAX];
+	size_t n = 0;
+	int r;
+
+	if (hr->version != PROTO_VERSION)
+		return refuse(s, seq, -PROTO_E_BAD_VERSION, "only protocol version 1");
+	r = proto_identity_tbs(dock_nonce, hr->cam_nonce, &hr->id, tbs, sizeof(tbs), &n);
+	if (r < 0)
+		return refuse(s, seq, r, "identity cannot be encoded");
+	if (camera_sig_ok(hr->id.pubkey, tbs, n, hr->sig) < 0)
+		return refuse(s, seq, -PROTO_E_AUTH, "identity signature invalid");
+	r = cfg->enrol(cfg->enrol_ctx, &hr->id);
+	if (r < 0) {
+		if (r > -PROTO_E_BASE || r < -PROTO_E_MAX)
+			r = -PROTO_E_UNENROLLED; /* callback failures deny, never admit */
+		return refuse(s, seq, r, "camera not enrolled at this dock");
+	}
+	return 0;
+}
+
+static int send_auth(struct session *s, const uint8_t cam_nonce[PROTO_NONCE_LEN],
+		     const uint8_t dock_nonce[PROTO_NONCE_LEN], uint32_t *seq)
+{
+	uint8_t tbs[PROTO_TBS_MAX];
+	struct proto_msg m;
+	size_t n = 0;
+	int r;
+
+	r = proto_dock_auth_tbs(cam_nonce, dock_nonce, s->id.serial, &s->cert, tbs, sizeof(tbs), &n);
+	if (r < 0)
+		return fail(s, r);
+	memset(&m, 0, sizeof(m));
+	m.type = PROTO_AUTH_DOCK;
+	m.u.auth_dock.cert = s->cert;
+	r = edsig_sign(s->key, tbs, n, m.u.auth_dock.sig);
+	if (r < 0)
+		return fail(s, r);
+	return send_msg(s, &m, seq);
+}
+
+static int handshake(struct session *s, const struct session_cfg *cfg)
+{
+	uint8_t nonce[PROTO_NONCE_LEN];
+	struct proto_hdr h;
+	struct proto_msg *m = calloc(1, sizeof(*m));
+	int64_t t0, t1;
+	uint32_t seq;
+	int r;
+
+	if (!m)
+		return -ENOMEM;
+	r = -EIO;
+	if (RAND_bytes(nonce, sizeof(nonce)) != 1)
+		goto out;
+	t0 = realtime_ns();
+	r = send_hello(s, nonce, &seq);
+	if (r == 0)
+		r = recv_reply(s, seq, PROTO_HELLO_REPLY, &h, m);
+	if (r < 0)
+		goto out;
+	t1 = realtime_ns();
+	r = check_camera(s, seq, nonce, &m->u.hello_reply, cfg);
+	if (r < 0)
+		goto out;
+	s->id = m->u.hello_reply.id;
+	s->clock_offset_ns = m->u.hello_reply.id.clock_ns - (t0 / 2 + t1 / 2);
+	r = send_auth(s, m->u.hello_reply.cam_nonce, nonce, &seq);
+	if (r == 0)
+		r = recv_reply(s, seq, PROTO_AUTH_OK, &h, m);
+out:
+	if (r < 0)
+		fail(s, r); /* a session that did not open is never reused */
+	free(m);
+	return r;
+}
+
+int session_open(struct transport *t, const struct session_cfg *cfg, struct session **out)
+{
+	struct session *s;
+	int r;
+
+	if (!t || !cfg || !cfg->dock_key || !cfg->cert || !cfg->enrol || !out)
+		return -EINVAL;
+	if (!edsig_has_private(cfg->dock_key) || !proto_id_valid(cfg->cert->dock_id))
+		return -EINVAL;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->rx = malloc(PROTO_MAX_FRAME);
+	if (!s->rx) {
+		free(s);
+		return -ENOMEM;
+	}
+	s->t = t;
+	s->key = cfg->dock_key;
+	s->cert = *cfg->cert;
+	s->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : SESSION_DEFAULT_TIMEOUT_MS;
+	s->seq = 1;
+	r = handshake(s, cfg);
+	if (r < 0) {
+		session_close(s);
+		return r;
+	}
+	*out = s;
+	return 0;
+}
+
+const struct proto_identity *session_identity(const struct session *s)
+{
+	return &s->id;
+}
+
+int64_t session_clock_offset_ns(const struct session *s)
+{
+	return s->clock_offset_ns;
+}
+
+/* Check one LIST_REPLY page against what earlier pages said. */
+static int check_page(const struct proto_list_reply *lr, uint32_t start, uint32_t total)
+{
+	if (lr->total != total || lr->total > SESSION_MAX_ENTRIES)
+		return -PROTO_E_BAD_FIELD;
+	if (lr->count > PROTO_LIST_MAX || lr->count > total - start)
+		return -PROTO_E_BAD_FIELD;
+	if (lr->count == 0 && start < total)
+		return -PROTO_E_BAD_FIELD; /* no progress: would loop forever */
+	return 0;
+}
+
+static int report_page(struct session *s, const struct proto_list_reply *lr,
+		       session_entry_fn fn, void *ctx, int *any_bad)
+{
+	uint8_t tbs[PROTO_TBS_MAX];
+
+	for (uint32_t i = 0; i < lr->count; i++) {
+		const struct proto_manifest_entry *e = &lr->entries[i];
+		size_t n = 0;
+		int verdict = proto_manifest_tbs(s->id.serial, e, tbs, sizeof(tbs), &n);
+		int r;
+
+		if (verdict == 0)
+			verdict = camera_sig_ok(s->id.pubkey, tbs, n, e->sig);
+		if (verdict < 0) {
+			verdict = -PROTO_E_AUTH;
+			*any_bad = 1;
+		}
+		r = fn(ctx, e, verdict);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+int session_list(struct session *s, session_entry_fn fn, void *ctx)
+{
+	struct proto_msg *m;
+	struct proto_hdr h;
+	uint32_t start = 0, total = 0, seq;
+	int any_bad = 0, r = usable(s);
+
+	if (r < 0)
+		return r;
+	if (!fn)
+		return -EINVAL;
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	do {
+		struct proto_msg req = { .type = PROTO_LIST_REQ, .u.list_req.start = start };
+
+		r = send_msg(s, &req, &seq);
+		if (r == 0)
+			r = recv_reply(s, seq, PROTO_LIST_REPLY, &h, m);
+		if (r < 0)
+			goto out;
+		if (start == 0)
+			total = m->u.list_reply.total;
+		r = check_page(&m->u.list_reply, start, total);
+		if (r < 0) {
+			fail(s, r);
+			goto out;
+		}
+		r = report_page(s, &m->u.list_reply, fn, ctx, &any_bad);
+		if (r < 0)
+			goto out;
+		start += m->u.list_reply.count;
+	} while (start < total);
+	r = any_bad ? -PROTO_E_AUTH : 0;
+out:
+	free(m);
+	return r;
+}
+
+/* One DATA frame of the answer to READ_REQ `seq`, expected at *next. */
+static int take_data(struct session *s, const struct proto_hdr *h, const struct proto_data *d,
+		     uint64_t *next, uint64_t end, session_sink_fn sink, void *ctx)
+{
+	int r;
+
+	if (d->offset != *next)
+		return -PROTO_E_SEQ;
+	if (d->len > end - *next)
+		return -PROTO_E_MISMATCH; /* more than we asked for */
+	if (d->len == 0 && !(h->flags & PROTO_F_END))
+		return -PROTO_E_BAD_FIELD; /* empty, not final: no progress */
+	if (d->len) {
+		r = sink(ctx, d->data, d->len, d->offset);
+		if (r < 0)
+			return r;
+	}
+	*next += d->len;
+	if ((h->flags & PROTO_F_END) && *next != end)
+		return -PROTO_E_MISMATCH; /* ended short */
+	if (!(h->flags & PROTO_F_END) && *next == end)
+		return -PROTO_E_MISMATCH; /* must say END exactly at the end */
+	return 0;
+}
+
+static int read_chunk(struct session *s, const char *rid, uint64_t offset, uint32_t len,
+		      session_sink_fn sink, void *ctx)
+{
+	struct proto_msg req, m;
+	struct proto_hdr h;
+	uint64_t next = offset, end = offset + len;
+	uint32_t seq;
+	int r;
+
+	memset(&req, 0, sizeof(req));
+	req.type = PROTO_READ_REQ;
+	memcpy(req.u.read_req.recording_id, rid, strlen(rid) + 1);
+	req.u.read_req.offset = offset;
+	req.u.read_req.length = len;
+	r = send_msg(s, &req, &seq);
+	if (r < 0)
+		return r;
+	while (next < end) {
+		r = recv_reply(s, seq, PROTO_DATA, &h, &m);
+		if (r < 0)
+			return next == offset ? r : fail(s, r);
+		r = take_data(s, &h, &m.u.data, &next, end, sink, ctx);
+		if (r < 0)
+			return fail(s, r);
+	}
+	return 0;
+}
+
+int session_read(struct session *s, const char *recording_id, uint64_t offset, uint64_t length,
+		 session_sink_fn sink, void *ctx)
+{
+	int r = usable(s);
+
+	if (r < 0)
+		return r;
+	if (!recording_id || !sink || !proto_id_valid(recording_id))
+		return -EINVAL;
+	if (offset > (uint64_t)INT64_MAX || length > (uint64_t)INT64_MAX - offset)
+		return -EINVAL;
+	while (length > 0) {
+		uint32_t n = length > PROTO_MAX_READ ? PROTO_MAX_READ : (uint32_t)length;
+
+		r = read_chunk(s, recording_id, offset, n, sink, ctx);
+		if (r < 0)
+			return r;
+		offset += n;
+		length -= n;
+	}
+	return 0;
+}
+
+int session_receipt_sign(const struct edsig_key *key, struct proto_receipt *r)
+{
+	uint8_t tbs[PROTO_TBS_MAX];
+	uint8_t sig[PROTO_SIG_LEN];
+	size_t n = 0;
+	int rc;
+
+	if (!key || !r)
+		return -EINVAL;
+	rc = proto_receipt_tbs(r, tbs, sizeof(tbs), &n);
+	if (rc < 0)
+		return rc;
+	rc = edsig_sign(key, tbs, n, sig);
+	if (rc < 0)
+		return rc;
+	memcpy(r->sig, sig, sizeof(sig));
+	return 0;
+}
+
+int session_release_signed(struct session *s, const struct proto_receipt *rc)
+{
+	struct proto_msg m;
+	struct proto_hdr h;
+	uint32_t seq;
+	int r = usable(s);
+
+	if (r < 0)
+		return r;
+	if (!rc)
+		return -EINVAL;
+	memset(&m, 0, sizeof(m));
+	m.type = PROTO_RELEASE_REQ;
+	m.u.release_req = *rc;
+	r = send_msg(s, &m, &seq);
+	if (r == 0)
+		r = recv_reply(s, seq, PROTO_RELEASE_REPLY, &h, &m);
+	if (r < 0)
+		return r;
+	if (strcmp(m.u.release_reply.recording_id, rc->recording_id) != 0)
+		return fail(s, -PROTO_E_MISMATCH);
+	return m.u.release_reply.deleted == 1 ? 0 : -PROTO_E_BAD_RECEIPT;
+}
+
+int session_release(struct session *s, struct proto_receipt *r)
+{
+	struct proto_receipt tmp;
+	int rc = usable(s);
+
+	if (rc < 0)
+		return rc;
+	if (!r)
+		return -EINVAL;
+	tmp = *r;
+	memcpy(tmp.dock_id, s->cert.dock_id, sizeof(tmp.dock_id));
+	if (tmp.issued_utc == 0)
+		tmp.issued_utc = (int64_t)time(NULL);
+	rc = session_receipt_sign(s->key, &tmp);
+	if (rc < 0)
+		return rc;
+	*r = tmp; /* the caller records exactly what was sent */
+	return session_release_signed(s, r);
+}
+
+int session_time_sync(struct session *s, int64_t *camera_before_ns, int64_t *camera_after_ns)
+{
+	struct proto_msg m;
+	struct proto_hdr h;
+	uint32_t seq;
+	int r = usable(s);
+
+	if (r < 0)
+		return r;
+	memset(&m, 0, sizeof(m));
+	m.type = PROTO_TIME_SET;
+	m.u.time_set.dock_ns = realtime_ns();
+	r = send_msg(s, &m, &seq);
+	if (r == 0)
+		r = recv_reply(s, seq, PROTO_TIME_REPLY, &h, &m);
+	if (r < 0)
+		return r;
+	if (camera_before_ns)
+		*camera_before_ns = m.u.time_reply.camera_before_ns;
+	if (camera_after_ns)
+		*camera_after_ns = m.u.time_reply.camera_after_ns;
+	return 0;
+}
+
+int session_status(struct session *s, struct proto_status_reply *out)
+{
+	struct proto_msg m;
+	struct proto_hdr h;
+	uint32_t seq;
+	int r = usable(s);
+
+	if (r < 0)
+		return r;
+	if (!out)
+		return -EINVAL;
+	memset(&m, 0, sizeof(m));
+	m.type = PROTO_STATUS_REQ;
+	r = send_msg(s, &m, &seq);
+	if (r == 0)
+		r = recv_reply(s, seq, PROTO_STATUS_REPLY, &h, &m);
+	if (r < 0)
+		return r;
+	*out = m.u.status_reply;
+	return 0;
+}
+
+void session_close(struct session *s)
+{
+	if (!s)
+		return;
+	if (!s->failed) {
+		struct proto_msg m = { .type = PROTO_BYE };
+
+		frame_write(s->t, &m, s->seq++, 0, s->tx, sizeof(s->tx),
+			    s->timeout_ms < 1000 ? s->timeout_ms : 1000);
+	}
+	free(s->rx);
+	OPENSSL_cleanse(s, sizeof(*s));
+	free(s);
+}
