@@ -69,10 +69,13 @@ BINS += $(BUILD)/bin/dockd
 endif
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 USB_BIN   := $(if $(USB_SRC),$(BUILD)/tests/usb_harness)
+# Small dock-side client tools for tests and benches (one binary per file).
+TOOL_SRC  := $(wildcard tests/tools/*.c)
+TOOL_BINS := $(patsubst tests/tools/%.c,$(BUILD)/tests/tools/%,$(TOOL_SRC))
 
 .PHONY: all tests check check-normal check-asan demo bench fuzz install clean deps soak
 all: $(BINS)
-tests: all $(UNIT_BINS) $(USB_BIN)
+tests: all $(UNIT_BINS) $(USB_BIN) $(TOOL_BINS)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
@@ -109,6 +112,11 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(TEST_LIBS)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS) $(shell pkg-config --libs cmocka)
 
+$(BUILD)/tests/tools/%: $(BUILD)/obj/tests/tools/%.o $(LIBPROTO)
+	@mkdir -p $(@D)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
 # The USB harness emulates a camera with umockdev (needs GLib).
 $(BUILD)/obj/tests/usb/%.o: ALL_CFLAGS += $(shell pkg-config --cflags umockdev-1.0)
 $(USB_BIN): $(call obj,$(USB_SRC)) $(LIBPROTO)
@@ -144,7 +152,7 @@ soak: deps all
 # ---- fuzzing (clang libFuzzer) --------------------------------------------
 FUZZ_SRC  := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRC))
-FUZZ_CFLAGS := -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined \
+FUZZ_CFLAGS := -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -DPROTO_FUZZING \
                -Iprotocol -Icustody -Idockd $(PKG_CFLAGS)
 build/fuzz/%: tests/fuzz/%.c $(PROTO_SRC) $(CUSTODY_SRC)
 	@mkdir -p $(@D)

@@ -75,8 +75,8 @@ static int reason_valid(const char *s)
 
 	if (!s)
 		return 0;
-	n = strnlen(s, 1025);
-	if (n > 1024)
+	n = strnlen(s, ACCESS_REASON_MAX + 1);
+	if (n > ACCESS_REASON_MAX)
 		return 0;
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];

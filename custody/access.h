@@ -94,6 +94,10 @@ int access_role_parse(const char *s, enum custody_role *out);
 const char *access_op_name(enum access_op op);
 int access_op_parse(const char *s, enum access_op *out);
 
+/* Longest reason accepted (bytes; the ledger's reason field cap). A
+ * reason must also contain a non-blank and no control character. */
+#define ACCESS_REASON_MAX 512
+
 /* Does op require a reason (see table)? Unknown op: 1. */
 int access_op_needs_reason(enum access_op op);
 

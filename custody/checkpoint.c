@@ -254,7 +254,8 @@ int ckpt_vkey_parse(const char *s, size_t len, struct ckpt_vkey *out)
 		return -EBADMSG;
 	memset(&v, 0, sizeof(v));
 	memcpy(v.name, s, nlen);
-	if (!ckpt_name_valid(v.name))
+	/* strlen check: a NUL inside the name would silently truncate it */
+	if (strlen(v.name) != nlen || !ckpt_name_valid(v.name))
 		return -EBADMSG;
 	for (int i = 0; i < 4; i++) {
 		int hi = hex_nibble(s[nlen + 1 + 2 * i]);
@@ -313,7 +314,7 @@ int checkpoint_format(const struct checkpoint *cp, const char *key_name,
 	if (!edkey_has_private(key))
 		return -ENOKEY;
 	if ((rc = checkpoint_body(cp, buf, cap, &blen)) < 0)
-		return rc;
+		goto fail;
 	if ((rc = edkey_public_raw(key, pub)) < 0 ||
 	    (rc = ckpt_key_id(key_name, pub, raw)) < 0 ||
 	    (rc = edkey_sign(key, buf, blen, raw + 4)) < 0)
@@ -328,7 +329,8 @@ int checkpoint_format(const struct checkpoint *cp, const char *key_name,
 		*len = blen + (size_t)n;
 	return 0;
 fail:
-	buf[0] = '\0';	/* never hand out an unsigned body as if signed */
+	if (cap > 0)
+		buf[0] = '\0';	/* never hand out an unsigned body */
 	return rc;
 }
 

@@ -29,7 +29,8 @@
  *   -EBADMSG          authentication failed: header MAC, chunk tag,
  *                     truncated / reordered / spliced / extended file
  *   -ENOKEY           no recipient stanza is addressed to this key
- *   -EKEYREJECTED     a stanza addressed to this key did not unwrap
+ *                     (a stanza addressed to it that does not unwrap is
+ *                     tampering: -EBADMSG)
  *   -EMSGSIZE         a limit was exceeded (header, recipients, metadata)
  *   -ENOMEM, -EIO     resources; callback errors are passed through
  * A writer or reader that failed stays failed (same error on every call).
@@ -226,7 +227,7 @@ int evfile_reader_open(struct evfile_reader **r, EVP_PKEY *key,
 		       evfile_read_fn in, void *in_arg, struct evfile_info *info);
 
 /*
- * Next authenticated plaintext chunk: returns 1 with *buf/*len set (valid
+ * Next authenticated plaintext chunk: returns 1 with *buf and *len set (valid
  * until the next call), 0 once the final chunk verified and the input
  * ended, or a negative error. Plaintext delivered before 0 is returned is
  * authentic but may be INCOMPLETE: commit it only after 0.

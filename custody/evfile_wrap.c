@@ -239,8 +239,9 @@ static int unwrap_ecdh(EVP_PKEY *key, int type, const uint8_t salt[EVFILE_SALT_L
 	size_t zl = sizeof(z);
 	int rc = -EBADMSG;
 
+	/* The parser fixed body_len; a compressed or odd point is forged. */
 	if (s->body_len != plen + EVF_WRAPPED_LEN || body[0] != 0x04)
-		return -EPROTO;
+		return -EBADMSG;
 	peer = ec_point_key(type, body, plen);  /* rejects off-curve points */
 	if (!peer)
 		goto out;
@@ -277,8 +278,9 @@ static int unwrap_rsa(EVP_PKEY *key, const struct evfile_stanza *s,
 	size_t outl = sizeof(out);
 	int ok;
 
+	/* Our own modulus size, or the stanza cannot be for this key. */
 	if (s->body_len != (uint32_t)EVP_PKEY_get_size(key))
-		return -EPROTO;
+		return -EBADMSG;
 	ctx = EVP_PKEY_CTX_new_from_pkey(NULL, key, NULL);
 	ok = ctx && EVP_PKEY_decrypt_init(ctx) == 1 && rsa_oaep_ctx(ctx) &&
 	     EVP_PKEY_decrypt(ctx, out, &outl, body, s->body_len) == 1 &&

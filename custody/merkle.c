@@ -4,6 +4,7 @@
  */
 #include "merkle.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,22 +19,30 @@ struct hasher {
 	EVP_MD_CTX *ctx;
 };
 
+/* The algorithm is fetched once per process (a provider lookup costs
+ * more than hashing 65 bytes); it is immutable, so sharing it between
+ * threads is safe.  It is never freed: OpenSSL's own exit handlers run
+ * after ours would and it is a single small object. */
+static EVP_MD *sha256_md;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void sha256_fetch(void)
+{
+	sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
 static int hasher_open(struct hasher *h)
 {
-	h->md = EVP_MD_fetch(NULL, "SHA256", NULL);
+	if (pthread_once(&sha256_once, sha256_fetch) != 0 || !sha256_md)
+		return -EIO;
+	h->md = sha256_md;
 	h->ctx = EVP_MD_CTX_new();
-	if (!h->md || !h->ctx) {
-		EVP_MD_free(h->md);
-		EVP_MD_CTX_free(h->ctx);
-		return -ENOMEM;
-	}
-	return 0;
+	return h->ctx ? 0 : -ENOMEM;
 }
 
 static void hasher_close(struct hasher *h)
 {
 	EVP_MD_CTX_free(h->ctx);
-	EVP_MD_free(h->md);
 }
 
 /* out = SHA-256(prefix || a[0..alen) || b[0..blen)); out may alias a/b
@@ -56,33 +65,34 @@ static int node(struct hasher *h, const merkle_hash l, const merkle_hash r,
 	return hash3(h, 0x01, l, MERKLE_HASH_LEN, r, MERKLE_HASH_LEN, out);
 }
 
-int merkle_leaf_hash(const void *data, size_t len, merkle_hash out)
+/* One-shot hash3 for the public single-hash functions. */
+static int hash3_once(uint8_t prefix, const void *a, size_t alen,
+		      const void *b, size_t blen, merkle_hash out)
 {
 	struct hasher h;
 	int rc;
 
-	if (!out || (!data && len))
-		return -EINVAL;
 	if ((rc = hasher_open(&h)) < 0)
 		return rc;
-	rc = hash3(&h, 0x00, data, len, NULL, 0, out);
+	rc = hash3(&h, prefix, a, alen, b, blen, out);
 	hasher_close(&h);
 	return rc;
+}
+
+int merkle_leaf_hash(const void *data, size_t len, merkle_hash out)
+{
+	if (!out || (!data && len))
+		return -EINVAL;
+	return hash3_once(0x00, data, len, NULL, 0, out);
 }
 
 int merkle_node_hash(const merkle_hash left, const merkle_hash right,
 		     merkle_hash out)
 {
-	struct hasher h;
-	int rc;
-
 	if (!left || !right || !out)
 		return -EINVAL;
-	if ((rc = hasher_open(&h)) < 0)
-		return rc;
-	rc = node(&h, left, right, out);
-	hasher_close(&h);
-	return rc;
+	return hash3_once(0x01, left, MERKLE_HASH_LEN, right, MERKLE_HASH_LEN,
+			  out);
 }
 
 int merkle_empty_root(merkle_hash out)
@@ -249,23 +259,35 @@ int merkle_root_from_leaves(const merkle_hash *leaf_hashes, uint64_t n,
 struct gen {
 	struct hasher h;
 	const struct merkle_source *src;
-	merkle_hash *buf;	/* MERKLE_SOURCE_CHUNK leaf hashes */
+	merkle_hash *buf;	/* leaf hash chunk, grown on demand */
+	uint64_t cap;		/* <= MERKLE_SOURCE_CHUNK */
 };
 
 static int gen_open(struct gen *g, const struct merkle_source *src)
 {
-	int rc;
-
 	if (!src || !src->leaf_hashes)
 		return -EINVAL;
 	g->src = src;
-	g->buf = malloc(sizeof(merkle_hash) * MERKLE_SOURCE_CHUNK);
-	if (!g->buf)
+	g->buf = NULL;
+	g->cap = 0;
+	return hasher_open(&g->h);
+}
+
+/* Small proofs (cached subtrees, small trees) need only a few leaves:
+ * don't pay for a full chunk up front. */
+static int gen_reserve(struct gen *g, uint64_t n)
+{
+	merkle_hash *nb;
+
+	if (n > MERKLE_SOURCE_CHUNK)
+		n = MERKLE_SOURCE_CHUNK;
+	if (n <= g->cap)
+		return 0;
+	nb = realloc(g->buf, (size_t)n * sizeof(merkle_hash));
+	if (!nb)
 		return -ENOMEM;
-	if ((rc = hasher_open(&g->h)) < 0) {
-		free(g->buf);
-		return rc;
-	}
+	g->buf = nb;
+	g->cap = n;
 	return 0;
 }
 
@@ -284,11 +306,13 @@ static int stream_hash(struct gen *g, uint64_t begin, uint64_t end,
 	int rc;
 
 	merkle_frontier_init(&f);
+	if ((rc = gen_reserve(g, end - begin)) < 0)
+		return rc;
 	while (begin < end) {
 		uint64_t n = end - begin;
 
-		if (n > MERKLE_SOURCE_CHUNK)
-			n = MERKLE_SOURCE_CHUNK;
+		if (n > g->cap)
+			n = g->cap;
 		rc = g->src->leaf_hashes(g->src->ctx, begin, n, g->buf);
 		if (rc < 0)
 			return rc;

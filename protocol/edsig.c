@@ -274,7 +274,7 @@ static int read_key_file(const char *path, bool secret, char *buf, size_t cap, s
 		r = -errno;
 	else if (!S_ISREG(st.st_mode))
 		r = -EINVAL;
-	else if (secret && ((st.st_mode & 077) || st.st_uid != geteuid()))
+	else if (secret && (st.st_mode & 077))
 		r = -EPERM;
 	else if ((size_t)st.st_size >= cap)
 		r = -EFBIG;
@@ -378,8 +378,7 @@ const char *edsig_strerror(int err)
 {
 	switch (err) {
 	case -EPERM:
-		return "private key file is accessible by group/others or not owned by us "
-		       "(refused; chmod 0600 and chown to the service user)";
+		return "private key file is accessible by group or others (refused; chmod 0600)";
 	case -EBADMSG:
 		return "not a PEM Ed25519 key of the expected kind";
 	case -EFBIG:

@@ -15,8 +15,8 @@
  *   -ENOMEM        allocation failed
  *   -EINVAL        bad argument (NULL, public-only key where a private key is
  *                  needed, malformed hex)
- *   -EPERM         private key file is readable or writable by group/others
- *                  (or is not owned by the caller): refused; chmod 0600
+ *   -EPERM         private key file grants any permission to group/others:
+ *                  refused; chmod 0600
  *   -EBADMSG       file content is not a PEM Ed25519 key of the expected kind
  *   -EFBIG         key file larger than EDSIG_FILE_MAX
  *   -EEXIST        save: the target path already exists (never overwritten)
@@ -63,9 +63,11 @@ bool edsig_has_private(const struct edsig_key *k);
  * fsync'd. A partially written file is removed on failure. */
 int edsig_save_private(const struct edsig_key *k, const char *path);
 
-/* Load a PEM private key. Refuses (-EPERM) a file whose mode grants any
- * group/other permission or that is not owned by the effective uid, a
- * non-regular file (-EINVAL) and symlinks (-ELOOP). */
+/* Load a PEM private key (PKCS#8, as written by edsig_save_private or
+ * `openssl genpkey -algorithm ed25519`). Refuses (-EPERM) a file whose mode
+ * grants any group/other permission, a non-regular file (-EINVAL), a
+ * symlink (-ELOOP) and any key that is not Ed25519 (-EBADMSG). The PEM text
+ * read is wiped before returning. */
 int edsig_load_private(const char *path, struct edsig_key **out);
 
 /* Write the public key as PEM SubjectPublicKeyInfo ("BEGIN PUBLIC KEY") to

@@ -30,7 +30,8 @@ int transport_sock_from_fd(int fd, struct transport **out);
 /* Create a listening Unix stream socket at path with mode 0660 (the file is
  * chmod'ed before listen(), so nobody can connect through wider
  * permissions). A stale socket left at path is replaced; any other kind of
- * file there is refused with -EEXIST. *lfd_out is close-on-exec and non-blocking (poll it in an event loop). */
+ * file there is refused with -EEXIST. *lfd_out is close-on-exec and
+ * non-blocking (poll it in an event loop). */
 int transport_sock_listen(const char *path, int *lfd_out);
 
 /* Accept one connection on lfd within timeout_ms (-ETIMEDOUT otherwise). The

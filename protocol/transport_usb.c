@@ -39,6 +39,7 @@ struct usb_t {
 	bool claimed;
 	bool zlp_native; /* usbfs supports USBFS_URB_ZERO_PACKET */
 	struct usb_in in[TUSB_IN_FLIGHT];
+	unsigned n_in; /* transfers in the ring (fewer when usbfs memory is short) */
 	unsigned head; /* next IN transfer whose bytes the caller gets */
 	struct libusb_transfer *out;
 	int out_done;
@@ -75,6 +76,8 @@ static int status_errno(int status)
 	}
 }
 
+#define FOREVER INT64_MAX
+
 static int64_t now_ms(void)
 {
 	struct timespec ts;
@@ -83,16 +86,25 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Run libusb's event loop until *flag is set or the deadline passes. */
+/* Run libusb's event loop until *flag is set or the deadline passes. The
+ * first round always runs (without blocking if the deadline is already
+ * past), so a zero timeout still collects completed transfers. */
 static int pump(struct usb_t *u, int *flag, int64_t deadline)
 {
+	bool first = true;
+
 	while (!*flag) {
 		int64_t left = deadline - now_ms();
 		struct timeval tv;
 		int r;
 
-		if (left <= 0)
+		if (left <= 0 && !first)
 			return -ETIMEDOUT;
+		if (left < 0)
+			left = 0;
+		first = false;
+		if (deadline == FOREVER || left > 60000)
+			left = 60000; /* wake up now and then; loop re-checks */
 		tv.tv_sec = left / 1000;
 		tv.tv_usec = (left % 1000) * 1000;
 		r = libusb_handle_events_timeout_completed(u->ctx, &tv, flag);
@@ -148,13 +160,13 @@ static void in_recycle(struct usb_t *u, struct usb_in *in)
 
 	if (r < 0)
 		set_dead(u, r); /* the bytes still queued ahead are handed out first */
-	u->head = (u->head + 1) % TUSB_IN_FLIGHT;
+	u->head = (u->head + 1) % u->n_in;
 }
 
 static int usb_recv(struct transport *t, void *buf, size_t cap, size_t *got, int timeout_ms)
 {
 	struct usb_t *u = t->impl;
-	int64_t deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+	int64_t deadline = timeout_ms < 0 ? FOREVER : now_ms() + timeout_ms;
 
 	if (cap == 0)
 		return -EINVAL;
@@ -205,14 +217,14 @@ static int out_once(struct usb_t *u, const void *buf, size_t len, bool zlp, int 
 
 	/* libusb never writes an OUT buffer; its API just is not const. */
 	libusb_fill_bulk_transfer(u->out, u->h, u->ifc.ep_out, (unsigned char *)(uintptr_t)buf,
-				  (int)len, out_cb, u, (unsigned)timeout_ms);
+				  (int)len, out_cb, u, timeout_ms < 0 ? 0u : (unsigned)timeout_ms);
 	u->out->flags = zlp ? LIBUSB_TRANSFER_ADD_ZERO_PACKET : 0;
 	u->out_done = 0;
 	r = libusb_submit_transfer(u->out);
 	if (r < 0)
 		return r == LIBUSB_ERROR_NOT_SUPPORTED ? -EOPNOTSUPP : transport_usb_errno(r);
 	u->out_busy = true;
-	r = pump(u, &u->out_done, now_ms() + timeout_ms + SEND_GRACE_MS);
+	r = pump(u, &u->out_done, timeout_ms < 0 ? FOREVER : now_ms() + timeout_ms + SEND_GRACE_MS);
 	if (r < 0) {
 		/* libusb's own timeout should have fired; force it. */
 		libusb_cancel_transfer(u->out);
@@ -235,8 +247,8 @@ static int usb_send(struct transport *t, const void *buf, size_t len, int timeou
 		return u->dead;
 	if (len == 0 || len > PROTO_MAX_FRAME)
 		return -EINVAL;
-	if (timeout_ms < 1)
-		timeout_ms = 1;
+	if (timeout_ms == 0)
+		timeout_ms = 1; /* libusb reads 0 as "no timeout" */
 	zlp = len % u->ifc.out_maxpacket == 0;
 	r = out_once(u, buf, len, zlp && u->zlp_native, timeout_ms, &sent);
 	if (r == -EOPNOTSUPP && zlp && u->zlp_native) {
@@ -325,11 +337,16 @@ static int setup(struct usb_t *u)
 		if (!u->in[i].xfer || !u->in[i].buf)
 			return -ENOMEM;
 	}
-	/* Queue every IN transfer now: the camera never waits for us. */
+	/* Queue every IN transfer now: the camera never waits for us. usbfs
+	 * caps the memory of all its URBs (usbfs_memory_mb, 16 MiB by
+	 * default, shared by every device): on -ENOMEM run with fewer. */
 	for (int i = 0; i < TUSB_IN_FLIGHT; i++) {
 		r = in_submit(u, &u->in[i]);
+		if (r == -ENOMEM && i > 0)
+			break;
 		if (r < 0)
 			return r;
+		u->n_in++;
 	}
 	return 0;
 }

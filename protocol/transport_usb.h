@@ -18,6 +18,8 @@
  *         timeout does NOT cancel anything (cancelling an IN transfer can
  *         lose bytes already on the wire); the transfers stay queued.
  *
+ * timeout_ms < 0 waits forever, 0 polls (like transport_sock.h).
+ *
  * Errors follow transport.h. Unplug (libusb NO_DEVICE, URB status -ENODEV
  * or -ESHUTDOWN) gives -ENODEV, after every byte received before it was
  * handed out; from then on every send/recv returns -ENODEV at once.

@@ -52,7 +52,11 @@
 
 /* String fields: u16 length + bytes, no NUL on the wire. Limits exclude the
  * NUL the decoder appends. IDs (serial, recording id, dock id, officer id,
- * agency id) use the charset [A-Za-z0-9._:-] and must not be empty. */
+ * agency id) use the charset [A-Za-z0-9._:-] and must not be empty. Text
+ * fields (model, firmware, category, location, error text) may be empty and
+ * must be valid UTF-8 without control bytes (< 0x20, 0x7F). Violations:
+ * PROTO_E_BAD_STRING; over the limit: PROTO_E_TOO_LONG (both directions:
+ * the encoder refuses what the decoder would refuse). */
 #define PROTO_ID_MAX 64
 #define PROTO_TEXT_MAX 128     /* model, firmware, category, error text */
 #define PROTO_LOCATION_MAX 256 /* receipt: where the verified copy is kept */
@@ -83,6 +87,7 @@ enum proto_type {
 /* Header flags. */
 #define PROTO_F_END 0x0001  /* DATA: last frame answering this READ_REQ */
 #define PROTO_F_MASK 0x0001 /* all defined bits */
+/* END on any type other than DATA is PROTO_E_BAD_FLAGS too. */
 
 /* Protocol error codes. Sent in ERROR frames (as u16: code - 1000) and
  * returned negated by the codec and session functions. */
@@ -171,8 +176,9 @@ struct proto_manifest_entry {
 	uint8_t sha256[PROTO_SHA256_LEN];
 	int64_t start_utc, end_utc; /* seconds since epoch */
 	char category[PROTO_TEXT_MAX + 1];
-	bool has_gps;
-	int32_t lat_e7, lon_e7; /* degrees * 1e7; only when has_gps */
+	bool has_gps;           /* wire: presence byte 0/1, then both i32 always */
+	int32_t lat_e7, lon_e7; /* degrees * 1e7, |lat| <= 90e7, |lon| <= 180e7;
+				 * must be 0 when !has_gps (canonical form) */
 	uint8_t sig[PROTO_SIG_LEN];
 };
 
@@ -271,7 +277,12 @@ int proto_frame_decode(const uint8_t *buf, size_t len, struct proto_hdr *hdr_out
 
 /* Encode msg as one frame with the given seq and flags into buf (capacity
  * cap). *len_out = frame length. -PROTO_E_TOO_LONG if it does not fit or a
- * field exceeds its limit; -PROTO_E_BAD_STRING for an invalid id. */
+ * field exceeds its limit; -PROTO_E_BAD_STRING for an invalid id or text;
+ * -PROTO_E_BAD_FIELD for a value out of range; -PROTO_E_BAD_FLAGS,
+ * -PROTO_E_BAD_TYPE; -EINVAL for NULL arguments. The rules are the
+ * decoder's, so every encoded frame decodes, and decoding then re-encoding
+ * gives the same bytes (the encoding is canonical). buf may be partly
+ * written on failure. */
 int proto_frame_encode(const struct proto_msg *msg, uint32_t seq, uint16_t flags,
 		       uint8_t *buf, size_t cap, size_t *len_out);
 

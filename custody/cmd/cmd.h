@@ -61,5 +61,6 @@ int cmd_check_proof(struct cmd_ctx *ctx, int argc, char **argv);/* integrity.c *
 /* h6: access control */
 int cmd_serve(struct cmd_ctx *ctx, int argc, char **argv);	/* serve.c */
 int cmd_users(struct cmd_ctx *ctx, int argc, char **argv);	/* users.c */
+int cmd_remote(struct cmd_ctx *ctx, int argc, char **argv);	/* remote.c */
 
 #endif /* CUSTODY_CMD_H */

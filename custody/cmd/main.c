@@ -32,6 +32,9 @@ static const struct cmd_entry cmds[] = {
 	{ "append", cmd_append, "(admin/test) append one event, see docs" },
 	{ "demo-fill", cmd_demo_fill, "(admin/test) N: generate N recordings' lifecycles" },
 	{ "bench", cmd_bench, "(test) history N: time N history queries" },
+	{ "serve", cmd_serve, "[--socket P] [--socket-mode M] [--alert-command P]: query service" },
+	{ "user", cmd_users, "add|remove|set-role|list: user -> role mapping (docs/custody-access.md)" },
+	{ "remote", cmd_remote, "[--socket P] [--json] history|search|access-events|user-list ...: via the query service" },
 };
 
 void cmd_err(const char *fmt, ...)

@@ -56,7 +56,8 @@ struct cam_faults {
 	uint64_t slow_bps;         /* 0: off */
 	bool has_clock_offset;
 	int64_t clock_offset_s;
-	uint32_t chunk;            /* DATA frame size (not a fault) */
+	uint32_t chunk;            /* DATA frame size (tuning, not a fault) */
+	int idle_ms;               /* wait for the dock's next request (tuning) */
 };
 
 /* store.c */

@@ -98,7 +98,7 @@ static void test_specific_verdicts(void **state)
 
 static void test_reasons(void **state)
 {
-	char big[1100];
+	char big[ACCESS_REASON_MAX + 100];
 
 	(void)state;
 	assert_int_equal(decide(CUSTODY_ROLE_CLERK, "pd-a", ACCESS_OP_HISTORY,
@@ -114,7 +114,7 @@ static void test_reasons(void **state)
 	big[sizeof(big) - 1] = '\0';
 	assert_int_equal(decide(CUSTODY_ROLE_CLERK, "pd-a", ACCESS_OP_HISTORY,
 				"pd-a", big), ACCESS_DENY_NO_REASON);
-	big[1024] = '\0';
+	big[ACCESS_REASON_MAX] = '\0';
 	assert_int_equal(decide(CUSTODY_ROLE_CLERK, "pd-a", ACCESS_OP_HISTORY,
 				"pd-a", big), ACCESS_ALLOW);
 	/* verify needs no reason; user admin neither */

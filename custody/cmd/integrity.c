@@ -1,0 +1,233 @@
+/*
+ * integrity.c - `custody verify`, `checkpoint`, `proof`, `check-proof`.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "proof.h"
+#include "publish.h"
+#include "verify.h"
+
+static int load_keys(struct cmd_ctx *ctx, const char *path, struct ckpt_vkey *keys,
+		     size_t *n)
+{
+	char err[512];
+
+	if (!path || !*path)
+		path = ctx->cfg.checkpoint_pub;
+	if (!*path) {
+		cmd_err("no trusted checkpoint key: set [ledger] checkpoint_pub or give --vkey FILE");
+		return CMD_ERROR;
+	}
+	if (cust_vkeys_load(path, keys, n, err, sizeof(err))) {
+		cmd_err("%s", err);
+		return CMD_ERROR;
+	}
+	return 0;
+}
+
+struct fstate { int quiet; };
+
+static void print_finding(void *arg, const char *cls, uint64_t seq, const char *msg)
+{
+	(void)arg;
+	if (seq)
+		printf("FINDING %s seq %llu: %s\n", cls, (unsigned long long)seq, msg);
+	else
+		printf("FINDING %s: %s\n", cls, msg);
+}
+
+int cmd_verify(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	struct ckpt_vkey keys[CUST_MAX_VKEYS];
+	struct cust_verify_opts o = { keys, 0, NULL };
+	struct cust_verify_result res;
+	const char *vkey = NULL, *ext = NULL;
+	json_t *d;
+	int i, r;
+
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--vkey") && i + 1 < argc)
+			vkey = argv[++i];
+		else if (!strcmp(argv[i], "--external") && i + 1 < argc)
+			ext = argv[++i];
+		else {
+			cmd_err("usage: custody verify [--vkey FILE] [--external DIR]");
+			return CMD_ERROR;
+		}
+	}
+	if ((r = load_keys(ctx, vkey, keys, &o.n_keys)) || (r = cmd_open_ledger(ctx, false)))
+		return r;
+	o.ext_dir = ext ? ext : ctx->cfg.external_checkpoint_dir;
+	r = cust_verify(ctx->ledger, &o, print_finding, NULL, &res);
+	if (r) {
+		cmd_err("verify could not run: %s (%s)", strerror(-r),
+			cust_ledger_errmsg(ctx->ledger));
+		return CMD_ERROR;
+	}
+	if (!*o.ext_dir)
+		printf("WARNING: no external checkpoint directory: a truncated tail "
+		       "cannot be detected\n");
+	printf("%s: %llu events, %llu items, %llu checkpoint copies (newest %llu), "
+	       "%llu finding%s\n", res.findings ? "FAILED" : "OK",
+	       (unsigned long long)res.events, (unsigned long long)res.items,
+	       (unsigned long long)res.checkpoints,
+	       (unsigned long long)res.newest_checkpoint,
+	       (unsigned long long)res.findings, res.findings == 1 ? "" : "s");
+	d = json_pack("{s:I, s:I}", "events", (json_int_t)res.events,
+		      "findings", (json_int_t)res.findings);
+	/* the run is recorded AFTER the check, so it never checks itself */
+	/* a tampered ledger may refuse the append (-EUCLEAN): the findings
+	 * stand, exit 1; a clean ledger that cannot record the run: 2 */
+	if (cmd_audit(ctx, CUST_A_LEDGER_VERIFIED, NULL, "verify", d) && !res.findings) {
+		json_decref(d);
+		return CMD_ERROR;
+	}
+	json_decref(d);
+	return res.findings ? CMD_FINDINGS : CMD_OK;
+}
+
+int cmd_checkpoint(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	struct cust_signer s;
+	char err[768];
+	uint64_t size = 0;
+	int if_due = argc == 2 && !strcmp(argv[1], "--if-due"), due = 1, r;
+
+	if (argc > 2 || (argc == 2 && !if_due)) {
+		cmd_err("usage: custody checkpoint [--if-due]");
+		return CMD_ERROR;
+	}
+	if (cust_signer_load(&ctx->cfg, &s, err, sizeof(err))) {
+		cmd_err("%s", err);
+		return CMD_ERROR;
+	}
+	if ((r = cmd_open_ledger(ctx, false)))
+		goto out;
+	if (if_due && cust_checkpoint_due(ctx->ledger, ctx->cfg.checkpoint_interval_s, &due)) {
+		cmd_err("%s", cust_ledger_errmsg(ctx->ledger));
+		r = CMD_ERROR;
+		goto out;
+	}
+	if (!due) {
+		printf("no checkpoint due\n");
+		goto out;
+	}
+	if (cust_checkpoint_write(ctx->ledger, &s, &size, err, sizeof(err))) {
+		cmd_err("%s", err);
+		r = CMD_ERROR;
+		goto out;
+	}
+	printf("checkpoint %llu written\n", (unsigned long long)size);
+out:
+	cust_signer_free(&s);
+	return r;
+}
+
+int cmd_proof(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	struct cust_signer s;
+	const char *id = NULL, *out = NULL;
+	char err[768];
+	json_t *p = NULL, *d;
+	FILE *f = stdout;
+	int i, r;
+
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--out") && i + 1 < argc)
+			out = argv[++i];
+		else if (argv[i][0] != '-' && !id)
+			id = argv[i];
+		else {
+			cmd_err("usage: custody proof ID [--out FILE]");
+			return CMD_ERROR;
+		}
+	}
+	if (!id) {
+		cmd_err("usage: custody proof ID [--out FILE]");
+		return CMD_ERROR;
+	}
+	if ((r = cmd_open_ledger(ctx, false)))
+		return r;
+	/* cover the newest events too, when we may sign */
+	if (!ctx->read_only && ctx->cfg.checkpoint_key[0] &&
+	    cust_signer_load(&ctx->cfg, &s, err, sizeof(err)) == 0) {
+		if (cust_checkpoint_write(ctx->ledger, &s, NULL, err, sizeof(err)))
+			cmd_err("warning: %s", err);
+		cust_signer_free(&s);
+	}
+	r = cust_proof_build(ctx->ledger, cmd_agency(ctx), id, &p);
+	d = json_pack("{s:s}", "evidence_id", id);
+	if (cmd_audit(ctx, CUST_A_LEDGER_READ, r == 0 ? id : NULL, "proof", d)) {
+		json_decref(d);
+		json_decref(p);
+		return CMD_ERROR;
+	}
+	json_decref(d);
+	if (r) {
+		cmd_err("proof %s: %s", id, r == -ENOENT ? "no such evidence item" :
+			r == -EACCES ? "belongs to another agency" :
+			r == -ENODATA ? "no checkpoint yet (run custody checkpoint)" :
+			r == -EUCLEAN ? "the ledger does not reproduce its checkpoint "
+			"(tampered? run custody verify)" : strerror(-r));
+		return r == -ENOENT || r == -EACCES ? CMD_FINDINGS : CMD_ERROR;
+	}
+	if (out && !(f = fopen(out, "wx"))) {
+		cmd_err("%s: %s", out, strerror(errno));
+		json_decref(p);
+		return CMD_ERROR;
+	}
+	r = json_dumpf(p, f, JSON_INDENT(1) | JSON_SORT_KEYS);
+	fputc('\n', f);
+	if ((out && fclose(f)) || r) {
+		cmd_err("%s: write failed", out ? out : "stdout");
+		r = CMD_ERROR;
+	}
+	if (out && !r)
+		fprintf(stderr, "custody: proof of %zu event(s) of %s written to %s\n",
+			json_array_size(json_object_get(p, "events")), id, out);
+	json_decref(p);
+	return r ? CMD_ERROR : CMD_OK;
+}
+
+int cmd_check_proof(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	struct ckpt_vkey keys[CUST_MAX_VKEYS];
+	const char *file = NULL, *vkey = NULL;
+	json_error_t je;
+	json_t *p;
+	size_t n = 0, checked = 0;
+	int i, r;
+
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--vkey") && i + 1 < argc)
+			vkey = argv[++i];
+		else if (argv[i][0] != '-' && !file)
+			file = argv[i];
+		else {
+			cmd_err("usage: custody check-proof FILE [--vkey FILE]");
+			return CMD_ERROR;
+		}
+	}
+	if (!file) {
+		cmd_err("usage: custody check-proof FILE [--vkey FILE]");
+		return CMD_ERROR;
+	}
+	if ((r = load_keys(ctx, vkey, keys, &n)))
+		return r;
+	p = json_load_file(file, JSON_REJECT_DUPLICATES, &je);
+	if (!p) {
+		cmd_err("%s:%d: not a proof file: %s", file, je.line, je.text);
+		return CMD_ERROR;
+	}
+	r = cust_proof_check(p, keys, n, stdout, &checked);
+	if (r == -EBADMSG)
+		cmd_err("%s: malformed proof file", file);
+	printf("%s: %zu event(s) of %s proven\n", r ? "FAILED" : "OK", checked,
+	       json_string_value(json_object_get(p, "evidence_id")) ?: "?");
+	json_decref(p);
+	return r == 0 ? CMD_OK : r == -EBADMSG ? CMD_ERROR : CMD_FINDINGS;
+}

@@ -1,0 +1,157 @@
+/*
+ * remote.c - `custody remote`: ask the query service (for users who
+ * cannot read the ledger file - clerks, auditors, admins).
+ *
+ *   custody [--config FILE] remote [--socket PATH] [--json] OP [ARGS]
+ *     history ID --reason R
+ *     search [--officer O] [--camera C] [--category C] [--case N]
+ *            [--status S] [--from D] [--to D] [--limit N] --reason R
+ *     access-events [--action A] [--from D] [--to D] [--limit N] --reason R
+ *     user-list [--agency A]
+ *   custody remote [--socket PATH] --raw     (debugging/tests: send stdin
+ *     as-is, at most 1 MiB, and print the raw reply)
+ *
+ * Every `--key value` becomes a request field "key" (--limit a number);
+ * the service checks them. The socket defaults to [query] socket.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "qclient.h"
+#include "qcmd.h"
+
+int cmd_qcall(const char *socket, json_t *request, const char *op,
+	      int as_json)
+{
+	json_t *reply = NULL;
+	int rc = qclient_call(socket, request, 0, &reply);
+
+	if (rc < 0) {
+		cmd_err("query service at %s: %s", socket,
+			rc == -EBADMSG ? "unreadable reply" :
+			rc == -EMSGSIZE ? "request or reply too large" :
+			strerror(-rc));
+		return CMD_ERROR;
+	}
+	rc = qclient_print(reply, op, stdout, as_json);
+	json_decref(reply);
+	return rc;
+}
+
+#define RAW_MAX (1u << 20)
+
+static int raw_call(const char *socket)
+{
+	char *in = malloc(RAW_MAX), *reply = NULL;
+	size_t len = 0, rlen = 0;
+	ssize_t n;
+	int rc;
+
+	if (!in)
+		return CMD_ERROR;
+	while (len < RAW_MAX && (n = read(0, in + len, RAW_MAX - len)) != 0) {
+		if (n < 0) {
+			free(in);
+			cmd_err("remote --raw: reading stdin failed");
+			return CMD_ERROR;
+		}
+		len += (size_t)n;
+	}
+	rc = qclient_call_raw(socket, in, len, 0, &reply, &rlen);
+	free(in);
+	if (rc < 0) {
+		cmd_err("query service at %s: %s", socket, strerror(-rc));
+		return CMD_ERROR;
+	}
+	fwrite(reply, 1, rlen, stdout);
+	free(reply);
+	return 0;
+}
+
+/* "--key value" pairs (and one positional ID for history) into req. */
+static int build_request(json_t *req, const char *op, int argc, char **argv)
+{
+	for (int i = 0; i < argc; i++) {
+		const char *a = argv[i];
+		json_t *v;
+		char *end;
+
+		if (a[0] != '-' || a[1] != '-') {
+			if (strcmp(op, "history") ||
+			    json_object_get(req, "item")) {
+				cmd_err("remote %s: unexpected argument '%s'",
+					op, a);
+				return CMD_ERROR;
+			}
+			json_object_set_new(req, "item", json_string(a));
+			continue;
+		}
+		if (i + 1 >= argc || !a[2]) {
+			cmd_err("remote %s: option '%s' needs a value", op, a);
+			return CMD_ERROR;
+		}
+		if (!strcmp(a, "--limit")) {
+			long n = strtol(argv[i + 1], &end, 10);
+			if (*end || n < 1) {
+				cmd_err("remote: bad --limit");
+				return CMD_ERROR;
+			}
+			v = json_integer(n);
+		} else {
+			v = json_string(argv[i + 1]);
+		}
+		if (!v || json_object_set_new(req, a + 2, v) < 0) {
+			cmd_err("remote %s: bad value for %s (not UTF-8?)",
+				op, a);
+			return CMD_ERROR;
+		}
+		i++;
+	}
+	return 0;
+}
+
+int cmd_remote(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	struct qconfig qc;
+	const char *socket = NULL;
+	int as_json = 0, raw = 0, i = 1, rc;
+	json_t *req;
+
+	if ((rc = cmd_qconfig(ctx, &qc)))
+		return rc;
+	while (i < argc && argv[i][0] == '-') {
+		if (!strcmp(argv[i], "--json")) {
+			as_json = 1;
+			i++;
+		} else if (!strcmp(argv[i], "--raw")) {
+			raw = 1;
+			i++;
+		} else if (!strcmp(argv[i], "--socket") && i + 1 < argc) {
+			socket = argv[i + 1];
+			i += 2;
+		} else {
+			break;
+		}
+	}
+	if (!socket && qc.socket[0])
+		socket = qc.socket;
+	if (raw && socket && i == argc)
+		return raw_call(socket);
+	if (i >= argc || !socket) {
+		cmd_err("usage: custody remote [--socket PATH] [--json] "
+			"history|search|access-events|user-list [ARGS] "
+			"(no socket: set [query] socket or --socket)");
+		return CMD_ERROR;
+	}
+	req = json_pack("{s:s}", "op", argv[i]);
+	if (!req)
+		return CMD_ERROR;
+	rc = build_request(req, argv[i], argc - i - 1, argv + i + 1);
+	if (!rc)
+		rc = cmd_qcall(socket, req, argv[i], as_json);
+	json_decref(req);
+	return rc;
+}

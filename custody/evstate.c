@@ -1,0 +1,322 @@
+/*
+ * evstate.c - how events change an evidence record (rules documented in
+ * docs/custody-ledger.md, "Evidence records").
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "evstate.h"
+
+const char cust_evstate_select_sql[] =
+	"SELECT " CUST_EVSTATE_COLS " FROM evidence WHERE evidence_id = ?1";
+const char cust_evstate_upsert_sql[] =
+	"INSERT INTO evidence(" CUST_EVSTATE_COLS ") VALUES (?1, ?2, ?3, ?4, "
+	"?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, "
+	"?20) ON CONFLICT(evidence_id) DO UPDATE SET agency_id = ?2, "
+	"status = ?3, size = ?4, sha256 = ?5, officer = ?6, camera = ?7, "
+	"category = ?8, retention_until = ?9, legal_hold = ?10, "
+	"local_copy = ?11, object_key = ?12, version_id = ?13, etag = ?14, "
+	"cases = ?15, first_seq = ?16, last_seq = ?17, n_events = ?18, "
+	"first_ns = ?19, last_ns = ?20";
+const char cust_evstate_case_sql[] =
+	"INSERT OR IGNORE INTO evidence_cases(evidence_id, case_no) VALUES (?1, ?2)";
+
+static void set(char *dst, size_t cap, const char *s)
+{
+	snprintf(dst, cap, "%s", s ? s : "");
+}
+
+/* Copy a string member of details if present (non-strings ignored). */
+static void take(json_t *d, const char *key, char *dst, size_t cap)
+{
+	json_t *v = json_object_get(d, key);
+
+	if (json_is_string(v))
+		set(dst, cap, json_string_value(v));
+}
+
+/* Insert case into the sorted comma-joined list. */
+static int add_case(char *cases, size_t cap, const char *c, int *added)
+{
+	char out[CUST_CASES_MAX];
+	const char *p = cases;
+	size_t o = 0, n;
+	int placed = 0, w;
+
+	*added = 0;
+	while (*p || !placed) {
+		const char *e = *p ? strchr(p, ',') : NULL;
+		char cur[CUST_CASE_MAX + 1] = "";
+
+		if (*p) {
+			n = e ? (size_t)(e - p) : strlen(p);
+			if (n > CUST_CASE_MAX)
+				n = CUST_CASE_MAX;
+			memcpy(cur, p, n);
+			cur[n] = '\0';
+		}
+		if (!placed && (!*p || strcmp(c, cur) <= 0)) {
+			placed = 1;
+			if (*p && !strcmp(c, cur))
+				return 0;	/* already known */
+			w = snprintf(out + o, sizeof(out) - o, "%s%s", o ? "," : "", c);
+			if (w < 0 || (size_t)w >= sizeof(out) - o)
+				return -E2BIG;
+			o += (size_t)w;
+			*added = 1;
+			continue;
+		}
+		w = snprintf(out + o, sizeof(out) - o, "%s%s", o ? "," : "", cur);
+		if (w < 0 || (size_t)w >= sizeof(out) - o)
+			return -E2BIG;
+		o += (size_t)w;
+		p = e ? e + 1 : p + strlen(p);
+	}
+	if (o >= cap)
+		return -E2BIG;
+	memcpy(cases, out, o + 1);
+	return 0;
+}
+
+static int needs_details(enum cust_action a)
+{
+	switch (a) {
+	case CUST_A_DOCKED: case CUST_A_INGEST_STARTED: case CUST_A_INGESTED:
+	case CUST_A_UPLOADED: case CUST_A_CATEGORIZED:
+	case CUST_A_RETENTION_SET: case CUST_A_RETENTION_EXTENDED:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+static void apply_ok(struct cust_evstate *st, enum cust_action a, json_t *d)
+{
+	json_t *v;
+
+	switch (a) {
+	case CUST_A_DOCKED:
+		if (!st->status[0])
+			set(st->status, sizeof(st->status), "docked");
+		break;
+	case CUST_A_INGEST_STARTED:
+		set(st->status, sizeof(st->status), "ingesting");
+		break;
+	case CUST_A_INGESTED:
+		set(st->status, sizeof(st->status), "ingested");
+		v = json_object_get(d, "size");
+		if (json_is_integer(v))
+			st->size = json_integer_value(v);
+		take(d, "sha256", st->sha256, sizeof(st->sha256));
+		break;
+	case CUST_A_QUARANTINED:
+		set(st->status, sizeof(st->status), "quarantined");
+		break;
+	case CUST_A_STORED_LOCAL:
+		set(st->status, sizeof(st->status), "stored");
+		st->local_copy = 1;
+		break;
+	case CUST_A_UPLOAD_STARTED:
+		set(st->status, sizeof(st->status), "uploading");
+		break;
+	case CUST_A_UPLOADED:
+		set(st->status, sizeof(st->status), "uploaded");
+		take(d, "object_key", st->object_key, sizeof(st->object_key));
+		take(d, "version_id", st->version_id, sizeof(st->version_id));
+		take(d, "etag", st->etag, sizeof(st->etag));
+		break;
+	case CUST_A_STORAGE_VERIFIED:
+		set(st->status, sizeof(st->status), "verified");
+		break;
+	case CUST_A_LOCAL_PURGED:
+		st->local_copy = 0;
+		break;
+	case CUST_A_CATEGORIZED:
+		take(d, "category", st->category, sizeof(st->category));
+		break;
+	case CUST_A_RETENTION_SET:
+	case CUST_A_RETENTION_EXTENDED:
+		take(d, "until", st->retention_until, sizeof(st->retention_until));
+		break;
+	case CUST_A_HOLD_SET:
+		st->legal_hold = 1;
+		break;
+	case CUST_A_HOLD_CLEARED:
+		st->legal_hold = 0;
+		break;
+	case CUST_A_DESTROYED:
+		set(st->status, sizeof(st->status), "destroyed");
+		st->local_copy = 0;
+		break;
+	default:
+		break;
+	}
+}
+
+int cust_evstate_apply(struct cust_evstate *st, const struct cust_event *ev,
+		       int *added_case)
+{
+	json_t *d = NULL;
+	int added = 0, r;
+
+	if (!ev->evidence_id[0])
+		return -EINVAL;
+	if (st->first_seq == 0) {
+		memset(st, 0, sizeof(*st));
+		set(st->evidence_id, sizeof(st->evidence_id), ev->evidence_id);
+		set(st->agency_id, sizeof(st->agency_id), ev->agency_id);
+		st->size = -1;
+		st->first_seq = ev->seq;
+		st->first_ns = ev->time_ns;
+	} else if (strcmp(st->agency_id, ev->agency_id)) {
+		return -EXDEV;
+	}
+	if (ev->case_no[0]) {
+		r = add_case(st->cases, sizeof(st->cases), ev->case_no, &added);
+		if (r)
+			return r;
+	}
+	if (needs_details(ev->action) && cust_event_details(ev, &d))
+		return -EBADMSG;
+	/* An integrity failure quarantines whatever its outcome says; every
+	 * other action changes the record only when it succeeded. */
+	if (ev->action == CUST_A_INTEGRITY_FAILED)
+		set(st->status, sizeof(st->status), "quarantined");
+	else if (ev->outcome == CUST_OUTCOME_OK)
+		apply_ok(st, ev->action, d);
+	/* officer / camera: named by the events that bring the item in */
+	if (d && ev->outcome == CUST_OUTCOME_OK) {
+		take(d, "officer", st->officer, sizeof(st->officer));
+		take(d, "camera", st->camera, sizeof(st->camera));
+	}
+	json_decref(d);
+	st->last_seq = ev->seq;
+	st->last_ns = ev->time_ns;
+	st->n_events++;
+	if (added_case)
+		*added_case = added;
+	return 0;
+}
+
+#define DIFF_S(f) if (strcmp(a->f, b->f)) { \
+	snprintf(what, cap, #f " '%s' vs '%s'", a->f, b->f); return 1; }
+#define DIFF_I(f) if (a->f != b->f) { \
+	snprintf(what, cap, #f " %lld vs %lld", (long long)a->f, (long long)b->f); return 1; }
+
+int cust_evstate_diff(const struct cust_evstate *a, const struct cust_evstate *b,
+		      char *what, size_t cap)
+{
+	DIFF_S(evidence_id) DIFF_S(agency_id) DIFF_S(status) DIFF_I(size)
+	DIFF_S(sha256) DIFF_S(officer) DIFF_S(camera) DIFF_S(category)
+	DIFF_S(retention_until) DIFF_I(legal_hold) DIFF_I(local_copy)
+	DIFF_S(object_key) DIFF_S(version_id) DIFF_S(etag) DIFF_S(cases)
+	DIFF_I(first_seq) DIFF_I(last_seq) DIFF_I(n_events) DIFF_I(first_ns)
+	DIFF_I(last_ns)
+	return 0;
+}
+
+static void col(sqlite3_stmt *s, int i, char *dst, size_t cap)
+{
+	const unsigned char *t = sqlite3_column_text(s, i);
+
+	set(dst, cap, t ? (const char *)t : "");
+}
+
+void cust_evstate_from_row(sqlite3_stmt *s, struct cust_evstate *st)
+{
+	memset(st, 0, sizeof(*st));
+	col(s, 0, st->evidence_id, sizeof(st->evidence_id));
+	col(s, 1, st->agency_id, sizeof(st->agency_id));
+	col(s, 2, st->status, sizeof(st->status));
+	st->size = sqlite3_column_type(s, 3) == SQLITE_NULL ? -1 :
+		sqlite3_column_int64(s, 3);
+	col(s, 4, st->sha256, sizeof(st->sha256));
+	col(s, 5, st->officer, sizeof(st->officer));
+	col(s, 6, st->camera, sizeof(st->camera));
+	col(s, 7, st->category, sizeof(st->category));
+	col(s, 8, st->retention_until, sizeof(st->retention_until));
+	st->legal_hold = sqlite3_column_int(s, 9);
+	st->local_copy = sqlite3_column_int(s, 10);
+	col(s, 11, st->object_key, sizeof(st->object_key));
+	col(s, 12, st->version_id, sizeof(st->version_id));
+	col(s, 13, st->etag, sizeof(st->etag));
+	col(s, 14, st->cases, sizeof(st->cases));
+	st->first_seq = (uint64_t)sqlite3_column_int64(s, 15);
+	st->last_seq = (uint64_t)sqlite3_column_int64(s, 16);
+	st->n_events = (uint64_t)sqlite3_column_int64(s, 17);
+	st->first_ns = sqlite3_column_int64(s, 18);
+	st->last_ns = sqlite3_column_int64(s, 19);
+}
+
+/* Empty text is stored as NULL so "unknown" is one value in SQL. */
+static int bind_t(sqlite3_stmt *s, int i, const char *v)
+{
+	return *v ? sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT) :
+		sqlite3_bind_null(s, i);
+}
+
+int cust_evstate_bind(sqlite3_stmt *s, const struct cust_evstate *st)
+{
+	int r = 0;
+
+	r |= bind_t(s, 1, st->evidence_id);
+	r |= bind_t(s, 2, st->agency_id);
+	r |= bind_t(s, 3, st->status);
+	r |= st->size < 0 ? sqlite3_bind_null(s, 4) : sqlite3_bind_int64(s, 4, st->size);
+	r |= bind_t(s, 5, st->sha256);
+	r |= bind_t(s, 6, st->officer);
+	r |= bind_t(s, 7, st->camera);
+	r |= bind_t(s, 8, st->category);
+	r |= bind_t(s, 9, st->retention_until);
+	r |= sqlite3_bind_int(s, 10, st->legal_hold);
+	r |= sqlite3_bind_int(s, 11, st->local_copy);
+	r |= bind_t(s, 12, st->object_key);
+	r |= bind_t(s, 13, st->version_id);
+	r |= bind_t(s, 14, st->etag);
+	r |= bind_t(s, 15, st->cases);
+	r |= sqlite3_bind_int64(s, 16, (sqlite3_int64)st->first_seq);
+	r |= sqlite3_bind_int64(s, 17, (sqlite3_int64)st->last_seq);
+	r |= sqlite3_bind_int64(s, 18, (sqlite3_int64)st->n_events);
+	r |= sqlite3_bind_int64(s, 19, st->first_ns);
+	r |= sqlite3_bind_int64(s, 20, st->last_ns);
+	return r ? -EIO : 0;
+}
+
+static json_t *jstr(const char *s)
+{
+	return *s ? json_string(s) : json_null();
+}
+
+json_t *cust_evstate_to_json(const struct cust_evstate *st)
+{
+	char t1[64], t2[64];
+	json_t *cases = json_array(), *o;
+	const char *p = st->cases;
+
+	while (cases && *p) {
+		const char *e = strchr(p, ',');
+		size_t n = e ? (size_t)(e - p) : strlen(p);
+		json_array_append_new(cases, json_stringn(p, n));
+		p += n + (e ? 1 : 0);
+	}
+	cust_utc_text(st->first_ns, t1, sizeof(t1));
+	cust_utc_text(st->last_ns, t2, sizeof(t2));
+	o = json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:b, s:b, "
+		      "s:o, s:o, s:o, s:o, s:I, s:I, s:s, s:s, s:I}",
+		      "evidence_id", st->evidence_id, "agency_id", st->agency_id,
+		      "status", jstr(st->status),
+		      "size", st->size < 0 ? json_null() : json_integer(st->size),
+		      "sha256", jstr(st->sha256), "officer", jstr(st->officer),
+		      "camera", jstr(st->camera), "category", jstr(st->category),
+		      "retention_until", jstr(st->retention_until),
+		      "legal_hold", st->legal_hold, "local_copy", st->local_copy,
+		      "object_key", jstr(st->object_key),
+		      "version_id", jstr(st->version_id), "etag", jstr(st->etag),
+		      "cases", cases ? cases : json_array(),
+		      "first_seq", (json_int_t)st->first_seq,
+		      "last_seq", (json_int_t)st->last_seq,
+		      "first_time", t1, "last_time", t2,
+		      "events", (json_int_t)st->n_events);
+	return o;
+}

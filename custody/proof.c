@@ -1,0 +1,270 @@
+/*
+ * proof.c - build and check portable inclusion proofs (see proof.h).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ledger_int.h"
+#include "proof.h"
+#include "query.h"
+
+struct mem { merkle_hash *leaves; uint64_t n; };
+
+static int mem_leaves(void *ctx, uint64_t begin, uint64_t count, merkle_hash *out)
+{
+	struct mem *m = ctx;
+
+	if (begin + count > m->n)
+		return -EINVAL;
+	memcpy(out, m->leaves + begin, count * sizeof(merkle_hash));
+	return 0;
+}
+
+static json_t *hex(const uint8_t *b, size_t n)
+{
+	static const char d[] = "0123456789abcdef";
+	char *s = malloc(2 * n + 1);
+	json_t *j;
+	size_t i;
+
+	if (!s)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		s[2 * i] = d[b[i] >> 4];
+		s[2 * i + 1] = d[b[i] & 15];
+	}
+	s[2 * n] = '\0';
+	j = json_string(s);
+	free(s);
+	return j;
+}
+
+static int unhex(const char *s, uint8_t *out, size_t cap, size_t *len)
+{
+	size_t n = s ? strlen(s) : 0, i;
+
+	if (!s || n % 2 || n / 2 > cap)
+		return -EBADMSG;
+	for (i = 0; i < n; i++) {
+		char c = s[i];
+		int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+		if (v < 0)
+			return -EBADMSG;
+		out[i / 2] = (uint8_t)(i % 2 ? (out[i / 2] << 4) | v : v);
+	}
+	*len = n / 2;
+	return 0;
+}
+
+/* Newest checkpoint from the table. */
+static int newest(struct cust_ledger *l, uint64_t *size, char **note)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	rc = sqlite3_prepare_v2(cust_ledger_db(l), "SELECT size, note FROM checkpoints"
+				" ORDER BY size DESC LIMIT 1", -1, &s, NULL);
+	if (rc != SQLITE_OK)
+		return cust_ledger_sqlerr(l, rc);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*size = (uint64_t)sqlite3_column_int64(s, 0);
+		*note = strdup((const char *)sqlite3_column_text(s, 1) ?: "");
+	}
+	sqlite3_finalize(s);
+	if (rc == SQLITE_DONE)
+		return -ENODATA;
+	if (rc != SQLITE_ROW)
+		return cust_ledger_sqlerr(l, rc);
+	return *note ? 0 : -ENOMEM;
+}
+
+struct collect { json_t *events; struct mem *m; uint64_t size; json_t *uncovered; int r; };
+
+static int add(void *arg, const struct cust_event *ev)
+{
+	struct collect *c = arg;
+	struct merkle_source src = { c->m, mem_leaves, NULL };
+	merkle_hash proof[MERKLE_MAX_PROOF];
+	uint8_t canon[CUST_CANON_MAX];
+	size_t len, plen, i;
+	json_t *p, *e;
+	int r;
+
+	if (ev->seq > c->size)
+		return json_array_append_new(c->uncovered, json_integer((json_int_t)ev->seq)) ?
+			-ENOMEM : 0;
+	if (json_array_size(c->events) >= CUST_PROOF_MAX_EVENTS)
+		return -E2BIG;
+	len = cust_event_encode_fast(ev, canon);
+	if ((r = merkle_inclusion_proof(&src, ev->seq - 1, c->size, proof, &plen)))
+		return r;
+	if (!(p = json_array()))
+		return -ENOMEM;
+	for (i = 0; i < plen; i++)
+		json_array_append_new(p, hex(proof[i], MERKLE_HASH_LEN));
+	e = json_pack("{s:I, s:o, s:o}", "seq", (json_int_t)ev->seq,
+		      "canonical", hex(canon, len), "proof", p);
+	return !e || json_array_append_new(c->events, e) ? -ENOMEM : 0;
+}
+
+int cust_proof_build(struct cust_ledger *l, const char *agency,
+		     const char *evidence_id, json_t **out)
+{
+	struct collect c = { 0 };
+	struct mem m = { 0 };
+	char owner[CUST_AGENCY_MAX + 1], *note = NULL;
+	uint64_t size = 0;
+	merkle_hash root;
+	struct merkle_frontier f;
+	json_t *o = NULL;
+	uint64_t i;
+	int r;
+
+	if ((r = cust_ledger_item_agency(l, evidence_id, owner, sizeof(owner))))
+		return r;
+	if (agency && strcmp(agency, owner))
+		return -EACCES;
+	if ((r = sqlite3_exec(cust_ledger_db(l), "BEGIN", NULL, NULL, NULL)))
+		return cust_ledger_sqlerr(l, r);
+	if ((r = newest(l, &size, &note)))
+		goto out;
+	if (!(m.leaves = malloc((size ? size : 1) * sizeof(merkle_hash)))) {
+		r = -ENOMEM;
+		goto out;
+	}
+	m.n = size;
+	for (i = 0; i < size && !r; i += MERKLE_SOURCE_CHUNK)
+		r = cust_ledger_leaf_hashes(l, i, size - i < MERKLE_SOURCE_CHUNK ?
+					    size - i : MERKLE_SOURCE_CHUNK, m.leaves + i);
+	/* the proof must reproduce the signed root, or the ledger was altered */
+	merkle_frontier_init(&f);
+	for (i = 0; !r && i < size; i++)
+		r = merkle_frontier_append(&f, m.leaves[i]);
+	if (!r && !(r = merkle_frontier_root(&f, root))) {
+		char body[CKPT_MAX_SIGNED];
+		struct checkpoint cp;
+		size_t blen;
+		memset(&cp, 0, sizeof(cp));
+		cp.size = size;
+		memcpy(cp.root, root, sizeof(root));
+		/* the note starts with "origin\nsize\nroot\n": rebuild and compare */
+		if (!strchr(note, '\n') ||
+		    (size_t)(strchr(note, '\n') - note) >= sizeof(cp.origin)) {
+			r = -EUCLEAN;
+		} else {
+			memcpy(cp.origin, note, (size_t)(strchr(note, '\n') - note));
+			if (checkpoint_body(&cp, body, sizeof(body), &blen) ||
+			    strncmp(note, body, blen))
+				r = -EUCLEAN;
+		}
+	}
+	if (r)
+		goto out;
+	c.events = json_array();
+	c.uncovered = json_array();
+	c.m = &m;
+	c.size = size;
+	if (!c.events || !c.uncovered) {
+		r = -ENOMEM;
+		goto out;
+	}
+	if ((r = cust_ledger_foreach(l, evidence_id, 1, 0, add, &c)))
+		goto out;
+	o = json_pack("{s:s, s:s, s:s, s:I, s:O, s:O}", "format", CUST_PROOF_FORMAT,
+		      "evidence_id", evidence_id, "checkpoint", note,
+		      "tree_size", (json_int_t)size, "events", c.events,
+		      "not_covered", c.uncovered);
+	r = o ? 0 : -ENOMEM;
+	if (o)
+		*out = o;
+out:
+	sqlite3_exec(cust_ledger_db(l), "COMMIT", NULL, NULL, NULL);
+	json_decref(c.events);
+	json_decref(c.uncovered);
+	free(m.leaves);
+	free(note);
+	return r;
+}
+
+static int check_one(const json_t *e, const struct checkpoint *cp, const char *id,
+		     FILE *out)
+{
+	uint8_t canon[CUST_CANON_MAX];
+	merkle_hash proof[MERKLE_MAX_PROOF], leaf;
+	struct cust_event ev;
+	const json_t *p = json_object_get(e, "proof");
+	json_t *seqj = json_object_get(e, "seq");
+	size_t len, plen, i, hl;
+	json_int_t seq;
+	char when[64];
+	int r;
+
+	if (!json_is_integer(seqj) || (seq = json_integer_value(seqj)) < 1 ||
+	    !json_is_array(p) || json_array_size(p) > MERKLE_MAX_PROOF ||
+	    unhex(json_string_value(json_object_get(e, "canonical")), canon,
+		  sizeof(canon), &len))
+		return -EBADMSG;
+	for (i = 0; i < json_array_size(p); i++)
+		if (unhex(json_string_value(json_array_get(p, i)), proof[i],
+			  MERKLE_HASH_LEN, &hl) || hl != MERKLE_HASH_LEN)
+			return -EBADMSG;
+	plen = json_array_size(p);
+	if (cust_event_decode(canon, len, &ev) || ev.seq != (uint64_t)seq ||
+	    strcmp(ev.evidence_id, id)) {
+		if (out)
+			fprintf(out, "seq %lld: FAILED: event bytes do not belong to %s at "
+				"this seq\n", (long long)seq, id);
+		return MERKLE_E_VERIFY;
+	}
+	if ((r = merkle_leaf_hash(canon, len, leaf)))
+		return r;
+	r = merkle_verify_inclusion((uint64_t)seq - 1, cp->size, leaf, proof, plen, cp->root);
+	if (out) {
+		cust_format_utc(ev.time_ns, when, sizeof(when));
+		fprintf(out, "seq %lld: %s  %s %s %s/%s %s\n", (long long)seq,
+			r ? "FAILED" : "included", when, cust_action_name(ev.action),
+			cust_actor_name(ev.actor_kind), ev.actor_id,
+			cust_outcome_name(ev.outcome));
+	}
+	return r == -EINVAL ? MERKLE_E_VERIFY : r;
+}
+
+int cust_proof_check(const json_t *proof, const struct ckpt_vkey *keys,
+		     size_t n_keys, FILE *out, size_t *checked)
+{
+	struct checkpoint cp;
+	const char *note = json_string_value(json_object_get(proof, "checkpoint"));
+	const char *id = json_string_value(json_object_get(proof, "evidence_id"));
+	const char *fmt = json_string_value(json_object_get(proof, "format"));
+	const json_t *events = json_object_get(proof, "events");
+	size_t i, ok = 0;
+	int r, bad = 0;
+
+	if (!json_is_object(proof) || !note || !id || !fmt ||
+	    strcmp(fmt, CUST_PROOF_FORMAT) || !json_is_array(events) ||
+	    json_array_size(events) > CUST_PROOF_MAX_EVENTS)
+		return -EBADMSG;
+	r = checkpoint_parse_verify(note, strlen(note), keys, n_keys, &cp, NULL);
+	if (r) {
+		if (out)
+			fprintf(out, "checkpoint: %s\n", checkpoint_strerror(r));
+		return r;
+	}
+	if (out)
+		fprintf(out, "checkpoint: %s, tree size %llu, signature valid\n",
+			cp.origin, (unsigned long long)cp.size);
+	for (i = 0; i < json_array_size(events); i++) {
+		r = check_one(json_array_get(events, i), &cp, id, out);
+		if (r == -EBADMSG)
+			return r;
+		if (r)
+			bad = 1;
+		else
+			ok++;
+	}
+	*checked = ok;
+	return bad ? MERKLE_E_VERIFY : 0;
+}

@@ -1,0 +1,36 @@
+/*
+ * proof.h - portable inclusion proofs of one item's events.
+ *
+ * A proof file is one JSON object (docs/custody-ledger.md):
+ *   {"format": "evidence-dock custody proof 1", "evidence_id": ID,
+ *    "checkpoint": "<signed note text>", "tree_size": N,
+ *    "events": [{"seq": S, "canonical": HEX, "proof": [HEX, ...]}, ...],
+ *    "not_covered": [S, ...]}      events newer than the checkpoint
+ * Leaf index = seq - 1. check needs only the trusted verifier keys.
+ */
+#ifndef CUSTODY_PROOF_H
+#define CUSTODY_PROOF_H
+
+#include <jansson.h>
+
+#include "checkpoint.h"
+#include "ledger.h"
+
+#define CUST_PROOF_FORMAT "evidence-dock custody proof 1"
+#define CUST_PROOF_MAX_EVENTS 100000
+
+/* Build the proof of evidence_id's events against the newest checkpoint
+ * in the ledger. -ENOENT unknown item, -EACCES other agency (agency NULL:
+ * any), -ENODATA no checkpoint yet, -EUCLEAN the ledger's leaves do not
+ * reproduce the checkpoint's root (tampered: run verify). */
+int cust_proof_build(struct cust_ledger *l, const char *agency,
+		     const char *evidence_id, json_t **out);
+
+/* Check a proof (untrusted JSON). Prints one line per event to out (may
+ * be NULL). Returns 0 if the checkpoint is validly signed by one of keys
+ * and every event is included, -EBADMSG for malformed input, or
+ * MERKLE_E_VERIFY / a checkpoint error code. *checked = events proven. */
+int cust_proof_check(const json_t *proof, const struct ckpt_vkey *keys,
+		     size_t n_keys, FILE *out, size_t *checked);
+
+#endif /* CUSTODY_PROOF_H */

@@ -1,0 +1,259 @@
+/* qclient: one request/reply exchange with the query service. */
+#include "qclient.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "qrequest.h"
+#include "qservice.h"
+#include "query.h"
+
+int qclient_should_use(const char *socket_opt, const char *config_socket,
+		       const char *ledger_path)
+{
+	if (socket_opt && *socket_opt)
+		return 1;
+	if (!config_socket || !*config_socket)
+		return 0;
+	return !ledger_path || !*ledger_path || access(ledger_path, R_OK) != 0;
+}
+
+static long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+/* Wait for fd to become ready for events until deadline. */
+static int wait_fd(int fd, short events, long deadline)
+{
+	struct pollfd p = { .fd = fd, .events = events };
+	long left;
+	int n;
+
+	for (;;) {
+		left = deadline - now_ms();
+		if (left <= 0)
+			return -ETIMEDOUT;
+		n = poll(&p, 1, (int)(left > 60000 ? 60000 : left));
+		if (n > 0)
+			return 0;
+		if (n < 0 && errno != EINTR)
+			return -errno;
+	}
+}
+
+static int send_all(int fd, const char *buf, size_t len, long deadline)
+{
+	size_t off = 0;
+
+	while (off < len) {
+		ssize_t n = send(fd, buf + off, len - off,
+				 MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n > 0) {
+			off += (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno != EAGAIN && errno != EINTR)
+			return -errno;
+		if (wait_fd(fd, POLLOUT, deadline) < 0)
+			return -ETIMEDOUT;
+	}
+	return 0;
+}
+
+/* Read until EOF into a growing buffer capped at the service's limit. */
+static int recv_all(int fd, char **out, size_t *outlen, long deadline)
+{
+	size_t cap = 65536, len = 0;
+	char *buf = malloc(cap), *nb;
+	int rc;
+
+	if (!buf)
+		return -ENOMEM;
+	for (;;) {
+		ssize_t n;
+
+		if (len == cap) {
+			if (cap >= QSERVICE_REPLY_MAX + 1) {
+				rc = -EMSGSIZE;
+				goto fail;
+			}
+			nb = realloc(buf, cap * 2);
+			if (!nb) {
+				rc = -ENOMEM;
+				goto fail;
+			}
+			buf = nb;
+			cap *= 2;
+		}
+		n = recv(fd, buf + len, cap - len, MSG_DONTWAIT);
+		if (n > 0) {
+			len += (size_t)n;
+			continue;
+		}
+		if (n == 0)
+			break;
+		if (errno != EAGAIN && errno != EINTR) {
+			rc = -errno;
+			goto fail;
+		}
+		rc = wait_fd(fd, POLLIN, deadline);
+		if (rc)
+			goto fail;
+	}
+	*out = buf;
+	*outlen = len;
+	return 0;
+fail:
+	free(buf);
+	return rc;
+}
+
+static int connect_to(const char *path)
+{
+	struct sockaddr_un sa;
+	size_t plen = strlen(path);
+	int fd, rc;
+
+	if (plen == 0 || plen >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	memcpy(sa.sun_path, path, plen + 1);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		rc = -errno;
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
+int qclient_call_raw(const char *socket_path, const char *req, size_t len,
+		     int timeout_ms, char **reply, size_t *reply_len)
+{
+	long deadline = now_ms() + (timeout_ms > 0 ? timeout_ms :
+				    QCLIENT_DEFAULT_TIMEOUT_MS);
+	int fd, rc;
+
+	if (!socket_path || (!req && len) || !reply || !reply_len)
+		return -EINVAL;
+	fd = connect_to(socket_path);
+	if (fd < 0)
+		return fd;
+	rc = send_all(fd, req, len, deadline);
+	/* The service may answer (too-large) and close before we are done
+	 * sending: its reply still counts. */
+	if (rc == -EPIPE || rc == -ECONNRESET)
+		rc = 0;
+	if (!rc) {
+		shutdown(fd, SHUT_WR);
+		rc = recv_all(fd, reply, reply_len, deadline);
+	}
+	close(fd);
+	return rc;
+}
+
+int qclient_call(const char *socket_path, const json_t *request,
+		 int timeout_ms, json_t **reply)
+{
+	char *req = NULL, *resp = NULL;
+	size_t reqlen, resplen = 0;
+	json_error_t jerr;
+	json_t *r;
+	int rc;
+
+	if (!socket_path || !json_is_object(request) || !reply)
+		return -EINVAL;
+	req = json_dumps(request, JSON_COMPACT);
+	if (!req)
+		return -ENOMEM;
+	reqlen = strlen(req);
+	if (reqlen + 1 > QREQ_MAX) {
+		rc = -EMSGSIZE;
+		goto out;
+	}
+	req[reqlen++] = '\n';	/* replaces the NUL; length is explicit */
+	rc = qclient_call_raw(socket_path, req, reqlen, timeout_ms, &resp,
+			      &resplen);
+	if (rc)
+		goto out;
+	r = json_loadb(resp, resplen, 0, &jerr);
+	if (!json_is_object(r)) {
+		json_decref(r);
+		rc = -EBADMSG;
+		goto out;
+	}
+	*reply = r;
+out:
+	free(req);
+	free(resp);
+	return rc;
+}
+
+static int print_users(const json_t *res, FILE *out)
+{
+	const json_t *u;
+	size_t i;
+
+	fprintf(out, "%-24s %-11s %-16s %s\n", "USER", "ROLE", "AGENCY",
+		"CHANGED");
+	json_array_foreach(json_object_get(res, "users"), i, u)
+		fprintf(out, "%-24s %-11s %-16s %s (seq %lld)\n",
+			json_string_value(json_object_get(u, "user")),
+			json_string_value(json_object_get(u, "role")),
+			json_string_value(json_object_get(u, "agency")),
+			json_string_value(json_object_get(u, "changed")),
+			(long long)json_integer_value(
+				json_object_get(u, "changed_seq")));
+	return 0;
+}
+
+int qclient_print(const json_t *reply, const char *op, FILE *out,
+		  int as_json)
+{
+	const json_t *res = json_object_get(reply, "result");
+	const char *err = json_string_value(json_object_get(reply, "error"));
+	const char *msg = json_string_value(json_object_get(reply, "message"));
+
+	if (!json_is_true(json_object_get(reply, "ok"))) {
+		fprintf(stderr, "custody: %s\n", msg ? msg : err ? err :
+			"the query service refused the request");
+		return err && !strcmp(err, "denied") ? 1 : 2;
+	}
+	if (as_json || !op) {
+		json_dumpf(res, out, JSON_INDENT(2));
+		fputc('\n', out);
+		return 0;
+	}
+	if (!strcmp(op, "history"))
+		return cust_format_history(res, out) < 0 ? 2 : 0;
+	if (!strcmp(op, "search"))
+		return cust_format_search(res, out) < 0 ? 2 : 0;
+	if (!strcmp(op, "access-events"))
+		return cust_format_events(res, out) < 0 ? 2 : 0;
+	if (!strcmp(op, "user-list"))
+		return print_users(res, out);
+	if (!strcmp(op, "user-admin")) {
+		fprintf(out, "user %s %s: recorded as event %lld\n",
+			json_string_value(json_object_get(res, "action")),
+			json_string_value(json_object_get(res, "user")),
+			(long long)json_integer_value(
+				json_object_get(reply, "audit_seq")));
+		return 0;
+	}
+	json_dumpf(res, out, JSON_INDENT(2));
+	fputc('\n', out);
+	return 0;
+}

@@ -1,0 +1,392 @@
+/* qops: request parsing, target agency, and the operations of the query
+ * service. See qops.h. */
+#include "qops.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "query.h"
+
+/* Keys each operation accepts besides "op" (and "reason", always). */
+static const char *const keys_history[] = { "item", NULL };
+static const char *const keys_search[] = {
+	"officer", "camera", "category", "case", "status", "from", "to",
+	"limit", "agency", NULL };
+static const char *const keys_events[] = {
+	"action", "from", "to", "limit", "agency", NULL };
+static const char *const keys_users[] = { "agency", NULL };
+static const char *const keys_admin[] = {
+	"action", "user", "role", "agency", NULL };
+static const char *const keys_none[] = { "agency", NULL };
+
+/* Audit actions an auditor may list (prefixes of event.h names). */
+static const char *const audit_prefixes[] = {
+	"logon", "ledger_read", "access_denied", "user_",
+	"permission_changed", "ledger_verified", "config_changed",
+	"key_changed", "privileged_action", NULL };
+
+static const char *const *keys_for(enum access_op op)
+{
+	switch (op) {
+	case ACCESS_OP_HISTORY:
+	case ACCESS_OP_HOLD:
+	case ACCESS_OP_CATEGORIZE: return keys_history;
+	case ACCESS_OP_SEARCH: return keys_search;
+	case ACCESS_OP_ACCESS_EVENTS: return keys_events;
+	case ACCESS_OP_USER_LIST: return keys_users;
+	case ACCESS_OP_USER_ADMIN: return keys_admin;
+	default: return keys_none;
+	}
+}
+
+static int in_list(const char *const *list, const char *s)
+{
+	for (; *list; list++)
+		if (strcmp(*list, s) == 0)
+			return 1;
+	return 0;
+}
+
+static int check_params(json_t *params, enum access_op op, char *msg,
+			size_t cap)
+{
+	const char *const *keys = keys_for(op);
+	const char *k;
+	json_t *v;
+
+	json_object_foreach(params, k, v) {
+		if (!in_list(keys, k)) {
+			snprintf(msg, cap, "bad request: unknown key \"%.40s\" "
+				 "for op %s", k, access_op_name(op));
+			return -EINVAL;
+		}
+		if (strcmp(k, "limit") == 0) {
+			if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+			    json_integer_value(v) > CUST_SEARCH_MAX_LIMIT) {
+				snprintf(msg, cap, "bad request: limit must be "
+					 "1..%d", CUST_SEARCH_MAX_LIMIT);
+				return -EINVAL;
+			}
+			continue;
+		}
+		if (!json_is_string(v) || json_string_length(v) == 0 ||
+		    json_string_length(v) > QOP_STR_MAX ||
+		    strlen(json_string_value(v)) != json_string_length(v)) {
+			snprintf(msg, cap, "bad request: \"%.40s\" must be a "
+				 "string of 1..%d bytes", k, QOP_STR_MAX);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+int qop_parse(struct qop *q, const char *buf, size_t len, char *msg,
+	      size_t cap)
+{
+	json_error_t jerr;
+	json_t *op, *reason;
+
+	q->req = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!q->req || !json_is_object(q->req)) {
+		snprintf(msg, cap, "bad request: not a JSON object (%.80s)",
+			 q->req ? "wrong type" : jerr.text);
+		return -EINVAL;
+	}
+	op = json_object_get(q->req, "op");
+	if (!json_is_string(op)) {
+		snprintf(msg, cap, "bad request: \"op\" missing");
+		return -EINVAL;
+	}
+	reason = json_object_get(q->req, "reason");
+	if (reason && !json_is_string(reason)) {
+		snprintf(msg, cap, "bad request: \"reason\" must be a string");
+		return -EINVAL;
+	}
+	q->reason = reason ? json_string_value(reason) : NULL;
+	q->params = json_deep_copy(q->req);
+	if (!q->params) {
+		snprintf(msg, cap, "out of memory");
+		return -ENOMEM;
+	}
+	json_object_del(q->params, "op");
+	json_object_del(q->params, "reason");
+	if (access_op_parse(json_string_value(op), &q->op) < 0) {
+		/* Denied by policy, not a syntax error: keep what was asked
+		 * (cut short) for the record, drop the rest. */
+		q->op = ACCESS_OP_NONE;
+		q->op_name = "unknown";
+		json_object_clear(q->params);
+		json_object_set_new(q->params, "op_requested",
+				    json_stringn(json_string_value(op),
+					 json_string_length(op) > 64 ? 64 :
+					 json_string_length(op)));
+		return 0;
+	}
+	q->op_name = access_op_name(q->op);
+	if (check_params(q->params, q->op, msg, cap) < 0)
+		return -EINVAL;
+	q->item = json_string_value(json_object_get(q->params, "item"));
+	return 0;
+}
+
+static void set_target(struct qop *q, const char *agency)
+{
+	if (!access_agency_valid(agency))
+		return;
+	snprintf(q->target, sizeof(q->target), "%s", agency);
+	q->have_target = 1;
+}
+
+void qop_target(struct qop *q)
+{
+	const char *agency = json_string_value(json_object_get(q->params,
+								"agency"));
+	const char *action, *user;
+	struct cust_user u;
+
+	switch (q->op) {
+	case ACCESS_OP_HISTORY:
+	case ACCESS_OP_HOLD:
+	case ACCESS_OP_CATEGORIZE:
+		if (q->item && cust_ledger_item_agency(q->ctx->ledger, q->item,
+				q->target, sizeof(q->target)) == 0 &&
+		    access_agency_valid(q->target))
+			q->have_target = 1;
+		return;
+	case ACCESS_OP_USER_ADMIN:
+		action = json_string_value(json_object_get(q->params,
+							   "action"));
+		user = json_string_value(json_object_get(q->params, "user"));
+		if (action && strcmp(action, "add") == 0)
+			set_target(q, agency);
+		else if (user && users_lookup(q->ctx->ledger, user, &u) == 0)
+			set_target(q, u.agency);
+		return;
+	case ACCESS_OP_NONE:
+		return;
+	default:
+		set_target(q, agency ? agency : q->subject.agency);
+		return;
+	}
+}
+
+static const char *param(const struct qop *q, const char *k)
+{
+	return json_string_value(json_object_get(q->params, k));
+}
+
+/* from/to strings into ns; a bare date as "to" means the end of it. */
+static int time_range(const struct qop *q, int64_t *from, int64_t *to,
+		      char *msg, size_t cap)
+{
+	const char *f = param(q, "from"), *t = param(q, "to");
+
+	*from = 0;
+	*to = 0;
+	if ((f && cust_parse_time(f, 0, from) < 0) ||
+	    (t && cust_parse_time(t, 1, to) < 0)) {
+		snprintf(msg, cap, "bad request: from/to must be ISO 8601 "
+			 "dates or date-times");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static size_t limit_of(const struct qop *q)
+{
+	json_t *l = json_object_get(q->params, "limit");
+
+	return l ? (size_t)json_integer_value(l) : 0;
+}
+
+static int run_search(struct qop *q, json_t **out, char *msg, size_t cap)
+{
+	struct cust_search s;
+	int rc;
+
+	memset(&s, 0, sizeof(s));
+	s.officer = param(q, "officer");
+	s.camera = param(q, "camera");
+	s.category = param(q, "category");
+	s.case_no = param(q, "case");
+	s.status = param(q, "status");
+	s.limit = limit_of(q);
+	rc = time_range(q, &s.from_ns, &s.to_ns, msg, cap);
+	if (rc)
+		return rc;
+	return cust_query_search(q->ctx->ledger, q->target, &s, out);
+}
+
+static int by_seq_desc(const void *a, const void *b)
+{
+	json_int_t x = json_integer_value(json_object_get(
+		*(json_t *const *)a, "seq"));
+	json_int_t y = json_integer_value(json_object_get(
+		*(json_t *const *)b, "seq"));
+
+	return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* Gather the events of every audit prefix asked for, newest first. */
+static int collect_events(struct qop *q, const char *const *prefixes,
+			  int64_t from, int64_t to, size_t limit,
+			  json_t *all, int *truncated)
+{
+	for (; *prefixes; prefixes++) {
+		json_t *res = NULL, *ev;
+		size_t i;
+		int rc = cust_query_events(q->ctx->ledger, q->target,
+					   *prefixes, from, to, limit, &res);
+		if (rc)
+			return rc;
+		if (json_is_true(json_object_get(res, "truncated")))
+			*truncated = 1;
+		json_array_foreach(json_object_get(res, "events"), i, ev)
+			json_array_append(all, ev);
+		json_decref(res);
+	}
+	return 0;
+}
+
+static int run_events(struct qop *q, json_t **out, char *msg, size_t cap)
+{
+	const char *action = param(q, "action");
+	const char *one[2] = { action, NULL };
+	size_t limit = limit_of(q) ? limit_of(q) : CUST_SEARCH_DEFAULT_LIMIT;
+	int64_t from, to;
+	int truncated = 0, rc;
+	json_t *all, *sorted;
+	size_t n;
+
+	if (action) {
+		int ok = 0;
+		for (const char *const *p = audit_prefixes; *p; p++)
+			ok |= strncmp(action, *p, strlen(*p)) == 0;
+		if (!ok) {
+			snprintf(msg, cap, "bad request: action must be an "
+				 "audit action (logon, ledger_read, ...)");
+			return -EINVAL;
+		}
+	}
+	rc = time_range(q, &from, &to, msg, cap);
+	if (rc)
+		return rc;
+	all = json_array();
+	if (!all)
+		return -ENOMEM;
+	rc = collect_events(q, action ? one : audit_prefixes, from, to, limit,
+			    all, &truncated);
+	if (rc)
+		goto fail;
+	n = json_array_size(all);
+	{
+		json_t **v = calloc(n ? n : 1, sizeof(*v));
+		if (!v) {
+			rc = -ENOMEM;
+			goto fail;
+		}
+		for (size_t i = 0; i < n; i++)
+			v[i] = json_array_get(all, i);
+		qsort(v, n, sizeof(*v), by_seq_desc);
+		sorted = json_array();
+		for (size_t i = 0; sorted && i < n && i < limit; i++)
+			json_array_append(sorted, v[i]);
+		free(v);
+	}
+	if (!sorted) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	*out = json_pack("{s:I, s:b, s:o}", "count",
+			 (json_int_t)json_array_size(sorted), "truncated",
+			 truncated || n > limit, "events", sorted);
+	json_decref(all);
+	return *out ? 0 : -ENOMEM;
+fail:
+	json_decref(all);
+	return rc;
+}
+
+int qop_run(struct qop *q, json_t **out, char *msg, size_t cap)
+{
+	int rc;
+
+	snprintf(msg, cap, "query failed");
+	switch (q->op) {
+	case ACCESS_OP_HISTORY:
+		rc = cust_query_history(q->ctx->ledger, q->target, q->item,
+					out);
+		break;
+	case ACCESS_OP_SEARCH:
+		rc = run_search(q, out, msg, cap);
+		break;
+	case ACCESS_OP_ACCESS_EVENTS:
+		rc = run_events(q, out, msg, cap);
+		break;
+	case ACCESS_OP_USER_LIST:
+		rc = users_list(q->ctx->ledger, q->target, out);
+		break;
+	default:
+		snprintf(msg, cap, "%s is not offered by the query service",
+			 q->op_name);
+		return -ENOTSUP;
+	}
+	if (rc && rc != -EINVAL)
+		snprintf(msg, cap, "query failed: %s", strerror(-rc));
+	return rc;
+}
+
+static json_t *admin_fail(struct qop *q, enum cust_action action,
+			  const char *msg)
+{
+	int64_t seq = qrequest_record_(q, action, CUST_OUTCOME_FAILED,
+				       "error", msg);
+
+	return qrequest_error_(seq < 0 ? "audit-failed" : "bad-request", msg,
+			       seq);
+}
+
+json_t *qop_user_admin(struct qop *q)
+{
+	const char *action = param(q, "action"), *user = param(q, "user");
+	const char *rname = param(q, "role");
+	struct users_actor who = { CUST_ACTOR_CLERK, q->user,
+				   (long)q->peer->uid, q->reason };
+	enum custody_role role = CUSTODY_ROLE_NONE;
+	enum cust_action ea = CUST_A_PERMISSION_CHANGED;
+	uint64_t seq = 0;
+	char msg[160];
+	int rc;
+
+	if (action && strcmp(action, "add") == 0)
+		ea = CUST_A_USER_ADDED;
+	else if (action && strcmp(action, "remove") == 0)
+		ea = CUST_A_USER_REMOVED;
+	else if (!action || strcmp(action, "set-role") != 0)
+		return admin_fail(q, ea, "bad request: action must be add, "
+				  "remove or set-role");
+	if (!user || (ea != CUST_A_USER_REMOVED &&
+		      (!rname || access_role_parse(rname, &role) < 0)))
+		return admin_fail(q, ea, "bad request: user and a valid role "
+				  "(clerk, supervisor, auditor, admin) needed");
+	if (ea == CUST_A_USER_ADDED)
+		rc = users_add(q->ctx->ledger, &who, user, role, q->target,
+			       &seq);
+	else if (ea == CUST_A_USER_REMOVED)
+		rc = users_remove(q->ctx->ledger, &who, user, &seq);
+	else
+		rc = users_set_role(q->ctx->ledger, &who, user, role, &seq);
+	if (rc) {
+		snprintf(msg, sizeof(msg), "user %s failed: %s", action,
+			 rc == -EEXIST ? "user exists" : rc == -ENOENT ?
+			 "no such user" : strerror(-rc));
+		return admin_fail(q, ea, msg);
+	}
+	return json_pack("{s:b, s:s, s:s, s:I, s:{s:s, s:s, s:s?, s:s}}",
+			 "ok", 1, "op", q->op_name, "user", q->user,
+			 "audit_seq", (json_int_t)seq, "result",
+			 "action", action, "user", user,
+			 "role", rname, "agency", q->target);
+}

@@ -1,0 +1,70 @@
+#ifndef CUSTODY_QOPS_H
+#define CUSTODY_QOPS_H
+/*
+ * qops: internal to the query service (qrequest.c): parsing a request
+ * into a struct qop, finding the agency its target belongs to, and
+ * running the operations once access_decide() allowed them. Nothing here
+ * writes to the socket; user changes write their own ledger events
+ * (users.h). Not a public API.
+ */
+
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "access.h"
+#include "event.h"
+#include "qrequest.h"
+#include "users.h"
+
+#define QOP_STR_MAX 128		/* longest string parameter (bytes) */
+
+struct qop {
+	const struct qrequest_ctx *ctx;
+	const struct qpeer *peer;
+	/* identity */
+	char user[USERS_NAME_MAX + 1];
+	int known;
+	struct cust_user u;
+	struct access_subject subject;
+	/* request */
+	json_t *req;			/* parsed request (owned) */
+	json_t *params;			/* request minus op/reason (owned) */
+	enum access_op op;
+	const char *op_name;		/* static name, or "unknown" */
+	const char *reason;		/* into req, may be NULL */
+	const char *item;		/* into req (history), may be NULL */
+	/* target */
+	char target[CUST_AGENCY_MAX + 1];
+	int have_target;
+};
+
+/* Parse and validate request bytes into q (req, params, op, reason,
+ * item). An unknown op is NOT an error here (it is denied by policy);
+ * malformed JSON, unknown keys, bad types or sizes are: -EINVAL with a
+ * message for the caller in msg. */
+int qop_parse(struct qop *q, const char *buf, size_t len, char *msg,
+	      size_t cap);
+
+/* Fill q->target/have_target: the agency of the item, of the user being
+ * changed, or the agency asked for (default: the caller's). */
+void qop_target(struct qop *q);
+
+/* Run an allowed read operation; *out = result object. -ENOTSUP for an
+ * operation the service does not offer; -EINVAL bad parameter; other
+ * negatives from the ledger. msg gets a one-line explanation. */
+int qop_run(struct qop *q, json_t **out, char *msg, size_t cap);
+
+/* Run an allowed user-admin request and build the whole reply (the change
+ * is its own audit event; a failed change is recorded as failed). NULL
+ * only when out of memory. */
+json_t *qop_user_admin(struct qop *q);
+
+/* From qrequest.c: record an event about q (seq or negative errno) and
+ * build an error reply. */
+int64_t qrequest_record_(struct qop *q, enum cust_action action,
+			 enum cust_outcome outcome, const char *key,
+			 const char *val);
+json_t *qrequest_error_(const char *code, const char *msg, int64_t seq);
+
+#endif

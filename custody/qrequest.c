@@ -1,0 +1,270 @@
+/* qrequest: identity -> parse -> decide -> run -> record -> reply.
+ * See qrequest.h. The operations themselves are in qops.c. */
+#include "qrequest.h"
+#include "qops.h"
+
+#include <errno.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "access.h"
+#include "event.h"
+#include "users.h"
+
+/* Name of the OS account behind uid; "uid-N" when it has none. */
+static void peer_name(uid_t uid, char *buf, size_t cap)
+{
+	struct passwd pw, *res = NULL;
+	char tmp[4096];
+
+	if (getpwuid_r(uid, &pw, tmp, sizeof(tmp), &res) == 0 && res &&
+	    users_name_valid(res->pw_name))
+		snprintf(buf, cap, "%s", res->pw_name);
+	else
+		snprintf(buf, cap, "uid-%lu", (unsigned long)uid);
+}
+
+static void identify(struct qop *q)
+{
+	peer_name(q->peer->uid, q->user, sizeof(q->user));
+	q->known = users_lookup(q->ctx->ledger, q->user, &q->u) == 0;
+	q->subject.user = q->user;
+	q->subject.role = q->known ? q->u.role : CUSTODY_ROLE_NONE;
+	q->subject.agency = q->known ? q->u.agency : NULL;
+}
+
+/* The details object of every event this module writes. */
+static json_t *base_details(const struct qop *q)
+{
+	json_t *d = json_pack("{s:I, s:I, s:s, s:s}",
+			      "uid", (json_int_t)q->peer->uid,
+			      "pid", (json_int_t)q->peer->pid,
+			      "via", "qservice",
+			      "role", access_role_name(q->subject.role));
+
+	if (d && q->subject.agency)
+		json_object_set_new(d, "user_agency",
+				    json_string(q->subject.agency));
+	if (d && q->op_name)
+		json_object_set_new(d, "op", json_string(q->op_name));
+	if (d && q->params)
+		json_object_set(d, "params", q->params);
+	return d;
+}
+
+/* Append one event about this request; returns its seq (> 0) or a
+ * negative errno. The agency is the target's when known (so the owning
+ * agency's auditors see attempts on their items), else the caller's,
+ * else the service's home agency. */
+static int64_t record(struct qop *q, enum cust_action action,
+		      enum cust_outcome outcome, const char *evidence_id,
+		      const char *key, const char *val)
+{
+	const char *agency = q->have_target ? q->target :
+			     q->subject.agency ? q->subject.agency :
+			     q->ctx->home_agency;
+	struct cust_event ev;
+	json_t *d;
+	int rc;
+
+	rc = cust_event_init(&ev, agency ? agency : "", CUST_ACTOR_CLERK,
+			     q->user, action, evidence_id, outcome);
+	if (rc)
+		return rc;
+	if (q->reason && q->reason[0])
+		(void)cust_event_set_text(ev.reason, sizeof(ev.reason),
+					  q->reason);
+	d = base_details(q);
+	if (!d)
+		return -ENOMEM;
+	if (key && val)
+		json_object_set_new(d, key, json_string(val));
+	rc = cust_event_set_details(&ev, d);
+	json_decref(d);
+	if (rc == -E2BIG) {		/* params too long to log: drop them */
+		d = base_details(q);
+		if (!d)
+			return -ENOMEM;
+		json_object_del(d, "params");
+		json_object_set_new(d, "params_dropped", json_true());
+		rc = cust_event_set_details(&ev, d);
+		json_decref(d);
+	}
+	if (!rc)
+		rc = cust_ledger_append(q->ctx->ledger, &ev);
+	if (rc) {
+		fprintf(stderr, "custody qservice: cannot record %s event "
+			"for %s: %s\n", cust_action_name(action), q->user,
+			strerror(-rc));
+		return rc;
+	}
+	return (int64_t)ev.seq;
+}
+
+static json_t *error_reply(const char *code, const char *msg, int64_t seq)
+{
+	json_t *r = json_pack("{s:b, s:s, s:s}", "ok", 0, "error", code,
+			      "message", msg);
+
+	if (r && seq > 0)
+		json_object_set_new(r, "audit_seq", json_integer(seq));
+	return r;
+}
+
+static void raise_alert(const struct qop *q, const char *kind,
+			const char *detail)
+{
+	struct alert a = {
+		.kind = kind, .user = q->user, .uid = (long)q->peer->uid,
+		.agency = q->subject.agency, .op = q->op_name,
+		.target = q->item ? q->item : q->have_target ? q->target : NULL,
+		.detail = detail,
+	};
+
+	(void)alert_raise(q->ctx->alert, &a);
+}
+
+static const char *deny_message(enum access_verdict v)
+{
+	switch (v) {
+	case ACCESS_DENY_UNKNOWN_USER:
+		return "access denied: you are not a user of the custody ledger";
+	case ACCESS_DENY_ROLE:
+		return "access denied: your role may not do this";
+	case ACCESS_DENY_AGENCY:
+	case ACCESS_DENY_NO_TARGET:
+		return "access denied: not found in your agency";
+	case ACCESS_DENY_NO_REASON:
+		return "access denied: a reason is required (--reason)";
+	case ACCESS_DENY_UNKNOWN_OP:
+		return "access denied: unknown operation";
+	case ACCESS_ALLOW:
+		break;
+	}
+	return "access denied";
+}
+
+static json_t *deny(struct qop *q, enum access_verdict v)
+{
+	/* Record the item only if it exists (and so has an agency): a made-up
+	 * id must not appear as an evidence id in the ledger. */
+	const char *ev_id = q->item && q->have_target ? q->item : "";
+	int64_t seq = record(q, CUST_A_ACCESS_DENIED, CUST_OUTCOME_DENIED,
+			     ev_id, "verdict", access_verdict_name(v));
+
+	/* Alert on what looks like probing: another agency, a role
+	 * overstepped, a stranger, a made-up operation. A missing reason or
+	 * a missing item is a mistake, recorded but not alerted. */
+	if (v == ACCESS_DENY_AGENCY || v == ACCESS_DENY_ROLE ||
+	    v == ACCESS_DENY_UNKNOWN_USER || v == ACCESS_DENY_UNKNOWN_OP)
+		raise_alert(q, v == ACCESS_DENY_UNKNOWN_USER ? "unknown-user" :
+			    "access-denied", access_verdict_name(v));
+	if (seq < 0)
+		return error_reply("audit-failed", "request refused; its audit "
+				   "record could not be written", 0);
+	return error_reply("denied", deny_message(v), seq);
+}
+
+/* Allowed: run it, record it, and only then hand out the result. */
+static json_t *allow(struct qop *q)
+{
+	json_t *result = NULL, *r;
+	char msg[160];
+	int64_t seq;
+	int rc;
+
+	if (q->op == ACCESS_OP_USER_ADMIN)
+		return qop_user_admin(q);
+	rc = qop_run(q, &result, msg, sizeof(msg));
+	if (rc) {
+		seq = record(q, CUST_A_LEDGER_READ, CUST_OUTCOME_ERROR,
+			     q->have_target && q->item ? q->item : "",
+			     "error", msg);
+		return error_reply(rc == -ENOTSUP ? "unsupported" :
+				   rc == -EINVAL ? "bad-request" : "error",
+				   msg, seq);
+	}
+	seq = record(q, CUST_A_LEDGER_READ, CUST_OUTCOME_OK,
+		     q->item ? q->item : "", NULL, NULL);
+	if (seq < 0) {
+		json_decref(result);
+		return error_reply("audit-failed", "query refused: its audit "
+				   "record could not be written", 0);
+	}
+	r = json_pack("{s:b, s:s, s:s, s:I, s:o}", "ok", 1, "op", q->op_name,
+		      "user", q->user, "audit_seq", (json_int_t)seq,
+		      "result", result);
+	return r;
+}
+
+int qrequest_handle(const struct qrequest_ctx *ctx, const struct qpeer *peer,
+		    const char *req, size_t len, json_t **reply)
+{
+	struct qop q;
+	enum access_verdict v;
+	char msg[160];
+	json_t *r;
+	int64_t seq;
+
+	memset(&q, 0, sizeof(q));
+	q.ctx = ctx;
+	q.peer = peer;
+	identify(&q);
+	if (qop_parse(&q, req, len, msg, sizeof(msg)) < 0) {
+		seq = record(&q, CUST_A_LOGON, CUST_OUTCOME_ERROR, "",
+			     "error", msg);
+		if (!q.known)
+			raise_alert(&q, "unknown-user", msg);
+		r = error_reply(seq < 0 ? "audit-failed" : "bad-request", msg,
+				seq);
+		goto out;
+	}
+	qop_target(&q);
+	{
+		struct access_request ar = { q.op, q.have_target ? q.target :
+					     NULL, q.reason };
+		v = access_decide(&q.subject, &ar);
+	}
+	r = v == ACCESS_ALLOW ? allow(&q) : deny(&q, v);
+out:
+	json_decref(q.req);
+	json_decref(q.params);
+	if (!r)
+		return -ENOMEM;
+	*reply = r;
+	return 0;
+}
+
+int qrequest_reject(const struct qrequest_ctx *ctx, const struct qpeer *peer,
+		    const char *why, const char *message, json_t **reply)
+{
+	struct qop q;
+	int64_t seq;
+
+	memset(&q, 0, sizeof(q));
+	q.ctx = ctx;
+	q.peer = peer;
+	identify(&q);
+	seq = record(&q, CUST_A_LOGON, CUST_OUTCOME_ERROR, "", "error", why);
+	if (!q.known)
+		raise_alert(&q, "unknown-user", why);
+	if (!reply)
+		return 0;
+	*reply = error_reply(seq < 0 ? "audit-failed" : why, message, seq);
+	return *reply ? 0 : -ENOMEM;
+}
+
+/* Shared with qops.c: record a user-admin outcome. */
+int64_t qrequest_record_(struct qop *q, enum cust_action action,
+			 enum cust_outcome outcome, const char *key,
+			 const char *val)
+{
+	return record(q, action, outcome, "", key, val);
+}
+
+json_t *qrequest_error_(const char *code, const char *msg, int64_t seq)
+{
+	return error_reply(code, msg, seq);
+}

@@ -1,0 +1,69 @@
+#ifndef CUSTODY_QREQUEST_H
+#define CUSTODY_QREQUEST_H
+/*
+ * qrequest: one query-service request, from the caller's kernel-given
+ * identity and its request bytes to the reply - the policy half of the
+ * query service (qservice.c is the socket half).
+ *
+ *   1. identity: peer uid (SO_PEERCRED) -> OS user name (getpwuid_r) ->
+ *      role + agency (users.h). No mapping = unknown user, role NONE.
+ *   2. parse the request: one JSON object (see docs/custody-access.md):
+ *        {"op":"history","item":ID,"reason":R}
+ *        {"op":"search","reason":R, "officer"|"camera"|"category"|"case"|
+ *         "status"|"from"|"to": S, "limit": N}
+ *        {"op":"access-events","reason":R, "action": S, "from"|"to": S,
+ *         "limit": N}
+ *        {"op":"user-list"}
+ *        {"op":"user-admin","action":"add"|"remove"|"set-role",
+ *         "user":U, "role":R, "agency":A, "reason":R}
+ *      Unknown keys, wrong types, over-long strings: bad request.
+ *   3. decide (access.h) against the target's agency.
+ *   4. run the query (query.h / users.h) WITHOUT sending anything.
+ *   5. append the audit event (ledger_read / access_denied / user_* /
+ *      logon for requests that never got that far). If the event cannot
+ *      be written the reply is an error and no result is returned.
+ *   6. alert (alert.h) on a refusal by role, agency, unknown user or
+ *      unknown op.
+ *
+ * Replies (one JSON object):
+ *   {"ok":true, "op":OP, "user":U, "audit_seq":N, "result":{...}}
+ *   {"ok":false, "error":CODE, "message":TEXT, "audit_seq":N|absent}
+ * CODE: "denied", "bad-request", "too-large", "timeout", "audit-failed",
+ * "unsupported", "error". A cross-agency item and a missing item get the
+ * same reply (no existence oracle); the ledger event tells them apart.
+ */
+
+#include <sys/types.h>
+
+#include <jansson.h>
+
+#include "alert.h"
+#include "ledger.h"
+
+#define QREQ_MAX 8192	/* request bytes (one line) */
+
+struct qrequest_ctx {
+	struct cust_ledger *ledger;	/* read-write handle */
+	const struct alert_config *alert;
+	const char *home_agency;	/* agency for events of callers who
+					 * have none (unknown users) */
+};
+
+struct qpeer {
+	uid_t uid;
+	gid_t gid;
+	pid_t pid;
+};
+
+/* Handle one request of len bytes (no NUL needed). Always produces a
+ * reply unless memory runs out (-ENOMEM). */
+int qrequest_handle(const struct qrequest_ctx *ctx, const struct qpeer *peer,
+		    const char *req, size_t len, json_t **reply);
+
+/* A connection that never delivered a request (why = "too-large",
+ * "timeout", "bad-request"): record a logon event with outcome error and
+ * build the error reply (NULL reply pointer = none wanted). */
+int qrequest_reject(const struct qrequest_ctx *ctx, const struct qpeer *peer,
+		    const char *why, const char *message, json_t **reply);
+
+#endif

@@ -1,0 +1,64 @@
+/*
+ * verify.h - `custody verify`: recompute everything the ledger claims and
+ * report each inconsistency.
+ *
+ * Checks, in one read transaction (a consistent snapshot, so appends by
+ * other processes may continue):
+ *   - events are numbered 1..n without gaps;
+ *   - each event's columns re-encode to its stored canonical bytes, and
+ *     the stored leaf hash is H(0x00 || canonical bytes);
+ *   - the Merkle root at every checkpoint size, recomputed from the
+ *     canonical bytes, equals the root each checkpoint signs;
+ *   - every checkpoint (ledger table and external directory) parses and
+ *     carries a valid signature by a trusted key, file name and size
+ *     agree, the two copies of one size are identical, each ledger
+ *     checkpoint was published, and checkpoints are mutually consistent;
+ *   - the ledger is not shorter than the newest external checkpoint;
+ *   - the stored Merkle frontier matches the recomputed tree;
+ *   - the evidence records equal the replay of their events.
+ * External checkpoints are listed BEFORE the snapshot is taken, so one
+ * published by a concurrent appender is never mistaken for a truncation;
+ * for the same reason the newest ledger checkpoint, if under 10 s old, is
+ * not reported as unpublished (its external write may be in flight).
+ *
+ * Finding classes (stable tokens, see docs/custody-ledger.md):
+ *   unreadable-row seq-gap changed-field moved bad-encoding leaf-hash
+ *   checkpoint-root truncated checkpoint-signature checkpoint-unknown-key
+ *   checkpoint-mismatch checkpoint-conflict checkpoints-inconsistent
+ *   checkpoint-unpublished checkpoint-missing frontier record
+ *   record-missing record-orphan cases agency
+ */
+#ifndef CUSTODY_VERIFY_H
+#define CUSTODY_VERIFY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "checkpoint.h"
+#include "ledger.h"
+
+struct cust_verify_opts {
+	const struct ckpt_vkey *keys;	/* trusted checkpoint keys */
+	size_t n_keys;
+	const char *ext_dir;		/* external checkpoints, NULL = none */
+};
+
+/* seq: the event concerned (0 when none, e.g. a checkpoint file). */
+typedef void (*cust_finding_cb)(void *arg, const char *cls, uint64_t seq,
+				const char *msg);
+
+struct cust_verify_result {
+	uint64_t events;		/* rows read */
+	uint64_t items;			/* evidence items replayed */
+	uint64_t checkpoints;		/* checkpoint copies examined */
+	uint64_t newest_checkpoint;	/* largest validly signed size */
+	uint64_t findings;
+};
+
+/* Returns 0 when the checks ran (findings counted in res and reported
+ * through cb), negative errno when they could not run (unreadable file,
+ * out of memory) - never 0 on a partial check. */
+int cust_verify(struct cust_ledger *l, const struct cust_verify_opts *o,
+		cust_finding_cb cb, void *arg, struct cust_verify_result *res);
+
+#endif /* CUSTODY_VERIFY_H */

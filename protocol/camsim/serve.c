@@ -1,0 +1,446 @@
+/* serve.c - the camera side of the protocol, with test faults. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statvfs.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/rand.h>
+#include <zlib.h>
+
+#include "camsim.h"
+#include "dockcert.h"
+#include "edsig.h"
+#include "frame_io.h"
+
+#define IO_TIMEOUT_MS 30000 /* sending: a dock that stops reading */
+#define DONE 1              /* BYE received */
+#define SIM_DISCONNECT (-ESHUTDOWN)
+
+enum { WANT_HELLO, WANT_AUTH, READY };
+
+struct srv {
+	struct cam_store *st;
+	const struct cam_faults *f;
+	struct transport *t;
+	struct edsig_key *dev, *agency;
+	uint8_t *rx, *tx, *held, *data;
+	size_t held_len; /* --out-of-order: a frame held back */
+	uint8_t dock_nonce[PROTO_NONCE_LEN], cam_nonce[PROTO_NONCE_LEN];
+	char dock_id[PROTO_ID_MAX + 1];
+	struct proto_dock_cert cert;
+	int state;
+	bool stalled, swapped;
+	uint64_t data_sent;
+	int64_t data_start_ns;
+	int dock_error; /* code of an ERROR frame the dock sent us */
+};
+
+static int64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int64_t cam_now_ns(const struct srv *v)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec + v->st->clock_offset_ns;
+}
+
+/* --flood: unknown-type frames (type 0x55, empty payload, valid CRC). */
+static int flood(struct srv *v, uint32_t seq)
+{
+	uint8_t fr[PROTO_HDR_LEN + PROTO_CRC_LEN] = { 'B', 'C', 'D', 'K', PROTO_VERSION, 0x55 };
+	uLong crc;
+
+	fr[8] = (uint8_t)(seq >> 24), fr[9] = (uint8_t)(seq >> 16);
+	fr[10] = (uint8_t)(seq >> 8), fr[11] = (uint8_t)seq;
+	crc = crc32(crc32(0L, Z_NULL, 0), fr, PROTO_HDR_LEN);
+	fr[16] = (uint8_t)(crc >> 24), fr[17] = (uint8_t)(crc >> 16);
+	fr[18] = (uint8_t)(crc >> 8), fr[19] = (uint8_t)crc;
+	for (int i = 0; i < v->f->flood; i++) {
+		int r = transport_send(v->t, fr, sizeof(fr), IO_TIMEOUT_MS);
+
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int reply(struct srv *v, const struct proto_msg *m, uint32_t seq)
+{
+	int r = flood(v, seq);
+
+	return r < 0 ? r : frame_write(v->t, m, seq, 0, v->tx, PROTO_MAX_FRAME, IO_TIMEOUT_MS);
+}
+
+static int error_reply(struct srv *v, uint32_t seq, int err, const char *why)
+{
+	int r = flood(v, seq);
+
+	return r < 0 ? r : frame_write_error(v->t, seq, err, why, IO_TIMEOUT_MS);
+}
+
+static int on_hello(struct srv *v, uint32_t seq, const struct proto_hello *h)
+{
+	uint8_t tbs[PROTO_TBS_MAX];
+	struct proto_msg m;
+	struct proto_hello_reply *hr = &m.u.hello_reply;
+	size_t n = 0;
+	int r;
+
+	if (h->version_min > PROTO_VERSION || h->version_max < PROTO_VERSION) {
+		error_reply(v, seq, -PROTO_E_BAD_VERSION, "camera speaks version 1");
+		return -PROTO_E_BAD_VERSION;
+	}
+	memcpy(v->dock_nonce, h->dock_nonce, PROTO_NONCE_LEN);
+	memcpy(v->dock_id, h->dock_id, sizeof(v->dock_id));
+	if (RAND_bytes(v->cam_nonce, PROTO_NONCE_LEN) != 1)
+		return -EIO;
+	memset(&m, 0, sizeof(m));
+	m.type = PROTO_HELLO_REPLY;
+	hr->version = v->f->wrong_version ? 9 : PROTO_VERSION;
+	memcpy(hr->cam_nonce, v->cam_nonce, PROTO_NONCE_LEN);
+	memcpy(hr->id.serial, v->st->serial, sizeof(hr->id.serial));
+	memcpy(hr->id.model, v->st->model, sizeof(hr->id.model));
+	memcpy(hr->id.firmware, v->st->firmware, sizeof(hr->id.firmware));
+	memcpy(hr->id.officer_id, v->st->officer, sizeof(hr->id.officer_id));
+	hr->id.clock_ns = cam_now_ns(v);
+	if ((r = edsig_public_raw(v->dev, hr->id.pubkey)) < 0 ||
+	    (r = proto_identity_tbs(v->dock_nonce, v->cam_nonce, &hr->id, tbs, sizeof(tbs), &n)) < 0 ||
+	    (r = edsig_sign(v->dev, tbs, n, hr->sig)) < 0)
+		return r;
+	v->state = WANT_AUTH;
+	return reply(v, &m, seq);
+}
+
+static int on_auth(struct srv *v, uint32_t seq, const struct proto_auth_dock *a)
+{
+	uint8_t tbs[PROTO_TBS_MAX];
+	struct proto_msg m = { .type = PROTO_AUTH_OK };
+	size_t n = 0;
+	int r = dockcert_verify(&a->cert, v->agency, cam_now_ns(v) / 1000000000);
+
+	if (r == 0 && strcmp(a->cert.dock_id, v->dock_id) != 0)
+		r = -PROTO_E_AUTH;
+	if (r == 0)
+		r = proto_dock_auth_tbs(v->cam_nonce, v->dock_nonce, v->st->serial, &a->cert, tbs,
+					sizeof(tbs), &n);
+	if (r == 0)
+		r = edsig_verify_raw(a->cert.dock_pubkey, tbs, n, a->sig);
+	if (r < 0) {
+		error_reply(v, seq, -PROTO_E_AUTH, "dock certificate or signature invalid");
+		return -PROTO_E_AUTH;
+	}
+	v->cert = a->cert;
+	v->state = READY;
+	return reply(v, &m, seq);
+}
+
+static int make_entry(struct srv *v, const struct cam_rec *rec, struct proto_manifest_entry *e)
+{
+	uint8_t tbs[PROTO_TBS_MAX];
+	size_t n = 0;
+	int r;
+
+	memset(e, 0, sizeof(*e));
+	memcpy(e->recording_id, rec->id, sizeof(e->recording_id));
+	e->size = v->f->lie_size >= 0 ? (uint64_t)v->f->lie_size : rec->size;
+	memcpy(e->sha256, rec->sha256, PROTO_SHA256_LEN);
+	if (v->f->lie_hash)
+		e->sha256[0] ^= 0xff;
+	e->start_utc = rec->start_utc;
+	e->end_utc = rec->end_utc;
+	memcpy(e->category, rec->category, sizeof(e->category));
+	e->has_gps = rec->has_gps;
+	e->lat_e7 = rec->lat_e7;
+	e->lon_e7 = rec->lon_e7;
+	if ((r = proto_manifest_tbs(v->st->serial, e, tbs, sizeof(tbs), &n)) < 0 ||
+	    (r = edsig_sign(v->dev, tbs, n, e->sig)) < 0)
+		return r;
+	if (v->f->bad_signature)
+		e->sig[5] ^= 0x01;
+	return 0;
+}
+
+static int on_list(struct srv *v, uint32_t seq, uint32_t start)
+{
+	struct proto_msg *m;
+	int r = 0;
+
+	if (start > v->st->n)
+		return error_reply(v, seq, -PROTO_E_RANGE, "list start beyond manifest");
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	m->type = PROTO_LIST_REPLY;
+	m->u.list_reply.total = (uint32_t)v->st->n;
+	for (size_t i = start; i < v->st->n && m->u.list_reply.count < PROTO_LIST_MAX && r == 0; i++)
+		r = make_entry(v, &v->st->recs[i], &m->u.list_reply.entries[m->u.list_reply.count++]);
+	if (r == 0)
+		r = reply(v, m, seq);
+	free(m);
+	return r;
+}
+
+/* Send one DATA frame; --out-of-order holds the first frame of the first
+ * multi-frame read back and sends it after the second. */
+static int send_data_frame(struct srv *v, uint32_t seq, uint64_t off, uint32_t len, bool end)
+{
+	struct proto_msg m = { .type = PROTO_DATA };
+	size_t n = 0;
+	int r;
+
+	m.u.data.offset = off;
+	m.u.data.len = len;
+	m.u.data.data = v->data;
+	if (v->f->out_of_order && !v->swapped && !end) {
+		r = proto_frame_encode(&m, seq, 0, v->held, PROTO_MAX_FRAME, &n);
+		if (r < 0)
+			return r;
+		v->held_len = n;
+		v->swapped = true;
+		return 0;
+	}
+	r = frame_write(v->t, &m, seq, end ? PROTO_F_END : 0, v->tx, PROTO_MAX_FRAME,
+			IO_TIMEOUT_MS);
+	if (r == 0 && v->held_len) {
+		r = transport_send(v->t, v->held, v->held_len, IO_TIMEOUT_MS);
+		v->held_len = 0;
+	}
+	return r;
+}
+
+static int open_rec(const struct srv *v, const char *id)
+{
+	char path[CAMSIM_PATH_MAX];
+
+	if (snprintf(path, sizeof(path), "%s/rec/%s.bin", v->st->dir, id) >= (int)sizeof(path))
+		return -ENAMETOOLONG;
+	return open(path, O_RDONLY | O_CLOEXEC);
+}
+
+/* Bytes of the next frame: the chunk size, cut short by --disconnect-after. */
+static uint32_t next_len(const struct srv *v, uint64_t left, bool *cut)
+{
+	uint64_t n = left < v->f->chunk ? left : v->f->chunk;
+
+	*cut = false;
+	if (v->f->disconnect_after && v->data_sent + n >= v->f->disconnect_after) {
+		n = v->f->disconnect_after - v->data_sent;
+		*cut = true;
+	}
+	return (uint32_t)n;
+}
+
+static int stream(struct srv *v, int fd, uint32_t seq, uint64_t off, uint64_t end)
+{
+	int r = flood(v, seq);
+
+	while (r == 0 && off < end) {
+		bool cut;
+		uint32_t n = next_len(v, end - off, &cut);
+
+		if (n > 0 && pread(fd, v->data, n, (off_t)off) != (ssize_t)n)
+			return error_reply(v, seq, -PROTO_E_INTERNAL, "storage read failed");
+		if (v->f->corrupt_at >= (int64_t)off && v->f->corrupt_at < (int64_t)(off + n))
+			v->data[v->f->corrupt_at - (int64_t)off] ^= 0x5a;
+		if (n > 0)
+			r = send_data_frame(v, seq, off, n, off + n == end);
+		if (r < 0)
+			return r;
+		v->data_sent += n;
+		off += n;
+		faults_throttle(v->f, v->data_sent, v->data_start_ns);
+		if (cut)
+			return SIM_DISCONNECT;
+	}
+	return r;
+}
+
+static int on_read(struct srv *v, uint32_t seq, const struct proto_read_req *q)
+{
+	const struct cam_rec *rec = store_find(v->st, q->recording_id);
+	int fd, r;
+
+	if (!rec)
+		return error_reply(v, seq, -PROTO_E_NOT_FOUND, "no such recording");
+	if (q->offset > rec->size || q->length > rec->size - q->offset)
+		return error_reply(v, seq, -PROTO_E_RANGE, "read beyond the recording");
+	fd = open_rec(v, rec->id);
+	if (fd < 0)
+		return error_reply(v, seq, -PROTO_E_INTERNAL, "recording unreadable");
+	if (!v->data_start_ns)
+		v->data_start_ns = mono_ns();
+	r = stream(v, fd, seq, q->offset, q->offset + q->length);
+	close(fd);
+	return r;
+}
+
+/* Delete only on a receipt signed by the authenticated dock (whose cert
+ * chained to our agency key at AUTH_DOCK) for the exact content. */
+static int check_receipt(const struct srv *v, const struct proto_receipt *rc)
+{
+	const struct cam_rec *rec = store_find(v->st, rc->recording_id);
+	uint8_t tbs[PROTO_TBS_MAX];
+	size_t n = 0;
+
+	if (!rec || strcmp(rc->dock_id, v->cert.dock_id) != 0 ||
+	    memcmp(rc->sha256, rec->sha256, PROTO_SHA256_LEN) != 0)
+		return -PROTO_E_BAD_RECEIPT;
+	if (proto_receipt_tbs(rc, tbs, sizeof(tbs), &n) < 0 ||
+	    edsig_verify_raw(v->cert.dock_pubkey, tbs, n, rc->sig) < 0)
+		return -PROTO_E_BAD_RECEIPT;
+	return 0;
+}
+
+static int on_release(struct srv *v, uint32_t seq, const struct proto_receipt *rc)
+{
+	struct proto_msg m = { .type = PROTO_RELEASE_REPLY };
+
+	if (check_receipt(v, rc) < 0)
+		return error_reply(v, seq, -PROTO_E_BAD_RECEIPT, "receipt invalid: nothing deleted");
+	if (store_release(v->st, rc->recording_id, rc) < 0)
+		return error_reply(v, seq, -PROTO_E_INTERNAL, "could not delete");
+	memcpy(m.u.release_reply.recording_id, rc->recording_id, sizeof(rc->recording_id));
+	m.u.release_reply.deleted = 1;
+	return reply(v, &m, seq);
+}
+
+static int on_time(struct srv *v, uint32_t seq, int64_t dock_ns)
+{
+	struct proto_msg m = { .type = PROTO_TIME_REPLY };
+	int64_t before = cam_now_ns(v);
+
+	v->st->clock_offset_ns += dock_ns - before;
+	m.u.time_reply.camera_before_ns = before;
+	m.u.time_reply.camera_after_ns = cam_now_ns(v);
+	if (store_save_state(v->st) < 0)
+		return error_reply(v, seq, -PROTO_E_INTERNAL, "could not save clock");
+	return reply(v, &m, seq);
+}
+
+static int on_status(struct srv *v, uint32_t seq)
+{
+	struct proto_msg m = { .type = PROTO_STATUS_REPLY };
+	struct statvfs fs;
+
+	m.u.status_reply.battery_pct = 87;
+	if (statvfs(v->st->dir, &fs) == 0) {
+		m.u.status_reply.storage_total = (uint64_t)fs.f_blocks * fs.f_frsize;
+		m.u.status_reply.storage_free = (uint64_t)fs.f_bavail * fs.f_frsize;
+	}
+	m.u.status_reply.recordings = (uint32_t)v->st->n;
+	return reply(v, &m, seq);
+}
+
+static int dispatch(struct srv *v, const struct proto_hdr *h, const struct proto_msg *m)
+{
+	if (m->type == PROTO_ERROR) {
+		fprintf(stderr, "camsim: dock sent ERROR %s: %s\n",
+			proto_strerror(-(PROTO_E_BASE + m->u.error.code)), m->u.error.text);
+		v->dock_error = PROTO_E_BASE + m->u.error.code;
+		return -v->dock_error;
+	}
+	if (m->type == PROTO_HELLO && v->state == WANT_HELLO)
+		return on_hello(v, h->seq, &m->u.hello);
+	if (m->type == PROTO_AUTH_DOCK && v->state == WANT_AUTH)
+		return on_auth(v, h->seq, &m->u.auth_dock);
+	if (v->state != READY)
+		return error_reply(v, h->seq, -PROTO_E_UNEXPECTED, "authenticate first");
+	if (v->f->stall_ms && !v->stalled) {
+		v->stalled = true;
+		faults_sleep_ms(v->f->stall_ms);
+	}
+	switch (m->type) {
+	case PROTO_LIST_REQ: return on_list(v, h->seq, m->u.list_req.start);
+	case PROTO_READ_REQ: return on_read(v, h->seq, &m->u.read_req);
+	case PROTO_RELEASE_REQ: return on_release(v, h->seq, &m->u.release_req);
+	case PROTO_TIME_SET: return on_time(v, h->seq, m->u.time_set.dock_ns);
+	case PROTO_STATUS_REQ: return on_status(v, h->seq);
+	case PROTO_BYE: return DONE;
+	default: return error_reply(v, h->seq, -PROTO_E_UNEXPECTED, "unexpected message");
+	}
+}
+
+static int loop(struct srv *v)
+{
+	struct proto_msg *m = calloc(1, sizeof(*m));
+	struct proto_hdr h;
+	int r = 0;
+
+	if (!m)
+		return -ENOMEM;
+	while (r == 0) {
+		r = frame_read(v->t, v->rx, PROTO_MAX_FRAME, v->f->idle_ms, &h, m);
+		if (r == -PROTO_E_BAD_TYPE) {
+			r = error_reply(v, h.seq, r, "unknown message type");
+			continue;
+		}
+		if (r <= -PROTO_E_BASE && r >= -PROTO_E_MAX) {
+			error_reply(v, 0, r, "malformed frame");
+			break;
+		}
+		if (r == 0)
+			r = dispatch(v, &h, m);
+	}
+	free(m);
+	return r;
+}
+
+static int load_keys(struct srv *v)
+{
+	char path[CAMSIM_PATH_MAX];
+	int r;
+
+	if (v->f->unenrolled_key)
+		r = edsig_generate(&v->dev);
+	else if ((r = store_path(v->st, "device.key", path, sizeof(path))) == 0)
+		r = edsig_load_private(path, &v->dev);
+	if (r < 0)
+		return r;
+	if ((r = store_path(v->st, "agency.pub", path, sizeof(path))) < 0)
+		return r;
+	return edsig_load_public(path, &v->agency);
+}
+
+/* Exit status: 0 after BYE or a simulated disconnect, 3 when the dock sent
+ * ERROR, 1 on any other failure. */
+int serve(struct cam_store *st, const struct cam_faults *f, struct transport *t)
+{
+	struct srv v = { .st = st, .f = f, .t = t };
+	int r;
+
+	if (f->has_clock_offset)
+		st->clock_offset_ns = f->clock_offset_s * 1000000000;
+	v.rx = malloc(PROTO_MAX_FRAME);
+	v.tx = malloc(PROTO_MAX_FRAME);
+	v.held = malloc(PROTO_MAX_FRAME);
+	v.data = malloc(PROTO_MAX_DATA);
+	r = (v.rx && v.tx && v.held && v.data) ? load_keys(&v) : -ENOMEM;
+	if (r == 0)
+		r = loop(&v);
+	if (r < 0 && r != SIM_DISCONNECT && !v.dock_error)
+		fprintf(stderr, "camsim: session ended: %s\n", edsig_strerror(r));
+	if (r == SIM_DISCONNECT)
+		fprintf(stderr, "camsim: simulated disconnect after %llu data bytes\n",
+			(unsigned long long)v.data_sent);
+	edsig_key_free(v.dev);
+	edsig_key_free(v.agency);
+	free(v.rx);
+	free(v.tx);
+	free(v.held);
+	free(v.data);
+	if (r == DONE || r == SIM_DISCONNECT)
+		return 0;
+	return v.dock_error ? 3 : 1;
+}
