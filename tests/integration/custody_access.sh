@@ -27,7 +27,7 @@ for pair in CLERK_A:dockt-clerk-a:daemon CLERK_B:dockt-clerk-b:bin \
 	    AUDITOR:dockt-auditor:sys ADMIN:dockt-admin:games \
 	    STRANGER:dockt-stranger:nobody; do
 	var=${pair%%:*}; rest=${pair#*:}
-	want=${rest%%:*}; fb=${rest#*:}
+	want=${rest%%:*}-$$; fb=${rest#*:}	# per run: parallel runs do not collide
 	if id "$want" >/dev/null 2>&1; then u=$want
 	elif useradd --system --no-create-home --shell /usr/sbin/nologin \
 		"$want" >/dev/null 2>&1; then u=$want; CREATED="$CREATED $want"
@@ -67,6 +67,7 @@ EOF
 chmod 0755 "$T/alert.sh"
 
 as() { u=$1; shift; runuser -u "$u" -- "$@"; }
+quiet() { "$@" >/dev/null; }
 q() { sqlite3 "$DB" "$1" 2>/dev/null; }
 # Action numbers are part of the ledger format (custody/event.h).
 A_DENIED=22; A_LOGON=40; A_READ=42; A_ADDED=44; A_PERM=46
@@ -149,7 +150,7 @@ check "the alert command ran for clerk B" \
 check "a WARNING line was logged" \
 	grep -q "WARNING custody alert: kind=access-denied user=$CLERK_B" "$T/serve.log"
 check "clerk B can read their own agency's item" \
-	as "$CLERK_B" "$C" --config "$CONF" remote history EV-B1 --reason "case 9" >/dev/null
+	quiet as "$CLERK_B" "$C" --config "$CONF" remote history EV-B1 --reason "case 9"
 
 # (4) an unknown OS user gets nothing
 check_fails "unknown user is refused" \
@@ -188,7 +189,7 @@ check "bad requests are recorded (logon, error)" \
 	test "$(q "SELECT count(*) FROM events WHERE action=$A_LOGON AND actor_id='$CLERK_A'")" -ge 2
 check "service still running" kill -0 "$SERVE_PID"
 check "service still answers" \
-	as "$CLERK_A" "$C" --config "$CONF" remote history EV-A1 --reason "again" >/dev/null
+	quiet as "$CLERK_A" "$C" --config "$CONF" remote history EV-A1 --reason "again"
 
 kill "$SERVE_PID"; wait "$SERVE_PID"; rc=$?
 SERVE_PID=""
