@@ -524,7 +524,8 @@ static int check_checkpoints(struct vctx *v)
 	size_t i;
 	int r;
 
-	qsort(v->cks, v->n_cks, sizeof(*v->cks), cmp_ck);
+	if (v->n_cks)
+		qsort(v->cks, v->n_cks, sizeof(*v->cks), cmp_ck);
 	roots = calloc(v->n_cks + 1, sizeof(*roots));
 	match = calloc(v->n_cks + 1, sizeof(*match));
 	if (!roots || !match) {

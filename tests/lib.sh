@@ -2,7 +2,10 @@
 #   ok "desc" / not_ok "desc" / skip "desc" "why"
 #   check "desc" cmd args...   passes when the command succeeds
 #   check_fails "desc" cmd...  passes when the command fails (and does not crash)
-#   mktmp                      per-test scratch directory, removed at exit
+#   mktmp                      sets $T to a per-test scratch directory, removed
+#                              at exit. Call it as a plain command (`mktmp`),
+#                              never as T=$(mktmp): the cleanup trap would fire
+#                              in the $(...) subshell at once.
 # Environment from tests/run.sh: BIN (binaries), TBIN (test binaries), TOP.
 t_n=0
 t_failed=0
@@ -26,7 +29,6 @@ check_fails() {
 }
 mktmp() {
 	T=$(mktemp -d "${TMPDIR:-/tmp}/dock-test.XXXXXX")
-	trap 'rm -rf "$T"; kill $(jobs -p) 2>/dev/null' EXIT
-	echo "$T"
+	trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$T"' EXIT
 }
 done_testing() { echo "1..$t_n"; exit $t_failed; }

@@ -12,9 +12,8 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 passed=0; failed=0; skipped=0
 failures=""
 
-run_one() { # label build prog [args...]
-	label=$1; b=$2; shift 2
-	name=$(basename "$1" .sh)
+run_one() { # label build name prog [args...]
+	label=$1; b=$2; name=$3; shift 3
 	log="$b/test-logs/$name.log"
 	mkdir -p "$b/test-logs"
 	start=$(date +%s)
@@ -53,11 +52,11 @@ for b in "$@"; do
 	esac
 	for t in "$b"/tests/test_*; do
 		[ -x "$t" ] || continue
-		run_one "$label" "$b" "$t"
+		run_one "$label" "$b" "$(basename "$t")" "$t"
 	done
 	for t in "$top"/tests/integration/*.sh "$top"/tests/usb/*.sh; do
 		[ -f "$t" ] || continue
-		run_one "$label" "$b" sh "$t"
+		run_one "$label" "$b" "$(basename "$t" .sh)" sh "$t"
 	done
 done
 

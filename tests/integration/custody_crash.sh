@@ -5,7 +5,7 @@
 #    that verifies after the dock's startup step (`custody checkpoint`,
 #    which publishes a checkpoint the crash left unpublished).
 . "$(dirname "$0")/../lib.sh"
-T=$(mktmp)
+mktmp
 C="$BIN/custody"
 mkdir -p "$T/ext"
 cat >"$T/c.ini" <<EOC

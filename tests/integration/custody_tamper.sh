@@ -4,7 +4,7 @@
 # checkpoint files, and `custody verify` must exit non-zero naming the
 # class and sequence number. The untouched ledger verifies clean.
 . "$(dirname "$0")/../lib.sh"
-T=$(mktmp)
+mktmp
 C="$BIN/custody"
 mkconf() { # dir
 	cat >"$1/c.ini" <<EOC
