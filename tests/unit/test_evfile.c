@@ -7,6 +7,7 @@
  * spec against an independent implementation):
  *   test_evfile --make-vectors DIR   write keys, plaintexts, .evf files
  *   test_evfile --decrypt KEY IN OUT decrypt IN with private key KEY
+ *   test_evfile --bench MIB FILE     throughput (tests/bench/evfile.sh)
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/pem.h>
@@ -820,16 +822,76 @@ static int tool_decrypt(const char *keypath, const char *in, const char *outpath
 	return rc;
 }
 
+
+/* --bench MIB FILE: encrypt MIB MiB (1 MiB chunks, P-256) to FILE, decrypt
+ * it back; prints BENCH lines (tests/bench/evfile.sh). */
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int tool_bench(const char *mib_s, const char *path)
+{
+	struct evfile_meta meta = { .recording_id = "BENCH" };
+	size_t mib = (size_t)strtoul(mib_s, NULL, 10), piece = 1 << 16;
+	struct evfile_writer *w = NULL;
+	struct evfile_reader *r = NULL;
+	uint8_t *buf = malloc(piece);
+	EVP_PKEY *k = NULL;
+	const uint8_t *pb;
+	size_t n;
+	double t0, t1, t2;
+	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600), rc;
+
+	rc = fd < 0 || !buf || !mib ? -EINVAL : agencykey_generate(AGENCYKEY_P256, &k);
+	if (!rc) {
+		fill_pattern(buf, piece, 7);
+		t0 = now_s();
+		rc = evfile_writer_open(&w, &k, 1, &meta, evfile_fd_write, &fd);
+		for (size_t i = 0; !rc && i < mib * ((1 << 20) / piece); i++)
+			rc = evfile_writer_write(w, buf, piece);
+		if (!rc)
+			rc = evfile_writer_finish(w, NULL, NULL);
+		t1 = now_s();
+		if (!rc && lseek(fd, 0, SEEK_SET) != 0)
+			rc = -errno;
+		if (!rc)
+			rc = evfile_reader_open(&r, k, evfile_fd_read, &fd, NULL);
+		if (!rc)
+			while ((rc = evfile_reader_next(r, &pb, &n)) == 1)
+				;
+		t2 = now_s();
+		if (!rc) {
+			printf("BENCH evfile_encrypt_mib_s %.1f MiB/s\n", (double)mib / (t1 - t0));
+			printf("BENCH evfile_decrypt_mib_s %.1f MiB/s\n", (double)mib / (t2 - t1));
+		}
+	}
+	evfile_writer_free(w);
+	evfile_reader_free(r);
+	EVP_PKEY_free(k);
+	free(buf);
+	if (fd >= 0) {
+		close(fd);
+		unlink(path);
+	}
+	return rc;
+}
+
 static int evfile_tool(int argc, char **argv)
 {
 	int rc = -EINVAL;
 
 	if (argc == 3 && !strcmp(argv[1], "--make-vectors"))
 		rc = make_vectors(argv[2]);
+	else if (argc == 4 && !strcmp(argv[1], "--bench"))
+		rc = tool_bench(argv[2], argv[3]);
 	else if (argc == 5 && !strcmp(argv[1], "--decrypt"))
 		rc = tool_decrypt(argv[2], argv[3], argv[4]);
 	else
-		fprintf(stderr, "usage: %s --make-vectors DIR | --decrypt KEY IN OUT\n", argv[0]);
+		fprintf(stderr, "usage: %s --make-vectors DIR | --decrypt KEY IN OUT | --bench MIB FILE\n", argv[0]);
 	if (rc)
 		fprintf(stderr, "%s: %s (%d)\n", argv[0], evfile_strerror(rc), rc);
 	return rc ? 1 : 0;
