@@ -12,7 +12,7 @@
 #     cannot check a GCM tag: step 1 is what proves authentication works.
 . "$(dirname "$0")/../lib.sh"
 
-mktmp >/dev/null  # sets T; not T=$(mktmp): its EXIT trap would fire in the subshell
+mktmp   # sets T
 DOC="$TOP/docs/evidence-format.md"
 TOOL="$TBIN/test_evfile"
 
