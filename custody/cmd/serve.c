@@ -92,7 +92,10 @@ int cmd_serve(struct cmd_ctx *ctx, int argc, char **argv)
 		cmd_err("serve: no socket: set [query] socket or --socket");
 		return CMD_ERROR;
 	}
-	if (qconfig_service(&qc, cmd_agency(ctx), &sc) < 0) {
+	/* Events of callers without an agency (strangers) go to the dock's
+	 * own agency; "local" as cmd_audit() does when none is set. */
+	if (qconfig_service(&qc, cmd_agency(ctx) ? cmd_agency(ctx) : "local",
+			    &sc) < 0) {
 		cmd_err("serve: unknown socket_group '%s'", qc.socket_group);
 		return CMD_ERROR;
 	}
