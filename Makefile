@@ -150,13 +150,26 @@ soak: deps all
 	SOAK=1 sh tests/run.sh build
 
 # ---- fuzzing (clang libFuzzer) --------------------------------------------
+# Module sources are compiled once with clang (coverage + ASan + UBSan) into
+# build/fuzz/lib*.a; each fuzzer links only the objects it needs.
+# PROTO_FUZZING enables the test-only signature hook (protocol/session_fuzz.h);
+# it exists only in these fuzz builds, never in build/ or build/asan/.
 FUZZ_SRC  := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRC))
-FUZZ_CFLAGS := -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -DPROTO_FUZZING \
-               -Iprotocol -Icustody -Idockd $(PKG_CFLAGS)
-build/fuzz/%: tests/fuzz/%.c $(PROTO_SRC) $(CUSTODY_SRC)
+FUZZ_BASE := -std=gnu11 -g -O1 -fno-omit-frame-pointer -DPROTO_FUZZING \
+             -Iprotocol -Icustody -Idockd $(PKG_CFLAGS)
+FUZZ_OBJ  = $(patsubst %.c,build/fuzz/obj/%.o,$(1))
+build/fuzz/obj/%.o: %.c
 	@mkdir -p $(@D)
-	clang $(FUZZ_CFLAGS) -o $@ $< $(PROTO_SRC) $(CUSTODY_SRC) $(LIBS)
+	@echo "  FUZZCC  $<"
+	$(Q)clang $(FUZZ_BASE) -fsanitize=fuzzer-no-link,address,undefined -c $< -o $@
+build/fuzz/libprotocol.a: $(call FUZZ_OBJ,$(PROTO_SRC))
+	$(Q)rm -f $@ && ar rcs $@ $^
+build/fuzz/libcustody.a: $(call FUZZ_OBJ,$(CUSTODY_SRC))
+	$(Q)rm -f $@ && ar rcs $@ $^
+build/fuzz/%: tests/fuzz/%.c build/fuzz/libprotocol.a build/fuzz/libcustody.a
+	@echo "  FUZZLD  $@"
+	$(Q)clang $(FUZZ_BASE) -fsanitize=fuzzer,address,undefined -o $@ $^ $(LIBS)
 fuzz: deps $(FUZZ_BINS)
 	sh tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BINS)
 

@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "evstate.h"
@@ -22,18 +23,211 @@ const char cust_evstate_upsert_sql[] =
 const char cust_evstate_case_sql[] =
 	"INSERT OR IGNORE INTO evidence_cases(evidence_id, case_no) VALUES (?1, ?2)";
 
+/* Bounded copy (truncates at cap - 1 bytes; snprintf("%s") semantics
+ * without its cost: verify calls this several times per event). */
+static void setn(char *dst, size_t cap, const char *s, size_t n)
+{
+	if (n >= cap)
+		n = cap - 1;
+	memcpy(dst, s, n);
+	dst[n] = '\0';
+}
+
 static void set(char *dst, size_t cap, const char *s)
 {
-	snprintf(dst, cap, "%s", s ? s : "");
+	setn(dst, cap, s ? s : "", s ? strlen(s) : 0);
+}
+
+/*
+ * Event details as the rules read them. Details are canonical compact JSON
+ * written by jansson; almost all are flat objects of plain ASCII strings
+ * and integers, which flat_parse() reads directly (verify replays every
+ * event, and a full jansson parse per event was a large share of its
+ * time). Anything else - escapes, non-ASCII, nesting, reals, whitespace,
+ * keys not strictly ascending (so no duplicates), more than DV_MAX
+ * members - falls back to jansson, so both paths give the same values.
+ */
+#define DV_MAX 16
+struct dview {
+	json_t *j;			/* fallback parse, or NULL */
+	int n;				/* flat members */
+	struct { const char *k, *v; size_t kl, vl; char t; } m[DV_MAX];
+	size_t used;			/* of buf */
+	char buf[CUST_DETAILS_MAX];	/* unescaped string values */
+};
+
+/* Plain string body: printable ASCII without '"' or '\\'. */
+static const char *flat_str(const char *p, size_t *len)
+{
+	const char *b = p;
+
+	while (*p >= 0x20 && *p <= 0x7e && *p != '"' && *p != '\\')
+		p++;
+	if (*p != '"')
+		return NULL;
+	*len = (size_t)(p - b);
+	return p + 1;
+}
+
+/* String value: like flat_str, but the two-character escapes jansson
+ * writes for '"', '\\' and '/' are decoded into d->buf (an S3 ETag is a
+ * quoted string). Any other escape: fall back. */
+static const char *flat_vstr(struct dview *d, const char *p, const char **v,
+			     size_t *len)
+{
+	const char *e = flat_str(p, len);
+	char *o;
+
+	*v = p;
+	if (e || *p == '\0')
+		return e;
+	o = d->buf + d->used;
+	*v = o;
+	for (;;) {
+		if (*p == '"')
+			break;
+		if (*p == '\\' && (p[1] == '"' || p[1] == '\\' || p[1] == '/'))
+			p++;
+		else if (*p < 0x20 || *p > 0x7e || *p == '\\')
+			return NULL;
+		if (d->used >= sizeof(d->buf))
+			return NULL;
+		d->buf[d->used++] = *p++;
+	}
+	*len = (size_t)(d->buf + d->used - o);
+	return p + 1;
+}
+
+static const char *flat_value(struct dview *d, const char *p, const char **v,
+			      size_t *vl, char *t)
+{
+	const char *b = p;
+
+	*v = p;
+	if (*p == '"') {
+		*t = 's';
+		return flat_vstr(d, p + 1, v, vl);
+	}
+	if (*p == '-')
+		p++;
+	if (*p == '0') {
+		p++;
+	} else if (*p >= '1' && *p <= '9') {
+		while (*p >= '0' && *p <= '9')
+			p++;
+	} else {
+		static const char *const words[] = { "true", "false", "null" };
+		size_t i, wl;
+		for (i = 0; i < 3; i++) {
+			wl = strlen(words[i]);
+			if (!strncmp(p, words[i], wl)) {
+				*t = 'w';
+				*vl = wl;
+				return p + wl;
+			}
+		}
+		return NULL;
+	}
+	/* integers only, and short enough to fit int64 whatever the digits */
+	if (*p == '.' || *p == 'e' || *p == 'E' || p - b > 18 || p[-1] == '-')
+		return NULL;
+	*t = 'i';
+	*vl = (size_t)(p - b);
+	return p;
+}
+
+static int key_cmp(const char *a, size_t al, const char *b, size_t bl)
+{
+	int c = memcmp(a, b, al < bl ? al : bl);
+
+	return c ? c : al < bl ? -1 : al > bl;
+}
+
+static int flat_parse(const char *s, struct dview *d)
+{
+	const char *p = s;
+
+	d->n = 0;
+	d->used = 0;
+	if (!*p)
+		return 0;		/* empty details mean "{}" */
+	if (*p++ != '{')
+		return -1;
+	if (*p == '}')
+		return p[1] ? -1 : 0;
+	for (;;) {
+		if (d->n == DV_MAX || *p++ != '"')
+			return -1;
+		d->m[d->n].k = p;
+		if (!(p = flat_str(p, &d->m[d->n].kl)) || *p++ != ':')
+			return -1;
+		if (!(p = flat_value(d, p, &d->m[d->n].v, &d->m[d->n].vl, &d->m[d->n].t)))
+			return -1;
+		if (d->n && key_cmp(d->m[d->n - 1].k, d->m[d->n - 1].kl,
+				    d->m[d->n].k, d->m[d->n].kl) >= 0)
+			return -1;
+		d->n++;
+		if (*p == '}')
+			return p[1] ? -1 : 0;
+		if (*p++ != ',')
+			return -1;
+	}
+}
+
+static int dview_open(const struct cust_event *ev, struct dview *d)
+{
+	if (flat_parse(ev->details, d) == 0)
+		return 0;
+	d->n = 0;
+	return cust_event_details(ev, &d->j) ? -EBADMSG : 0;
+}
+
+static void dview_close(struct dview *d)
+{
+	json_decref(d->j);
+	d->j = NULL;
+}
+
+/* Member key of type t ('s' string, 'i' integer), or -1. */
+static int dview_find(const struct dview *d, const char *key, char t)
+{
+	size_t kl = strlen(key);
+	int i;
+
+	for (i = 0; i < d->n; i++)
+		if (d->m[i].kl == kl && !memcmp(d->m[i].k, key, kl))
+			return d->m[i].t == t ? i : -1;
+	return -1;
 }
 
 /* Copy a string member of details if present (non-strings ignored). */
-static void take(json_t *d, const char *key, char *dst, size_t cap)
+static void take(const struct dview *d, const char *key, char *dst, size_t cap)
 {
-	json_t *v = json_object_get(d, key);
+	json_t *v;
+	int i;
 
-	if (json_is_string(v))
-		set(dst, cap, json_string_value(v));
+	if (d->j) {
+		v = json_object_get(d->j, key);
+		if (json_is_string(v))
+			set(dst, cap, json_string_value(v));
+	} else if ((i = dview_find(d, key, 's')) >= 0) {
+		setn(dst, cap, d->m[i].v, d->m[i].vl);
+	}
+}
+
+/* An integer member of details, if present. */
+static void take_int(const struct dview *d, const char *key, int64_t *dst)
+{
+	json_t *v;
+	int i;
+
+	if (d->j) {
+		v = json_object_get(d->j, key);
+		if (json_is_integer(v))
+			*dst = json_integer_value(v);
+	} else if ((i = dview_find(d, key, 'i')) >= 0) {
+		*dst = strtoll(d->m[i].v, NULL, 10);
+	}
 }
 
 /* Insert case into the sorted comma-joined list. */
@@ -91,10 +285,9 @@ static int needs_details(enum cust_action a)
 	}
 }
 
-static void apply_ok(struct cust_evstate *st, enum cust_action a, json_t *d)
+static void apply_ok(struct cust_evstate *st, enum cust_action a,
+		     const struct dview *d)
 {
-	json_t *v;
-
 	switch (a) {
 	case CUST_A_DOCKED:
 		if (!st->status[0])
@@ -105,9 +298,7 @@ static void apply_ok(struct cust_evstate *st, enum cust_action a, json_t *d)
 		break;
 	case CUST_A_INGESTED:
 		set(st->status, sizeof(st->status), "ingested");
-		v = json_object_get(d, "size");
-		if (json_is_integer(v))
-			st->size = json_integer_value(v);
+		take_int(d, "size", &st->size);
 		take(d, "sha256", st->sha256, sizeof(st->sha256));
 		break;
 	case CUST_A_QUARANTINED:
@@ -157,8 +348,8 @@ static void apply_ok(struct cust_evstate *st, enum cust_action a, json_t *d)
 int cust_evstate_apply(struct cust_evstate *st, const struct cust_event *ev,
 		       int *added_case)
 {
-	json_t *d = NULL;
-	int added = 0, r;
+	struct dview d;
+	int added = 0, r, have_d = 0;
 
 	if (!ev->evidence_id[0])
 		return -EINVAL;
@@ -177,20 +368,25 @@ int cust_evstate_apply(struct cust_evstate *st, const struct cust_event *ev,
 		if (r)
 			return r;
 	}
-	if (needs_details(ev->action) && cust_event_details(ev, &d))
-		return -EBADMSG;
+	d.j = NULL;
+	d.n = 0;
+	if (needs_details(ev->action)) {
+		if (dview_open(ev, &d))
+			return -EBADMSG;
+		have_d = 1;
+	}
 	/* An integrity failure quarantines whatever its outcome says; every
 	 * other action changes the record only when it succeeded. */
 	if (ev->action == CUST_A_INTEGRITY_FAILED)
 		set(st->status, sizeof(st->status), "quarantined");
 	else if (ev->outcome == CUST_OUTCOME_OK)
-		apply_ok(st, ev->action, d);
+		apply_ok(st, ev->action, &d);
 	/* officer / camera: named by the events that bring the item in */
-	if (d && ev->outcome == CUST_OUTCOME_OK) {
-		take(d, "officer", st->officer, sizeof(st->officer));
-		take(d, "camera", st->camera, sizeof(st->camera));
+	if (have_d && ev->outcome == CUST_OUTCOME_OK) {
+		take(&d, "officer", st->officer, sizeof(st->officer));
+		take(&d, "camera", st->camera, sizeof(st->camera));
 	}
-	json_decref(d);
+	dview_close(&d);
 	st->last_seq = ev->seq;
 	st->last_ns = ev->time_ns;
 	st->n_events++;
