@@ -73,6 +73,7 @@ USB_BIN   := $(if $(USB_SRC),$(BUILD)/tests/usb_harness)
 TOOL_SRC  := $(wildcard tests/tools/*.c)
 TOOL_BINS := $(patsubst tests/tools/%.c,$(BUILD)/tests/tools/%,$(TOOL_SRC))
 
+.SECONDARY:
 .PHONY: all tests check check-normal check-asan demo bench fuzz install clean deps soak
 all: $(BINS)
 tests: all $(UNIT_BINS) $(USB_BIN) $(TOOL_BINS)

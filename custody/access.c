@@ -28,6 +28,11 @@ static const struct op_rule {
 	{ ACCESS_OP_USER_LIST, "user-list",
 	  ROLE_BIT(CUSTODY_ROLE_AUDITOR) | ROLE_BIT(CUSTODY_ROLE_ADMIN), 0 },
 	{ ACCESS_OP_USER_ADMIN, "user-admin", ROLE_BIT(CUSTODY_ROLE_ADMIN), 0 },
+	/* Which cameras are docked and how far their pulls are: operational
+	 * state every role of the dock's agency needs, no evidence content. */
+	{ ACCESS_OP_STATUS, "status",
+	  ROLE_BIT(CUSTODY_ROLE_CLERK) | ROLE_BIT(CUSTODY_ROLE_SUPERVISOR) |
+	  ROLE_BIT(CUSTODY_ROLE_AUDITOR) | ROLE_BIT(CUSTODY_ROLE_ADMIN), 0 },
 };
 
 static const char *const role_names[] = {

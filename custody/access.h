@@ -23,6 +23,7 @@
  *   verify, proof                       x                no
  *   user-list                           x       x        no
  *   user-admin                                  x        no
+ *   status             x      x          x       x       no
  *
  * All of them only within the subject's own agency.
  */
@@ -46,6 +47,7 @@ enum access_op {
 	ACCESS_OP_PROOF,	/* inclusion / consistency proofs */
 	ACCESS_OP_USER_LIST,	/* list users and roles */
 	ACCESS_OP_USER_ADMIN,	/* add / remove users, change roles */
+	ACCESS_OP_STATUS,	/* the dock's live status (no evidence data) */
 };
 
 enum access_verdict {
@@ -90,7 +92,7 @@ int access_role_parse(const char *s, enum custody_role *out);
 
 /* Operation names as used on the wire: "history", "search", "hold",
  * "categorize", "access-events", "verify", "proof", "user-list",
- * "user-admin". Parse returns 0 or -EINVAL. */
+ * "user-admin", "status". Parse returns 0 or -EINVAL. */
 const char *access_op_name(enum access_op op);
 int access_op_parse(const char *s, enum access_op *out);
 

@@ -49,6 +49,17 @@ static long now_ms(void)
 	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
+/* 0 if the command exited 0; else log how it ended and -EIO. */
+static int report(int status, const char *cmd)
+{
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return 0;
+	fprintf(stderr, "custody alert: command %s failed (%s %d)\n", cmd,
+		WIFEXITED(status) ? "exit" : "signal",
+		WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+	return -EIO;
+}
+
 /* Wait for pid at most timeout_ms; kill it after that. Returns 0 if it
  * exited 0, -ECHILD-ish negatives otherwise. */
 static int reap(pid_t pid, int timeout_ms, const char *cmd)
@@ -77,12 +88,7 @@ static int reap(pid_t pid, int timeout_ms, const char *cmd)
 		}
 		nanosleep(&nap, NULL);
 	}
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-		return 0;
-	fprintf(stderr, "custody alert: command %s failed (%s %d)\n", cmd,
-		WIFEXITED(status) ? "exit" : "signal",
-		WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
-	return -EIO;
+	return report(status, cmd);
 }
 
 struct alert_text {
@@ -110,14 +116,14 @@ static void render(const struct alert *a, struct alert_text *x)
 		snprintf(x->when, sizeof(x->when), "-");
 }
 
-static int run_command(const struct alert_config *cfg,
-		       const struct alert_text *x, const char *summary)
+/* Start command with the alert in its environment; *pid on success. */
+static int spawn_command(const char *command, const struct alert_text *x,
+			 const char *summary, pid_t *pid)
 {
 	char env[9][FIELD_MAX + 32];
 	char *envp[10], *argv[4];
 	posix_spawn_file_actions_t fa;
-	pid_t pid;
-	int rc, timeout;
+	int rc;
 
 	snprintf(env[0], sizeof(env[0]), "CUSTODY_ALERT_KIND=%s", x->k);
 	snprintf(env[1], sizeof(env[1]), "CUSTODY_ALERT_USER=%s", x->u);
@@ -131,7 +137,7 @@ static int run_command(const struct alert_config *cfg,
 	for (int i = 0; i < 9; i++)
 		envp[i] = env[i];
 	envp[9] = NULL;
-	argv[0] = (char *)cfg->command;
+	argv[0] = (char *)command;
 	argv[1] = (char *)x->k;
 	argv[2] = (char *)summary;
 	argv[3] = NULL;
@@ -141,35 +147,51 @@ static int run_command(const struct alert_config *cfg,
 		return -rc;
 	rc = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	if (!rc)
-		rc = posix_spawn(&pid, cfg->command, &fa, NULL, argv, envp);
+		rc = posix_spawn(pid, command, &fa, NULL, argv, envp);
 	posix_spawn_file_actions_destroy(&fa);
 	if (rc) {
 		fprintf(stderr, "custody alert: cannot run %s: %s\n",
-			cfg->command, strerror(rc));
+			command, strerror(rc));
 		return -rc;
 	}
-	timeout = cfg->timeout_ms > 0 ? cfg->timeout_ms : ALERT_DEFAULT_TIMEOUT_MS;
-	if (timeout > ALERT_MAX_TIMEOUT_MS)
-		timeout = ALERT_MAX_TIMEOUT_MS;
-	return reap(pid, timeout, cfg->command);
+	return 0;
 }
 
-int alert_raise(const struct alert_config *cfg, const struct alert *a)
+static int timeout_of(const struct alert_config *cfg)
 {
-	struct alert_text x;
-	char summary[8 * FIELD_MAX];
+	int t = cfg->timeout_ms > 0 ? cfg->timeout_ms : ALERT_DEFAULT_TIMEOUT_MS;
+
+	return t > ALERT_MAX_TIMEOUT_MS ? ALERT_MAX_TIMEOUT_MS : t;
+}
+
+/* The WARNING line; fills x and summary for the command. */
+static void log_alert(const struct alert *a, struct alert_text *x,
+		      char *summary, size_t cap)
+{
 	const char *prefix;
 
-	if (!a)
-		return -EINVAL;
-	render(a, &x);
-	snprintf(summary, sizeof(summary),
+	render(a, x);
+	snprintf(summary, cap,
 		 "kind=%s user=%s uid=%s agency=%s op=%s target=%s "
-		 "detail=\"%s\"", x.k, x.u, x.uid, x.ag, x.o, x.t, x.d);
+		 "detail=\"%s\"", x->k, x->u, x->uid, x->ag, x->o, x->t, x->d);
 	/* "<4>" = LOG_WARNING for journald's stream parser. */
 	prefix = getenv("JOURNAL_STREAM") ? "<4>" : "";
 	fprintf(stderr, "%sWARNING custody alert: %s\n", prefix, summary);
 	fflush(stderr);
+}
+
+#define SUMMARY_MAX (8 * FIELD_MAX)
+
+int alert_raise(const struct alert_config *cfg, const struct alert *a)
+{
+	struct alert_text x;
+	char summary[SUMMARY_MAX];
+	pid_t pid;
+	int rc;
+
+	if (!a)
+		return -EINVAL;
+	log_alert(a, &x, summary, sizeof(summary));
 	if (!cfg || !cfg->command || !cfg->command[0])
 		return 0;
 	if (alert_config_check(cfg) < 0) {
@@ -177,5 +199,153 @@ int alert_raise(const struct alert_config *cfg, const struct alert *a)
 			"absolute path, not run\n");
 		return -EINVAL;
 	}
-	return run_command(cfg, &x, summary);
+	rc = spawn_command(cfg->command, &x, summary, &pid);
+	return rc ? rc : reap(pid, timeout_of(cfg), cfg->command);
+}
+
+/* ---- asynchronous alerts ------------------------------------------------ */
+
+struct alert_child {
+	pid_t pid;
+	long deadline;		/* monotonic ms; SIGKILL after this */
+	int killed;
+};
+
+struct alert_runner {
+	char command[ALERT_COMMAND_MAX];	/* "" = log only */
+	int timeout_ms;
+	int max;
+	int n;				/* kids[0..n) are running */
+	unsigned long skipped;
+	struct alert_child kids[ALERT_MAX_RUNNING];
+};
+
+int alert_runner_set_config(struct alert_runner *r,
+			    const struct alert_config *cfg)
+{
+	if (!r || alert_config_check(cfg) < 0)
+		return -EINVAL;
+	if (cfg && cfg->command && strlen(cfg->command) >= sizeof(r->command))
+		return -EINVAL;
+	snprintf(r->command, sizeof(r->command), "%s",
+		 cfg && cfg->command ? cfg->command : "");
+	r->timeout_ms = cfg ? timeout_of(cfg) : ALERT_DEFAULT_TIMEOUT_MS;
+	return 0;
+}
+
+int alert_runner_new(const struct alert_config *cfg, int max_running,
+		     struct alert_runner **out)
+{
+	struct alert_runner *r;
+
+	if (!out)
+		return -EINVAL;
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	if (alert_runner_set_config(r, cfg) < 0) {
+		free(r);
+		return -EINVAL;
+	}
+	r->max = max_running > 0 ? max_running : ALERT_DEFAULT_MAX_RUNNING;
+	if (r->max > ALERT_MAX_RUNNING)
+		r->max = ALERT_MAX_RUNNING;
+	*out = r;
+	return 0;
+}
+
+/* Forget kids[i] (order does not matter). */
+static void drop_child(struct alert_runner *r, int i)
+{
+	r->kids[i] = r->kids[--r->n];
+}
+
+void alert_runner_reap(struct alert_runner *r)
+{
+	long now = now_ms();
+
+	for (int i = 0; r && i < r->n;) {
+		struct alert_child *k = &r->kids[i];
+		int status = 0;
+		pid_t p = waitpid(k->pid, &status, WNOHANG);
+
+		if (p == k->pid) {
+			if (!k->killed)
+				(void)report(status, r->command);
+			drop_child(r, i);
+			continue;
+		}
+		if (p < 0 && errno == ECHILD) {	/* reaped elsewhere (SIG_IGN) */
+			drop_child(r, i);
+			continue;
+		}
+		if (p == 0 && !k->killed && now >= k->deadline) {
+			kill(k->pid, SIGKILL);	/* collected on a later call */
+			k->killed = 1;
+			fprintf(stderr, "custody alert: command %s killed after "
+				"%d ms\n", r->command, r->timeout_ms);
+		}
+		i++;
+	}
+}
+
+int alert_raise_async(struct alert_runner *r, const struct alert *a)
+{
+	struct alert_text x;
+	char summary[SUMMARY_MAX];
+	pid_t pid;
+	int rc;
+
+	if (!a)
+		return -EINVAL;
+	log_alert(a, &x, summary, sizeof(summary));
+	if (!r || !r->command[0])
+		return 0;
+	alert_runner_reap(r);
+	if (r->n >= r->max) {
+		r->skipped++;
+		fprintf(stderr, "custody alert: command %s skipped: %d alert "
+			"commands still running (limit)\n", r->command, r->n);
+		return -EBUSY;
+	}
+	rc = spawn_command(r->command, &x, summary, &pid);
+	if (rc)
+		return rc;
+	r->kids[r->n].pid = pid;
+	r->kids[r->n].deadline = now_ms() + r->timeout_ms;
+	r->kids[r->n].killed = 0;
+	r->n++;
+	return 0;
+}
+
+int alert_runner_running(const struct alert_runner *r)
+{
+	return r ? r->n : 0;
+}
+
+unsigned long alert_runner_skipped(const struct alert_runner *r)
+{
+	return r ? r->skipped : 0;
+}
+
+void alert_runner_free(struct alert_runner *r)
+{
+	struct timespec nap = { 0, 5 * 1000 * 1000 };
+	long give_up = now_ms() + 1000;
+
+	if (!r)
+		return;
+	/* Each child is killed at its own deadline by reap; one second more
+	 * bounds the wait for one that does not die (it then stays a zombie
+	 * until we exit - better than hanging the shutdown). */
+	for (int i = 0; i < r->n; i++)
+		if (r->kids[i].deadline + 1000 > give_up)
+			give_up = r->kids[i].deadline + 1000;
+	for (;;) {
+		alert_runner_reap(r);
+		if (r->n == 0 || now_ms() >= give_up)
+			break;
+		nanosleep(&nap, NULL);
+	}
+	free(r);
 }

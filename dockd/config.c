@@ -13,7 +13,7 @@
 #include "config.h"
 
 /* Sections owned by the custody library: it parses and validates them. */
-static const char *const foreign_sections[] = { "ledger", "query", "access", "s3" };
+static const char *const foreign_sections[] = { "ledger", "query", "access", "s3", "alert" };
 
 struct parse_ctx {
 	struct dock_config *c;
@@ -235,6 +235,18 @@ static int set_dock_key(struct parse_ctx *x, const char *k, const char *v, const
 		*why = "must be between 0 and 1048576 MiB";
 		return parse_u32(v, 0, 1048576, &c->min_free_mb);
 	}
+	if (!strcmp(k, "sync_interval_mb")) {
+		*why = "must be between 1 and 4096 MiB";
+		return parse_u32(v, 1, 4096, &c->sync_interval_mb);
+	}
+	if (!strcmp(k, "release_wait_s")) {
+		*why = "must be between 0 and 3600 seconds";
+		return parse_u32(v, 0, 3600, &c->release_wait_s);
+	}
+	if (!strcmp(k, "idle_grace_ms")) {
+		*why = "must be between 0 and 600000 ms";
+		return parse_u32(v, 0, 600000, &c->idle_grace_ms);
+	}
 	if (!strcmp(k, "release_policy")) {
 		*why = "must be 'storage' or 'local'";
 		if (!strcmp(v, "storage"))
@@ -350,6 +362,9 @@ static void set_defaults(struct dock_config *c)
 	c->max_clock_drift_s = 300;
 	c->min_free_mb = 1024;
 	c->log_level = DOCK_LOG_INFO;
+	c->sync_interval_mb = 64;
+	c->release_wait_s = 10;
+	c->idle_grace_ms = 500;
 	c->chunk_size = 1u << 20;
 	c->uncategorized_days = 60; /* California PC 832.18 minimum for non-evidentiary */
 }

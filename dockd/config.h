@@ -69,6 +69,9 @@ struct dock_config {
 	uint32_t min_free_mb; /* stop pulling below this much free space */
 	char alert_command[DOCK_CONFIG_PATH_MAX];
 	enum dock_log_level log_level;
+	uint32_t sync_interval_mb; /* fdatasync the partial file every N MiB (default 64) */
+	uint32_t release_wait_s;   /* wait for this docking's uploads before releasing (10) */
+	uint32_t idle_grace_ms;    /* --exit-when-idle: quiet time before exiting (500) */
 
 	/* [encryption] */
 	char recipients[DOCK_CONFIG_MAX_RECIPIENTS][DOCK_CONFIG_PATH_MAX];

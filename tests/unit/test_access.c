@@ -10,20 +10,21 @@
 
 #include "access.h"
 
-#define NOPS (ACCESS_OP_USER_ADMIN + 1)
+#define NOPS (ACCESS_OP_STATUS + 1)
 #define NROLES (CUSTODY_ROLE_ADMIN + 1)
 
 /* Expected: 1 = allowed within own agency with a reason. */
 static const int allowed[NROLES][NOPS] = {
-	[CUSTODY_ROLE_CLERK] = { [ACCESS_OP_HISTORY] = 1, [ACCESS_OP_SEARCH] = 1 },
+	[CUSTODY_ROLE_CLERK] = { [ACCESS_OP_HISTORY] = 1, [ACCESS_OP_SEARCH] = 1,
+		[ACCESS_OP_STATUS] = 1 },
 	[CUSTODY_ROLE_SUPERVISOR] = { [ACCESS_OP_HISTORY] = 1,
 		[ACCESS_OP_SEARCH] = 1, [ACCESS_OP_HOLD] = 1,
-		[ACCESS_OP_CATEGORIZE] = 1 },
+		[ACCESS_OP_CATEGORIZE] = 1, [ACCESS_OP_STATUS] = 1 },
 	[CUSTODY_ROLE_AUDITOR] = { [ACCESS_OP_ACCESS_EVENTS] = 1,
 		[ACCESS_OP_VERIFY] = 1, [ACCESS_OP_PROOF] = 1,
-		[ACCESS_OP_USER_LIST] = 1 },
+		[ACCESS_OP_USER_LIST] = 1, [ACCESS_OP_STATUS] = 1 },
 	[CUSTODY_ROLE_ADMIN] = { [ACCESS_OP_USER_LIST] = 1,
-		[ACCESS_OP_USER_ADMIN] = 1 },
+		[ACCESS_OP_USER_ADMIN] = 1, [ACCESS_OP_STATUS] = 1 },
 };
 
 static enum access_verdict decide(enum custody_role role, const char *agency,
@@ -122,6 +123,12 @@ static void test_reasons(void **state)
 				"pd-a", NULL), ACCESS_ALLOW);
 	assert_int_equal(decide(CUSTODY_ROLE_ADMIN, "pd-a", ACCESS_OP_USER_ADMIN,
 				"pd-a", NULL), ACCESS_ALLOW);
+	/* the dock's status: any role, no reason, own agency only */
+	assert_int_equal(decide(CUSTODY_ROLE_CLERK, "pd-a", ACCESS_OP_STATUS,
+				"pd-a", NULL), ACCESS_ALLOW);
+	assert_int_equal(decide(CUSTODY_ROLE_AUDITOR, "pd-b", ACCESS_OP_STATUS,
+				"pd-a", NULL), ACCESS_DENY_AGENCY);
+	assert_int_equal(access_op_needs_reason(ACCESS_OP_STATUS), 0);
 	assert_int_equal(access_op_needs_reason(ACCESS_OP_ACCESS_EVENTS), 1);
 	assert_int_equal(access_op_needs_reason(ACCESS_OP_NONE), 1);
 }

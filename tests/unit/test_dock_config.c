@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "config.h"
+#include "../../dockd/config.h" /* custody/ has a config.h too */
 
 #define BASE "[dock]\nid = dock-01\nagency_id = metro\n[encryption]\nrecipients = /k/a.pub\n"
 

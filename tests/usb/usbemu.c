@@ -49,6 +49,8 @@ struct usbemu {
 	UMockdevIoctlBase *handler;
 	struct usbemu_cfg cfg;
 	char serial[65];
+	char syspath[128], devnode[64];
+	unsigned devnum;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	pthread_t bridge;
@@ -132,7 +134,7 @@ int usbemu_plug_decoys(UMockdevTestbed *tb)
 
 int usbemu_plug(struct usbemu *e)
 {
-	return add_device(e->tb, USBEMU_SYSPATH, 3, 0x1209, 0x0001, 0xff, e->serial);
+	return add_device(e->tb, e->syspath, e->devnum, 0x1209, 0x0001, 0xff, e->serial);
 }
 
 /* ---- URB queues ---------------------------------------------------------*/
@@ -361,7 +363,7 @@ static gboolean on_ioctl(UMockdevIoctlBase *h, UMockdevIoctlClient *c, gpointer 
 		else
 			done_ok(c);
 	} else if (req == REQ(USBDEVFS_CONNECTINFO)) {
-		struct usbdevfs_connectinfo ci = { .devnum = 3, .slow = 0 };
+		struct usbdevfs_connectinfo ci = { .devnum = e->devnum, .slow = 0 };
 		UMockdevIoctlData *d = umockdev_ioctl_data_resolve(arg, 0, sizeof(ci), NULL);
 
 		if (d) {
@@ -500,6 +502,19 @@ int usbemu_start(UMockdevTestbed *tb, const struct usbemu_cfg *cfg, struct usbem
 
 	if (!e)
 		return -ENOMEM;
+	if (cfg->index >= USBEMU_MAX_CAMERAS) {
+		free(e);
+		return -EINVAL;
+	}
+	e->devnum = cfg->index ? 10 + cfg->index : 3;
+	if (cfg->index) {
+		snprintf(e->syspath, sizeof(e->syspath), "/sys/devices/pci0000:00/0000:00:14.0/usb1/1-%u",
+			 5 + cfg->index);
+		snprintf(e->devnode, sizeof(e->devnode), "/dev/bus/usb/001/%03u", e->devnum);
+	} else {
+		snprintf(e->syspath, sizeof(e->syspath), "%s", USBEMU_SYSPATH);
+		snprintf(e->devnode, sizeof(e->devnode), "%s", USBEMU_DEVNODE);
+	}
 	e->tb = tb;
 	e->cfg = *cfg;
 	snprintf(e->serial, sizeof(e->serial), "%s", cfg->serial);
@@ -513,7 +528,7 @@ int usbemu_start(UMockdevTestbed *tb, const struct usbemu_cfg *cfg, struct usbem
 	e->handler = umockdev_ioctl_base_new();
 	g_signal_connect(e->handler, "handle-ioctl", G_CALLBACK(on_ioctl), e);
 	/* Before the device exists, so the first open after "add" is served. */
-	if (!umockdev_testbed_attach_ioctl(tb, USBEMU_DEVNODE, e->handler, &err)) {
+	if (!umockdev_testbed_attach_ioctl(tb, e->devnode, e->handler, &err)) {
 		fprintf(stderr, "usbemu: attach_ioctl: %s\n", err ? err->message : "?");
 		g_clear_error(&err);
 		usbemu_stop(e);
@@ -562,8 +577,13 @@ void usbemu_unplug(struct usbemu *e)
 		push(&e->done, u);
 	}
 	pthread_mutex_unlock(&e->lock);
-	umockdev_testbed_uevent(e->tb, USBEMU_SYSPATH, "remove");
-	umockdev_testbed_remove_device(e->tb, USBEMU_SYSPATH);
+	umockdev_testbed_uevent(e->tb, e->syspath, "remove");
+	umockdev_testbed_remove_device(e->tb, e->syspath);
+}
+
+const char *usbemu_devnode(const struct usbemu *e)
+{
+	return e->devnode;
 }
 
 void usbemu_counts(struct usbemu *e, struct usbemu_counts *c)
@@ -592,7 +612,7 @@ void usbemu_stop(struct usbemu *e)
 		pthread_join(e->bridge, NULL);
 	}
 	if (e->handler) {
-		umockdev_testbed_detach_ioctl(e->tb, USBEMU_DEVNODE, NULL);
+		umockdev_testbed_detach_ioctl(e->tb, e->devnode, NULL);
 		g_object_unref(e->handler);
 	}
 	while ((u = pop(&e->in_pending)) || (u = pop(&e->out_pending)) || (u = pop(&e->done)))

@@ -20,8 +20,11 @@
 #include <stdint.h>
 #include <umockdev.h>
 
+/* Camera 0's place on the bus; camera i > 0 sits at port 1-(5+i), device
+ * number 10+i (the decoys take 1-2 and 1-3). */
 #define USBEMU_SYSPATH "/sys/devices/pci0000:00/0000:00:14.0/usb1/1-1"
 #define USBEMU_DEVNODE "/dev/bus/usb/001/003"
+#define USBEMU_MAX_CAMERAS 16
 
 struct usbemu;
 
@@ -30,6 +33,7 @@ struct usbemu_cfg {
 	const char *serial;   /* iSerialNumber / sysfs serial */
 	uint64_t hold_after;  /* stop completing IN URBs after this many bytes (0: never) */
 	bool stall_out;       /* never complete bulk OUT URBs (camera stops reading) */
+	unsigned index;       /* 0..USBEMU_MAX_CAMERAS-1: place on the bus (see above) */
 };
 
 /* Attach the ioctl handler and start the bridge thread. The device is not
@@ -50,6 +54,9 @@ int usbemu_wait_in_bytes(struct usbemu *e, uint64_t n, int timeout_ms);
 
 /* Yank the cable (see above). */
 void usbemu_unplug(struct usbemu *e);
+
+/* The device node this emulation serves ("/dev/bus/usb/001/NNN"). */
+const char *usbemu_devnode(const struct usbemu *e);
 
 struct usbemu_counts {
 	uint64_t in_bytes, out_bytes, in_urbs;

@@ -1,0 +1,572 @@
+/* dockdb.c - dock_recordings and its transitions (see dockdb.h). */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+#include <sqlite3.h>
+
+#include "dockdb.h"
+#include "edsig.h"
+#include "log.h"
+
+#define COLS "serial, recording_id, evidence_id, officer, size, sha256, category, start_utc, " \
+	     "end_utc, gps, manifest_sig, state, durable_chunks, attempts, ct_size, ct_sha256, " \
+	     "location, listed_ns, rowid"
+
+static const char *const state_names[DREC_N_STATES] = {
+	"listed", "pulling", "quarantined", "stored_local", "storage_verified", "released",
+};
+
+const char *dockdb_state_name(enum dock_rec_state s)
+{
+	return (unsigned)s < DREC_N_STATES ? state_names[s] : "?";
+}
+
+static enum dock_rec_state state_parse(const char *s)
+{
+	for (int i = 0; i < DREC_N_STATES; i++)
+		if (s && !strcmp(s, state_names[i]))
+			return (enum dock_rec_state)i;
+	return DREC_QUARANTINED; /* unknown text: never releasable */
+}
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int dockdb_schema(struct cust_ledger *l)
+{
+	static const char sql[] =
+		"CREATE TABLE IF NOT EXISTS dock_recordings("
+		" serial TEXT NOT NULL, recording_id TEXT NOT NULL,"
+		" evidence_id TEXT NOT NULL UNIQUE, officer TEXT NOT NULL DEFAULT '',"
+		" size INTEGER NOT NULL, sha256 TEXT NOT NULL, category TEXT NOT NULL,"
+		" start_utc INTEGER NOT NULL, end_utc INTEGER NOT NULL, gps TEXT,"
+		" manifest_sig TEXT NOT NULL, state TEXT NOT NULL,"
+		" durable_chunks INTEGER NOT NULL DEFAULT 0, attempts INTEGER NOT NULL DEFAULT 0,"
+		" ct_size INTEGER, ct_sha256 TEXT, location TEXT, receipt TEXT,"
+		" updated_ns INTEGER NOT NULL, listed_ns INTEGER NOT NULL DEFAULT 0,"
+		" PRIMARY KEY(serial, recording_id));"
+		"CREATE INDEX IF NOT EXISTS dock_recordings_state ON dock_recordings(state);";
+	int rc = sqlite3_exec(cust_ledger_db(l), sql, NULL, NULL, NULL);
+
+	return rc == SQLITE_OK ? 0 : -EIO;
+}
+
+void dockdb_evidence_id(const char *serial, const char *rid, char *out, size_t cap)
+{
+	snprintf(out, cap, "%s/%s", serial, rid);
+}
+
+static void hex32(const uint8_t *in, char out[65])
+{
+	edsig_hex(in, 32, out, 65);
+}
+
+static void text_col(sqlite3_stmt *s, int i, char *dst, size_t cap)
+{
+	const char *t = (const char *)sqlite3_column_text(s, i);
+
+	snprintf(dst, cap, "%s", t ? t : "");
+}
+
+static void row_read(sqlite3_stmt *s, struct dock_rec *r, int64_t *rowid)
+{
+	char hex[129];
+	const char *gps;
+
+	memset(r, 0, sizeof(*r));
+	text_col(s, 0, r->serial, sizeof(r->serial));
+	text_col(s, 1, r->recording_id, sizeof(r->recording_id));
+	text_col(s, 2, r->evidence_id, sizeof(r->evidence_id));
+	text_col(s, 3, r->officer, sizeof(r->officer));
+	r->size = (uint64_t)sqlite3_column_int64(s, 4);
+	text_col(s, 5, hex, sizeof(hex));
+	(void)edsig_unhex(hex, r->sha256, 32);
+	text_col(s, 6, r->category, sizeof(r->category));
+	r->start_utc = sqlite3_column_int64(s, 7);
+	r->end_utc = sqlite3_column_int64(s, 8);
+	gps = (const char *)sqlite3_column_text(s, 9);
+	if (gps && sscanf(gps, "%d,%d", &r->lat_e7, &r->lon_e7) == 2)
+		r->has_gps = true;
+	text_col(s, 10, hex, sizeof(hex));
+	(void)edsig_unhex(hex, r->sig, 64);
+	r->state = state_parse((const char *)sqlite3_column_text(s, 11));
+	r->durable_chunks = (uint64_t)sqlite3_column_int64(s, 12);
+	r->attempts = (uint32_t)sqlite3_column_int64(s, 13);
+	r->ct_size = (uint64_t)sqlite3_column_int64(s, 14);
+	text_col(s, 15, hex, sizeof(hex));
+	(void)edsig_unhex(hex, r->ct_sha256, 32);
+	text_col(s, 16, r->location, sizeof(r->location));
+	r->listed_ns = sqlite3_column_int64(s, 17);
+	if (rowid)
+		*rowid = sqlite3_column_int64(s, 18);
+}
+
+static int sql_err(struct ledgerw *w, int rc, const char *what)
+{
+	log_error("dock_recordings %s: %s", what, sqlite3_errmsg(cust_ledger_db(ledgerw_ledger(w))));
+	return rc == SQLITE_BUSY ? -EBUSY : rc == SQLITE_FULL ? -ENOSPC : -EIO;
+}
+
+/* Run one UPDATE/INSERT; binds: text/int by a tiny format string. */
+static int exec_stmt(struct ledgerw *w, const char *sql, const char *fmt, ...)
+{
+	sqlite3 *db = cust_ledger_db(ledgerw_ledger(w));
+	sqlite3_stmt *s = NULL;
+	va_list ap;
+	int rc = sqlite3_prepare_v2(db, sql, -1, &s, NULL), i = 1;
+
+	if (rc != SQLITE_OK)
+		return sql_err(w, rc, "prepare");
+	va_start(ap, fmt);
+	for (const char *f = fmt; *f; f++, i++) {
+		if (*f == 's')
+			sqlite3_bind_text(s, i, va_arg(ap, const char *), -1, SQLITE_TRANSIENT);
+		else
+			sqlite3_bind_int64(s, i, va_arg(ap, int64_t));
+	}
+	va_end(ap);
+	rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE)
+		return sql_err(w, rc, "write");
+	return sqlite3_changes(db) > 0 ? 0 : -ESTALE;
+}
+
+static int tx_begin(struct ledgerw *w)
+{
+	int r;
+
+	ledgerw_lock(w);
+	r = cust_ledger_begin(ledgerw_ledger(w));
+	if (r < 0)
+		ledgerw_unlock(w);
+	return r;
+}
+
+/* Append evs, commit (or roll back on any earlier failure r), unlock. */
+static int tx_end(struct ledgerw *w, int r, struct cust_event *evs, size_t n)
+{
+	struct cust_ledger *l = ledgerw_ledger(w);
+
+	if (r == 0 && n)
+		r = cust_ledger_append_batch(l, evs, n);
+	if (r == 0)
+		r = cust_ledger_commit(l);
+	if (r < 0)
+		cust_ledger_rollback(l);
+	ledgerw_unlock(w);
+	return r;
+}
+
+/* Take ownership of obj and set it as ev's details. */
+static int details(struct cust_event *ev, json_t *obj)
+{
+	int r = obj ? cust_event_set_details(ev, obj) : -ENOMEM;
+
+	json_decref(obj);
+	return r;
+}
+
+static int query_one(struct ledgerw *w, const char *sql, const char *a, const char *b,
+		     int64_t i1, int64_t i2, struct dock_rec *out, int64_t *rowid)
+{
+	sqlite3_stmt *s = NULL;
+	struct dock_rec rec;
+	int64_t id = 0;
+	int rc, r;
+
+	rc = sqlite3_prepare_v2(cust_ledger_db(ledgerw_ledger(w)), sql, -1, &s, NULL);
+	if (rc != SQLITE_OK)
+		return sql_err(w, rc, "prepare");
+	sqlite3_bind_text(s, 1, a, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, b, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, i1);
+	sqlite3_bind_int64(s, 4, i2);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		row_read(s, &rec, &id);
+		*out = rec;
+		if (rowid)
+			*rowid = id;
+		r = 0;
+	} else {
+		r = rc == SQLITE_DONE ? -ENOENT : sql_err(w, rc, "read");
+	}
+	sqlite3_finalize(s);
+	return r;
+}
+
+int dockdb_get(struct ledgerw *w, const char *serial, const char *rid, struct dock_rec *out)
+{
+	int r;
+
+	ledgerw_lock(w);
+	r = query_one(w, "SELECT " COLS " FROM dock_recordings WHERE serial = ?1 AND recording_id = ?2"
+			 " AND ?3 = ?4", serial, rid, 0, 0, out, NULL);
+	ledgerw_unlock(w);
+	return r;
+}
+
+/* "state IN (...)" for a mask, into buf. */
+static void state_set(unsigned mask, char *buf, size_t cap)
+{
+	size_t o = 0;
+
+	buf[0] = '\0';
+	for (int i = 0; i < DREC_N_STATES; i++)
+		if (mask & DREC_BIT(i)) {
+			int n = snprintf(buf + o, cap - o, "%s'%s'", o ? "," : "", state_names[i]);
+			if (n < 0 || (size_t)n >= cap - o)
+				return;
+			o += (size_t)n;
+		}
+}
+
+int dockdb_next(struct ledgerw *w, const char *serial, unsigned mask, const char *after,
+		int64_t min_listed_ns, int64_t *cursor, struct dock_rec *out)
+{
+	char states[160], sql[512];
+	int r;
+
+	state_set(mask, states, sizeof(states));
+	if (serial)
+		snprintf(sql, sizeof(sql),
+			 "SELECT " COLS " FROM dock_recordings WHERE serial = ?1 AND recording_id > ?2"
+			 " AND listed_ns >= ?3 AND ?4 = 0 AND state IN (%s)"
+			 " ORDER BY recording_id LIMIT 1", states);
+	else
+		snprintf(sql, sizeof(sql),
+			 "SELECT " COLS " FROM dock_recordings WHERE ?1 IS NULL AND ?2 IS NULL"
+			 " AND listed_ns >= ?3 AND rowid > ?4 AND state IN (%s)"
+			 " ORDER BY rowid LIMIT 1", states);
+	ledgerw_lock(w);
+	r = query_one(w, sql, serial, serial ? (after ? after : "") : NULL, min_listed_ns,
+		      serial ? 0 : (cursor ? *cursor : 0), out, cursor);
+	ledgerw_unlock(w);
+	return r;
+}
+
+int dockdb_count(struct ledgerw *w, const char *serial, unsigned mask, uint64_t *n)
+{
+	char states[160], sql[256];
+	sqlite3_stmt *s = NULL;
+	int rc, r = 0;
+
+	state_set(mask, states, sizeof(states));
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM dock_recordings WHERE"
+		 " (?1 IS NULL OR serial = ?1) AND state IN (%s)", states);
+	ledgerw_lock(w);
+	rc = sqlite3_prepare_v2(cust_ledger_db(ledgerw_ledger(w)), sql, -1, &s, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_text(s, 1, serial, -1, SQLITE_STATIC);
+		rc = sqlite3_step(s);
+	}
+	if (rc == SQLITE_ROW)
+		*n = (uint64_t)sqlite3_column_int64(s, 0);
+	else
+		r = sql_err(w, rc, "count");
+	sqlite3_finalize(s);
+	ledgerw_unlock(w);
+	return r;
+}
+
+static int list_one(struct ledgerw *w, const char *serial, const char *officer,
+		    const struct proto_manifest_entry *e, int64_t t, bool *conflict,
+		    struct cust_event *ev, size_t *nev)
+{
+	char eid[DOCKDB_EVIDENCE_MAX + 1], sha[65], sig[129], gps[32] = "";
+	struct dock_rec old;
+	int r;
+
+	*conflict = false;
+	dockdb_evidence_id(serial, e->recording_id, eid, sizeof(eid));
+	r = query_one(w, "SELECT " COLS " FROM dock_recordings WHERE serial = ?1 AND recording_id = ?2"
+			 " AND ?3 = ?4", serial, e->recording_id, 0, 0, &old, NULL);
+	if (r == 0) {
+		if (old.size != e->size || memcmp(old.sha256, e->sha256, 32) != 0) {
+			*conflict = true;
+			hex32(e->sha256, sha);
+			r = ledgerw_event(w, ev, CUST_A_INTEGRITY_FAILED, eid, CUST_OUTCOME_FAILED);
+			if (r == 0)
+				r = cust_event_set_text(ev->reason, sizeof(ev->reason),
+							"manifest entry changed for a known recording");
+			if (r == 0)
+				r = details(ev, json_pack("{s:s,s:I,s:s}", "stage", "manifest", "claimed_size",
+							  (json_int_t)e->size, "claimed_sha256", sha));
+			if (r == 0)
+				(*nev)++;
+			return r;
+		}
+		return exec_stmt(w, "UPDATE dock_recordings SET listed_ns = ?1 WHERE serial = ?2"
+				    " AND recording_id = ?3", "iss", t, serial, e->recording_id);
+	}
+	if (r != -ENOENT)
+		return r;
+	hex32(e->sha256, sha);
+	edsig_hex(e->sig, 64, sig, sizeof(sig));
+	if (e->has_gps)
+		snprintf(gps, sizeof(gps), "%d,%d", e->lat_e7, e->lon_e7);
+	return exec_stmt(w, "INSERT INTO dock_recordings(serial, recording_id, evidence_id, officer,"
+			    " size, sha256, category, start_utc, end_utc, gps, manifest_sig, state,"
+			    " updated_ns, listed_ns) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,NULLIF(?10,''),"
+			    "?11,'listed',?12,?12)",
+			 "ssssississsi", serial, e->recording_id, eid, officer, (int64_t)e->size, sha,
+			 e->category, e->start_utc, e->end_utc, gps, sig, t);
+}
+
+int dockdb_list_batch(struct ledgerw *w, const char *serial, const char *officer,
+		      const struct proto_manifest_entry *e, size_t n, int64_t t, bool *conflict)
+{
+	struct cust_event ev[PROTO_LIST_MAX * 4];
+	size_t nev = 0;
+	int r;
+
+	if (n > PROTO_LIST_MAX * 4)
+		return -E2BIG;
+	r = tx_begin(w);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n && r == 0; i++)
+		r = list_one(w, serial, officer, &e[i], t, &conflict[i], &ev[nev], &nev);
+	return tx_end(w, r, ev, nev);
+}
+
+#define WHERE_KEY " WHERE serial = ?2 AND recording_id = ?3"
+
+int dockdb_begin_pull(struct ledgerw *w, struct dock_rec *rec, bool fresh)
+{
+	struct cust_event ev;
+	char sha[65], gps[32] = "";
+	uint32_t attempts = rec->attempts + (fresh ? 1 : 0);
+	uint64_t chunks = fresh ? 0 : rec->durable_chunks;
+	int r;
+
+	hex32(rec->sha256, sha);
+	if (rec->has_gps)
+		snprintf(gps, sizeof(gps), "%.7f,%.7f", rec->lat_e7 / 1e7, rec->lon_e7 / 1e7);
+	r = ledgerw_event(w, &ev, CUST_A_INGEST_STARTED, rec->evidence_id, CUST_OUTCOME_OK);
+	if (r == 0)
+		r = details(&ev, json_pack("{s:I,s:s,s:s,s:I,s:I,s:s,s:s,s:s?,s:i,s:I}",
+					   "size", (json_int_t)rec->size, "sha256", sha,
+					   "category", rec->category, "start", (json_int_t)rec->start_utc,
+					   "end", (json_int_t)rec->end_utc, "officer", rec->officer,
+					   "camera", rec->serial, "gps", rec->has_gps ? gps : NULL,
+					   "attempt", (int)attempts, "resume_chunk", (json_int_t)chunks));
+	if (r < 0)
+		return r;
+	r = tx_begin(w);
+	if (r < 0)
+		return r;
+	r = exec_stmt(w, "UPDATE dock_recordings SET state = 'pulling', attempts = ?4,"
+			 " durable_chunks = ?5, updated_ns = ?1" WHERE_KEY
+			 " AND state IN ('listed','quarantined','pulling')",
+		      "issii", now_ns(), rec->serial, rec->recording_id, (int64_t)attempts,
+		      (int64_t)chunks);
+	r = tx_end(w, r, &ev, 1);
+	if (r == 0) {
+		rec->state = DREC_PULLING;
+		rec->attempts = attempts;
+		rec->durable_chunks = chunks;
+	}
+	return r;
+}
+
+int dockdb_set_durable(struct ledgerw *w, const struct dock_rec *rec, uint64_t chunks)
+{
+	int r;
+
+	ledgerw_lock(w);
+	r = exec_stmt(w, "UPDATE dock_recordings SET durable_chunks = ?4, updated_ns = ?1" WHERE_KEY
+			 " AND state = 'pulling'", "issi", now_ns(), rec->serial, rec->recording_id,
+		      (int64_t)chunks);
+	ledgerw_unlock(w);
+	return r;
+}
+
+int dockdb_interrupted(struct ledgerw *w, const struct dock_rec *rec, uint64_t offset,
+		       const char *error)
+{
+	struct cust_event ev;
+	int r = ledgerw_event_named(w, &ev, "ingest_interrupted", rec->evidence_id,
+				    CUST_OUTCOME_FAILED);
+
+	if (r == -ENOENT)
+		return 0; /* this custody version has no such action: the log says it */
+	if (r == 0)
+		r = cust_event_set_text(ev.reason, sizeof(ev.reason), error);
+	if (r == 0)
+		r = details(&ev, json_pack("{s:I,s:s}", "offset", (json_int_t)offset, "error", error));
+	if (r == 0)
+		r = ledgerw_append(w, &ev);
+	return r;
+}
+
+int dockdb_quarantine(struct ledgerw *w, struct dock_rec *rec, uint64_t got_size,
+		      const uint8_t got_sha[32], const char *why, const char *qpath)
+{
+	struct cust_event ev[2];
+	char sha[65], got[65];
+	int r;
+
+	hex32(rec->sha256, sha);
+	hex32(got_sha, got);
+	r = ledgerw_event(w, &ev[0], CUST_A_INTEGRITY_FAILED, rec->evidence_id, CUST_OUTCOME_FAILED);
+	if (r == 0)
+		r = cust_event_set_text(ev[0].reason, sizeof(ev[0].reason), why);
+	if (r == 0)
+		r = details(&ev[0], json_pack("{s:I,s:I,s:s,s:s,s:i}", "expected_size",
+					      (json_int_t)rec->size, "got_size", (json_int_t)got_size,
+					      "expected_sha256", sha, "got_sha256", got, "attempt",
+					      (int)rec->attempts));
+	if (r == 0)
+		r = ledgerw_event(w, &ev[1], CUST_A_QUARANTINED, rec->evidence_id, CUST_OUTCOME_OK);
+	if (r == 0)
+		r = details(&ev[1], json_pack("{s:s}", "path", qpath));
+	if (r < 0 || (r = tx_begin(w)) < 0)
+		return r;
+	r = exec_stmt(w, "UPDATE dock_recordings SET state = 'quarantined', durable_chunks = 0,"
+			 " updated_ns = ?1" WHERE_KEY " AND state = 'pulling'",
+		      "iss", now_ns(), rec->serial, rec->recording_id);
+	r = tx_end(w, r, ev, 2);
+	if (r == 0)
+		rec->state = DREC_QUARANTINED;
+	return r;
+}
+
+static int retention_until(int32_t days, char *buf, size_t cap)
+{
+	if (days < 0) {
+		snprintf(buf, cap, "indefinite");
+		return 0;
+	}
+	return cust_utc_text(now_ns() + (int64_t)days * 86400 * 1000000000LL, buf, cap);
+}
+
+int dockdb_stored_local(struct ledgerw *w, struct dock_rec *rec, uint64_t ct_size,
+			const uint8_t ct_sha[32], const char *path, int32_t days)
+{
+	struct cust_event ev[4];
+	char sha[65], csha[65], until[64];
+	int r;
+
+	hex32(rec->sha256, sha);
+	hex32(ct_sha, csha);
+	r = retention_until(days, until, sizeof(until));
+	if (r == 0)
+		r = ledgerw_event(w, &ev[0], CUST_A_INGESTED, rec->evidence_id, CUST_OUTCOME_OK);
+	if (r == 0)
+		r = details(&ev[0], json_pack("{s:I,s:s,s:I,s:s,s:s,s:s}", "size", (json_int_t)rec->size,
+					      "sha256", sha, "ct_size", (json_int_t)ct_size,
+					      "ct_sha256", csha, "officer", rec->officer,
+					      "camera", rec->serial));
+	if (r == 0)
+		r = ledgerw_event(w, &ev[1], CUST_A_STORED_LOCAL, rec->evidence_id, CUST_OUTCOME_OK);
+	if (r == 0)
+		r = details(&ev[1], json_pack("{s:s}", "path", path));
+	if (r == 0)
+		r = ledgerw_event(w, &ev[2], CUST_A_CATEGORIZED, rec->evidence_id, CUST_OUTCOME_OK);
+	if (r == 0)
+		r = details(&ev[2], json_pack("{s:s}", "category", rec->category));
+	if (r == 0)
+		r = ledgerw_event(w, &ev[3], CUST_A_RETENTION_SET, rec->evidence_id, CUST_OUTCOME_OK);
+	if (r == 0)
+		r = details(&ev[3], json_pack("{s:s,s:s,s:i}", "until", until, "category",
+					      rec->category, "days", (int)days));
+	if (r < 0 || (r = tx_begin(w)) < 0)
+		return r;
+	r = exec_stmt(w, "UPDATE dock_recordings SET state = 'stored_local', ct_size = ?4,"
+			 " ct_sha256 = ?5, location = ?6, updated_ns = ?1" WHERE_KEY
+			 " AND state = 'pulling'",
+		      "ississ", now_ns(), rec->serial, rec->recording_id, (int64_t)ct_size, csha, path);
+	r = tx_end(w, r, ev, 4);
+	if (r == 0) {
+		rec->state = DREC_STORED_LOCAL;
+		rec->ct_size = ct_size;
+		memcpy(rec->ct_sha256, ct_sha, 32);
+		snprintf(rec->location, sizeof(rec->location), "%s", path);
+	}
+	return r;
+}
+
+int dockdb_storage_verified(struct ledgerw *w, struct dock_rec *rec, const char *object_key,
+			    const struct store_info *info)
+{
+	struct cust_event ev[2];
+	char csha[65];
+	int r;
+
+	hex32(rec->ct_sha256, csha);
+	r = ledgerw_event(w, &ev[0], CUST_A_UPLOADED, rec->evidence_id, CUST_OUTCOME_OK);
+	if (r == 0)
+		r = details(&ev[0], json_pack("{s:s,s:s,s:s,s:s}", "object_key", object_key,
+					      "location", info->location, "version_id",
+					      info->version_id, "etag", info->etag));
+	if (r == 0)
+		r = ledgerw_event(w, &ev[1], CUST_A_STORAGE_VERIFIED, rec->evidence_id,
+				  CUST_OUTCOME_OK);
+	if (r == 0)
+		r = details(&ev[1], json_pack("{s:s,s:s}", "location", info->location, "ct_sha256",
+					      csha));
+	if (r < 0 || (r = tx_begin(w)) < 0)
+		return r;
+	r = exec_stmt(w, "UPDATE dock_recordings SET state = 'storage_verified', location = ?4,"
+			 " updated_ns = ?1" WHERE_KEY " AND state = 'stored_local'",
+		      "isss", now_ns(), rec->serial, rec->recording_id, info->location);
+	r = tx_end(w, r, ev, 2);
+	if (r == 0) {
+		rec->state = DREC_STORAGE_VERIFIED;
+		snprintf(rec->location, sizeof(rec->location), "%s", info->location);
+	}
+	return r;
+}
+
+int dockdb_released(struct ledgerw *w, struct dock_rec *rec, const struct proto_receipt *rc)
+{
+	struct cust_event ev;
+	char sha[65], sig[129];
+	char *text = NULL;
+	json_t *d;
+	int r;
+
+	if (rc) {
+		hex32(rc->sha256, sha);
+		edsig_hex(rc->sig, 64, sig, sizeof(sig));
+		d = json_pack("{s:{s:s,s:s,s:s,s:s,s:I,s:s}}", "receipt", "recording_id",
+			      rc->recording_id, "sha256", sha, "location", rc->location, "dock_id",
+			      rc->dock_id, "issued_utc", (json_int_t)rc->issued_utc, "sig", sig);
+	} else {
+		d = json_pack("{s:s}", "confirmed", "absent at next docking");
+	}
+	if (!d)
+		return -ENOMEM;
+	text = json_dumps(d, JSON_COMPACT | JSON_SORT_KEYS);
+	r = ledgerw_event(w, &ev, CUST_A_CAMERA_RELEASED, rec->evidence_id, CUST_OUTCOME_OK);
+	if (r == 0)
+		r = details(&ev, d);
+	else
+		json_decref(d);
+	if (r == 0 && !text)
+		r = -ENOMEM;
+	if (r < 0 || (r = tx_begin(w)) < 0)
+		goto out;
+	r = exec_stmt(w, "UPDATE dock_recordings SET state = 'released', receipt = ?4,"
+			 " updated_ns = ?1" WHERE_KEY
+			 " AND state IN ('storage_verified','stored_local')",
+		      "isss", now_ns(), rec->serial, rec->recording_id, text);
+	r = tx_end(w, r, &ev, 1);
+	if (r == 0)
+		rec->state = DREC_RELEASED;
+out:
+	free(text);
+	return r;
+}

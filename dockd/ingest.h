@@ -1,0 +1,46 @@
+/* ingest.h - pull one recording, hash, encrypt and store it durably in
+ * one streaming pass (docs/dockd.md, "Pull, encrypt, store: one pass").
+ *
+ * For a dock_recordings row in state listed, pulling (resume) or
+ * quarantined (pull again), ingest_one():
+ *   1. starts the partial file (evfile writer to the snapshot's recipients;
+ *      the data key saved to a 0600 .key file, fsync'd) or resumes it at
+ *      durable_chunks (truncate, re-hash the plaintext prefix);
+ *   2. streams session_read() into a sink that updates SHA-256 and feeds
+ *      the evfile writer; every sync_interval_mb: fdatasync, then record
+ *      durable_chunks; checks free space (min_free_mb) there too;
+ *   3. checks size and SHA-256 against the signed manifest entry - a
+ *      mismatch moves the partial file to quarantine and writes
+ *      integrity_failed + quarantined (the camera keeps the recording);
+ *   4. finishes the writer, fsyncs, re-reads the ciphertext past the page
+ *      cache to hash it, links it to its write-once vault name, fsyncs the
+ *      directories, writes the stored_local transaction, then wipes and
+ *      deletes the .key file.
+ * Memory: one evfile chunk + one SHA-256 context; nothing grows with size.
+ *
+ * Results: 0 stored_local; -EBADMSG quarantined (recorded); -ECANCELED
+ * the daemon is stopping (progress saved); a local storage error (-ENOSPC,
+ * -EIO, ...) with *disk set; any other value is the session's error (the
+ * link is gone or out of step). Every early stop after ingest_started
+ * also writes ingest_interrupted.
+ */
+#ifndef DOCKD_INGEST_H
+#define DOCKD_INGEST_H
+
+#include <stdbool.h>
+
+#include "daemon.h"
+#include "dockdb.h"
+#include "session.h"
+
+int ingest_one(struct dockd *d, const struct dock_snap *snap, struct session *s, int slot,
+	       struct dock_rec *rec, bool *disk);
+
+/* true when vault_dir has at least min_free_mb free. */
+bool ingest_space_ok(const struct dock_snap *snap);
+
+/* Paths of a recording's files (docs/dockd.md, "Identities and names"). */
+int ingest_vault_path(const struct dock_config *c, const char *serial, const char *rid,
+		      char *buf, size_t cap);
+
+#endif

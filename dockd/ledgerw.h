@@ -1,0 +1,61 @@
+/* ledgerw.h - dockd's one shared handle on the custody ledger.
+ *
+ * Every thread of dockd (camera sessions, the storage worker, the main loop
+ * and the embedded query service) uses one struct cust_ledger behind one
+ * mutex. A state change and the events that justify it are written in one
+ * transaction (dockdb.h); the ledger's group commit makes that one fsync.
+ *
+ * Checkpoints (custody/publish.h): ledgerw_checkpoint() after each docking
+ * session closes, ledgerw_tick() from the main loop's timer when
+ * [ledger] checkpoint_interval_s has passed. Without [ledger]
+ * checkpoint_key no checkpoint is written (logged once at open).
+ *
+ *     struct ledgerw *w;
+ *     ledgerw_open(cfg_path, agency, dock_id, &w, err, sizeof(err));
+ *     ledgerw_lock(w); ... cust_ledger_begin(ledgerw_ledger(w)) ...; ledgerw_unlock(w);
+ *     ledgerw_close(w);
+ *
+ * Results: 0 or -errno; out-parameters untouched on failure.
+ */
+#ifndef DOCKD_LEDGERW_H
+#define DOCKD_LEDGERW_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "event.h"
+#include "ledger.h"
+
+struct ledgerw;
+
+/* Read [ledger] from config_path, open (creating) the ledger, load the
+ * checkpoint signer, publish any checkpoint a crash left unpublished.
+ * Events are written for agency as actor "dock" dock_id. */
+int ledgerw_open(const char *config_path, const char *agency, const char *dock_id,
+		 struct ledgerw **out, char *err, size_t errlen);
+void ledgerw_close(struct ledgerw *w);
+
+void ledgerw_lock(struct ledgerw *w);
+void ledgerw_unlock(struct ledgerw *w);
+/* The ledger; use only while holding the lock. */
+struct cust_ledger *ledgerw_ledger(struct ledgerw *w);
+
+/* cust_event_init() with this dock's agency and actor. */
+int ledgerw_event(struct ledgerw *w, struct cust_event *ev, enum cust_action a,
+		  const char *evidence_id, enum cust_outcome o);
+
+/* Same, for an action looked up by name at run time (for actions custody
+ * may not define yet): -ENOENT when the ledger does not know it. */
+int ledgerw_event_named(struct ledgerw *w, struct cust_event *ev, const char *action,
+			const char *evidence_id, enum cust_outcome o);
+
+/* Lock, append one event durably, unlock. */
+int ledgerw_append(struct ledgerw *w, struct cust_event *ev);
+
+/* Sign and publish a checkpoint now (lock taken inside). 0 also when no
+ * signer is configured or the ledger is empty. */
+int ledgerw_checkpoint(struct ledgerw *w);
+/* Checkpoint if the configured interval has passed (cust_checkpoint_due). */
+int ledgerw_tick(struct ledgerw *w);
+
+#endif
