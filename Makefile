@@ -6,6 +6,7 @@
 #   make bench      benchmarks, printed as `BENCH name value unit`
 #   make fuzz       libFuzzer targets, FUZZ_SECONDS each (default 60)
 #   make install    PREFIX=/usr/local DESTDIR=
+#   make deb        build/evidence-dock_$(DEB_VERSION)_amd64.deb (packaging/deb/)
 #
 # Module sources are picked up by wildcard, so adding a file to a module
 # needs no Makefile edit. Dependencies run one way: dockd -> protocol,
@@ -180,6 +181,12 @@ install: all
 	if [ -f $(BUILD)/bin/custody ]; then install -m 0755 $(BUILD)/bin/custody $(DESTDIR)$(PREFIX)/bin/; fi
 	if [ -f $(BUILD)/bin/dockd ]; then install -m 0755 $(BUILD)/bin/dockd $(DESTDIR)$(PREFIX)/sbin/; fi
 	if [ -f udev/70-evidence-dock.rules ]; then install -D -m 0644 udev/70-evidence-dock.rules $(DESTDIR)/lib/udev/rules.d/70-evidence-dock.rules; fi
+
+# Debian package (packaging/deb/build.sh; docs/operations.md).
+DEB_VERSION ?= 0.1.0
+.PHONY: deb
+deb: all
+	sh packaging/deb/build.sh $(BUILD) $(DEB_VERSION)
 
 clean:
 	rm -rf build

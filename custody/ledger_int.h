@@ -1,6 +1,8 @@
 /*
- * ledger_int.h - internals shared by the ledger's own modules (verify,
- * publish, query); not part of the public API.
+ * ledger_int.h - internals shared by the ledger's own files (ledger.c,
+ * ledger_append.c, ledger_read.c) and the modules built on it (verify,
+ * publish, query, proof); not part of the public API. Only ledger*.c
+ * touch struct cust_ledger's members.
  */
 #ifndef CUSTODY_LEDGER_INT_H
 #define CUSTODY_LEDGER_INT_H
@@ -19,6 +21,21 @@
  * cap; then *bad names the column. */
 int cust_ledger_row_event(sqlite3_stmt *s, int col0, struct cust_event *ev,
 			  const char **bad);
+/* The handle; its statements are prepared once at open (read-write). */
+enum { LST_INS_EVENT, LST_SEL_STATE, LST_UPSERT_STATE, LST_INS_CASE,
+       LST_GET_TREE, LST_SET_TREE, LST_MAX_SEQ, LST_COUNT };
+
+struct cust_ledger {
+	sqlite3 *db;
+	char *path;
+	int rdonly;
+	int immutable;			/* opened with ?immutable=1 (read-only media) */
+	sqlite3_stmt *st[LST_COUNT];
+	char err[512];
+};
+
+/* Run SQL without results; 0 or the mapped error (message recorded). */
+int cust_ledger_exec(struct cust_ledger *l, const char *sql);
 /* Record a SQLite error and map it to a negative errno. */
 int cust_ledger_sqlerr(struct cust_ledger *l, int rc);
 /* Set the error message (printf-style). */

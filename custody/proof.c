@@ -10,6 +10,8 @@
 #include "proof.h"
 #include "query.h"
 
+#define PROOF_MALFORMED (-EINVAL)
+
 struct mem { merkle_hash *leaves; uint64_t n; };
 
 static int mem_leaves(void *ctx, uint64_t begin, uint64_t count, merkle_hash *out)
@@ -206,11 +208,11 @@ static int check_one(const json_t *e, const struct checkpoint *cp, const char *i
 	    !json_is_array(p) || json_array_size(p) > MERKLE_MAX_PROOF ||
 	    unhex(json_string_value(json_object_get(e, "canonical")), canon,
 		  sizeof(canon), &len))
-		return -EBADMSG;
+		return PROOF_MALFORMED;
 	for (i = 0; i < json_array_size(p); i++)
 		if (unhex(json_string_value(json_array_get(p, i)), proof[i],
 			  MERKLE_HASH_LEN, &hl) || hl != MERKLE_HASH_LEN)
-			return -EBADMSG;
+			return PROOF_MALFORMED;
 	plen = json_array_size(p);
 	if (cust_event_decode(canon, len, &ev) || ev.seq != (uint64_t)seq ||
 	    strcmp(ev.evidence_id, id)) {
@@ -219,8 +221,8 @@ static int check_one(const json_t *e, const struct checkpoint *cp, const char *i
 				"this seq\n", (long long)seq, id);
 		return MERKLE_E_VERIFY;
 	}
-	if ((r = merkle_leaf_hash(canon, len, leaf)))
-		return r;
+	if (merkle_leaf_hash(canon, len, leaf))
+		return -EIO;
 	r = merkle_verify_inclusion((uint64_t)seq - 1, cp->size, leaf, proof, plen, cp->root);
 	if (out) {
 		cust_format_utc(ev.time_ns, when, sizeof(when));
@@ -229,7 +231,8 @@ static int check_one(const json_t *e, const struct checkpoint *cp, const char *i
 			cust_actor_name(ev.actor_kind), ev.actor_id,
 			cust_outcome_name(ev.outcome));
 	}
-	return r == -EINVAL ? MERKLE_E_VERIFY : r;
+	/* -EINVAL from the library: seq beyond the tree size - not proven */
+	return r ? MERKLE_E_VERIFY : 0;
 }
 
 int cust_proof_check(const json_t *proof, const struct ckpt_vkey *keys,
@@ -246,19 +249,31 @@ int cust_proof_check(const json_t *proof, const struct ckpt_vkey *keys,
 	if (!json_is_object(proof) || !note || !id || !fmt ||
 	    strcmp(fmt, CUST_PROOF_FORMAT) || !json_is_array(events) ||
 	    json_array_size(events) > CUST_PROOF_MAX_EVENTS)
-		return -EBADMSG;
+		return PROOF_MALFORMED;
 	r = checkpoint_parse_verify(note, strlen(note), keys, n_keys, &cp, NULL);
 	if (r) {
 		if (out)
 			fprintf(out, "checkpoint: %s\n", checkpoint_strerror(r));
 		return r;
 	}
+	/* tree_size is informative; a file whose copy disagrees with the
+	 * signed size was edited */
+	if (!json_is_integer(json_object_get(proof, "tree_size")) ||
+	    json_integer_value(json_object_get(proof, "tree_size")) != (json_int_t)cp.size)
+		return PROOF_MALFORMED;
 	if (out)
 		fprintf(out, "checkpoint: %s, tree size %llu, signature valid\n",
 			cp.origin, (unsigned long long)cp.size);
+	if (!json_array_size(events)) {
+		if (out)
+			fprintf(out, "no event of %s is covered by this checkpoint: "
+				"nothing is proven\n", id);
+		*checked = 0;
+		return MERKLE_E_VERIFY;
+	}
 	for (i = 0; i < json_array_size(events); i++) {
 		r = check_one(json_array_get(events, i), &cp, id, out);
-		if (r == -EBADMSG)
+		if (r == PROOF_MALFORMED || r == -EIO)
 			return r;
 		if (r)
 			bad = 1;

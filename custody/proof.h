@@ -28,8 +28,14 @@ int cust_proof_build(struct cust_ledger *l, const char *agency,
 
 /* Check a proof (untrusted JSON). Prints one line per event to out (may
  * be NULL). Returns 0 if the checkpoint is validly signed by one of keys
- * and every event is included, -EBADMSG for malformed input, or
- * MERKLE_E_VERIFY / a checkpoint error code. *checked = events proven. */
+ * and every event is included; -EINVAL when the JSON is not a proof
+ * (missing or mistyped members, bad hex, over a cap, a tree_size that
+ * differs from the signed one); MERKLE_E_VERIFY (-EBADMSG) when an event
+ * is not included, is not the item's at that seq, or the file proves no
+ * event at all; a checkpoint_parse_verify() code (-EBADMSG, -ENOKEY,
+ * -EKEYREJECTED, -E2BIG: the checkpoint is not validly signed by a
+ * trusted key); -EIO on a digest failure. Every event is checked and
+ * reported even after a failure. *checked = events proven. */
 int cust_proof_check(const json_t *proof, const struct ckpt_vkey *keys,
 		     size_t n_keys, FILE *out, size_t *checked);
 

@@ -12,6 +12,7 @@
 
 #include "qrequest.h"
 #include "qservice.h"
+#include "qstatus.h"
 #include "query.h"
 
 int qclient_should_use(const char *socket_opt, const char *config_socket,
@@ -232,8 +233,9 @@ int qclient_print(const json_t *reply, const char *op, FILE *out,
 			"the query service refused the request");
 		return err && !strcmp(err, "denied") ? 1 : 2;
 	}
+	/* the same JSON layout as the local commands' --json */
 	if (as_json || !op) {
-		json_dumpf(res, out, JSON_INDENT(2));
+		json_dumpf(res, out, JSON_INDENT(2) | JSON_SORT_KEYS);
 		fputc('\n', out);
 		return 0;
 	}
@@ -245,6 +247,8 @@ int qclient_print(const json_t *reply, const char *op, FILE *out,
 		return cust_format_events(res, out) < 0 ? 2 : 0;
 	if (!strcmp(op, "user-list"))
 		return print_users(res, out);
+	if (!strcmp(op, "status"))
+		return qstatus_format(res, out) < 0 ? 2 : 0;
 	if (!strcmp(op, "user-admin")) {
 		fprintf(out, "user %s %s: recorded as event %lld\n",
 			json_string_value(json_object_get(res, "action")),

@@ -40,8 +40,9 @@ int qclient_call_raw(const char *socket_path, const char *req, size_t len,
 		     int timeout_ms, char **reply, size_t *reply_len);
 
 /* Print a reply for a person: the result as text tables (history, search,
- * events, users) or as JSON (as_json), an error as "custody: MESSAGE" on
- * stderr. Returns the exit status: 0 ok, 1 denied, 2 other error. */
+ * events, users, status) or as JSON (as_json; indented, keys sorted - the
+ * layout of the local commands' --json), an error as "custody: MESSAGE"
+ * on stderr. Returns the exit status: 0 ok, 1 denied, 2 other error. */
 int qclient_print(const json_t *reply, const char *op, FILE *out,
 		  int as_json);
 

@@ -31,6 +31,7 @@ static const struct key keys[] = {
 	{ "query", "max_clients", 1u << 4 },
 	{ "alert", "command", 1u << 5 },
 	{ "alert", "timeout_ms", 1u << 6 },
+	{ "alert", "max_running", 1u << 7 },
 };
 
 void qconfig_init(struct qconfig *c)
@@ -40,6 +41,7 @@ void qconfig_init(struct qconfig *c)
 	c->client_timeout_ms = QSERVICE_DEFAULT_TIMEOUT_MS;
 	c->max_clients = QSERVICE_DEFAULT_MAX_CLIENTS;
 	c->alert_timeout_ms = ALERT_DEFAULT_TIMEOUT_MS;
+	c->alert_max_running = ALERT_DEFAULT_MAX_RUNNING;
 }
 
 static int number(const char *v, int base, long lo, long hi, long *out)
@@ -100,6 +102,12 @@ static const char *apply(struct qconfig *c, const char *name, const char *v)
 		if (number(v, 10, 1, ALERT_MAX_TIMEOUT_MS, &n))
 			return "must be 1..60000";
 		c->alert_timeout_ms = (int)n;
+		return NULL;
+	}
+	if (!strcmp(name, "max_running")) {
+		if (number(v, 10, 1, ALERT_MAX_RUNNING, &n))
+			return "must be 1..16";
+		c->alert_max_running = (int)n;
 		return NULL;
 	}
 	return "unknown key";
@@ -181,6 +189,7 @@ int qconfig_service(const struct qconfig *c, const char *home_agency,
 	s.max_clients = c->max_clients;
 	s.alert.command = c->alert_command[0] ? c->alert_command : NULL;
 	s.alert.timeout_ms = c->alert_timeout_ms;
+	s.max_alerts = c->alert_max_running;
 	s.home_agency = home_agency;
 	*out = s;
 	return 0;

@@ -16,6 +16,8 @@
  *   [alert]
  *   command = /usr/local/sbin/dock-alert   absolute path, no shell
  *   timeout_ms = 2000
+ *   max_running = 4               alert commands running at once; more
+ *                                 are skipped (logged), 1..16
  *
  * Unknown keys, duplicates and bad values in these sections are errors
  * "FILE: [section] key: problem" (-EINVAL).
@@ -35,10 +37,11 @@ struct qconfig {
 	int max_clients;
 	char alert_command[QCONFIG_PATH_MAX];
 	int alert_timeout_ms;
+	int alert_max_running;
 };
 
 /* Defaults: no socket, mode 0666, no group, 5000 ms, 32, no command,
- * 2000 ms. */
+ * 2000 ms, 4. */
 void qconfig_init(struct qconfig *c);
 /* Load path's [query]/[alert] into c (initialised first). Errors:
  * -EINVAL (message in err), -ENOENT/-EACCES opening. */

@@ -20,6 +20,7 @@ static const char *const keys_users[] = { "agency", NULL };
 static const char *const keys_admin[] = {
 	"action", "user", "role", "agency", NULL };
 static const char *const keys_none[] = { "agency", NULL };
+static const char *const keys_status[] = { NULL };
 
 /* Audit actions an auditor may list (prefixes of event.h names). */
 static const char *const audit_prefixes[] = {
@@ -37,6 +38,7 @@ static const char *const *keys_for(enum access_op op)
 	case ACCESS_OP_ACCESS_EVENTS: return keys_events;
 	case ACCESS_OP_USER_LIST: return keys_users;
 	case ACCESS_OP_USER_ADMIN: return keys_admin;
+	case ACCESS_OP_STATUS: return keys_status;
 	default: return keys_none;
 	}
 }
@@ -163,6 +165,10 @@ void qop_target(struct qop *q)
 			set_target(q, agency);
 		else if (user && users_lookup(q->ctx->ledger, user, &u) == 0)
 			set_target(q, u.agency);
+		return;
+	case ACCESS_OP_STATUS:
+		/* the service reports on its own dock, nothing else */
+		set_target(q, q->ctx->home_agency);
 		return;
 	case ACCESS_OP_NONE:
 		return;

@@ -37,6 +37,11 @@ struct qop {
 	/* target */
 	char target[CUST_AGENCY_MAX + 1];
 	int have_target;
+	/* alert to raise once the ledger lock is released (kind NULL:
+	 * none); detail is a static string or points into the caller's
+	 * message buffer */
+	const char *alert_kind;
+	const char *alert_detail;
 };
 
 /* Parse and validate request bytes into q (req, params, op, reason,
@@ -47,7 +52,8 @@ int qop_parse(struct qop *q, const char *buf, size_t len, char *msg,
 	      size_t cap);
 
 /* Fill q->target/have_target: the agency of the item, of the user being
- * changed, or the agency asked for (default: the caller's). */
+ * changed, the service's home agency (status), or the agency asked for
+ * (default: the caller's). */
 void qop_target(struct qop *q);
 
 /* Run an allowed read operation; *out = result object. -ENOTSUP for an

@@ -113,17 +113,39 @@ static json_t *error_reply(const char *code, const char *msg, int64_t seq)
 	return r;
 }
 
-static void raise_alert(const struct qop *q, const char *kind,
-			const char *detail)
+static void ledger_lock(const struct qrequest_ctx *c)
+{
+	if (c->lock)
+		c->lock(c->lock_ctx);
+}
+
+static void ledger_unlock(const struct qrequest_ctx *c)
+{
+	if (c->unlock)
+		c->unlock(c->lock_ctx);
+}
+
+/* Remember an alert; raised by flush_alert() once the lock is released
+ * (spawning a process while holding a host daemon's ledger mutex would
+ * stall its camera threads for nothing). */
+static void defer_alert(struct qop *q, const char *kind, const char *detail)
+{
+	q->alert_kind = kind;
+	q->alert_detail = detail;
+}
+
+static void flush_alert(const struct qop *q)
 {
 	struct alert a = {
-		.kind = kind, .user = q->user, .uid = (long)q->peer->uid,
-		.agency = q->subject.agency, .op = q->op_name,
+		.kind = q->alert_kind, .user = q->user,
+		.uid = (long)q->peer->uid, .agency = q->subject.agency,
+		.op = q->op_name,
 		.target = q->item ? q->item : q->have_target ? q->target : NULL,
-		.detail = detail,
+		.detail = q->alert_detail,
 	};
 
-	(void)alert_raise(q->ctx->alert, &a);
+	if (q->alert_kind)
+		(void)alert_raise_async(q->ctx->alerts, &a);
 }
 
 static const char *deny_message(enum access_verdict v)
@@ -159,7 +181,7 @@ static json_t *deny(struct qop *q, enum access_verdict v)
 	 * a missing item is a mistake, recorded but not alerted. */
 	if (v == ACCESS_DENY_AGENCY || v == ACCESS_DENY_ROLE ||
 	    v == ACCESS_DENY_UNKNOWN_USER || v == ACCESS_DENY_UNKNOWN_OP)
-		raise_alert(q, v == ACCESS_DENY_UNKNOWN_USER ? "unknown-user" :
+		defer_alert(q, v == ACCESS_DENY_UNKNOWN_USER ? "unknown-user" :
 			    "access-denied", access_verdict_name(v));
 	if (seq < 0)
 		return error_reply("audit-failed", "request refused; its audit "
@@ -167,17 +189,20 @@ static json_t *deny(struct qop *q, enum access_verdict v)
 	return error_reply("denied", deny_message(v), seq);
 }
 
-/* Allowed: run it, record it, and only then hand out the result. */
-static json_t *allow(struct qop *q)
+/* The ok reply around a result (taken over), or NULL. */
+static json_t *ok_reply(const struct qop *q, int64_t seq, json_t *result)
 {
-	json_t *result = NULL, *r;
-	char msg[160];
-	int64_t seq;
-	int rc;
+	return json_pack("{s:b, s:s, s:s, s:I, s:o}", "ok", 1, "op",
+			 q->op_name, "user", q->user, "audit_seq",
+			 (json_int_t)seq, "result", result);
+}
 
-	if (q->op == ACCESS_OP_USER_ADMIN)
-		return qop_user_admin(q);
-	rc = qop_run(q, &result, msg, sizeof(msg));
+/* Record an allowed query's outcome; hand out the result only if the
+ * record was written. */
+static json_t *answer(struct qop *q, int rc, json_t *result, const char *msg)
+{
+	int64_t seq;
+
 	if (rc) {
 		seq = record(q, CUST_A_LEDGER_READ, CUST_OUTCOME_ERROR,
 			     q->have_target && q->item ? q->item : "",
@@ -193,10 +218,45 @@ static json_t *allow(struct qop *q)
 		return error_reply("audit-failed", "query refused: its audit "
 				   "record could not be written", 0);
 	}
-	r = json_pack("{s:b, s:s, s:s, s:I, s:o}", "ok", 1, "op", q->op_name,
-		      "user", q->user, "audit_seq", (json_int_t)seq,
-		      "result", result);
-	return r;
+	return ok_reply(q, seq, result);
+}
+
+/* status: ask the host (dockd) WITHOUT the ledger lock - its status
+ * function takes its own locks, possibly the same mutex - then record. */
+static json_t *allow_status(struct qop *q)
+{
+	json_t *st = NULL;
+	const char *msg = "status unavailable: no dock in this service";
+	int rc = -ENOTSUP;
+
+	if (q->ctx->status_fn) {
+		ledger_unlock(q->ctx);
+		st = q->ctx->status_fn(q->ctx->status_ctx);
+		ledger_lock(q->ctx);
+		rc = 0;
+		if (!json_is_object(st)) {
+			json_decref(st);
+			st = NULL;
+			rc = -EIO;
+			msg = "status unavailable: the dock did not answer";
+		}
+	}
+	return answer(q, rc, st, msg);
+}
+
+/* Allowed: run it, record it, and only then hand out the result. */
+static json_t *allow(struct qop *q)
+{
+	json_t *result = NULL;
+	char msg[160];
+	int rc;
+
+	if (q->op == ACCESS_OP_USER_ADMIN)
+		return qop_user_admin(q);
+	if (q->op == ACCESS_OP_STATUS)
+		return allow_status(q);
+	rc = qop_run(q, &result, msg, sizeof(msg));
+	return answer(q, rc, result, msg);
 }
 
 int qrequest_handle(const struct qrequest_ctx *ctx, const struct qpeer *peer,
@@ -211,12 +271,13 @@ int qrequest_handle(const struct qrequest_ctx *ctx, const struct qpeer *peer,
 	memset(&q, 0, sizeof(q));
 	q.ctx = ctx;
 	q.peer = peer;
+	ledger_lock(ctx);
 	identify(&q);
 	if (qop_parse(&q, req, len, msg, sizeof(msg)) < 0) {
 		seq = record(&q, CUST_A_LOGON, CUST_OUTCOME_ERROR, "",
 			     "error", msg);
 		if (!q.known)
-			raise_alert(&q, "unknown-user", msg);
+			defer_alert(&q, "unknown-user", msg);
 		r = error_reply(seq < 0 ? "audit-failed" : "bad-request", msg,
 				seq);
 		goto out;
@@ -229,6 +290,8 @@ int qrequest_handle(const struct qrequest_ctx *ctx, const struct qpeer *peer,
 	}
 	r = v == ACCESS_ALLOW ? allow(&q) : deny(&q, v);
 out:
+	ledger_unlock(ctx);
+	flush_alert(&q);
 	json_decref(q.req);
 	json_decref(q.params);
 	if (!r)
@@ -246,17 +309,20 @@ int qrequest_reject(const struct qrequest_ctx *ctx, const struct qpeer *peer,
 	memset(&q, 0, sizeof(q));
 	q.ctx = ctx;
 	q.peer = peer;
+	ledger_lock(ctx);
 	identify(&q);
 	seq = record(&q, CUST_A_LOGON, CUST_OUTCOME_ERROR, "", "error", why);
+	ledger_unlock(ctx);
 	if (!q.known)
-		raise_alert(&q, "unknown-user", why);
+		defer_alert(&q, "unknown-user", why);
+	flush_alert(&q);
 	if (!reply)
 		return 0;
 	*reply = error_reply(seq < 0 ? "audit-failed" : why, message, seq);
 	return *reply ? 0 : -ENOMEM;
 }
 
-/* Shared with qops.c: record a user-admin outcome. */
+/* Shared with qops.c: record a user-admin outcome (lock held). */
 int64_t qrequest_record_(struct qop *q, enum cust_action action,
 			 enum cust_outcome outcome, const char *key,
 			 const char *val)

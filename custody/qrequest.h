@@ -16,14 +16,16 @@
  *        {"op":"user-list"}
  *        {"op":"user-admin","action":"add"|"remove"|"set-role",
  *         "user":U, "role":R, "agency":A, "reason":R}
+ *        {"op":"status"}   (the host's status_fn, any role of the home
+ *         agency)
  *      Unknown keys, wrong types, over-long strings: bad request.
  *   3. decide (access.h) against the target's agency.
  *   4. run the query (query.h / users.h) WITHOUT sending anything.
  *   5. append the audit event (ledger_read / access_denied / user_* /
  *      logon for requests that never got that far). If the event cannot
  *      be written the reply is an error and no result is returned.
- *   6. alert (alert.h) on a refusal by role, agency, unknown user or
- *      unknown op.
+ *   6. alert (alert.h, asynchronous) on a refusal by role, agency,
+ *      unknown user or unknown op - after the lock is released.
  *
  * Replies (one JSON object):
  *   {"ok":true, "op":OP, "user":U, "audit_seq":N, "result":{...}}
@@ -44,9 +46,22 @@
 
 struct qrequest_ctx {
 	struct cust_ledger *ledger;	/* read-write handle */
-	const struct alert_config *alert;
+	struct alert_runner *alerts;	/* NULL: alerts are only logged */
 	const char *home_agency;	/* agency for events of callers who
-					 * have none (unknown users) */
+					 * have none (unknown users), and the
+					 * agency whose status the service
+					 * reports */
+	/* Optional lock around every use of ledger (NULL: none). Taken
+	 * only around ledger work: never while calling status_fn, raising
+	 * an alert or touching a socket. */
+	void (*lock)(void *lock_ctx);
+	void (*unlock)(void *lock_ctx);
+	void *lock_ctx;
+	/* Optional source of the "status" reply (NULL: "status
+	 * unavailable"). Returns a new reference to a JSON object, or NULL
+	 * on failure; called without the lock held. */
+	json_t *(*status_fn)(void *status_ctx);
+	void *status_ctx;
 };
 
 struct qpeer {

@@ -45,7 +45,7 @@ struct qservice {
 	int nconns, active;
 	struct qconn *conns;
 	struct qrequest_ctx rctx;
-	struct alert_config alert;
+	struct alert_runner *alerts;
 	char *path;
 	dev_t sock_dev;
 	ino_t sock_ino;
@@ -67,11 +67,12 @@ static int ep_ctl(struct qservice *svc, int op, int fd, uint32_t events,
 	return epoll_ctl(svc->epfd, op, fd, &ev) < 0 ? -errno : 0;
 }
 
-/* Tick while connections are open, stay silent otherwise. */
+/* Tick while connections are open or alert commands run (they are
+ * collected and, when overdue, killed on the tick); silent otherwise. */
 static void timer_update(struct qservice *svc)
 {
 	struct itimerspec its;
-	int want = svc->active > 0;
+	int want = svc->active > 0 || alert_runner_running(svc->alerts) > 0;
 
 	if (want == svc->timer_armed)
 		return;
@@ -309,6 +310,7 @@ int qservice_handle(struct qservice *svc)
 	n = epoll_wait(svc->epfd, evs, 64, 0);
 	if (n < 0)
 		return errno == EINTR ? 0 : -errno;
+	alert_runner_reap(svc->alerts);
 	for (int i = 0; i < n; i++) {
 		uint64_t tag = evs[i].data.u64;
 		struct qconn *c;
@@ -327,7 +329,40 @@ int qservice_handle(struct qservice *svc)
 		else if (c->state == C_WRITE)
 			conn_write(svc, c);
 	}
+	timer_update(svc);	/* alerts may have started or ended */
 	return rc;
+}
+
+void qservice_set_status_fn(struct qservice *svc, json_t *(*fn)(void *ctx),
+			    void *ctx)
+{
+	if (!svc)
+		return;
+	svc->rctx.status_fn = fn;
+	svc->rctx.status_ctx = fn ? ctx : NULL;
+}
+
+void qservice_set_lock(struct qservice *svc, void (*lock)(void *ctx),
+		       void (*unlock)(void *ctx), void *ctx)
+{
+	if (!svc)
+		return;
+	/* Both or neither: half a lock is a bug waiting to deadlock. */
+	if (!lock || !unlock)
+		lock = unlock = NULL, ctx = NULL;
+	svc->rctx.lock = lock;
+	svc->rctx.unlock = unlock;
+	svc->rctx.lock_ctx = ctx;
+}
+
+int qservice_set_alert(struct qservice *svc, const struct alert_config *cfg)
+{
+	return svc ? alert_runner_set_config(svc->alerts, cfg) : -EINVAL;
+}
+
+int qservice_alerts_running(const struct qservice *svc)
+{
+	return svc ? alert_runner_running(svc->alerts) : 0;
 }
 
 int qservice_fd(const struct qservice *svc)
@@ -411,7 +446,9 @@ int qservice_open(const struct qservice_config *cfg,
 		return -EINVAL;
 	if (cust_ledger_readonly(ledger))
 		return -EROFS;
-	if (alert_config_check(&cfg->alert) < 0)
+	if (alert_config_check(&cfg->alert) < 0 ||
+	    (cfg->alert.command &&
+	     strlen(cfg->alert.command) >= ALERT_COMMAND_MAX))
 		return -EINVAL;
 	svc = calloc(1, sizeof(*svc));
 	if (!svc)
@@ -429,9 +466,11 @@ int qservice_open(const struct qservice_config *cfg,
 		rc = -ENOMEM;
 		goto fail;
 	}
-	svc->alert = cfg->alert;
+	rc = alert_runner_new(&cfg->alert, cfg->max_alerts, &svc->alerts);
+	if (rc)
+		goto fail;
 	svc->rctx.ledger = ledger;
-	svc->rctx.alert = &svc->alert;
+	svc->rctx.alerts = svc->alerts;
 	svc->rctx.home_agency = cfg->home_agency;
 	svc->epfd = epoll_create1(EPOLL_CLOEXEC);
 	svc->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
@@ -473,6 +512,7 @@ void qservice_close(struct qservice *svc)
 		close(svc->epfd);
 	if (svc->tfd >= 0)
 		close(svc->tfd);
+	alert_runner_free(svc->alerts);	/* bounded wait, see alert.h */
 	free(svc->conns);
 	free(svc->path);
 	free(svc);

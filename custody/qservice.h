@@ -27,12 +27,30 @@
  * qservice_handle() never blocks on a client: each connection has a
  * deadline (client_timeout_ms for the whole exchange); a silent or slow
  * client is cut off (and recorded) while others are served. A request
- * over QREQ_MAX bytes gets a "too-large" reply. Handling a request does
- * run ledger queries and an alert command synchronously (bounded by the
- * alert timeout).
+ * over QREQ_MAX bytes gets a "too-large" reply. Handling a request runs
+ * its ledger queries synchronously. Alert commands run asynchronously
+ * (alert.h runner): started without waiting, collected with waitpid
+ * WNOHANG on the service's own pids in qservice_handle() (the timerfd
+ * ticks while any runs, so they are collected and, when overdue, killed
+ * even if no client comes), at most max_alerts at once - beyond that the
+ * command is skipped and a line says so; the WARNING line and the ledger
+ * event are always written.
+ *
+ * Embedding (dockd):
+ *   - qservice_set_lock(): the host's camera threads append events to the
+ *     same struct cust_ledger under the host's mutex; the service then
+ *     takes that lock around every use of the ledger and ONLY then -
+ *     never while waiting on or writing to a socket, never while calling
+ *     the status function or starting an alert command.
+ *   - qservice_set_status_fn(): answers {"op":"status"} (any role of the
+ *     home agency; recorded as a ledger_read event before the answer).
+ *   - Everything else runs in the thread that calls qservice_handle();
+ *     the service itself is not thread-safe (one owner thread).
  */
 
 #include <sys/types.h>
+
+#include <jansson.h>
 
 #include "alert.h"
 #include "ledger.h"
@@ -48,8 +66,12 @@ struct qservice_config {
 	gid_t socket_gid;		/* (gid_t)-1: leave the group */
 	int client_timeout_ms;		/* <= 0: default */
 	int max_clients;		/* <= 0: default */
-	struct alert_config alert;
-	const char *home_agency;	/* agency for events of strangers */
+	struct alert_config alert;	/* command string is copied */
+	int max_alerts;			/* alert commands running at once;
+					 * <= 0: ALERT_DEFAULT_MAX_RUNNING */
+	const char *home_agency;	/* agency for events of strangers, and
+					 * whose status "status" reports;
+					 * borrowed: must outlive svc */
 };
 
 struct qservice;
@@ -72,8 +94,32 @@ int qservice_handle(struct qservice *svc);
  * non-zero (set it from a signal handler). 0 or negative errno. */
 int qservice_run(struct qservice *svc, volatile int *stop);
 
-/* Close every connection, remove the socket file, free (NULL is fine).
- * The ledger is not closed. */
+/* Answer {"op":"status"} with fn(ctx): a new reference to a JSON object
+ * (docs/dockd.md "Status"), or NULL on failure ("status unavailable: the
+ * dock did not answer"). fn is called from qservice_handle() WITHOUT the
+ * ledger lock held, so it may take the host's locks itself. fn NULL
+ * (the default): the reply is the error "unsupported", message "status
+ * unavailable: no dock in this service". */
+void qservice_set_status_fn(struct qservice *svc, json_t *(*fn)(void *ctx),
+			    void *ctx);
+
+/* Take lock(ctx) / unlock(ctx) around every use of the ledger (identity
+ * lookup, queries, audit events, user changes); one request may take it
+ * more than once. Both NULL (the default): no locking. Only one of them
+ * NULL: treated as both NULL. Set it before the ledger is shared. */
+void qservice_set_lock(struct qservice *svc, void (*lock)(void *ctx),
+		       void (*unlock)(void *ctx), void *ctx);
+
+/* Replace the alert command/timeout (configuration reload); the string is
+ * copied. 0 or -EINVAL (unchanged). */
+int qservice_set_alert(struct qservice *svc, const struct alert_config *cfg);
+
+/* Alert commands started and not yet collected (tests, diagnostics). */
+int qservice_alerts_running(const struct qservice *svc);
+
+/* Close every connection, wait for running alert commands (each at most
+ * until its timeout, then killed), remove the socket file, free (NULL is
+ * fine). The ledger is not closed. */
 void qservice_close(struct qservice *svc);
 
 #endif

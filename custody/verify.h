@@ -18,8 +18,9 @@
  *   - the evidence records equal the replay of their events.
  * External checkpoints are listed BEFORE the snapshot is taken, so one
  * published by a concurrent appender is never mistaken for a truncation;
- * for the same reason the newest ledger checkpoint, if under 10 s old, is
- * not reported as unpublished (its external write may be in flight).
+ * for the same reason a ledger checkpoint signed less than 10 s before
+ * that listing (or after it) is not reported as unpublished: its external
+ * write may still have been in flight.
  *
  * Finding classes (stable tokens, see docs/custody-ledger.md):
  *   unreadable-row seq-gap changed-field moved bad-encoding leaf-hash

@@ -320,7 +320,7 @@ static int list_one(struct ledgerw *w, const char *serial, const char *officer,
 			    " size, sha256, category, start_utc, end_utc, gps, manifest_sig, state,"
 			    " updated_ns, listed_ns) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,NULLIF(?10,''),"
 			    "?11,'listed',?12,?12)",
-			 "ssssississsi", serial, e->recording_id, eid, officer, (int64_t)e->size, sha,
+			 "ssssissiissi", serial, e->recording_id, eid, officer, (int64_t)e->size, sha,
 			 e->category, e->start_utc, e->end_utc, gps, sig, t);
 }
 

@@ -36,6 +36,11 @@
 int ingest_one(struct dockd *d, const struct dock_snap *snap, struct session *s, int slot,
 	       struct dock_rec *rec, bool *disk);
 
+/* At start: wipe every partial recording's data key whose row is no
+ * longer pulling (a crash between the stored_local transaction and the
+ * wipe), so no key that decrypts evidence stays on the dock. */
+void ingest_sweep(struct dockd *d, const struct dock_config *c);
+
 /* true when vault_dir has at least min_free_mb free. */
 bool ingest_space_ok(const struct dock_snap *snap);
 

@@ -68,6 +68,9 @@ release_policy = $DK_POLICY
 min_free_mb = ${DK_MIN_FREE_MB:-0}
 alert_command = $DK/alert.sh
 log_level = ${DK_LOG_LEVEL:-debug}
+sync_interval_mb = ${DK_SYNC_MB:-1}
+release_wait_s = ${DK_RELEASE_WAIT:-10}
+idle_grace_ms = ${DK_IDLE_MS:-500}
 ${DK_EXTRA_DOCK:-}
 
 [encryption]
@@ -298,12 +301,8 @@ dk_decrypt() { # SERIAL REC OUT  (or: dk_decrypt_file IN OUT)
 	dk_decrypt_file "$(dk_vault_file "$1" "$2")" "$3"
 }
 
-dk_decrypt_file() { # IN OUT
+dk_decrypt_file() { # IN OUT: the evidence-format reader (test tool; no ledger event)
 	rm -f "$2"
-	if "$CUSTODY" help 2>&1 | grep -q '^  decrypt'; then
-		"$CUSTODY" decrypt --key "$DK/keys/agency-enc.key" --in "$1" --out "$2" \
-			>/dev/null 2>&1 && return 0
-	fi
 	"$TBIN/test_evfile" --decrypt "$DK/keys/agency-enc.key" "$1" "$2" >/dev/null 2>&1
 }
 

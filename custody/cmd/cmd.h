@@ -62,5 +62,12 @@ int cmd_check_proof(struct cmd_ctx *ctx, int argc, char **argv);/* integrity.c *
 int cmd_serve(struct cmd_ctx *ctx, int argc, char **argv);	/* serve.c */
 int cmd_users(struct cmd_ctx *ctx, int argc, char **argv);	/* users.c */
 int cmd_remote(struct cmd_ctx *ctx, int argc, char **argv);	/* remote.c */
+int cmd_status(struct cmd_ctx *ctx, int argc, char **argv);	/* status.c */
+/* history/search through the query service when the caller cannot read
+ * the ledger file and a socket is configured (or --socket is given):
+ * returns 1 with *rc = exit status if it handled the command, else 0
+ * (go on locally). remote.c */
+int cmd_route_remote(struct cmd_ctx *ctx, const char *op, int argc,
+		     char **argv, int *rc);
 
 #endif /* CUSTODY_CMD_H */

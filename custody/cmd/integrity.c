@@ -224,10 +224,13 @@ int cmd_check_proof(struct cmd_ctx *ctx, int argc, char **argv)
 		return CMD_ERROR;
 	}
 	r = cust_proof_check(p, keys, n, stdout, &checked);
-	if (r == -EBADMSG)
-		cmd_err("%s: malformed proof file", file);
-	printf("%s: %zu event(s) of %s proven\n", r ? "FAILED" : "OK", checked,
+	if (r == -EINVAL)
+		cmd_err("%s: malformed proof file (not the format of `custody proof`)", file);
+	else if (r == -EIO)
+		cmd_err("%s: digest failure", file);
+	printf("%s: %zu of %zu event(s) of %s proven\n", r ? "FAILED" : "OK", checked,
+	       json_array_size(json_object_get(p, "events")),
 	       json_string_value(json_object_get(p, "evidence_id")) ?: "?");
 	json_decref(p);
-	return r == 0 ? CMD_OK : r == -EBADMSG ? CMD_ERROR : CMD_FINDINGS;
+	return r == 0 ? CMD_OK : r == -EINVAL || r == -EIO ? CMD_ERROR : CMD_FINDINGS;
 }

@@ -35,6 +35,7 @@ static const struct cmd_entry cmds[] = {
 	{ "serve", cmd_serve, "[--socket P] [--socket-mode M] [--alert-command P]: query service" },
 	{ "user", cmd_users, "add|remove|set-role|list: user -> role mapping (docs/custody-access.md)" },
 	{ "remote", cmd_remote, "[--socket P] [--json] history|search|access-events|user-list ...: via the query service" },
+	{ "status", cmd_status, "[--socket P] [--json] [--watch SECONDS]: the dock's cameras, pulls, queue" },
 };
 
 void cmd_err(const char *fmt, ...)

@@ -21,4 +21,7 @@ int cmd_qconfig(struct cmd_ctx *ctx, struct qconfig *qc);
 int cmd_qcall(const char *socket, json_t *request, const char *op,
 	      int as_json);
 
+/* cmd_route_remote (remote.c) and cmd_status (status.c) are declared in
+ * cmd.h: read.c and main.c call them. */
+
 #endif

@@ -38,6 +38,8 @@ int cmd_history(struct cmd_ctx *ctx, int argc, char **argv)
 	json_t *h = NULL, *d;
 	int json = 0, i, r;
 
+	if (cmd_route_remote(ctx, "history", argc, argv, &r))	/* h9: clerks */
+		return r;
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--json"))
 			json = 1;
@@ -123,6 +125,8 @@ int cmd_search(struct cmd_ctx *ctx, int argc, char **argv)
 	json_t *res = NULL, *d;
 	int json = 0, r;
 
+	if (cmd_route_remote(ctx, "search", argc, argv, &r))	/* h9: clerks */
+		return r;
 	if (parse_search(argc, argv, &q, &json))
 		return CMD_ERROR;
 	if ((r = cmd_open_ledger(ctx, false)))

@@ -11,8 +11,14 @@
  *   custody remote [--socket PATH] --raw     (debugging/tests: send stdin
  *     as-is, at most 1 MiB, and print the raw reply)
  *
+ *     status                                  (the dock's live status)
+ *
  * Every `--key value` becomes a request field "key" (--limit a number);
  * the service checks them. The socket defaults to [query] socket.
+ *
+ * Also here: cmd_route_remote(), which lets the plain `custody history`
+ * and `custody search` go through the service for a caller who cannot
+ * read the ledger file (cmd.h).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -154,4 +160,56 @@ int cmd_remote(struct cmd_ctx *ctx, int argc, char **argv)
 		rc = cmd_qcall(socket, req, argv[i], as_json);
 	json_decref(req);
 	return rc;
+}
+
+/* Arguments of a local history/search command line minus --json and
+ * --socket V, as the request (argv[0] is the command name). */
+static int routed_call(const char *op, const char *socket, int argc,
+		       char **argv)
+{
+	char **rest = calloc((size_t)argc + 1, sizeof(*rest));
+	int n = 0, as_json = 0, rc;
+	json_t *req = json_pack("{s:s}", "op", op);
+
+	if (!rest || !req) {
+		free(rest);
+		json_decref(req);
+		cmd_err("%s: out of memory", op);
+		return CMD_ERROR;
+	}
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--json"))
+			as_json = 1;
+		else if (!strcmp(argv[i], "--socket") && i + 1 < argc)
+			i++;
+		else
+			rest[n++] = argv[i];
+	}
+	rc = build_request(req, op, n, rest);
+	if (!rc)
+		rc = cmd_qcall(socket, req, op, as_json);
+	free(rest);
+	json_decref(req);
+	return rc;
+}
+
+int cmd_route_remote(struct cmd_ctx *ctx, const char *op, int argc,
+		     char **argv, int *rc)
+{
+	const char *sock = NULL;
+	struct qconfig qc;
+
+	for (int i = 1; i + 1 < argc; i++)
+		if (!strcmp(argv[i], "--socket"))
+			sock = argv[i + 1];
+	/* Whoever can read the file reads it: no config parsing on the
+	 * service account's (or an expert's) path. */
+	if (!sock && ctx->db_path && access(ctx->db_path, R_OK) == 0)
+		return 0;
+	if ((*rc = cmd_qconfig(ctx, &qc)))
+		return 1;
+	if (!qclient_should_use(sock, qc.socket, ctx->db_path))
+		return 0;	/* the local path explains the failure */
+	*rc = routed_call(op, sock ? sock : qc.socket, argc, argv);
+	return 1;
 }

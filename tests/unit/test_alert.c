@@ -1,5 +1,7 @@
 /* alert: the command runs without a shell with the alert in its
- * environment, a hanging command is killed, failures are not fatal. */
+ * environment, a hanging command is killed, failures are not fatal; the
+ * asynchronous runner does not wait, bounds the commands running at once
+ * and collects/kills them from the owner's loop. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -8,7 +10,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -78,6 +83,103 @@ static void test_failures_not_fatal(void **state)
 	assert_int_equal(alert_raise(&cfg, NULL), -EINVAL);
 }
 
+/* Call reap until nothing runs (bounded: ~20 s, far above any deadline
+ * used here; reaching it is a failure, not a timing assertion). */
+static void reap_all(struct alert_runner *r)
+{
+	struct timespec nap = { 0, 10 * 1000 * 1000 };
+
+	for (int i = 0; i < 2000 && alert_runner_running(r) > 0; i++) {
+		alert_runner_reap(r);
+		nanosleep(&nap, NULL);
+	}
+	assert_int_equal(alert_runner_running(r), 0);
+}
+
+static int lines(const char *path)
+{
+	char buf[512];
+	int n = 0;
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return 0;
+	while (fgets(buf, sizeof(buf), f))
+		n++;
+	fclose(f);
+	return n;
+}
+
+static void test_async_bounded(void **state)
+{
+	char cmd[128], body[512], out[128], go[128];
+	struct alert_config cfg = { cmd, 30000 };
+	struct alert a = { "access-denied", "u", 7, "pd-a", "history", "EV",
+			   "deny-agency" };
+	struct alert_runner *r = NULL;
+
+	(void)state;
+	snprintf(out, sizeof(out), "%s/async.out", dir);
+	snprintf(go, sizeof(go), "%s/go", dir);
+	/* blocks until we say go: no timing in the test */
+	snprintf(body, sizeof(body), "while [ ! -e %s ]; do sleep 0.02; done\n"
+		 "echo \"$CUSTODY_ALERT_USER\" >> %s", go, out);
+	script("async.sh", body, cmd, sizeof(cmd));
+	assert_int_equal(alert_runner_new(&cfg, 2, &r), 0);
+	assert_int_equal(alert_raise_async(r, &a), 0);	/* returns at once */
+	assert_int_equal(alert_raise_async(r, &a), 0);
+	assert_int_equal(alert_runner_running(r), 2);
+	assert_int_equal(alert_raise_async(r, &a), -EBUSY);	/* bound */
+	assert_int_equal(alert_runner_skipped(r), 1);
+	assert_int_equal(lines(out), 0);	/* both still waiting */
+	close(open(go, O_WRONLY | O_CREAT, 0600));
+	reap_all(r);
+	assert_int_equal(lines(out), 2);
+	/* room again */
+	assert_int_equal(alert_raise_async(r, &a), 0);
+	reap_all(r);
+	assert_int_equal(lines(out), 3);
+	alert_runner_free(r);
+	unlink(go);
+}
+
+static void test_async_overdue_killed(void **state)
+{
+	char cmd[128];
+	struct alert_config cfg = { cmd, 100 };
+	struct alert a = { "unknown-user", NULL, -1, NULL, NULL, NULL, NULL };
+	struct alert_runner *r = NULL;
+
+	(void)state;
+	script("sleepy.sh", "exec sleep 30", cmd, sizeof(cmd));
+	assert_int_equal(alert_runner_new(&cfg, 0, &r), 0);
+	assert_int_equal(alert_raise_async(r, &a), 0);
+	assert_int_equal(alert_runner_running(r), 1);
+	reap_all(r);		/* killed at its deadline, then collected */
+	/* the runner never waits for other children of its owner */
+	{
+		pid_t other = fork();
+		assert_true(other >= 0);
+		if (other == 0)
+			_exit(0);
+		assert_int_equal(alert_raise_async(r, &a), 0);
+		alert_runner_free(r);	/* waits for (kills) ours only */
+		assert_int_equal(waitpid(other, NULL, 0), other);
+	}
+	/* bad configurations and no command */
+	assert_int_equal(alert_runner_new(&cfg, 0, NULL), -EINVAL);
+	cfg.command = "relative.sh";
+	assert_int_equal(alert_runner_new(&cfg, 0, &r), -EINVAL);
+	assert_int_equal(alert_runner_new(NULL, 0, &r), 0);
+	assert_int_equal(alert_raise_async(r, &a), 0);	/* log only */
+	assert_int_equal(alert_runner_running(r), 0);
+	assert_int_equal(alert_runner_set_config(r, &cfg), -EINVAL);
+	alert_runner_free(r);
+	assert_int_equal(alert_raise_async(NULL, &a), 0);
+	assert_int_equal(alert_raise_async(NULL, NULL), -EINVAL);
+	alert_runner_free(NULL);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -99,6 +201,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_command_gets_alert),
 		cmocka_unit_test(test_failures_not_fatal),
+		cmocka_unit_test(test_async_bounded),
+		cmocka_unit_test(test_async_overdue_killed),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "event.h"
+#include "evstate.h"
 #include "ledger.h"
 #include "query.h"
 #include "verify.h"
@@ -189,6 +190,121 @@ static void test_verify_clean(void **st)
 	cust_ledger_close(l);
 }
 
+/* Apply one event with raw details text (as verify replays a row) to a
+ * fresh record; returns cust_evstate_apply's result. */
+static int apply_raw(struct cust_evstate *st, enum cust_action a, const char *details)
+{
+	struct cust_event ev;
+
+	mk(&ev, "EV-1", a);
+	ev.seq = 1;
+	snprintf(ev.details, sizeof(ev.details), "%s", details);
+	memset(st, 0, sizeof(*st));
+	return cust_evstate_apply(st, &ev, NULL);
+}
+
+/* evstate reads flat ASCII details itself and everything else through
+ * jansson: both paths must give jansson's values and errors. */
+static void test_details_paths(void **st)
+{
+	static char big[600];
+	struct cust_evstate s;
+
+	(void)st;
+	/* fast path, including the escapes it decodes itself */
+	assert_int_equal(apply_raw(&s, CUST_A_UPLOADED, "{\"etag\":\"\\\"e1\\\"\","
+				   "\"object_key\":\"a\\/b\\\\c\",\"version_id\":\"v1\"}"), 0);
+	assert_string_equal(s.etag, "\"e1\"");
+	assert_string_equal(s.object_key, "a/b\\c");
+	assert_string_equal(s.version_id, "v1");
+	assert_int_equal(apply_raw(&s, CUST_A_INGESTED,
+				   "{\"sha256\":\"ab\",\"size\":123456789012}"), 0);
+	assert_true(s.size == INT64_C(123456789012));
+	assert_string_equal(s.sha256, "ab");
+	assert_int_equal(apply_raw(&s, CUST_A_INGESTED, "{\"size\":-0}"), 0);
+	assert_true(s.size == 0);
+	/* wrong types are ignored on both paths */
+	assert_int_equal(apply_raw(&s, CUST_A_INGESTED, "{\"sha256\":5,\"size\":\"5\"}"), 0);
+	assert_true(s.size == -1);
+	assert_string_equal(s.sha256, "");
+	assert_int_equal(apply_raw(&s, CUST_A_INGESTED, "{\"size\":1.5}"), 0);
+	assert_true(s.size == -1);
+	assert_int_equal(apply_raw(&s, CUST_A_DOCKED, "{\"camera\":{\"x\":1},"
+				   "\"officer\":\"o\",\"z\":[1,true,null]}"), 0);
+	assert_string_equal(s.camera, "");
+	assert_string_equal(s.officer, "o");
+	assert_int_equal(apply_raw(&s, CUST_A_DOCKED, "{\"camera\":null,\"officer\":true}"), 0);
+	assert_string_equal(s.camera, "");
+	assert_string_equal(s.officer, "");
+	/* jansson path: unicode escapes, raw UTF-8, control escapes, spaces,
+	 * unsorted keys */
+	assert_int_equal(apply_raw(&s, CUST_A_CATEGORIZED, "{\"category\":\"caf\\u00e9\"}"), 0);
+	assert_string_equal(s.category, "caf\xc3\xa9");
+	assert_int_equal(apply_raw(&s, CUST_A_CATEGORIZED, "{\"category\":\"caf\xc3\xa9\"}"), 0);
+	assert_string_equal(s.category, "caf\xc3\xa9");
+	assert_int_equal(apply_raw(&s, CUST_A_CATEGORIZED, "{\"category\":\"a\\nb\"}"), 0);
+	assert_string_equal(s.category, "a\nb");
+	assert_int_equal(apply_raw(&s, CUST_A_INGESTED, "{ \"size\" : 7 , \"sha256\":\"x\"}"), 0);
+	assert_true(s.size == 7);
+	assert_string_equal(s.sha256, "x");
+	/* both: errors */
+	assert_int_equal(apply_raw(&s, CUST_A_INGESTED, "{\"size\":99999999999999999999}"), -EBADMSG);
+	assert_int_equal(apply_raw(&s, CUST_A_INGESTED, "{\"size\":1,\"size\":2}"), -EBADMSG);
+	assert_int_equal(apply_raw(&s, CUST_A_INGESTED, "{\"size\":01}"), -EBADMSG);
+	assert_int_equal(apply_raw(&s, CUST_A_INGESTED, "{\"size\":1"), -EBADMSG);
+	assert_int_equal(apply_raw(&s, CUST_A_INGESTED, "{\"size\":1}x"), -EBADMSG);
+	assert_int_equal(apply_raw(&s, CUST_A_INGESTED, "[1]"), -EBADMSG);
+	assert_int_equal(apply_raw(&s, CUST_A_INGESTED, "{\"a\":\"\\q\"}"), -EBADMSG);
+	assert_int_equal(apply_raw(&s, CUST_A_INGESTED, "{\"size\":-}"), -EBADMSG);
+	/* empty details are "{}"; long values are cut at the field cap */
+	assert_int_equal(apply_raw(&s, CUST_A_INGESTED, ""), 0);
+	assert_true(s.size == -1);
+	memset(big, 'x', sizeof(big) - 1);
+	{
+		char d[700];
+		snprintf(d, sizeof(d), "{\"officer\":\"%s\"}", big);
+		assert_int_equal(apply_raw(&s, CUST_A_DOCKED, d), 0);
+		assert_int_equal(strlen(s.officer), sizeof(s.officer) - 1);
+		snprintf(d, sizeof(d), "{\"officer\":\"\\u0078%s\"}", big);
+		assert_int_equal(apply_raw(&s, CUST_A_DOCKED, d), 0);
+		assert_int_equal(strlen(s.officer), sizeof(s.officer) - 1);
+	}
+}
+
+/* The worked example of docs/custody-ledger.md, byte for byte. */
+static void test_doc_example(void **st)
+{
+	static const char want[] =
+		"01" "0000000000000005" "17cb344fafbc0000" "02" "00000004" "70642d31"
+		"02" "00000005" "43414d2d37" "0001" "00000004" "45562d31" "01"
+		"00000000" "00000000" "00000012"
+		"7b2263616d657261223a2243414d2d37227d";
+	struct cust_event ev;
+	uint8_t buf[CUST_CANON_MAX];
+	merkle_hash leaf;
+	char hex[2 * sizeof(buf) + 1];
+	size_t len, i;
+	json_t *d = json_pack("{s:s}", "camera", "CAM-7");
+
+	(void)st;
+	assert_int_equal(cust_event_init(&ev, "pd-1", CUST_ACTOR_CAMERA, "CAM-7",
+					 CUST_A_DOCKED, "EV-1", CUST_OUTCOME_OK), 0);
+	ev.seq = 5;
+	ev.time_ns = INT64_C(1714521600000000000);
+	ev.clock = CUST_CLOCK_NTP;
+	assert_int_equal(cust_event_set_details(&ev, d), 0);
+	json_decref(d);
+	assert_int_equal(cust_event_encode(&ev, buf, sizeof(buf), &len), 0);
+	assert_int_equal(len, 77);
+	for (i = 0; i < len; i++)
+		snprintf(hex + 2 * i, 3, "%02x", buf[i]);
+	assert_string_equal(hex, want);
+	assert_int_equal(merkle_leaf_hash(buf, len, leaf), 0);
+	for (i = 0; i < MERKLE_HASH_LEN; i++)
+		snprintf(hex + 2 * i, 3, "%02x", leaf[i]);
+	assert_string_equal(hex, "5fb81b9dbde15d2c81b396187ccedd34dede7e3f579c92c075a805b797ce5fdd");
+}
+
 static void test_parse_time(void **st)
 {
 	int64_t t;
@@ -212,6 +328,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_append_state_query, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_verify_clean, setup, teardown),
 		cmocka_unit_test(test_parse_time),
+		cmocka_unit_test(test_details_paths),
+		cmocka_unit_test(test_doc_example),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,9 +1,12 @@
 /* The query service against a real ledger file and a real Unix socket,
  * driven in one thread (everything is non-blocking): slow and hostile
  * clients, audit-before-answer, refusal when the audit record cannot be
- * written, user changes as events. The caller's identity is our own uid
+ * written, user changes as events, the embedding hooks (status function,
+ * ledger lock - checked with SQLite's statement trace), asynchronous
+ * bounded alert commands. The caller's identity is our own uid
  * (SO_PEERCRED), mapped to a role with users_add. */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pwd.h>
 #include <setjmp.h>
@@ -20,6 +23,7 @@
 #include <cmocka.h>
 
 #include "ledger.h"
+#include "qrequest.h"
 #include "qservice.h"
 #include "users.h"
 
@@ -28,6 +32,12 @@ struct fx {
 	char me[USERS_NAME_MAX + 1];
 	struct cust_ledger *l;
 	struct qservice *svc;
+	/* embedding hooks */
+	int in_handle;		/* inside qservice_handle() */
+	int held;		/* our "host mutex" is held */
+	int locks, unlocks, status_calls;
+	int stmts_locked, stmts_unlocked;	/* SQL run inside handle() */
+	int status_saw_lock;
 };
 
 static const struct users_actor local = { CUST_ACTOR_SYSTEM, "local:test",
@@ -120,8 +130,11 @@ static json_t *await_reply(struct fx *f, int fd)
 		struct pollfd p[2] = { { qservice_fd(f->svc), POLLIN, 0 },
 				       { fd, POLLIN, 0 } };
 		assert_true(poll(p, 2, 50) >= 0);
-		if (p[0].revents)
+		if (p[0].revents) {
+			f->in_handle = 1;
 			assert_int_equal(qservice_handle(f->svc), 0);
+			f->in_handle = 0;
+		}
 		if (p[1].revents) {
 			ssize_t n = recv(fd, buf + len, sizeof(buf) - 1 - len,
 					 MSG_DONTWAIT);
@@ -333,6 +346,265 @@ static void test_roles_and_user_admin(void **state)
 	json_decref(r);
 }
 
+/* ---- embedding: status function, lock hook, alerts ---------------- */
+
+static json_t *fake_status(void *ctx)
+{
+	struct fx *f = ctx;
+
+	f->status_calls++;
+	f->status_saw_lock |= f->held;	/* must be called unlocked */
+	return json_pack("{s:s, s:s, s:[{s:s, s:[{s:s, s:I, s:I}]}]}",
+			 "dock_id", "dock-7", "agency_id", "pd-a", "cameras",
+			 "serial", "CAM-1", "recordings", "evidence_id",
+			 "CAM-1/r1", "bytes", (json_int_t)10, "size",
+			 (json_int_t)100);
+}
+
+static json_t *broken_status(void *ctx)
+{
+	(void)ctx;
+	return json_string("not an object");
+}
+
+static void host_lock(void *ctx)
+{
+	struct fx *f = ctx;
+
+	assert_false(f->held);		/* never taken twice */
+	f->held = 1;
+	f->locks++;
+}
+
+static void host_unlock(void *ctx)
+{
+	struct fx *f = ctx;
+
+	assert_true(f->held);
+	f->held = 0;
+	f->unlocks++;
+}
+
+/* Every SQL statement the service runs must run under the host's lock. */
+static int on_stmt(unsigned type, void *ctx, void *p, void *x)
+{
+	struct fx *f = ctx;
+
+	(void)type; (void)p; (void)x;
+	if (f->in_handle) {
+		if (f->held)
+			f->stmts_locked++;
+		else
+			f->stmts_unlocked++;
+	}
+	return 0;
+}
+
+static void set_me(struct fx *f, enum custody_role role, const char *agency)
+{
+	struct cust_user u;
+
+	if (users_lookup(f->l, f->me, &u) == 0)
+		assert_int_equal(users_remove(f->l, &local, f->me, NULL), 0);
+	assert_int_equal(users_add(f->l, &local, f->me, role, agency, NULL), 0);
+}
+
+static void test_status_any_role_of_the_agency(void **state)
+{
+	static const enum custody_role roles[] = {
+		CUSTODY_ROLE_CLERK, CUSTODY_ROLE_SUPERVISOR,
+		CUSTODY_ROLE_AUDITOR, CUSTODY_ROLE_ADMIN };
+	struct fx *f = *state;
+	struct cust_event ev;
+	json_t *r, *res;
+
+	qservice_set_status_fn(f->svc, fake_status, f);
+	for (size_t i = 0; i < sizeof(roles) / sizeof(roles[0]); i++) {
+		set_me(f, roles[i], "pd-a");
+		r = ask(f, "{\"op\":\"status\"}\n");
+		assert_true(json_is_true(json_object_get(r, "ok")));
+		res = json_object_get(r, "result");
+		assert_string_equal(str(res, "dock_id"), "dock-7");
+		assert_int_equal(json_array_size(json_object_get(res,
+							"cameras")), 1);
+		/* recorded before the answer, as a read by this user */
+		audit_event(f, r, &ev);
+		assert_int_equal(ev.action, CUST_A_LEDGER_READ);
+		assert_int_equal(ev.outcome, CUST_OUTCOME_OK);
+		assert_string_equal(ev.actor_id, f->me);
+		assert_string_equal(ev.agency_id, "pd-a");
+		assert_non_null(strstr(ev.details, "\"op\":\"status\""));
+		json_decref(r);
+	}
+	assert_int_equal(f->status_calls, 4);
+	/* status takes no parameters */
+	r = ask(f, "{\"op\":\"status\",\"agency\":\"pd-b\"}");
+	assert_string_equal(str(r, "error"), "bad-request");
+	json_decref(r);
+	/* a broken status function is an error, not a crash or a leak */
+	qservice_set_status_fn(f->svc, broken_status, NULL);
+	r = ask(f, "{\"op\":\"status\"}");
+	assert_string_equal(str(r, "error"), "error");
+	assert_non_null(strstr(str(r, "message"), "status unavailable"));
+	json_decref(r);
+}
+
+/* Wait (bounded) until the service has collected its alert commands. */
+static void settle_alerts(struct fx *f)
+{
+	for (int spins = 0; spins < 1000 && qservice_alerts_running(f->svc);
+	     spins++) {
+		struct pollfd p = { qservice_fd(f->svc), POLLIN, 0 };
+		assert_true(poll(&p, 1, 20) >= 0);
+		assert_int_equal(qservice_handle(f->svc), 0);
+	}
+	assert_int_equal(qservice_alerts_running(f->svc), 0);
+}
+
+static void write_script(const char *path, const char *body)
+{
+	FILE *s = fopen(path, "w");
+
+	assert_non_null(s);
+	fprintf(s, "#!/bin/sh\n%s\n", body);
+	fclose(s);
+	assert_int_equal(chmod(path, 0755), 0);
+}
+
+static void test_status_other_agency_denied(void **state)
+{
+	struct fx *f = *state;
+	struct alert_config ac = { NULL, 10000 };
+	char cmd[128], out[128], body[300], line[512] = "";
+	struct cust_event ev;
+	FILE *in;
+	json_t *r;
+
+	snprintf(cmd, sizeof(cmd), "%s/alert.sh", f->dir);
+	snprintf(out, sizeof(out), "%s/alerts", f->dir);
+	snprintf(body, sizeof(body), "echo \"$1 $CUSTODY_ALERT_OP "
+		 "$CUSTODY_ALERT_DETAIL\" >> %s", out);
+	write_script(cmd, body);
+	ac.command = cmd;
+	assert_int_equal(qservice_set_alert(f->svc, &ac), 0);
+	qservice_set_status_fn(f->svc, fake_status, f);
+	set_me(f, CUSTODY_ROLE_ADMIN, "pd-b");
+	r = ask(f, "{\"op\":\"status\"}");
+	assert_string_equal(str(r, "error"), "denied");
+	assert_null(json_object_get(r, "result"));
+	audit_event(f, r, &ev);
+	assert_int_equal(ev.action, CUST_A_ACCESS_DENIED);
+	assert_string_equal(ev.agency_id, "pd-a");	/* the dock's agency */
+	assert_non_null(strstr(ev.details, "deny-agency"));
+	json_decref(r);
+	assert_int_equal(f->status_calls, 0);	/* not even asked */
+	settle_alerts(f);
+	in = fopen(out, "r");
+	assert_non_null(in);
+	assert_non_null(fgets(line, sizeof(line), in));
+	fclose(in);
+	assert_string_equal(line, "access-denied status deny-agency\n");
+	unlink(cmd);
+	unlink(out);
+}
+
+static void test_status_without_fn(void **state)
+{
+	struct fx *f = *state;
+	struct cust_event ev;
+	json_t *r = ask(f, "{\"op\":\"status\"}");
+
+	assert_false(json_is_true(json_object_get(r, "ok")));
+	assert_string_equal(str(r, "error"), "unsupported");
+	assert_string_equal(str(r, "message"),
+			    "status unavailable: no dock in this service");
+	audit_event(f, r, &ev);	/* still recorded */
+	assert_int_equal(ev.action, CUST_A_LEDGER_READ);
+	assert_int_equal(ev.outcome, CUST_OUTCOME_ERROR);
+	json_decref(r);
+}
+
+static void test_lock_around_ledger_use(void **state)
+{
+	static const char *const reqs[] = {
+		"{\"op\":\"history\",\"item\":\"EV-A1\",\"reason\":\"r\"}",
+		"{\"op\":\"history\",\"item\":\"EV-B1\",\"reason\":\"r\"}",
+		"{\"op\":\"search\",\"reason\":\"r\"}",
+		"{\"op\":\"status\"}",
+		"{\"op\":\"no-such-op\"}",
+		"not json",
+	};
+	struct fx *f = *state;
+	char big[QREQ_MAX + 100];
+	json_t *r;
+	int fd;
+
+	qservice_set_lock(f->svc, host_lock, host_unlock, f);
+	qservice_set_status_fn(f->svc, fake_status, f);
+	assert_int_equal(sqlite3_trace_v2(cust_ledger_db(f->l),
+					  SQLITE_TRACE_STMT, on_stmt, f),
+			 SQLITE_OK);
+	for (size_t i = 0; i < sizeof(reqs) / sizeof(reqs[0]); i++) {
+		r = ask(f, reqs[i]);
+		assert_non_null(json_object_get(r, "audit_seq"));
+		json_decref(r);
+	}
+	/* a request that never arrives whole is recorded under the lock */
+	memset(big, 'x', sizeof(big));
+	fd = client(f);
+	assert_true(send(fd, big, sizeof(big), MSG_NOSIGNAL | MSG_DONTWAIT) > 0);
+	r = await_reply(f, fd);
+	assert_string_equal(str(r, "error"), "too-large");
+	json_decref(r);
+	sqlite3_trace_v2(cust_ledger_db(f->l), 0, NULL, NULL);
+
+	assert_false(f->held);
+	assert_int_equal(f->locks, f->unlocks);
+	/* one turn per request, the status request a second one around its
+	 * record (the function itself runs unlocked) */
+	assert_int_equal(f->locks, 7 + 1);
+	assert_int_equal(f->status_calls, 1);
+	assert_false(f->status_saw_lock);
+	assert_true(f->stmts_locked > 10);
+	assert_int_equal(f->stmts_unlocked, 0);
+	qservice_set_lock(f->svc, NULL, NULL, NULL);
+}
+
+/* A flood of refusals: the replies are not held up by the alert command,
+ * at most max_alerts (default 4) commands run at once, every refusal is
+ * still an event. The command waits for a "go" file, so the test does not
+ * depend on timing. */
+static void test_alert_flood_bounded(void **state)
+{
+	struct fx *f = *state;
+	struct alert_config ac = { NULL, 60000 };
+	char cmd[128], go[128], body[300];
+	uint64_t before, after;
+	json_t *r;
+
+	snprintf(cmd, sizeof(cmd), "%s/slow.sh", f->dir);
+	snprintf(go, sizeof(go), "%s/go", f->dir);
+	snprintf(body, sizeof(body), "while [ ! -e %s ]; do sleep 0.02; done",
+		 go);
+	write_script(cmd, body);
+	ac.command = cmd;
+	assert_int_equal(qservice_set_alert(f->svc, &ac), 0);
+	assert_int_equal(cust_ledger_size(f->l, &before), 0);
+	for (int i = 0; i < 6; i++) {
+		r = ask(f, "{\"op\":\"drop-everything\"}");
+		assert_string_equal(str(r, "error"), "denied");
+		json_decref(r);
+	}
+	assert_int_equal(cust_ledger_size(f->l, &after), 0);
+	assert_int_equal(after - before, 6);
+	assert_int_equal(qservice_alerts_running(f->svc),
+			 ALERT_DEFAULT_MAX_RUNNING);
+	close(open(go, O_WRONLY | O_CREAT, 0600));
+	settle_alerts(f);		/* collected from the service's loop */
+	unlink(go);
+	unlink(cmd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -348,6 +620,16 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_no_audit_no_answer, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_roles_and_user_admin,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_status_any_role_of_the_agency, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_status_other_agency_denied, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_status_without_fn, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_lock_around_ledger_use,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_alert_flood_bounded,
 						setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,58 @@
+/*
+ * verify_int.h - state shared by the two halves of `custody verify`
+ * (verify.c: events and records; verify_ckpt.c: checkpoints).
+ */
+#ifndef CUSTODY_VERIFY_INT_H
+#define CUSTODY_VERIFY_INT_H
+
+#include "evstate.h"
+#include "ledger_int.h"
+#include "verify.h"
+
+/* One checkpoint copy (ledger table or external file). */
+struct ck {
+	uint64_t size;		/* from the file name / table column */
+	char *note;
+	size_t len;
+	int ext;		/* 1 external file, 0 ledger table */
+	int valid;		/* signature verified, size agrees */
+	int fresh;		/* ledger copy signed < 10 s before the external
+				 * listing: its external write may be in flight */
+	struct checkpoint cp;
+};
+
+/* An evidence item as replayed from its events. */
+struct item {
+	struct cust_evstate st;
+	int seen;
+};
+
+/* One verify run. leaves[i] is the recomputed leaf hash of row i. */
+struct vctx {
+	struct cust_ledger *l;
+	const struct cust_verify_opts *o;
+	cust_finding_cb cb;
+	void *arg;
+	struct cust_verify_result res;
+	merkle_hash *leaves;
+	uint64_t n, cap;
+	struct ck *cks;
+	size_t n_cks;
+	struct item **map;
+	size_t map_cap, map_n;
+	int64_t listed_ns;		/* when the external dir was listed */
+};
+
+/* Count a finding and report it through the callback (up to a cap). */
+void verify_find(struct vctx *v, const char *cls, uint64_t seq, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* Checkpoint copies into v->cks: the external directory (before the
+ * read snapshot), then the ledger table (inside it). */
+int verify_list_external(struct vctx *v);
+int verify_list_table(struct vctx *v);
+/* After the event scan filled v->leaves: signatures, roots, copies,
+ * consistency, frontier. */
+int verify_check_checkpoints(struct vctx *v);
+
+#endif

@@ -1,0 +1,427 @@
+/* camera.c - session worker per docked camera (see camera.h). */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "camera.h"
+#include "dockdb.h"
+#include "enrol.h"
+#include "ingest.h"
+#include "log.h"
+#include "release.h"
+#include "session.h"
+#include "storage.h"
+#include "transport_usb.h"
+
+#define LIST_BATCH (PROTO_LIST_MAX * 4)
+#define DISK_RETRY_MS 1000
+#define KEEPALIVE_MS 3000
+
+struct cam {
+	struct dockd *d;
+	struct dock_snap *snap;
+	struct transport *t;
+	char devnode[128];
+	char transport[16];
+	int slot;
+	/* enrolment outcome, filled by the callback */
+	bool have_id;
+	struct proto_identity id;
+	char why[96];
+	/* manifest batch */
+	struct proto_manifest_entry batch[LIST_BATCH];
+	size_t n_batch;
+	int64_t listed_ns;
+	unsigned bad_entries;
+};
+
+static int64_t realtime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+static int enrol_cb(void *ctx, const struct proto_identity *id)
+{
+	struct cam *c = ctx;
+	int r;
+
+	c->have_id = true;
+	c->id = *id;
+	ledgerw_lock(c->d->w);
+	r = dock_enrol_check(ledgerw_ledger(c->d->w), c->snap->cfg.agency_id, id, c->why,
+			     sizeof(c->why));
+	ledgerw_unlock(c->d->w);
+	return r == 0 ? 0 : -PROTO_E_UNENROLLED;
+}
+
+static int ev_details(struct cust_event *ev, json_t *o)
+{
+	int r = o ? cust_event_set_details(ev, o) : -ENOMEM;
+
+	json_decref(o);
+	return r;
+}
+
+/* docked + device_rejected, one transaction; and an alert. */
+static void record_rejected(struct cam *c, int err)
+{
+	struct cust_event ev[2];
+	char pub[65] = "";
+	const char *serial = c->have_id ? c->id.serial : "";
+	const char *why = c->have_id && c->why[0] ? c->why : proto_strerror(err);
+
+	if (c->have_id)
+		edsig_hex(c->id.pubkey, 32, pub, sizeof(pub));
+	if (ledgerw_event(c->d->w, &ev[0], CUST_A_DOCKED, NULL, CUST_OUTCOME_OK) == 0 &&
+	    ev_details(&ev[0], json_pack("{s:s,s:s,s:s}", "serial", serial, "transport",
+					 c->transport, "peer", c->t ? c->t->peer : "")) == 0 &&
+	    ledgerw_event(c->d->w, &ev[1], CUST_A_DEVICE_REJECTED, NULL, CUST_OUTCOME_DENIED) == 0 &&
+	    cust_event_set_text(ev[1].reason, sizeof(ev[1].reason), why) == 0 &&
+	    ev_details(&ev[1], json_pack("{s:s,s:s,s:s}", "serial", serial, "pubkey", pub,
+					 "reason", why)) == 0) {
+		ledgerw_lock(c->d->w);
+		int r = cust_ledger_append_batch(ledgerw_ledger(c->d->w), ev, 2);
+		ledgerw_unlock(c->d->w);
+		if (r < 0)
+			log_error("ledger: device_rejected not recorded: %s", strerror(-r));
+	}
+	dockd_alert(c->d, "device-rejected", serial[0] ? serial : c->t ? c->t->peer : "?",
+		    "camera refused: %s", why);
+}
+
+/* docked + device_authenticated (+ clock correction), one transaction. */
+static int record_authenticated(struct cam *c, struct session *s)
+{
+	const struct proto_identity *id = session_identity(s);
+	int64_t off = session_clock_offset_ns(s), before = 0, after = 0;
+	int64_t lim = (int64_t)c->snap->cfg.max_clock_drift_s * 1000000000LL;
+	struct cust_event ev[2];
+	json_t *det;
+	bool synced = false;
+	int r;
+
+	if (off > lim || off < -lim)
+		dockd_alert(c->d, "clock", id->serial, "camera clock off by %lld s",
+			    (long long)(off / 1000000000LL));
+	if (c->snap->cfg.clock_correct && session_time_sync(s, &before, &after) == 0)
+		synced = true;
+	det = json_pack("{s:s,s:s,s:s,s:s,s:I}", "serial", id->serial, "model", id->model,
+			"firmware", id->firmware, "officer", id->officer_id, "clock_offset_ns",
+			(json_int_t)off);
+	if (det && synced)
+		json_object_set_new(det, "time_synced", json_pack("{s:I,s:I}", "camera_before_ns",
+								  (json_int_t)before,
+								  "camera_after_ns", (json_int_t)after));
+	r = ledgerw_event(c->d->w, &ev[0], CUST_A_DOCKED, NULL, CUST_OUTCOME_OK);
+	if (r == 0)
+		r = ev_details(&ev[0], json_pack("{s:s,s:s,s:s}", "serial", id->serial, "transport",
+						 c->transport, "peer", c->t->peer));
+	if (r == 0)
+		r = ledgerw_event(c->d->w, &ev[1], CUST_A_DEVICE_AUTHENTICATED, NULL, CUST_OUTCOME_OK);
+	if (r == 0)
+		r = ev_details(&ev[1], det);
+	else
+		json_decref(det);
+	if (r == 0) {
+		ledgerw_lock(c->d->w);
+		r = cust_ledger_append_batch(ledgerw_ledger(c->d->w), ev, 2);
+		ledgerw_unlock(c->d->w);
+	}
+	return r;
+}
+
+static int flush_batch(struct cam *c, const struct proto_identity *id)
+{
+	bool conflict[LIST_BATCH] = { false };
+	int r;
+
+	if (!c->n_batch)
+		return 0;
+	r = dockdb_list_batch(c->d->w, id->serial, id->officer_id, c->batch, c->n_batch,
+			      c->listed_ns, conflict);
+	for (size_t i = 0; r == 0 && i < c->n_batch; i++)
+		if (conflict[i])
+			dockd_alert(c->d, "integrity", c->batch[i].recording_id,
+				    "camera %s lists a known recording with another size/hash",
+				    id->serial);
+	c->n_batch = 0;
+	return r;
+}
+
+struct list_ctx {
+	struct cam *c;
+	const struct proto_identity *id;
+};
+
+static int on_entry(void *ctx, const struct proto_manifest_entry *e, int verdict)
+{
+	struct list_ctx *lc = ctx;
+	struct cam *c = lc->c;
+	char eid[DOCKDB_EVIDENCE_MAX + 1];
+
+	if (verdict < 0) {
+		struct cust_event ev;
+
+		c->bad_entries++;
+		dockdb_evidence_id(lc->id->serial, e->recording_id, eid, sizeof(eid));
+		if (ledgerw_event(c->d->w, &ev, CUST_A_INTEGRITY_FAILED, eid, CUST_OUTCOME_FAILED) == 0 &&
+		    cust_event_set_text(ev.reason, sizeof(ev.reason),
+					"manifest entry signature invalid") == 0 &&
+		    ev_details(&ev, json_pack("{s:s}", "stage", "manifest")) == 0)
+			(void)ledgerw_append(c->d->w, &ev);
+		dockd_alert(c->d, "integrity", eid, "manifest entry signature invalid: not ingested");
+		return 0;
+	}
+	c->batch[c->n_batch++] = *e;
+	return c->n_batch == LIST_BATCH ? flush_batch(c, lc->id) : 0;
+}
+
+/* Vault short of space or failing: wait (keeping the link alive) until it
+ * recovers. false when the daemon stops or the link is gone. */
+static bool wait_for_disk(struct cam *c, struct session *s, int err, bool alert)
+{
+	int waited = 0;
+
+	if (alert)
+		dockd_alert(c->d, "disk", c->snap->cfg.vault_dir,
+			    "vault short of space or failing (%s): pulling paused", strerror(-err));
+	status_cam_state(c->d->status, c->slot, "waiting-disk");
+	while (!atomic_load(&c->d->stop)) {
+		sleep_ms(DISK_RETRY_MS);
+		waited += DISK_RETRY_MS;
+		if (ingest_space_ok(c->snap) && waited >= 2 * DISK_RETRY_MS)
+			break;
+		if (waited % KEEPALIVE_MS == 0) {
+			struct proto_status_reply st;
+
+			if (session_status(s, &st) < 0)
+				return false;
+		}
+	}
+	status_cam_state(c->d->status, c->slot, "pulling");
+	if (!atomic_load(&c->d->stop))
+		log_info("vault has space again: pulling resumes");
+	return !atomic_load(&c->d->stop);
+}
+
+/* Ingest every recording of this docking that is not stored yet. Returns
+ * 0, or the session's error / -ECANCELED. */
+static int pull_all(struct cam *c, struct session *s, const char *serial)
+{
+	unsigned mask = DREC_BIT(DREC_LISTED) | DREC_BIT(DREC_PULLING) | DREC_BIT(DREC_QUARANTINED);
+	char after[PROTO_ID_MAX + 1] = "";
+	struct dock_rec rec;
+	int disk_tries = 0, r;
+	bool alerted = false;
+
+	status_cam_state(c->d->status, c->slot, "pulling");
+	while (!atomic_load(&c->d->stop)) {
+		bool disk = false;
+
+		r = dockdb_next(c->d->w, serial, mask, after, c->listed_ns, NULL, &rec);
+		if (r == -ENOENT)
+			return 0;
+		if (r < 0)
+			return r;
+		if (!ingest_space_ok(c->snap)) {
+			if (!wait_for_disk(c, s, -ENOSPC, !alerted))
+				return -ECANCELED;
+			alerted = true;
+			continue;
+		}
+		r = ingest_one(c->d, c->snap, s, c->slot, &rec, &disk);
+		dockd_touch(c->d);
+		if (r == 0)
+			storage_kick(c->d->storage);
+		if (disk) {
+			if (++disk_tries > 3 && r != -ENOSPC) {
+				log_error("%s: giving up for this docking after local write errors",
+					  rec.evidence_id);
+				return r;
+			}
+			if (!wait_for_disk(c, s, r, !alerted))
+				return -ECANCELED;
+			alerted = true;
+			continue; /* the same recording again, resuming */
+		}
+		if (alerted)
+			log_info("%s: vault writes work again", rec.evidence_id);
+		disk_tries = 0;
+		alerted = false;
+		if (r < 0 && r != -EBADMSG)
+			return r;
+		snprintf(after, sizeof(after), "%s", rec.recording_id);
+	}
+	return -ECANCELED;
+}
+
+/* Wait (bounded) for the storage worker to verify this camera's items. */
+static void wait_uploads(struct cam *c, const char *serial)
+{
+	unsigned waited = 0, limit = c->snap->cfg.release_wait_s * 1000;
+	bool failing = false;
+	uint64_t n = 0;
+
+	if (c->snap->cfg.release_policy == DOCK_RELEASE_LOCAL)
+		return;
+	status_cam_state(c->d->status, c->slot, "waiting-storage");
+	while (waited < limit && !atomic_load(&c->d->stop)) {
+		if (dockdb_count(c->d->w, serial, DREC_BIT(DREC_STORED_LOCAL), &n) < 0 || n == 0)
+			break;
+		(void)storage_idle(c->d->storage, &failing);
+		if (failing)
+			break;
+		sleep_ms(100);
+		waited += 100;
+	}
+}
+
+static void run_session(struct cam *c)
+{
+	struct session_cfg cfg = { .dock_key = c->d->dock_key, .cert = &c->d->cert,
+				   .enrol = enrol_cb, .enrol_ctx = c };
+	struct session *s = NULL;
+	struct list_ctx lc = { .c = c };
+	char serial[PROTO_ID_MAX + 1];
+	unsigned released = 0;
+	int r;
+
+	r = session_open(c->t, &cfg, &s);
+	if (r < 0) {
+		if (c->have_id || r == -PROTO_E_AUTH || r == -PROTO_E_UNENROLLED ||
+		    r == -PROTO_E_BAD_VERSION)
+			record_rejected(c, r);
+		else
+			log_warning("%s: session failed before authentication: %s", c->t->peer,
+				    proto_strerror(r));
+		return;
+	}
+	lc.id = session_identity(s);
+	snprintf(serial, sizeof(serial), "%s", lc.id->serial);
+	status_cam_identity(c->d->status, c->slot, serial, lc.id->officer_id);
+	r = record_authenticated(c, s);
+	if (r < 0) {
+		log_error("%s: ledger write failed (%s): closing without ingest", serial, strerror(-r));
+		goto out;
+	}
+	log_info("camera %s (officer %s) docked over %s", serial, lc.id->officer_id, c->transport);
+	c->listed_ns = realtime_ns();
+	status_cam_state(c->d->status, c->slot, "listing");
+	r = session_list(s, on_entry, &lc);
+	if (r == 0 || r == -PROTO_E_AUTH)
+		r = flush_batch(c, lc.id);
+	if (r < 0) {
+		log_warning("%s: listing failed: %s", serial, proto_strerror(r));
+		goto out;
+	}
+	r = pull_all(c, s, serial);
+	if (r < 0 && r != -ECANCELED) {
+		log_warning("%s: session ended early: %s (resumes at the next docking)", serial,
+			    proto_strerror(r));
+		goto out;
+	}
+	if (r == 0) {
+		wait_uploads(c, serial);
+		status_cam_state(c->d->status, c->slot, "releasing");
+		r = release_camera(c->d, c->snap, s, serial, c->listed_ns, &released);
+		if (r < 0)
+			log_warning("%s: release stopped: %s", serial, proto_strerror(r));
+	}
+	log_info("camera %s: session done, %u recording(s) released", serial, released);
+out:
+	session_close(s);
+}
+
+static void *cam_thread(void *arg)
+{
+	struct cam *c = arg;
+	struct dockd *d = c->d;
+	int r = 0;
+
+	if (!c->t) {
+		r = transport_usb_open_devnode(c->devnode, &c->t);
+		if (r < 0)
+			log_warning("USB camera at %s: cannot open: %s", c->devnode, strerror(-r));
+	}
+	if (r == 0)
+		run_session(c);
+	transport_close(c->t);
+	(void)ledgerw_checkpoint(d->w);
+	status_cam_remove(d->status, c->slot);
+	dockd_snap_put(d, c->snap);
+	free(c);
+	dockd_touch(d);
+	atomic_fetch_sub(&d->busy, 1);
+	return NULL;
+}
+
+static void record_busy(struct dockd *d, const char *peer)
+{
+	struct cust_event ev;
+
+	if (ledgerw_event(d->w, &ev, CUST_A_DEVICE_REJECTED, NULL, CUST_OUTCOME_DENIED) == 0 &&
+	    cust_event_set_text(ev.reason, sizeof(ev.reason), "busy: max_cameras reached") == 0 &&
+	    ev_details(&ev, json_pack("{s:s,s:s}", "peer", peer, "reason", "busy")) == 0)
+		(void)ledgerw_append(d->w, &ev);
+	log_warning("%s: refused: max_cameras sessions already running", peer);
+}
+
+int camera_spawn(struct dockd *d, struct transport *t, const char *devnode)
+{
+	struct dock_snap *snap = dockd_snap_get(d);
+	const char *peer = t ? t->peer : devnode;
+	pthread_attr_t attr;
+	pthread_t th;
+	struct cam *c;
+	int slot, r;
+
+	slot = status_cam_add(d->status, snap->cfg.max_cameras, t ? "socket" : "usb", peer);
+	if (slot < 0) {
+		record_busy(d, peer);
+		dockd_snap_put(d, snap);
+		transport_close(t);
+		return -EBUSY;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	c->d = d;
+	c->snap = snap;
+	c->t = t;
+	c->slot = slot;
+	snprintf(c->transport, sizeof(c->transport), "%s", t ? "socket" : "usb");
+	if (devnode)
+		snprintf(c->devnode, sizeof(c->devnode), "%s", devnode);
+	atomic_fetch_add(&d->busy, 1);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	r = -pthread_create(&th, &attr, cam_thread, c);
+	pthread_attr_destroy(&attr);
+	if (r == 0)
+		return 0;
+	atomic_fetch_sub(&d->busy, 1);
+	free(c);
+fail:
+	status_cam_remove(d->status, slot);
+	dockd_snap_put(d, snap);
+	transport_close(t);
+	return r;
+}

@@ -1,0 +1,536 @@
+/* daemon.c - dockd's process and main loop (see daemon.h). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <systemd/sd-daemon.h>
+
+#include "agencykey.h"
+#include "alert.h"
+#include "camera.h"
+#include "daemon.h"
+#include "dockcert.h"
+#include "dockdb.h"
+#include "enrol.h"
+#include "hotplug.h"
+#include "ingest.h"
+#include "log.h"
+#include "qconfig.h"
+#include "qservice.h"
+#include "storage.h"
+#include "transport_sock.h"
+
+#define TICK_MS 200
+
+static int64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+void dockd_touch(struct dockd *d)
+{
+	atomic_store(&d->last_activity_ns, mono_ns());
+}
+
+static void snap_free(struct dock_snap *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->n_recipients; i++)
+		EVP_PKEY_free(s->recipients[i]);
+	dock_config_free(&s->cfg);
+	free(s);
+}
+
+/* Load the configuration and the agency public keys into a new snapshot. */
+static int snap_load(const char *path, struct dock_snap **out)
+{
+	struct dock_snap *s = calloc(1, sizeof(*s));
+	char err[300];
+	int r;
+
+	if (!s)
+		return -ENOMEM;
+	r = dock_config_load(path, &s->cfg, err, sizeof(err));
+	if (r < 0) {
+		log_error("%s", err);
+		free(s);
+		return r;
+	}
+	for (size_t i = 0; i < s->cfg.n_recipients; i++) {
+		r = agencykey_load_public(s->cfg.recipients[i], &s->recipients[i]);
+		if (r < 0) {
+			log_error("%s: [encryption] recipients: %s: %s", path, s->cfg.recipients[i],
+				  strerror(-r));
+			snap_free(s);
+			return -EINVAL;
+		}
+		s->n_recipients++;
+	}
+	s->chunk_log2 = (unsigned)__builtin_ctz(s->cfg.chunk_size);
+	s->refs = 1;
+	*out = s;
+	return 0;
+}
+
+struct dock_snap *dockd_snap_get(struct dockd *d)
+{
+	struct dock_snap *s;
+
+	pthread_mutex_lock(&d->snap_mu);
+	s = d->snap;
+	s->refs++;
+	pthread_mutex_unlock(&d->snap_mu);
+	return s;
+}
+
+void dockd_snap_put(struct dockd *d, struct dock_snap *s)
+{
+	bool last;
+
+	pthread_mutex_lock(&d->snap_mu);
+	last = --s->refs == 0;
+	pthread_mutex_unlock(&d->snap_mu);
+	if (last)
+		snap_free(s);
+}
+
+void dockd_alert(struct dockd *d, const char *kind, const char *target, const char *fmt, ...)
+{
+	struct dock_snap *s = dockd_snap_get(d);
+	struct alert_config ac = { .command = s->cfg.alert_command, .timeout_ms = 0 };
+	struct alert a = { .kind = kind, .uid = -1, .agency = s->cfg.agency_id, .op = "dockd",
+			   .target = target };
+	char detail[300], line[400];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+	a.detail = detail;
+	snprintf(line, sizeof(line), "%s %s: %s", kind, target ? target : "-", detail);
+	status_alert(d->status, line);
+	(void)alert_raise(&ac, &a);
+	dockd_snap_put(d, s);
+}
+
+/* The dock's key and agency certificate must belong together. */
+static int load_identity(struct dockd *d, const struct dock_config *c)
+{
+	uint8_t pub[EDSIG_PUBKEY_LEN];
+	int r;
+
+	r = edsig_load_private(c->key_path, &d->dock_key);
+	if (r < 0) {
+		log_error("%s: dock key: %s (run `dockd keygen`)", c->key_path, edsig_strerror(r));
+		return r;
+	}
+	r = dockcert_load(c->cert_path, &d->cert);
+	if (r < 0) {
+		log_error("%s: dock certificate: %s", c->cert_path, edsig_strerror(r));
+		return r;
+	}
+	if (edsig_public_raw(d->dock_key, pub) < 0 || memcmp(pub, d->cert.dock_pubkey, sizeof(pub)) ||
+	    strcmp(d->cert.dock_id, c->dock_id) || strcmp(d->cert.agency_id, c->agency_id)) {
+		log_error("%s: certificate is not for this dock's key, [dock] id and agency_id",
+			  c->cert_path);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int open_state(struct dockd *d, const struct dock_config *c)
+{
+	char err[300] = "";
+	int r;
+
+	if (mkdir(c->vault_dir, 0700) < 0 && errno != EEXIST) {
+		log_error("%s: %s", c->vault_dir, strerror(errno));
+		return -errno;
+	}
+	r = ledgerw_open(d->config_path, c->agency_id, c->dock_id, &d->w, err, sizeof(err));
+	if (r < 0) {
+		log_error("%s", err);
+		return r;
+	}
+	ledgerw_lock(d->w);
+	r = dockdb_schema(ledgerw_ledger(d->w));
+	if (r == 0)
+		r = dock_enrol_schema(ledgerw_ledger(d->w));
+	ledgerw_unlock(d->w);
+	if (r < 0) {
+		log_error("ledger: cannot create dock tables: %s", strerror(-r));
+		return r;
+	}
+	ingest_sweep(d, c);
+	if (c->storage_target[0]) {
+		r = store_open(c->storage_target, &d->store);
+		if (r < 0) {
+			log_error("[storage] target %s: %s", c->storage_target, strerror(-r));
+			return r;
+		}
+	} else if (c->release_policy == DOCK_RELEASE_STORAGE) {
+		log_warning("no [storage] target: recordings stay in the vault and are never released");
+	}
+	return status_new(c->dock_id, c->agency_id, &d->status);
+}
+
+struct loop {
+	struct dockd *d;
+	int sfd, lfd, tfd;
+	char sock_path[DOCK_CONFIG_PATH_MAX];
+	struct hotplug *hp;
+	struct qservice *qs;
+	struct qconfig qc;
+	unsigned ticks;
+};
+
+static void qs_lock(void *ctx)
+{
+	ledgerw_lock(ctx);
+}
+
+static void qs_unlock(void *ctx)
+{
+	ledgerw_unlock(ctx);
+}
+
+static json_t *qs_status(void *ctx)
+{
+	return status_json(((struct dockd *)ctx)->status);
+}
+
+static int open_query(struct loop *lp, const struct dock_config *c)
+{
+	struct qservice_config qsc;
+	char err[300] = "";
+	int r;
+
+	r = qconfig_load(lp->d->config_path, &lp->qc, err, sizeof(err));
+	if (r < 0) {
+		log_error("%s", err[0] ? err : strerror(-r));
+		return r;
+	}
+	if (!lp->qc.socket[0]) {
+		log_info("no [query] socket: custody query service not started");
+		return 0;
+	}
+	r = qconfig_service(&lp->qc, c->agency_id, &qsc);
+	if (r == 0)
+		r = qservice_open(&qsc, ledgerw_ledger(lp->d->w), &lp->qs);
+	if (r < 0) {
+		log_error("[query] socket %s: %s", lp->qc.socket, strerror(-r));
+		return r;
+	}
+	qservice_set_lock(lp->qs, qs_lock, qs_unlock, lp->d->w);
+	qservice_set_status_fn(lp->qs, qs_status, lp->d);
+	return 0;
+}
+
+static int open_loop(struct loop *lp, const struct dock_config *c)
+{
+	struct itimerspec its = { { 0, TICK_MS * 1000000L }, { 0, TICK_MS * 1000000L } };
+	sigset_t set;
+	int r;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	lp->sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	lp->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (lp->sfd < 0 || lp->tfd < 0 || timerfd_settime(lp->tfd, 0, &its, NULL) < 0)
+		return -errno;
+	if (c->camera_socket[0]) {
+		r = transport_sock_listen(c->camera_socket, &lp->lfd);
+		if (r < 0) {
+			log_error("[dock] camera_socket %s: %s", c->camera_socket, strerror(-r));
+			return r;
+		}
+		snprintf(lp->sock_path, sizeof(lp->sock_path), "%s", c->camera_socket);
+	}
+	if (c->usb) {
+		struct hotplug_match m = { .n_ids = c->n_usb_ids };
+
+		for (size_t i = 0; i < c->n_usb_ids && i < HOTPLUG_MAX_IDS; i++)
+			m.ids[i] = (struct hotplug_id){ c->usb_ids[i].vid, c->usb_ids[i].pid };
+		r = hotplug_open(&m, &lp->hp);
+		if (r < 0)
+			log_warning("USB hot-plug monitor unavailable (%s): USB cameras not detected",
+				    strerror(-r));
+	}
+	return open_query(lp, c);
+}
+
+static void close_loop(struct loop *lp)
+{
+	if (lp->lfd >= 0)
+		transport_sock_listen_close(lp->lfd, lp->sock_path);
+	lp->lfd = -1;
+	hotplug_close(lp->hp);
+	lp->hp = NULL;
+	qservice_close(lp->qs);
+	lp->qs = NULL;
+	if (lp->sfd >= 0)
+		close(lp->sfd);
+	if (lp->tfd >= 0)
+		close(lp->tfd);
+	lp->sfd = lp->tfd = -1;
+}
+
+static void reload(struct loop *lp)
+{
+	struct dockd *d = lp->d;
+	struct dock_snap *ns = NULL, *old;
+
+	log_info("SIGHUP: reloading %s", d->config_path);
+	if (snap_load(d->config_path, &ns) < 0) {
+		log_error("reload failed: keeping the running configuration");
+		return;
+	}
+	pthread_mutex_lock(&d->snap_mu);
+	old = d->snap;
+	if (strcmp(old->cfg.camera_socket, ns->cfg.camera_socket) ||
+	    strcmp(old->cfg.vault_dir, ns->cfg.vault_dir) ||
+	    strcmp(old->cfg.state_dir, ns->cfg.state_dir) ||
+	    strcmp(old->cfg.storage_target, ns->cfg.storage_target) ||
+	    strcmp(old->cfg.dock_id, ns->cfg.dock_id) || strcmp(old->cfg.agency_id, ns->cfg.agency_id))
+		log_warning("reload: socket, directories, storage target and ids change only at restart");
+	/* Keep the values that need a restart as they are. */
+	memcpy(ns->cfg.camera_socket, old->cfg.camera_socket, sizeof(ns->cfg.camera_socket));
+	memcpy(ns->cfg.vault_dir, old->cfg.vault_dir, sizeof(ns->cfg.vault_dir));
+	memcpy(ns->cfg.state_dir, old->cfg.state_dir, sizeof(ns->cfg.state_dir));
+	memcpy(ns->cfg.storage_target, old->cfg.storage_target, sizeof(ns->cfg.storage_target));
+	memcpy(ns->cfg.dock_id, old->cfg.dock_id, sizeof(ns->cfg.dock_id));
+	memcpy(ns->cfg.agency_id, old->cfg.agency_id, sizeof(ns->cfg.agency_id));
+	d->snap = ns;
+	pthread_mutex_unlock(&d->snap_mu);
+	dockd_snap_put(d, old);
+	log_set_level(ns->cfg.log_level);
+	if (lp->qs) {
+		struct qconfig qc;
+		char err[300] = "";
+
+		if (qconfig_load(d->config_path, &qc, err, sizeof(err)) == 0) {
+			struct alert_config ac = { .command = qc.alert_command,
+						   .timeout_ms = qc.alert_timeout_ms };
+			(void)qservice_set_alert(lp->qs, &ac);
+		}
+	}
+	log_info("configuration reloaded (applies to new pulls)");
+}
+
+static void accept_cameras(struct loop *lp)
+{
+	for (;;) {
+		struct transport *t = NULL;
+		int r = transport_sock_accept(lp->lfd, 0, &t);
+
+		if (r < 0)
+			return;
+		dockd_touch(lp->d);
+		(void)camera_spawn(lp->d, t, NULL);
+	}
+}
+
+static void hotplug_events(struct loop *lp)
+{
+	struct hotplug_event ev;
+
+	while (hotplug_next(lp->hp, &ev) == 0) {
+		dockd_touch(lp->d);
+		if (ev.action == HOTPLUG_ADD) {
+			log_info("USB camera %s at %s", ev.serial, ev.devnode);
+			(void)camera_spawn(lp->d, NULL, ev.devnode);
+		} else {
+			log_info("USB camera %s unplugged", ev.serial);
+		}
+	}
+}
+
+/* true when --exit-when-idle may exit now; *rc = the exit status. */
+static bool idle_now(struct loop *lp, uint32_t grace_ms, int *rc)
+{
+	struct dockd *d = lp->d;
+	bool failing = false;
+
+	if (atomic_load(&d->busy))
+		return false;
+	if (d->storage && !storage_idle(d->storage, &failing))
+		return false;
+	if (mono_ns() - atomic_load(&d->last_activity_ns) < (int64_t)grace_ms * 1000000)
+		return false;
+	if (lp->lfd >= 0) {
+		struct pollfd p = { .fd = lp->lfd, .events = POLLIN };
+
+		if (poll(&p, 1, 0) > 0)
+			return false;
+	}
+	*rc = failing ? 1 : 0;
+	if (failing)
+		log_error("exiting while the storage target fails: stored_local items remain queued");
+	return true;
+}
+
+static void tick(struct loop *lp)
+{
+	uint64_t exp;
+	struct dockd *d = lp->d;
+
+	(void)!read(lp->tfd, &exp, sizeof(exp));
+	if (++lp->ticks % 5 == 0)
+		(void)ledgerw_tick(d->w);
+	if (lp->ticks % 25 == 0)
+		sd_notifyf(0, "STATUS=%u camera(s) docked", status_cam_count(d->status));
+}
+
+/* Returns -1 to keep running, else the exit status. */
+static int handle_signal(struct loop *lp)
+{
+	struct signalfd_siginfo si;
+
+	while (read(lp->sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		if (si.ssi_signo == SIGHUP) {
+			sd_notify(0, "RELOADING=1");
+			reload(lp);
+			sd_notify(0, "READY=1");
+		} else {
+			log_info("signal %u: finishing current chunks and stopping", si.ssi_signo);
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static int main_loop(struct loop *lp)
+{
+	struct dockd *d = lp->d;
+	int rc = -1;
+
+	while (rc < 0) {
+		struct pollfd p[5] = {
+			{ .fd = lp->sfd, .events = POLLIN }, { .fd = lp->tfd, .events = POLLIN },
+			{ .fd = lp->lfd, .events = POLLIN },
+			{ .fd = lp->hp ? hotplug_fd(lp->hp) : -1, .events = POLLIN },
+			{ .fd = lp->qs ? qservice_fd(lp->qs) : -1, .events = POLLIN },
+		};
+
+		if (poll(p, 5, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			log_error("poll: %s", strerror(errno));
+			return 1;
+		}
+		if (p[0].revents)
+			rc = handle_signal(lp);
+		if (p[2].revents & POLLIN)
+			accept_cameras(lp);
+		if (p[3].revents & POLLIN)
+			hotplug_events(lp);
+		if (p[4].revents & POLLIN)
+			(void)qservice_handle(lp->qs);
+		if (p[1].revents & POLLIN) {
+			struct dock_snap *s = dockd_snap_get(d);
+			uint32_t grace = s->cfg.idle_grace_ms;
+
+			dockd_snap_put(d, s);
+			tick(lp);
+			if (d->exit_when_idle && rc < 0 && idle_now(lp, grace, &rc))
+				log_info("idle: exiting (--exit-when-idle)");
+		}
+	}
+	return rc;
+}
+
+/* Stop accepting, let every camera thread reach a chunk boundary and
+ * persist, stop the storage worker, write a final checkpoint. */
+static void shutdown_all(struct loop *lp)
+{
+	struct dockd *d = lp->d;
+
+	sd_notify(0, "STOPPING=1");
+	atomic_store(&d->stop, true);
+	if (lp->lfd >= 0)
+		transport_sock_listen_close(lp->lfd, lp->sock_path);
+	lp->lfd = -1;
+	while (atomic_load(&d->busy)) {
+		if (lp->qs)
+			(void)qservice_handle(lp->qs);
+		poll(NULL, 0, 20);
+	}
+	storage_stop(d->storage);
+	d->storage = NULL;
+	(void)ledgerw_checkpoint(d->w);
+}
+
+static void free_dockd(struct dockd *d)
+{
+	storage_stop(d->storage);
+	store_close(d->store);
+	ledgerw_close(d->w);
+	status_free(d->status);
+	edsig_key_free(d->dock_key);
+	if (d->snap)
+		dockd_snap_put(d, d->snap);
+	pthread_mutex_destroy(&d->snap_mu);
+	free(d);
+}
+
+int dockd_run(const char *config_path, bool exit_when_idle)
+{
+	struct dockd *d = calloc(1, sizeof(*d));
+	struct loop lp = { .sfd = -1, .lfd = -1, .tfd = -1 };
+	sigset_t set;
+	int rc = 1;
+
+	if (!d)
+		return 1;
+	pthread_mutex_init(&d->snap_mu, NULL);
+	snprintf(d->config_path, sizeof(d->config_path), "%s", config_path);
+	d->exit_when_idle = exit_when_idle;
+	dockd_touch(d);
+	lp.d = d;
+	/* Block the signals before any thread exists, so only signalfd sees them. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if (snap_load(config_path, &d->snap) < 0) {
+		rc = 2;
+		goto out;
+	}
+	log_set_level(d->snap->cfg.log_level);
+	if (load_identity(d, &d->snap->cfg) < 0 || open_state(d, &d->snap->cfg) < 0)
+		goto out;
+	if (d->store && storage_start(d, &d->storage) < 0)
+		goto out;
+	if (open_loop(&lp, &d->snap->cfg) < 0) {
+		atomic_store(&d->stop, true);
+		goto out;
+	}
+	sd_notify(0, "READY=1\nSTATUS=waiting for cameras");
+	log_info("dockd %s (agency %s) ready", d->snap->cfg.dock_id, d->snap->cfg.agency_id);
+	rc = main_loop(&lp);
+	shutdown_all(&lp);
+	log_info("stopped");
+out:
+	atomic_store(&d->stop, true);
+	close_loop(&lp);
+	free_dockd(d);
+	return rc;
+}

@@ -1,0 +1,549 @@
+/* ingest.c - one recording: pull, SHA-256, encrypt, sync, verify, store
+ * (see ingest.h). */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include "evfile.h"
+#include "ingest.h"
+#include "log.h"
+
+#define REREAD_BUF (128u << 10) /* bounded: 16 cameras may finish at once */
+
+struct paths {
+	char pdir[PATH_MAX], part[PATH_MAX], key[PATH_MAX];
+	char vdir[PATH_MAX], vault[PATH_MAX], qdir[PATH_MAX], quar[PATH_MAX];
+};
+
+struct pull {
+	struct dockd *d;
+	const struct dock_snap *snap;
+	struct dock_rec *rec;
+	struct paths *p;
+	int slot;
+	int fd;
+	EVP_MD_CTX *md;
+	struct evfile_writer *w;
+	uint64_t got;        /* plaintext bytes consumed */
+	uint64_t next_sync;  /* plaintext offset of the next sync point */
+	int local_err;       /* a write/sync on our side failed */
+};
+
+static int pathf(char *buf, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int pathf(char *buf, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, PATH_MAX, fmt, ap);
+	va_end(ap);
+	return (n < 0 || n >= PATH_MAX) ? -ENAMETOOLONG : 0;
+}
+
+int ingest_vault_path(const struct dock_config *c, const char *serial, const char *rid,
+		      char *buf, size_t cap)
+{
+	int n = snprintf(buf, cap, "%s/%s/%s/%s.bcde", c->vault_dir, c->agency_id, serial, rid);
+
+	return (n < 0 || (size_t)n >= cap) ? -ENAMETOOLONG : 0;
+}
+
+static int make_paths(const struct dock_config *c, const struct dock_rec *r, struct paths *p)
+{
+	const char *v = c->vault_dir;
+
+	if (pathf(p->pdir, "%s/.partial/%s", v, r->serial) ||
+	    pathf(p->part, "%s/%s.part", p->pdir, r->recording_id) ||
+	    pathf(p->key, "%s/%s.key", p->pdir, r->recording_id) ||
+	    pathf(p->vdir, "%s/%s/%s", v, c->agency_id, r->serial) ||
+	    ingest_vault_path(c, r->serial, r->recording_id, p->vault, sizeof(p->vault)) ||
+	    pathf(p->qdir, "%s/.quarantine/%s", v, r->serial) ||
+	    pathf(p->quar, "%s/%s.%u", p->qdir, r->recording_id, r->attempts))
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+/* mkdir -p with mode 0700 for every component we create. */
+static int mkdirs(const char *path)
+{
+	char tmp[PATH_MAX];
+	size_t n = strlen(path);
+
+	if (n >= sizeof(tmp))
+		return -ENAMETOOLONG;
+	memcpy(tmp, path, n + 1);
+	for (char *s = tmp + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(tmp, 0700) < 0 && errno != EEXIST)
+			return -errno;
+		*s = '/';
+	}
+	if (mkdir(tmp, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+static int fsync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), r = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (fsync(fd) < 0)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
+static int write_all(int fd, const void *buf, size_t len)
+{
+	const uint8_t *b = buf;
+
+	while (len) {
+		ssize_t n = write(fd, b, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		b += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* The data key: written only while this recording is partial (0600). */
+static int key_save(const struct paths *p, const uint8_t key[EVFILE_KEY_LEN])
+{
+	int fd, r;
+
+	(void)unlink(p->key);
+	fd = open(p->key, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	r = write_all(fd, key, EVFILE_KEY_LEN);
+	if (r == 0 && fsync(fd) < 0)
+		r = -errno;
+	close(fd);
+	if (r == 0)
+		r = fsync_dir(p->pdir);
+	return r;
+}
+
+static int key_load(const struct paths *p, uint8_t key[EVFILE_KEY_LEN])
+{
+	struct stat st;
+	ssize_t n;
+	int fd = open(p->key, O_RDONLY | O_NOFOLLOW | O_CLOEXEC), r = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size != EVFILE_KEY_LEN)
+		r = -EBADMSG;
+	else if ((n = pread(fd, key, EVFILE_KEY_LEN, 0)) != EVFILE_KEY_LEN)
+		r = n < 0 ? -errno : -EBADMSG;
+	close(fd);
+	return r;
+}
+
+/* Overwrite with zeros, sync, unlink: after this nothing here decrypts it. */
+static void key_wipe(const struct paths *p)
+{
+	static const uint8_t zero[EVFILE_KEY_LEN];
+	int fd = open(p->key, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd >= 0) {
+		(void)!pwrite(fd, zero, sizeof(zero), 0);
+		(void)fsync(fd);
+		close(fd);
+	}
+	(void)unlink(p->key);
+	(void)fsync_dir(p->pdir);
+}
+
+static int out_write(void *arg, const void *buf, size_t len)
+{
+	struct pull *pl = arg;
+	int r = write_all(pl->fd, buf, len);
+
+	if (r < 0 && !pl->local_err)
+		pl->local_err = r;
+	return r;
+}
+
+bool ingest_space_ok(const struct dock_snap *snap)
+{
+	struct statvfs vfs;
+
+	if (snap->cfg.min_free_mb == 0)
+		return true;
+	if (statvfs(snap->cfg.vault_dir, &vfs) < 0)
+		return false;
+	return (uint64_t)vfs.f_bavail * vfs.f_frsize >= (uint64_t)snap->cfg.min_free_mb << 20;
+}
+
+/* fdatasync, then record how many chunks are durable (progress only). */
+static int sync_point(struct pull *pl)
+{
+	uint8_t key[EVFILE_KEY_LEN];
+	uint64_t chunks = 0;
+	int r = evfile_writer_checkpoint(pl->w, key, &chunks);
+
+	evfile_key_wipe(key);
+	if (r < 0)
+		return r;
+	if (fdatasync(pl->fd) < 0) {
+		pl->local_err = -errno;
+		return pl->local_err;
+	}
+	if (chunks > pl->rec->durable_chunks) {
+		r = dockdb_set_durable(pl->d->w, pl->rec, chunks);
+		if (r == 0)
+			pl->rec->durable_chunks = chunks;
+	}
+	pl->next_sync = pl->got + ((uint64_t)pl->snap->cfg.sync_interval_mb << 20);
+	if (r == 0 && !ingest_space_ok(pl->snap)) {
+		pl->local_err = -ENOSPC;
+		r = -ENOSPC;
+	}
+	return r;
+}
+
+static int sink(void *ctx, const uint8_t *data, size_t len, uint64_t off)
+{
+	struct pull *pl = ctx;
+	int r;
+
+	if (off != pl->got)
+		return -PROTO_E_SEQ;
+	if (EVP_DigestUpdate(pl->md, data, len) != 1)
+		return -EIO;
+	r = evfile_writer_write(pl->w, data, len);
+	if (r < 0)
+		return pl->local_err ? pl->local_err : r;
+	pl->got += len;
+	status_cam_bytes(pl->d->status, pl->slot, pl->got);
+	if (pl->got >= pl->next_sync && (r = sync_point(pl)) < 0)
+		return r;
+	if (atomic_load(&pl->d->stop)) {
+		r = sync_point(pl);
+		return r < 0 ? r : -ECANCELED;
+	}
+	return 0;
+}
+
+static int start_fresh(struct pull *pl)
+{
+	struct evfile_meta meta = { .recording_id = pl->rec->recording_id,
+				    .camera_serial = pl->rec->serial,
+				    .chunk_log2 = pl->snap->chunk_log2 };
+	uint8_t key[EVFILE_KEY_LEN];
+	uint64_t chunks;
+	int r;
+
+	(void)unlink(pl->p->part);
+	pl->fd = open(pl->p->part, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (pl->fd < 0)
+		return pl->local_err = -errno;
+	r = evfile_writer_open(&pl->w, pl->snap->recipients, pl->snap->n_recipients, &meta,
+			       out_write, pl);
+	if (r < 0)
+		return pl->local_err ? pl->local_err : r;
+	r = evfile_writer_checkpoint(pl->w, key, &chunks);
+	if (r == 0)
+		r = key_save(pl->p, key);
+	evfile_key_wipe(key);
+	if (r < 0)
+		return pl->local_err = r;
+	pl->got = 0;
+	return 0;
+}
+
+/* Continue the partial file at rec->durable_chunks (> 0). Any problem:
+ * the caller starts afresh (the camera still has every byte). */
+static int resume(struct pull *pl)
+{
+	uint8_t key[EVFILE_KEY_LEN], *hdr = NULL, pre[EVFILE_PREFIX_LEN];
+	struct evfile_info info;
+	uint64_t k = pl->rec->durable_chunks, off;
+	uint32_t hlen = 0;
+	int r;
+
+	pl->fd = open(pl->p->part, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+	if (pl->fd < 0)
+		return -errno;
+	r = key_load(pl->p, key);
+	if (r == 0)
+		r = evfile_fd_pread(&pl->fd, 0, pre, sizeof(pre));
+	if (r == 0)
+		r = evfile_header_peek(pre, sizeof(pre), &hlen);
+	if (r == 0 && !(hdr = malloc(hlen)))
+		r = -ENOMEM;
+	if (r == 0)
+		r = evfile_fd_pread(&pl->fd, 0, hdr, hlen);
+	if (r == 0)
+		r = evfile_header_parse(hdr, hlen, &info);
+	if (r == 0 && (k << info.chunk_log2) >= pl->rec->size)
+		r = -ERANGE; /* the final chunk is never "durable" mid-pull */
+	off = r == 0 ? evfile_chunk_offset(hlen, info.chunk_log2, k) : 0;
+	if (r == 0 && ftruncate(pl->fd, (off_t)off) < 0)
+		r = -errno;
+	if (r == 0)
+		r = evfile_rehash_prefix(hdr, hlen, key, k, evfile_fd_pread, &pl->fd, pl->md);
+	if (r == 0 && lseek(pl->fd, (off_t)off, SEEK_SET) < 0)
+		r = -errno;
+	if (r == 0)
+		r = evfile_writer_resume(&pl->w, hdr, hlen, key, k, out_write, pl);
+	evfile_key_wipe(key);
+	free(hdr);
+	if (r == 0)
+		pl->got = k << info.chunk_log2;
+	return r;
+}
+
+/* Hash the ciphertext as the device holds it (pages dropped after sync). */
+static int reread_hash(int fd, uint64_t *size, uint8_t sha[32])
+{
+	uint8_t *buf = malloc(REREAD_BUF);
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	uint64_t total = 0;
+	unsigned int n = 0;
+	int r = 0;
+
+	if (!buf || !md || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
+		r = -ENOMEM;
+		goto out;
+	}
+	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+	for (;;) {
+		ssize_t got = pread(fd, buf, REREAD_BUF, (off_t)total);
+
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			r = -errno;
+			goto out;
+		}
+		if (got == 0)
+			break;
+		if (EVP_DigestUpdate(md, buf, (size_t)got) != 1) {
+			r = -EIO;
+			goto out;
+		}
+		total += (uint64_t)got;
+	}
+	if (EVP_DigestFinal_ex(md, sha, &n) != 1 || n != 32)
+		r = -EIO;
+	*size = total;
+out:
+	EVP_MD_CTX_free(md);
+	free(buf);
+	return r;
+}
+
+/* Move whatever is at the vault name aside (crash between link and the
+ * stored_local transaction): the name is write-once. */
+static int vault_clear(const struct paths *p)
+{
+	char aside[PATH_MAX];
+
+	if (access(p->vault, F_OK) < 0)
+		return 0;
+	if (pathf(aside, "%s.stale", p->quar) < 0)
+		return -ENAMETOOLONG;
+	if (mkdirs(p->qdir) < 0 || rename(p->vault, aside) < 0)
+		return -errno;
+	log_warning("%s: moved an unrecorded vault file aside to %s", p->vault, aside);
+	return 0;
+}
+
+static int quarantine(struct pull *pl, const uint8_t got_sha[32], const char *why)
+{
+	int r;
+
+	log_warning("%s: %s: quarantined (attempt %u)", pl->rec->evidence_id, why,
+		    pl->rec->attempts);
+	if (mkdirs(pl->p->qdir) < 0 || rename(pl->p->part, pl->p->quar) < 0)
+		log_error("%s: cannot move to quarantine: %s", pl->p->part, strerror(errno));
+	(void)fsync_dir(pl->p->qdir);
+	key_wipe(pl->p);
+	r = dockdb_quarantine(pl->d->w, pl->rec, pl->got, got_sha, why, pl->p->quar);
+	dockd_alert(pl->d, "integrity", pl->rec->evidence_id, "%s (attempt %u): quarantined", why,
+		    pl->rec->attempts);
+	return r < 0 ? r : -EBADMSG;
+}
+
+static int finish(struct pull *pl)
+{
+	uint8_t sha[32], ct_sha[32];
+	uint64_t pt = 0, ct = 0, ct_read = 0;
+	unsigned int n = 0;
+	int r;
+
+	if (EVP_DigestFinal_ex(pl->md, sha, &n) != 1 || n != 32)
+		return -EIO;
+	if (pl->got != pl->rec->size || memcmp(sha, pl->rec->sha256, 32) != 0)
+		return quarantine(pl, sha, pl->got != pl->rec->size ? "size mismatch"
+								    : "sha256 mismatch");
+	r = evfile_writer_finish(pl->w, &pt, &ct);
+	if (r < 0)
+		return pl->local_err ? pl->local_err : r;
+	if (fsync(pl->fd) < 0)
+		return pl->local_err = -errno;
+	r = reread_hash(pl->fd, &ct_read, ct_sha);
+	if (r < 0)
+		return pl->local_err = r;
+	if (ct_read != ct) {
+		log_error("%s: re-read %llu bytes, wrote %llu", pl->p->part,
+			  (unsigned long long)ct_read, (unsigned long long)ct);
+		return pl->local_err = -EIO;
+	}
+	if ((r = mkdirs(pl->p->vdir)) < 0 || (r = vault_clear(pl->p)) < 0)
+		return pl->local_err = r;
+	if (link(pl->p->part, pl->p->vault) < 0)
+		return pl->local_err = -errno;
+	if ((r = fsync_dir(pl->p->vdir)) < 0)
+		return pl->local_err = r;
+	r = dockdb_stored_local(pl->d->w, pl->rec, ct, ct_sha, pl->p->vault,
+				dock_config_retention_days(&pl->snap->cfg, pl->rec->category));
+	if (r < 0)
+		return r;
+	(void)unlink(pl->p->part);
+	key_wipe(pl->p);
+	log_info("%s: stored locally (%llu bytes, ciphertext %llu)", pl->rec->evidence_id,
+		 (unsigned long long)pl->rec->size, (unsigned long long)ct);
+	return 0;
+}
+
+static int open_pull(struct pull *pl)
+{
+	bool fresh = pl->rec->state != DREC_PULLING || pl->rec->durable_chunks == 0;
+	int r;
+
+	if ((r = mkdirs(pl->p->pdir)) < 0)
+		return pl->local_err = r;
+	if (!fresh) {
+		r = resume(pl);
+		if (r < 0) {
+			log_warning("%s: cannot resume at chunk %llu (%s): pulling from 0",
+				    pl->rec->evidence_id, (unsigned long long)pl->rec->durable_chunks,
+				    strerror(r < 0 && r > -4096 ? -r : EIO));
+			evfile_writer_free(pl->w);
+			pl->w = NULL;
+			if (pl->fd >= 0)
+				close(pl->fd);
+			pl->fd = -1;
+			EVP_DigestInit_ex(pl->md, EVP_sha256(), NULL);
+			fresh = true;
+		}
+	}
+	r = dockdb_begin_pull(pl->d->w, pl->rec, fresh);
+	if (r < 0)
+		return r;
+	if (make_paths(&pl->snap->cfg, pl->rec, pl->p) < 0) /* attempt number changed */
+		return -ENAMETOOLONG;
+	return fresh ? start_fresh(pl) : 0;
+}
+
+int ingest_one(struct dockd *d, const struct dock_snap *snap, struct session *s, int slot,
+	       struct dock_rec *rec, bool *disk)
+{
+	struct paths p;
+	struct pull pl = { .d = d, .snap = snap, .rec = rec, .p = &p, .slot = slot, .fd = -1 };
+	int r;
+
+	*disk = false;
+	r = make_paths(&snap->cfg, rec, &p);
+	if (r < 0)
+		return r;
+	pl.md = EVP_MD_CTX_new();
+	if (!pl.md || EVP_DigestInit_ex(pl.md, EVP_sha256(), NULL) != 1) {
+		EVP_MD_CTX_free(pl.md);
+		return -ENOMEM;
+	}
+	r = open_pull(&pl);
+	if (r == 0) {
+		pl.next_sync = pl.got + ((uint64_t)snap->cfg.sync_interval_mb << 20);
+		status_cam_recording(d->status, slot, rec->evidence_id, rec->size, pl.got);
+		r = session_read(s, rec->recording_id, pl.got, rec->size - pl.got, sink, &pl);
+		if (r == -PROTO_E_MISMATCH) /* too few or too many bytes for the signed size */
+			r = quarantine(&pl, (const uint8_t[32]){ 0 }, "length differs from manifest");
+		else if (r == 0)
+			r = finish(&pl);
+	}
+	if (r < 0 && r != -EBADMSG && rec->state == DREC_PULLING) {
+		(void)dockdb_interrupted(d->w, rec, pl.got,
+					 pl.local_err ? strerror(-pl.local_err) : proto_strerror(r));
+		if (pl.fd >= 0 && !pl.local_err)
+			(void)sync_point(&pl); /* keep what arrived: resume there */
+	}
+	if (pl.local_err) {
+		*disk = true;
+		r = pl.local_err;
+	}
+	status_cam_recording(d->status, slot, NULL, 0, 0);
+	evfile_writer_free(pl.w);
+	EVP_MD_CTX_free(pl.md);
+	if (pl.fd >= 0)
+		close(pl.fd);
+	return r;
+}
+
+/* One leftover .key file: keep it only while its row is still pulling. */
+static void sweep_one(struct dockd *d, const struct dock_config *c, const char *serial,
+		      const char *name)
+{
+	char rid[PROTO_ID_MAX + 1];
+	size_t n = strlen(name);
+	struct dock_rec rec;
+	struct paths p;
+
+	if (n <= 4 || n - 4 > PROTO_ID_MAX || strcmp(name + n - 4, ".key"))
+		return;
+	memcpy(rid, name, n - 4);
+	rid[n - 4] = '\0';
+	if (dockdb_get(d->w, serial, rid, &rec) == 0 && rec.state == DREC_PULLING)
+		return;
+	memset(&rec, 0, sizeof(rec));
+	snprintf(rec.serial, sizeof(rec.serial), "%.64s", serial);
+	snprintf(rec.recording_id, sizeof(rec.recording_id), "%s", rid);
+	if (make_paths(c, &rec, &p) < 0)
+		return;
+	key_wipe(&p);
+	(void)unlink(p.part);
+	log_info("%s/%s: wiped a data key left by an interrupted finish", serial, rid);
+}
+
+void ingest_sweep(struct dockd *d, const struct dock_config *c)
+{
+	char dir[PATH_MAX], sub[PATH_MAX];
+	DIR *top, *cam;
+	struct dirent *e, *f;
+
+	if (pathf(dir, "%s/.partial", c->vault_dir) < 0 || !(top = opendir(dir)))
+		return;
+	while ((e = readdir(top))) {
+		if (e->d_name[0] == '.' || !proto_id_valid(e->d_name) ||
+		    pathf(sub, "%s/%s", dir, e->d_name) < 0 || !(cam = opendir(sub)))
+			continue;
+		while ((f = readdir(cam)))
+			sweep_one(d, c, e->d_name, f->d_name);
+		closedir(cam);
+	}
+	closedir(top);
+}

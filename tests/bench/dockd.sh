@@ -1,0 +1,122 @@
+#!/bin/sh
+# dockd ingest benchmarks (figures only, no assertions):
+#   1. one camera over the socket, one 1 GiB recording, and side by side in
+#      the same run `dd bs=1M conv=fsync` of the same bytes to the same disk:
+#        BENCH dockd_ingest_1GiB       MB/s  ingest_started -> stored_local
+#                                            (pull + SHA-256 + AES-256-GCM +
+#                                            fsync + re-read verify + link)
+#        BENCH dd_fsync_1GiB           MB/s
+#        BENCH dockd_vs_dd_ratio       ratio (target >= 0.9)
+#        BENCH dockd_docking_1GiB      s     connect -> storage_verified
+#   2. sixteen cameras docking at once, one recording each:
+#        BENCH dockd_16cam_aggregate   MB/s  total bytes / first ingest_started
+#                                            -> last stored_local
+#        BENCH dockd_16cam_min / _max  MB/s  per-camera ingest throughput
+#        BENCH dockd_peak_rss          MiB   dockd's VmHWM after both runs
+#   Times come from the ledger's own event timestamps (ns).
+# Environment (tests/bench.sh): TOP, BUILD, BIN, TBIN.
+# SIZE_MB (default 1024) and CAM_MB (default 128) scale it down.
+set -u
+: "${TOP:=$(cd "$(dirname "$0")/../.." && pwd)}"
+: "${BUILD:=build}"
+: "${BIN:=$TOP/$BUILD/bin}"
+: "${TBIN:=$TOP/$BUILD/tests}"
+. "$TOP/tests/lib.sh" >/dev/null
+. "$TOP/tests/dockd_lib.sh"
+SIZE_MB=${SIZE_MB:-1024}
+CAM_MB=${CAM_MB:-128}
+NCAM=${NCAM:-16}
+if [ ! -x "$DOCKD" ]; then
+	echo "dockd bench: $DOCKD not built; skipped"
+	exit 0
+fi
+# Same disk as the build tree (not /tmp, which may be a RAM disk).
+W=$(mktemp -d "$TOP/build/bench-dockd.XXXXXX")
+trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$W"' EXIT
+DK_CHUNK=1048576
+DK_SYNC_MB=64
+DK_LOG_LEVEL=info
+DK_RELEASE_WAIT=60
+dk_init "$W/d" storage || exit 1
+
+# Ingest rate of one item from the ledger: size / (stored_local - ingest_started).
+item_rates() { # prints "evid bytes start_ns end_ns" per item with both events
+	dk_py '
+first, last = {}, {}
+for seq, a, e, d in events():
+    if a == "ingest_started" and e not in first: first[e] = con.execute(
+        "SELECT time_ns FROM events WHERE seq=?", (seq,)).fetchone()[0]
+    if a == "stored_local": last[e] = con.execute(
+        "SELECT time_ns FROM events WHERE seq=?", (seq,)).fetchone()[0]
+for e in sorted(last):
+    size = con.execute("SELECT size FROM dock_recordings WHERE evidence_id=?", (e,)).fetchone()[0]
+    print(e, size, first[e], last[e])'
+}
+now() { date +%s.%N; }
+mbps() { echo "scale=1; $1 / 1000000 / $2" | bc; }
+
+# ---- 1. one camera, 1 GiB, against dd --------------------------------------
+dk_camera BIG 0 0 || exit 1
+dk_randfile "$W/big.bin" $((SIZE_MB * 1048576)) bench || exit 1
+"$CAMSIM" add --dir "$DK/cams/BIG" --id REC-1 --file "$W/big.bin" --category patrol >/dev/null ||
+	exit 1
+bytes=$(stat -c %s "$W/big.bin")
+# dd first: same bytes (from the page cache, like camsim's), same filesystem.
+sync
+t0=$(now)
+dd if="$W/big.bin" of="$DK_VAULT/dd.out" bs=1M conv=fsync status=none || exit 1
+t1=$(now)
+dd_s=$(echo "$t1 - $t0" | bc)
+rm -f "$DK_VAULT/dd.out"
+sync
+dk_start || { tail "$DK_LOG"; exit 1; }
+t0=$(now)
+dk_dock BIG || echo "# camsim exit $?"
+dk_wait_state BIG/REC-1 storage_verified 600 || echo "# not storage_verified"
+t1=$(now)
+set -- $(item_rates | grep '^BIG/REC-1 ')
+ing_s=$(echo "scale=6; ($4 - $3) / 1000000000" | bc)
+dd_rate=$(mbps "$bytes" "$dd_s")
+ing_rate=$(mbps "$bytes" "$ing_s")
+echo "# 1 GiB: dockd ingest ${ing_s}s, dd conv=fsync ${dd_s}s"
+echo "BENCH dockd_ingest_1GiB $ing_rate MB/s"
+echo "BENCH dd_fsync_1GiB $dd_rate MB/s"
+echo "BENCH dockd_vs_dd_ratio $(echo "scale=3; $ing_rate / $dd_rate" | bc) ratio"
+echo "BENCH dockd_docking_1GiB $(echo "scale=2; ($t1 - $t0) / 1" | bc) s"
+rm -f "$W/big.bin"
+dk_same BIG REC-1 || echo "# WARNING: 1 GiB recording did not decrypt byte-identical"
+rm -f "$DK/dec.bin" "$DK/orig/BIG/REC-1.bin"
+
+# ---- 2. sixteen cameras at once ----------------------------------------------
+i=1
+while [ $i -le "$NCAM" ]; do
+	dk_camera "C$i" 1 $((CAM_MB * 1048576)) || exit 1
+	i=$((i + 1))
+done
+pids=""
+i=1
+while [ $i -le "$NCAM" ]; do
+	dk_dock "C$i" &
+	pids="$pids $!"
+	i=$((i + 1))
+done
+for p in $pids; do wait "$p"; done
+dk_wait_count stored_local 0 600
+item_rates | grep '^C' >"$W/rates"
+python3 - "$W/rates" <<'EOF'
+import sys
+rows = [l.split() for l in open(sys.argv[1])]
+rows = [(e, int(b), int(s), int(t)) for e, b, s, t in rows]
+if not rows:
+    print("# 16 cameras: no item reached stored_local"); sys.exit(0)
+total = sum(b for _, b, _, _ in rows)
+span = (max(t for *_, t in rows) - min(s for _, _, s, _ in rows)) / 1e9
+per = [b / ((t - s) / 1e9) / 1e6 for _, b, s, t in rows]
+print("# %d cameras, %d bytes in %.2f s" % (len(rows), total, span))
+print("BENCH dockd_16cam_aggregate %.1f MB/s" % (total / span / 1e6))
+print("BENCH dockd_16cam_min %.1f MB/s" % min(per))
+print("BENCH dockd_16cam_max %.1f MB/s" % max(per))
+EOF
+hwm=$(awk '/^VmHWM/ {print $2}' "/proc/$DK_PID/status")
+echo "BENCH dockd_peak_rss $(echo "scale=1; $hwm / 1024" | bc) MiB"
+dk_stop

@@ -1,0 +1,175 @@
+#!/bin/sh
+# `custody proof ID` and `custody check-proof FILE`: a proof verifies with
+# only the public key (the ledger moved away); edited, foreign-key,
+# altered-event, truncated and garbage proofs are rejected with a message
+# and exit 1 (not proven) or 2 (not a proof file), never a crash. The
+# item's events span several checkpoints and the tree size is not a power
+# of two; an independent Python verifier written from
+# docs/custody-ledger.md checks the same proof.
+. "$(dirname "$0")/../lib.sh"
+mktmp
+C="$BIN/custody"
+mkconf() { # dir key-prefix
+	mkdir -p "$1/ext"
+	cat >"$1/c.ini" <<EOC
+[ledger]
+path = $1/l.db
+agency_id = pd-test
+checkpoint_key = $2.key
+checkpoint_pub = $2.vkey
+checkpoint_origin = dock.example/pd-test
+external_checkpoint_dir = $1/ext
+EOC
+}
+mkdir -p "$T/a" "$T/b"
+"$C" keygen --key "$T/ck.key" --vkey "$T/ck.vkey" --name dock.example/pd-test >/dev/null
+"$C" keygen --key "$T/other.key" --vkey "$T/other.vkey" --name dock.example/pd-test >/dev/null
+mkconf "$T/a" "$T/ck"
+mkconf "$T/b" "$T/other"
+"$C" --config "$T/a/c.ini" demo-fill 20 --per-session 6 >/dev/null
+"$C" --config "$T/b/c.ini" demo-fill 20 --per-session 6 >/dev/null
+db="$T/a/l.db"
+id=EV-00000002
+# the item's events straddle at least one published checkpoint
+span=$(sqlite3 "$db" "SELECT count(*) FROM checkpoints WHERE size >= (SELECT min(seq)
+	FROM events WHERE evidence_id = '$id') AND size < (SELECT max(seq) FROM events
+	WHERE evidence_id = '$id')")
+check "events of $id span several checkpoints ($span in between)" [ "$span" -ge 1 ]
+nev=$(sqlite3 "$db" "SELECT count(*) FROM events WHERE evidence_id = '$id'")
+
+check "proof written" sh -c "'$C' --config '$T/a/c.ini' proof $id --out '$T/p.json' 2>/dev/null"
+check_fails "proof refuses to overwrite a file" "$C" --config "$T/a/c.ini" proof $id --out "$T/p.json" 2>/dev/null
+"$C" --config "$T/b/c.ini" proof $id --out "$T/foreign.json" 2>/dev/null
+size=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["tree_size"])' "$T/p.json" 2>/dev/null ||
+	sed -n 's/.*"tree_size": \([0-9]*\).*/\1/p' "$T/p.json")
+check "tree size $size is not a power of two" [ $((size & (size - 1))) -ne 0 ]
+
+# the ledger goes away: only the proof and the public key remain
+mkdir "$T/gone"; mv "$T/a/l.db"* "$T/gone/"
+out=$("$C" check-proof "$T/p.json" --vkey "$T/ck.vkey" 2>&1); rc=$?
+check "proof verifies with the public key alone (no database)" [ $rc -eq 0 ]
+case $out in *"OK: $nev of $nev event(s) of $id proven"*) ok "all $nev events of $id proven";;
+	*) not_ok "check-proof output"; printf '%s\n' "$out" | sed 's/^/# /' | tail -3;; esac
+check "ledger really absent" [ ! -e "$T/a/l.db" ]
+
+# reject FILE DESC EXIT PATTERN: check-proof must exit EXIT and print PATTERN
+reject() {
+	out=$("$C" check-proof "$1" --vkey "${VK:-$T/ck.vkey}" 2>&1); rc=$?
+	if [ $rc -eq "$3" ] && printf '%s\n' "$out" | grep -q -- "$4"; then ok "$2"
+	else not_ok "$2 (exit $rc)"; printf '%s\n' "$out" | sed 's/^/# /' | tail -4; fi
+}
+VK="$T/other.vkey" reject "$T/p.json" "checkpoint signed by another key: rejected" 1 \
+	"not signed by a trusted key\|no trusted signature\|FAILED"
+reject "$T/foreign.json" "proof from another dock's ledger: rejected" 1 "FAILED"
+
+if command -v python3 >/dev/null 2>&1; then
+	# edit FROM TO PYTHON: copy of the proof with one change
+	edit() {
+		python3 - "$T/p.json" "$T/$1" "$2" <<'PY'
+import json, sys
+p = json.load(open(sys.argv[1]))
+e = p["events"]
+exec(sys.argv[3])
+open(sys.argv[2], "w").write(json.dumps(p, indent=1))
+PY
+	}
+	flip() { echo "('0' if $1[-1] != '0' else '1')"; }
+	edit hash.json "h = e[0]['proof'][2]; e[0]['proof'][2] = h[:-1] + $(flip h)"
+	reject "$T/hash.json" "byte-edited proof hash: rejected" 1 "FAILED: $((nev - 1)) of $nev"
+	edit canon.json "c = e[3]['canonical']; e[3]['canonical'] = c[:-6] + ('30' if c[-6:-4] != '30' else '31') + c[-4:]"
+	reject "$T/canon.json" "altered event (one byte of its canonical bytes): rejected" 1 "seq [0-9]*: FAILED"
+	edit seq.json "e[1]['seq'] = e[1]['seq'] + 1"
+	reject "$T/seq.json" "event claimed at another seq: rejected" 1 "do not belong"
+	edit other.json "p['evidence_id'] = 'EV-00000003'"
+	reject "$T/other.json" "events claimed for another item: rejected" 1 "do not belong"
+	edit root.json "l = p['checkpoint'].split('\n'); l[2] = ('A' if l[2][0] != 'A' else 'B') + l[2][1:]; p['checkpoint'] = '\n'.join(l)"
+	reject "$T/root.json" "edited checkpoint root: rejected" 1 "checkpoint: "
+	edit size.json "p['tree_size'] = p['tree_size'] - 1"
+	reject "$T/size.json" "tree_size differing from the signed size: rejected" 2 "malformed"
+	edit short.json "e[0]['proof'].pop()"
+	reject "$T/short.json" "proof one hash short: rejected" 1 "FAILED"
+	edit long.json "e[0]['proof'].append(e[0]['proof'][0])"
+	reject "$T/long.json" "proof one hash too long: rejected" 1 "FAILED"
+	edit empty.json "p['events'] = []"
+	reject "$T/empty.json" "proof of no event: rejected" 1 "nothing is proven"
+	edit types.json "e[0]['proof'] = 'abc'"
+	reject "$T/types.json" "wrong JSON types: malformed" 2 "malformed"
+	edit hexcase.json "e[0]['canonical'] = e[0]['canonical'] + 'zz'"
+	reject "$T/hexcase.json" "non-hex canonical bytes: malformed" 2 "malformed"
+	edit neg.json "e[0]['seq'] = -5"
+	reject "$T/neg.json" "negative seq: malformed" 2 "malformed"
+	edit fmt.json "p['format'] = 'something else'"
+	reject "$T/fmt.json" "unknown format: malformed" 2 "malformed"
+
+	# independent verifier following docs/custody-ledger.md only
+	python3 - "$T/p.json" "$T/ck.vkey" <<'PY' >"$T/indep.out" 2>&1
+import base64, hashlib, json, struct, sys
+p = json.load(open(sys.argv[1]))
+name, kid, key = open(sys.argv[2]).read().strip().split("+", 2)
+key = base64.b64decode(key)
+assert key[0] == 1 and len(key) == 33
+assert hashlib.sha256(name.encode() + b"\n" + key).digest()[:4].hex() == kid
+note = p["checkpoint"].encode()
+text, sigs = note.rsplit(b"\n\n", 1)
+text += b"\n"
+origin, size, root = text.decode().split("\n")[:3]
+size, root = int(size), base64.b64decode(root)
+assert size == p["tree_size"]
+sigok = "unchecked (no python cryptography)"
+for line in sigs.decode().splitlines():
+    dash, kname, sig = line.split(" ")
+    sig = base64.b64decode(sig)
+    if dash == "\u2014" and kname == name and sig[:4].hex() == kid:
+        try:
+            from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+            Ed25519PublicKey.from_public_bytes(key[1:]).verify(sig[4:], text)
+            sigok = "valid"
+        except ImportError:
+            pass
+NH = lambda l, r: hashlib.sha256(b"\x01" + l + r).digest()
+def inclusion(i, n, h, proof):
+    fn, sn, r = i, n - 1, h
+    for q in proof:
+        if sn == 0: return False
+        if fn & 1 or fn == sn:
+            r = NH(q, r)
+            while not fn & 1 and fn != 0:
+                fn >>= 1; sn >>= 1
+        else:
+            r = NH(r, q)
+        fn >>= 1; sn >>= 1
+    return sn == 0 and r == root
+def field(b, o):
+    n = struct.unpack(">I", b[o:o + 4])[0]
+    return b[o + 4:o + 4 + n].decode(), o + 4 + n
+for e in p["events"]:
+    c = bytes.fromhex(e["canonical"])
+    assert c[0] == 1 and struct.unpack(">Q", c[1:9])[0] == e["seq"]
+    o = 18; agency, o = field(c, o); o += 1; actor, o = field(c, o); o += 2
+    evid, o = field(c, o)
+    assert evid == p["evidence_id"], evid
+    h = hashlib.sha256(b"\x00" + c).digest()
+    assert inclusion(e["seq"] - 1, size, h, [bytes.fromhex(x) for x in e["proof"]]), e["seq"]
+print("independent: %d events included in %s@%d, signature %s" % (len(p["events"]), origin, size, sigok))
+PY
+	rc=$?
+	check "independent Python verifier (from the docs) accepts the proof" [ $rc -eq 0 ]
+	sed 's/^/# /' "$T/indep.out"
+else
+	skip "edited proofs" "no python3"
+fi
+
+# truncated and garbage files: "not a proof file", exit 2, no crash
+head -c $(( $(wc -c <"$T/p.json") / 2 )) "$T/p.json" >"$T/trunc.json"
+reject "$T/trunc.json" "truncated proof file: rejected" 2 "not a proof file"
+head -c 3000 /dev/urandom >"$T/garbage.json"
+reject "$T/garbage.json" "garbage file: rejected" 2 "not a proof file"
+: >"$T/empty-file.json"
+reject "$T/empty-file.json" "empty file: rejected" 2 "not a proof file"
+echo '[1, 2, 3]' >"$T/array.json"
+reject "$T/array.json" "JSON that is not a proof object: rejected" 2 "malformed"
+reject "$T/does-not-exist.json" "missing file: rejected" 2 "not a proof file"
+check_fails "missing vkey file: error" "$C" check-proof "$T/p.json" --vkey "$T/nope.vkey" 2>/dev/null
+check_fails "no vkey at all: error" "$C" check-proof "$T/p.json" 2>/dev/null
+check_fails "proof of an unknown item: error" "$C" --config "$T/b/c.ini" proof EV-99999999 2>/dev/null
+done_testing

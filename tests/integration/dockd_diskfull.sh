@@ -1,0 +1,131 @@
+#!/bin/sh
+# Disk full and write errors under dockd: no release, an alert, no crash,
+# and recovery once space is back / the errors stop.
+#   A. ENOSPC for real: the vault on a small tmpfs (needs root and mount;
+#      otherwise skipped). Then the pre-check: below min_free_mb no pull
+#      starts at all.
+#   B. EIO on every write(2) of dockd (libfiu's fiu-run -x, switched on and
+#      off at run time with fiu-ctrl): both the vault and the storage
+#      target fail. SQLite (pwrite) and the camera link (send) are spared.
+. "$(dirname "$0")/../lib.sh"
+. "$TOP/tests/dockd_lib.sh"
+dk_require
+mktmp
+trap 'kill $(jobs -p) 2>/dev/null; umount "$T/small" 2>/dev/null; rm -rf "$T"' EXIT
+WAIT=60
+
+alive() { dk_alive; }
+not_released() { [ "$(dk_count_action "$1" camera_released)" = 0 ] && dk_cam_has "${1%%/*}" "${1#*/}"; }
+interrupted_with() { # EVID TEXT: an ingest_interrupted event whose details mention TEXT
+	dk_py '
+import re
+sys.exit(0 if any(a == "ingest_interrupted" and re.search(args[1], json.dumps(d), re.I)
+                  for _, a, _, d in events(args[0])) else 1)' "$1" "$2"
+}
+has_event() { [ "$(dk_count_action "$1" "$2")" -gt 0 ]; }
+alerted() { [ "$(dk_alerts)" -gt "$1" ]; }
+wait_for() { # CMD...: poll up to $WAIT s
+	for n in $(seq $((WAIT * 5))); do "$@" && return 0; sleep 0.2; done
+	return 1
+}
+dock_until_released() { # SERIAL REC
+	for n in 1 2 3 4; do
+		[ "$(dk_state "$1/$2")" = released ] && return 0
+		[ "$(dk_state "$1/$2")" = stored_local ] && dk_wait_state "$1/$2" storage_verified "$WAIT"
+		dk_dock "$1"
+	done
+	[ "$(dk_state "$1/$2")" = released ]
+}
+
+# ---- A: a real full filesystem ---------------------------------------------
+mkdir "$T/small"
+if [ "$(id -u)" = 0 ] && mount -t tmpfs -o size=2m,mode=0755 tmpfs "$T/small" 2>/dev/null; then
+	DK_VAULT=$T/small/vault
+	check "A setup: vault on a 2 MiB tmpfs" dk_init "$T/a" storage
+	check "A setup: camera with a 3 MiB recording" dk_camera CAM-F 1 3000000
+	check "A: dockd starts" dk_start
+	# dockd keeps the camera docked and pauses while the vault is full.
+	dk_dock CAM-F &
+	cam=$!
+	check "A: ingest stopped with ingest_interrupted naming the full disk" \
+		wait_for interrupted_with CAM-F/REC-1 'space|ENOSPC|full'
+	check "A: not quarantined (the recording is fine)" \
+		test "$(dk_count_action CAM-F/REC-1 quarantined)" = 0
+	check "A: no release, the camera keeps the recording" not_released CAM-F/REC-1
+	check "A: an alert was raised" wait_for alerted 0
+	check "A: dockd is still running" alive
+	mount -o remount,size=64m "$T/small"
+	check "A: space back: the paused docking completes" wait "$cam"
+	check "A: ... stored_local then verified in the target" \
+		dk_wait_state CAM-F/REC-1 storage_verified "$WAIT"
+	check "A: ... and released (at a following docking if need be)" dock_until_released CAM-F REC-1
+	check "A: the pull continued from the saved offset, not from zero" \
+		dk_py 'sys.exit(0 if any(a == "ingest_started" and int(d.get("resume_chunk", 0)) > 0
+			for _, a, _, d in events(args[0])) else 1)' CAM-F/REC-1
+	check "A: vault copy byte-identical" dk_same CAM-F REC-1
+	check "A: release rule holds" dk_ledger_rules storage
+	check "A: custody verify is clean" dk_verify
+	check "A: dockd stops cleanly" dk_stop
+
+	# Pre-check: the vault has less than min_free_mb free -> no pull starts.
+	DK_MIN_FREE_MB=100
+	dk_conf_write
+	check "A setup: camera CAM-G (min_free_mb 100 > 64 MiB filesystem)" dk_camera CAM-G 1 500000
+	a0=$(dk_alerts)
+	check "A: dockd starts" dk_start
+	dk_dock CAM-G &
+	cam=$!
+	check "A: below min_free_mb an alert says the vault is short" wait_for alerted "$a0"
+	check "A: ... no pull started" test "$(dk_count_action CAM-G/REC-1 ingest_started)" = 0
+	check "A: ... nothing released" not_released CAM-G/REC-1
+	check "A: dockd still running" alive
+	kill "$cam" 2>/dev/null; wait "$cam" 2>/dev/null
+	DK_MIN_FREE_MB=0
+	dk_conf_write
+	kill -HUP "$DK_PID"
+	sleep 1
+	dk_dock CAM-G
+	check "A: min_free_mb lowered (SIGHUP), next docking: stored" \
+		dk_wait_state CAM-G/REC-1 storage_verified "$WAIT"
+	check "A: CAM-G byte-identical" dk_same CAM-G REC-1
+	check "A: dockd stops cleanly" dk_stop
+	umount "$T/small"
+	DK_VAULT=
+else
+	skip "A: ENOSPC on a small tmpfs" "cannot mount tmpfs here (not root or no permission)"
+fi
+
+# ---- B: write errors (libfiu) ------------------------------------------------
+if ! command -v fiu-run >/dev/null 2>&1 || ! command -v fiu-ctrl >/dev/null 2>&1; then
+	skip "B: write errors" "fiu-run/fiu-ctrl missing (Debian package fiu-utils)"
+	done_testing
+fi
+DK_MIN_FREE_MB=0
+check "B setup" dk_init "$T/b" storage
+check "B setup: camera CAM-W with a 1 MiB recording" dk_camera CAM-W 1 1000000
+DK_WRAP="fiu-run -x -f $T/b/fiu"
+check "B: dockd starts under fiu-run" dk_start
+DK_WRAP=
+fiu() { fiu-ctrl -f "$T/b/fiu" -c "$1" "$DK_PID"; }
+check "B: failpoint posix/io/rw/write (EIO) enabled" fiu "enable name=posix/io/rw/write,failinfo=5"
+dk_dock CAM-W &
+cam=$!
+check "B: ingest_interrupted recorded" wait_for has_event CAM-W/REC-1 ingest_interrupted
+check "B: an alert was raised" wait_for alerted 0
+check "B: no release, the camera keeps the recording" not_released CAM-W/REC-1
+check "B: dockd is still running" alive
+check "B: failpoint disabled" fiu "disable name=posix/io/rw/write"
+wait "$cam"
+echo "# B: docking through the write errors: camsim exit $?"
+check "B: recovery: stored and verified (same or next docking)" dock_until_released CAM-W REC-1
+check "B: byte-identical" dk_same CAM-W REC-1
+check "B: storage copy byte-identical" dk_same_store CAM-W REC-1
+
+check "B setup: camera CAM-V" dk_camera CAM-V 1 800000
+dk_dock CAM-V
+check "B: a new camera after recovery is stored normally" \
+	dk_wait_state CAM-V/REC-1 storage_verified "$WAIT"
+check "B: release rule holds" dk_ledger_rules storage
+check "B: custody verify is clean" dk_verify
+check "B: dockd stops cleanly" dk_stop
+done_testing
