@@ -36,6 +36,7 @@ static const struct name actions[] = {
 	{ CUST_A_SHARED, "shared" },
 	{ CUST_A_ACCESS_DENIED, "access_denied" },
 	{ CUST_A_DESTROYED, "destroyed" },
+	{ CUST_A_INGEST_INTERRUPTED, "ingest_interrupted" },
 	{ CUST_A_LOGON, "logon" },
 	{ CUST_A_LOGOFF, "logoff" },
 	{ CUST_A_LEDGER_READ, "ledger_read" },
@@ -47,6 +48,8 @@ static const struct name actions[] = {
 	{ CUST_A_KEY_CHANGED, "key_changed" },
 	{ CUST_A_PRIVILEGED, "privileged_action" },
 	{ CUST_A_LEDGER_CREATED, "ledger_created" },
+	{ CUST_A_DEVICE_ENROLLED, "device_enrolled" },
+	{ CUST_A_DEVICE_REVOKED, "device_revoked" },
 };
 static const struct name actors[] = {
 	{ CUST_ACTOR_DOCK, "dock" }, { CUST_ACTOR_CAMERA, "camera" },

@@ -97,7 +97,8 @@ enum cust_action {
 	CUST_A_SHARED,			/* shared */
 	CUST_A_ACCESS_DENIED,		/* access_denied */
 	CUST_A_DESTROYED,		/* destroyed */
-	CUST_A_LIFE_MAX_ = CUST_A_DESTROYED,
+	CUST_A_INGEST_INTERRUPTED,	/* ingest_interrupted: details offset, error */
+	CUST_A_LIFE_MAX_ = CUST_A_INGEST_INTERRUPTED,
 
 	CUST_A_LOGON = 40,		/* logon (outcome ok / denied) */
 	CUST_A_LOGOFF,			/* logoff */
@@ -110,7 +111,9 @@ enum cust_action {
 	CUST_A_KEY_CHANGED,		/* key_changed */
 	CUST_A_PRIVILEGED,		/* privileged_action (admin/test tools) */
 	CUST_A_LEDGER_CREATED,		/* ledger_created: first event */
-	CUST_A_AUDIT_MAX_ = CUST_A_LEDGER_CREATED
+	CUST_A_DEVICE_ENROLLED,		/* device_enrolled: details serial, pubkey, officer, model */
+	CUST_A_DEVICE_REVOKED,		/* device_revoked: details serial */
+	CUST_A_AUDIT_MAX_ = CUST_A_DEVICE_REVOKED
 };
 
 struct cust_event {

@@ -130,7 +130,7 @@ EOA
 	"$CUSTODY" keygen --key "$DK/state/ckpt.key" --vkey "$DK/state/ckpt.vkey" \
 		--name "dock.test/$DK_AGENCY" >/dev/null || return 1
 	dk_conf_write
-	dk_pub=$("$DOCKD" --config "$DK_CONF" keygen) || return 1
+	dk_pub=$("$DOCKD" --config "$DK_CONF" keygen 2>"$DK/keygen.log") || return 1
 	dk_pub=$(printf '%s\n' "$dk_pub" | grep -Eo '[0-9a-f]{64}' | tail -1)
 	"$DOCKD" certify --agency-key "$DK/keys/agency-sign.key" --agency-id "$DK_AGENCY" \
 		--dock-id "$DK_DOCK_ID" --dock-pub "$dk_pub" --days 30 \

@@ -19,8 +19,8 @@ mktmp
 POINTS=${CRASH_POINTS:-50}
 [ "${SOAK:-0}" = 1 ] && POINTS=${CRASH_POINTS:-300}
 SIZE=${CRASH_SIZE:-600000}  # bytes per recording (~10 chunks of 64 KiB)
-RATE=${CRASH_RATE:-6000000} # camera link throttle, bytes/s: stretches ingest
-MAXMS=${CRASH_MAXMS:-900}   # kill between 0 and MAXMS ms after docking starts
+RATE=${CRASH_RATE:-1500000} # camera link throttle, bytes/s: stretches ingest
+MAXMS=${CRASH_MAXMS:-1500}  # kill between 0 and MAXMS ms after docking starts
 CAMS="CAM-X CAM-Y"
 DK_SYNC_MB=1
 DK_RELEASE_WAIT=2
@@ -81,7 +81,7 @@ while [ $p -lt "$POINTS" ]; do
 	fi
 	pids=""
 	for c in $CAMS; do
-		dk_dock "$c" --slow "$RATE" &
+		dk_dock "$c" --slow "$RATE" --chunk 32768 &
 		pids="$pids $!"
 	done
 	ms=$(rand_ms)
@@ -96,8 +96,17 @@ while [ $p -lt "$POINTS" ]; do
 	kill $pids 2>/dev/null
 	for q in $pids; do wait "$q" 2>/dev/null; done
 	check_gone "$p after ${ms}ms"
+	# Where the kill landed (states of this round's recordings, from the dock's table).
+	phase=$(dk_sql "SELECT group_concat(state || ':' || n, ' ') FROM (SELECT state, count(*) AS n
+		FROM dock_recordings WHERE recording_id LIKE 'R$round-%' GROUP BY state)")
+	echo "# point $p at ${ms}ms: $phase"
+	for st in pulling stored_local storage_verified; do
+		case " $phase" in *" $st:"*) eval "hit_$st=\$((\${hit_$st:-0} + 1))" ;; esac
+	done
 	if cam_empty CAM-X && cam_empty CAM-Y; then add_round; fi
 done
+echo "# kill points that left recordings pulling: ${hit_pulling:-0}, stored_local: ${hit_stored_local:-0}, storage_verified (not yet released): ${hit_storage_verified:-0}"
+check "kill points landed mid-pull" test "${hit_pulling:-0}" -gt 0
 check "$POINTS kill -9 points, dockd never crashed on its own" test $crashes = 0
 check "dockd restarted after every kill" test $starts_failed = 0
 check "no recording ever left a camera without a verified stored copy" test $lost = 0

@@ -15,6 +15,11 @@ CAMS="CAM-A CAM-B CAM-C"
 WAIT=${E2E_WAIT:-90}
 
 released() { [ "$(dk_state "$1")" = released ]; }
+# Wait until nothing is being pulled or waiting for storage (at most S s).
+settle() {
+	dk_wait_count pulling 0 "$1" && dk_wait_count listed 0 "$1" &&
+		dk_wait_count stored_local 0 "$1"
+}
 not_on_camera() { ! dk_cam_has "$1" "$2"; }
 on_camera() { dk_cam_has "$1" "$2"; }
 lifecycle() { # EVID POLICY: the events of one item come in the order of docs/dockd.md
@@ -34,7 +39,7 @@ dock_until_released() { # CAMERAS...
 			for r in REC-1 REC-2; do released "$c/$r" || dk_left=1; done
 		done
 		[ $dk_left = 0 ] && return 0
-		dk_wait_count stored_local 0 "$WAIT"
+		settle "$WAIT"
 		for c in "$@"; do dk_dock "$c"; done
 	done
 	return 1
@@ -46,13 +51,16 @@ for c in $CAMS; do
 	check "setup: camera $c enrolled with 2 recordings" dk_camera "$c" 2 "$SIZE"
 done
 check "dockd starts and listens" dk_start
+pids=""
 for c in $CAMS; do
 	dk_dock "$c" &
-	eval "pid_$c=\$!"
+	pids="$pids $!"
 done
+# shellcheck disable=SC2086
+set -- $pids
 for c in $CAMS; do
-	eval "p=\$pid_$c"
-	check "docking $c (three at once): camsim exits 0" wait "$p"
+	check "docking $c (three at once): camsim exits 0" wait "$1"
+	shift
 done
 check "every recording is released (re-docking if storage was slow)" \
 	dock_until_released $CAMS

@@ -25,7 +25,11 @@ elif [ -n "$dk_cpub" ] && enroll_sql CAM-1 "$dk_cpub" OFF-CAM-1; then
 	ok "camera CAM-1 with 2 recordings, enrolled by SQL (dockd enroll not usable yet)"
 else not_ok "camera CAM-1 with 2 recordings, enrolled"; fi
 
+"$CUSTODY" --config "$DK_CONF" user add "$(id -un)" --role clerk --agency "$DK_AGENCY" \
+	--reason "smoke test" >/dev/null 2>&1
 check "dockd starts" dk_start --exit-when-idle
+check "custody status is answered by the embedded query service" sh -c \
+	"'$CUSTODY' --config '$DK_CONF' status --socket '$DK/query.sock' --json | grep -q '\"dock_id\": *\"$DK_DOCK_ID\"'"
 dk_dock CAM-1
 check "camsim docking ends cleanly" [ $? -eq 0 ]
 wait "$DK_PID"; rc=$?; DK_PID=
