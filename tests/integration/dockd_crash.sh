@@ -20,7 +20,7 @@ POINTS=${CRASH_POINTS:-50}
 [ "${SOAK:-0}" = 1 ] && POINTS=${CRASH_POINTS:-300}
 SIZE=${CRASH_SIZE:-600000}  # bytes per recording (~10 chunks of 64 KiB)
 RATE=${CRASH_RATE:-1500000} # camera link throttle, bytes/s: stretches ingest
-MAXMS=${CRASH_MAXMS:-1500}  # kill between 0 and MAXMS ms after docking starts
+MAXMS=${CRASH_MAXMS:-1000}  # kill between 0 and MAXMS ms after docking starts
 CAMS="CAM-X CAM-Y"
 DK_SYNC_MB=1
 DK_RELEASE_WAIT=2

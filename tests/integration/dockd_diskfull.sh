@@ -11,7 +11,9 @@
 . "$TOP/tests/dockd_lib.sh"
 dk_require
 mktmp
-trap 'kill $(jobs -p) 2>/dev/null; umount "$T/small" 2>/dev/null; rm -rf "$T"' EXIT
+cleanup() { kill $(jobs -p) 2>/dev/null; umount "$T/small" 2>/dev/null; rm -rf "$T"; }
+trap cleanup EXIT
+trap 'cleanup; exit 1' INT TERM
 WAIT=60
 
 alive() { dk_alive; }

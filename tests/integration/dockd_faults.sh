@@ -31,6 +31,12 @@ stored_ok() { # EVID: eventually storage_verified/released and byte-identical
 }
 fault_cam() { dk_camera "$1" 1 "$SIZE"; }
 no_session_event() { ! session_event "$@"; }
+any_session_event() { # ACTION KEY VALUE-REGEX, any serial
+	dk_py '
+import re
+sys.exit(0 if any(a == args[0] and re.search(args[2], str(d.get(args[1], "")))
+	for _, a, e, d in events()) else 1)' "$@"
+}
 any_event() { # EVID ACTION...
 	e=$1; shift
 	for a in "$@"; do has "$e" "$a" && return 0; done
@@ -91,7 +97,12 @@ for f in unenrolled-key wrong-version; do
 	fault_cam "$name"
 	a0=$(dk_alerts)
 	dk_dock "$name" --$f
-	check "$f: device_rejected recorded" session_event "$name" device_rejected
+	if [ "$f" = wrong-version ]; then # refused before the camera says who it is
+		check "$f: device_rejected recorded (reason: version)" \
+			any_session_event device_rejected reason 'version'
+	else
+		check "$f: device_rejected recorded" session_event "$name" device_rejected
+	fi
 	check "$f: never authenticated" no_session_event "$name" device_authenticated
 	check "$f: an alert" test "$(dk_alerts)" -gt "$a0"
 	check "$f: nothing ingested" test "$(dk_count_action "$name/REC-1" ingest_started)" = 0
@@ -100,7 +111,7 @@ done
 
 # ---- link faults that a dock must ride out -----------------------------------
 fault_cam F-OOO
-dk_dock F-OOO --out-of-order
+dk_dock F-OOO --out-of-order --chunk 65536 # several DATA frames: the first two swap
 check "out-of-order: recorded (integrity_failed or ingest_interrupted)" \
 	any_event F-OOO/REC-1 integrity_failed ingest_interrupted
 check "out-of-order: whatever was stored is byte-identical (bad bytes never are)" \
