@@ -67,7 +67,15 @@ static int enrol_cb(void *ctx, const struct proto_identity *id)
 	r = dock_enrol_check(ledgerw_ledger(c->d->w), c->snap->cfg.agency_id, id, c->why,
 			     sizeof(c->why));
 	ledgerw_unlock(c->d->w);
-	return r == 0 ? 0 : -PROTO_E_UNENROLLED;
+	if (r < 0)
+		return -PROTO_E_UNENROLLED;
+	/* A camera may present itself twice (USB re-enumeration, a replayed or
+	 * hostile peer): only the first session of a serial may ingest. */
+	if (status_cam_identity(c->d->status, c->slot, id->serial, id->officer_id) < 0) {
+		snprintf(c->why, sizeof(c->why), "already docked: another session of this serial is active");
+		return -PROTO_E_BUSY;
+	}
+	return 0;
 }
 
 static int ev_details(struct cust_event *ev, json_t *o)
@@ -304,7 +312,7 @@ static void run_session(struct cam *c)
 
 	r = session_open(c->t, &cfg, &s);
 	if (r < 0) {
-		if (c->have_id || r == -PROTO_E_AUTH || r == -PROTO_E_UNENROLLED ||
+		if (c->have_id || r == -PROTO_E_AUTH || r == -PROTO_E_UNENROLLED || r == -PROTO_E_BUSY ||
 		    r == -PROTO_E_BAD_VERSION)
 			record_rejected(c, r);
 		else
@@ -314,7 +322,6 @@ static void run_session(struct cam *c)
 	}
 	lc.id = session_identity(s);
 	snprintf(serial, sizeof(serial), "%s", lc.id->serial);
-	status_cam_identity(c->d->status, c->slot, serial, lc.id->officer_id);
 	r = record_authenticated(c, s);
 	if (r < 0) {
 		log_error("%s: ledger write failed (%s): closing without ingest", serial, strerror(-r));

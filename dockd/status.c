@@ -110,16 +110,23 @@ unsigned status_cam_count(struct status *st)
 	return n;
 }
 
-void status_cam_identity(struct status *st, int slot, const char *serial, const char *officer)
+int status_cam_identity(struct status *st, int slot, const char *serial, const char *officer)
 {
 	struct cam_slot *c = slot_of(st, slot);
+	int r = 0;
 
 	if (!c)
-		return;
+		return -EINVAL;
 	pthread_mutex_lock(&st->mu);
-	snprintf(c->serial, sizeof(c->serial), "%s", serial);
-	snprintf(c->officer, sizeof(c->officer), "%s", officer);
+	for (int i = 0; i < STATUS_MAX_CAMERAS; i++)
+		if (i != slot && st->cams[i].used && !strcmp(st->cams[i].serial, serial))
+			r = -EBUSY;
+	if (r == 0) {
+		snprintf(c->serial, sizeof(c->serial), "%s", serial);
+		snprintf(c->officer, sizeof(c->officer), "%s", officer);
+	}
 	pthread_mutex_unlock(&st->mu);
+	return r;
 }
 
 void status_cam_recording(struct status *st, int slot, const char *evidence_id, uint64_t size,

@@ -35,7 +35,10 @@ void status_cam_remove(struct status *st, int slot);
 /* Active camera slots. */
 unsigned status_cam_count(struct status *st);
 
-void status_cam_identity(struct status *st, int slot, const char *serial, const char *officer);
+/* Name the camera in a slot. -EBUSY (slot unchanged) when another active
+ * slot already holds this serial: one camera, one session at a time, so two
+ * sessions never pull into the same partial file. */
+int status_cam_identity(struct status *st, int slot, const char *serial, const char *officer);
 /* A recording starts (bytes = where the pull resumes); evidence_id NULL: none. */
 void status_cam_recording(struct status *st, int slot, const char *evidence_id, uint64_t size,
 			  uint64_t bytes);
