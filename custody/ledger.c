@@ -321,9 +321,21 @@ int cust_ledger_begin(struct cust_ledger *l)
 	return cust_ledger_exec(l, "BEGIN IMMEDIATE");
 }
 
+/* A COMMIT that fails (deferred foreign key, disk full, I/O error) may
+ * leave the transaction open; every later append would then join that
+ * doomed transaction and fail too. Roll it back so the handle stays
+ * usable for a long-running process: the caller retries the operation. */
 int cust_ledger_commit(struct cust_ledger *l)
 {
-	return cust_ledger_exec(l, "COMMIT");
+	char keep[sizeof(l->err)];
+	int r = cust_ledger_exec(l, "COMMIT");
+
+	if (r && !sqlite3_get_autocommit(l->db)) {
+		memcpy(keep, l->err, sizeof(keep));
+		sqlite3_exec(l->db, "ROLLBACK", NULL, NULL, NULL);
+		memcpy(l->err, keep, sizeof(keep));
+	}
+	return r;
 }
 
 void cust_ledger_rollback(struct cust_ledger *l)

@@ -80,6 +80,8 @@ sqlite3 *cust_ledger_db(struct cust_ledger *l);
  * own table changes and appended events one atomic, durable commit.
  * append()/append_batch() inside it join the transaction. */
 int cust_ledger_begin(struct cust_ledger *l);
+/* On failure the whole transaction is rolled back (nothing of it is
+ * durable) and the handle is ready for the next begin/append. */
 int cust_ledger_commit(struct cust_ledger *l);
 void cust_ledger_rollback(struct cust_ledger *l);
 

@@ -20,6 +20,7 @@
 #                                 exit code; log in $DK/cam-SERIAL.log)
 #   dk_state EVID                 the recording's dock_recordings state
 #   dk_wait_state EVID STATE [S]  wait (default 60 s) until EVID is in STATE
+#   dk_wait_stored EVID [S]       wait until EVID is storage_verified or released
 #   dk_wait_count STATE N [S]     wait until N recordings are in STATE
 #   dk_events EVID                the item's ledger actions, one per line
 #   dk_order EVID A B             action A occurs (first) before action B
@@ -209,6 +210,17 @@ dk_state() { dk_sql "SELECT state FROM dock_recordings WHERE evidence_id='$1'"; 
 dk_wait_state() { # EVID STATE [SECONDS]
 	dk_i=0; dk_max=$(( ${3:-60} * 10 ))
 	while [ "$(dk_state "$1")" != "$2" ]; do
+		dk_i=$((dk_i + 1))
+		[ $dk_i -lt $dk_max ] || return 1
+		sleep 0.1
+	done
+}
+
+# Wait until EVID's copy is verified in the storage target (storage_verified,
+# or already released).
+dk_wait_stored() { # EVID [SECONDS]
+	dk_i=0; dk_max=$(( ${2:-60} * 10 ))
+	until case "$(dk_state "$1")" in storage_verified|released) true ;; *) false ;; esac; do
 		dk_i=$((dk_i + 1))
 		[ $dk_i -lt $dk_max ] || return 1
 		sleep 0.1

@@ -27,6 +27,7 @@ struct cmd_ctx {
 	bool read_only;			/* --read-only, or file not writable */
 	const char *db_path;		/* --db, else cfg.ledger_path */
 	struct cust_ledger *ledger;	/* set by cmd_open_ledger() */
+	const char *reason;		/* --reason of a read: the audit event's */
 };
 
 typedef int (*cmd_fn)(struct cmd_ctx *ctx, int argc, char **argv);
@@ -63,6 +64,10 @@ int cmd_serve(struct cmd_ctx *ctx, int argc, char **argv);	/* serve.c */
 int cmd_users(struct cmd_ctx *ctx, int argc, char **argv);	/* users.c */
 int cmd_remote(struct cmd_ctx *ctx, int argc, char **argv);	/* remote.c */
 int cmd_status(struct cmd_ctx *ctx, int argc, char **argv);	/* status.c */
+/* h10: evidence decryption and agency encryption keys */
+int cmd_decrypt(struct cmd_ctx *ctx, int argc, char **argv);	/* decrypt.c */
+int cmd_agency_keygen(struct cmd_ctx *ctx, int argc, char **argv); /* keys.c */
+int cmd_agency_keyid(struct cmd_ctx *ctx, int argc, char **argv); /* keys.c */
 /* history/search through the query service when the caller cannot read
  * the ledger file and a socket is configured (or --socket is given):
  * returns 1 with *rc = exit status if it handled the command, else 0

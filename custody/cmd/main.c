@@ -23,12 +23,15 @@ struct cmd_entry {
 static const struct cmd_entry cmds[] = {
 	{ "init", cmd_init, "create an empty ledger" },
 	{ "keygen", cmd_keygen, "--key FILE --vkey FILE [--name N]: checkpoint key pair" },
-	{ "history", cmd_history, "ID [--json]: timeline of one item" },
-	{ "search", cmd_search, "[--officer O] [--camera C] [--from D] [--to D] [--category C] [--case N] [--status S] [--json]" },
+	{ "history", cmd_history, "ID [--json] [--reason R]: timeline of one item" },
+	{ "search", cmd_search, "[--officer O] [--camera C] [--from D] [--to D] [--category C] [--case N] [--status S] [--json] [--reason R]" },
 	{ "verify", cmd_verify, "[--quiet]: recompute hashes, checkpoints, records" },
 	{ "checkpoint", cmd_checkpoint, "[--if-due]: write a signed checkpoint" },
 	{ "proof", cmd_proof, "ID [--out FILE]: inclusion proofs of an item's events" },
 	{ "check-proof", cmd_check_proof, "FILE [--vkey FILE]: verify a proof file (no database)" },
+	{ "decrypt", cmd_decrypt, "--key PRIV --reason R [--out F] ID|--file F.bcde: decrypt a recording" },
+	{ "agency-keygen", cmd_agency_keygen, "--type p256|p384|rsa3072 --private F --public F: agency encryption key pair" },
+	{ "agency-keyid", cmd_agency_keyid, "FILE: key id (SHA-256 of the public key DER)" },
 	{ "append", cmd_append, "(admin/test) append one event, see docs" },
 	{ "demo-fill", cmd_demo_fill, "(admin/test) N: generate N recordings' lifecycles" },
 	{ "bench", cmd_bench, "(test) history N: time N history queries" },
@@ -113,6 +116,8 @@ int cmd_audit(struct cmd_ctx *ctx, enum cust_action action,
 	if (r == 0 && evidence_id)
 		r = cust_event_set_text(ev.evidence_id, sizeof(ev.evidence_id),
 					evidence_id);
+	if (r == 0 && ctx->reason)	/* validated with the event below */
+		r = cust_event_set_text(ev.reason, sizeof(ev.reason), ctx->reason);
 	if (r == 0 && d) {
 		json_object_set_new(d, "command", json_string(what));
 		json_object_set_new(d, "uid", json_integer((json_int_t)getuid()));

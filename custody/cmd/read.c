@@ -43,6 +43,8 @@ int cmd_history(struct cmd_ctx *ctx, int argc, char **argv)
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--json"))
 			json = 1;
+		else if (!strcmp(argv[i], "--reason") && i + 1 < argc)
+			ctx->reason = argv[++i];
 		else if (argv[i][0] != '-' && !id)
 			id = argv[i];
 		else {
@@ -51,7 +53,7 @@ int cmd_history(struct cmd_ctx *ctx, int argc, char **argv)
 		}
 	}
 	if (!id) {
-		cmd_err("usage: custody history ID [--json]");
+		cmd_err("usage: custody history ID [--json] [--reason R]");
 		return CMD_ERROR;
 	}
 	if ((r = cmd_open_ledger(ctx, false)))
@@ -71,7 +73,8 @@ int cmd_history(struct cmd_ctx *ctx, int argc, char **argv)
 	return r ? CMD_ERROR : CMD_OK;
 }
 
-static int parse_search(int argc, char **argv, struct cust_search *q, int *json)
+static int parse_search(int argc, char **argv, struct cust_search *q, int *json,
+			const char **reason)
 {
 	int i;
 
@@ -87,7 +90,8 @@ static int parse_search(int argc, char **argv, struct cust_search *q, int *json)
 			return -EINVAL;
 		}
 		i++;
-		if (!strcmp(o, "--officer")) q->officer = v;
+		if (!strcmp(o, "--reason")) *reason = v;
+		else if (!strcmp(o, "--officer")) q->officer = v;
 		else if (!strcmp(o, "--camera")) q->camera = v;
 		else if (!strcmp(o, "--category")) q->category = v;
 		else if (!strcmp(o, "--case")) q->case_no = v;
@@ -127,7 +131,7 @@ int cmd_search(struct cmd_ctx *ctx, int argc, char **argv)
 
 	if (cmd_route_remote(ctx, "search", argc, argv, &r))	/* h9: clerks */
 		return r;
-	if (parse_search(argc, argv, &q, &json))
+	if (parse_search(argc, argv, &q, &json, &ctx->reason))
 		return CMD_ERROR;
 	if ((r = cmd_open_ledger(ctx, false)))
 		return r;

@@ -171,5 +171,14 @@ reject "$T/array.json" "JSON that is not a proof object: rejected" 2 "malformed"
 reject "$T/does-not-exist.json" "missing file: rejected" 2 "not a proof file"
 check_fails "missing vkey file: error" "$C" check-proof "$T/p.json" --vkey "$T/nope.vkey" 2>/dev/null
 check_fails "no vkey at all: error" "$C" check-proof "$T/p.json" 2>/dev/null
+# reads carry the clerk's reason into their audit event
+"$C" --config "$T/b/c.ini" history $id --reason "case 42 review" >/dev/null
+"$C" --config "$T/b/c.ini" search --camera CAM-000 --reason "weekly audit" >/dev/null
+check "history --reason recorded in its ledger_read event" [ "$(sqlite3 "$T/b/l.db" \
+	"SELECT count(*) FROM events WHERE action = 42 AND reason = 'case 42 review' AND evidence_id = '$id'")" -eq 1 ]
+check "search --reason recorded in its ledger_read event" [ "$(sqlite3 "$T/b/l.db" \
+	"SELECT count(*) FROM events WHERE action = 42 AND reason = 'weekly audit'")" -eq 1 ]
+check_fails "a reason with control characters is refused" "$C" --config "$T/b/c.ini" \
+	history $id --reason "$(printf 'a\033b')" 2>/dev/null
 check_fails "proof of an unknown item: error" "$C" --config "$T/b/c.ini" proof EV-99999999 2>/dev/null
 done_testing

