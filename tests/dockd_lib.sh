@@ -18,6 +18,8 @@
 #   dk_alive                      dockd is still running
 #   dk_dock SERIAL [FAULTS...]    one docking: `camsim serve --connect` (its
 #                                 exit code; log in $DK/cam-SERIAL.log)
+#   dk_dock_bg SERIAL [FAULTS...] the same in the background; camsim's pid in
+#                                 $DK_CAM_PID
 #   dk_state EVID                 the recording's dock_recordings state
 #   dk_wait_state EVID STATE [S]  wait (default 60 s) until EVID is in STATE
 #   dk_wait_stored EVID [S]       wait until EVID is storage_verified or released
@@ -148,22 +150,22 @@ dk_randfile() { # PATH SIZE SEED
 }
 
 dk_camera() { # SERIAL N SIZE [OFFICER]
-	s=$1; n=$2; size=$3; off=${4:-OFF-$1}
-	mkdir -p "$DK/orig/$s" || return 1
-	dk_cpub=$("$CAMSIM" init --dir "$DK/cams/$s" --serial "$s" --model M1 --officer "$off" \
-		--agency-pub "$DK/keys/agency-sign.pub") || return 1
-	i=1
-	while [ "$i" -le "$n" ]; do
+	dk_cs=$1; dk_off=${4:-OFF-$1}
+	mkdir -p "$DK/orig/$dk_cs" || return 1
+	dk_cpub=$("$CAMSIM" init --dir "$DK/cams/$dk_cs" --serial "$dk_cs" --model M1 \
+		--officer "$dk_off" --agency-pub "$DK/keys/agency-sign.pub") || return 1
+	dk_ci=1
+	while [ "$dk_ci" -le "$2" ]; do
 		# Sizes differ and are not chunk multiples: last chunks are short.
-		sz=$((size + i * 4099))
-		dk_randfile "$DK/orig/$s/REC-$i.bin" "$sz" "$s-$i" || return 1
-		"$CAMSIM" add --dir "$DK/cams/$s" --id "REC-$i" --file "$DK/orig/$s/REC-$i.bin" \
-			--category patrol --start $((1700000000 + i * 600)) \
-			--end $((1700000000 + i * 600 + 300)) >/dev/null || return 1
-		i=$((i + 1))
+		dk_f="$DK/orig/$dk_cs/REC-$dk_ci.bin"
+		dk_randfile "$dk_f" $(($3 + dk_ci * 4099)) "$dk_cs-$dk_ci" || return 1
+		"$CAMSIM" add --dir "$DK/cams/$dk_cs" --id "REC-$dk_ci" --file "$dk_f" \
+			--category patrol --start $((1700000000 + dk_ci * 600)) \
+			--end $((1700000000 + dk_ci * 600 + 300)) >/dev/null || return 1
+		dk_ci=$((dk_ci + 1))
 	done
-	"$DOCKD" --config "$DK_CONF" enroll --serial "$s" --pubkey "$dk_cpub" --officer "$off" \
-		--model M1 --reason "test enrolment" >/dev/null
+	"$DOCKD" --config "$DK_CONF" enroll --serial "$dk_cs" --pubkey "$dk_cpub" \
+		--officer "$dk_off" --model M1 --reason "test enrolment" >/dev/null
 }
 
 dk_alive() { [ -n "$DK_PID" ] && kill -0 "$DK_PID" 2>/dev/null; }
@@ -199,8 +201,17 @@ dk_kill9() {
 }
 
 dk_dock() { # SERIAL [camsim serve options]
-	s=$1; shift
-	"$CAMSIM" serve --dir "$DK/cams/$s" --connect "$DK_SOCK" "$@" >>"$DK/cam-$s.log" 2>&1
+	dk_s=$1; shift
+	"$CAMSIM" serve --dir "$DK/cams/$dk_s" --connect "$DK_SOCK" "$@" >>"$DK/cam-$dk_s.log" 2>&1
+}
+
+# The same in the background; DK_CAM_PID is camsim's own pid (not a
+# subshell's), so a test can pull the camera out with kill.
+dk_dock_bg() { # SERIAL [camsim serve options]
+	dk_s=$1; shift
+	(exec "$CAMSIM" serve --dir "$DK/cams/$dk_s" --connect "$DK_SOCK" "$@" \
+		>>"$DK/cam-$dk_s.log" 2>&1) &
+	DK_CAM_PID=$!
 }
 
 dk_sql() { sqlite3 -readonly -cmd '.timeout 5000' "$DK_DB" "$1" 2>/dev/null; }

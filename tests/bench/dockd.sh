@@ -26,6 +26,8 @@ set -u
 SIZE_MB=${SIZE_MB:-1024}
 CAM_MB=${CAM_MB:-128}
 NCAM=${NCAM:-16}
+sz=1GiB
+[ "$SIZE_MB" = 1024 ] || sz=${SIZE_MB}MiB
 if [ ! -x "$DOCKD" ]; then
 	echo "dockd bench: $DOCKD not built; skipped"
 	exit 0
@@ -57,14 +59,14 @@ mbps() { echo "scale=1; $1 / 1000000 / $2" | bc; }
 
 # ---- 1. one camera, 1 GiB, against dd --------------------------------------
 dk_camera BIG 0 0 || exit 1
-dk_randfile "$W/big.bin" $((SIZE_MB * 1048576)) bench || exit 1
-"$CAMSIM" add --dir "$DK/cams/BIG" --id REC-1 --file "$W/big.bin" --category patrol >/dev/null ||
-	exit 1
-bytes=$(stat -c %s "$W/big.bin")
+big=$DK/orig/BIG/REC-1.bin
+dk_randfile "$big" $((SIZE_MB * 1048576)) bench || exit 1
+"$CAMSIM" add --dir "$DK/cams/BIG" --id REC-1 --file "$big" --category patrol >/dev/null || exit 1
+bytes=$(stat -c %s "$big")
 # dd first: same bytes (from the page cache, like camsim's), same filesystem.
 sync
 t0=$(now)
-dd if="$W/big.bin" of="$DK_VAULT/dd.out" bs=1M conv=fsync status=none || exit 1
+dd if="$big" of="$DK_VAULT/dd.out" bs=1M conv=fsync status=none || exit 1
 t1=$(now)
 dd_s=$(echo "$t1 - $t0" | bc)
 rm -f "$DK_VAULT/dd.out"
@@ -72,39 +74,40 @@ sync
 dk_start || { tail "$DK_LOG"; exit 1; }
 t0=$(now)
 dk_dock BIG || echo "# camsim exit $?"
-dk_wait_state BIG/REC-1 storage_verified 600 || echo "# not storage_verified"
+dk_wait_stored BIG/REC-1 600 || echo "# not storage_verified"
 t1=$(now)
 set -- $(item_rates | grep '^BIG/REC-1 ')
 ing_s=$(echo "scale=6; ($4 - $3) / 1000000000" | bc)
 dd_rate=$(mbps "$bytes" "$dd_s")
 ing_rate=$(mbps "$bytes" "$ing_s")
-echo "# 1 GiB: dockd ingest ${ing_s}s, dd conv=fsync ${dd_s}s"
-echo "BENCH dockd_ingest_1GiB $ing_rate MB/s"
-echo "BENCH dd_fsync_1GiB $dd_rate MB/s"
+echo "# $sz: dockd ingest ${ing_s}s, dd conv=fsync ${dd_s}s"
+echo "BENCH dockd_ingest_$sz $ing_rate MB/s"
+echo "BENCH dd_fsync_$sz $dd_rate MB/s"
 echo "BENCH dockd_vs_dd_ratio $(echo "scale=3; $ing_rate / $dd_rate" | bc) ratio"
-echo "BENCH dockd_docking_1GiB $(echo "scale=2; ($t1 - $t0) / 1" | bc) s"
-rm -f "$W/big.bin"
-dk_same BIG REC-1 || echo "# WARNING: 1 GiB recording did not decrypt byte-identical"
-rm -f "$DK/dec.bin" "$DK/orig/BIG/REC-1.bin"
+echo "BENCH dockd_docking_$sz $(echo "scale=2; ($t1 - $t0) / 1" | bc) s"
+dk_same BIG REC-1 || echo "# WARNING: the big recording did not decrypt byte-identical"
+rm -f "$DK/dec.bin" "$big"
 
 # ---- 2. sixteen cameras at once ----------------------------------------------
-i=1
-while [ $i -le "$NCAM" ]; do
-	dk_camera "C$i" 1 $((CAM_MB * 1048576)) || exit 1
-	i=$((i + 1))
+k=1
+while [ $k -le "$NCAM" ]; do
+	dk_camera "C$k" 1 $((CAM_MB * 1048576)) || exit 1
+	k=$((k + 1))
 done
 pids=""
-i=1
-while [ $i -le "$NCAM" ]; do
-	dk_dock "C$i" &
-	pids="$pids $!"
-	i=$((i + 1))
+k=1
+while [ $k -le "$NCAM" ]; do
+	dk_dock_bg "C$k"
+	pids="$pids $DK_CAM_PID"
+	k=$((k + 1))
 done
 for p in $pids; do wait "$p"; done
-dk_wait_count stored_local 0 600
+dk_wait_count pulling 0 600
+dk_wait_count listed 0 60
 item_rates | grep '^C' >"$W/rates"
-python3 - "$W/rates" <<'EOF'
+python3 - "$W/rates" "$NCAM" <<'EOF'
 import sys
+n = sys.argv[2]
 rows = [l.split() for l in open(sys.argv[1])]
 rows = [(e, int(b), int(s), int(t)) for e, b, s, t in rows]
 if not rows:
@@ -113,9 +116,9 @@ total = sum(b for _, b, _, _ in rows)
 span = (max(t for *_, t in rows) - min(s for _, _, s, _ in rows)) / 1e9
 per = [b / ((t - s) / 1e9) / 1e6 for _, b, s, t in rows]
 print("# %d cameras, %d bytes in %.2f s" % (len(rows), total, span))
-print("BENCH dockd_16cam_aggregate %.1f MB/s" % (total / span / 1e6))
-print("BENCH dockd_16cam_min %.1f MB/s" % min(per))
-print("BENCH dockd_16cam_max %.1f MB/s" % max(per))
+print("BENCH dockd_%scam_aggregate %.1f MB/s" % (n, total / span / 1e6))
+print("BENCH dockd_%scam_min %.1f MB/s" % (n, min(per)))
+print("BENCH dockd_%scam_max %.1f MB/s" % (n, max(per)))
 EOF
 hwm=$(awk '/^VmHWM/ {print $2}' "/proc/$DK_PID/status")
 echo "BENCH dockd_peak_rss $(echo "scale=1; $hwm / 1024" | bc) MiB"

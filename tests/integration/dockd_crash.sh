@@ -81,8 +81,8 @@ while [ $p -lt "$POINTS" ]; do
 	fi
 	pids=""
 	for c in $CAMS; do
-		dk_dock "$c" --slow "$RATE" --chunk 32768 &
-		pids="$pids $!"
+		dk_dock_bg "$c" --slow "$RATE" --chunk 32768
+		pids="$pids $DK_CAM_PID"
 	done
 	ms=$(rand_ms)
 	msleep "$ms"

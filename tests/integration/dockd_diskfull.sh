@@ -47,8 +47,8 @@ if [ "$(id -u)" = 0 ] && mount -t tmpfs -o size=2m,mode=0755 tmpfs "$T/small" 2>
 	check "A setup: camera with a 3 MiB recording" dk_camera CAM-F 1 3000000
 	check "A: dockd starts" dk_start
 	# dockd keeps the camera docked and pauses while the vault is full.
-	dk_dock CAM-F &
-	cam=$!
+	dk_dock_bg CAM-F
+	cam=$DK_CAM_PID
 	check "A: ingest stopped with ingest_interrupted naming the full disk" \
 		wait_for interrupted_with CAM-F/REC-1 'space|ENOSPC|full'
 	check "A: not quarantined (the recording is fine)" \
@@ -77,13 +77,17 @@ if [ "$(id -u)" = 0 ] && mount -t tmpfs -o size=2m,mode=0755 tmpfs "$T/small" 2>
 	check "A setup: camera CAM-G (min_free_mb 100 > 64 MiB filesystem)" dk_camera CAM-G 1 500000
 	a0=$(dk_alerts)
 	check "A: dockd starts" dk_start
-	dk_dock CAM-G &
-	cam=$!
+	dk_dock_bg CAM-G
+	cam=$DK_CAM_PID
 	check "A: below min_free_mb an alert says the vault is short" wait_for alerted "$a0"
 	check "A: ... no pull started" test "$(dk_count_action CAM-G/REC-1 ingest_started)" = 0
 	check "A: ... nothing released" not_released CAM-G/REC-1
 	check "A: dockd still running" alive
 	kill "$cam" 2>/dev/null; wait "$cam" 2>/dev/null
+	# dockd notices the camera left at its next keepalive; only then may the
+	# same serial dock again (a second session of a serial is refused).
+	check "A: dockd ends the waiting session when the camera leaves" \
+		wait_for grep -q 'camera CAM-G: session done' "$DK_LOG"
 	DK_MIN_FREE_MB=0
 	dk_conf_write
 	kill -HUP "$DK_PID"
@@ -112,8 +116,8 @@ check "B: dockd starts under fiu-run" dk_start
 DK_WRAP=
 fiu() { fiu-ctrl -f "$T/b/fiu" -c "$1" "$DK_PID"; }
 check "B: failpoint posix/io/rw/write (EIO) enabled" fiu "enable name=posix/io/rw/write,failinfo=5"
-dk_dock CAM-W &
-cam=$!
+dk_dock_bg CAM-W
+cam=$DK_CAM_PID
 check "B: ingest_interrupted recorded" wait_for has_event CAM-W/REC-1 ingest_interrupted
 check "B: an alert was raised" wait_for alerted 0
 check "B: no release, the camera keeps the recording" not_released CAM-W/REC-1
