@@ -16,11 +16,15 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "ctverify.h"
 #include "evfile.h"
 #include "ingest.h"
 #include "log.h"
 
-#define REREAD_BUF (128u << 10) /* bounded: 16 cameras may finish at once */
+/* Start writeback of what we wrote every this many bytes, so a sync point
+ * waits only for the tail instead of stalling the pull for the whole
+ * interval (durability still comes from fdatasync at the sync point). */
+#define KICK_BYTES (8u << 20)
 
 struct paths {
 	char pdir[PATH_MAX], part[PATH_MAX], key[PATH_MAX];
@@ -36,6 +40,9 @@ struct pull {
 	int fd;
 	EVP_MD_CTX *md;
 	struct evfile_writer *w;
+	struct ctverify *cv; /* reads the durable ciphertext back meanwhile */
+	uint64_t ct_off;     /* ciphertext bytes in the file */
+	uint64_t kicked;     /* writeback started up to here */
 	uint64_t got;        /* plaintext bytes consumed */
 	uint64_t next_sync;  /* plaintext offset of the next sync point */
 	int local_err;       /* a write/sync on our side failed */
@@ -181,9 +188,18 @@ static int out_write(void *arg, const void *buf, size_t len)
 	struct pull *pl = arg;
 	int r = write_all(pl->fd, buf, len);
 
-	if (r < 0 && !pl->local_err)
-		pl->local_err = r;
-	return r;
+	if (r < 0) {
+		if (!pl->local_err)
+			pl->local_err = r;
+		return r;
+	}
+	pl->ct_off += len;
+	if (pl->ct_off - pl->kicked >= KICK_BYTES) {
+		(void)sync_file_range(pl->fd, (off_t)pl->kicked, (off_t)(pl->ct_off - pl->kicked),
+				      SYNC_FILE_RANGE_WRITE);
+		pl->kicked = pl->ct_off;
+	}
+	return 0;
 }
 
 bool ingest_space_ok(const struct dock_snap *snap)
@@ -211,6 +227,8 @@ static int sync_point(struct pull *pl)
 		pl->local_err = -errno;
 		return pl->local_err;
 	}
+	if (pl->cv)
+		ctverify_durable(pl->cv, pl->ct_off);
 	if (chunks > pl->rec->durable_chunks) {
 		r = dockdb_set_durable(pl->d->w, pl->rec, chunks);
 		if (r == 0)
@@ -260,6 +278,7 @@ static int start_fresh(struct pull *pl)
 	pl->fd = open(pl->p->part, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (pl->fd < 0)
 		return pl->local_err = -errno;
+	pl->ct_off = pl->kicked = 0;
 	r = evfile_writer_open(&pl->w, pl->snap->recipients, pl->snap->n_recipients, &meta,
 			       out_write, pl);
 	if (r < 0)
@@ -311,48 +330,10 @@ static int resume(struct pull *pl)
 		r = evfile_writer_resume(&pl->w, hdr, hlen, key, k, out_write, pl);
 	evfile_key_wipe(key);
 	free(hdr);
-	if (r == 0)
+	if (r == 0) {
 		pl->got = k << info.chunk_log2;
-	return r;
-}
-
-/* Hash the ciphertext as the device holds it (pages dropped after sync). */
-static int reread_hash(int fd, uint64_t *size, uint8_t sha[32])
-{
-	uint8_t *buf = malloc(REREAD_BUF);
-	EVP_MD_CTX *md = EVP_MD_CTX_new();
-	uint64_t total = 0;
-	unsigned int n = 0;
-	int r = 0;
-
-	if (!buf || !md || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
-		r = -ENOMEM;
-		goto out;
+		pl->ct_off = pl->kicked = off;
 	}
-	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
-	for (;;) {
-		ssize_t got = pread(fd, buf, REREAD_BUF, (off_t)total);
-
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got < 0) {
-			r = -errno;
-			goto out;
-		}
-		if (got == 0)
-			break;
-		if (EVP_DigestUpdate(md, buf, (size_t)got) != 1) {
-			r = -EIO;
-			goto out;
-		}
-		total += (uint64_t)got;
-	}
-	if (EVP_DigestFinal_ex(md, sha, &n) != 1 || n != 32)
-		r = -EIO;
-	*size = total;
-out:
-	EVP_MD_CTX_free(md);
-	free(buf);
 	return r;
 }
 
@@ -405,7 +386,7 @@ static int finish(struct pull *pl)
 		return pl->local_err ? pl->local_err : r;
 	if (fsync(pl->fd) < 0)
 		return pl->local_err = -errno;
-	r = reread_hash(pl->fd, &ct_read, ct_sha);
+	r = ctverify_finish(pl->cv, &ct_read, ct_sha);
 	if (r < 0)
 		return pl->local_err = r;
 	if (ct_read != ct) {
@@ -477,6 +458,8 @@ int ingest_one(struct dockd *d, const struct dock_snap *snap, struct session *s,
 		return -ENOMEM;
 	}
 	r = open_pull(&pl);
+	if (r == 0 && (r = ctverify_start(p.part, &pl.cv)) < 0)
+		pl.local_err = r;
 	if (r == 0) {
 		pl.next_sync = pl.got + ((uint64_t)snap->cfg.sync_interval_mb << 20);
 		status_cam_recording(d->status, slot, rec->evidence_id, rec->size, pl.got);
@@ -497,6 +480,7 @@ int ingest_one(struct dockd *d, const struct dock_snap *snap, struct session *s,
 		r = pl.local_err;
 	}
 	status_cam_recording(d->status, slot, NULL, 0, 0);
+	ctverify_free(pl.cv);
 	evfile_writer_free(pl.w);
 	EVP_MD_CTX_free(pl.md);
 	if (pl.fd >= 0)

@@ -13,10 +13,12 @@
  *      mismatch moves the partial file to quarantine and writes
  *      integrity_failed + quarantined (the camera keeps the recording);
  *   4. finishes the writer, fsyncs, re-reads the ciphertext past the page
- *      cache to hash it, links it to its write-once vault name, fsyncs the
- *      directories, writes the stored_local transaction, then wipes and
- *      deletes the .key file.
- * Memory: one evfile chunk + one SHA-256 context; nothing grows with size.
+ *      cache to hash it (ctverify.h: each durable stretch is read back
+ *      while the pull goes on, so only the last one is left), links it
+ *      to its write-once vault name, fsyncs the directories, writes the
+ *      stored_local transaction, then wipes and deletes the .key file.
+ * Memory: one evfile chunk, two SHA-256 contexts and the 1 MiB re-read
+ * buffer (plus its thread); nothing grows with size.
  *
  * Results: 0 stored_local; -EBADMSG quarantined (recorded); -ECANCELED
  * the daemon is stopping (progress saved); a local storage error (-ENOSPC,

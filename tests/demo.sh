@@ -59,6 +59,12 @@ for c in $CAMS; do
 	echo "  $c  officer OFFICER-${c#CAM-}  $("$CAMSIM" list --dir "$DK/cams/$c" | head -1 | cut -d" " -f6) recordings"
 done
 "$DOCKD" --config "$DK_CONF" cameras 2>/dev/null | sed 's/^/  /'
+# `custody status` asks dockd through the query service; the service answers
+# only users with a role in the agency (deny by default).
+me=$(id -un)
+"$CUSTODY" --config "$DK_CONF" user add "$me" --role supervisor --agency "$DK_AGENCY" \
+	--reason "demo operator" >/dev/null 2>&1 &&
+	echo "  $me registered as a supervisor of $DK_AGENCY (for custody status)"
 
 say "Starting dockd (vault $DK_VAULT, storage target file://$DK_STORE)"
 dk_start || die "dockd did not start"
@@ -66,10 +72,16 @@ echo "  dockd pid $DK_PID, log $DK_LOG"
 
 say "Docking the three cameras at once"
 for c in $CAMS; do
-	dk_dock "$c" --slow "$RATE" &
+	dk_dock "$c" --slow "$RATE" --chunk 262144 &
 done
-# Progress from the dock's own state (dock_recordings, read-only).
+# Progress: `custody status` (dockd's live view through the query service);
+# the dock's own table (read-only) if the service does not answer.
 progress() {
+	if "$CUSTODY" --config "$DK_CONF" status >"$DEMO/status.out" 2>/dev/null; then
+		grep -v '^$' "$DEMO/status.out" | grep -v '^Dock ' | sed 's/^/  /'
+		echo "  --"
+		return
+	fi
 	python3 - "$DK_DB" "$DK_CHUNK" <<'EOF'
 import sqlite3, sys
 con = sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True, timeout=5)

@@ -27,7 +27,11 @@
 #   dk_events EVID                the item's ledger actions, one per line
 #   dk_order EVID A B             action A occurs (first) before action B
 #   dk_count_action EVID A        how many A events the item has
-#   dk_ledger_rules [POLICY]      whole-ledger checks (see dk_py_rules)
+#   dk_ledger_rules [POLICY]      whole-ledger release rule and once-only steps
+#   dk_py 'PYTHON' ARGS...        run PYTHON with events(EVID=None) -> [(seq,
+#                                 action name, evidence id, details dict)], con
+#                                 (read-only sqlite3) and args
+#   dk_sql 'SQL'                  read-only query of the ledger database
 #   dk_verify                     `custody verify` of the ledger
 #   dk_decrypt SERIAL REC OUT     decrypt the vault file with the agency key
 #   dk_same SERIAL REC            vault copy decrypts to the original bytes
@@ -36,9 +40,12 @@
 #   dk_alerts                     number of alert command runs so far
 #
 # Variables: DK DK_CONF DK_DB DK_SOCK DK_LOG DK_VAULT DK_STORE DK_PID
-# DK_AGENCY DK_DOCK_ID DK_POLICY DK_CHUNK DK_EXTRA_DOCK (more [dock] lines)
-# DK_VAULT (override before dk_conf_write) DK_WRAP (command prefix for
-# dockd, e.g. valgrind) DOCKD (binary; default $BIN/dockd).
+# DK_AGENCY DK_DOCK_ID DK_POLICY. Config knobs (set before dk_init, or
+# change and call dk_conf_write): DK_VAULT DK_CHUNK (65536) DK_SYNC_MB (1)
+# DK_RELEASE_WAIT (10) DK_IDLE_MS (500) DK_MIN_FREE_MB (0) DK_USB (false)
+# DK_LOG_LEVEL (debug) DK_EXTRA_DOCK (more [dock] lines). DK_WRAP: command
+# prefix for dockd (valgrind, fiu-run). DOCKD: binary (default $BIN/dockd).
+# Internal variables are all named dk_*: tests may use short names freely.
 : "${DOCKD:=$BIN/dockd}"
 CUSTODY="$BIN/custody"
 CAMSIM="$BIN/camsim"

@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
@@ -192,9 +194,10 @@ static int on_list(struct srv *v, uint32_t seq, uint32_t start)
 	return r;
 }
 
-/* Send one DATA frame; --out-of-order holds the first frame of the first
- * multi-frame read back and sends it after the second. */
-static int send_data_frame(struct srv *v, uint32_t seq, uint64_t off, uint32_t len, bool end)
+/* Send one DATA frame of the bytes at p; --out-of-order holds the first
+ * frame of the first multi-frame read back and sends it after the second. */
+static int send_data_frame(struct srv *v, uint32_t seq, uint64_t off, const uint8_t *p,
+			   uint32_t len, bool end)
 {
 	struct proto_msg m = { .type = PROTO_DATA };
 	size_t n = 0;
@@ -202,7 +205,7 @@ static int send_data_frame(struct srv *v, uint32_t seq, uint64_t off, uint32_t l
 
 	m.u.data.offset = off;
 	m.u.data.len = len;
-	m.u.data.data = v->data;
+	m.u.data.data = p;
 	if (v->f->out_of_order && !v->swapped && !end) {
 		r = proto_frame_encode(&m, seq, 0, v->held, PROTO_MAX_FRAME, &n);
 		if (r < 0)
@@ -218,6 +221,44 @@ static int send_data_frame(struct srv *v, uint32_t seq, uint64_t off, uint32_t l
 		v->held_len = 0;
 	}
 	return r;
+}
+
+/* A read-only mapping of one READ_REQ's range (<= PROTO_MAX_READ + a page):
+ * the page cache is sent from directly instead of being copied by pread
+ * first. base NULL: not mapped, read with pread. */
+struct rec_map {
+	const uint8_t *base; /* recording byte `start` */
+	void *addr;
+	size_t len;
+	uint64_t start;
+};
+
+static void map_range(int fd, uint64_t off, uint64_t end, struct rec_map *mp)
+{
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE), lo = off & ~(page - 1);
+	struct stat st;
+	void *a;
+
+	memset(mp, 0, sizeof(*mp));
+	/* Map only what the file really holds: touching a page past its end
+	 * would be SIGBUS. A short file goes the pread way (and fails). */
+	if (end <= off || fstat(fd, &st) < 0 || st.st_size < 0 || (uint64_t)st.st_size < end)
+		return;
+	a = mmap(NULL, (size_t)(end - lo), PROT_READ, MAP_SHARED, fd, (off_t)lo);
+	if (a == MAP_FAILED)
+		return;
+	(void)madvise(a, (size_t)(end - lo), MADV_SEQUENTIAL);
+	mp->addr = a;
+	mp->len = (size_t)(end - lo);
+	mp->start = off;
+	mp->base = (const uint8_t *)a + (off - lo);
+}
+
+static void unmap_range(struct rec_map *mp)
+{
+	if (mp->addr)
+		munmap(mp->addr, mp->len);
+	memset(mp, 0, sizeof(*mp));
 }
 
 static int open_rec(const struct srv *v, const char *id)
@@ -242,28 +283,55 @@ static uint32_t next_len(const struct srv *v, uint64_t left, bool *cut)
 	return (uint32_t)n;
 }
 
+/* The bytes [off, off+n) of the recording: straight from the mapping when
+ * there is one (no copy), else read into v->data; --corrupt-at flips a
+ * byte in a private copy. NULL when the storage read fails. */
+static const uint8_t *frame_bytes(struct srv *v, int fd, const struct rec_map *mp, uint64_t off,
+				  uint32_t n)
+{
+	bool corrupt = v->f->corrupt_at >= (int64_t)off && v->f->corrupt_at < (int64_t)(off + n);
+
+	if (mp->base && !corrupt)
+		return mp->base + (off - mp->start);
+	if (mp->base)
+		memcpy(v->data, mp->base + (off - mp->start), n);
+	else if (pread(fd, v->data, n, (off_t)off) != (ssize_t)n)
+		return NULL;
+	if (corrupt)
+		v->data[v->f->corrupt_at - (int64_t)off] ^= 0x5a;
+	return v->data;
+}
+
 static int stream(struct srv *v, int fd, uint32_t seq, uint64_t off, uint64_t end)
 {
+	struct rec_map mp;
 	int r = flood(v, seq);
 
+	map_range(fd, off, end, &mp);
 	while (r == 0 && off < end) {
 		bool cut;
 		uint32_t n = next_len(v, end - off, &cut);
+		const uint8_t *p = n > 0 ? frame_bytes(v, fd, &mp, off, n) : NULL;
 
-		if (n > 0 && pread(fd, v->data, n, (off_t)off) != (ssize_t)n)
-			return error_reply(v, seq, -PROTO_E_INTERNAL, "storage read failed");
-		if (v->f->corrupt_at >= (int64_t)off && v->f->corrupt_at < (int64_t)(off + n))
-			v->data[v->f->corrupt_at - (int64_t)off] ^= 0x5a;
+		if (n > 0 && !p) {
+			r = error_reply(v, seq, -PROTO_E_INTERNAL, "storage read failed");
+			break;
+		}
 		if (n > 0)
-			r = send_data_frame(v, seq, off, n, off + n == end);
+			r = send_data_frame(v, seq, off, p, n, off + n == end);
 		if (r < 0)
 			return r;
+		if (r < 0)
+			break;
 		v->data_sent += n;
 		off += n;
 		faults_throttle(v->f, v->data_sent, v->data_start_ns);
-		if (cut)
-			return SIM_DISCONNECT;
+		if (cut) {
+			r = SIM_DISCONNECT;
+			break;
+		}
 	}
+	unmap_range(&mp);
 	return r;
 }
 

@@ -1,0 +1,203 @@
+/* ctverify.c - read a partial evidence file back while it is written (see
+ * ctverify.h). */
+#define _GNU_SOURCE /* O_DIRECT */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "ctverify.h"
+
+#define CTV_BUF (1u << 20)
+#define CTV_ALIGN 4096u /* O_DIRECT: offsets, lengths and the buffer */
+
+struct ctverify {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	pthread_t th;
+	bool threaded, joined;
+	uint64_t durable; /* under mu */
+	bool final;       /* under mu */
+	atomic_bool stop;
+	/* The reader's own state: the thread's while it runs, then finish's. */
+	int fd;
+	bool direct;
+	uint8_t *buf;
+	EVP_MD_CTX *md;
+	uint64_t pos; /* bytes hashed so far (CTV_ALIGN-aligned until the end) */
+	int err;
+};
+
+/* One block at pos; 0 at end of file. Falls back to buffered reads (after
+ * dropping the clean pages) when the filesystem refuses O_DIRECT. */
+static ssize_t read_block(struct ctverify *v, size_t want)
+{
+	for (;;) {
+		ssize_t n;
+
+		if (!v->direct)
+			(void)posix_fadvise(v->fd, (off_t)v->pos, (off_t)want, POSIX_FADV_DONTNEED);
+		n = pread(v->fd, v->buf, want, (off_t)v->pos);
+		if (n >= 0)
+			return n;
+		if (errno == EINTR)
+			continue;
+		if (errno == EINVAL && v->direct &&
+		    fcntl(v->fd, F_SETFL, fcntl(v->fd, F_GETFL) & ~O_DIRECT) == 0) {
+			v->direct = false;
+			continue;
+		}
+		return -errno;
+	}
+}
+
+/* Hash [pos, limit) - limit rounded down to CTV_ALIGN - or, with to_eof,
+ * everything from pos to the end of the file. */
+static void read_range(struct ctverify *v, uint64_t limit, bool to_eof)
+{
+	if (!to_eof)
+		limit &= ~(uint64_t)(CTV_ALIGN - 1);
+	while (!v->err && (to_eof || v->pos < limit) && !atomic_load(&v->stop)) {
+		size_t want = CTV_BUF;
+		ssize_t n;
+
+		if (!to_eof && limit - v->pos < want)
+			want = (size_t)(limit - v->pos);
+		n = read_block(v, want);
+		if (n < 0) {
+			v->err = (int)n;
+			return;
+		}
+		if (n == 0 && !to_eof) {
+			v->err = -EIO; /* shorter than what was reported durable */
+			return;
+		}
+		if (n > 0 && EVP_DigestUpdate(v->md, v->buf, (size_t)n) != 1) {
+			v->err = -EIO;
+			return;
+		}
+		v->pos += (uint64_t)n;
+		if (to_eof && (size_t)n < want)
+			return; /* end of file (O_DIRECT reads whole blocks till then) */
+	}
+}
+
+static void *run(void *arg)
+{
+	struct ctverify *v = arg;
+
+	pthread_mutex_lock(&v->mu);
+	for (;;) {
+		uint64_t limit;
+		bool fin;
+
+		while (!atomic_load(&v->stop) && !v->final &&
+		       (v->durable & ~(uint64_t)(CTV_ALIGN - 1)) <= v->pos)
+			pthread_cond_wait(&v->cv, &v->mu);
+		if (atomic_load(&v->stop))
+			break;
+		limit = v->durable;
+		fin = v->final;
+		pthread_mutex_unlock(&v->mu);
+		read_range(v, limit, fin);
+		pthread_mutex_lock(&v->mu);
+		if (fin || v->err)
+			break;
+	}
+	pthread_mutex_unlock(&v->mu);
+	return NULL;
+}
+
+int ctverify_start(const char *path, struct ctverify **out)
+{
+	struct ctverify *v = calloc(1, sizeof(*v));
+	int r = -ENOMEM;
+
+	if (!v)
+		return -ENOMEM;
+	v->fd = -1;
+	atomic_init(&v->stop, false);
+	pthread_mutex_init(&v->mu, NULL);
+	pthread_cond_init(&v->cv, NULL);
+	if (posix_memalign((void **)&v->buf, CTV_ALIGN, CTV_BUF) != 0) {
+		v->buf = NULL;
+		goto fail;
+	}
+	v->md = EVP_MD_CTX_new();
+	if (!v->md || EVP_DigestInit_ex(v->md, EVP_sha256(), NULL) != 1)
+		goto fail;
+	v->direct = true;
+	v->fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_DIRECT);
+	if (v->fd < 0 && errno == EINVAL) { /* e.g. tmpfs */
+		v->direct = false;
+		v->fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	}
+	if (v->fd < 0) {
+		r = -errno;
+		goto fail;
+	}
+	/* Without a thread, ctverify_finish() reads everything itself. */
+	v->threaded = pthread_create(&v->th, NULL, run, v) == 0;
+	*out = v;
+	return 0;
+fail:
+	ctverify_free(v);
+	return r;
+}
+
+void ctverify_durable(struct ctverify *v, uint64_t n)
+{
+	pthread_mutex_lock(&v->mu);
+	if (n > v->durable) {
+		v->durable = n;
+		pthread_cond_signal(&v->cv);
+	}
+	pthread_mutex_unlock(&v->mu);
+}
+
+int ctverify_finish(struct ctverify *v, uint64_t *len, uint8_t sha256[32])
+{
+	unsigned int n = 0;
+
+	pthread_mutex_lock(&v->mu);
+	v->final = true;
+	pthread_cond_signal(&v->cv);
+	pthread_mutex_unlock(&v->mu);
+	if (v->threaded && !v->joined) {
+		pthread_join(v->th, NULL);
+		v->joined = true;
+	} else if (!v->threaded) {
+		read_range(v, 0, true);
+	}
+	if (v->err)
+		return v->err;
+	if (EVP_DigestFinal_ex(v->md, sha256, &n) != 1 || n != 32)
+		return -EIO;
+	*len = v->pos;
+	return 0;
+}
+
+void ctverify_free(struct ctverify *v)
+{
+	if (!v)
+		return;
+	if (v->threaded && !v->joined) {
+		pthread_mutex_lock(&v->mu);
+		atomic_store(&v->stop, true);
+		pthread_cond_signal(&v->cv);
+		pthread_mutex_unlock(&v->mu);
+		pthread_join(v->th, NULL);
+	}
+	if (v->fd >= 0)
+		close(v->fd);
+	EVP_MD_CTX_free(v->md);
+	free(v->buf);
+	pthread_cond_destroy(&v->cv);
+	pthread_mutex_destroy(&v->mu);
+	free(v);
+}

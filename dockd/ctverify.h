@@ -1,0 +1,49 @@
+/* ctverify.h - read a partial evidence file back from the device while it
+ * is still being written, and hash it.
+ *
+ * The ingest (ingest.c) writes ciphertext strictly append-only (the evfile
+ * format never rewrites a byte) and makes it durable at sync points. Before
+ * a recording may be called stored, its ciphertext must be read back past
+ * the page cache and its SHA-256 and length recorded. Doing that only after
+ * the pull costs a second full pass over the file; instead, after each sync
+ * point the ingest reports "bytes [0, n) are durable" and a thread of this
+ * module reads the new stretch back - with O_DIRECT where the filesystem
+ * allows, otherwise after dropping the (clean, synced) pages with
+ * POSIX_FADV_DONTNEED - and feeds it to SHA-256. Only bytes already durable
+ * are read, and each byte exactly once, in order, so the result is the
+ * same as one re-read of the finished file; the final call only has the
+ * stretch since the last sync point left.
+ *
+ *	struct ctverify *v;
+ *	ctverify_start(part_path, &v);          // after the file exists
+ *	...write, fdatasync...; ctverify_durable(v, bytes_synced);
+ *	...finish, fsync...;    ctverify_finish(v, &len, sha);
+ *	ctverify_free(v);                       // always (joins the thread)
+ *
+ * Memory: one 1 MiB read buffer and one SHA-256 context. If no thread can
+ * be started, everything is read in ctverify_finish() instead (same result).
+ * Functions return 0 or -errno; out-parameters untouched on failure.
+ */
+#ifndef DOCKD_CTVERIFY_H
+#define DOCKD_CTVERIFY_H
+
+#include <stdint.h>
+
+struct ctverify;
+
+/* Open path (read-only, its own descriptor) and start the reader thread. */
+int ctverify_start(const char *path, struct ctverify **out);
+
+/* Bytes [0, n) of the file are durable (fdatasync returned): they may be
+ * read back. Never blocks on I/O. Smaller n than before is ignored. */
+void ctverify_durable(struct ctverify *v, uint64_t n);
+
+/* The whole file is durable (fsync returned) and will not change: read the
+ * rest up to end of file, then give the total length read and its SHA-256
+ * (the first read error, if any, instead). Call once. */
+int ctverify_finish(struct ctverify *v, uint64_t *len, uint8_t sha256[32]);
+
+/* Stop the thread (at most one block read later), close, free. NULL ok. */
+void ctverify_free(struct ctverify *v);
+
+#endif
