@@ -20,7 +20,7 @@
  *	...finish, fsync...;    ctverify_finish(v, &len, sha);
  *	ctverify_free(v);                       // always (joins the thread)
  *
- * Memory: one 1 MiB read buffer and one SHA-256 context. If no thread can
+ * Memory: one 256 KiB read buffer and one SHA-256 context. If no thread can
  * be started, everything is read in ctverify_finish() instead (same result).
  * Functions return 0 or -errno; out-parameters untouched on failure.
  */

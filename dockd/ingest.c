@@ -17,14 +17,11 @@
 #include <openssl/evp.h>
 
 #include "ctverify.h"
+#include "dwrite.h"
 #include "evfile.h"
 #include "ingest.h"
 #include "log.h"
 
-/* Start writeback of what we wrote every this many bytes, so a sync point
- * waits only for the tail instead of stalling the pull for the whole
- * interval (durability still comes from fdatasync at the sync point). */
-#define KICK_BYTES (8u << 20)
 
 struct paths {
 	char pdir[PATH_MAX], part[PATH_MAX], key[PATH_MAX];
@@ -40,9 +37,9 @@ struct pull {
 	int fd;
 	EVP_MD_CTX *md;
 	struct evfile_writer *w;
+	struct dwrite *dw;   /* writes the ciphertext past the page cache */
 	struct ctverify *cv; /* reads the durable ciphertext back meanwhile */
-	uint64_t ct_off;     /* ciphertext bytes in the file */
-	uint64_t kicked;     /* writeback started up to here */
+	uint64_t ct_off;     /* ciphertext bytes appended */
 	uint64_t got;        /* plaintext bytes consumed */
 	uint64_t next_sync;  /* plaintext offset of the next sync point */
 	int local_err;       /* a write/sync on our side failed */
@@ -186,7 +183,7 @@ static void key_wipe(const struct paths *p)
 static int out_write(void *arg, const void *buf, size_t len)
 {
 	struct pull *pl = arg;
-	int r = write_all(pl->fd, buf, len);
+	int r = dwrite_append(pl->dw, buf, len);
 
 	if (r < 0) {
 		if (!pl->local_err)
@@ -194,11 +191,6 @@ static int out_write(void *arg, const void *buf, size_t len)
 		return r;
 	}
 	pl->ct_off += len;
-	if (pl->ct_off - pl->kicked >= KICK_BYTES) {
-		(void)sync_file_range(pl->fd, (off_t)pl->kicked, (off_t)(pl->ct_off - pl->kicked),
-				      SYNC_FILE_RANGE_WRITE);
-		pl->kicked = pl->ct_off;
-	}
 	return 0;
 }
 
@@ -223,6 +215,8 @@ static int sync_point(struct pull *pl)
 	evfile_key_wipe(key);
 	if (r < 0)
 		return r;
+	if ((r = dwrite_flush(pl->dw)) < 0)
+		return pl->local_err = r;
 	if (fdatasync(pl->fd) < 0) {
 		pl->local_err = -errno;
 		return pl->local_err;
@@ -278,7 +272,10 @@ static int start_fresh(struct pull *pl)
 	pl->fd = open(pl->p->part, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (pl->fd < 0)
 		return pl->local_err = -errno;
-	pl->ct_off = pl->kicked = 0;
+	pl->ct_off = 0;
+	r = dwrite_open(pl->fd, pl->p->part, 0, &pl->dw);
+	if (r < 0)
+		return pl->local_err = r;
 	r = evfile_writer_open(&pl->w, pl->snap->recipients, pl->snap->n_recipients, &meta,
 			       out_write, pl);
 	if (r < 0)
@@ -324,15 +321,15 @@ static int resume(struct pull *pl)
 		r = -errno;
 	if (r == 0)
 		r = evfile_rehash_prefix(hdr, hlen, key, k, evfile_fd_pread, &pl->fd, pl->md);
-	if (r == 0 && lseek(pl->fd, (off_t)off, SEEK_SET) < 0)
-		r = -errno;
+	if (r == 0)
+		r = dwrite_open(pl->fd, pl->p->part, off, &pl->dw);
 	if (r == 0)
 		r = evfile_writer_resume(&pl->w, hdr, hlen, key, k, out_write, pl);
 	evfile_key_wipe(key);
 	free(hdr);
 	if (r == 0) {
 		pl->got = k << info.chunk_log2;
-		pl->ct_off = pl->kicked = off;
+		pl->ct_off = off;
 	}
 	return r;
 }
@@ -384,6 +381,8 @@ static int finish(struct pull *pl)
 	r = evfile_writer_finish(pl->w, &pt, &ct);
 	if (r < 0)
 		return pl->local_err ? pl->local_err : r;
+	if ((r = dwrite_flush(pl->dw)) < 0)
+		return pl->local_err = r;
 	if (fsync(pl->fd) < 0)
 		return pl->local_err = -errno;
 	r = ctverify_finish(pl->cv, &ct_read, ct_sha);
@@ -426,6 +425,8 @@ static int open_pull(struct pull *pl)
 				    strerror(r < 0 && r > -4096 ? -r : EIO));
 			evfile_writer_free(pl->w);
 			pl->w = NULL;
+			dwrite_free(pl->dw);
+			pl->dw = NULL;
 			if (pl->fd >= 0)
 				close(pl->fd);
 			pl->fd = -1;
@@ -482,6 +483,7 @@ int ingest_one(struct dockd *d, const struct dock_snap *snap, struct session *s,
 	status_cam_recording(d->status, slot, NULL, 0, 0);
 	ctverify_free(pl.cv);
 	evfile_writer_free(pl.w);
+	dwrite_free(pl.dw);
 	EVP_MD_CTX_free(pl.md);
 	if (pl.fd >= 0)
 		close(pl.fd);

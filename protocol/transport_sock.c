@@ -14,12 +14,6 @@
 
 #include "transport_sock.h"
 
-/* Socket buffer asked for at each end (the kernel doubles it and caps it at
- * net.core.wmem_max / rmem_max; best effort). With the 208 KiB default a
- * 1 MiB DATA frame crosses in five sleep/wake rounds; with this the camera
- * can queue a whole frame while the dock still works on the previous one. */
-#define SOCK_BUF 0
-
 struct sock_impl {
 	int fd;
 };
@@ -160,8 +154,6 @@ static int wrap_fd(int fd, const char *peer, struct transport **out)
 		return -ENOMEM;
 	}
 	im->fd = fd;
-	if (SOCK_BUF) (void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &(int){ SOCK_BUF }, sizeof(int));
-	if (SOCK_BUF) (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &(int){ SOCK_BUF }, sizeof(int));
 	t->ops = &sock_ops;
 	t->impl = im;
 	snprintf(t->peer, sizeof(t->peer), "%s", peer);
