@@ -13,8 +13,14 @@
 
 #include "ctverify.h"
 
-#define CTV_BUF (256u << 10) /* 16 cameras may verify at once */
+/* Read size: big for the first CTV_BIG_USERS verifiers of the process (a
+ * lone camera), small for the others (memory with sixteen cameras). */
+#define CTV_BUF_BIG (1024u << 10)
+#define CTV_BUF_SMALL (128u << 10)
+#define CTV_BIG_USERS 1 /* 16 cameras may verify at once */
 #define CTV_ALIGN 4096u /* O_DIRECT: offsets, lengths and the buffer */
+
+static atomic_uint big_users;
 
 struct ctverify {
 	pthread_mutex_t mu;
@@ -23,11 +29,16 @@ struct ctverify {
 	bool threaded, joined;
 	uint64_t durable; /* under mu */
 	bool final;       /* under mu */
+	bool sync_req;    /* under mu: a background sync is asked for */
+	uint64_t sync_n, sync_mark, synced_mark; /* under mu */
+	int sync_err;     /* under mu */
 	atomic_bool stop;
 	/* The reader's own state: the thread's while it runs, then finish's. */
 	int fd;
 	bool direct;
 	uint8_t *buf;
+	size_t bsize;
+	bool big;
 	EVP_MD_CTX *md;
 	uint64_t pos; /* bytes hashed so far (CTV_ALIGN-aligned until the end) */
 	int err;
@@ -63,7 +74,7 @@ static void read_range(struct ctverify *v, uint64_t limit, bool to_eof)
 	if (!to_eof)
 		limit &= ~(uint64_t)(CTV_ALIGN - 1);
 	while (!v->err && (to_eof || v->pos < limit) && !atomic_load(&v->stop)) {
-		size_t want = CTV_BUF;
+		size_t want = v->bsize;
 		ssize_t n;
 
 		if (!to_eof && limit - v->pos < want)
@@ -87,6 +98,27 @@ static void read_range(struct ctverify *v, uint64_t limit, bool to_eof)
 	}
 }
 
+/* Called and returning with mu held; fdatasync runs without it. */
+static void do_sync(struct ctverify *v)
+{
+	uint64_t n = v->sync_n, mark = v->sync_mark;
+	int r;
+
+	v->sync_req = false;
+	if (v->sync_err)
+		return;
+	pthread_mutex_unlock(&v->mu);
+	r = fdatasync(v->fd) < 0 ? -errno : 0;
+	pthread_mutex_lock(&v->mu);
+	if (r < 0) {
+		v->sync_err = r;
+		return;
+	}
+	v->synced_mark = mark;
+	if (n > v->durable)
+		v->durable = n;
+}
+
 static void *run(void *arg)
 {
 	struct ctverify *v = arg;
@@ -96,11 +128,15 @@ static void *run(void *arg)
 		uint64_t limit;
 		bool fin;
 
-		while (!atomic_load(&v->stop) && !v->final &&
+		while (!atomic_load(&v->stop) && !v->final && !v->sync_req &&
 		       (v->durable & ~(uint64_t)(CTV_ALIGN - 1)) <= v->pos)
 			pthread_cond_wait(&v->cv, &v->mu);
 		if (atomic_load(&v->stop))
 			break;
+		if (v->sync_req) {
+			do_sync(v);
+			continue;
+		}
 		limit = v->durable;
 		fin = v->final;
 		pthread_mutex_unlock(&v->mu);
@@ -124,7 +160,11 @@ int ctverify_start(const char *path, struct ctverify **out)
 	atomic_init(&v->stop, false);
 	pthread_mutex_init(&v->mu, NULL);
 	pthread_cond_init(&v->cv, NULL);
-	if (posix_memalign((void **)&v->buf, CTV_ALIGN, CTV_BUF) != 0) {
+	v->big = atomic_fetch_add(&big_users, 1) < CTV_BIG_USERS;
+	if (!v->big)
+		atomic_fetch_sub(&big_users, 1);
+	v->bsize = v->big ? CTV_BUF_BIG : CTV_BUF_SMALL;
+	if (posix_memalign((void **)&v->buf, CTV_ALIGN, v->bsize) != 0) {
 		v->buf = NULL;
 		goto fail;
 	}
@@ -158,6 +198,31 @@ void ctverify_durable(struct ctverify *v, uint64_t n)
 		pthread_cond_signal(&v->cv);
 	}
 	pthread_mutex_unlock(&v->mu);
+}
+
+void ctverify_sync_async(struct ctverify *v, uint64_t n, uint64_t mark)
+{
+	pthread_mutex_lock(&v->mu);
+	v->sync_req = true;
+	v->sync_n = n;
+	v->sync_mark = mark;
+	if (v->threaded && !v->joined)
+		pthread_cond_signal(&v->cv);
+	else
+		do_sync(v);
+	pthread_mutex_unlock(&v->mu);
+}
+
+int ctverify_synced(struct ctverify *v, uint64_t *mark)
+{
+	int r;
+
+	pthread_mutex_lock(&v->mu);
+	r = v->sync_err;
+	if (r == 0)
+		*mark = v->synced_mark;
+	pthread_mutex_unlock(&v->mu);
+	return r;
 }
 
 int ctverify_finish(struct ctverify *v, uint64_t *len, uint8_t sha256[32])
@@ -197,6 +262,8 @@ void ctverify_free(struct ctverify *v)
 		close(v->fd);
 	EVP_MD_CTX_free(v->md);
 	free(v->buf);
+	if (v->big)
+		atomic_fetch_sub(&big_users, 1);
 	pthread_cond_destroy(&v->cv);
 	pthread_mutex_destroy(&v->mu);
 	free(v);

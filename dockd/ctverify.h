@@ -20,7 +20,8 @@
  *	...finish, fsync...;    ctverify_finish(v, &len, sha);
  *	ctverify_free(v);                       // always (joins the thread)
  *
- * Memory: one 256 KiB read buffer and one SHA-256 context. If no thread can
+ * Memory: one read buffer (1 MiB for the first verifier of the process,
+ * 128 KiB for the others) and one SHA-256 context. If no thread can
  * be started, everything is read in ctverify_finish() instead (same result).
  * Functions return 0 or -errno; out-parameters untouched on failure.
  */
@@ -37,6 +38,18 @@ int ctverify_start(const char *path, struct ctverify **out);
 /* Bytes [0, n) of the file are durable (fdatasync returned): they may be
  * read back. Never blocks on I/O. Smaller n than before is ignored. */
 void ctverify_durable(struct ctverify *v, uint64_t n);
+
+/* Sync in the background instead of the caller: the thread fdatasyncs the
+ * file (every byte written so far, through any descriptor), then treats
+ * [0, n) as durable (as ctverify_durable) and records `mark` (the caller's
+ * progress figure, e.g. chunks) as synced. Never blocks on I/O; a request
+ * not yet started is replaced by a newer one. Without a thread it syncs
+ * right here. */
+void ctverify_sync_async(struct ctverify *v, uint64_t n, uint64_t mark);
+
+/* *mark: the mark of the last background sync that completed (0 before
+ * the first); or the error of a failed one (then sticky). */
+int ctverify_synced(struct ctverify *v, uint64_t *mark);
 
 /* The whole file is durable (fsync returned) and will not change: read the
  * rest up to end of file, then give the total length read and its SHA-256

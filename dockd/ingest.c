@@ -22,7 +22,6 @@
 #include "ingest.h"
 #include "log.h"
 
-
 struct paths {
 	char pdir[PATH_MAX], part[PATH_MAX], key[PATH_MAX];
 	char vdir[PATH_MAX], vault[PATH_MAX], qdir[PATH_MAX], quar[PATH_MAX];
@@ -205,8 +204,12 @@ bool ingest_space_ok(const struct dock_snap *snap)
 	return (uint64_t)vfs.f_bavail * vfs.f_frsize >= (uint64_t)snap->cfg.min_free_mb << 20;
 }
 
-/* fdatasync, then record how many chunks are durable (progress only). */
-static int sync_point(struct pull *pl)
+/* Make what was written durable and record how many chunks are (progress
+ * only: a resume starts there). With wait, fdatasync here. Without, the
+ * re-read thread syncs in the background while the pull goes on, and what
+ * is recorded is the figure of the previous background sync that has
+ * completed: never more than is on the disk, one interval behind. */
+static int sync_point(struct pull *pl, bool wait)
 {
 	uint8_t key[EVFILE_KEY_LEN];
 	uint64_t chunks = 0;
@@ -215,14 +218,21 @@ static int sync_point(struct pull *pl)
 	evfile_key_wipe(key);
 	if (r < 0)
 		return r;
-	if ((r = dwrite_flush(pl->dw)) < 0)
+	if (pl->dw && (r = dwrite_flush(pl->dw)) < 0)
 		return pl->local_err = r;
-	if (fdatasync(pl->fd) < 0) {
-		pl->local_err = -errno;
-		return pl->local_err;
+	if (wait || !pl->cv) {
+		if (fdatasync(pl->fd) < 0)
+			return pl->local_err = -errno;
+		if (pl->cv)
+			ctverify_durable(pl->cv, pl->ct_off);
+	} else {
+		uint64_t done = 0;
+
+		if ((r = ctverify_synced(pl->cv, &done)) < 0)
+			return pl->local_err = r;
+		ctverify_sync_async(pl->cv, pl->ct_off, chunks);
+		chunks = done;
 	}
-	if (pl->cv)
-		ctverify_durable(pl->cv, pl->ct_off);
 	if (chunks > pl->rec->durable_chunks) {
 		r = dockdb_set_durable(pl->d->w, pl->rec, chunks);
 		if (r == 0)
@@ -250,10 +260,10 @@ static int sink(void *ctx, const uint8_t *data, size_t len, uint64_t off)
 		return pl->local_err ? pl->local_err : r;
 	pl->got += len;
 	status_cam_bytes(pl->d->status, pl->slot, pl->got);
-	if (pl->got >= pl->next_sync && (r = sync_point(pl)) < 0)
+	if (pl->got >= pl->next_sync && (r = sync_point(pl, false)) < 0)
 		return r;
 	if (atomic_load(&pl->d->stop)) {
-		r = sync_point(pl);
+		r = sync_point(pl, true);
 		return r < 0 ? r : -ECANCELED;
 	}
 	return 0;
@@ -474,7 +484,7 @@ int ingest_one(struct dockd *d, const struct dock_snap *snap, struct session *s,
 		(void)dockdb_interrupted(d->w, rec, pl.got,
 					 pl.local_err ? strerror(-pl.local_err) : proto_strerror(r));
 		if (pl.fd >= 0 && !pl.local_err)
-			(void)sync_point(&pl); /* keep what arrived: resume there */
+			(void)sync_point(&pl, true); /* keep what arrived: resume there */
 	}
 	if (pl.local_err) {
 		*disk = true;

@@ -7,8 +7,10 @@
  *      the data key saved to a 0600 .key file, fsync'd) or resumes it at
  *      durable_chunks (truncate, re-hash the plaintext prefix);
  *   2. streams session_read() into a sink that updates SHA-256 and feeds
- *      the evfile writer; every sync_interval_mb: fdatasync, then record
- *      durable_chunks; checks free space (min_free_mb) there too;
+ *      the evfile writer; every sync_interval_mb: fdatasync (in the
+ *      re-read thread, while the pull goes on), then record durable_chunks
+ *      as of the previous completed sync; checks free space (min_free_mb)
+ *      there too; on a stop or an interruption the sync is done in place;
  *   3. checks size and SHA-256 against the signed manifest entry - a
  *      mismatch moves the partial file to quarantine and writes
  *      integrity_failed + quarantined (the camera keeps the recording);
@@ -17,8 +19,9 @@
  *      while the pull goes on, so only the last one is left), links it
  *      to its write-once vault name, fsyncs the directories, writes the
  *      stored_local transaction, then wipes and deletes the .key file.
- * Memory: one evfile chunk, two SHA-256 contexts and the 1 MiB re-read
- * buffer (plus its thread); nothing grows with size.
+ * Memory: one evfile chunk, two SHA-256 contexts, the re-read buffer
+ * (ctverify.h) and two write blocks (dwrite.h: the ciphertext goes to the
+ * disk with O_DIRECT from a second thread); nothing grows with size.
  *
  * Results: 0 stored_local; -EBADMSG quarantined (recorded); -ECANCELED
  * the daemon is stopping (progress saved); a local storage error (-ENOSPC,
