@@ -83,7 +83,7 @@ ing_rate=$(mbps "$bytes" "$ing_s")
 echo "# $sz: dockd ingest ${ing_s}s, dd conv=fsync ${dd_s}s"
 echo "BENCH dockd_ingest_$sz $ing_rate MB/s"
 echo "BENCH dd_fsync_$sz $dd_rate MB/s"
-echo "BENCH dockd_vs_dd_ratio $(echo "scale=3; $ing_rate / $dd_rate" | bc) ratio"
+echo "BENCH dockd_vs_dd_ratio $(awk -v a="$ing_rate" -v b="$dd_rate" 'BEGIN { printf "%.3f", a / b }') ratio"
 echo "BENCH dockd_docking_$sz $(echo "scale=2; ($t1 - $t0) / 1" | bc) s"
 dk_same BIG REC-1 || echo "# WARNING: the big recording did not decrypt byte-identical"
 rm -f "$DK/dec.bin" "$big"
