@@ -51,14 +51,14 @@ static const struct op_rule *rule_for(enum access_op op)
 	return NULL;
 }
 
-int access_agency_valid(const char *s)
+int access_token_valid(const char *s, size_t max)
 {
 	size_t n;
 
 	if (!s)
 		return 0;
-	n = strnlen(s, 65);
-	if (n == 0 || n > 64)
+	n = strnlen(s, max + 1);
+	if (n == 0 || n > max)
 		return 0;
 	for (size_t i = 0; i < n; i++) {
 		char c = s[i];
@@ -68,6 +68,11 @@ int access_agency_valid(const char *s)
 			return 0;
 	}
 	return 1;
+}
+
+int access_agency_valid(const char *s)
+{
+	return access_token_valid(s, 64);
 }
 
 /* A reason is free text a person will read in the audit trail: it must

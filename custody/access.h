@@ -1,5 +1,7 @@
 #ifndef CUSTODY_ACCESS_H
 #define CUSTODY_ACCESS_H
+
+#include <stddef.h>
 /*
  * access: the role model of the custody ledger, as one pure decision
  * function. No I/O, no ledger handle, no globals: the caller resolves who
@@ -105,5 +107,8 @@ int access_op_needs_reason(enum access_op op);
 
 /* Agency names: 1..64 chars of [A-Za-z0-9._-]; returns 1 if valid. */
 int access_agency_valid(const char *s);
+/* 1 when s is 1..max characters of [A-Za-z0-9._-] (agency ids, user
+ * names): the one charset rule both share. */
+int access_token_valid(const char *s, size_t max);
 
 #endif

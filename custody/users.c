@@ -1,5 +1,6 @@
 /* users: user -> role/agency mapping in the ledger file. See users.h. */
 #include "users.h"
+#include "access.h"
 #include "query.h"
 
 #include <errno.h>
@@ -16,21 +17,8 @@ static const char schema[] =
 
 int users_name_valid(const char *s)
 {
-	size_t n;
-
-	if (!s || s[0] == '-')
-		return 0;
-	n = strnlen(s, USERS_NAME_MAX + 1);
-	if (n == 0 || n > USERS_NAME_MAX)
-		return 0;
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		      (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-		      c == '-'))
-			return 0;
-	}
-	return 1;
+	/* no leading '-': a name must never read as a command-line option */
+	return s && s[0] != '-' && access_token_valid(s, USERS_NAME_MAX);
 }
 
 /* Prepare; a missing table (nobody added yet) is -ENOENT. */
