@@ -28,6 +28,7 @@
 #define DOCK_CONFIG_MAX_RECIPIENTS 8
 #define DOCK_CONFIG_MAX_CATEGORIES 32
 #define DOCK_CONFIG_MAX_USB_IDS 16
+#define DOCK_CONFIG_MAX_WINDOWS 8
 #define DOCK_CONFIG_FILE_MAX (64 * 1024) /* bytes */
 #define DOCK_CONFIG_LINE_MAX 199         /* libinih's line buffer, minus NUL */
 
@@ -42,6 +43,12 @@ enum dock_log_level { DOCK_LOG_ERROR = 0, DOCK_LOG_WARNING, DOCK_LOG_INFO, DOCK_
 struct dock_retention_rule {
 	char category[129];
 	int32_t days;
+};
+
+/* An allowed upload time window, local time, minutes since midnight.
+ * start > end wraps midnight (19:00-07:00). */
+struct dock_window {
+	uint16_t start_min, end_min;
 };
 
 struct dock_usb_id {
@@ -84,7 +91,29 @@ struct dock_config {
 	int32_t uncategorized_days;
 
 	/* [storage] */
-	char storage_target[DOCK_CONFIG_PATH_MAX]; /* file:///path (s3:// later) */
+	char storage_target[DOCK_CONFIG_PATH_MAX]; /* file:///path or s3://bucket[/prefix] */
+	uint32_t parallel_uploads;  /* recordings moved to the target at once (2) */
+	uint32_t bandwidth_mbit;    /* cap over all uploads, Mbit/s (10^6); 0 = none */
+	struct dock_window windows[DOCK_CONFIG_MAX_WINDOWS]; /* none = any time */
+	size_t n_windows;
+	/* categories uploaded first, in this order; others after, oldest first */
+	char priority[DOCK_CONFIG_MAX_CATEGORIES][129];
+	size_t n_priority;
+	bool upload_checkpoints;    /* put each custody checkpoint on the target (true) */
+
+	/* [s3] (only with an s3:// target) */
+	char s3_endpoint[257];      /* https://host[:port]; http:// only to loopback */
+	char s3_region[64];         /* "us-east-1" */
+	bool s3_path_style;         /* addressing = path (true) / virtual */
+	char s3_ca_file[DOCK_CONFIG_PATH_MAX];          /* "" = system CA store */
+	char s3_credentials_file[DOCK_CONFIG_PATH_MAX]; /* required; 0600, owned by the service */
+	uint32_t s3_part_size_mb;   /* 16; rounded down to whole encrypted chunks, >= 5 MiB */
+	uint32_t s3_parallel_parts; /* parts in flight per upload (4) */
+	bool s3_read_back;          /* GET and hash after upload before "verified" (true) */
+	char s3_lock_mode[16];      /* "" (none) / "COMPLIANCE" / "GOVERNANCE" */
+	bool s3_lock_required;      /* refuse to upload to a bucket without Object Lock */
+	uint32_t s3_max_attempts;   /* per request (8) */
+	uint32_t s3_low_speed_time_s; /* a transfer under 1 KiB/s this long is cut (30) */
 };
 
 /* Fill *out with defaults, then read path over them. On failure returns

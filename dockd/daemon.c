@@ -154,7 +154,7 @@ static int load_identity(struct dockd *d, const struct dock_config *c)
 
 static int open_state(struct dockd *d, const struct dock_config *c)
 {
-	char err[300] = "";
+	char err[600] = "";
 	int r;
 
 	if (mkdir(c->vault_dir, 0700) < 0 && errno != EEXIST) {
@@ -177,9 +177,9 @@ static int open_state(struct dockd *d, const struct dock_config *c)
 	}
 	ingest_sweep(d, c);
 	if (c->storage_target[0]) {
-		r = store_open(c->storage_target, &d->store);
+		r = store_open(c, &d->stop, &d->store, err, sizeof(err));
 		if (r < 0) {
-			log_error("[storage] target %s: %s", c->storage_target, strerror(-r));
+			log_error("%s", err);
 			return r;
 		}
 	} else if (c->release_policy == DOCK_RELEASE_STORAGE) {

@@ -47,7 +47,8 @@ static int store_one(struct storage_worker *sw, struct dock_rec *rec)
 		return r;
 	}
 	memset(&info, 0, sizeof(info));
-	r = store_put(d->store, key, fd, rec->ct_size, &info);
+	struct store_put_opts po = { .sha256 = rec->ct_sha256, .category = rec->category };
+	r = store_put(d->store, key, fd, rec->ct_size, &po, &info);
 	close(fd);
 	if (r == 0)
 		r = store_verify(d->store, key, rec->ct_size, rec->ct_sha256);

@@ -15,14 +15,20 @@
  * and SHA-256. Only then may dockd write "storage verified" and release.
  *
  * Implementations: file:// (store_file.c: local disk or NAS mount);
- * s3:// follows behind the same interface.
+ * s3:// (store_s3.c: S3 / GovCloud / Ceph RGW, multipart, resumable).
  *
  * All functions return 0 or -errno; out-parameters untouched on failure.
  */
 #ifndef DOCKD_STORE_H
 #define DOCKD_STORE_H
 
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <time.h>
+
+#include "config.h"
 
 #define STORE_KEY_MAX 512
 #define STORE_LOCATION_MAX 256
@@ -36,11 +42,26 @@ struct store_info {
 	char etag[129];                        /* "" where the target has none */
 };
 
+/* What the caller knows about the object; targets use what they can.
+ * file:// uses sha256 only; s3:// also tags and locks. */
+struct store_put_opts {
+	const uint8_t *sha256;        /* ciphertext SHA-256 (32 bytes), required */
+	const char *category;         /* tag "category" ("" / NULL = none) */
+	const char *case_no;          /* tag "case" */
+	const char *retention_class;  /* tag "retention", e.g. "730d", "indefinite" */
+	time_t retain_until;          /* Object Lock retain-until (UTC s); 0 = none */
+	bool legal_hold;              /* Object Lock legal hold (indefinite retention) */
+	_Atomic uint64_t *progress;   /* optional: bytes of this object sent so far */
+};
+
 struct store_ops {
 	const char *scheme;
-	/* Copy size bytes read from src_fd (from its current offset) to key. */
+	/* Copy size bytes of src_fd (from offset 0, pread: the fd's offset is
+	 * not used) to key. Idempotent and resumable: a target may keep
+	 * durable state (an unfinished multipart upload) across calls and
+	 * restarts and continue it. */
 	int (*put)(struct store_target *t, const char *key, int src_fd, uint64_t size,
-		   struct store_info *out);
+		   const struct store_put_opts *o, struct store_info *out);
 	/* Re-read key; -EBADMSG if size or SHA-256 differ, -ENOENT if absent. */
 	int (*verify)(struct store_target *t, const char *key, uint64_t size,
 		      const uint8_t sha256[32]);
@@ -52,17 +73,21 @@ struct store_target {
 	void *impl;
 };
 
-/* Open the target named by url ("file:///abs/path"). -EINVAL for an
- * unsupported scheme or a malformed url; -errno if the root is unusable. */
-int store_open(const char *url, struct store_target **out);
+/* Open the target c->storage_target names ("file:///abs/path" or
+ * "s3://bucket[/prefix]", with the [s3] section). cancel (may be NULL)
+ * makes long operations return -ECANCELED soon after it turns true
+ * (SIGTERM). -EINVAL for an unsupported scheme or a malformed url or
+ * setting; -errno if the target is unusable. err gets one line. */
+int store_open(const struct dock_config *c, const atomic_bool *cancel, struct store_target **out,
+	       char *err, size_t errlen);
 
 /* true when key satisfies the rules above. */
 int store_key_valid(const char *key);
 
 static inline int store_put(struct store_target *t, const char *key, int src_fd, uint64_t size,
-			    struct store_info *out)
+			    const struct store_put_opts *o, struct store_info *out)
 {
-	return t->ops->put(t, key, src_fd, size, out);
+	return t->ops->put(t, key, src_fd, size, o, out);
 }
 
 static inline int store_verify(struct store_target *t, const char *key, uint64_t size,
@@ -79,5 +104,10 @@ static inline void store_close(struct store_target *t)
 
 /* file:// implementation, also usable directly. */
 int store_file_open(const char *root, struct store_target **out);
+
+/* s3:// implementation (store_s3.c): c's [s3] settings; durable upload
+ * state in <c->state_dir>/uploads.db. */
+int store_s3_open(const struct dock_config *c, const atomic_bool *cancel,
+		  struct store_target **out, char *err, size_t errlen);
 
 #endif

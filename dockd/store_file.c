@@ -251,7 +251,7 @@ static int existing_matches(int src_fd, off_t start, uint64_t size, int dst_fd)
 }
 
 static int file_put(struct store_target *t, const char *key, int src_fd, uint64_t size,
-		    struct store_info *out)
+		    const struct store_put_opts *o, struct store_info *out)
 {
 	struct file_target *ft = t->impl;
 	char final[PATH_MAX], part[PATH_MAX], suffix[32];
@@ -331,9 +331,20 @@ int store_file_open(const char *root, struct store_target **out)
 	return 0;
 }
 
-int store_open(const char *url, struct store_target **out)
+int store_open(const struct dock_config *c, const atomic_bool *cancel, struct store_target **out,
+	       char *err, size_t errlen)
 {
-	if (!strncmp(url, "file:///", 8))
-		return store_file_open(url + 7, out);
-	return -EINVAL;
+	const char *url = c->storage_target;
+	int r;
+
+	if (!strncmp(url, "s3://", 5))
+		return store_s3_open(c, cancel, out, err, errlen);
+	if (strncmp(url, "file:///", 8)) {
+		snprintf(err, errlen, "[storage] target %s: use file:///path or s3://bucket/prefix", url);
+		return -EINVAL;
+	}
+	r = store_file_open(url + 7, out);
+	if (r < 0)
+		snprintf(err, errlen, "[storage] target %s: %s", url, strerror(-r));
+	return r;
 }

@@ -15,6 +15,17 @@
 
 #include "store.h"
 
+/* store_open() takes the whole configuration; only the url matters here. */
+static int open_url(const char *url, struct store_target **out)
+{
+	static struct dock_config c;
+	char err[256];
+
+	memset(&c, 0, sizeof(c));
+	snprintf(c.storage_target, sizeof(c.storage_target), "%s", url);
+	return store_open(&c, NULL, out, err, sizeof(err));
+}
+
 struct fixture {
 	char root[128];
 	char src[160];
@@ -41,7 +52,7 @@ static int setup(void **state)
 	close(fd);
 	char url[200];
 	snprintf(url, sizeof(url), "file://%s", f->root);
-	if (store_open(url, &f->t) != 0)
+	if (open_url(url, &f->t) != 0)
 		return -1;
 	*state = f;
 	return 0;
@@ -63,7 +74,8 @@ static int teardown(void **state)
 static int put_src(struct fixture *f, const char *key, uint64_t size, struct store_info *info)
 {
 	int fd = open(f->src, O_RDONLY);
-	int r = store_put(f->t, key, fd, size, info);
+	struct store_put_opts po = { .sha256 = f->sha };
+	int r = store_put(f->t, key, fd, size, &po, info);
 
 	close(fd);
 	return r;
@@ -145,10 +157,10 @@ static void test_bad_urls(void **state)
 {
 	struct store_target *t;
 
-	assert_int_equal(store_open("s3x://bucket", &t), -EINVAL);
-	assert_int_equal(store_open("file://relative", &t), -EINVAL);
-	assert_int_equal(store_open("file:///nonexistent-dir-xyz", &t), -ENOENT);
-	assert_int_equal(store_open("file:///etc/passwd", &t), -ENOTDIR);
+	assert_int_equal(open_url("s3x://bucket", &t), -EINVAL);
+	assert_int_equal(open_url("file://relative", &t), -EINVAL);
+	assert_int_equal(open_url("file:///nonexistent-dir-xyz", &t), -ENOENT);
+	assert_int_equal(open_url("file:///etc/passwd", &t), -ENOTDIR);
 }
 
 int main(void)
