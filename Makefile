@@ -25,7 +25,7 @@ Q := @
 endif
 
 CC ?= cc
-PKGS := libusb-1.0 libudev openssl sqlite3 libsystemd inih jansson libcurl zlib expat
+PKGS := libusb-1.0 libudev openssl sqlite3 libsystemd inih jansson libcurl zlib expat libdeflate
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
@@ -114,7 +114,7 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(TEST_LIBS)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS) $(shell pkg-config --libs cmocka)
 
-$(BUILD)/tests/tools/%: $(BUILD)/obj/tests/tools/%.o $(LIBPROTO)
+$(BUILD)/tests/tools/%: $(BUILD)/obj/tests/tools/%.o $(TEST_LIBS)
 	@mkdir -p $(@D)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
@@ -143,7 +143,7 @@ check-asan: deps
 	sh tests/run.sh build/asan
 
 demo: deps all
-	sh tests/demo.sh
+	DEMO_STORAGE=$(or $(STORAGE),$(DEMO_STORAGE),file) sh tests/demo.sh
 
 bench: deps all
 	sh tests/bench.sh
@@ -172,6 +172,8 @@ build/fuzz/libcustody.a: $(call FUZZ_OBJ,$(CUSTODY_SRC))
 build/fuzz/%: tests/fuzz/%.c build/fuzz/libprotocol.a build/fuzz/libcustody.a
 	@echo "  FUZZLD  $@"
 	$(Q)clang $(FUZZ_BASE) -fsanitize=fuzzer,address,undefined -o $@ $^ $(LIBS)
+# fuzz_s3xml: the S3 reply parser only (it holds no keys).
+build/fuzz/fuzz_s3xml: build/fuzz/obj/dockd/s3xml.o
 fuzz: deps $(FUZZ_BINS)
 	sh tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BINS)
 

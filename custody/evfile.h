@@ -154,6 +154,21 @@ int evfile_writer_open(struct evfile_writer **w, EVP_PKEY *const *recipients,
  * (the last chunk must carry the final flag, so one is held back). */
 int evfile_writer_write(struct evfile_writer *w, const void *buf, size_t len);
 
+/*
+ * Streaming: announce the whole plaintext size, after open or resume and
+ * before the first write. Every chunk's final flag is then known from the
+ * start, so the writer encrypts the caller's bytes as they arrive, out of
+ * place, and hands the ciphertext to `out` in pieces of at most
+ * EVFILE_STREAM_PIECE bytes followed by each chunk's tag: the plaintext is
+ * never copied or buffered, and the writer's buffer shrinks from one chunk
+ * to one piece. The output is byte-identical to the buffered mode. Writing
+ * more than announced, or finishing with fewer bytes, fails with -EINVAL
+ * (sticky; the output is then not a valid file). A checkpoint's
+ * chunks_done counts whole chunks; the output may hold part of the next.
+ */
+#define EVFILE_STREAM_PIECE (64u << 10)
+int evfile_writer_set_size(struct evfile_writer *w, uint64_t pt_len);
+
 /* Emit the final chunk. Optional out-parameters: plaintext and whole-file
  * sizes. After this only evfile_writer_free() is valid. */
 int evfile_writer_finish(struct evfile_writer *w, uint64_t *pt_len,
@@ -172,6 +187,8 @@ const uint8_t *evfile_writer_header(const struct evfile_writer *w, size_t *len);
  * and plaintext bytes [0, chunks_done << chunk_log2) are consumed. The
  * data key is SECRET: persist it only where the in-flight plaintext may
  * live, and wipe it when the file is finished (see the doc, "Resume").
+ * (Streaming writers: at least that many bytes; part of chunk chunks_done
+ * may follow, and a resume truncates it away.)
  */
 int evfile_writer_checkpoint(const struct evfile_writer *w,
 			     uint8_t data_key[EVFILE_KEY_LEN],

@@ -11,6 +11,8 @@
 #define EVF_INFO_P256    "evfile v1 ecdh-p256 kek"
 #define EVF_INFO_P384    "evfile v1 ecdh-p384 kek"
 
+/* Keeps (i << log2) + chunk far from 2^64 for every allowed chunk size. */
+#define EVF_MAX_CHUNKS (UINT64_C(1) << 39)
 #define EVF_NONCE_LEN 12
 #define EVF_STANZA_FIXED (1 + 2 + EVFILE_KEYID_LEN)
 #define EVF_WRAPPED_LEN (EVFILE_KEY_LEN + EVFILE_TAG_LEN)
@@ -70,6 +72,34 @@ int evf_chunk_seal(EVP_CIPHER_CTX *ctx, const struct evf_keys *k,
 		   unsigned log2, uint64_t i, int final, uint8_t *buf, size_t len);
 int evf_chunk_open(EVP_CIPHER_CTX *ctx, const struct evf_keys *k,
 		   unsigned log2, uint64_t i, int final, uint8_t *buf, size_t ct_len);
+
+/* evfile_stream.c / evfile_sstream.c: the writer's state. */
+struct evfile_writer {
+	evfile_write_fn out;
+	void *out_arg;
+	int err;
+	int finished;
+	unsigned log2;
+	size_t csize;
+	uint8_t *hdr;
+	size_t hdr_len;
+	uint8_t dk[EVFILE_KEY_LEN];
+	struct evf_keys k;
+	EVP_CIPHER_CTX *ctx;
+	uint64_t next;      /* chunks emitted */
+	uint8_t *buf;       /* csize plaintext + tag; streaming: one piece */
+	size_t bsize;       /* bytes allocated at buf */
+	size_t fill;
+	/* Streaming (evfile_writer_set_size): chunk `next` is encrypted as its
+	 * bytes arrive; sopen when its GCM operation has begun. */
+	int streaming, sopen, sfinal;
+	uint64_t expect;    /* announced plaintext size */
+	size_t cfill;       /* plaintext bytes of chunk `next` encrypted */
+};
+
+/* evfile_sstream.c: streaming mode (evfile_writer_set_size). */
+int evf_stream_write(struct evfile_writer *w, const uint8_t *p, size_t len);
+int evf_stream_finish(struct evfile_writer *w);
 
 /* evfile.c: header encoding with a known layout. */
 int evf_header_build(const struct evfile_meta *meta, unsigned log2,

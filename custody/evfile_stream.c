@@ -13,8 +13,6 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
-/* Keeps (i << log2) + chunk far from 2^64 for every allowed chunk size. */
-#define EVF_MAX_CHUNKS (UINT64_C(1) << 39)
 
 static int chunk_crypt(EVP_CIPHER_CTX *ctx, int enc, const struct evf_keys *k,
 		       unsigned log2, uint64_t i, int final, uint8_t *buf, size_t len)
@@ -52,22 +50,6 @@ int evf_chunk_open(EVP_CIPHER_CTX *ctx, const struct evf_keys *k,
 
 /* ---- writer --------------------------------------------------------------- */
 
-struct evfile_writer {
-	evfile_write_fn out;
-	void *out_arg;
-	int err;
-	int finished;
-	unsigned log2;
-	size_t csize;
-	uint8_t *hdr;
-	size_t hdr_len;
-	uint8_t dk[EVFILE_KEY_LEN];
-	struct evf_keys k;
-	EVP_CIPHER_CTX *ctx;
-	uint64_t next;      /* chunks emitted */
-	uint8_t *buf;       /* csize plaintext + tag */
-	size_t fill;
-};
 
 void evfile_writer_free(struct evfile_writer *w)
 {
@@ -76,7 +58,7 @@ void evfile_writer_free(struct evfile_writer *w)
 	OPENSSL_cleanse(w->dk, sizeof(w->dk));
 	OPENSSL_cleanse(&w->k, sizeof(w->k));
 	if (w->buf)
-		OPENSSL_clear_free(w->buf, w->csize + EVFILE_TAG_LEN);
+		OPENSSL_clear_free(w->buf, w->bsize);
 	EVP_CIPHER_CTX_free(w->ctx);
 	free(w->hdr);
 	free(w);
@@ -94,7 +76,8 @@ static struct evfile_writer *writer_alloc(unsigned log2, evfile_write_fn out,
 	w->log2 = log2;
 	w->csize = (size_t)1 << log2;
 	w->ctx = EVP_CIPHER_CTX_new();
-	w->buf = OPENSSL_malloc(w->csize + EVFILE_TAG_LEN);
+	w->bsize = w->csize + EVFILE_TAG_LEN;
+	w->buf = OPENSSL_malloc(w->bsize);
 	if (!w->ctx || !w->buf) {
 		evfile_writer_free(w);
 		return NULL;
@@ -240,9 +223,13 @@ static int emit_chunk(struct evfile_writer *w, int final)
 {
 	int rc = evf_chunk_seal(w->ctx, &w->k, w->log2, w->next, final, w->buf, w->fill);
 
-	if (!rc)
-		rc = w->out(w->out_arg, w->buf, w->fill + EVFILE_TAG_LEN);
-	OPENSSL_cleanse(w->buf, w->fill);
+	/* Sealing is in place: once it succeeded the buffer holds ciphertext
+	 * only (not secret, no wipe needed); a failed seal may leave plaintext. */
+	if (rc) {
+		OPENSSL_cleanse(w->buf, w->fill);
+		return w->err = rc;
+	}
+	rc = w->out(w->out_arg, w->buf, w->fill + EVFILE_TAG_LEN);
 	if (rc)
 		return w->err = rc;
 	w->next++;
@@ -260,6 +247,8 @@ int evfile_writer_write(struct evfile_writer *w, const void *data, size_t len)
 		return w->err;
 	if (w->finished)
 		return -EINVAL;
+	if (w->streaming)
+		return evf_stream_write(w, p, len);
 	while (len) {
 		size_t n;
 
@@ -291,7 +280,9 @@ int evfile_writer_finish(struct evfile_writer *w, uint64_t *pt_len, uint64_t *ct
 	if (w->err)
 		return w->err;
 	pt = (w->next << w->log2) + w->fill;
-	rc = emit_chunk(w, 1);
+	if (w->streaming)
+		pt = w->expect;
+	rc = w->streaming ? evf_stream_finish(w) : emit_chunk(w, 1);
 	if (rc)
 		return rc;
 	w->finished = 1;

@@ -122,7 +122,9 @@ static void recording(const json_t *r, FILE *out)
 	qstatus_duration(count(r, "eta_s"), eta, sizeof(eta));
 	fprintf(out, "  %-32.64s %-12.24s %-26s %-12s %s\n",
 		field(r, "evidence_id", id, sizeof(id)),
-		field(r, "state", st, sizeof(st)), prog, rate, eta);
+		json_object_get(r, "state") || !json_object_get(r, "object_key") ?
+			field(r, "state", st, sizeof(st)) : "uploading",
+		prog, rate, eta);
 }
 
 static void more(FILE *out, const char *indent, size_t n)
@@ -159,13 +161,56 @@ static void camera(const json_t *c, FILE *out)
 static void queue_line(const json_t *q, FILE *out)
 {
 	int64_t st = count(q, "storage"), rel = count(q, "release_pending");
+	int64_t up = count(q, "uploading");
 	char a[24] = "-", b[24] = "-";
 
 	if (st >= 0)
 		snprintf(a, sizeof(a), "%" PRId64, st);
 	if (rel >= 0)
 		snprintf(b, sizeof(b), "%" PRId64, rel);
-	fprintf(out, "QUEUE  storage: %s  release pending: %s\n", a, b);
+	fprintf(out, "QUEUE  storage: %s  release pending: %s", a, b);
+	if (up >= 0)
+		fprintf(out, "  uploading: %" PRId64, up);
+	fputc('\n', out);
+}
+
+/* STORAGE  s3://bucket/x  state: failing since ...  retry at ...
+ *   last error: ...                                   (only when present) */
+static void storage_line(const json_t *st, FILE *out)
+{
+	char tg[CELL_MAX], state[CELL_MAX], since[CELL_MAX], retry[CELL_MAX], err[CELL_MAX * 2];
+	int64_t workers = count(st, "workers");
+
+	if (!json_is_object(st))
+		return;
+	fprintf(out, "STORAGE  %s  state: %s", field(st, "target", tg, sizeof(tg)),
+		field(st, "state", state, sizeof(state)));
+	if (workers >= 0)
+		fprintf(out, "  workers: %" PRId64, workers);
+	if (json_is_string(json_object_get(st, "since")))
+		fprintf(out, "  since %s", field(st, "since", since, sizeof(since)));
+	if (json_is_string(json_object_get(st, "retry_at")))
+		fprintf(out, "  next attempt %s", field(st, "retry_at", retry, sizeof(retry)));
+	fputc('\n', out);
+	if (json_is_string(json_object_get(st, "last_error")))
+		fprintf(out, "  last error: %s\n", field(st, "last_error", err, sizeof(err)));
+}
+
+static void uploads(const json_t *ups, FILE *out)
+{
+	const json_t *u;
+	size_t i;
+
+	if (json_array_size(ups) == 0)
+		return;
+	fprintf(out, "UPLOADS (%zu)\n  %-32s %-12s %-26s %-12s %s\n", json_array_size(ups),
+		"EVIDENCE ID", "STATE", "PROGRESS", "RATE", "ETA");
+	json_array_foreach(ups, i, u) {
+		if (i >= QSTATUS_MAX_ROWS)
+			break;
+		recording(u, out);
+	}
+	more(out, "  ", json_array_size(ups));
 }
 
 int qstatus_format(const json_t *status, FILE *out)
@@ -195,6 +240,8 @@ int qstatus_format(const json_t *status, FILE *out)
 		more(out, "", json_array_size(cams));
 	}
 	fputc('\n', out);
+	storage_line(json_object_get(status, "storage"), out);
+	uploads(json_object_get(status, "uploads"), out);
 	queue_line(json_object_get(status, "queue"), out);
 	if (json_array_size(alerts) > 0) {
 		fprintf(out, "ALERTS\n");

@@ -15,7 +15,12 @@
  *   CAM-0002             o2               socket     2024-05-01T13:44:00Z
  *     (no recording in progress)
  *
- *   QUEUE  storage: 3  release pending: 1
+ *   STORAGE  s3://evidence/dock-1  state: failing  workers: 2  since ...
+ *     last error: access denied (credentials or bucket policy)
+ *   UPLOADS (1)
+ *     EVIDENCE ID                      STATE        PROGRESS    ...  RATE  ETA
+ *     CAM-0001/rec-0000                uploading    96.0 MiB / 1.0 GiB   9%  ...
+ *   QUEUE  storage: 3  release pending: 1  uploading: 1
  *   ALERTS
  *     camera CAM-9 refused: unknown device
  *

@@ -257,6 +257,20 @@ static int pull_all(struct cam *c, struct session *s, const char *serial)
 		dockd_touch(c->d);
 		if (r == 0)
 			storage_kick(c->d->storage);
+		if (disk && r == -ENOSPC && ingest_space_ok(c->snap)) {
+			/* Full, yet min_free_mb is free (always so with 0): the
+			 * free-space check cannot tell when space is back, and
+			 * waiting would only retry into the full disk. The pull
+			 * stopped cleanly (ingest_interrupted, the link in step):
+			 * end the docking with BYE; the next one resumes. */
+			if (!alerted)
+				dockd_alert(c->d, "disk", c->snap->cfg.vault_dir,
+					    "vault full (%s): docking of %s ended, resumes at the next",
+					    strerror(-r), serial);
+			log_warning("%s: vault full with min_free_mb = %u free: ending this docking",
+				    rec.evidence_id, c->snap->cfg.min_free_mb);
+			return r;
+		}
 		if (disk) {
 			if (++disk_tries > 3 && r != -ENOSPC) {
 				log_error("%s: giving up for this docking after local write errors",

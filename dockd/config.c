@@ -10,10 +10,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "config_int.h"
 
 /* Sections owned by the custody library: it parses and validates them. */
-static const char *const foreign_sections[] = { "ledger", "query", "access", "s3", "alert" };
+static const char *const foreign_sections[] = { "ledger", "query", "access", "alert" };
 
 struct parse_ctx {
 	struct dock_config *c;
@@ -23,7 +23,7 @@ struct parse_ctx {
 	int line; /* ini_parse reports the line; we remember what was wrong */
 };
 
-static int copy_str(char *dst, size_t cap, const char *v)
+int dcfg_copy_str(char *dst, size_t cap, const char *v)
 {
 	size_t n = strlen(v);
 
@@ -33,7 +33,7 @@ static int copy_str(char *dst, size_t cap, const char *v)
 	return 0;
 }
 
-static int parse_bool(const char *v, bool *out)
+int dcfg_parse_bool(const char *v, bool *out)
 {
 	if (!strcasecmp(v, "true") || !strcasecmp(v, "yes") || !strcmp(v, "1") || !strcasecmp(v, "on"))
 		*out = true;
@@ -44,7 +44,7 @@ static int parse_bool(const char *v, bool *out)
 	return 0;
 }
 
-static int parse_u32(const char *v, uint32_t min, uint32_t max, uint32_t *out)
+int dcfg_parse_u32(const char *v, uint32_t min, uint32_t max, uint32_t *out)
 {
 	char *end;
 	unsigned long long n;
@@ -115,7 +115,7 @@ static int parse_hex16(const char *s, size_t len, uint16_t *out)
 }
 
 /* Split a comma-separated list, trimming blanks; calls fn for each item. */
-static int for_each_item(const char *v, int (*fn)(void *, const char *, size_t), void *arg)
+int dcfg_for_each_item(const char *v, int (*fn)(void *, const char *, size_t), void *arg)
 {
 	const char *p = v;
 
@@ -192,60 +192,60 @@ static int set_dock_key(struct parse_ctx *x, const char *k, const char *v, const
 		*why = "must be 1-64 characters of A-Z a-z 0-9 . _ : -";
 		if (!id_valid(v))
 			return -EINVAL;
-		return copy_str(!strcmp(k, "id") ? c->dock_id : c->agency_id, 65, v);
+		return dcfg_copy_str(!strcmp(k, "id") ? c->dock_id : c->agency_id, 65, v);
 	}
 	if (!strcmp(k, "state_dir"))
-		return copy_str(c->state_dir, sizeof(c->state_dir), v);
+		return dcfg_copy_str(c->state_dir, sizeof(c->state_dir), v);
 	if (!strcmp(k, "vault_dir"))
-		return copy_str(c->vault_dir, sizeof(c->vault_dir), v);
+		return dcfg_copy_str(c->vault_dir, sizeof(c->vault_dir), v);
 	if (!strcmp(k, "key"))
-		return copy_str(c->key_path, sizeof(c->key_path), v);
+		return dcfg_copy_str(c->key_path, sizeof(c->key_path), v);
 	if (!strcmp(k, "cert"))
-		return copy_str(c->cert_path, sizeof(c->cert_path), v);
+		return dcfg_copy_str(c->cert_path, sizeof(c->cert_path), v);
 	if (!strcmp(k, "camera_socket")) {
 		*why = "must fit a Unix socket path (107 bytes)";
 		if (strlen(v) > 107)
 			return -ENAMETOOLONG;
-		return copy_str(c->camera_socket, sizeof(c->camera_socket), v);
+		return dcfg_copy_str(c->camera_socket, sizeof(c->camera_socket), v);
 	}
 	if (!strcmp(k, "alert_command"))
-		return copy_str(c->alert_command, sizeof(c->alert_command), v);
+		return dcfg_copy_str(c->alert_command, sizeof(c->alert_command), v);
 	if (!strcmp(k, "usb")) {
 		*why = "must be true or false";
-		return parse_bool(v, &c->usb);
+		return dcfg_parse_bool(v, &c->usb);
 	}
 	if (!strcmp(k, "clock_correct")) {
 		*why = "must be true or false";
-		return parse_bool(v, &c->clock_correct);
+		return dcfg_parse_bool(v, &c->clock_correct);
 	}
 	if (!strcmp(k, "usb_ids")) {
 		*why = "must be a comma-separated list of VVVV:PPPP hex ids (at most 16)";
 		c->n_usb_ids = 0;
-		return for_each_item(v, add_usb_id, c);
+		return dcfg_for_each_item(v, add_usb_id, c);
 	}
 	if (!strcmp(k, "max_cameras")) {
 		*why = "must be between 1 and 64";
-		return parse_u32(v, 1, 64, &c->max_cameras);
+		return dcfg_parse_u32(v, 1, 64, &c->max_cameras);
 	}
 	if (!strcmp(k, "max_clock_drift_s")) {
 		*why = "must be between 0 and 86400 seconds";
-		return parse_u32(v, 0, 86400, &c->max_clock_drift_s);
+		return dcfg_parse_u32(v, 0, 86400, &c->max_clock_drift_s);
 	}
 	if (!strcmp(k, "min_free_mb")) {
 		*why = "must be between 0 and 1048576 MiB";
-		return parse_u32(v, 0, 1048576, &c->min_free_mb);
+		return dcfg_parse_u32(v, 0, 1048576, &c->min_free_mb);
 	}
 	if (!strcmp(k, "sync_interval_mb")) {
 		*why = "must be between 1 and 4096 MiB";
-		return parse_u32(v, 1, 4096, &c->sync_interval_mb);
+		return dcfg_parse_u32(v, 1, 4096, &c->sync_interval_mb);
 	}
 	if (!strcmp(k, "release_wait_s")) {
 		*why = "must be between 0 and 3600 seconds";
-		return parse_u32(v, 0, 3600, &c->release_wait_s);
+		return dcfg_parse_u32(v, 0, 3600, &c->release_wait_s);
 	}
 	if (!strcmp(k, "idle_grace_ms")) {
 		*why = "must be between 0 and 600000 ms";
-		return parse_u32(v, 0, 600000, &c->idle_grace_ms);
+		return dcfg_parse_u32(v, 0, 600000, &c->idle_grace_ms);
 	}
 	if (!strcmp(k, "release_policy")) {
 		*why = "must be 'storage' or 'local'";
@@ -281,12 +281,12 @@ static int set_other_key(struct parse_ctx *x, const char *s, const char *k, cons
 		if (!strcmp(k, "recipients")) {
 			*why = "must be a comma-separated list of at most 8 public key files";
 			c->n_recipients = 0;
-			return for_each_item(v, add_recipient, c);
+			return dcfg_for_each_item(v, add_recipient, c);
 		}
 		if (!strcmp(k, "chunk_size")) {
 			uint32_t n;
 			*why = "must be a power of two between 4096 and 16777216 bytes";
-			if (parse_u32(v, 4096, 16u << 20, &n) < 0 || (n & (n - 1)))
+			if (dcfg_parse_u32(v, 4096, 16u << 20, &n) < 0 || (n & (n - 1)))
 				return -EINVAL;
 			c->chunk_size = n;
 			return 0;
@@ -306,21 +306,14 @@ static int set_other_key(struct parse_ctx *x, const char *s, const char *k, cons
 		if (c->n_retention >= DOCK_CONFIG_MAX_CATEGORIES)
 			return -E2BIG;
 		struct dock_retention_rule *rule = &c->retention[c->n_retention];
-		if (copy_str(rule->category, sizeof(rule->category), k) < 0)
+		if (dcfg_copy_str(rule->category, sizeof(rule->category), k) < 0)
 			return -ENAMETOOLONG;
 		rule->days = days;
 		c->n_retention++;
 		return 0;
 	}
-	if (!strcmp(s, "storage")) {
-		if (!strcmp(k, "target")) {
-			*why = "must be file:///absolute/path";
-			if (strncmp(v, "file:///", 8) != 0)
-				return -EINVAL;
-			return copy_str(c->storage_target, sizeof(c->storage_target), v);
-		}
-		return -ENOKEY;
-	}
+	if (!strcmp(s, "storage") || !strcmp(s, "s3"))
+		return dcfg_storage_key(c, s, k, v, why);
 	*why = "unknown section";
 	return -ENOKEY;
 }
@@ -367,6 +360,7 @@ static void set_defaults(struct dock_config *c)
 	c->idle_grace_ms = 500;
 	c->chunk_size = 1u << 20;
 	c->uncategorized_days = 60; /* California PC 832.18 minimum for non-evidentiary */
+	dcfg_storage_defaults(c);
 }
 
 /* Fill paths that default to places under state_dir. */
@@ -459,6 +453,8 @@ int dock_config_load_string(const char *name, const char *text, struct dock_conf
 	r = derive_paths(c, err, errlen);
 	if (r == 0)
 		r = check_required(c, err, errlen);
+	if (r == 0)
+		r = dcfg_storage_check(c, text, err, errlen);
 	if (r == 0)
 		*out = *c;
 out:

@@ -1,7 +1,8 @@
 /* config.h - dockd's configuration file (INI, parsed with libinih).
  *
  * One file serves dockd and the `custody` command. dockd owns the sections
- * [dock], [encryption], [retention] and [storage]; the custody library owns
+ * [dock], [encryption], [retention], [storage] and [s3] (config_storage.c,
+ * an [s3] section is refused unless the target is s3://); the custody library owns
  * its own sections and parses them itself (custody/config.h). Every key,
  * default and unit is documented in docs/dockd-config.md.
  *
@@ -93,10 +94,12 @@ struct dock_config {
 	/* [storage] */
 	char storage_target[DOCK_CONFIG_PATH_MAX]; /* file:///path or s3://bucket[/prefix] */
 	uint32_t parallel_uploads;  /* recordings moved to the target at once (2) */
-	uint32_t bandwidth_mbit;    /* cap over all uploads, Mbit/s (10^6); 0 = none */
+	uint32_t bandwidth_mbit;    /* cap over all uploads, Mbit/s (10^6); 0 = none;
+				     * applied by the s3:// target (read at store_open) */
 	struct dock_window windows[DOCK_CONFIG_MAX_WINDOWS]; /* none = any time */
 	size_t n_windows;
-	/* categories uploaded first, in this order; others after, oldest first */
+	/* categories uploaded first, in this order; others after, oldest first.
+	 * windows, priority, upload_checkpoints apply at SIGHUP (storage.h) */
 	char priority[DOCK_CONFIG_MAX_CATEGORIES][129];
 	size_t n_priority;
 	bool upload_checkpoints;    /* put each custody checkpoint on the target (true) */
@@ -128,6 +131,11 @@ int dock_config_load_string(const char *name, const char *text, struct dock_conf
 /* Minimum retention in days for a category (-1 = indefinite); unknown
  * categories get the [retention] uncategorized value. */
 int32_t dock_config_retention_days(const struct dock_config *c, const char *category);
+
+/* Upload windows at local minute-of-day minute (0..1439): true when an
+ * upload may start now (always, with no windows configured); otherwise
+ * *wait_min = minutes until the next window opens (1..1439). */
+bool dock_config_upload_window(const struct dock_config *c, unsigned minute, unsigned *wait_min);
 
 /* Nothing in struct dock_config is heap-allocated today; kept so callers
  * do not change when that does. */

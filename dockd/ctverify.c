@@ -27,6 +27,7 @@ struct ctverify {
 	pthread_cond_t cv;
 	pthread_t th;
 	bool threaded, joined;
+	bool reread;      /* false: background syncs only */
 	uint64_t durable; /* under mu */
 	bool final;       /* under mu */
 	bool sync_req;    /* under mu: a background sync is asked for */
@@ -115,7 +116,7 @@ static void do_sync(struct ctverify *v)
 		return;
 	}
 	v->synced_mark = mark;
-	if (n > v->durable)
+	if (v->reread && n > v->durable)
 		v->durable = n;
 }
 
@@ -149,7 +150,7 @@ static void *run(void *arg)
 	return NULL;
 }
 
-int ctverify_start(const char *path, struct ctverify **out)
+int ctverify_start(const char *path, bool reread, struct ctverify **out)
 {
 	struct ctverify *v = calloc(1, sizeof(*v));
 	int r = -ENOMEM;
@@ -160,13 +161,16 @@ int ctverify_start(const char *path, struct ctverify **out)
 	atomic_init(&v->stop, false);
 	pthread_mutex_init(&v->mu, NULL);
 	pthread_cond_init(&v->cv, NULL);
-	v->big = atomic_fetch_add(&big_users, 1) < CTV_BIG_USERS;
-	if (!v->big)
-		atomic_fetch_sub(&big_users, 1);
-	v->bsize = v->big ? CTV_BUF_BIG : CTV_BUF_SMALL;
-	if (posix_memalign((void **)&v->buf, CTV_ALIGN, v->bsize) != 0) {
-		v->buf = NULL;
-		goto fail;
+	v->reread = reread;
+	if (reread) {
+		v->big = atomic_fetch_add(&big_users, 1) < CTV_BIG_USERS;
+		if (!v->big)
+			atomic_fetch_sub(&big_users, 1);
+		v->bsize = v->big ? CTV_BUF_BIG : CTV_BUF_SMALL;
+		if (posix_memalign((void **)&v->buf, CTV_ALIGN, v->bsize) != 0) {
+			v->buf = NULL;
+			goto fail;
+		}
 	}
 	v->md = EVP_MD_CTX_new();
 	if (!v->md || EVP_DigestInit_ex(v->md, EVP_sha256(), NULL) != 1)
@@ -193,7 +197,7 @@ fail:
 void ctverify_durable(struct ctverify *v, uint64_t n)
 {
 	pthread_mutex_lock(&v->mu);
-	if (n > v->durable) {
+	if (v->reread && n > v->durable) {
 		v->durable = n;
 		pthread_cond_signal(&v->cv);
 	}
@@ -229,6 +233,8 @@ int ctverify_finish(struct ctverify *v, uint64_t *len, uint8_t sha256[32])
 {
 	unsigned int n = 0;
 
+	if (!v->reread)
+		return -EINVAL;
 	pthread_mutex_lock(&v->mu);
 	v->final = true;
 	pthread_cond_signal(&v->cv);

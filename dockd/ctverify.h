@@ -15,10 +15,14 @@
  * stretch since the last sync point left.
  *
  *	struct ctverify *v;
- *	ctverify_start(part_path, &v);          // after the file exists
+ *	ctverify_start(part_path, true, &v);    // after the file exists
  *	...write, fdatasync...; ctverify_durable(v, bytes_synced);
  *	...finish, fsync...;    ctverify_finish(v, &len, sha);
  *	ctverify_free(v);                       // always (joins the thread)
+ *
+ * With reread false the module only runs the background syncs
+ * (ctverify_sync_async): no buffer, nothing is read, ctverify_durable()
+ * does nothing and ctverify_finish() fails with -EINVAL.
  *
  * Memory: one read buffer (1 MiB for the first verifier of the process,
  * 128 KiB for the others) and one SHA-256 context. If no thread can
@@ -28,12 +32,13 @@
 #ifndef DOCKD_CTVERIFY_H
 #define DOCKD_CTVERIFY_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct ctverify;
 
-/* Open path (read-only, its own descriptor) and start the reader thread. */
-int ctverify_start(const char *path, struct ctverify **out);
+/* Open path (read-only, its own descriptor) and start the thread. */
+int ctverify_start(const char *path, bool reread, struct ctverify **out);
 
 /* Bytes [0, n) of the file are durable (fdatasync returned): they may be
  * read back. Never blocks on I/O. Smaller n than before is ignored. */

@@ -320,6 +320,7 @@ static void reload(struct loop *lp)
 	pthread_mutex_unlock(&d->snap_mu);
 	dockd_snap_put(d, old);
 	log_set_level(ns->cfg.log_level);
+	storage_reload(d->storage); /* windows, priorities; retry failed uploads now */
 	if (lp->qs) {
 		struct qconfig qc;
 		char err[300] = "";
@@ -519,6 +520,7 @@ int dockd_run(const char *config_path, bool exit_when_idle)
 		goto out;
 	if (d->store && storage_start(d, &d->storage) < 0)
 		goto out;
+	storage_status_attach(d); /* queue counts in `custody status`, always fresh */
 	if (open_loop(&lp, &d->snap->cfg) < 0) {
 		atomic_store(&d->stop, true);
 		goto out;

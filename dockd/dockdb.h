@@ -123,3 +123,29 @@ int dockdb_storage_verified(struct ledgerw *w, struct dock_rec *r, const char *o
 int dockdb_released(struct ledgerw *w, struct dock_rec *r, const struct proto_receipt *receipt);
 
 #endif
+
+/* ---- uploads (storage.h) ------------------------------------------------ */
+
+/* CREATE TABLE IF NOT EXISTS dock_uploads(evidence_id PK, attempts): how
+ * many uploads of each item were started (caller holds the lock, outside a
+ * transaction). */
+int dockdb_upload_schema(struct cust_ledger *l);
+
+/* The stored_local row to upload next: category in prio[0] first, then
+ * prio[1], ..., then every other category; within one, the oldest
+ * recording (start_utc, then rowid). Rows whose rowid is in skip (being
+ * uploaded, or parked after a failure) are passed over. n_prio, n_skip
+ * <= 64. -ENOENT when there is none. */
+int dockdb_next_upload(struct ledgerw *w, const char (*prio)[129], size_t n_prio,
+		       const int64_t *skip, size_t n_skip, struct dock_rec *out, int64_t *rowid);
+
+/* upload_started {object_key, target, attempt} with the item's upload
+ * attempt counted in dock_uploads (same transaction); *attempt (may be
+ * NULL) receives it. */
+int dockdb_upload_started(struct ledgerw *w, struct dock_rec *rec, const char *object_key,
+			  const char *target, uint32_t *attempt);
+
+/* uploaded, outcome failed, reason error, details {error, object_key}: a
+ * permanent storage failure of this item (no state change). */
+int dockdb_upload_failed(struct ledgerw *w, const struct dock_rec *rec, const char *object_key,
+			 const char *error);

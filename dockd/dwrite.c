@@ -1,5 +1,6 @@
-/* dwrite.c - append to a file past the page cache (see dwrite.h). */
-#define _GNU_SOURCE /* O_DIRECT, sync_file_range */
+/* dwrite.c - append to a file in the background, early writeback (see
+ * dwrite.h). */
+#define _GNU_SOURCE /* sync_file_range */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -9,21 +10,21 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "dwrite.h"
+#include <openssl/evp.h>
 
-#define DW_ALIGN 4096u
+#include "dwrite.h"
 
 static atomic_uint big_users; /* writers holding big blocks */
 
 struct dwrite {
-	int fd;  /* the caller's (buffered): tails, and everything without O_DIRECT */
-	int dfd; /* ours, O_DIRECT; -1 when the filesystem refuses it */
+	int fd; /* the caller's */
 	uint8_t *blk[2];
 	size_t bsize;   /* block size */
 	bool big;       /* counted in big_users */
 	int cur;        /* the block being filled */
 	size_t fill;    /* bytes in blk[cur] */
-	uint64_t base;  /* file offset of blk[cur][0] (DW_ALIGN-aligned) */
+	uint64_t base;  /* file offset of blk[cur][0] */
+	uint64_t settled; /* [0, settled) written back and dropped from the cache */
 	pthread_t th;
 	bool threaded;
 	pthread_mutex_t mu;
@@ -35,6 +36,10 @@ struct dwrite {
 	bool stop;
 	int err;  /* the thread's first error */
 	int cerr; /* the caller's first error (caller-only) */
+	/* SHA-256 of the file's bytes [0, hashed), in order: updated by whoever
+	 * writes a block (the thread, or the caller while the thread is idle). */
+	EVP_MD_CTX *md;
+	uint64_t hashed;
 };
 
 static int pwrite_all(int fd, const uint8_t *p, size_t len, uint64_t off)
@@ -53,23 +58,68 @@ static int pwrite_all(int fd, const uint8_t *p, size_t len, uint64_t off)
 	return 0;
 }
 
-/* One full block: O_DIRECT, else buffered plus an early writeback start. */
-static int write_block(struct dwrite *w, const uint8_t *p, size_t len, uint64_t off)
+/* sync_file_range where it exists; a filesystem without it (EINVAL,
+ * ENOSYS, ESPIPE) just leaves the work to the caller's fdatasync. */
+static int range_sync(int fd, uint64_t off, uint64_t len, unsigned int flags)
 {
-	if (w->dfd >= 0) {
-		int d = pwrite_all(w->dfd, p, len, off);
+	if (sync_file_range(fd, (off_t)off, (off_t)len, flags) == 0)
+		return 0;
+	if (errno == EINVAL || errno == ENOSYS || errno == ESPIPE || errno == EINTR)
+		return 0;
+	return -errno;
+}
 
-		if (d != -EINVAL)
-			return d;
-		close(w->dfd); /* refused after all: go buffered from now on */
-		w->dfd = -1;
-	}
-	int r = pwrite_all(w->fd, p, len, off);
+/* Start the writeback of what was just written, and let the bytes more
+ * than DWRITE_BEHIND back finish theirs and leave the page cache: the
+ * device always has several requests queued (the kernel merges and queues
+ * them as it would for `dd`), dirty pages stay bounded, and the caller's
+ * fdatasync at a sync point has little left to do. */
+static int write_behind(struct dwrite *w, uint64_t off, size_t len)
+{
+	uint64_t end = off + len, upto;
+	int r = range_sync(w->fd, off, len, SYNC_FILE_RANGE_WRITE);
 
+	if (r < 0 || end < w->settled + DWRITE_BEHIND)
+		return r;
+	upto = end - DWRITE_BEHIND / 2;
+	r = range_sync(w->fd, w->settled, upto - w->settled,
+		       SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
+			       SYNC_FILE_RANGE_WAIT_AFTER);
 	if (r < 0)
 		return r;
-	(void)sync_file_range(w->fd, (off_t)off, (off_t)len, SYNC_FILE_RANGE_WRITE);
+	(void)posix_fadvise(w->fd, (off_t)w->settled, (off_t)(upto - w->settled),
+			    POSIX_FADV_DONTNEED);
+	w->settled = upto;
 	return 0;
+}
+
+/* Hash the bytes of p (at file offset off) not hashed yet. Bytes are never
+ * rewritten with other values, so each is hashed once, in file order. */
+static int hash_new(struct dwrite *w, const uint8_t *p, size_t len, uint64_t off)
+{
+	uint64_t skip;
+
+	if (!w->md || off + len <= w->hashed)
+		return 0;
+	if (off > w->hashed)
+		return -EIO; /* a gap: cannot happen with append-only use */
+	skip = w->hashed - off;
+	if (EVP_DigestUpdate(w->md, p + skip, len - (size_t)skip) != 1)
+		return -EIO;
+	w->hashed = off + len;
+	return 0;
+}
+
+/* One block: hash, write, start its writeback. */
+static int write_block(struct dwrite *w, const uint8_t *p, size_t len, uint64_t off)
+{
+	int r = hash_new(w, p, len, off);
+
+	if (r == 0)
+		r = pwrite_all(w->fd, p, len, off);
+	if (r == 0)
+		r = write_behind(w, off, len);
+	return r;
 }
 
 static void *run(void *arg)
@@ -112,7 +162,7 @@ static int wait_idle(struct dwrite *w)
 	return w->cerr;
 }
 
-/* Hand the full current block over and switch to the other one. */
+/* Hand the current block over (or write it here) and switch blocks. */
 static int submit(struct dwrite *w)
 {
 	int r = wait_idle(w);
@@ -130,22 +180,43 @@ static int submit(struct dwrite *w)
 		w->pend_off = w->base;
 		pthread_cond_signal(&w->cv);
 		pthread_mutex_unlock(&w->mu);
+		w->cur ^= 1;
 	}
 	w->base += w->fill;
-	w->cur ^= 1;
 	w->fill = 0;
 	return 0;
 }
 
-int dwrite_open(int fd, const char *path, uint64_t start, struct dwrite **out)
+/* Hash the bytes [0, end) already in the file (a resumed file), reading
+ * them through fd into buf (cap bytes). */
+static int hash_prefix(struct dwrite *w, uint8_t *buf, size_t cap, uint64_t end)
 {
-	struct dwrite *w = calloc(1, sizeof(*w));
+	while (w->hashed < end) {
+		size_t want = end - w->hashed < cap ? (size_t)(end - w->hashed) : cap;
+		ssize_t n = pread(w->fd, buf, want, (off_t)w->hashed);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		if (EVP_DigestUpdate(w->md, buf, (size_t)n) != 1)
+			return -EIO;
+		w->hashed += (uint64_t)n;
+	}
+	return 0;
+}
+
+int dwrite_open(int fd, uint64_t start, bool sha256, struct dwrite **out)
+{
+	struct dwrite *w;
 	int r = -ENOMEM;
 
+	if (fd < 0 || !out)
+		return -EINVAL;
+	w = calloc(1, sizeof(*w));
 	if (!w)
 		return -ENOMEM;
 	w->fd = fd;
-	w->dfd = -1;
 	w->pend = -1;
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->cv, NULL);
@@ -154,25 +225,17 @@ int dwrite_open(int fd, const char *path, uint64_t start, struct dwrite **out)
 		atomic_fetch_sub(&big_users, 1);
 	w->bsize = w->big ? DWRITE_BLOCK_BIG : DWRITE_BLOCK_SMALL;
 	for (int i = 0; i < 2; i++)
-		if (posix_memalign((void **)&w->blk[i], DW_ALIGN, w->bsize) != 0) {
-			w->blk[i] = NULL;
+		if (!(w->blk[i] = malloc(w->bsize)))
 			goto fail;
-		}
-	w->base = start & ~(uint64_t)(DW_ALIGN - 1);
-	w->fill = (size_t)(start - w->base);
-	if (w->fill) { /* the start of a block is in the file already */
-		ssize_t n = pread(fd, w->blk[0], w->fill, (off_t)w->base);
-
-		if (n != (ssize_t)w->fill) {
-			r = n < 0 ? -errno : -EIO;
+	if (sha256) {
+		w->md = EVP_MD_CTX_new();
+		if (!w->md || EVP_DigestInit_ex(w->md, EVP_sha256(), NULL) != 1)
 			goto fail;
-		}
+		if ((r = hash_prefix(w, w->blk[0], w->bsize, start)) < 0)
+			goto fail;
 	}
-	w->dfd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW | O_DIRECT);
-	if (w->dfd < 0 && errno != EINVAL) {
-		r = -errno;
-		goto fail;
-	}
+	w->base = start;
+	w->settled = start;
 	w->threaded = pthread_create(&w->th, NULL, run, w) == 0;
 	*out = w;
 	return 0;
@@ -185,6 +248,8 @@ int dwrite_append(struct dwrite *w, const void *buf, size_t len)
 {
 	const uint8_t *p = buf;
 
+	if (!w || (len && !buf))
+		return -EINVAL;
 	if (w->cerr)
 		return w->cerr;
 	while (len) {
@@ -208,26 +273,39 @@ int dwrite_append(struct dwrite *w, const void *buf, size_t len)
 
 int dwrite_flush(struct dwrite *w)
 {
-	size_t whole;
 	int r;
 
 	if (!w)
 		return -EINVAL;
-	whole = w->fill & ~(size_t)(DW_ALIGN - 1);
 	r = wait_idle(w);
-
 	if (r < 0)
 		return r;
-	if (whole) /* the thread is idle: write in this one */
-		r = write_block(w, w->blk[w->cur], whole, w->base);
-	if (r == 0 && w->fill > whole)
-		r = pwrite_all(w->fd, w->blk[w->cur] + whole, w->fill - whole, w->base + whole);
-	if (r < 0)
-		return w->cerr = r;
-	/* Keep the tail: the next block write starts at its aligned offset. */
-	memmove(w->blk[w->cur], w->blk[w->cur] + whole, w->fill - whole);
-	w->base += whole;
-	w->fill -= whole;
+	if (w->fill) { /* the thread is idle: write the partial block here */
+		r = write_block(w, w->blk[w->cur], w->fill, w->base);
+		if (r < 0)
+			return w->cerr = r;
+		w->base += w->fill;
+		w->fill = 0;
+	}
+	return 0;
+}
+
+int dwrite_sha256(struct dwrite *w, uint64_t *len, uint8_t sha256[32])
+{
+	unsigned int n = 0;
+	int r;
+
+	if (!w || !w->md || !len || !sha256)
+		return -EINVAL;
+	if ((r = wait_idle(w)) < 0)
+		return r;
+	if (w->fill || w->hashed != w->base)
+		return -EINVAL; /* not flushed */
+	if (EVP_DigestFinal_ex(w->md, sha256, &n) != 1 || n != 32)
+		return -EIO;
+	EVP_MD_CTX_free(w->md);
+	w->md = NULL;
+	*len = w->hashed;
 	return 0;
 }
 
@@ -242,8 +320,7 @@ void dwrite_free(struct dwrite *w)
 		pthread_mutex_unlock(&w->mu);
 		pthread_join(w->th, NULL);
 	}
-	if (w->dfd >= 0)
-		close(w->dfd);
+	EVP_MD_CTX_free(w->md);
 	free(w->blk[0]);
 	free(w->blk[1]);
 	if (w->big)

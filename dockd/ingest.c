@@ -19,6 +19,7 @@
 #include "ctverify.h"
 #include "dwrite.h"
 #include "evfile.h"
+#include "hashq.h"
 #include "ingest.h"
 #include "log.h"
 
@@ -35,13 +36,15 @@ struct pull {
 	int slot;
 	int fd;
 	EVP_MD_CTX *md;
+	struct hashq *hq;    /* hashes the plaintext into md on another core */
 	struct evfile_writer *w;
-	struct dwrite *dw;   /* writes the ciphertext past the page cache */
-	struct ctverify *cv; /* reads the durable ciphertext back meanwhile */
+	struct dwrite *dw;   /* writes and hashes the ciphertext on its own thread */
+	struct ctverify *cv; /* background syncs (local policy: device re-read) */
 	uint64_t ct_off;     /* ciphertext bytes appended */
 	uint64_t got;        /* plaintext bytes consumed */
 	uint64_t next_sync;  /* plaintext offset of the next sync point */
 	int local_err;       /* a write/sync on our side failed */
+	bool draining;       /* after local_err: the rest of the READ is dropped */
 };
 
 static int pathf(char *buf, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -246,27 +249,57 @@ static int sync_point(struct pull *pl, bool wait)
 	return r;
 }
 
+/* A local write/sync error stops storing, not the link: the rest of the
+ * current READ is received and dropped, so the session stays in step (the
+ * camera can be kept docked while the disk recovers, or told BYE). */
+static int sink_fail(struct pull *pl, int r)
+{
+	if (!pl->local_err)
+		return r;
+	pl->draining = true;
+	return 0;
+}
+
 static int sink(void *ctx, const uint8_t *data, size_t len, uint64_t off)
 {
 	struct pull *pl = ctx;
-	int r;
+	int r, rh;
 
+	if (pl->draining)
+		return 0;
 	if (off != pl->got)
 		return -PROTO_E_SEQ;
-	if (EVP_DigestUpdate(pl->md, data, len) != 1)
-		return -EIO;
-	r = evfile_writer_write(pl->w, data, len);
+	/* SHA-256 on the hash thread while this one encrypts the same bytes;
+	 * the frame buffer is reused only after both are done with it. */
+	r = hashq_put(pl->hq, data, len);
+	if (r == 0)
+		r = evfile_writer_write(pl->w, data, len);
+	rh = hashq_wait(pl->hq);
+	if (r == 0 && rh < 0)
+		r = -EIO;
 	if (r < 0)
-		return pl->local_err ? pl->local_err : r;
+		return sink_fail(pl, r);
 	pl->got += len;
 	status_cam_bytes(pl->d->status, pl->slot, pl->got);
 	if (pl->got >= pl->next_sync && (r = sync_point(pl, false)) < 0)
-		return r;
+		return sink_fail(pl, r);
 	if (atomic_load(&pl->d->stop)) {
 		r = sync_point(pl, true);
 		return r < 0 ? r : -ECANCELED;
 	}
 	return 0;
+}
+
+/* Reserve the whole ciphertext's blocks past the end of the file (best
+ * effort: the size stays, a filesystem without it or short of space just
+ * allocates as the bytes come): the writes then skip delayed allocation,
+ * measured 0.1-0.15 s CPU per GiB less, and the file is one extent. */
+static void prealloc(struct pull *pl, size_t hdr_len, unsigned log2, uint64_t from)
+{
+	uint64_t ct = 0;
+
+	if (evfile_ciphertext_size((uint32_t)hdr_len, log2, pl->rec->size, &ct) == 0 && ct > from)
+		(void)fallocate(pl->fd, FALLOC_FL_KEEP_SIZE, (off_t)from, (off_t)(ct - from));
 }
 
 static int start_fresh(struct pull *pl)
@@ -276,6 +309,7 @@ static int start_fresh(struct pull *pl)
 				    .chunk_log2 = pl->snap->chunk_log2 };
 	uint8_t key[EVFILE_KEY_LEN];
 	uint64_t chunks;
+	size_t hlen = 0;
 	int r;
 
 	(void)unlink(pl->p->part);
@@ -283,13 +317,18 @@ static int start_fresh(struct pull *pl)
 	if (pl->fd < 0)
 		return pl->local_err = -errno;
 	pl->ct_off = 0;
-	r = dwrite_open(pl->fd, pl->p->part, 0, &pl->dw);
+	r = dwrite_open(pl->fd, 0, true, &pl->dw);
 	if (r < 0)
 		return pl->local_err = r;
 	r = evfile_writer_open(&pl->w, pl->snap->recipients, pl->snap->n_recipients, &meta,
 			       out_write, pl);
+	if (r == 0) /* the signed size: encrypt as the bytes arrive, no chunk copy */
+		r = evfile_writer_set_size(pl->w, pl->rec->size);
 	if (r < 0)
 		return pl->local_err ? pl->local_err : r;
+	if (evfile_writer_header(pl->w, &hlen))
+		prealloc(pl, hlen, pl->snap->chunk_log2 ? pl->snap->chunk_log2
+							: EVFILE_CHUNK_LOG2_DEFAULT, 0);
 	r = evfile_writer_checkpoint(pl->w, key, &chunks);
 	if (r == 0)
 		r = key_save(pl->p, key);
@@ -332,9 +371,13 @@ static int resume(struct pull *pl)
 	if (r == 0)
 		r = evfile_rehash_prefix(hdr, hlen, key, k, evfile_fd_pread, &pl->fd, pl->md);
 	if (r == 0)
-		r = dwrite_open(pl->fd, pl->p->part, off, &pl->dw);
+		r = dwrite_open(pl->fd, off, true, &pl->dw);
 	if (r == 0)
 		r = evfile_writer_resume(&pl->w, hdr, hlen, key, k, out_write, pl);
+	if (r == 0)
+		r = evfile_writer_set_size(pl->w, pl->rec->size);
+	if (r == 0)
+		prealloc(pl, hlen, info.chunk_log2, off);
 	evfile_key_wipe(key);
 	free(hdr);
 	if (r == 0) {
@@ -376,10 +419,40 @@ static int quarantine(struct pull *pl, const uint8_t got_sha[32], const char *wh
 	return r < 0 ? r : -EBADMSG;
 }
 
+/* The ciphertext's length and SHA-256 as written (dwrite hashed it on the
+ * way to the disk); with release_policy = local also read back from the
+ * device, and both must agree: there stored_local allows a release. */
+static int ct_check(struct pull *pl, uint64_t ct, uint8_t ct_sha[32])
+{
+	uint8_t rd_sha[32];
+	uint64_t ct_len = 0, ct_read = 0;
+	int r = dwrite_sha256(pl->dw, &ct_len, ct_sha);
+
+	if (r < 0)
+		return r;
+	if (ct_len != ct) {
+		log_error("%s: wrote %llu bytes, expected %llu", pl->p->part,
+			  (unsigned long long)ct_len, (unsigned long long)ct);
+		return -EIO;
+	}
+	if (pl->snap->cfg.release_policy != DOCK_RELEASE_LOCAL)
+		return 0;
+	r = ctverify_finish(pl->cv, &ct_read, rd_sha);
+	if (r < 0)
+		return r;
+	if (ct_read != ct || memcmp(rd_sha, ct_sha, 32) != 0) {
+		log_error("%s: read back %llu bytes from the device, wrote %llu%s", pl->p->part,
+			  (unsigned long long)ct_read, (unsigned long long)ct,
+			  ct_read == ct ? ": SHA-256 differs" : "");
+		return -EIO;
+	}
+	return 0;
+}
+
 static int finish(struct pull *pl)
 {
 	uint8_t sha[32], ct_sha[32];
-	uint64_t pt = 0, ct = 0, ct_read = 0;
+	uint64_t pt = 0, ct = 0;
 	unsigned int n = 0;
 	int r;
 
@@ -395,14 +468,8 @@ static int finish(struct pull *pl)
 		return pl->local_err = r;
 	if (fsync(pl->fd) < 0)
 		return pl->local_err = -errno;
-	r = ctverify_finish(pl->cv, &ct_read, ct_sha);
-	if (r < 0)
+	if ((r = ct_check(pl, ct, ct_sha)) < 0)
 		return pl->local_err = r;
-	if (ct_read != ct) {
-		log_error("%s: re-read %llu bytes, wrote %llu", pl->p->part,
-			  (unsigned long long)ct_read, (unsigned long long)ct);
-		return pl->local_err = -EIO;
-	}
 	if ((r = mkdirs(pl->p->vdir)) < 0 || (r = vault_clear(pl->p)) < 0)
 		return pl->local_err = r;
 	if (link(pl->p->part, pl->p->vault) < 0)
@@ -452,6 +519,33 @@ static int open_pull(struct pull *pl)
 	return fresh ? start_fresh(pl) : 0;
 }
 
+/* After a local error: record the progress of the last background sync
+ * that completed (its bytes are on the device whatever failed after). */
+static void keep_synced(struct pull *pl)
+{
+	uint64_t done = 0;
+
+	if (pl->cv && ctverify_synced(pl->cv, &done) == 0 && done > pl->rec->durable_chunks &&
+	    dockdb_set_durable(pl->d->w, pl->rec, done) == 0)
+		pl->rec->durable_chunks = done;
+}
+
+/* session_read in READ_REQ-sized pieces (as it would send them anyway), so
+ * that after a local error only the current piece is drained. */
+static int pull_data(struct session *s, struct pull *pl)
+{
+	uint64_t pos = pl->got, end = pl->rec->size;
+	int r = 0;
+
+	while (r == 0 && pos < end && !pl->draining) {
+		uint64_t n = end - pos < PROTO_MAX_READ ? end - pos : PROTO_MAX_READ;
+
+		r = session_read(s, pl->rec->recording_id, pos, n, sink, pl);
+		pos += n;
+	}
+	return r;
+}
+
 int ingest_one(struct dockd *d, const struct dock_snap *snap, struct session *s, int slot,
 	       struct dock_rec *rec, bool *disk)
 {
@@ -464,18 +558,22 @@ int ingest_one(struct dockd *d, const struct dock_snap *snap, struct session *s,
 	if (r < 0)
 		return r;
 	pl.md = EVP_MD_CTX_new();
-	if (!pl.md || EVP_DigestInit_ex(pl.md, EVP_sha256(), NULL) != 1) {
+	if (!pl.md || EVP_DigestInit_ex(pl.md, EVP_sha256(), NULL) != 1 ||
+	    hashq_start(pl.md, &pl.hq) < 0) {
 		EVP_MD_CTX_free(pl.md);
 		return -ENOMEM;
 	}
 	r = open_pull(&pl);
-	if (r == 0 && (r = ctverify_start(p.part, &pl.cv)) < 0)
+	if (r == 0 && (r = ctverify_start(p.part, snap->cfg.release_policy == DOCK_RELEASE_LOCAL,
+					  &pl.cv)) < 0)
 		pl.local_err = r;
 	if (r == 0) {
 		pl.next_sync = pl.got + ((uint64_t)snap->cfg.sync_interval_mb << 20);
 		status_cam_recording(d->status, slot, rec->evidence_id, rec->size, pl.got);
-		r = session_read(s, rec->recording_id, pl.got, rec->size - pl.got, sink, &pl);
-		if (r == -PROTO_E_MISMATCH) /* too few or too many bytes for the signed size */
+		r = pull_data(s, &pl);
+		if (pl.draining)
+			r = pl.local_err; /* the link is fine: stopped storing */
+		else if (r == -PROTO_E_MISMATCH) /* too few or too many bytes for the signed size */
 			r = quarantine(&pl, (const uint8_t[32]){ 0 }, "length differs from manifest");
 		else if (r == 0)
 			r = finish(&pl);
@@ -485,6 +583,8 @@ int ingest_one(struct dockd *d, const struct dock_snap *snap, struct session *s,
 					 pl.local_err ? strerror(-pl.local_err) : proto_strerror(r));
 		if (pl.fd >= 0 && !pl.local_err)
 			(void)sync_point(&pl, true); /* keep what arrived: resume there */
+		else if (pl.local_err)
+			keep_synced(&pl);
 	}
 	if (pl.local_err) {
 		*disk = true;
@@ -492,6 +592,7 @@ int ingest_one(struct dockd *d, const struct dock_snap *snap, struct session *s,
 	}
 	status_cam_recording(d->status, slot, NULL, 0, 0);
 	ctverify_free(pl.cv);
+	hashq_free(pl.hq);
 	evfile_writer_free(pl.w);
 	dwrite_free(pl.dw);
 	EVP_MD_CTX_free(pl.md);

@@ -6,22 +6,26 @@
  *   1. starts the partial file (evfile writer to the snapshot's recipients;
  *      the data key saved to a 0600 .key file, fsync'd) or resumes it at
  *      durable_chunks (truncate, re-hash the plaintext prefix);
- *   2. streams session_read() into a sink that updates SHA-256 and feeds
- *      the evfile writer; every sync_interval_mb: fdatasync (in the
- *      re-read thread, while the pull goes on), then record durable_chunks
- *      as of the previous completed sync; checks free space (min_free_mb)
- *      there too; on a stop or an interruption the sync is done in place;
+ *   2. streams session_read() into a sink that feeds the evfile writer
+ *      (streaming mode) while hashq.h updates the SHA-256 on another
+ *      thread; every sync_interval_mb: fdatasync (in the ctverify thread,
+ *      while the pull goes on), then record durable_chunks as of the
+ *      previous completed sync; checks free space (min_free_mb) there too;
+ *      on a stop the sync is done in place; after a local write error the
+ *      rest of the current READ is drained (the link stays in step);
  *   3. checks size and SHA-256 against the signed manifest entry - a
  *      mismatch moves the partial file to quarantine and writes
  *      integrity_failed + quarantined (the camera keeps the recording);
- *   4. finishes the writer, fsyncs, re-reads the ciphertext past the page
- *      cache to hash it (ctverify.h: each durable stretch is read back
- *      while the pull goes on, so only the last one is left), links it
- *      to its write-once vault name, fsyncs the directories, writes the
+ *   4. finishes the writer, fsyncs, takes the ciphertext's length and
+ *      SHA-256 as written (dwrite.h hashes it on its way to the file);
+ *      with release_policy = local also re-reads it past the page cache
+ *      (ctverify.h: each durable stretch is read back while the pull goes
+ *      on, so only the last one is left) and requires the same hash; links
+ *      it to its write-once vault name, fsyncs the directories, writes the
  *      stored_local transaction, then wipes and deletes the .key file.
- * Memory: one evfile chunk, two SHA-256 contexts, the re-read buffer
- * (ctverify.h) and two write blocks (dwrite.h: the ciphertext goes to the
- * disk with O_DIRECT from a second thread); nothing grows with size.
+ * Memory: one evfile piece (64 KiB), three SHA-256 contexts, two write
+ * blocks (dwrite.h) and, with release_policy = local, the re-read buffer
+ * (ctverify.h); nothing grows with size.
  *
  * Results: 0 stored_local; -EBADMSG quarantined (recorded); -ECANCELED
  * the daemon is stopping (progress saved); a local storage error (-ENOSPC,

@@ -10,6 +10,8 @@
 #include "log.h"
 #include "publish.h"
 
+#include <sqlite3.h>
+
 struct ledgerw {
 	pthread_mutex_t mu;
 	struct cust_ledger *l;
@@ -18,6 +20,8 @@ struct ledgerw {
 	uint32_t interval_s;
 	char agency[CUST_AGENCY_MAX + 1];
 	char actor[CUST_ACTOR_ID_MAX + 1];
+	void (*ckpt_hook)(void *arg); /* after each checkpoint written (no lock held) */
+	void *ckpt_hook_arg;
 };
 
 int ledgerw_open(const char *config_path, const char *agency, const char *dock_id,
@@ -129,7 +133,11 @@ int ledgerw_checkpoint(struct ledgerw *w)
 		return 0;
 	ledgerw_lock(w);
 	r = cust_checkpoint_write(w->l, &w->signer, NULL, err, sizeof(err));
+	void (*hook)(void *) = w->ckpt_hook;
+	void *hook_arg = w->ckpt_hook_arg;
 	ledgerw_unlock(w);
+	if (r == 0 && hook)
+		hook(hook_arg);
 	if (r == -ENODATA)
 		return 0;
 	if (r < 0)
@@ -149,4 +157,46 @@ int ledgerw_tick(struct ledgerw *w)
 	if (r < 0 || !due)
 		return r;
 	return ledgerw_checkpoint(w);
+}
+
+void ledgerw_set_checkpoint_hook(struct ledgerw *w, void (*fn)(void *arg), void *arg)
+{
+	ledgerw_lock(w);
+	w->ckpt_hook = fn;
+	w->ckpt_hook_arg = arg;
+	ledgerw_unlock(w);
+}
+
+int ledgerw_checkpoint_after(struct ledgerw *w, uint64_t after, uint64_t *size, char **note,
+			     size_t *len)
+{
+	sqlite3_stmt *s = NULL;
+	int rc, r = -ENOENT;
+
+	ledgerw_lock(w);
+	rc = sqlite3_prepare_v2(cust_ledger_db(w->l), "SELECT size, note FROM checkpoints"
+				" WHERE size > ?1 ORDER BY size LIMIT 1", -1, &s, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_int64(s, 1, (sqlite3_int64)after);
+		rc = sqlite3_step(s);
+	}
+	if (rc == SQLITE_ROW) {
+		const char *t = (const char *)sqlite3_column_text(s, 1);
+		size_t n = (size_t)sqlite3_column_bytes(s, 1);
+		char *copy = t && n <= CKPT_MAX_NOTE ? malloc(n + 1) : NULL;
+
+		r = copy ? 0 : t && n <= CKPT_MAX_NOTE ? -ENOMEM : -EBADMSG;
+		if (copy) {
+			memcpy(copy, t, n);
+			copy[n] = '\0';
+			*size = (uint64_t)sqlite3_column_int64(s, 0);
+			*note = copy;
+			*len = n;
+		}
+	} else if (rc != SQLITE_DONE) {
+		r = -EIO;
+	}
+	sqlite3_finalize(s);
+	ledgerw_unlock(w);
+	return r;
 }

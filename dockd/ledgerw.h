@@ -58,4 +58,14 @@ int ledgerw_checkpoint(struct ledgerw *w);
 /* Checkpoint if the configured interval has passed (cust_checkpoint_due). */
 int ledgerw_tick(struct ledgerw *w);
 
+/* fn(arg) runs after each checkpoint ledgerw_checkpoint() wrote (outside
+ * the lock, on the writing thread): the storage worker uploads it. */
+void ledgerw_set_checkpoint_hook(struct ledgerw *w, void (*fn)(void *arg), void *arg);
+
+/* The signed checkpoint with the smallest tree size > after: *size, *note
+ * (malloc'd, NUL-terminated, the bytes published as checkpoint.<size>;
+ * caller frees) and *len. -ENOENT when there is none. */
+int ledgerw_checkpoint_after(struct ledgerw *w, uint64_t after, uint64_t *size, char **note,
+			     size_t *len);
+
 #endif

@@ -37,6 +37,10 @@
  *   -ECANCELED  *conf.cancel became true
  *   -EAGAIN     transient failures outlasted max_attempts
  *   -EINVAL     a bad argument, or another 4xx (permanent)
+ *   -EKEYREJECTED  TLS: the server's certificate or name did not verify
+ *               against the system store / conf.ca_file (permanent; there
+ *               is no insecure fallback)
+ *   -EIO        reading the body's fd failed
  *   -ENOMEM     out of memory
  * s3_error_permanent() tells whether retrying later could help.
  *
@@ -87,6 +91,8 @@ struct s3_conf {
 	unsigned backoff_max_ms;    /* default 20000 */
 	struct s3_rate *rate;       /* NULL = no cap */
 	const atomic_bool *cancel;  /* NULL = never; checked during transfers and backoff */
+	int clock_skew_s;           /* FOR TESTS ONLY: seconds added to the clock when
+				     * signing (exercises RequestTimeTooSkewed); 0 */
 };
 
 /* What went wrong, for logs, alerts and ledger details. */
@@ -99,11 +105,20 @@ struct s3_error {
 };
 
 /* A body sent from memory or from a byte range of a file (pread, so the
- * fd's offset is untouched and threads may share the fd). */
+ * fd's offset is untouched and threads may share the fd).
+ *
+ * md5/sha256: the body's digests when the caller has them already (it
+ * hashed the bytes while reading them, and records them): the client then
+ * does not hash the body a second time. They are still sent as Content-MD5
+ * and x-amz-content-sha256, so the server checks them against the bytes it
+ * receives and refuses the request (-EBADMSG) if they are wrong: a wrong
+ * digest can never get an object stored. NULL (both) = the client hashes. */
 struct s3_body {
 	const uint8_t *buf; /* when not NULL: len bytes from here */
 	int fd;             /* otherwise: len bytes at off of fd */
 	uint64_t off, len;
+	const uint8_t *md5;    /* optional, 16 bytes; only together with sha256 */
+	const uint8_t *sha256; /* optional, 32 bytes */
 };
 
 struct s3_tag {
@@ -180,7 +195,10 @@ int s3_head_object(struct s3_client *c, const char *key, const char *version_id,
 /* GET the whole object, streaming: its size and SHA-256 (memory bounded). */
 int s3_get_object_sha256(struct s3_client *c, const char *key, const char *version_id,
 			 uint64_t *size, uint8_t sha256[32], struct s3_error *err);
-/* GET into fd (tests, `custody` fetch). At most max bytes, else -EFBIG. */
+/* GET into fd (tests, `custody` fetch). At most max bytes, else -EFBIG.
+ * fd must be seekable: the object is written from the fd's current offset
+ * with pwrite (a retry rewrites it from there); on success the offset is
+ * moved past the object. */
 int s3_get_object_fd(struct s3_client *c, const char *key, const char *version_id, int fd,
 		     uint64_t max, struct s3_error *err);
 /* DELETE (a version when version_id is set). Evidence is never deleted by
@@ -195,6 +213,12 @@ int s3_get_tagging(struct s3_client *c, const char *key, const char *version_id,
 /* PUT ?legal-hold= ON/OFF. */
 int s3_put_legal_hold(struct s3_client *c, const char *key, const char *version_id, bool on,
 		      struct s3_error *err);
+/* PUT ?retention=: Object Lock mode ("COMPLIANCE" or "GOVERNANCE") and
+ * retain-until (UTC seconds) of an object version (NULL or "" = current).
+ * -ENOTSUP when the bucket has no Object Lock; -EACCES when the server
+ * refuses (e.g. shortening COMPLIANCE retention); -EINVAL for another mode. */
+int s3_put_retention(struct s3_client *c, const char *key, const char *version_id,
+		     const char *mode, time_t retain_until, struct s3_error *err);
 
 /* ---- buckets ------------------------------------------------------------ */
 /* GET ?object-lock=: *enabled true when the bucket has Object Lock. A bucket

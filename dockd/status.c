@@ -19,13 +19,27 @@ struct cam_slot {
 	uint64_t size, bytes, start_bytes;
 };
 
+struct up_slot {
+	bool used;
+	char evidence_id[2 * PROTO_ID_MAX + 2], object_key[520];
+	int64_t start_ns;
+	uint64_t size;
+	_Atomic uint64_t bytes;
+};
+
 struct status {
 	pthread_mutex_t mu;
 	char dock_id[65], agency_id[65];
 	struct cam_slot cams[STATUS_MAX_CAMERAS];
+	struct up_slot ups[STATUS_MAX_UPLOADS];
 	char alerts[STATUS_MAX_ALERTS][160];
 	unsigned n_alerts, next_alert;
 	uint64_t q_storage, q_release;
+	void (*refresh)(void *ctx);
+	void *refresh_ctx;
+	char st_target[256], st_state[24], st_error[200];
+	unsigned st_workers;
+	int64_t st_since, st_retry;
 };
 
 static int64_t now_ns(void)
@@ -184,6 +198,111 @@ void status_queue(struct status *st, uint64_t storage, uint64_t release_pending)
 	pthread_mutex_unlock(&st->mu);
 }
 
+void status_set_refresh(struct status *st, void (*fn)(void *ctx), void *ctx)
+{
+	pthread_mutex_lock(&st->mu);
+	st->refresh = fn;
+	st->refresh_ctx = ctx;
+	pthread_mutex_unlock(&st->mu);
+}
+
+int status_upload_begin(struct status *st, const char *evidence_id, const char *object_key,
+			uint64_t size)
+{
+	int slot = -EBUSY;
+
+	pthread_mutex_lock(&st->mu);
+	for (unsigned i = 0; i < STATUS_MAX_UPLOADS; i++) {
+		struct up_slot *u = &st->ups[i];
+
+		if (u->used)
+			continue;
+		u->used = true;
+		snprintf(u->evidence_id, sizeof(u->evidence_id), "%s", evidence_id);
+		snprintf(u->object_key, sizeof(u->object_key), "%s", object_key);
+		u->size = size;
+		u->start_ns = now_ns();
+		atomic_store(&u->bytes, 0);
+		slot = (int)i;
+		break;
+	}
+	pthread_mutex_unlock(&st->mu);
+	return slot;
+}
+
+_Atomic uint64_t *status_upload_progress(struct status *st, int slot)
+{
+	return slot >= 0 && slot < STATUS_MAX_UPLOADS ? &st->ups[slot].bytes : NULL;
+}
+
+void status_upload_end(struct status *st, int slot)
+{
+	if (slot < 0 || slot >= STATUS_MAX_UPLOADS)
+		return;
+	pthread_mutex_lock(&st->mu);
+	st->ups[slot].used = false;
+	pthread_mutex_unlock(&st->mu);
+}
+
+void status_storage(struct status *st, const char *target, const char *state, unsigned workers,
+		    const char *last_error, int64_t since, int64_t retry_at)
+{
+	pthread_mutex_lock(&st->mu);
+	snprintf(st->st_target, sizeof(st->st_target), "%s", target);
+	snprintf(st->st_state, sizeof(st->st_state), "%s", state);
+	snprintf(st->st_error, sizeof(st->st_error), "%s", last_error ? last_error : "");
+	st->st_workers = workers;
+	st->st_since = since;
+	st->st_retry = retry_at;
+	pthread_mutex_unlock(&st->mu);
+}
+
+/* bytes done of size since start_ns: rate (B/s, 0 = unknown) and ETA. */
+static void rate_eta(uint64_t done, uint64_t start, uint64_t size, int64_t start_ns, int64_t now,
+		     double *rate, json_t **eta)
+{
+	double secs = (double)(now - start_ns) / 1e9;
+
+	*rate = secs > 0.05 && done > start ? (double)(done - start) / secs : 0;
+	*eta = *rate > 0 && size >= done ? json_integer((json_int_t)((double)(size - done) / *rate))
+					 : json_null();
+}
+
+static json_t *up_json(const struct up_slot *u, int64_t now)
+{
+	uint64_t done = atomic_load(&u->bytes);
+	char since[64] = "";
+	double rate;
+	json_t *eta;
+
+	cust_utc_text(u->start_ns, since, sizeof(since));
+	rate_eta(done, 0, u->size, u->start_ns, now, &rate, &eta);
+	return json_pack("{s:s,s:s,s:I,s:I,s:I,s:o,s:s}", "evidence_id", u->evidence_id,
+			 "object_key", u->object_key, "bytes", (json_int_t)done, "size",
+			 (json_int_t)u->size, "rate_bps", (json_int_t)rate, "eta_s", eta, "since",
+			 since);
+}
+
+/* A UTC second as RFC 3339, or null for 0. */
+static json_t *utc_or_null(int64_t s)
+{
+	char buf[64] = "";
+
+	if (s <= 0 || cust_utc_text(s * 1000000000LL, buf, sizeof(buf)) < 0)
+		return json_null();
+	return json_string(buf);
+}
+
+static json_t *storage_json(const struct status *st)
+{
+	if (!st->st_state[0])
+		return json_pack("{s:s,s:s}", "target", "", "state", "none");
+	return json_pack("{s:s,s:s,s:I,s:o,s:o,s:o}", "target", st->st_target, "state",
+			 st->st_state, "workers", (json_int_t)st->st_workers, "last_error",
+			 st->st_error[0] ? json_string(st->st_error) : json_null(), "since",
+			 utc_or_null(st->st_since), "retry_at", utc_or_null(st->st_retry));
+}
+
 static json_t *cam_json(const struct cam_slot *c, int64_t now)
 {
 	char since[64] = "";
@@ -191,10 +310,10 @@ static json_t *cam_json(const struct cam_slot *c, int64_t now)
 
 	cust_utc_text(c->since_ns, since, sizeof(since));
 	if (recs && c->evidence_id[0]) {
-		double secs = (double)(now - c->rec_start_ns) / 1e9;
-		double rate = secs > 0.05 ? (double)(c->bytes - c->start_bytes) / secs : 0;
-		json_t *eta = rate > 0 ? json_integer((json_int_t)((double)(c->size - c->bytes) / rate))
-				       : json_null();
+		double rate;
+		json_t *eta;
+
+		rate_eta(c->bytes, c->start_bytes, c->size, c->rec_start_ns, now, &rate, &eta);
 
 		json_array_append_new(recs, json_pack("{s:s,s:s,s:I,s:I,s:I,s:o}", "evidence_id",
 						      c->evidence_id, "state", c->state, "bytes",
@@ -209,27 +328,44 @@ static json_t *cam_json(const struct cam_slot *c, int64_t now)
 
 json_t *status_json(struct status *st)
 {
-	int64_t now = now_ns();
+	int64_t now;
 	char when[64] = "";
-	json_t *cams = json_array(), *alerts = json_array(), *o;
+	json_t *cams = json_array(), *alerts = json_array(), *ups = json_array(), *o;
+	void (*refresh)(void *);
+	void *rctx;
+	unsigned n_up = 0;
 
-	if (!cams || !alerts) {
+	if (!cams || !alerts || !ups) {
 		json_decref(cams);
 		json_decref(alerts);
+		json_decref(ups);
 		return NULL;
 	}
+	pthread_mutex_lock(&st->mu);
+	refresh = st->refresh;
+	rctx = st->refresh_ctx;
+	pthread_mutex_unlock(&st->mu);
+	if (refresh)
+		refresh(rctx); /* takes the ledger lock: never under st->mu */
+	now = now_ns();
 	cust_utc_text(now, when, sizeof(when));
 	pthread_mutex_lock(&st->mu);
 	for (unsigned i = 0; i < STATUS_MAX_CAMERAS; i++)
 		if (st->cams[i].used)
 			json_array_append_new(cams, cam_json(&st->cams[i], now));
+	for (unsigned i = 0; i < STATUS_MAX_UPLOADS; i++)
+		if (st->ups[i].used) {
+			json_array_append_new(ups, up_json(&st->ups[i], now));
+			n_up++;
+		}
 	for (unsigned i = 0; i < st->n_alerts; i++) {
 		unsigned k = (st->next_alert + STATUS_MAX_ALERTS - st->n_alerts + i) % STATUS_MAX_ALERTS;
 		json_array_append_new(alerts, json_string(st->alerts[k]));
 	}
-	o = json_pack("{s:s,s:s,s:s,s:o,s:{s:I,s:I},s:o}", "dock_id", st->dock_id, "agency_id",
-		      st->agency_id, "time", when, "cameras", cams, "queue", "storage",
-		      (json_int_t)st->q_storage, "release_pending", (json_int_t)st->q_release,
+	o = json_pack("{s:s,s:s,s:s,s:o,s:o,s:o,s:{s:I,s:I,s:I},s:o}", "dock_id", st->dock_id,
+		      "agency_id", st->agency_id, "time", when, "cameras", cams, "uploads", ups,
+		      "storage", storage_json(st), "queue", "storage", (json_int_t)st->q_storage,
+		      "uploading", (json_int_t)n_up, "release_pending", (json_int_t)st->q_release,
 		      "alerts", alerts);
 	pthread_mutex_unlock(&st->mu);
 	return o;

@@ -9,19 +9,27 @@
  * The JSON reply (docs/dockd.md, "Status"):
  *   {"dock_id","agency_id","time","cameras":[{"serial","officer","transport",
  *    "peer","since","recordings":[{"evidence_id","state","bytes","size",
- *    "rate_bps","eta_s"}]}],"queue":{"storage":N,"release_pending":N},
+ *    "rate_bps","eta_s"}]}],
+ *    "uploads":[{"evidence_id","object_key","bytes","size","rate_bps","eta_s","since"}],
+ *    "storage":{"target","state","workers","last_error","since","retry_at"},
+ *    "queue":{"storage":N,"uploading":N,"release_pending":N},
  *    "alerts":[...]}
- * Each camera lists the recording being pulled now (one at a time).
+ * Each camera lists the recording being pulled now (one at a time);
+ * uploads lists the objects the storage workers are putting now.
+ * Queue counts are read from the database each time the view is asked
+ * for (status_set_refresh), so they never go stale.
  */
 #ifndef DOCKD_STATUS_H
 #define DOCKD_STATUS_H
 
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include <jansson.h>
 
 #define STATUS_MAX_CAMERAS 64
 #define STATUS_MAX_ALERTS 8
+#define STATUS_MAX_UPLOADS 16
 
 struct status;
 
@@ -48,8 +56,28 @@ void status_cam_state(struct status *st, int slot, const char *state);
 /* Remember an alert summary for the status view (newest STATUS_MAX_ALERTS). */
 void status_alert(struct status *st, const char *summary);
 
-/* Queue sizes, set by whoever knows them (storage worker). */
+/* Queue sizes, set by whoever knows them (the refresh function). */
 void status_queue(struct status *st, uint64_t storage, uint64_t release_pending);
+
+/* fn(ctx) runs at the start of every status_json() (outside the table's
+ * mutex, without the ledger lock) to refresh the queue counts. NULL: none.
+ * Set it from the thread that calls status_json (dockd's main thread). */
+void status_set_refresh(struct status *st, void (*fn)(void *ctx), void *ctx);
+
+/* An upload starts: its slot, or -EBUSY (more than STATUS_MAX_UPLOADS). */
+int status_upload_begin(struct status *st, const char *evidence_id, const char *object_key,
+			uint64_t size);
+/* The slot's byte counter: the storage target advances it while it sends
+ * (store_put_opts.progress); valid until status_upload_end(slot). */
+_Atomic uint64_t *status_upload_progress(struct status *st, int slot);
+void status_upload_end(struct status *st, int slot);
+
+/* The storage worker's state: target (the [storage] url), state ("idle",
+ * "uploading", "failing", "blocked", "outside-window"), workers, the last
+ * error ("" = none), since (UTC s the failure began, 0 = none), retry_at
+ * (UTC s of the next attempt, 0 = none). */
+void status_storage(struct status *st, const char *target, const char *state, unsigned workers,
+		    const char *last_error, int64_t since, int64_t retry_at);
 
 /* The reply object (caller json_decref's), or NULL on allocation failure. */
 json_t *status_json(struct status *st);

@@ -57,7 +57,9 @@ struct store_put_opts {
 struct store_ops {
 	const char *scheme;
 	/* Copy size bytes of src_fd (from offset 0, pread: the fd's offset is
-	 * not used) to key. Idempotent and resumable: a target may keep
+	 * not used) to key. The source is hashed as it is read: when it does
+	 * not match o->sha256 (the vault copy changed on disk since it was
+	 * written) nothing is stored and put returns -EUCLEAN. Idempotent and resumable: a target may keep
 	 * durable state (an unfinished multipart upload) across calls and
 	 * restarts and continue it. */
 	int (*put)(struct store_target *t, const char *key, int src_fd, uint64_t size,

@@ -115,14 +115,22 @@ static int fsync_parent(const char *path)
 	return r;
 }
 
-static int copy_fd(int src, int dst, uint64_t size)
+/* Copy size bytes src -> dst. The source is hashed on the way: when the
+ * caller knows its SHA-256 (the ciphertext hash recorded at stored_local),
+ * a vault copy that changed on disk since is refused (-EUCLEAN) instead of
+ * being propagated to the target. */
+static int copy_fd(int src, int dst, uint64_t size, const struct store_put_opts *o)
 {
 	uint8_t *buf = malloc(COPY_BUF);
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	uint8_t md[32];
 	uint64_t left = size;
 	int r = 0;
 
-	if (!buf)
-		return -ENOMEM;
+	if (!buf || !ctx || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL)) {
+		r = -ENOMEM;
+		goto out;
+	}
 	while (left) {
 		size_t want = left < COPY_BUF ? (size_t)left : COPY_BUF;
 		ssize_t n = read(src, buf, want);
@@ -132,6 +140,10 @@ static int copy_fd(int src, int dst, uint64_t size)
 		if (n <= 0) {
 			r = n < 0 ? -errno : -EIO; /* source shorter than announced */
 			break;
+		}
+		if (!EVP_DigestUpdate(ctx, buf, (size_t)n)) {
+			r = -ENOMEM;
+			goto out;
 		}
 		for (ssize_t off = 0; off < n;) {
 			ssize_t w = write(dst, buf + off, (size_t)(n - off));
@@ -144,8 +156,17 @@ static int copy_fd(int src, int dst, uint64_t size)
 			off += w;
 		}
 		left -= (uint64_t)n;
+		if (o && o->progress)
+			atomic_store(o->progress, size - left);
+	}
+	if (r == 0 && o && o->sha256) {
+		if (!EVP_DigestFinal_ex(ctx, md, NULL))
+			r = -ENOMEM;
+		else if (memcmp(md, o->sha256, sizeof(md)))
+			r = -EUCLEAN;
 	}
 out:
+	EVP_MD_CTX_free(ctx);
 	free(buf);
 	return r;
 }
@@ -271,7 +292,7 @@ static int file_put(struct store_target *t, const char *key, int src_fd, uint64_
 	fd = open(part, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0640);
 	if (fd < 0)
 		return -errno;
-	r = copy_fd(src_fd, fd, size);
+	r = copy_fd(src_fd, fd, size, o);
 	if (r == 0 && fdatasync(fd) < 0)
 		r = -errno;
 	close(fd);

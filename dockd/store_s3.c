@@ -1,16 +1,579 @@
-/* store_s3.c - the s3:// storage target (store.h). Not built yet: this
- * placeholder refuses s3:// until the multipart implementation lands. */
+/* store_s3.c - the s3:// storage target (store.h; docs/storage-s3.md).
+ *
+ * open: parse s3://BUCKET[/PREFIX], load the credentials, build the client
+ * configuration, open <state_dir>/uploads.db, then probe the server (bucket,
+ * Object Lock, orphaned uploads). A server that cannot be reached or refuses
+ * us does NOT fail open: dockd must keep ingesting into the local vault. The
+ * probe is repeated by every put/verify until it succeeds, and its error
+ * (-EACCES credentials, -ENXIO no bucket, -ETIME clock skew, -ENOTSUP Object
+ * Lock required but missing: all permanent) is what put/verify return.
+ *
+ * put: write-once. HEAD first: an object already there with the same size
+ * and the ETag our bytes give (or, failing that, a read-back SHA-256 equal
+ * to ours) is success; anything else is -EEXIST. Small objects go in one
+ * PUT; larger ones through the resumable multipart upload
+ * (store_s3_mpu.c). Either way a HEAD must then show our size and ETag.
+ */
 #include <errno.h>
+#include <inttypes.h>
+#include <openssl/crypto.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
 
-#include "store.h"
+#include "log.h"
+#include "store_s3_int.h"
+
+#define UPLOAD_PAGE 100
+#define ROWS_MAX 4096 /* uploads.db rows looked at by the orphan sweep */
+
+/* ---- object keys ---------------------------------------------------------- */
+
+static int object_key(const struct s3_target *st, const char *key, char *out, size_t cap)
+{
+	int n;
+
+	if (!store_key_valid(key))
+		return -EINVAL;
+	n = st->prefix[0] ? snprintf(out, cap, "%s/%s", st->prefix, key)
+			  : snprintf(out, cap, "%s", key);
+	return (n < 0 || (size_t)n >= cap) ? -ENAMETOOLONG : 0;
+}
+
+/* S3 tag values allow letters, digits, spaces and + - = . _ : / @. */
+static void tag(struct s3_tag *t, const char *k, const char *v)
+{
+	size_t i;
+
+	snprintf(t->key, sizeof(t->key), "%s", k);
+	for (i = 0; v[i] && i < sizeof(t->value) - 1; i++) {
+		unsigned char ch = (unsigned char)v[i];
+		t->value[i] = (ch >= 0x80 || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+			       (ch >= '0' && ch <= '9') || strchr(" +-=._:/@", ch))
+				      ? (char)ch
+				      : '_';
+	}
+	t->value[i] = '\0';
+}
+
+static size_t make_tags(const struct store_put_opts *o, struct s3_tag tags[3])
+{
+	size_t n = 0;
+
+	if (o->category && o->category[0])
+		tag(&tags[n++], "category", o->category);
+	if (o->case_no && o->case_no[0])
+		tag(&tags[n++], "case", o->case_no);
+	if (o->retention_class && o->retention_class[0])
+		tag(&tags[n++], "retention", o->retention_class);
+	return n;
+}
+
+/* ---- probe: bucket, Object Lock, orphans ------------------------------------ */
+
+static const char *probe_hint(int r)
+{
+	switch (r) {
+	case -EACCES: return "access denied: check the credentials file and the bucket policy";
+	case -ENXIO: return "the bucket does not exist";
+	case -ETIME: return "the server says this dock's clock is wrong (RequestTimeTooSkewed)";
+	default: return strerror(-r);
+	}
+}
+
+/* Abort uploads under our prefix that uploads.db does not know (we crashed
+ * between CreateMultipartUpload and recording it, or the database was
+ * lost), and forget rows whose upload the server no longer has. Failures
+ * are logged, not fatal: the next open sweeps again. */
+static void sweep(struct s3_target *st, struct s3_client *c)
+{
+	char km[S3_KEY_MAX + 1] = "", im[S3_UPLOAD_ID_MAX + 1] = "", pfx[DOCK_CONFIG_PATH_MAX + 1];
+	struct s3_upload *ups = calloc(UPLOAD_PAGE, sizeof(*ups));
+	struct upstate_upload *rows = calloc(ROWS_MAX, sizeof(*rows));
+	bool *seen = calloc(ROWS_MAX, sizeof(bool)), trunc = true, known;
+	size_t n, nrows = 0, aborted = 0;
+	struct s3_error e;
+	int r = -ENOMEM;
+
+	snprintf(pfx, sizeof(pfx), "%s%s", st->prefix, st->prefix[0] ? "/" : "");
+	if (ups && rows && seen)
+		r = upstate_list(st->up, rows, ROWS_MAX, &nrows);
+	while (r == 0 && trunc) {
+		r = s3_mpu_list(c, pfx, km, im, ups, UPLOAD_PAGE, &n, &trunc, &e);
+		if (r < 0) {
+			s3t_log_err("list multipart uploads under", pfx[0] ? pfx : "/", r, &e);
+			break;
+		}
+		for (size_t i = 0; i < n; i++) {
+			for (size_t j = 0; j < nrows; j++)
+				if (!strcmp(rows[j].key, ups[i].key) &&
+				    !strcmp(rows[j].upload_id, ups[i].upload_id))
+					seen[j] = true;
+			if (upstate_known(st->up, ups[i].key, ups[i].upload_id, &known) < 0 || known)
+				continue;
+			log_warning("s3: aborting orphaned multipart upload %s of %s", ups[i].upload_id,
+				    ups[i].key);
+			int a = s3_mpu_abort(c, ups[i].key, ups[i].upload_id, &e);
+			if (a < 0 && a != -ESRCH && a != -ENOENT)
+				s3t_log_err("abort orphaned upload of", ups[i].key, a, &e);
+			else
+				aborted++;
+		}
+		if (n == 0)
+			break;
+	}
+	for (size_t j = 0; r == 0 && nrows < ROWS_MAX && j < nrows; j++)
+		if (!seen[j] && !strncmp(rows[j].key, pfx, strlen(pfx))) {
+			log_info("s3: upload %s of %s is no longer on the server; forgetting it",
+				 rows[j].upload_id, rows[j].key);
+			(void)upstate_forget(st->up, rows[j].key);
+		}
+	if (aborted)
+		log_info("s3: aborted %zu orphaned multipart upload(s)", aborted);
+	free(ups);
+	free(rows);
+	free(seen);
+}
+
+/* Once per process (until it succeeds): reach the bucket, learn whether it
+ * has Object Lock, sweep orphans. Serialised, and done before any upload
+ * starts, so the sweep never races one of our own new uploads. */
+static int probe(struct s3_target *st, struct s3_client *c, bool *lock_enabled)
+{
+	struct s3_error e;
+	bool en = false;
+	int r = 0;
+
+	pthread_mutex_lock(&st->mu);
+	if (st->probed)
+		goto out;
+	r = s3_bucket_lock_enabled(c, &en, &e);
+	if (r < 0) {
+		log_error("s3: bucket %s at %s: %s (HTTP %ld %s: %s; %u attempts)", st->conf.bucket,
+			  st->conf.endpoint, probe_hint(r), e.http_status, e.code[0] ? e.code : "-",
+			  e.message[0] ? e.message : "-", e.attempts);
+		goto out;
+	}
+	if (st->lock_required && !en) {
+		log_error("s3: bucket %s has no Object Lock, and [s3] object_lock_required is set:"
+			  " refusing to upload (create the bucket with Object Lock enabled)",
+			  st->conf.bucket);
+		r = -ENOTSUP;
+		goto out;
+	}
+	st->lock_enabled = en;
+	sweep(st, c);
+	st->probed = true;
+out:
+	*lock_enabled = st->lock_enabled;
+	pthread_mutex_unlock(&st->mu);
+	return r;
+}
+
+/* ---- put ---------------------------------------------------------------- */
+
+/* The object exists: ours (same size and bytes) or -EEXIST. */
+static int existing(struct s3_target *st, struct s3_client *c, const char *okey, int fd,
+		    const struct s3_layout *l, const struct s3_obj_info *h, const uint8_t sha[32])
+{
+	char etag[S3_ETAG_MAX + 1];
+	uint8_t got[32];
+	uint64_t size = 0;
+	struct s3_error e;
+	int r;
+
+	if (h->size != l->size) {
+		log_error("s3: %s exists with %" PRIu64 " bytes, not our %" PRIu64 ": not overwritten",
+			  okey, h->size, l->size);
+		return -EEXIST;
+	}
+	r = s3t_local_etag(fd, l, etag);
+	if (r < 0)
+		return r;
+	if (!strcasecmp(etag, h->etag))
+		return 0;
+	/* Another part size, or a server whose ETags are not MD5s: read it back. */
+	r = s3_get_object_sha256(c, okey, h->version_id, &size, got, &e);
+	if (r < 0) {
+		s3t_log_err("read back existing", okey, r, &e);
+		return r;
+	}
+	if (size == l->size && !memcmp(got, sha, 32))
+		return 0;
+	log_error("s3: %s exists with other content: not overwritten", okey);
+	return -EEXIST;
+}
+
+static int single_put(struct s3_target *st, struct s3_client *c, const char *okey, int fd,
+		      const struct s3_layout *l, const struct s3_put_opts *po,
+		      struct s3_obj_info *head)
+{
+	struct s3_body body = { .fd = -1, .len = l->size };
+	uint8_t *buf = malloc(l->size ? l->size : 1), md5[16] = { 0 }, sha[32];
+	char want[33];
+	struct s3_obj_info info;
+	struct s3_error e;
+	int r = buf ? s3t_read_digest(fd, 0, buf, l->size, md5, sha) : -ENOMEM;
+
+	body.buf = buf;
+	body.md5 = md5;
+	body.sha256 = sha;
+	if (r == 0) {
+		uint64_t before = s3_client_sent(c);
+		atomic_fetch_add(&st->part_bytes, l->size);
+		r = s3_put_object(c, okey, &body, po, &info, &e);
+		atomic_fetch_add(&st->wire_bytes, s3_client_sent(c) - before);
+		if (r < 0)
+			s3t_log_err("PUT", okey, r, &e);
+	}
+	free(buf);
+	if (r == 0) {
+		r = s3_head_object(c, okey, NULL, head, &e);
+		if (r < 0)
+			s3t_log_err("HEAD after PUT of", okey, r, &e);
+	}
+	s3t_hex(md5, 16, want);
+	if (r == 0 && (head->size != l->size || strcasecmp(head->etag, want) != 0)) {
+		log_error("s3: %s after PUT: size %" PRIu64 " ETag %s, expected %" PRIu64 " ETag %s",
+			  okey, head->size, head->etag, l->size, want);
+		r = -EBADMSG;
+	}
+	return r;
+}
+
+/* After the bytes are in place (or found there): tags (RGW 16 drops them on
+ * CreateMultipartUpload), legal hold, and the Object Lock state check. */
+static int finish(struct s3_client *c, const char *okey, const struct store_put_opts *o,
+		  const struct s3_put_opts *po, bool lock, const struct s3_obj_info *h)
+{
+	struct s3_tag tags[3];
+	size_t n = make_tags(o, tags);
+	struct s3_error e;
+	int r = 0;
+
+	if (n)
+		r = s3_put_tagging(c, okey, h->version_id, tags, n, &e);
+	if (r < 0) {
+		s3t_log_err("tag", okey, r, &e);
+		return r;
+	}
+	if (lock && o->legal_hold && !h->legal_hold) {
+		r = s3_put_legal_hold(c, okey, h->version_id, true, &e);
+		if (r < 0) {
+			s3t_log_err("legal hold on", okey, r, &e);
+			return r;
+		}
+	}
+	if (po->lock_mode && h->retain_until < po->retain_until) {
+		/* RGW 16 drops the lock headers on CreateMultipartUpload */
+		struct s3_obj_info h2;
+		r = s3_put_retention(c, okey, h->version_id, po->lock_mode, po->retain_until, &e);
+		if (r == 0)
+			r = s3_head_object(c, okey, h->version_id, &h2, &e);
+		if (r < 0) {
+			s3t_log_err("set retention on", okey, r, &e);
+			return r;
+		}
+		if (h2.retain_until < po->retain_until || strcmp(h2.lock_mode, po->lock_mode)) {
+			log_error("s3: %s: the server kept %s retain-until %lld, we asked for %s"
+				  " until %lld", okey, h2.lock_mode, (long long)h2.retain_until,
+				  po->lock_mode, (long long)po->retain_until);
+			return -EPROTO;
+		}
+	}
+	return 0;
+}
+
+/* S3 refuses a retain-until in the past (400 InvalidArgument), and a
+ * recording whose retention lapsed before it was uploaded would then never
+ * be stored. Never lock for less than asked: a lapsed (or nearly lapsed)
+ * date becomes one day from now, so the upload goes through and the object
+ * is still protected while it is verified and released. */
+#define LOCK_MIN_S 86400
+
+static time_t lock_until(const char *okey, time_t asked)
+{
+	time_t floor = time(NULL) + LOCK_MIN_S;
+
+	if (asked >= floor)
+		return asked;
+	log_warning("s3: %s: retention ends %lld, before now + 1 day: locking until %lld instead",
+		    okey, (long long)asked, (long long)floor);
+	return floor;
+}
+
+static int s3t_put(struct store_target *t, const char *key, int fd, uint64_t size,
+		   const struct store_put_opts *o, struct store_info *out)
+{
+	struct s3_target *st = t->impl;
+	char okey[S3_KEY_MAX + 1], err[256];
+	struct s3_put_opts po = { 0 };
+	struct s3_obj_info head;
+	struct s3_layout l;
+	struct s3_tag tags[3];
+	struct s3_client *c = NULL;
+	struct s3_error e;
+	bool lock = false;
+	int r;
+
+	if (!o || !o->sha256 || (r = object_key(st, key, okey, sizeof(okey))) < 0)
+		return -EINVAL;
+	r = s3_client_new(&st->conf, &c, err, sizeof(err));
+	if (r < 0) {
+		log_error("s3: %s", err);
+		return r;
+	}
+	r = probe(st, c, &lock);
+	if (r == 0)
+		r = s3t_layout(st, fd, size, &l);
+	if (r < 0)
+		goto out;
+	if (lock && st->lock_mode[0] && o->retain_until > 0) {
+		po.lock_mode = st->lock_mode;
+		po.retain_until = lock_until(okey, o->retain_until);
+	}
+	po.legal_hold = lock && o->legal_hold;
+	if (!lock && (o->legal_hold || o->retain_until > 0) &&
+	    !atomic_exchange(&st->warned_nolock, true))
+		log_warning("s3: bucket %s has no Object Lock: retention and legal holds rest on"
+			    " the bucket's own policy (logged once)", st->conf.bucket);
+	r = s3_head_object(c, okey, NULL, &head, &e);
+	if (r == 0) {
+		r = existing(st, c, okey, fd, &l, &head, o->sha256);
+		if (r == 0) {
+			struct upstate_upload rec;
+			if (upstate_get(st->up, okey, &rec) == 0) { /* completed, then we died */
+				(void)s3_mpu_abort(c, okey, rec.upload_id, &e);
+				(void)upstate_forget(st->up, okey);
+			}
+			if (o->progress)
+				atomic_fetch_add(o->progress, size);
+		}
+	} else if (r == -ENOENT) {
+		if (l.nparts == 1) {
+			po.tags = tags;
+			po.n_tags = make_tags(o, tags);
+			r = single_put(st, c, okey, fd, &l, &po, &head);
+			if (r == 0 && o->progress)
+				atomic_fetch_add(o->progress, size);
+		} else {
+			r = s3t_multipart(st, c, okey, fd, &l, o, &po, &head);
+		}
+	} else {
+		s3t_log_err("HEAD", okey, r, &e);
+	}
+	if (r == 0)
+		r = finish(c, okey, o, &po, lock, &head);
+	if (r == 0) {
+		memset(out, 0, sizeof(*out));
+		int n = snprintf(out->location, sizeof(out->location), "s3://%s/%s", st->conf.bucket,
+				 okey);
+		if (n < 0 || (size_t)n >= sizeof(out->location))
+			r = -ENAMETOOLONG;
+		if (strlen(head.version_id) >= sizeof(out->version_id) ||
+		    strlen(head.etag) >= sizeof(out->etag))
+			r = -ENAMETOOLONG; /* store.h's fields are smaller than S3 allows */
+		else {
+			memcpy(out->version_id, head.version_id, strlen(head.version_id) + 1);
+			memcpy(out->etag, head.etag, strlen(head.etag) + 1);
+		}
+		log_info("s3: stored %s (%" PRIu64 " bytes, %u part(s)); part bytes sent so far %" PRIu64
+			 ", on the wire %" PRIu64, out->location, size, l.nparts,
+			 atomic_load(&st->part_bytes), atomic_load(&st->wire_bytes));
+	}
+out:
+	s3_client_free(c);
+	return r;
+}
+
+/* ---- verify, close, open -------------------------------------------------- */
+
+static int s3t_verify(struct store_target *t, const char *key, uint64_t size,
+		      const uint8_t sha256[32])
+{
+	struct s3_target *st = t->impl;
+	char okey[S3_KEY_MAX + 1], err[256];
+	struct s3_client *c = NULL;
+	struct s3_obj_info h;
+	struct s3_error e;
+	uint8_t got[32];
+	uint64_t n = 0;
+	bool lock;
+	int r = object_key(st, key, okey, sizeof(okey));
+
+	if (r < 0)
+		return r;
+	r = s3_client_new(&st->conf, &c, err, sizeof(err));
+	if (r < 0) {
+		log_error("s3: %s", err);
+		return r;
+	}
+	r = probe(st, c, &lock);
+	if (r == 0)
+		r = s3_head_object(c, okey, NULL, &h, &e);
+	if (r == 0 && h.size != size) {
+		log_error("s3: verify %s: size %" PRIu64 ", expected %" PRIu64, okey, h.size, size);
+		r = -EBADMSG;
+	} else if (r < 0 && r != -ENOENT && r != -ENOTSUP && !s3_error_permanent(r)) {
+		s3t_log_err("verify (HEAD)", okey, r, &e);
+	}
+	if (r == 0 && st->read_back) {
+		r = s3_get_object_sha256(c, okey, h.version_id, &n, got, &e);
+		if (r < 0)
+			s3t_log_err("verify (GET)", okey, r, &e);
+		else if (n != size || memcmp(got, sha256, 32) != 0) {
+			log_error("s3: verify %s: read-back content differs (%" PRIu64 " bytes)", okey,
+				  n);
+			r = -EBADMSG;
+		}
+	}
+	s3_client_free(c);
+	return r;
+}
+
+static void s3t_close(struct store_target *t)
+{
+	struct s3_target *st = t->impl;
+
+	upstate_close(st->up);
+	s3_rate_free(st->rate);
+	pthread_mutex_destroy(&st->mu);
+	OPENSSL_cleanse(&st->conf, sizeof(st->conf));
+	free(st);
+}
+
+static const struct store_ops s3_ops = {
+	.scheme = "s3",
+	.put = s3t_put,
+	.verify = s3t_verify,
+	.close = s3t_close,
+};
+
+/* s3://BUCKET[/PREFIX]: the prefix may hold spaces and UTF-8, not control
+ * characters; leading/trailing '/' are dropped. */
+static int parse_url(const char *url, struct s3_target *st)
+{
+	const char *b = url + 5, *slash = strchr(b, '/');
+	size_t blen = slash ? (size_t)(slash - b) : strlen(b), plen;
+	const char *p = slash ? slash : "";
+
+	if (strncmp(url, "s3://", 5) || blen < 3 || blen > 63)
+		return -EINVAL;
+	memcpy(st->conf.bucket, b, blen);
+	st->conf.bucket[blen] = '\0';
+	while (*p == '/')
+		p++;
+	plen = strlen(p);
+	while (plen && p[plen - 1] == '/')
+		plen--;
+	if (plen >= sizeof(st->prefix) || plen > S3_KEY_MAX - STORE_KEY_MAX - 1)
+		return -EINVAL;
+	for (size_t i = 0; i < plen; i++)
+		if ((unsigned char)p[i] < 0x20 || p[i] == 0x7f)
+			return -EINVAL;
+	memcpy(st->prefix, p, plen);
+	st->prefix[plen] = '\0';
+	return 0;
+}
+
+static int make_conf(const struct dock_config *c, const atomic_bool *cancel,
+		     struct s3_target *st, char *err, size_t errlen)
+{
+	struct s3_conf *k = &st->conf;
+	int r;
+
+	if (c->s3_endpoint[0])
+		snprintf(k->endpoint, sizeof(k->endpoint), "%s", c->s3_endpoint);
+	else
+		snprintf(k->endpoint, sizeof(k->endpoint), "https://s3.%s.amazonaws.com",
+			 c->s3_region[0] ? c->s3_region : "us-east-1");
+	snprintf(k->region, sizeof(k->region), "%s", c->s3_region[0] ? c->s3_region : "us-east-1");
+	k->path_style = c->s3_path_style;
+	snprintf(k->ca_file, sizeof(k->ca_file), "%s", c->s3_ca_file);
+	k->connect_timeout_s = 10;
+	k->low_speed_bps = 1024;
+	k->low_speed_time_s = c->s3_low_speed_time_s ? c->s3_low_speed_time_s : 30;
+	k->max_attempts = c->s3_max_attempts ? c->s3_max_attempts : 8;
+	k->backoff_base_ms = 200;
+	k->backoff_max_ms = 20000;
+	k->cancel = cancel;
+	if (!c->s3_credentials_file[0]) {
+		snprintf(err, errlen, "[s3] credentials_file is required for %s", c->storage_target);
+		return -EINVAL;
+	}
+	r = s3_creds_load(c->s3_credentials_file, &k->creds, err, errlen);
+	if (r < 0)
+		return r;
+	r = s3_rate_new((uint64_t)c->bandwidth_mbit * 125000, &st->rate);
+	if (r < 0) {
+		snprintf(err, errlen, "s3: %s", strerror(-r));
+		return r;
+	}
+	k->rate = st->rate;
+	st->part_max = (uint64_t)(c->s3_part_size_mb ? c->s3_part_size_mb : 16) << 20;
+	if (st->part_max < S3_MIN_PART)
+		st->part_max = S3_MIN_PART;
+	st->parallel = c->s3_parallel_parts ? c->s3_parallel_parts : 4;
+	if (st->parallel > 64)
+		st->parallel = 64;
+	st->read_back = c->s3_read_back;
+	st->lock_required = c->s3_lock_required;
+	snprintf(st->lock_mode, sizeof(st->lock_mode), "%s", c->s3_lock_mode);
+	if (st->lock_mode[0] && strcmp(st->lock_mode, "COMPLIANCE") &&
+	    strcmp(st->lock_mode, "GOVERNANCE")) {
+		snprintf(err, errlen, "[s3] lock_mode %s: use COMPLIANCE or GOVERNANCE", st->lock_mode);
+		return -EINVAL;
+	}
+	return 0;
+}
 
 int store_s3_open(const struct dock_config *c, const atomic_bool *cancel,
 		  struct store_target **out, char *err, size_t errlen)
 {
-	(void)cancel;
-	(void)out;
-	snprintf(err, errlen, "[storage] target %s: s3:// is not supported by this build",
-		 c->storage_target);
-	return -ENOTSUP;
+	struct s3_target *st = calloc(1, sizeof(*st));
+	struct s3_client *cl = NULL;
+	char db[DOCK_CONFIG_PATH_MAX + 16];
+	bool lock;
+	int r;
+
+	if (!st)
+		return -ENOMEM;
+	pthread_mutex_init(&st->mu, NULL);
+	r = parse_url(c->storage_target, st);
+	if (r < 0) {
+		snprintf(err, errlen, "[storage] target %s: use s3://BUCKET[/PREFIX]",
+			 c->storage_target);
+		goto fail;
+	}
+	r = make_conf(c, cancel, st, err, errlen);
+	if (r == 0)
+		r = s3_client_new(&st->conf, &cl, err, errlen);
+	if (r < 0)
+		goto fail;
+	snprintf(db, sizeof(db), "%s/uploads.db", c->state_dir);
+	r = upstate_open(db, &st->up);
+	if (r < 0) {
+		snprintf(err, errlen, "%s: %s", db, strerror(-r));
+		goto fail;
+	}
+	st->t.ops = &s3_ops;
+	st->t.impl = st;
+	/* Best effort now; put/verify repeat it and return its error. */
+	r = probe(st, cl, &lock);
+	if (r < 0)
+		log_warning("s3: storage target %s not usable yet (%s); recordings stay in the vault"
+			    " and uploads are retried", c->storage_target, probe_hint(r));
+	s3_client_free(cl);
+	*out = &st->t;
+	return 0;
+fail:
+	s3_client_free(cl);
+	upstate_close(st->up);
+	s3_rate_free(st->rate);
+	pthread_mutex_destroy(&st->mu);
+	OPENSSL_cleanse(&st->conf, sizeof(st->conf));
+	free(st);
+	return r;
 }

@@ -9,7 +9,8 @@ libusb-1.0-0-dev libudev-dev libumockdev-dev umockdev libglib2.0-dev
 libcmocka-dev libssl-dev openssl libsqlite3-dev sqlite3 libcurl4-openssl-dev
 libinih-dev libjansson-dev libsystemd-dev libarchive-dev zlib1g-dev
 valgrind python3 python3-cryptography xxd util-linux fiu-utils
-libexpat1-dev ceph-mon ceph-osd radosgw ceph-common rclone"
+libexpat1-dev ceph-mon ceph-osd radosgw ceph-common rclone faketime
+libdeflate-dev"
 
 missing=""
 for p in $PKGS; do

@@ -8,7 +8,7 @@
  */
 #include <errno.h>
 #include <string.h>
-#include <zlib.h>
+#include <libdeflate.h> /* crc32: same CRC as zlib's, ~3x faster (PCLMUL) */
 
 #include "wire_priv.h"
 
@@ -312,7 +312,7 @@ int proto_frame_decode(const uint8_t *buf, size_t len, struct proto_hdr *hdr_out
 		return -PROTO_E_TRUNCATED;
 	if (len > body + PROTO_CRC_LEN)
 		return -PROTO_E_TRAILING;
-	got = (uint32_t)crc32(crc32(0L, Z_NULL, 0), buf, (uInt)body);
+	got = libdeflate_crc32(0, buf, body);
 	want = (uint32_t)buf[body] << 24 | (uint32_t)buf[body + 1] << 16 |
 	       (uint32_t)buf[body + 2] << 8 | buf[body + 3];
 	if (got != want)

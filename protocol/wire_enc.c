@@ -6,7 +6,7 @@
  */
 #include <errno.h>
 #include <string.h>
-#include <zlib.h>
+#include <libdeflate.h> /* crc32: same CRC as zlib's, ~3x faster (PCLMUL) */
 
 #include "wire_priv.h"
 
@@ -224,7 +224,7 @@ int proto_frame_encode(const struct proto_msg *msg, uint32_t seq, uint16_t flags
 {
 	struct wbuf w = { .p = buf, .cap = cap };
 	size_t plen;
-	uLong crc;
+	uint32_t crc;
 	int r;
 
 	if (!msg || !buf || !len_out)
@@ -251,7 +251,7 @@ int proto_frame_encode(const struct proto_msg *msg, uint32_t seq, uint16_t flags
 	put_u32(&w, seq);
 	put_u32(&w, (uint32_t)plen);
 	w.n = PROTO_HDR_LEN + plen;
-	crc = crc32(crc32(0L, Z_NULL, 0), buf, (uInt)w.n);
+	crc = libdeflate_crc32(0, buf, w.n);
 	put_u32(&w, (uint32_t)crc);
 	if (w.err)
 		return w.err;

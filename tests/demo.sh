@@ -1,6 +1,8 @@
 #!/bin/sh
 # `make demo`: the evidence dock end to end on this machine, with simulated
-# cameras (camsim) over the camera socket and a file:// storage target.
+# cameras (camsim) over the camera socket and a file:// storage target, or
+# with DEMO_STORAGE=s3 an s3:// target: a throwaway single-node Ceph RGW on
+# loopback (tests/s3/rgw.sh, HTTPS with a test CA; stopped at the end).
 #
 #   1. agency keys (Ed25519 to certify docks, P-256 to receive evidence),
 #      the dock's key and certificate, the ledger's checkpoint key
@@ -18,13 +20,16 @@
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 1
-export TOP="$top" BUILD=build BIN="$top/build/bin" TBIN="$top/build/tests"
+# DEMO_BUILD: another build directory (default build).
+B=${DEMO_BUILD:-build}
+export TOP="$top" BUILD="$B" BIN="$top/$B/bin" TBIN="$top/$B/tests"
 . "$top/tests/lib.sh"
 . "$top/tests/dockd_lib.sh"
-DEMO=$top/build/demo
+DEMO=$top/$B/demo
 MB=${DEMO_MB:-6}        # size of each sample recording, MiB
 RATE=${DEMO_RATE:-6000000} # camera link, bytes/s: slow enough to watch
 CAMS="CAM-101 CAM-102 CAM-103"
+STORAGE=${DEMO_STORAGE:-file}
 DK_LOG_LEVEL=info
 
 say() { printf '\n=== %s\n' "$*"; }
@@ -33,7 +38,7 @@ die() { printf 'demo: FAILED: %s\n' "$*" >&2; [ -f "$DEMO/dockd.log" ] &&
 trap 'kill $(jobs -p) 2>/dev/null' EXIT
 
 say "Building"
-make -s all >/dev/null || die "make all"
+make -s BUILD="$B" all >/dev/null || die "make all"
 for b in dockd custody camsim; do [ -x "$BIN/$b" ] || die "$BIN/$b missing"; done
 # Decryption is the agency's job (`custody decrypt`, on an evidence
 # workstation that holds the private key); the evidence-format test tool is
@@ -42,11 +47,31 @@ if "$BIN/custody" help 2>&1 | grep -q '^  decrypt'; then
 	HAVE_DECRYPT=1
 else
 	HAVE_DECRYPT=0
-	make -s build/tests/test_evfile >/dev/null || die "building the decryption tool"
+	make -s BUILD="$B" "$B/tests/test_evfile" >/dev/null || die "building the decryption tool"
+fi
+
+rm -rf "$DEMO"
+if [ "$STORAGE" = s3 ]; then
+	say "Starting a throwaway Ceph RGW (S3) on 127.0.0.1"
+	for c in ceph-mon ceph-osd radosgw radosgw-admin monmaptool ceph; do
+		command -v "$c" >/dev/null 2>&1 ||
+			die "DEMO_STORAGE=s3 needs the Ceph packages ($c missing; packaging/install-deps.sh)"
+	done
+	make -s BUILD="$B" "$B/tests/tools/s3tool" >/dev/null || die "building s3tool"
+	. "$top/tests/s3_lib.sh"
+	s3_up # stops the RGW at exit (unless S3_RGW_DIR names a running one)
+	DK_TARGET=s3
+	DK_S3_BUCKET=demo-evidence-$(date +%s)
+	DK_S3_PREFIX=precinct-7
+	DK_S3_EXTRA="part_size_mb = 5"
+	s3_bucket "$DK_S3_BUCKET" lock >/dev/null || die "creating bucket $DK_S3_BUCKET"
+	echo "  endpoint  $S3_ENDPOINT_HTTPS (CA $S3_CA_FILE)"
+	echo "  bucket    $DK_S3_BUCKET (Object Lock enabled), prefix $DK_S3_PREFIX/"
+elif [ "$STORAGE" != file ]; then
+	die "DEMO_STORAGE must be file or s3"
 fi
 
 say "Agency and dock keys ($DEMO)"
-rm -rf "$DEMO"
 dk_init "$DEMO" storage || die "key and configuration setup"
 echo "  agency signing key     $DEMO/keys/agency-sign.key (certifies docks)"
 echo "  agency encryption key  $DEMO/keys/agency-enc.key (decrypts evidence; only its .pub is on the dock)"
@@ -66,7 +91,7 @@ me=$(id -un)
 	--reason "demo operator" >/dev/null 2>&1 &&
 	echo "  $me registered as a supervisor of $DK_AGENCY (for custody status)"
 
-say "Starting dockd (vault $DK_VAULT, storage target file://$DK_STORE)"
+say "Starting dockd (vault $DK_VAULT, storage target $(dk_target_url))"
 dk_start || die "dockd did not start"
 echo "  dockd pid $DK_PID, log $DK_LOG"
 
@@ -123,6 +148,23 @@ done
 ID=CAM-101/REC-1
 say "Custody history of $ID"
 "$CUSTODY" --config "$DK_CONF" history "$ID" || die "custody history"
+
+if [ "$STORAGE" = s3 ]; then
+	say "Objects in s3://$DK_S3_BUCKET (tests/tools/s3tool head)"
+	for c in $CAMS; do
+		for r in REC-1 REC-2; do
+			k=$(dk_s3_key "$c" "$r")
+			dk_s3tool head "$k" >"$DEMO/head.out" 2>&1 || die "no object $k"
+			printf '  %-36s %9s bytes  etag %s  %s\n' "$k" \
+				"$(sed -n 's/^size //p' "$DEMO/head.out")" \
+				"$(sed -n 's/^etag //p' "$DEMO/head.out")" \
+				"$(dk_s3tool tags "$k" 2>/dev/null | tr '\n' ' ')"
+		done
+	done
+	say "Fetching $ID back from S3 and decrypting it with the agency key"
+	dk_same_s3 CAM-101 REC-1 || die "the S3 copy does not decrypt to the original"
+	echo "  s3://$DK_S3_BUCKET/$(dk_s3_key CAM-101 REC-1): decrypts to the camera's original bytes"
+fi
 
 say "Decrypting $ID with the agency key and comparing with the camera's original"
 rm -f "$DEMO/decrypted-REC-1.bin"

@@ -38,12 +38,32 @@
 #   dk_same_store SERIAL REC      the storage target's copy, likewise
 #   dk_cam_has SERIAL REC         the camera still holds REC
 #   dk_alerts                     number of alert command runs so far
+#   dk_camera_cats SERIAL SIZE CATEGORY...
+#                                 like dk_camera, one recording REC-i per
+#                                 CATEGORY (i = 1, 2, ...; start times ascending)
+#   dk_status_json                `custody status --json` (the test user must
+#                                 have a role: dk_status_user first)
+#   dk_status_user                give the OS user running the test a clerk role
+#   dk_s3_key SERIAL REC          the S3 object key of a recording (DK_TARGET=s3)
+#   dk_s3tool CMD ARGS...         tests/tools/s3tool on DK_S3_BUCKET, straight to
+#                                 RGW over HTTPS as the main user (not through
+#                                 the dock's endpoint, which may be a proxy)
+#   dk_same_s3 SERIAL REC         the S3 object (GET by s3tool) decrypts with
+#                                 the agency key to the original bytes
 #
+# S3 mode (source tests/s3_lib.sh and call s3_up first): DK_TARGET=s3 makes
+# dk_conf_write emit `target = s3://DK_S3_BUCKET[/DK_S3_PREFIX]` and an [s3]
+# section: endpoint DK_S3_ENDPOINT (default $S3_ENDPOINT_HTTPS), ca_file
+# DK_S3_CA (default $S3_CA_FILE; set it to "none" for no ca_file line),
+# credentials_file DK_S3_CREDS (default $S3_CREDS_FILE), region $S3_REGION,
+# and DK_S3_EXTRA (more [s3] lines). DK_EXTRA_RETENTION: more [retention]
+# lines (e.g. `homicide = indefinite`).
 # Variables: DK DK_CONF DK_DB DK_SOCK DK_LOG DK_VAULT DK_STORE DK_PID
 # DK_AGENCY DK_DOCK_ID DK_POLICY. Config knobs (set before dk_init, or
 # change and call dk_conf_write): DK_VAULT DK_CHUNK (65536) DK_SYNC_MB (1)
 # DK_RELEASE_WAIT (10) DK_IDLE_MS (500) DK_MIN_FREE_MB (0) DK_USB (false)
-# DK_LOG_LEVEL (debug) DK_EXTRA_DOCK (more [dock] lines). DK_WRAP: command
+# DK_LOG_LEVEL (debug) DK_EXTRA_DOCK (more [dock] lines) DK_EXTRA_STORAGE
+# (more [storage] lines). DK_WRAP: command
 # prefix for dockd (valgrind, fiu-run). DOCKD: binary (default $BIN/dockd).
 # Internal variables are all named dk_*: tests may use short names freely.
 : "${DOCKD:=$BIN/dockd}"
@@ -60,6 +80,25 @@ dk_require() {
 		skip "dockd tests" "$DOCKD not built"
 		done_testing
 	fi
+}
+
+dk_target_url() {
+	if [ "${DK_TARGET:-file}" = s3 ]; then
+		echo "s3://$DK_S3_BUCKET${DK_S3_PREFIX:+/$DK_S3_PREFIX}"
+	else
+		echo "file://$DK_STORE"
+	fi
+}
+
+dk_s3_section() {
+	[ "${DK_TARGET:-file}" = s3 ] || return 0
+	echo "[s3]"
+	echo "endpoint = ${DK_S3_ENDPOINT:-$S3_ENDPOINT_HTTPS}"
+	echo "region = ${S3_REGION:-us-east-1}"
+	dk_ca=${DK_S3_CA:-$S3_CA_FILE}
+	[ "$dk_ca" = none ] || echo "ca_file = $dk_ca"
+	echo "credentials_file = ${DK_S3_CREDS:-$S3_CREDS_FILE}"
+	[ -z "${DK_S3_EXTRA:-}" ] || printf '%s\n' "$DK_S3_EXTRA"
 }
 
 dk_conf_write() {
@@ -91,9 +130,12 @@ chunk_size = $DK_CHUNK
 uncategorized = 60d
 patrol = 90d
 use-of-force = 2y
+${DK_EXTRA_RETENTION:-}
 
 [storage]
-target = file://$DK_STORE
+target = $(dk_target_url)
+${DK_EXTRA_STORAGE:-}
+$(dk_s3_section)
 
 [ledger]
 path = $DK_DB
@@ -348,3 +390,44 @@ dk_same_store() { # SERIAL REC
 dk_cam_has() { "$CAMSIM" list --dir "$DK/cams/$1" | grep -q "^$2 "; }
 
 dk_alerts() { [ -f "$DK/alerts.log" ] && wc -l <"$DK/alerts.log" | tr -d ' ' || echo 0; }
+
+dk_camera_cats() { # SERIAL SIZE CATEGORY...
+	dk_cs=$1; dk_sz=$2; shift 2
+	mkdir -p "$DK/orig/$dk_cs" || return 1
+	dk_cpub=$("$CAMSIM" init --dir "$DK/cams/$dk_cs" --serial "$dk_cs" --model M1 \
+		--officer "OFF-$dk_cs" --agency-pub "$DK/keys/agency-sign.pub") || return 1
+	dk_ci=1
+	for dk_cat in "$@"; do
+		dk_f="$DK/orig/$dk_cs/REC-$dk_ci.bin"
+		dk_randfile "$dk_f" $((dk_sz + dk_ci * 4099)) "$dk_cs-$dk_ci" || return 1
+		"$CAMSIM" add --dir "$DK/cams/$dk_cs" --id "REC-$dk_ci" --file "$dk_f" \
+			--category "$dk_cat" --start $((1700000000 + dk_ci * 600)) \
+			--end $((1700000000 + dk_ci * 600 + 300)) >/dev/null || return 1
+		dk_ci=$((dk_ci + 1))
+	done
+	"$DOCKD" --config "$DK_CONF" enroll --serial "$dk_cs" --pubkey "$dk_cpub" \
+		--officer "OFF-$dk_cs" --model M1 --reason "test enrolment" >/dev/null
+}
+
+dk_status_user() {
+	"$CUSTODY" --config "$DK_CONF" user add "$(id -un)" --role clerk --agency "$DK_AGENCY" \
+		--reason "dockd test" >/dev/null 2>&1
+}
+
+dk_status_json() {
+	"$CUSTODY" --config "$DK_CONF" status --socket "$DK/query.sock" --json
+}
+
+dk_s3_key() { echo "${DK_S3_PREFIX:+$DK_S3_PREFIX/}$DK_AGENCY/$1/$2.bcde"; }
+
+dk_s3tool() {
+	"$TBIN/tools/s3tool" --endpoint "$S3_ENDPOINT_HTTPS" --ca "$S3_CA_FILE" \
+		--creds "$S3_CREDS_FILE" --region "${S3_REGION:-us-east-1}" --bucket "$DK_S3_BUCKET" "$@"
+}
+
+dk_same_s3() { # SERIAL REC
+	rm -f "$DK/s3get.bcde"
+	dk_s3tool get "$(dk_s3_key "$1" "$2")" "$DK/s3get.bcde" >/dev/null 2>&1 &&
+		dk_decrypt_file "$DK/s3get.bcde" "$DK/dec.bin" &&
+		cmp -s "$DK/dec.bin" "$DK/orig/$1/$2.bin"
+}

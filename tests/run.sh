@@ -43,6 +43,21 @@ run_one() { # label build name prog [args...]
 	fi
 }
 
+# One Ceph RGW for all S3 tests of this run (tests/s3_lib.sh's s3_up reuses
+# it; a script run alone starts its own). Startup costs ~16 s, once.
+rgw_dir=
+if [ -z "${S3_RGW_DIR:-}" ] && command -v radosgw >/dev/null 2>&1 &&
+   ls "$top"/tests/integration/*s3*.sh >/dev/null 2>&1; then
+	rgw_dir=$(mktemp -d "${TMPDIR:-/tmp}/dock-rgw-suite.XXXXXX")
+	trap 'sh "$top/tests/s3/rgw.sh" stop "$rgw_dir" >/dev/null 2>&1; rm -rf "$rgw_dir"' EXIT
+	if sh "$top/tests/s3/rgw.sh" start "$rgw_dir" >"$rgw_dir/start.log" 2>&1; then
+		export S3_RGW_DIR="$rgw_dir"
+	else
+		echo "# shared RGW did not start; each S3 test starts its own:"
+		tail -n 20 "$rgw_dir/start.log" | sed 's/^/#   /'
+	fi
+fi
+
 for b in "$@"; do
 	case "$b" in
 	*asan*) label=asan

@@ -4,10 +4,15 @@
 #      the same run `dd bs=1M conv=fsync` of the same bytes to the same disk:
 #        BENCH dockd_ingest_1GiB       MB/s  ingest_started -> stored_local
 #                                            (pull + SHA-256 + AES-256-GCM +
-#                                            fsync + re-read verify + link)
+#                                            ciphertext SHA-256 + fsync + link;
+#                                            release_policy = storage, so the
+#                                            device re-read is the storage
+#                                            stage's, docs/dockd.md)
 #        BENCH dd_fsync_1GiB           MB/s
 #        BENCH dockd_vs_dd_ratio       ratio (target >= 0.9)
 #        BENCH dockd_docking_1GiB      s     connect -> storage_verified
+#        BENCH dockd_ingest_cpu_per_GiB s    dockd's CPU time (user + sys) from
+#                                            start to stored_local, per GiB
 #   2. sixteen cameras docking at once, one recording each:
 #        BENCH dockd_16cam_aggregate   MB/s  total bytes / first ingest_started
 #                                            -> last stored_local
@@ -73,7 +78,17 @@ rm -f "$DK_VAULT/dd.out"
 sync
 dk_start || { tail "$DK_LOG"; exit 1; }
 t0=$(now)
-dk_dock BIG || echo "# camsim exit $?"
+dk_dock_bg BIG
+cam=$DK_CAM_PID
+# dockd's CPU time (utime + stime) when the item reaches stored_local: the
+# ingest's CPU per GiB, steadier than wall-clock figures on a busy machine.
+until case "$(dk_state BIG/REC-1)" in stored_local|storage_verified|released) true ;; *) false ;; esac; do
+	kill -0 "$cam" 2>/dev/null || break
+	sleep 0.02
+done
+cpu=$(awk -v tk="$(getconf CLK_TCK)" -v b="$bytes" \
+	'{ printf "%.2f", ($14 + $15) / tk * 1073741824 / b }' "/proc/$DK_PID/stat")
+wait "$cam" || echo "# camsim exit $?"
 dk_wait_stored BIG/REC-1 600 || echo "# not storage_verified"
 t1=$(now)
 set -- $(item_rates | grep '^BIG/REC-1 ')
@@ -85,6 +100,7 @@ echo "BENCH dockd_ingest_$sz $ing_rate MB/s"
 echo "BENCH dd_fsync_$sz $dd_rate MB/s"
 echo "BENCH dockd_vs_dd_ratio $(awk -v a="$ing_rate" -v b="$dd_rate" 'BEGIN { printf "%.3f", a / b }') ratio"
 echo "BENCH dockd_docking_$sz $(echo "scale=2; ($t1 - $t0) / 1" | bc) s"
+echo "BENCH dockd_ingest_cpu_per_GiB $cpu s"
 dk_same BIG REC-1 || echo "# WARNING: the big recording did not decrypt byte-identical"
 rm -f "$DK/dec.bin" "$big"
 

@@ -56,11 +56,20 @@ if [ "$(id -u)" = 0 ] && mount -t tmpfs -o size=2m,mode=0755 tmpfs "$T/small" 2>
 	check "A: no release, the camera keeps the recording" not_released CAM-F/REC-1
 	check "A: an alert was raised" wait_for alerted 0
 	check "A: dockd is still running" alive
-	mount -o remount,size=64m "$T/small"
-	# The paused docking either completes now or has ended (then the camera
-	# docks again): both are fine, nothing may be lost or released early.
+	# min_free_mb = 0: nothing tells when space is back, so the docking ends
+	# cleanly while the disk is still full: BYE (camsim exits 0, not a reset),
+	# one ingest_interrupted, one alert.
+	check "A: the docking ends while the vault is still full" \
+		wait_for sh -c "! kill -0 $cam 2>/dev/null"
 	wait "$cam"
-	echo "# A: the docking that hit the full disk ended with camsim exit $?"
+	rc=$?
+	check "A: ... cleanly, with BYE (camsim exit $rc)" test "$rc" = 0
+	check "A: ... dockd logged why" grep -q 'min_free_mb = 0 free: ending this docking' "$DK_LOG"
+	check "A: ... exactly one ingest_interrupted" \
+		test "$(dk_count_action CAM-F/REC-1 ingest_interrupted)" = 1
+	check "A: ... exactly one alert" test "$(dk_alerts)" = 1
+	check "A: ... the camera still holds the recording" not_released CAM-F/REC-1
+	mount -o remount,size=64m "$T/small"
 	check "A: space back: stored, verified and released (same or next docking)" \
 		dock_until_released CAM-F REC-1
 	check "A: the pull continued from the saved offset, not from zero" \

@@ -61,6 +61,45 @@ static void test_table(void **state)
 	free(s);
 }
 
+static void test_storage_and_uploads(void **state)
+{
+	int rc;
+	char *s = render(
+		"{\"dock_id\":\"dock-1\",\"agency_id\":\"pd-a\",\"time\":\"t\","
+		"\"cameras\":[],\"uploads\":[{\"evidence_id\":\"CAM-1/rec-9\","
+		"\"object_key\":\"pd-a/CAM-1/rec-9.bcde\",\"bytes\":100663296,"
+		"\"size\":1073741824,\"rate_bps\":1048576,\"eta_s\":928,"
+		"\"since\":\"2024-05-01T13:40:00Z\"}],"
+		"\"storage\":{\"target\":\"s3://evidence/dock-1\",\"state\":\"blocked\","
+		"\"workers\":2,\"last_error\":\"access denied\\u001b[2J\","
+		"\"since\":\"2024-05-01T13:00:00Z\",\"retry_at\":\"2024-05-01T13:05:00Z\"},"
+		"\"queue\":{\"storage\":3,\"uploading\":1,\"release_pending\":0},"
+		"\"alerts\":[]}", &rc);
+
+	(void)state;
+	assert_int_equal(rc, 0);
+	assert_non_null(strstr(s, "STORAGE  s3://evidence/dock-1  state: blocked  workers: 2"
+				  "  since 2024-05-01T13:00:00Z  next attempt 2024-05-01T13:05:00Z"));
+	assert_non_null(strstr(s, "  last error: access denied?[2J"));
+	assert_null(strchr(s, '\033'));
+	assert_non_null(strstr(s, "UPLOADS (1)"));
+	assert_non_null(strstr(s, "CAM-1/rec-9"));
+	assert_non_null(strstr(s, "uploading"));
+	assert_non_null(strstr(s, "96.0 MiB / 1.0 GiB   9%"));
+	assert_non_null(strstr(s, "1.0 MiB/s"));
+	assert_non_null(strstr(s, "0:15:28"));
+	assert_non_null(strstr(s, "QUEUE  storage: 3  release pending: 0  uploading: 1"));
+	free(s);
+
+	/* an older dockd: no storage object, no uploads, no uploading count */
+	s = render("{\"queue\":{\"storage\":1,\"release_pending\":2},\"storage\":[]}", &rc);
+	assert_int_equal(rc, 0);
+	assert_null(strstr(s, "STORAGE"));
+	assert_null(strstr(s, "UPLOADS"));
+	assert_non_null(strstr(s, "QUEUE  storage: 1  release pending: 2\n"));
+	free(s);
+}
+
 static void test_hostile_reply(void **state)
 {
 	char big[64 + 20 * (QSTATUS_MAX_ROWS + 5)];
@@ -121,6 +160,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_table),
+		cmocka_unit_test(test_storage_and_uploads),
 		cmocka_unit_test(test_hostile_reply),
 		cmocka_unit_test(test_units),
 	};

@@ -74,7 +74,8 @@ static int teardown(void **state)
 static int put_src(struct fixture *f, const char *key, uint64_t size, struct store_info *info)
 {
 	int fd = open(f->src, O_RDONLY);
-	struct store_put_opts po = { .sha256 = f->sha };
+	/* The source's hash is known only for the whole file. */
+	struct store_put_opts po = { .sha256 = size == sizeof(f->data) ? f->sha : NULL };
 	int r = store_put(f->t, key, fd, size, &po, info);
 
 	close(fd);
@@ -153,6 +154,32 @@ static void test_bad_keys(void **state)
 	assert_true(store_key_valid("metro/CAM-1/2026-11-22T10:00:00.bcde"));
 }
 
+/* A vault copy that no longer matches its recorded hash never reaches the
+ * target, and the progress counter follows the copy. */
+static void test_source_hash(void **state)
+{
+	struct fixture *f = *state;
+	struct store_info info;
+	_Atomic uint64_t progress = 0;
+	uint8_t wrong[32];
+	char path[600];
+	int fd = open(f->src, O_RDONLY);
+
+	memcpy(wrong, f->sha, sizeof(wrong));
+	wrong[0] ^= 1;
+	struct store_put_opts po = { .sha256 = wrong, .progress = &progress };
+	assert_true(fd >= 0);
+	assert_int_equal(store_put(f->t, "h/bad", fd, sizeof(f->data), &po, &info), -EUCLEAN);
+	snprintf(path, sizeof(path), "%s/h/bad", f->root);
+	assert_int_equal(access(path, F_OK), -1);
+	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+	po.sha256 = f->sha;
+	progress = 0;
+	assert_int_equal(store_put(f->t, "h/good", fd, sizeof(f->data), &po, &info), 0);
+	assert_int_equal(progress, sizeof(f->data));
+	close(fd);
+}
+
 static void test_bad_urls(void **state)
 {
 	struct store_target *t;
@@ -167,6 +194,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_put_verify, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_source_hash, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_write_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_verify_detects_damage, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_short_source_fails, setup, teardown),

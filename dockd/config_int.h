@@ -1,0 +1,33 @@
+/* config_int.h - shared between config.c ([dock], [encryption],
+ * [retention], the file) and config_storage.c ([storage], [s3]). Not an
+ * API for other modules: use config.h. */
+#ifndef DOCKD_CONFIG_INT_H
+#define DOCKD_CONFIG_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+
+/* -ENAMETOOLONG when v does not fit cap (NUL included). */
+int dcfg_copy_str(char *dst, size_t cap, const char *v);
+/* true/false, yes/no, on/off, 1/0. */
+int dcfg_parse_bool(const char *v, bool *out);
+/* Decimal in [min, max]. */
+int dcfg_parse_u32(const char *v, uint32_t min, uint32_t max, uint32_t *out);
+/* Comma list, items trimmed of blanks; an empty item is -EINVAL. */
+int dcfg_for_each_item(const char *v, int (*fn)(void *, const char *, size_t), void *arg);
+
+/* [storage] and [s3] defaults (after the struct was zeroed). */
+void dcfg_storage_defaults(struct dock_config *c);
+/* One key of [storage] or [s3]: 0, -ENOKEY (unknown; *why set) or another
+ * -errno with *why naming the problem. */
+int dcfg_storage_key(struct dock_config *c, const char *section, const char *k,
+		     const char *v, const char **why);
+/* Rules spanning keys (s3:// needs endpoint and credentials_file; [s3]
+ * only with an s3:// target). text: the file, to name the [s3] line. */
+int dcfg_storage_check(const struct dock_config *c, const char *text, char *err,
+		       size_t errlen);
+
+#endif

@@ -1,0 +1,41 @@
+/* hashq.h - SHA-256 of a stream on a second thread, one buffer at a time.
+ *
+ * The ingest's pull thread has to hash every plaintext byte and encrypt it
+ * too; both read the same frame buffer. With a hashq the hash of a buffer
+ * runs on another core while the caller encrypts the same (read-only)
+ * bytes, and the caller waits for the hash before the buffer is reused:
+ *
+ *	struct hashq *q;
+ *	hashq_start(md, &q);          // md: an initialised digest context
+ *	hashq_put(q, buf, len);       // starts hashing buf (read-only!)
+ *	... encrypt buf ...
+ *	hashq_wait(q);                // buf may be reused after this
+ *	hashq_free(q);                // md stays the caller's
+ *
+ * No memory beyond the thread: nothing is copied, so the caller must not
+ * change or free buf before hashq_wait(). Without a thread (pthread_create
+ * failed) hashq_put() hashes in place. Functions return 0 or -errno.
+ */
+#ifndef DOCKD_HASHQ_H
+#define DOCKD_HASHQ_H
+
+#include <stddef.h>
+
+#include <openssl/evp.h>
+
+struct hashq;
+
+/* Hash into md (borrowed until hashq_free) on a new thread. */
+int hashq_start(EVP_MD_CTX *md, struct hashq **out);
+
+/* Start hashing len bytes at buf after everything put before. At most one
+ * buffer is outstanding: waits for the previous one first. */
+int hashq_put(struct hashq *q, const void *buf, size_t len);
+
+/* Wait until every buffer put is hashed; the first hashing error. */
+int hashq_wait(struct hashq *q);
+
+/* Wait, stop the thread, free. NULL ok. */
+void hashq_free(struct hashq *q);
+
+#endif

@@ -1,0 +1,691 @@
+/* s3_http.c - one S3 request: digests, SigV4, libcurl transfer, error
+ * classification and retries with full-jitter backoff (see s3.h). */
+#define _GNU_SOURCE
+#include "s3_int.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
+#include "s3xml.h"
+
+#define TRANSIENT 1
+#define HASH_CHUNK (1u << 20)
+#define UPLOAD_BUF (1L << 20) /* curl 7.88 allows up to 2 MiB */
+
+struct xfer {
+	struct s3_client *c;
+	struct s3_req *q;
+	uint64_t pos;      /* request body bytes handed to curl */
+	off_t fd_start;    /* S3_SINK_FD: where the object starts */
+	EVP_MD_CTX *sha;   /* S3_SINK_SHA256 */
+	size_t reply_cap;
+	int cb_err;        /* set by a callback that aborted the transfer */
+};
+
+void s3_iso8601(time_t t, char out[32])
+{
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+void s3_req_param(struct s3_req *q, const char *name, const char *value)
+{
+	if (q->n_params < S3_REQ_PARAMS)
+		q->params[q->n_params++] = (struct sigv4_param){ name, value };
+}
+
+void s3_req_header(struct s3_req *q, const char *name, const char *value)
+{
+	if (q->n_hdr < S3_REQ_HEADERS)
+		q->hdr[q->n_hdr++] = (struct sigv4_header){ name, value };
+}
+
+void s3_req_done(struct s3_req *q)
+{
+	free(q->reply);
+	q->reply = NULL;
+	q->reply_len = 0;
+}
+
+/* ---- body digests ---------------------------------------------------------- */
+
+static int body_digests(const struct s3_body *b, char sha_hex[65], uint8_t md5[16])
+{
+	EVP_MD *md5md = EVP_MD_fetch(NULL, "MD5", "-fips"); /* a checksum, not security */
+	EVP_MD_CTX *s = EVP_MD_CTX_new(), *m = EVP_MD_CTX_new();
+	uint8_t sha[32], *buf = NULL;
+	int r = -ENOMEM;
+
+	if (b && b->md5 && b->sha256) { /* hashed by the caller; the server checks both */
+		memcpy(md5, b->md5, 16);
+		sigv4_hex(b->sha256, 32, sha_hex);
+		r = 0;
+		goto out;
+	}
+	if (!md5md || !s || !m || !EVP_DigestInit_ex(s, EVP_sha256(), NULL) ||
+	    !EVP_DigestInit_ex(m, md5md, NULL))
+		goto out;
+	if (b && b->buf) {
+		if (!EVP_DigestUpdate(s, b->buf, b->len) || !EVP_DigestUpdate(m, b->buf, b->len))
+			goto out;
+	} else if (b && b->len) {
+		buf = malloc(HASH_CHUNK);
+		if (!buf)
+			goto out;
+		for (uint64_t done = 0; done < b->len;) {
+			size_t want = b->len - done < HASH_CHUNK ? (size_t)(b->len - done) : HASH_CHUNK;
+			ssize_t n = pread(b->fd, buf, want, (off_t)(b->off + done));
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0) {
+				r = -EIO;
+				goto out;
+			}
+			if (!EVP_DigestUpdate(s, buf, (size_t)n) || !EVP_DigestUpdate(m, buf, (size_t)n))
+				goto out;
+			done += (uint64_t)n;
+		}
+	}
+	if (EVP_DigestFinal_ex(s, sha, NULL) && EVP_DigestFinal_ex(m, md5, NULL)) {
+		sigv4_hex(sha, 32, sha_hex);
+		r = 0;
+	}
+out:
+	free(buf);
+	EVP_MD_CTX_free(s);
+	EVP_MD_CTX_free(m);
+	EVP_MD_free(md5md);
+	return r;
+}
+
+/* ---- curl callbacks --------------------------------------------------------- */
+
+static size_t read_cb(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+	struct xfer *x = ud;
+	const struct s3_body *b = x->q->body;
+	uint64_t left = b->len - x->pos;
+	size_t n = size * nmemb;
+
+	if (left < n)
+		n = (size_t)left;
+	if (n == 0)
+		return 0;
+	if (x->c->conf->rate) {
+		n = s3_rate_take(x->c, n);
+		if (n == 0) {
+			x->cb_err = -ECANCELED;
+			return CURL_READFUNC_ABORT;
+		}
+	}
+	if (b->buf) {
+		memcpy(ptr, b->buf + x->pos, n);
+	} else {
+		ssize_t got;
+		do
+			got = pread(b->fd, ptr, n, (off_t)(b->off + x->pos));
+		while (got < 0 && errno == EINTR);
+		if (got <= 0) {
+			x->cb_err = -EIO;
+			return CURL_READFUNC_ABORT;
+		}
+		n = (size_t)got;
+	}
+	x->pos += n;
+	atomic_fetch_add(&x->c->sent, n);
+	return n;
+}
+
+static int reply_add(struct xfer *x, const char *p, size_t n)
+{
+	struct s3_req *q = x->q;
+	if (n > S3_REPLY_MAX - q->reply_len)
+		return -EPROTO;
+	if (q->reply_len + n + 1 > x->reply_cap) {
+		size_t cap = x->reply_cap ? x->reply_cap : 4096;
+		while (cap < q->reply_len + n + 1)
+			cap *= 2;
+		char *nb = realloc(q->reply, cap);
+		if (!nb)
+			return -ENOMEM;
+		q->reply = nb;
+		x->reply_cap = cap;
+	}
+	memcpy(q->reply + q->reply_len, p, n);
+	q->reply_len += n;
+	q->reply[q->reply_len] = '\0';
+	return 0;
+}
+
+static int sink_fd(struct xfer *x, const char *p, size_t n)
+{
+	struct s3_req *q = x->q;
+	if (n > q->max - q->got)
+		return -EFBIG;
+	for (size_t done = 0; done < n;) {
+		ssize_t w = pwrite(q->fd, p + done, n - done, x->fd_start + (off_t)(q->got + done));
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return w < 0 ? -errno : -EIO;
+		done += (size_t)w;
+	}
+	return 0;
+}
+
+static size_t write_cb(char *p, size_t size, size_t nmemb, void *ud)
+{
+	struct xfer *x = ud;
+	struct s3_req *q = x->q;
+	size_t n = size * nmemb;
+	long status = 0;
+	int r = 0;
+
+	curl_easy_getinfo(x->c->curl, CURLINFO_RESPONSE_CODE, &status);
+	if (status >= 300 || q->sink == S3_SINK_MEM)
+		r = reply_add(x, p, n);
+	else if (q->sink == S3_SINK_SHA256)
+		r = EVP_DigestUpdate(x->sha, p, n) ? 0 : -ENOMEM;
+	else
+		r = sink_fd(x, p, n);
+	if (r) {
+		x->cb_err = r;
+		return 0;
+	}
+	if (status < 300)
+		q->got += n;
+	return n;
+}
+
+static void hcopy(char *dst, size_t cap, const char *v, size_t n, int *bad)
+{
+	if (n >= cap) {
+		*bad = 1;
+		return;
+	}
+	memcpy(dst, v, n);
+	dst[n] = '\0';
+}
+
+static size_t header_cb(char *p, size_t size, size_t nitems, void *ud)
+{
+	struct s3_resp *h = &((struct xfer *)ud)->q->resp;
+	size_t n = size * nitems, nl;
+	const char *colon = memchr(p, ':', n), *v;
+
+	if (n >= 5 && memcmp(p, "HTTP/", 5) == 0) {
+		memset(h, 0, sizeof(*h)); /* a new response (after 100 Continue) */
+		return n;
+	}
+	if (!colon)
+		return n;
+	nl = (size_t)(colon - p);
+	v = colon + 1;
+	size_t vl = n - nl - 1;
+	while (vl && (*v == ' ' || *v == '\t'))
+		v++, vl--;
+	while (vl && (v[vl - 1] == '\r' || v[vl - 1] == '\n' || v[vl - 1] == ' '))
+		vl--;
+#define IS(name) (nl == sizeof(name) - 1 && strncasecmp(p, name, nl) == 0)
+	if (IS("ETag")) {
+		if (vl >= 2 && v[0] == '"' && v[vl - 1] == '"')
+			v++, vl -= 2;
+		hcopy(h->etag, sizeof(h->etag), v, vl, &h->bad);
+	} else if (IS("x-amz-version-id")) {
+		hcopy(h->version_id, sizeof(h->version_id), v, vl, &h->bad);
+	} else if (IS("x-amz-request-id")) {
+		hcopy(h->request_id, sizeof(h->request_id), v, vl, &h->bad);
+	} else if (IS("Content-Length")) {
+		char tmp[24], *end;
+		hcopy(tmp, sizeof(tmp), v, vl, &h->bad);
+		if (!h->bad) {
+			errno = 0;
+			h->content_length = strtoull(tmp, &end, 10);
+			h->has_length = !errno && *end == '\0' && tmp[0] >= '0' && tmp[0] <= '9';
+		}
+	} else if (IS("x-amz-object-lock-mode")) {
+		hcopy(h->lock_mode, sizeof(h->lock_mode), v, vl, &h->bad);
+	} else if (IS("x-amz-object-lock-retain-until-date")) {
+		char tmp[64];
+		hcopy(tmp, sizeof(tmp), v, vl, &h->bad);
+		if (!h->bad && s3xml_parse_time(tmp, &h->retain_until) != 0)
+			h->bad = 1;
+	} else if (IS("x-amz-object-lock-legal-hold")) {
+		h->legal_hold = vl == 2 && strncasecmp(v, "ON", 2) == 0;
+	}
+#undef IS
+	return n;
+}
+
+static int xferinfo_cb(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
+{
+	struct xfer *x = ud;
+	(void)dt; (void)dn; (void)ut; (void)un;
+	if (s3_cancelled(x->c)) {
+		x->cb_err = -ECANCELED;
+		return 1;
+	}
+	return 0;
+}
+
+/* ---- error classification ------------------------------------------------- */
+
+static const struct {
+	const char *code;
+	int r; /* TRANSIENT, or a negative errno */
+} codes[] = {
+	{ "AccessDenied", -EACCES },	     { "SignatureDoesNotMatch", -EACCES },
+	{ "InvalidAccessKeyId", -EACCES },    { "InvalidToken", -EACCES },
+	{ "ExpiredToken", -EACCES },	     { "RequestTimeTooSkewed", -ETIME },
+	{ "NoSuchBucket", -ENXIO },	     { "NoSuchKey", -ENOENT },
+	{ "NoSuchVersion", -ENOENT },	     { "NoSuchUpload", -ESRCH },
+	{ "BadDigest", -EBADMSG },	     { "InvalidDigest", -EBADMSG },
+	{ "XAmzContentSHA256Mismatch", -EBADMSG }, { "InvalidPart", -EBADMSG },
+	{ "InvalidPartOrder", -EBADMSG },     { "EntityTooLarge", -EFBIG },
+	{ "EntityTooSmall", -EFBIG },	     { "SlowDown", TRANSIENT },
+	{ "InternalError", TRANSIENT },	     { "RequestTimeout", TRANSIENT },
+	{ "ServiceUnavailable", TRANSIENT },
+};
+
+static int classify_http(const struct s3_req *q, const struct s3_error *e)
+{
+	long st = e->http_status;
+	for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
+		if (strcmp(e->code, codes[i].code) == 0)
+			return codes[i].r;
+	if (q->lock_requested && strcmp(e->code, "InvalidRequest") == 0)
+		return -ENOTSUP; /* "Bucket is missing Object Lock Configuration" */
+	if (st == 429 || st == 500 || st == 502 || st == 503 || st == 504)
+		return TRANSIENT;
+	if (st == 403)
+		return -EACCES;
+	if (st == 404)
+		return -ENOENT;
+	return -EINVAL;
+}
+
+static const char *curl_name(CURLcode cc)
+{
+	switch (cc) {
+	case CURLE_COULDNT_RESOLVE_HOST: return "CURLE_COULDNT_RESOLVE_HOST";
+	case CURLE_COULDNT_CONNECT: return "CURLE_COULDNT_CONNECT";
+	case CURLE_OPERATION_TIMEDOUT: return "CURLE_OPERATION_TIMEDOUT";
+	case CURLE_SEND_ERROR: return "CURLE_SEND_ERROR";
+	case CURLE_RECV_ERROR: return "CURLE_RECV_ERROR";
+	case CURLE_GOT_NOTHING: return "CURLE_GOT_NOTHING";
+	case CURLE_PARTIAL_FILE: return "CURLE_PARTIAL_FILE";
+	case CURLE_SSL_CONNECT_ERROR: return "CURLE_SSL_CONNECT_ERROR";
+	case CURLE_PEER_FAILED_VERIFICATION: return "CURLE_PEER_FAILED_VERIFICATION";
+	case CURLE_SSL_CACERT_BADFILE: return "CURLE_SSL_CACERT_BADFILE";
+	case CURLE_ABORTED_BY_CALLBACK: return "CURLE_ABORTED_BY_CALLBACK";
+	case CURLE_READ_ERROR: return "CURLE_READ_ERROR";
+	case CURLE_WRITE_ERROR: return "CURLE_WRITE_ERROR";
+	default: return NULL;
+	}
+}
+
+static int classify_curl(CURLcode cc)
+{
+	switch (cc) {
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_ISSUER_ERROR:
+	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+		return -EKEYREJECTED;
+	case CURLE_UNSUPPORTED_PROTOCOL:
+	case CURLE_URL_MALFORMAT:
+	case CURLE_TOO_MANY_REDIRECTS:
+		return -EINVAL;
+	case CURLE_OUT_OF_MEMORY:
+		return -ENOMEM;
+	default:
+		return TRANSIENT; /* resets, refusals, timeouts, stalls, TLS handshake cut */
+	}
+}
+
+/* Fill e from the finished attempt; returns 0, TRANSIENT or -errno. */
+static int classify(struct xfer *x, CURLcode cc, struct s3_error *e)
+{
+	struct s3_req *q = x->q;
+	struct s3xml_error xe;
+
+	e->http_status = q->resp.status;
+	snprintf(e->request_id, sizeof(e->request_id), "%s", q->resp.request_id);
+	if (x->cb_err) {
+		snprintf(e->code, sizeof(e->code), "%s", x->cb_err == -ECANCELED ? "Cancelled" :
+			 x->cb_err == -EPROTO ? "ReplyTooLarge" : x->cb_err == -EFBIG ?
+			 "ObjectTooLarge" : x->cb_err == -EIO ? "BodyReadError" : "LocalError");
+		snprintf(e->message, sizeof(e->message), "%s", strerror(-x->cb_err));
+		return x->cb_err;
+	}
+	if (cc != CURLE_OK) {
+		const char *nm = curl_name(cc);
+		if (nm)
+			snprintf(e->code, sizeof(e->code), "%s", nm);
+		else
+			snprintf(e->code, sizeof(e->code), "CURLE_%d", (int)cc);
+		snprintf(e->message, sizeof(e->message), "%s",
+			 x->c->errbuf[0] ? x->c->errbuf : curl_easy_strerror(cc));
+		return classify_curl(cc);
+	}
+	if (q->resp.status >= 200 && q->resp.status < 300)
+		return 0;
+	e->code[0] = '\0';
+	snprintf(e->message, sizeof(e->message), "HTTP %ld", q->resp.status);
+	if (q->reply_len && s3xml_error(q->reply, q->reply_len, &xe) == 0) {
+		snprintf(e->code, sizeof(e->code), "%s", xe.code);
+		if (xe.message[0])
+			snprintf(e->message, sizeof(e->message), "%s", xe.message);
+		if (xe.request_id[0])
+			snprintf(e->request_id, sizeof(e->request_id), "%s", xe.request_id);
+	}
+	if (q->resp.status >= 300 && q->resp.status < 400 && !e->code[0])
+		snprintf(e->code, sizeof(e->code), "Redirect");
+	return classify_http(q, e);
+}
+
+/* ---- one attempt ------------------------------------------------------------ */
+
+struct signed_hdrs {
+	struct sigv4_header h[S3_REQ_HEADERS + 6];
+	size_t n;
+	char date[20], md5_b64[32];
+};
+
+static int build_path(struct s3_client *c, const struct s3_req *q, char *out, size_t cap)
+{
+	size_t bl = strlen(c->bucket_path);
+	if (bl + 2 > cap)
+		return -E2BIG;
+	memcpy(out, c->bucket_path, bl);
+	out[bl] = '\0';
+	if (!q->key)
+		return bl ? 0 : (out[0] = '/', out[1] = '\0', 0);
+	out[bl] = '/';
+	return sigv4_uri_encode(q->key, strlen(q->key), 1, out + bl + 1, cap - bl - 1);
+}
+
+static int sign(struct s3_client *c, const struct s3_req *q, const char *path,
+		const char *sha_hex, struct signed_hdrs *sh, char *auth, size_t authcap)
+{
+	const struct s3_conf *k = c->conf;
+	time_t now = time(NULL) + k->clock_skew_s;
+	struct tm tm;
+
+	gmtime_r(&now, &tm);
+	strftime(sh->date, sizeof(sh->date), "%Y%m%dT%H%M%SZ", &tm);
+	sh->n = 0;
+	sh->h[sh->n++] = (struct sigv4_header){ "host", c->host };
+	sh->h[sh->n++] = (struct sigv4_header){ "x-amz-date", sh->date };
+	sh->h[sh->n++] = (struct sigv4_header){ "x-amz-content-sha256", sha_hex };
+	if (q->body) {
+		EVP_EncodeBlock((unsigned char *)sh->md5_b64, q->body_md5, 16);
+		sh->h[sh->n++] = (struct sigv4_header){ "content-md5", sh->md5_b64 };
+	}
+	if (k->creds.session_token[0])
+		sh->h[sh->n++] = (struct sigv4_header){ "x-amz-security-token",
+							k->creds.session_token };
+	for (size_t i = 0; i < q->n_hdr; i++)
+		sh->h[sh->n++] = q->hdr[i];
+	struct sigv4_req r = { q->method, path, q->params, q->n_params, sh->h, sh->n, sha_hex };
+	struct sigv4_scope s = { k->creds.access_key, k->creds.secret_key,
+				 k->region[0] ? k->region : "us-east-1", "s3", sh->date };
+	return sigv4_authorization(&r, SIGV4_S3, &s, auth, authcap);
+}
+
+static struct curl_slist *hdr_list(const struct signed_hdrs *sh, const char *auth, int *bad)
+{
+	struct curl_slist *l = NULL, *t;
+	char line[4200];
+	/* Drop curl's defaults that we neither need nor sign. */
+	const char *fixed[] = { "Accept:", "Content-Type:" };
+	for (size_t i = 0; i < 2; i++) {
+		if (!(t = curl_slist_append(l, fixed[i])))
+			goto fail;
+		l = t;
+	}
+	for (size_t i = 0; i <= sh->n; i++) {
+		if (i < sh->n)
+			snprintf(line, sizeof(line), "%s: %s", sh->h[i].name, sh->h[i].value);
+		else
+			snprintf(line, sizeof(line), "Authorization: %s", auth);
+		if (!(t = curl_slist_append(l, line)))
+			goto fail;
+		l = t;
+	}
+	OPENSSL_cleanse(line, sizeof(line));
+	return l;
+fail:
+	OPENSSL_cleanse(line, sizeof(line));
+	curl_slist_free_all(l);
+	*bad = 1;
+	return NULL;
+}
+
+static void set_opts(struct s3_client *c, struct xfer *x, const char *url)
+{
+	CURL *h = c->curl;
+	struct s3_req *q = x->q;
+	unsigned low = c->low_speed_bps;
+
+	/* With a bandwidth cap the limiter itself slows us: only a true stall
+	 * (nothing at all for low_speed_time_s) should abort then. */
+	if (c->conf->rate)
+		low = 1;
+	curl_easy_reset(h);
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "https");
+	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (c->conf->ca_file[0])
+		curl_easy_setopt(h, CURLOPT_CAINFO, c->conf->ca_file);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, (long)c->connect_timeout_s);
+	curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, (long)low);
+	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, (long)c->low_speed_time_s);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, c->errbuf);
+	curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, xferinfo_cb);
+	curl_easy_setopt(h, CURLOPT_XFERINFODATA, x);
+	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, header_cb);
+	curl_easy_setopt(h, CURLOPT_HEADERDATA, x);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, write_cb);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
+	curl_easy_setopt(h, CURLOPT_USERAGENT, "evidence-dock");
+	if (strcmp(q->method, "HEAD") == 0) {
+		curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+	} else if (strcmp(q->method, "PUT") == 0 || strcmp(q->method, "POST") == 0) {
+		/* UPLOAD + a known size: Content-Length, never chunked (RGW: 411). */
+		curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
+		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, q->method);
+		curl_easy_setopt(h, CURLOPT_READFUNCTION, read_cb);
+		curl_easy_setopt(h, CURLOPT_READDATA, x);
+		curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE,
+				 (curl_off_t)(q->body ? q->body->len : 0));
+		/* Bigger reads from read_cb: fewer callbacks and send() calls per
+		 * part (the default is 64 KiB). */
+		if (q->body && q->body->len > UPLOAD_BUF)
+			curl_easy_setopt(h, CURLOPT_UPLOAD_BUFFERSIZE, (long)UPLOAD_BUF);
+	} else if (strcmp(q->method, "GET") != 0) {
+		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, q->method);
+	}
+}
+
+/* Reset per-attempt outputs so a retry starts clean. */
+static int attempt_reset(struct xfer *x)
+{
+	struct s3_req *q = x->q;
+	q->reply_len = 0;
+	if (q->reply)
+		q->reply[0] = '\0';
+	q->got = 0;
+	memset(&q->resp, 0, sizeof(q->resp));
+	x->pos = 0;
+	x->cb_err = 0;
+	x->c->errbuf[0] = '\0';
+	if (q->sink == S3_SINK_SHA256 && !EVP_DigestInit_ex(x->sha, EVP_sha256(), NULL))
+		return -ENOMEM;
+	return 0;
+}
+
+static int attempt(struct s3_client *c, struct xfer *x, const char *url, const char *path,
+		   const char *sha_hex, struct s3_error *e)
+{
+	struct signed_hdrs sh;
+	char auth[SIGV4_AUTH_MAX];
+	struct curl_slist *l;
+	int bad = 0, r;
+	CURLcode cc;
+
+	r = attempt_reset(x);
+	if (!r)
+		r = sign(c, x->q, path, sha_hex, &sh, auth, sizeof(auth));
+	if (r) {
+		snprintf(e->code, sizeof(e->code), "LocalError");
+		snprintf(e->message, sizeof(e->message), "cannot sign request: %s", strerror(-r));
+		return r == -ENOMEM ? r : -EINVAL;
+	}
+	l = hdr_list(&sh, auth, &bad);
+	OPENSSL_cleanse(auth, sizeof(auth));
+	if (bad)
+		return -ENOMEM;
+	set_opts(c, x, url);
+	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, l);
+	cc = curl_easy_perform(c->curl);
+	curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &x->q->resp.status);
+	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, NULL);
+	curl_slist_free_all(l);
+	r = classify(x, cc, e);
+	if (r == 0 && x->q->resp.bad) {
+		snprintf(e->code, sizeof(e->code), "BadReplyHeader");
+		snprintf(e->message, sizeof(e->message), "a reply header did not parse");
+		r = -EPROTO;
+	}
+	return r;
+}
+
+/* Full jitter: sleep rand in [0, min(max, base * 2^n)] ms, 20 ms steps. */
+static int backoff(struct s3_client *c, unsigned n)
+{
+	uint64_t cap = c->backoff_base_ms;
+	uint32_t rnd = 0;
+	for (unsigned i = 0; i < n && cap < c->backoff_max_ms; i++)
+		cap *= 2;
+	if (cap > c->backoff_max_ms)
+		cap = c->backoff_max_ms;
+	if (RAND_bytes((unsigned char *)&rnd, sizeof(rnd)) != 1)
+		rnd = (uint32_t)time(NULL);
+	uint64_t ms = cap ? rnd % (cap + 1) : 0;
+	while (ms) {
+		if (s3_cancelled(c))
+			return -ECANCELED;
+		uint64_t step = ms < 20 ? ms : 20;
+		struct timespec ts = { 0, (long)step * 1000000L };
+		nanosleep(&ts, NULL);
+		ms -= step;
+	}
+	return s3_cancelled(c) ? -ECANCELED : 0;
+}
+
+static int prepare(struct s3_client *c, struct s3_req *q, struct xfer *x, char *path,
+		   size_t pcap, char **url, char sha_hex[65])
+{
+	char query[4096];
+	int r;
+
+	if (q->key && (!q->key[0] || strlen(q->key) > S3_KEY_MAX))
+		return -EINVAL;
+	if (q->n_params >= S3_REQ_PARAMS || q->n_hdr >= S3_REQ_HEADERS)
+		return -EINVAL; /* a full table may have dropped an entry */
+	r = build_path(c, q, path, pcap);
+	if (!r)
+		r = sigv4_canonical_query(q->params, q->n_params, query, sizeof(query));
+	if (r)
+		return r == -E2BIG ? -EINVAL : r;
+	size_t ul = strlen(c->base) + strlen(path) + strlen(query) + 2;
+	if (!(*url = malloc(ul)))
+		return -ENOMEM;
+	snprintf(*url, ul, "%s%s%s%s", c->base, path, query[0] ? "?" : "", query);
+	r = body_digests(q->body, sha_hex, q->body_md5);
+	if (r)
+		return r;
+	if (q->sink == S3_SINK_SHA256 && !(x->sha = EVP_MD_CTX_new()))
+		return -ENOMEM;
+	if (q->sink == S3_SINK_FD) {
+		struct stat st;
+		x->fd_start = lseek(q->fd, 0, SEEK_CUR);
+		if (x->fd_start < 0 || fstat(q->fd, &st) != 0)
+			return -EINVAL;
+	}
+	return 0;
+}
+
+static void finish_sink(struct xfer *x)
+{
+	struct s3_req *q = x->q;
+	struct stat st;
+	if (q->sink == S3_SINK_SHA256)
+		EVP_DigestFinal_ex(x->sha, q->sha256, NULL);
+	if (q->sink == S3_SINK_FD) {
+		off_t end = x->fd_start + (off_t)q->got;
+		/* A failed longer attempt cannot have left bytes past the end:
+		 * every attempt carries the same object, but be exact anyway. */
+		if (fstat(q->fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > end)
+			(void)!ftruncate(q->fd, end);
+		lseek(q->fd, end, SEEK_SET);
+	}
+}
+
+int s3_do(struct s3_client *c, struct s3_req *q, struct s3_error *e)
+{
+	struct xfer x = { .c = c, .q = q };
+	char path[3 * S3_KEY_MAX + 128], sha_hex[65], *url = NULL;
+	int r;
+
+	memset(e, 0, sizeof(*e));
+	r = prepare(c, q, &x, path, sizeof(path), &url, sha_hex);
+	if (r) {
+		snprintf(e->code, sizeof(e->code), "LocalError");
+		snprintf(e->message, sizeof(e->message), "%s",
+			 r == -EIO ? "cannot read the body" : "bad request arguments");
+		goto out;
+	}
+	for (unsigned n = 0;; n++) {
+		if (s3_cancelled(c)) {
+			r = -ECANCELED;
+			snprintf(e->code, sizeof(e->code), "Cancelled");
+			break;
+		}
+		e->attempts = n + 1;
+		r = attempt(c, &x, url, path, sha_hex, e);
+		if (r != TRANSIENT)
+			break;
+		if (n + 1 >= c->max_attempts) {
+			r = -EAGAIN;
+			break;
+		}
+		if (backoff(c, n) != 0) {
+			r = -ECANCELED;
+			break;
+		}
+	}
+	if (r == 0)
+		finish_sink(&x);
+out:
+	EVP_MD_CTX_free(x.sha);
+	free(url);
+	return r;
+}

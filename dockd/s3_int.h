@@ -1,0 +1,76 @@
+/* s3_int.h - internals shared by s3.c (client, signing, transfer, retries)
+ * and s3_ops.c (the S3 operations); not an API for anything else. */
+#ifndef DOCKD_S3_INT_H
+#define DOCKD_S3_INT_H
+
+#include <curl/curl.h>
+#include <openssl/evp.h>
+
+#include "s3.h"
+#include "sigv4.h"
+
+#define S3_REQ_PARAMS 8
+#define S3_REQ_HEADERS 10
+
+/* Where a successful reply body goes. Error bodies always go to memory. */
+enum s3_sink { S3_SINK_MEM, S3_SINK_SHA256, S3_SINK_FD };
+
+/* Reply headers we look at. */
+struct s3_resp {
+	long status;
+	char etag[S3_ETAG_MAX + 1];
+	char version_id[S3_VERSION_MAX + 1];
+	char request_id[128];
+	uint64_t content_length;
+	bool has_length;
+	char lock_mode[16];
+	time_t retain_until;
+	bool legal_hold;
+	int bad; /* a header we needed did not parse */
+};
+
+struct s3_req {
+	const char *method;  /* GET HEAD PUT POST DELETE */
+	const char *key;     /* NULL: a bucket-level request */
+	struct sigv4_param params[S3_REQ_PARAMS];
+	size_t n_params;
+	struct sigv4_header hdr[S3_REQ_HEADERS]; /* extra signed headers */
+	size_t n_hdr;
+	const struct s3_body *body; /* NULL: empty */
+	bool lock_requested;        /* InvalidRequest then means -ENOTSUP */
+	enum s3_sink sink;
+	int fd;           /* S3_SINK_FD */
+	uint64_t max;     /* S3_SINK_FD: byte cap */
+	/* results */
+	struct s3_resp resp;
+	char *reply;      /* S3_SINK_MEM / error body, NUL-terminated; s3_req_done frees */
+	size_t reply_len;
+	uint64_t got;     /* bytes delivered to the sink */
+	uint8_t sha256[32];
+	uint8_t body_md5[16]; /* of the request body, computed before sending */
+};
+
+struct s3_client {
+	const struct s3_conf *conf;
+	CURL *curl;
+	char base[352];      /* scheme://authority */
+	char host[340];      /* Host header value */
+	char bucket_path[80]; /* "/bucket" (path style) or "" */
+	unsigned connect_timeout_s, low_speed_bps, low_speed_time_s, max_attempts;
+	unsigned backoff_base_ms, backoff_max_ms;
+	_Atomic uint64_t sent;
+	char errbuf[CURL_ERROR_SIZE];
+};
+
+/* Run q with signing and retries; fills err (never NULL here). */
+int s3_do(struct s3_client *c, struct s3_req *q, struct s3_error *err);
+void s3_req_done(struct s3_req *q);
+void s3_req_param(struct s3_req *q, const char *name, const char *value);
+void s3_req_header(struct s3_req *q, const char *name, const char *value);
+bool s3_cancelled(const struct s3_client *c);
+/* Bandwidth cap: block until part of want may be sent; 0 = cancelled. */
+size_t s3_rate_take(const struct s3_client *c, size_t want);
+/* "2030-01-02T03:04:05Z" */
+void s3_iso8601(time_t t, char out[32]);
+
+#endif

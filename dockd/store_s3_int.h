@@ -1,0 +1,71 @@
+/* store_s3_int.h - shared between store_s3.c (open, put, verify, orphans)
+ * and store_s3_mpu.c (part layout and the resumable multipart upload).
+ * Not an API: docs/storage-s3.md describes the behaviour. */
+#ifndef DOCKD_STORE_S3_INT_H
+#define DOCKD_STORE_S3_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "s3.h"
+#include "store.h"
+#include "upstate.h"
+
+struct s3_target {
+	struct store_target t;
+	struct s3_conf conf;     /* holds the credentials: wiped on close */
+	struct s3_rate *rate;
+	struct upstate *up;
+	char prefix[DOCK_CONFIG_PATH_MAX]; /* no leading/trailing '/'; "" = bucket root */
+	uint64_t part_max;       /* s3_part_size_mb in bytes */
+	unsigned parallel;       /* parts in flight per upload */
+	bool read_back, lock_required;
+	char lock_mode[16];
+	pthread_mutex_t mu;      /* probe state below */
+	bool probed, lock_enabled;
+	atomic_bool warned_nolock;   /* "no Object Lock" said once */
+	_Atomic uint64_t wire_bytes; /* request bodies sent, retries included */
+	_Atomic uint64_t part_bytes; /* bytes of parts uploaded (each attempt of a part once) */
+};
+
+/* How an object is cut into parts. Part 1 is [0, head_len + part_size);
+ * part n >= 2 is [head_len + (n-1)*part_size, + part_size), the last one
+ * shorter. nparts == 1 means a single PUT. */
+struct s3_layout {
+	uint64_t size, part_size, head_len;
+	unsigned nparts;
+};
+
+/* The layout for size bytes of fd under st's part size (reads the evidence
+ * header, if any, to align parts on encrypted chunks). */
+int s3t_layout(const struct s3_target *st, int fd, uint64_t size, struct s3_layout *l);
+/* Fill nparts from size/part_size/head_len; -EFBIG beyond 10000 parts. */
+int s3t_layout_count(struct s3_layout *l);
+void s3t_part_range(const struct s3_layout *l, unsigned n, uint64_t *off, uint64_t *len);
+/* Exactly len bytes at off (pread); -EIO if the file is shorter. */
+int s3t_read_range(int fd, uint64_t off, uint8_t *buf, uint64_t len);
+/* Read len bytes at off into buf (NULL: through a small internal buffer,
+ * not kept) and compute their MD5 and, when sha256 is not NULL, SHA-256 in
+ * the same pass. -EIO if the file is shorter. */
+int s3t_read_digest(int fd, uint64_t off, uint8_t *buf, uint64_t len, uint8_t md5[16],
+		    uint8_t sha256[32]);
+/* MD5 (Content-MD5 / ETag: an S3 integrity checksum, not security) and
+ * SHA-256 of buf. */
+int s3t_digests(const uint8_t *buf, size_t len, uint8_t md5[16], uint8_t sha256[32]);
+void s3t_hex(const uint8_t *b, size_t n, char *out);
+/* The ETag S3 gives the object when uploaded with layout l: hex MD5 (one
+ * part) or hex MD5 of the concatenated part MD5s + "-N". Reads fd. */
+int s3t_local_etag(int fd, const struct s3_layout *l, char etag[S3_ETAG_MAX + 1]);
+/* One log line for a failed request. */
+void s3t_log_err(const char *what, const char *key, int r, const struct s3_error *e);
+
+/* The multipart path of put(): create or resume the upload of okey,
+ * upload the missing parts, complete, HEAD-check size and ETag. head gets
+ * the HEAD result. */
+int s3t_multipart(struct s3_target *st, struct s3_client *c, const char *okey, int fd,
+		  const struct s3_layout *l, const struct store_put_opts *o,
+		  const struct s3_put_opts *po, struct s3_obj_info *head);
+
+#endif

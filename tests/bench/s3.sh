@@ -1,0 +1,203 @@
+#!/bin/sh
+# Issue #5's S3 benchmark, side by side in one run against one real Ceph RGW
+# on loopback (tests/s3_lib.sh), all three over the SAME endpoint: HTTPS with
+# the test CA (what a dock uses in production; S3_BENCH_SCHEME=http for the
+# plain loopback port instead). Data: ONE recording of SIZE_MB (default
+# 1024) MiB of random bytes.
+#
+#   s3_dock_upload            MB/s  the s3:// target (storetool = dockd's
+#                                   store_s3) putting the encrypted vault file:
+#                                   multipart, Content-MD5 + real
+#                                   x-amz-content-sha256 on every request,
+#                                   part ETag checks, durable part records,
+#                                   HEAD size/ETag check after Complete
+#   s3_dock_upload_readback   MB/s  the same + verify with read-back (GET +
+#                                   SHA-256 against the ledger's hash)
+#   s3_dock_seal              MB/s  encrypting the plaintext into the vault
+#                                   file (evfile, AES-256-GCM, fsync, SHA-256
+#                                   while writing): what dockd does at ingest
+#   s3_dock_encrypt_upload    MB/s  plaintext -> encrypted -> stored:
+#                                   size / (seal + upload), like rclone crypt
+#   s3_rclone_crypt           MB/s  `rclone copy` of the plaintext to a crypt
+#                                   remote over the same bucket
+#   s3_curl                   MB/s  `curl -T` of the ciphertext (UNSIGNED-PAYLOAD,
+#                                   no Content-MD5: no integrity checks at all)
+#   s3_dock_vs_curl           ratio s3_dock_upload / s3_curl (target >= 0.8)
+#   s3_dock_vs_rclone_crypt   ratio s3_dock_encrypt_upload / s3_rclone_crypt
+#                                   (target > 1; both start from plaintext)
+#   s3_resent_per_interruption bytes of parts sent again per kill -9 of an
+#                                   upload (KILLS kills at random points,
+#                                   bandwidth-capped so they land mid-upload)
+# MB = 10^6 bytes. ROUNDS (default 2) rounds, the order of the three reversed
+# in every other round (the machine is shared; noise is large); each figure
+# is the best of its runs, every run is printed as a `#` line. Objects are
+# deleted after each run (RGW's test OSD holds 10 GiB).
+# Environment (tests/bench.sh): TOP, BUILD, BIN, TBIN; SIZE_MB, ROUNDS,
+# KILLS, KILL_MB, S3_BENCH_SCHEME.
+set -u
+. "$(dirname "$0")/../lib.sh"
+: "${TBIN:=$TOP/${BUILD:-build}/tests}"
+ST="$TBIN/tools/storetool"
+CUSTODY="$TOP/${BUILD:-build}/bin/custody"
+if [ ! -x "$ST" ] || [ ! -x "$CUSTODY" ]; then
+	echo "s3 bench: $ST or $CUSTODY not built; skipped"
+	exit 0
+fi
+# Not /tmp (may be a RAM disk): the vault file lives on a real disk.
+T=$(mktemp -d "$TOP/build/bench-s3.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+. "$TOP/tests/s3_lib.sh"
+s3_up
+SIZE_MB=${SIZE_MB:-1024}
+ROUNDS=${ROUNDS:-2}
+KILLS=${KILLS:-10}
+KILL_MB=${KILL_MB:-256}
+if [ "${S3_BENCH_SCHEME:-https}" = http ]; then EP=$S3_ENDPOINT_HTTP; else EP=$S3_ENDPOINT_HTTPS; fi
+echo "# endpoint $EP, one recording of $SIZE_MB MiB, $ROUNDS rounds"
+B=$(s3_uniq bench)
+s3_bucket "$B" >/dev/null || exit 1
+"$CUSTODY" agency-keygen --type p256 --private "$T/agency.key" --public "$T/agency.pem" \
+	>/dev/null 2>&1 || { echo "s3 bench: agency-keygen failed"; exit 1; }
+
+conf() { # FILE STATE PART_MB PARALLEL BW_MBIT
+	mkdir -p "$2"
+	cat >"$1" <<EOF
+[dock]
+id = dock-1
+agency_id = agency-1
+state_dir = $2
+log_level = info
+[encryption]
+recipients = $T/agency.pem
+[storage]
+target = s3://$B/dock
+bandwidth_mbit = $5
+[s3]
+endpoint = $EP
+ca_file = $S3_CA_FILE
+addressing = path
+credentials_file = $S3_CREDS_FILE
+part_size_mb = $3
+parallel_parts = $4
+read_back_verify = true
+EOF
+}
+ms() { date +%s%3N; }
+mbs() { awk -v b="$1" -v t="$2" 'BEGIN { printf "%.1f", b / 1e6 / (t / 1000) }'; }
+best=
+keep() { # NAME MS: remember the smallest time per name
+	old=$(sed -n "s/^$1 //p" "$T/best" 2>/dev/null)
+	if [ -z "$old" ] || [ "$2" -lt "$old" ]; then
+		sed -i "/^$1 /d" "$T/best" 2>/dev/null
+		echo "$1 $2" >>"$T/best"
+	fi
+}
+get() { sed -n "s/^$1 //p" "$T/best"; }
+: >"$T/best"
+
+conf "$T/dock.conf" "$T/state" 16 4 0
+head -c $((SIZE_MB * 1048576)) /dev/urandom >"$T/plain" || exit 1
+sync
+t0=$(ms)
+sha=$("$ST" --config "$T/dock.conf" seal "$T/plain" "$T/ct" | sed -n 's/^sha256 //p')
+t1=$(ms)
+[ -n "$sha" ] || { echo "s3 bench: seal failed"; exit 1; }
+keep seal $((t1 - t0))
+bytes=$(stat -c %s "$T/plain")
+ctbytes=$(stat -c %s "$T/ct")
+
+cat >"$T/rclone.conf" <<EOF
+[rgw]
+type = s3
+provider = Ceph
+access_key_id = $S3_ACCESS_KEY
+secret_access_key = $S3_SECRET_KEY
+endpoint = $EP
+region = us-east-1
+force_path_style = true
+
+[sec]
+type = crypt
+remote = rgw:$B/rclone
+password = $(rclone obscure "bench-$$" 2>/dev/null)
+EOF
+# rclone 1.60 reads AWS_CA_BUNDLE and chokes on it here: drop it.
+rcl() { env -u AWS_CA_BUNDLE rclone --config "$T/rclone.conf" --ca-cert "$S3_CA_FILE" "$@"; }
+
+run_dock() {
+	rm -rf "$T/state"; conf "$T/dock.conf" "$T/state" 16 4 0
+	t0=$(ms)
+	"$ST" --config "$T/dock.conf" put one "$T/ct" --sha256 "$sha" >/dev/null 2>"$T/dock.err" ||
+		{ echo "# dock put failed: $(tail -1 "$T/dock.err")"; return; }
+	t1=$(ms)
+	"$ST" --config "$T/dock.conf" verify one "$T/ct" --sha256 "$sha" >/dev/null 2>>"$T/dock.err" ||
+		{ echo "# dock verify failed: $(tail -1 "$T/dock.err")"; return; }
+	t2=$(ms)
+	echo "# run dock upload $((t1 - t0)) ms, + read-back $((t2 - t0)) ms"
+	keep dock $((t1 - t0)); keep dockrb $((t2 - t0))
+	s3_curl -s -o /dev/null -X DELETE "$EP/$B/dock/one"
+}
+run_curl() {
+	t0=$(ms)
+	code=$(s3_curl -s -o /dev/null -w '%{http_code}' -T "$T/ct" "$EP/$B/curl/one")
+	t1=$(ms)
+	[ "$code" = 200 ] || { echo "# curl -T failed: HTTP $code"; return; }
+	echo "# run curl -T $((t1 - t0)) ms"
+	keep curl $((t1 - t0))
+	s3_curl -s -o /dev/null -X DELETE "$EP/$B/curl/one"
+}
+run_rclone() {
+	command -v rclone >/dev/null 2>&1 || { echo "# rclone not installed"; return; }
+	t0=$(ms)
+	rcl copy "$T/plain" sec:r >"$T/rclone.err" 2>&1 ||
+		{ echo "# rclone failed: $(tail -1 "$T/rclone.err")"; return; }
+	t1=$(ms)
+	echo "# run rclone crypt $((t1 - t0)) ms"
+	keep rclone $((t1 - t0))
+	rcl purge rgw:"$B"/rclone >/dev/null 2>&1
+}
+r=1
+while [ "$r" -le "$ROUNDS" ]; do
+	if [ $((r % 2)) = 1 ]; then run_dock; run_curl; run_rclone
+	else run_rclone; run_curl; run_dock; fi
+	r=$((r + 1))
+done
+
+d=$(get dock); c=$(get curl); rc=$(get rclone); s=$(get seal); rb=$(get dockrb)
+echo "# seal $s ms; bytes: plaintext $bytes, ciphertext $ctbytes"
+[ -n "$d" ] && echo "BENCH s3_dock_upload $(mbs "$ctbytes" "$d") MB/s"
+[ -n "$rb" ] && echo "BENCH s3_dock_upload_readback $(mbs "$ctbytes" "$rb") MB/s"
+echo "BENCH s3_dock_seal $(mbs "$bytes" "$s") MB/s"
+[ -n "$d" ] && echo "BENCH s3_dock_encrypt_upload $(mbs "$bytes" $((s + d))) MB/s"
+[ -n "$rc" ] && echo "BENCH s3_rclone_crypt $(mbs "$bytes" "$rc") MB/s"
+[ -n "$c" ] && echo "BENCH s3_curl $(mbs "$ctbytes" "$c") MB/s"
+[ -n "$d" ] && [ -n "$c" ] &&
+	echo "BENCH s3_dock_vs_curl $(awk -v a="$d" -v b="$c" 'BEGIN { printf "%.3f", b / a }') ratio"
+[ -n "$d" ] && [ -n "$rc" ] &&
+	echo "BENCH s3_dock_vs_rclone_crypt $(awk -v a=$((s + d)) -v b="$rc" 'BEGIN { printf "%.3f", b / a }') ratio"
+rm -f "$T/plain"
+
+# ---- interruptions: kill -9 at random points, then resume --------------------
+# 5 MiB parts, 3 in flight, 400 Mbit/s, one kill every 0.2-0.8 s.
+head -c $((KILL_MB * 1048576)) "$T/ct" >"$T/k"
+conf "$T/k.conf" "$T/sk" 5 3 400
+ksize=$(stat -c %s "$T/k")
+kills=0
+: >"$T/k.err"
+while [ "$kills" -lt "$KILLS" ]; do
+	"$ST" --config "$T/k.conf" -v put two "$T/k" >/dev/null 2>>"$T/k.err" &
+	pid=$!
+	sleep "0.$(( $(od -An -N2 -tu2 /dev/urandom) % 7 + 2 ))"
+	kill -9 "$pid" 2>/dev/null || { wait "$pid"; break; }
+	wait "$pid" 2>/dev/null
+	kills=$((kills + 1))
+done
+"$ST" --config "$T/k.conf" -v put two "$T/k" >/dev/null 2>>"$T/k.err" || echo "# resume failed"
+"$ST" --config "$T/k.conf" verify two "$T/k" >/dev/null 2>&1 || echo "# verify after kills failed"
+# Every part attempt logs "part N/M: sending BYTES bytes": re-sent bytes are
+# all bytes handed out minus the file's size.
+sent=$(awk '/: sending [0-9]+ bytes/ { for (i = 1; i <= NF; i++) if ($i == "sending") s += $(i + 1) }
+	END { printf "%.0f", s }' "$T/k.err")
+echo "# $kills kills; $sent part bytes sent for $ksize bytes"
+resent=$(awk -v s="$sent" -v k="$ksize" -v n="$kills" 'BEGIN { printf "%.0f", (n > 0 ? (s - k) / n : 0) }')
+echo "BENCH s3_resent_per_interruption $resent bytes"
