@@ -41,7 +41,7 @@
 #define DWRITE_BLOCK_SMALL (128u << 10)
 #define DWRITE_BIG_USERS 1
 /* Written-back-and-dropped lags the write position by at most this. */
-#define DWRITE_BEHIND (16u << 20)
+#define DWRITE_BEHIND (128u << 20)
 
 struct dwrite;
 

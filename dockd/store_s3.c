@@ -355,7 +355,9 @@ static int s3t_put(struct store_target *t, const char *key, int fd, uint64_t siz
 		if (l.nparts == 1) {
 			po.tags = tags;
 			po.n_tags = make_tags(o, tags);
-			r = single_put(st, c, okey, fd, &l, &po, &head);
+			r = s3t_srccheck(fd, size, okey, o->sha256);
+			if (r == 0)
+				r = single_put(st, c, okey, fd, &l, &po, &head);
 			if (r == 0 && o->progress)
 				atomic_fetch_add(o->progress, size);
 		} else {

@@ -51,6 +51,14 @@ int s3t_read_range(int fd, uint64_t off, uint8_t *buf, uint64_t len);
  * the same pass. -EIO if the file is shorter. */
 int s3t_read_digest(int fd, uint64_t off, uint8_t *buf, uint64_t len, uint8_t md5[16],
 		    uint8_t sha256[32]);
+/* Source check (store_s3_src.c): SHA-256 of the first size bytes of fd on
+ * a thread of its own. end joins it: 0 when it equals want, -EUCLEAN
+ * (logged) when the file changed, -errno when it could not be read.
+ * s3t_srccheck does both at once. */
+struct s3_srccheck;
+int s3t_srccheck_start(int fd, uint64_t size, struct s3_srccheck **out);
+int s3t_srccheck_end(struct s3_srccheck *sc, const char *okey, const uint8_t want[32]);
+int s3t_srccheck(int fd, uint64_t size, const char *okey, const uint8_t want[32]);
 /* MD5 (Content-MD5 / ETag: an S3 integrity checksum, not security) and
  * SHA-256 of buf. */
 int s3t_digests(const uint8_t *buf, size_t len, uint8_t md5[16], uint8_t sha256[32]);

@@ -620,8 +620,23 @@ int s3t_multipart(struct s3_target *st, struct s3_client *c, const char *okey, i
 		for (unsigned i = 0; i < m->l.nparts; i++)
 			if (m->have[i])
 				atomic_fetch_add(m->progress, m->parts[i].size);
-	if (r == 0)
-		r = send_missing(m);
+	if (r == 0) {
+		struct s3_srccheck *sc = NULL;
+
+		r = s3t_srccheck_start(fd, l->size, &sc);
+		if (r == 0)
+			r = send_missing(m);
+		if (sc) {
+			int rs = s3t_srccheck_end(sc, okey, o->sha256);
+
+			if (rs == -EUCLEAN) { /* parts of a damaged file: never complete */
+				abort_and_forget(m, c);
+				r = rs;
+			} else if (r == 0) {
+				r = rs;
+			}
+		}
+	}
 	if (r == 0)
 		r = complete(m, c, head);
 out:

@@ -222,6 +222,27 @@ conf "$T/r.conf" "$B-p/req" "object_lock = compliance" "object_lock_required = t
 check "lock required + plain bucket: -ENOTSUP" grep -q "(-95)" "$T/r.err"
 check "lock required + plain bucket: clear message" grep -q "has no Object Lock" "$T/r.err"
 
+# ---- a damaged source is never stored -------------------------------------------
+# The hash dockd recorded at stored_local is passed as --sha256; the file then
+# changes by one byte (bit rot in the vault): nothing may be stored.
+damaged() { # NAME SIZE OFFSET
+	head -c "$2" /dev/urandom >"$T/$1"
+	dm_sha=$(sha256sum "$T/$1" | cut -d' ' -f1)
+	printf 'X' | dd of="$T/$1" bs=1 seek="$3" conv=notrunc status=none
+	"$ST" --config "$T/p.conf" put "a/dmg/$1.bcde" "$T/$1" --sha256 "$dm_sha" 2>"$T/$1.err"
+}
+damaged dsmall 70000 1234
+check "damaged source, single PUT: refused (-EUCLEAN)" grep -q "(-117)" "$T/dsmall.err"
+check "damaged source, single PUT: the log says why" grep -q "no longer matches its recorded SHA-256" "$T/dsmall.err"
+check_fails "damaged source, single PUT: no object" "$ST" --config "$T/p.conf" head a/dmg/dsmall.bcde
+damaged dbig $((12 * 1048576)) $((11 * 1048576))
+check "damaged source, multipart: refused (-EUCLEAN)" grep -q "(-117)" "$T/dbig.err"
+check_fails "damaged source, multipart: no object" "$ST" --config "$T/p.conf" head a/dmg/dbig.bcde
+check "damaged source, multipart: the upload was aborted, no state left" \
+	test "$(sqlite3 "$T/state/uploads.db" "SELECT count(*) FROM uploads WHERE key LIKE '%dmg%'")" = 0
+check "damaged source, multipart: no orphaned upload on the server" \
+	sh -c '! "$1" --config "$2" orphans 2>/dev/null | grep -q dmg' - "$ST" "$T/p.conf"
+
 # ---- server problems are clear, and do not fail open --------------------------
 conf "$T/nb.conf" "nosuch-$B/x"
 "$ST" --config "$T/nb.conf" put a/c/n.bcde "$T/small" 2>"$T/nb.err"
