@@ -63,10 +63,12 @@ if [ "$STORAGE" = s3 ]; then
 	DK_TARGET=s3
 	DK_S3_BUCKET=demo-evidence-$(date +%s)
 	DK_S3_PREFIX=precinct-7
-	DK_S3_EXTRA="part_size_mb = 5"
+	DK_S3_EXTRA="part_size_mb = 5
+object_lock = compliance
+object_lock_required = true"
 	s3_bucket "$DK_S3_BUCKET" lock >/dev/null || die "creating bucket $DK_S3_BUCKET"
 	echo "  endpoint  $S3_ENDPOINT_HTTPS (CA $S3_CA_FILE)"
-	echo "  bucket    $DK_S3_BUCKET (Object Lock enabled), prefix $DK_S3_PREFIX/"
+	echo "  bucket    $DK_S3_BUCKET (Object Lock, COMPLIANCE retention from [retention]), prefix $DK_S3_PREFIX/"
 elif [ "$STORAGE" != file ]; then
 	die "DEMO_STORAGE must be file or s3"
 fi
@@ -155,10 +157,12 @@ if [ "$STORAGE" = s3 ]; then
 		for r in REC-1 REC-2; do
 			k=$(dk_s3_key "$c" "$r")
 			dk_s3tool head "$k" >"$DEMO/head.out" 2>&1 || die "no object $k"
-			printf '  %-36s %9s bytes  etag %s  %s\n' "$k" \
+			printf '  %-36s %9s bytes  etag %s  %s lock %s until %s\n' "$k" \
 				"$(sed -n 's/^size //p' "$DEMO/head.out")" \
 				"$(sed -n 's/^etag //p' "$DEMO/head.out")" \
-				"$(dk_s3tool tags "$k" 2>/dev/null | tr '\n' ' ')"
+				"$(dk_s3tool tags "$k" 2>/dev/null | tr '\n' ' ')" \
+				"$(sed -n 's/^lock-mode //p' "$DEMO/head.out")" \
+				"$(date -u -d "@$(sed -n 's/^retain-until //p' "$DEMO/head.out")" +%F 2>/dev/null)"
 		done
 	done
 	say "Fetching $ID back from S3 and decrypting it with the agency key"
