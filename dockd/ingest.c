@@ -263,21 +263,20 @@ static int sink_fail(struct pull *pl, int r)
 static int sink(void *ctx, const uint8_t *data, size_t len, uint64_t off)
 {
 	struct pull *pl = ctx;
-	int r;
+	int r, rh;
 
 	if (pl->draining)
 		return 0;
 	if (off != pl->got)
 		return -PROTO_E_SEQ;
-	/* SHA-256 on the hash thread while this one encrypts the same bytes
-	 * and, after we return, while the session receives the next frame
-	 * into its other buffer (session.h: data stays valid until our next
-	 * call returns). hashq_put first waits for the previous frame's hash,
-	 * so the buffer the session reuses next is never still being read.
-	 * pull_data() waits for the last one. */
+	/* SHA-256 on the hash thread while this one encrypts the same bytes;
+	 * the frame buffer is reused only after both are done with it. */
 	r = hashq_put(pl->hq, data, len);
 	if (r == 0)
 		r = evfile_writer_write(pl->w, data, len);
+	rh = hashq_wait(pl->hq);
+	if (r == 0 && rh < 0)
+		r = -EIO;
 	if (r < 0)
 		return sink_fail(pl, r);
 	pl->got += len;
@@ -544,10 +543,6 @@ static int pull_data(struct session *s, struct pull *pl)
 		r = session_read(s, pl->rec->recording_id, pos, n, sink, pl);
 		pos += n;
 	}
-	/* The hash thread may still read the session's last frame: finish
-	 * before that buffer can change and before the digest is used. */
-	if (hashq_wait(pl->hq) < 0 && r == 0)
-		r = sink_fail(pl, -EIO);
 	return r;
 }
 

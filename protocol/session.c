@@ -22,11 +22,7 @@ struct session {
 	int timeout_ms;
 	uint32_t seq;
 	int failed; /* first error that left the stream out of step */
-	uint8_t *rx;      /* PROTO_MAX_FRAME bytes: frames are received here */
-	uint8_t *rx_prev; /* the same size: the DATA frame last given to a sink,
-			   * kept intact until the sink's next call returns
-			   * (session.h), so the sink can hash it on another
-			   * thread while the next frame arrives */
+	uint8_t *rx; /* PROTO_MAX_FRAME bytes */
 	uint8_t tx[TX_CAP];
 };
 
@@ -221,10 +217,7 @@ int session_open(struct transport *t, const struct session_cfg *cfg, struct sess
 	if (!s)
 		return -ENOMEM;
 	s->rx = malloc(PROTO_MAX_FRAME);
-	s->rx_prev = malloc(PROTO_MAX_FRAME);
-	if (!s->rx || !s->rx_prev) {
-		free(s->rx);
-		free(s->rx_prev);
+	if (!s->rx) {
 		free(s);
 		return -ENOMEM;
 	}
@@ -377,11 +370,6 @@ static int read_chunk(struct session *s, const char *rid, uint64_t offset, uint3
 		r = take_data(s, &h, &m.u.data, &next, end, sink, ctx);
 		if (r < 0)
 			return fail(s, r);
-		/* the next frame goes to the other buffer: this one stays
-		 * the sink's until its next call returns */
-		uint8_t *t = s->rx;
-		s->rx = s->rx_prev;
-		s->rx_prev = t;
 	}
 	return 0;
 }
@@ -529,7 +517,6 @@ void session_close(struct session *s)
 			    s->timeout_ms < 1000 ? s->timeout_ms : 1000);
 	}
 	free(s->rx);
-	free(s->rx_prev);
 	OPENSSL_cleanse(s, sizeof(*s));
 	free(s);
 }

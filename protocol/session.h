@@ -78,12 +78,7 @@ typedef int (*session_entry_fn)(void *ctx, const struct proto_manifest_entry *e,
 int session_list(struct session *s, session_entry_fn fn, void *ctx);
 
 /* Receives recording bytes in order: data[0..len) is at `offset` of the
- * recording. Return 0, or negative to abort the read with that value.
- * data stays valid and unchanged until the sink's NEXT call returns (or the
- * session is freed): the session alternates two receive buffers, so a sink
- * may go on reading one piece on another thread (e.g. hashing it) while the
- * next piece arrives, as long as it is done with it by the end of its next
- * call and before the session goes away. */
+ * recording. Return 0, or negative to abort the read with that value. */
 typedef int (*session_sink_fn)(void *ctx, const uint8_t *data, size_t len, uint64_t offset);
 
 /* Read [offset, offset+length) of a recording, PROTO_MAX_READ bytes per

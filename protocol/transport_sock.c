@@ -13,7 +13,6 @@
 #include <unistd.h>
 
 #include "transport_sock.h"
-#include "wire.h"
 
 struct sock_impl {
 	int fd;
@@ -155,14 +154,6 @@ static int wrap_fd(int fd, const char *peer, struct transport **out)
 		return -ENOMEM;
 	}
 	im->fd = fd;
-	/* Room for two whole frames in flight (best effort: capped by
-	 * net.core.wmem_max; not a socket: ignored). On a Unix stream socket
-	 * the sender's buffer bounds what is queued for the receiver, so the
-	 * sending side can frame and send the next DATA frame while the
-	 * receiving side still works on the previous one, as USB does with
-	 * several bulk transfers in flight. */
-	int sndbuf = 2 * PROTO_MAX_FRAME;
-	(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
 	t->ops = &sock_ops;
 	t->impl = im;
 	snprintf(t->peer, sizeof(t->peer), "%s", peer);
