@@ -330,9 +330,12 @@ static void test_client_new(void **st)
 
 static const char *write_file(const char *text, mode_t mode)
 {
-	static char path[] = "/tmp/test_s3_creds.XXXXXX";
-	strcpy(path, "/tmp/test_s3_creds.XXXXXX");
-	int fd = mkstemp(path);
+	static char path[32];
+	int fd;
+
+	/* mkstemp rewrites the template: a fresh one each call */
+	snprintf(path, sizeof(path), "/tmp/test_s3_creds.XXXXXX");
+	fd = mkstemp(path);
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
 	fchmod(fd, mode);
