@@ -33,6 +33,8 @@ struct ctverify {
 	bool sync_req;    /* under mu: a background sync is asked for */
 	uint64_t sync_n, sync_mark, synced_mark; /* under mu */
 	int sync_err;     /* under mu */
+	void (*on_synced)(void *ctx, uint64_t mark); /* set before any sync */
+	void *on_synced_ctx;
 	atomic_bool stop;
 	/* The reader's own state: the thread's while it runs, then finish's. */
 	int fd;
@@ -118,6 +120,11 @@ static void do_sync(struct ctverify *v)
 	v->synced_mark = mark;
 	if (v->reread && n > v->durable)
 		v->durable = n;
+	if (v->on_synced) {
+		pthread_mutex_unlock(&v->mu);
+		v->on_synced(v->on_synced_ctx, mark);
+		pthread_mutex_lock(&v->mu);
+	}
 }
 
 static void *run(void *arg)
@@ -201,6 +208,14 @@ void ctverify_durable(struct ctverify *v, uint64_t n)
 		v->durable = n;
 		pthread_cond_signal(&v->cv);
 	}
+	pthread_mutex_unlock(&v->mu);
+}
+
+void ctverify_on_synced(struct ctverify *v, void (*fn)(void *ctx, uint64_t mark), void *ctx)
+{
+	pthread_mutex_lock(&v->mu);
+	v->on_synced = fn;
+	v->on_synced_ctx = ctx;
 	pthread_mutex_unlock(&v->mu);
 }
 

@@ -52,6 +52,13 @@ void ctverify_durable(struct ctverify *v, uint64_t n);
  * right here. */
 void ctverify_sync_async(struct ctverify *v, uint64_t n, uint64_t mark);
 
+/* Call fn(ctx, mark) after each background sync that completed, on the
+ * thread that did it (the caller's own thread when there is none), with no
+ * lock of this module held: to record progress without the caller waiting
+ * for it. Set it before the first ctverify_sync_async(); ctverify_free()
+ * waits for a call under way. */
+void ctverify_on_synced(struct ctverify *v, void (*fn)(void *ctx, uint64_t mark), void *ctx);
+
 /* *mark: the mark of the last background sync that completed (0 before
  * the first); or the error of a failed one (then sticky). */
 int ctverify_synced(struct ctverify *v, uint64_t *mark);

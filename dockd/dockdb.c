@@ -387,8 +387,8 @@ int dockdb_set_durable(struct ledgerw *w, const struct dock_rec *rec, uint64_t c
 
 	ledgerw_lock(w);
 	r = exec_stmt(w, "UPDATE dock_recordings SET durable_chunks = ?4, updated_ns = ?1" WHERE_KEY
-			 " AND state = 'pulling'", "issi", now_ns(), rec->serial, rec->recording_id,
-		      (int64_t)chunks);
+			 " AND state = 'pulling' AND durable_chunks < ?4", "issi", now_ns(), rec->serial,
+		      rec->recording_id, (int64_t)chunks);
 	ledgerw_unlock(w);
 	return r;
 }

@@ -18,21 +18,24 @@ static atomic_uint big_users; /* writers holding big blocks */
 
 struct dwrite {
 	int fd; /* the caller's */
-	uint8_t *blk[2];
+	uint8_t *blk[DWRITE_BLOCKS_MAX];
+	unsigned nblk;  /* blocks in the ring */
 	size_t bsize;   /* block size */
 	bool big;       /* counted in big_users */
-	int cur;        /* the block being filled */
+	unsigned cur;   /* the block being filled */
 	size_t fill;    /* bytes in blk[cur] */
 	uint64_t base;  /* file offset of blk[cur][0] */
 	uint64_t settled; /* [0, settled) written back and dropped from the cache */
 	pthread_t th;
 	bool threaded;
 	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	/* under mu: the block handed to the thread */
-	int pend;       /* -1: none */
-	size_t pend_len;
-	uint64_t pend_off;
+	pthread_cond_t cv;   /* the thread waits here for blocks */
+	pthread_cond_t done; /* the caller waits here for free blocks */
+	/* under mu: blocks handed to the thread, in file order: the ring slots
+	 * head, head+1, ... (npend of them), each with its length and offset */
+	unsigned head, npend;
+	size_t pend_len[DWRITE_BLOCKS_MAX];
+	uint64_t pend_off[DWRITE_BLOCKS_MAX];
 	bool stop;
 	int err;  /* the thread's first error */
 	int cerr; /* the caller's first error (caller-only) */
@@ -40,6 +43,8 @@ struct dwrite {
 	 * writes a block (the thread, or the caller while the thread is idle). */
 	EVP_MD_CTX *md;
 	uint64_t hashed;
+	void (*tap)(void *ctx, const uint8_t *buf, size_t len); /* sees what md sees */
+	void *tap_ctx;
 };
 
 static int pwrite_all(int fd, const uint8_t *p, size_t len, uint64_t off)
@@ -106,11 +111,16 @@ static int hash_new(struct dwrite *w, const uint8_t *p, size_t len, uint64_t off
 	skip = w->hashed - off;
 	if (EVP_DigestUpdate(w->md, p + skip, len - (size_t)skip) != 1)
 		return -EIO;
+	if (w->tap)
+		w->tap(w->tap_ctx, p + skip, len - (size_t)skip);
 	w->hashed = off + len;
 	return 0;
 }
 
-/* One block: hash, write, start its writeback. */
+/* One block: hash, write, start its writeback. (Measured: O_DIRECT writes
+ * of whole blocks, one at a time, saved 0.4 s CPU per GiB but ran at
+ * ~500 MB/s on this disk, half the buffered rate: the thread waits for each
+ * write, where the page cache lets the device work on many.) */
 static int write_block(struct dwrite *w, const uint8_t *p, size_t len, uint64_t off)
 {
 	int r = hash_new(w, p, len, off);
@@ -128,33 +138,35 @@ static void *run(void *arg)
 
 	pthread_mutex_lock(&w->mu);
 	for (;;) {
-		int b, r;
+		unsigned b;
+		int r;
 
-		while (w->pend < 0 && !w->stop)
+		while (!w->npend && !w->stop)
 			pthread_cond_wait(&w->cv, &w->mu);
-		if (w->pend < 0)
+		if (!w->npend)
 			break; /* stop, nothing queued */
-		b = w->pend;
+		b = w->head;
 		pthread_mutex_unlock(&w->mu);
-		r = write_block(w, w->blk[b], w->pend_len, w->pend_off);
+		r = write_block(w, w->blk[b], w->pend_len[b], w->pend_off[b]);
 		pthread_mutex_lock(&w->mu);
 		if (r < 0 && !w->err)
 			w->err = r;
-		w->pend = -1;
-		pthread_cond_broadcast(&w->cv);
+		w->head = (w->head + 1) % w->nblk;
+		w->npend--;
+		pthread_cond_signal(&w->done);
 	}
 	pthread_mutex_unlock(&w->mu);
 	return NULL;
 }
 
-/* Wait until the thread holds no block; the first error. */
-static int wait_idle(struct dwrite *w)
+/* Wait until at most `most` blocks are pending; the first error. */
+static int wait_pending(struct dwrite *w, unsigned most)
 {
 	int r;
 
 	pthread_mutex_lock(&w->mu);
-	while (w->pend >= 0)
-		pthread_cond_wait(&w->cv, &w->mu);
+	while (w->npend > most)
+		pthread_cond_wait(&w->done, &w->mu);
 	r = w->err;
 	pthread_mutex_unlock(&w->mu);
 	if (r < 0 && !w->cerr)
@@ -162,25 +174,34 @@ static int wait_idle(struct dwrite *w)
 	return w->cerr;
 }
 
-/* Hand the current block over (or write it here) and switch blocks. */
+static int wait_idle(struct dwrite *w)
+{
+	return wait_pending(w, 0);
+}
+
+/* Hand the current block over (or write it here) and move to the next
+ * free one; waits only when every other block is still queued. */
 static int submit(struct dwrite *w)
 {
-	int r = wait_idle(w);
+	int r;
 
-	if (r < 0)
-		return r;
 	if (!w->threaded) {
+		if ((r = wait_idle(w)) < 0)
+			return r;
 		r = write_block(w, w->blk[w->cur], w->fill, w->base);
 		if (r < 0)
 			return w->cerr = r;
 	} else {
 		pthread_mutex_lock(&w->mu);
-		w->pend = w->cur;
-		w->pend_len = w->fill;
-		w->pend_off = w->base;
+		w->pend_len[w->cur] = w->fill;
+		w->pend_off[w->cur] = w->base;
+		w->npend++;
 		pthread_cond_signal(&w->cv);
 		pthread_mutex_unlock(&w->mu);
-		w->cur ^= 1;
+		w->cur = (w->cur + 1) % w->nblk;
+		/* blk[cur] is free once fewer than nblk blocks are pending */
+		if ((r = wait_pending(w, w->nblk - 1)) < 0)
+			return r;
 	}
 	w->base += w->fill;
 	w->fill = 0;
@@ -217,14 +238,15 @@ int dwrite_open(int fd, uint64_t start, bool sha256, struct dwrite **out)
 	if (!w)
 		return -ENOMEM;
 	w->fd = fd;
-	w->pend = -1;
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->cv, NULL);
+	pthread_cond_init(&w->done, NULL);
 	w->big = atomic_fetch_add(&big_users, 1) < DWRITE_BIG_USERS;
 	if (!w->big)
 		atomic_fetch_sub(&big_users, 1);
 	w->bsize = w->big ? DWRITE_BLOCK_BIG : DWRITE_BLOCK_SMALL;
-	for (int i = 0; i < 2; i++)
+	w->nblk = w->big ? DWRITE_BLOCKS_BIG : DWRITE_BLOCKS_SMALL;
+	for (unsigned i = 0; i < w->nblk; i++)
 		if (!(w->blk[i] = malloc(w->bsize)))
 			goto fail;
 	if (sha256) {
@@ -241,6 +263,43 @@ int dwrite_open(int fd, uint64_t start, bool sha256, struct dwrite **out)
 	return 0;
 fail:
 	dwrite_free(w);
+	return r;
+}
+
+int dwrite_set_tap(struct dwrite *w, void (*fn)(void *ctx, const uint8_t *buf, size_t len),
+		   void *ctx)
+{
+	uint64_t off = 0;
+	uint8_t *tmp;
+	int r = 0;
+
+	/* nothing handed to the thread yet: bytes in the block being filled
+	 * are hashed (and tapped) only when it is written */
+	if (!w || !fn || !w->md || w->tap || w->npend || w->hashed != w->base)
+		return -EINVAL;
+	if (w->base && !(tmp = malloc(DWRITE_BLOCK_SMALL)))
+		return -ENOMEM;
+	/* the bytes already in the file (a resumed one), read back once more */
+	while (r == 0 && off < w->base) {
+		size_t want = w->base - off < DWRITE_BLOCK_SMALL ? (size_t)(w->base - off)
+								   : DWRITE_BLOCK_SMALL;
+		ssize_t n = pread(w->fd, tmp, want, (off_t)off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			r = n < 0 ? -errno : -EIO;
+			break;
+		}
+		fn(ctx, tmp, (size_t)n);
+		off += (uint64_t)n;
+	}
+	if (w->base)
+		free(tmp);
+	if (r == 0) {
+		w->tap = fn;
+		w->tap_ctx = ctx;
+	}
 	return r;
 }
 
@@ -321,11 +380,12 @@ void dwrite_free(struct dwrite *w)
 		pthread_join(w->th, NULL);
 	}
 	EVP_MD_CTX_free(w->md);
-	free(w->blk[0]);
-	free(w->blk[1]);
+	for (unsigned i = 0; i < DWRITE_BLOCKS_MAX; i++)
+		free(w->blk[i]);
 	if (w->big)
 		atomic_fetch_sub(&big_users, 1);
 	pthread_cond_destroy(&w->cv);
+	pthread_cond_destroy(&w->done);
 	pthread_mutex_destroy(&w->mu);
 	free(w);
 }

@@ -40,6 +40,11 @@
 #define DWRITE_BLOCK_BIG (1024u << 10)
 #define DWRITE_BLOCK_SMALL (128u << 10)
 #define DWRITE_BIG_USERS 1
+/* Blocks in each writer's ring: the caller only waits when all the others
+ * are queued for the thread. */
+#define DWRITE_BLOCKS_BIG 8
+#define DWRITE_BLOCKS_SMALL 2
+#define DWRITE_BLOCKS_MAX 8
 /* Written-back-and-dropped lags the write position by at most this. */
 #define DWRITE_BEHIND (128u << 20)
 
@@ -49,6 +54,14 @@ struct dwrite;
  * fd is borrowed. sha256: keep a SHA-256 of the file (the bytes
  * [0, start) are read back through fd and hashed first). */
 int dwrite_open(int fd, uint64_t start, bool sha256, struct dwrite **out);
+
+/* With sha256 on: also hand every byte of the file, in file order, to fn
+ * (on the thread that hashes it; the bytes before `start` are read back
+ * and handed over here first). Call before the first block is handed to
+ * the thread (right after dwrite_open() and the first small appends). fn
+ * cannot fail the writer: it keeps its own errors. */
+int dwrite_set_tap(struct dwrite *w, void (*fn)(void *ctx, const uint8_t *buf, size_t len),
+		   void *ctx);
 
 /* Queue len bytes after the previous ones (may wait for the block
  * before to be written). */

@@ -1,20 +1,31 @@
 /* hashq.c - SHA-256 of a stream on a second thread (see hashq.h). */
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "hashq.h"
+
+static atomic_uint ring_users; /* hashqs holding a copy ring */
 
 struct hashq {
 	EVP_MD_CTX *md;
 	pthread_t th;
 	bool threaded;
 	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	/* under mu */
-	const void *buf; /* NULL: nothing outstanding */
-	size_t len;
+	pthread_cond_t cv;   /* the thread waits here for work */
+	pthread_cond_t done; /* callers wait here for finished work */
+	/* The copy ring (HASHQ_RING_SLOTS buffers of HASHQ_RING_SLOT bytes),
+	 * or none: then one borrowed buffer at a time. */
+	uint8_t *ring[HASHQ_RING_SLOTS];
+	bool has_ring;
+	/* under mu: queued buffers in order, slots head..head+n-1 */
+	const void *buf[HASHQ_RING_SLOTS];
+	size_t len[HASHQ_RING_SLOTS];
+	unsigned head, n;
 	bool stop;
 	int err;
 };
@@ -29,22 +40,42 @@ static void *run(void *arg)
 		size_t n;
 		int r;
 
-		while (!q->buf && !q->stop)
+		while (!q->n && !q->stop)
 			pthread_cond_wait(&q->cv, &q->mu);
-		if (!q->buf)
+		if (!q->n)
 			break;
-		b = q->buf;
-		n = q->len;
+		b = q->buf[q->head];
+		n = q->len[q->head];
 		pthread_mutex_unlock(&q->mu);
 		r = EVP_DigestUpdate(q->md, b, n) == 1 ? 0 : -EIO;
 		pthread_mutex_lock(&q->mu);
 		if (r < 0 && !q->err)
 			q->err = r;
-		q->buf = NULL;
-		pthread_cond_broadcast(&q->cv);
+		q->head = (q->head + 1) % HASHQ_RING_SLOTS;
+		q->n--;
+		pthread_cond_broadcast(&q->done);
 	}
 	pthread_mutex_unlock(&q->mu);
 	return NULL;
+}
+
+static void ring_alloc(struct hashq *q)
+{
+	if (atomic_fetch_add(&ring_users, 1) >= HASHQ_RING_USERS) {
+		atomic_fetch_sub(&ring_users, 1);
+		return;
+	}
+	for (unsigned i = 0; i < HASHQ_RING_SLOTS; i++) {
+		if (!(q->ring[i] = malloc(HASHQ_RING_SLOT))) {
+			while (i--) {
+				free(q->ring[i]);
+				q->ring[i] = NULL;
+			}
+			atomic_fetch_sub(&ring_users, 1);
+			return;
+		}
+	}
+	q->has_ring = true;
 }
 
 int hashq_start(EVP_MD_CTX *md, struct hashq **out)
@@ -59,21 +90,40 @@ int hashq_start(EVP_MD_CTX *md, struct hashq **out)
 	q->md = md;
 	pthread_mutex_init(&q->mu, NULL);
 	pthread_cond_init(&q->cv, NULL);
+	pthread_cond_init(&q->done, NULL);
 	q->threaded = pthread_create(&q->th, NULL, run, q) == 0;
+	if (q->threaded)
+		ring_alloc(q);
 	*out = q;
 	return 0;
 }
 
-int hashq_wait(struct hashq *q)
+/* Wait until at most `most` buffers are queued; the first error. */
+static int wait_queued(struct hashq *q, unsigned most)
 {
 	int r;
 
 	pthread_mutex_lock(&q->mu);
-	while (q->buf)
-		pthread_cond_wait(&q->cv, &q->mu);
+	while (q->n > most)
+		pthread_cond_wait(&q->done, &q->mu);
 	r = q->err;
 	pthread_mutex_unlock(&q->mu);
 	return r;
+}
+
+int hashq_wait(struct hashq *q)
+{
+	return wait_queued(q, 0);
+}
+
+static void enqueue(struct hashq *q, const void *buf, size_t len)
+{
+	unsigned slot = (q->head + q->n) % HASHQ_RING_SLOTS;
+
+	q->buf[slot] = buf;
+	q->len[slot] = len;
+	q->n++;
+	pthread_cond_signal(&q->cv);
 }
 
 int hashq_put(struct hashq *q, const void *buf, size_t len)
@@ -90,9 +140,36 @@ int hashq_put(struct hashq *q, const void *buf, size_t len)
 	if ((r = hashq_wait(q)) < 0)
 		return r;
 	pthread_mutex_lock(&q->mu);
-	q->buf = buf;
-	q->len = len;
-	pthread_cond_signal(&q->cv);
+	enqueue(q, buf, len);
+	pthread_mutex_unlock(&q->mu);
+	return 0;
+}
+
+bool hashq_copies(const struct hashq *q, size_t len)
+{
+	return q && q->has_ring && len <= HASHQ_RING_SLOT;
+}
+
+int hashq_put_copy(struct hashq *q, const void *buf, size_t len)
+{
+	unsigned slot;
+	int r;
+
+	if (!hashq_copies(q, len))
+		return -EINVAL;
+	if (!len)
+		return 0;
+	/* A free slot: fewer than all queued (slots are used in ring order). */
+	if ((r = wait_queued(q, HASHQ_RING_SLOTS - 1)) < 0)
+		return r;
+	pthread_mutex_lock(&q->mu);
+	slot = (q->head + q->n) % HASHQ_RING_SLOTS;
+	pthread_mutex_unlock(&q->mu);
+	/* Only this caller fills slots and the thread never reads a slot
+	 * before it is queued: copy without the lock. */
+	memcpy(q->ring[slot], buf, len);
+	pthread_mutex_lock(&q->mu);
+	enqueue(q, q->ring[slot], len);
 	pthread_mutex_unlock(&q->mu);
 	return 0;
 }
@@ -109,7 +186,13 @@ void hashq_free(struct hashq *q)
 		pthread_mutex_unlock(&q->mu);
 		pthread_join(q->th, NULL);
 	}
+	if (q->has_ring) {
+		for (unsigned i = 0; i < HASHQ_RING_SLOTS; i++)
+			free(q->ring[i]);
+		atomic_fetch_sub(&ring_users, 1);
+	}
 	pthread_cond_destroy(&q->cv);
+	pthread_cond_destroy(&q->done);
 	pthread_mutex_destroy(&q->mu);
 	free(q);
 }

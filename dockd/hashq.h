@@ -19,11 +19,20 @@
 #ifndef DOCKD_HASHQ_H
 #define DOCKD_HASHQ_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <openssl/evp.h>
 
 struct hashq;
+
+/* The copy ring: the first HASHQ_RING_USERS hashqs of the process (a lone
+ * camera; sixteen at once stay within the memory cap) keep this many
+ * buffers of this size, so their caller can go on before the hash of a
+ * copied buffer is done. */
+#define HASHQ_RING_USERS 1
+#define HASHQ_RING_SLOTS 4
+#define HASHQ_RING_SLOT (1024u << 10)
 
 /* Hash into md (borrowed until hashq_free) on a new thread. */
 int hashq_start(EVP_MD_CTX *md, struct hashq **out);
@@ -31,6 +40,14 @@ int hashq_start(EVP_MD_CTX *md, struct hashq **out);
 /* Start hashing len bytes at buf after everything put before. At most one
  * buffer is outstanding: waits for the previous one first. */
 int hashq_put(struct hashq *q, const void *buf, size_t len);
+
+/* True when hashq_put_copy() takes len bytes (this hashq has a ring). */
+bool hashq_copies(const struct hashq *q, size_t len);
+
+/* Copy len bytes (<= HASHQ_RING_SLOT) into the ring and hash them after
+ * everything put before; buf may be reused at once. Waits only while every
+ * slot is queued. -EINVAL unless hashq_copies(q, len). */
+int hashq_put_copy(struct hashq *q, const void *buf, size_t len);
 
 /* Wait until every buffer put is hashed; the first hashing error. */
 int hashq_wait(struct hashq *q);

@@ -1,5 +1,6 @@
 /* storage.c - storage worker threads (see storage.h). */
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -212,7 +213,7 @@ static int rec_put(struct storage_worker *sw, struct task *t)
 	struct store_put_opts po = { 0 };
 	struct store_info info;
 	struct dock_snap *s;
-	char key[STORE_KEY_MAX + 1], cls[24];
+	char key[STORE_KEY_MAX + 1], cls[24], sums[PATH_MAX];
 	int fd, r, slot;
 
 	r = object_key(d, rec, key, sizeof(key));
@@ -233,6 +234,8 @@ static int rec_put(struct storage_worker *sw, struct task *t)
 	dockd_snap_put(d, s);
 	slot = status_upload_begin(d->status, rec->evidence_id, key, rec->ct_size);
 	po.progress = status_upload_progress(d->status, slot);
+	if (snprintf(sums, sizeof(sums), "%s.parts", rec->location) < (int)sizeof(sums))
+		po.part_sums = sums; /* the ingest's part digests (dockd/partsum.h) */
 	memset(&info, 0, sizeof(info));
 	r = store_put(d->store, key, fd, rec->ct_size, &po, &info);
 	close(fd);

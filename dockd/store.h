@@ -52,6 +52,8 @@ struct store_put_opts {
 	time_t retain_until;          /* Object Lock retain-until (UTC s); 0 = none */
 	bool legal_hold;              /* Object Lock legal hold (indefinite retention) */
 	_Atomic uint64_t *progress;   /* optional: bytes of this object sent so far */
+	const char *part_sums;        /* optional: the ingest's part digests file
+					 (dockd/partsum.h; s3:// only) */
 };
 
 struct store_ops {

@@ -41,6 +41,12 @@ struct s3_layout {
 /* The layout for size bytes of fd under st's part size (reads the evidence
  * header, if any, to align parts on encrypted chunks). */
 int s3t_layout(const struct s3_target *st, int fd, uint64_t size, struct s3_layout *l);
+/* The layout itself: an object of size bytes whose first head_len bytes
+ * are a header followed by whole cc-byte encrypted chunks (cc = 1 and
+ * head_len = 0 for any other file), parts of at most part_max bytes.
+ * s3t_layout() reads head_len and cc from the file; the ingest calls this
+ * with the figures it is writing (dockd/partsum.h). */
+int s3t_plan(uint64_t part_max, uint64_t size, uint64_t head_len, uint64_t cc, struct s3_layout *l);
 /* Fill nparts from size/part_size/head_len; -EFBIG beyond 10000 parts. */
 int s3t_layout_count(struct s3_layout *l);
 void s3t_part_range(const struct s3_layout *l, unsigned n, uint64_t *off, uint64_t *len);

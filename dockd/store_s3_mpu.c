@@ -21,6 +21,7 @@
 
 #include "evfile.h"
 #include "log.h"
+#include "partsum.h"
 #include "store_s3_int.h"
 
 #define LIST_PAGE 1000 /* ListParts' maximum page */
@@ -50,29 +51,15 @@ int s3t_layout_count(struct s3_layout *l)
  * the header, so every later part starts on a chunk boundary and is exactly
  * chunks [(n-1)*m, n*m) (docs/evidence-format.md section 8). A file that is
  * not an evidence file (a checkpoint) is cut in plain part_max pieces. */
-int s3t_layout(const struct s3_target *st, int fd, uint64_t size, struct s3_layout *l)
+int s3t_plan(uint64_t part_max, uint64_t size, uint64_t head_len, uint64_t cc, struct s3_layout *l)
 {
-	uint8_t *hdr = NULL;
-	struct evfile_info info;
-	uint32_t hlen = 0;
-	uint64_t cc = 1, m;
-	struct s3_layout t = { .size = size };
-	uint8_t pre[EVFILE_PREFIX_LEN];
+	struct s3_layout t = { .size = size, .head_len = head_len };
+	uint64_t m;
 	int r;
 
-	if (size >= EVFILE_PREFIX_LEN && s3t_read_range(fd, 0, pre, sizeof(pre)) == 0 &&
-	    evfile_header_peek(pre, sizeof(pre), &hlen) == 0 && hlen <= size) {
-		hdr = malloc(hlen);
-		if (!hdr)
-			return -ENOMEM;
-		if (s3t_read_range(fd, 0, hdr, hlen) == 0 &&
-		    evfile_header_parse(hdr, hlen, &info) == 0) {
-			t.head_len = info.header_len;
-			cc = ((uint64_t)1 << info.chunk_log2) + EVFILE_TAG_LEN;
-		}
-		free(hdr);
-	}
-	m = st->part_max / cc;
+	if (part_max < S3_MIN_PART)
+		part_max = S3_MIN_PART;
+	m = part_max / cc;
 	if (m * cc < S3_MIN_PART)
 		m = (S3_MIN_PART + cc - 1) / cc;
 	t.part_size = m * cc;
@@ -91,6 +78,29 @@ int s3t_layout(const struct s3_target *st, int fd, uint64_t size, struct s3_layo
 		return r;
 	*l = t;
 	return 0;
+}
+
+int s3t_layout(const struct s3_target *st, int fd, uint64_t size, struct s3_layout *l)
+{
+	uint8_t *hdr = NULL;
+	struct evfile_info info;
+	uint32_t hlen = 0;
+	uint64_t cc = 1, head_len = 0;
+	uint8_t pre[EVFILE_PREFIX_LEN];
+
+	if (size >= EVFILE_PREFIX_LEN && s3t_read_range(fd, 0, pre, sizeof(pre)) == 0 &&
+	    evfile_header_peek(pre, sizeof(pre), &hlen) == 0 && hlen <= size) {
+		hdr = malloc(hlen);
+		if (!hdr)
+			return -ENOMEM;
+		if (s3t_read_range(fd, 0, hdr, hlen) == 0 &&
+		    evfile_header_parse(hdr, hlen, &info) == 0) {
+			head_len = info.header_len;
+			cc = ((uint64_t)1 << info.chunk_log2) + EVFILE_TAG_LEN;
+		}
+		free(hdr);
+	}
+	return s3t_plan(st->part_max, size, head_len, cc, l);
 }
 
 void s3t_part_range(const struct s3_layout *l, unsigned n, uint64_t *off, uint64_t *len)
@@ -249,6 +259,7 @@ struct mpu {
 	struct upstate_part *parts;   /* [nparts], by number - 1 */
 	bool *have;                   /* [nparts]: recorded and (if resumed) on the server */
 	_Atomic uint64_t *progress;
+	const struct partsum_sums *sums; /* ingest-time part digests, or NULL */
 	/* workers */
 	unsigned *todo;
 	size_t ntodo;
@@ -397,7 +408,13 @@ static int send_part(struct mpu *m, struct s3_client *c, uint8_t *buf, unsigned 
 	int r;
 
 	s3t_part_range(&m->l, n, &off, &p.size);
-	r = s3t_read_digest(m->fd, off, buf, p.size, p.md5, p.sha256);
+	if (m->sums) { /* taken at ingest: the server checks the bytes against them */
+		memcpy(p.md5, m->sums->md5[n - 1], 16);
+		memcpy(p.sha256, m->sums->sha256[n - 1], 32);
+		r = s3t_read_range(m->fd, off, buf, p.size);
+	} else {
+		r = s3t_read_digest(m->fd, off, buf, p.size, p.md5, p.sha256);
+	}
 	if (r < 0)
 		return r;
 	body.len = p.size;
@@ -420,6 +437,7 @@ static int send_part(struct mpu *m, struct s3_client *c, uint8_t *buf, unsigned 
 	if (r < 0)
 		return r;
 	m->parts[n - 1] = p;
+	m->have[n - 1] = true;
 	if (m->progress)
 		atomic_fetch_add(m->progress, p.size);
 	log_debug("s3: upload of %s: part %u/%u stored", m->okey, n, m->l.nparts);
@@ -464,6 +482,10 @@ static int send_missing(struct mpu *m)
 	pthread_t th[64];
 	size_t nth = 0;
 
+	free(m->todo); /* a second round (after the digests were refused) */
+	m->ntodo = 0;
+	atomic_store(&m->next, 0);
+	atomic_store(&m->err, 0);
 	m->todo = calloc(m->l.nparts, sizeof(unsigned));
 	if (!m->todo)
 		return -ENOMEM;
@@ -597,6 +619,55 @@ static int start(struct mpu *m, struct s3_client *c, const struct s3_layout *l,
 	return r;
 }
 
+/* Send the parts hashing each one, while the whole file is checked against
+ * the ledger's SHA-256 (store_s3_src.c). */
+static int send_checked(struct mpu *m, struct s3_client *c, const struct store_put_opts *o)
+{
+	struct s3_srccheck *sc = NULL;
+	int r = s3t_srccheck_start(m->fd, m->l.size, &sc);
+
+	if (r == 0)
+		r = send_missing(m);
+	if (sc) {
+		int rs = s3t_srccheck_end(sc, m->okey, o->sha256);
+
+		if (rs == -EUCLEAN) { /* parts of a damaged file: never complete */
+			abort_and_forget(m, c);
+			r = rs;
+		} else if (r == 0) {
+			r = rs;
+		}
+	}
+	return r;
+}
+
+/* Send the parts with the digests taken at ingest (dockd/partsum.h): no
+ * hashing here, and the server checks every byte against them, which also
+ * checks the vault copy. -ENOENT: none usable, or the server refused a part
+ * against them (a changed vault byte or a bad digest file): the caller
+ * goes on with send_checked(), which tells the two apart. */
+static int send_with_sums(struct mpu *m, const struct store_put_opts *o)
+{
+	struct partsum_plan plan = { .size = m->l.size, .head_len = m->l.head_len,
+				     .part_size = m->l.part_size, .nparts = m->l.nparts };
+	struct partsum_sums *sums = NULL;
+	int r;
+
+	if (!o->part_sums || partsum_load(o->part_sums, &plan, o->sha256, &sums) < 0)
+		return -ENOENT;
+	log_info("s3: upload of %s: sending with the part digests taken at ingest", m->okey);
+	m->sums = sums;
+	r = send_missing(m);
+	m->sums = NULL;
+	free(sums);
+	if (r == -EBADMSG) {
+		log_warning("s3: upload of %s: a part does not match the digests taken at ingest;"
+			    " checking the vault file", m->okey);
+		r = -ENOENT;
+	}
+	return r;
+}
+
 int s3t_multipart(struct s3_target *st, struct s3_client *c, const char *okey, int fd,
 		  const struct s3_layout *l, const struct store_put_opts *o,
 		  const struct s3_put_opts *po, struct s3_obj_info *head)
@@ -620,23 +691,10 @@ int s3t_multipart(struct s3_target *st, struct s3_client *c, const char *okey, i
 		for (unsigned i = 0; i < m->l.nparts; i++)
 			if (m->have[i])
 				atomic_fetch_add(m->progress, m->parts[i].size);
-	if (r == 0) {
-		struct s3_srccheck *sc = NULL;
-
-		r = s3t_srccheck_start(fd, l->size, &sc);
-		if (r == 0)
-			r = send_missing(m);
-		if (sc) {
-			int rs = s3t_srccheck_end(sc, okey, o->sha256);
-
-			if (rs == -EUCLEAN) { /* parts of a damaged file: never complete */
-				abort_and_forget(m, c);
-				r = rs;
-			} else if (r == 0) {
-				r = rs;
-			}
-		}
-	}
+	if (r == 0)
+		r = send_with_sums(m, o);
+	if (r == -ENOENT)
+		r = send_checked(m, c, o);
 	if (r == 0)
 		r = complete(m, c, head);
 out:

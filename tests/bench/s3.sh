@@ -8,14 +8,17 @@
 #   s3_dock_upload            MB/s  the s3:// target (storetool = dockd's
 #                                   store_s3) putting the encrypted vault file:
 #                                   multipart, Content-MD5 + real
-#                                   x-amz-content-sha256 on every request,
+#                                   x-amz-content-sha256 on every request
+#                                   (the part digests seal took, as dockd's
+#                                   ingest takes them: docs/storage-s3.md),
 #                                   part ETag checks, durable part records,
 #                                   HEAD size/ETag check after Complete
 #   s3_dock_upload_readback   MB/s  the same + verify with read-back (GET +
 #                                   SHA-256 against the ledger's hash)
 #   s3_dock_seal              MB/s  encrypting the plaintext into the vault
 #                                   file (evfile, AES-256-GCM, fsync, SHA-256
-#                                   while writing): what dockd does at ingest
+#                                   and each part's MD5 + SHA-256 while
+#                                   writing): what dockd does at ingest
 #   s3_dock_encrypt_upload    MB/s  plaintext -> encrypted -> stored:
 #                                   size / (seal + upload), like rclone crypt
 #   s3_rclone_crypt           MB/s  `rclone copy` of the plaintext to a crypt

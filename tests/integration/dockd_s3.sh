@@ -139,6 +139,13 @@ check "CAM-A/REC-3 went up in two parts (multipart ETag)" \
 check "CAM-B/REC-3 went up in two parts (multipart ETag)" \
 	is_multipart "$(dk_s3_key CAM-B REC-3)"
 check "CAM-C/REC-1 went up in one PUT (plain MD5 ETag)" is_single "$(dk_s3_key CAM-C REC-1)"
+# Both multipart recordings went up with the part digests the ingest took
+# (dockd/partsum.h), and none needed the fallback to hashing.
+check "the ingest left part digests next to each multipart vault file" \
+	test "$(find "$DK_VAULT" -name '*.parts' | wc -l)" -ge 2
+check "multipart uploads used the ingest's part digests" \
+	test "$(grep -c 'with the part digests taken at ingest' "$DK_LOG")" -ge 2
+check "no part was refused against them" sh -c '! grep -q "checking the vault file" "$1"' - "$DK_LOG"
 check "tags: patrol recording has category=patrol retention=90d" \
 	has_tags "$(dk_s3_key CAM-A REC-1)" category=patrol retention=90d
 check "tags: use-of-force recording has category=use-of-force retention=730d" \

@@ -243,6 +243,52 @@ check "damaged source, multipart: the upload was aborted, no state left" \
 check "damaged source, multipart: no orphaned upload on the server" \
 	sh -c '! "$1" --config "$2" orphans 2>/dev/null | grep -q dmg' - "$ST" "$T/p.conf"
 
+# ---- part digests taken when the file is written (dockd/partsum.h) ----------
+# storetool seal leaves FILE.parts as dockd's ingest does with an s3://
+# target; put then sends those digests without hashing, and the server's
+# checks of them are the check of the vault copy.
+"$BIN/custody" agency-keygen --type p256 --private "$T/ak.key" --public "$T/ak.pem" \
+	>/dev/null 2>&1
+conf "$T/ps.conf" "$B-p/ps"
+sed -i "s|^recipients = .*|recipients = $T/ak.pem|" "$T/ps.conf"
+head -c $((12 * 1048576 + 777)) /dev/urandom >"$T/pt"
+ps_sha=$("$ST" --config "$T/ps.conf" seal "$T/pt" "$T/ps1" | sed -n 's/^sha256 //p')
+check "seal with an s3:// target leaves part digests" test -s "$T/ps1.parts"
+cp "$T/ps1" "$T/ps2"; cp "$T/ps1.parts" "$T/ps2.parts"
+cp "$T/ps1" "$T/ps3"; cp "$T/ps1.parts" "$T/ps3.parts"
+cp "$T/ps1" "$T/ps4"; cp "$T/ps1.parts" "$T/ps4.parts"
+"$ST" --config "$T/ps.conf" put a/ps/one.bcde "$T/ps1" --sha256 "$ps_sha" >/dev/null 2>"$T/ps1.err"
+check "put with the digests taken at seal" test $? -eq 0
+check "... they were used" grep -q "with the part digests taken at ingest" "$T/ps1.err"
+check "... and held: no fallback to hashing" sh -c '! grep -q "checking the vault file" "$1"' - "$T/ps1.err"
+check "verify (read-back SHA-256)" "$ST" --config "$T/ps.conf" verify a/ps/one.bcde "$T/ps1"
+# one changed vault byte: the server refuses that part, the fallback's
+# whole-file check finds the damage, nothing is stored
+printf 'X' | dd of="$T/ps2" bs=1 seek=$((7 * 1048576)) conv=notrunc status=none
+"$ST" --config "$T/ps.conf" put a/ps/two.bcde "$T/ps2" --sha256 "$ps_sha" >/dev/null 2>"$T/ps2.err"
+check "damaged vault copy with digests: refused (-EUCLEAN)" grep -q "(-117)" "$T/ps2.err"
+check "... the server refused the part first" grep -q "checking the vault file" "$T/ps2.err"
+check_fails "... no object" "$ST" --config "$T/ps.conf" head a/ps/two.bcde
+# a wrong digest in a well-formed file: the part is refused, the fallback
+# finds the vault copy sound and stores it
+python3 - "$T/ps3.parts" <<'PY'
+import hashlib, sys
+b = bytearray(open(sys.argv[1], "rb").read())
+b[72 + 48] ^= 1                        # part 2's MD5, first byte
+b[-32:] = hashlib.sha256(b[:-32]).digest()
+open(sys.argv[1], "wb").write(b)
+PY
+"$ST" --config "$T/ps.conf" put a/ps/three.bcde "$T/ps3" --sha256 "$ps_sha" >/dev/null 2>"$T/ps3.err"
+check "wrong digest file: put still succeeds" test $? -eq 0
+check "... after falling back to hashing" grep -q "checking the vault file" "$T/ps3.err"
+check "... verify" "$ST" --config "$T/ps.conf" verify a/ps/three.bcde "$T/ps3"
+# a damaged digest file (trailer): not used at all
+printf 'Z' | dd of="$T/ps4.parts" bs=1 seek=100 conv=notrunc status=none
+"$ST" --config "$T/ps.conf" put a/ps/four.bcde "$T/ps4" --sha256 "$ps_sha" >/dev/null 2>"$T/ps4.err"
+check "damaged digest file: put succeeds" test $? -eq 0
+check "... without it" sh -c '! grep -q "taken at ingest" "$1"' - "$T/ps4.err"
+check "... verify" "$ST" --config "$T/ps.conf" verify a/ps/four.bcde "$T/ps4"
+
 # ---- server problems are clear, and do not fail open --------------------------
 conf "$T/nb.conf" "nosuch-$B/x"
 "$ST" --config "$T/nb.conf" put a/c/n.bcde "$T/small" 2>"$T/nb.err"

@@ -24,6 +24,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <openssl/evp.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -37,8 +38,10 @@
 #include "config.h"
 #include "evfile.h"
 #include "log.h"
+#include "partsum.h"
 #include "s3.h"
 #include "store.h"
+#include "store_s3_int.h"
 
 static atomic_bool cancel_flag;
 
@@ -107,6 +110,8 @@ static int given_sha256(int fd, const char *hex, uint64_t *size, uint8_t md[32])
 struct seal_out {
 	int fd;
 	EVP_MD_CTX *sha;
+	uint64_t written;
+	struct partsum *ps; /* s3:// target: part digests, as dockd's ingest takes them */
 };
 
 static int seal_write(void *arg, const void *buf, size_t len)
@@ -115,7 +120,34 @@ static int seal_write(void *arg, const void *buf, size_t len)
 
 	if (EVP_DigestUpdate(o->sha, buf, len) != 1)
 		return -EIO;
+	if (o->ps && partsum_feed(o->ps, buf, len) < 0)
+		return -EIO;
+	o->written += len;
 	return evfile_fd_write(&o->fd, buf, len);
+}
+
+/* With an s3:// target: the part digests dockd's ingest would take
+ * (dockd/ingest.c parts_start), fed the header already written. */
+static int seal_parts(const struct dock_config *c, struct evfile_writer *w, unsigned log2,
+		      uint64_t size, struct seal_out *o)
+{
+	size_t hlen = 0;
+	const uint8_t *hdr = evfile_writer_header(w, &hlen);
+	struct s3_layout l;
+	uint64_t ct = 0;
+	int r;
+
+	if (strncmp(c->storage_target, "s3://", 5) != 0 || !hdr || o->written != hlen ||
+	    evfile_ciphertext_size((uint32_t)hlen, log2, size, &ct) < 0 ||
+	    s3t_plan((uint64_t)(c->s3_part_size_mb ? c->s3_part_size_mb : 16) << 20, ct, hlen,
+		     ((uint64_t)1 << log2) + EVFILE_TAG_LEN, &l) < 0 ||
+	    l.nparts < 2)
+		return 0;
+	struct partsum_plan plan = { .size = ct, .head_len = hlen, .part_size = l.part_size,
+				     .nparts = l.nparts };
+	if ((r = partsum_new(&plan, &o->ps)) < 0)
+		return r;
+	return partsum_feed(o->ps, hdr, hlen);
 }
 
 static int cmd_seal(const struct dock_config *c, const char *in, const char *out)
@@ -145,6 +177,9 @@ static int cmd_seal(const struct dock_config *c, const char *in, const char *out
 		r = evfile_writer_open(&w, keys, c->n_recipients, &meta, seal_write, &o);
 	if (!r)
 		r = evfile_writer_set_size(w, (uint64_t)st.st_size);
+	if (!r)
+		r = seal_parts(c, w, meta.chunk_log2 ? meta.chunk_log2 : EVFILE_CHUNK_LOG2_DEFAULT,
+			       (uint64_t)st.st_size, &o);
 	while (!r && (n = read(ifd, buf, sizeof(buf))) != 0)
 		r = n < 0 ? -errno : evfile_writer_write(w, buf, (size_t)n);
 	if (!r)
@@ -153,6 +188,14 @@ static int cmd_seal(const struct dock_config *c, const char *in, const char *out
 		r = -errno;
 	if (!r && EVP_DigestFinal_ex(o.sha, md, NULL) != 1)
 		r = -EIO;
+	if (!r && o.ps) {
+		char path[PATH_MAX];
+
+		r = snprintf(path, sizeof(path), "%s.parts", out) < (int)sizeof(path)
+			    ? partsum_save(o.ps, path, md)
+			    : -ENAMETOOLONG;
+	}
+	partsum_free(o.ps);
 	evfile_writer_free(w);
 	for (size_t i = 0; i < c->n_recipients; i++)
 		EVP_PKEY_free(keys[i]);
@@ -292,7 +335,7 @@ static int cmd_put_verify(const struct dock_config *c, int put, int argc, char *
 	_Atomic uint64_t progress = 0;
 	uint8_t sha[32];
 	uint64_t size = 0;
-	char err[512];
+	char err[512], sums[PATH_MAX];
 	int fd, r;
 
 	const char *sha_hex = NULL;
@@ -327,6 +370,9 @@ static int cmd_put_verify(const struct dock_config *c, int put, int argc, char *
 	}
 	o.sha256 = sha;
 	o.progress = &progress;
+	if (snprintf(sums, sizeof(sums), "%s.parts", argv[1]) < (int)sizeof(sums) &&
+	    access(sums, F_OK) == 0)
+		o.part_sums = sums; /* left by `seal`, as dockd's ingest leaves one */
 	r = store_open(c, &cancel_flag, &t, err, sizeof(err));
 	if (r < 0) {
 		close(fd);

@@ -101,6 +101,52 @@ static void test_identical_and_sha(void **state)
 	dwrite_free(w);
 }
 
+/* More blocks than the ring holds, in big appends and no flush: the caller
+ * runs ahead of the thread and must wait for free blocks, never overwrite
+ * a queued one. Two writers at once: the first holds big blocks, the
+ * second small ones (DWRITE_BIG_USERS). */
+#define RING_LEN ((size_t)(DWRITE_BLOCKS_BIG + 5) * DWRITE_BLOCK_BIG + 777)
+
+static void test_ring_runs_ahead(void **state)
+{
+	struct fx *f = *state;
+	char path2[64];
+	int fd2;
+	struct dwrite *w = NULL, *w2 = NULL;
+	uint8_t *data = malloc(RING_LEN), sha[32], want[32];
+	uint64_t len = 0;
+
+	assert_non_null(data);
+	for (size_t i = 0; i < RING_LEN; i++)
+		data[i] = (uint8_t)(i * 40503u >> 7);
+	snprintf(path2, sizeof(path2), "/tmp/test-dwrite2.XXXXXX");
+	fd2 = mkstemp(path2);
+	assert_true(fd2 >= 0);
+	assert_int_equal(dwrite_open(f->fd, 0, true, &w), 0);
+	assert_int_equal(dwrite_open(fd2, 0, true, &w2), 0);
+	for (size_t off = 0; off < RING_LEN;) {
+		size_t k = RING_LEN - off < 3000000 ? RING_LEN - off : 3000000;
+
+		assert_int_equal(dwrite_append(w, data + off, k), 0);
+		assert_int_equal(dwrite_append(w2, data + off, k), 0);
+		off += k;
+	}
+	assert_int_equal(dwrite_flush(w), 0);
+	assert_int_equal(dwrite_flush(w2), 0);
+	assert_file(f->fd, data, RING_LEN);
+	assert_file(fd2, data, RING_LEN);
+	SHA256(data, RING_LEN, want);
+	assert_int_equal(dwrite_sha256(w, &len, sha), 0);
+	assert_memory_equal(sha, want, 32);
+	assert_int_equal(dwrite_sha256(w2, &len, sha), 0);
+	assert_memory_equal(sha, want, 32);
+	dwrite_free(w);
+	dwrite_free(w2);
+	close(fd2);
+	unlink(path2);
+	free(data);
+}
+
 /* Resume: the first bytes are in the file already (unaligned end); the
  * hash covers them too. */
 static void test_resume_prefix(void **state)
@@ -320,6 +366,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_identical_and_sha, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ring_runs_ahead, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_resume_prefix, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_sha, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_enospc_sticks, setup, teardown),

@@ -1,0 +1,129 @@
+/* Tests for the ingest's plaintext hash thread (dockd/hashq.c): borrowed
+ * buffers and the copy ring give the SHA-256 of the stream in order. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+#include <openssl/sha.h>
+
+#include "hashq.h"
+
+#define LEN ((size_t)(HASHQ_RING_SLOTS * 3 + 1) * HASHQ_RING_SLOT + 4321)
+
+static uint8_t *pattern(void)
+{
+	uint8_t *d = malloc(LEN);
+
+	assert_non_null(d);
+	for (size_t i = 0; i < LEN; i++)
+		d[i] = (uint8_t)(i * 2246822519u >> 11);
+	return d;
+}
+
+static void final_equals(EVP_MD_CTX *md, const uint8_t *data, size_t len)
+{
+	uint8_t got[32], want[32];
+	unsigned int n = 0;
+
+	assert_int_equal(EVP_DigestFinal_ex(md, got, &n), 1);
+	SHA256(data, len, want);
+	assert_memory_equal(got, want, 32);
+}
+
+/* The copy ring: the caller scribbles over its one buffer right after each
+ * put, the way the session reuses its receive buffer; the hash must be of
+ * the bytes as they were put, in order, with the ring full many times. */
+static void test_copy_ring(void **state)
+{
+	uint8_t *data = pattern(), *buf = malloc(HASHQ_RING_SLOT);
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	struct hashq *q = NULL, *q2 = NULL;
+	EVP_MD_CTX *md2 = EVP_MD_CTX_new();
+	size_t step = 1;
+
+	(void)state;
+	assert_non_null(buf);
+	assert_int_equal(EVP_DigestInit_ex(md, EVP_sha256(), NULL), 1);
+	assert_int_equal(EVP_DigestInit_ex(md2, EVP_sha256(), NULL), 1);
+	assert_int_equal(hashq_start(md, &q), 0);
+	assert_int_equal(hashq_start(md2, &q2), 0);
+	assert_true(hashq_copies(q, HASHQ_RING_SLOT));
+	assert_false(hashq_copies(q, HASHQ_RING_SLOT + 1));
+	/* HASHQ_RING_USERS is 1: the second one borrows instead */
+	assert_false(hashq_copies(q2, 1));
+	assert_int_equal(hashq_put_copy(q2, buf, 1), -EINVAL);
+	for (size_t off = 0; off < LEN;) {
+		size_t k = LEN - off < step ? LEN - off : step;
+
+		memcpy(buf, data + off, k);
+		assert_int_equal(hashq_put_copy(q, buf, k), 0);
+		memset(buf, 0xee, k); /* reused at once */
+		assert_int_equal(hashq_put(q2, data + off, k), 0);
+		off += k;
+		step = step * 3 % HASHQ_RING_SLOT + 1;
+		if (off % 7 == 0)
+			assert_int_equal(hashq_wait(q), 0);
+	}
+	assert_int_equal(hashq_wait(q), 0);
+	assert_int_equal(hashq_wait(q2), 0);
+	final_equals(md, data, LEN);
+	final_equals(md2, data, LEN);
+	hashq_free(q);
+	hashq_free(q2);
+	/* the ring is free again for the next hashq */
+	assert_int_equal(EVP_DigestInit_ex(md, EVP_sha256(), NULL), 1);
+	assert_int_equal(hashq_start(md, &q), 0);
+	assert_true(hashq_copies(q, 1));
+	hashq_free(q);
+	EVP_MD_CTX_free(md);
+	EVP_MD_CTX_free(md2);
+	free(buf);
+	free(data);
+}
+
+/* Borrowed and copied buffers mixed: still one stream, in order. */
+static void test_mixed(void **state)
+{
+	uint8_t *data = pattern();
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	struct hashq *q = NULL;
+	size_t off = 0;
+	int i = 0;
+
+	(void)state;
+	assert_int_equal(EVP_DigestInit_ex(md, EVP_sha256(), NULL), 1);
+	assert_int_equal(hashq_start(md, &q), 0);
+	assert_int_equal(hashq_put(q, data, 0), 0);
+	assert_int_equal(hashq_put_copy(q, data, 0), 0);
+	while (off < LEN) {
+		size_t k = LEN - off < 100000 ? LEN - off : 100000;
+
+		if (i++ % 3 == 0) {
+			assert_int_equal(hashq_put(q, data + off, k), 0);
+			assert_int_equal(hashq_wait(q), 0); /* borrowed: wait before reuse */
+		} else {
+			assert_int_equal(hashq_put_copy(q, data + off, k), 0);
+		}
+		off += k;
+	}
+	assert_int_equal(hashq_wait(q), 0);
+	final_equals(md, data, LEN);
+	hashq_free(q);
+	EVP_MD_CTX_free(md);
+	free(data);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_copy_ring),
+		cmocka_unit_test(test_mixed),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
