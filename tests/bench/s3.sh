@@ -31,7 +31,7 @@
 #   s3_resent_per_interruption bytes of parts sent again per kill -9 of an
 #                                   upload (KILLS kills at random points,
 #                                   bandwidth-capped so they land mid-upload)
-# MB = 10^6 bytes. ROUNDS (default 2) rounds, the order of the three reversed
+# MB = 10^6 bytes. ROUNDS (default 3) rounds, the order of the three reversed
 # in every other round (the machine is shared; noise is large); each figure
 # is the best of its runs, every run is printed as a `#` line. Objects are
 # deleted after each run (RGW's test OSD holds 10 GiB).
@@ -52,7 +52,7 @@ trap 'rm -rf "$T"' EXIT
 . "$TOP/tests/s3_lib.sh"
 s3_up
 SIZE_MB=${SIZE_MB:-1024}
-ROUNDS=${ROUNDS:-2}
+ROUNDS=${ROUNDS:-3}
 KILLS=${KILLS:-10}
 KILL_MB=${KILL_MB:-256}
 if [ "${S3_BENCH_SCHEME:-https}" = http ]; then EP=$S3_ENDPOINT_HTTP; else EP=$S3_ENDPOINT_HTTPS; fi

@@ -36,6 +36,7 @@
 
 #include "agencykey.h"
 #include "config.h"
+#include "dwrite.h"
 #include "evfile.h"
 #include "log.h"
 #include "partsum.h"
@@ -106,11 +107,11 @@ static int given_sha256(int fd, const char *hex, uint64_t *size, uint8_t md[32])
 	return 0;
 }
 
-/* evfile output: write and hash the ciphertext as it is produced. */
+/* evfile output: to the writer thread (dockd/dwrite.h), as dockd's ingest
+ * writes it: the ciphertext SHA-256 (and with an s3:// target each part's
+ * digests) are taken there while this thread encrypts. */
 struct seal_out {
-	int fd;
-	EVP_MD_CTX *sha;
-	uint64_t written;
+	struct dwrite *dw;
 	struct partsum *ps; /* s3:// target: part digests, as dockd's ingest takes them */
 };
 
@@ -118,26 +119,25 @@ static int seal_write(void *arg, const void *buf, size_t len)
 {
 	struct seal_out *o = arg;
 
-	if (EVP_DigestUpdate(o->sha, buf, len) != 1)
-		return -EIO;
-	if (o->ps && partsum_feed(o->ps, buf, len) < 0)
-		return -EIO;
-	o->written += len;
-	return evfile_fd_write(&o->fd, buf, len);
+	return dwrite_append(o->dw, buf, len);
+}
+
+static void seal_tap(void *ctx, const uint8_t *buf, size_t len)
+{
+	(void)partsum_feed(ctx, buf, len);
 }
 
 /* With an s3:// target: the part digests dockd's ingest would take
- * (dockd/ingest.c parts_start), fed the header already written. */
+ * (dockd/ingest.c parts_start). */
 static int seal_parts(const struct dock_config *c, struct evfile_writer *w, unsigned log2,
 		      uint64_t size, struct seal_out *o)
 {
 	size_t hlen = 0;
-	const uint8_t *hdr = evfile_writer_header(w, &hlen);
 	struct s3_layout l;
 	uint64_t ct = 0;
 	int r;
 
-	if (strncmp(c->storage_target, "s3://", 5) != 0 || !hdr || o->written != hlen ||
+	if (strncmp(c->storage_target, "s3://", 5) != 0 || !evfile_writer_header(w, &hlen) ||
 	    evfile_ciphertext_size((uint32_t)hlen, log2, size, &ct) < 0 ||
 	    s3t_plan((uint64_t)(c->s3_part_size_mb ? c->s3_part_size_mb : 16) << 20, ct, hlen,
 		     ((uint64_t)1 << log2) + EVFILE_TAG_LEN, &l) < 0 ||
@@ -147,7 +147,7 @@ static int seal_parts(const struct dock_config *c, struct evfile_writer *w, unsi
 				     .nparts = l.nparts };
 	if ((r = partsum_new(&plan, &o->ps)) < 0)
 		return r;
-	return partsum_feed(o->ps, hdr, hlen);
+	return dwrite_set_tap(o->dw, seal_tap, o->ps);
 }
 
 static int cmd_seal(const struct dock_config *c, const char *in, const char *out)
@@ -156,21 +156,22 @@ static int cmd_seal(const struct dock_config *c, const char *in, const char *out
 	struct evfile_meta meta = { .recording_id = "SEAL" };
 	struct evfile_writer *w = NULL;
 	EVP_PKEY *keys[DOCK_CONFIG_MAX_RECIPIENTS] = { 0 };
-	struct seal_out o = { .fd = -1, .sha = EVP_MD_CTX_new() };
+	struct seal_out o = { 0 };
 	struct stat st;
 	uint8_t md[32];
+	uint64_t ctlen = 0;
 	char hex[65];
-	int ifd = open(in, O_RDONLY | O_CLOEXEC), r = 0;
+	int ifd = open(in, O_RDONLY | O_CLOEXEC), fd, r = 0;
 	ssize_t n;
 
 	for (unsigned l = 12; l <= 24; l++)
 		if ((1u << l) == c->chunk_size)
 			meta.chunk_log2 = l;
-	o.fd = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (ifd < 0 || o.fd < 0 || fstat(ifd, &st) != 0)
+	fd = open(out, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (ifd < 0 || fd < 0 || fstat(ifd, &st) != 0)
 		r = -errno;
-	if (!r && (!o.sha || EVP_DigestInit_ex(o.sha, EVP_sha256(), NULL) != 1))
-		r = -ENOMEM;
+	if (!r)
+		r = dwrite_open(fd, 0, true, &o.dw);
 	for (size_t i = 0; !r && i < c->n_recipients; i++)
 		r = agencykey_load_public(c->recipients[i], &keys[i]);
 	if (!r)
@@ -184,10 +185,12 @@ static int cmd_seal(const struct dock_config *c, const char *in, const char *out
 		r = n < 0 ? -errno : evfile_writer_write(w, buf, (size_t)n);
 	if (!r)
 		r = evfile_writer_finish(w, NULL, NULL);
-	if (!r && fsync(o.fd) != 0)
+	if (!r)
+		r = dwrite_flush(o.dw);
+	if (!r && fsync(fd) != 0)
 		r = -errno;
-	if (!r && EVP_DigestFinal_ex(o.sha, md, NULL) != 1)
-		r = -EIO;
+	if (!r)
+		r = dwrite_sha256(o.dw, &ctlen, md);
 	if (!r && o.ps) {
 		char path[PATH_MAX];
 
@@ -195,15 +198,15 @@ static int cmd_seal(const struct dock_config *c, const char *in, const char *out
 			    ? partsum_save(o.ps, path, md)
 			    : -ENAMETOOLONG;
 	}
+	dwrite_free(o.dw);
 	partsum_free(o.ps);
 	evfile_writer_free(w);
 	for (size_t i = 0; i < c->n_recipients; i++)
 		EVP_PKEY_free(keys[i]);
-	EVP_MD_CTX_free(o.sha);
 	if (ifd >= 0)
 		close(ifd);
-	if (o.fd >= 0)
-		close(o.fd);
+	if (fd >= 0)
+		close(fd);
 	if (r)
 		return fail("seal", r);
 	for (int i = 0; i < 32; i++)

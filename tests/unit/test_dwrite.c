@@ -147,6 +147,49 @@ static void test_ring_runs_ahead(void **state)
 	free(data);
 }
 
+/* The tap sees every byte of the file once, in order: the bytes already
+ * in the file (read back), blocks on its own thread, partial blocks the
+ * caller writes at flushes. Checked by hashing what it sees. */
+static void tap_sha(void *ctx, const uint8_t *buf, size_t len)
+{
+	assert_int_equal(EVP_DigestUpdate(ctx, buf, len), 1);
+}
+
+static void test_tap_sees_everything(void **state)
+{
+	struct fx *f = *state;
+	struct dwrite *w = NULL;
+	EVP_MD_CTX *t = EVP_MD_CTX_new();
+	uint8_t got[32], want[32];
+	size_t pre = 70001, off = pre, step = 3;
+	unsigned n = 0;
+
+	assert_non_null(t);
+	assert_int_equal(EVP_DigestInit_ex(t, EVP_sha256(), NULL), 1);
+	assert_int_equal(pwrite(f->fd, f->data, pre, 0), (ssize_t)pre);
+	assert_int_equal(dwrite_open(f->fd, pre, true, &w), 0);
+	assert_int_equal(dwrite_append(w, f->data + off, 100), 0); /* before the tap: fine */
+	off += 100;
+	assert_int_equal(dwrite_set_tap(w, tap_sha, t), 0);
+	assert_int_equal(dwrite_set_tap(w, tap_sha, t), -EINVAL); /* once */
+	while (off < BIG) {
+		size_t k = step < BIG - off ? step : BIG - off;
+
+		assert_int_equal(dwrite_append(w, f->data + off, k), 0);
+		off += k;
+		step = (step * 11 + 7) % 700000 + 1;
+		if (++n % 5 == 0)
+			assert_int_equal(dwrite_flush(w), 0);
+	}
+	assert_int_equal(dwrite_flush(w), 0);
+	assert_file(f->fd, f->data, BIG);
+	dwrite_free(w);
+	assert_int_equal(EVP_DigestFinal_ex(t, got, NULL), 1);
+	SHA256(f->data, BIG, want);
+	assert_memory_equal(got, want, 32);
+	EVP_MD_CTX_free(t);
+}
+
 /* Resume: the first bytes are in the file already (unaligned end); the
  * hash covers them too. */
 static void test_resume_prefix(void **state)
@@ -367,6 +410,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_identical_and_sha, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ring_runs_ahead, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tap_sees_everything, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_resume_prefix, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_sha, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_enospc_sticks, setup, teardown),
