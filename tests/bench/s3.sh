@@ -19,6 +19,8 @@
 #                                   file (evfile, AES-256-GCM, fsync, SHA-256
 #                                   and each part's MD5 + SHA-256 while
 #                                   writing): what dockd does at ingest
+#   s3_dock_seal_without_part_digests MB/s  the same with a file:// target
+#                                   (what the part digests cost the ingest)
 #   s3_dock_encrypt_upload    MB/s  plaintext -> encrypted -> stored:
 #                                   size / (seal + upload), like rclone crypt
 #   s3_rclone_crypt           MB/s  `rclone copy` of the plaintext to a crypt
@@ -107,6 +109,15 @@ t1=$(ms)
 [ -n "$sha" ] || { echo "s3 bench: seal failed"; exit 1; }
 keep seal $((t1 - t0))
 bytes=$(stat -c %s "$T/plain")
+# The same seal with a file:// target (no part digests): what taking them
+# at ingest costs.
+sed 's|^target = .*|target = file://'"$T"'/filestore|; /^\[s3\]/,$d' "$T/dock.conf" >"$T/file.conf"
+sync
+t0=$(ms)
+"$ST" --config "$T/file.conf" seal "$T/plain" "$T/ct.nodig" >/dev/null || echo "# file-target seal failed"
+t1=$(ms)
+rm -f "$T/ct.nodig"
+keep sealnodig $((t1 - t0))
 ctbytes=$(stat -c %s "$T/ct")
 
 cat >"$T/rclone.conf" <<EOF
@@ -171,6 +182,7 @@ echo "# seal $s ms; bytes: plaintext $bytes, ciphertext $ctbytes"
 [ -n "$d" ] && echo "BENCH s3_dock_upload $(mbs "$ctbytes" "$d") MB/s"
 [ -n "$rb" ] && echo "BENCH s3_dock_upload_readback $(mbs "$ctbytes" "$rb") MB/s"
 echo "BENCH s3_dock_seal $(mbs "$bytes" "$s") MB/s"
+echo "BENCH s3_dock_seal_without_part_digests $(mbs "$bytes" "$(get sealnodig)") MB/s"
 [ -n "$d" ] && echo "BENCH s3_dock_encrypt_upload $(mbs "$bytes" $((s + d))) MB/s"
 [ -n "$rc" ] && echo "BENCH s3_rclone_crypt $(mbs "$bytes" "$rc") MB/s"
 [ -n "$c" ] && echo "BENCH s3_curl $(mbs "$ctbytes" "$c") MB/s"
