@@ -1,7 +1,6 @@
 /* ingest.c - one recording: pull, SHA-256, encrypt, sync, verify, store
  * (see ingest.h). */
 #define _GNU_SOURCE
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -23,12 +22,8 @@
 #include "partsum.h"
 #include "store_s3_int.h"
 #include "ingest.h"
+#include "ingest_int.h"
 #include "log.h"
-
-struct paths {
-	char pdir[PATH_MAX], part[PATH_MAX], key[PATH_MAX];
-	char vdir[PATH_MAX], vault[PATH_MAX], qdir[PATH_MAX], quar[PATH_MAX];
-};
 
 struct pull {
 	struct dockd *d;
@@ -49,141 +44,6 @@ struct pull {
 	int local_err;       /* a write/sync on our side failed */
 	bool draining;       /* after local_err: the rest of the READ is dropped */
 };
-
-static int pathf(char *buf, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int pathf(char *buf, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(buf, PATH_MAX, fmt, ap);
-	va_end(ap);
-	return (n < 0 || n >= PATH_MAX) ? -ENAMETOOLONG : 0;
-}
-
-int ingest_vault_path(const struct dock_config *c, const char *serial, const char *rid,
-		      char *buf, size_t cap)
-{
-	int n = snprintf(buf, cap, "%s/%s/%s/%s.bcde", c->vault_dir, c->agency_id, serial, rid);
-
-	return (n < 0 || (size_t)n >= cap) ? -ENAMETOOLONG : 0;
-}
-
-static int make_paths(const struct dock_config *c, const struct dock_rec *r, struct paths *p)
-{
-	const char *v = c->vault_dir;
-
-	if (pathf(p->pdir, "%s/.partial/%s", v, r->serial) ||
-	    pathf(p->part, "%s/%s.part", p->pdir, r->recording_id) ||
-	    pathf(p->key, "%s/%s.key", p->pdir, r->recording_id) ||
-	    pathf(p->vdir, "%s/%s/%s", v, c->agency_id, r->serial) ||
-	    ingest_vault_path(c, r->serial, r->recording_id, p->vault, sizeof(p->vault)) ||
-	    pathf(p->qdir, "%s/.quarantine/%s", v, r->serial) ||
-	    pathf(p->quar, "%s/%s.%u", p->qdir, r->recording_id, r->attempts))
-		return -ENAMETOOLONG;
-	return 0;
-}
-
-/* mkdir -p with mode 0700 for every component we create. */
-static int mkdirs(const char *path)
-{
-	char tmp[PATH_MAX];
-	size_t n = strlen(path);
-
-	if (n >= sizeof(tmp))
-		return -ENAMETOOLONG;
-	memcpy(tmp, path, n + 1);
-	for (char *s = tmp + 1; *s; s++) {
-		if (*s != '/')
-			continue;
-		*s = '\0';
-		if (mkdir(tmp, 0700) < 0 && errno != EEXIST)
-			return -errno;
-		*s = '/';
-	}
-	if (mkdir(tmp, 0700) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
-static int fsync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), r = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (fsync(fd) < 0)
-		r = -errno;
-	close(fd);
-	return r;
-}
-
-static int write_all(int fd, const void *buf, size_t len)
-{
-	const uint8_t *b = buf;
-
-	while (len) {
-		ssize_t n = write(fd, b, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
-		b += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-/* The data key: written only while this recording is partial (0600). */
-static int key_save(const struct paths *p, const uint8_t key[EVFILE_KEY_LEN])
-{
-	int fd, r;
-
-	(void)unlink(p->key);
-	fd = open(p->key, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -errno;
-	r = write_all(fd, key, EVFILE_KEY_LEN);
-	if (r == 0 && fsync(fd) < 0)
-		r = -errno;
-	close(fd);
-	if (r == 0)
-		r = fsync_dir(p->pdir);
-	return r;
-}
-
-static int key_load(const struct paths *p, uint8_t key[EVFILE_KEY_LEN])
-{
-	struct stat st;
-	ssize_t n;
-	int fd = open(p->key, O_RDONLY | O_NOFOLLOW | O_CLOEXEC), r = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size != EVFILE_KEY_LEN)
-		r = -EBADMSG;
-	else if ((n = pread(fd, key, EVFILE_KEY_LEN, 0)) != EVFILE_KEY_LEN)
-		r = n < 0 ? -errno : -EBADMSG;
-	close(fd);
-	return r;
-}
-
-/* Overwrite with zeros, sync, unlink: after this nothing here decrypts it. */
-static void key_wipe(const struct paths *p)
-{
-	static const uint8_t zero[EVFILE_KEY_LEN];
-	int fd = open(p->key, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
-
-	if (fd >= 0) {
-		(void)!pwrite(fd, zero, sizeof(zero), 0);
-		(void)fsync(fd);
-		close(fd);
-	}
-	(void)unlink(p->key);
-	(void)fsync_dir(p->pdir);
-}
 
 static int out_write(void *arg, const void *buf, size_t len)
 {
@@ -361,7 +221,7 @@ static void parts_save(struct pull *pl, const uint8_t ct_sha[32])
 	char path[PATH_MAX];
 	int r;
 
-	if (pathf(path, "%s.parts", pl->p->vault) < 0)
+	if (ingest_pathf(path, "%s.parts", pl->p->vault) < 0)
 		return;
 	(void)unlink(path); /* a stale one from an earlier attempt */
 	if (!pl->ps)
@@ -405,7 +265,7 @@ static int start_fresh(struct pull *pl)
 	}
 	r = evfile_writer_checkpoint(pl->w, key, &chunks);
 	if (r == 0)
-		r = key_save(pl->p, key);
+		r = ingest_key_save(pl->p, key);
 	evfile_key_wipe(key);
 	if (r < 0)
 		return pl->local_err = r;
@@ -426,7 +286,7 @@ static int resume(struct pull *pl)
 	pl->fd = open(pl->p->part, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
 	if (pl->fd < 0)
 		return -errno;
-	r = key_load(pl->p, key);
+	r = ingest_key_load(pl->p, key);
 	if (r == 0)
 		r = evfile_fd_pread(&pl->fd, 0, pre, sizeof(pre));
 	if (r == 0)
@@ -463,32 +323,16 @@ static int resume(struct pull *pl)
 	return r;
 }
 
-/* Move whatever is at the vault name aside (crash between link and the
- * stored_local transaction): the name is write-once. */
-static int vault_clear(const struct paths *p)
-{
-	char aside[PATH_MAX];
-
-	if (access(p->vault, F_OK) < 0)
-		return 0;
-	if (pathf(aside, "%s.stale", p->quar) < 0)
-		return -ENAMETOOLONG;
-	if (mkdirs(p->qdir) < 0 || rename(p->vault, aside) < 0)
-		return -errno;
-	log_warning("%s: moved an unrecorded vault file aside to %s", p->vault, aside);
-	return 0;
-}
-
 static int quarantine(struct pull *pl, const uint8_t got_sha[32], const char *why)
 {
 	int r;
 
 	log_warning("%s: %s: quarantined (attempt %u)", pl->rec->evidence_id, why,
 		    pl->rec->attempts);
-	if (mkdirs(pl->p->qdir) < 0 || rename(pl->p->part, pl->p->quar) < 0)
+	if (ingest_mkdirs(pl->p->qdir) < 0 || rename(pl->p->part, pl->p->quar) < 0)
 		log_error("%s: cannot move to quarantine: %s", pl->p->part, strerror(errno));
-	(void)fsync_dir(pl->p->qdir);
-	key_wipe(pl->p);
+	(void)ingest_fsync_dir(pl->p->qdir);
+	ingest_key_wipe(pl->p);
 	r = dockdb_quarantine(pl->d->w, pl->rec, pl->got, got_sha, why, pl->p->quar);
 	dockd_alert(pl->d, "integrity", pl->rec->evidence_id, "%s (attempt %u): quarantined", why,
 		    pl->rec->attempts);
@@ -548,19 +392,19 @@ static int finish(struct pull *pl)
 		return pl->local_err = -errno;
 	if ((r = ct_check(pl, ct, ct_sha)) < 0)
 		return pl->local_err = r;
-	if ((r = mkdirs(pl->p->vdir)) < 0 || (r = vault_clear(pl->p)) < 0)
+	if ((r = ingest_mkdirs(pl->p->vdir)) < 0 || (r = ingest_vault_clear(pl->p)) < 0)
 		return pl->local_err = r;
 	if (link(pl->p->part, pl->p->vault) < 0)
 		return pl->local_err = -errno;
 	parts_save(pl, ct_sha);
-	if ((r = fsync_dir(pl->p->vdir)) < 0)
+	if ((r = ingest_fsync_dir(pl->p->vdir)) < 0)
 		return pl->local_err = r;
 	r = dockdb_stored_local(pl->d->w, pl->rec, ct, ct_sha, pl->p->vault,
 				dock_config_retention_days(&pl->snap->cfg, pl->rec->category));
 	if (r < 0)
 		return r;
 	(void)unlink(pl->p->part);
-	key_wipe(pl->p);
+	ingest_key_wipe(pl->p);
 	log_info("%s: stored locally (%llu bytes, ciphertext %llu)", pl->rec->evidence_id,
 		 (unsigned long long)pl->rec->size, (unsigned long long)ct);
 	return 0;
@@ -571,7 +415,7 @@ static int open_pull(struct pull *pl)
 	bool fresh = pl->rec->state != DREC_PULLING || pl->rec->durable_chunks == 0;
 	int r;
 
-	if ((r = mkdirs(pl->p->pdir)) < 0)
+	if ((r = ingest_mkdirs(pl->p->pdir)) < 0)
 		return pl->local_err = r;
 	if (!fresh) {
 		r = resume(pl);
@@ -595,7 +439,7 @@ static int open_pull(struct pull *pl)
 	r = dockdb_begin_pull(pl->d->w, pl->rec, fresh);
 	if (r < 0)
 		return r;
-	if (make_paths(&pl->snap->cfg, pl->rec, pl->p) < 0) /* attempt number changed */
+	if (ingest_make_paths(&pl->snap->cfg, pl->rec, pl->p) < 0) /* attempt number changed */
 		return -ENAMETOOLONG;
 	return fresh ? start_fresh(pl) : 0;
 }
@@ -635,7 +479,7 @@ int ingest_one(struct dockd *d, const struct dock_snap *snap, struct session *s,
 	int r;
 
 	*disk = false;
-	r = make_paths(&snap->cfg, rec, &p);
+	r = ingest_make_paths(&snap->cfg, rec, &p);
 	if (r < 0)
 		return r;
 	pl.md = EVP_MD_CTX_new();
@@ -683,48 +527,4 @@ int ingest_one(struct dockd *d, const struct dock_snap *snap, struct session *s,
 	if (pl.fd >= 0)
 		close(pl.fd);
 	return r;
-}
-
-/* One leftover .key file: keep it only while its row is still pulling. */
-static void sweep_one(struct dockd *d, const struct dock_config *c, const char *serial,
-		      const char *name)
-{
-	char rid[PROTO_ID_MAX + 1];
-	size_t n = strlen(name);
-	struct dock_rec rec;
-	struct paths p;
-
-	if (n <= 4 || n - 4 > PROTO_ID_MAX || strcmp(name + n - 4, ".key"))
-		return;
-	memcpy(rid, name, n - 4);
-	rid[n - 4] = '\0';
-	if (dockdb_get(d->w, serial, rid, &rec) == 0 && rec.state == DREC_PULLING)
-		return;
-	memset(&rec, 0, sizeof(rec));
-	snprintf(rec.serial, sizeof(rec.serial), "%.64s", serial);
-	snprintf(rec.recording_id, sizeof(rec.recording_id), "%s", rid);
-	if (make_paths(c, &rec, &p) < 0)
-		return;
-	key_wipe(&p);
-	(void)unlink(p.part);
-	log_info("%s/%s: wiped a data key left by an interrupted finish", serial, rid);
-}
-
-void ingest_sweep(struct dockd *d, const struct dock_config *c)
-{
-	char dir[PATH_MAX], sub[PATH_MAX];
-	DIR *top, *cam;
-	struct dirent *e, *f;
-
-	if (pathf(dir, "%s/.partial", c->vault_dir) < 0 || !(top = opendir(dir)))
-		return;
-	while ((e = readdir(top))) {
-		if (e->d_name[0] == '.' || !proto_id_valid(e->d_name) ||
-		    pathf(sub, "%s/%s", dir, e->d_name) < 0 || !(cam = opendir(sub)))
-			continue;
-		while ((f = readdir(cam)))
-			sweep_one(d, c, e->d_name, f->d_name);
-		closedir(cam);
-	}
-	closedir(top);
 }

@@ -9,8 +9,8 @@
  *   2. streams session_read() into a sink that feeds the evfile writer
  *      (streaming mode) while hashq.h updates the SHA-256 on another
  *      thread; every sync_interval_mb: fdatasync (in the ctverify thread,
- *      while the pull goes on), then record durable_chunks as of the
- *      previous completed sync; checks free space (min_free_mb) there too;
+ *      while the pull goes on), which then records durable_chunks itself;
+ *      checks free space (min_free_mb) there too;
  *      on a stop the sync is done in place; after a local write error the
  *      rest of the current READ is drained (the link stays in step);
  *   3. checks size and SHA-256 against the signed manifest entry - a
@@ -23,9 +23,12 @@
  *      on, so only the last one is left) and requires the same hash; links
  *      it to its write-once vault name, fsyncs the directories, writes the
  *      stored_local transaction, then wipes and deletes the .key file.
- * Memory: one evfile piece (64 KiB), three SHA-256 contexts, two write
- * blocks (dwrite.h) and, with release_policy = local, the re-read buffer
- * (ctverify.h); nothing grows with size.
+ * With an s3:// target the writer also takes each S3 part's digests
+ * (partsum.h) and leaves them next to the vault file.
+ * Memory: one evfile piece (64 KiB), three SHA-256 contexts, the writer's
+ * block ring (dwrite.h), the hash copy ring for the first camera
+ * (hashq.h) and, with release_policy = local, the re-read buffer
+ * (ctverify.h); nothing grows with size. Files: ingest_files.c.
  *
  * Results: 0 stored_local; -EBADMSG quarantined (recorded); -ECANCELED
  * the daemon is stopping (progress saved); a local storage error (-ENOSPC,

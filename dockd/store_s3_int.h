@@ -69,6 +69,9 @@ int s3t_srccheck(int fd, uint64_t size, const char *okey, const uint8_t want[32]
  * SHA-256 of buf. */
 int s3t_digests(const uint8_t *buf, size_t len, uint8_t md5[16], uint8_t sha256[32]);
 void s3t_hex(const uint8_t *b, size_t n, char *out);
+/* hex(MD5(md5_1 || ... || md5_n)) + "-n": S3's ETag of a multipart object
+ * from its parts' MD5s (16 bytes each). */
+int s3t_multipart_etag(const uint8_t *md5s, unsigned n, char etag[S3_ETAG_MAX + 1]);
 /* The ETag S3 gives the object when uploaded with layout l: hex MD5 (one
  * part) or hex MD5 of the concatenated part MD5s + "-N". Reads fd. */
 int s3t_local_etag(int fd, const struct s3_layout *l, char etag[S3_ETAG_MAX + 1]);
