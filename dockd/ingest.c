@@ -195,19 +195,10 @@ static void parts_tap(void *ctx, const uint8_t *buf, size_t len)
  * hashes the vault file itself. */
 static void parts_start(struct pull *pl, uint64_t hlen, unsigned log2)
 {
-	const struct dock_config *c = &pl->snap->cfg;
-	struct s3_layout l;
-	uint64_t ct = 0;
+	struct partsum_plan plan;
 
-	if (strncmp(c->storage_target, "s3://", 5) != 0 ||
-	    evfile_ciphertext_size((uint32_t)hlen, log2, pl->rec->size, &ct) < 0 ||
-	    s3t_plan((uint64_t)(c->s3_part_size_mb ? c->s3_part_size_mb : 16) << 20, ct, hlen,
-		     ((uint64_t)1 << log2) + EVFILE_TAG_LEN, &l) < 0 ||
-	    l.nparts < 2)
-		return;
-	struct partsum_plan plan = { .size = ct, .head_len = hlen, .part_size = l.part_size,
-				     .nparts = l.nparts };
-	if (partsum_new(&plan, &pl->ps) < 0)
+	if (s3t_evfile_plan(&pl->snap->cfg, hlen, log2, pl->rec->size, &plan) < 0 ||
+	    partsum_new(&plan, &pl->ps) < 0)
 		return;
 	if (dwrite_set_tap(pl->dw, parts_tap, pl->ps) < 0) {
 		partsum_free(pl->ps);
@@ -221,7 +212,7 @@ static void parts_save(struct pull *pl, const uint8_t ct_sha[32])
 	char path[PATH_MAX];
 	int r;
 
-	if (ingest_pathf(path, "%s.parts", pl->p->vault) < 0)
+	if (partsum_path(pl->p->vault, path, sizeof(path)) < 0)
 		return;
 	(void)unlink(path); /* a stale one from an earlier attempt */
 	if (!pl->ps)

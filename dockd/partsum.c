@@ -10,6 +10,7 @@
 
 #include <openssl/evp.h>
 
+#include "evfile.h"
 #include "partsum.h"
 
 #define MAGIC "BCPS"
@@ -27,6 +28,13 @@ struct partsum {
 	struct partsum_sums *sums;
 	int err;
 };
+
+int partsum_path(const char *path, char *buf, size_t cap)
+{
+	int n = snprintf(buf, cap, "%s.parts", path);
+
+	return n < 0 || (size_t)n >= cap ? -ENAMETOOLONG : 0;
+}
 
 static bool plan_ok(const struct partsum_plan *p)
 {
@@ -172,21 +180,6 @@ static uint8_t *encode(const struct partsum_plan *pl, const uint8_t ct[32],
 	return b;
 }
 
-static int write_all(int fd, const uint8_t *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return w < 0 ? -errno : -EIO;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 int partsum_save(struct partsum *ps, const char *path, const uint8_t ct_sha256[32])
 {
 	char tmp[PATH_MAX];
@@ -205,7 +198,7 @@ int partsum_save(struct partsum *ps, const char *path, const uint8_t ct_sha256[3
 	if (!(b = encode(&ps->plan, ct_sha256, ps->sums, &n)))
 		return -ENOMEM;
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-	r = fd < 0 ? -errno : write_all(fd, b, n);
+	r = fd < 0 ? -errno : evfile_fd_write(&fd, b, n);
 	if (fd >= 0 && close(fd) < 0 && r == 0)
 		r = -errno;
 	/* No fsync: a file lost or cut short by a crash fails its trailer and

@@ -53,6 +53,10 @@ struct partsum_sums {
 
 struct partsum;
 
+/* The digests file of the evidence file at path: "<path>.parts".
+ * -ENAMETOOLONG when it does not fit in cap bytes. */
+int partsum_path(const char *path, char *buf, size_t cap);
+
 int partsum_new(const struct partsum_plan *plan, struct partsum **out);
 
 /* The next len bytes of the file. More than plan->size in all: -EFBIG. */

@@ -13,6 +13,7 @@
 #include "ckptup.h"
 #include "dockdb.h"
 #include "log.h"
+#include "partsum.h"
 #include "release.h"
 #include "storage.h"
 
@@ -234,7 +235,7 @@ static int rec_put(struct storage_worker *sw, struct task *t)
 	dockd_snap_put(d, s);
 	slot = status_upload_begin(d->status, rec->evidence_id, key, rec->ct_size);
 	po.progress = status_upload_progress(d->status, slot);
-	if (snprintf(sums, sizeof(sums), "%s.parts", rec->location) < (int)sizeof(sums))
+	if (partsum_path(rec->location, sums, sizeof(sums)) == 0)
 		po.part_sums = sums; /* the ingest's part digests (dockd/partsum.h) */
 	memset(&info, 0, sizeof(info));
 	r = store_put(d->store, key, fd, rec->ct_size, &po, &info);

@@ -514,9 +514,7 @@ static int make_conf(const struct dock_config *c, const atomic_bool *cancel,
 		return r;
 	}
 	k->rate = st->rate;
-	st->part_max = (uint64_t)(c->s3_part_size_mb ? c->s3_part_size_mb : 16) << 20;
-	if (st->part_max < S3_MIN_PART)
-		st->part_max = S3_MIN_PART;
+	st->part_max = s3t_part_max(c);
 	st->parallel = c->s3_parallel_parts ? c->s3_parallel_parts : 4;
 	if (st->parallel > 64)
 		st->parallel = 64;

@@ -47,6 +47,15 @@ int s3t_layout(const struct s3_target *st, int fd, uint64_t size, struct s3_layo
  * s3t_layout() reads head_len and cc from the file; the ingest calls this
  * with the figures it is writing (dockd/partsum.h). */
 int s3t_plan(uint64_t part_max, uint64_t size, uint64_t head_len, uint64_t cc, struct s3_layout *l);
+/* [s3] part_size_mb in bytes (16 MiB by default, at least 5 MiB). */
+uint64_t s3t_part_max(const struct dock_config *c);
+/* The part digests plan (partsum.h) for an evidence file of pt_size
+ * plaintext bytes, an hlen-byte header and 2^log2-byte chunks, under c's
+ * target: what the upload's s3t_layout() will find in that file. -ENOENT
+ * when the target is not s3:// or the object goes up in one PUT. */
+struct partsum_plan;
+int s3t_evfile_plan(const struct dock_config *c, uint64_t hlen, unsigned log2, uint64_t pt_size,
+		    struct partsum_plan *out);
 /* Fill nparts from size/part_size/head_len; -EFBIG beyond 10000 parts. */
 int s3t_layout_count(struct s3_layout *l);
 void s3t_part_range(const struct s3_layout *l, unsigned n, uint64_t *off, uint64_t *len);

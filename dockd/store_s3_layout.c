@@ -11,6 +11,7 @@
 
 #include "evfile.h"
 #include "log.h"
+#include "partsum.h"
 #include "store_s3_int.h"
 
 /* ---- layout ---------------------------------------------------------------- */
@@ -235,3 +236,26 @@ void s3t_log_err(const char *what, const char *key, int r, const struct s3_error
 		  e->attempts);
 }
 
+
+uint64_t s3t_part_max(const struct dock_config *c)
+{
+	uint64_t m = (uint64_t)(c->s3_part_size_mb ? c->s3_part_size_mb : 16) << 20;
+
+	return m < S3_MIN_PART ? S3_MIN_PART : m;
+}
+
+int s3t_evfile_plan(const struct dock_config *c, uint64_t hlen, unsigned log2, uint64_t pt_size,
+		    struct partsum_plan *out)
+{
+	struct s3_layout l;
+	uint64_t ct = 0;
+
+	if (strncmp(c->storage_target, "s3://", 5) != 0 ||
+	    evfile_ciphertext_size((uint32_t)hlen, log2, pt_size, &ct) < 0 ||
+	    s3t_plan(s3t_part_max(c), ct, hlen, ((uint64_t)1 << log2) + EVFILE_TAG_LEN, &l) < 0 ||
+	    l.nparts < 2)
+		return -ENOENT;
+	*out = (struct partsum_plan){ .size = ct, .head_len = hlen, .part_size = l.part_size,
+				      .nparts = l.nparts };
+	return 0;
+}

@@ -132,19 +132,12 @@ static void seal_tap(void *ctx, const uint8_t *buf, size_t len)
 static int seal_parts(const struct dock_config *c, struct evfile_writer *w, unsigned log2,
 		      uint64_t size, struct seal_out *o)
 {
+	struct partsum_plan plan;
 	size_t hlen = 0;
-	struct s3_layout l;
-	uint64_t ct = 0;
 	int r;
 
-	if (strncmp(c->storage_target, "s3://", 5) != 0 || !evfile_writer_header(w, &hlen) ||
-	    evfile_ciphertext_size((uint32_t)hlen, log2, size, &ct) < 0 ||
-	    s3t_plan((uint64_t)(c->s3_part_size_mb ? c->s3_part_size_mb : 16) << 20, ct, hlen,
-		     ((uint64_t)1 << log2) + EVFILE_TAG_LEN, &l) < 0 ||
-	    l.nparts < 2)
+	if (!evfile_writer_header(w, &hlen) || s3t_evfile_plan(c, hlen, log2, size, &plan) < 0)
 		return 0;
-	struct partsum_plan plan = { .size = ct, .head_len = hlen, .part_size = l.part_size,
-				     .nparts = l.nparts };
 	if ((r = partsum_new(&plan, &o->ps)) < 0)
 		return r;
 	return dwrite_set_tap(o->dw, seal_tap, o->ps);
@@ -194,9 +187,9 @@ static int cmd_seal(const struct dock_config *c, const char *in, const char *out
 	if (!r && o.ps) {
 		char path[PATH_MAX];
 
-		r = snprintf(path, sizeof(path), "%s.parts", out) < (int)sizeof(path)
-			    ? partsum_save(o.ps, path, md)
-			    : -ENAMETOOLONG;
+		r = partsum_path(out, path, sizeof(path));
+		if (!r)
+			r = partsum_save(o.ps, path, md);
 	}
 	dwrite_free(o.dw);
 	partsum_free(o.ps);
@@ -373,7 +366,7 @@ static int cmd_put_verify(const struct dock_config *c, int put, int argc, char *
 	}
 	o.sha256 = sha;
 	o.progress = &progress;
-	if (snprintf(sums, sizeof(sums), "%s.parts", argv[1]) < (int)sizeof(sums) &&
+	if (partsum_path(argv[1], sums, sizeof(sums)) == 0 &&
 	    access(sums, F_OK) == 0)
 		o.part_sums = sums; /* left by `seal`, as dockd's ingest leaves one */
 	r = store_open(c, &cancel_flag, &t, err, sizeof(err));
