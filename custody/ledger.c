@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "evstate.h"
+#include "ledger_cosig.h"
 #include "ledger_int.h"
 
 static const char *const stmt_sql[LST_COUNT] = {
@@ -162,6 +163,9 @@ static int setup(struct cust_ledger *l, unsigned flags)
 			if (r)
 				return r;
 		}
+		/* witness cosignatures: also added to ledgers made before */
+		if ((r = cust_ledger_exec(l, cust_cosig_schema_sql)))
+			return r;
 		for (i = 0; i < LST_COUNT; i++) {
 			int rc = sqlite3_prepare_v3(l->db, stmt_sql[i], -1,
 						    SQLITE_PREPARE_PERSISTENT,

@@ -11,6 +11,8 @@
 
 #include <cmocka.h>
 
+#include <sqlite3.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -22,6 +24,8 @@
 #include "checkpoint.h"
 #include "cosig.h"
 #include "edkey.h"
+#include "ledger.h"
+#include "ledger_cosig.h"
 
 /* RFC 8032 section 7.1 TEST 1 secret key, as PKCS#8 PEM. */
 static const char rfc8032_pem[] =
@@ -198,12 +202,65 @@ static void test_round_trip_and_note(void **state)
 	edkey_free(log);
 }
 
+static int collect(void *arg, const char *witness, const char *line)
+{
+	char *acc = arg;
+	size_t n = strlen(acc);
+
+	snprintf(acc + n, 512 - n, "%s=%.8s;", witness, line + 4);
+	return 0;
+}
+
+/* checkpoint_cosigs: write-once rows, first kept, only for a stored
+ * checkpoint; the note comes back with its cosignature lines. */
+static void test_ledger_table(void **state)
+{
+	char dir[] = "/tmp/test_cosig_l.XXXXXX", path[64], cmd[96], acc[512] = "";
+	struct cust_ledger *l = NULL;
+	uint64_t last = 9;
+	char *note = NULL;
+	size_t len = 0;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/l.db", dir);
+	assert_int_equal(cust_ledger_open(path, CUST_LEDGER_CREATE, &l, NULL, 0), 0);
+	assert_int_equal(sqlite3_exec(cust_ledger_db(l), "INSERT INTO checkpoints"
+		" VALUES (3, 'o\n3\nAAAA\n\n\xe2\x80\x94 o sig\n', 1)", NULL, NULL, NULL),
+		SQLITE_OK);
+	assert_int_equal(cust_cosig_last(l, "w.a", &last), 0);
+	assert_int_equal(last, 0);
+	assert_int_equal(cust_cosig_add(l, 4, "w.a", "\xe2\x80\x94 w.a AAAA"), -ENOENT);
+	assert_int_equal(cust_cosig_add(l, 3, "w b", "\xe2\x80\x94 w.a AAAA"), -EINVAL);
+	assert_int_equal(cust_cosig_add(l, 3, "w.a", "\xe2\x80\x94 w.a AAAA\n"), 0);
+	assert_int_equal(cust_cosig_add(l, 3, "w.a", "\xe2\x80\x94 w.a AAAA"), 0);
+	assert_int_equal(cust_cosig_add(l, 3, "w.a", "\xe2\x80\x94 w.a BBBB"), -EEXIST);
+	assert_int_equal(cust_cosig_add(l, 3, "w.b", "\xe2\x80\x94 w.b CCCC"), 0);
+	assert_int_equal(cust_cosig_each(l, 3, collect, acc), 0);
+	assert_string_equal(acc, "w.a=w.a AAAA;w.b=w.b CCCC;");
+	assert_int_equal(cust_cosig_last(l, "w.b", &last), 0);
+	assert_int_equal(last, 3);
+	assert_int_equal(cust_cosig_note(l, 3, &note, &len), 0);
+	assert_string_equal(note, "o\n3\nAAAA\n\n\xe2\x80\x94 o sig\n"
+			    "\xe2\x80\x94 w.a AAAA\n\xe2\x80\x94 w.b CCCC\n");
+	assert_int_equal(len, strlen(note));
+	free(note);
+	assert_int_not_equal(sqlite3_exec(cust_ledger_db(l), "DELETE FROM"
+		" checkpoint_cosigs", NULL, NULL, NULL), SQLITE_OK);
+	assert_int_not_equal(sqlite3_exec(cust_ledger_db(l), "UPDATE"
+		" checkpoint_cosigs SET line = 'x'", NULL, NULL, NULL), SQLITE_OK);
+	cust_ledger_close(l);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_vector),
 		cmocka_unit_test(test_tamper),
 		cmocka_unit_test(test_round_trip_and_note),
+		cmocka_unit_test(test_ledger_table),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
