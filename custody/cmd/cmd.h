@@ -68,6 +68,10 @@ int cmd_status(struct cmd_ctx *ctx, int argc, char **argv);	/* status.c */
 int cmd_decrypt(struct cmd_ctx *ctx, int argc, char **argv);	/* decrypt.c */
 int cmd_agency_keygen(struct cmd_ctx *ctx, int argc, char **argv); /* keys.c */
 int cmd_agency_keyid(struct cmd_ctx *ctx, int argc, char **argv); /* keys.c */
+/* issue 10: witness and auditors' consistency checks */
+int cmd_witness(struct cmd_ctx *ctx, int argc, char **argv);	/* witness.c */
+int cmd_audit_log(struct cmd_ctx *ctx, int argc, char **argv);	/* audit.c */
+int cmd_consistency_proof(struct cmd_ctx *ctx, int argc, char **argv); /* audit.c */
 /* history/search through the query service when the caller cannot read
  * the ledger file and a socket is configured (or --socket is given):
  * returns 1 with *rc = exit status if it handled the command, else 0

@@ -38,6 +38,9 @@ static const struct cmd_entry cmds[] = {
 	{ "serve", cmd_serve, "[--socket P] [--socket-mode M] [--alert-command P]: query service" },
 	{ "user", cmd_users, "add|remove|set-role|list: user -> role mapping (docs/custody-access.md)" },
 	{ "remote", cmd_remote, "[--socket P] [--json] history|search|access-events|user-list ...: via the query service" },
+	{ "witness", cmd_witness, "--listen H:P --state DIR --key F --name N --log 'ORIGIN VKEY'...| keygen: C2SP witness (docs/witness.md)" },
+	{ "audit", cmd_audit_log, "--state DIR --vkey F [--note FILE [--proof FILE]]: auditor's consistency check" },
+	{ "consistency-proof", cmd_consistency_proof, "OLD NEW: RFC 6962 consistency proof, base64 lines" },
 	{ "status", cmd_status, "[--socket P] [--json] [--watch SECONDS]: the dock's cameras, pulls, queue" },
 };
 
