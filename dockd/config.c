@@ -314,6 +314,8 @@ static int set_other_key(struct parse_ctx *x, const char *s, const char *k, cons
 	}
 	if (!strcmp(s, "storage") || !strcmp(s, "s3"))
 		return dcfg_storage_key(c, s, k, v, why);
+	if (!strcmp(s, "witness"))
+		return dcfg_witness_key(c, k, v, why);
 	*why = "unknown section";
 	return -ENOKEY;
 }
@@ -361,6 +363,7 @@ static void set_defaults(struct dock_config *c)
 	c->chunk_size = 1u << 20;
 	c->uncategorized_days = 60; /* California PC 832.18 minimum for non-evidentiary */
 	dcfg_storage_defaults(c);
+	dcfg_witness_defaults(c);
 }
 
 /* Fill paths that default to places under state_dir. */

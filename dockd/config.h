@@ -30,6 +30,7 @@
 #define DOCK_CONFIG_MAX_CATEGORIES 32
 #define DOCK_CONFIG_MAX_USB_IDS 16
 #define DOCK_CONFIG_MAX_WINDOWS 8
+#define DOCK_CONFIG_MAX_WITNESSES 8
 #define DOCK_CONFIG_FILE_MAX (64 * 1024) /* bytes */
 #define DOCK_CONFIG_LINE_MAX 199         /* libinih's line buffer, minus NUL */
 
@@ -117,6 +118,15 @@ struct dock_config {
 	bool s3_lock_required;      /* refuse to upload to a bucket without Object Lock */
 	uint32_t s3_max_attempts;   /* per request (8) */
 	uint32_t s3_low_speed_time_s; /* a transfer under 1 KiB/s this long is cut (30) */
+
+	/* [witness] (config_witness.c; docs/witness.md) */
+	struct dock_witness {
+		char url[257];      /* http(s)://host:port[/prefix] */
+		char vkey[300];     /* the witness's cosignature vkey (type 0x04) */
+	} witnesses[DOCK_CONFIG_MAX_WITNESSES];
+	size_t n_witnesses;
+	uint32_t witness_timeout_s; /* per request (10) */
+	uint32_t witness_retry_s;   /* a witness down or refusing is asked again after (30) */
 };
 
 /* Fill *out with defaults, then read path over them. On failure returns

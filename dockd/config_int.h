@@ -30,4 +30,9 @@ int dcfg_storage_key(struct dock_config *c, const char *section, const char *k,
 int dcfg_storage_check(const struct dock_config *c, const char *text, char *err,
 		       size_t errlen);
 
+/* [witness]: defaults, and one key (-ENOKEY unknown, *why set). */
+void dcfg_witness_defaults(struct dock_config *c);
+int dcfg_witness_key(struct dock_config *c, const char *k, const char *v,
+		     const char **why);
+
 #endif

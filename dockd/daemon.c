@@ -19,6 +19,7 @@
 #include "alert.h"
 #include "camera.h"
 #include "daemon.h"
+#include "witnessc.h"
 #include "dockcert.h"
 #include "dockdb.h"
 #include "enrol.h"
@@ -481,6 +482,7 @@ static void free_dockd(struct dockd *d)
 {
 	storage_stop(d->storage);
 	store_close(d->store);
+	witnessc_stop(d->witnessc); /* after the final checkpoint */
 	ledgerw_close(d->w);
 	status_free(d->status);
 	edsig_key_free(d->dock_key);
@@ -519,6 +521,8 @@ int dockd_run(const char *config_path, bool exit_when_idle)
 	if (load_identity(d, &d->snap->cfg) < 0 || open_state(d, &d->snap->cfg) < 0)
 		goto out;
 	if (d->store && storage_start(d, &d->storage) < 0)
+		goto out;
+	if (witnessc_start(d, config_path, &d->snap->cfg, &d->witnessc) < 0)
 		goto out;
 	storage_status_attach(d); /* queue counts in `custody status`, always fresh */
 	if (open_loop(&lp, &d->snap->cfg) < 0) {
