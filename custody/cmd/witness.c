@@ -95,7 +95,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c,
 {
 	struct witness *w = cls;
 	struct upload *u = *con_cls;
-	char resp[WITNESS_MAX_RESP], why[512];
+	char resp[WITNESS_MAX_RESP], why[WITNESS_MAX_RESP - 8];
 	const char *ctype, *cl;
 	int status;
 

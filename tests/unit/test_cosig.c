@@ -2,7 +2,8 @@
  * test_cosig.c - C2SP tlog-cosignature/v1 (custody/cosig.h): a fixed
  * vector computed independently (openssl CLI: pkeyutl -sign -rawin over
  * the spec's message, dgst -sha256 for the key id), round trips, and
- * hostile lines.
+ * hostile lines; the checkpoint_cosigs table; the witness's add-checkpoint
+ * decisions and durable state without HTTP (custody/witness.h).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -21,11 +22,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include "checkpoint.h"
 #include "cosig.h"
 #include "edkey.h"
 #include "ledger.h"
 #include "ledger_cosig.h"
+#include "merkle.h"
+#include "witness.h"
 
 /* RFC 8032 section 7.1 TEST 1 secret key, as PKCS#8 PEM. */
 static const char rfc8032_pem[] =
@@ -254,6 +259,174 @@ static void test_ledger_table(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* ---- the witness, without HTTP ---------------------------------------- */
+
+static merkle_hash leaves[16], other[16];
+
+static int arr_leaves(void *ctx, uint64_t begin, uint64_t count,
+		      merkle_hash *out)
+{
+	memcpy(out, (merkle_hash *)ctx + begin, count * sizeof(merkle_hash));
+	return 0;
+}
+
+/* body "old OLD\n" proof(OLD->SIZE over `tree`) "\n" note(SIZE), signed by k */
+static size_t mkbody(char *buf, size_t cap, struct edkey *k, const char *origin,
+		     uint64_t old, uint64_t size, merkle_hash *tree, int proof)
+{
+	struct merkle_source src = { .ctx = tree, .leaf_hashes = arr_leaves };
+	merkle_hash pf[MERKLE_MAX_PROOF];
+	struct checkpoint cp;
+	size_t n = 0, o, len;
+
+	memset(&cp, 0, sizeof(cp));
+	snprintf(cp.origin, sizeof(cp.origin), "%s", origin);
+	cp.size = size;
+	assert_int_equal(merkle_root_from_leaves((const merkle_hash *)tree, size,
+						 cp.root), 0);
+	o = (size_t)snprintf(buf, cap, "old %llu\n", (unsigned long long)old);
+	if (proof) {
+		assert_int_equal(merkle_consistency_proof(&src, old, size, pf, &n), 0);
+		for (size_t i = 0; i < n; i++) {
+			EVP_EncodeBlock((unsigned char *)buf + o, pf[i], 32);
+			o += 44;
+			buf[o++] = '\n';
+		}
+	}
+	buf[o++] = '\n';
+	assert_int_equal(checkpoint_format(&cp, origin, k, buf + o, cap - o,
+					   &len), 0);
+	return o + len;
+}
+
+static int add(struct witness *w, const char *body, size_t len, char *resp)
+{
+	const char *ct;
+	char why[256];
+
+	return witness_add_checkpoint(w, body, len, resp, WITNESS_MAX_RESP, &ct,
+				      why, sizeof(why));
+}
+
+static void test_witness_decisions(void **state)
+{
+	char dir[] = "/tmp/test_witness.XXXXXX", err[256], spec[400];
+	char vk[CKPT_MAX_VKEY], body[8192], resp[WITNESS_MAX_RESP], path[128];
+	struct edkey *lk = NULL, *wk = NULL, *ek = NULL;
+	struct ckpt_vkey lv, wv;
+	struct witness *w = NULL;
+	size_t n, tl, sg;
+	const char *note;
+	FILE *f;
+
+	(void)state;
+	for (int i = 0; i < 16; i++) {
+		uint8_t b[2] = { (uint8_t)i, 0 }, c[2] = { (uint8_t)i, 1 };
+
+		assert_int_equal(merkle_leaf_hash(b, 2, leaves[i]), 0);
+		assert_int_equal(merkle_leaf_hash(i < 4 ? b : c, 2, other[i]), 0);
+	}
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(edkey_generate(&lk), 0);
+	assert_int_equal(edkey_generate(&wk), 0);
+	assert_int_equal(edkey_generate(&ek), 0);
+	assert_int_equal(ckpt_vkey_from_edkey("dock.test/x", lk, &lv), 0);
+	assert_int_equal(ckpt_vkey_format(&lv, vk, sizeof(vk)), 0);
+	snprintf(spec, sizeof(spec), "dock.test/x %s", vk);
+	assert_int_equal(witness_new("w.test", wk, dir, &w, err, sizeof(err)), 0);
+	assert_int_equal(witness_add_log(w, spec, err, sizeof(err)), 0);
+	assert_int_equal(witness_load(w, err, sizeof(err)), 0);
+	assert_int_equal(cosig_vkey_from_edkey("w.test", wk, &wv), 0);
+
+	/* size 0 must have the empty root; from 0 the proof must be empty */
+	n = mkbody(body, sizeof(body), lk, "dock.test/x", 0, 0, leaves, 0);
+	assert_int_equal(add(w, body, n, resp), 200);
+	{
+		struct checkpoint cp;
+		size_t l2;
+
+		memset(&cp, 0, sizeof(cp));
+		snprintf(cp.origin, sizeof(cp.origin), "dock.test/x");
+		cp.root[0] = 1;
+		n = (size_t)snprintf(body, sizeof(body), "old 0\n\n");
+		assert_int_equal(checkpoint_format(&cp, "dock.test/x", lk, body + n,
+						   sizeof(body) - n, &l2), 0);
+		assert_int_equal(add(w, body, n + l2, resp), 422);
+	}
+	n = mkbody(body, sizeof(body), lk, "dock.test/x", 0, 3, leaves, 0);
+	memmove(body + 6 + 45, body + 6, n - 6);
+	memcpy(body + 6, "zMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMw=\n", 45);
+	assert_int_equal(add(w, body, n + 45, resp), 422);
+	/* 0 -> 3 cosigned; the line verifies over the note text */
+	n = mkbody(body, sizeof(body), lk, "dock.test/x", 0, 3, leaves, 0);
+	assert_int_equal(add(w, body, n, resp), 200);
+	note = body + 7;
+	assert_int_equal(cosig_note_text(note, n - 7, &tl, &sg), 0);
+	assert_int_equal(cosig_verify(note, tl, resp, strlen(resp), &wv, 1, NULL,
+				      NULL), 0);
+	/* 3 -> 5 with the proof */
+	n = mkbody(body, sizeof(body), lk, "dock.test/x", 3, 5, leaves, 1);
+	assert_int_equal(add(w, body, n, resp), 200);
+	/* equal size: same root cosigned again, other root is a fork */
+	n = mkbody(body, sizeof(body), lk, "dock.test/x", 5, 5, leaves, 1);
+	assert_int_equal(add(w, body, n, resp), 200);
+	n = mkbody(body, sizeof(body), lk, "dock.test/x", 5, 5, other, 1);
+	assert_int_equal(add(w, body, n, resp), 422);
+	/* rewritten history: a valid proof of another tree */
+	n = mkbody(body, sizeof(body), lk, "dock.test/x", 5, 7, other, 1);
+	assert_int_equal(add(w, body, n, resp), 422);
+	/* rollback */
+	n = mkbody(body, sizeof(body), lk, "dock.test/x", 5, 4, leaves, 0);
+	assert_int_equal(add(w, body, n, resp), 400);
+	n = mkbody(body, sizeof(body), lk, "dock.test/x", 3, 4, leaves, 1);
+	assert_int_equal(add(w, body, n, resp), 409);
+	assert_string_equal(resp, "5\n");
+	/* unknown log, wrong key */
+	n = mkbody(body, sizeof(body), lk, "dock.test/y", 0, 3, leaves, 0);
+	assert_int_equal(add(w, body, n, resp), 404);
+	n = mkbody(body, sizeof(body), ek, "dock.test/x", 5, 7, leaves, 1);
+	assert_int_equal(add(w, body, n, resp), 403);
+	assert_int_equal(add(w, "old 5\n", 6, resp), 400);
+
+	/* the state survives a restart */
+	witness_free(w);
+	assert_int_equal(witness_new("w.test", wk, dir, &w, err, sizeof(err)), 0);
+	assert_int_equal(witness_add_log(w, spec, err, sizeof(err)), 0);
+	assert_int_equal(witness_load(w, err, sizeof(err)), 0);
+	n = mkbody(body, sizeof(body), lk, "dock.test/x", 0, 7, leaves, 0);
+	assert_int_equal(add(w, body, n, resp), 409);
+	assert_string_equal(resp, "5\n");
+	n = mkbody(body, sizeof(body), lk, "dock.test/x", 5, 7, leaves, 1);
+	assert_int_equal(add(w, body, n, resp), 200);
+	witness_free(w);
+
+	/* a damaged state file stops the witness from starting */
+	{
+		char hex[65], buf[4096];
+		size_t len;
+
+		assert_int_equal(witness_origin_hex("dock.test/x", 11, hex), 0);
+		snprintf(path, sizeof(path), "%s/%s", dir, hex);
+		assert_non_null(f = fopen(path, "r+"));
+		len = fread(buf, 1, sizeof(buf), f);
+		assert_true(len > 20);
+		buf[12] = buf[12] == '7' ? '6' : '7';	/* the size line */
+		rewind(f);
+		assert_int_equal(fwrite(buf, 1, len, f), len);
+		fclose(f);
+	}
+	assert_int_equal(witness_new("w.test", wk, dir, &w, err, sizeof(err)), 0);
+	assert_int_equal(witness_add_log(w, spec, err, sizeof(err)), 0);
+	assert_int_not_equal(witness_load(w, err, sizeof(err)), 0);
+	assert_non_null(strstr(err, "refusing to start"));
+	witness_free(w);
+	edkey_free(lk);
+	edkey_free(wk);
+	edkey_free(ek);
+	snprintf(path, sizeof(path), "rm -rf '%s'", dir);
+	assert_int_equal(system(path), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -261,6 +434,7 @@ int main(void)
 		cmocka_unit_test(test_tamper),
 		cmocka_unit_test(test_round_trip_and_note),
 		cmocka_unit_test(test_ledger_table),
+		cmocka_unit_test(test_witness_decisions),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
