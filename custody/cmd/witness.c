@@ -122,10 +122,12 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c,
 	}
 	if (*data_size) {
 		if (*data_size > WITNESS_MAX_BODY - u->len) {
-			/* answered now; MHD closes without reading the rest */
-			*data_size = 0;
-			return reply_text(c, MHD_HTTP_CONTENT_TOO_LARGE,
-					  "request body too large\n");
+			/* no Content-Length (chunked) and over the cap: MHD
+			 * cannot answer mid-upload, so close without reading
+			 * the rest rather than swallow an endless body */
+			fprintf(stderr, "custody witness: add-checkpoint body over "
+				"%d bytes: connection closed\n", WITNESS_MAX_BODY);
+			return MHD_NO;
 		}
 		memcpy(u->buf + u->len, data, *data_size);
 		u->len += *data_size;

@@ -158,6 +158,9 @@ done
 head -c 60000 /dev/zero | tr '\0' 'a' >"$T/big"
 st=$(post 1 "$T/big")
 check "oversized body: 413 (got $st)" [ "$st" = 413 ]
+st=$(curl -s -o /dev/null -w '%{http_code}' -H 'Transfer-Encoding: chunked' \
+	--data-binary @"$T/big" "http://127.0.0.1:$W1_PORT/add-checkpoint")
+check "oversized chunked body: connection closed, no answer (got $st)" [ "$st" = 000 ]
 # one base64 character of the signature (past the key id) changed
 python3 -c '
 import sys
