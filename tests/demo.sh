@@ -80,6 +80,20 @@ echo "  agency encryption key  $DEMO/keys/agency-enc.key (decrypts evidence; onl
 echo "  dock key, certificate  $DEMO/state/dock.key, $DEMO/state/dock.cert"
 echo "  configuration          $DK_CONF"
 
+say "A witness on loopback (docs/witness.md; in real life: the DA's or an oversight board's machine)"
+mkdir -p "$DEMO/witness"
+"$CUSTODY" witness keygen --key "$DEMO/witness/w.key" --vkey "$DEMO/witness/w.vkey" \
+	--name witness.demo/oversight-board >/dev/null || die "witness key"
+"$CUSTODY" witness --listen 127.0.0.1:0 --state "$DEMO/witness/state" --key "$DEMO/witness/w.key" \
+	--name witness.demo/oversight-board --log "dock.test/$DK_AGENCY $(cat "$DK/state/ckpt.vkey")" \
+	>"$DEMO/witness/out" 2>"$DEMO/witness/log" &
+i=0; until grep -q '^vkey ' "$DEMO/witness/out" 2>/dev/null; do
+	i=$((i + 1)); [ $i -lt 100 ] || die "the witness did not start"; sleep 0.05; done
+WPORT=$(sed -n 's/.* port \([0-9]*\)$/\1/p' "$DEMO/witness/out")
+printf '\n[witness]\nwitness = http://127.0.0.1:%s %s\n' "$WPORT" "$(cat "$DEMO/witness/w.vkey")" >>"$DK_CONF"
+echo "  witness                http://127.0.0.1:$WPORT, state $DEMO/witness/state"
+echo "  witness public key     $DEMO/witness/w.vkey (what an auditor is given)"
+
 say "Enrolling three simulated cameras, two ${MB} MiB recordings each"
 for c in $CAMS; do
 	dk_camera "$c" 2 $((MB * 1048576)) "OFFICER-${c#CAM-}" || die "camera $c"
@@ -194,6 +208,17 @@ echo "  identical"
 say "Verifying the ledger"
 dk_stop || echo "  (dockd exit status $?)"
 "$CUSTODY" --config "$DK_CONF" verify || die "custody verify"
+
+say "The newest checkpoint, cosigned by the witness"
+N=$(sqlite3 "$DK_DB" "SELECT max(size) FROM checkpoints")
+sed 's/^/  /' "$DK/anchor/checkpoint.$N.cosigned" || die "no cosigned checkpoint $N"
+echo "  an auditor holding only $DK/state/ckpt.vkey and $DEMO/witness/w.vkey checks it:"
+out=$("$CUSTODY" audit --state "$DEMO/auditor" --vkey "$DK/state/ckpt.vkey" \
+	--note "$DK/anchor/checkpoint.$N.cosigned" --witnesses "$DEMO/witness/w.vkey" \
+	--quorum 1) || die "custody audit: $out"
+printf '%s\n' "$out" | sed 's/^/  /'
+[ "$(sqlite3 "$DK_DB" "SELECT count(*) FROM checkpoint_cosigs WHERE size = $N")" -ge 1 ] ||
+	die "the witness did not cosign checkpoint $N"
 
 say "Done"
 echo "  Try: build/bin/custody --config build/demo/dockd.conf history $ID"
