@@ -87,6 +87,8 @@ mkdir -p "$DEMO/witness"
 "$CUSTODY" witness --listen 127.0.0.1:0 --state "$DEMO/witness/state" --key "$DEMO/witness/w.key" \
 	--name witness.demo/oversight-board --log "dock.test/$DK_AGENCY $(cat "$DK/state/ckpt.vkey")" \
 	>"$DEMO/witness/out" 2>"$DEMO/witness/log" &
+WPID=$!
+trap 'kill $(jobs -p) $WPID 2>/dev/null' EXIT
 i=0; until grep -q '^vkey ' "$DEMO/witness/out" 2>/dev/null; do
 	i=$((i + 1)); [ $i -lt 100 ] || die "the witness did not start"; sleep 0.05; done
 WPORT=$(sed -n 's/.* port \([0-9]*\)$/\1/p' "$DEMO/witness/out")

@@ -8,6 +8,9 @@
 . "$TOP/tests/dockd_lib.sh"
 dk_require
 mktmp
+W1_PID= W2_PID=
+# mktmp's trap, plus the witnesses (restarted ones are no longer jobs)
+trap 'kill $(jobs -p) $W1_PID $W2_PID $DK_PID 2>/dev/null; rm -rf "$T"' EXIT
 C="$BIN/custody"
 DK_IDLE_MS=1500
 check "dock, agency and checkpoint keys" dk_init "$T/dk"
