@@ -81,6 +81,7 @@ static long post(struct witnessc *wc, const struct wpeer *p, const char *body,
 	memset(r, 0, sizeof(*r));
 	curl_easy_reset(wc->h);
 	hdr = curl_slist_append(hdr, "Content-Type: text/plain; charset=utf-8");
+	hdr = curl_slist_append(hdr, "Expect:");	/* no 100-continue round trip */
 	curl_easy_setopt(wc->h, CURLOPT_URL, url);
 	curl_easy_setopt(wc->h, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(wc->h, CURLOPT_NOSIGNAL, 1L);

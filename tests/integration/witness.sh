@@ -214,6 +214,21 @@ out=$("$C" --db "$DK_DB" audit --state "$T/aud0" --vkey "$DK/state/ckpt.vkey" \
 	--note "$DK/anchor/checkpoint.$N2.cosigned" --witnesses "$T/witnesses.vkeys" --quorum 2); rc=$?
 check "the auditor proves the log only grew $N -> $N2 (from the ledger)" [ $rc -eq 0 ]
 case $out in *"only grew"*) ok "audit says the log only grew";; *) not_ok "audit: $out";; esac
+
+# ---- the dock's root swaps in the rewritten ledger ------------------------
+# (with a fresh external directory, so the old copies do not stop dockd):
+# the witnesses refuse what dockd sends them and dockd raises an alert.
+cp "$T/forge/l.db" "$DK_DB" && rm -f "$DK_DB-wal" "$DK_DB-shm"
+mkdir -p "$T/anchor2"
+sed -i "s#^external_checkpoint_dir = .*#external_checkpoint_dir = $T/anchor2#" "$DK_CONF"
+: >"$DK/alerts.log"
+check "dockd starts on the rewritten ledger" dk_start --exit-when-idle
+wait "$DK_PID"; DK_PID=
+check "no witness cosigned the rewritten history" \
+	[ "$(dk_sql "SELECT count(*) FROM checkpoint_cosigs")" -eq 0 ]
+check "dockd raised a witness alert" grep -q '^witness .*refused' "$DK/alerts.log"
+curl -s "http://127.0.0.1:$W1_PORT/$HASH/checkpoint" >"$T/w1.cp3"
+check "witness 1 still holds the real log ($N2)" [ "$(sed -n 2p "$T/w1.cp3")" = "$N2" ]
 wstop 1
 wstop 2
 done_testing
