@@ -31,6 +31,7 @@
 #include "ledger_cosig.h"
 #include "merkle.h"
 #include "witness.h"
+#include "../../dockd/config.h"
 
 /* RFC 8032 section 7.1 TEST 1 secret key, as PKCS#8 PEM. */
 static const char rfc8032_pem[] =
@@ -427,6 +428,54 @@ static void test_witness_decisions(void **state)
 	assert_int_equal(system(path), 0);
 }
 
+/* dockd's [witness] section (dockd/config_witness.c). */
+static void test_witness_config(void **state)
+{
+	static const char base[] = "[dock]\nid = d1\nagency_id = a\n"
+		"[encryption]\nrecipients = /k/a.pub\n[witness]\n";
+	struct edkey *k = NULL;
+	struct ckpt_vkey v;
+	struct dock_config *c = malloc(sizeof(*c));
+	char vk[CKPT_MAX_VKEY], text[2048], err[256], ck[CKPT_MAX_VKEY];
+
+	(void)state;
+	assert_non_null(c);
+	assert_int_equal(edkey_generate(&k), 0);
+	assert_int_equal(cosig_vkey_from_edkey("w1.test/witness", k, &v), 0);
+	assert_int_equal(cosig_vkey_format(&v, vk, sizeof(vk)), 0);
+	assert_int_equal(ckpt_vkey_from_edkey("w1.test/witness", k, &v), 0);
+	assert_int_equal(ckpt_vkey_format(&v, ck, sizeof(ck)), 0);
+	snprintf(text, sizeof(text), "%switness = http://127.0.0.1:8420/ %s\n"
+		 "timeout_s = 3\nretry_s = 7\n", base, vk);
+	assert_int_equal(dock_config_load_string("t", text, c, err, sizeof(err)), 0);
+	assert_int_equal(c->n_witnesses, 1);
+	assert_string_equal(c->witnesses[0].url, "http://127.0.0.1:8420");
+	assert_string_equal(c->witnesses[0].vkey, vk);
+	assert_int_equal(c->witness_timeout_s, 3);
+	assert_int_equal(c->witness_retry_s, 7);
+	/* defaults */
+	assert_int_equal(dock_config_load_string("t", base, c, err, sizeof(err)), 0);
+	assert_int_equal(c->n_witnesses, 0);
+	assert_int_equal(c->witness_timeout_s, 10);
+	/* refused: other scheme, a log (0x01) vkey, no vkey, a name twice */
+	snprintf(text, sizeof(text), "%switness = ftp://h %s\n", base, vk);
+	assert_int_equal(dock_config_load_string("t", text, c, err, sizeof(err)), -EINVAL);
+	snprintf(text, sizeof(text), "%switness = http://h %s\n", base, ck);
+	assert_int_equal(dock_config_load_string("t", text, c, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "[witness] witness"));
+	snprintf(text, sizeof(text), "%switness = http://h\n", base);
+	assert_int_equal(dock_config_load_string("t", text, c, err, sizeof(err)), -EINVAL);
+	snprintf(text, sizeof(text), "%switness = http://h %s\nwitness = http://i %s\n",
+		 base, vk, vk);
+	assert_int_equal(dock_config_load_string("t", text, c, err, sizeof(err)), -EINVAL);
+	snprintf(text, sizeof(text), "%stimeout_s = 0\n", base);
+	assert_int_equal(dock_config_load_string("t", text, c, err, sizeof(err)), -EINVAL);
+	snprintf(text, sizeof(text), "%snope = 1\n", base);
+	assert_int_equal(dock_config_load_string("t", text, c, err, sizeof(err)), -EINVAL);
+	edkey_free(k);
+	free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -435,6 +484,7 @@ int main(void)
 		cmocka_unit_test(test_round_trip_and_note),
 		cmocka_unit_test(test_ledger_table),
 		cmocka_unit_test(test_witness_decisions),
+		cmocka_unit_test(test_witness_config),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
