@@ -31,6 +31,7 @@ struct wpeer {
 	uint64_t known;		/* size the witness holds, as far as we know */
 	bool known_valid;
 	time_t next_try;	/* after a failure */
+	uint64_t alerted;	/* checkpoint size last alerted about: once each */
 };
 
 struct witnessc {
@@ -178,6 +179,17 @@ static void failed(struct witnessc *wc, struct wpeer *p)
 	p->next_try = time(NULL) + (time_t)wc->retry_s;
 }
 
+/* Alert once per witness and checkpoint (retries would repeat it every
+ * retry_s); later ones only log. */
+#define ALERT(wc, p, size, ...) do { \
+		if ((p)->alerted != (size)) { \
+			(p)->alerted = (size); \
+			dockd_alert((wc)->d, "witness", (p)->key.name, __VA_ARGS__); \
+		} else { \
+			log_error(__VA_ARGS__); \
+		} \
+	} while (0)
+
 /* Bring one witness up to checkpoint `size`. */
 static void ask(struct witnessc *wc, struct wpeer *p, uint64_t size)
 {
@@ -213,9 +225,8 @@ static void ask(struct witnessc *wc, struct wpeer *p, uint64_t size)
 				p->known = size;
 				publish(wc, size);
 			} else {
-				dockd_alert(wc->d, "witness", p->key.name, "witness %s "
-					    "answered 200 without a valid cosignature",
-					    p->key.name);
+				ALERT(wc, p, size, "witness %s answered 200 without "
+				      "a valid cosignature", p->key.name);
 				failed(wc, p);
 			}
 			break;
@@ -227,10 +238,9 @@ static void ask(struct witnessc *wc, struct wpeer *p, uint64_t size)
 				break;
 			}
 			if (held > size) {
-				dockd_alert(wc->d, "witness", p->key.name, "witness %s "
-					    "already cosigned size %" PRIu64 " of this log, "
-					    "larger than this ledger's %" PRIu64 ": rollback?",
-					    p->key.name, held, size);
+				ALERT(wc, p, size, "witness %s already cosigned size %"
+				      PRIu64 " of this log, larger than this ledger's %"
+				      PRIu64 ": rollback?", p->key.name, held, size);
 				failed(wc, p);
 				break;
 			}
@@ -238,9 +248,8 @@ static void ask(struct witnessc *wc, struct wpeer *p, uint64_t size)
 			continue;
 		}
 		if (st == 403 || st == 404 || st == 422)
-			dockd_alert(wc->d, "witness", p->key.name, "witness %s refused "
-				    "checkpoint %" PRIu64 " (HTTP %ld): %.200s",
-				    p->key.name, size, st, r->buf);
+			ALERT(wc, p, size, "witness %s refused checkpoint %" PRIu64
+			      " (HTTP %ld): %.200s", p->key.name, size, st, r->buf);
 		else
 			log_warning("witness %s (%s): %s%ld %.200s; retry in %u s",
 				    p->key.name, p->url, st ? "HTTP " : "", st,

@@ -14,8 +14,9 @@
  * copy "<external_checkpoint_dir>/checkpoint.<size>.cosigned" (the note
  * plus every stored cosignature) is replaced.  A witness that is down or
  * refuses is asked again after [witness] retry_s; a refusal (403/422) or
- * a witness ahead of this ledger raises an alert: it means the ledger was
- * rewritten or rolled back, or the witness is misconfigured.
+ * a witness ahead of this ledger raises an alert (once per witness and
+ * checkpoint; repeats are logged): it means the ledger was rewritten or
+ * rolled back, or the witness is misconfigured.
  *
  * Results: 0 or -errno.
  */
