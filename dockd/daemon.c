@@ -18,6 +18,7 @@
 #include "agencykey.h"
 #include "alert.h"
 #include "camera.h"
+#include "cfgfacts.h"
 #include "daemon.h"
 #include "dockcert.h"
 #include "dockdb.h"
@@ -188,6 +189,20 @@ static int open_state(struct dockd *d, const struct dock_config *c)
 	return status_new(c->dock_id, c->agency_id, &d->status);
 }
 
+/* config_changed (cfgfacts.h): the configuration in force is a ledger
+ * fact; a dock that cannot record it does not start. */
+static int record_config(struct dockd *d, bool on_sighup)
+{
+	int done = 0, r = cfgfacts_record(d->w, d->config_path, on_sighup, &done);
+
+	if (r < 0)
+		log_error("%s: config_changed not recorded in the ledger: %s", d->config_path,
+			  strerror(-r));
+	else if (done)
+		log_info("config_changed recorded (%s)", on_sighup ? "SIGHUP" : "start");
+	return r;
+}
+
 struct loop {
 	struct dockd *d;
 	int sfd, lfd, tfd;
@@ -331,6 +346,7 @@ static void reload(struct loop *lp)
 			(void)qservice_set_alert(lp->qs, &ac);
 		}
 	}
+	(void)record_config(d, true);
 	log_info("configuration reloaded (applies to new pulls)");
 }
 
@@ -516,7 +532,8 @@ int dockd_run(const char *config_path, bool exit_when_idle)
 		goto out;
 	}
 	log_set_level(d->snap->cfg.log_level);
-	if (load_identity(d, &d->snap->cfg) < 0 || open_state(d, &d->snap->cfg) < 0)
+	if (load_identity(d, &d->snap->cfg) < 0 || open_state(d, &d->snap->cfg) < 0 ||
+	    record_config(d, false) < 0)
 		goto out;
 	if (d->store && storage_start(d, &d->storage) < 0)
 		goto out;

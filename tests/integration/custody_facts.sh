@@ -25,6 +25,12 @@ wait "$DK_PID"; DK_PID=
 check "CAM-1/REC-1 stored" [ -n "$(dk_sql "SELECT 1 FROM dock_recordings WHERE evidence_id='CAM-1/REC-1' AND state != 'pulling'")" ]
 check "custody verify is clean" dk_verify
 dk_verify || sed 's/^/#   /' "$DK/verify.out" | head
+sha=$(sha256sum "$DK_CONF" | cut -d' ' -f1)
+check "config_changed at start records the file's SHA-256 and its keys" dk_py '
+ev = [e for e in events() if e[1] == "config_changed"][-1][3]
+assert ev["sha256"] == args[0] and ev["trigger"] == "start", ev
+assert "encryption.recipients" in ev["keys"] and "encryption.recipients" in ev["changed"], ev
+' "$sha"
 
 # The outside verifier: the bytes of docs/custody-ledger.md "Origin of a
 # recording", the key from the device_enrolled event, openssl.
@@ -83,5 +89,15 @@ sqlite3 "$DK_DB" "UPDATE custody_users SET role='admin' WHERE name='$me'"
 check_fails "a role raised by SQL grants nothing: the service refuses" st
 check_fails "custody verify fails (role raised by SQL)" dk_verify
 check "verify reports the raised role" grep -q "FINDING table-users.*$me" "$DK/verify.out"
+n0=$(dk_sql "SELECT count(*) FROM events WHERE action=47")
+kill -HUP "$DK_PID"; sleep 1
+check "SIGHUP with an unchanged file records nothing" [ "$(dk_sql "SELECT count(*) FROM events WHERE action=47")" -eq "$n0" ]
+DK_LOG_LEVEL=info; dk_conf_write
+kill -HUP "$DK_PID"
+i=0; while [ "$(dk_sql "SELECT count(*) FROM events WHERE action=47")" -eq "$n0" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+check "SIGHUP after an edit: config_changed names only the changed key" dk_py '
+ev = [e for e in events() if e[1] == "config_changed"][-1][3]
+assert ev["trigger"] == "sighup" and ev["changed"] == ["dock.log_level"], ev
+'
 dk_stop
 done_testing
