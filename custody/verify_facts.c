@@ -169,6 +169,13 @@ static void camera_event(struct vctx *v, const struct cust_event *ev, json_t *d)
 	f->c[f->nc++] = c;
 }
 
+struct vfacts *verify_facts_state(struct vctx *v)
+{
+	if (!v->facts && !(v->facts = calloc(1, sizeof(*v->facts))))
+		verify_find(v, "record", 0, "out of memory replaying the governing facts");
+	return v->facts;
+}
+
 void verify_facts_event(struct vctx *v, const struct cust_event *ev)
 {
 	json_t *d = NULL;
@@ -185,10 +192,13 @@ void verify_facts_event(struct vctx *v, const struct cust_event *ev)
 	case CUST_A_INGESTED:
 		verify_origin_ingested(v, ev);
 		return;
+	case CUST_A_RECIPIENT_POLICY:
+		verify_origin_policy(v, ev);
+		return;
 	default:
 		return;
 	}
-	if (!v->facts && !(v->facts = calloc(1, sizeof(*v->facts))))
+	if (!verify_facts_state(v))
 		return;
 	if (cust_event_details(ev, &d)) {
 		verify_find(v, ev->action <= CUST_A_PERMISSION_CHANGED ? "table-users" :

@@ -3,8 +3,9 @@
  * to verify*.c): the replay of users/roles and enrolment and the
  * comparison with their tables (verify_facts.c), and the origin of each
  * ingested recording: the camera's manifest signature checked against the
- * enrolled device key (verify_origin.c). Classes: table-users,
- * table-cameras, manifest (docs/custody-ledger.md).
+ * enrolled device key, and its file's recipients against the recipient
+ * policy in force (verify_origin.c). Classes: table-users, table-cameras,
+ * manifest, recipients (docs/custody-ledger.md).
  */
 #ifndef CUSTODY_VERIFY_FACTS_H
 #define CUSTODY_VERIFY_FACTS_H
@@ -36,7 +37,15 @@ struct vfacts {
 	struct fcam *c;
 	size_t nc, cc;
 	int oom;
+	/* the recipient policy in force (newest recipient_policy event) */
+	uint64_t pol_seq;		/* 0: none yet */
+	uint64_t pol_version;
+	size_t pol_n;
+	char pol_ids[16][65];
 };
+
+/* v->facts, allocated on first use (NULL: out of memory, counted). */
+struct vfacts *verify_facts_state(struct vctx *v);
 
 /* Every event, in seq order, from the canonical bytes (verify.c). */
 void verify_facts_event(struct vctx *v, const struct cust_event *ev);
@@ -47,7 +56,9 @@ void verify_facts_free(struct vctx *v);
 /* The replayed camera of serial at this point of the scan (NULL none). */
 const struct fcam *verify_facts_camera(const struct vctx *v, const char *serial);
 
-/* verify_origin.c: an ingested event (outcome ok). */
+/* verify_origin.c: an ingested event (outcome ok): manifest and
+ * recipients; a recipient_policy event (outcome ok): now in force. */
 void verify_origin_ingested(struct vctx *v, const struct cust_event *ev);
+void verify_origin_policy(struct vctx *v, const struct cust_event *ev);
 
 #endif

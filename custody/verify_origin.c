@@ -8,12 +8,19 @@
  *
  * Only ingested events that name a camera ("camera" or "manifest_sig" in
  * their details) are checked: a ledger filled by other tools has none.
+ *
+ * Readers: the key ids of an ingested file's recipient stanzas (details
+ * "recipients") must be exactly those of the recipient policy in force,
+ * the newest recipient_policy event before it (class "recipients"). The
+ * policy's key ids are read from its note's text; the note's agency
+ * signature is the statement check's business (agencynote.h).
  */
 #include <stdio.h>
 #include <string.h>
 
 #include <jansson.h>
 
+#include "agencynote.h"
 #include "edkey.h"
 #include "verify_facts.h"
 
@@ -119,17 +126,92 @@ static const char *check(const struct cust_event *ev, json_t *d, const struct fc
 	return NULL;
 }
 
+/* The signed text of a note: up to and including the '\n' before the
+ * blank line. */
+static size_t note_text_len(const char *note)
+{
+	const char *sep = strstr(note, "\n\n");
+
+	return sep ? (size_t)(sep - note) + 1 : 0;
+}
+
+void verify_origin_policy(struct vctx *v, const struct cust_event *ev)
+{
+	struct vfacts *f = verify_facts_state(v);
+	struct agn_recipients *rp = calloc(1, sizeof(*rp));
+	json_t *d = NULL, *ids;
+	const char *note;
+	size_t i;
+
+	if (!f || !rp) {
+		free(rp);
+		return;
+	}
+	if (cust_event_details(ev, &d) || !(note = json_string_value(json_object_get(d, "note"))) ||
+	    agn_recipients_parse(note, note_text_len(note), rp) < 0 || rp->n > 16) {
+		verify_find(v, "recipients", ev->seq, "recipient_policy event without a valid "
+			    "evidence-dock/recipients/v1 note");
+		goto out;
+	}
+	ids = json_object_get(d, "key_ids");
+	for (i = 0; ids && i < rp->n; i++)
+		if (strcmp(json_string_value(json_array_get(ids, i)) ?: "", rp->r[i].key_id))
+			break;
+	if (ids && (i < rp->n || json_array_size(ids) != rp->n))
+		verify_find(v, "recipients", ev->seq, "recipient_policy key_ids differ from its "
+			    "note's recipient lines");
+	f->pol_seq = ev->seq;
+	f->pol_version = rp->version;
+	f->pol_n = rp->n;
+	for (i = 0; i < rp->n; i++)
+		memcpy(f->pol_ids[i], rp->r[i].key_id, sizeof(f->pol_ids[i]));
+out:
+	json_decref(d);
+	free(rp);
+}
+
+/* The file's stanza key ids against the policy in force. */
+static void check_recipients(struct vctx *v, const struct cust_event *ev, json_t *d)
+{
+	const struct vfacts *f = v->facts;
+	json_t *ids = json_object_get(d, "recipients");
+	size_t i, j;
+
+	if (!ids || !f || !f->pol_seq)
+		return;	/* no policy recorded yet: nothing to compare with */
+	if (!json_is_array(ids) || json_array_size(ids) != f->pol_n)
+		goto differ;
+	for (i = 0; i < f->pol_n; i++) {
+		const char *k = json_string_value(json_array_get(ids, i));
+
+		for (j = 0; k && j < f->pol_n && strcmp(k, f->pol_ids[j]); j++)
+			;
+		if (!k || j == f->pol_n)
+			goto differ;
+		for (j = 0; j < i; j++)	/* no key twice */
+			if (!strcmp(k, json_string_value(json_array_get(ids, j))))
+				goto differ;
+	}
+	return;
+differ:
+	verify_find(v, "recipients", ev->seq, "%s was encrypted to other keys than the "
+		    "recipient policy in force (version %llu, seq %llu)", ev->evidence_id,
+		    (unsigned long long)f->pol_version, (unsigned long long)f->pol_seq);
+}
+
 void verify_origin_ingested(struct vctx *v, const struct cust_event *ev)
 {
 	const char *serial, *why;
 	json_t *d = NULL;
 
-	if (!strstr(ev->details, "\"camera\":") && !strstr(ev->details, "\"manifest_sig\":"))
+	if (!strstr(ev->details, "\"camera\":") && !strstr(ev->details, "\"manifest_sig\":") &&
+	    !strstr(ev->details, "\"recipients\":"))
 		return;
 	if (cust_event_details(ev, &d)) {
 		verify_find(v, "manifest", ev->seq, "details are not a JSON object");
 		return;
 	}
+	check_recipients(v, ev, d);
 	serial = json_string_value(json_object_get(d, "camera"));
 	if (!serial)
 		why = "it names no camera";

@@ -8,7 +8,13 @@
 #  - a camera enrolled by a direct SQL INSERT into dock_cameras is refused
 #    at docking (device_rejected + alert) and reported by verify;
 #  - a role granted by a direct SQL INSERT into custody_users, or raised by
-#    an UPDATE, is reported by verify (table-users).
+#    an UPDATE, is reported by verify (table-users) and refused by the
+#    query service;
+#  - config_changed at start and on a SIGHUP that changed the file;
+#  - recipients must match the agency-signed recipient policy: a PEM added
+#    to the config without the agency's signature is refused at start and on
+#    SIGHUP (alert), a changed policy note is refused, the policy in force is
+#    a recipient_policy event, and ingested events list their recipients.
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/dockd_lib.sh"
 dk_require
@@ -89,6 +95,7 @@ sqlite3 "$DK_DB" "UPDATE custody_users SET role='admin' WHERE name='$me'"
 check_fails "a role raised by SQL grants nothing: the service refuses" st
 check_fails "custody verify fails (role raised by SQL)" dk_verify
 check "verify reports the raised role" grep -q "FINDING table-users.*$me" "$DK/verify.out"
+sqlite3 "$DK_DB" "UPDATE custody_users SET role='clerk' WHERE name='$me'"
 n0=$(dk_sql "SELECT count(*) FROM events WHERE action=47")
 kill -HUP "$DK_PID"; sleep 1
 check "SIGHUP with an unchanged file records nothing" [ "$(dk_sql "SELECT count(*) FROM events WHERE action=47")" -eq "$n0" ]
@@ -100,4 +107,60 @@ ev = [e for e in events() if e[1] == "config_changed"][-1][3]
 assert ev["trigger"] == "sighup" and ev["changed"] == ["dock.log_level"], ev
 '
 dk_stop
+
+# ---- the agency-signed recipient policy ----
+A="$DK/keys/agency-sign.key"
+"$CUSTODY" agency-vkey --key "$A" --agency-id "$DK_AGENCY" >"$DK/agency.vkey"
+check "the agency signs recipient policy v1 (its encryption key)" \
+	"$CUSTODY" agency-sign recipients --key "$A" --agency-id "$DK_AGENCY" --version 1 \
+	--recipient "$DK/keys/agency-enc.pub" --out "$DK/recipients.note" >/dev/null
+(umask 077; openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$T/rogue.key" 2>/dev/null)
+openssl pkey -in "$T/rogue.key" -pubout -out "$T/rogue.pub"
+conf() { # RECIPIENTS [POLICY]
+	dk_conf_write
+	sed -i "s|^recipients = .*|recipients = $1\\nrecipient_policy = ${2:-$DK/recipients.note}\\nagency_vkey = $DK/agency.vkey|" "$DK_CONF"
+}
+conf "$DK/keys/agency-enc.pub"
+check "dockd starts with recipients matching the policy" dk_start
+kid=$("$CUSTODY" agency-keyid "$DK/keys/agency-enc.pub" | grep -Eo '[0-9a-f]{64}' | head -1)
+check "recipient_policy event: note, version 1, the agency key id" dk_py '
+ev = [e for e in events() if e[1] == "recipient_policy"][-1][3]
+assert ev["version"] == 1 and ev["key_ids"] == [args[0]], ev
+assert ev["note"] == open(args[1]).read(), "the whole signed note"
+' "$kid" "$DK/recipients.note"
+np=$(dk_sql "SELECT count(*) FROM events WHERE action=54")
+a0=$(dk_alerts)
+conf "$DK/keys/agency-enc.pub, $T/rogue.pub"
+kill -HUP "$DK_PID"
+i=0; while ! grep -q "not in the agency-signed recipient policy" "$DK_LOG" && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+check "SIGHUP with a PEM the agency did not sign is refused (log names file, cause, fix)" \
+	grep -q "rogue.pub (key id [0-9a-f]*) is not in the agency-signed recipient policy .*fix:" "$DK_LOG"
+check "an alert was raised for the refused reload" [ "$(dk_alerts)" -gt "$a0" ]
+check "dockd keeps running" dk_alive
+check "no recipient_policy event for it" [ "$(dk_sql "SELECT count(*) FROM events WHERE action=54")" -eq "$np" ]
+dk_stop
+: >"$DK_LOG"
+check_fails "dockd refuses to start with the unsigned recipient" dk_start --exit-when-idle
+check "the start refusal names the file, the cause and the fix" \
+	grep -q "rogue.pub (key id [0-9a-f]*) is not in the agency-signed recipient policy .*fix:" "$DK_LOG"
+sed "s/^version 1\$/version 2/" "$DK/recipients.note" >"$T/changed.note"
+conf "$DK/keys/agency-enc.pub" "$T/changed.note"
+: >"$DK_LOG"
+check_fails "dockd refuses a policy note whose text was changed" dk_start --exit-when-idle
+check "... because the agency's signature does not verify" grep -q "signature does not verify" "$DK_LOG"
+dk_conf_write
+: >"$DK_LOG"
+check_fails "dockd refuses to run without a policy once the ledger holds one" dk_start --exit-when-idle
+check "... and says so" grep -q "ledger already holds an agency-signed recipient policy" "$DK_LOG"
+conf "$DK/keys/agency-enc.pub"
+check "camera CAM-2, enrolled" dk_camera CAM-2 1 30000
+check "dockd starts with the policy again" dk_start --exit-when-idle
+dk_dock CAM-2
+wait "$DK_PID"; DK_PID=
+check "ingested event lists the policy's key id as its recipient" dk_py '
+ev = [e for e in events("CAM-2/REC-1") if e[1] == "ingested"][0][3]
+assert ev["recipients"] == [args[0]], ev
+' "$kid"
+check "custody verify is clean" dk_verify
+dk_verify || sed 's/^/#   /' "$DK/verify.out" | head
 done_testing

@@ -20,7 +20,10 @@
 
 #include <cmocka.h>
 
+#include "agencynote.h"
+#include "edkey.h"
 #include "edsig.h"
+#include "signote.h"
 #include "enrol.h"
 #include "event.h"
 #include "ledger.h"
@@ -317,12 +320,90 @@ static void test_manifest(void **st)
 	edsig_key_free(cam);
 }
 
+/* ---- recipients against the policy in force ---------------------------- */
+
+static void policy_event(struct cust_ledger *l, const char *id, const char *key_ids_json)
+{
+	struct agn_recipients rp = { .version = 3, .issued = 1700000000, .n = 1 };
+	struct edkey *k;
+	struct cust_event ev;
+	char text[1024], note[2048], name[80];
+	size_t len = 0;
+	json_t *d;
+
+	snprintf(rp.agency, sizeof(rp.agency), "%s", AG);
+	snprintf(rp.r[0].type, sizeof(rp.r[0].type), "p256");
+	snprintf(rp.r[0].key_id, sizeof(rp.r[0].key_id), "%s", id);
+	assert_int_equal(agn_recipients_text(&rp, text, sizeof(text), &len), 0);
+	assert_int_equal(edkey_generate(&k), 0);
+	assert_int_equal(agn_key_name(AG, name, sizeof(name)), 0);
+	assert_int_equal(signote_sign(text, len, name, k, note, sizeof(note), NULL), 0);
+	edkey_free(k);
+	assert_int_equal(cust_event_init(&ev, AG, CUST_ACTOR_DOCK, "dock-1",
+					 CUST_A_RECIPIENT_POLICY, NULL, CUST_OUTCOME_OK), 0);
+	d = json_pack("{s:s,s:i,s:o}", "note", note, "version", 3, "key_ids",
+		      json_loads(key_ids_json, 0, NULL));
+	assert_int_equal(cust_event_set_details(&ev, d), 0);
+	json_decref(d);
+	assert_int_equal(cust_ledger_append(l, &ev), 0);
+}
+
+static void ingested_to(struct cust_ledger *l, const char *rid, const char *recipients_json)
+{
+	struct cust_event ev;
+	char id[64];
+	json_t *d;
+
+	snprintf(id, sizeof(id), "CAM1/%s", rid);
+	assert_int_equal(cust_event_init(&ev, AG, CUST_ACTOR_DOCK, "dock-1", CUST_A_INGESTED, id,
+					 CUST_OUTCOME_OK), 0);
+	d = json_pack("{s:I,s:o}", "size", (json_int_t)1, "recipients",
+		      json_loads(recipients_json, 0, NULL));
+	assert_int_equal(cust_event_set_details(&ev, d), 0);
+	json_decref(d);
+	assert_int_equal(cust_ledger_append(l, &ev), 0);
+}
+
+#define K1 "1111111111111111111111111111111111111111111111111111111111111111"
+#define K2 "2222222222222222222222222222222222222222222222222222222222222222"
+
+static void test_recipients(void **st)
+{
+	struct fx *f = *st;
+	struct tally t;
+
+	/* before any policy: nothing to compare with */
+	ingested_to(f->l, "R0", "[\"" K2 "\"]");
+	t = verify(f->l, "recipients");
+	assert_int_equal(t.n, 0);
+	policy_event(f->l, K1, "[\"" K1 "\"]");
+	ingested_to(f->l, "R1", "[\"" K1 "\"]");
+	t = verify(f->l, "recipients");
+	assert_int_equal(t.n, 0);
+	/* a key the agency did not sign forced into a file */
+	ingested_to(f->l, "R2", "[\"" K1 "\", \"" K2 "\"]");
+	t = verify(f->l, "recipients");
+	assert_int_equal(t.n, 1);
+	assert_non_null(strstr(t.last, "CAM1/R2"));
+	/* the agency's key left out, or listed twice */
+	ingested_to(f->l, "R3", "[\"" K2 "\"]");
+	ingested_to(f->l, "R4", "[]");
+	t = verify(f->l, "recipients");
+	assert_int_equal(t.n, 3);
+	/* a policy event whose key_ids are not its note's */
+	policy_event(f->l, K1, "[\"" K2 "\"]");
+	t = verify(f->l, "recipients");
+	assert_int_equal(t.n, 4);
+	assert_non_null(strstr(t.last, "key_ids differ"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_users_replayed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cameras_replayed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_manifest, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_recipients, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
