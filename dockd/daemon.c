@@ -549,12 +549,16 @@ int dockd_run(const char *config_path, bool exit_when_idle)
 		goto out;
 	}
 	log_set_level(d->snap->cfg.log_level);
-	if (load_identity(d, &d->snap->cfg) < 0 || open_state(d, &d->snap->cfg) < 0 ||
-	    record_config(d, false) < 0)
+	if (load_identity(d, &d->snap->cfg) < 0 || open_state(d, &d->snap->cfg) < 0)
 		goto out;
 	if (d->store && storage_start(d, &d->storage) < 0)
 		goto out;
 	storage_status_attach(d); /* queue counts in `custody status`, always fresh */
+	/* the configuration in force is a ledger fact before any camera docks */
+	if (record_config(d, false) < 0) {
+		atomic_store(&d->stop, true);
+		goto out;
+	}
 	if (open_loop(&lp, &d->snap->cfg) < 0) {
 		atomic_store(&d->stop, true);
 		goto out;

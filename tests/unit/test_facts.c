@@ -234,10 +234,13 @@ static void ingested(struct cust_event *ev, const char *serial, const struct pro
 					 CUST_OUTCOME_OK), 0);
 	d = json_pack("{s:I,s:s,s:s,s:s}", "size", (json_int_t)e->size, "sha256", sha, "camera",
 		      serial, "officer", "ofc-1");
-	if (with_manifest)
-		json_object_update(d, json_pack("{s:s,s:s,s:s,s:[]}", "manifest_entry", ehex,
-						 "manifest_sig", shex, "device_key", khex,
-						 "recipients"));
+	if (with_manifest) {
+		json_t *m = json_pack("{s:s,s:s,s:s,s:[]}", "manifest_entry", ehex, "manifest_sig",
+				      shex, "device_key", khex, "recipients");
+
+		json_object_update(d, m);
+		json_decref(m);
+	}
 	assert_int_equal(cust_event_set_details(ev, d), 0);
 	json_decref(d);
 }
