@@ -1,6 +1,7 @@
 /* users: user -> role/agency mapping in the ledger file. See users.h. */
 #include "users.h"
 #include "access.h"
+#include "facts.h"
 #include "query.h"
 
 #include <errno.h>
@@ -39,8 +40,9 @@ static void copy_text(char *dst, size_t cap, const unsigned char *src)
 	snprintf(dst, cap, "%s", src ? (const char *)src : "");
 }
 
-int users_lookup(struct cust_ledger *l, const char *name,
-		 struct cust_user *out)
+/* The row as stored; *seq = its changed_seq. */
+static int lookup_row(struct cust_ledger *l, const char *name,
+		      struct cust_user *out, uint64_t *seq)
 {
 	sqlite3_stmt *st = NULL;
 	struct cust_user u;
@@ -48,7 +50,7 @@ int users_lookup(struct cust_ledger *l, const char *name,
 
 	if (!l || !users_name_valid(name))
 		return -EINVAL;
-	rc = prepare(l, "SELECT role, agency FROM custody_users "
+	rc = prepare(l, "SELECT role, agency, changed_seq FROM custody_users "
 		     "WHERE name = ?1", &st);
 	if (rc)
 		return rc;
@@ -72,9 +74,27 @@ int users_lookup(struct cust_ledger *l, const char *name,
 		goto out;
 	}
 	*out = u;
+	*seq = (uint64_t)sqlite3_column_int64(st, 2);
 	rc = 0;
 out:
 	sqlite3_finalize(st);
+	return rc;
+}
+
+int users_lookup(struct cust_ledger *l, const char *name,
+		 struct cust_user *out)
+{
+	struct cust_user u;
+	uint64_t seq = 0;
+	int rc = lookup_row(l, name, &u, &seq);
+
+	/* Deny by default: a row that no event set (a direct SQL write)
+	 * grants nothing (facts.h). */
+	if (!rc)
+		rc = facts_user_backed(l, u.name, access_role_name(u.role),
+				       u.agency, seq);
+	if (!rc)
+		*out = u;
 	return rc;
 }
 
@@ -182,8 +202,8 @@ static int make_event(struct cust_event *ev, const struct users_actor *who,
 		if (rc)
 			return rc;
 	}
-	d = json_pack("{s:s, s:I}", "user", name, "actor_uid",
-		      (json_int_t)who->uid);
+	d = json_pack("{s:s, s:s, s:I}", "user", name, "agency", agency,
+		      "actor_uid", (json_int_t)who->uid);
 	if (!d)
 		return -ENOMEM;
 	if ((role && json_object_set_new(d, "role", json_string(role))) ||
@@ -237,6 +257,7 @@ static int change(struct cust_ledger *l, const struct users_actor *who,
 	};
 	struct cust_event ev;
 	struct cust_user cur;
+	uint64_t cur_seq;
 	const char *rname = kind == CH_REMOVE ? NULL : access_role_name(role);
 	const char *old = NULL;
 	int rc;
@@ -257,14 +278,16 @@ static int change(struct cust_ledger *l, const struct users_actor *who,
 		rc = -EIO;
 		goto fail;
 	}
+	/* The raw row: an administrator may remove or fix a row that no
+	 * event backs (the change is then recorded like any other). */
 	if (kind == CH_ADD) {
-		rc = users_lookup(l, name, &cur);
+		rc = lookup_row(l, name, &cur, &cur_seq);
 		if (rc != -ENOENT) {
 			rc = rc ? rc : -EEXIST;
 			goto fail;
 		}
 	} else {
-		rc = users_lookup(l, name, &cur);
+		rc = lookup_row(l, name, &cur, &cur_seq);
 		if (rc)
 			goto fail;
 		agency = cur.agency;

@@ -9,10 +9,16 @@
  * created on first change. Every change is made in ONE transaction with
  * its ledger event, so the table never differs from the event history:
  *
- *   users_add      -> event user_added         details {user, role}
- *   users_remove   -> event user_removed       details {user, old_role}
+ *   users_add      -> event user_added         details {user, role,
+ *                                                 agency, actor_uid}
+ *   users_remove   -> event user_removed       details {user, old_role,
+ *                                                 agency, actor_uid}
  *   users_set_role -> event permission_changed details {user, role,
- *                                                       old_role}
+ *                                     old_role, agency, actor_uid}
+ *
+ * The table is a cache of these events: users_lookup() refuses a row
+ * that its event does not back (facts.h), and `custody verify` replays
+ * the events and reports any difference (class table-users).
  *
  * with the event's agency_id = the user's agency and the actor given by
  * the caller (who made the change, and through which path: the query
@@ -58,7 +64,9 @@ struct users_actor {
 int users_name_valid(const char *s);
 
 /* Look a user up by name. -ENOENT if unknown (also when no user was
- * ever added). out untouched on failure. */
+ * ever added), -EPERM if the row is not backed by the event it names
+ * (written around this module: it grants nothing). out untouched on
+ * failure. */
 int users_lookup(struct cust_ledger *l, const char *name,
 		 struct cust_user *out);
 

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "verify_facts.h"
 #include "verify_int.h"
 
 #define MAX_REPORTS 10000	/* findings passed to cb; all are counted */
@@ -107,6 +108,7 @@ static void replay(struct vctx *v, const struct cust_event *ev)
 	struct item *it;
 	int r;
 
+	verify_facts_event(v, ev);	/* users, cameras, origin */
 	if (!ev->evidence_id[0])
 		return;
 	if (!(it = map_get(v, ev->evidence_id, 1))) {
@@ -310,8 +312,11 @@ int cust_verify(struct cust_ledger *l, const struct cust_verify_opts *o,
 		if (!(r = verify_list_table(&v)) && !(r = scan_events(&v)) &&
 		    !(r = verify_check_checkpoints(&v)))
 			r = check_records(&v);
+		if (!r)
+			r = verify_facts_tables(&v);
 		sqlite3_exec(cust_ledger_db(l), "COMMIT", NULL, NULL, NULL);
 	}
+	verify_facts_free(&v);
 	for (i = 0; i < v.n_cks; i++)
 		free(v.cks[i].note);
 	for (i = 0; i < v.map_cap; i++)

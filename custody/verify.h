@@ -15,7 +15,11 @@
  *     checkpoint was published, and checkpoints are mutually consistent;
  *   - the ledger is not shorter than the newest external checkpoint;
  *   - the stored Merkle frontier matches the recomputed tree;
- *   - the evidence records equal the replay of their events.
+ *   - the evidence records equal the replay of their events;
+ *   - custody_users and dock_cameras equal the replay of the user and
+ *     enrolment events, and every ingested recording that names a camera
+ *     carries a manifest signature by that camera's enrolled key
+ *     (verify_facts.c, verify_origin.c).
  * External checkpoints are listed BEFORE the snapshot is taken, so one
  * published by a concurrent appender is never mistaken for a truncation;
  * for the same reason a ledger checkpoint signed less than 10 s before
@@ -27,7 +31,8 @@
  *   checkpoint-root truncated checkpoint-signature checkpoint-unknown-key
  *   checkpoint-mismatch checkpoint-conflict checkpoints-inconsistent
  *   checkpoint-unpublished checkpoint-missing frontier record
- *   record-missing record-orphan cases agency
+ *   record-missing record-orphan cases agency table-users table-cameras
+ *   manifest
  */
 #ifndef CUSTODY_VERIFY_H
 #define CUSTODY_VERIFY_H

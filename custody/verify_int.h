@@ -41,6 +41,7 @@ struct vctx {
 	struct item **map;
 	size_t map_cap, map_n;
 	int64_t listed_ns;		/* when the external dir was listed */
+	struct vfacts *facts;		/* verify_facts.c; NULL until needed */
 };
 
 /* Count a finding and report it through the callback (up to a cap). */

@@ -283,6 +283,14 @@ static int set_other_key(struct parse_ctx *x, const char *s, const char *k, cons
 			c->n_recipients = 0;
 			return dcfg_for_each_item(v, add_recipient, c);
 		}
+		if (!strcmp(k, "recipient_policy") || !strcmp(k, "agency_vkey")) {
+			char *dst = k[0] == 'r' ? c->recipient_policy : c->agency_vkey;
+			*why = "must be a file path (at most 511 bytes)";
+			if (!*v || strlen(v) >= DOCK_CONFIG_PATH_MAX)
+				return -EINVAL;
+			memcpy(dst, v, strlen(v) + 1);
+			return 0;
+		}
 		if (!strcmp(k, "chunk_size")) {
 			uint32_t n;
 			*why = "must be a power of two between 4096 and 16777216 bytes";
@@ -396,6 +404,8 @@ static int check_required(const struct dock_config *c, char *err, size_t errlen)
 		missing = "[dock] agency_id";
 	else if (!c->n_recipients)
 		missing = "[encryption] recipients";
+	else if (c->recipient_policy[0] && !c->agency_vkey[0])
+		missing = "[encryption] agency_vkey (with recipient_policy)";
 	if (missing) {
 		snprintf(err, errlen, "%s: %s is required", c->path, missing);
 		return -EINVAL;

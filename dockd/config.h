@@ -85,6 +85,8 @@ struct dock_config {
 	/* [encryption] */
 	char recipients[DOCK_CONFIG_MAX_RECIPIENTS][DOCK_CONFIG_PATH_MAX];
 	size_t n_recipients;
+	char recipient_policy[DOCK_CONFIG_PATH_MAX]; /* agency-signed recipients/v1 ("" none) */
+	char agency_vkey[DOCK_CONFIG_PATH_MAX];      /* its key, for the dock's own check */
 	uint32_t chunk_size;
 
 	/* [retention] */

@@ -18,6 +18,7 @@
 #include "agencykey.h"
 #include "alert.h"
 #include "camera.h"
+#include "cfgfacts.h"
 #include "daemon.h"
 #include "witnessc.h"
 #include "dockcert.h"
@@ -60,7 +61,7 @@ static void snap_free(struct dock_snap *s)
 static int snap_load(const char *path, struct dock_snap **out)
 {
 	struct dock_snap *s = calloc(1, sizeof(*s));
-	char err[300];
+	char err[1200]; /* a refusal names two paths, a key id and the fix */
 	int r;
 
 	if (!s)
@@ -80,6 +81,12 @@ static int snap_load(const char *path, struct dock_snap **out)
 			return -EINVAL;
 		}
 		s->n_recipients++;
+	}
+	r = recpolicy_load(&s->cfg, s->recipients, s->n_recipients, &s->policy, err, sizeof(err));
+	if (r < 0) {
+		log_error("%s", err);
+		snap_free(s);
+		return r;
 	}
 	s->chunk_log2 = (unsigned)__builtin_ctz(s->cfg.chunk_size);
 	s->refs = 1;
@@ -187,6 +194,29 @@ static int open_state(struct dockd *d, const struct dock_config *c)
 		log_warning("no [storage] target: recordings stay in the vault and are never released");
 	}
 	return status_new(c->dock_id, c->agency_id, &d->status);
+}
+
+/* config_changed (cfgfacts.h): the configuration in force is a ledger
+ * fact; a dock that cannot record it does not start. */
+static int record_config(struct dockd *d, bool on_sighup)
+{
+	struct dock_snap *s = dockd_snap_get(d);
+	char err[700] = "";
+	int done = 0, r = cfgfacts_record(d->w, d->config_path, on_sighup, &done);
+
+	if (r < 0)
+		log_error("%s: config_changed not recorded in the ledger: %s", d->config_path,
+			  strerror(-r));
+	else if (done)
+		log_info("config_changed recorded (%s)", on_sighup ? "SIGHUP" : "start");
+	if (r == 0 && (r = recpolicy_record(d->w, &s->policy, d->config_path, &done, err,
+					    sizeof(err))) < 0)
+		log_error("%s", err);
+	else if (r == 0 && done)
+		log_info("recipient_policy version %llu recorded",
+			 (unsigned long long)s->policy.version);
+	dockd_snap_put(d, s);
+	return r;
 }
 
 struct loop {
@@ -300,6 +330,8 @@ static void reload(struct loop *lp)
 	log_info("SIGHUP: reloading %s", d->config_path);
 	if (snap_load(d->config_path, &ns) < 0) {
 		log_error("reload failed: keeping the running configuration");
+		dockd_alert(d, "config", NULL, "SIGHUP: %s refused, the running configuration stays "
+			    "(see the log)", d->config_path);
 		return;
 	}
 	pthread_mutex_lock(&d->snap_mu);
@@ -332,6 +364,7 @@ static void reload(struct loop *lp)
 			(void)qservice_set_alert(lp->qs, &ac);
 		}
 	}
+	(void)record_config(d, true);
 	log_info("configuration reloaded (applies to new pulls)");
 }
 
@@ -525,6 +558,11 @@ int dockd_run(const char *config_path, bool exit_when_idle)
 	if (witnessc_start(d, config_path, &d->snap->cfg, &d->witnessc) < 0)
 		goto out;
 	storage_status_attach(d); /* queue counts in `custody status`, always fresh */
+	/* the configuration in force is a ledger fact before any camera docks */
+	if (record_config(d, false) < 0) {
+		atomic_store(&d->stop, true);
+		goto out;
+	}
 	if (open_loop(&lp, &d->snap->cfg) < 0) {
 		atomic_store(&d->stop, true);
 		goto out;

@@ -20,6 +20,7 @@
 #include <openssl/evp.h>
 
 #include "config.h"
+#include "recpolicy.h"
 #include "edsig.h"
 #include "ledgerw.h"
 #include "status.h"
@@ -31,6 +32,7 @@ struct dock_snap {
 	struct dock_config cfg;
 	EVP_PKEY *recipients[DOCK_CONFIG_MAX_RECIPIENTS];
 	size_t n_recipients;
+	struct recpolicy policy; /* the agency-signed policy they match (recpolicy.h) */
 	unsigned chunk_log2;
 };
 

@@ -452,8 +452,56 @@ static int retention_until(int32_t days, char *buf, size_t cap)
 	return cust_utc_text(now_ns() + (int64_t)days * 86400 * 1000000000LL, buf, cap);
 }
 
+/* The camera's signed manifest entry (without its signature), the
+ * signature, the device key and the recipient key ids, as hex, added to
+ * the ingested details d (which it takes). */
+static json_t *origin_details(const struct dock_rec *rec, const struct dockdb_origin *o, json_t *d)
+{
+	struct proto_manifest_entry e = { 0 };
+	uint8_t tbs[PROTO_TBS_MAX];
+	char hex[2 * PROTO_TBS_MAX + 1], sig[129], key[65];
+	size_t n = 0, skip = sizeof("BCDK-v1 manifest") + 2 + strlen(rec->serial);
+	json_t *ids = json_array();
+
+	snprintf(e.recording_id, sizeof(e.recording_id), "%s", rec->recording_id);
+	e.size = rec->size;
+	memcpy(e.sha256, rec->sha256, sizeof(e.sha256));
+	e.start_utc = rec->start_utc;
+	e.end_utc = rec->end_utc;
+	snprintf(e.category, sizeof(e.category), "%s", rec->category);
+	e.has_gps = rec->has_gps;
+	e.lat_e7 = rec->lat_e7;
+	e.lon_e7 = rec->lon_e7;
+	/* tbs = domain NUL || serial (u16 + bytes) || entry-without-sig */
+	if (!d || !ids || proto_manifest_tbs(rec->serial, &e, tbs, sizeof(tbs), &n) < 0 ||
+	    n <= skip || edsig_hex(tbs + skip, n - skip, hex, sizeof(hex)) < 0 ||
+	    edsig_hex(rec->sig, PROTO_SIG_LEN, sig, sizeof(sig)) < 0 ||
+	    edsig_hex(o->device_key, PROTO_PUBKEY_LEN, key, sizeof(key)) < 0)
+		goto fail;
+	for (size_t i = 0; i < o->n_keys && i < DOCKDB_KEYIDS_MAX; i++) {
+		char id[65];
+
+		hex32(o->key_ids[i], id);
+		if (json_array_append_new(ids, json_string(id)) < 0)
+			goto fail;
+	}
+	/* set_new takes the value even when it fails */
+	if (json_object_set_new(d, "recipients", ids) < 0 ||
+	    json_object_set_new(d, "manifest_entry", json_string(hex)) < 0 ||
+	    json_object_set_new(d, "manifest_sig", json_string(sig)) < 0 ||
+	    json_object_set_new(d, "device_key", json_string(key)) < 0)
+		goto fail_d;
+	return d;
+fail:
+	json_decref(ids);
+fail_d:
+	json_decref(d);
+	return NULL;
+}
+
 int dockdb_stored_local(struct ledgerw *w, struct dock_rec *rec, uint64_t ct_size,
-			const uint8_t ct_sha[32], const char *path, int32_t days)
+			const uint8_t ct_sha[32], const char *path, int32_t days,
+			const struct dockdb_origin *origin)
 {
 	struct cust_event ev[4];
 	char sha[65], csha[65], until[64];
@@ -465,10 +513,11 @@ int dockdb_stored_local(struct ledgerw *w, struct dock_rec *rec, uint64_t ct_siz
 	if (r == 0)
 		r = ledgerw_event(w, &ev[0], CUST_A_INGESTED, rec->evidence_id, CUST_OUTCOME_OK);
 	if (r == 0)
-		r = details(&ev[0], json_pack("{s:I,s:s,s:I,s:s,s:s,s:s}", "size", (json_int_t)rec->size,
-					      "sha256", sha, "ct_size", (json_int_t)ct_size,
-					      "ct_sha256", csha, "officer", rec->officer,
-					      "camera", rec->serial));
+		r = details(&ev[0], origin_details(rec, origin,
+			json_pack("{s:I,s:s,s:I,s:s,s:s,s:s}", "size", (json_int_t)rec->size,
+				  "sha256", sha, "ct_size", (json_int_t)ct_size,
+				  "ct_sha256", csha, "officer", rec->officer,
+				  "camera", rec->serial)));
 	if (r == 0)
 		r = ledgerw_event(w, &ev[1], CUST_A_STORED_LOCAL, rec->evidence_id, CUST_OUTCOME_OK);
 	if (r == 0)

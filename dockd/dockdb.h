@@ -108,10 +108,21 @@ int dockdb_interrupted(struct ledgerw *w, const struct dock_rec *r, uint64_t off
 int dockdb_quarantine(struct ledgerw *w, struct dock_rec *r, uint64_t got_size,
 		      const uint8_t got_sha[32], const char *why, const char *qpath);
 
-/* pulling -> stored_local: ingested + stored_local + categorized +
- * retention_set (days < 0: indefinite). */
+/* What an auditor needs to check a stored recording's origin and
+ * readers (docs/custody-ledger.md, "Origin of a recording"). */
+#define DOCKDB_KEYIDS_MAX 8 /* EVFILE_MAX_RECIPIENTS */
+struct dockdb_origin {
+	uint8_t device_key[PROTO_PUBKEY_LEN];      /* that verified the manifest entry */
+	uint8_t key_ids[DOCKDB_KEYIDS_MAX][32];    /* recipient stanzas of the file */
+	size_t n_keys;
+};
+
+/* pulling -> stored_local: ingested {size, sha256, ct_size, ct_sha256,
+ * officer, camera, manifest_entry, manifest_sig, device_key, recipients}
+ * + stored_local + categorized + retention_set (days < 0: indefinite). */
 int dockdb_stored_local(struct ledgerw *w, struct dock_rec *r, uint64_t ct_size,
-			const uint8_t ct_sha[32], const char *path, int32_t retention_days);
+			const uint8_t ct_sha[32], const char *path, int32_t retention_days,
+			const struct dockdb_origin *origin);
 
 /* stored_local -> storage_verified: uploaded + storage_verified. */
 int dockdb_storage_verified(struct ledgerw *w, struct dock_rec *r, const char *object_key,

@@ -8,6 +8,7 @@
 
 #include "edsig.h"
 #include "enrol.h"
+#include "facts.h"
 
 #define COLS "serial, pubkey, officer, model, agency, status, changed_seq"
 
@@ -137,6 +138,18 @@ int dock_enrol_check(struct cust_ledger *l, const char *agency_id,
 	    strcmp(hex, c.pubkey) != 0) {
 		say(why, whylen, "key mismatch");
 		return -PROTO_E_UNENROLLED;
+	}
+	/* Deny by default: a row that no device_enrolled event backs was
+	 * written around this module (custody/facts.h). */
+	r = facts_camera_backed(l, c.serial, c.pubkey, c.officer, c.model, c.agency,
+				c.changed_seq);
+	if (r == -EPERM) {
+		say(why, whylen, "enrolment row has no device_enrolled event");
+		return -PROTO_E_UNENROLLED;
+	}
+	if (r < 0) {
+		say(why, whylen, "enrolment lookup failed");
+		return -EIO;
 	}
 	return 0;
 }
@@ -303,6 +316,17 @@ static int may_enrol(struct cust_ledger *l, const struct dock_enrol_req *rq, con
 	return 0;
 }
 
+/* device_revoked details of the row being replaced. */
+static json_t *revoked_details(struct cust_ledger *l, const char *serial, const char *agency)
+{
+	struct dock_camera old;
+
+	if (dock_enrol_get(l, serial, &old) < 0)
+		return NULL;
+	return json_pack("{s:s, s:s, s:s}", "serial", serial, "pubkey", old.pubkey, "agency",
+			 agency);
+}
+
 static int enrol_tx(struct cust_ledger *l, const struct dock_enrol_req *rq, const char *hex,
 		    uint64_t *seq_out, char *why, size_t whylen)
 {
@@ -319,13 +343,14 @@ static int enrol_tx(struct cust_ledger *l, const struct dock_enrol_req *rq, cons
 		snprintf(reason, sizeof(reason), "replaced%s%s", rq->reason ? ": " : "",
 			 rq->reason ? rq->reason : "");
 		r = make_event(&ev[n++], rq->agency_id, rq->actor_id, "device_revoked", reason,
-			       json_pack("{s:s}", "serial", rq->serial));
+			       revoked_details(l, rq->serial, rq->agency_id));
 		if (r < 0)
 			return r;
 	}
 	r = make_event(&ev[n++], rq->agency_id, rq->actor_id, "device_enrolled", rq->reason,
-		       json_pack("{s:s, s:s, s:s, s:s}", "serial", rq->serial, "pubkey", hex,
-				 "officer", rq->officer, "model", rq->model ? rq->model : ""));
+		       json_pack("{s:s, s:s, s:s, s:s, s:s}", "serial", rq->serial, "pubkey", hex,
+				 "officer", rq->officer, "model", rq->model ? rq->model : "",
+				 "agency", rq->agency_id));
 	if (r == 0)
 		r = cust_ledger_append_batch(l, ev, n);
 	if (r < 0)
@@ -413,7 +438,8 @@ static int revoke_tx(struct cust_ledger *l, const char *agency_id, const char *s
 		return -EALREADY;
 	}
 	r = make_event(&ev, agency_id, actor_id, "device_revoked", reason,
-		       json_pack("{s:s}", "serial", serial));
+		       json_pack("{s:s, s:s, s:s}", "serial", serial, "pubkey", c.pubkey,
+				 "agency", agency_id));
 	if (r == 0)
 		r = cust_ledger_append(l, &ev);
 	if (r < 0)

@@ -12,7 +12,14 @@
  * Every change is ONE transaction that updates the row and appends the
  * justifying ledger event (device_enrolled / device_revoked, actor = the
  * person who ran the admin command), so the table never says something the
- * ledger does not.
+ * ledger does not. Details: device_enrolled {serial, pubkey, officer, model,
+ * agency}, device_revoked {serial, pubkey, agency}.
+ *
+ * The table is a cache of those events: dock_enrol_check() refuses a row
+ * whose changed_seq does not name a device_enrolled event saying exactly
+ * what the row says (custody/facts.h), and `custody verify` (custody side,
+ * same ledger file) replays the events and reports any difference (class
+ * table-cameras, docs/custody-ledger.md).
  *
  * Deny by default: a camera is accepted only when its serial is enrolled
  * (not revoked) for this dock's agency with exactly the key it presents.
@@ -64,8 +71,9 @@ struct dock_camera {
 int dock_enrol_schema(struct cust_ledger *l);
 
 /* 0 when id->serial is enrolled (status enrolled) for agency_id with
- * exactly id->pubkey; -PROTO_E_UNENROLLED otherwise with why = "unknown
- * serial" / "other agency" / "revoked" / "key mismatch"; -EIO (why =
+ * exactly id->pubkey and the row is backed by its event; -PROTO_E_UNENROLLED
+ * otherwise with why = "unknown serial" / "other agency" / "revoked" / "key
+ * mismatch" / "enrolment row has no device_enrolled event"; -EIO (why =
  * "enrolment lookup failed") when the table cannot be read - also a
  * refusal. A ledger without the table knows no camera. */
 int dock_enrol_check(struct cust_ledger *l, const char *agency_id,
@@ -93,7 +101,7 @@ struct dock_enrol_req {
 int dock_enrol_add(struct cust_ledger *l, const struct dock_enrol_req *rq, uint64_t *seq_out,
 		   char *why, size_t whylen);
 
-/* Revoke an enrolled camera (event device_revoked {serial}, reason
+/* Revoke an enrolled camera (event device_revoked {serial, pubkey, agency}, reason
  * required). -ENOENT unknown serial, -EALREADY already revoked, -EPERM
  * other agency, -EINVAL empty reason or bad field. */
 int dock_enrol_revoke(struct cust_ledger *l, const char *agency_id, const char *serial,

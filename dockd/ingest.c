@@ -41,6 +41,7 @@ struct pull {
 	uint64_t ct_off;     /* ciphertext bytes appended */
 	uint64_t got;        /* plaintext bytes consumed */
 	uint64_t next_sync;  /* plaintext offset of the next sync point */
+	const uint8_t *device_key; /* the session's enrolled key (ingested event) */
 	int local_err;       /* a write/sync on our side failed */
 	bool draining;       /* after local_err: the rest of the READ is dropped */
 };
@@ -360,8 +361,38 @@ static int ct_check(struct pull *pl, uint64_t ct, uint8_t ct_sha[32])
 	return 0;
 }
 
+/* The ingested event's origin facts: the device key of this session and
+ * the key ids of the recipient stanzas read back from the file's own
+ * header (what was really written, also after a resumed pull). */
+static int origin(struct pull *pl, struct dockdb_origin *o)
+{
+	uint8_t pre[EVFILE_PREFIX_LEN], *hdr = NULL;
+	struct evfile_info info;
+	uint32_t hlen = 0;
+	int r;
+
+	memset(o, 0, sizeof(*o));
+	memcpy(o->device_key, pl->device_key, sizeof(o->device_key));
+	r = evfile_fd_pread(&pl->fd, 0, pre, sizeof(pre));
+	if (r == 0)
+		r = evfile_header_peek(pre, sizeof(pre), &hlen);
+	if (r == 0 && !(hdr = malloc(hlen)))
+		r = -ENOMEM;
+	if (r == 0)
+		r = evfile_fd_pread(&pl->fd, 0, hdr, hlen);
+	if (r == 0)
+		r = evfile_header_parse(hdr, hlen, &info);
+	free(hdr);
+	if (r < 0)
+		return r;
+	for (unsigned i = 0; i < info.n_stanzas && i < DOCKDB_KEYIDS_MAX; i++)
+		memcpy(o->key_ids[o->n_keys++], info.stanzas[i].key_id, 32);
+	return 0;
+}
+
 static int finish(struct pull *pl)
 {
+	struct dockdb_origin o;
 	uint8_t sha[32], ct_sha[32];
 	uint64_t pt = 0, ct = 0;
 	unsigned int n = 0;
@@ -390,8 +421,10 @@ static int finish(struct pull *pl)
 	parts_save(pl, ct_sha);
 	if ((r = ingest_fsync_dir(pl->p->vdir)) < 0)
 		return pl->local_err = r;
-	r = dockdb_stored_local(pl->d->w, pl->rec, ct, ct_sha, pl->p->vault,
-				dock_config_retention_days(&pl->snap->cfg, pl->rec->category));
+	r = origin(pl, &o);
+	if (r == 0)
+		r = dockdb_stored_local(pl->d->w, pl->rec, ct, ct_sha, pl->p->vault,
+					dock_config_retention_days(&pl->snap->cfg, pl->rec->category), &o);
 	if (r < 0)
 		return r;
 	(void)unlink(pl->p->part);
@@ -466,7 +499,8 @@ int ingest_one(struct dockd *d, const struct dock_snap *snap, struct session *s,
 	       struct dock_rec *rec, bool *disk)
 {
 	struct paths p;
-	struct pull pl = { .d = d, .snap = snap, .rec = rec, .p = &p, .slot = slot, .fd = -1 };
+	struct pull pl = { .d = d, .snap = snap, .rec = rec, .p = &p, .slot = slot, .fd = -1,
+			   .device_key = session_identity(s)->pubkey };
 	int r;
 
 	*disk = false;

@@ -41,6 +41,9 @@ static const struct cmd_entry cmds[] = {
 	{ "witness", cmd_witness, "--listen H:P --state DIR --key F --name N --log 'ORIGIN VKEY'...| keygen: C2SP witness (docs/witness.md)" },
 	{ "audit", cmd_audit_log, "--state DIR --vkey F [--note FILE [--proof FILE]]: auditor's consistency check" },
 	{ "consistency-proof", cmd_consistency_proof, "OLD NEW: RFC 6962 consistency proof, base64 lines" },
+	{ "agency-vkey", cmd_agency_vkey, "(--pub F | --key F) --agency-id A: the agency vkey auditors hold" },
+	{ "agency-sign", cmd_agency_sign, "custody-cert|recipients|witnesses ...: sign an agency statement (docs/trust.md)" },
+	{ "agency-check", cmd_agency_check, "--agency VKEY NOTE: verify an agency statement" },
 	{ "status", cmd_status, "[--socket P] [--json] [--watch SECONDS]: the dock's cameras, pulls, queue" },
 };
 

@@ -59,6 +59,14 @@ static void test_all_kinds(void **state)
 	assert_int_equal(dock_config_retention_days(&c, "traffic"), 90);
 	assert_string_equal(c.vault_dir, "/srv/d/vault");
 	assert_string_equal(c.storage_target, "file:///srv/vault");
+	assert_string_equal(c.recipient_policy, "");
+	assert_int_equal(load(BASE "[encryption]\nrecipient_policy = /p.note\nagency_vkey = /a.vkey\n",
+			      &c, err), 0);
+	assert_string_equal(c.recipient_policy, "/p.note");
+	assert_string_equal(c.agency_vkey, "/a.vkey");
+	/* a policy without the key to check it is refused */
+	assert_int_equal(load(BASE "[encryption]\nrecipient_policy = /p.note\n", &c, err), -EINVAL);
+	assert_non_null(strstr(err, "[encryption] agency_vkey"));
 }
 
 static void test_storage_defaults(void **state)

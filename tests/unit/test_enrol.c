@@ -189,7 +189,9 @@ static void test_revoke(void **st)
 	assert_int_equal(cust_ledger_get(f->l, seq, &ev), 0);
 	assert_string_equal(cust_action_name(ev.action), "device_revoked");
 	assert_string_equal(ev.reason, "lost");
-	assert_string_equal(ev.details, "{\"serial\":\"CAM1\"}");
+	assert_string_equal(ev.details, "{\"agency\":\"pd-a\",\"pubkey\":\"42010101010101010101"
+					"01010101010101010101010101010101010101010101\","
+					"\"serial\":\"CAM1\"}");
 	assert_int_equal(check(f, AG, "CAM1", 1, why), -PROTO_E_UNENROLLED);
 	assert_string_equal(why, "revoked");
 	assert_int_equal(dock_enrol_revoke(f->l, AG, "CAM1", "again", ACTOR, &seq, why, sizeof(why)),
