@@ -277,6 +277,18 @@ static void check_copies(struct vctx *v)
 	}
 }
 
+/* 1 if an earlier copy (the list is sorted by size) of the same size as
+ * copy i matched the recomputed root. */
+static int same_size_matched(const struct vctx *v, const int *match, size_t i)
+{
+	size_t j;
+
+	for (j = i; j-- > 0 && v->cks[j].size == v->cks[i].size;)
+		if (match[j])
+			return 1;
+	return 0;
+}
+
 int verify_check_checkpoints(struct vctx *v)
 {
 	merkle_hash *roots, last;
@@ -307,6 +319,16 @@ int verify_check_checkpoints(struct vctx *v)
 			     " the ledger holds %llu: events %llu..%llu are missing",
 			     c->ext ? "external" : "ledger", (unsigned long long)c->size,
 			     (unsigned long long)v->n, (unsigned long long)v->n + 1,
+			     (unsigned long long)c->size);
+		} else if (memcmp(roots[i], c->cp.root, MERKLE_HASH_LEN) &&
+			   same_size_matched(v, match, i)) {
+			/* another copy of this size matched: there is no range of
+			 * changed events to name, this copy is a conflicting
+			 * signature over another tree (a fork) */
+			verify_find(v, "checkpoint-root", c->size, "%s checkpoint %llu: signed root"
+			     " differs from the recomputed one, which another signed copy of"
+			     " checkpoint %llu matches: conflicting checkpoints (a fork)",
+			     c->ext ? "external" : "ledger", (unsigned long long)c->size,
 			     (unsigned long long)c->size);
 		} else if (memcmp(roots[i], c->cp.root, MERKLE_HASH_LEN)) {
 			verify_find(v, "checkpoint-root", good + 1, "%s checkpoint %llu: signed root"
