@@ -175,9 +175,10 @@ int cust_proof_build(struct cust_ledger *l, const char *agency,
 	}
 	if ((r = cust_ledger_foreach(l, evidence_id, 1, 0, add, &c)))
 		goto out;
-	o = json_pack("{s:s, s:s, s:s, s:I, s:O, s:O}", "format", CUST_PROOF_FORMAT,
+	o = json_pack("{s:s, s:s, s:s, s:I, s:O, s:I, s:O}", "format", CUST_PROOF_FORMAT,
 		      "evidence_id", evidence_id, "checkpoint", note,
 		      "tree_size", (json_int_t)size, "events", c.events,
+		      "events_total", (json_int_t)json_array_size(c.events),
 		      "not_covered", c.uncovered);
 	r = o ? 0 : -ENOMEM;
 	if (o)
@@ -235,6 +236,29 @@ static int check_one(const json_t *e, const struct checkpoint *cp, const char *i
 	return r ? MERKLE_E_VERIFY : 0;
 }
 
+/* not_covered: the item's events after the checkpoint, strictly
+ * increasing, all beyond the tree size and after the proven ones. */
+static int check_not_covered(const json_t *proof, const struct checkpoint *cp,
+			     json_int_t prev, FILE *out)
+{
+	const json_t *nc = json_object_get(proof, "not_covered"), *x;
+	size_t i;
+
+	if (!nc)
+		return 0;
+	json_array_foreach(nc, i, x) {
+		json_int_t s = json_is_integer(x) ? json_integer_value(x) : 0;
+		if (s <= prev || (uint64_t)s <= cp->size) {
+			if (out)
+				fprintf(out, "not_covered: FAILED: seq %lld is within the checkpoint "
+					"or out of order\n", (long long)s);
+			return 1;
+		}
+		prev = s;
+	}
+	return 0;
+}
+
 int cust_proof_check(const json_t *proof, const struct ckpt_vkey *keys,
 		     size_t n_keys, FILE *out, size_t *checked)
 {
@@ -243,18 +267,29 @@ int cust_proof_check(const json_t *proof, const struct ckpt_vkey *keys,
 	const char *id = json_string_value(json_object_get(proof, "evidence_id"));
 	const char *fmt = json_string_value(json_object_get(proof, "format"));
 	const json_t *events = json_object_get(proof, "events");
-	size_t i, ok = 0;
+	const json_t *total;
+	json_int_t prev = 0;
+	size_t i, ok = 0, signer = 0;
 	int r, bad = 0;
 
 	if (!json_is_object(proof) || !note || !id || !fmt ||
 	    strcmp(fmt, CUST_PROOF_FORMAT) || !json_is_array(events) ||
 	    json_array_size(events) > CUST_PROOF_MAX_EVENTS)
 		return PROOF_MALFORMED;
-	r = checkpoint_parse_verify(note, strlen(note), keys, n_keys, &cp, NULL);
+	r = checkpoint_parse_verify(note, strlen(note), keys, n_keys, &cp, &signer);
 	if (r) {
 		if (out)
 			fprintf(out, "checkpoint: %s\n", checkpoint_strerror(r));
 		return r;
+	}
+	/* a key signs for one log: its name is the log's origin. A note of
+	 * another log signed by the same key proves nothing about ours. */
+	if (strcmp(cp.origin, keys[signer].name)) {
+		if (out)
+			fprintf(out, "checkpoint: FAILED: origin '%s' is not the log of key '%s'\n",
+				cp.origin, keys[signer].name);
+		*checked = 0;
+		return MERKLE_E_VERIFY;
 	}
 	/* tree_size is informative; a file whose copy disagrees with the
 	 * signed size was edited */
@@ -271,7 +306,24 @@ int cust_proof_check(const json_t *proof, const struct ckpt_vkey *keys,
 		*checked = 0;
 		return MERKLE_E_VERIFY;
 	}
+	total = json_object_get(proof, "events_total");
+	if (!json_is_integer(total) || json_integer_value(total) < 0)
+		return PROOF_MALFORMED;
 	for (i = 0; i < json_array_size(events); i++) {
+		json_t *sj = json_object_get(json_array_get(events, i), "seq");
+		/* one entry per event, in seq order: a reversed or repeated
+		 * event would inflate "K of M proven" */
+		if (json_is_integer(sj) && json_integer_value(sj) >= 1 &&
+		    json_integer_value(sj) <= prev) {
+			if (out)
+				fprintf(out, "seq %lld: FAILED: not after seq %lld (events must be in "
+					"strictly increasing seq order, each once)\n",
+					(long long)json_integer_value(sj), (long long)prev);
+			bad = 1;
+			continue;
+		}
+		if (json_is_integer(sj))
+			prev = json_integer_value(sj);
 		r = check_one(json_array_get(events, i), &cp, id, out);
 		if (r == PROOF_MALFORMED || r == -EIO)
 			return r;
@@ -280,6 +332,18 @@ int cust_proof_check(const json_t *proof, const struct ckpt_vkey *keys,
 		else
 			ok++;
 	}
+	/* the file states how many of the item's events the checkpoint
+	 * covers; a file with some of them left out is not a proof of the
+	 * item's history */
+	if ((json_int_t)json_array_size(events) != json_integer_value(total)) {
+		if (out)
+			fprintf(out, "FAILED: the file lists %zu event(s) but states the checkpoint "
+				"covers %lld event(s) of %s: incomplete\n", json_array_size(events),
+				(long long)json_integer_value(total), id);
+		bad = 1;
+	}
+	if (check_not_covered(proof, &cp, prev, out))
+		bad = 1;
 	*checked = ok;
 	return bad ? MERKLE_E_VERIFY : 0;
 }

@@ -98,6 +98,32 @@ PY
 	reject "$T/hexcase.json" "non-hex canonical bytes: malformed" 2 "malformed"
 	edit neg.json "e[0]['seq'] = -5"
 	reject "$T/neg.json" "negative seq: malformed" 2 "malformed"
+	# regressions (issue #10): each was accepted before
+	edit rev.json "e[0], e[1] = e[1], e[0]"
+	reject "$T/rev.json" "reversed events: rejected" 1 "strictly increasing"
+	edit dup.json "e.insert(1, e[0]); p['events_total'] += 1"
+	reject "$T/dup.json" "duplicated event: rejected" 1 "strictly increasing"
+	edit part.json "e.pop(2)"
+	reject "$T/part.json" "proof of only some of the item's events: rejected" 1 "incomplete"
+	edit nc.json "p['not_covered'] = [e[0]['seq']]"
+	reject "$T/nc.json" "not_covered naming a covered seq: rejected" 1 "not_covered: FAILED"
+	edit nototal.json "del p['events_total']"
+	reject "$T/nototal.json" "no events_total: malformed" 2 "malformed"
+	# a note for another log, validly signed by the trusted key
+	python3 - "$T/p.json" "$T/ck.key" "$T/origin.json" <<'PY'
+import base64, json, sys
+from cryptography.hazmat.primitives import serialization
+p = json.load(open(sys.argv[1]))
+k = serialization.load_pem_private_key(open(sys.argv[2], "rb").read(), None)
+text, sigs = p["checkpoint"].split("\n\n", 1)
+lines = text.split("\n"); lines[0] = "other.example/another-log"
+body = "\n".join(lines) + "\n"
+dash, name, sig = sigs.strip().split(" ")
+kid = base64.b64decode(sig)[:4]
+p["checkpoint"] = body + "\n" + dash + " " + name + " " + base64.b64encode(kid + k.sign(body.encode())).decode() + "\n"
+open(sys.argv[3], "w").write(json.dumps(p))
+PY
+	reject "$T/origin.json" "checkpoint of another log signed by the trusted key: rejected" 1 "origin 'other.example/another-log' is not the log of key"
 	edit fmt.json "p['format'] = 'something else'"
 	reject "$T/fmt.json" "unknown format: malformed" 2 "malformed"
 
@@ -142,6 +168,10 @@ def inclusion(i, n, h, proof):
 def field(b, o):
     n = struct.unpack(">I", b[o:o + 4])[0]
     return b[o + 4:o + 4 + n].decode(), o + 4 + n
+assert origin == name, "checkpoint of another log"
+seqs = [e["seq"] for e in p["events"]]
+assert seqs == sorted(set(seqs)) and len(seqs) == p["events_total"], "order or completeness"
+assert all(s > size for s in p["not_covered"]) and p["not_covered"] == sorted(set(p["not_covered"]))
 for e in p["events"]:
     c = bytes.fromhex(e["canonical"])
     assert c[0] == 1 and struct.unpack(">Q", c[1:9])[0] == e["seq"]
