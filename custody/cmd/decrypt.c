@@ -15,12 +15,20 @@
  *  2. an `exported` event (actor = OS user, reason, details out/file/key_id)
  *     is made durable BEFORE the first plaintext byte exists: no record,
  *     no plaintext;
- *  3. plaintext goes to a 0600 temp file next to --out while SHA-256 is
- *     computed; only after the final chunk verified (evfile_reader_next
- *     returned 0) AND the hash equals the ledger's is it linked to --out
- *     (never replacing an existing file). On any failure the temp file is
- *     removed and a second `exported` event with outcome "failed" and the
- *     error is appended.
+ *  3. plaintext goes to an unnamed (O_TMPFILE) 0600 file in --out's
+ *     directory while SHA-256 is computed; only after the final chunk
+ *     verified (evfile_reader_next returned 0) AND the hash equals the
+ *     ledger's is it linked to --out with linkat (never replacing an
+ *     existing file). Killed at any point, even by SIGKILL, it leaves no
+ *     plaintext under any name. Filesystems without O_TMPFILE (vfat) get a
+ *     named hidden temp file and a warning saying what a kill leaves. On
+ *     any failure the temp file is removed and a second `exported` event
+ *     with outcome "failed" and the error is appended.
+ * A file whose header does not open with our key (tampered, truncated,
+ * not encrypted to this key) is an access attempt too: an `exported`
+ * event with outcome "failed" names it before the refusal (the evidence
+ * id is the one asked for, or empty for --file: an unauthenticated header
+ * names nothing we can trust).
  * --no-ledger (a defense expert holding only the file and a key): nothing
  * is compared or recorded; the SHA-256 is printed for comparison with the
  * ledger's record elsewhere.
@@ -29,7 +37,7 @@
  * recipient, authentication failure, SHA-256 mismatch); 2 usage,
  * configuration, files, or the ledger cannot record the export.
  */
-#define _GNU_SOURCE	/* mkostemp */
+#define _GNU_SOURCE	/* mkostemp, O_TMPFILE, AT_EMPTY_PATH */
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -292,14 +300,34 @@ static const char *why(int r)
 	}
 }
 
+static int record(struct cmd_ctx *ctx, struct dec_job *j, const char *error);
+
+/* A file whose header we could not open: an `exported` event with outcome
+ * failed, under the id asked for (--file: none, since the header's ids
+ * are unauthenticated) and, before the record is known, the configured
+ * agency. */
+static int record_header_failure(struct cmd_ctx *ctx, struct dec_job *j,
+				 const char *reason)
+{
+	char err[256];
+
+	if (!j->agency[0])
+		snprintf(j->agency, sizeof(j->agency), "%s", cmd_agency(ctx) ?: "unknown");
+	snprintf(err, sizeof(err), "header: %s", reason);
+	return record(ctx, j, err);
+}
+
 /* Header MAC verified with our key; the header's ids name the item. */
-static int open_reader(struct dec_job *j)
+static int open_reader(struct cmd_ctx *ctx, struct dec_job *j)
 {
 	char hid[2 * EVFILE_MAX_ID + 2];
 	int r = evfile_reader_open(&j->rd, j->key, evfile_fd_read, &j->in_fd, &j->info);
 
 	if (r) {
 		cmd_err("%s: %s", j->in_path, why(r));
+		/* the attempt is on the record before we refuse */
+		if (!j->o.no_ledger && r != -ENOMEM && record_header_failure(ctx, j, why(r)))
+			return CMD_ERROR;
 		return r == -EIO || r == -ENOMEM ? CMD_ERROR : CMD_FINDINGS;
 	}
 	snprintf(hid, sizeof(hid), "%s/%s", j->info.camera_serial, j->info.recording_id);
@@ -342,6 +370,27 @@ static int make_temp(struct dec_job *j)
 		cmd_err("%s: exists; refusing to overwrite (choose --out)", j->out_path);
 		return CMD_ERROR;
 	}
+	snprintf(dirbuf, sizeof(dirbuf), "%s", j->out_path);
+	/* An unnamed file in the output directory: if we are killed (even
+	 * SIGKILL, which no handler sees) the kernel frees it, and no partial
+	 * plaintext is ever left under a name. It gets its name by linkat()
+	 * only after the last chunk verified and the SHA-256 matched. */
+	j->tmp_fd = open(dirname(dirbuf), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+	if (j->tmp_fd >= 0) {
+		j->tmp_path[0] = '\0';
+		return 0;
+	}
+	if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL) {
+		cmd_err("%s: cannot create a file there: %s", j->out_path, strerror(errno));
+		return CMD_ERROR;
+	}
+	/* e.g. vfat (a disclosure USB stick): a named hidden temp file, removed
+	 * on failure and on SIGINT/SIGTERM/SIGHUP, but not on SIGKILL or a
+	 * power cut - say so before any plaintext exists */
+	cmd_err("warning: %s: this filesystem has no unnamed temporary files "
+		"(O_TMPFILE); if this process is killed (kill -9, power loss) a "
+		"partial plaintext file .decrypt-XXXXXX may remain there: delete it",
+		j->out_path);
 	snprintf(dirbuf, sizeof(dirbuf), "%s", j->out_path);
 	n = snprintf(j->tmp_path, sizeof(j->tmp_path), "%s/.decrypt-XXXXXX",
 		     dirname(dirbuf));
@@ -469,12 +518,31 @@ static int link_noreplace(const char *tmp, const char *out)
 	return rename(tmp, out);
 }
 
+/* Give the unnamed (O_TMPFILE) file fd the name out; never replaces. */
+static int link_unnamed(int fd, const char *out)
+{
+	char proc[64];
+
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	if (linkat(AT_FDCWD, proc, AT_FDCWD, out, AT_SYMLINK_FOLLOW) == 0)
+		return 0;
+	if (errno != ENOENT)	/* ENOENT: no /proc mounted */
+		return -1;
+	return linkat(fd, "", AT_FDCWD, out, AT_EMPTY_PATH);
+}
+
 /* Durable temp file, linked to --out only if that name is still free. */
 static int commit_output(struct dec_job *j)
 {
 	char dirbuf[DEC_PATH_MAX];
 	int dfd, e = fsync(j->tmp_fd) ? errno : 0;
 
+	if (!e && !j->tmp_path[0] && link_unnamed(j->tmp_fd, j->out_path)) {
+		e = errno;
+		cmd_err("%s: %s", j->out_path, e == EEXIST ?
+			"appeared meanwhile; refusing to overwrite" : strerror(e));
+		return CMD_ERROR;	/* the unnamed file goes with its fd */
+	}
 	if (close(j->tmp_fd) && !e)
 		e = errno;
 	j->tmp_fd = -1;
@@ -482,7 +550,7 @@ static int commit_output(struct dec_job *j)
 		cmd_err("%s: %s", j->out_path, strerror(e));
 		return CMD_ERROR;
 	}
-	if (link_noreplace(j->tmp_path, j->out_path)) {
+	if (j->tmp_path[0] && link_noreplace(j->tmp_path, j->out_path)) {
 		cmd_err("%s: %s", j->out_path, errno == EEXIST ?
 			"appeared meanwhile; refusing to overwrite" : strerror(errno));
 		return CMD_ERROR;
@@ -581,7 +649,7 @@ static int prepare(struct cmd_ctx *ctx, struct dec_job *j)
 			 abs && strlen(abs) < sizeof(j->in_path) ? abs : j->o.file);
 		free(abs);
 	}
-	if ((rc = open_input(j)) || (rc = open_reader(j)))
+	if ((rc = open_input(j)) || (rc = open_reader(ctx, j)))
 		return rc;
 	if (!j->o.id && !j->o.no_ledger && (rc = lookup_record(ctx, j)))
 		return rc;
