@@ -153,7 +153,7 @@ static int cmp_ck(const void *a, const void *b)
 
 static void check_signatures(struct vctx *v)
 {
-	size_t i;
+	size_t i, signer = 0;
 	int r;
 
 	for (i = 0; i < v->n_cks; i++) {
@@ -162,7 +162,7 @@ static void check_signatures(struct vctx *v)
 
 		v->res.checkpoints++;
 		r = checkpoint_parse_verify(c->note, c->len, v->o->keys, v->o->n_keys,
-					    &c->cp, NULL);
+					    &c->cp, &signer);
 		if (r == -ENOKEY)
 			verify_find(v, "checkpoint-unknown-key", 0, "%s checkpoint %llu: not signed "
 			     "by any trusted key", where, (unsigned long long)c->size);
@@ -170,6 +170,12 @@ static void check_signatures(struct vctx *v)
 			verify_find(v, "checkpoint-signature", 0, "%s checkpoint %llu: %s (forged or "
 			     "replaced)", where, (unsigned long long)c->size,
 			     checkpoint_strerror(r));
+		else if (strcmp(c->cp.origin, v->o->keys[signer].name))
+			/* a key signs for one log: a note of another log proves
+			 * nothing about this one, whatever its root */
+			verify_find(v, "checkpoint-signature", 0, "%s checkpoint %llu: origin '%s'"
+			     " is not the log of key '%s'", where, (unsigned long long)c->size,
+			     c->cp.origin, v->o->keys[signer].name);
 		else if (c->cp.size != c->size)
 			verify_find(v, "checkpoint-mismatch", 0, "%s checkpoint %llu: signed tree "
 			     "size is %llu", where, (unsigned long long)c->size,

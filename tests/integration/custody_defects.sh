@@ -125,4 +125,28 @@ vout
 check "unknown action + unsorted details in agreeing columns and blob: bad-encoding" \
 	sh -c "[ $rc -eq 1 ] && printf '%s\n' \"\$1\" | grep -q 'FINDING bad-encoding'" - "$out"
 printf '%s\n' "$out" | grep FINDING | sed 's/^/# /'
+# --- a checkpoint of another log, validly signed by the trusted key ---
+case_dir origin
+f=$(ls "$D/ext" | sort -t. -k2 -n | tail -1)
+python3 - "$D/ext/$f" "$T/ck.key" "$D/l.db" <<'PY'
+import base64, sqlite3, sys
+from cryptography.hazmat.primitives import serialization
+note = open(sys.argv[1]).read()
+k = serialization.load_pem_private_key(open(sys.argv[2], "rb").read(), None)
+text, sigs = note.split("\n\n", 1)
+lines = text.split("\n"); lines[0] = "other.example/another-log"
+body = "\n".join(lines) + "\n"
+dash, name, sig = sigs.strip().split(" ")
+kid = base64.b64decode(sig)[:4]
+forged = body + "\n" + dash + " " + name + " " + base64.b64encode(kid + k.sign(body.encode())).decode() + "\n"
+open(sys.argv[1], "w").write(forged)
+db = sqlite3.connect(sys.argv[3])
+db.executescript("DROP TRIGGER IF EXISTS checkpoints_no_update;")
+db.execute("UPDATE checkpoints SET note = ? WHERE size = ?", (forged, int(lines[1])))
+db.commit()
+PY
+vout
+check "both copies of a checkpoint replaced by another log's note (same root, trusted key): finding" \
+	sh -c "[ $rc -eq 1 ] && printf '%s\n' \"\$1\" | grep -q \"FINDING checkpoint-signature.*origin 'other.example/another-log'\"" - "$out"
+printf '%s\n' "$out" | grep FINDING | sed 's/^/# /'
 done_testing
