@@ -37,11 +37,9 @@
  * recipient, authentication failure, SHA-256 mismatch); 2 usage,
  * configuration, files, or the ledger cannot record the export.
  */
-#define _GNU_SOURCE	/* mkostemp, O_TMPFILE, AT_EMPTY_PATH */
+#define _GNU_SOURCE	/* realpath et al. */
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,46 +52,10 @@
 
 #include "agencykey.h"
 #include "cmd.h"
+#include "decrypt.h"
 #include "evfile.h"
 #include "query.h"
 #include "vaultpath.h"
-
-#define DEC_PATH_MAX 1024
-
-struct dec_opts {
-	const char *key, *reason, *out, *file, *id, *vault;
-	int no_ledger;
-};
-
-struct dec_job {
-	struct dec_opts o;
-	EVP_PKEY *key;
-	char key_id[2 * AGENCYKEY_ID_LEN + 1];
-	char evid[CUST_EVIDENCE_MAX + 1];
-	char agency[CUST_AGENCY_MAX + 1];
-	char sha_ledger[65];
-	char object_key[256];
-	char in_path[DEC_PATH_MAX];
-	int in_fd;
-	struct evfile_reader *rd;
-	struct evfile_info info;
-	char out_path[DEC_PATH_MAX], tmp_path[DEC_PATH_MAX];
-	int tmp_fd;
-	char sha_hex[65];
-	uint64_t n;
-};
-
-/* Removed by the signal handler if we are interrupted mid-write. */
-static volatile sig_atomic_t tmp_live;
-static char tmp_for_signal[DEC_PATH_MAX];
-
-static void on_signal(int sig)
-{
-	if (tmp_live)
-		unlink(tmp_for_signal);
-	signal(sig, SIG_DFL);
-	raise(sig);
-}
 
 static void hex(const uint8_t *b, size_t n, char *out)
 {
@@ -344,71 +306,6 @@ static int open_reader(struct cmd_ctx *ctx, struct dec_job *j)
 	return 0;
 }
 
-/* --out, or "<recording id>.plain" in the current directory; the temp
- * file is created beside it (same filesystem: link() is atomic). */
-static int make_temp(struct dec_job *j)
-{
-	char dirbuf[DEC_PATH_MAX], cwd[DEC_PATH_MAX];
-	const char *out = j->o.out;
-	char def[EVFILE_MAX_ID + 8];
-	struct stat st;
-	int n;
-
-	if (!out) {
-		snprintf(def, sizeof(def), "%s.plain", j->info.recording_id);
-		out = def;
-	}
-	if (out[0] != '/' && getcwd(cwd, sizeof(cwd)))
-		n = snprintf(j->out_path, sizeof(j->out_path), "%s/%s", cwd, out);
-	else
-		n = snprintf(j->out_path, sizeof(j->out_path), "%s", out);
-	if (n < 0 || (size_t)n >= sizeof(j->out_path)) {
-		cmd_err("%s: output path too long", out);
-		return CMD_ERROR;
-	}
-	if (lstat(j->out_path, &st) == 0) {
-		cmd_err("%s: exists; refusing to overwrite (choose --out)", j->out_path);
-		return CMD_ERROR;
-	}
-	snprintf(dirbuf, sizeof(dirbuf), "%s", j->out_path);
-	/* An unnamed file in the output directory: if we are killed (even
-	 * SIGKILL, which no handler sees) the kernel frees it, and no partial
-	 * plaintext is ever left under a name. It gets its name by linkat()
-	 * only after the last chunk verified and the SHA-256 matched. */
-	j->tmp_fd = open(dirname(dirbuf), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
-	if (j->tmp_fd >= 0) {
-		j->tmp_path[0] = '\0';
-		return 0;
-	}
-	if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL) {
-		cmd_err("%s: cannot create a file there: %s", j->out_path, strerror(errno));
-		return CMD_ERROR;
-	}
-	/* e.g. vfat (a disclosure USB stick): a named hidden temp file, removed
-	 * on failure and on SIGINT/SIGTERM/SIGHUP, but not on SIGKILL or a
-	 * power cut - say so before any plaintext exists */
-	cmd_err("warning: %s: this filesystem has no unnamed temporary files "
-		"(O_TMPFILE); if this process is killed (kill -9, power loss) a "
-		"partial plaintext file .decrypt-XXXXXX may remain there: delete it",
-		j->out_path);
-	snprintf(dirbuf, sizeof(dirbuf), "%s", j->out_path);
-	n = snprintf(j->tmp_path, sizeof(j->tmp_path), "%s/.decrypt-XXXXXX",
-		     dirname(dirbuf));
-	if (n < 0 || (size_t)n >= sizeof(j->tmp_path)) {
-		cmd_err("%s: output path too long", out);
-		return CMD_ERROR;
-	}
-	j->tmp_fd = mkostemp(j->tmp_path, O_CLOEXEC);	/* mode 0600 */
-	if (j->tmp_fd < 0) {
-		cmd_err("%s: cannot create a file there: %s", j->out_path, strerror(errno));
-		j->tmp_path[0] = '\0';
-		return CMD_ERROR;
-	}
-	memcpy(tmp_for_signal, j->tmp_path, sizeof(tmp_for_signal));
-	tmp_live = 1;
-	return 0;
-}
-
 /* The `exported` event(s). error NULL: the access, before any plaintext;
  * else the failure that followed it. */
 static int record(struct cmd_ctx *ctx, struct dec_job *j, const char *error)
@@ -497,87 +394,6 @@ static int decrypt_stream(struct dec_job *j, const char **fail)
 	return 0;
 }
 
-/* Move tmp to out unless out exists; tmp is gone afterwards on success.
- * link() is atomic; filesystems without hard links (a FAT USB stick for a
- * disclosure) get check-then-rename, racy only against the caller's own
- * processes writing the same name. */
-static int link_noreplace(const char *tmp, const char *out)
-{
-	struct stat st;
-
-	if (link(tmp, out) == 0) {
-		unlink(tmp);
-		return 0;
-	}
-	if (errno != EPERM && errno != EOPNOTSUPP && errno != ENOSYS)
-		return -1;
-	if (lstat(out, &st) == 0) {
-		errno = EEXIST;
-		return -1;
-	}
-	return rename(tmp, out);
-}
-
-/* Give the unnamed (O_TMPFILE) file fd the name out; never replaces. */
-static int link_unnamed(int fd, const char *out)
-{
-	char proc[64];
-
-	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-	if (linkat(AT_FDCWD, proc, AT_FDCWD, out, AT_SYMLINK_FOLLOW) == 0)
-		return 0;
-	if (errno != ENOENT)	/* ENOENT: no /proc mounted */
-		return -1;
-	return linkat(fd, "", AT_FDCWD, out, AT_EMPTY_PATH);
-}
-
-/* Durable temp file, linked to --out only if that name is still free. */
-static int commit_output(struct dec_job *j)
-{
-	char dirbuf[DEC_PATH_MAX];
-	int dfd, e = fsync(j->tmp_fd) ? errno : 0;
-
-	if (!e && !j->tmp_path[0] && link_unnamed(j->tmp_fd, j->out_path)) {
-		e = errno;
-		cmd_err("%s: %s", j->out_path, e == EEXIST ?
-			"appeared meanwhile; refusing to overwrite" : strerror(e));
-		return CMD_ERROR;	/* the unnamed file goes with its fd */
-	}
-	if (close(j->tmp_fd) && !e)
-		e = errno;
-	j->tmp_fd = -1;
-	if (e) {
-		cmd_err("%s: %s", j->out_path, strerror(e));
-		return CMD_ERROR;
-	}
-	if (j->tmp_path[0] && link_noreplace(j->tmp_path, j->out_path)) {
-		cmd_err("%s: %s", j->out_path, errno == EEXIST ?
-			"appeared meanwhile; refusing to overwrite" : strerror(errno));
-		return CMD_ERROR;
-	}
-	tmp_live = 0;
-	j->tmp_path[0] = '\0';
-	snprintf(dirbuf, sizeof(dirbuf), "%s", j->out_path);
-	dfd = open(dirname(dirbuf), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		(void)fsync(dfd);
-		close(dfd);
-	}
-	return 0;
-}
-
-/* Remove the temp file (partial or unverified plaintext). */
-static void discard_temp(struct dec_job *j)
-{
-	if (j->tmp_fd >= 0)
-		close(j->tmp_fd);
-	j->tmp_fd = -1;
-	if (j->tmp_path[0])
-		unlink(j->tmp_path);
-	j->tmp_path[0] = '\0';
-	tmp_live = 0;
-}
-
 /* Decrypt, compare, commit; returns the exit status. */
 static int produce(struct cmd_ctx *ctx, struct dec_job *j)
 {
@@ -594,10 +410,10 @@ static int produce(struct cmd_ctx *ctx, struct dec_job *j)
 		fail = "sha256 mismatch";
 		rc = CMD_FINDINGS;
 	}
-	if (!rc && (rc = commit_output(j)))
+	if (!rc && (rc = dec_commit_output(j)))
 		fail = "output could not be written";
 	if (rc) {
-		discard_temp(j);	/* gone before the failure is recorded */
+		dec_discard_temp(j);	/* gone before the failure is recorded */
 		if (!j->o.no_ledger)
 			(void)record(ctx, j, fail ? fail : "failed");
 		return rc;
@@ -653,7 +469,7 @@ static int prepare(struct cmd_ctx *ctx, struct dec_job *j)
 		return rc;
 	if (!j->o.id && !j->o.no_ledger && (rc = lookup_record(ctx, j)))
 		return rc;
-	return make_temp(j);
+	return dec_make_temp(j);
 }
 
 int cmd_decrypt(struct cmd_ctx *ctx, int argc, char **argv)
@@ -665,13 +481,11 @@ int cmd_decrypt(struct cmd_ctx *ctx, int argc, char **argv)
 	j.in_fd = j.tmp_fd = -1;
 	if ((rc = parse_args(argc, argv, &j.o)))
 		return rc;
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
-	signal(SIGHUP, on_signal);
+	dec_install_signals();
 	rc = prepare(ctx, &j);
 	if (!rc)
 		rc = produce(ctx, &j);
-	discard_temp(&j);	/* never a partial or unverified output */
+	dec_discard_temp(&j);	/* never a partial or unverified output */
 	if (j.in_fd >= 0)
 		close(j.in_fd);
 	evfile_reader_free(j.rd);
