@@ -6,6 +6,7 @@
  *    "checkpoint": "<signed note text>", "tree_size": N,
  *    "events": [{"seq": S, "canonical": HEX, "proof": [HEX, ...]}, ...],
  *    "events_total": K,           the item's events the checkpoint covers
+ *    "events_claim": "<note>",    signed completeness claim (see proof.c)
  *    "not_covered": [S, ...]}      events newer than the checkpoint
  * Leaf index = seq - 1. check needs only the trusted verifier keys.
  */
@@ -23,9 +24,14 @@
 /* Build the proof of evidence_id's events against the newest checkpoint
  * in the ledger. -ENOENT unknown item, -EACCES other agency (agency NULL:
  * any), -ENODATA no checkpoint yet, -EUCLEAN the ledger's leaves do not
- * reproduce the checkpoint's root (tampered: run verify). */
+ * reproduce the checkpoint's root (tampered: run verify). With a signer
+ * s for the checkpoint's log (may be NULL), the file carries
+ * events_claim, the log key's signed statement that the listed events are
+ * all of the item's up to the checkpoint (without it check-proof cannot
+ * call the file complete). */
+struct cust_signer;
 int cust_proof_build(struct cust_ledger *l, const char *agency,
-		     const char *evidence_id, json_t **out);
+		     const char *evidence_id, const struct cust_signer *s, json_t **out);
 
 /* Check a proof (untrusted JSON). Prints one line per event to out (may
  * be NULL). Returns 0 if the checkpoint is validly signed by one of keys,

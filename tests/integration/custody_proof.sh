@@ -40,6 +40,7 @@ nev=$(sqlite3 "$db" "SELECT count(*) FROM events WHERE evidence_id = '$id'")
 check "proof written" sh -c "'$C' --config '$T/a/c.ini' proof $id --out '$T/p.json' 2>/dev/null"
 check_fails "proof refuses to overwrite a file" "$C" --config "$T/a/c.ini" proof $id --out "$T/p.json" 2>/dev/null
 "$C" --config "$T/b/c.ini" proof $id --out "$T/foreign.json" 2>/dev/null
+"$C" --config "$T/a/c.ini" proof EV-00000003 --out "$T/p3.json" 2>/dev/null
 size=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["tree_size"])' "$T/p.json" 2>/dev/null ||
 	sed -n 's/.*"tree_size": \([0-9]*\).*/\1/p' "$T/p.json")
 check "tree size $size is not a power of two" [ $((size & (size - 1))) -ne 0 ]
@@ -107,6 +108,12 @@ PY
 	reject "$T/part.json" "proof of only some of the item's events: rejected" 1 "incomplete"
 	edit nc.json "p['not_covered'] = [e[0]['seq']]"
 	reject "$T/nc.json" "not_covered naming a covered seq: rejected" 1 "not_covered: FAILED"
+	edit part2.json "e.pop(2); p['events_total'] -= 1"
+	reject "$T/part2.json" "some events left out and events_total edited to match: rejected" 1 "completeness: FAILED: events_claim"
+	edit noclaim.json "del p['events_claim']"
+	reject "$T/noclaim.json" "no signed completeness claim: not called complete" 1 "completeness: FAILED: no events_claim"
+	edit otherclaim.json "p['events_claim'] = json.load(open('$T/p3.json'))['events_claim']"
+	reject "$T/otherclaim.json" "another item's claim: rejected" 1 "completeness: FAILED: events_claim names another item"
 	edit nototal.json "del p['events_total']"
 	reject "$T/nototal.json" "no events_total: malformed" 2 "malformed"
 	# a note for another log, validly signed by the trusted key
@@ -172,6 +179,23 @@ assert origin == name, "checkpoint of another log"
 seqs = [e["seq"] for e in p["events"]]
 assert seqs == sorted(set(seqs)) and len(seqs) == p["events_total"], "order or completeness"
 assert all(s > size for s in p["not_covered"]) and p["not_covered"] == sorted(set(p["not_covered"]))
+# completeness claim: a note by the same key, origin + " item-events", the
+# tree size, root = SHA-256 of the listed events' leaf hashes, 3 extensions
+ctext, csigs = p["events_claim"].encode().rsplit(b"\n\n", 1)
+ctext += b"\n"
+cl = ctext.decode().split("\n")
+leaves = b"".join(hashlib.sha256(b"\x00" + bytes.fromhex(e["canonical"])).digest() for e in p["events"])
+assert cl[0] == origin + " item-events" and int(cl[1]) == size, cl[:2]
+assert base64.b64decode(cl[2]) == hashlib.sha256(leaves).digest(), "claim digest"
+assert cl[3:6] == ["evidence-dock/item-events/v1", p["evidence_id"], "events %d" % len(p["events"])], cl
+dash, kname, sig = csigs.decode().strip().split(" ")
+sig = base64.b64decode(sig)
+assert kname == name and sig[:4].hex() == kid
+try:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+    Ed25519PublicKey.from_public_bytes(key[1:]).verify(sig[4:], ctext)
+except ImportError:
+    pass
 for e in p["events"]:
     c = bytes.fromhex(e["canonical"])
     assert c[0] == 1 and struct.unpack(">Q", c[1:9])[0] == e["seq"]
