@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <openssl/crypto.h>
+#include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -70,11 +71,30 @@ int agencykey_id(const EVP_PKEY *key, uint8_t id[AGENCYKEY_ID_LEN])
 {
 	unsigned char *der = NULL;
 	unsigned int mdlen = 0;
+	EVP_PKEY *canon = NULL;
 	int n, rc = 0;
 
 	if (!key)
 		return -EINVAL;
+	/* One key, one id: i2d_PUBKEY keeps the point form and the curve
+	 * encoding the key was read in, so an EC key from a compressed-point
+	 * or explicit-parameters .pub would get another id than the same key
+	 * in the usual form. Hash the named-curve, uncompressed form. */
+	if (EVP_PKEY_is_a(key, "EC")) {
+		canon = EVP_PKEY_dup((EVP_PKEY *)key);
+		if (!canon || !EVP_PKEY_set_utf8_string_param(canon,
+				OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT,
+				OSSL_PKEY_EC_POINT_CONVERSION_FORMAT_UNCOMPRESSED) ||
+		    !EVP_PKEY_set_utf8_string_param(canon, OSSL_PKEY_PARAM_EC_ENCODING,
+				OSSL_PKEY_EC_ENCODING_GROUP)) {
+			ERR_clear_error();
+			EVP_PKEY_free(canon);
+			return -ENOMEM;
+		}
+		key = canon;
+	}
 	n = i2d_PUBKEY(key, &der);
+	EVP_PKEY_free(canon);
 	if (n <= 0) {
 		ERR_clear_error();
 		return -EINVAL;

@@ -14,7 +14,9 @@
  * A private key file that is group/other accessible, not a regular file,
  * or a symlink is refused (-EPERM) before it is read. Files over 64 KiB
  * are refused (-EFBIG). Key ids are SHA-256 of the SubjectPublicKeyInfo
- * DER, as in the evidence file recipient stanzas.
+ * DER, as in the evidence file recipient stanzas, with an EC key always
+ * as its named curve OID and uncompressed point (04 || X || Y), however
+ * the key file encoded it.
  *
  * Returns 0 or a negative errno; out-parameters untouched on failure.
  */
@@ -41,7 +43,7 @@ int agencykey_generate(enum agencykey_type type, EVP_PKEY **out);
  * -EPROTONOSUPPORT for any other algorithm, curve or RSA size. */
 int agencykey_type(const EVP_PKEY *key);
 
-/* SHA-256 of the key's SubjectPublicKeyInfo DER. */
+/* SHA-256 of the key's SubjectPublicKeyInfo DER (EC: uncompressed point). */
 int agencykey_id(const EVP_PKEY *key, uint8_t id[AGENCYKEY_ID_LEN]);
 
 /* Write the public key, mode 0644; refuses to overwrite (-EEXIST). */

@@ -230,7 +230,8 @@ static void take_int(const struct dview *d, const char *key, int64_t *dst)
 	}
 }
 
-/* Insert case into the sorted comma-joined list. */
+/* Insert case into the sorted list (CUST_CASE_SEP-joined: a case number
+ * may hold any printable text, commas included, never a control byte). */
 static int add_case(char *cases, size_t cap, const char *c, int *added)
 {
 	char out[CUST_CASES_MAX];
@@ -240,7 +241,7 @@ static int add_case(char *cases, size_t cap, const char *c, int *added)
 
 	*added = 0;
 	while (*p || !placed) {
-		const char *e = *p ? strchr(p, ',') : NULL;
+		const char *e = *p ? strchr(p, CUST_CASE_SEP) : NULL;
 		char cur[CUST_CASE_MAX + 1] = "";
 
 		if (*p) {
@@ -254,14 +255,14 @@ static int add_case(char *cases, size_t cap, const char *c, int *added)
 			placed = 1;
 			if (*p && !strcmp(c, cur))
 				return 0;	/* already known */
-			w = snprintf(out + o, sizeof(out) - o, "%s%s", o ? "," : "", c);
+			w = snprintf(out + o, sizeof(out) - o, "%s%s", o ? CUST_CASE_SEP_S : "", c);
 			if (w < 0 || (size_t)w >= sizeof(out) - o)
 				return -E2BIG;
 			o += (size_t)w;
 			*added = 1;
 			continue;
 		}
-		w = snprintf(out + o, sizeof(out) - o, "%s%s", o ? "," : "", cur);
+		w = snprintf(out + o, sizeof(out) - o, "%s%s", o ? CUST_CASE_SEP_S : "", cur);
 		if (w < 0 || (size_t)w >= sizeof(out) - o)
 			return -E2BIG;
 		o += (size_t)w;
@@ -491,7 +492,7 @@ json_t *cust_evstate_to_json(const struct cust_evstate *st)
 	const char *p = st->cases;
 
 	while (cases && *p) {
-		const char *e = strchr(p, ',');
+		const char *e = strchr(p, CUST_CASE_SEP);
 		size_t n = e ? (size_t)(e - p) : strlen(p);
 		json_array_append_new(cases, json_stringn(p, n));
 		p += n + (e ? 1 : 0);

@@ -17,7 +17,12 @@
 #include "event.h"
 
 #define CUST_STATE_TEXT 256
-#define CUST_CASES_MAX  1024	/* comma-joined sorted case numbers */
+#define CUST_CASES_MAX  1024	/* sorted case numbers, CUST_CASE_SEP-joined */
+/* Separator of the case list (and of the `evidence.cases` column): the
+ * byte 0x1F, which no event text may contain, so a case number can hold
+ * any printable text, commas included. */
+#define CUST_CASE_SEP   '\x1f'
+#define CUST_CASE_SEP_S "\x1f"
 
 struct cust_evstate {
 	char evidence_id[CUST_EVIDENCE_MAX + 1];

@@ -151,16 +151,21 @@ static int check_row(struct vctx *v, sqlite3_stmt *s, struct cust_event *ev,
 	if (sqlite3_column_bytes(s, 13) != MERKLE_HASH_LEN ||
 	    memcmp(stored_leaf, leaf, MERKLE_HASH_LEN))
 		verify_find(v, "leaf-hash", seq, "stored leaf hash is not H(0x00 || canonical bytes)");
+	/* the signed bytes are always decoded strictly (known enums, text
+	 * rules, canonical details), even when the columns reproduce them:
+	 * a row written around the append path must not pass just because
+	 * its columns and blob agree */
+	if (cust_event_decode(canon, (size_t)clen, tmp)) {
+		verify_find(v, "bad-encoding", seq, "canonical bytes do not decode as a valid "
+			    "event (unknown enum, bad text or non-canonical details)");
+		return 0;
+	}
 	if (cols_ok) {
 		len = cust_event_encode_fast(ev, enc);
 		if (len == (size_t)clen && !memcmp(enc, canon, len)) {
-			replay(v, ev);
+			replay(v, tmp);
 			return 0;
 		}
-	}
-	if (cust_event_decode(canon, (size_t)clen, tmp)) {
-		verify_find(v, "bad-encoding", seq, "canonical bytes do not decode as an event");
-		return 0;
 	}
 	if (cols_ok && tmp->seq != ev->seq) {
 		verify_find(v, "moved", seq, "row %llu holds the event signed as seq %llu "
@@ -265,10 +270,13 @@ static int check_records(struct vctx *v)
 		char pat[CUST_CASES_MAX + 2], in[CUST_CASES_MAX + 2];
 		cases_rows++;
 		it = id ? map_get(v, id, 0) : NULL;
-		snprintf(pat, sizeof(pat), ",%s,", cn ? cn : "");
+		/* whole-element match in the 0x1F-joined list (a case number
+		 * may contain commas, never the separator) */
+		snprintf(pat, sizeof(pat), CUST_CASE_SEP_S "%s" CUST_CASE_SEP_S, cn ? cn : "");
 		if (it)
-			snprintf(in, sizeof(in), ",%s,", it->st.cases);
-		if (!it || !strstr(in, pat))
+			snprintf(in, sizeof(in), CUST_CASE_SEP_S "%s" CUST_CASE_SEP_S, it->st.cases);
+		if (!it || !cn || strlen(cn) > CUST_CASE_MAX || strchr(cn, CUST_CASE_SEP) ||
+		    !strstr(in, pat))
 			verify_find(v, "cases", it ? it->st.last_seq : 0, "case index lists %s "
 			     "for %s, which no event justifies", cn ? cn : "?", id ? id : "?");
 	}
@@ -281,7 +289,7 @@ static int check_records(struct vctx *v)
 			continue;
 		v->res.items++;
 		for (p = it->st.cases; *p; p++)
-			cases_want += (p == it->st.cases || *p == ',');
+			cases_want += (p == it->st.cases || *p == CUST_CASE_SEP);
 		if (!it->seen)
 			verify_find(v, "record-missing", it->st.first_seq, "item %s has events but"
 			     " no evidence record", it->st.evidence_id);

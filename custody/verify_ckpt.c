@@ -153,7 +153,7 @@ static int cmp_ck(const void *a, const void *b)
 
 static void check_signatures(struct vctx *v)
 {
-	size_t i;
+	size_t i, signer = 0;
 	int r;
 
 	for (i = 0; i < v->n_cks; i++) {
@@ -162,7 +162,7 @@ static void check_signatures(struct vctx *v)
 
 		v->res.checkpoints++;
 		r = checkpoint_parse_verify(c->note, c->len, v->o->keys, v->o->n_keys,
-					    &c->cp, NULL);
+					    &c->cp, &signer);
 		if (r == -ENOKEY)
 			verify_find(v, "checkpoint-unknown-key", 0, "%s checkpoint %llu: not signed "
 			     "by any trusted key", where, (unsigned long long)c->size);
@@ -170,6 +170,12 @@ static void check_signatures(struct vctx *v)
 			verify_find(v, "checkpoint-signature", 0, "%s checkpoint %llu: %s (forged or "
 			     "replaced)", where, (unsigned long long)c->size,
 			     checkpoint_strerror(r));
+		else if (strcmp(c->cp.origin, v->o->keys[signer].name))
+			/* a key signs for one log: a note of another log proves
+			 * nothing about this one, whatever its root */
+			verify_find(v, "checkpoint-signature", 0, "%s checkpoint %llu: origin '%s'"
+			     " is not the log of key '%s'", where, (unsigned long long)c->size,
+			     c->cp.origin, v->o->keys[signer].name);
 		else if (c->cp.size != c->size)
 			verify_find(v, "checkpoint-mismatch", 0, "%s checkpoint %llu: signed tree "
 			     "size is %llu", where, (unsigned long long)c->size,
@@ -277,6 +283,18 @@ static void check_copies(struct vctx *v)
 	}
 }
 
+/* 1 if an earlier copy (the list is sorted by size) of the same size as
+ * copy i matched the recomputed root. */
+static int same_size_matched(const struct vctx *v, const int *match, size_t i)
+{
+	size_t j;
+
+	for (j = i; j-- > 0 && v->cks[j].size == v->cks[i].size;)
+		if (match[j])
+			return 1;
+	return 0;
+}
+
 int verify_check_checkpoints(struct vctx *v)
 {
 	merkle_hash *roots, last;
@@ -307,6 +325,16 @@ int verify_check_checkpoints(struct vctx *v)
 			     " the ledger holds %llu: events %llu..%llu are missing",
 			     c->ext ? "external" : "ledger", (unsigned long long)c->size,
 			     (unsigned long long)v->n, (unsigned long long)v->n + 1,
+			     (unsigned long long)c->size);
+		} else if (memcmp(roots[i], c->cp.root, MERKLE_HASH_LEN) &&
+			   same_size_matched(v, match, i)) {
+			/* another copy of this size matched: there is no range of
+			 * changed events to name, this copy is a conflicting
+			 * signature over another tree (a fork) */
+			verify_find(v, "checkpoint-root", c->size, "%s checkpoint %llu: signed root"
+			     " differs from the recomputed one, which another signed copy of"
+			     " checkpoint %llu matches: conflicting checkpoints (a fork)",
+			     c->ext ? "external" : "ledger", (unsigned long long)c->size,
 			     (unsigned long long)c->size);
 		} else if (memcmp(roots[i], c->cp.root, MERKLE_HASH_LEN)) {
 			verify_find(v, "checkpoint-root", good + 1, "%s checkpoint %llu: signed root"

@@ -15,12 +15,20 @@
  *  2. an `exported` event (actor = OS user, reason, details out/file/key_id)
  *     is made durable BEFORE the first plaintext byte exists: no record,
  *     no plaintext;
- *  3. plaintext goes to a 0600 temp file next to --out while SHA-256 is
- *     computed; only after the final chunk verified (evfile_reader_next
- *     returned 0) AND the hash equals the ledger's is it linked to --out
- *     (never replacing an existing file). On any failure the temp file is
- *     removed and a second `exported` event with outcome "failed" and the
- *     error is appended.
+ *  3. plaintext goes to an unnamed (O_TMPFILE) 0600 file in --out's
+ *     directory while SHA-256 is computed; only after the final chunk
+ *     verified (evfile_reader_next returned 0) AND the hash equals the
+ *     ledger's is it linked to --out with linkat (never replacing an
+ *     existing file). Killed at any point, even by SIGKILL, it leaves no
+ *     plaintext under any name. Filesystems without O_TMPFILE (vfat) get a
+ *     named hidden temp file and a warning saying what a kill leaves. On
+ *     any failure the temp file is removed and a second `exported` event
+ *     with outcome "failed" and the error is appended.
+ * A file whose header does not open with our key (tampered, truncated,
+ * not encrypted to this key) is an access attempt too: an `exported`
+ * event with outcome "failed" names it before the refusal (the evidence
+ * id is the one asked for, or empty for --file: an unauthenticated header
+ * names nothing we can trust).
  * --no-ledger (a defense expert holding only the file and a key): nothing
  * is compared or recorded; the SHA-256 is printed for comparison with the
  * ledger's record elsewhere.
@@ -29,11 +37,9 @@
  * recipient, authentication failure, SHA-256 mismatch); 2 usage,
  * configuration, files, or the ledger cannot record the export.
  */
-#define _GNU_SOURCE	/* mkostemp */
+#define _GNU_SOURCE	/* realpath et al. */
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,46 +52,10 @@
 
 #include "agencykey.h"
 #include "cmd.h"
+#include "decrypt.h"
 #include "evfile.h"
 #include "query.h"
 #include "vaultpath.h"
-
-#define DEC_PATH_MAX 1024
-
-struct dec_opts {
-	const char *key, *reason, *out, *file, *id, *vault;
-	int no_ledger;
-};
-
-struct dec_job {
-	struct dec_opts o;
-	EVP_PKEY *key;
-	char key_id[2 * AGENCYKEY_ID_LEN + 1];
-	char evid[CUST_EVIDENCE_MAX + 1];
-	char agency[CUST_AGENCY_MAX + 1];
-	char sha_ledger[65];
-	char object_key[256];
-	char in_path[DEC_PATH_MAX];
-	int in_fd;
-	struct evfile_reader *rd;
-	struct evfile_info info;
-	char out_path[DEC_PATH_MAX], tmp_path[DEC_PATH_MAX];
-	int tmp_fd;
-	char sha_hex[65];
-	uint64_t n;
-};
-
-/* Removed by the signal handler if we are interrupted mid-write. */
-static volatile sig_atomic_t tmp_live;
-static char tmp_for_signal[DEC_PATH_MAX];
-
-static void on_signal(int sig)
-{
-	if (tmp_live)
-		unlink(tmp_for_signal);
-	signal(sig, SIG_DFL);
-	raise(sig);
-}
 
 static void hex(const uint8_t *b, size_t n, char *out)
 {
@@ -292,14 +262,34 @@ static const char *why(int r)
 	}
 }
 
+static int record(struct cmd_ctx *ctx, struct dec_job *j, const char *error);
+
+/* A file whose header we could not open: an `exported` event with outcome
+ * failed, under the id asked for (--file: none, since the header's ids
+ * are unauthenticated) and, before the record is known, the configured
+ * agency. */
+static int record_header_failure(struct cmd_ctx *ctx, struct dec_job *j,
+				 const char *reason)
+{
+	char err[256];
+
+	if (!j->agency[0])
+		snprintf(j->agency, sizeof(j->agency), "%s", cmd_agency(ctx) ?: "unknown");
+	snprintf(err, sizeof(err), "header: %s", reason);
+	return record(ctx, j, err);
+}
+
 /* Header MAC verified with our key; the header's ids name the item. */
-static int open_reader(struct dec_job *j)
+static int open_reader(struct cmd_ctx *ctx, struct dec_job *j)
 {
 	char hid[2 * EVFILE_MAX_ID + 2];
 	int r = evfile_reader_open(&j->rd, j->key, evfile_fd_read, &j->in_fd, &j->info);
 
 	if (r) {
 		cmd_err("%s: %s", j->in_path, why(r));
+		/* the attempt is on the record before we refuse */
+		if (!j->o.no_ledger && r != -ENOMEM && record_header_failure(ctx, j, why(r)))
+			return CMD_ERROR;
 		return r == -EIO || r == -ENOMEM ? CMD_ERROR : CMD_FINDINGS;
 	}
 	snprintf(hid, sizeof(hid), "%s/%s", j->info.camera_serial, j->info.recording_id);
@@ -313,50 +303,6 @@ static int open_reader(struct dec_job *j)
 		return CMD_FINDINGS;
 	}
 	memcpy(j->evid, hid, strlen(hid) + 1);	/* length checked above */
-	return 0;
-}
-
-/* --out, or "<recording id>.plain" in the current directory; the temp
- * file is created beside it (same filesystem: link() is atomic). */
-static int make_temp(struct dec_job *j)
-{
-	char dirbuf[DEC_PATH_MAX], cwd[DEC_PATH_MAX];
-	const char *out = j->o.out;
-	char def[EVFILE_MAX_ID + 8];
-	struct stat st;
-	int n;
-
-	if (!out) {
-		snprintf(def, sizeof(def), "%s.plain", j->info.recording_id);
-		out = def;
-	}
-	if (out[0] != '/' && getcwd(cwd, sizeof(cwd)))
-		n = snprintf(j->out_path, sizeof(j->out_path), "%s/%s", cwd, out);
-	else
-		n = snprintf(j->out_path, sizeof(j->out_path), "%s", out);
-	if (n < 0 || (size_t)n >= sizeof(j->out_path)) {
-		cmd_err("%s: output path too long", out);
-		return CMD_ERROR;
-	}
-	if (lstat(j->out_path, &st) == 0) {
-		cmd_err("%s: exists; refusing to overwrite (choose --out)", j->out_path);
-		return CMD_ERROR;
-	}
-	snprintf(dirbuf, sizeof(dirbuf), "%s", j->out_path);
-	n = snprintf(j->tmp_path, sizeof(j->tmp_path), "%s/.decrypt-XXXXXX",
-		     dirname(dirbuf));
-	if (n < 0 || (size_t)n >= sizeof(j->tmp_path)) {
-		cmd_err("%s: output path too long", out);
-		return CMD_ERROR;
-	}
-	j->tmp_fd = mkostemp(j->tmp_path, O_CLOEXEC);	/* mode 0600 */
-	if (j->tmp_fd < 0) {
-		cmd_err("%s: cannot create a file there: %s", j->out_path, strerror(errno));
-		j->tmp_path[0] = '\0';
-		return CMD_ERROR;
-	}
-	memcpy(tmp_for_signal, j->tmp_path, sizeof(tmp_for_signal));
-	tmp_live = 1;
 	return 0;
 }
 
@@ -448,68 +394,6 @@ static int decrypt_stream(struct dec_job *j, const char **fail)
 	return 0;
 }
 
-/* Move tmp to out unless out exists; tmp is gone afterwards on success.
- * link() is atomic; filesystems without hard links (a FAT USB stick for a
- * disclosure) get check-then-rename, racy only against the caller's own
- * processes writing the same name. */
-static int link_noreplace(const char *tmp, const char *out)
-{
-	struct stat st;
-
-	if (link(tmp, out) == 0) {
-		unlink(tmp);
-		return 0;
-	}
-	if (errno != EPERM && errno != EOPNOTSUPP && errno != ENOSYS)
-		return -1;
-	if (lstat(out, &st) == 0) {
-		errno = EEXIST;
-		return -1;
-	}
-	return rename(tmp, out);
-}
-
-/* Durable temp file, linked to --out only if that name is still free. */
-static int commit_output(struct dec_job *j)
-{
-	char dirbuf[DEC_PATH_MAX];
-	int dfd, e = fsync(j->tmp_fd) ? errno : 0;
-
-	if (close(j->tmp_fd) && !e)
-		e = errno;
-	j->tmp_fd = -1;
-	if (e) {
-		cmd_err("%s: %s", j->out_path, strerror(e));
-		return CMD_ERROR;
-	}
-	if (link_noreplace(j->tmp_path, j->out_path)) {
-		cmd_err("%s: %s", j->out_path, errno == EEXIST ?
-			"appeared meanwhile; refusing to overwrite" : strerror(errno));
-		return CMD_ERROR;
-	}
-	tmp_live = 0;
-	j->tmp_path[0] = '\0';
-	snprintf(dirbuf, sizeof(dirbuf), "%s", j->out_path);
-	dfd = open(dirname(dirbuf), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		(void)fsync(dfd);
-		close(dfd);
-	}
-	return 0;
-}
-
-/* Remove the temp file (partial or unverified plaintext). */
-static void discard_temp(struct dec_job *j)
-{
-	if (j->tmp_fd >= 0)
-		close(j->tmp_fd);
-	j->tmp_fd = -1;
-	if (j->tmp_path[0])
-		unlink(j->tmp_path);
-	j->tmp_path[0] = '\0';
-	tmp_live = 0;
-}
-
 /* Decrypt, compare, commit; returns the exit status. */
 static int produce(struct cmd_ctx *ctx, struct dec_job *j)
 {
@@ -526,10 +410,10 @@ static int produce(struct cmd_ctx *ctx, struct dec_job *j)
 		fail = "sha256 mismatch";
 		rc = CMD_FINDINGS;
 	}
-	if (!rc && (rc = commit_output(j)))
+	if (!rc && (rc = dec_commit_output(j)))
 		fail = "output could not be written";
 	if (rc) {
-		discard_temp(j);	/* gone before the failure is recorded */
+		dec_discard_temp(j);	/* gone before the failure is recorded */
 		if (!j->o.no_ledger)
 			(void)record(ctx, j, fail ? fail : "failed");
 		return rc;
@@ -581,11 +465,11 @@ static int prepare(struct cmd_ctx *ctx, struct dec_job *j)
 			 abs && strlen(abs) < sizeof(j->in_path) ? abs : j->o.file);
 		free(abs);
 	}
-	if ((rc = open_input(j)) || (rc = open_reader(j)))
+	if ((rc = open_input(j)) || (rc = open_reader(ctx, j)))
 		return rc;
 	if (!j->o.id && !j->o.no_ledger && (rc = lookup_record(ctx, j)))
 		return rc;
-	return make_temp(j);
+	return dec_make_temp(j);
 }
 
 int cmd_decrypt(struct cmd_ctx *ctx, int argc, char **argv)
@@ -597,13 +481,11 @@ int cmd_decrypt(struct cmd_ctx *ctx, int argc, char **argv)
 	j.in_fd = j.tmp_fd = -1;
 	if ((rc = parse_args(argc, argv, &j.o)))
 		return rc;
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
-	signal(SIGHUP, on_signal);
+	dec_install_signals();
 	rc = prepare(ctx, &j);
 	if (!rc)
 		rc = produce(ctx, &j);
-	discard_temp(&j);	/* never a partial or unverified output */
+	dec_discard_temp(&j);	/* never a partial or unverified output */
 	if (j.in_fd >= 0)
 		close(j.in_fd);
 	evfile_reader_free(j.rd);

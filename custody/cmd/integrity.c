@@ -134,7 +134,7 @@ int cmd_proof(struct cmd_ctx *ctx, int argc, char **argv)
 	char err[768];
 	json_t *p = NULL, *d;
 	FILE *f = stdout;
-	int i, r;
+	int i, r, signer = 0;
 
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--out") && i + 1 < argc)
@@ -152,14 +152,21 @@ int cmd_proof(struct cmd_ctx *ctx, int argc, char **argv)
 	}
 	if ((r = cmd_open_ledger(ctx, false)))
 		return r;
-	/* cover the newest events too, when we may sign */
+	/* cover the newest events too, and sign the completeness claim,
+	 * when we may sign */
+	memset(&s, 0, sizeof(s));
 	if (!ctx->read_only && ctx->cfg.checkpoint_key[0] &&
 	    cust_signer_load(&ctx->cfg, &s, err, sizeof(err)) == 0) {
 		if (cust_checkpoint_write(ctx->ledger, &s, NULL, err, sizeof(err)))
 			cmd_err("warning: %s", err);
-		cust_signer_free(&s);
+		signer = 1;
 	}
-	r = cust_proof_build(ctx->ledger, cmd_agency(ctx), id, &p);
+	r = cust_proof_build(ctx->ledger, cmd_agency(ctx), id, signer ? &s : NULL, &p);
+	if (signer)
+		cust_signer_free(&s);
+	if (!r && !signer)
+		cmd_err("warning: no checkpoint key here: the proof carries no signed "
+			"completeness claim, and check-proof will not call it complete");
 	d = json_pack("{s:s}", "evidence_id", id);
 	if (cmd_audit(ctx, CUST_A_LEDGER_READ, r == 0 ? id : NULL, "proof", d)) {
 		json_decref(d);

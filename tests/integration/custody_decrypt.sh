@@ -122,7 +122,8 @@ check "a path-like evidence id is refused" sh -c "[ $rc -ne 0 ] && [ $rc -lt 128
 C decrypt --key "$T/p384.key" --reason r --out "$OUT/x" CAM-1/REC-1 2>"$T/err"; rc=$?
 check "wrong agency key: exit 1, says so" sh -c "[ $rc -eq 1 ] && grep -q 'not encrypted to this key' '$T/err'"
 check "... no output" out_empty
-check "... and no exported event (nothing was decrypted)" [ "$(exported CAM-1/REC-1 ok)" = 1 ]
+check "... no successful export recorded (nothing was decrypted)" [ "$(exported CAM-1/REC-1 ok)" = 1 ]
+check "... but the attempt is: an exported event with outcome failed" [ "$(exported CAM-1/REC-1 failed)" = 1 ]
 cp "$KEY" "$T/loose.key"; chmod 644 "$T/loose.key"
 C decrypt --key "$T/loose.key" --reason r --out "$OUT/x" CAM-1/REC-1 2>"$T/err"; rc=$?
 check "a private key readable by others is refused (exit 2)" sh -c "[ $rc -eq 2 ] && grep -q 'chmod 600' '$T/err'"
@@ -139,6 +140,7 @@ check "--file of a valid copy decrypts (evidence id from the header)" \
 check "... byte-identical" cmp -s "$OUT/copy.bin" "$ORIG1"
 rm -f "$OUT/copy.bin"
 n_ok=$(exported CAM-1/REC-1 ok)
+n_failed=$(exported CAM-1/REC-1 failed)
 size=$(stat -c %s "$T/copy.bcde")
 cp "$T/copy.bcde" "$T/tampered.bcde"
 python3 -c "
@@ -151,7 +153,7 @@ check "a copy with one byte flipped in its last chunk: exit 1, authentication fa
 	"[ $rc -eq 1 ] && grep -q 'authentication failed' '$T/err'"
 check "... no output, no temp file (earlier chunks were decrypted, then removed)" out_empty
 check "... the attempt is recorded: exported ok, then exported failed" sh -c \
-	"[ $(exported CAM-1/REC-1 ok) -eq $((n_ok + 1)) ] && [ $(exported CAM-1/REC-1 failed) -eq 1 ]"
+	"[ $(exported CAM-1/REC-1 ok) -eq $((n_ok + 1)) ] && [ $(exported CAM-1/REC-1 failed) -eq $((n_failed + 1)) ]"
 cp "$T/copy.bcde" "$T/hdr.bcde"
 printf 'X' | dd of="$T/hdr.bcde" bs=1 seek=20 conv=notrunc 2>/dev/null
 C decrypt --key "$KEY" --reason r --out "$OUT/t.bin" --file "$T/hdr.bcde" 2>"$T/err"; rc=$?

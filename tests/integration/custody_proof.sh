@@ -40,6 +40,7 @@ nev=$(sqlite3 "$db" "SELECT count(*) FROM events WHERE evidence_id = '$id'")
 check "proof written" sh -c "'$C' --config '$T/a/c.ini' proof $id --out '$T/p.json' 2>/dev/null"
 check_fails "proof refuses to overwrite a file" "$C" --config "$T/a/c.ini" proof $id --out "$T/p.json" 2>/dev/null
 "$C" --config "$T/b/c.ini" proof $id --out "$T/foreign.json" 2>/dev/null
+"$C" --config "$T/a/c.ini" proof EV-00000003 --out "$T/p3.json" 2>/dev/null
 size=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["tree_size"])' "$T/p.json" 2>/dev/null ||
 	sed -n 's/.*"tree_size": \([0-9]*\).*/\1/p' "$T/p.json")
 check "tree size $size is not a power of two" [ $((size & (size - 1))) -ne 0 ]
@@ -98,6 +99,38 @@ PY
 	reject "$T/hexcase.json" "non-hex canonical bytes: malformed" 2 "malformed"
 	edit neg.json "e[0]['seq'] = -5"
 	reject "$T/neg.json" "negative seq: malformed" 2 "malformed"
+	# regressions (issue #10): each was accepted before
+	edit rev.json "e[0], e[1] = e[1], e[0]"
+	reject "$T/rev.json" "reversed events: rejected" 1 "strictly increasing"
+	edit dup.json "e.insert(1, e[0]); p['events_total'] += 1"
+	reject "$T/dup.json" "duplicated event: rejected" 1 "strictly increasing"
+	edit part.json "e.pop(2)"
+	reject "$T/part.json" "proof of only some of the item's events: rejected" 1 "incomplete"
+	edit nc.json "p['not_covered'] = [e[0]['seq']]"
+	reject "$T/nc.json" "not_covered naming a covered seq: rejected" 1 "not_covered: FAILED"
+	edit part2.json "e.pop(2); p['events_total'] -= 1"
+	reject "$T/part2.json" "some events left out and events_total edited to match: rejected" 1 "completeness: FAILED: events_claim"
+	edit noclaim.json "del p['events_claim']"
+	reject "$T/noclaim.json" "no signed completeness claim: not called complete" 1 "completeness: FAILED: no events_claim"
+	edit otherclaim.json "p['events_claim'] = json.load(open('$T/p3.json'))['events_claim']"
+	reject "$T/otherclaim.json" "another item's claim: rejected" 1 "completeness: FAILED: events_claim names another item"
+	edit nototal.json "del p['events_total']"
+	reject "$T/nototal.json" "no events_total: malformed" 2 "malformed"
+	# a note for another log, validly signed by the trusted key
+	python3 - "$T/p.json" "$T/ck.key" "$T/origin.json" <<'PY'
+import base64, json, sys
+from cryptography.hazmat.primitives import serialization
+p = json.load(open(sys.argv[1]))
+k = serialization.load_pem_private_key(open(sys.argv[2], "rb").read(), None)
+text, sigs = p["checkpoint"].split("\n\n", 1)
+lines = text.split("\n"); lines[0] = "other.example/another-log"
+body = "\n".join(lines) + "\n"
+dash, name, sig = sigs.strip().split(" ")
+kid = base64.b64decode(sig)[:4]
+p["checkpoint"] = body + "\n" + dash + " " + name + " " + base64.b64encode(kid + k.sign(body.encode())).decode() + "\n"
+open(sys.argv[3], "w").write(json.dumps(p))
+PY
+	reject "$T/origin.json" "checkpoint of another log signed by the trusted key: rejected" 1 "origin 'other.example/another-log' is not the log of key"
 	edit fmt.json "p['format'] = 'something else'"
 	reject "$T/fmt.json" "unknown format: malformed" 2 "malformed"
 
@@ -142,6 +175,27 @@ def inclusion(i, n, h, proof):
 def field(b, o):
     n = struct.unpack(">I", b[o:o + 4])[0]
     return b[o + 4:o + 4 + n].decode(), o + 4 + n
+assert origin == name, "checkpoint of another log"
+seqs = [e["seq"] for e in p["events"]]
+assert seqs == sorted(set(seqs)) and len(seqs) == p["events_total"], "order or completeness"
+assert all(s > size for s in p["not_covered"]) and p["not_covered"] == sorted(set(p["not_covered"]))
+# completeness claim: a note by the same key, origin + " item-events", the
+# tree size, root = SHA-256 of the listed events' leaf hashes, 3 extensions
+ctext, csigs = p["events_claim"].encode().rsplit(b"\n\n", 1)
+ctext += b"\n"
+cl = ctext.decode().split("\n")
+leaves = b"".join(hashlib.sha256(b"\x00" + bytes.fromhex(e["canonical"])).digest() for e in p["events"])
+assert cl[0] == origin + " item-events" and int(cl[1]) == size, cl[:2]
+assert base64.b64decode(cl[2]) == hashlib.sha256(leaves).digest(), "claim digest"
+assert cl[3:6] == ["evidence-dock/item-events/v1", p["evidence_id"], "events %d" % len(p["events"])], cl
+dash, kname, sig = csigs.decode().strip().split(" ")
+sig = base64.b64decode(sig)
+assert kname == name and sig[:4].hex() == kid
+try:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+    Ed25519PublicKey.from_public_bytes(key[1:]).verify(sig[4:], ctext)
+except ImportError:
+    pass
 for e in p["events"]:
     c = bytes.fromhex(e["canonical"])
     assert c[0] == 1 and struct.unpack(">Q", c[1:9])[0] == e["seq"]

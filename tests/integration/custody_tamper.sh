@@ -161,6 +161,15 @@ def enc(seq, r):
     return (bytes([1]) + struct.pack(">Qq", seq, r[1]) + bytes([r[2]]) + s(r[3]) + bytes([r[4]]) + s(r[5])
             + struct.pack(">H", r[6]) + s(r[7]) + bytes([r[8]]) + s(r[9]) + s(r[10]) + s(r[11]))
 assert all(enc(r[0], r) == r[12] for r in rows), "independent encoding differs"
+# every stored details text is in the canonical form of docs/custody-ledger.md
+# ("details"): compact, keys sorted by bytes, only the required escapes
+# (upper-case \u00XX), integers only
+import json, re
+def canon(o):
+    s = json.dumps(o, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return re.sub(r"\\u00([0-9a-f]{2})", lambda m: "\\u00" + m.group(1).upper(), s)
+def nofloat(x): raise ValueError("a fraction or exponent is not canonical")
+assert all(canon(json.loads(r[11], parse_float=nofloat)) == r[11] for r in rows), "details not canonical"
 db.execute("DELETE FROM events WHERE seq = 33")
 rows = [r for r in rows if r[0] != 33]
 db.execute("UPDATE events SET seq = -seq WHERE seq > 33")

@@ -42,9 +42,20 @@ class Bad(Exception):
 def hkdf(md, ikm, salt, info):
     return HKDF(algorithm=md, length=32, salt=salt, info=info).derive(ikm)
 
+# §5: SPKI DER with, for EC keys, the named curve and the uncompressed
+# point, whatever form the key file used (some library versions keep a
+# compressed point when re-encoding, so build the DER from the doc's prefix)
+SPKI_EC_PREFIX = {
+    "secp256r1": bytes.fromhex("3059301306072a8648ce3d020106082a8648ce3d030107034200"),
+    "secp384r1": bytes.fromhex("3076301006072a8648ce3d020106052b81040022036200"),
+}
 def key_id(pub):
-    der = pub.public_bytes(serialization.Encoding.DER,
-                           serialization.PublicFormat.SubjectPublicKeyInfo)
+    if isinstance(pub, ec.EllipticCurvePublicKey):
+        der = SPKI_EC_PREFIX[pub.curve.name] + pub.public_bytes(
+            serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
+    else:
+        der = pub.public_bytes(serialization.Encoding.DER,
+                               serialization.PublicFormat.SubjectPublicKeyInfo)
     return hashlib.sha256(der).digest()
 
 def parse_header(d):
@@ -176,6 +187,9 @@ def main(argv):
             pubs = [load_priv(k).public_key() for k in argv[4:]]
             open(argv[2], "wb").write(
                 encrypt(pubs, open(argv[3], "rb").read(), b"PY-0001"))
+        elif cmd == "keyid":            # PUBLIC-PEM: §5 key id, hex
+            pub = serialization.load_pem_public_key(open(argv[2], "rb").read())
+            print(key_id(pub).hex())
         elif cmd == "docvector":        # DOC
             doc = open(argv[2]).read()
             key = serialization.load_pem_private_key(
@@ -230,6 +244,16 @@ else
 	check "C decrypts python empty file" "$TOOL" --decrypt "$T/p256.key" "$T/py0.evf" "$T/py0.out"
 	check "and it is empty" cmp -s "$T/py0.pt" "$T/py0.out"
 	check "python decrypts the test vector in the doc" "$PY" "$T/evf.py" docvector "$DOC"
+	# §5: the key id is defined on the named-curve, uncompressed SPKI,
+	# whatever encoding the .pub file uses
+	openssl pkey -in "$T/p256.key" -pubout -out "$T/p256.pub" 2>/dev/null
+	openssl ec -pubin -in "$T/p256.pub" -conv_form compressed \
+		-pubout -out "$T/p256c.pub" 2>/dev/null
+	pyc=$("$PY" "$T/evf.py" keyid "$T/p256c.pub")
+	pyu=$("$PY" "$T/evf.py" keyid "$T/p256.pub")
+	cc=$("$BIN/custody" agency-keyid "$T/p256c.pub")
+	check "python key id of a compressed-point .pub = custody agency-keyid ($cc)" [ -n "$cc" -a "$pyc" = "$cc" ]
+	check "... = the key id of the same key's usual .pub" [ "$pyu" = "$cc" ]
 fi
 
 # ---- openssl CLI only: the doc's test vector ----------------------------

@@ -880,6 +880,36 @@ static int tool_bench(const char *mib_s, const char *path)
 	return rc;
 }
 
+/* --encrypt PUB IN OUT: IN (any size, streamed) encrypted to the public
+ * key file PUB as camera TEST, recording REC-1 (custody_decrypt_defects.sh). */
+static int tool_encrypt_file(const char *pub, const char *in, const char *outpath)
+{
+	struct evfile_meta meta = { .recording_id = "REC-1", .camera_serial = "TEST" };
+	struct evfile_writer *w = NULL;
+	EVP_PKEY *key = NULL;
+	uint8_t *buf = malloc(1 << 16);
+	int ifd = open(in, O_RDONLY), ofd = open(outpath, O_WRONLY | O_CREAT | O_EXCL, 0600), rc;
+	ssize_t n = 0;
+
+	rc = ifd < 0 || ofd < 0 || !buf ? -EINVAL : agencykey_load_public(pub, &key);
+	if (!rc)
+		rc = evfile_writer_open(&w, &key, 1, &meta, evfile_fd_write, &ofd);
+	while (!rc && (n = read(ifd, buf, 1 << 16)) > 0)
+		rc = evfile_writer_write(w, buf, (size_t)n);
+	if (!rc && n < 0)
+		rc = -errno;
+	if (!rc)
+		rc = evfile_writer_finish(w, NULL, NULL);
+	evfile_writer_free(w);
+	EVP_PKEY_free(key);
+	free(buf);
+	if (ifd >= 0)
+		close(ifd);
+	if (ofd >= 0 && close(ofd) && !rc)
+		rc = -errno;
+	return rc;
+}
+
 static int evfile_tool(int argc, char **argv)
 {
 	int rc = -EINVAL;
@@ -890,8 +920,11 @@ static int evfile_tool(int argc, char **argv)
 		rc = tool_bench(argv[2], argv[3]);
 	else if (argc == 5 && !strcmp(argv[1], "--decrypt"))
 		rc = tool_decrypt(argv[2], argv[3], argv[4]);
+	else if (argc == 5 && !strcmp(argv[1], "--encrypt"))
+		rc = tool_encrypt_file(argv[2], argv[3], argv[4]);
 	else
-		fprintf(stderr, "usage: %s --make-vectors DIR | --decrypt KEY IN OUT | --bench MIB FILE\n", argv[0]);
+		fprintf(stderr, "usage: %s --make-vectors DIR | --decrypt KEY IN OUT | "
+			"--encrypt PUB IN OUT | --bench MIB FILE\n", argv[0]);
 	if (rc)
 		fprintf(stderr, "%s: %s (%d)\n", argv[0], evfile_strerror(rc), rc);
 	return rc ? 1 : 0;

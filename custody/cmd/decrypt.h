@@ -1,0 +1,54 @@
+/*
+ * decrypt.h - state shared by decrypt.c (`custody decrypt`) and
+ * decrypt_out.c (its output file: unnamed until verified). Internal to
+ * the custody command.
+ */
+#ifndef CUSTODY_CMD_DECRYPT_H
+#define CUSTODY_CMD_DECRYPT_H
+
+#include <stdint.h>
+
+#include <openssl/evp.h>
+
+#include "agencykey.h"
+#include "evfile.h"
+#include "event.h"
+
+#define DEC_PATH_MAX 1024
+
+struct dec_opts {
+	const char *key, *reason, *out, *file, *id, *vault;
+	int no_ledger;
+};
+
+struct dec_job {
+	struct dec_opts o;
+	EVP_PKEY *key;
+	char key_id[2 * AGENCYKEY_ID_LEN + 1];
+	char evid[CUST_EVIDENCE_MAX + 1];
+	char agency[CUST_AGENCY_MAX + 1];
+	char sha_ledger[65];
+	char object_key[256];
+	char in_path[DEC_PATH_MAX];
+	int in_fd;
+	struct evfile_reader *rd;
+	struct evfile_info info;
+	char out_path[DEC_PATH_MAX], tmp_path[DEC_PATH_MAX];
+	int tmp_fd;
+	char sha_hex[65];
+	uint64_t n;
+};
+
+/* SIGINT/SIGTERM/SIGHUP remove a named temp file before dying (an
+ * unnamed one needs nothing: the kernel frees it). */
+void dec_install_signals(void);
+/* The output's temp file in --out's directory: unnamed (O_TMPFILE), or on
+ * filesystems without it a named hidden one, with a warning. Fills
+ * out_path, tmp_fd, tmp_path ("" when unnamed). Returns a CMD_* status. */
+int dec_make_temp(struct dec_job *j);
+/* fsync, then name the temp file out_path, never replacing a file. */
+int dec_commit_output(struct dec_job *j);
+/* Drop the temp file (partial or unverified plaintext); idempotent. */
+void dec_discard_temp(struct dec_job *j);
+
+#endif /* CUSTODY_CMD_DECRYPT_H */
