@@ -208,6 +208,12 @@ static void qs_unlock(void *ctx)
 	ledgerw_unlock(ctx);
 }
 
+/* Each query's audit event is in a signed checkpoint before the answer. */
+static void qs_publish(void *ctx)
+{
+	(void)ledgerw_checkpoint(ctx);
+}
+
 static json_t *qs_status(void *ctx)
 {
 	return status_json(((struct dockd *)ctx)->status);
@@ -237,6 +243,7 @@ static int open_query(struct loop *lp, const struct dock_config *c)
 	}
 	qservice_set_lock(lp->qs, qs_lock, qs_unlock, lp->d->w);
 	qservice_set_status_fn(lp->qs, qs_status, lp->d);
+	qservice_set_publish(lp->qs, qs_publish, lp->d->w);
 	return 0;
 }
 
