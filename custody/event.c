@@ -50,6 +50,7 @@ static const struct name actions[] = {
 	{ CUST_A_LEDGER_CREATED, "ledger_created" },
 	{ CUST_A_DEVICE_ENROLLED, "device_enrolled" },
 	{ CUST_A_DEVICE_REVOKED, "device_revoked" },
+	{ CUST_A_INGEST_RESTARTED, "ingest_restarted" },
 };
 static const struct name actors[] = {
 	{ CUST_ACTOR_DOCK, "dock" }, { CUST_ACTOR_CAMERA, "camera" },

@@ -113,7 +113,9 @@ enum cust_action {
 	CUST_A_LEDGER_CREATED,		/* ledger_created: first event */
 	CUST_A_DEVICE_ENROLLED,		/* device_enrolled: details serial, pubkey, officer, model */
 	CUST_A_DEVICE_REVOKED,		/* device_revoked: details serial */
-	CUST_A_AUDIT_MAX_ = CUST_A_DEVICE_REVOKED
+	/* 53-55 reserved: custody_certified, recipient_policy, witness_policy */
+	CUST_A_INGEST_RESTARTED = 56,	/* ingest_restarted: details from_chunk, why */
+	CUST_A_AUDIT_MAX_ = CUST_A_INGEST_RESTARTED
 };
 
 struct cust_event {

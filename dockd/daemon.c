@@ -489,6 +489,7 @@ static void free_dockd(struct dockd *d)
 	storage_stop(d->storage);
 	store_close(d->store);
 	ledgerw_close(d->w);
+	ingest_keys_clear(); /* partial pulls' data keys: gone with the process */
 	status_free(d->status);
 	edsig_key_free(d->dock_key);
 	if (d->snap)
