@@ -37,7 +37,7 @@ static const struct key keys[] = {
 void cust_config_init(struct cust_config *c)
 {
 	memset(c, 0, sizeof(*c));
-	c->checkpoint_interval_s = 300;
+	c->checkpoint_interval_s = 10;
 }
 
 static int agency_ok(const char *s)

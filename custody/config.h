@@ -10,11 +10,11 @@
  *   checkpoint_pub = /etc/evidence-dock/ckpt.vkey   vkey lines (trusted keys)
  *   checkpoint_origin = evidence-dock.example/pd-example
  *   external_checkpoint_dir = /mnt/anchor/checkpoints
- *   checkpoint_interval_s = 300                     0 = only per session
+ *   checkpoint_interval_s = 10                      0 = only per session
  *
  * An unknown key in [ledger], a duplicate key, a bad value, or a line too
  * long is an error "FILE:LINE: [ledger] KEY: problem"; the whole file is
- * then rejected. Defaults: checkpoint_interval_s 300, other keys "".
+ * then rejected. Defaults: checkpoint_interval_s 10, other keys "".
  */
 #ifndef CUSTODY_CONFIG_H
 #define CUSTODY_CONFIG_H
@@ -35,7 +35,7 @@ struct cust_config {
 	uint32_t checkpoint_interval_s;
 };
 
-/* Defaults (all empty, interval 300). */
+/* Defaults (all empty, interval 10). */
 void cust_config_init(struct cust_config *c);
 /* Load path into c (initialised first). On error a message naming file,
  * line and key goes to err; returns -EINVAL (bad content), -ENOENT /

@@ -54,6 +54,7 @@ static const struct name actions[] = {
 	{ CUST_A_CUSTODY_CERTIFIED, "custody_certified" },
 	{ CUST_A_RECIPIENT_POLICY, "recipient_policy" },
 	{ CUST_A_WITNESS_POLICY, "witness_policy" },
+	{ CUST_A_INGEST_RESTARTED, "ingest_restarted" },
 };
 static const struct name actors[] = {
 	{ CUST_ACTOR_DOCK, "dock" }, { CUST_ACTOR_CAMERA, "camera" },

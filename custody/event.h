@@ -116,7 +116,8 @@ enum cust_action {
 	CUST_A_CUSTODY_CERTIFIED,	/* custody_certified: details note (agency-signed custody-cert/v1, docs/trust.md) + fields */
 	CUST_A_RECIPIENT_POLICY,	/* recipient_policy: details note (agency-signed recipients/v1) + version, key ids */
 	CUST_A_WITNESS_POLICY,		/* witness_policy: details note (agency-signed witnesses/v1) + version, quorum */
-	CUST_A_AUDIT_MAX_ = CUST_A_WITNESS_POLICY
+	CUST_A_INGEST_RESTARTED = 56,	/* ingest_restarted: details from_chunk, attempt, why */
+	CUST_A_AUDIT_MAX_ = CUST_A_INGEST_RESTARTED
 };
 
 struct cust_event {

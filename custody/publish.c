@@ -200,22 +200,27 @@ static int sign_store(struct cust_ledger *l, const struct cust_signer *s,
 }
 
 /* A crash between the ledger commit and the external write leaves a
- * checkpoint unpublished: every write first publishes any such one. */
+ * checkpoint unpublished: every write first publishes any such one.
+ * Newest first, down to the first one published: each write publishes
+ * all older ones before its own, so older ones are out already (this
+ * keeps a write O(1) now that every process that appends signs). */
 static int republish(struct cust_ledger *l, const char *dir)
 {
 	sqlite3_stmt *s;
 	char path[CUST_CONFIG_PATH_MAX + 64];
 	int rc, r = 0;
 
-	rc = sqlite3_prepare_v2(cust_ledger_db(l), "SELECT size, note FROM checkpoints",
-				-1, &s, NULL);
+	rc = sqlite3_prepare_v2(cust_ledger_db(l), "SELECT size, note FROM checkpoints"
+				" ORDER BY size DESC", -1, &s, NULL);
 	if (rc != SQLITE_OK)
 		return cust_ledger_sqlerr(l, rc);
 	while (!r && sqlite3_step(s) == SQLITE_ROW) {
 		unsigned long long n = (unsigned long long)sqlite3_column_int64(s, 0);
 		const char *note = (const char *)sqlite3_column_text(s, 1);
 		snprintf(path, sizeof(path), "%s/checkpoint.%llu", dir, n);
-		if (note && access(path, F_OK) != 0)
+		if (access(path, F_OK) == 0)
+			break;
+		if (note)
 			r = cust_ext_write(dir, n, note, strlen(note));
 	}
 	sqlite3_finalize(s);

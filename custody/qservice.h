@@ -103,6 +103,15 @@ int qservice_run(struct qservice *svc, volatile int *stop);
 void qservice_set_status_fn(struct qservice *svc, json_t *(*fn)(void *ctx),
 			    void *ctx);
 
+/* No unprotected tail: fn(ctx) signs and publishes a checkpoint covering
+ * the ledger as it is (custody/publish.h); it is called after each request
+ * (or rejected connection) has written its audit event and BEFORE its
+ * reply is sent, WITHOUT the ledger lock held (fn takes the host's lock
+ * itself). fn reports its own failures; the reply is sent anyway (the
+ * event is durable and the next checkpoint covers it). NULL (the
+ * default): no checkpoint is written here. */
+void qservice_set_publish(struct qservice *svc, void (*fn)(void *ctx), void *ctx);
+
 /* Take lock(ctx) / unlock(ctx) around every use of the ledger (identity
  * lookup, queries, audit events, user changes); one request may take it
  * more than once. Both NULL (the default): no locking. Only one of them

@@ -23,6 +23,7 @@
 
 /* custody/config.h: the [ledger] section of the same file. */
 #include "../custody/config.h"
+#include "publish.h"
 
 void admin_err(const char *cmd, const char *fmt, ...)
 {
@@ -159,6 +160,9 @@ int admin_open(struct admin_env *e, const char *cmd, const char *config, bool wr
 		admin_err(cmd, "%s", err);
 		return ADMIN_FAIL;
 	}
+	e->config = config;
+	if (cust_ledger_size(e->l, &e->size_at_open) < 0)
+		e->size_at_open = 0;
 	if (write && (r = ensure_created(e)) < 0) {
 		admin_err(cmd, "%s: cannot record ledger_created: %s", e->ledger_path,
 			  cust_ledger_errmsg(e->l));
@@ -168,8 +172,53 @@ int admin_open(struct admin_env *e, const char *cmd, const char *config, bool wr
 	return ADMIN_OK;
 }
 
+/* The checkpoint signer of the config's [ledger] section. */
+static int admin_signer(const struct admin_env *e, struct cust_signer *sg, char *err,
+			size_t cap)
+{
+	struct cust_config *cc = malloc(sizeof(*cc));
+	int r;
+
+	if (!cc) {
+		snprintf(err, cap, "out of memory");
+		return -ENOMEM;
+	}
+	r = cust_config_load(e->config, cc, err, cap);
+	if (r == 0 && !cc->checkpoint_key[0]) {
+		snprintf(err, cap, "no [ledger] checkpoint_key configured");
+		r = -ENOKEY;
+	}
+	if (r == 0)
+		r = cust_signer_load(cc, sg, err, cap);
+	free(cc);
+	return r;
+}
+
+/* No unprotected tail (docs/custody-ledger.md "Writing checkpoints"). */
+static void admin_publish(struct admin_env *e)
+{
+	struct cust_signer sg;
+	char err[768] = "";
+	uint64_t n = 0;
+
+	if (!e->l || cust_ledger_readonly(e->l) || cust_ledger_size(e->l, &n) < 0 ||
+	    n <= e->size_at_open)
+		return;
+	if (admin_signer(e, &sg, err, sizeof(err)) < 0) {
+		admin_err(e->cmd, "note: cannot sign a checkpoint (%s): the %llu event(s) this "
+			  "command wrote stay in the unsigned tail until dockd signs one", err,
+			  (unsigned long long)(n - e->size_at_open));
+		return;
+	}
+	if (cust_checkpoint_write(e->l, &sg, NULL, err, sizeof(err)) < 0)
+		admin_err(e->cmd, "the %llu event(s) this command wrote are not covered by a "
+			  "signed checkpoint: %s", (unsigned long long)(n - e->size_at_open), err);
+	cust_signer_free(&sg);
+}
+
 void admin_close(struct admin_env *e)
 {
+	admin_publish(e);
 	cust_ledger_close(e->l);
 	e->l = NULL;
 }

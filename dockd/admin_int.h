@@ -23,6 +23,8 @@ struct admin_env {
 	char ledger_path[DOCK_CONFIG_PATH_MAX];
 	struct cust_ledger *l;
 	char actor[CUST_ACTOR_ID_MAX + 1];
+	const char *config;	/* the config file given */
+	uint64_t size_at_open;	/* admin_close() signs what was added since */
 };
 
 /* Print "dockd CMD: message" to stderr. */
@@ -34,6 +36,9 @@ void admin_err(const char *cmd, const char *fmt, ...) __attribute__((format(prin
  * read-only otherwise). Returns an exit status; on non-zero the message was
  * printed and nothing needs closing. */
 int admin_open(struct admin_env *e, const char *cmd, const char *config, bool write);
+/* Close the ledger; first, when the command appended events, sign a
+ * checkpoint covering them (no unprotected tail; without the checkpoint
+ * key a note on stderr says they stay in the unsigned tail). */
 void admin_close(struct admin_env *e);
 
 /* The acting OS user, "user:<name>(<uid>)" (see admin.h). */

@@ -239,6 +239,12 @@ static void qs_unlock(void *ctx)
 	ledgerw_unlock(ctx);
 }
 
+/* Each query's audit event is in a signed checkpoint before the answer. */
+static void qs_publish(void *ctx)
+{
+	(void)ledgerw_checkpoint(ctx);
+}
+
 static json_t *qs_status(void *ctx)
 {
 	return status_json(((struct dockd *)ctx)->status);
@@ -268,6 +274,7 @@ static int open_query(struct loop *lp, const struct dock_config *c)
 	}
 	qservice_set_lock(lp->qs, qs_lock, qs_unlock, lp->d->w);
 	qservice_set_status_fn(lp->qs, qs_status, lp->d);
+	qservice_set_publish(lp->qs, qs_publish, lp->d->w);
 	return 0;
 }
 
@@ -517,6 +524,7 @@ static void free_dockd(struct dockd *d)
 	store_close(d->store);
 	witnessc_stop(d->witnessc); /* after the final checkpoint */
 	ledgerw_close(d->w);
+	ingest_keys_clear(); /* partial pulls' data keys: gone with the process */
 	status_free(d->status);
 	edsig_key_free(d->dock_key);
 	if (d->snap)

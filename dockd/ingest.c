@@ -434,6 +434,38 @@ static int finish(struct pull *pl)
 	return 0;
 }
 
+/* An interrupted pull that had durable chunks starts again from byte 0:
+ * say so, and why, before its ingest_started (resume_chunk 0). The usual
+ * why: dockd restarted, and data keys are never kept on disk (ingest_keys.c). */
+static int record_restart(struct pull *pl, int why)
+{
+	struct cust_event ev;
+	char reason[160];
+	int r = ledgerw_event(pl->d->w, &ev, CUST_A_INGEST_RESTARTED, pl->rec->evidence_id,
+			      CUST_OUTCOME_OK);
+
+	if (why == -ENOKEY)
+		snprintf(reason, sizeof(reason), "the data key of the partial file is not in "
+			 "memory (dockd restarted): data keys are never kept on disk");
+	else
+		snprintf(reason, sizeof(reason), "the partial file cannot be resumed: %s",
+			 strerror(why < 0 && why > -4096 ? -why : EIO));
+	if (r == 0)
+		r = cust_event_set_text(ev.reason, sizeof(ev.reason), reason);
+	if (r == 0) {
+		json_t *d = json_pack("{s:I,s:i,s:s}", "from_chunk",
+				      (json_int_t)pl->rec->durable_chunks, "attempt",
+				      (int)pl->rec->attempts + 1, "why",
+				      why == -ENOKEY ? "no-key" : "resume-failed");
+
+		r = d ? cust_event_set_details(&ev, d) : -ENOMEM;
+		json_decref(d);
+	}
+	if (r == 0)
+		r = ledgerw_append(pl->d->w, &ev);
+	return r;
+}
+
 static int open_pull(struct pull *pl)
 {
 	bool fresh = pl->rec->state != DREC_PULLING || pl->rec->durable_chunks == 0;
@@ -444,8 +476,13 @@ static int open_pull(struct pull *pl)
 	if (!fresh) {
 		r = resume(pl);
 		if (r < 0) {
+			int rr = record_restart(pl, r);
+
+			if (rr < 0)
+				return rr;
 			log_warning("%s: cannot resume at chunk %llu (%s): pulling from 0",
 				    pl->rec->evidence_id, (unsigned long long)pl->rec->durable_chunks,
+				    r == -ENOKEY ? "no data key in memory: dockd restarted" :
 				    strerror(r < 0 && r > -4096 ? -r : EIO));
 			evfile_writer_free(pl->w);
 			pl->w = NULL;

@@ -4,8 +4,10 @@
  * For a dock_recordings row in state listed, pulling (resume) or
  * quarantined (pull again), ingest_one():
  *   1. starts the partial file (evfile writer to the snapshot's recipients;
- *      the data key saved to a 0600 .key file, fsync'd) or resumes it at
- *      durable_chunks (truncate, re-hash the plaintext prefix);
+ *      the data key kept in memory only, never in a file) or resumes it at
+ *      durable_chunks (truncate, re-hash the plaintext prefix) when this
+ *      process still holds its key; without it (dockd restarted) the pull
+ *      starts again from byte 0, recorded as ingest_restarted;
  *   2. streams session_read() into a sink that feeds the evfile writer
  *      (streaming mode) while hashq.h updates the SHA-256 on another
  *      thread; every sync_interval_mb: fdatasync (in the ctverify thread,
@@ -22,7 +24,7 @@
  *      (ctverify.h: each durable stretch is read back while the pull goes
  *      on, so only the last one is left) and requires the same hash; links
  *      it to its write-once vault name, fsyncs the directories, writes the
- *      stored_local transaction, then wipes and deletes the .key file.
+ *      stored_local transaction, then wipes the key from memory.
  * With an s3:// target the writer also takes each S3 part's digests
  * (partsum.h) and leaves them next to the vault file.
  * Memory: one evfile piece (64 KiB), three SHA-256 contexts, the writer's
@@ -48,10 +50,16 @@
 int ingest_one(struct dockd *d, const struct dock_snap *snap, struct session *s, int slot,
 	       struct dock_rec *rec, bool *disk);
 
-/* At start: wipe every partial recording's data key whose row is no
- * longer pulling (a crash between the stored_local transaction and the
- * wipe), so no key that decrypts evidence stays on the dock. */
+/* At start: remove every data key file an older dockd left under
+ * vault/.partial (zeros written, then unlinked: on SSDs, journals and
+ * snapshots that erases nothing, which is why keys are no longer written
+ * at all), and the partial file of each row no longer pulling. Partial
+ * files of rows still pulling stay until their camera docks again: with
+ * no key in memory that pull restarts from byte 0 (ingest_restarted). */
 void ingest_sweep(struct dockd *d, const struct dock_config *c);
+
+/* At exit: wipe every data key held in memory. */
+void ingest_keys_clear(void);
 
 /* true when vault_dir has at least min_free_mb free. */
 bool ingest_space_ok(const struct dock_snap *snap);

@@ -1,11 +1,12 @@
-/* ingest_files.c - the ingest's files: paths, the data key file, the
- * directories, the start-up sweep of leftover keys (see ingest_int.h and
+/* ingest_files.c - the ingest's files: paths, the directories, the
+ * start-up sweep of key files older versions left (see ingest_int.h and
  * ingest.h). */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -40,7 +41,6 @@ int ingest_make_paths(const struct dock_config *c, const struct dock_rec *r, str
 
 	if (ingest_pathf(p->pdir, "%s/.partial/%s", v, r->serial) ||
 	    ingest_pathf(p->part, "%s/%s.part", p->pdir, r->recording_id) ||
-	    ingest_pathf(p->key, "%s/%s.key", p->pdir, r->recording_id) ||
 	    ingest_pathf(p->vdir, "%s/%s/%s", v, c->agency_id, r->serial) ||
 	    ingest_vault_path(c, r->serial, r->recording_id, p->vault, sizeof(p->vault)) ||
 	    ingest_pathf(p->qdir, "%s/.quarantine/%s", v, r->serial) ||
@@ -83,72 +83,6 @@ int ingest_fsync_dir(const char *dir)
 	return r;
 }
 
-static int write_all(int fd, const void *buf, size_t len)
-{
-	const uint8_t *b = buf;
-
-	while (len) {
-		ssize_t n = write(fd, b, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
-		b += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-/* The data key: written only while this recording is partial (0600). */
-int ingest_key_save(const struct paths *p, const uint8_t key[EVFILE_KEY_LEN])
-{
-	int fd, r;
-
-	(void)unlink(p->key);
-	fd = open(p->key, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -errno;
-	r = write_all(fd, key, EVFILE_KEY_LEN);
-	if (r == 0 && fsync(fd) < 0)
-		r = -errno;
-	close(fd);
-	if (r == 0)
-		r = ingest_fsync_dir(p->pdir);
-	return r;
-}
-
-int ingest_key_load(const struct paths *p, uint8_t key[EVFILE_KEY_LEN])
-{
-	struct stat st;
-	ssize_t n;
-	int fd = open(p->key, O_RDONLY | O_NOFOLLOW | O_CLOEXEC), r = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size != EVFILE_KEY_LEN)
-		r = -EBADMSG;
-	else if ((n = pread(fd, key, EVFILE_KEY_LEN, 0)) != EVFILE_KEY_LEN)
-		r = n < 0 ? -errno : -EBADMSG;
-	close(fd);
-	return r;
-}
-
-/* Overwrite with zeros, sync, unlink: after this nothing here decrypts it. */
-void ingest_key_wipe(const struct paths *p)
-{
-	static const uint8_t zero[EVFILE_KEY_LEN];
-	int fd = open(p->key, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
-
-	if (fd >= 0) {
-		(void)!pwrite(fd, zero, sizeof(zero), 0);
-		(void)fsync(fd);
-		close(fd);
-	}
-	(void)unlink(p->key);
-	(void)ingest_fsync_dir(p->pdir);
-}
-
 /* Move whatever is at the vault name aside (crash between link and the
  * stored_local transaction): the name is write-once. */
 int ingest_vault_clear(const struct paths *p)
@@ -165,29 +99,57 @@ int ingest_vault_clear(const struct paths *p)
 	return 0;
 }
 
-/* One leftover .key file: keep it only while its row is still pulling. */
+/* A data key file an older dockd wrote for resuming (keys are now kept
+ * in memory only): zeros over it, synced, then unlinked. That erases it
+ * from this filesystem's view only - not from SSD blocks, journals or
+ * snapshots (docs/dockd.md "Keys"). */
+static void key_file_remove(const char *path, const char *dir)
+{
+	static const uint8_t zero[EVFILE_KEY_LEN];
+	int fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd >= 0) {
+		(void)!pwrite(fd, zero, sizeof(zero), 0);
+		(void)fsync(fd);
+		close(fd);
+	}
+	(void)unlink(path);
+	(void)ingest_fsync_dir(dir);
+}
+
+/* One leftover file: a .key goes whatever its row; a partial file goes
+ * when its row is no longer pulling (a crash between the stored_local
+ * transaction and the cleanup: it is a second name of the vault file).
+ * The partial file of a row still pulling is replaced when its camera
+ * docks again (start_fresh, ingest.c). */
 static void sweep_one(struct dockd *d, const struct dock_config *c, const char *serial,
 		      const char *name)
 {
-	char rid[PROTO_ID_MAX + 1];
+	char rid[PROTO_ID_MAX + 1], dir[PATH_MAX], path[PATH_MAX];
 	size_t n = strlen(name);
+	bool key = n > 4 && !strcmp(name + n - 4, ".key");
 	struct dock_rec rec;
-	struct paths p;
 
-	if (n <= 4 || n - 4 > PROTO_ID_MAX || strcmp(name + n - 4, ".key"))
+	if (!key && !(n > 5 && !strcmp(name + n - 5, ".part")))
 		return;
-	memcpy(rid, name, n - 4);
-	rid[n - 4] = '\0';
+	n -= key ? 4 : 5;
+	if (n > PROTO_ID_MAX)
+		return;
+	memcpy(rid, name, n);
+	rid[n] = '\0';
+	if (ingest_pathf(dir, "%s/.partial/%s", c->vault_dir, serial) < 0 ||
+	    ingest_pathf(path, "%s/%s", dir, name) < 0)
+		return;
+	if (key) {
+		key_file_remove(path, dir);
+		log_warning("%s/%s: removed a data key file left by an older dockd (data keys "
+			    "are kept in memory only)", serial, rid);
+		return;
+	}
 	if (dockdb_get(d->w, serial, rid, &rec) == 0 && rec.state == DREC_PULLING)
 		return;
-	memset(&rec, 0, sizeof(rec));
-	snprintf(rec.serial, sizeof(rec.serial), "%.64s", serial);
-	snprintf(rec.recording_id, sizeof(rec.recording_id), "%s", rid);
-	if (ingest_make_paths(c, &rec, &p) < 0)
-		return;
-	ingest_key_wipe(&p);
-	(void)unlink(p.part);
-	log_info("%s/%s: wiped a data key left by an interrupted finish", serial, rid);
+	if (unlink(path) == 0)
+		log_info("%s/%s: removed the partial file of a finished pull", serial, rid);
 }
 
 void ingest_sweep(struct dockd *d, const struct dock_config *c)

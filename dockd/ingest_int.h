@@ -1,5 +1,6 @@
-/* ingest_int.h - the ingest's files (dockd/ingest_files.c), shared by
- * ingest.c: a recording's paths, the data key file, directories.
+/* ingest_int.h - the ingest's files (dockd/ingest_files.c) and data keys
+ * (dockd/ingest_keys.c), shared by ingest.c: a recording's paths, the
+ * in-memory data keys, directories.
  * Functions return 0 or -errno. */
 #ifndef DOCKD_INGEST_INT_H
 #define DOCKD_INGEST_INT_H
@@ -12,7 +13,7 @@
 #include "evfile.h"
 
 struct paths {
-	char pdir[PATH_MAX], part[PATH_MAX], key[PATH_MAX];
+	char pdir[PATH_MAX], part[PATH_MAX];
 	char vdir[PATH_MAX], vault[PATH_MAX], qdir[PATH_MAX], quar[PATH_MAX];
 };
 
@@ -28,9 +29,10 @@ int ingest_mkdirs(const char *path);
 
 int ingest_fsync_dir(const char *dir);
 
-/* The partial recording's data key file (0600, fsync'd with its
- * directory); load checks its size; wipe overwrites it with zeros, syncs
- * and unlinks it. */
+/* The partial recording's data key, kept IN MEMORY ONLY for the life of
+ * the process (ingest_keys.c; never written to a file): save (-ENOMEM),
+ * load (-ENOKEY when this dockd never had it: it restarted, or the key
+ * was dropped past the cap), wipe forgets it (OPENSSL_cleanse). */
 int ingest_key_save(const struct paths *p, const uint8_t key[EVFILE_KEY_LEN]);
 int ingest_key_load(const struct paths *p, uint8_t key[EVFILE_KEY_LEN]);
 void ingest_key_wipe(const struct paths *p);

@@ -13,6 +13,7 @@
 #define CUSTODY_CMD_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "config.h"
 #include "ledger.h"
@@ -27,6 +28,8 @@ struct cmd_ctx {
 	bool read_only;			/* --read-only, or file not writable */
 	const char *db_path;		/* --db, else cfg.ledger_path */
 	struct cust_ledger *ledger;	/* set by cmd_open_ledger() */
+	uint64_t size_at_open;		/* events then: main() signs what the
+					 * command added (no unprotected tail) */
 	const char *reason;		/* --reason of a read: the audit event's */
 };
 

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "publish.h"
 
 struct cmd_entry {
 	const char *name;
@@ -100,7 +101,46 @@ int cmd_open_ledger(struct cmd_ctx *ctx, bool create)
 		cmd_err("%s", err);
 		return CMD_ERROR;
 	}
+	if (cust_ledger_size(ctx->ledger, &ctx->size_at_open) < 0)
+		ctx->size_at_open = 0;	/* then any non-empty ledger is signed */
 	return 0;
+}
+
+/* No unprotected tail: the events this run appended (the audit event of
+ * a read, a user change, a decryption...) are covered by a signed
+ * checkpoint before the process exits, so deleting them is detected
+ * (docs/custody-ledger.md, "Writing checkpoints"). Only the service
+ * account can sign (the checkpoint key is its 0600 file); anyone else's
+ * events stay in the unsigned tail until dockd, the query service or
+ * `custody checkpoint` signs one, and stderr says so. Returns rc, or
+ * CMD_ERROR when a configured key failed to sign a successful run. */
+static int publish_tail(struct cmd_ctx *ctx, int rc)
+{
+	struct cust_signer s;
+	char err[768];
+	uint64_t n = 0;
+
+	if (!ctx->ledger || ctx->read_only ||
+	    cust_ledger_size(ctx->ledger, &n) < 0 || n <= ctx->size_at_open)
+		return rc;
+	if (!ctx->cfg.checkpoint_key[0]) {
+		snprintf(err, sizeof(err), "no [ledger] checkpoint_key configured");
+	} else if (cust_signer_load(&ctx->cfg, &s, err, sizeof(err)) == 0) {
+		int r = cust_checkpoint_write(ctx->ledger, &s, NULL, err, sizeof(err));
+
+		cust_signer_free(&s);
+		if (r == 0)
+			return rc;
+		cmd_err("the %llu event(s) this command wrote are not covered by a "
+			"signed checkpoint: %s", (unsigned long long)(n - ctx->size_at_open),
+			err);
+		return rc == CMD_OK ? CMD_ERROR : rc;
+	}
+	cmd_err("note: cannot sign a checkpoint (%s): the %llu event(s) this command "
+		"wrote stay in the unsigned tail of the ledger until dockd, the query "
+		"service or `custody checkpoint` signs one",
+		err, (unsigned long long)(n - ctx->size_at_open));
+	return rc;
 }
 
 int cmd_audit(struct cmd_ctx *ctx, enum cust_action action,
@@ -196,6 +236,7 @@ int main(int argc, char **argv)
 		if (strcmp(cmds[k].name, argv[i]))
 			continue;
 		rc = cmds[k].fn(&ctx, argc - i, argv + i);
+		rc = publish_tail(&ctx, rc);
 		cust_ledger_close(ctx.ledger);
 		return rc;
 	}

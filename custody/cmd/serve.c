@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "publish.h"
 #include "qcmd.h"
 #include "qservice.h"
 
@@ -39,6 +40,21 @@ int cmd_qconfig(struct cmd_ctx *ctx, struct qconfig *qc)
 		return CMD_ERROR;
 	}
 	return 0;
+}
+
+struct serve_pub {
+	struct cust_ledger *ledger;
+	struct cust_signer signer;
+};
+
+/* Before each reply: a checkpoint covering the request's audit event. */
+static void serve_publish(void *arg)
+{
+	struct serve_pub *p = arg;
+	char err[768];
+
+	if (cust_checkpoint_write(p->ledger, &p->signer, NULL, err, sizeof(err)))
+		cmd_err("serve: checkpoint not written: %s", err);
 }
 
 static int parse_opts(int argc, char **argv, struct qconfig *qc)
@@ -84,6 +100,9 @@ int cmd_serve(struct cmd_ctx *ctx, int argc, char **argv)
 	struct qservice *svc = NULL;
 	struct qconfig qc;
 	struct sigaction sa;
+	struct serve_pub pub;
+	bool have_signer = false;
+	char err[768];
 	int rc;
 
 	if ((rc = cmd_qconfig(ctx, &qc)) || (rc = parse_opts(argc, argv, &qc)))
@@ -109,6 +128,18 @@ int cmd_serve(struct cmd_ctx *ctx, int argc, char **argv)
 			strerror(-rc));
 		return CMD_ERROR;
 	}
+	memset(&pub, 0, sizeof(pub));
+	pub.ledger = ctx->ledger;
+	if (!ctx->cfg.checkpoint_key[0])
+		snprintf(err, sizeof(err), "no [ledger] checkpoint_key configured");
+	else if (cust_signer_load(&ctx->cfg, &pub.signer, err, sizeof(err)) == 0)
+		have_signer = true;
+	if (have_signer)
+		qservice_set_publish(svc, serve_publish, &pub);
+	else
+		cmd_err("serve: cannot sign checkpoints (%s): the audit events of "
+			"queries stay in the unsigned tail of the ledger until dockd "
+			"or `custody checkpoint` signs one", err);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigaction(SIGINT, &sa, NULL);
@@ -118,6 +149,8 @@ int cmd_serve(struct cmd_ctx *ctx, int argc, char **argv)
 		cust_ledger_path(ctx->ledger), qc.socket);
 	rc = qservice_run(svc, &stop_flag);
 	qservice_close(svc);
+	if (have_signer)
+		cust_signer_free(&pub.signer);
 	if (rc < 0) {
 		cmd_err("serve: %s", strerror(-rc));
 		return CMD_ERROR;

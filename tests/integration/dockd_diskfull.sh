@@ -4,9 +4,10 @@
 #   A. ENOSPC for real: the vault on a small tmpfs (needs root and mount;
 #      otherwise skipped). Then the pre-check: below min_free_mb no pull
 #      starts at all.
-#   B. EIO on every write(2) of dockd (libfiu's fiu-run -x, switched on and
-#      off at run time with fiu-ctrl): both the vault and the storage
-#      target fail. SQLite (pwrite) and the camera link (send) are spared.
+#   B. EIO on every write(2) and open(2) of dockd (libfiu's fiu-run -x,
+#      switched on and off at run time with fiu-ctrl): both the vault (the
+#      partial file's open) and the storage target fail. SQLite (pwrite,
+#      files already open) and the camera link (send) are spared.
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/dockd_lib.sh"
 dk_require
@@ -130,7 +131,11 @@ DK_WRAP="fiu-run -x -f $T/b/fiu"
 check "B: dockd starts under fiu-run" dk_start
 DK_WRAP=
 fiu() { fiu-ctrl -f "$T/b/fiu" -c "$1" "$DK_PID"; }
+# write() and open(): data keys stay in memory now, so a pull no longer
+# write()s a key file; the partial file's open() fails instead (the
+# ciphertext goes out through pwrite, which SQLite shares: spared).
 check "B: failpoint posix/io/rw/write (EIO) enabled" fiu "enable name=posix/io/rw/write,failinfo=5"
+check "B: failpoint posix/io/oc/open (EIO) enabled" fiu "enable name=posix/io/oc/open,failinfo=5"
 dk_dock_bg CAM-W
 cam=$DK_CAM_PID
 check "B: ingest_interrupted recorded" wait_for has_event CAM-W/REC-1 ingest_interrupted
@@ -138,6 +143,7 @@ check "B: an alert was raised" wait_for alerted 0
 check "B: no release, the camera keeps the recording" not_released CAM-W/REC-1
 check "B: dockd is still running" alive
 check "B: failpoint disabled" fiu "disable name=posix/io/rw/write"
+check "B: failpoint open disabled" fiu "disable name=posix/io/oc/open"
 wait "$cam"
 echo "# B: docking through the write errors: camsim exit $?"
 check "B: recovery: stored and verified (same or next docking)" dock_until_released CAM-W REC-1
