@@ -6,6 +6,7 @@
  * CKPT_MAX_NOTE cap and copies out only after everything checked out.
  */
 #include "checkpoint.h"
+#include "note_int.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -118,6 +119,11 @@ static int text_ok(const uint8_t *p, size_t len)
 		i += n + 1;
 	}
 	return 1;
+}
+
+int ckpt_note_text_ok(const char *p, size_t len)
+{
+	return text_ok((const uint8_t *)p, len);
 }
 
 int ckpt_name_valid(const char *name)
@@ -304,10 +310,8 @@ int checkpoint_format(const struct checkpoint *cp, const char *key_name,
 		      const struct edkey *key, char *buf, size_t cap,
 		      size_t *len)
 {
-	uint8_t raw[4 + EDKEY_SIG_LEN], pub[EDKEY_PUB_LEN];
-	char sig64[SIG_B64_LEN + 1];
-	size_t blen;
-	int rc, n;
+	size_t blen, n;
+	int rc;
 
 	if (!key || !buf || !ckpt_name_valid(key_name))
 		return -EINVAL;
@@ -315,23 +319,42 @@ int checkpoint_format(const struct checkpoint *cp, const char *key_name,
 		return -ENOKEY;
 	if ((rc = checkpoint_body(cp, buf, cap, &blen)) < 0)
 		goto fail;
-	if ((rc = edkey_public_raw(key, pub)) < 0 ||
-	    (rc = ckpt_key_id(key_name, pub, raw)) < 0 ||
-	    (rc = edkey_sign(key, buf, blen, raw + 4)) < 0)
-		goto fail;
-	b64_encode(raw, sizeof(raw), sig64);
-	n = snprintf(buf + blen, cap - blen, "\n" SIG_PREFIX "%s %s\n",
-		     key_name, sig64);
-	rc = -ENOSPC;
-	if (n < 0 || (size_t)n >= cap - blen)
+	if ((rc = ckpt_note_sigline(key_name, key, buf, blen, buf + blen,
+				    cap - blen, &n)) < 0)
 		goto fail;
 	if (len)
-		*len = blen + (size_t)n;
+		*len = blen + n;
 	return 0;
 fail:
 	if (cap > 0)
 		buf[0] = '\0';	/* never hand out an unsigned body */
 	return rc;
+}
+
+/* "\n— name base64(id || sig)\n" for text[0..tlen) into out (NUL-
+ * terminated); shared with signote.c through note_int.h. */
+int ckpt_note_sigline(const char *key_name, const struct edkey *key,
+		      const char *text, size_t tlen, char *out, size_t cap,
+		      size_t *n_out)
+{
+	uint8_t raw[4 + EDKEY_SIG_LEN], pub[EDKEY_PUB_LEN];
+	char sig64[SIG_B64_LEN + 1];
+	int rc, n;
+
+	if (!key || !text || !out || !ckpt_name_valid(key_name))
+		return -EINVAL;
+	if (!edkey_has_private(key))
+		return -ENOKEY;
+	if ((rc = edkey_public_raw(key, pub)) < 0 ||
+	    (rc = ckpt_key_id(key_name, pub, raw)) < 0 ||
+	    (rc = edkey_sign(key, text, tlen, raw + 4)) < 0)
+		return rc;
+	b64_encode(raw, sizeof(raw), sig64);
+	n = snprintf(out, cap, "\n" SIG_PREFIX "%s %s\n", key_name, sig64);
+	if (n < 0 || (size_t)n >= cap)
+		return -ENOSPC;
+	*n_out = (size_t)n;
+	return 0;
 }
 
 /* ---- parsing ------------------------------------------------------------- */
@@ -436,7 +459,7 @@ static long match_key(const struct sigline *sl, const struct ckpt_vkey *keys,
 	return -1;
 }
 
-static int verify_sigs(const char *p, const char *end, const char *text,
+int ckpt_note_verify_sigs(const char *p, const char *end, const char *text,
 		       size_t text_len, const struct ckpt_vkey *keys,
 		       size_t n_keys, size_t *signer)
 {
@@ -485,17 +508,11 @@ static int verify_sigs(const char *p, const char *end, const char *text,
 	return rc;
 }
 
-int checkpoint_parse_verify(const char *note, size_t len,
-			    const struct ckpt_vkey *keys, size_t n_keys,
-			    struct checkpoint *out, size_t *signer)
+int ckpt_note_split(const char *note, size_t len, size_t n_keys,
+		    const char **sep_out)
 {
-	struct checkpoint *cp;
-	const char *sep = NULL, *end = note + len;
-	size_t who = 0;
-	int rc;
+	const char *sep = NULL;
 
-	if (!note || !out || (!keys && n_keys))
-		return -EINVAL;
 	if (len > CKPT_MAX_NOTE)
 		return -E2BIG;
 	if (n_keys == 0)
@@ -511,11 +528,28 @@ int checkpoint_parse_verify(const char *note, size_t len,
 		}
 	if (!sep || sep == note)
 		return -EBADMSG;
+	*sep_out = sep;
+	return 0;
+}
+
+int checkpoint_parse_verify(const char *note, size_t len,
+			    const struct ckpt_vkey *keys, size_t n_keys,
+			    struct checkpoint *out, size_t *signer)
+{
+	struct checkpoint *cp;
+	const char *sep = NULL, *end = note + len;
+	size_t who = 0;
+	int rc;
+
+	if (!note || !out || (!keys && n_keys))
+		return -EINVAL;
+	if ((rc = ckpt_note_split(note, len, n_keys, &sep)) < 0)
+		return rc;
 	if (!(cp = malloc(sizeof(*cp))))
 		return -ENOMEM;
 	rc = parse_body(note, sep + 1, cp);
 	if (rc == 0)
-		rc = verify_sigs(sep + 2, end, note, (size_t)(sep + 1 - note),
+		rc = ckpt_note_verify_sigs(sep + 2, end, note, (size_t)(sep + 1 - note),
 				 keys, n_keys, &who);
 	if (rc == 0) {
 		*out = *cp;
