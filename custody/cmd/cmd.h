@@ -68,6 +68,10 @@ int cmd_status(struct cmd_ctx *ctx, int argc, char **argv);	/* status.c */
 int cmd_decrypt(struct cmd_ctx *ctx, int argc, char **argv);	/* decrypt.c */
 int cmd_agency_keygen(struct cmd_ctx *ctx, int argc, char **argv); /* keys.c */
 int cmd_agency_keyid(struct cmd_ctx *ctx, int argc, char **argv); /* keys.c */
+/* agency trust root: statements signed at the agency (docs/trust.md) */
+int cmd_agency_vkey(struct cmd_ctx *ctx, int argc, char **argv); /* agency.c */
+int cmd_agency_sign(struct cmd_ctx *ctx, int argc, char **argv); /* agency.c */
+int cmd_agency_check(struct cmd_ctx *ctx, int argc, char **argv); /* agency_check.c */
 /* history/search through the query service when the caller cannot read
  * the ledger file and a socket is configured (or --socket is given):
  * returns 1 with *rc = exit status if it handled the command, else 0

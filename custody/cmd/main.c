@@ -38,6 +38,9 @@ static const struct cmd_entry cmds[] = {
 	{ "serve", cmd_serve, "[--socket P] [--socket-mode M] [--alert-command P]: query service" },
 	{ "user", cmd_users, "add|remove|set-role|list: user -> role mapping (docs/custody-access.md)" },
 	{ "remote", cmd_remote, "[--socket P] [--json] history|search|access-events|user-list ...: via the query service" },
+	{ "agency-vkey", cmd_agency_vkey, "(--pub F | --key F) --agency-id A: the agency vkey auditors hold" },
+	{ "agency-sign", cmd_agency_sign, "custody-cert|recipients|witnesses ...: sign an agency statement (docs/trust.md)" },
+	{ "agency-check", cmd_agency_check, "--agency VKEY NOTE: verify an agency statement" },
 	{ "status", cmd_status, "[--socket P] [--json] [--watch SECONDS]: the dock's cameras, pulls, queue" },
 };
 
