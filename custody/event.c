@@ -50,6 +50,9 @@ static const struct name actions[] = {
 	{ CUST_A_LEDGER_CREATED, "ledger_created" },
 	{ CUST_A_DEVICE_ENROLLED, "device_enrolled" },
 	{ CUST_A_DEVICE_REVOKED, "device_revoked" },
+	{ CUST_A_CUSTODY_CERTIFIED, "custody_certified" },
+	{ CUST_A_RECIPIENT_POLICY, "recipient_policy" },
+	{ CUST_A_WITNESS_POLICY, "witness_policy" },
 };
 static const struct name actors[] = {
 	{ CUST_ACTOR_DOCK, "dock" }, { CUST_ACTOR_CAMERA, "camera" },
@@ -91,6 +94,9 @@ const char *cust_action_name(enum cust_action a) { return lookup(actions, N(acti
 const char *cust_actor_name(enum cust_actor_kind k) { return lookup(actors, N(actors), (int)k); }
 const char *cust_outcome_name(enum cust_outcome o) { return lookup(outcomes, N(outcomes), (int)o); }
 const char *cust_clock_name(enum cust_clock c) { return lookup(clocks, N(clocks), (int)c); }
+_Static_assert(CUST_A_CUSTODY_CERTIFIED == 53 && CUST_A_WITNESS_POLICY == 55,
+	       "action numbers are part of the ledger format");
+
 int cust_action_valid(int a) { return lookup(actions, N(actions), a) != NULL; }
 
 #define PARSER(fn, type, table)						\

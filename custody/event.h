@@ -113,7 +113,10 @@ enum cust_action {
 	CUST_A_LEDGER_CREATED,		/* ledger_created: first event */
 	CUST_A_DEVICE_ENROLLED,		/* device_enrolled: details serial, pubkey, officer, model */
 	CUST_A_DEVICE_REVOKED,		/* device_revoked: details serial */
-	CUST_A_AUDIT_MAX_ = CUST_A_DEVICE_REVOKED
+	CUST_A_CUSTODY_CERTIFIED,	/* custody_certified: details note (agency-signed custody-cert/v1, docs/trust.md) + fields */
+	CUST_A_RECIPIENT_POLICY,	/* recipient_policy: details note (agency-signed recipients/v1) + version, key ids */
+	CUST_A_WITNESS_POLICY,		/* witness_policy: details note (agency-signed witnesses/v1) + version, quorum */
+	CUST_A_AUDIT_MAX_ = CUST_A_WITNESS_POLICY
 };
 
 struct cust_event {

@@ -107,6 +107,8 @@ static void replay(struct vctx *v, const struct cust_event *ev)
 	struct item *it;
 	int r;
 
+	if (v->ag)
+		verify_agency_event(v, ev);
 	if (!ev->evidence_id[0])
 		return;
 	if (!(it = map_get(v, ev->evidence_id, 1))) {
@@ -303,13 +305,15 @@ int cust_verify(struct cust_ledger *l, const struct cust_verify_opts *o,
 	v.cb = cb;
 	v.arg = arg;
 	/* published checkpoints first: see verify.h */
-	r = verify_list_external(&v);
+	r = o->agency ? verify_agency_init(&v) : 0;
+	if (!r)
+		r = verify_list_external(&v);
 	if (!r && (r = sqlite3_exec(cust_ledger_db(l), "BEGIN", NULL, NULL, NULL)))
 		r = cust_ledger_sqlerr(l, r);
 	if (!r) {
 		if (!(r = verify_list_table(&v)) && !(r = scan_events(&v)) &&
-		    !(r = verify_check_checkpoints(&v)))
-			r = check_records(&v);
+		    !(r = verify_check_checkpoints(&v)) && !(r = check_records(&v)) && v.ag)
+			r = verify_agency_finish(&v);
 		sqlite3_exec(cust_ledger_db(l), "COMMIT", NULL, NULL, NULL);
 	}
 	for (i = 0; i < v.n_cks; i++)
@@ -319,6 +323,7 @@ int cust_verify(struct cust_ledger *l, const struct cust_verify_opts *o,
 	free(v.cks);
 	free(v.map);
 	free(v.leaves);
+	verify_agency_free(&v);
 	if (!r)
 		*res = v.res;
 	return r;

@@ -153,16 +153,18 @@ static int cmp_ck(const void *a, const void *b)
 
 static void check_signatures(struct vctx *v)
 {
-	size_t i;
+	const struct ckpt_vkey *keys = v->o->keys;
+	size_t i, nk = v->o->n_keys;
 	int r;
 
+	if (v->ag)	/* agency mode: only agency-certified keys */
+		verify_agency_keys(v, &keys, &nk);
 	for (i = 0; i < v->n_cks; i++) {
 		struct ck *c = &v->cks[i];
 		const char *where = c->ext ? "external" : "ledger";
 
 		v->res.checkpoints++;
-		r = checkpoint_parse_verify(c->note, c->len, v->o->keys, v->o->n_keys,
-					    &c->cp, NULL);
+		r = checkpoint_parse_verify(c->note, c->len, keys, nk, &c->cp, NULL);
 		if (r == -ENOKEY)
 			verify_find(v, "checkpoint-unknown-key", 0, "%s checkpoint %llu: not signed "
 			     "by any trusted key", where, (unsigned long long)c->size);
@@ -315,7 +317,7 @@ int verify_check_checkpoints(struct vctx *v)
 			     c->ext ? "external" : "ledger", (unsigned long long)c->size,
 			     (unsigned long long)good + 1, (unsigned long long)c->size);
 		} else {
-			match[i] = 1;
+			match[i] = c->matched = 1;
 			good = c->size;
 		}
 	}

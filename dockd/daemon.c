@@ -16,6 +16,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "agencykey.h"
+#include "agencyrec.h"
 #include "alert.h"
 #include "camera.h"
 #include "daemon.h"
@@ -152,6 +153,33 @@ static int load_identity(struct dockd *d, const struct dock_config *c)
 	return 0;
 }
 
+/* The agency's custody certificate names the dock key too. */
+static int check_custody_cert(struct dockd *d)
+{
+	const struct cust_trust_status *t = ledgerw_trust(d->w);
+	uint8_t pub[EDSIG_PUBKEY_LEN];
+
+	if (!t->have_cert)
+		return 0;
+	if (edsig_public_raw(d->dock_key, pub) < 0 ||
+	    memcmp(pub, t->cert.dock_key, sizeof(pub))) {
+		log_error("[ledger] custody_cert certifies another dock key than [dock] key");
+		return -EKEYREJECTED;
+	}
+	return 0;
+}
+
+/* After start: an expired or soon expiring certificate is an alert. */
+static void alert_custody_cert(struct dockd *d)
+{
+	const struct cust_trust_status *t = ledgerw_trust(d->w);
+
+	if (t->have_cert && t->days_left < CUST_CERT_WARN_DAYS)
+		dockd_alert(d, "custody-cert", t->cert.dock, "agency custody certificate %s "
+			    "%lld day(s): renew it", t->days_left < 0 ? "expired" : "expires in",
+			    (long long)(t->days_left < 0 ? -t->days_left : t->days_left));
+}
+
 static int open_state(struct dockd *d, const struct dock_config *c)
 {
 	char err[600] = "";
@@ -175,6 +203,8 @@ static int open_state(struct dockd *d, const struct dock_config *c)
 		log_error("ledger: cannot create dock tables: %s", strerror(-r));
 		return r;
 	}
+	if ((r = check_custody_cert(d)) < 0)
+		return r;
 	ingest_sweep(d, c);
 	if (c->storage_target[0]) {
 		r = store_open(c, &d->stop, &d->store, err, sizeof(err));
@@ -518,6 +548,7 @@ int dockd_run(const char *config_path, bool exit_when_idle)
 	log_set_level(d->snap->cfg.log_level);
 	if (load_identity(d, &d->snap->cfg) < 0 || open_state(d, &d->snap->cfg) < 0)
 		goto out;
+	alert_custody_cert(d);
 	if (d->store && storage_start(d, &d->storage) < 0)
 		goto out;
 	storage_status_attach(d); /* queue counts in `custody status`, always fresh */

@@ -35,6 +35,13 @@ int ledgerw_open(const char *config_path, const char *agency, const char *dock_i
 		 struct ledgerw **out, char *err, size_t errlen);
 void ledgerw_close(struct ledgerw *w);
 
+/* The agency statements ledgerw_open() checked and recorded
+ * ([ledger] custody_cert, witness_policy; custody/agencyrec.h): a
+ * certificate for another checkpoint key, origin, agency or dock, or one
+ * that does not verify under [ledger] agency_vkey, fails the open. */
+struct cust_trust_status;
+const struct cust_trust_status *ledgerw_trust(struct ledgerw *w);
+
 void ledgerw_lock(struct ledgerw *w);
 void ledgerw_unlock(struct ledgerw *w);
 /* The ledger; use only while holding the lock. */

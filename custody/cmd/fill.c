@@ -207,6 +207,10 @@ int cmd_demo_fill(struct cmd_ctx *ctx, int argc, char **argv)
 			return CMD_ERROR;
 		}
 		sign = 1;
+		if (cmd_trust(ctx, &s)) {
+			cust_signer_free(&s);
+			return CMD_ERROR;
+		}
 	}
 	d = json_pack("{s:I}", "recordings", (json_int_t)n);
 	if (cmd_audit(ctx, CUST_A_PRIVILEGED, NULL, "demo-fill", d)) {
