@@ -127,8 +127,9 @@ static void hex(const uint8_t *in, size_t n, char *out)
 
 static int apply_cert(struct cust_ledger *l, const struct cust_config *cfg,
 		      const struct ckpt_vkey *a, const struct cust_signer *signer,
-		      const char *dock_id, enum cust_actor_kind kind, const char *actor,
-		      int64_t now, struct cust_trust_status *st, char *err, size_t errlen)
+		      const char *dock_id, const uint8_t *dock_key, enum cust_actor_kind kind, const char *actor,
+		      int64_t now, int record, struct cust_trust_status *st, char *err,
+		      size_t errlen)
 {
 	char note[AGN_MAX_NOTE + 1], vk[CKPT_MAX_VKEY], dk[2 * EDKEY_PUB_LEN + 1];
 	char nb[AGN_TIME_LEN + 1], na[AGN_TIME_LEN + 1];
@@ -159,6 +160,8 @@ static int apply_cert(struct cust_ledger *l, const struct cust_config *cfg,
 			    memcmp(pub, c.ckpt_key.pub, EDKEY_PUB_LEN)))
 		snprintf(err, errlen, "custody_cert: does not certify [ledger] checkpoint_key "
 			 "%s (another key)", cfg->checkpoint_key);
+	else if (dock_key && memcmp(dock_key, c.dock_key, EDKEY_PUB_LEN))
+		snprintf(err, errlen, "custody_cert: certifies another dock key than [dock] key");
 	else if (c.not_before > now)
 		snprintf(err, errlen, "custody_cert: not valid before %lld (clock or "
 			 "certificate wrong)", (long long)c.not_before);
@@ -169,6 +172,8 @@ static int apply_cert(struct cust_ledger *l, const struct cust_config *cfg,
 	st->have_cert = 1;
 	st->cert = c;
 	st->days_left = days_left(c.not_after, now);
+	if (!record)
+		return 0;
 	if ((r = recorded(l, CUST_A_CUSTODY_CERTIFIED, note, len, &found)) || found)
 		goto out;
 	ckpt_vkey_format(&c.ckpt_key, vk, sizeof(vk));
@@ -189,8 +194,8 @@ out:
 
 static int apply_witnesses(struct cust_ledger *l, const struct cust_config *cfg,
 			   const struct ckpt_vkey *a, enum cust_actor_kind kind,
-			   const char *actor, struct cust_trust_status *st, char *err,
-			   size_t errlen)
+			   const char *actor, int record, struct cust_trust_status *st,
+			   char *err, size_t errlen)
 {
 	char note[AGN_MAX_NOTE + 1];
 	struct agn_witnesses *w = malloc(sizeof(*w));
@@ -210,6 +215,8 @@ static int apply_witnesses(struct cust_ledger *l, const struct cust_config *cfg,
 	st->have_witnesses = 1;
 	st->witness_version = w->version;
 	st->quorum = w->quorum;
+	if (!record)
+		goto out;
 	if ((r = recorded(l, CUST_A_WITNESS_POLICY, note, len, &found)) || found)
 		goto rec;
 	r = append(l, cfg, CUST_A_WITNESS_POLICY, kind, actor, "agency witness policy",
@@ -227,8 +234,8 @@ out:
 
 int cust_trust_apply(struct cust_ledger *l, const struct cust_config *cfg,
 		     const struct cust_signer *signer, const char *dock_id,
-		     enum cust_actor_kind kind, const char *actor, int64_t now,
-		     struct cust_trust_status *st, char *err, size_t errlen)
+		     const uint8_t *dock_key, enum cust_actor_kind kind, const char *actor,
+		     int64_t now, struct cust_trust_status *st, char *err, size_t errlen)
 {
 	struct cust_trust_status tmp;
 	struct ckpt_vkey a;
@@ -243,12 +250,16 @@ int cust_trust_apply(struct cust_ledger *l, const struct cust_config *cfg,
 	}
 	if ((r = load_agency(cfg, &a, err, errlen)))
 		return r;
-	if (cfg->custody_cert[0] &&
-	    (r = apply_cert(l, cfg, &a, signer, dock_id, kind, actor, now, &tmp, err, errlen)))
-		return r;
-	if (cfg->witness_policy[0] &&
-	    (r = apply_witnesses(l, cfg, &a, kind, actor, &tmp, err, errlen)))
-		return r;
+	/* check both, then record both: a refused start records nothing */
+	for (int record = 0; record < 2; record++) {
+		if (cfg->custody_cert[0] &&
+		    (r = apply_cert(l, cfg, &a, signer, dock_id, dock_key, kind, actor, now,
+				    record, &tmp, err, errlen)))
+			return r;
+		if (cfg->witness_policy[0] &&
+		    (r = apply_witnesses(l, cfg, &a, kind, actor, record, &tmp, err, errlen)))
+			return r;
+	}
 	*st = tmp;
 	return 0;
 }

@@ -11,7 +11,7 @@
  *
  *   - the certificate must verify under agency_vkey, name this ledger's
  *     agency_id, checkpoint_origin and the public half of checkpoint_key
- *     (and the dock id when the caller knows it), and must not be valid
+ *     (and the dock id and key when the caller knows them), and must not be valid
  *     only in the future; otherwise the caller must refuse to start;
  *   - the witness policy must verify under agency_vkey for this agency;
  *   - each note not yet in the ledger (an event of its action whose
@@ -49,10 +49,12 @@ struct cust_trust_status {
 };
 
 /* Check and record (see above). signer: the loaded checkpoint signer
- * (NULL: the key is not compared); dock_id: NULL when unknown. */
+ * (NULL: the key is not compared); dock_id, dock_key (the dock's Ed25519
+ * public key): NULL when unknown. Nothing is recorded unless every
+ * check passed. */
 int cust_trust_apply(struct cust_ledger *l, const struct cust_config *cfg,
 		     const struct cust_signer *signer, const char *dock_id,
-		     enum cust_actor_kind kind, const char *actor, int64_t now,
+		     const uint8_t *dock_key, enum cust_actor_kind kind, const char *actor, int64_t now,
 		     struct cust_trust_status *st, char *err, size_t errlen);
 
 /* Only read and verify the configured certificate (no ledger, no

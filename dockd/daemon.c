@@ -153,22 +153,6 @@ static int load_identity(struct dockd *d, const struct dock_config *c)
 	return 0;
 }
 
-/* The agency's custody certificate names the dock key too. */
-static int check_custody_cert(struct dockd *d)
-{
-	const struct cust_trust_status *t = ledgerw_trust(d->w);
-	uint8_t pub[EDSIG_PUBKEY_LEN];
-
-	if (!t->have_cert)
-		return 0;
-	if (edsig_public_raw(d->dock_key, pub) < 0 ||
-	    memcmp(pub, t->cert.dock_key, sizeof(pub))) {
-		log_error("[ledger] custody_cert certifies another dock key than [dock] key");
-		return -EKEYREJECTED;
-	}
-	return 0;
-}
-
 /* After start: an expired or soon expiring certificate is an alert. */
 static void alert_custody_cert(struct dockd *d)
 {
@@ -189,7 +173,14 @@ static int open_state(struct dockd *d, const struct dock_config *c)
 		log_error("%s: %s", c->vault_dir, strerror(errno));
 		return -errno;
 	}
-	r = ledgerw_open(d->config_path, c->agency_id, c->dock_id, &d->w, err, sizeof(err));
+	uint8_t pub[EDSIG_PUBKEY_LEN];
+
+	r = edsig_public_raw(d->dock_key, pub);
+	if (r < 0)
+		snprintf(err, sizeof(err), "dock key: %s", edsig_strerror(r));
+	else
+		r = ledgerw_open_dock(d->config_path, c->agency_id, c->dock_id, pub, &d->w, err,
+				      sizeof(err));
 	if (r < 0) {
 		log_error("%s", err);
 		return r;
@@ -203,8 +194,6 @@ static int open_state(struct dockd *d, const struct dock_config *c)
 		log_error("ledger: cannot create dock tables: %s", strerror(-r));
 		return r;
 	}
-	if ((r = check_custody_cert(d)) < 0)
-		return r;
 	ingest_sweep(d, c);
 	if (c->storage_target[0]) {
 		r = store_open(c, &d->stop, &d->store, err, sizeof(err));

@@ -30,6 +30,12 @@ struct ledgerw {
 int ledgerw_open(const char *config_path, const char *agency, const char *dock_id,
 		 struct ledgerw **out, char *err, size_t errlen)
 {
+	return ledgerw_open_dock(config_path, agency, dock_id, NULL, out, err, errlen);
+}
+
+int ledgerw_open_dock(const char *config_path, const char *agency, const char *dock_id,
+		      const uint8_t *dock_key, struct ledgerw **out, char *err, size_t errlen)
+{
 	struct cust_config cc;
 	struct ledgerw *w;
 	int r;
@@ -62,7 +68,7 @@ int ledgerw_open(const char *config_path, const char *agency, const char *dock_i
 	/* the agency's certificate of this dock's checkpoint key: refuse to
 	 * start on one that does not verify or certifies another key */
 	r = cust_trust_apply(w->l, &cc, w->have_signer ? &w->signer : NULL, dock_id,
-			     CUST_ACTOR_DOCK, dock_id, (int64_t)time(NULL), &w->trust, err, errlen);
+			     dock_key, CUST_ACTOR_DOCK, dock_id, (int64_t)time(NULL), &w->trust, err, errlen);
 	if (r < 0)
 		goto fail;
 	if (!w->trust.have_cert)

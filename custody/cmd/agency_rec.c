@@ -45,7 +45,7 @@ int cmd_trust(struct cmd_ctx *ctx, const struct cust_signer *s)
 	if (!ctx->ledger || ctx->read_only)
 		return 0;
 	cmd_os_user(user, sizeof(user));
-	if (cust_trust_apply(ctx->ledger, &ctx->cfg, s, NULL, CUST_ACTOR_CLERK, user,
+	if (cust_trust_apply(ctx->ledger, &ctx->cfg, s, NULL, NULL, CUST_ACTOR_CLERK, user,
 			     (int64_t)time(NULL), &st, err, sizeof(err))) {
 		cmd_err("%s; refusing to sign checkpoints", err);
 		return CMD_ERROR;
