@@ -310,7 +310,11 @@ static int check_witnessed(struct vctx *v)
 	}
 	if (unw > MAX_INFO)
 		info(v, 0, "%llu checkpoints not witnessed in all", (unsigned long long)unw);
-	if (newest && newest_count < w->quorum)
+	if (!newest && v->n)
+		verify_find(v, "unwitnessed", 0, "no checkpoint signed by a certified key: "
+			    "nothing outside the dock vouches for events 1..%llu",
+			    (unsigned long long)v->n);
+	else if (newest && newest_count < w->quorum)
 		verify_find(v, "unwitnessed", 0, "the newest checkpoint (%llu) carries %u of the "
 			    "%u witness cosignatures the agency requires (policy version %llu): "
 			    "nothing outside the dock vouches for it", (unsigned long long)newest,

@@ -141,6 +141,13 @@ passes "old path: passes the rewrite without cosignatures too"
 expect "agency mode: rewrite with the cosignatures dropped: unwitnessed" \
 	"FINDING unwitnessed" --agency "$T/auditor/agency.vkey" --witnesses "$T/auditor/witnesses.note"
 
+attack "$T/pristine/ck.key" $ORIGIN   # ... and no checkpoint left at all
+sqlite3 "$T/dock/l.db" "DROP TRIGGER checkpoints_no_delete; DELETE FROM checkpoints"
+rm -f "$T/dock/ext/"*
+passes "old path: passes a ledger without any checkpoint"
+expect "agency mode: events with no certified checkpoint at all: unwitnessed" \
+	"FINDING unwitnessed: no checkpoint signed by a certified key" --agency "$T/auditor/agency.vkey"
+
 # --- root: its own checkpoint key and its own vkey file ---
 "$C" keygen --key "$T/root/ck.key" --vkey "$T/root/ck.vkey" --name $ORIGIN >/dev/null
 attack "$T/root/ck.key" $ORIGIN && keep_cosigs
