@@ -80,7 +80,7 @@ witness_all() { # db extdir
 		line TEXT, received_ns INTEGER, PRIMARY KEY(size, witness))"
 	for s in $(sqlite3 "$1" "SELECT size FROM checkpoints ORDER BY size"); do
 		line=$("$CS" sign witness.example/w1 "$T/w/w1.key" "$2/checkpoint.$s") || return 1
-		sqlite3 "$1" "INSERT OR REPLACE INTO checkpoint_cosigs VALUES ($s, 'witness.example/w1', '$line', 0)"
+		sqlite3 "$1" "INSERT OR IGNORE INTO checkpoint_cosigs VALUES ($s, 'witness.example/w1', '$line', 0)"
 	done
 }
 witness_all "$T/dock/l.db" "$T/dock/ext"
@@ -113,7 +113,10 @@ attack() { # key origin [drop|rewrite]
 	sqlite3 "$T/dock/l.db" "DROP TRIGGER checkpoints_no_update; UPDATE checkpoints SET created_ns = created_ns - 60000000000"
 }
 keep_cosigs() { # root keeps the witness's old cosignatures, hoping they pass
-	sqlite3 "$T/dock/l.db" "ATTACH '$T/pristine/l.db' AS p; CREATE TABLE checkpoint_cosigs AS SELECT * FROM p.checkpoint_cosigs"
+	sqlite3 "$T/dock/l.db" "ATTACH '$T/pristine/l.db' AS p;
+		CREATE TABLE IF NOT EXISTS checkpoint_cosigs(size INTEGER, witness TEXT, line TEXT,
+			received_ns INTEGER, PRIMARY KEY(size, witness));
+		INSERT OR IGNORE INTO checkpoint_cosigs SELECT * FROM p.checkpoint_cosigs"
 }
 # expect DESC PATTERN ARGS: verify must fail (exit 1) and print PATTERN
 expect() {

@@ -77,7 +77,7 @@ check "a checkpoint covers them (size $N)" \
 line=$("$CS" sign witness.test/w1 "$DK/keys/w1.key" "$DK/anchor/checkpoint.$N")
 sqlite3 "$DK_DB" "CREATE TABLE IF NOT EXISTS checkpoint_cosigs(size INTEGER, witness TEXT,
 	line TEXT, received_ns INTEGER, PRIMARY KEY(size, witness));
-	INSERT OR REPLACE INTO checkpoint_cosigs VALUES ($N, 'witness.test/w1', '$line', 0)"
+	INSERT OR IGNORE INTO checkpoint_cosigs VALUES ($N, 'witness.test/w1', '$line', 0)"
 out=$("$CUSTODY" --db "$DK_DB" --read-only verify --agency "$DK/keys/agency.vkey" \
 	--external "$DK/anchor" --origin "dock.test/$DK_AGENCY" 2>&1); rc=$?
 if [ $rc -eq 0 ] && echo "$out" | grep -q "witnessed through event $N"; then
