@@ -19,6 +19,7 @@
  *     whose root the ledger reproduces are "not yet witnessed".
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
