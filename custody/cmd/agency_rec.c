@@ -5,6 +5,7 @@
  * and warns - on stderr and through the [alert] command - about a
  * certificate that expired or expires within CUST_CERT_WARN_DAYS.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -35,6 +36,21 @@ void cmd_cert_warn(struct cmd_ctx *ctx, const struct cust_trust_status *st)
 	alert_raise(&ac, &(struct alert){ .kind = "custody-cert", .user = user,
 		    .uid = (long)getuid(), .agency = st->cert.agency, .op = "custody",
 		    .target = st->cert.dock, .detail = detail });
+}
+
+int cmd_signer_load(struct cmd_ctx *ctx, struct cust_signer *s, char *err, size_t errlen)
+{
+	int r = cust_signer_load(&ctx->cfg, s, err, errlen);
+
+	if (r)
+		return r;
+	if (cmd_trust(ctx, s)) {
+		cust_signer_free(s);
+		snprintf(err, errlen, "the agency's custody certificate does not allow this "
+			 "key to sign (above)");
+		return -EKEYREJECTED;
+	}
+	return 0;
 }
 
 int cmd_trust(struct cmd_ctx *ctx, const struct cust_signer *s)

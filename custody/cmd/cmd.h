@@ -78,6 +78,10 @@ int cmd_agency_check(struct cmd_ctx *ctx, int argc, char **argv); /* agency_chec
 struct cust_signer;
 struct cust_trust_status;
 int cmd_trust(struct cmd_ctx *ctx, const struct cust_signer *s);
+/* cust_signer_load() of ctx->cfg followed by cmd_trust() (with the ledger
+ * already open): every command that signs checkpoints loads its signer
+ * this way. 0 or -errno with a reason in err (signer freed). */
+int cmd_signer_load(struct cmd_ctx *ctx, struct cust_signer *s, char *err, size_t errlen);
 /* Warn (stderr + [alert] command) when the certificate in st expires
  * within CUST_CERT_WARN_DAYS or has expired. agency_rec.c */
 void cmd_cert_warn(struct cmd_ctx *ctx, const struct cust_trust_status *st);

@@ -162,12 +162,12 @@ int cmd_checkpoint(struct cmd_ctx *ctx, int argc, char **argv)
 		cmd_err("usage: custody checkpoint [--if-due]");
 		return CMD_ERROR;
 	}
-	if (cust_signer_load(&ctx->cfg, &s, err, sizeof(err))) {
+	if ((r = cmd_open_ledger(ctx, false)))
+		return r;
+	if (cmd_signer_load(ctx, &s, err, sizeof(err))) {
 		cmd_err("%s", err);
 		return CMD_ERROR;
 	}
-	if ((r = cmd_open_ledger(ctx, false)) || (r = cmd_trust(ctx, &s)))
-		goto out;
 	if (if_due && cust_checkpoint_due(ctx->ledger, ctx->cfg.checkpoint_interval_s, &due)) {
 		cmd_err("%s", cust_ledger_errmsg(ctx->ledger));
 		r = CMD_ERROR;
@@ -215,9 +215,8 @@ int cmd_proof(struct cmd_ctx *ctx, int argc, char **argv)
 		return r;
 	/* cover the newest events too, when we may sign */
 	if (!ctx->read_only && ctx->cfg.checkpoint_key[0] &&
-	    cust_signer_load(&ctx->cfg, &s, err, sizeof(err)) == 0) {
-		if (cmd_trust(ctx, &s) == 0 &&
-		    cust_checkpoint_write(ctx->ledger, &s, NULL, err, sizeof(err)))
+	    cmd_signer_load(ctx, &s, err, sizeof(err)) == 0) {
+		if (cust_checkpoint_write(ctx->ledger, &s, NULL, err, sizeof(err)))
 			cmd_err("warning: %s", err);
 		cust_signer_free(&s);
 	}
