@@ -41,6 +41,10 @@
 #include "checkpoint.h"
 #include "ledger.h"
 
+/* Default of `custody verify --witness-grace`: how long the newest
+ * checkpoints may wait for their witnesses (docs/trust.md). */
+#define CUST_WITNESS_GRACE_S 600
+
 /* seq: the event concerned (0 when none, e.g. a checkpoint file). */
 typedef void (*cust_finding_cb)(void *arg, const char *cls, uint64_t seq,
 				const char *msg);
@@ -55,12 +59,16 @@ struct cust_verify_opts {
 	 * (NULL/"" = the origin of the first such certificate), and the
 	 * newest checkpoint must carry a quorum of witness cosignatures of
 	 * the witness policy witness_note (NULL = the newest agency-signed
-	 * witness_policy event). info (may be NULL) gets what is reported
-	 * but is not a finding (unwitnessed older checkpoints, the tail). */
+	 * witness_policy event), unless the newest witnessed one was
+	 * cosigned (the witnesses' signed time) at most witness_grace_s
+	 * seconds ago (0: the newest must be witnessed). info (may be NULL)
+	 * gets what is reported but is not a finding (unwitnessed older
+	 * checkpoints, the tail). */
 	const struct ckpt_vkey *agency;
 	const char *origin;
 	const char *witness_note;
 	size_t witness_len;
+	int64_t witness_grace_s;
 	cust_finding_cb info;
 };
 
@@ -73,6 +81,7 @@ struct cust_verify_result {
 	/* agency mode only: */
 	uint64_t certified_keys;	/* distinct certified checkpoint keys */
 	uint64_t witnessed;		/* newest size with a witness quorum */
+	uint64_t witnessed_time;	/* when a quorum had cosigned it (s) */
 	uint64_t witness_policy_version;	/* 0 = none */
 	int64_t oldest_unwitnessed_ns;	/* time of event witnessed+1, 0 none */
 };

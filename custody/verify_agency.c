@@ -188,16 +188,24 @@ void verify_agency_keys(struct vctx *v, const struct ckpt_vkey **keys, size_t *n
 
 /* ---- cosignatures ---- */
 
-/* Cosignatures of one checkpoint copy c, merged into ok[] (per witness
- * of the policy). */
-static void copy_cosigs(struct vctx *v, const struct ck *c, uint8_t *ok)
+static void stamp(uint8_t *ok, uint64_t *ts, size_t k, uint64_t t)
+{
+	ok[k] = 1;
+	if (t > ts[k])
+		ts[k] = t;
+}
+
+/* Cosignatures of one checkpoint copy c, merged into ok[] and ts[] (per
+ * witness of the policy: valid, newest signed time). */
+static void copy_cosigs(struct vctx *v, const struct ck *c, uint8_t *ok, uint64_t *ts)
 {
 	const struct agn_witnesses *w = &v->ag->pol;
 	uint8_t mine[AGN_MAX_ENTRIES];
+	uint64_t oldest = 0;
 	size_t cnt = 0;
 	int r;
 
-	r = cosig_note_check(c->note, c->len, w->w, w->n, mine, &cnt, NULL);
+	r = cosig_note_check(c->note, c->len, w->w, w->n, mine, &cnt, &oldest);
 	if (r) {
 		verify_find(v, "cosignature", 0, "%s checkpoint %llu: a witness cosignature in "
 			    "the note does not verify (%s): the checkpoint was re-signed after "
@@ -207,11 +215,12 @@ static void copy_cosigs(struct vctx *v, const struct ck *c, uint8_t *ok)
 		return;
 	}
 	for (size_t i = 0; i < w->n; i++)
-		ok[i] |= mine[i];
+		if (mine[i])	/* the oldest line's time: a lower bound */
+			stamp(ok, ts, i, oldest);
 }
 
 /* Rows of checkpoint_cosigs for `size` (the table may not exist: none). */
-static int table_cosigs(struct vctx *v, const struct ck *c, uint8_t *ok)
+static int table_cosigs(struct vctx *v, const struct ck *c, uint8_t *ok, uint64_t *ts)
 {
 	const struct agn_witnesses *w = &v->ag->pol;
 	sqlite3_stmt *s;
@@ -230,13 +239,14 @@ static int table_cosigs(struct vctx *v, const struct ck *c, uint8_t *ok)
 		const char *who = (const char *)sqlite3_column_text(s, 0);
 		const char *line = (const char *)sqlite3_column_text(s, 1);
 		int n = sqlite3_column_bytes(s, 1);
+		uint64_t t = 0;
 		int r;
 
 		if (!line || n <= 0 || n > COSIG_MAX_LINE)
 			continue;
-		r = cosig_verify(c->note, tlen, line, (size_t)n, w->w, w->n, &k, NULL);
+		r = cosig_verify(c->note, tlen, line, (size_t)n, w->w, w->n, &k, &t);
 		if (r == 0)
-			ok[k] = 1;
+			stamp(ok, ts, k, t);
 		else if (r != -ENOKEY)
 			verify_find(v, "cosignature", 0, "checkpoint %llu: the cosignature stored "
 				    "for witness %s does not verify (%s): the checkpoint was "
@@ -273,27 +283,88 @@ static int64_t event_time(struct vctx *v, uint64_t seq)
 	return t;
 }
 
+/* The time by which a quorum had cosigned: the quorum-th newest of the
+ * witnesses' signed times (no single witness decides it). */
+static uint64_t quorum_time(const uint8_t *ok, const uint64_t *ts, size_t n, unsigned quorum)
+{
+	uint64_t t[AGN_MAX_ENTRIES];
+	size_t m = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (ok[i])
+			t[m++] = ts[i];
+	for (size_t i = 0; i < m; i++)		/* tiny: selection sort, descending */
+		for (size_t j = i + 1; j < m; j++)
+			if (t[j] > t[i]) {
+				uint64_t x = t[i];
+				t[i] = t[j];
+				t[j] = x;
+			}
+	return quorum && m >= quorum ? t[quorum - 1] : 0;
+}
+
+/* The newest checkpoint is not witnessed: a finding unless the newest
+ * witnessed one was cosigned (witness-signed time) within the grace. */
+static void judge_tail(struct vctx *v, uint64_t newest, unsigned newest_count,
+		       uint64_t witnessed, uint64_t w_time, int64_t now)
+{
+	const struct agn_witnesses *w = &v->ag->pol;
+	int64_t age = (int64_t)(now - (int64_t)w_time);
+
+	if (!newest) {
+		if (v->n)
+			verify_find(v, "unwitnessed", 0, "no checkpoint signed by a certified key: "
+				    "nothing outside the dock vouches for events 1..%llu",
+				    (unsigned long long)v->n);
+		return;
+	}
+	if (newest_count >= w->quorum)
+		return;
+	if (!witnessed)
+		verify_find(v, "unwitnessed", 0, "no checkpoint carries the %u witness "
+			    "cosignatures the agency requires (policy version %llu): nothing "
+			    "outside the dock vouches for any event", w->quorum,
+			    (unsigned long long)w->version);
+	else if (age > v->o->witness_grace_s)
+		verify_find(v, "unwitnessed", witnessed + 1, "the newest checkpoint (%llu) "
+			    "carries %u of the %u witness cosignatures the agency requires; the "
+			    "newest witnessed one (%llu) was cosigned %lld s ago, more than the "
+			    "%lld s allowed: events %llu.. rest on the dock's word alone",
+			    (unsigned long long)newest, newest_count, w->quorum,
+			    (unsigned long long)witnessed, (long long)age,
+			    (long long)v->o->witness_grace_s, (unsigned long long)witnessed + 1);
+	else
+		info(v, 0, "the newest checkpoint (%llu) is not witnessed yet; checkpoint %llu "
+		     "was cosigned %lld s ago (within the %lld s allowed)",
+		     (unsigned long long)newest, (unsigned long long)witnessed, (long long)age,
+		     (long long)v->o->witness_grace_s);
+}
+
 static int check_witnessed(struct vctx *v)
 {
 	const struct agn_witnesses *w = &v->ag->pol;
 	uint8_t ok[AGN_MAX_ENTRIES];
+	uint64_t ts[AGN_MAX_ENTRIES], w_time = 0;
 	uint64_t newest = 0, witnessed = 0, listed = 0, unw = 0;
 	unsigned newest_count = 0;
+	struct timespec now;
 	size_t i, j;
 	int r;
 
+	clock_gettime(CLOCK_REALTIME, &now);
 	for (i = 0; i < v->n_cks; i = j) {
 		int any_valid = 0, matched = 0;
 		unsigned k;
 
 		memset(ok, 0, sizeof(ok));
+		memset(ts, 0, sizeof(ts));
 		for (j = i; j < v->n_cks && v->cks[j].size == v->cks[i].size; j++) {
 			if (!v->cks[j].valid)
 				continue;
 			any_valid = 1;
 			matched |= v->cks[j].matched;
-			copy_cosigs(v, &v->cks[j], ok);
-			if (!v->cks[j].ext && (r = table_cosigs(v, &v->cks[j], ok)))
+			copy_cosigs(v, &v->cks[j], ok, ts);
+			if (!v->cks[j].ext && (r = table_cosigs(v, &v->cks[j], ok, ts)))
 				return r;
 		}
 		if (!any_valid)
@@ -301,8 +372,10 @@ static int check_witnessed(struct vctx *v)
 		k = count(ok, w->n);
 		newest = v->cks[i].size;
 		newest_count = k;
-		if (k >= w->quorum && matched)
+		if (k >= w->quorum && matched) {
 			witnessed = newest;
+			w_time = quorum_time(ok, ts, w->n, w->quorum);
+		}
 		else if (k < w->quorum && listed++ < MAX_INFO)
 			unw++, info(v, 0, "checkpoint %llu: %u of %u witness cosignatures "
 				    "(not witnessed)", (unsigned long long)newest, k, w->quorum);
@@ -311,21 +384,12 @@ static int check_witnessed(struct vctx *v)
 	}
 	if (unw > MAX_INFO)
 		info(v, 0, "%llu checkpoints not witnessed in all", (unsigned long long)unw);
-	if (!newest && v->n)
-		verify_find(v, "unwitnessed", 0, "no checkpoint signed by a certified key: "
-			    "nothing outside the dock vouches for events 1..%llu",
-			    (unsigned long long)v->n);
-	else if (newest && newest_count < w->quorum)
-		verify_find(v, "unwitnessed", 0, "the newest checkpoint (%llu) carries %u of the "
-			    "%u witness cosignatures the agency requires (policy version %llu): "
-			    "nothing outside the dock vouches for it", (unsigned long long)newest,
-			    newest_count, w->quorum, (unsigned long long)w->version);
+	judge_tail(v, newest, newest_count, witnessed, w_time, (int64_t)now.tv_sec);
 	v->res.witnessed = witnessed;
+	v->res.witnessed_time = w_time;
 	if (witnessed < v->n) {
 		int64_t t = event_time(v, witnessed + 1);
-		struct timespec now;
 
-		clock_gettime(CLOCK_REALTIME, &now);
 		v->res.oldest_unwitnessed_ns = t;
 		info(v, witnessed + 1, "events %llu..%llu are not yet witnessed; the oldest is "
 		     "%lld s old", (unsigned long long)witnessed + 1, (unsigned long long)v->n,

@@ -80,6 +80,7 @@ int cmd_verify(struct cmd_ctx *ctx, int argc, char **argv)
 	struct cust_verify_opts o = { .keys = keys };
 	struct cust_verify_result res;
 	const char *vkey = NULL, *ext = NULL, *ag = NULL, *wit = NULL, *origin = NULL;
+	int grace = 0;
 	char wbuf[AGN_MAX_NOTE + 1];
 	json_t *d;
 	int i, r;
@@ -95,14 +96,28 @@ int cmd_verify(struct cmd_ctx *ctx, int argc, char **argv)
 			wit = argv[++i];
 		else if (!strcmp(argv[i], "--origin") && i + 1 < argc)
 			origin = argv[++i];
+		else if (!strcmp(argv[i], "--witness-grace") && i + 1 < argc) {
+			char *end;
+			errno = 0;
+			o.witness_grace_s = strtoll(argv[++i], &end, 10);
+			if (errno || *end || end == argv[i] || o.witness_grace_s < 0 ||
+			    o.witness_grace_s > 86400 * 365) {
+				cmd_err("--witness-grace: seconds, 0..31536000");
+				return CMD_ERROR;
+			}
+			grace = 1;
+		}
 		else {
 			cmd_err("usage: custody verify [--vkey FILE] [--external DIR] "
-				"[--agency AGENCY.vkey [--witnesses POLICY] [--origin O]]");
+				"[--agency AGENCY.vkey [--witnesses POLICY] [--origin O] "
+				"[--witness-grace S]]");
 			return CMD_ERROR;
 		}
 	}
-	if (!ag && (wit || origin)) {
-		cmd_err("--witnesses and --origin need --agency");
+	if (!grace)
+		o.witness_grace_s = CUST_WITNESS_GRACE_S;
+	if (!ag && (wit || origin || grace)) {
+		cmd_err("--witnesses, --origin and --witness-grace need --agency");
 		return CMD_ERROR;
 	}
 	if (ag && vkey) {
