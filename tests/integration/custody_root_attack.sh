@@ -111,8 +111,11 @@ expect0 "... but not with --witness-grace 30" "FINDING unwitnessed" \
 witness_all "$T/dock/l.db" "$T/dock/ext" 60
 out=$("$C" $CF verify --agency "$T/auditor/agency.vkey" 2>&1); rc=$?
 check "... and with the witness policy taken from its witness_policy event" [ $rc -eq 0 ]
-check "the CLI's own audit events after the newest checkpoint are reported not yet witnessed" \
-	sh -c "echo '$out' | grep -q 'INFO events .* are not yet witnessed; the oldest is'"
+# a read after the last cosignature: its ledger_read is not witnessed yet
+"$C" $CF history "$(q "SELECT max(evidence_id) FROM evidence")" >/dev/null
+out=$("$C" $CF verify --agency "$T/auditor/agency.vkey" 2>&1); rc=$?
+check "events after the newest witnessed checkpoint are reported not yet witnessed" \
+	sh -c "[ $rc -eq 0 ] && echo '$out' | grep -q 'INFO events .* are not yet witnessed; the oldest is'"
 "$C" $CF checkpoint >/dev/null
 check "repeated runs do not record the certificate again" [ "$(q "SELECT count(*) FROM events WHERE action = 53")" = 1 ]
 witness_all "$T/dock/l.db" "$T/dock/ext" 60
