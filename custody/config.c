@@ -32,6 +32,9 @@ static const struct key keys[] = {
 	K("checkpoint_origin", checkpoint_origin),
 	K("external_checkpoint_dir", external_checkpoint_dir),
 	{ "checkpoint_interval_s", 0, 0 },
+	K("custody_cert", custody_cert),
+	K("witness_policy", witness_policy),
+	K("agency_vkey", agency_vkey),
 };
 
 void cust_config_init(struct cust_config *c)

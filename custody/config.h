@@ -11,6 +11,11 @@
  *   checkpoint_origin = evidence-dock.example/pd-example
  *   external_checkpoint_dir = /mnt/anchor/checkpoints
  *   checkpoint_interval_s = 10                      0 = only per session
+ *   custody_cert = /etc/evidence-dock/custody.cert  agency-signed custody-cert/v1
+ *   witness_policy = /etc/evidence-dock/witnesses.note  agency-signed witnesses/v1
+ *   agency_vkey = /etc/evidence-dock/agency.vkey    the agency's vkey, for the
+ *                 dock's own start-up check of those two (docs/trust.md);
+ *                 auditors never trust this copy
  *
  * An unknown key in [ledger], a duplicate key, a bad value, or a line too
  * long is an error "FILE:LINE: [ledger] KEY: problem"; the whole file is
@@ -33,6 +38,9 @@ struct cust_config {
 	char checkpoint_origin[256];
 	char external_checkpoint_dir[CUST_CONFIG_PATH_MAX];
 	uint32_t checkpoint_interval_s;
+	char custody_cert[CUST_CONFIG_PATH_MAX];
+	char witness_policy[CUST_CONFIG_PATH_MAX];
+	char agency_vkey[CUST_CONFIG_PATH_MAX];
 };
 
 /* Defaults (all empty, interval 10). */

@@ -109,6 +109,8 @@ static void replay(struct vctx *v, const struct cust_event *ev)
 	int r;
 
 	verify_facts_event(v, ev);	/* users, cameras, origin */
+	if (v->ag)
+		verify_agency_event(v, ev);
 	if (!ev->evidence_id[0])
 		return;
 	if (!(it = map_get(v, ev->evidence_id, 1))) {
@@ -313,7 +315,9 @@ int cust_verify(struct cust_ledger *l, const struct cust_verify_opts *o,
 	v.cb = cb;
 	v.arg = arg;
 	/* published checkpoints first: see verify.h */
-	r = verify_list_external(&v);
+	r = o->agency ? verify_agency_init(&v) : 0;
+	if (!r)
+		r = verify_list_external(&v);
 	if (!r && (r = sqlite3_exec(cust_ledger_db(l), "BEGIN", NULL, NULL, NULL)))
 		r = cust_ledger_sqlerr(l, r);
 	if (!r) {
@@ -322,6 +326,8 @@ int cust_verify(struct cust_ledger *l, const struct cust_verify_opts *o,
 			r = check_records(&v);
 		if (!r)
 			r = verify_facts_tables(&v);
+		if (!r && v.ag)
+			r = verify_agency_finish(&v);
 		sqlite3_exec(cust_ledger_db(l), "COMMIT", NULL, NULL, NULL);
 	}
 	verify_facts_free(&v);
@@ -332,6 +338,7 @@ int cust_verify(struct cust_ledger *l, const struct cust_verify_opts *o,
 	free(v.cks);
 	free(v.map);
 	free(v.leaves);
+	verify_agency_free(&v);
 	if (!r)
 		*res = v.res;
 	return r;

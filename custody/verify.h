@@ -33,6 +33,9 @@
  *   checkpoint-unpublished checkpoint-missing frontier record
  *   record-missing record-orphan cases agency table-users table-cameras
  *   manifest
+ * and in agency mode (docs/trust.md):
+ *   custody-cert witness-policy witness-policy-missing cosignature
+ *   unwitnessed
  */
 #ifndef CUSTODY_VERIFY_H
 #define CUSTODY_VERIFY_H
@@ -43,15 +46,36 @@
 #include "checkpoint.h"
 #include "ledger.h"
 
-struct cust_verify_opts {
-	const struct ckpt_vkey *keys;	/* trusted checkpoint keys */
-	size_t n_keys;
-	const char *ext_dir;		/* external checkpoints, NULL = none */
-};
+/* Default of `custody verify --witness-grace`: how long the newest
+ * checkpoints may wait for their witnesses (docs/trust.md). */
+#define CUST_WITNESS_GRACE_S 600
 
 /* seq: the event concerned (0 when none, e.g. a checkpoint file). */
 typedef void (*cust_finding_cb)(void *arg, const char *cls, uint64_t seq,
 				const char *msg);
+
+struct cust_verify_opts {
+	const struct ckpt_vkey *keys;	/* trusted checkpoint keys */
+	size_t n_keys;
+	const char *ext_dir;		/* external checkpoints, NULL = none */
+	/* Agency mode (docs/trust.md, verify_agency.c) when agency is set:
+	 * keys above are ignored; checkpoint keys come only from
+	 * custody_certified events signed by this agency vkey for `origin`
+	 * (NULL/"" = the origin of the first such certificate), and the
+	 * newest checkpoint must carry a quorum of witness cosignatures of
+	 * the witness policy witness_note (NULL = the newest agency-signed
+	 * witness_policy event), unless the newest witnessed one was
+	 * cosigned (the witnesses' signed time) at most witness_grace_s
+	 * seconds ago (0: the newest must be witnessed). info (may be NULL)
+	 * gets what is reported but is not a finding (unwitnessed older
+	 * checkpoints, the tail). */
+	const struct ckpt_vkey *agency;
+	const char *origin;
+	const char *witness_note;
+	size_t witness_len;
+	int64_t witness_grace_s;
+	cust_finding_cb info;
+};
 
 struct cust_verify_result {
 	uint64_t events;		/* rows read */
@@ -59,6 +83,12 @@ struct cust_verify_result {
 	uint64_t checkpoints;		/* checkpoint copies examined */
 	uint64_t newest_checkpoint;	/* largest validly signed size */
 	uint64_t findings;
+	/* agency mode only: */
+	uint64_t certified_keys;	/* distinct certified checkpoint keys */
+	uint64_t witnessed;		/* newest size with a witness quorum */
+	uint64_t witnessed_time;	/* when a quorum had cosigned it (s) */
+	uint64_t witness_policy_version;	/* 0 = none */
+	int64_t oldest_unwitnessed_ns;	/* time of event witnessed+1, 0 none */
 };
 
 /* Returns 0 when the checks ran (findings counted in res and reported

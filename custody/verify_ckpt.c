@@ -153,16 +153,18 @@ static int cmp_ck(const void *a, const void *b)
 
 static void check_signatures(struct vctx *v)
 {
-	size_t i, signer = 0;
+	const struct ckpt_vkey *keys = v->o->keys;
+	size_t i, nk = v->o->n_keys, signer = 0;
 	int r;
 
+	if (v->ag)	/* agency mode: only agency-certified keys */
+		verify_agency_keys(v, &keys, &nk);
 	for (i = 0; i < v->n_cks; i++) {
 		struct ck *c = &v->cks[i];
 		const char *where = c->ext ? "external" : "ledger";
 
 		v->res.checkpoints++;
-		r = checkpoint_parse_verify(c->note, c->len, v->o->keys, v->o->n_keys,
-					    &c->cp, &signer);
+		r = checkpoint_parse_verify(c->note, c->len, keys, nk, &c->cp, &signer);
 		if (r == -ENOKEY)
 			verify_find(v, "checkpoint-unknown-key", 0, "%s checkpoint %llu: not signed "
 			     "by any trusted key", where, (unsigned long long)c->size);
@@ -170,12 +172,12 @@ static void check_signatures(struct vctx *v)
 			verify_find(v, "checkpoint-signature", 0, "%s checkpoint %llu: %s (forged or "
 			     "replaced)", where, (unsigned long long)c->size,
 			     checkpoint_strerror(r));
-		else if (strcmp(c->cp.origin, v->o->keys[signer].name))
+		else if (strcmp(c->cp.origin, keys[signer].name))
 			/* a key signs for one log: a note of another log proves
 			 * nothing about this one, whatever its root */
 			verify_find(v, "checkpoint-signature", 0, "%s checkpoint %llu: origin '%s'"
 			     " is not the log of key '%s'", where, (unsigned long long)c->size,
-			     c->cp.origin, v->o->keys[signer].name);
+			     c->cp.origin, keys[signer].name);
 		else if (c->cp.size != c->size)
 			verify_find(v, "checkpoint-mismatch", 0, "%s checkpoint %llu: signed tree "
 			     "size is %llu", where, (unsigned long long)c->size,
@@ -343,7 +345,7 @@ int verify_check_checkpoints(struct vctx *v)
 			     c->ext ? "external" : "ledger", (unsigned long long)c->size,
 			     (unsigned long long)good + 1, (unsigned long long)c->size);
 		} else {
-			match[i] = 1;
+			match[i] = c->matched = 1;
 			good = c->size;
 		}
 	}

@@ -16,6 +16,7 @@ struct ck {
 	size_t len;
 	int ext;		/* 1 external file, 0 ledger table */
 	int valid;		/* signature verified, size agrees */
+	int matched;		/* valid and its root is the recomputed one */
 	int fresh;		/* ledger copy signed < 10 s before the external
 				 * listing: its external write may be in flight */
 	struct checkpoint cp;
@@ -42,6 +43,7 @@ struct vctx {
 	size_t map_cap, map_n;
 	int64_t listed_ns;		/* when the external dir was listed */
 	struct vfacts *facts;		/* verify_facts.c; NULL until needed */
+	struct vagency *ag;		/* agency mode state, NULL otherwise */
 };
 
 /* Count a finding and report it through the callback (up to a cap). */
@@ -55,5 +57,14 @@ int verify_list_table(struct vctx *v);
 /* After the event scan filled v->leaves: signatures, roots, copies,
  * consistency, frontier. */
 int verify_check_checkpoints(struct vctx *v);
+
+/* Agency mode (verify_agency.c): state, each event as signed (its
+ * canonical bytes) during the scan, the trusted keys for the signature
+ * check, and the witness checks after the checkpoints. */
+int verify_agency_init(struct vctx *v);
+void verify_agency_event(struct vctx *v, const struct cust_event *ev);
+void verify_agency_keys(struct vctx *v, const struct ckpt_vkey **keys, size_t *n);
+int verify_agency_finish(struct vctx *v);
+void verify_agency_free(struct vctx *v);
 
 #endif

@@ -16,6 +16,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "agencykey.h"
+#include "agencyrec.h"
 #include "alert.h"
 #include "camera.h"
 #include "cfgfacts.h"
@@ -160,6 +161,17 @@ static int load_identity(struct dockd *d, const struct dock_config *c)
 	return 0;
 }
 
+/* After start: an expired or soon expiring certificate is an alert. */
+static void alert_custody_cert(struct dockd *d)
+{
+	const struct cust_trust_status *t = ledgerw_trust(d->w);
+
+	if (t->have_cert && t->days_left < CUST_CERT_WARN_DAYS)
+		dockd_alert(d, "custody-cert", t->cert.dock, "agency custody certificate %s "
+			    "%lld day(s): renew it", t->days_left < 0 ? "expired" : "expires in",
+			    (long long)(t->days_left < 0 ? -t->days_left : t->days_left));
+}
+
 static int open_state(struct dockd *d, const struct dock_config *c)
 {
 	char err[600] = "";
@@ -169,7 +181,14 @@ static int open_state(struct dockd *d, const struct dock_config *c)
 		log_error("%s: %s", c->vault_dir, strerror(errno));
 		return -errno;
 	}
-	r = ledgerw_open(d->config_path, c->agency_id, c->dock_id, &d->w, err, sizeof(err));
+	uint8_t pub[EDSIG_PUBKEY_LEN];
+
+	r = edsig_public_raw(d->dock_key, pub);
+	if (r < 0)
+		snprintf(err, sizeof(err), "dock key: %s", edsig_strerror(r));
+	else
+		r = ledgerw_open_dock(d->config_path, c->agency_id, c->dock_id, pub, &d->w, err,
+				      sizeof(err));
 	if (r < 0) {
 		log_error("%s", err);
 		return r;
@@ -561,6 +580,7 @@ int dockd_run(const char *config_path, bool exit_when_idle)
 	log_set_level(d->snap->cfg.log_level);
 	if (load_identity(d, &d->snap->cfg) < 0 || open_state(d, &d->snap->cfg) < 0)
 		goto out;
+	alert_custody_cert(d);
 	if (d->store && storage_start(d, &d->storage) < 0)
 		goto out;
 	if (witnessc_start(d, config_path, &d->snap->cfg, &d->witnessc) < 0)

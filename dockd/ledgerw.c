@@ -5,7 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "agencyrec.h"
 #include "ledgerw.h"
 #include "log.h"
 #include "publish.h"
@@ -17,6 +19,7 @@ struct ledgerw {
 	struct cust_ledger *l;
 	struct cust_signer signer;
 	bool have_signer;
+	struct cust_trust_status trust;	/* agency statements checked at open */
 	uint32_t interval_s;
 	char agency[CUST_AGENCY_MAX + 1];
 	char actor[CUST_ACTOR_ID_MAX + 1];
@@ -26,6 +29,12 @@ struct ledgerw {
 
 int ledgerw_open(const char *config_path, const char *agency, const char *dock_id,
 		 struct ledgerw **out, char *err, size_t errlen)
+{
+	return ledgerw_open_dock(config_path, agency, dock_id, NULL, out, err, errlen);
+}
+
+int ledgerw_open_dock(const char *config_path, const char *agency, const char *dock_id,
+		      const uint8_t *dock_key, struct ledgerw **out, char *err, size_t errlen)
 {
 	struct cust_config cc;
 	struct ledgerw *w;
@@ -56,6 +65,20 @@ int ledgerw_open(const char *config_path, const char *agency, const char *dock_i
 	} else {
 		log_warning("[ledger] checkpoint_key not set: no signed checkpoints will be written");
 	}
+	/* the agency's certificate of this dock's checkpoint key: refuse to
+	 * start on one that does not verify or certifies another key */
+	r = cust_trust_apply(w->l, &cc, w->have_signer ? &w->signer : NULL, dock_id,
+			     dock_key, CUST_ACTOR_DOCK, dock_id, (int64_t)time(NULL), &w->trust, err, errlen);
+	if (r < 0)
+		goto fail;
+	if (!w->trust.have_cert)
+		log_warning("[ledger] custody_cert not set: auditors cannot tie this dock's "
+			    "checkpoints to the agency (docs/trust.md)");
+	else if (w->trust.days_left < CUST_CERT_WARN_DAYS)
+		log_warning("custody certificate %s %lld day(s): renew it (docs/operations.md)",
+			    w->trust.days_left < 0 ? "expired" : "expires in",
+			    (long long)(w->trust.days_left < 0 ? -w->trust.days_left
+							       : w->trust.days_left));
 	r = ledgerw_checkpoint(w); /* republish what a crash left unpublished */
 	if (r < 0) {
 		snprintf(err, errlen, "%s: startup checkpoint failed: %s", cc.ledger_path,
@@ -67,6 +90,11 @@ int ledgerw_open(const char *config_path, const char *agency, const char *dock_i
 fail:
 	ledgerw_close(w);
 	return r;
+}
+
+const struct cust_trust_status *ledgerw_trust(struct ledgerw *w)
+{
+	return &w->trust;
 }
 
 void ledgerw_close(struct ledgerw *w)

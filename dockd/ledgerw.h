@@ -33,7 +33,18 @@ struct ledgerw;
  * Events are written for agency as actor "dock" dock_id. */
 int ledgerw_open(const char *config_path, const char *agency, const char *dock_id,
 		 struct ledgerw **out, char *err, size_t errlen);
+/* Same, and the agency's custody certificate ([ledger] custody_cert)
+ * must also name dock_key (the dock's Ed25519 public key, 32 bytes). */
+int ledgerw_open_dock(const char *config_path, const char *agency, const char *dock_id,
+		      const uint8_t *dock_key, struct ledgerw **out, char *err, size_t errlen);
 void ledgerw_close(struct ledgerw *w);
+
+/* The agency statements ledgerw_open() checked and recorded
+ * ([ledger] custody_cert, witness_policy; custody/agencyrec.h): a
+ * certificate for another checkpoint key, origin, agency or dock, or one
+ * that does not verify under [ledger] agency_vkey, fails the open. */
+struct cust_trust_status;
+const struct cust_trust_status *ledgerw_trust(struct ledgerw *w);
 
 void ledgerw_lock(struct ledgerw *w);
 void ledgerw_unlock(struct ledgerw *w);

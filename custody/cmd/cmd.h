@@ -79,6 +79,19 @@ int cmd_consistency_proof(struct cmd_ctx *ctx, int argc, char **argv); /* audit.
 int cmd_agency_vkey(struct cmd_ctx *ctx, int argc, char **argv); /* agency.c */
 int cmd_agency_sign(struct cmd_ctx *ctx, int argc, char **argv); /* agency.c */
 int cmd_agency_check(struct cmd_ctx *ctx, int argc, char **argv); /* agency_check.c */
+/* Before signing checkpoints with s: check and record [ledger]
+ * custody_cert / witness_policy (custody/agencyrec.h); 0 or CMD_ERROR
+ * (printed; do not sign). Skipped on a read-only ledger. agency_rec.c */
+struct cust_signer;
+struct cust_trust_status;
+int cmd_trust(struct cmd_ctx *ctx, const struct cust_signer *s);
+/* cust_signer_load() of ctx->cfg followed by cmd_trust() (with the ledger
+ * already open): every command that signs checkpoints loads its signer
+ * this way. 0 or -errno with a reason in err (signer freed). */
+int cmd_signer_load(struct cmd_ctx *ctx, struct cust_signer *s, char *err, size_t errlen);
+/* Warn (stderr + [alert] command) when the certificate in st expires
+ * within CUST_CERT_WARN_DAYS or has expired. agency_rec.c */
+void cmd_cert_warn(struct cmd_ctx *ctx, const struct cust_trust_status *st);
 /* history/search through the query service when the caller cannot read
  * the ledger file and a socket is configured (or --socket is given):
  * returns 1 with *rc = exit status if it handled the command, else 0

@@ -202,7 +202,7 @@ int cmd_demo_fill(struct cmd_ctx *ctx, int argc, char **argv)
 	if ((r = cmd_open_ledger(ctx, true)))
 		return r;
 	if (!no_ck && ctx->cfg.checkpoint_key[0]) {
-		if (cust_signer_load(&ctx->cfg, &s, err, sizeof(err))) {
+		if (cmd_signer_load(ctx, &s, err, sizeof(err))) {
 			cmd_err("%s", err);
 			return CMD_ERROR;
 		}

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agencynote.h"
 #include "cmd.h"
 #include "proof.h"
 #include "publish.h"
@@ -40,12 +41,47 @@ static void print_finding(void *arg, const char *cls, uint64_t seq, const char *
 		printf("FINDING %s: %s\n", cls, msg);
 }
 
+static void print_info(void *arg, const char *cls, uint64_t seq, const char *msg)
+{
+	(void)arg;
+	(void)cls;
+	(void)seq;
+	printf("INFO %s\n", msg);
+}
+
+/* Agency mode: the auditor's agency vkey and, optionally, witness policy;
+ * nothing from the dock's key files. */
+static int load_agency_opts(const char *agency, const char *wit, struct ckpt_vkey *a,
+			    char *wbuf, size_t wcap, struct cust_verify_opts *o)
+{
+	size_t len;
+	int r;
+
+	if ((r = agn_vkey_file(agency, a))) {
+		cmd_err("%s: not an agency vkey file: %s", agency, checkpoint_strerror(r));
+		return CMD_ERROR;
+	}
+	o->agency = a;
+	o->info = print_info;
+	if (!wit)
+		return 0;
+	if ((r = agn_read_file(wit, wbuf, wcap, &len))) {
+		cmd_err("%s: %s", wit, r == -EFBIG ? "larger than any witness policy" : strerror(-r));
+		return CMD_ERROR;
+	}
+	o->witness_note = wbuf;
+	o->witness_len = len;
+	return 0;
+}
+
 int cmd_verify(struct cmd_ctx *ctx, int argc, char **argv)
 {
-	struct ckpt_vkey keys[CUST_MAX_VKEYS];
-	struct cust_verify_opts o = { keys, 0, NULL };
+	struct ckpt_vkey keys[CUST_MAX_VKEYS], agency;
+	struct cust_verify_opts o = { .keys = keys };
 	struct cust_verify_result res;
-	const char *vkey = NULL, *ext = NULL;
+	const char *vkey = NULL, *ext = NULL, *ag = NULL, *wit = NULL, *origin = NULL;
+	int grace = 0;
+	char wbuf[AGN_MAX_NOTE + 1];
 	json_t *d;
 	int i, r;
 
@@ -54,13 +90,47 @@ int cmd_verify(struct cmd_ctx *ctx, int argc, char **argv)
 			vkey = argv[++i];
 		else if (!strcmp(argv[i], "--external") && i + 1 < argc)
 			ext = argv[++i];
+		else if (!strcmp(argv[i], "--agency") && i + 1 < argc)
+			ag = argv[++i];
+		else if (!strcmp(argv[i], "--witnesses") && i + 1 < argc)
+			wit = argv[++i];
+		else if (!strcmp(argv[i], "--origin") && i + 1 < argc)
+			origin = argv[++i];
+		else if (!strcmp(argv[i], "--witness-grace") && i + 1 < argc) {
+			char *end;
+			errno = 0;
+			o.witness_grace_s = strtoll(argv[++i], &end, 10);
+			if (errno || *end || end == argv[i] || o.witness_grace_s < 0 ||
+			    o.witness_grace_s > 86400 * 365) {
+				cmd_err("--witness-grace: seconds, 0..31536000");
+				return CMD_ERROR;
+			}
+			grace = 1;
+		}
 		else {
-			cmd_err("usage: custody verify [--vkey FILE] [--external DIR]");
+			cmd_err("usage: custody verify [--vkey FILE] [--external DIR] "
+				"[--agency AGENCY.vkey [--witnesses POLICY] [--origin O] "
+				"[--witness-grace S]]");
 			return CMD_ERROR;
 		}
 	}
-	if ((r = load_keys(ctx, vkey, keys, &o.n_keys)) || (r = cmd_open_ledger(ctx, false)))
+	if (!grace)
+		o.witness_grace_s = CUST_WITNESS_GRACE_S;
+	if (!ag && (wit || origin || grace)) {
+		cmd_err("--witnesses, --origin and --witness-grace need --agency");
+		return CMD_ERROR;
+	}
+	if (ag && vkey) {
+		cmd_err("--agency trusts no checkpoint key file: drop --vkey");
+		return CMD_ERROR;
+	}
+	if (ag)
+		r = load_agency_opts(ag, wit, &agency, wbuf, sizeof(wbuf), &o);
+	else
+		r = load_keys(ctx, vkey, keys, &o.n_keys);
+	if (r || (r = cmd_open_ledger(ctx, false)))
 		return r;
+	o.origin = origin ? origin : ctx->cfg.checkpoint_origin;
 	o.ext_dir = ext ? ext : ctx->cfg.external_checkpoint_dir;
 	r = cust_verify(ctx->ledger, &o, print_finding, NULL, &res);
 	if (r) {
@@ -77,8 +147,14 @@ int cmd_verify(struct cmd_ctx *ctx, int argc, char **argv)
 	       (unsigned long long)res.checkpoints,
 	       (unsigned long long)res.newest_checkpoint,
 	       (unsigned long long)res.findings, res.findings == 1 ? "" : "s");
-	d = json_pack("{s:I, s:I}", "events", (json_int_t)res.events,
-		      "findings", (json_int_t)res.findings);
+	if (ag)
+		printf("agency mode (%s): %llu certified checkpoint key%s, witness policy "
+		       "version %llu, witnessed through event %llu\n", agency.name,
+		       (unsigned long long)res.certified_keys, res.certified_keys == 1 ? "" : "s",
+		       (unsigned long long)res.witness_policy_version,
+		       (unsigned long long)res.witnessed);
+	d = json_pack("{s:I, s:I, s:b}", "events", (json_int_t)res.events,
+		      "findings", (json_int_t)res.findings, "agency_mode", ag != NULL);
 	/* the run is recorded AFTER the check, so it never checks itself */
 	/* a tampered ledger may refuse the append (-EUCLEAN): the findings
 	 * stand, exit 1; a clean ledger that cannot record the run: 2 */
@@ -101,12 +177,12 @@ int cmd_checkpoint(struct cmd_ctx *ctx, int argc, char **argv)
 		cmd_err("usage: custody checkpoint [--if-due]");
 		return CMD_ERROR;
 	}
-	if (cust_signer_load(&ctx->cfg, &s, err, sizeof(err))) {
+	if ((r = cmd_open_ledger(ctx, false)))
+		return r;
+	if (cmd_signer_load(ctx, &s, err, sizeof(err))) {
 		cmd_err("%s", err);
 		return CMD_ERROR;
 	}
-	if ((r = cmd_open_ledger(ctx, false)))
-		goto out;
 	if (if_due && cust_checkpoint_due(ctx->ledger, ctx->cfg.checkpoint_interval_s, &due)) {
 		cmd_err("%s", cust_ledger_errmsg(ctx->ledger));
 		r = CMD_ERROR;
@@ -156,7 +232,7 @@ int cmd_proof(struct cmd_ctx *ctx, int argc, char **argv)
 	 * when we may sign */
 	memset(&s, 0, sizeof(s));
 	if (!ctx->read_only && ctx->cfg.checkpoint_key[0] &&
-	    cust_signer_load(&ctx->cfg, &s, err, sizeof(err)) == 0) {
+	    cmd_signer_load(ctx, &s, err, sizeof(err)) == 0) {
 		if (cust_checkpoint_write(ctx->ledger, &s, NULL, err, sizeof(err)))
 			cmd_err("warning: %s", err);
 		signer = 1;

@@ -125,7 +125,7 @@ static int publish_tail(struct cmd_ctx *ctx, int rc)
 		return rc;
 	if (!ctx->cfg.checkpoint_key[0]) {
 		snprintf(err, sizeof(err), "no [ledger] checkpoint_key configured");
-	} else if (cust_signer_load(&ctx->cfg, &s, err, sizeof(err)) == 0) {
+	} else if (cmd_signer_load(ctx, &s, err, sizeof(err)) == 0) {
 		int r = cust_checkpoint_write(ctx->ledger, &s, NULL, err, sizeof(err));
 
 		cust_signer_free(&s);

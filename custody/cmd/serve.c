@@ -132,7 +132,7 @@ int cmd_serve(struct cmd_ctx *ctx, int argc, char **argv)
 	pub.ledger = ctx->ledger;
 	if (!ctx->cfg.checkpoint_key[0])
 		snprintf(err, sizeof(err), "no [ledger] checkpoint_key configured");
-	else if (cust_signer_load(&ctx->cfg, &pub.signer, err, sizeof(err)) == 0)
+	else if (cmd_signer_load(ctx, &pub.signer, err, sizeof(err)) == 0)
 		have_signer = true;
 	if (have_signer)
 		qservice_set_publish(svc, serve_publish, &pub);

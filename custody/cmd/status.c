@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "agencyrec.h"
 #include "qclient.h"
 #include "qcmd.h"
 
@@ -73,6 +74,35 @@ static int parse(int argc, char **argv, struct sargs *a)
 	return 0;
 }
 
+/* The agency custody certificate of [ledger] custody_cert, read locally
+ * (it is not secret): a WARNING line when it expired, expires within
+ * CUST_CERT_WARN_DAYS or does not verify. Text: stdout; --json: stderr. */
+static void cert_line(const struct cust_config *cfg, int as_json)
+{
+	struct cust_trust_status st;
+	char err[600], until[AGN_TIME_LEN + 1] = "?";
+	FILE *f = as_json ? stderr : stdout;
+	int r = cust_trust_cert_status(cfg, (int64_t)time(NULL), &st, err, sizeof(err));
+
+	if (r == -ENOENT)
+		return;
+	if (r) {
+		fprintf(f, "WARNING custody certificate: %s\n", err);
+		return;
+	}
+	agn_time_format(st.cert.not_after, until);
+	if (st.days_left < 0)
+		fprintf(f, "WARNING custody certificate of %s EXPIRED %s: renew it\n",
+			st.cert.dock, until);
+	else if (st.days_left < CUST_CERT_WARN_DAYS)
+		fprintf(f, "WARNING custody certificate of %s expires %s (%lld day(s)): "
+			"renew it\n", st.cert.dock, until, (long long)st.days_left);
+	else if (!as_json)
+		fprintf(f, "custody certificate of %s valid until %s\n", st.cert.dock, until);
+}
+
+static const struct cust_config *status_cfg;
+
 /* One exchange, printed; the exit status of cmd_qcall(). */
 static int show(const char *socket, int as_json, int clear)
 {
@@ -85,6 +115,8 @@ static int show(const char *socket, int as_json, int clear)
 		fputs("\033[H\033[2J", stdout);
 	rc = cmd_qcall(socket, req, "status", as_json);
 	json_decref(req);
+	if (status_cfg)
+		cert_line(status_cfg, as_json);
 	fflush(stdout);
 	return rc;
 }
@@ -131,6 +163,7 @@ int cmd_status(struct cmd_ctx *ctx, int argc, char **argv)
 		return CMD_ERROR;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	status_cfg = &ctx->cfg;
 	return a.watch ? watch(a.socket, a.as_json, a.watch) :
 			 show(a.socket, a.as_json, 0);
 }

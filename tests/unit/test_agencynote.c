@@ -202,6 +202,41 @@ static void test_time(void **state)
 	assert_int_equal(agn_time_parse("2023-01-01T00:00:00+00:00", 25, &t), -EBADMSG);
 }
 
+/* The signed seeds of tests/fuzz/fuzz_agencynote.c open under its key
+ * and format back byte for byte (run from the source tree or with TOP). */
+static void test_fuzz_seeds(void **state)
+{
+	static const char vk[] =
+		"fuzz-agency/agency+5405c824+Ab5MSQ58zcGUaAXH0issl+eF5sWWSIUO6JI1wD5LXMjs";
+	const char *top = getenv("TOP");
+	struct ckpt_vkey a;
+	struct agn_cert c;
+	struct agn_recipients p;
+	struct agn_witnesses w;
+	char path[512], note[AGN_MAX_NOTE + 1], back[AGN_MAX_NOTE];
+	size_t len, bl, tl;
+
+	(void)state;
+	assert_int_equal(ckpt_vkey_parse(vk, strlen(vk), &a), 0);
+#define SEED(name) (snprintf(path, sizeof(path), "%s/tests/fuzz/corpus/fuzz_agencynote/%s", \
+			     top ? top : ".", name), agn_read_file(path, note, sizeof(note), &len))
+	if (SEED("cert"))
+		skip();	/* not run from the source tree */
+	assert_int_equal(agn_open_cert(note, len, &a, &c), 0);
+	assert_int_equal(signote_verify(note, len, &a, 1, &tl, NULL), 0);
+	assert_int_equal(agn_cert_text(&c, back, sizeof(back), &bl), 0);
+	assert_int_equal(bl, tl);
+	assert_memory_equal(back, note, tl);
+	assert_int_equal(SEED("recipients"), 0);
+	assert_int_equal(agn_open_recipients(note, len, &a, &p), 0);
+	assert_int_equal(SEED("witnesses"), 0);
+	assert_int_equal(agn_open_witnesses(note, len, &a, &w), 0);
+	assert_int_equal(w.quorum, 2);
+	/* the seed key is another agency's: pd-example's vkey is no signer */
+	assert_int_equal(agn_open_witnesses(note, len, &agency_vk, &w), -ENOKEY);
+#undef SEED
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -209,6 +244,7 @@ int main(void)
 		cmocka_unit_test(test_recipients),
 		cmocka_unit_test(test_witnesses),
 		cmocka_unit_test(test_time),
+		cmocka_unit_test(test_fuzz_seeds),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -173,7 +173,7 @@ static void test_verify_clean(void **st)
 {
 	struct cust_ledger *l;
 	struct cust_event ev[50];
-	struct cust_verify_opts o = { NULL, 0, NULL };
+	struct cust_verify_opts o = { 0 };
 	struct cust_verify_result res;
 	char err[256];
 	int i;
@@ -311,7 +311,7 @@ static void test_append_after_failure(void **st)
 {
 	struct cust_ledger *l;
 	struct cust_event ev[3];
-	struct cust_verify_opts o = { NULL, 0, NULL };
+	struct cust_verify_opts o = { 0 };
 	struct cust_verify_result res;
 	char err[256], sql[128];
 	sqlite3_stmt *s;
