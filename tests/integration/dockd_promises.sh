@@ -154,6 +154,8 @@ check "checkpoint uploads stopped: the new checkpoint $newest is not uploaded" \
 check "an alert about the checkpoint object" wait_until 10 sh -c \
 	'tail -n +$(($2 + 1)) "$1" | grep -qi "checkpoint"' - "$DK/alerts.log" "$al0"
 tail -n +$((al0 + 1)) "$DK/alerts.log" | sed 's/^/# alert: /'
+check "one checkpoint alert only (stopped, not retrying in a loop)" \
+	[ "$(tail -n +$((al0 + 1)) "$DK/alerts.log" | grep -ci checkpoint)" = 1 ]
 check "recordings still upload meanwhile" [ "$(dk_state CAM-K/REC-1)" = storage_verified ]
 cp "$DK/ck.good" "$DK_STORE/checkpoints/$DK_DOCK_ID/$first"
 kill -HUP "$DK_PID"
