@@ -6,11 +6,15 @@
 #   - shell tests: tests/integration/*.sh and tests/usb/*.sh (see tests/lib.sh)
 # A program that exits non-zero without reporting a failure, or reports no
 # test at all, counts as one failure. Full output of each program is kept in
-# $B/test-logs/. The last line is `N passed, N failed`.
+# $B/test-logs/. A check is one distinct description within a program: it
+# counts once per build it ran in (normal, asan), however often it printed.
+# Each build gets a total line (checks, passed, failed, skipped); the last
+# line is `N passed, N failed[, N skipped]` over all the builds run.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 passed=0; failed=0; skipped=0
 failures=""
+totals=""
 
 run_one() { # label build name prog [args...]
 	label=$1; b=$2; name=$3; shift 3
@@ -23,9 +27,24 @@ run_one() { # label build name prog [args...]
 	secs=$(( $(date +%s) - start ))
 	# A skip is "ok N - x # SKIP why" (TAP) or, from cmocka 1.1,
 	# "not ok N - x # SKIP"; both count as skipped, neither as passed.
-	p=$(grep -E '^ok [0-9]+' "$log" | grep -viE '# *skip' | grep -c . | tr -d ' ')
-	s=$(grep -E '^(not )?ok [0-9]+' "$log" | grep -ciE '# *skip' | tr -d ' ')
-	f=$(grep -E '^not ok [0-9]+' "$log" | grep -viE '# *skip' | grep -c . | tr -d ' ')
+	# Each distinct check (its description) counts once in this build,
+	# however often the program printed it: failed if any line for it
+	# failed, else passed if any passed, else skipped.
+	set -- $(awk '
+		/^(not )?ok [0-9]+/ {
+			d = $0; sub(/^(not )?ok [0-9]+ *-? */, "", d)
+			if (d ~ /# *[Ss][Kk][Ii][Pp]/) { sub(/ *# *[Ss][Kk][Ii][Pp].*$/, "", d); st = 1 }
+			else if ($0 ~ /^not ok/) st = 3
+			else st = 2
+			if (d == "") d = "test " ($1 == "not" ? $3 : $2) # no description: its number
+			if (!(d in v)) order[n++] = d
+			if (st > v[d]) v[d] = st
+		}
+		END {
+			for (i = 0; i < n; i++) c[v[order[i]]]++
+			printf "%d %d %d\n", c[2] + 0, c[3] + 0, c[1] + 0
+		}' "$log")
+	p=$1; f=$2; s=$3
 	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
 		echo "not ok - $label $name: exited $rc without reporting a failure" >>"$log"
 		f=1
@@ -35,6 +54,7 @@ run_one() { # label build name prog [args...]
 		f=1
 	fi
 	passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
+	b_passed=$((b_passed + p)); b_failed=$((b_failed + f)); b_skipped=$((b_skipped + s))
 	printf '%-6s %-28s %4d passed %3d failed %3d skipped (%ss)\n' \
 		"$label" "$name" "$p" "$f" "$s" "$secs"
 	if [ "$f" -ne 0 ]; then
@@ -66,6 +86,7 @@ for b in "$@"; do
 		export SANITIZED=1 ;;
 	*) label=normal; unset ASAN_OPTIONS UBSAN_OPTIONS SANITIZED ;;
 	esac
+	b_passed=0; b_failed=0; b_skipped=0
 	for t in "$b"/tests/test_*; do
 		[ -x "$t" ] || continue
 		run_one "$label" "$b" "$(basename "$t")" "$t"
@@ -74,12 +95,18 @@ for b in "$@"; do
 		[ -f "$t" ] || continue
 		run_one "$label" "$b" "$(basename "$t" .sh)" sh "$t"
 	done
+	totals="$totals$(printf '%-6s (%s): %d checks: %d passed, %d failed, %d skipped' \
+		"$label" "$b" $((b_passed + b_failed + b_skipped)) "$b_passed" "$b_failed" "$b_skipped")
+"
 done
 
 for log in $failures; do
 	echo "==== tail of $log"
 	tail -n 30 "$log"
 done
+# Per build: each distinct check counted once in that build.
+printf '%s' "$totals"
+[ "$#" -le 1 ] || echo "all builds: each check counted once per build it ran in"
 if [ "$skipped" -gt 0 ]; then
 	echo "$passed passed, $failed failed, $skipped skipped"
 else

@@ -134,31 +134,40 @@ PY
 	edit fmt.json "p['format'] = 'something else'"
 	reject "$T/fmt.json" "unknown format: malformed" 2 "malformed"
 
-	# independent verifier following docs/custody-ledger.md only
-	python3 - "$T/p.json" "$T/ck.vkey" <<'PY' >"$T/indep.out" 2>&1
+	# independent verifier following docs/custody-ledger.md only: the
+	# checkpoint's Ed25519 signature (python3-cryptography) and every
+	# inclusion proof; exit 1 on any missing or bad part.
+	cat >"$T/indep.py" <<'PY'
 import base64, hashlib, json, struct, sys
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+def fail(why):
+    print("independent: REJECTED: " + why); sys.exit(1)
 p = json.load(open(sys.argv[1]))
 name, kid, key = open(sys.argv[2]).read().strip().split("+", 2)
 key = base64.b64decode(key)
 assert key[0] == 1 and len(key) == 33
 assert hashlib.sha256(name.encode() + b"\n" + key).digest()[:4].hex() == kid
 note = p["checkpoint"].encode()
+if b"\n\n" not in note: fail("no signature block")
 text, sigs = note.rsplit(b"\n\n", 1)
 text += b"\n"
 origin, size, root = text.decode().split("\n")[:3]
 size, root = int(size), base64.b64decode(root)
-assert size == p["tree_size"]
-sigok = "unchecked (no python cryptography)"
+if size != p["tree_size"]: fail("tree_size is not the signed size")
+pub = Ed25519PublicKey.from_public_bytes(key[1:])
+sigok = False
 for line in sigs.decode().splitlines():
-    dash, kname, sig = line.split(" ")
-    sig = base64.b64decode(sig)
-    if dash == "\u2014" and kname == name and sig[:4].hex() == kid:
-        try:
-            from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-            Ed25519PublicKey.from_public_bytes(key[1:]).verify(sig[4:], text)
-            sigok = "valid"
-        except ImportError:
-            pass
+    f = line.split(" ")
+    if len(f) != 3 or f[0] != "\u2014" or f[1] != name: continue
+    try: sig = base64.b64decode(f[2], validate=True)
+    except ValueError: continue
+    if len(sig) != 68 or sig[:4].hex() != kid: continue
+    try:
+        pub.verify(sig[4:], text); sigok = True
+    except InvalidSignature:
+        fail("bad signature by " + name)
+if not sigok: fail("no signature by " + name)
 NH = lambda l, r: hashlib.sha256(b"\x01" + l + r).digest()
 def inclusion(i, n, h, proof):
     fn, sn, r = i, n - 1, h
@@ -175,40 +184,54 @@ def inclusion(i, n, h, proof):
 def field(b, o):
     n = struct.unpack(">I", b[o:o + 4])[0]
     return b[o + 4:o + 4 + n].decode(), o + 4 + n
-assert origin == name, "checkpoint of another log"
+if origin != name: fail("checkpoint of another log")
+if not p["events"]: fail("no event")
 seqs = [e["seq"] for e in p["events"]]
-assert seqs == sorted(set(seqs)) and len(seqs) == p["events_total"], "order or completeness"
-assert all(s > size for s in p["not_covered"]) and p["not_covered"] == sorted(set(p["not_covered"]))
+if seqs != sorted(set(seqs)) or len(seqs) != p["events_total"]: fail("order or completeness")
+if not all(s > size for s in p["not_covered"]) or p["not_covered"] != sorted(set(p["not_covered"])): fail("not_covered")
 # completeness claim: a note by the same key, origin + " item-events", the
 # tree size, root = SHA-256 of the listed events' leaf hashes, 3 extensions
 ctext, csigs = p["events_claim"].encode().rsplit(b"\n\n", 1)
 ctext += b"\n"
 cl = ctext.decode().split("\n")
 leaves = b"".join(hashlib.sha256(b"\x00" + bytes.fromhex(e["canonical"])).digest() for e in p["events"])
-assert cl[0] == origin + " item-events" and int(cl[1]) == size, cl[:2]
-assert base64.b64decode(cl[2]) == hashlib.sha256(leaves).digest(), "claim digest"
-assert cl[3:6] == ["evidence-dock/item-events/v1", p["evidence_id"], "events %d" % len(p["events"])], cl
-dash, kname, sig = csigs.decode().strip().split(" ")
-sig = base64.b64decode(sig)
-assert kname == name and sig[:4].hex() == kid
+if cl[0] != origin + " item-events" or int(cl[1]) != size: fail("claim header %r" % cl[:2])
+if base64.b64decode(cl[2]) != hashlib.sha256(leaves).digest(): fail("claim digest")
+if cl[3:6] != ["evidence-dock/item-events/v1", p["evidence_id"], "events %d" % len(p["events"])]: fail("claim %r" % cl)
+dash, kname, csig = csigs.decode().strip().split(" ")
+csig = base64.b64decode(csig)
+if kname != name or csig[:4].hex() != kid: fail("claim key")
 try:
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-    Ed25519PublicKey.from_public_bytes(key[1:]).verify(sig[4:], ctext)
-except ImportError:
-    pass
+    pub.verify(csig[4:], ctext)
+except InvalidSignature:
+    fail("bad claim signature")
 for e in p["events"]:
     c = bytes.fromhex(e["canonical"])
-    assert c[0] == 1 and struct.unpack(">Q", c[1:9])[0] == e["seq"]
+    if c[0] != 1 or struct.unpack(">Q", c[1:9])[0] != e["seq"]: fail("seq %d" % e["seq"])
     o = 18; agency, o = field(c, o); o += 1; actor, o = field(c, o); o += 2
     evid, o = field(c, o)
-    assert evid == p["evidence_id"], evid
+    if evid != p["evidence_id"]: fail("event of " + evid)
     h = hashlib.sha256(b"\x00" + c).digest()
-    assert inclusion(e["seq"] - 1, size, h, [bytes.fromhex(x) for x in e["proof"]]), e["seq"]
-print("independent: %d events included in %s@%d, signature %s" % (len(p["events"]), origin, size, sigok))
+    if not inclusion(e["seq"] - 1, size, h, [bytes.fromhex(x) for x in e["proof"]]):
+        fail("seq %d not included" % e["seq"])
+print("independent: %d events included in %s@%d, signature valid" % (len(p["events"]), origin, size))
 PY
-	rc=$?
+	indep() { python3 "$T/indep.py" "$1" "$T/ck.vkey" >"$T/indep.out" 2>&1; }
+	indep "$T/p.json"; rc=$?
 	check "independent Python verifier (from the docs) accepts the proof" [ $rc -eq 0 ]
 	sed 's/^/# /' "$T/indep.out"
+	edit nosig.json "p['checkpoint'] = p['checkpoint'].split('\n\n')[0] + '\n\n'"
+	edit badsig.json "import base64
+t, s = p['checkpoint'].rsplit('\n\n', 1)
+d, n, b = s.split('\n')[0].split(' ')
+b = bytearray(base64.b64decode(b)); b[10] ^= 1
+p['checkpoint'] = t + '\n\n' + ' '.join([d, n, base64.b64encode(bytes(b)).decode()]) + '\n'"
+	for f in nosig badsig root foreign hash; do
+		indep "$T/$f.json"; rc=$?
+		check "independent verifier rejects $f.json (exit 1): $(cat "$T/indep.out")" [ $rc -eq 1 ]
+	done
+	reject "$T/badsig.json" "custody check-proof rejects a bad signature" 1 "FAILED\|signature"
+	reject "$T/nosig.json" "custody check-proof rejects a missing signature" 1 "FAILED\|signature"
 else
 	skip "edited proofs" "no python3"
 fi

@@ -88,7 +88,8 @@ check "default validity is 365 days" [ $(( $(sed -n 's/^not_after //p' "$T/dock2
 chmod 644 "$T/agency-sign.key"
 run "$D" certify --agency-key "$T/agency-sign.key" --agency-id pd-a --dock-id dock-1 \
 	--dock-pub "$pub" --out "$T/dock3.cert"
-check "certify refuses a group-readable agency key" [ "$rc" -eq 1 ] && [ ! -e "$T/dock3.cert" ]
+check "certify refuses a group-readable agency key (exit 1)" [ "$rc" -eq 1 ]
+check "certify with a group-readable agency key writes no certificate" [ ! -e "$T/dock3.cert" ]
 chmod 600 "$T/agency-sign.key"
 for bad in "--days 0" "--days 3651" "--days 12x" "--dock-pub 1234" "--bogus" "--dock-id bad/id"; do
 	# shellcheck disable=SC2086

@@ -6,8 +6,8 @@
 #     nothing (the camera keeps its recordings even when it docks again)
 #   - the log names the cause in words; `custody status --json` shows it
 #   - one `uploaded` event with outcome failed {error, object_key} per
-#     recording, and few alerts: over several more seconds neither grows
-#     (no tight retry loop)
+#     recording, and few alerts: over several more seconds neither grows,
+#     nor does the number of tries in dockd's log (no tight retry loop)
 # then the cause is fixed (right credentials + restart / bucket created +
 # SIGHUP / normal clock + restart / lock not required + restart) and the
 # recordings are stored, verified, released and decrypt byte-identical.
@@ -59,6 +59,10 @@ if not ok: print("# storage status: %s" % s)
 sys.exit(0 if ok else 1)
 EOF
 }
+# Tries of camera SERIAL's uploads: each failed one logs "EVID: storage
+# target: ..." (retries inside a failure episode write no event, so events
+# cannot show a retry loop; the log can).
+tries() { grep -Ec "^[^ ]+ dockd\[[0-9]+\] [a-z]+: $1/REC-[0-9]+: storage target: " "$DK_LOG"; }
 # Storage alerts only (a skewed dock clock also raises a "clock" alert
 # about the camera's clock, which is right).
 st_alerts() { grep -c '^storage ' "$DK/alerts.log" 2>/dev/null || echo 0; }
@@ -83,14 +87,18 @@ refused() { # NAME SERIAL LOG-ERE EVT-ERE
 	check "$name: the failed event names the cause and the object key" \
 		failed_detail "$s" "$4"
 	check "$name: custody status --json shows the error" status_error "$4"
-	a0=$(st_alerts); n0=$(failed_events "$s")
+	a0=$(st_alerts); n0=$(failed_events "$s"); t0=$(tries "$s")
 	check "$name: a storage alert was raised" test "$a0" -gt "$al0"
 	sleep "$QUIET"
 	dk_dock "$s" # docking again must not release anything either
 	a1=$(st_alerts)
 	echo "# $name: storage alerts $((a0 - al0)), $QUIET s later $((a1 - al0))"
 	check "$name: no more storage alerts ${QUIET} s later (no tight loop)" test "$a1" = "$a0"
-	n1=$(failed_events "$s")
+	n1=$(failed_events "$s"); t1=$(tries "$s")
+	echo "# $name: tries logged: $t0, $QUIET s later $t1"
+	check "$name: one try per recording at most before the pause (1 or 2)" \
+		test "$t0" -ge 1 -a "$t0" -le 2
+	check "$name: no retry loop: no further try logged in $QUIET s" test "$t1" = "$t0"
 	echo "# $name: $n0 failed uploaded event(s), $QUIET s later $n1"
 	check "$name: no more failed uploaded events (one per recording tried, at most 2)" \
 		test "$n1" = "$n0" -a "$n1" -le 2

@@ -5,7 +5,8 @@
 # upload_started events), parallel uploads, checkpoint objects (byte-identical
 # to the published checkpoints, write-once), `custody status` (uploads,
 # queue, storage state, release_pending kept fresh), and a permanent failure
-# (one `uploaded` failed event, one alert, no retry loop).
+# (one `uploaded` failed event, one alert, no retry loop: one try in the log
+# over 3 s, since retries inside a failure episode write no event).
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/dockd_lib.sh"
 dk_require
@@ -154,7 +155,15 @@ wait_failed() {
 	done
 }
 check "an uploaded/failed event is written" wait_failed
-sleep 3 # a retry loop would write more events and alerts meanwhile
+# Retries inside one failure episode write no event: count the tries where
+# each one shows, dockd's log ("EVID: storage target: ..." per failed try).
+tries() { grep -c "CAM-X/REC-1: storage target: " "$DK_LOG"; }
+tries0=$(tries)
+sleep 3 # a retry loop would try again (and log it) meanwhile
+tries1=$(tries)
+echo "# tries logged: $tries0 at the first failure, $tries1 three seconds later"
+check "one try logged at the failure" [ "$tries0" = 1 ]
+check "no retry loop: no further try in the next 3 s (the item is parked)" [ "$tries1" = 1 ]
 check "exactly one failed event" [ "$(failed_events)" = 1 ]
 check "it names the object key and the error" dk_py '
 d = [d for s, a, e, d in events("CAM-X/REC-1") if a == "uploaded" and "error" in d][0]

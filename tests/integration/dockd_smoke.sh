@@ -10,20 +10,9 @@ dk_require
 mktmp
 DK_IDLE_MS=3000
 check "dock, agency and checkpoint keys" dk_init "$T/dk"
-# Until custody knows device_enrolled (h8), `dockd enroll` refuses: enrol
-# through the dock_cameras table directly (same row the command writes).
-enroll_sql() { # SERIAL PUBKEY OFFICER
-	sqlite3 "$DK_DB" "CREATE TABLE IF NOT EXISTS dock_cameras(serial TEXT PRIMARY KEY NOT NULL,
-		pubkey TEXT NOT NULL CHECK(length(pubkey) = 64), officer TEXT NOT NULL,
-		model TEXT NOT NULL, agency TEXT NOT NULL,
-		status TEXT NOT NULL CHECK(status IN ('enrolled','revoked')),
-		changed_seq INTEGER NOT NULL);
-		INSERT INTO dock_cameras VALUES('$1','$2','$3','M1','$DK_AGENCY','enrolled',0);"
-}
-if dk_camera CAM-1 2 70000; then ok "camera CAM-1 with 2 recordings, enrolled"
-elif [ -n "$dk_cpub" ] && enroll_sql CAM-1 "$dk_cpub" OFF-CAM-1; then
-	ok "camera CAM-1 with 2 recordings, enrolled by SQL (dockd enroll not usable yet)"
-else not_ok "camera CAM-1 with 2 recordings, enrolled"; fi
+check "camera CAM-1 with 2 recordings, enrolled by dockd enroll" dk_camera CAM-1 2 70000
+check "the enrolment is in the ledger (device_enrolled)" sh -c \
+	'[ "$(sqlite3 "$1" "SELECT count(*) FROM events WHERE action = 51")" = 1 ]' - "$DK_DB"
 
 "$CUSTODY" --config "$DK_CONF" user add "$(id -un)" --role clerk --agency "$DK_AGENCY" \
 	--reason "smoke test" >/dev/null 2>&1
