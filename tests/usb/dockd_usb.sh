@@ -4,7 +4,8 @@
 # cameras' USB devices, each bridged to a real camsim (tests/usb/harness.c).
 #   1. two cameras plugged at once: every recording stored, verified,
 #      released, byte-identical after decryption; docked events say usb;
-#   2. unplug mid-transfer, plug in again: ingest_interrupted at a non-zero
+#   2. a camera plugged in before dockd starts is docked (found by listing);
+#   3. unplug mid-transfer, plug in again: ingest_interrupted at a non-zero
 #      offset, and the next docking resumes from the saved chunk, not zero.
 . "${TOP:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib.sh"
 . "$TOP/tests/dockd_lib.sh"
@@ -63,7 +64,15 @@ for c in CAM-U1 CAM-U2; do
 	done
 done
 
-# ---- 2. unplug mid-transfer, plug in again ---------------------------------
+# ---- 2. a camera already plugged in when dockd starts ------------------------
+# Found by hotplug_open's listing, not by a uevent: dockd must drain that
+# listing before its first poll (no uevent ever wakes it for this camera).
+check "setup: camera CAM-U4, one recording" dk_camera CAM-U4 1 400000
+harness present --plug-first --cam "CAM-U4=$DK/cams/CAM-U4"
+check "present at start: docked over usb" docked_over_usb CAM-U4
+check "present at start: vault copy decrypts byte-identical" dk_same CAM-U4 REC-1
+
+# ---- 3. unplug mid-transfer, plug in again ---------------------------------
 check "setup: camera CAM-U3, one 3 MB recording" dk_camera CAM-U3 1 3000000
 harness unplug --serial CAM-U3 --camdir "$DK/cams/CAM-U3" --unplug-after 2200000 \
 	--replug-after 300
