@@ -21,9 +21,13 @@ DK_IDLE_MS=4000 # --exit-when-idle must not fire before the first plug
 TIMEOUT=${USB_TIMEOUT:-180}
 
 # Run dockd under the harness; log $DK/NAME.log, exit code $DK/NAME.rc.
+# --notify: the harness plugs once dockd said READY=1 (sd_notify), which it
+# says after its udev monitor is live, so a plug is seen as a uevent however
+# slowly dockd starts (a fixed delay after its start was not enough on a
+# loaded machine); --plug-first cameras are there before dockd starts.
 harness() { # NAME HARNESS-OPTIONS...
 	name=$1; shift
-	umockdev-wrapper "$H" harness --no-ready --plug-delay 300 --camsim "$CAMSIM" \
+	umockdev-wrapper "$H" harness --notify --camsim "$CAMSIM" \
 		--term-when-done --timeout "$TIMEOUT" "$@" \
 		-- "$DOCKD" --config "$DK_CONF" --exit-when-idle >"$DK/$name.log" 2>&1
 	echo $? >"$DK/$name.rc"
