@@ -481,6 +481,11 @@ static int main_loop(struct loop *lp)
 	struct dockd *d = lp->d;
 	int rc = -1;
 
+	/* Cameras already plugged in when we started were found by
+	 * hotplug_open's listing and wait in its queue: no uevent will make
+	 * the monitor fd readable for them, so drain before the first poll. */
+	if (lp->hp)
+		hotplug_events(lp);
 	while (rc < 0) {
 		struct pollfd p[5] = {
 			{ .fd = lp->sfd, .events = POLLIN }, { .fd = lp->tfd, .events = POLLIN },

@@ -6,10 +6,15 @@
  *   struct hotplug *h;
  *   hotplug_open(NULL, &h);            // default match, see below
  *   // now tell whoever plugs devices that we are listening
- *   poll({hotplug_fd(h), POLLIN}) ...
- *   while (hotplug_next(h, &ev) == 0)  // drains; then -EAGAIN
+ *   for (;;) {
+ *       while (hotplug_next(h, &ev) == 0)  // drains; then -EAGAIN
  *           ev.action == HOTPLUG_ADD ? start(ev.devnode, ev.serial) : stop(ev.serial);
+ *       poll({hotplug_fd(h), POLLIN}) ...
+ *   }
  *   hotplug_close(h);
+ *
+ * Drain BEFORE the first poll: the cameras found by hotplug_open's listing
+ * are queued in the handle, and nothing makes the fd readable for them.
  *
  * Ordering: hotplug_open() enables the monitor FIRST and only then lists the
  * cameras already present, so a camera plugged in between is never missed;

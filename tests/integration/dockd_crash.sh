@@ -3,6 +3,12 @@
 # release (50 points; SOAK=1: 300), restarting it each time while two
 # cameras keep docking. Cameras get fresh recordings whenever all theirs
 # are released, so kill points keep landing in every phase.
+# The first point after fresh recordings are added is a mid-pull point: the
+# cameras are throttled harder and dockd is killed as soon as its table shows
+# one of them pulling (an observed state, not a delay, so a loaded machine
+# cannot move it past the pulls). The other points are timed: 0..MAXMS ms
+# after the cameras start, drawn before they start, with no process start-up
+# (python) between docking and the kill.
 #
 # After EVERY kill, for every recording the camera no longer holds: the
 # storage target has a copy that decrypts to the original bytes (nothing is
@@ -20,6 +26,7 @@ POINTS=${CRASH_POINTS:-50}
 [ "${SOAK:-0}" = 1 ] && POINTS=${CRASH_POINTS:-300}
 SIZE=${CRASH_SIZE:-600000}  # bytes per recording (~10 chunks of 64 KiB)
 RATE=${CRASH_RATE:-1500000} # camera link throttle, bytes/s: stretches ingest
+PULL_RATE=${CRASH_PULL_RATE:-250000} # at mid-pull points: a pull lasts > 2 s
 MAXMS=${CRASH_MAXMS:-1000}  # kill between 0 and MAXMS ms after docking starts
 CAMS="CAM-X CAM-Y"
 DK_SYNC_MB=1
@@ -66,13 +73,28 @@ check_gone() {
 	done
 }
 
-rand_ms() { python3 -c "import random; print(random.randint(0, $MAXMS))"; }
-msleep() { sleep "$(python3 -c "print($1 / 1000)")"; }
+# Timing helpers without python: its start-up took 2.5 s under load (two of
+# them between docking and the kill put every kill after the releases).
+rand_ms() { echo $(( $(od -An -N4 -tu4 /dev/urandom) % (MAXMS + 1) )); }
+msleep() { sleep "$(($1 / 1000)).$(printf '%03d' $(($1 % 1000)))"; }
+# Until one of this round's recordings is pulling (30 s cap).
+until_pulling() {
+	n=0
+	until [ "$(dk_sql "SELECT count(*) FROM dock_recordings WHERE recording_id LIKE 'R$round-%'
+		AND state = 'pulling'")" -gt 0 ] 2>/dev/null; do
+		n=$((n + 1))
+		[ $n -le 600 ] || return 1
+		sleep 0.05
+	done
+}
 
 check "first recordings added" add_round
 crashes=0 starts_failed=0 p=0
+fresh=1 mid=0 mid_hit=0 mid_unplaced=0
 while [ $p -lt "$POINTS" ]; do
 	p=$((p + 1))
+	ms=$(rand_ms) rate=$RATE
+	[ $fresh = 1 ] && ms=mid-pull rate=$PULL_RATE
 	if ! dk_start; then
 		starts_failed=$((starts_failed + 1))
 		echo "# point $p: dockd did not come up"
@@ -81,11 +103,15 @@ while [ $p -lt "$POINTS" ]; do
 	fi
 	pids=""
 	for c in $CAMS; do
-		dk_dock_bg "$c" --slow "$RATE" --chunk 32768
+		dk_dock_bg "$c" --slow "$rate" --chunk 32768
 		pids="$pids $DK_CAM_PID"
 	done
-	ms=$(rand_ms)
-	msleep "$ms"
+	if [ $fresh = 1 ]; then
+		mid=$((mid + 1))
+		until_pulling || { mid_unplaced=$((mid_unplaced + 1)); echo "# point $p: no pull seen"; }
+	else
+		msleep "$ms"
+	fi
 	if ! dk_alive; then
 		wait "$DK_PID"; rc=$?
 		[ $rc -ge 128 ] && { crashes=$((crashes + 1)); echo "# point $p: dockd died by itself ($rc)"; }
@@ -95,18 +121,24 @@ while [ $p -lt "$POINTS" ]; do
 	# shellcheck disable=SC2086
 	kill $pids 2>/dev/null
 	for q in $pids; do wait "$q" 2>/dev/null; done
-	check_gone "$p after ${ms}ms"
+	check_gone "$p at $ms"
 	# Where the kill landed (states of this round's recordings, from the dock's table).
 	phase=$(dk_sql "SELECT group_concat(state || ':' || n, ' ') FROM (SELECT state, count(*) AS n
 		FROM dock_recordings WHERE recording_id LIKE 'R$round-%' GROUP BY state)")
-	echo "# point $p at ${ms}ms: $phase"
+	echo "# point $p at $ms: $phase"
 	for st in pulling stored_local storage_verified; do
 		case " $phase" in *" $st:"*) eval "hit_$st=\$((\${hit_$st:-0} + 1))" ;; esac
 	done
-	if cam_empty CAM-X && cam_empty CAM-Y; then add_round; fi
+	[ $fresh = 1 ] && case " $phase" in *" pulling:"*) mid_hit=$((mid_hit + 1)) ;; esac
+	fresh=0
+	if cam_empty CAM-X && cam_empty CAM-Y; then add_round && fresh=1; fi
 done
 echo "# kill points that left recordings pulling: ${hit_pulling:-0}, stored_local: ${hit_stored_local:-0}, storage_verified (not yet released): ${hit_storage_verified:-0}"
+echo "# mid-pull points: $mid, a pull seen before the kill: $((mid - mid_unplaced)), pulling after it: $mid_hit"
 check "kill points landed mid-pull" test "${hit_pulling:-0}" -gt 0
+check "every mid-pull point ($mid) left a recording pulling ($mid_hit)" \
+	test "$mid" -gt 0 -a "$mid_hit" = "$mid"
+check "timed points ($((POINTS - mid))) outnumber mid-pull points" test $((POINTS - mid)) -ge "$mid"
 check "$POINTS kill -9 points, dockd never crashed on its own" test $crashes = 0
 check "dockd restarted after every kill" test $starts_failed = 0
 check "no recording ever left a camera without a verified stored copy" test $lost = 0

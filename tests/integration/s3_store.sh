@@ -92,9 +92,16 @@ check "verify against other bytes: -EBADMSG" grep -q "(-74)" "$T/vbad.err"
 check "verify of an absent key: -ENOENT" grep -q "(-2)" "$T/vnone.err"
 
 # ---- kill -9 during multipart uploads, then resume ----------------------------
-# 60 MiB (12 parts) at 80 Mbit/s (~6 s per upload): kill at random points
-# (0.3-0.9 s after each run's first part send), then finish. Every part upload logs "part N/12: sending" (debug) when it
+# 60 MiB (12 parts) at 40 Mbit/s (~12 s per upload): kill at random points,
+# then finish. Every part upload logs "part N/12: sending" (debug) when it
 # starts, killed runs included, so the log counts every part sent.
+# Kill points are placed by what the run has done, not by time since its
+# start (storetool's start-up alone can take a second on a loaded machine):
+# run 1 is killed as soon as its first part is recorded as stored, so the
+# next run must resume; the others 0-0.6 s after their first part started.
+# The rate limiter starts with one second of tokens (5 MB here), so the
+# first three parts (15 MiB) of a run take ~2 s: a run killed 0-0.6 s after
+# its first "sending" still has its parts in flight.
 # Part sends in a log (s3 debug lines, dockd/store_s3_mpu.c): prints
 # "SENDS PARTS RESENDS AGAIN": part sends, distinct (object, part), sends
 # beyond the first of a part, and sends of a part already logged as stored
@@ -121,24 +128,33 @@ print(sends, len(sent), sends - len(sent), again)
 PY
 }
 head -c $((60 * 1048576)) /dev/urandom >"$T/k"
-BW=80 LOGLEVEL=debug conf "$T/k.conf" "$B-p/$PREFIX"
-kills=0
+BW=40 LOGLEVEL=debug conf "$T/k.conf" "$B-p/$PREFIX"
+# until_logged FILE PATTERN PID: PATTERN appears in FILE; fails if PID exits first (60 s cap)
+until_logged() {
+	n=0
+	while ! grep -q "$2" "$1"; do
+		kill -0 "$3" 2>/dev/null || return 1
+		n=$((n + 1))
+		[ $n -le 1200 ] || return 1
+		sleep 0.05
+	done
+}
+kills=0 unplaced=0
 : >"$T/k.err"
 for i in 1 2 3 4 5 6; do
-	n0=$(grep -c ': sending' "$T/k.err")
-	"$ST" --config "$T/k.conf" put a/cam2/k.bcde "$T/k" 2>>"$T/k.err" >/dev/null &
+	"$ST" --config "$T/k.conf" put a/cam2/k.bcde "$T/k" 2>"$T/k.$i.err" >/dev/null &
 	pid=$!
-	# Kill while parts are on the wire (a loaded machine may take a while
-	# to get there): after this run's first part send, + 0.3-0.9 s.
-	w=0
-	while [ "$(grep -c ': sending' "$T/k.err")" = "$n0" ] && [ $w -lt 400 ] &&
-		kill -0 "$pid" 2>/dev/null; do
-		sleep 0.05; w=$((w + 1))
-	done
-	sleep "0.$(( $(od -An -N2 -tu2 /dev/urandom) % 7 + 3 ))"
+	if [ $i = 1 ]; then
+		until_logged "$T/k.$i.err" 'part [0-9]*/12 stored' $pid || unplaced=$((unplaced + 1))
+	else
+		until_logged "$T/k.$i.err" 'part [0-9]*/12: sending' $pid || unplaced=$((unplaced + 1))
+		sleep "0.$(( $(od -An -N2 -tu2 /dev/urandom) % 7 ))"
+	fi
 	if kill -9 "$pid" 2>/dev/null; then kills=$((kills + 1)); fi
 	wait "$pid" 2>/dev/null
+	cat "$T/k.$i.err" >>"$T/k.err"
 done
+check "every kill point was placed mid-upload (by the run's own log)" test $unplaced = 0
 "$ST" --config "$T/k.conf" put a/cam2/k.bcde "$T/k" 2>>"$T/k.err" >/dev/null
 check "put completes after $kills kill -9" test $? -eq 0
 set -- $(part_sends "$T/k.err")

@@ -4,7 +4,8 @@
 # cameras' USB devices, each bridged to a real camsim (tests/usb/harness.c).
 #   1. two cameras plugged at once: every recording stored, verified,
 #      released, byte-identical after decryption; docked events say usb;
-#   2. unplug mid-transfer, plug in again: ingest_interrupted at a non-zero
+#   2. a camera plugged in before dockd starts is docked (found by listing);
+#   3. unplug mid-transfer, plug in again: ingest_interrupted at a non-zero
 #      offset, and the next docking resumes from the saved chunk, not zero.
 . "${TOP:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib.sh"
 . "$TOP/tests/dockd_lib.sh"
@@ -20,9 +21,13 @@ DK_IDLE_MS=4000 # --exit-when-idle must not fire before the first plug
 TIMEOUT=${USB_TIMEOUT:-180}
 
 # Run dockd under the harness; log $DK/NAME.log, exit code $DK/NAME.rc.
+# --notify: the harness plugs once dockd said READY=1 (sd_notify), which it
+# says after its udev monitor is live, so a plug is seen as a uevent however
+# slowly dockd starts (a fixed delay after its start was not enough on a
+# loaded machine); --plug-first cameras are there before dockd starts.
 harness() { # NAME HARNESS-OPTIONS...
 	name=$1; shift
-	umockdev-wrapper "$H" harness --no-ready --plug-delay 300 --camsim "$CAMSIM" \
+	umockdev-wrapper "$H" harness --notify --camsim "$CAMSIM" \
 		--term-when-done --timeout "$TIMEOUT" "$@" \
 		-- "$DOCKD" --config "$DK_CONF" --exit-when-idle >"$DK/$name.log" 2>&1
 	echo $? >"$DK/$name.rc"
@@ -63,7 +68,15 @@ for c in CAM-U1 CAM-U2; do
 	done
 done
 
-# ---- 2. unplug mid-transfer, plug in again ---------------------------------
+# ---- 2. a camera already plugged in when dockd starts ------------------------
+# Found by hotplug_open's listing, not by a uevent: dockd must drain that
+# listing before its first poll (no uevent ever wakes it for this camera).
+check "setup: camera CAM-U4, one recording" dk_camera CAM-U4 1 400000
+harness present --plug-first --cam "CAM-U4=$DK/cams/CAM-U4"
+check "present at start: docked over usb" docked_over_usb CAM-U4
+check "present at start: vault copy decrypts byte-identical" dk_same CAM-U4 REC-1
+
+# ---- 3. unplug mid-transfer, plug in again ---------------------------------
 check "setup: camera CAM-U3, one 3 MB recording" dk_camera CAM-U3 1 3000000
 harness unplug --serial CAM-U3 --camdir "$DK/cams/CAM-U3" --unplug-after 2200000 \
 	--replug-after 300

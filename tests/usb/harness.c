@@ -11,6 +11,10 @@
  *                               they must be found by enumeration, not uevent
  *     --no-ready                the client (e.g. dockd) does not write the ready
  *                               byte: plug --plug-delay MS after starting it
+ *     --notify                  the client is a systemd Type=notify service
+ *                               (dockd): it gets NOTIFY_SOCKET, and the harness
+ *                               plugs once it said READY=1 (dockd says so only
+ *                               after its udev monitor is live)
  *     --unplug-after N          yank the first camera's cable once N bytes went
  *                               to the host
  *     --replug-after MS         MS after that unplug, plug it in again with a
@@ -21,7 +25,8 @@
  *     --timeout S               the client must exit within S s (default 60)
  *
  * Sequence: testbed + ioctl handlers; start the client; wait until its udev
- * monitor is live (one byte on the ready pipe) unless --no-ready; plug
+ * monitor is live (one byte on the ready pipe, or READY=1 with --notify)
+ * unless --no-ready; plug
  * decoys and cameras; optionally unplug (and re-plug) mid-transfer; wait
  * for the client. Exits with the client's exit code, UT_HANG if it had to be
  * killed, UT_SETUP on errors.
@@ -30,6 +35,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stddef.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -37,6 +43,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -56,7 +63,7 @@ struct hcam {
 };
 
 struct hopts {
-	bool echo, decoys, plug_first, stall_out, no_ready, term_when_done;
+	bool echo, decoys, plug_first, stall_out, no_ready, notify, term_when_done;
 	const char *camsim, *camdir, *serial;
 	unsigned long long unplug_after;
 	int timeout_s, plug_delay_ms, replug_ms;
@@ -131,6 +138,8 @@ static int parse(int argc, char **argv, struct hopts *o)
 			o->stall_out = true;
 		} else if (strcmp(a, "--no-ready") == 0) {
 			o->no_ready = true;
+		} else if (strcmp(a, "--notify") == 0) {
+			o->notify = true;
 		} else if (strcmp(a, "--term-when-done") == 0) {
 			o->term_when_done = true;
 		} else if (!v || parse_value(o, a, v) < 0) {
@@ -304,6 +313,59 @@ static bool wait_ready(int fd, int timeout_ms)
 	return poll(&p, 1, timeout_ms) == 1 && read(fd, &c, 1) == 1;
 }
 
+/* --notify: a datagram socket in the abstract namespace (nothing to clean
+ * up), named in NOTIFY_SOCKET for the client to inherit (set before fork). */
+static int notify_open(void)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char name[64];
+	socklen_t len;
+	int fd, n;
+
+	n = snprintf(name, sizeof(name), "@usb_harness/%ld", (long)getpid());
+	if (n < 0 || (size_t)n >= sizeof(name) || (size_t)n >= sizeof(sa.sun_path))
+		return -EINVAL;
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	memcpy(sa.sun_path, name, (size_t)n); /* sun_path[0] = '\0': abstract */
+	sa.sun_path[0] = '\0';
+	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + (size_t)n);
+	if (bind(fd, (struct sockaddr *)&sa, len) < 0 || setenv("NOTIFY_SOCKET", name, 1) < 0) {
+		int e = errno;
+
+		close(fd);
+		return -e;
+	}
+	return fd;
+}
+
+/* Until a notify message has a READY=1 line (other messages are skipped). */
+static bool wait_notify_ready(int fd, int timeout_ms)
+{
+	struct timespec t0, t;
+	char buf[4097];
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		long left;
+		ssize_t n;
+
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		left = timeout_ms - ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000);
+		if (left <= 0 || poll(&p, 1, (int)left) != 1)
+			return false;
+		n = recv(fd, buf, sizeof(buf) - 1, 0);
+		if (n <= 0)
+			continue;
+		buf[n] = '\0';
+		for (char *l = buf; l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
+			if (strncmp(l, "READY=1", 7) == 0 && (l[7] == '\n' || l[7] == '\0'))
+				return true;
+	}
+}
+
 static void sleep_ms(int ms)
 {
 	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
@@ -377,7 +439,7 @@ static int unplug_replug(struct hopts *o)
 static int run(struct hopts *o)
 {
 	pid_t client = -1;
-	int ready[2] = { -1, -1 }, rc = UT_SETUP;
+	int ready[2] = { -1, -1 }, nfd = -1, rc = UT_SETUP;
 	struct usbemu_counts n = { 0 };
 
 	for (int i = 0; i < o->n_cams; i++)
@@ -386,6 +448,10 @@ static int run(struct hopts *o)
 	if (pipe2(ready, O_CLOEXEC) < 0)
 		goto out;
 	fcntl(ready[1], F_SETFD, 0); /* the client inherits the write end */
+	if (o->notify && (nfd = notify_open()) < 0) {
+		fprintf(stderr, "harness: notify socket: %s\n", strerror(-nfd));
+		goto out;
+	}
 	if (o->plug_first && plug_all(o) < 0)
 		goto out;
 	client = spawn_client(o->client_argv, ready[1]);
@@ -394,7 +460,7 @@ static int run(struct hopts *o)
 		goto out;
 	if (o->no_ready) {
 		sleep_ms(o->plug_delay_ms);
-	} else if (!wait_ready(ready[0], 20000)) {
+	} else if (o->notify ? !wait_notify_ready(nfd, 60000) : !wait_ready(ready[0], 20000)) {
 		fprintf(stderr, "harness: client never became ready\n");
 		rc = reap(o, client, 1) == UT_HANG ? UT_HANG : UT_FAIL;
 		client = -1;
@@ -426,6 +492,8 @@ out:
 		rc = reap(o, client, o->timeout_s);
 	if (ready[0] >= 0)
 		close(ready[0]);
+	if (nfd >= 0)
+		close(nfd);
 	return rc;
 }
 
@@ -437,7 +505,7 @@ int harness_main(int argc, char **argv)
 	if (parse(argc, argv, &o) < 0 || finish_cams(&o) < 0) {
 		fprintf(stderr, "usage: usb_harness harness (--echo | --camsim PATH (--camdir D"
 				" [--serial S] | --cam SERIAL=DIR)...) [--decoys] [--plug-first]"
-				" [--no-ready [--plug-delay MS]] [--unplug-after N [--replug-after MS]]"
+				" [--no-ready [--plug-delay MS] | --notify] [--unplug-after N [--replug-after MS]]"
 				" [--term-when-done] [--stall-out] [--timeout S] -- CLIENT...\n");
 		return UT_SETUP;
 	}
