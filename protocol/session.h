@@ -48,7 +48,17 @@ struct session_cfg {
 	session_enrol_fn enrol;              /* required: no callback, no session */
 	void *enrol_ctx;
 	int timeout_ms;                      /* per frame; 0: SESSION_DEFAULT_TIMEOUT_MS */
+	/* Optional: a buffer (at least SESSION_WHY_MAX + 1 bytes, NUL-terminated)
+	 * the enrol callback may fill with the refusal's cause; it is sent as
+	 * the ERROR text instead of session_refusal_text(code). */
+	char *why;
 };
+
+#define SESSION_WHY_MAX 128 /* the ERROR frame's text limit */
+
+/* The ERROR text the dock sends for a refusal code with no more specific
+ * cause (docs/protocol.md, 6.13): one per code, never NULL. */
+const char *session_refusal_text(int err);
 
 struct session;
 
