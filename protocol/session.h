@@ -66,7 +66,9 @@ struct session;
  * HELLO with a fresh random nonce; HELLO_REPLY must carry version 1 and an
  * identity signed by the key it names (else -PROTO_E_BAD_VERSION /
  * -PROTO_E_AUTH); cfg->enrol decides; AUTH_DOCK; AUTH_OK. On rejection the
- * camera is sent an ERROR frame with the specific code. */
+ * camera is sent an ERROR frame with the specific code and a text naming
+ * the cause: cfg->why when the enrol callback filled it, else
+ * session_refusal_text(code) (docs/protocol.md, 7.1.1). */
 int session_open(struct transport *t, const struct session_cfg *cfg, struct session **out);
 
 /* The camera's verified, enrolled identity (valid until session_close). */
