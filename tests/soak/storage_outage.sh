@@ -1,12 +1,13 @@
 #!/bin/sh
 # Storage-outage soak (issue 17; `make soak`, not part of `make check`).
 # dockd -> faultproxy (fixed port) -> Ceph RGW. SOAK_CYCLES outages (default
-# 6, a few minutes in all), alternating:
+# 6, about 4 minutes in all), alternating:
 #   stall   - the proxy is SIGSTOPped: the store hangs (connections accepted,
 #             nothing answered), like a stalled radosgw; then SIGCONT
 #   restart - the proxy is killed (connection refused, like radosgw down)
 #             and started again on the same port
-# Each outage lasts 4-16 s. Meanwhile every camera gets a new recording and
+# Each outage lasts 4-16 s, the last SOAK_LONG s (default 45: the workers'
+# backoff grows to its cap). Meanwhile every camera gets a new recording and
 # docks: CAM-1 docks and leaves; CAM-2 is pulled out during its wait and
 # re-seated at once; CAM-3 docks, is pulled out for good and comes back at
 # the next cycle. After each recovery the soak measures how long until the
@@ -28,6 +29,7 @@ mktmp
 s3_up
 CYCLES=${SOAK_CYCLES:-6}
 RESUME_MAX=${SOAK_RESUME_MAX:-12}
+LONG=${SOAK_LONG:-45}
 DK_TARGET=s3
 DK_S3_BUCKET=$(s3_uniq dock-soak)
 DK_S3_CA=none
@@ -78,6 +80,7 @@ while [ "$c" -le "$CYCLES" ]; do
 	for s in CAM-1 CAM-2 CAM-3; do add_rec "$s" "C$c" || not_ok "cycle $c: add a recording to $s"; done
 	kind=stall; [ $((c % 2)) -eq 0 ] && kind=restart
 	len=$((4 + (c * 5) % 13))
+	[ "$c" -eq "$CYCLES" ] && len=$LONG # the last: long enough for the backoff to grow
 	a0=$(storage_alerts)
 	t_out=$(now)
 	if [ $kind = stall ]; then kill -STOP "$PPID_"; else proxy_kill; fi
