@@ -148,7 +148,8 @@ demo: deps all
 bench: deps all
 	sh tests/bench.sh
 
-soak: deps all
+soak: deps tests
+	sh tests/soak/storage_outage.sh
 	SOAK=1 sh tests/run.sh build
 
 # ---- fuzzing (clang libFuzzer) --------------------------------------------

@@ -22,6 +22,8 @@
 #define LIST_BATCH (PROTO_LIST_MAX * 4)
 #define DISK_RETRY_MS 1000
 #define KEEPALIVE_MS 3000
+#define LINK_CHECK_MS 300  /* final wait: is the camera still there? */
+#define RESEAT_GRACE_MS 3000 /* a re-seat waits this long for its old session */
 
 struct cam {
 	struct dockd *d;
@@ -33,7 +35,9 @@ struct cam {
 	/* enrolment outcome, filled by the callback */
 	bool have_id;
 	struct proto_identity id;
-	char why[96];
+	char why[SESSION_WHY_MAX + 1];
+	bool reseat;      /* refused BUSY: its previous session is finishing */
+	bool final;       /* registered in final[] (wait for storage, release) */
 	/* manifest batch */
 	struct proto_manifest_entry batch[LIST_BATCH];
 	size_t n_batch;
@@ -56,6 +60,50 @@ static void sleep_ms(int ms)
 	nanosleep(&ts, NULL);
 }
 
+/* Serials whose session is in its final wait (uploads, release): a second
+ * session of such a serial is an officer re-seating the camera, not an
+ * attack. Set before the wait, cleared after the bay is freed. */
+static pthread_mutex_t final_mu = PTHREAD_MUTEX_INITIALIZER;
+static char final_serial[STATUS_MAX_CAMERAS][PROTO_ID_MAX + 1];
+
+static void final_set(struct cam *c, const char *serial, bool on)
+{
+	pthread_mutex_lock(&final_mu);
+	if (c->slot >= 0 && c->slot < STATUS_MAX_CAMERAS)
+		snprintf(final_serial[c->slot], sizeof(final_serial[0]), "%s", on ? serial : "");
+	c->final = on;
+	pthread_mutex_unlock(&final_mu);
+}
+
+static bool final_has(const char *serial)
+{
+	bool found = false;
+
+	pthread_mutex_lock(&final_mu);
+	for (int i = 0; i < STATUS_MAX_CAMERAS && !found; i++)
+		found = strcmp(final_serial[i], serial) == 0;
+	pthread_mutex_unlock(&final_mu);
+	return found;
+}
+
+/* The camera-facing text for a refusal by dock_enrol_check (enrol.h). */
+static void enrol_why(char *why, size_t cap, int r)
+{
+	const char *t = "camera not enrolled at this dock";
+
+	if (r == -EIO)
+		t = "the dock could not check the enrolment: retry in a moment";
+	else if (!strcmp(why, "revoked"))
+		t = "camera enrolment revoked at this dock";
+	else if (!strcmp(why, "key mismatch"))
+		t = "camera key differs from its enrolment at this dock";
+	else if (!strcmp(why, "other agency"))
+		t = "camera enrolled by another agency, not at this dock";
+	else if (!strcmp(why, "unknown serial"))
+		t = "camera not enrolled at this dock (unknown serial)";
+	snprintf(why, cap, "%s", t);
+}
+
 static int enrol_cb(void *ctx, const struct proto_identity *id)
 {
 	struct cam *c = ctx;
@@ -67,15 +115,32 @@ static int enrol_cb(void *ctx, const struct proto_identity *id)
 	r = dock_enrol_check(ledgerw_ledger(c->d->w), c->snap->cfg.agency_id, id, c->why,
 			     sizeof(c->why));
 	ledgerw_unlock(c->d->w);
-	if (r < 0)
+	if (r < 0) {
+		enrol_why(c->why, sizeof(c->why), r);
 		return -PROTO_E_UNENROLLED;
-	/* A camera may present itself twice (USB re-enumeration, a replayed or
-	 * hostile peer): only the first session of a serial may ingest. */
-	if (status_cam_identity(c->d->status, c->slot, id->serial, id->officer_id) < 0) {
-		snprintf(c->why, sizeof(c->why), "already docked: another session of this serial is active");
-		return -PROTO_E_BUSY;
 	}
-	return 0;
+	/* A camera may present itself twice (USB re-enumeration, a replayed or
+	 * hostile peer): only the first session of a serial may ingest. A
+	 * session in its final wait notices a pulled camera within
+	 * LINK_CHECK_MS and frees the bay: a re-seat waits for that. */
+	for (int waited = 0;; waited += 100) {
+		if (status_cam_identity(c->d->status, c->slot, id->serial, id->officer_id) == 0)
+			return 0;
+		if (!final_has(id->serial)) {
+			if (status_cam_identity(c->d->status, c->slot, id->serial, id->officer_id) == 0)
+				return 0; /* it ended just now */
+			snprintf(c->why, sizeof(c->why),
+				 "already docked: another session of this serial is active");
+			return -PROTO_E_BUSY;
+		}
+		if (waited >= RESEAT_GRACE_MS || atomic_load(&c->d->stop))
+			break;
+		sleep_ms(100);
+	}
+	c->reseat = true;
+	snprintf(c->why, sizeof(c->why), "busy: this camera's previous session is finishing"
+		 " its upload wait: retry in a moment");
+	return -PROTO_E_BUSY;
 }
 
 static int ev_details(struct cust_event *ev, json_t *o)
@@ -92,7 +157,7 @@ static void record_rejected(struct cam *c, int err)
 	struct cust_event ev[2];
 	char pub[65] = "";
 	const char *serial = c->have_id ? c->id.serial : "";
-	const char *why = c->have_id && c->why[0] ? c->why : proto_strerror(err);
+	const char *why = c->have_id && c->why[0] ? c->why : session_refusal_text(err);
 
 	if (c->have_id)
 		edsig_hex(c->id.pubkey, 32, pub, sizeof(pub));
@@ -293,15 +358,17 @@ static int pull_all(struct cam *c, struct session *s, const char *serial)
 	return -ECANCELED;
 }
 
-/* Wait (bounded) for the storage worker to verify this camera's items. */
-static void wait_uploads(struct cam *c, const char *serial)
+/* Wait (bounded) for the storage worker to verify this camera's items,
+ * watching the link: a camera pulled out meanwhile ends the session at
+ * once (false), so its bay is free for the re-seat. */
+static bool wait_uploads(struct cam *c, struct session *s, const char *serial)
 {
 	unsigned waited = 0, limit = c->snap->cfg.release_wait_s * 1000;
 	bool failing = false;
 	uint64_t n = 0;
 
 	if (c->snap->cfg.release_policy == DOCK_RELEASE_LOCAL)
-		return;
+		return true;
 	status_cam_state(c->d->status, c->slot, "waiting-storage");
 	while (waited < limit && !atomic_load(&c->d->stop)) {
 		if (dockdb_count(c->d->w, serial, DREC_BIT(DREC_STORED_LOCAL), &n) < 0 || n == 0)
@@ -311,13 +378,25 @@ static void wait_uploads(struct cam *c, const char *serial)
 			break;
 		sleep_ms(100);
 		waited += 100;
+		if (waited % LINK_CHECK_MS == 0) {
+			struct proto_status_reply st;
+			int r = session_status(s, &st);
+
+			if (r < 0) {
+				log_info("camera %s left during the wait for storage (%s): its bay is"
+					 " free; stored recordings are released at its next docking",
+					 serial, proto_strerror(r));
+				return false;
+			}
+		}
 	}
+	return true;
 }
 
 static void run_session(struct cam *c)
 {
 	struct session_cfg cfg = { .dock_key = c->d->dock_key, .cert = &c->d->cert,
-				   .enrol = enrol_cb, .enrol_ctx = c };
+				   .enrol = enrol_cb, .enrol_ctx = c, .why = c->why };
 	struct session *s = NULL;
 	struct list_ctx lc = { .c = c };
 	char serial[PROTO_ID_MAX + 1];
@@ -325,6 +404,12 @@ static void run_session(struct cam *c)
 	int r;
 
 	r = session_open(c->t, &cfg, &s);
+	if (r < 0 && c->reseat) {
+		/* An officer re-seating the camera: not a security event. */
+		log_warning("camera %s re-seated while its previous session finishes its upload"
+			    " wait: refused with BUSY (retry in a moment)", c->id.serial);
+		return;
+	}
 	if (r < 0) {
 		if (c->have_id || r == -PROTO_E_AUTH || r == -PROTO_E_UNENROLLED || r == -PROTO_E_BUSY ||
 		    r == -PROTO_E_BAD_VERSION)
@@ -358,7 +443,9 @@ static void run_session(struct cam *c)
 		goto out;
 	}
 	if (r == 0) {
-		wait_uploads(c, serial);
+		final_set(c, serial, true);
+		if (!wait_uploads(c, s, serial))
+			goto out;
 		status_cam_state(c->d->status, c->slot, "releasing");
 		r = release_camera(c->d, c->snap, s, serial, c->listed_ns, &released);
 		if (r < 0)
@@ -385,6 +472,8 @@ static void *cam_thread(void *arg)
 	transport_close(c->t);
 	(void)ledgerw_checkpoint(d->w);
 	status_cam_remove(d->status, c->slot);
+	if (c->final)
+		final_set(c, "", false);
 	dockd_snap_put(d, c->snap);
 	free(c);
 	dockd_touch(d);

@@ -16,7 +16,7 @@
 
 #include "s3xml.h"
 
-#define TRANSIENT 1
+#define TRANSIENT S3_TRANSIENT
 #define HASH_CHUNK (1u << 20)
 #define UPLOAD_BUF (1L << 20) /* curl 7.88 allows up to 2 MiB */
 
@@ -279,38 +279,9 @@ static int xferinfo_cb(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut, cu
 
 /* ---- error classification ------------------------------------------------- */
 
-static const struct {
-	const char *code;
-	int r; /* TRANSIENT, or a negative errno */
-} codes[] = {
-	{ "AccessDenied", -EACCES },	     { "SignatureDoesNotMatch", -EACCES },
-	{ "InvalidAccessKeyId", -EACCES },    { "InvalidToken", -EACCES },
-	{ "ExpiredToken", -EACCES },	     { "RequestTimeTooSkewed", -ETIME },
-	{ "NoSuchBucket", -ENXIO },	     { "NoSuchKey", -ENOENT },
-	{ "NoSuchVersion", -ENOENT },	     { "NoSuchUpload", -ESRCH },
-	{ "BadDigest", -EBADMSG },	     { "InvalidDigest", -EBADMSG },
-	{ "XAmzContentSHA256Mismatch", -EBADMSG }, { "InvalidPart", -EBADMSG },
-	{ "InvalidPartOrder", -EBADMSG },     { "EntityTooLarge", -EFBIG },
-	{ "EntityTooSmall", -EFBIG },	     { "SlowDown", TRANSIENT },
-	{ "InternalError", TRANSIENT },	     { "RequestTimeout", TRANSIENT },
-	{ "ServiceUnavailable", TRANSIENT },
-};
-
 static int classify_http(const struct s3_req *q, const struct s3_error *e)
 {
-	long st = e->http_status;
-	for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
-		if (strcmp(e->code, codes[i].code) == 0)
-			return codes[i].r;
-	if (q->lock_requested && strcmp(e->code, "InvalidRequest") == 0)
-		return -ENOTSUP; /* "Bucket is missing Object Lock Configuration" */
-	if (st == 429 || st == 500 || st == 502 || st == 503 || st == 504)
-		return TRANSIENT;
-	if (st == 403)
-		return -EACCES;
-	if (st == 404)
-		return -ENOENT;
-	return -EINVAL;
+	return s3_classify(e->code, e->http_status, q->lock_requested);
 }
 
 static const char *curl_name(CURLcode cc)
@@ -671,13 +642,15 @@ int s3_do(struct s3_client *c, struct s3_req *q, struct s3_error *e)
 		}
 		e->attempts = n + 1;
 		r = attempt(c, &x, url, path, sha_hex, e);
-		if (r != TRANSIENT)
+		if (r != TRANSIENT && r != S3_THROTTLE)
 			break;
 		if (n + 1 >= c->max_attempts) {
 			r = -EAGAIN;
 			break;
 		}
-		if (backoff(c, n) != 0) {
+		/* Throttled: the server asked us to slow down: wait as if two
+		 * more tries had failed (a longer jitter window). */
+		if (backoff(c, r == S3_THROTTLE ? n + 2 : n) != 0) {
 			r = -ECANCELED;
 			break;
 		}

@@ -62,6 +62,16 @@ struct s3_client {
 	char errbuf[CURL_ERROR_SIZE];
 };
 
+/* s3_classify results besides -errno: retry the request after a backoff
+ * (S3_THROTTLE: a longer one, the server asked us to slow down). */
+#define S3_TRANSIENT 1
+#define S3_THROTTLE 2
+/* What an S3 error reply (code, HTTP status) means: S3_TRANSIENT,
+ * S3_THROTTLE or a negative errno (docs/storage-s3.md, "Error codes").
+ * lock_requested: InvalidRequest then means the bucket lacks Object Lock
+ * (-ENOTSUP). s3_errors.c */
+int s3_classify(const char *code, long status, bool lock_requested);
+
 /* Run q with signing and retries; fills err (never NULL here). */
 int s3_do(struct s3_client *c, struct s3_req *q, struct s3_error *err);
 void s3_req_done(struct s3_req *q);

@@ -20,6 +20,7 @@
 #define SW_MAX 16
 #define SW_FAILS_MAX 64     /* items remembered as failing in this episode */
 #define PERM_PAUSE_S 300    /* after a permanent failure */
+#define BACKOFF_MAX_S 8     /* transient: 1, 2, 4, 8, 8, ... s between probes */
 #define RECHECK_S 30        /* wake up now and then even without a kick */
 #define WINDOW_RECHECK_S 60 /* outside the windows: look at the clock again */
 
@@ -90,6 +91,8 @@ static const char *error_text(int r)
 	case -ENOTSUP: return "Object Lock is not enabled on the bucket";
 	case -EEXIST: return "a different object already exists under this key";
 	case -EUCLEAN: return "the local vault copy no longer matches its recorded SHA-256";
+	case -EDQUOT: return "the storage quota of the user or bucket is exceeded";
+	case -ENOSYS: return "the storage target does not implement a request the dock needs";
 	default: return strerror(-r > 0 && -r < 4096 ? -r : EIO);
 	}
 }
@@ -98,7 +101,7 @@ static const char *error_text(int r)
 static bool permanent_error(int r)
 {
 	return r == -EACCES || r == -ENXIO || r == -ETIME || r == -ENOTSUP || r == -EEXIST ||
-	       r == -EUCLEAN;
+	       r == -EUCLEAN || r == -EDQUOT || r == -ENOSYS;
 }
 
 /* ---- status -------------------------------------------------------------- */
@@ -307,7 +310,7 @@ static unsigned rec_failed(struct storage_worker *sw, const struct task *t, int 
 	sw->permanent = perm;
 	sw->pause_until = mono_s() + (perm ? PERM_PAUSE_S : sw->backoff_s);
 	if (!perm)
-		sw->backoff_s = sw->backoff_s >= 30 ? 60 : sw->backoff_s * 2;
+		sw->backoff_s = sw->backoff_s * 2 > BACKOFF_MAX_S ? BACKOFF_MAX_S : sw->backoff_s * 2;
 	snprintf(sw->last_error, sizeof(sw->last_error), "%s", error_text(r));
 	if (level > sw->alerted) {
 		raise = level;
@@ -384,8 +387,7 @@ static bool pick_ckpt(struct storage_worker *sw, const struct dock_config *c, st
 	if (!c->upload_checkpoints || sw->ckpt_busy || sw->ckpt_blocked ||
 	    mono_s() < sw->ckpt_retry)
 		return false;
-	if (ledgerw_checkpoint_after(sw->d->w, sw->ckpt_done, &t->ckpt_size, &t->note,
-				     &t->note_len) < 0)
+	if (ckptup_newest(sw->d->w, sw->ckpt_done, &t->ckpt_size, &t->note, &t->note_len) < 0)
 		return false;
 	t->kind = T_CKPT;
 	sw->ckpt_busy = true;
@@ -450,28 +452,27 @@ static int next_task(struct storage_worker *sw, unsigned idx, struct task *t)
 		struct dock_snap *s;
 		unsigned wait = 0;
 		int64_t now = mono_s();
+		bool open;
 
 		if (sw->failing && now < sw->pause_until) {
 			wait_for(sw, sw->pause_until - now);
 			continue;
 		}
+		/* Evidence first: a checkpoint (only the newest of those
+		 * waiting) goes when no recording is ready to go up. */
 		s = dockd_snap_get(sw->d);
-		if (pick_ckpt(sw, &s->cfg, t)) {
+		open = window_open(sw, &s->cfg, &wait);
+		if ((open && pick_rec(sw, idx, &s->cfg, t) == 0) || pick_ckpt(sw, &s->cfg, t)) {
 			dockd_snap_put(sw->d, s);
 			r = 0;
 			break;
 		}
-		if (!window_open(sw, &s->cfg, &wait)) {
-			dockd_snap_put(sw->d, s);
-			wait_for(sw, wait * 60 < WINDOW_RECHECK_S ? (int64_t)wait * 60 : WINDOW_RECHECK_S);
-			continue;
-		}
-		r = pick_rec(sw, idx, &s->cfg, t);
 		dockd_snap_put(sw->d, s);
-		if (r == 0)
-			break;
 		r = -ECANCELED;
-		wait_for(sw, RECHECK_S);
+		if (!open)
+			wait_for(sw, wait * 60 < WINDOW_RECHECK_S ? (int64_t)wait * 60 : WINDOW_RECHECK_S);
+		else
+			wait_for(sw, RECHECK_S);
 	}
 	pthread_mutex_unlock(&sw->mu);
 	return r;

@@ -19,9 +19,13 @@
  * as they are written (ledgerw checkpoint hook), windows or not; the last
  * tree size uploaded is kept in <state_dir>/checkpoints-uploaded.
  *
+ * Evidence first: a thread takes a checkpoint only when no recording is
+ * ready, and only the newest checkpoint waiting (ckptup_newest).
+ *
  * Failures: a transient one (target unreachable, full, mismatch) raises
  * one alert per episode and pauses new uploads with backoff (1 s doubling
- * to 60 s). A permanent one (-EACCES, -ENXIO, -ETIME, -ENOTSUP: the
+ * to 8 s). A permanent one (-EACCES, -ENXIO, -ETIME, -ENOTSUP, -EDQUOT,
+ * -ENOSYS: the
  * target refuses) writes `uploaded` outcome failed {error, object_key}
  * once per item and episode, raises one alert, and pauses uploads for 5
  * minutes or until storage_reload() (SIGHUP) - never a tight loop.

@@ -124,7 +124,19 @@ static int send_hello(struct session *s, const uint8_t nonce[PROTO_NONCE_LEN], u
 	return send_msg(s, &m, seq);
 }
 
-/* Check HELLO_REPLY: version, the identity's self-signature, enrolment. */
+const char *session_refusal_text(int err)
+{
+	switch (err) {
+	case -PROTO_E_UNENROLLED: return "camera not enrolled at this dock";
+	case -PROTO_E_BUSY: return "dock busy with another session of this camera: retry in a moment";
+	case -PROTO_E_AUTH: return "identity signature invalid: the camera did not prove its key";
+	case -PROTO_E_BAD_VERSION: return "protocol version not supported: this dock speaks version 1";
+	default: return "camera refused by this dock";
+	}
+}
+
+/* Check HELLO_REPLY: version, the identity's self-signature, enrolment.
+ * Each refusal names its cause on the wire (docs/protocol.md, 6.13). */
 static int check_camera(struct session *s, uint32_t seq, const uint8_t dock_nonce[PROTO_NONCE_LEN],
 			const struct proto_hello_reply *hr, const struct session_cfg *cfg)
 {
@@ -133,17 +145,19 @@ static int check_camera(struct session *s, uint32_t seq, const uint8_t dock_nonc
 	int r;
 
 	if (hr->version != PROTO_VERSION)
-		return refuse(s, seq, -PROTO_E_BAD_VERSION, "only protocol version 1");
+		return refuse(s, seq, -PROTO_E_BAD_VERSION, session_refusal_text(-PROTO_E_BAD_VERSION));
 	r = proto_identity_tbs(dock_nonce, hr->cam_nonce, &hr->id, tbs, sizeof(tbs), &n);
 	if (r < 0)
 		return refuse(s, seq, r, "identity cannot be encoded");
 	if (camera_sig_ok(hr->id.pubkey, tbs, n, hr->sig) < 0)
-		return refuse(s, seq, -PROTO_E_AUTH, "identity signature invalid");
+		return refuse(s, seq, -PROTO_E_AUTH, session_refusal_text(-PROTO_E_AUTH));
+	if (cfg->why)
+		cfg->why[0] = '\0';
 	r = cfg->enrol(cfg->enrol_ctx, &hr->id);
 	if (r < 0) {
 		if (r > -PROTO_E_BASE || r < -PROTO_E_MAX)
 			r = -PROTO_E_UNENROLLED; /* callback failures deny, never admit */
-		return refuse(s, seq, r, "camera not enrolled at this dock");
+		return refuse(s, seq, r, cfg->why && cfg->why[0] ? cfg->why : session_refusal_text(r));
 	}
 	return 0;
 }

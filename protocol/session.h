@@ -48,7 +48,17 @@ struct session_cfg {
 	session_enrol_fn enrol;              /* required: no callback, no session */
 	void *enrol_ctx;
 	int timeout_ms;                      /* per frame; 0: SESSION_DEFAULT_TIMEOUT_MS */
+	/* Optional: a buffer (at least SESSION_WHY_MAX + 1 bytes, NUL-terminated)
+	 * the enrol callback may fill with the refusal's cause; it is sent as
+	 * the ERROR text instead of session_refusal_text(code). */
+	char *why;
 };
+
+#define SESSION_WHY_MAX 128 /* the ERROR frame's text limit */
+
+/* The ERROR text the dock sends for a refusal code with no more specific
+ * cause (docs/protocol.md, 6.13): one per code, never NULL. */
+const char *session_refusal_text(int err);
 
 struct session;
 
@@ -56,7 +66,9 @@ struct session;
  * HELLO with a fresh random nonce; HELLO_REPLY must carry version 1 and an
  * identity signed by the key it names (else -PROTO_E_BAD_VERSION /
  * -PROTO_E_AUTH); cfg->enrol decides; AUTH_DOCK; AUTH_OK. On rejection the
- * camera is sent an ERROR frame with the specific code. */
+ * camera is sent an ERROR frame with the specific code and a text naming
+ * the cause: cfg->why when the enrol callback filled it, else
+ * session_refusal_text(code) (docs/protocol.md, 7.1.1). */
 int session_open(struct transport *t, const struct session_cfg *cfg, struct session **out);
 
 /* The camera's verified, enrolled identity (valid until session_close). */

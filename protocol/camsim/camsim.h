@@ -51,6 +51,7 @@ struct cam_faults {
 	uint64_t disconnect_after; /* 0: off */
 	int64_t corrupt_at;        /* -1: off */
 	bool bad_signature, lie_hash, out_of_order, wrong_version, unenrolled_key;
+	bool bad_identity;         /* HELLO_REPLY identity signature invalid */
 	int64_t lie_size;          /* -1: off */
 	int stall_ms, flood;
 	uint64_t slow_bps;         /* 0: off */

@@ -42,6 +42,7 @@ static int flag(struct cam_faults *f, const char *name)
 		{ "out-of-order", offsetof(struct cam_faults, out_of_order) },
 		{ "wrong-version", offsetof(struct cam_faults, wrong_version) },
 		{ "unenrolled-key", offsetof(struct cam_faults, unenrolled_key) },
+		{ "bad-identity-signature", offsetof(struct cam_faults, bad_identity) },
 	};
 
 	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)

@@ -20,6 +20,7 @@
  *   --out-of-order            send the first two DATA frames swapped (once)
  *   --wrong-version           HELLO_REPLY says version 9
  *   --unenrolled-key          sign with a fresh key, not the enrolled one
+ *   --bad-identity-signature  HELLO_REPLY's identity signature does not verify
  *   --clock-offset SECONDS    camera clock offset for this run
  * Tuning: --chunk BYTES (DATA frame size), --idle-timeout MS (wait for the
  * dock's next request; default 10 min).
@@ -65,7 +66,8 @@ static int usage(void)
 static bool is_flag(const char *name)
 {
 	static const char *const flags[] = { "bad-signature", "lie-hash", "out-of-order",
-					     "wrong-version", "unenrolled-key" };
+					     "wrong-version", "unenrolled-key",
+					     "bad-identity-signature" };
 
 	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
 		if (strcmp(name, flags[i]) == 0)

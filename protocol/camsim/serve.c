@@ -121,6 +121,8 @@ static int on_hello(struct srv *v, uint32_t seq, const struct proto_hello *h)
 	    (r = proto_identity_tbs(v->dock_nonce, v->cam_nonce, &hr->id, tbs, sizeof(tbs), &n)) < 0 ||
 	    (r = edsig_sign(v->dev, tbs, n, hr->sig)) < 0)
 		return r;
+	if (v->f->bad_identity)
+		hr->sig[0] ^= 0x01; /* a camera that cannot prove its key */
 	v->state = WANT_AUTH;
 	return reply(v, &m, seq);
 }

@@ -28,11 +28,20 @@
  *                                 forwarding. A "request" is the first
  *                                 request head of a connection: later requests
  *                                 on a kept-alive connection pass uncounted.
+ *   --inject-match TEXT           with --inject: look at every request head,
+ *                                 also later ones on a kept-alive connection
+ *                                 (request bodies are skipped by their
+ *                                 Content-Length), and count only requests
+ *                                 whose request line contains TEXT (e.g.
+ *                                 "?tagging"). A connection whose requests
+ *                                 cannot be delimited (chunked, pipelined)
+ *                                 is forwarded untouched from there on.
  *
  * --port-file gets the bound port (written atomically once listening).
  * --stats-file gets "key value" lines (rewritten atomically whenever a
  * connection ends, and at exit): connections active bytes_up bytes_down
- * resets stalls injected requests upstream_failures. SIGTERM/SIGINT: close
+ * resets stalls injected requests upstream_failures matched (requests
+ * that --inject-match selected). SIGTERM/SIGINT: close
  * everything, write the stats, exit 0.
  *
  * Hostile peers: buffers are fixed (64 KiB per direction), at most 256
@@ -82,6 +91,9 @@ struct conn {
 	bool connecting;     /* upstream connect() in progress */
 	bool latency;
 	bool reset_done, stall_done;
+	bool rehead;         /* --inject-match: the next client byte starts a head */
+	bool untracked;      /* --inject-match: requests cannot be delimited */
+	uint64_t body_left;  /* --inject-match: body bytes still to come */
 	int64_t stall_until; /* 0 = not stalled */
 	int64_t drain_until;
 	int64_t up_bw_until, down_bw_until; /* bandwidth cap: no write before */
@@ -102,11 +114,12 @@ static struct {
 	int inject_code;
 	char inject_s3code[64];
 	uint64_t inject_first, inject_every;
+	const char *inject_match;
 } opt;
 
 static struct {
 	uint64_t connections, active, bytes_up, bytes_down;
-	uint64_t resets, stalls, injected, requests, upstream_failures;
+	uint64_t resets, stalls, injected, requests, upstream_failures, matched;
 } st;
 
 struct bucket { double tokens; int64_t last; };
@@ -129,7 +142,8 @@ __attribute__((noreturn)) static void usage(void)
 		"usage: faultproxy --listen IP:PORT --upstream IP:PORT --port-file F\n"
 		"         [--stats-file F] [--reset-after BYTES[:COUNT]]\n"
 		"         [--stall-after BYTES:MS|inf[:COUNT]] [--latency MS[:COUNT]]\n"
-		"         [--bandwidth BPS[:up]] [--inject CODE:S3CODE:N|%%K]\n");
+		"         [--bandwidth BPS[:up]] [--inject CODE:S3CODE:N|%%K]\n"
+		"         [--inject-match TEXT]\n");
 	exit(2);
 }
 
@@ -278,12 +292,16 @@ static void parse_args(int argc, char **argv)
 				die_arg(a, val);
 		} else if (strcmp(a, "--inject") == 0) {
 			parse_inject(val);
+		} else if (strcmp(a, "--inject-match") == 0) {
+			if (!*val)
+				die_arg(a, val);
+			opt.inject_match = val;
 		} else {
 			fprintf(stderr, "faultproxy: unknown option %s\n", a);
 			usage();
 		}
 	}
-	if (!have_listen || !have_up || !opt.port_file)
+	if (!have_listen || !have_up || !opt.port_file || (opt.inject_match && !opt.inject_code))
 		usage();
 }
 
@@ -314,9 +332,9 @@ static void write_stats(void)
 		 "connections %" PRIu64 "\nactive %" PRIu64 "\nbytes_up %" PRIu64
 		 "\nbytes_down %" PRIu64 "\nresets %" PRIu64 "\nstalls %" PRIu64
 		 "\ninjected %" PRIu64 "\nrequests %" PRIu64
-		 "\nupstream_failures %" PRIu64 "\n",
+		 "\nupstream_failures %" PRIu64 "\nmatched %" PRIu64 "\n",
 		 st.connections, st.active, st.bytes_up, st.bytes_down, st.resets,
-		 st.stalls, st.injected, st.requests, st.upstream_failures);
+		 st.stalls, st.injected, st.requests, st.upstream_failures, st.matched);
 	if (write_file(opt.stats_file, b) != 0)
 		fprintf(stderr, "faultproxy: cannot write %s: %s\n", opt.stats_file,
 			strerror(errno));
@@ -439,6 +457,36 @@ static void start_inject(struct conn *c)
 	c->st = C_INJECT;
 }
 
+/* --inject-match: the body length of the request whose head is b[0..hl):
+ * body_left from Content-Length minus the body bytes already read; false
+ * when requests cannot be delimited (chunked, bad length, pipelined). */
+static bool track_body(struct conn *c, const uint8_t *b, size_t hl)
+{
+	static const char cl[] = "\r\ncontent-length:";
+	uint64_t len = 0, have = c->up.len - hl;
+
+	for (size_t i = 0; i + sizeof(cl) - 1 < hl; i++) {
+		if (i + 20 <= hl && strncasecmp((const char *)b + i, "\r\ntransfer-encoding:", 20) == 0)
+			return false;
+		if (strncasecmp((const char *)b + i, cl, sizeof(cl) - 1) == 0) {
+			const char *p = (const char *)b + i + sizeof(cl) - 1;
+			unsigned digits = 0;
+
+			while (*p == ' ')
+				p++;
+			for (len = 0; *p >= '0' && *p <= '9' && digits < 15; p++, digits++)
+				len = len * 10 + (uint64_t)(*p - '0');
+			if (!digits || (*p != '\r' && *p != ' '))
+				return false;
+		}
+	}
+	if (have > len)
+		return false; /* the next request is here already: pipelining */
+	c->body_left = len - have;
+	c->rehead = c->body_left == 0;
+	return true;
+}
+
 /* C_HEAD: once the request head is complete (or too big to be one),
  * decide whether this request gets an injected reply. */
 static void check_head(struct conn *c)
@@ -450,9 +498,23 @@ static void check_head(struct conn *c)
 	if (!done && c->up.len < HEAD_MAX && !c->up.eof)
 		return;
 	c->st = C_OPEN;
-	if (!done)
+	if (!done) {
+		c->untracked = true;
 		return; /* not HTTP as we know it: forward untouched */
-	r = ++st.requests;
+	}
+	if (opt.inject_match) {
+		size_t hl = (size_t)((const uint8_t *)memmem(b, c->up.len, "\r\n\r\n", 4) - b) + 4;
+		const uint8_t *eol = memmem(b, hl, "\r\n", 2);
+
+		st.requests++;
+		if (!track_body(c, b, hl))
+			c->untracked = true;
+		if (!memmem(b, (size_t)(eol - b), opt.inject_match, strlen(opt.inject_match)))
+			return;
+		r = ++st.matched;
+	} else {
+		r = ++st.requests;
+	}
 	if ((opt.inject_first && r <= opt.inject_first) ||
 	    (opt.inject_every && r % opt.inject_every == 0))
 		start_inject(c);
@@ -585,7 +647,7 @@ static int fire(struct conn *c, int64_t now, int64_t *wait_ms)
 static bool conn_step(struct conn *c, int64_t now, int64_t *wait_ms, bool *reset)
 {
 	int64_t w = -1;
-	size_t lim;
+	size_t lim, before;
 	ssize_t n;
 	int f;
 
@@ -644,9 +706,28 @@ head:
 	*reset = true;
 	if ((f = fire(c, now, wait_ms)) != 0)
 		return f > 0;
+	before = c->up.len;
 	if (pipe_read(&c->up, c->cfd, c->latency, now) < 0 ||
 	    pipe_read(&c->down, c->ufd, c->latency, now) < 0)
 		return false;
+	if (opt.inject_match && !c->untracked && c->up.len > before) {
+		uint64_t got = c->up.len - before;
+
+		if (c->rehead && before == 0) {
+			/* A new request on a kept-alive connection (the client
+			 * sends it only after our reply: nothing else is pending). */
+			c->rehead = false;
+			c->st = C_HEAD;
+			check_head(c);
+			if (c->st != C_OPEN)
+				return true; /* the rest of the head, or our reply */
+		} else if (c->rehead || got > c->body_left) {
+			c->untracked = true;
+		} else {
+			c->body_left -= got;
+			c->rehead = c->body_left == 0;
+		}
+	}
 	/* client -> server */
 	lim = up_limit(c);
 	if (opt.bw_bps && c->up.len && c->up.hold_until <= now) {
