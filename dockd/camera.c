@@ -101,6 +101,11 @@ static void enrol_why(char *why, size_t cap, int r)
 		t = "camera enrolled by another agency, not at this dock";
 	else if (!strcmp(why, "unknown serial"))
 		t = "camera not enrolled at this dock (unknown serial)";
+	else if (!strcmp(why, "enrolment row has no device_enrolled event"))
+		/* a row written around the ledger (docs/custody-ledger.md
+		 * "Governing facts"): deny by default, say why */
+		t = "camera enrolment not in the custody ledger (enrolment row has no "
+		    "device_enrolled event)";
 	snprintf(why, cap, "%s", t);
 }
 

@@ -135,10 +135,14 @@ ck_objs() { ls "$DK_STORE/checkpoints/$DK_DOCK_ID" 2>/dev/null | grep -c '\.txt$
 check "checkpoint objects were uploaded" wait_until 10 sh -c \
 	'[ "$(ls "$1" 2>/dev/null | grep -c "\.txt$")" -ge 2 ]' - "$DK_STORE/checkpoints/$DK_DOCK_ID"
 check "dockd stops" dk_stop
-first=$(ls "$DK_STORE/checkpoints/$DK_DOCK_ID" | sort -n | head -1)
-cp "$DK_STORE/checkpoints/$DK_DOCK_ID/$first" "$DK/ck.good"
-echo "not this checkpoint" >"$DK_STORE/checkpoints/$DK_DOCK_ID/$first"
-rm -f "$DK/state/checkpoints-uploaded" # every checkpoint is put again
+# Checkpoint uploads coalesce to the newest (docs/storage-s3.md): only the
+# checkpoint that is newest when the worker gets to it is put, so the
+# conflict is planted under every size the next checkpoints can take.
+top=$(ls "$DK/anchor" | sed -n 's/^checkpoint\.\([0-9]*\)$/\1/p' | sort -n | tail -1)
+i=$((top + 1))
+while [ $i -le $((top + 400)) ]; do
+	echo "not this checkpoint" >"$DK_STORE/checkpoints/$DK_DOCK_ID/$i.txt"; i=$((i + 1))
+done
 n0=$(ck_objs); al0=$(dk_alerts)
 check "dockd starts" dk_start
 check "setup: camera CAM-K (one recording)" dk_camera CAM-K 1 50000
@@ -147,17 +151,18 @@ check "CAM-K/REC-1 stored" dk_wait_stored CAM-K/REC-1 30
 newest=$(ls "$DK/anchor" | sed -n 's/^checkpoint\.//p' | sort -n | tail -1)
 sleep 2
 echo "# checkpoint objects: $n0 before, $(ck_objs) now; newest checkpoint $newest"
-check "the conflicting object was not overwritten" grep -qx "not this checkpoint" \
-	"$DK_STORE/checkpoints/$DK_DOCK_ID/$first"
-check "checkpoint uploads stopped: the new checkpoint $newest is not uploaded" \
-	[ ! -e "$DK_STORE/checkpoints/$DK_DOCK_ID/$newest.txt" ]
+check "the conflicting objects were not overwritten: the new checkpoint $newest is not uploaded" \
+	[ "$(cat "$DK_STORE/checkpoints/$DK_DOCK_ID/$newest.txt")" = "not this checkpoint" ]
+check "no planted object was replaced (uploads stopped at the conflict)" \
+	[ "$(cat "$DK_STORE/checkpoints/$DK_DOCK_ID"/*.txt | grep -c "^not this checkpoint$")" = 400 ]
 check "an alert about the checkpoint object" wait_until 10 sh -c \
 	'tail -n +$(($2 + 1)) "$1" | grep -qi "checkpoint"' - "$DK/alerts.log" "$al0"
 tail -n +$((al0 + 1)) "$DK/alerts.log" | sed 's/^/# alert: /'
 check "one checkpoint alert only (stopped, not retrying in a loop)" \
 	[ "$(tail -n +$((al0 + 1)) "$DK/alerts.log" | grep -ci checkpoint)" = 1 ]
 check "recordings still upload meanwhile" [ "$(dk_state CAM-K/REC-1)" = storage_verified ]
-cp "$DK/ck.good" "$DK_STORE/checkpoints/$DK_DOCK_ID/$first"
+i=$((top + 1))
+while [ $i -le $((top + 400)) ]; do rm -f "$DK_STORE/checkpoints/$DK_DOCK_ID/$i.txt"; i=$((i + 1)); done
 kill -HUP "$DK_PID"
 check "after SIGHUP (object put right) checkpoint $newest is uploaded" wait_until 10 \
 	test -e "$DK_STORE/checkpoints/$DK_DOCK_ID/$newest.txt"
