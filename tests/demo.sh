@@ -66,7 +66,10 @@ if [ "$STORAGE" = s3 ]; then
 		command -v "$c" >/dev/null 2>&1 ||
 			die "DEMO_STORAGE=s3 needs the Ceph packages ($c missing; packaging/install-deps.sh)"
 	done
-	make -s BUILD="$B" "$B/tests/tools/s3tool" >/dev/null || die "building s3tool"
+	# s3tool fetches the S3 copy, test_evfile (the evidence-format reader)
+	# decrypts it without a ledger event
+	make -s BUILD="$B" "$B/tests/tools/s3tool" "$B/tests/test_evfile" >/dev/null ||
+		die "building s3tool and test_evfile"
 	. "$top/tests/s3_lib.sh"
 	s3_up # stops the RGW at exit (unless S3_RGW_DIR names a running one)
 	DK_TARGET=s3
