@@ -285,5 +285,7 @@ say "Done"
 echo "  Try: build/bin/custody --config build/demo/dockd.conf history $ID"
 echo "       build/bin/custody --config build/demo/dockd.conf verify"
 echo "       build/bin/custody --db build/demo/state/custody.db --read-only verify --agency build/demo/agency.vkey"
+echo "       (finds 'unwitnessed' once the newest checkpoint - \`custody verify\` above made one, no"
+echo "       witness saw it, the demo's witness is stopped - is older than --witness-grace, 600 s)"
 echo "  An auditor is given: build/demo/agency.vkey (the agency's key) and build/demo/witness/w.vkey (the witness's)"
 exit 0
