@@ -2,7 +2,7 @@
 #
 #   make            build everything into $(BUILD) (default: build/)
 #   make check      install deps, run the suite, then again under ASan+UBSan
-#   make demo       end-to-end demonstration (see docs/demo.md)
+#   make demo       end-to-end demonstration (tests/demo.sh; README.md)
 #   make bench      benchmarks, printed as `BENCH name value unit`
 #   make fuzz       libFuzzer targets, FUZZ_SECONDS each (default 60)
 #   make install    PREFIX=/usr/local DESTDIR=

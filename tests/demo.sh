@@ -5,17 +5,26 @@
 # loopback (tests/s3/rgw.sh, HTTPS with a test CA; stopped at the end).
 #
 #   1. agency keys (Ed25519 to certify docks, P-256 to receive evidence),
-#      the dock's key and certificate, the ledger's checkpoint key
+#      the dock's key and certificate, the ledger's checkpoint key; a
+#      witness on loopback; the agency's signed statements (docs/trust.md):
+#      its vkey, the dock's custody certificate, the witness policy
+#      (quorum 1, the loopback witness) and the recipient policy
 #   2. three cameras, enrolled, each with two sample recordings
 #   3. dockd started; the three cameras dock at once; progress shown
 #   4. the custody history of one recording, printed
 #   5. that recording decrypted with the agency's private key and compared
-#      with the camera's original; `custody verify` of the whole ledger
+#      with the camera's original; `custody verify` of the whole ledger;
+#      the auditor's check, `custody verify --agency build/demo/agency.vkey`
+#      (checkpoint keys certified by the agency, checkpoints cosigned by
+#      the witness of the agency's policy)
 #
 # Everything lives in build/demo/ (removed first, so the demo can be run
-# again). Afterwards, for example:
+# again). What an auditor is given: build/demo/agency.vkey and
+# build/demo/witness/w.vkey. Afterwards, for example:
 #   build/bin/custody --config build/demo/dockd.conf history CAM-101/REC-1
 #   build/bin/custody --config build/demo/dockd.conf verify
+#   build/bin/custody --db build/demo/state/custody.db --read-only \
+#       verify --agency build/demo/agency.vkey
 # Exit 0 only when the decrypted recording matches the original.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -57,7 +66,10 @@ if [ "$STORAGE" = s3 ]; then
 		command -v "$c" >/dev/null 2>&1 ||
 			die "DEMO_STORAGE=s3 needs the Ceph packages ($c missing; packaging/install-deps.sh)"
 	done
-	make -s BUILD="$B" "$B/tests/tools/s3tool" >/dev/null || die "building s3tool"
+	# s3tool fetches the S3 copy, test_evfile (the evidence-format reader)
+	# decrypts it without a ledger event
+	make -s BUILD="$B" "$B/tests/tools/s3tool" "$B/tests/test_evfile" >/dev/null ||
+		die "building s3tool and test_evfile"
 	. "$top/tests/s3_lib.sh"
 	s3_up # stops the RGW at exit (unless S3_RGW_DIR names a running one)
 	DK_TARGET=s3
@@ -95,6 +107,33 @@ WPORT=$(sed -n 's/.* port \([0-9]*\)$/\1/p' "$DEMO/witness/out")
 printf '\n[witness]\nwitness = http://127.0.0.1:%s %s\n' "$WPORT" "$(cat "$DEMO/witness/w.vkey")" >>"$DK_CONF"
 echo "  witness                http://127.0.0.1:$WPORT, state $DEMO/witness/state"
 echo "  witness public key     $DEMO/witness/w.vkey (what an auditor is given)"
+
+say "The agency's signed statements (docs/trust.md; signed at the agency, copied to the dock)"
+A="$DK/keys/agency-sign.key"
+"$CUSTODY" agency-vkey --key "$A" --agency-id "$DK_AGENCY" >"$DEMO/agency.vkey" ||
+	die "custody agency-vkey"
+echo "  agency vkey            $DEMO/agency.vkey (what an auditor is given, from the agency):"
+sed 's/^/    /' "$DEMO/agency.vkey"
+mkdir -p "$DEMO/agency"
+"$CUSTODY" agency-sign custody-cert --key "$A" --agency-id "$DK_AGENCY" --dock-id "$DK_DOCK_ID" \
+	--origin "dock.test/$DK_AGENCY" --checkpoint-vkey "$DK/state/ckpt.vkey" --dock-pub "$dk_pub" \
+	--days 365 --out "$DEMO/agency/custody.cert" >/dev/null || die "custody agency-sign custody-cert"
+"$CUSTODY" agency-sign witnesses --key "$A" --agency-id "$DK_AGENCY" --version 1 --quorum 1 \
+	--witness "$DEMO/witness/w.vkey" --out "$DEMO/agency/witnesses.note" >/dev/null ||
+	die "custody agency-sign witnesses"
+"$CUSTODY" agency-sign recipients --key "$A" --agency-id "$DK_AGENCY" --version 1 \
+	--recipient "$DK/keys/agency-enc.pub" --out "$DEMO/agency/recipients.note" >/dev/null ||
+	die "custody agency-sign recipients"
+echo "  custody certificate    $DEMO/agency/custody.cert (dock $DK_DOCK_ID, its checkpoint key and dock key, 365 days)"
+echo "  witness policy         $DEMO/agency/witnesses.note (quorum 1: witness.demo/oversight-board)"
+echo "  recipient policy       $DEMO/agency/recipients.note (p256 $("$CUSTODY" agency-keyid "$DK/keys/agency-enc.pub" 2>/dev/null | grep -Eo '[0-9a-f]{64}' | head -1))"
+# dockd checks them at start under agency_vkey and records each once
+# (custody_certified, witness_policy, recipient_policy events).
+sed -i -e "/^checkpoint_interval_s/a custody_cert = $DEMO/agency/custody.cert\nwitness_policy = $DEMO/agency/witnesses.note\nagency_vkey = $DEMO/agency.vkey" \
+	-e "/^recipients = /a recipient_policy = $DEMO/agency/recipients.note\nagency_vkey = $DEMO/agency.vkey" \
+	"$DK_CONF" || die "configuring the agency statements"
+echo "  configured in          $DK_CONF ([ledger] custody_cert, witness_policy, agency_vkey;"
+echo "                         [encryption] recipient_policy, agency_vkey)"
 
 say "Enrolling three simulated cameras, two ${MB} MiB recordings each"
 for c in $CAMS; do
@@ -209,10 +248,12 @@ echo "  identical"
 
 say "Verifying the ledger"
 dk_stop || echo "  (dockd exit status $?)"
+# dockd's last checkpoint (before `custody verify` records its run, which
+# `custody` checkpoints too, without a witness)
+N=$(sqlite3 "$DK_DB" "SELECT max(size) FROM checkpoints")
 "$CUSTODY" --config "$DK_CONF" verify || die "custody verify"
 
-say "The newest checkpoint, cosigned by the witness"
-N=$(sqlite3 "$DK_DB" "SELECT max(size) FROM checkpoints")
+say "dockd's newest checkpoint, cosigned by the witness"
 sed 's/^/  /' "$DK/anchor/checkpoint.$N.cosigned" || die "no cosigned checkpoint $N"
 echo "  an auditor holding only $DK/state/ckpt.vkey and $DEMO/witness/w.vkey checks it:"
 out=$("$CUSTODY" audit --state "$DEMO/auditor" --vkey "$DK/state/ckpt.vkey" \
@@ -222,7 +263,29 @@ printf '%s\n' "$out" | sed 's/^/  /'
 [ "$(sqlite3 "$DK_DB" "SELECT count(*) FROM checkpoint_cosigs WHERE size = $N")" -ge 1 ] ||
 	die "the witness did not cosign checkpoint $N"
 
+say "The auditor's check: custody verify --agency (docs/trust.md, \"An auditor's procedure\")"
+ev() { sqlite3 "$DK_DB" "SELECT group_concat(seq, ',') FROM events WHERE action = $1"; }
+c53=$(ev 53) c54=$(ev 54) c55=$(ev 55)
+[ -n "$c53" ] && [ -n "$c54" ] && [ -n "$c55" ] || die "dockd did not record the agency's statements"
+echo "  dockd recorded the agency's statements: custody_certified (event $c53), recipient_policy ($c54), witness_policy ($c55)"
+echo "  holding only $DEMO/agency.vkey (from the agency, not the dock) and the dock's ledger:"
+echo "  custody --db $DK_DB --read-only verify --agency $DEMO/agency.vkey --external $DK/anchor"
+"$CUSTODY" --db "$DK_DB" --read-only verify --agency "$DEMO/agency.vkey" \
+	--external "$DK/anchor" >"$DEMO/verify-agency.out" 2>&1
+rc=$?
+sed 's/^/  /' "$DEMO/verify-agency.out"
+[ $rc = 0 ] || die "custody verify --agency (exit $rc)"
+# The newest checkpoint must be the witnessed one (no grace needed): the
+# keys chain to the agency key and the witness of its policy cosigned.
+W=$(sed -n 's/.*witnessed through event \([0-9]*\)$/\1/p' "$DEMO/verify-agency.out")
+[ "${W:-0}" = "$N" ] || die "custody verify --agency: witnessed through ${W:-?}, newest checkpoint $N"
+echo "  every checkpoint key is certified by $(cut -d+ -f1 "$DEMO/agency.vkey"); checkpoint $N is cosigned by the policy's witness"
+
 say "Done"
 echo "  Try: build/bin/custody --config build/demo/dockd.conf history $ID"
 echo "       build/bin/custody --config build/demo/dockd.conf verify"
+echo "       build/bin/custody --db build/demo/state/custody.db --read-only verify --agency build/demo/agency.vkey"
+echo "       (finds 'unwitnessed' once the newest checkpoint - \`custody verify\` above made one, no"
+echo "       witness saw it, the demo's witness is stopped - is older than --witness-grace, 600 s)"
+echo "  An auditor is given: build/demo/agency.vkey (the agency's key) and build/demo/witness/w.vkey (the witness's)"
 exit 0
