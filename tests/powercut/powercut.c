@@ -505,8 +505,11 @@ static void add_nop(enum nop_kind k, const char *a, const char *b, char *stash)
 	memset(o, 0, sizeof(*o));
 	o->kind = k;
 	o->a = strdup(a);
-	o->da = dir_of(a);
-	if (b) {
+	/* a link adds a name in b's directory only: the source's is untouched */
+	o->da = dir_of(k == N_LINK ? b : a);
+	if (b && k == N_LINK) {
+		o->b = strdup(b);
+	} else if (b) {
 		o->b = strdup(b);
 		o->db = dir_of(b);
 		if (!strcmp(o->da, o->db)) {
