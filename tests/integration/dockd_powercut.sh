@@ -135,30 +135,31 @@ echo "# one round: $total write-like operations on the dock's files"
 check "calibration round: dockd ran under the library and released" \
 	sh -c "[ $total -gt 50 ] && ! '$CAMSIM' list --dir '$DK/cams/$CAM' | grep -q '^R'"
 grep -E '^[0-9]+ ' "$T/pc.log" | awk '{print $2}' | sort | uniq -c | sed 's/^/#   /'
-# The points are spread over four phases, in turn (ingest twice as often:
-# its resume logic is the most delicate), by the files an
+# The points are spread over five phases, in turn, by the files an
 # operation touches (POWERCUT_MATCH: only those count towards the cut):
-# ingest (the partial file, its key and directory), vault (the link into
-# the vault and its directory), upload (the file:// target: copy, link,
-# directory, checkpoints) and the ledger (SQLite's WAL and database: every
-# event and state change, release included). Within a phase, a random one
-# of the operations the calibration round did there.
+# part (the new recording's partial file: its writes and sync points, the
+# durable progress recorded after them; twice as often as the others),
+# ingest (all partial files, the data keys and their directory), vault
+# (the link into the vault and its directory), upload (the file:// target:
+# copy, link, directory, checkpoints) and the ledger (SQLite's WAL and
+# database: every event and state change, release included). Within a
+# phase, a random one of the operations the calibration round did there.
+PH_part="$DK_VAULT/.partial/$CAM/R1.part"
 PH_ingest="$DK_VAULT/.partial/"
 PH_vault="$DK_VAULT/$DK_AGENCY/"
 PH_upload="$DK_STORE/"
 PH_ledger="$DK/state/"
-for ph in ingest vault upload ledger; do
+for ph in part ingest vault upload ledger; do
 	eval "pre=\$PH_$ph"
 	eval "n_$ph=$(grep -cE "^[0-9]+ [a-z_]+ $pre" "$T/pc.log")"
 	eval "echo \"#   phase $ph: \$n_$ph operations\""
 done
 pick_point() { # POINT: sets ph, at (the phase, an operation number in it)
-	ph=$(echo ingest vault ingest upload ledger | cut -d' ' -f$(($1 % 5 + 1)))
+	ph=$(echo part vault part ingest upload ledger | cut -d' ' -f$(($1 % 6 + 1)))
 	eval "n=\$n_$ph"
 	# the first 90 %: the counts vary a little from round to round
 	n=$((n - n / 10)); [ "$n" -gt 0 ] || n=1
-	# a cheap hash of (seed, point): no process per point
-	at=$(( ((SEED % 1000003) * 7919 + $1 * 104729 + ($1 * $1) % 65521) % n + 1 ))
+	at=$(awk -v s="$SEED" -v p="$1" -v n="$n" 'BEGIN { srand(s % 1000003 * 1009 + p); print int(rand() * n) + 1 }')
 }
 
 # ---- the points ------------------------------------------------------------
@@ -174,6 +175,7 @@ while [ $p -lt "$POINTS" ]; do
 	add_rec || { not_ok "point $p: add a recording"; break; }
 	pick_point "$p"
 	logmark=$(($(wc -l <"$DK_LOG") + 1))
+	PH_part="$DK_VAULT/.partial/$CAM/R$n_rec.part" # this point's recording
 	eval "run_cut \"\$at\" \"\$PH_$ph\"" || runs_failed=$((runs_failed + 1))
 	if [ $cut = 1 ]; then
 		cuts=$((cuts + 1))
