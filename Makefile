@@ -122,10 +122,10 @@ $(BUILD)/tests/tools/%: $(BUILD)/obj/tests/tools/%.o $(TEST_LIBS)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/tests/libpowercut.so: tests/powercut/powercut.c
+$(BUILD)/tests/libpowercut.so: $(wildcard tests/powercut/*.c tests/powercut/*.h)
 	@mkdir -p $(@D)
 	@echo "  CCSO    $@"
-	$(Q)$(CC) -std=gnu11 $(WARN) -O2 -g -fPIC -shared -o $@ $< -ldl -lpthread
+	$(Q)$(CC) -std=gnu11 $(WARN) -O2 -g -fPIC -shared -o $@ $(filter %.c,$^) -ldl -lpthread
 
 # The USB harness emulates a camera with umockdev (needs GLib).
 $(BUILD)/obj/tests/usb/%.o: ALL_CFLAGS += $(shell pkg-config --cflags umockdev-1.0)

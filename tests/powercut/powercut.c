@@ -41,63 +41,18 @@
  * SQLite rebuilds from the WAL after a crash; dockd maps no data file),
  * and reordering of writes within one file (survivors are a prefix).
  */
-#define _GNU_SOURCE
-#include <dlfcn.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
-#include <pthread.h>
-#include <signal.h>
-#include <stdarg.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
-#include <sys/uio.h>
-#include <unistd.h>
+#include "powercut_int.h"
 
-#define MAX_DIRS 8
-#define SECTOR 512
-#define OLD_CAP (64u << 20) /* old bytes kept per file at most (hard cap) */
-
-struct dev_ev { /* one unsynced data change of a file */
-	int trunc;         /* 0: write [off, off+len); 1: truncate to off */
-	off_t off;
-	size_t len;
-	off_t prev_size;   /* the size before */
-	unsigned char *old; /* bytes overwritten (or cut away), from off */
-	size_t oldlen;
-};
-
-struct node { /* a tracked file */
-	dev_t dev;
-	ino_t ino;
-	int fd; /* our own descriptor: the rollback writes through it */
-	char *path;
-	struct dev_ev *ev;
-	size_t nev, cap;
-};
-
-enum nop_kind { N_CREATE, N_LINK, N_RENAME, N_UNLINK, N_MKDIR };
 static const char *const nop_name[] = { "create", "link", "rename", "unlink", "mkdir" };
 
-struct nop { /* one directory-entry operation not yet durable */
-	enum nop_kind kind;
-	char *a, *b;        /* paths (b: link/rename target) */
-	char *da, *db;      /* their directories */
-	char *stash;        /* a hard link to what unlink/rename removed */
-	int sa, sb;         /* da / db fsynced since */
-};
-
-static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-static int active;
+pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+int active;
 static char *dirs[MAX_DIRS];
 static size_t ndirs;
 static char stash_dir[PATH_MAX];
 static unsigned long cut_at, count, mcount, stash_n;
 static char match[PATH_MAX]; /* only operations on paths starting so count */
-static char flip[PATH_MAX];  /* writes to paths starting so are damaged */
+char flip[PATH_MAX];  /* writes to paths starting so are damaged */
 static uint64_t rng;
 static int logfd = -1;
 static char mode[8] = "mix";
@@ -106,7 +61,8 @@ static size_t nnodes, cnodes;
 static struct nop *nops;
 static size_t nnops, cnops;
 
-#define REAL(ret, name, ...) static ret (*real_##name)(__VA_ARGS__)
+#undef REAL
+#define REAL(ret, name, ...) ret (*real_##name)(__VA_ARGS__)
 REAL(ssize_t, write, int, const void *, size_t);
 REAL(ssize_t, pwrite, int, const void *, size_t, off_t);
 REAL(ssize_t, pwrite64, int, const void *, size_t, off_t);
@@ -130,7 +86,7 @@ REAL(int, open64, const char *, int, ...);
 REAL(int, openat, int, const char *, int, ...);
 REAL(int, openat64, int, const char *, int, ...);
 
-static void resolve(void)
+void resolve(void)
 {
 #define R(name) real_##name = dlsym(RTLD_NEXT, #name)
 	R(write); R(pwrite); R(pwrite64); R(writev); R(pwritev); R(pwritev64);
@@ -197,6 +153,8 @@ __attribute__((constructor)) static void pc_init(void)
 	cut_at = (s = getenv("POWERCUT_AT")) ? strtoul(s, NULL, 10) : 0;
 	rng = (s = getenv("POWERCUT_SEED")) ? strtoull(s, NULL, 10) : 1;
 	rng = rng * 0x9E3779B97F4A7C15ull + cut_at + 1;
+	for (int i = 0; i < 16; i++) /* close seeds: let the state spread first */
+		(void)rnd();
 	if ((s = getenv("POWERCUT_MATCH")))
 		snprintf(match, sizeof(match), "%s", s);
 	if ((s = getenv("POWERCUT_FLIP")))
@@ -212,7 +170,7 @@ __attribute__((constructor)) static void pc_init(void)
 /* ---- paths ------------------------------------------------------------ */
 
 /* "dirfd/path" made absolute (textually; the tracked dirs are realpaths). */
-static int abs_path(int dirfd, const char *p, char out[PATH_MAX])
+int abs_path(int dirfd, const char *p, char out[PATH_MAX])
 {
 	char base[PATH_MAX], link[64];
 	ssize_t n;
@@ -233,7 +191,7 @@ static int abs_path(int dirfd, const char *p, char out[PATH_MAX])
 	return snprintf(out, PATH_MAX, "%s/%s", base, p) >= PATH_MAX ? -1 : 0;
 }
 
-static int under_dirs(const char *p)
+int under_dirs(const char *p)
 {
 	for (size_t i = 0; i < ndirs; i++) {
 		size_t n = strlen(dirs[i]);
@@ -244,7 +202,7 @@ static int under_dirs(const char *p)
 	return 0;
 }
 
-static int fd_path(int fd, char out[PATH_MAX])
+int fd_path(int fd, char out[PATH_MAX])
 {
 	char link[64];
 	ssize_t n;
@@ -288,7 +246,7 @@ static void undo_ev(struct node *n, struct dev_ev *e, size_t keep)
 
 static unsigned long rollback_node(struct node *n, int how)
 {
-	uint64_t total = 0, keep_sectors, kept = 0;
+	uint64_t total = 0, keep_sectors;
 	size_t i;
 
 	if (!n->nev)
@@ -310,7 +268,6 @@ static unsigned long rollback_node(struct node *n, int how)
 			break;
 		}
 		budget -= sz;
-		kept += n->ev[i].trunc ? 0 : n->ev[i].len;
 	}
 	if (cut == n->nev)
 		return 0;
@@ -319,7 +276,6 @@ static unsigned long rollback_node(struct node *n, int how)
 	undo_ev(n, &n->ev[cut], part > n->ev[cut].len ? n->ev[cut].len : part);
 	logf_("CUT-FILE %s events %zu kept %zu (+%zu bytes of the next)\n", n->path, n->nev,
 	      cut, part);
-	(void)kept;
 	return 1;
 }
 
@@ -390,7 +346,7 @@ static void power_cut(const char *op, const char *path)
 }
 
 /* One more write-like operation on a tracked file (mu held). */
-static void tick(const char *op, const char *path)
+void tick(const char *op, const char *path)
 {
 	int m = !match[0] || (path && !strncmp(path, match, strlen(match)));
 
@@ -412,7 +368,7 @@ static struct node *node_find(dev_t dev, ino_t ino)
 }
 
 /* The tracked file behind fd, or NULL (untracked, not regular). mu held. */
-static struct node *node_of(int fd, struct stat *st)
+struct node *node_of(int fd, struct stat *st)
 {
 	char p[PATH_MAX];
 	struct node *n;
@@ -451,7 +407,7 @@ static struct node *node_of(int fd, struct stat *st)
 	return n;
 }
 
-static void add_ev(struct node *n, int trunc, off_t off, size_t len, off_t size)
+void add_ev(struct node *n, int trunc, off_t off, size_t len, off_t size)
 {
 	struct dev_ev *e;
 	off_t end = trunc ? size : (off + (off_t)len < size ? off + (off_t)len : size);
@@ -481,14 +437,14 @@ static void add_ev(struct node *n, int trunc, off_t off, size_t len, off_t size)
 	}
 }
 
-static void clear_evs(struct node *n)
+void clear_evs(struct node *n)
 {
 	for (size_t i = 0; i < n->nev; i++)
 		free(n->ev[i].old);
 	n->nev = 0;
 }
 
-static void add_nop(enum nop_kind k, const char *a, const char *b, char *stash)
+void add_nop(enum nop_kind k, const char *a, const char *b, char *stash)
 {
 	struct nop *o;
 
@@ -521,7 +477,7 @@ static void add_nop(enum nop_kind k, const char *a, const char *b, char *stash)
 }
 
 /* Keep what is at path (a regular file) reachable for an undo. */
-static char *stash_link(const char *path)
+char *stash_link(const char *path)
 {
 	char s[PATH_MAX + 64];
 	struct stat st;
@@ -532,7 +488,7 @@ static char *stash_link(const char *path)
 	return real_link(path, s) == 0 ? strdup(s) : NULL;
 }
 
-static void dir_synced(int fd)
+void dir_synced(int fd)
 {
 	char p[PATH_MAX];
 
@@ -544,473 +500,4 @@ static void dir_synced(int fd)
 		if (nops[i].db && !strcmp(nops[i].db, p))
 			nops[i].sb = 1;
 	}
-}
-
-/* ---- data calls ------------------------------------------------------- */
-
-struct wargs {
-	int fd;
-	const void *buf;
-	size_t len;
-	off_t off;
-	const struct iovec *iov;
-	int iovcnt;
-	int kind;
-};
-
-/* POWERCUT_FLIP: a write to a path under it gets one byte changed (a
- * target that damages what it stores). Plain writes only. */
-static ssize_t flipped(struct wargs *a, const char *path, ssize_t (*doit)(void *))
-{
-	unsigned char *copy;
-	const void *keep = a->buf;
-	ssize_t r;
-
-	if (!flip[0] || a->kind > 2 || !a->len || strncmp(path, flip, strlen(flip)))
-		return doit(a);
-	if (!(copy = malloc(a->len)))
-		return doit(a);
-	memcpy(copy, a->buf, a->len);
-	copy[a->len / 2] ^= 0x20;
-	a->buf = copy;
-	r = doit(a);
-	a->buf = keep;
-	free(copy);
-	return r;
-}
-
-static ssize_t data_write(int fd, off_t off, int pos, size_t len, const char *op,
-			  ssize_t (*doit)(void *), struct wargs *arg)
-{
-	struct stat st;
-	struct node *n;
-	ssize_t r;
-
-	if (!active || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
-		return doit(arg);
-	pthread_mutex_lock(&mu);
-	n = node_of(fd, &st);
-	if (!n) {
-		pthread_mutex_unlock(&mu);
-		return doit(arg);
-	}
-	tick(op, n->path);
-	if (!pos) {
-		off = (fcntl(fd, F_GETFL) & O_APPEND) ? st.st_size : lseek(fd, 0, SEEK_CUR);
-	}
-	add_ev(n, 0, off, len, st.st_size);
-	r = flipped(arg, n->path, doit);
-	if (r <= 0)
-		n->ev[--n->nev].len = 0, free(n->ev[n->nev].old);
-	else
-		n->ev[n->nev - 1].len = (size_t)r;
-	pthread_mutex_unlock(&mu);
-	return r;
-}
-
-
-static ssize_t w_do(void *p)
-{
-	struct wargs *a = p;
-
-	switch (a->kind) {
-	case 0: return real_write(a->fd, a->buf, a->len);
-	case 1: return real_pwrite(a->fd, a->buf, a->len, a->off);
-	case 2: return real_pwrite64(a->fd, a->buf, a->len, a->off);
-	case 3: return real_writev(a->fd, a->iov, a->iovcnt);
-	case 4: return real_pwritev(a->fd, a->iov, a->iovcnt, a->off);
-	default: return real_pwritev64(a->fd, a->iov, a->iovcnt, a->off);
-	}
-}
-
-static size_t iov_len(const struct iovec *iov, int n)
-{
-	size_t t = 0;
-
-	for (int i = 0; i < n; i++)
-		t += iov[i].iov_len;
-	return t;
-}
-
-ssize_t write(int fd, const void *buf, size_t len)
-{
-	struct wargs a = { .fd = fd, .buf = buf, .len = len, .kind = 0 };
-
-	if (!real_write)
-		resolve();
-	return data_write(fd, 0, 0, len, "write", w_do, &a);
-}
-
-ssize_t pwrite(int fd, const void *buf, size_t len, off_t off)
-{
-	struct wargs a = { .fd = fd, .buf = buf, .len = len, .off = off, .kind = 1 };
-
-	if (!real_pwrite)
-		resolve();
-	return data_write(fd, off, 1, len, "pwrite", w_do, &a);
-}
-
-ssize_t pwrite64(int fd, const void *buf, size_t len, off_t off)
-{
-	struct wargs a = { .fd = fd, .buf = buf, .len = len, .off = off, .kind = 2 };
-
-	if (!real_pwrite64)
-		resolve();
-	return data_write(fd, off, 1, len, "pwrite", w_do, &a);
-}
-
-ssize_t writev(int fd, const struct iovec *iov, int n)
-{
-	struct wargs a = { .fd = fd, .iov = iov, .iovcnt = n, .kind = 3 };
-
-	if (!real_writev)
-		resolve();
-	return data_write(fd, 0, 0, iov_len(iov, n), "writev", w_do, &a);
-}
-
-ssize_t pwritev(int fd, const struct iovec *iov, int n, off_t off)
-{
-	struct wargs a = { .fd = fd, .iov = iov, .iovcnt = n, .off = off, .kind = 4 };
-
-	if (!real_pwritev)
-		resolve();
-	return data_write(fd, off, 1, iov_len(iov, n), "pwritev", w_do, &a);
-}
-
-ssize_t pwritev64(int fd, const struct iovec *iov, int n, off_t off)
-{
-	struct wargs a = { .fd = fd, .iov = iov, .iovcnt = n, .off = off, .kind = 5 };
-
-	if (!real_pwritev64)
-		resolve();
-	return data_write(fd, off, 1, iov_len(iov, n), "pwritev", w_do, &a);
-}
-
-static int do_truncate(int fd, off_t len, int (*real)(int, off_t))
-{
-	struct stat st;
-	struct node *n;
-	int r;
-
-	if (!active)
-		return real(fd, len);
-	pthread_mutex_lock(&mu);
-	n = node_of(fd, &st);
-	if (n) {
-		tick("ftruncate", n->path);
-		add_ev(n, 1, len, 0, st.st_size);
-	}
-	r = real(fd, len);
-	if (r < 0 && n)
-		free(n->ev[--n->nev].old);
-	pthread_mutex_unlock(&mu);
-	return r;
-}
-
-int ftruncate(int fd, off_t len)
-{
-	if (!real_ftruncate)
-		resolve();
-	return do_truncate(fd, len, real_ftruncate);
-}
-
-int ftruncate64(int fd, off_t len)
-{
-	if (!real_ftruncate64)
-		resolve();
-	return do_truncate(fd, len, real_ftruncate64);
-}
-
-static int do_sync(int fd, int (*real)(int), const char *op)
-{
-	struct stat st;
-	struct node *n = NULL;
-	char p[PATH_MAX];
-	int r, dir;
-
-	if (!active || fstat(fd, &st) < 0)
-		return real(fd);
-	dir = S_ISDIR(st.st_mode);
-	pthread_mutex_lock(&mu);
-	if (dir) {
-		if (fd_path(fd, p) == 0 && under_dirs(p))
-			tick(op, p);
-		else
-			dir = 0; /* untracked directory */
-	} else if ((n = node_of(fd, &st))) {
-		tick(op, n->path);
-	}
-	r = real(fd);
-	if (r == 0 && n)
-		clear_evs(n);
-	if (r == 0 && dir)
-		dir_synced(fd);
-	pthread_mutex_unlock(&mu);
-	return r;
-}
-
-int fsync(int fd)
-{
-	if (!real_fsync)
-		resolve();
-	return do_sync(fd, real_fsync, "fsync");
-}
-
-int fdatasync(int fd)
-{
-	if (!real_fdatasync)
-		resolve();
-	return do_sync(fd, real_fdatasync, "fdatasync");
-}
-
-int sync_file_range(int fd, off_t off, off_t len, unsigned int flags)
-{
-	struct stat st;
-
-	if (!real_sync_file_range)
-		resolve();
-	if (active) { /* counted (a cut may land here); makes nothing durable */
-		pthread_mutex_lock(&mu);
-		struct node *n = node_of(fd, &st);
-
-		if (n)
-			tick("sync_file_range", n->path);
-		pthread_mutex_unlock(&mu);
-	}
-	return real_sync_file_range(fd, off, len, flags);
-}
-
-/* ---- directory entries ------------------------------------------------ */
-
-static int do_rename(int od, const char *o, int nd, const char *n)
-{
-	char a[PATH_MAX], b[PATH_MAX];
-	char *st = NULL;
-	int r;
-
-	if (!active || abs_path(od, o, a) < 0 || abs_path(nd, n, b) < 0 ||
-	    (!under_dirs(a) && !under_dirs(b)))
-		return real_renameat(od, o, nd, n);
-	pthread_mutex_lock(&mu);
-	tick("rename", b);
-	st = stash_link(b);
-	r = real_renameat(od, o, nd, n);
-	if (r == 0)
-		add_nop(N_RENAME, a, b, st);
-	else if (st)
-		(void)real_unlink(st), free(st);
-	pthread_mutex_unlock(&mu);
-	return r;
-}
-
-int rename(const char *o, const char *n)
-{
-	if (!real_renameat)
-		resolve();
-	return do_rename(AT_FDCWD, o, AT_FDCWD, n);
-}
-
-int renameat(int od, const char *o, int nd, const char *n)
-{
-	if (!real_renameat)
-		resolve();
-	return do_rename(od, o, nd, n);
-}
-
-static int do_link(int od, const char *o, int nd, const char *n, int flags)
-{
-	char a[PATH_MAX], b[PATH_MAX];
-	int r;
-
-	if (!active || abs_path(od, o, a) < 0 || abs_path(nd, n, b) < 0 || !under_dirs(b))
-		return real_linkat(od, o, nd, n, flags);
-	pthread_mutex_lock(&mu);
-	tick("link", b);
-	r = real_linkat(od, o, nd, n, flags);
-	if (r == 0)
-		add_nop(N_LINK, a, b, NULL);
-	pthread_mutex_unlock(&mu);
-	return r;
-}
-
-int link(const char *o, const char *n)
-{
-	if (!real_linkat)
-		resolve();
-	return do_link(AT_FDCWD, o, AT_FDCWD, n, 0);
-}
-
-int linkat(int od, const char *o, int nd, const char *n, int flags)
-{
-	if (!real_linkat)
-		resolve();
-	return do_link(od, o, nd, n, flags);
-}
-
-static int do_unlink(int dfd, const char *p, int flags)
-{
-	char a[PATH_MAX];
-	char *st;
-	int r;
-
-	if (!active || (flags & AT_REMOVEDIR) || abs_path(dfd, p, a) < 0 || !under_dirs(a))
-		return real_unlinkat(dfd, p, flags);
-	pthread_mutex_lock(&mu);
-	st = stash_link(a);
-	if (st || access(a, F_OK) == 0)
-		tick("unlink", a);
-	r = real_unlinkat(dfd, p, flags);
-	if (r == 0)
-		add_nop(N_UNLINK, a, NULL, st);
-	else if (st)
-		(void)real_unlink(st), free(st);
-	pthread_mutex_unlock(&mu);
-	return r;
-}
-
-int unlink(const char *p)
-{
-	if (!real_unlinkat)
-		resolve();
-	return do_unlink(AT_FDCWD, p, 0);
-}
-
-int unlinkat(int dfd, const char *p, int flags)
-{
-	if (!real_unlinkat)
-		resolve();
-	return do_unlink(dfd, p, flags);
-}
-
-int mkdir(const char *p, mode_t m)
-{
-	char a[PATH_MAX];
-	int r;
-
-	if (!real_mkdir)
-		resolve();
-	if (!active || abs_path(AT_FDCWD, p, a) < 0 || !under_dirs(a))
-		return real_mkdir(p, m);
-	pthread_mutex_lock(&mu);
-	if (access(a, F_OK) == 0) { /* EEXIST: nothing changes */
-		pthread_mutex_unlock(&mu);
-		return real_mkdir(p, m);
-	}
-	tick("mkdir", a);
-	r = real_mkdir(p, m);
-	if (r == 0)
-		add_nop(N_MKDIR, a, NULL, NULL);
-	pthread_mutex_unlock(&mu);
-	return r;
-}
-
-/* open with O_CREAT (a new name) or O_TRUNC (an unsynced truncation). */
-static int do_open(int dfd, const char *p, int flags, mode_t m,
-		   int (*real)(int, const char *, int, ...))
-{
-	char a[PATH_MAX];
-	struct stat st;
-	int exists, fd;
-
-	if (!active || !(flags & (O_CREAT | O_TRUNC)) || abs_path(dfd, p, a) < 0 ||
-	    !under_dirs(a))
-		return real(dfd, p, flags, m);
-	pthread_mutex_lock(&mu);
-	exists = stat(a, &st) == 0;
-	if (exists && (flags & O_TRUNC) && S_ISREG(st.st_mode) && st.st_size > 0) {
-		int tfd = real_open(a, O_RDONLY | O_CLOEXEC);
-		struct node *n = tfd >= 0 ? node_of(tfd, &st) : NULL;
-
-		if (n) {
-			tick("truncate", a);
-			add_ev(n, 1, 0, 0, st.st_size);
-		}
-		if (tfd >= 0)
-			close(tfd);
-	}
-	if (!exists && (flags & O_CREAT))
-		tick("create", a);
-	fd = real(dfd, p, flags, m);
-	if (fd >= 0 && !exists && (flags & O_CREAT))
-		add_nop(N_CREATE, a, NULL, NULL);
-	pthread_mutex_unlock(&mu);
-	return fd;
-}
-
-static int at_open(int dfd, const char *p, int flags, ...)
-{
-	va_list ap;
-	mode_t m;
-
-	va_start(ap, flags);
-	m = (mode_t)va_arg(ap, int);
-	va_end(ap);
-	return real_openat(dfd, p, flags, m);
-}
-
-#define MODE_ARG(flags, m)                                                                  \
-	do {                                                                                \
-		if ((flags) & (O_CREAT | __O_TMPFILE)) {                                      \
-			va_list ap;                                                         \
-			va_start(ap, flags);                                                \
-			m = (mode_t)va_arg(ap, int);                                        \
-			va_end(ap);                                                         \
-		}                                                                           \
-	} while (0)
-
-int open(const char *p, int flags, ...)
-{
-	mode_t m = 0;
-
-	if (!real_openat)
-		resolve();
-	MODE_ARG(flags, m);
-	return do_open(AT_FDCWD, p, flags, m, at_open);
-}
-
-int open64(const char *p, int flags, ...)
-{
-	mode_t m = 0;
-
-	if (!real_openat)
-		resolve();
-	MODE_ARG(flags, m);
-	return do_open(AT_FDCWD, p, flags, m, at_open);
-}
-
-int openat(int dfd, const char *p, int flags, ...)
-{
-	mode_t m = 0;
-
-	if (!real_openat)
-		resolve();
-	MODE_ARG(flags, m);
-	return do_open(dfd, p, flags, m, at_open);
-}
-
-int openat64(int dfd, const char *p, int flags, ...)
-{
-	mode_t m = 0;
-
-	if (!real_openat)
-		resolve();
-	MODE_ARG(flags, m);
-	return do_open(dfd, p, flags, m, at_open);
-}
-
-/* _FORTIFY_SOURCE's checked variants (no mode argument). */
-int __open_2(const char *p, int flags);
-int __open64_2(const char *p, int flags);
-int __open_2(const char *p, int flags)
-{
-	if (!real_openat)
-		resolve();
-	return do_open(AT_FDCWD, p, flags, 0, at_open);
-}
-
-int __open64_2(const char *p, int flags)
-{
-	if (!real_openat)
-		resolve();
-	return do_open(AT_FDCWD, p, flags, 0, at_open);
 }
