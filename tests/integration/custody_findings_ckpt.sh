@@ -6,6 +6,10 @@
 #                         than any signed note); a ledger checkpoint row
 #                         whose note is larger than any signed note
 #   record                an evidence row that disagrees with its events
+#   cases                 a case index entry no event justifies: both the
+#                         entry and the count are reported
+#   frontier              the stored Merkle frontier unreadable, or one of
+#                         another tree (another ledger's)
 # The untouched copy verifies clean.
 . "$(dirname "$0")/../lib.sh"
 mktmp
@@ -60,4 +64,24 @@ col=$(sqlite3 "$D/l.db" "SELECT name FROM pragma_table_info('evidence') WHERE na
 sq "UPDATE evidence SET $col = 'tampered' WHERE evidence_id = '$ev'"
 expect "evidence row that disagrees with its events ($col)" \
 	"FINDING record .*evidence record $ev disagrees"
+
+case_dir cases
+ev=$(sqlite3 "$D/l.db" "SELECT evidence_id FROM evidence ORDER BY evidence_id LIMIT 1")
+sq "INSERT INTO evidence_cases VALUES ('CASE-9999', '$ev')"
+expect "case index entry no event justifies" \
+	"FINDING cases .*case index lists CASE-9999 for $ev, which no event justifies"
+expect "case index count differs from the events" \
+	"FINDING cases: case index has [0-9]* entries, events justify"
+
+case_dir frontier-bad
+sq "UPDATE tree SET frontier = x'00' WHERE id = 1"
+expect "unreadable Merkle frontier" "FINDING frontier: stored Merkle frontier is unreadable"
+
+case_dir frontier-other
+mkdir -p "$T/other"
+mkconf "$T/other"
+"$C" --config "$T/other/c.ini" init >/dev/null
+"$C" --config "$T/other/c.ini" demo-fill 2 --per-session 2 >/dev/null
+sq "ATTACH '$T/other/l.db' AS o; UPDATE main.tree SET frontier = (SELECT frontier FROM o.tree WHERE id = 1) WHERE id = 1"
+expect "Merkle frontier of another tree" "FINDING frontier .*stored Merkle frontier (size [0-9]*) does"
 done_testing
