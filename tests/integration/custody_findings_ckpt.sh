@@ -10,6 +10,9 @@
 #                         entry and the count are reported
 #   frontier              the stored Merkle frontier unreadable, or one of
 #                         another tree (another ledger's)
+#   checkpoints-inconsistent  two validly signed checkpoints of one size with
+#                         different roots (another history signed with the
+#                         same key, published in place of ours)
 # The untouched copy verifies clean.
 . "$(dirname "$0")/../lib.sh"
 mktmp
@@ -84,4 +87,18 @@ mkconf "$T/other"
 "$C" --config "$T/other/c.ini" demo-fill 2 --per-session 2 >/dev/null
 sq "ATTACH '$T/other/l.db' AS o; UPDATE main.tree SET frontier = (SELECT frontier FROM o.tree WHERE id = 1) WHERE id = 1"
 expect "Merkle frontier of another tree" "FINDING frontier .*stored Merkle frontier (size [0-9]*) does"
+
+case_dir same-size
+mkdir -p "$T/twin"
+mkconf "$T/twin"
+"$C" --config "$T/twin/c.ini" init >/dev/null
+"$C" --config "$T/twin/c.ini" demo-fill 6 --per-session 2 >/dev/null
+f=$(ls "$D/ext" | head -1)
+if [ -f "$T/twin/ext/$f" ] && ! cmp -s "$T/twin/ext/$f" "$D/ext/$f"; then
+	cp "$T/twin/ext/$f" "$D/ext/$f"
+	expect "two signed checkpoints of one size, different roots" \
+		"FINDING checkpoints-inconsistent .*two signed checkpoints of size"
+else
+	not_ok "setup: a same-key twin ledger with a different $f"
+fi
 done_testing
