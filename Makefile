@@ -73,11 +73,14 @@ USB_BIN   := $(if $(USB_SRC),$(BUILD)/tests/usb_harness)
 # Small dock-side client tools for tests and benches (one binary per file).
 TOOL_SRC  := $(wildcard tests/tools/*.c)
 TOOL_BINS := $(patsubst tests/tools/%.c,$(BUILD)/tests/tools/%,$(TOOL_SRC))
+# The power-cut simulation (tests/powercut/, docs/testing.md): an LD_PRELOAD
+# library, built without sanitizers even in build/asan (it is loaded first).
+POWERCUT_SO := $(if $(wildcard tests/powercut/powercut.c),$(BUILD)/tests/libpowercut.so)
 
 .SECONDARY:
-.PHONY: all tests check check-normal check-asan demo bench fuzz install clean deps soak
+.PHONY: all tests check check-normal check-asan demo bench fuzz install clean deps soak mutate
 all: $(BINS)
-tests: all $(UNIT_BINS) $(USB_BIN) $(TOOL_BINS)
+tests: all $(UNIT_BINS) $(USB_BIN) $(TOOL_BINS) $(POWERCUT_SO)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
@@ -119,6 +122,11 @@ $(BUILD)/tests/tools/%: $(BUILD)/obj/tests/tools/%.o $(TEST_LIBS)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
+$(BUILD)/tests/libpowercut.so: $(wildcard tests/powercut/*.c tests/powercut/*.h)
+	@mkdir -p $(@D)
+	@echo "  CCSO    $@"
+	$(Q)$(CC) -std=gnu11 $(WARN) -O2 -g -fPIC -shared -o $@ $(filter %.c,$^) -ldl -lpthread
+
 # The USB harness emulates a camera with umockdev (needs GLib).
 $(BUILD)/obj/tests/usb/%.o: ALL_CFLAGS += $(shell pkg-config --cflags umockdev-1.0)
 $(USB_BIN): $(call obj,$(USB_SRC)) $(LIBPROTO)
@@ -151,6 +159,12 @@ bench: deps all
 soak: deps tests
 	sh tests/soak/storage_outage.sh
 	SOAK=1 sh tests/run.sh build
+	SOAK=1 sh tests/powercut/soak.sh build
+
+# Mutation check of the suite (tests/mutate/mutations.txt; not in check):
+# every one-line mutation of an invariant must make a named test fail.
+mutate: deps
+	sh tests/mutate/run.sh
 
 # ---- fuzzing (clang libFuzzer) --------------------------------------------
 # Module sources are compiled once with clang (coverage + ASan + UBSan) into
