@@ -62,6 +62,10 @@ int cmd_checkpoint(struct cmd_ctx *ctx, int argc, char **argv); /* integrity.c *
 int cmd_verify(struct cmd_ctx *ctx, int argc, char **argv);	/* integrity.c */
 int cmd_proof(struct cmd_ctx *ctx, int argc, char **argv);	/* integrity.c */
 int cmd_check_proof(struct cmd_ctx *ctx, int argc, char **argv);/* integrity.c */
+/* tlog-proof files (tlogproof.c): proof ID --tlog-proof DIR; check-proof
+ * --agency F --witnesses F [--quorum K] FILE... */
+int cmd_proof_tlog(struct cmd_ctx *ctx, const char *id, const char *dir);
+int cmd_check_tlog(struct cmd_ctx *ctx, int argc, char **argv);
 /* h6: access control */
 int cmd_serve(struct cmd_ctx *ctx, int argc, char **argv);	/* serve.c */
 int cmd_users(struct cmd_ctx *ctx, int argc, char **argv);	/* users.c */

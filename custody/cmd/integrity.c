@@ -206,7 +206,7 @@ out:
 int cmd_proof(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	struct cust_signer s;
-	const char *id = NULL, *out = NULL;
+	const char *id = NULL, *out = NULL, *tdir = NULL;
 	char err[768];
 	json_t *p = NULL, *d;
 	FILE *f = stdout;
@@ -215,17 +215,21 @@ int cmd_proof(struct cmd_ctx *ctx, int argc, char **argv)
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--out") && i + 1 < argc)
 			out = argv[++i];
+		else if (!strcmp(argv[i], "--tlog-proof") && i + 1 < argc)
+			tdir = argv[++i];
 		else if (argv[i][0] != '-' && !id)
 			id = argv[i];
 		else {
-			cmd_err("usage: custody proof ID [--out FILE]");
+			cmd_err("usage: custody proof ID [--out FILE | --tlog-proof DIR]");
 			return CMD_ERROR;
 		}
 	}
-	if (!id) {
-		cmd_err("usage: custody proof ID [--out FILE]");
+	if (!id || (out && tdir)) {
+		cmd_err("usage: custody proof ID [--out FILE | --tlog-proof DIR]");
 		return CMD_ERROR;
 	}
+	if (tdir)	/* C2SP tlog-proof files, one per event (tlogproof.c) */
+		return cmd_proof_tlog(ctx, id, tdir);
 	if ((r = cmd_open_ledger(ctx, false)))
 		return r;
 	/* cover the newest events too, and sign the completeness claim,
@@ -285,6 +289,10 @@ int cmd_check_proof(struct cmd_ctx *ctx, int argc, char **argv)
 	size_t n = 0, checked = 0;
 	int i, r;
 
+	/* with the agency's key: tlog-proof files (tlogproof.c) */
+	for (i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--agency"))
+			return cmd_check_tlog(ctx, argc, argv);
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--vkey") && i + 1 < argc)
 			vkey = argv[++i];
