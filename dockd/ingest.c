@@ -238,6 +238,12 @@ static int start_fresh(struct pull *pl)
 	pl->fd = open(pl->p->part, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (pl->fd < 0)
 		return pl->local_err = -errno;
+	/* the file's name must be durable before any durable progress is
+	 * recorded for its bytes: a power cut must not leave durable_chunks
+	 * pointing at a file the directory no longer names */
+	r = ingest_fsync_dir(pl->p->pdir);
+	if (r < 0)
+		return pl->local_err = r;
 	pl->ct_off = 0;
 	r = dwrite_open(pl->fd, 0, true, &pl->dw);
 	if (r < 0)
