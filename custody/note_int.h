@@ -1,8 +1,8 @@
 /*
  * note_int.h - the C2SP signed-note layer of checkpoint.c, shared with
- * signote.c and cosig.c so that checkpoints, other signed notes and
- * witness keys go through one strict parser.  Internal to custody/: use
- * checkpoint.h, signote.h or cosig.h.
+ * signote.c, cosig.c and witness_req.c so that checkpoints, other signed
+ * notes, witness keys and witness requests go through one strict parser.
+ * Internal to custody/: use checkpoint.h, signote.h, cosig.h or witness.h.
  */
 #ifndef CUSTODY_NOTE_INT_H
 #define CUSTODY_NOTE_INT_H
@@ -28,6 +28,15 @@ int ckpt_note_vkey_parse(const char *s, size_t len, uint8_t type,
 /* 1 if p[0..len) is valid UTF-8 (no overlong forms, surrogates or
  * > U+10FFFF) without control characters other than '\n'. */
 int ckpt_note_text_ok(const char *p, size_t len);
+
+/* A tree size line: decimal, no leading zero unless "0", at most
+ * MERKLE_MAX_SIZE; else -EBADMSG.  (Checkpoints, witness requests.) */
+int ckpt_note_parse_size(const char *s, size_t n, uint64_t *out);
+
+/* A hash line: canonical padded base64 (RFC 4648 section 4) of exactly
+ * MERKLE_HASH_LEN bytes, 44 characters; else -EBADMSG.  Allocates
+ * nothing.  (Checkpoint roots, witness request proof hashes.) */
+int ckpt_note_hash_b64(const char *s, size_t len, merkle_hash out);
 
 /* Checks the whole note (cap CKPT_MAX_NOTE: -E2BIG; n_keys 0: -ENOKEY;
  * ends in '\n', valid UTF-8, no control character but '\n', has an empty
