@@ -467,16 +467,20 @@ int agn_kind(const char *note, size_t len, enum agn_kind *out)
 	return -EMEDIUMTYPE;
 }
 
-/* Signature by the agency vkey and the text's "agency" line (line 2)
- * naming the vkey's agency: *tlen = signed text length. */
+/* A note of kind `kind` (else -EMEDIUMTYPE), its signature by the agency
+ * vkey and the text's "agency" line (line 2) naming the vkey's agency:
+ * *tlen = signed text length. */
 static int open_note(const char *note, size_t len, const struct ckpt_vkey *agency,
-		     size_t *tlen)
+		     enum agn_kind kind, size_t *tlen)
 {
 	char want[AGN_ID_MAX + 16];
 	const char *a, *nl;
+	enum agn_kind k;
 	size_t an;
 	int rc;
 
+	if ((rc = agn_kind(note, len, &k)) || (k != kind && (rc = -EMEDIUMTYPE)))
+		return rc;
 	if (!note || !agency)
 		return -EINVAL;
 	if (len > AGN_MAX_NOTE)
@@ -498,15 +502,12 @@ static int open_note(const char *note, size_t len, const struct ckpt_vkey *agenc
 int agn_open_cert(const char *note, size_t len, const struct ckpt_vkey *agency,
 		  struct agn_cert *out)
 {
-	enum agn_kind k;
 	size_t tl;
 	int rc;
 
 	if (!out)
 		return -EINVAL;
-	if ((rc = agn_kind(note, len, &k)) || (k != AGN_CERT && (rc = -EMEDIUMTYPE)))
-		return rc;
-	if ((rc = open_note(note, len, agency, &tl)))
+	if ((rc = open_note(note, len, agency, AGN_CERT, &tl)))
 		return rc;
 	return agn_cert_parse(note, tl, out);
 }
@@ -514,15 +515,12 @@ int agn_open_cert(const char *note, size_t len, const struct ckpt_vkey *agency,
 int agn_open_recipients(const char *note, size_t len,
 			const struct ckpt_vkey *agency, struct agn_recipients *out)
 {
-	enum agn_kind k;
 	size_t tl;
 	int rc;
 
 	if (!out)
 		return -EINVAL;
-	if ((rc = agn_kind(note, len, &k)) || (k != AGN_RECIPIENTS && (rc = -EMEDIUMTYPE)))
-		return rc;
-	if ((rc = open_note(note, len, agency, &tl)))
+	if ((rc = open_note(note, len, agency, AGN_RECIPIENTS, &tl)))
 		return rc;
 	return agn_recipients_parse(note, tl, out);
 }
@@ -530,15 +528,12 @@ int agn_open_recipients(const char *note, size_t len,
 int agn_open_witnesses(const char *note, size_t len,
 		       const struct ckpt_vkey *agency, struct agn_witnesses *out)
 {
-	enum agn_kind k;
 	size_t tl;
 	int rc;
 
 	if (!out)
 		return -EINVAL;
-	if ((rc = agn_kind(note, len, &k)) || (k != AGN_WITNESSES && (rc = -EMEDIUMTYPE)))
-		return rc;
-	if ((rc = open_note(note, len, agency, &tl)))
+	if ((rc = open_note(note, len, agency, AGN_WITNESSES, &tl)))
 		return rc;
 	return agn_witnesses_parse(note, tl, out);
 }

@@ -1,10 +1,12 @@
 /*
  * cosig.c - C2SP tlog-cosignature/v1 (Ed25519, type 0x04).  See cosig.h.
  *
- * Self-contained on purpose (its own small strict base64 for the two
- * fixed lengths it reads) so it can be taken into a branch alone.
+ * Keys and vkeys go through checkpoint.c's signed-note code (note_int.h);
+ * the cosignature line itself is read here with a small strict base64
+ * for its one fixed length.
  */
 #include "cosig.h"
+#include "note_int.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -17,7 +19,6 @@
 #define SIG_PREFIX   "\xe2\x80\x94 "	/* U+2014 and a space */
 #define PREFIX_LEN   4
 #define RAW_LEN      (4 + 8 + EDKEY_SIG_LEN)	/* 76 */
-#define VKEY_B64_LEN 44				/* base64(33) */
 #define MSG_HEAD_MAX 48	/* "cosignature/v1\ntime " 20 digits "\n" */
 
 /* Canonical base64 of exactly `want` bytes from s[0..len). */
@@ -48,116 +49,28 @@ static int b64_fixed(const char *s, size_t len, uint8_t *out, size_t want)
 	return 0;
 }
 
+/* The key-id, vkey text and vkey parsing rules are the signed-note ones
+ * of checkpoint.c with type 0x04 (note_int.h). */
 int cosig_key_id(const char *name, const uint8_t pub[EDKEY_PUB_LEN],
 		 uint8_t id[4])
 {
-	static const uint8_t sep[2] = { 0x0a, COSIG_SIG_TYPE };
-	uint8_t md[32];
-	EVP_MD_CTX *ctx;
-	int rc = -EIO;
-
-	if (!name || !pub || !id)
-		return -EINVAL;
-	if (!(ctx = EVP_MD_CTX_new()))
-		return -ENOMEM;
-	if (EVP_DigestInit_ex2(ctx, EVP_sha256(), NULL) &&
-	    EVP_DigestUpdate(ctx, name, strlen(name)) &&
-	    EVP_DigestUpdate(ctx, sep, sizeof(sep)) &&
-	    EVP_DigestUpdate(ctx, pub, EDKEY_PUB_LEN) &&
-	    EVP_DigestFinal_ex(ctx, md, NULL)) {
-		memcpy(id, md, 4);
-		rc = 0;
-	}
-	EVP_MD_CTX_free(ctx);
-	return rc;
+	return ckpt_note_key_id(name, COSIG_SIG_TYPE, pub, id);
 }
 
 int cosig_vkey_from_edkey(const char *name, const struct edkey *key,
 			  struct ckpt_vkey *out)
 {
-	struct ckpt_vkey v;
-	int rc;
-
-	if (!key || !out || !ckpt_name_valid(name))
-		return -EINVAL;
-	memset(&v, 0, sizeof(v));
-	memcpy(v.name, name, strlen(name) + 1);
-	if ((rc = edkey_public_raw(key, v.pub)) < 0 ||
-	    (rc = cosig_key_id(v.name, v.pub, v.key_id)) < 0)
-		return rc;
-	*out = v;
-	return 0;
+	return ckpt_note_vkey_from_edkey(name, COSIG_SIG_TYPE, key, out);
 }
 
 int cosig_vkey_format(const struct ckpt_vkey *v, char *buf, size_t cap)
 {
-	uint8_t raw[1 + EDKEY_PUB_LEN];
-	char b64[VKEY_B64_LEN + 1];
-	int n;
-
-	if (!v || !buf || !ckpt_name_valid(v->name))
-		return -EINVAL;
-	raw[0] = COSIG_SIG_TYPE;
-	memcpy(raw + 1, v->pub, EDKEY_PUB_LEN);
-	EVP_EncodeBlock((unsigned char *)b64, raw, (int)sizeof(raw));
-	n = snprintf(buf, cap, "%s+%02x%02x%02x%02x+%s", v->name,
-		     v->key_id[0], v->key_id[1], v->key_id[2], v->key_id[3],
-		     b64);
-	if (n < 0 || (size_t)n >= cap)
-		return -ENOSPC;
-	return 0;
-}
-
-static int hex_nibble(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;	/* the spec's hex is lowercase */
+	return ckpt_note_vkey_format(v, COSIG_SIG_TYPE, buf, cap);
 }
 
 int cosig_vkey_parse(const char *s, size_t len, struct ckpt_vkey *out)
 {
-	uint8_t raw[1 + EDKEY_PUB_LEN], id[4];
-	struct ckpt_vkey v;
-	const char *plus;
-	size_t nlen;
-	int rc;
-
-	if (!s || !out)
-		return -EINVAL;
-	if (len >= CKPT_MAX_VKEY)
-		return -E2BIG;
-	if (!(plus = memchr(s, '+', len)))
-		return -EBADMSG;
-	nlen = (size_t)(plus - s);
-	if (nlen == 0 || nlen > CKPT_MAX_NAME ||
-	    len != nlen + 1 + 8 + 1 + VKEY_B64_LEN || s[nlen + 9] != '+')
-		return -EBADMSG;
-	memset(&v, 0, sizeof(v));
-	memcpy(v.name, s, nlen);
-	if (strlen(v.name) != nlen || !ckpt_name_valid(v.name))
-		return -EBADMSG;
-	for (int i = 0; i < 4; i++) {
-		int hi = hex_nibble(s[nlen + 1 + 2 * i]);
-		int lo = hex_nibble(s[nlen + 2 + 2 * i]);
-
-		if (hi < 0 || lo < 0)
-			return -EBADMSG;
-		v.key_id[i] = (uint8_t)(hi << 4 | lo);
-	}
-	if ((rc = b64_fixed(s + nlen + 10, VKEY_B64_LEN, raw, sizeof(raw))) < 0)
-		return rc;
-	if (raw[0] != COSIG_SIG_TYPE)
-		return -EBADMSG;
-	memcpy(v.pub, raw + 1, EDKEY_PUB_LEN);
-	if ((rc = cosig_key_id(v.name, v.pub, id)) < 0)
-		return rc;
-	if (memcmp(id, v.key_id, 4) != 0)
-		return -EBADMSG;
-	*out = v;
-	return 0;
+	return ckpt_note_vkey_parse(s, len, COSIG_SIG_TYPE, out);
 }
 
 /* The signed message: header, time line, note text (heap, caller frees). */

@@ -42,21 +42,28 @@ static int load(struct cust_ledger *l, uint64_t seq,
 	return cust_event_details(ev, det) ? -EPERM : 0;
 }
 
-int facts_user_backed(struct cust_ledger *l, const char *name,
-		      const char *role, const char *agency, uint64_t seq)
+struct want { const char *key, *val; };
+
+/* The event at seq is one of ok[], succeeded, its details hold every
+ * want[i] as a string, and its agency (details "agency", else the event's
+ * own) is `agency` and so is the event's agency_id.  0, -EPERM or a
+ * ledger error / -ENOMEM. */
+static int backed(struct cust_ledger *l, uint64_t seq,
+		  const enum cust_action *ok, size_t n_ok,
+		  const struct want *want, size_t n_want, const char *agency)
 {
-	static const enum cust_action ok[] = { CUST_A_USER_ADDED,
-					       CUST_A_PERMISSION_CHANGED };
 	struct cust_event *ev = malloc(sizeof(*ev));
 	json_t *d = NULL;
+	size_t i;
 	int r;
 
 	if (!ev)
 		return -ENOMEM;
-	r = load(l, seq, ok, 2, ev, &d);
-	if (!r && !(field_is(d, "user", name, NULL) &&
-		    field_is(d, "role", role, NULL) &&
-		    field_is(d, "agency", agency, ev->agency_id) &&
+	r = load(l, seq, ok, n_ok, ev, &d);
+	for (i = 0; !r && i < n_want; i++)
+		if (!field_is(d, want[i].key, want[i].val, NULL))
+			r = -EPERM;
+	if (!r && !(field_is(d, "agency", agency, ev->agency_id) &&
 		    !strcmp(ev->agency_id, agency)))
 		r = -EPERM;
 	json_decref(d);
@@ -64,26 +71,23 @@ int facts_user_backed(struct cust_ledger *l, const char *name,
 	return r;
 }
 
+int facts_user_backed(struct cust_ledger *l, const char *name,
+		      const char *role, const char *agency, uint64_t seq)
+{
+	static const enum cust_action ok[] = { CUST_A_USER_ADDED,
+					       CUST_A_PERMISSION_CHANGED };
+	const struct want w[] = { { "user", name }, { "role", role } };
+
+	return backed(l, seq, ok, 2, w, sizeof(w) / sizeof(w[0]), agency);
+}
+
 int facts_camera_backed(struct cust_ledger *l, const char *serial,
 			const char *pubkey_hex, const char *officer,
 			const char *model, const char *agency, uint64_t seq)
 {
 	static const enum cust_action ok[] = { CUST_A_DEVICE_ENROLLED };
-	struct cust_event *ev = malloc(sizeof(*ev));
-	json_t *d = NULL;
-	int r;
+	const struct want w[] = { { "serial", serial }, { "pubkey", pubkey_hex },
+				  { "officer", officer }, { "model", model } };
 
-	if (!ev)
-		return -ENOMEM;
-	r = load(l, seq, ok, 1, ev, &d);
-	if (!r && !(field_is(d, "serial", serial, NULL) &&
-		    field_is(d, "pubkey", pubkey_hex, NULL) &&
-		    field_is(d, "officer", officer, NULL) &&
-		    field_is(d, "model", model, NULL) &&
-		    field_is(d, "agency", agency, ev->agency_id) &&
-		    !strcmp(ev->agency_id, agency)))
-		r = -EPERM;
-	json_decref(d);
-	free(ev);
-	return r;
+	return backed(l, seq, ok, 1, w, sizeof(w) / sizeof(w[0]), agency);
 }

@@ -1,7 +1,7 @@
 /*
  * ledger_int.h - internals shared by the ledger's own files (ledger.c,
  * ledger_append.c, ledger_read.c) and the modules built on it (verify,
- * publish, query, proof); not part of the public API. Only ledger*.c
+ * publish, query, proof, tlogproof_build); not part of the public API. Only ledger*.c
  * touch struct cust_ledger's members.
  */
 #ifndef CUSTODY_LEDGER_INT_H
@@ -33,6 +33,18 @@ struct cust_ledger {
 	sqlite3_stmt *st[LST_COUNT];
 	char err[512];
 };
+
+/* The first n leaf hashes of the ledger held in memory, for building many
+ * inclusion proofs against one tree (proof.c, tlogproof_build.c). */
+struct cust_mem_leaves { merkle_hash *leaves; uint64_t n; };
+/* Read leaves [0, size) into m (m->leaves malloc'd, the caller frees it)
+ * and their Merkle root into root; both untouched on failure (-ENOMEM,
+ * -EUCLEAN for a gap or bad hash in the table, a SQLite error). */
+int cust_mem_leaves_load(struct cust_ledger *l, uint64_t size, struct cust_mem_leaves *m,
+			 merkle_hash root);
+/* merkle_source callback over a struct cust_mem_leaves (ctx); -EINVAL
+ * past its end. */
+int cust_mem_leaves_get(void *ctx, uint64_t begin, uint64_t count, merkle_hash *out);
 
 /* Run SQL without results; 0 or the mapped error (message recorded). */
 int cust_ledger_exec(struct cust_ledger *l, const char *sql);

@@ -213,3 +213,42 @@ int cust_ledger_leaf_hashes(void *ledger, uint64_t begin, uint64_t count,
 	sqlite3_finalize(s);
 	return r;
 }
+
+int cust_mem_leaves_get(void *ctx, uint64_t begin, uint64_t count, merkle_hash *out)
+{
+	struct cust_mem_leaves *m = ctx;
+
+	if (begin + count > m->n)
+		return -EINVAL;
+	memcpy(out, m->leaves + begin, count * sizeof(merkle_hash));
+	return 0;
+}
+
+int cust_mem_leaves_load(struct cust_ledger *l, uint64_t size, struct cust_mem_leaves *m,
+			 merkle_hash root)
+{
+	struct merkle_frontier f;
+	merkle_hash *leaves;
+	merkle_hash rt;
+	uint64_t i;
+	int r = 0;
+
+	if (!(leaves = malloc((size ? size : 1) * sizeof(merkle_hash))))
+		return -ENOMEM;
+	for (i = 0; i < size && !r; i += MERKLE_SOURCE_CHUNK)
+		r = cust_ledger_leaf_hashes(l, i, size - i < MERKLE_SOURCE_CHUNK ?
+					    size - i : MERKLE_SOURCE_CHUNK, leaves + i);
+	merkle_frontier_init(&f);
+	for (i = 0; !r && i < size; i++)
+		r = merkle_frontier_append(&f, leaves[i]);
+	if (!r)
+		r = merkle_frontier_root(&f, rt);
+	if (r) {
+		free(leaves);
+		return r;
+	}
+	m->leaves = leaves;
+	m->n = size;
+	memcpy(root, rt, sizeof(rt));
+	return 0;
+}

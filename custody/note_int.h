@@ -1,18 +1,42 @@
 /*
  * note_int.h - the C2SP signed-note layer of checkpoint.c, shared with
- * signote.c so that checkpoints and other signed notes go through one
- * strict parser.  Internal to custody/: use checkpoint.h or signote.h.
+ * signote.c, cosig.c and witness_req.c so that checkpoints, other signed
+ * notes, witness keys and witness requests go through one strict parser.
+ * Internal to custody/: use checkpoint.h, signote.h, cosig.h or witness.h.
  */
 #ifndef CUSTODY_NOTE_INT_H
 #define CUSTODY_NOTE_INT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "checkpoint.h"
+
+/* ckpt_key_id, ckpt_vkey_from_edkey, ckpt_vkey_format and ckpt_vkey_parse
+ * (checkpoint.h) for any Ed25519-based signature type: `type` is the
+ * signature-type byte in the key id hash and the vkey's key bytes (0x01
+ * for log keys, COSIG_SIG_TYPE 0x04 for witness keys).  Same errors. */
+int ckpt_note_key_id(const char *name, uint8_t type,
+		     const uint8_t pub[EDKEY_PUB_LEN], uint8_t id[4]);
+int ckpt_note_vkey_from_edkey(const char *name, uint8_t type,
+			      const struct edkey *key, struct ckpt_vkey *out);
+int ckpt_note_vkey_format(const struct ckpt_vkey *v, uint8_t type, char *buf,
+			  size_t cap);
+int ckpt_note_vkey_parse(const char *s, size_t len, uint8_t type,
+			 struct ckpt_vkey *out);
 
 /* 1 if p[0..len) is valid UTF-8 (no overlong forms, surrogates or
  * > U+10FFFF) without control characters other than '\n'. */
 int ckpt_note_text_ok(const char *p, size_t len);
+
+/* A tree size line: decimal, no leading zero unless "0", at most
+ * MERKLE_MAX_SIZE; else -EBADMSG.  (Checkpoints, witness requests.) */
+int ckpt_note_parse_size(const char *s, size_t n, uint64_t *out);
+
+/* A hash line: canonical padded base64 (RFC 4648 section 4) of exactly
+ * MERKLE_HASH_LEN bytes, 44 characters; else -EBADMSG.  Allocates
+ * nothing.  (Checkpoint roots, witness request proof hashes.) */
+int ckpt_note_hash_b64(const char *s, size_t len, merkle_hash out);
 
 /* Checks the whole note (cap CKPT_MAX_NOTE: -E2BIG; n_keys 0: -ENOKEY;
  * ends in '\n', valid UTF-8, no control character but '\n', has an empty

@@ -15,18 +15,6 @@
 
 #define PROOF_MALFORMED (-EINVAL)
 
-struct mem { merkle_hash *leaves; uint64_t n; };
-
-static int mem_leaves(void *ctx, uint64_t begin, uint64_t count, merkle_hash *out)
-{
-	struct mem *m = ctx;
-
-	if (begin + count > m->n)
-		return -EINVAL;
-	memcpy(out, m->leaves + begin, count * sizeof(merkle_hash));
-	return 0;
-}
-
 static json_t *hex(const uint8_t *b, size_t n)
 {
 	static const char d[] = "0123456789abcdef";
@@ -87,7 +75,7 @@ static int newest(struct cust_ledger *l, uint64_t *size, char **note)
 }
 
 struct collect {
-	json_t *events; struct mem *m; uint64_t size; json_t *uncovered; int r;
+	json_t *events; struct cust_mem_leaves *m; uint64_t size; json_t *uncovered; int r;
 	EVP_MD_CTX *claim;	/* SHA-256 of the listed events' leaf hashes */
 };
 
@@ -136,7 +124,7 @@ static int claim_sign(const struct cust_signer *s, const char *origin, uint64_t 
 static int add(void *arg, const struct cust_event *ev)
 {
 	struct collect *c = arg;
-	struct merkle_source src = { c->m, mem_leaves, NULL };
+	struct merkle_source src = { c->m, cust_mem_leaves_get, NULL };
 	merkle_hash proof[MERKLE_MAX_PROOF];
 	uint8_t canon[CUST_CANON_MAX];
 	size_t len, plen, i;
@@ -167,13 +155,11 @@ int cust_proof_build(struct cust_ledger *l, const char *agency,
 {
 	struct collect c = { 0 };
 	json_t *claim = NULL;
-	struct mem m = { 0 };
+	struct cust_mem_leaves m = { 0 };
 	char owner[CUST_AGENCY_MAX + 1], *note = NULL;
 	uint64_t size = 0;
 	merkle_hash root;
-	struct merkle_frontier f;
 	json_t *o = NULL;
-	uint64_t i;
 	int r;
 
 	if ((r = cust_ledger_item_agency(l, evidence_id, owner, sizeof(owner))))
@@ -184,19 +170,8 @@ int cust_proof_build(struct cust_ledger *l, const char *agency,
 		return cust_ledger_sqlerr(l, r);
 	if ((r = newest(l, &size, &note)))
 		goto out;
-	if (!(m.leaves = malloc((size ? size : 1) * sizeof(merkle_hash)))) {
-		r = -ENOMEM;
-		goto out;
-	}
-	m.n = size;
-	for (i = 0; i < size && !r; i += MERKLE_SOURCE_CHUNK)
-		r = cust_ledger_leaf_hashes(l, i, size - i < MERKLE_SOURCE_CHUNK ?
-					    size - i : MERKLE_SOURCE_CHUNK, m.leaves + i);
 	/* the proof must reproduce the signed root, or the ledger was altered */
-	merkle_frontier_init(&f);
-	for (i = 0; !r && i < size; i++)
-		r = merkle_frontier_append(&f, m.leaves[i]);
-	if (!r && !(r = merkle_frontier_root(&f, root))) {
+	if (!(r = cust_mem_leaves_load(l, size, &m, root))) {
 		char body[CKPT_MAX_SIGNED];
 		struct checkpoint cp;
 		size_t blen;

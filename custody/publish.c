@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "durable_int.h"
 #include "ledger_int.h"
 #include "publish.h"
 
@@ -47,18 +48,6 @@ void cust_signer_free(struct cust_signer *s)
 	s->key = NULL;
 }
 
-static int fsync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), r = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (fsync(fd))
-		r = -errno;
-	close(fd);
-	return r;
-}
-
 static int same_content(const char *path, const char *note, size_t len)
 {
 	char *buf = malloc(len + 1);
@@ -79,9 +68,7 @@ static int same_content(const char *path, const char *note, size_t len)
 int cust_ext_write(const char *dir, uint64_t size, const char *note, size_t len)
 {
 	char path[CUST_CONFIG_PATH_MAX + 64], tmp[CUST_CONFIG_PATH_MAX + 96];
-	ssize_t w;
-	size_t off = 0;
-	int fd, r = 0;
+	int fd, r;
 
 	if (snprintf(path, sizeof(path), "%s/checkpoint.%llu", dir,
 		     (unsigned long long)size) >= (int)sizeof(path) ||
@@ -93,16 +80,7 @@ int cust_ext_write(const char *dir, uint64_t size, const char *note, size_t len)
 	fd = open(tmp, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return -errno;
-	while (off < len) {
-		w = write(fd, note + off, len - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			r = w < 0 ? -errno : -EIO;
-			break;
-		}
-		off += (size_t)w;
-	}
+	r = cust_write_all(fd, note, len);
 	if (!r && fsync(fd))
 		r = -errno;
 	if (close(fd) && !r)
@@ -115,7 +93,7 @@ int cust_ext_write(const char *dir, uint64_t size, const char *note, size_t len)
 	}
 	unlink(tmp);
 	if (!r)
-		r = fsync_dir(dir);
+		r = cust_fsync_dir(dir);
 	return r;
 }
 

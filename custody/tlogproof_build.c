@@ -14,18 +14,6 @@
 
 #define MAX_CERTS 64	/* custody_certified events looked at, newest first */
 
-struct mem { merkle_hash *leaves; uint64_t n; };
-
-static int mem_leaves(void *ctx, uint64_t begin, uint64_t count, merkle_hash *out)
-{
-	struct mem *m = ctx;
-
-	if (begin + count > m->n)
-		return -EINVAL;
-	memcpy(out, m->leaves + begin, count * sizeof(merkle_hash));
-	return 0;
-}
-
 /* Newest cosigned checkpoint size; -ENODATA if none (or no table). */
 static int cosigned_size(struct cust_ledger *l, uint64_t *size)
 {
@@ -103,14 +91,14 @@ static int find_cert(struct cust_ledger *l, const char *note, size_t nlen,
 }
 
 struct walk {
-	struct tlp *t; struct mem *m; uint64_t size; const char *dir;
+	struct tlp *t; struct cust_mem_leaves *m; uint64_t size; const char *dir;
 	FILE *log; size_t written, uncovered;
 };
 
 static int write_one(void *arg, const struct cust_event *ev)
 {
 	struct walk *w = arg;
-	struct merkle_source src = { w->m, mem_leaves, NULL };
+	struct merkle_source src = { w->m, cust_mem_leaves_get, NULL };
 	char path[PATH_MAX], *text = NULL;
 	size_t len;
 	FILE *f;
@@ -156,12 +144,11 @@ int tlp_build_dir(struct cust_ledger *l, const char *agency,
 {
 	char owner[CUST_AGENCY_MAX + 1], *note = NULL;
 	struct walk w = { 0 };
-	struct mem m = { 0 };
-	struct merkle_frontier f;
+	struct cust_mem_leaves m = { 0 };
 	struct checkpoint cp;
 	struct ckpt_vkey key;
 	merkle_hash root;
-	uint64_t size = 0, i;
+	uint64_t size = 0;
 	size_t nlen = 0;
 	int r;
 
@@ -201,19 +188,8 @@ int tlp_build_dir(struct cust_ledger *l, const char *agency,
 		r = -ENOKEY;
 		goto out;
 	}
-	if (!(m.leaves = malloc((size ? size : 1) * sizeof(merkle_hash)))) {
-		r = -ENOMEM;
-		goto out;
-	}
-	m.n = size;
-	r = 0;
-	for (i = 0; i < size && !r; i += MERKLE_SOURCE_CHUNK)
-		r = cust_ledger_leaf_hashes(l, i, size - i < MERKLE_SOURCE_CHUNK ?
-					    size - i : MERKLE_SOURCE_CHUNK, m.leaves + i);
-	merkle_frontier_init(&f);
-	for (i = 0; !r && i < size; i++)
-		r = merkle_frontier_append(&f, m.leaves[i]);
-	if (!r && !(r = merkle_frontier_root(&f, root)) && memcmp(root, cp.root, sizeof(root)))
+	if (!(r = cust_mem_leaves_load(l, size, &m, root)) &&
+	    memcmp(root, cp.root, sizeof(root)))
 		r = -EUCLEAN;
 	if (r)
 		goto out;

@@ -15,6 +15,7 @@
 #include <openssl/evp.h>
 
 #include "cosig.h"
+#include "durable_int.h"
 #include "witness.h"
 
 #define EVIDENCE_MAX 64		/* refused notes kept per log and run */
@@ -172,24 +173,11 @@ int witness_add_log(struct witness *w, const char *spec, char *err,
 	return 0;
 }
 
-static int fsync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), r = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (fsync(fd))
-		r = -errno;
-	close(fd);
-	return r;
-}
-
 int witness_write_file(const char *dir, const char *name, const char *data,
 		       size_t len, int excl)
 {
 	char path[4200], tmp[4200];
-	size_t off = 0;
-	int fd, r = 0;
+	int fd, r;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, name);
@@ -198,16 +186,7 @@ int witness_write_file(const char *dir, const char *name, const char *data,
 		  0600);
 	if (fd < 0)
 		return -errno;
-	while (off < len && !r) {
-		ssize_t n = write(fd, data + off, len - off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			r = n < 0 ? -errno : -EIO;
-		else
-			off += (size_t)n;
-	}
+	r = cust_write_all(fd, data, len);
 	if (!r && fsync(fd))
 		r = -errno;
 	if (close(fd) && !r)
@@ -216,7 +195,7 @@ int witness_write_file(const char *dir, const char *name, const char *data,
 		r = -errno;
 	if (r || excl)
 		unlink(tmp);
-	return r ? r : fsync_dir(dir);
+	return r ? r : cust_fsync_dir(dir);
 }
 
 int witness_read_file(const char *dir, const char *name, size_t cap,

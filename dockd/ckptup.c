@@ -12,11 +12,8 @@
 #include <unistd.h>
 
 #include <openssl/evp.h>
-#include <sqlite3.h>
 
-#include "checkpoint.h"
 #include "ckptup.h"
-#include "ledger.h"
 #include "log.h"
 
 uint64_t ckptup_load(const char *path)
@@ -88,34 +85,5 @@ int ckptup_put(struct store_target *st, const char *dock_id, uint64_t tree_size,
 
 int ckptup_newest(struct ledgerw *w, uint64_t after, uint64_t *size, char **note, size_t *len)
 {
-	sqlite3_stmt *s = NULL;
-	int rc, r = -ENOENT;
-
-	ledgerw_lock(w);
-	rc = sqlite3_prepare_v2(cust_ledger_db(ledgerw_ledger(w)), "SELECT size, note FROM"
-				" checkpoints WHERE size > ?1 ORDER BY size DESC LIMIT 1", -1, &s,
-				NULL);
-	if (rc == SQLITE_OK) {
-		sqlite3_bind_int64(s, 1, (sqlite3_int64)after);
-		rc = sqlite3_step(s);
-	}
-	if (rc == SQLITE_ROW) {
-		const char *t = (const char *)sqlite3_column_text(s, 1);
-		size_t n = (size_t)sqlite3_column_bytes(s, 1);
-		char *copy = t && n <= CKPT_MAX_NOTE ? malloc(n + 1) : NULL;
-
-		r = copy ? 0 : t && n <= CKPT_MAX_NOTE ? -ENOMEM : -EBADMSG;
-		if (copy) {
-			memcpy(copy, t, n);
-			copy[n] = '\0';
-			*size = (uint64_t)sqlite3_column_int64(s, 0);
-			*note = copy;
-			*len = n;
-		}
-	} else if (rc != SQLITE_DONE) {
-		r = -EIO;
-	}
-	sqlite3_finalize(s);
-	ledgerw_unlock(w);
-	return r;
+	return ledgerw_checkpoint_newest(w, after, size, note, len);
 }

@@ -273,9 +273,38 @@ static int start_fresh(struct pull *pl)
 
 /* Continue the partial file at rec->durable_chunks (> 0). Any problem:
  * the caller starts afresh (the camera still has every byte). */
+/* The evfile header at the start of the .part file: *hdr (malloc'd, the
+ * caller frees it), *hlen and the parsed *info; all untouched on failure. */
+static int read_header(struct pull *pl, uint8_t **hdr, uint32_t *hlen,
+		       struct evfile_info *info)
+{
+	uint8_t pre[EVFILE_PREFIX_LEN], *h = NULL;
+	struct evfile_info in;
+	uint32_t n = 0;
+	int r;
+
+	r = evfile_fd_pread(&pl->fd, 0, pre, sizeof(pre));
+	if (r == 0)
+		r = evfile_header_peek(pre, sizeof(pre), &n);
+	if (r == 0 && !(h = malloc(n)))
+		r = -ENOMEM;
+	if (r == 0)
+		r = evfile_fd_pread(&pl->fd, 0, h, n);
+	if (r == 0)
+		r = evfile_header_parse(h, n, &in);
+	if (r < 0) {
+		free(h);
+		return r;
+	}
+	*hdr = h;
+	*hlen = n;
+	*info = in;
+	return 0;
+}
+
 static int resume(struct pull *pl)
 {
-	uint8_t key[EVFILE_KEY_LEN], *hdr = NULL, pre[EVFILE_PREFIX_LEN];
+	uint8_t key[EVFILE_KEY_LEN], *hdr = NULL;
 	struct evfile_info info;
 	uint64_t k = pl->rec->durable_chunks, off;
 	uint32_t hlen = 0;
@@ -286,15 +315,7 @@ static int resume(struct pull *pl)
 		return -errno;
 	r = ingest_key_load(pl->p, key);
 	if (r == 0)
-		r = evfile_fd_pread(&pl->fd, 0, pre, sizeof(pre));
-	if (r == 0)
-		r = evfile_header_peek(pre, sizeof(pre), &hlen);
-	if (r == 0 && !(hdr = malloc(hlen)))
-		r = -ENOMEM;
-	if (r == 0)
-		r = evfile_fd_pread(&pl->fd, 0, hdr, hlen);
-	if (r == 0)
-		r = evfile_header_parse(hdr, hlen, &info);
+		r = read_header(pl, &hdr, &hlen, &info);
 	if (r == 0 && (k << info.chunk_log2) >= pl->rec->size)
 		r = -ERANGE; /* the final chunk is never "durable" mid-pull */
 	off = r == 0 ? evfile_chunk_offset(hlen, info.chunk_log2, k) : 0;
@@ -372,22 +393,14 @@ static int ct_check(struct pull *pl, uint64_t ct, uint8_t ct_sha[32])
  * header (what was really written, also after a resumed pull). */
 static int origin(struct pull *pl, struct dockdb_origin *o)
 {
-	uint8_t pre[EVFILE_PREFIX_LEN], *hdr = NULL;
 	struct evfile_info info;
-	uint32_t hlen = 0;
+	uint8_t *hdr = NULL;
+	uint32_t hlen;
 	int r;
 
 	memset(o, 0, sizeof(*o));
 	memcpy(o->device_key, pl->device_key, sizeof(o->device_key));
-	r = evfile_fd_pread(&pl->fd, 0, pre, sizeof(pre));
-	if (r == 0)
-		r = evfile_header_peek(pre, sizeof(pre), &hlen);
-	if (r == 0 && !(hdr = malloc(hlen)))
-		r = -ENOMEM;
-	if (r == 0)
-		r = evfile_fd_pread(&pl->fd, 0, hdr, hlen);
-	if (r == 0)
-		r = evfile_header_parse(hdr, hlen, &info);
+	r = read_header(pl, &hdr, &hlen, &info);
 	free(hdr);
 	if (r < 0)
 		return r;

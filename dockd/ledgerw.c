@@ -195,15 +195,15 @@ void ledgerw_set_checkpoint_hook(struct ledgerw *w, void (*fn)(void *arg), void 
 	ledgerw_unlock(w);
 }
 
-int ledgerw_checkpoint_after(struct ledgerw *w, uint64_t after, uint64_t *size, char **note,
-			     size_t *len)
+int ledgerw_checkpoint_newest(struct ledgerw *w, uint64_t after, uint64_t *size, char **note,
+			      size_t *len)
 {
 	sqlite3_stmt *s = NULL;
 	int rc, r = -ENOENT;
 
 	ledgerw_lock(w);
 	rc = sqlite3_prepare_v2(cust_ledger_db(w->l), "SELECT size, note FROM checkpoints"
-				" WHERE size > ?1 ORDER BY size LIMIT 1", -1, &s, NULL);
+				" WHERE size > ?1 ORDER BY size DESC LIMIT 1", -1, &s, NULL);
 	if (rc == SQLITE_OK) {
 		sqlite3_bind_int64(s, 1, (sqlite3_int64)after);
 		rc = sqlite3_step(s);

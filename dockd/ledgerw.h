@@ -73,10 +73,10 @@ int ledgerw_tick(struct ledgerw *w);
  * the lock, on the writing thread): the storage worker uploads it. */
 void ledgerw_set_checkpoint_hook(struct ledgerw *w, void (*fn)(void *arg), void *arg);
 
-/* The signed checkpoint with the smallest tree size > after: *size, *note
- * (malloc'd, NUL-terminated, the bytes published as checkpoint.<size>;
- * caller frees) and *len. -ENOENT when there is none. */
-int ledgerw_checkpoint_after(struct ledgerw *w, uint64_t after, uint64_t *size, char **note,
-			     size_t *len);
+/* The signed checkpoint with the largest tree size > after (the newest):
+ * *size, *note (malloc'd, NUL-terminated, the bytes published as
+ * checkpoint.<size>; caller frees) and *len. -ENOENT when there is none. */
+int ledgerw_checkpoint_newest(struct ledgerw *w, uint64_t after, uint64_t *size, char **note,
+			      size_t *len);
 
 #endif

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "cosig.h"
 #include "publish.h"
 
 int cmd_init(struct cmd_ctx *ctx, int argc, char **argv)
@@ -33,30 +34,32 @@ int cmd_init(struct cmd_ctx *ctx, int argc, char **argv)
 	return CMD_OK;
 }
 
-int cmd_keygen(struct cmd_ctx *ctx, int argc, char **argv)
+int cmd_vkey_keygen(int argc, char **argv, int first, const char *name,
+		    bool witness, const char *what, const char *usage)
 {
-	const char *key = NULL, *vk = NULL, *name = ctx->cfg.checkpoint_origin;
+	const char *key = NULL, *vk = NULL;
 	struct edkey *k = NULL;
 	struct ckpt_vkey v;
 	char text[CKPT_MAX_VKEY];
 	FILE *f;
 	int i, r;
 
-	for (i = 1; i + 1 < argc; i += 2) {
+	for (i = first; i + 1 < argc; i += 2) {
 		if (!strcmp(argv[i], "--key")) key = argv[i + 1];
 		else if (!strcmp(argv[i], "--vkey")) vk = argv[i + 1];
 		else if (!strcmp(argv[i], "--name")) name = argv[i + 1];
 		else break;
 	}
 	if (i != argc || !key || !vk || !name || !ckpt_name_valid(name)) {
-		cmd_err("usage: custody keygen --key PRIVATE.pem --vkey PUBLIC.vkey "
-			"[--name ORIGIN] (name defaults to [ledger] checkpoint_origin)");
+		cmd_err("%s", usage);
 		return CMD_ERROR;
 	}
 	if ((r = edkey_generate(&k)) || (r = edkey_save_private(k, key)) ||
-	    (r = ckpt_vkey_from_edkey(name, k, &v)) ||
-	    (r = ckpt_vkey_format(&v, text, sizeof(text)))) {
-		cmd_err("keygen: %s", strerror(-r));
+	    (r = witness ? cosig_vkey_from_edkey(name, k, &v)
+			 : ckpt_vkey_from_edkey(name, k, &v)) ||
+	    (r = witness ? cosig_vkey_format(&v, text, sizeof(text))
+			 : ckpt_vkey_format(&v, text, sizeof(text)))) {
+		cmd_err("%s: %s", what, strerror(-r));
 		edkey_free(k);
 		return CMD_ERROR;
 	}
@@ -67,6 +70,14 @@ int cmd_keygen(struct cmd_ctx *ctx, int argc, char **argv)
 	}
 	printf("%s\n", text);
 	return CMD_OK;
+}
+
+int cmd_keygen(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	return cmd_vkey_keygen(argc, argv, 1, ctx->cfg.checkpoint_origin, false,
+			       "keygen", "usage: custody keygen --key PRIVATE.pem "
+			       "--vkey PUBLIC.vkey [--name ORIGIN] (name defaults "
+			       "to [ledger] checkpoint_origin)");
 }
 
 static int set_field(struct cust_event *ev, const char *o, const char *v)

@@ -50,6 +50,14 @@ void cmd_os_user(char *buf, size_t cap);
 /* Print "custody: " + message to stderr. */
 void cmd_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* `custody keygen` and `custody witness keygen` (admin.c): options from
+ * argv[first]: --key F (new Ed25519 private key) --vkey F (its vkey text,
+ * created, never overwritten; also printed) --name N (default `name`).
+ * witness: a cosignature (type 0x04) vkey, else a log (0x01) one.  Errors
+ * print `usage` or "what: reason" and give CMD_ERROR. */
+int cmd_vkey_keygen(int argc, char **argv, int first, const char *name,
+		    bool witness, const char *what, const char *usage);
+
 /* Subcommands, one group per file. */
 int cmd_init(struct cmd_ctx *ctx, int argc, char **argv);	/* admin.c */
 int cmd_keygen(struct cmd_ctx *ctx, int argc, char **argv);	/* admin.c */

@@ -188,38 +188,9 @@ static int parse_listen(const char *s, struct sockaddr_storage *ss,
 
 static int keygen(int argc, char **argv)
 {
-	const char *key = NULL, *vk = NULL, *name = NULL;
-	struct edkey *k = NULL;
-	struct ckpt_vkey v;
-	char text[CKPT_MAX_VKEY];
-	FILE *f;
-	int i, r;
-
-	for (i = 2; i + 1 < argc; i += 2) {
-		if (!strcmp(argv[i], "--key")) key = argv[i + 1];
-		else if (!strcmp(argv[i], "--vkey")) vk = argv[i + 1];
-		else if (!strcmp(argv[i], "--name")) name = argv[i + 1];
-		else break;
-	}
-	if (i != argc || !key || !vk || !name || !ckpt_name_valid(name)) {
-		cmd_err("usage: custody witness keygen --key WITNESS.key "
-			"--vkey WITNESS.vkey --name NAME");
-		return CMD_ERROR;
-	}
-	if ((r = edkey_generate(&k)) || (r = edkey_save_private(k, key)) ||
-	    (r = cosig_vkey_from_edkey(name, k, &v)) ||
-	    (r = cosig_vkey_format(&v, text, sizeof(text)))) {
-		cmd_err("witness keygen: %s", strerror(-r));
-		edkey_free(k);
-		return CMD_ERROR;
-	}
-	edkey_free(k);
-	if (!(f = fopen(vk, "wx")) || fprintf(f, "%s\n", text) < 0 || fclose(f)) {
-		cmd_err("%s: %s", vk, strerror(errno));
-		return CMD_ERROR;
-	}
-	printf("%s\n", text);
-	return CMD_OK;
+	return cmd_vkey_keygen(argc, argv, 2, NULL, true, "witness keygen",
+			       "usage: custody witness keygen --key WITNESS.key "
+			       "--vkey WITNESS.vkey --name NAME");
 }
 
 struct opts {
