@@ -13,6 +13,11 @@
 #   checkpoints-inconsistent  two validly signed checkpoints of one size with
 #                         different roots (another history signed with the
 #                         same key, published in place of ours)
+#   record (replay)       a validly encoded event the replay rules refuse:
+#                         the item's case list would pass its 1023-byte cap
+#                         (append refuses it, so it is written around the
+#                         append path, frontier recomputed, checkpoint
+#                         re-signed with the test's own key)
 # The untouched copy verifies clean.
 . "$(dirname "$0")/../lib.sh"
 mktmp
@@ -101,4 +106,60 @@ if [ -f "$T/twin/ext/$f" ] && ! cmp -s "$T/twin/ext/$f" "$D/ext/$f"; then
 else
 	not_ok "setup: a same-key twin ledger with a different $f"
 fi
+case_dir record-refused
+# 15 distinct 64-byte case numbers make a 974-byte case list; a 16th
+# would make it 1039 bytes, past the 1023-byte cap: append refuses it
+i=10
+while [ $i -lt 25 ]; do
+	"$C" --config "$D/c.ini" append --action viewed --actor-kind clerk --actor-id clerk1 \
+		--evidence EV-00000002 --case "$(printf "CASE-%02d-%056d" $i 0)" >/dev/null || break
+	i=$((i + 1))
+done
+check "15 events with 64-byte case numbers appended" [ $i -eq 25 ]
+err=$("$C" --config "$D/c.ini" append --action viewed --actor-kind clerk --actor-id clerk1 \
+	--evidence EV-00000002 --case "$(printf "CASE-%02d-%056d" 99 0)" 2>&1 >/dev/null); rc=$?
+check "append refuses the 16th: case list past its cap (exit $rc)" sh -c \
+	"[ $rc -ne 0 ] && printf '%s\n' \"\$1\" | grep -q 'append: Argument list too long'" - "$err"
+"$C" --config "$D/c.ini" checkpoint >/dev/null
+check "grown ledger still verifies clean" sh -c "'$C' --config '$D/c.ini' verify >/dev/null"
+fseq=$(python3 - "$D/l.db" <<'PY'
+import hashlib, sqlite3, struct, sys
+db = sqlite3.connect(sys.argv[1])
+def s(t): b = (t or "").encode(); return struct.pack(">I", len(b)) + b
+def canon(r): # docs/custody-ledger.md canonical event encoding
+    seq, t, clock, ag, ak, aid, act, ev, oc, rs, case, det = r
+    return (bytes([1]) + struct.pack(">Qq", seq, t) + bytes([clock]) + s(ag) + bytes([ak])
+            + s(aid) + struct.pack(">H", act) + s(ev) + bytes([oc]) + s(rs) + s(case) + s(det))
+# the last viewed event of the item (clerk1, case CASE-24-...) as a template
+tpl = db.execute("SELECT seq, time_ns, clock, agency_id, actor_kind, actor_id, action,"
+    " evidence_id, outcome, reason, case_no, details, canon FROM events"
+    " WHERE evidence_id = 'EV-00000002' ORDER BY seq DESC LIMIT 1").fetchone()
+assert canon(tpl[:12]) == tpl[12], "encoder disagrees with the ledger"
+seq, t = db.execute("SELECT max(seq), max(time_ns) FROM events").fetchone()
+row = (seq + 1, t + 1) + tpl[2:10] + ("CASE-99-" + "0" * 56,) + tpl[11:12]
+c = canon(row)
+db.execute("INSERT INTO events VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+           row + (c, hashlib.sha256(b"\0" + c).digest()))
+# recompute the frontier (docs/custody-ledger.md) over every leaf
+NH = lambda l, r: hashlib.sha256(b"\1" + l + r).digest()
+f, size = [], 0
+for (h,) in db.execute("SELECT leaf_hash FROM events ORDER BY seq"):
+    k = size
+    while k & 1:
+        h = NH(f.pop(), h); k >>= 1
+    f.append(h); size += 1
+db.execute("UPDATE tree SET frontier = ? WHERE id = 1", (struct.pack(">Q", size) + b"".join(f),))
+db.commit()
+print(row[0])
+PY
+)
+check "refused event written around the append path (seq $fseq)" [ -n "$fseq" ]
+check "the dock re-signs a checkpoint over it" sh -c "'$C' --config '$D/c.ini' checkpoint >/dev/null"
+out=$("$C" --config "$D/c.ini" verify 2>&1); rc=$?
+printf '%s\n' "$out" | grep FINDING | sed 's/^/# /'
+check "verify exits 1 on the refused event (exit $rc)" [ $rc -eq 1 ]
+check "finding record at seq $fseq: event cannot be applied" sh -c "printf '%s\n' \"\$1\" |
+	grep -q '^FINDING record seq $fseq: event cannot be applied to EV-00000002: '" - "$out"
+n=$(printf '%s\n' "$out" | grep -c '^FINDING')
+check "it is the only finding ($n)" [ "$n" -eq 1 ]
 done_testing
