@@ -88,6 +88,7 @@ int ingest_fsync_dir(const char *dir)
 int ingest_vault_clear(const struct paths *p)
 {
 	char aside[PATH_MAX];
+	int r;
 
 	if (access(p->vault, F_OK) < 0)
 		return 0;
@@ -95,6 +96,14 @@ int ingest_vault_clear(const struct paths *p)
 		return -ENAMETOOLONG;
 	if (ingest_mkdirs(p->qdir) < 0 || rename(p->vault, aside) < 0)
 		return -errno;
+	/* a rename is durable only once both directories are synced: the
+	 * caller syncs the vault's after its link; without this one a power
+	 * cut could move the old file back over the new link after the new
+	 * file's SHA-256 was committed (the power-cut suite found it: a
+	 * vault copy that never matched its row, never uploaded) */
+	r = ingest_fsync_dir(p->qdir);
+	if (r < 0)
+		return r;
 	log_warning("%s: moved an unrecorded vault file aside to %s", p->vault, aside);
 	return 0;
 }

@@ -37,7 +37,9 @@ int ingest_key_save(const struct paths *p, const uint8_t key[EVFILE_KEY_LEN]);
 int ingest_key_load(const struct paths *p, uint8_t key[EVFILE_KEY_LEN]);
 void ingest_key_wipe(const struct paths *p);
 
-/* Move whatever is at the vault name aside (write-once names). */
+/* Move whatever is at the vault name aside (write-once names), into the
+ * quarantine directory, which is fsynced; the caller fsyncs the vault
+ * directory after linking the new file. */
 int ingest_vault_clear(const struct paths *p);
 
 #endif
