@@ -456,14 +456,18 @@ static int finish(struct pull *pl)
 /* An interrupted pull that had durable chunks starts again from byte 0:
  * say so, and why, before its ingest_started (resume_chunk 0). The usual
  * why: dockd restarted, and data keys are never kept on disk (ingest_keys.c). */
-static int record_restart(struct pull *pl, int why)
+static int record_restart(struct pull *pl, int why, bool missing)
 {
 	struct cust_event ev;
 	char reason[160];
 	int r = ledgerw_event(pl->d->w, &ev, CUST_A_INGEST_RESTARTED, pl->rec->evidence_id,
 			      CUST_OUTCOME_OK);
 
-	if (why == -ENOKEY)
+	if (missing)
+		snprintf(reason, sizeof(reason), "the partial file does not hold the %llu durable "
+			 "chunks recorded for it: the disk lost synced data",
+			 (unsigned long long)pl->rec->durable_chunks);
+	else if (why == -ENOKEY)
 		snprintf(reason, sizeof(reason), "the data key of the partial file is not in "
 			 "memory (dockd restarted): data keys are never kept on disk");
 	else
@@ -475,6 +479,7 @@ static int record_restart(struct pull *pl, int why)
 		json_t *d = json_pack("{s:I,s:i,s:s}", "from_chunk",
 				      (json_int_t)pl->rec->durable_chunks, "attempt",
 				      (int)pl->rec->attempts + 1, "why",
+				      missing ? "durable-progress-missing" :
 				      why == -ENOKEY ? "no-key" : "resume-failed");
 
 		r = d ? cust_event_set_details(&ev, d) : -ENOMEM;
@@ -485,6 +490,31 @@ static int record_restart(struct pull *pl, int why)
 	return r;
 }
 
+/* Before a resume (after a restart it always fails: no data key), the
+ * recorded durable progress must be on the disk, key or not: if not, a
+ * sync before dockdb_set_durable() did not reach the device (a missing
+ * fdatasync, a disk that lies), and the syncs that a release relies on
+ * are suspect too. Checked by size (no key needed); the power-cut suite
+ * looks for this. True when it is missing (logged as an error). */
+static bool part_lost(struct pull *pl)
+{
+	uint64_t have = 0, need = 0;
+	int r = ingest_part_holds(pl->p->part, pl->rec->durable_chunks, &have, &need);
+
+	if (r != -ENODATA)
+		return false;
+	if (need)
+		log_error("%s: recorded durable progress missing: %llu chunk(s) need %llu bytes, "
+			  "the partial file holds %llu", pl->rec->evidence_id,
+			  (unsigned long long)pl->rec->durable_chunks, (unsigned long long)need,
+			  (unsigned long long)have);
+	else
+		log_error("%s: recorded durable progress missing: %llu chunk(s), the partial file "
+			  "is missing or has no readable header (%llu bytes)", pl->rec->evidence_id,
+			  (unsigned long long)pl->rec->durable_chunks, (unsigned long long)have);
+	return true;
+}
+
 static int open_pull(struct pull *pl)
 {
 	bool fresh = pl->rec->state != DREC_PULLING || pl->rec->durable_chunks == 0;
@@ -493,9 +523,11 @@ static int open_pull(struct pull *pl)
 	if ((r = ingest_mkdirs(pl->p->pdir)) < 0)
 		return pl->local_err = r;
 	if (!fresh) {
-		r = resume(pl);
+		bool missing = part_lost(pl); /* before resume() truncates it */
+
+		r = missing ? -ENODATA : resume(pl);
 		if (r < 0) {
-			int rr = record_restart(pl, r);
+			int rr = record_restart(pl, r, missing);
 
 			if (rr < 0)
 				return rr;

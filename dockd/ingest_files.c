@@ -3,6 +3,7 @@
  * ingest.h). */
 #define _GNU_SOURCE
 #include <dirent.h>
+#include <stdlib.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -25,6 +26,45 @@ int ingest_pathf(char *buf, const char *fmt, ...)
 	n = vsnprintf(buf, PATH_MAX, fmt, ap);
 	va_end(ap);
 	return (n < 0 || n >= PATH_MAX) ? -ENAMETOOLONG : 0;
+}
+
+int ingest_part_holds(const char *part, uint64_t chunks, uint64_t *have, uint64_t *need)
+{
+	uint8_t pre[EVFILE_PREFIX_LEN], *h = NULL;
+	struct evfile_info info;
+	struct stat st;
+	uint32_t n = 0;
+	int fd, r;
+
+	fd = open(part, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno != ENOENT)
+			return -errno;
+		*have = 0;
+		*need = 0;
+		return -ENODATA;
+	}
+	r = fstat(fd, &st) < 0 ? -errno : 0;
+	/* a header that does not read or parse: no durable progress had one */
+	if (r == 0 && (evfile_fd_pread(&fd, 0, pre, sizeof(pre)) < 0 ||
+		       evfile_header_peek(pre, sizeof(pre), &n) < 0))
+		r = -ENODATA;
+	if (r == 0 && !(h = malloc(n)))
+		r = -ENOMEM;
+	if (r == 0 && (evfile_fd_pread(&fd, 0, h, n) < 0 || evfile_header_parse(h, n, &info) < 0))
+		r = -ENODATA;
+	free(h);
+	close(fd);
+	if (r == -ENODATA) {
+		*have = (uint64_t)st.st_size;
+		*need = 0;
+		return r;
+	}
+	if (r < 0)
+		return r;
+	*have = (uint64_t)st.st_size;
+	*need = evfile_chunk_offset(n, info.chunk_log2, chunks);
+	return *have >= *need ? 0 : -ENODATA;
 }
 
 int ingest_vault_path(const struct dock_config *c, const char *serial, const char *rid,
@@ -88,6 +128,7 @@ int ingest_fsync_dir(const char *dir)
 int ingest_vault_clear(const struct paths *p)
 {
 	char aside[PATH_MAX];
+	int r;
 
 	if (access(p->vault, F_OK) < 0)
 		return 0;
@@ -95,6 +136,14 @@ int ingest_vault_clear(const struct paths *p)
 		return -ENAMETOOLONG;
 	if (ingest_mkdirs(p->qdir) < 0 || rename(p->vault, aside) < 0)
 		return -errno;
+	/* a rename is durable only once both directories are synced: the
+	 * caller syncs the vault's after its link; without this one a power
+	 * cut could move the old file back over the new link after the new
+	 * file's SHA-256 was committed (the power-cut suite found it: a
+	 * vault copy that never matched its row, never uploaded) */
+	r = ingest_fsync_dir(p->qdir);
+	if (r < 0)
+		return r;
 	log_warning("%s: moved an unrecorded vault file aside to %s", p->vault, aside);
 	return 0;
 }

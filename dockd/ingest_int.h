@@ -37,7 +37,19 @@ int ingest_key_save(const struct paths *p, const uint8_t key[EVFILE_KEY_LEN]);
 int ingest_key_load(const struct paths *p, uint8_t key[EVFILE_KEY_LEN]);
 void ingest_key_wipe(const struct paths *p);
 
-/* Move whatever is at the vault name aside (write-once names). */
+/* Whether the partial file at `part` still holds what a recorded durable
+ * progress of `chunks` promised: its evfile header and `chunks` whole
+ * chunks (docs/evidence-format.md), i.e. at least
+ * evfile_chunk_offset(header_len, chunk_log2, chunks) bytes. Needs no data
+ * key (the header is read, not decrypted). 0 when it does; -ENODATA when
+ * the file is missing, its header unreadable or the file shorter, with
+ * *have (its size, 0 if missing) and *need (0 if the header is unreadable)
+ * set; another -errno when it cannot be looked at. */
+int ingest_part_holds(const char *part, uint64_t chunks, uint64_t *have, uint64_t *need);
+
+/* Move whatever is at the vault name aside (write-once names), into the
+ * quarantine directory, which is fsynced; the caller fsyncs the vault
+ * directory after linking the new file. */
 int ingest_vault_clear(const struct paths *p);
 
 #endif

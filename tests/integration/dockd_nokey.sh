@@ -9,7 +9,8 @@
 # start. After the restart the pull starts again from byte 0 (no key to
 # resume with), recorded as ingest_restarted with its reason, and the
 # recording is stored, byte-identical, and verified. Within one dockd life
-# a re-docked camera still resumes (key in memory). Also: `dockd enroll`
+# a re-docked camera still resumes (key in memory), unless its partial file
+# lost recorded durable progress (why durable-progress-missing). Also: `dockd enroll`
 # signs a checkpoint over the events it appended (no unprotected tail).
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/dockd_lib.sh"
@@ -171,6 +172,24 @@ sys.exit(0 if len(st) == 2 and int(st[1].get("resume_chunk", 0)) > 0 else 1)' "$
 check "no ingest_restarted for it" test "$(dk_count_action "$EV" ingest_restarted)" = 0
 check "resumed copy stored" dk_wait_stored "$EV" 60
 check "resumed copy decrypts to the original bytes" dk_same CAM-R REC-1
+
+# --- recorded durable progress no longer on the disk ----------------------
+# (what a lost fdatasync leaves after a power cut; tests/powercut/ makes it
+# for real): dockd checks the partial file's length against the recorded
+# durable chunks before it resumes, says so, and pulls from 0.
+check "setup: camera CAM-L" dk_camera CAM-L 1 3000000
+dk_dock CAM-L --disconnect-after 1500000
+EV=CAM-L/REC-1
+check "unplugged mid-pull: progress recorded" test "$(durable)" -gt 0
+truncate -s 1000 "$DK_VAULT/.partial/CAM-L/REC-1.part"
+dk_dock CAM-L
+check "ingest_restarted with why durable-progress-missing" \
+	dk_py 'sys.exit(0 if any(a == "ingest_restarted" and int(d.get("from_chunk", 0)) > 0
+		and d.get("why") == "durable-progress-missing" for _, a, _, d in events(args[0])) else 1)' "$EV"
+check "the log says recorded durable progress is missing" \
+	grep -q "CAM-L/REC-1: recorded durable progress missing" "$DK_LOG"
+check "pulled again from 0 and stored" dk_wait_stored "$EV" 60
+check "that copy decrypts to the original bytes" dk_same CAM-L REC-1
 check "dockd stops cleanly" dk_stop
 check "custody verify is clean at the end" dk_verify
 done_testing

@@ -16,9 +16,11 @@
 # longer holds has a copy in the target that decrypts to the original bytes.
 # The next point's run restarts dockd on what the cut left (it recovers,
 # then is cut again); every VERIFY_EVERY points a plain run (no library)
-# empties the camera. Throughout: no pull had to restart because a recorded
-# durable chunk count was not on the disk ("cannot resume": the fdatasync
-# before durable progress is recorded), `custody verify` is clean and the
+# empties the camera. Throughout: no restarted pull found less on the disk
+# than its recorded durable chunk count ("recorded durable progress
+# missing", logged by dockd before every restart or resume of a pull with
+# durable chunks: the fdatasync before durable progress is recorded),
+# `custody verify` is clean and the
 # release rule holds over the ledger (every camera_released after a
 # storage_verified); at the end every recording is released once, its vault
 # and target copies byte-identical to the original.
@@ -198,10 +200,13 @@ while [ $p -lt "$POINTS" ]; do
 			tail -n 5 "$DK/verify.out" | sed 's/^/#   /'
 		fi
 	fi
-	if tail -n +"$logmark" "$DK_LOG" | grep -q 'cannot resume'; then
+	# every restart mid-pull logs 'cannot resume' (no data key after a
+	# restart); this is dockd's own check that the partial file still
+	# holds the recorded durable chunks (ingest.c part_lost)
+	if tail -n +"$logmark" "$DK_LOG" | grep -q 'recorded durable progress missing'; then
 		resume_lost=$((resume_lost + 1))
 		echo "# point $p (after the cut before it): recorded durable progress was not on the disk:"
-		tail -n +"$logmark" "$DK_LOG" | grep 'cannot resume' | sed 's/^/#   /'
+		tail -n +"$logmark" "$DK_LOG" | grep 'recorded durable progress missing' | sed 's/^/#   /'
 	fi
 	echo "# point $p ($ph $at/$n): $what"
 done
