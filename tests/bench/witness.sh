@@ -14,6 +14,12 @@
 #                          recordings per checkpoint) - dockd witnesses from
 #                          its own thread, so this is the rate with a
 #                          witness too; printed for comparison
+#   witness_append_rate_inline  the same appends if every checkpoint
+#                          (one per 10 recordings) also waited in line for
+#                          its consistency proof and the witness's
+#                          cosignature: events / (fill time + the measured
+#                          proof and round-trip times); the worst case, an
+#                          upper bound of what witnessing costs the ledger
 # Usage: tests/bench/witness.sh [BUILD_DIR]   (CKPTS=N, default 200)
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -66,3 +72,5 @@ echo "# $(wc -l <"$T/rt") checkpoints, last size $old"
 echo "BENCH witness_cosign_ms_p50 $(pct "$T/rt" 50) ms"
 echo "BENCH witness_cosign_ms_p90 $(pct "$T/rt" 90) ms"
 echo "BENCH witness_proof_ms_p50 $(pct "$T/pf" 50) ms"
+tw=$(paste -sd+ "$T/rt" | bc); tp=$(paste -sd+ "$T/pf" | bc)
+echo "BENCH witness_append_rate_inline $(echo "$ev / ($t1 - $t0 + ($tw + $tp) / 1000)" | bc) events/s"
