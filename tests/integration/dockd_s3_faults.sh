@@ -50,7 +50,10 @@ dock_until_released() { # SERIAL
 }
 # Tries of the S3 requests that gave up in this phase, one number per
 # dockd error line ("...; N attempts)"), from the log lines after $mark.
-gave_up_tries() { tail -n +$((mark + 1)) "$DK_LOG" | grep -Eo '[0-9]+ attempts?\)' | grep -Eo '^[0-9]+'; }
+# A request cancelled because dockd is stopping (code Cancelled, after the
+# attempt in flight) did not give up: it is taken up again at the next start.
+gave_up_tries() { tail -n +$((mark + 1)) "$DK_LOG" | grep -v ' Cancelled: ' |
+	grep -Eo '[0-9]+ attempts?\)' | grep -Eo '^[0-9]+'; }
 # Requests that gave up in this phase: none (no error line at all).
 none_gave_up() {
 	n=$(gave_up_tries | grep -c .)
