@@ -38,6 +38,13 @@ static const struct name actions[] = {
 	{ CUST_A_ACCESS_DENIED, "access_denied" },
 	{ CUST_A_DESTROYED, "destroyed" },
 	{ CUST_A_INGEST_INTERRUPTED, "ingest_interrupted" },
+	{ CUST_A_CASE_ASSIGNED, "case_assigned" },
+	{ CUST_A_CASE_UNASSIGNED, "case_unassigned" },
+	{ CUST_A_ANNOTATED, "annotated" },
+	{ CUST_A_FIXITY_CHECKED, "fixity_checked" },
+	{ CUST_A_REPAIRED, "repaired" },
+	{ CUST_A_DESTRUCTION_REQUESTED, "destruction_requested" },
+	{ CUST_A_DESTRUCTION_APPROVED, "destruction_approved" },
 	{ CUST_A_LOGON, "logon" },
 	{ CUST_A_LOGOFF, "logoff" },
 	{ CUST_A_LEDGER_READ, "ledger_read" },
@@ -55,6 +62,9 @@ static const struct name actions[] = {
 	{ CUST_A_RECIPIENT_POLICY, "recipient_policy" },
 	{ CUST_A_WITNESS_POLICY, "witness_policy" },
 	{ CUST_A_INGEST_RESTARTED, "ingest_restarted" },
+	{ CUST_A_LINK_WORKER_KILLED, "link_worker_killed" },
+	{ CUST_A_RECEIPT_REFUSED, "receipt_refused" },
+	{ CUST_A_SESSION_ABORTED, "session_aborted" },
 };
 static const struct name actors[] = {
 	{ CUST_ACTOR_DOCK, "dock" }, { CUST_ACTOR_CAMERA, "camera" },
@@ -96,7 +106,8 @@ const char *cust_action_name(enum cust_action a) { return lookup(actions, N(acti
 const char *cust_actor_name(enum cust_actor_kind k) { return lookup(actors, N(actors), (int)k); }
 const char *cust_outcome_name(enum cust_outcome o) { return lookup(outcomes, N(outcomes), (int)o); }
 const char *cust_clock_name(enum cust_clock c) { return lookup(clocks, N(clocks), (int)c); }
-_Static_assert(CUST_A_CUSTODY_CERTIFIED == 53 && CUST_A_WITNESS_POLICY == 55,
+_Static_assert(CUST_A_CUSTODY_CERTIFIED == 53 && CUST_A_WITNESS_POLICY == 55 &&
+	       CUST_A_DESTRUCTION_APPROVED == 31 && CUST_A_SESSION_ABORTED == 59,
 	       "action numbers are part of the ledger format");
 
 int cust_action_valid(int a) { return lookup(actions, N(actions), a) != NULL; }

@@ -98,7 +98,14 @@ enum cust_action {
 	CUST_A_ACCESS_DENIED,		/* access_denied */
 	CUST_A_DESTROYED,		/* destroyed */
 	CUST_A_INGEST_INTERRUPTED,	/* ingest_interrupted: details offset, error */
-	CUST_A_LIFE_MAX_ = CUST_A_INGEST_INTERRUPTED,
+	CUST_A_CASE_ASSIGNED,		/* case_assigned: details case */
+	CUST_A_CASE_UNASSIGNED,		/* case_unassigned: details case */
+	CUST_A_ANNOTATED,		/* annotated: details field (title|notes), value */
+	CUST_A_FIXITY_CHECKED,		/* fixity_checked: a stored copy re-verified */
+	CUST_A_REPAIRED,		/* repaired: a damaged copy restored from a verified one */
+	CUST_A_DESTRUCTION_REQUESTED,	/* destruction_requested (first person) */
+	CUST_A_DESTRUCTION_APPROVED,	/* destruction_approved (second person) */
+	CUST_A_LIFE_MAX_ = CUST_A_DESTRUCTION_APPROVED,
 
 	CUST_A_LOGON = 40,		/* logon (outcome ok / denied) */
 	CUST_A_LOGOFF,			/* logoff */
@@ -117,7 +124,10 @@ enum cust_action {
 	CUST_A_RECIPIENT_POLICY,	/* recipient_policy: details note (agency-signed recipients/v1) + version, key ids */
 	CUST_A_WITNESS_POLICY,		/* witness_policy: details note (agency-signed witnesses/v1) + version, quorum */
 	CUST_A_INGEST_RESTARTED = 56,	/* ingest_restarted: details from_chunk, attempt, why */
-	CUST_A_AUDIT_MAX_ = CUST_A_INGEST_RESTARTED
+	CUST_A_LINK_WORKER_KILLED,	/* link_worker_killed: a camera-link worker broke its sandbox or its contract */
+	CUST_A_RECEIPT_REFUSED,		/* receipt_refused: the custodian would not sign a release receipt */
+	CUST_A_SESSION_ABORTED,		/* session_aborted: a camera session ended by the dock (why) */
+	CUST_A_AUDIT_MAX_ = CUST_A_SESSION_ABORTED
 };
 
 struct cust_event {

@@ -651,7 +651,12 @@ int s3_do(struct s3_client *c, struct s3_req *q, struct s3_error *e)
 		/* Throttled: the server asked us to slow down: wait as if two
 		 * more tries had failed (a longer jitter window). */
 		if (backoff(c, r == S3_THROTTLE ? n + 2 : n) != 0) {
+			/* Stopping while waiting to retry is a cancellation, not
+			 * the last attempt's error: say so (callers and logs
+			 * tell "will be taken up again" from "gave up"). */
 			r = -ECANCELED;
+			snprintf(e->code, sizeof(e->code), "Cancelled");
+			snprintf(e->message, sizeof(e->message), "stopping while waiting to retry");
 			break;
 		}
 	}

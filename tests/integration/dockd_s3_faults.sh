@@ -57,7 +57,11 @@ gave_up_tries() { tail -n +$((mark + 1)) "$DK_LOG" | grep -v ' Cancelled: ' |
 # Requests that gave up in this phase: none (no error line at all).
 none_gave_up() {
 	n=$(gave_up_tries | grep -c .)
-	[ "$n" = 0 ] || { echo "# $n request(s) gave up: $(gave_up_tries | tr '\n' ' ')"; return 1; }
+	[ "$n" = 0 ] && return 0
+	echo "# $n request(s) gave up: $(gave_up_tries | tr '\n' ' ')"
+	tail -n +$((mark + 1)) "$DK_LOG" | grep -v ' Cancelled: ' |
+		grep -E '[0-9]+ attempts?\)' | sed 's/^/#   /'
+	return 1
 }
 # Requests that gave up in this phase: at least one, each after exactly
 # max_attempts = 4 tries (a missing line is a failure, not 0 tries).
