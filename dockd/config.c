@@ -59,37 +59,6 @@ int dcfg_parse_u32(const char *v, uint32_t min, uint32_t max, uint32_t *out)
 	return 0;
 }
 
-/* "90d", "2y", "6m" (30-day months), "indefinite" -> days (-1 = indefinite). */
-static int parse_duration_days(const char *v, int32_t *out)
-{
-	char *end;
-	unsigned long n;
-	unsigned long mult;
-
-	if (!strcasecmp(v, "indefinite")) {
-		*out = -1;
-		return 0;
-	}
-	if (*v < '0' || *v > '9')
-		return -EINVAL;
-	errno = 0;
-	n = strtoul(v, &end, 10);
-	if (errno)
-		return -ERANGE;
-	if (!strcmp(end, "d"))
-		mult = 1;
-	else if (!strcmp(end, "m"))
-		mult = 30;
-	else if (!strcmp(end, "y"))
-		mult = 365;
-	else
-		return -EINVAL;
-	if (n > 100UL * 365 / mult)
-		return -ERANGE;
-	*out = (int32_t)(n * mult);
-	return 0;
-}
-
 static int parse_hex16(const char *s, size_t len, uint16_t *out)
 {
 	unsigned v = 0;
@@ -302,23 +271,8 @@ static int set_other_key(struct parse_ctx *x, const char *s, const char *k, cons
 		return -ENOKEY;
 	}
 	if (!strcmp(s, "retention")) {
-		int32_t days;
-		*why = "must be a duration such as 90d, 6m, 2y, or 'indefinite'";
-		if (parse_duration_days(v, &days) < 0)
-			return -EINVAL;
-		if (!strcmp(k, "uncategorized")) {
-			c->uncategorized_days = days;
-			return 0;
-		}
-		*why = "too many categories (at most 32) or name too long";
-		if (c->n_retention >= DOCK_CONFIG_MAX_CATEGORIES)
-			return -E2BIG;
-		struct dock_retention_rule *rule = &c->retention[c->n_retention];
-		if (dcfg_copy_str(rule->category, sizeof(rule->category), k) < 0)
-			return -ENAMETOOLONG;
-		rule->days = days;
-		c->n_retention++;
-		return 0;
+		int r = cust_retention_key(&c->retention, k, v, why);
+		return r == -EEXIST ? -EINVAL : r;
 	}
 	if (!strcmp(s, "storage") || !strcmp(s, "s3"))
 		return dcfg_storage_key(c, s, k, v, why);
@@ -369,7 +323,7 @@ static void set_defaults(struct dock_config *c)
 	c->release_wait_s = 10;
 	c->idle_grace_ms = 500;
 	c->chunk_size = 1u << 20;
-	c->uncategorized_days = 60; /* California PC 832.18 minimum for non-evidentiary */
+	cust_retention_init(&c->retention); /* uncategorized 60d, with_case indefinite */
 	dcfg_storage_defaults(c);
 	dcfg_witness_defaults(c);
 }
@@ -464,6 +418,8 @@ int dock_config_load_string(const char *name, const char *text, struct dock_conf
 		goto out;
 	}
 	r = derive_paths(c, err, errlen);
+	if (r == 0 && (r = cust_retention_check(&c->retention, x.err, sizeof(x.err))) < 0)
+		snprintf(err, errlen, "%s: %s", name, x.err);
 	if (r == 0)
 		r = check_required(c, err, errlen);
 	if (r == 0)
@@ -522,12 +478,14 @@ out:
 	return r;
 }
 
-int32_t dock_config_retention_days(const struct dock_config *c, const char *category)
+int32_t dock_config_retention_days(const struct dock_config *c, const char *category, int *known)
 {
-	for (size_t i = 0; i < c->n_retention; i++)
-		if (!strcmp(c->retention[i].category, category))
-			return c->retention[i].days;
-	return c->uncategorized_days;
+	int k = 0;
+	const struct cust_retention_rule *rule = cust_retention_resolve(&c->retention, category, &k);
+
+	if (known)
+		*known = k;
+	return cust_retention_days(&c->retention, rule, 0, NULL);
 }
 
 void dock_config_free(struct dock_config *c)

@@ -25,6 +25,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "retention.h"
+
 #define DOCK_CONFIG_PATH_MAX 512
 #define DOCK_CONFIG_MAX_RECIPIENTS 8
 #define DOCK_CONFIG_MAX_CATEGORIES 32
@@ -40,12 +42,6 @@ enum dock_release_policy {
 };
 
 enum dock_log_level { DOCK_LOG_ERROR = 0, DOCK_LOG_WARNING, DOCK_LOG_INFO, DOCK_LOG_DEBUG };
-
-/* Minimum retention of one event category. days == -1: keep indefinitely. */
-struct dock_retention_rule {
-	char category[129];
-	int32_t days;
-};
 
 /* An allowed upload time window, local time, minutes since midnight.
  * start > end wraps midnight (19:00-07:00). */
@@ -89,10 +85,8 @@ struct dock_config {
 	char agency_vkey[DOCK_CONFIG_PATH_MAX];      /* its key, for the dock's own check */
 	uint32_t chunk_size;
 
-	/* [retention] */
-	struct dock_retention_rule retention[DOCK_CONFIG_MAX_CATEGORIES];
-	size_t n_retention;
-	int32_t uncategorized_days;
+	/* [retention]: custody/retention.h (shared with the query service) */
+	struct cust_retention retention;
 
 	/* [storage] */
 	char storage_target[DOCK_CONFIG_PATH_MAX]; /* file:///path or s3://bucket[/prefix] */
@@ -140,9 +134,11 @@ int dock_config_load(const char *path, struct dock_config *out, char *err, size_
 int dock_config_load_string(const char *name, const char *text, struct dock_config *out,
 			    char *err, size_t errlen);
 
-/* Minimum retention in days for a category (-1 = indefinite); unknown
- * categories get the [retention] uncategorized value. */
-int32_t dock_config_retention_days(const struct dock_config *c, const char *category);
+/* Retention in days for a category (-1 = indefinite), matched
+ * case-insensitively; unknown categories get the [retention]
+ * uncategorized value (*known = 0; may be NULL) - the caller records and
+ * alerts that (custody/retention.h). */
+int32_t dock_config_retention_days(const struct dock_config *c, const char *category, int *known);
 
 /* Upload windows at local minute-of-day minute (0..1439): true when an
  * upload may start now (always, with no windows configured); otherwise

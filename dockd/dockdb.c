@@ -12,6 +12,7 @@
 #include "dockdb.h"
 #include "edsig.h"
 #include "log.h"
+#include "retention.h"
 
 #define COLS "serial, recording_id, evidence_id, officer, size, sha256, category, start_utc, " \
 	     "end_utc, gps, manifest_sig, state, durable_chunks, attempts, ct_size, ct_sha256, " \
@@ -443,15 +444,6 @@ int dockdb_quarantine(struct ledgerw *w, struct dock_rec *rec, uint64_t got_size
 	return r;
 }
 
-static int retention_until(int32_t days, char *buf, size_t cap)
-{
-	if (days < 0) {
-		snprintf(buf, cap, "indefinite");
-		return 0;
-	}
-	return cust_utc_text(now_ns() + (int64_t)days * 86400 * 1000000000LL, buf, cap);
-}
-
 /* The camera's signed manifest entry (without its signature), the
  * signature, the device key and the recipient key ids, as hex, added to
  * the ingested details d (which it takes). */
@@ -500,18 +492,23 @@ fail_d:
 }
 
 int dockdb_stored_local(struct ledgerw *w, struct dock_rec *rec, uint64_t ct_size,
-			const uint8_t ct_sha[32], const char *path, int32_t days,
-			const struct dockdb_origin *origin)
+			const uint8_t ct_sha[32], const char *path,
+			const struct dockdb_retention *rt, const struct dockdb_origin *origin)
 {
 	struct cust_event ev[4];
-	char sha[65], csha[65], until[64];
+	char sha[65], csha[65], until[64], from[64];
+	json_t *cd;
 	int r;
 
 	hex32(rec->sha256, sha);
 	hex32(ct_sha, csha);
-	r = retention_until(days, until, sizeof(until));
+	r = ledgerw_event(w, &ev[0], CUST_A_INGESTED, rec->evidence_id, CUST_OUTCOME_OK);
+	/* Retention counts from the ingested event (the dock's custody
+	 * moment): the query service recomputes it from the same time. */
 	if (r == 0)
-		r = ledgerw_event(w, &ev[0], CUST_A_INGESTED, rec->evidence_id, CUST_OUTCOME_OK);
+		r = cust_retention_until(ev[0].time_ns, rt->days, 0, until, sizeof(until));
+	if (r == 0)
+		r = cust_utc_text(ev[0].time_ns, from, sizeof(from));
 	if (r == 0)
 		r = details(&ev[0], origin_details(rec, origin,
 			json_pack("{s:I,s:s,s:I,s:s,s:s,s:s}", "size", (json_int_t)rec->size,
@@ -524,13 +521,22 @@ int dockdb_stored_local(struct ledgerw *w, struct dock_rec *rec, uint64_t ct_siz
 		r = details(&ev[1], json_pack("{s:s}", "path", path));
 	if (r == 0)
 		r = ledgerw_event(w, &ev[2], CUST_A_CATEGORIZED, rec->evidence_id, CUST_OUTCOME_OK);
-	if (r == 0)
-		r = details(&ev[2], json_pack("{s:s}", "category", rec->category));
+	if (r == 0) {
+		/* A category the table does not know is said so, with what the
+		 * camera sent: never silently the default (docs/retention.md). */
+		cd = json_pack("{s:s}", "category", rt->category);
+		if (cd && strcmp(rt->raw, rt->category))
+			json_object_set_new(cd, "raw", json_string(rt->raw));
+		if (cd && !rt->known)
+			json_object_set_new(cd, "unknown", json_true());
+		r = details(&ev[2], cd);
+	}
 	if (r == 0)
 		r = ledgerw_event(w, &ev[3], CUST_A_RETENTION_SET, rec->evidence_id, CUST_OUTCOME_OK);
 	if (r == 0)
-		r = details(&ev[3], json_pack("{s:s,s:s,s:i}", "until", until, "category",
-					      rec->category, "days", (int)days));
+		r = details(&ev[3], json_pack("{s:s,s:s,s:i,s:s,s:s}", "until", until, "category",
+					      rt->category, "days", (int)rt->days, "from", from,
+					      "basis", "category"));
 	if (r < 0 || (r = tx_begin(w)) < 0)
 		return r;
 	r = exec_stmt(w, "UPDATE dock_recordings SET state = 'stored_local', ct_size = ?4,"

@@ -117,12 +117,24 @@ struct dockdb_origin {
 	size_t n_keys;
 };
 
+/* The [retention] table's answer for a camera category (custody/retention.h):
+ * category as the table spells it ("uncategorized" when unknown), raw as the
+ * camera sent it, known = 0 for a category not in the table, days (< 0:
+ * indefinite). */
+struct dockdb_retention {
+	const char *category;
+	const char *raw;
+	int known;
+	int32_t days;
+};
+
 /* pulling -> stored_local: ingested {size, sha256, ct_size, ct_sha256,
  * officer, camera, manifest_entry, manifest_sig, device_key, recipients}
- * + stored_local + categorized + retention_set (days < 0: indefinite). */
+ * + stored_local + categorized {category, raw, unknown} + retention_set
+ * {until, category, days, from}, counted from the ingested event's time. */
 int dockdb_stored_local(struct ledgerw *w, struct dock_rec *r, uint64_t ct_size,
-			const uint8_t ct_sha[32], const char *path, int32_t retention_days,
-			const struct dockdb_origin *origin);
+			const uint8_t ct_sha[32], const char *path,
+			const struct dockdb_retention *rt, const struct dockdb_origin *origin);
 
 /* stored_local -> storage_verified: uploaded + storage_verified. */
 int dockdb_storage_verified(struct ledgerw *w, struct dock_rec *r, const char *object_key,

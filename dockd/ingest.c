@@ -441,9 +441,22 @@ static int finish(struct pull *pl)
 	if ((r = ingest_fsync_dir(pl->p->vdir)) < 0)
 		return pl->local_err = r;
 	r = origin(pl, &o);
-	if (r == 0)
-		r = dockdb_stored_local(pl->d->w, pl->rec, ct, ct_sha, pl->p->vault,
-					dock_config_retention_days(&pl->snap->cfg, pl->rec->category), &o);
+	{
+		const struct cust_retention *rt = &pl->snap->cfg.retention;
+		struct dockdb_retention dr = { .raw = pl->rec->category };
+		const struct cust_retention_rule *rule =
+			cust_retention_resolve(rt, pl->rec->category, &dr.known);
+
+		dr.category = rule->category;
+		dr.days = cust_retention_days(rt, rule, 0, NULL);
+		if (r == 0)
+			r = dockdb_stored_local(pl->d->w, pl->rec, ct, ct_sha, pl->p->vault, &dr, &o);
+		if (r == 0 && !dr.known)
+			dockd_alert(pl->d, "unknown-category", pl->rec->evidence_id,
+				    "camera category '%.64s' is not in [retention]: kept as '%s' "
+				    "(%d days) until a supervisor categorizes it",
+				    pl->rec->category, dr.category, (int)dr.days);
+	}
 	if (r < 0)
 		return r;
 	(void)unlink(pl->p->part);

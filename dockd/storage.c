@@ -190,7 +190,7 @@ static int object_key(const struct dockd *d, const struct dock_rec *r, char *buf
 static void put_opts(const struct dock_snap *s, const struct dock_rec *rec, char *cls, size_t cap,
 		     struct store_put_opts *po)
 {
-	int32_t days = dock_config_retention_days(&s->cfg, rec->category);
+	int32_t days = dock_config_retention_days(&s->cfg, rec->category, NULL);
 	/* The ledger's retention_set counts the minimum retention from ingest
 	 * (the dock's custody moment). The lock counts from now, the upload,
 	 * which comes after ingest: it never ends before the ledger's date,
