@@ -21,6 +21,10 @@ static const char *const keys_admin[] = {
 	"action", "user", "role", "agency", NULL };
 static const char *const keys_none[] = { "agency", NULL };
 static const char *const keys_status[] = { NULL };
+static const char *const keys_categorize[] = { "item", "category", NULL };
+static const char *const keys_hold[] = { "item", "action", NULL };
+static const char *const keys_case[] = { "item", "action", "case", NULL };
+static const char *const keys_annotate[] = { "item", "title", "notes", NULL };
 
 /* Audit actions an auditor may list (prefixes of event.h names). */
 static const char *const audit_prefixes[] = {
@@ -31,9 +35,11 @@ static const char *const audit_prefixes[] = {
 static const char *const *keys_for(enum access_op op)
 {
 	switch (op) {
-	case ACCESS_OP_HISTORY:
-	case ACCESS_OP_HOLD:
-	case ACCESS_OP_CATEGORIZE: return keys_history;
+	case ACCESS_OP_HISTORY: return keys_history;
+	case ACCESS_OP_HOLD: return keys_hold;
+	case ACCESS_OP_CATEGORIZE: return keys_categorize;
+	case ACCESS_OP_CASE: return keys_case;
+	case ACCESS_OP_ANNOTATE: return keys_annotate;
 	case ACCESS_OP_SEARCH: return keys_search;
 	case ACCESS_OP_ACCESS_EVENTS: return keys_events;
 	case ACCESS_OP_USER_LIST: return keys_users;
@@ -73,12 +79,16 @@ static int check_params(json_t *params, enum access_op op, char *msg,
 			}
 			continue;
 		}
-		if (!json_is_string(v) || json_string_length(v) == 0 ||
-		    json_string_length(v) > QOP_STR_MAX ||
-		    strlen(json_string_value(v)) != json_string_length(v)) {
-			snprintf(msg, cap, "bad request: \"%.40s\" must be a "
-				 "string of 1..%d bytes", k, QOP_STR_MAX);
-			return -EINVAL;
+		{
+			/* notes are free text, longer than any other field */
+			size_t max = strcmp(k, "notes") ? QOP_STR_MAX : QOP_NOTES_MAX;
+			if (!json_is_string(v) || json_string_length(v) == 0 ||
+			    json_string_length(v) > max ||
+			    strlen(json_string_value(v)) != json_string_length(v)) {
+				snprintf(msg, cap, "bad request: \"%.40s\" must be a "
+					 "string of 1..%zu bytes", k, max);
+				return -EINVAL;
+			}
 		}
 	}
 	return 0;
@@ -152,6 +162,8 @@ void qop_target(struct qop *q)
 	case ACCESS_OP_HISTORY:
 	case ACCESS_OP_HOLD:
 	case ACCESS_OP_CATEGORIZE:
+	case ACCESS_OP_CASE:
+	case ACCESS_OP_ANNOTATE:
 		if (q->item && cust_ledger_item_agency(q->ctx->ledger, q->item,
 				q->target, sizeof(q->target)) == 0 &&
 		    access_agency_valid(q->target))

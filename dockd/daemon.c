@@ -388,6 +388,7 @@ static void reload(struct loop *lp)
 			struct alert_config ac = { .command = qc.alert_command,
 						   .timeout_ms = qc.alert_timeout_ms };
 			(void)qservice_set_alert(lp->qs, &ac);
+			qservice_set_retention(lp->qs, &qc.retention);
 		}
 	}
 	(void)record_config(d, true);

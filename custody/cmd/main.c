@@ -45,6 +45,10 @@ static const struct cmd_entry cmds[] = {
 	{ "agency-vkey", cmd_agency_vkey, "(--pub F | --key F) --agency-id A: the agency vkey auditors hold" },
 	{ "agency-sign", cmd_agency_sign, "custody-cert|recipients|witnesses ...: sign an agency statement (docs/trust.md)" },
 	{ "agency-check", cmd_agency_check, "--agency VKEY NOTE: verify an agency statement" },
+	{ "categorize", cmd_categorize, "ID CATEGORY --reason R: change the category (supervisor; via the query service)" },
+	{ "case", cmd_case, "assign|unassign ID CASE --reason R: case numbers (clerk, supervisor)" },
+	{ "hold", cmd_hold, "set|release ID --reason R: legal hold (supervisor)" },
+	{ "annotate", cmd_annotate, "ID (--title T | --notes N) --reason R: title / notes (clerk, supervisor)" },
 	{ "status", cmd_status, "[--socket P] [--json] [--watch SECONDS]: the dock's cameras, pulls, queue" },
 };
 
