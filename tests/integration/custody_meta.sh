@@ -8,6 +8,9 @@
 #     retention_extended), role and reason checks recorded, `custody
 #     verify` replays the edits and finds a derived record changed
 #     without an event. Needs root and runuser (real OS users, SO_PEERCRED).
+# Against main 492890f's binaries checks 5-11 (Homicide, dui), 24-26 (the
+# service's 'unknown key "category"'), 43-45 (`custody hold`: unknown
+# command), 32-41 (no case commands) and 47-51 fail.
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/dockd_lib.sh"
 dk_require
