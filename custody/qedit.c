@@ -304,6 +304,8 @@ json_t *qop_edit(struct qop *q)
 	int rc;
 
 	memset(&e, 0, sizeof(e));
+	if (!q->ctx->retention)		/* a host that gave no table: no edits */
+		return refuse(q, &e, -ENOTSUP);
 	if (!q->item || (rc = load_record(q, &e.st)) < 0)
 		return refuse(q, &e, !q->item ? -EINVAL : rc);
 	if ((rc = build_change(q, &e)) < 0 || (rc = build_retention(q, &e)) < 0)
