@@ -11,9 +11,9 @@
  *   ;              agency's value must not be shorter (config error)
  *   homicide = indefinite
  *   traffic = 2y
- *   traffic.min = 2y        ; e.g. California PC 832.18(b)(5)(A)
+ *   traffic.min = 2y        ; a statute's minimum (docs/retention.md)
  *   uncategorized = 90d     ; camera categories not in the table (and "")
- *   uncategorized.min = 90d ; e.g. Illinois 50 ILCS 706/10-20(a)(7)(A)
+ *   uncategorized.min = 90d ; e.g. Illinois 50 ILCS 706/10-20(a)(7)
  *   with_case = indefinite  ; while at least one case number is assigned
  *
  * Category names match case-insensitively ("Homicide" is "homicide"); two
