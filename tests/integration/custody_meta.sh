@@ -8,9 +8,10 @@
 #     retention_extended), role and reason checks recorded, `custody
 #     verify` replays the edits and finds a derived record changed
 #     without an event. Needs root and runuser (real OS users, SO_PEERCRED).
-# Against main 492890f's binaries checks 5-11 (Homicide, dui), 24-26 (the
-# service's 'unknown key "category"'), 43-45 (`custody hold`: unknown
-# command), 32-41 (no case commands) and 47-51 fail.
+# Against main 492890f's binaries these fail: the Homicide and dui checks,
+# "supervisor recategorizes ... through 'custody remote'" (the service said
+# 'unknown key "category"'), "supervisor sets a legal hold" (`custody
+# hold`: unknown command), and every case / annotate / release check.
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/dockd_lib.sh"
 dk_require
@@ -109,6 +110,15 @@ check_fails "a supervisor's hold without a reason is refused" \
 check "... recorded as deny-no-reason" \
 	[ "$(q "SELECT count(*) FROM events WHERE action=$A_DENIED AND actor_id='$SUP' AND details LIKE '%deny-no-reason%'")" = 1 ]
 check "nothing changed: no hold" [ "$(rec legal_hold)" = 0 ]
+"$C" --config "$CONF" append --agency pd-other --action docked --actor-kind dock \
+	--actor-id d2 --evidence EV-OTHER >/dev/null 2>&1
+check_fails "a supervisor may not hold another agency's item" \
+	as "$SUP" "$C" --config "$CONF" hold set EV-OTHER --reason "x"
+check "... recorded as deny-agency" \
+	[ "$(q "SELECT count(*) FROM events WHERE action=$A_DENIED AND actor_id='$SUP' AND details LIKE '%deny-agency%'")" = 1 ]
+check_fails "a case number with a control character is refused" \
+	as "$CLERK" "$C" --config "$CONF" case assign "$E" "$(printf 'A\tB')" --reason "x"
+check "... recorded as a failed case_assigned" [ "$(n_ev $A_CASEA 2)" = 1 ]
 
 # categorize (the old service said: unknown key "category")
 out=$(as "$SUP" "$C" --config "$CONF" remote categorize --item "$E" --category Homicide --reason "reviewed footage" 2>&1)
@@ -131,7 +141,7 @@ CASE1="2024-118, People v. Doe"
 check "a clerk assigns a case with a comma" \
 	quiet as "$CLERK" "$C" --config "$CONF" case assign "$E" "$CASE1" --reason "DA request"
 check "... case_assigned, case number intact" \
-	[ "$(q "SELECT case_no FROM events WHERE evidence_id='$E' AND action=$A_CASEA")" = "$CASE1" ]
+	[ "$(q "SELECT case_no FROM events WHERE evidence_id='$E' AND action=$A_CASEA AND outcome=1 ORDER BY seq LIMIT 1")" = "$CASE1" ]
 check "... the case index lists it" \
 	[ "$(q "SELECT case_no FROM evidence_cases WHERE evidence_id='$E'")" = "$CASE1" ]
 check "... retention extended by with_case (5y)" [ "$(n_ev $A_REXT)" = 2 ] && \
