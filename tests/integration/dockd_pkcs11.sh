@@ -121,6 +121,18 @@ use_cert
 refused "the dock key as checkpoint key: the certificate does not match" "does not certify"
 DK_CKPT_KEY=$(p11_uri ckpt-key)
 use_cert
+# A witness (custody witness --key) may keep its key in a token too.
+W=$(p11_uri witness-key)
+check "custody witness keygen creates the witness key in the token" \
+	"$CUSTODY" witness keygen --key "$W" --vkey "$T/w2.vkey" --name w2.test/witness \
+	>/dev/null
+"$CUSTODY" witness --listen 127.0.0.1:0 --state "$T/w2" --key "$W" --name w2.test/witness \
+	--log "dock.test/$DK_AGENCY $(cat "$DK/state/ckpt.vkey")" >"$T/w2.out" 2>&1 &
+wpid=$!
+i=0; until grep -q '^vkey ' "$T/w2.out" 2>/dev/null || [ $i -ge 100 ]; do i=$((i + 1)); sleep 0.1; done
+check "custody witness serves with the token key (same vkey)" \
+	[ "$(sed -n 's/^vkey //p' "$T/w2.out")" = "$(cat "$T/w2.vkey")" ]
+kill "$wpid" 2>/dev/null; wait "$wpid" 2>/dev/null
 check "with everything restored dockd starts again" dk_start
 check "... and stops cleanly" dk_stop
 check "custody verify is still clean" dk_verify
