@@ -35,11 +35,13 @@ A="$DK/keys/agency-sign.key"
 "$CS" keygen witness.test/w1 "$DK/keys/w1.key" "$DK/keys/w1.vkey"
 "$CUSTODY" agency-sign witnesses --key "$A" --agency-id "$DK_AGENCY" --version 1 --quorum 1 \
 	--witness "$DK/keys/w1.vkey" --out "$DK/keys/witnesses.note" >/dev/null
-check "the agency certifies the token's checkpoint and dock keys" \
+certify() {
 	"$CUSTODY" agency-sign custody-cert --key "$A" --agency-id "$DK_AGENCY" \
-	--dock-id "$DK_DOCK_ID" --origin "dock.test/$DK_AGENCY" \
-	--checkpoint-vkey "$DK/state/ckpt.vkey" --dock-pub "$dk_pub" --days 30 \
-	--out "$DK/state/custody.cert" >/dev/null
+		--dock-id "$DK_DOCK_ID" --origin "dock.test/$DK_AGENCY" \
+		--checkpoint-vkey "$DK/state/ckpt.vkey" --dock-pub "$dk_pub" --days 30 \
+		--out "$DK/state/custody.cert" >/dev/null
+}
+check "the agency certifies the token's checkpoint and dock keys" certify
 use_cert() {
 	dk_conf_write
 	sed -i "/^checkpoint_interval_s/a custody_cert = $DK/state/custody.cert\nwitness_policy = $DK/keys/witnesses.note\nagency_vkey = $DK/keys/agency.vkey" "$DK_CONF"
@@ -123,9 +125,8 @@ DK_CKPT_KEY=$(p11_uri ckpt-key)
 use_cert
 # A witness (custody witness --key) may keep its key in a token too.
 W=$(p11_uri witness-key)
-check "custody witness keygen creates the witness key in the token" \
-	"$CUSTODY" witness keygen --key "$W" --vkey "$T/w2.vkey" --name w2.test/witness \
-	>/dev/null
+wkeygen() { "$CUSTODY" witness keygen --key "$W" --vkey "$T/w2.vkey" --name w2.test/witness >/dev/null; }
+check "custody witness keygen creates the witness key in the token" wkeygen
 "$CUSTODY" witness --listen 127.0.0.1:0 --state "$T/w2" --key "$W" --name w2.test/witness \
 	--log "dock.test/$DK_AGENCY $(cat "$DK/state/ckpt.vkey")" >"$T/w2.out" 2>&1 &
 wpid=$!
