@@ -191,7 +191,8 @@ static int login(struct p11key *k, const struct p11uri *u, char *err, size_t err
 	return rv_err(rv, "C_Login", err, errlen);
 }
 
-/* Handles of the objects of class cls labelled label (Ed25519 only). */
+/* Handles (at most 2) of the Ed25519 objects of class cls labelled label;
+ * any_type: of every object labelled label, whatever its class or type. */
 static int find(struct p11key *k, CK_OBJECT_CLASS cls, const char *label,
 		CK_OBJECT_HANDLE *h, CK_ULONG *count, int any_type)
 {
@@ -303,8 +304,8 @@ static int generate(struct p11key *k, const struct p11uri *u, char *err, size_t 
 	CK_ULONG n = 0;
 	CK_RV rv;
 
-	if (find(k, CKO_PRIVATE_KEY, u->object, h, &n, 1) < 0 ||
-	    (n == 0 && find(k, CKO_PUBLIC_KEY, u->object, h, &n, 1) < 0))
+	/* any object of any class with this label blocks a new pair */
+	if (find(k, CKO_PRIVATE_KEY, u->object, h, &n, 1) < 0)
 		return rv_err(CKR_GENERAL_ERROR, "C_FindObjects", err, errlen);
 	if (n) {
 		snprintf(err, errlen, "token '%s': a key labelled '%s' exists already; refusing "
