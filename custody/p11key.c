@@ -132,7 +132,9 @@ static void mod_put(struct p11mod *m)
 	pthread_mutex_lock(&mods_mu);
 	if (m && m->refs && !--m->refs) {
 		m->f->C_Finalize(NULL);
-		dlclose(m->dl);
+		/* the library stays mapped (no dlclose): modules may leave
+		 * atexit handlers or threads behind, and an unmapped one would
+		 * crash the process at exit; the next mod_get dlopens it again */
 		memset(m, 0, sizeof(*m));
 	}
 	pthread_mutex_unlock(&mods_mu);
