@@ -16,8 +16,8 @@
 #include "admin_int.h"
 #include "dockcert.h"
 #include "dockkey.h"
-#include "p11key.h"
 #include "edsig.h"
+#include "p11key.h"
 
 #define CERT_DAYS_DEFAULT 365
 #define CERT_DAYS_MAX 3650
@@ -65,11 +65,11 @@ int admin_keygen(const char *config, int argc, char **argv)
 	}
 	if ((r = admin_open(&e, "keygen", config, true)) != ADMIN_OK)
 		return r;
-	/* The key is written first (O_EXCL: an existing key is never
-	 * replaced), then its event; if the event cannot be recorded the key
-	 * is removed, so a key exists only with its ledger event. */
-	/* [dock] key is a file or a PKCS#11 URI (dockkey.h): in a token the
-	 * pair is made there and only the public key comes out */
+	/* The key is made first (a new file, O_EXCL, or a new pair in the
+	 * PKCS#11 token [dock] key names, whose private half never comes out;
+	 * an existing key is never replaced), then its event; if the event
+	 * cannot be recorded the key is removed, so a key exists only with its
+	 * ledger event. */
 	r = dockkey_create(e.dc.key_path, &k, why, sizeof(why));
 	if (r < 0) {
 		admin_err("keygen", "%s", why);

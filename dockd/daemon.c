@@ -141,9 +141,8 @@ void dockd_alert(struct dockd *d, const char *kind, const char *target, const ch
 static int load_identity(struct dockd *d, const struct dock_config *c)
 {
 	uint8_t pub[EDSIG_PUBKEY_LEN];
-	int r;
-
 	char err[700] = "";
+	int r;
 
 	/* a permission-checked file or a PKCS#11 token (dockkey.h) */
 	r = dockkey_open(c->key_path, &d->dock_key, err, sizeof(err));
