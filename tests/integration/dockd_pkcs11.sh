@@ -1,7 +1,8 @@
 #!/bin/sh
 # Keys in a PKCS#11 token (softhsm2; docs/operations.md "Key storage"): the
 # dock key and the checkpoint key are created in a fresh token by `dockd
-# keygen` and `custody keygen` and never exist as files. A full docking
+# keygen` and `custody keygen` (sensitive, never extractable, sign only)
+# and never exist as files. A full docking
 # over the camera socket to a file:// target: the camera checks the
 # token-signed AUTH_DOCK and release receipts and deletes its recordings;
 # checkpoints signed by the token verify with `custody verify` and, tied
@@ -89,6 +90,19 @@ keyfiles() {
 }
 check "no private key file under the dock's directories" [ -z "$(keyfiles)" ]
 keyfiles | sed 's/^/#   found: /'
+# The token's own view (opensc's pkcs11-tool): the private keys can sign
+# and nothing else, and can never be read out.
+if command -v pkcs11-tool >/dev/null 2>&1; then
+	for o in dock-key ckpt-key; do
+		pkcs11-tool --module "$P11_MODULE" --token-label dock --login --pin "$P11_PIN" \
+			-O --type privkey --label "$o" >"$T/$o.attrs" 2>&1
+		check "$o: sensitive, never extractable, usage sign only" sh -c \
+			"grep -q 'Access: *sensitive, always sensitive, never extractable' '$T/$o.attrs' &&
+			 grep -q 'Usage: *sign\$' '$T/$o.attrs'"
+	done
+else
+	skip "token key attributes" "pkcs11-tool (opensc) not installed"
+fi
 check "no dock.key or ckpt.key was written" [ ! -e "$DK/state/dock.key" -a ! -e "$DK/state/ckpt.key" ]
 
 # Start-up refusals: each names the cause.
