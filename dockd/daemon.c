@@ -24,6 +24,7 @@
 #include "witnessc.h"
 #include "dockcert.h"
 #include "dockdb.h"
+#include "dockkey.h"
 #include "enrol.h"
 #include "hotplug.h"
 #include "ingest.h"
@@ -140,11 +141,13 @@ void dockd_alert(struct dockd *d, const char *kind, const char *target, const ch
 static int load_identity(struct dockd *d, const struct dock_config *c)
 {
 	uint8_t pub[EDSIG_PUBKEY_LEN];
+	char err[700] = "";
 	int r;
 
-	r = edsig_load_private(c->key_path, &d->dock_key);
+	/* a permission-checked file or a PKCS#11 token (dockkey.h) */
+	r = dockkey_open(c->key_path, &d->dock_key, err, sizeof(err));
 	if (r < 0) {
-		log_error("%s: dock key: %s (run `dockd keygen`)", c->key_path, edsig_strerror(r));
+		log_error("%s", err);
 		return r;
 	}
 	r = dockcert_load(c->cert_path, &d->cert);
