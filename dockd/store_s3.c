@@ -1,10 +1,12 @@
 /* store_s3.c - the s3:// storage target (store.h; docs/storage-s3.md).
  *
  * open: parse s3://BUCKET[/PREFIX], load the credentials, build the client
- * configuration, open <state_dir>/uploads.db, then probe the server (bucket,
- * Object Lock, orphaned uploads). A server that cannot be reached or refuses
- * us does NOT fail open: dockd must keep ingesting into the local vault. The
- * probe is repeated by every put/verify until it succeeds, and its error
+ * configuration, open <state_dir>/uploads.db. No network here: dockd opens
+ * its target before its camera socket, and a server that accepts TCP but
+ * never answers held start-up (and every docking) for minutes (issue 11,
+ * defect 9). The server is probed (bucket, Object Lock, orphaned uploads) by
+ * the first put/verify on the storage worker's thread, again by each until
+ * it succeeds, and its error
  * (-EACCES credentials, -ENXIO no bucket, -ETIME clock skew, -ENOTSUP Object
  * Lock required but missing: all permanent) is what put/verify return.
  *
@@ -535,7 +537,6 @@ int store_s3_open(const struct dock_config *c, const atomic_bool *cancel,
 	struct s3_target *st = calloc(1, sizeof(*st));
 	struct s3_client *cl = NULL;
 	char db[DOCK_CONFIG_PATH_MAX + 16];
-	bool lock;
 	int r;
 
 	if (!st)
@@ -560,12 +561,7 @@ int store_s3_open(const struct dock_config *c, const atomic_bool *cancel,
 	}
 	st->t.ops = &s3_ops;
 	st->t.impl = st;
-	/* Best effort now; put/verify repeat it and return its error. */
-	r = probe(st, cl, &lock);
-	if (r < 0)
-		log_warning("s3: storage target %s not usable yet (%s); recordings stay in the vault"
-			    " and uploads are retried", c->storage_target, probe_hint(r));
-	s3_client_free(cl);
+	s3_client_free(cl); /* built once to check the configuration: no request */
 	*out = &st->t;
 	return 0;
 fail:
