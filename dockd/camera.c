@@ -320,7 +320,12 @@ static bool wait_for_disk(struct cam *c, struct session *s, int err, bool alert)
 {
 	int waited = 0;
 
-	if (alert)
+	const char *dir = ingest_space_short(c->snap);
+
+	if (alert && dir && dir != c->snap->cfg.vault_dir)
+		dockd_alert(c->d, "disk", dir, "state directory (custody ledger) below min_free_mb"
+			    " (%u MiB): pulling paused", c->snap->cfg.min_free_mb);
+	else if (alert)
 		dockd_alert(c->d, "disk", c->snap->cfg.vault_dir,
 			    "vault short of space or failing (%s): pulling paused", strerror(-err));
 	status_cam_state(c->d->status, c->slot, "waiting-disk");
@@ -338,7 +343,7 @@ static bool wait_for_disk(struct cam *c, struct session *s, int err, bool alert)
 	}
 	status_cam_state(c->d->status, c->slot, "pulling");
 	if (!atomic_load(&c->d->stop))
-		log_info("vault has space again: pulling resumes");
+		log_info("vault and state directory have space again: pulling resumes");
 	return !atomic_load(&c->d->stop);
 }
 
