@@ -311,11 +311,15 @@ int session_open(struct transport *t, const struct session_cfg *cfg, struct sess
 	s->cert = *cfg->cert;
 	s->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : SESSION_DEFAULT_TIMEOUT_MS;
 	s->seq = 1;
+	/* limits beyond SESSION_LIMIT_MAX_MS (years) are as good as none: capped
+	 * there, so that ms -> ns cannot overflow */
 	if (cfg->deadline_ms > 0)
-		s->deadline_ns = mono_ns() + cfg->deadline_ms * 1000000;
+		s->deadline_ns = mono_ns() + (cfg->deadline_ms < SESSION_LIMIT_MAX_MS
+					      ? cfg->deadline_ms : SESSION_LIMIT_MAX_MS) * 1000000;
 	if (cfg->min_rate_bps > 0 && cfg->rate_window_ms > 0) {
 		s->min_rate_bps = cfg->min_rate_bps;
-		s->rate_window_ns = cfg->rate_window_ms * 1000000;
+		s->rate_window_ns = (cfg->rate_window_ms < SESSION_LIMIT_MAX_MS
+				     ? cfg->rate_window_ms : SESSION_LIMIT_MAX_MS) * 1000000;
 	}
 	r = handshake(s, cfg);
 	if (r < 0) {

@@ -88,6 +88,7 @@ int session_open(struct transport *t, const struct session_cfg *cfg, struct sess
 /* The camera's verified, enrolled identity (valid until session_close). */
 const struct proto_identity *session_identity(const struct session *s);
 
+#define SESSION_LIMIT_MAX_MS (INT64_C(1) << 40) /* larger limits are capped (~35 years) */
 #define SESSION_LIMIT_RATE 1     /* below min_rate_bps over a rate window */
 #define SESSION_LIMIT_DEADLINE 2 /* deadline_ms reached */
 
