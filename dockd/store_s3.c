@@ -5,8 +5,8 @@
  * its target before its camera socket, and a server that accepts TCP but
  * never answers held start-up (and every docking) for minutes (issue 11,
  * defect 9). The server is probed (bucket, Object Lock, orphaned uploads) by
- * the first put/verify on the storage worker's thread, again by each until
- * it succeeds, and its error
+ * store_prepare() from the storage worker's thread, else by the first
+ * put/verify, again by each until it succeeds, and its error
  * (-EACCES credentials, -ENXIO no bucket, -ETIME clock skew, -ENOTSUP Object
  * Lock required but missing: all permanent) is what put/verify return.
  *
@@ -448,11 +448,29 @@ static void s3t_close(struct store_target *t)
 	free(st);
 }
 
+static int s3t_prepare(struct store_target *t)
+{
+	struct s3_target *st = t->impl;
+	struct s3_client *c = NULL;
+	char err[256];
+	bool lock;
+	int r = s3_client_new(&st->conf, &c, err, sizeof(err));
+
+	if (r < 0) {
+		log_error("s3: %s", err);
+		return r;
+	}
+	r = probe(st, c, &lock);
+	s3_client_free(c);
+	return r;
+}
+
 static const struct store_ops s3_ops = {
 	.scheme = "s3",
 	.put = s3t_put,
 	.verify = s3t_verify,
 	.close = s3t_close,
+	.prepare = s3t_prepare,
 };
 
 /* s3://BUCKET[/PREFIX]: the prefix may hold spaces and UTF-8, not control
