@@ -15,7 +15,8 @@
 #     a malformed HELLO_REPLY is device_rejected, a missing one
 #     session_aborted "no_hello_reply", each alerted; RELEASE_REPLY
 #     deleted=0 is release_kept (the camera keeps it), not a refused receipt.
-# Runtime ~30 s.
+# Runtime ~50 s on a loaded 2-core machine (most of it key generation and
+# enrolment of the cameras).
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/dockd_lib.sh"
 dk_require
@@ -28,12 +29,8 @@ check "keys and configuration (release_policy local)" dk_init "$T/dk" local
 check "camera CAM-T (trickle) with one 200 kB recording" dk_camera CAM-T 1 200000
 check "camera CAM-S (slow) with one 4 MB recording" dk_camera CAM-S 1 4000000
 check "camera CAM-OK with two recordings" dk_camera CAM-OK 2 100000
-for m in crc seq type; do
-	check "camera CAM-M$m with one recording" dk_camera "CAM-M$m" 1 50000
-done
-for m in crc seq type silent; do
-	check "camera CAM-H$m with one recording" dk_camera "CAM-H$m" 1 50000
-done
+check "camera CAM-M (breaks the protocol after AUTH_OK) with one recording" dk_camera CAM-M 1 50000
+check "camera CAM-H (bad or no HELLO_REPLY) with one recording" dk_camera CAM-H 1 50000
 check "camera CAM-K (keeps released recordings) with one recording" dk_camera CAM-K 1 50000
 check "dockd starts" dk_start
 
@@ -90,12 +87,16 @@ check "... stored byte-identical and released" dk_same CAM-S REC-1
 # --- 8: protocol errors after authentication get an ERROR frame -------------
 for m in crc:"CRC-32 mismatch" seq:"out-of-order sequence" type:"unexpected message"; do
 	mode=${m%%:*} text=${m#*:}
-	dk_dock "CAM-M$mode" --misreply "$mode"
+	n0=$(dk_sql "SELECT count(*) FROM events WHERE action=59")
+	: >"$DK/cam-CAM-M.log"
+	dk_dock CAM-M --misreply "$mode"
 	rc=$?
 	check "misreply $mode after AUTH_OK: the camera gets ERROR (camsim exit 3)" test "$rc" = 3
-	check "... with the code ($text)" cam_log_has "CAM-M$mode" "dock sent ERROR $text"
-	check "... session_aborted why=protocol recorded" aborted "CAM-M$mode" protocol
-	check "... the recording stays on the camera" dk_cam_has "CAM-M$mode" REC-1
+	check "... with the code ($text)" cam_log_has CAM-M "dock sent ERROR $text"
+	check "... session_aborted why=protocol recorded" aborted CAM-M protocol
+	check "... one more session_aborted" \
+		test "$(dk_sql "SELECT count(*) FROM events WHERE action=59")" -gt "$n0"
+	check "... the recording stays on the camera" dk_cam_has CAM-M REC-1
 done
 
 # --- 8: a malformed or missing HELLO_REPLY is recorded ----------------------
@@ -105,14 +106,14 @@ rejected() { # SERIAL-less: device_rejected events whose reason names HELLO_REPL
 n0=$(rejected)
 for mode in crc seq type; do
 	a0=$(dk_alerts)
-	dk_dock "CAM-H$mode" --bad-hello "$mode"
+	dk_dock CAM-H --bad-hello "$mode"
 	n1=$(rejected)
 	check "bad HELLO_REPLY ($mode): a device_rejected event saying so" test "$n1" -gt "$n0"
 	n0=$n1
 	check "... and an alert" test "$(dk_alerts)" -gt "$a0"
 done
 a0=$(dk_alerts)
-dk_dock CAM-Hsilent --bad-hello silent
+dk_dock CAM-H --bad-hello silent
 i=0; until [ "$(dk_alerts)" -gt "$a0" ] || [ $i -ge 50 ]; do sleep 0.1; i=$((i + 1)); done
 check "no HELLO_REPLY (the camera hangs up): session_aborted why=no_hello_reply" \
 	aborted "" no_hello_reply
@@ -129,6 +130,11 @@ check "... no new alert at all" test "$(dk_alerts)" = "$a0"
 check "CAM-K docks again without --keep: released" dk_dock CAM-K
 check "... camera_released now" test "$(dk_state CAM-K/REC-1)" = released
 
+check "CAM-M, docking properly now: exit 0" dk_dock CAM-M
+check "CAM-H, docking properly now: exit 0" dk_dock CAM-H
+check "... both released" test "$(dk_state CAM-M/REC-1)$(dk_state CAM-H/REC-1)" = releasedreleased
+check "... CAM-M/REC-1 byte-identical" dk_same CAM-M REC-1
+check "... CAM-H/REC-1 byte-identical" dk_same CAM-H REC-1
 check "dockd stops with exit 0" dk_stop
 check "custody verify is clean" dk_verify
 check "release rule and once-only steps over the whole ledger" dk_ledger_rules local
