@@ -38,6 +38,7 @@ struct cam {
 	char why[SESSION_WHY_MAX + 1];
 	bool reseat;      /* refused BUSY: its previous session is finishing */
 	bool final;       /* registered in final[] (wait for storage, release) */
+	bool aborted;     /* session_aborted already recorded */
 	/* manifest batch */
 	struct proto_manifest_entry batch[LIST_BATCH];
 	size_t n_batch;
@@ -162,7 +163,7 @@ static void record_rejected(struct cam *c, int err)
 	struct cust_event ev[2];
 	char pub[65] = "";
 	const char *serial = c->have_id ? c->id.serial : "";
-	const char *why = c->have_id && c->why[0] ? c->why : session_refusal_text(err);
+	const char *why = c->why[0] ? c->why : session_refusal_text(err);
 
 	if (c->have_id)
 		edsig_hex(c->id.pubkey, 32, pub, sizeof(pub));
@@ -181,6 +182,49 @@ static void record_rejected(struct cam *c, int err)
 	}
 	dockd_alert(c->d, "device-rejected", serial[0] ? serial : c->t ? c->t->peer : "?",
 		    "camera refused: %s", why);
+}
+
+/* session_aborted (docs/custody-ledger.md): the dock ended a camera
+ * session the camera did not finish properly; and an alert. why is one of
+ * "too_slow", "deadline", "protocol", "no_hello_reply". */
+static void record_aborted(struct cam *c, const char *serial, const char *why, int err)
+{
+	struct cust_event ev;
+	char reason[200];
+	int r;
+
+	snprintf(reason, sizeof(reason), "camera session ended by the dock: %s (%s)", why,
+		 proto_strerror(err));
+	r = ledgerw_event(c->d->w, &ev, CUST_A_SESSION_ABORTED, NULL, CUST_OUTCOME_FAILED);
+	if (r == 0)
+		r = cust_event_set_text(ev.reason, sizeof(ev.reason), reason);
+	if (r == 0)
+		r = ev_details(&ev, json_pack("{s:s,s:s,s:s,s:s,s:s}", "why", why, "serial", serial,
+					      "transport", c->transport, "peer",
+					      c->t ? c->t->peer : "", "error", proto_strerror(err)));
+	if (r == 0)
+		r = ledgerw_append(c->d->w, &ev);
+	if (r < 0)
+		log_error("ledger: session_aborted not recorded: %s", strerror(-r));
+	log_warning("camera %s: session aborted: %s (%s)", serial[0] ? serial : "?", why,
+		    proto_strerror(err));
+	dockd_alert(c->d, "session", serial[0] ? serial : c->t ? c->t->peer : "?",
+		    "camera session aborted: %s (%s); its recordings stay on the camera", why,
+		    proto_strerror(err));
+}
+
+/* After authentication: the session ended on a link limit or because the
+ * camera broke the protocol (the dock sent ERROR): record it. */
+static void record_failure(struct cam *c, struct session *s, const char *serial)
+{
+	int lim = session_limit(s), err = session_error(s);
+
+	if (c->aborted)
+		return;
+	if (lim)
+		record_aborted(c, serial, lim == SESSION_LIMIT_RATE ? "too_slow" : "deadline", err);
+	else if (err <= -PROTO_E_BASE && err >= -PROTO_E_MAX)
+		record_aborted(c, serial, "protocol", err);
 }
 
 /* docked + device_authenticated (+ clock correction), one transaction. */
@@ -276,7 +320,12 @@ static bool wait_for_disk(struct cam *c, struct session *s, int err, bool alert)
 {
 	int waited = 0;
 
-	if (alert)
+	const char *dir = ingest_space_short(c->snap);
+
+	if (alert && dir && dir != c->snap->cfg.vault_dir)
+		dockd_alert(c->d, "disk", dir, "state directory (custody ledger) below min_free_mb"
+			    " (%u MiB): pulling paused", c->snap->cfg.min_free_mb);
+	else if (alert)
 		dockd_alert(c->d, "disk", c->snap->cfg.vault_dir,
 			    "vault short of space or failing (%s): pulling paused", strerror(-err));
 	status_cam_state(c->d->status, c->slot, "waiting-disk");
@@ -294,7 +343,7 @@ static bool wait_for_disk(struct cam *c, struct session *s, int err, bool alert)
 	}
 	status_cam_state(c->d->status, c->slot, "pulling");
 	if (!atomic_load(&c->d->stop))
-		log_info("vault has space again: pulling resumes");
+		log_info("vault and state directory have space again: pulling resumes");
 	return !atomic_load(&c->d->stop);
 }
 
@@ -400,8 +449,12 @@ static bool wait_uploads(struct cam *c, struct session *s, const char *serial)
 
 static void run_session(struct cam *c)
 {
+	const struct dock_config *k = &c->snap->cfg;
 	struct session_cfg cfg = { .dock_key = c->d->dock_key, .cert = &c->d->cert,
-				   .enrol = enrol_cb, .enrol_ctx = c, .why = c->why };
+				   .enrol = enrol_cb, .enrol_ctx = c, .why = c->why,
+				   .deadline_ms = (int64_t)k->session_deadline_s * 1000,
+				   .min_rate_bps = (uint64_t)k->min_rate_kib_s * 1024,
+				   .rate_window_ms = (int64_t)k->rate_window_s * 1000 };
 	struct session *s = NULL;
 	struct list_ctx lc = { .c = c };
 	char serial[PROTO_ID_MAX + 1];
@@ -417,11 +470,18 @@ static void run_session(struct cam *c)
 	}
 	if (r < 0) {
 		if (c->have_id || r == -PROTO_E_AUTH || r == -PROTO_E_UNENROLLED || r == -PROTO_E_BUSY ||
-		    r == -PROTO_E_BAD_VERSION)
+		    r == -PROTO_E_BAD_VERSION) {
 			record_rejected(c, r);
-		else
-			log_warning("%s: session failed before authentication: %s", c->t->peer,
-				    proto_strerror(r));
+		} else if (r <= -PROTO_E_BASE && r >= -PROTO_E_MAX) {
+			/* a malformed HELLO_REPLY (the camera got ERROR with the
+			 * code), the wrong message, or the camera's own ERROR */
+			snprintf(c->why, sizeof(c->why), "malformed or refused HELLO_REPLY: %s",
+				 proto_strerror(r));
+			record_rejected(c, r);
+		} else {
+			/* no HELLO_REPLY: timeout, or the peer left */
+			record_aborted(c, "", "no_hello_reply", r);
+		}
 		return;
 	}
 	lc.id = session_identity(s);
@@ -439,6 +499,16 @@ static void run_session(struct cam *c)
 		r = flush_batch(c, lc.id);
 	if (r < 0) {
 		log_warning("%s: listing failed: %s", serial, proto_strerror(r));
+		if (r == -EEXIST) {
+			/* an id listed twice: the manifest is not one (6.5) */
+			session_abort(s, -PROTO_E_BAD_FIELD);
+			record_aborted(c, serial, "duplicate_id", -PROTO_E_BAD_FIELD);
+			c->aborted = true;
+		}
+		/* nothing of an incomplete listing is kept: the camera still
+		 * holds it all, the next docking lists it again */
+		if (dockdb_forget_listing(c->d->w, serial, c->listed_ns) < 0)
+			log_error("%s: rows of the abandoned listing not removed", serial);
 		goto out;
 	}
 	r = pull_all(c, s, serial);
@@ -458,6 +528,7 @@ static void run_session(struct cam *c)
 	}
 	log_info("camera %s: session done, %u recording(s) released", serial, released);
 out:
+	record_failure(c, s, serial);
 	session_close(s);
 }
 

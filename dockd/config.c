@@ -212,6 +212,18 @@ static int set_dock_key(struct parse_ctx *x, const char *k, const char *v, const
 		*why = "must be between 0 and 3600 seconds";
 		return dcfg_parse_u32(v, 0, 3600, &c->release_wait_s);
 	}
+	if (!strcmp(k, "min_rate_kib_s")) {
+		*why = "must be between 0 and 1048576 KiB/s";
+		return dcfg_parse_u32(v, 0, 1048576, &c->min_rate_kib_s);
+	}
+	if (!strcmp(k, "rate_window_s")) {
+		*why = "must be between 1 and 3600 seconds";
+		return dcfg_parse_u32(v, 1, 3600, &c->rate_window_s);
+	}
+	if (!strcmp(k, "session_deadline_s")) {
+		*why = "must be between 0 and 604800 seconds";
+		return dcfg_parse_u32(v, 0, 604800, &c->session_deadline_s);
+	}
 	if (!strcmp(k, "idle_grace_ms")) {
 		*why = "must be between 0 and 600000 ms";
 		return dcfg_parse_u32(v, 0, 600000, &c->idle_grace_ms);
@@ -322,6 +334,9 @@ static void set_defaults(struct dock_config *c)
 	c->sync_interval_mb = 64;
 	c->release_wait_s = 10;
 	c->idle_grace_ms = 500;
+	c->min_rate_kib_s = 64;
+	c->rate_window_s = 30;
+	c->session_deadline_s = 14400;
 	c->chunk_size = 1u << 20;
 	cust_retention_init(&c->retention); /* uncategorized 60d, with_case indefinite */
 	dcfg_storage_defaults(c);

@@ -77,6 +77,12 @@ struct dock_config {
 	uint32_t sync_interval_mb; /* fdatasync the partial file every N MiB (default 64) */
 	uint32_t release_wait_s;   /* wait for this docking's uploads before releasing (10) */
 	uint32_t idle_grace_ms;    /* --exit-when-idle: quiet time before exiting (500) */
+	/* camera-link limits (docs/protocol.md 10): a session ends when DATA
+	 * arrives slower than min_rate_kib_s over rate_window_s of waiting
+	 * (64, 30; 0: off), or when it lasted session_deadline_s (14400; 0: off) */
+	uint32_t min_rate_kib_s;
+	uint32_t rate_window_s;
+	uint32_t session_deadline_s;
 
 	/* [encryption] */
 	char recipients[DOCK_CONFIG_MAX_RECIPIENTS][DOCK_CONFIG_PATH_MAX];

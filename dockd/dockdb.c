@@ -294,6 +294,8 @@ static int list_one(struct ledgerw *w, const char *serial, const char *officer,
 	r = query_one(w, "SELECT " COLS " FROM dock_recordings WHERE serial = ?1 AND recording_id = ?2"
 			 " AND ?3 = ?4", serial, e->recording_id, 0, 0, &old, NULL);
 	if (r == 0) {
+		if (old.listed_ns == t)
+			return -EEXIST; /* listed twice in one manifest (docs/protocol.md 6.5) */
 		if (old.size != e->size || memcmp(old.sha256, e->sha256, 32) != 0) {
 			*conflict = true;
 			hex32(e->sha256, sha);
@@ -340,6 +342,17 @@ int dockdb_list_batch(struct ledgerw *w, const char *serial, const char *officer
 	for (size_t i = 0; i < n && r == 0; i++)
 		r = list_one(w, serial, officer, &e[i], t, &conflict[i], &ev[nev], &nev);
 	return tx_end(w, r, ev, nev);
+}
+
+int dockdb_forget_listing(struct ledgerw *w, const char *serial, int64_t t)
+{
+	int r;
+
+	ledgerw_lock(w);
+	r = exec_stmt(w, "DELETE FROM dock_recordings WHERE serial = ?2 AND state = 'listed'"
+			 " AND listed_ns = ?1 AND updated_ns = ?1", "is", t, serial);
+	ledgerw_unlock(w);
+	return r;
 }
 
 #define WHERE_KEY " WHERE serial = ?2 AND recording_id = ?3"

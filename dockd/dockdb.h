@@ -74,10 +74,18 @@ void dockdb_evidence_id(const char *serial, const char *rid, char *out, size_t c
  * rows in state listed; known ids get listed_ns. An entry that disagrees
  * with the row already held for its id (size or SHA-256) is left alone:
  * conflict[i] is set and an integrity_failed event is written in the same
- * transaction. n <= PROTO_LIST_MAX * 4. */
+ * transaction. An id this listing (t) already recorded is -EEXIST: the
+ * manifest lists it twice, the batch is rolled back. n <= PROTO_LIST_MAX * 4. */
 int dockdb_list_batch(struct ledgerw *w, const char *serial, const char *officer,
 		      const struct proto_manifest_entry *e, size_t n, int64_t now_ns,
 		      bool *conflict);
+
+/* A listing (t) that did not complete: remove the rows it created that
+ * nothing has touched since (state listed, no event refers to them); rows
+ * known before keep their state. The camera still holds every recording:
+ * the next docking lists them again. Bounds what an abandoned or hostile
+ * listing leaves behind (issue 11, defect 7). */
+int dockdb_forget_listing(struct ledgerw *w, const char *serial, int64_t t);
 
 int dockdb_get(struct ledgerw *w, const char *serial, const char *rid, struct dock_rec *out);
 

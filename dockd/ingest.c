@@ -60,15 +60,32 @@ static int out_write(void *arg, const void *buf, size_t len)
 	return 0;
 }
 
-bool ingest_space_ok(const struct dock_snap *snap)
+static bool dir_has(const char *dir, uint32_t mb)
 {
 	struct statvfs vfs;
 
-	if (snap->cfg.min_free_mb == 0)
-		return true;
-	if (statvfs(snap->cfg.vault_dir, &vfs) < 0)
+	if (statvfs(dir, &vfs) < 0)
 		return false;
-	return (uint64_t)vfs.f_bavail * vfs.f_frsize >= (uint64_t)snap->cfg.min_free_mb << 20;
+	return (uint64_t)vfs.f_bavail * vfs.f_frsize >= (uint64_t)mb << 20;
+}
+
+/* The state directory holds the ledger: a full one would stop every
+ * custody event (SQLite rolls back, nothing is corrupted, but nothing is
+ * recorded either), so it is guarded like the vault (issue 11, defect 7). */
+const char *ingest_space_short(const struct dock_snap *snap)
+{
+	if (snap->cfg.min_free_mb == 0)
+		return NULL;
+	if (!dir_has(snap->cfg.vault_dir, snap->cfg.min_free_mb))
+		return snap->cfg.vault_dir;
+	if (!dir_has(snap->cfg.state_dir, snap->cfg.min_free_mb))
+		return snap->cfg.state_dir;
+	return NULL;
+}
+
+bool ingest_space_ok(const struct dock_snap *snap)
+{
+	return ingest_space_short(snap) == NULL;
 }
 
 /* The background sync of `chunks` chunks completed (on ctverify's thread):

@@ -484,6 +484,11 @@ static void *worker(void *arg)
 	struct storage_worker *sw = th->sw;
 	struct task t;
 
+	/* Reach the target (s3://: bucket, Object Lock, orphan sweep) from
+	 * here, never from start-up: a hung server must not hold the camera
+	 * socket closed. A failure is retried by every put/verify. */
+	if (th->idx == 0)
+		(void)store_prepare(sw->d->store);
 	while (next_task(sw, th->idx, &t) == 0) {
 		if (t.kind == T_CKPT) {
 			struct dock_snap *s = dockd_snap_get(sw->d);

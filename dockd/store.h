@@ -70,6 +70,11 @@ struct store_ops {
 	int (*verify)(struct store_target *t, const char *key, uint64_t size,
 		      const uint8_t sha256[32]);
 	void (*close)(struct store_target *t);
+	/* Optional (NULL: nothing to do): contact the server now (s3://: the
+	 * bucket, Object Lock, the orphan sweep), which put/verify otherwise do
+	 * first. Network time: never on a path that start-up or docking waits
+	 * for (the storage worker calls it from its own thread). */
+	int (*prepare)(struct store_target *t);
 };
 
 struct store_target {
@@ -98,6 +103,11 @@ static inline int store_verify(struct store_target *t, const char *key, uint64_t
 			       const uint8_t sha256[32])
 {
 	return t->ops->verify(t, key, size, sha256);
+}
+
+static inline int store_prepare(struct store_target *t)
+{
+	return t->ops->prepare ? t->ops->prepare(t) : 0;
 }
 
 static inline void store_close(struct store_target *t)

@@ -1,10 +1,12 @@
 /* store_s3.c - the s3:// storage target (store.h; docs/storage-s3.md).
  *
  * open: parse s3://BUCKET[/PREFIX], load the credentials, build the client
- * configuration, open <state_dir>/uploads.db, then probe the server (bucket,
- * Object Lock, orphaned uploads). A server that cannot be reached or refuses
- * us does NOT fail open: dockd must keep ingesting into the local vault. The
- * probe is repeated by every put/verify until it succeeds, and its error
+ * configuration, open <state_dir>/uploads.db. No network here: dockd opens
+ * its target before its camera socket, and a server that accepts TCP but
+ * never answers held start-up (and every docking) for minutes (issue 11,
+ * defect 9). The server is probed (bucket, Object Lock, orphaned uploads) by
+ * store_prepare() from the storage worker's thread, else by the first
+ * put/verify, again by each until it succeeds, and its error
  * (-EACCES credentials, -ENXIO no bucket, -ETIME clock skew, -ENOTSUP Object
  * Lock required but missing: all permanent) is what put/verify return.
  *
@@ -446,11 +448,29 @@ static void s3t_close(struct store_target *t)
 	free(st);
 }
 
+static int s3t_prepare(struct store_target *t)
+{
+	struct s3_target *st = t->impl;
+	struct s3_client *c = NULL;
+	char err[256];
+	bool lock;
+	int r = s3_client_new(&st->conf, &c, err, sizeof(err));
+
+	if (r < 0) {
+		log_error("s3: %s", err);
+		return r;
+	}
+	r = probe(st, c, &lock);
+	s3_client_free(c);
+	return r;
+}
+
 static const struct store_ops s3_ops = {
 	.scheme = "s3",
 	.put = s3t_put,
 	.verify = s3t_verify,
 	.close = s3t_close,
+	.prepare = s3t_prepare,
 };
 
 /* s3://BUCKET[/PREFIX]: the prefix may hold spaces and UTF-8, not control
@@ -535,7 +555,6 @@ int store_s3_open(const struct dock_config *c, const atomic_bool *cancel,
 	struct s3_target *st = calloc(1, sizeof(*st));
 	struct s3_client *cl = NULL;
 	char db[DOCK_CONFIG_PATH_MAX + 16];
-	bool lock;
 	int r;
 
 	if (!st)
@@ -560,12 +579,7 @@ int store_s3_open(const struct dock_config *c, const atomic_bool *cancel,
 	}
 	st->t.ops = &s3_ops;
 	st->t.impl = st;
-	/* Best effort now; put/verify repeat it and return its error. */
-	r = probe(st, cl, &lock);
-	if (r < 0)
-		log_warning("s3: storage target %s not usable yet (%s); recordings stay in the vault"
-			    " and uploads are retried", c->storage_target, probe_hint(r));
-	s3_client_free(cl);
+	s3_client_free(cl); /* built once to check the configuration: no request */
 	*out = &st->t;
 	return 0;
 fail:
