@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "query.h"
 #include "publish.h"
 
 struct cmd_entry {
@@ -204,6 +205,8 @@ int main(int argc, char **argv)
 		const char *o = argv[i];
 		if (!strcmp(o, "--read-only")) {
 			ctx.read_only = true; i++;
+		} else if (!strcmp(o, "--utc")) {	/* times shown as UTC (Z) */
+			cust_time_style(1); i++;
 		} else if ((!strcmp(o, "--config") || !strcmp(o, "--db")) && i + 1 < argc) {
 			if (!strcmp(o, "--config"))
 				config = argv[i + 1];
