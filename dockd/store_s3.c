@@ -22,6 +22,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "store_s3_int.h"
@@ -304,8 +305,9 @@ static time_t lock_until(const char *okey, time_t asked)
 	return floor;
 }
 
-static int s3t_put(struct store_target *t, const char *key, int fd, uint64_t size,
-		   const struct store_put_opts *o, struct store_info *out)
+/* put, or (replace) a repair that uploads over an object that differs. */
+static int put_common(struct store_target *t, const char *key, int fd, uint64_t size,
+		      const struct store_put_opts *o, struct store_info *out, bool replace)
 {
 	struct s3_target *st = t->impl;
 	char okey[S3_KEY_MAX + 1], err[256];
@@ -340,17 +342,22 @@ static int s3t_put(struct store_target *t, const char *key, int fd, uint64_t siz
 		log_warning("s3: bucket %s has no Object Lock: retention and legal holds rest on"
 			    " the bucket's own policy (logged once)", st->conf.bucket);
 	r = s3_head_object(c, okey, NULL, &head, &e);
-	if (r == 0) {
+	bool found = r == 0;
+	if (found) {
 		r = existing(st, c, okey, fd, &l, &head, o->sha256);
-		if (r == 0) {
-			struct upstate_upload rec;
-			if (upstate_get(st->up, okey, &rec) == 0) { /* completed, then we died */
-				(void)s3_mpu_abort(c, okey, rec.upload_id, &e);
-				(void)upstate_forget(st->up, okey);
-			}
-			if (o->progress)
-				atomic_fetch_add(o->progress, size);
+		if (r == -EEXIST && replace) {
+			log_warning("s3: %s: repairing: a new version with the verified bytes", okey);
+			r = -ENOENT;
 		}
+	}
+	if (r == 0) {
+		struct upstate_upload rec;
+		if (upstate_get(st->up, okey, &rec) == 0) { /* completed, then we died */
+			(void)s3_mpu_abort(c, okey, rec.upload_id, &e);
+			(void)upstate_forget(st->up, okey);
+		}
+		if (o->progress)
+			atomic_fetch_add(o->progress, size);
 	} else if (r == -ENOENT) {
 		if (l.nparts == 1) {
 			po.tags = tags;
@@ -363,7 +370,7 @@ static int s3t_put(struct store_target *t, const char *key, int fd, uint64_t siz
 		} else {
 			r = s3t_multipart(st, c, okey, fd, &l, o, &po, &head);
 		}
-	} else {
+	} else if (!found) {
 		s3t_log_err("HEAD", okey, r, &e);
 	}
 	if (r == 0)
@@ -386,6 +393,69 @@ static int s3t_put(struct store_target *t, const char *key, int fd, uint64_t siz
 			 atomic_load(&st->part_bytes), atomic_load(&st->wire_bytes));
 	}
 out:
+	s3_client_free(c);
+	return r;
+}
+
+static int s3t_put(struct store_target *t, const char *key, int fd, uint64_t size,
+		   const struct store_put_opts *o, struct store_info *out)
+{
+	return put_common(t, key, fd, size, o, out, false);
+}
+
+static int s3t_replace(struct store_target *t, const char *key, int fd, uint64_t size,
+		       const struct store_put_opts *o, struct store_info *out)
+{
+	return put_common(t, key, fd, size, o, out, true);
+}
+
+/* ---- fixity: hash and fetch the current version --------------------------- */
+
+static int s3t_client(struct s3_target *st, const char *key, char okey[S3_KEY_MAX + 1],
+		      struct s3_client **c)
+{
+	char err[256];
+	int r = object_key(st, key, okey, S3_KEY_MAX + 1);
+
+	if (r < 0)
+		return r;
+	r = s3_client_new(&st->conf, c, err, sizeof(err));
+	if (r < 0)
+		log_error("s3: %s", err);
+	return r;
+}
+
+static int s3t_hash(struct store_target *t, const char *key, uint8_t sha256[32], uint64_t *len)
+{
+	char okey[S3_KEY_MAX + 1];
+	struct s3_client *c = NULL;
+	struct s3_error e;
+	int r = s3t_client(t->impl, key, okey, &c);
+
+	if (r < 0)
+		return r;
+	r = s3_get_object_sha256(c, okey, NULL, len, sha256, &e);
+	if (r < 0 && r != -ENOENT)
+		s3t_log_err("fixity (GET)", okey, r, &e);
+	s3_client_free(c);
+	return r;
+}
+
+static int s3t_fetch(struct store_target *t, const char *key, int fd, uint64_t max)
+{
+	char okey[S3_KEY_MAX + 1];
+	struct s3_client *c = NULL;
+	struct s3_error e;
+	int r = s3t_client(t->impl, key, okey, &c);
+
+	if (r < 0)
+		return r;
+	if (lseek(fd, 0, SEEK_SET) < 0)
+		r = -errno;
+	else
+		r = s3_get_object_fd(c, okey, NULL, fd, max, &e);
+	if (r < 0)
+		s3t_log_err("fetch (GET)", okey, r, &e);
 	s3_client_free(c);
 	return r;
 }
@@ -451,6 +521,9 @@ static const struct store_ops s3_ops = {
 	.put = s3t_put,
 	.verify = s3t_verify,
 	.close = s3t_close,
+	.hash = s3t_hash,
+	.replace = s3t_replace,
+	.fetch = s3t_fetch,
 };
 
 /* s3://BUCKET[/PREFIX]: the prefix may hold spaces and UTF-8, not control
