@@ -134,4 +134,13 @@ check "alert raised" grep -q "storage copy damaged" "$DK/alerts.log"
 fixity >"$DK/fix6.out"
 check "the audit after: intact" grep -q "2 copies: 2 intact" "$DK/fix6.out"
 check "custody verify passes after the repair" dk_verify
+
+# verify replays the fixity events: a repair claim for bytes the ledger
+# never recorded (appended around dockd) is a finding
+"$CUSTODY" --config "$DK_CONF" append --action repaired --actor-kind dock --actor-id dock-x \
+	--evidence CAM-S/REC-1 --agency "$DK_AGENCY" --details \
+	"{\"copy\":\"vault\",\"from\":\"x\",\"to\":\"y\",\"sha256\":\"$(printf '%064d' 0)\",\"actual_sha256\":\"$(printf '%064d' 0)\"}" \
+	>/dev/null 2>&1
+check_fails "custody verify: a forged repaired event is a finding" dk_verify
+check "... class fixity" grep -q "fixity.*repaired the vault copy of CAM-S/REC-1 without a failed" "$DK/verify.out"
 done_testing
