@@ -27,6 +27,7 @@ struct fix_item {
 	char storage_loc[FIX_LOC_MAX];		/* storage_verified location */
 	char vault[FIX_LOC_MAX];		/* stored_local path, "" none */
 	char retention[64];
+	char version[129];			/* uploaded version_id, "" none */
 	int local_copy, hold;
 	uint8_t sha[32];
 	char sha_hex[65];
@@ -90,7 +91,7 @@ static const char pick_sql[] =
 	"  v.evidence_id = e.evidence_id AND v.action = 8 AND v.outcome = 1"
 	"  ORDER BY v.seq DESC LIMIT 1),"
 	" (SELECT max(v.seq) FROM events v WHERE v.evidence_id = e.evidence_id"
-	"  AND v.action = 28) AS last"
+	"  AND v.action = 28) AS last, version_id"
 	" FROM evidence e WHERE agency_id = ?1 AND status = 'verified'"
 	" ORDER BY last IS NOT NULL, last, first_seq LIMIT ?2";
 
@@ -119,6 +120,7 @@ static int pick(const struct fixity_env *e, struct fix_item **out, size_t *n)
 			col(s, 6, it->storage_loc, sizeof(it->storage_loc));
 			it->size = (uint64_t)sqlite3_column_int64(s, 7);
 			col(s, 8, it->vault, sizeof(it->vault));
+			col(s, 10, it->version, sizeof(it->version));
 			/* no recorded hash: nothing to compare with */
 			if (unhex(it->sha_hex, it->sha) == 0 && sqlite3_column_type(s, 7) == SQLITE_INTEGER)
 				k++;
@@ -248,11 +250,54 @@ static int check(const struct fixity_env *e, const struct fix_item *it, const ch
 	return r;
 }
 
-/* Storage copy rewritten from the vault file (hashed as it is sent). */
+/* A scratch file for a copy fetched from storage: beside dst, or in the
+ * state directory. */
+static int scratch(const struct fixity_env *e, const char *dst, char *path, size_t cap)
+{
+	int n = dst ? snprintf(path, cap, "%s.repair", dst) :
+		snprintf(path, cap, "%s/fixity-%ld.tmp", e->state_dir ? e->state_dir : "/tmp",
+			 (long)getpid());
+
+	if (n < 0 || (size_t)n >= cap)
+		return -ENAMETOOLONG;
+	(void)unlink(path);
+	n = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (n < 0)
+		return -errno;
+	close(n);
+	return 0;
+}
+
+/* Fetch key (version, "" = current) into a new file at path and check it
+ * holds the recorded bytes; the file is left for the caller. */
+static int fetch_checked(const struct fixity_env *e, const struct fix_item *it,
+			 const char *version, const char *path)
+{
+	uint8_t md[32];
+	uint64_t len = 0;
+	int fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW), r;
+
+	if (fd < 0)
+		return -errno;
+	r = e->store->ops->fetch(e->store, it->key, version, fd, it->size);
+	if (r == 0 && fdatasync(fd) < 0)
+		r = -errno;
+	close(fd);
+	if (r == 0)
+		r = hash_file(path, md, &len);
+	if (r == 0 && (len != it->size || memcmp(md, it->sha, 32)))
+		r = -EBADMSG;	/* not the recorded bytes: never a repair source */
+	return r;
+}
+
+/* Storage copy rewritten (a new current version) from the vault file, or,
+ * with version set, from that older version of the object (read back and
+ * checked first): the bytes are hashed again as they are sent. */
 static int repair_storage(const struct fixity_env *e, const struct fix_item *it,
-			  struct store_info *info)
+			  const char *version, struct store_info *info)
 {
 	struct store_put_opts po = { 0 };
+	char tmp[PATH_MAX];
 	int64_t until = 0;
 	int fd, r;
 
@@ -260,7 +305,17 @@ static int repair_storage(const struct fixity_env *e, const struct fix_item *it,
 	po.legal_hold = it->hold || !strcmp(it->retention, "indefinite");
 	if (cust_parse_time_utc(it->retention, 0, &until) == 0)
 		po.retain_until = (time_t)(until / 1000000000);
-	fd = open(it->vault, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (version) {
+		if ((r = scratch(e, NULL, tmp, sizeof(tmp))) < 0)
+			return r;
+		if ((r = fetch_checked(e, it, version, tmp)) < 0) {
+			(void)unlink(tmp);
+			return r;
+		}
+	}
+	fd = open(version ? tmp : it->vault, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (version)
+		(void)unlink(tmp);	/* the open fd keeps it */
 	if (fd < 0)
 		return -errno;
 	memset(info, 0, sizeof(*info));
@@ -274,24 +329,11 @@ static int repair_storage(const struct fixity_env *e, const struct fix_item *it,
 static int repair_vault(const struct fixity_env *e, const struct fix_item *it)
 {
 	char tmp[PATH_MAX + 16];
-	uint8_t md[32];
-	uint64_t len = 0;
-	int fd, r;
+	int r;
 
-	if (snprintf(tmp, sizeof(tmp), "%s.repair", it->vault) >= (int)sizeof(tmp))
-		return -ENAMETOOLONG;
-	(void)unlink(tmp);
-	fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0440);
-	if (fd < 0)
-		return -errno;
-	r = e->store->ops->fetch(e->store, it->key, fd, it->size);
-	if (r == 0 && fdatasync(fd) < 0)
-		r = -errno;
-	close(fd);
-	if (r == 0)
-		r = hash_file(tmp, md, &len);
-	if (r == 0 && (len != it->size || memcmp(md, it->sha, 32)))
-		r = -EBADMSG;	/* storage changed under us: leave the vault alone */
+	if ((r = scratch(e, it->vault, tmp, sizeof(tmp))) < 0)
+		return r;
+	r = fetch_checked(e, it, NULL, tmp);	/* storage changed under us: vault left alone */
 	if (r == 0 && rename(tmp, it->vault) < 0)
 		r = -errno;
 	if (r < 0) {
@@ -314,19 +356,24 @@ static int repair_vault(const struct fixity_env *e, const struct fix_item *it)
 	return 0;
 }
 
-/* Repair copy `bad` from the other one, read it back, record it. */
+/* Repair copy `bad` from the other one (or, version set, the storage copy
+ * from that recorded version of the object), read it back, record it. */
 static int repair(const struct fixity_env *e, const struct fix_item *it, const char *bad,
-		  struct fixity_stats *st)
+		  const char *version, struct fixity_stats *st)
 {
 	struct store_info info = { 0 };
-	const char *from = bad[0] == 'v' ? it->storage_loc : it->vault;
+	char from[FIX_LOC_MAX + 160];
 	const char *to = bad[0] == 'v' ? it->vault : it->storage_loc;
 	uint8_t md[32];
 	char got[65] = "";
 	uint64_t len = 0;
 	int r, w;
 
-	r = bad[0] == 'v' ? repair_vault(e, it) : repair_storage(e, it, &info);
+	if (version)
+		snprintf(from, sizeof(from), "%s?versionId=%s", it->storage_loc, version);
+	else
+		snprintf(from, sizeof(from), "%s", bad[0] == 'v' ? it->storage_loc : it->vault);
+	r = bad[0] == 'v' ? repair_vault(e, it) : repair_storage(e, it, version, &info);
 	if (r == 0)	/* verify again: the bytes now at the damaged place */
 		r = bad[0] == 'v' ? hash_file(it->vault, md, &len) :
 		    e->store->ops->hash(e->store, it->key, md, &len);
@@ -401,9 +448,14 @@ int fixity_run(const struct fixity_env *e, struct fixity_stats *out)
 			break;
 		pace(e, st.bytes, &t0);
 		if (has_v && has_s && vr == FIX_FAILED && sr == FIX_OK && e->store->ops->fetch)
-			r = repair(e, it, "vault", &st);
+			r = repair(e, it, "vault", NULL, &st);
 		else if (has_v && has_s && sr == FIX_FAILED && vr == FIX_OK && e->store->ops->replace)
-			r = repair(e, it, "storage", &st);
+			r = repair(e, it, "storage", NULL, &st);
+		else if (!has_v && sr == FIX_FAILED && it->version[0] && strcmp(it->version, "null") &&
+			 e->store->ops->fetch && e->store->ops->replace)
+			/* no vault copy: the version storage_verified checked,
+			 * if it still holds the recorded bytes (versioned bucket) */
+			r = repair(e, it, "storage", it->version, &st);
 		else if (vr == FIX_FAILED || sr == FIX_FAILED) {
 			st.unrepaired++;
 			alert(e, it->id, "no verified second copy to repair from: keep the"

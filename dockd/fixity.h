@@ -21,8 +21,11 @@
  * file, hashed, renamed over; storage: store.h replace() from the vault
  * file, which is hashed as it is sent), read back and hashed again, and a
  * `repaired` event says from where to where with which SHA-256 (outcome
- * failed, and an alert, when the re-read still differs). Without a good
- * second copy nothing is rewritten: the alert says so.
+ * failed, and an alert, when the re-read still differs). Without a vault
+ * copy, a damaged s3:// object is rewritten from the version the uploaded
+ * event recorded (versioned bucket), once that version was read back with
+ * the recorded hash. Without a good second copy nothing is rewritten: the
+ * alert says so.
  *
  * Rate: the run sleeps as needed so that the bytes read stay under
  * bytes_per_s averaged over the run (0 = unlimited). cancel (may be NULL)

@@ -82,9 +82,11 @@ struct store_ops {
 	 * match o->sha256, nothing written). */
 	int (*replace)(struct store_target *t, const char *key, int src_fd, uint64_t size,
 		       const struct store_put_opts *o, struct store_info *out);
-	/* fetch: key's current bytes into fd (pwrite from offset 0), at most
-	 * max bytes (-EFBIG beyond). */
-	int (*fetch)(struct store_target *t, const char *key, int fd, uint64_t max);
+	/* fetch: key's bytes into fd (from offset 0), at most max bytes
+	 * (-EFBIG beyond): the current version, or version_id (s3:// only;
+	 * NULL or "" = current; file:// has no versions: -ENOTSUP). */
+	int (*fetch)(struct store_target *t, const char *key, const char *version_id, int fd,
+		     uint64_t max);
 };
 
 struct store_target {

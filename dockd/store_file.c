@@ -367,7 +367,8 @@ static int file_replace(struct store_target *t, const char *key, int src_fd, uin
 	return r;
 }
 
-static int file_fetch(struct store_target *t, const char *key, int dst_fd, uint64_t max)
+static int file_fetch(struct store_target *t, const char *key, const char *version_id, int dst_fd,
+		      uint64_t max)
 {
 	struct file_target *ft = t->impl;
 	char path[PATH_MAX];
@@ -376,6 +377,8 @@ static int file_fetch(struct store_target *t, const char *key, int dst_fd, uint6
 
 	if (!store_key_valid(key))
 		return -EINVAL;
+	if (version_id && version_id[0])
+		return -ENOTSUP;
 	if (join(path, sizeof(path), ft->root, key, "") < 0)
 		return -ENAMETOOLONG;
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);

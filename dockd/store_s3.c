@@ -409,7 +409,7 @@ static int s3t_replace(struct store_target *t, const char *key, int fd, uint64_t
 	return put_common(t, key, fd, size, o, out, true);
 }
 
-/* ---- fixity: hash and fetch the current version --------------------------- */
+/* ---- fixity: hash the current version, fetch one ---------------------------- */
 
 static int s3t_client(struct s3_target *st, const char *key, char okey[S3_KEY_MAX + 1],
 		      struct s3_client **c)
@@ -441,7 +441,8 @@ static int s3t_hash(struct store_target *t, const char *key, uint8_t sha256[32],
 	return r;
 }
 
-static int s3t_fetch(struct store_target *t, const char *key, int fd, uint64_t max)
+static int s3t_fetch(struct store_target *t, const char *key, const char *version_id, int fd,
+		     uint64_t max)
 {
 	char okey[S3_KEY_MAX + 1];
 	struct s3_client *c = NULL;
@@ -453,7 +454,7 @@ static int s3t_fetch(struct store_target *t, const char *key, int fd, uint64_t m
 	if (lseek(fd, 0, SEEK_SET) < 0)
 		r = -errno;
 	else
-		r = s3_get_object_fd(c, okey, NULL, fd, max, &e);
+		r = s3_get_object_fd(c, okey, version_id, fd, max, &e);
 	if (r < 0)
 		s3t_log_err("fetch (GET)", okey, r, &e);
 	s3_client_free(c);

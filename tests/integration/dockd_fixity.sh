@@ -135,6 +135,25 @@ fixity >"$DK/fix6.out"
 check "the audit after: intact" grep -q "2 copies: 2 intact" "$DK/fix6.out"
 check "custody verify passes after the repair" dk_verify
 
+# no vault copy any more (purged): the version storage_verified checked is
+# the second copy (Object Lock bucket: versioned)
+"$CUSTODY" --config "$DK_CONF" append --action local_purged --actor-kind dock --actor-id dock-x \
+	--evidence CAM-S/REC-1 --agency "$DK_AGENCY" >/dev/null 2>&1
+rm -f "$(dk_vault_file CAM-S REC-1)"
+check "the vault copy is purged" test "$(dk_sql "SELECT local_copy FROM evidence WHERE evidence_id='CAM-S/REC-1'")" = 0
+check "the object overwritten again" overwrite
+fixity >"$DK/fix7.out"
+check "audit without a vault copy: exit 0" test $? = 0
+check "... one copy checked, damaged, repaired" grep -q "1 copies: 0 intact, 1 damaged, 0 unreadable; 1 repaired" "$DK/fix7.out"
+repaired_from_version() {
+	dk_py '
+r = [d for _, a, _, d in events(args[0]) if a == "repaired"][-1]
+sys.exit(0 if "?versionId=" in r["from"] and r["copy"] == "storage" else 1)' "$1"
+}
+check "... from the recorded version of the object" repaired_from_version CAM-S/REC-1
+check "... which now decrypts again" dk_same_s3 CAM-S REC-1
+check "custody verify passes" dk_verify
+
 # verify replays the fixity events: a repair claim for bytes the ledger
 # never recorded (appended around dockd) is a finding
 "$CUSTODY" --config "$DK_CONF" append --action repaired --actor-kind dock --actor-id dock-x \
