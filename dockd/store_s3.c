@@ -32,7 +32,7 @@
 
 /* ---- object keys ---------------------------------------------------------- */
 
-static int object_key(const struct s3_target *st, const char *key, char *out, size_t cap)
+int s3t_object_key(const struct s3_target *st, const char *key, char *out, size_t cap)
 {
 	int n;
 
@@ -320,7 +320,7 @@ static int put_common(struct store_target *t, const char *key, int fd, uint64_t 
 	bool lock = false;
 	int r;
 
-	if (!o || !o->sha256 || (r = object_key(st, key, okey, sizeof(okey))) < 0)
+	if (!o || !o->sha256 || (r = s3t_object_key(st, key, okey, sizeof(okey))) < 0)
 		return -EINVAL;
 	r = s3_client_new(&st->conf, &c, err, sizeof(err));
 	if (r < 0) {
@@ -409,58 +409,6 @@ static int s3t_replace(struct store_target *t, const char *key, int fd, uint64_t
 	return put_common(t, key, fd, size, o, out, true);
 }
 
-/* ---- fixity: hash the current version, fetch one ---------------------------- */
-
-static int s3t_client(struct s3_target *st, const char *key, char okey[S3_KEY_MAX + 1],
-		      struct s3_client **c)
-{
-	char err[256];
-	int r = object_key(st, key, okey, S3_KEY_MAX + 1);
-
-	if (r < 0)
-		return r;
-	r = s3_client_new(&st->conf, c, err, sizeof(err));
-	if (r < 0)
-		log_error("s3: %s", err);
-	return r;
-}
-
-static int s3t_hash(struct store_target *t, const char *key, uint8_t sha256[32], uint64_t *len)
-{
-	char okey[S3_KEY_MAX + 1];
-	struct s3_client *c = NULL;
-	struct s3_error e;
-	int r = s3t_client(t->impl, key, okey, &c);
-
-	if (r < 0)
-		return r;
-	r = s3_get_object_sha256(c, okey, NULL, len, sha256, &e);
-	if (r < 0 && r != -ENOENT)
-		s3t_log_err("fixity (GET)", okey, r, &e);
-	s3_client_free(c);
-	return r;
-}
-
-static int s3t_fetch(struct store_target *t, const char *key, const char *version_id, int fd,
-		     uint64_t max)
-{
-	char okey[S3_KEY_MAX + 1];
-	struct s3_client *c = NULL;
-	struct s3_error e;
-	int r = s3t_client(t->impl, key, okey, &c);
-
-	if (r < 0)
-		return r;
-	if (lseek(fd, 0, SEEK_SET) < 0)
-		r = -errno;
-	else
-		r = s3_get_object_fd(c, okey, version_id, fd, max, &e);
-	if (r < 0)
-		s3t_log_err("fetch (GET)", okey, r, &e);
-	s3_client_free(c);
-	return r;
-}
-
 /* ---- verify, close, open -------------------------------------------------- */
 
 static int s3t_verify(struct store_target *t, const char *key, uint64_t size,
@@ -474,7 +422,7 @@ static int s3t_verify(struct store_target *t, const char *key, uint64_t size,
 	uint8_t got[32];
 	uint64_t n = 0;
 	bool lock;
-	int r = object_key(st, key, okey, sizeof(okey));
+	int r = s3t_object_key(st, key, okey, sizeof(okey));
 
 	if (r < 0)
 		return r;
