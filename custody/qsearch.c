@@ -47,10 +47,11 @@ static const char *hold_sql(int hold)
 
 /* Due for destruction: a retention date (RFC 3339 or a date; anything
  * else, e.g. "indefinite", is never due) before ?10 (UTC seconds), not
- * under hold, not destroyed already. */
+ * destroyed already; and not under hold (hold_sql(CUST_HOLD_NO), added by
+ * the caller). */
 static const char due_sql[] =
 	" AND unixepoch(retention_until) IS NOT NULL AND unixepoch(retention_until) < ?10"
-	" AND legal_hold = 0 AND (status IS NULL OR status <> 'destroyed')";
+	" AND (status IS NULL OR status <> 'destroyed')";
 
 /* The manifest's recording time and the release, per item (events_item
  * index: a few rows per item). */
@@ -140,8 +141,8 @@ int cust_query_search(struct cust_ledger *l, const char *agency,
 	    !filter_ok(q->case_no, CUST_CASE_MAX + 1) ||
 	    (q->status && !cust_status_valid(q->status)) ||
 	    range_bad(q->from_ns, q->to_ns) || range_bad(q->docked_from_ns, q->docked_to_ns) ||
-	    q->hold < 0 || q->hold > CUST_HOLD_NO)
-		return -EINVAL;
+	    q->hold < 0 || q->hold > CUST_HOLD_NO || (q->due && q->hold == CUST_HOLD_YES))
+		return -EINVAL;	/* held items are never due */
 	released = q->status && !strcmp(q->status, "released");
 	/* NULL parameters match anything. */
 	r = snprintf(sql, sizeof(sql), "SELECT " CUST_EVSTATE_COLS ", rs, re, rel FROM"
@@ -154,7 +155,7 @@ int cust_query_search(struct cust_ledger *l, const char *agency,
 		     " WHERE (?11 IS NULL OR (typeof(re) = 'integer' AND re * 1000000000 >= ?11))"
 		     " AND (?12 IS NULL OR (typeof(rs) = 'integer' AND rs * 1000000000 < ?12))"
 		     "%s ORDER BY rs IS NULL, rs, first_ns, evidence_id LIMIT ?9",
-		     hold_sql(q->hold), q->due ? due_sql : "",
+		     hold_sql(q->due ? CUST_HOLD_NO : q->hold), q->due ? due_sql : "",
 		     released ? " AND (status IS NULL OR status <> 'destroyed')" : "",
 		     released ? " AND rel = 1" : "");
 	if (r < 0 || (size_t)r >= sizeof(sql))

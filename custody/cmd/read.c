@@ -152,6 +152,11 @@ static int parse_search(int argc, char **argv, struct search_args *a,
 		cmd_err("search: --from must be before --to");
 		return -EINVAL;
 	}
+	if (q->due && q->hold == CUST_HOLD_YES) {
+		cmd_err("search: --due with --hold yes finds nothing: an item under legal hold "
+			"is never due for destruction");
+		return -EINVAL;
+	}
 	if (a->refused && (q->officer || q->category || q->case_no || q->status ||
 			   q->hold || q->due || q->docked_from_ns || q->docked_to_ns)) {
 		cmd_err("search: --refused takes only --camera, --from, --to, --limit "
