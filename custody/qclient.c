@@ -210,14 +210,18 @@ static int print_users(const json_t *res, FILE *out)
 
 	fprintf(out, "%-24s %-11s %-16s %s\n", "USER", "ROLE", "AGENCY",
 		"CHANGED");
-	json_array_foreach(json_object_get(res, "users"), i, u)
+	json_array_foreach(json_object_get(res, "users"), i, u) {
+		char when[64];	/* the one form of times (query.h) */
+		if (cust_format_time_text(json_string_value(json_object_get(u, "changed")),
+					  when, sizeof(when)))
+			snprintf(when, sizeof(when), "?");
 		fprintf(out, "%-24s %-11s %-16s %s (seq %lld)\n",
 			json_string_value(json_object_get(u, "user")),
 			json_string_value(json_object_get(u, "role")),
-			json_string_value(json_object_get(u, "agency")),
-			json_string_value(json_object_get(u, "changed")),
+			json_string_value(json_object_get(u, "agency")), when,
 			(long long)json_integer_value(
 				json_object_get(u, "changed_seq")));
+	}
 	return 0;
 }
 

@@ -13,6 +13,7 @@
 static const char *const keys_history[] = { "item", NULL };
 static const char *const keys_search[] = {
 	"officer", "camera", "category", "case", "status", "from", "to",
+	"docked_from", "docked_to", "hold", "due", "refused",
 	"limit", "agency", NULL };
 static const char *const keys_events[] = {
 	"action", "from", "to", "limit", "agency", NULL };
@@ -195,18 +196,40 @@ static const char *param(const struct qop *q, const char *k)
 	return json_string_value(json_object_get(q->params, k));
 }
 
-/* from/to strings into ns; a bare date as "to" means the end of it. */
+/* Time parameters into ns; a bare date as an upper bound means the end
+ * of it. A time without a zone is UTC here, never the service's zone
+ * (`custody remote` sends the clerk's dates with their offset). */
+static int time_param(const struct qop *q, const char *k, int upper, int64_t *ns,
+		      char *msg, size_t cap)
+{
+	const char *v = param(q, k);
+
+	*ns = 0;
+	if (v && cust_parse_time_utc(v, upper, ns) < 0) {
+		snprintf(msg, cap, "bad request: %s must be an ISO 8601 date or "
+			 "date-time", k);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int time_range(const struct qop *q, int64_t *from, int64_t *to,
 		      char *msg, size_t cap)
 {
-	const char *f = param(q, "from"), *t = param(q, "to");
+	int rc = time_param(q, "from", 0, from, msg, cap);
 
-	*from = 0;
-	*to = 0;
-	if ((f && cust_parse_time(f, 0, from) < 0) ||
-	    (t && cust_parse_time(t, 1, to) < 0)) {
-		snprintf(msg, cap, "bad request: from/to must be ISO 8601 "
-			 "dates or date-times");
+	return rc ? rc : time_param(q, "to", 1, to, msg, cap);
+}
+
+/* "yes" / absent; anything else is a bad request. */
+static int flag_param(const struct qop *q, const char *k, int *on, char *msg,
+		      size_t cap)
+{
+	const char *v = param(q, k);
+
+	*on = v && !strcmp(v, "yes");
+	if (v && !*on) {
+		snprintf(msg, cap, "bad request: %s must be \"yes\" when given", k);
 		return -EINVAL;
 	}
 	return 0;
@@ -222,7 +245,8 @@ static size_t limit_of(const struct qop *q)
 static int run_search(struct qop *q, json_t **out, char *msg, size_t cap)
 {
 	struct cust_search s;
-	int rc;
+	const char *hold = param(q, "hold");
+	int rc, refused = 0;
 
 	memset(&s, 0, sizeof(s));
 	s.officer = param(q, "officer");
@@ -231,9 +255,32 @@ static int run_search(struct qop *q, json_t **out, char *msg, size_t cap)
 	s.case_no = param(q, "case");
 	s.status = param(q, "status");
 	s.limit = limit_of(q);
-	rc = time_range(q, &s.from_ns, &s.to_ns, msg, cap);
-	if (rc)
+	if (s.status && !cust_status_valid(s.status)) {
+		snprintf(msg, cap, "bad request: status \"%.40s\" is not one of: %s",
+			 s.status, CUST_STATUS_NAMES);
+		return -EINVAL;
+	}
+	if (hold && strcmp(hold, "yes") && strcmp(hold, "no")) {
+		snprintf(msg, cap, "bad request: hold must be \"yes\" or \"no\"");
+		return -EINVAL;
+	}
+	s.hold = !hold ? 0 : hold[0] == 'y' ? CUST_HOLD_YES : CUST_HOLD_NO;
+	if ((rc = time_range(q, &s.from_ns, &s.to_ns, msg, cap)) ||
+	    (rc = time_param(q, "docked_from", 0, &s.docked_from_ns, msg, cap)) ||
+	    (rc = time_param(q, "docked_to", 1, &s.docked_to_ns, msg, cap)) ||
+	    (rc = flag_param(q, "due", &s.due, msg, cap)) ||
+	    (rc = flag_param(q, "refused", &refused, msg, cap)))
 		return rc;
+	if (refused) {
+		if (s.officer || s.category || s.case_no || s.status || s.hold || s.due ||
+		    s.docked_from_ns || s.docked_to_ns) {
+			snprintf(msg, cap, "bad request: refused takes only camera, from, "
+				 "to, limit");
+			return -EINVAL;
+		}
+		return cust_query_refusals(q->ctx->ledger, q->target, s.camera, s.from_ns,
+					   s.to_ns, s.limit, out);
+	}
 	return cust_query_search(q->ctx->ledger, q->target, &s, out);
 }
 

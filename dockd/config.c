@@ -290,6 +290,8 @@ static int set_other_key(struct parse_ctx *x, const char *s, const char *k, cons
 		return dcfg_storage_key(c, s, k, v, why);
 	if (!strcmp(s, "witness"))
 		return dcfg_witness_key(c, k, v, why);
+	if (!strcmp(s, "fixity"))
+		return dcfg_fixity_key(c, k, v, why);
 	*why = "unknown section";
 	return -ENOKEY;
 }
@@ -341,6 +343,7 @@ static void set_defaults(struct dock_config *c)
 	cust_retention_init(&c->retention); /* uncategorized 60d, with_case indefinite */
 	dcfg_storage_defaults(c);
 	dcfg_witness_defaults(c);
+	dcfg_fixity_defaults(c);
 }
 
 /* Fill paths that default to places under state_dir. */

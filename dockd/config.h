@@ -129,6 +129,10 @@ struct dock_config {
 	size_t n_witnesses;
 	uint32_t witness_timeout_s; /* per request (10) */
 	uint32_t witness_retry_s;   /* a witness down or refusing is asked again after (30) */
+	/* [fixity] (config_fixity.c; dockd/fixity.h) */
+	uint32_t fixity_interval_s;   /* between scheduled audits (86400); 0 = none */
+	uint32_t fixity_items;        /* items per audit run (1000) */
+	uint64_t fixity_bytes_per_s;  /* read rate limit (50 MiB/s); 0 = unlimited */
 };
 
 /* Fill *out with defaults, then read path over them. On failure returns

@@ -35,4 +35,9 @@ void dcfg_witness_defaults(struct dock_config *c);
 int dcfg_witness_key(struct dock_config *c, const char *k, const char *v,
 		     const char **why);
 
+/* [fixity] (config_fixity.c; docs/dockd-config.md): defaults, one key. */
+void dcfg_fixity_defaults(struct dock_config *c);
+int dcfg_fixity_key(struct dock_config *c, const char *k, const char *v,
+		    const char **why);
+
 #endif

@@ -21,6 +21,7 @@
 #include "camera.h"
 #include "cfgfacts.h"
 #include "daemon.h"
+#include "fixity.h"
 #include "witnessc.h"
 #include "dockcert.h"
 #include "dockdb.h"
@@ -541,6 +542,8 @@ static void shutdown_all(struct loop *lp)
 			(void)qservice_handle(lp->qs);
 		poll(NULL, 0, 20);
 	}
+	fixity_stop(d->fixity);
+	d->fixity = NULL;
 	storage_stop(d->storage);
 	d->storage = NULL;
 	(void)ledgerw_checkpoint(d->w);
@@ -548,6 +551,7 @@ static void shutdown_all(struct loop *lp)
 
 static void free_dockd(struct dockd *d)
 {
+	fixity_stop(d->fixity);
 	storage_stop(d->storage);
 	store_close(d->store);
 	witnessc_stop(d->witnessc); /* after the final checkpoint */
@@ -593,6 +597,8 @@ int dockd_run(const char *config_path, bool exit_when_idle)
 	if (d->store && storage_start(d, &d->storage) < 0)
 		goto out;
 	if (witnessc_start(d, config_path, &d->snap->cfg, &d->witnessc) < 0)
+		goto out;
+	if (fixity_start(d, &d->fixity) < 0)
 		goto out;
 	storage_status_attach(d); /* queue counts in `custody status`, always fresh */
 	/* the configuration in force is a ledger fact before any camera docks */

@@ -48,6 +48,7 @@ struct dockd {
 	struct proto_dock_cert cert;
 	struct storage_worker *storage;
 	struct witnessc *witnessc; /* [witness]: checkpoints to cosign (witnessc.h) */
+	struct fixity_worker *fixity; /* [fixity]: scheduled audits (fixity.h) */
 	atomic_bool stop;         /* SIGTERM: every worker stops at a chunk boundary */
 	atomic_uint busy;         /* camera threads alive */
 	atomic_llong last_activity_ns; /* CLOCK_MONOTONIC of the last camera/storage work */

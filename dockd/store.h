@@ -75,6 +75,23 @@ struct store_ops {
 	 * first. Network time: never on a path that start-up or docking waits
 	 * for (the storage worker calls it from its own thread). */
 	int (*prepare)(struct store_target *t);
+	/* Fixity audits (dockd/fixity.h). Each may be NULL (not offered).
+	 * hash: read key back now (bypassing caches where the target allows;
+	 * s3: GET of the current version) and give its length and SHA-256;
+	 * -ENOENT absent. */
+	int (*hash)(struct store_target *t, const char *key, uint8_t sha256[32], uint64_t *len);
+	/* replace: like put, but whatever key holds is REPLACED (s3: a new
+	 * current version; older versions and their locks stay). The one
+	 * exception to write-once, used only to repair a copy an audit found
+	 * damaged, from a source hashed on the way (-EUCLEAN if it does not
+	 * match o->sha256, nothing written). */
+	int (*replace)(struct store_target *t, const char *key, int src_fd, uint64_t size,
+		       const struct store_put_opts *o, struct store_info *out);
+	/* fetch: key's bytes into fd (from offset 0), at most max bytes
+	 * (-EFBIG beyond): the current version, or version_id (s3:// only;
+	 * NULL or "" = current; file:// has no versions: -ENOTSUP). */
+	int (*fetch)(struct store_target *t, const char *key, const char *version_id, int fd,
+		     uint64_t max);
 };
 
 struct store_target {

@@ -24,6 +24,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "store_s3_int.h"
@@ -33,7 +34,7 @@
 
 /* ---- object keys ---------------------------------------------------------- */
 
-static int object_key(const struct s3_target *st, const char *key, char *out, size_t cap)
+int s3t_object_key(const struct s3_target *st, const char *key, char *out, size_t cap)
 {
 	int n;
 
@@ -306,8 +307,9 @@ static time_t lock_until(const char *okey, time_t asked)
 	return floor;
 }
 
-static int s3t_put(struct store_target *t, const char *key, int fd, uint64_t size,
-		   const struct store_put_opts *o, struct store_info *out)
+/* put, or (replace) a repair that uploads over an object that differs. */
+static int put_common(struct store_target *t, const char *key, int fd, uint64_t size,
+		      const struct store_put_opts *o, struct store_info *out, bool replace)
 {
 	struct s3_target *st = t->impl;
 	char okey[S3_KEY_MAX + 1], err[256];
@@ -320,7 +322,7 @@ static int s3t_put(struct store_target *t, const char *key, int fd, uint64_t siz
 	bool lock = false;
 	int r;
 
-	if (!o || !o->sha256 || (r = object_key(st, key, okey, sizeof(okey))) < 0)
+	if (!o || !o->sha256 || (r = s3t_object_key(st, key, okey, sizeof(okey))) < 0)
 		return -EINVAL;
 	r = s3_client_new(&st->conf, &c, err, sizeof(err));
 	if (r < 0) {
@@ -342,17 +344,22 @@ static int s3t_put(struct store_target *t, const char *key, int fd, uint64_t siz
 		log_warning("s3: bucket %s has no Object Lock: retention and legal holds rest on"
 			    " the bucket's own policy (logged once)", st->conf.bucket);
 	r = s3_head_object(c, okey, NULL, &head, &e);
-	if (r == 0) {
+	bool found = r == 0;
+	if (found) {
 		r = existing(st, c, okey, fd, &l, &head, o->sha256);
-		if (r == 0) {
-			struct upstate_upload rec;
-			if (upstate_get(st->up, okey, &rec) == 0) { /* completed, then we died */
-				(void)s3_mpu_abort(c, okey, rec.upload_id, &e);
-				(void)upstate_forget(st->up, okey);
-			}
-			if (o->progress)
-				atomic_fetch_add(o->progress, size);
+		if (r == -EEXIST && replace) {
+			log_warning("s3: %s: repairing: a new version with the verified bytes", okey);
+			r = -ENOENT;
 		}
+	}
+	if (r == 0) {
+		struct upstate_upload rec;
+		if (upstate_get(st->up, okey, &rec) == 0) { /* completed, then we died */
+			(void)s3_mpu_abort(c, okey, rec.upload_id, &e);
+			(void)upstate_forget(st->up, okey);
+		}
+		if (o->progress)
+			atomic_fetch_add(o->progress, size);
 	} else if (r == -ENOENT) {
 		if (l.nparts == 1) {
 			po.tags = tags;
@@ -365,7 +372,7 @@ static int s3t_put(struct store_target *t, const char *key, int fd, uint64_t siz
 		} else {
 			r = s3t_multipart(st, c, okey, fd, &l, o, &po, &head);
 		}
-	} else {
+	} else if (!found) {
 		s3t_log_err("HEAD", okey, r, &e);
 	}
 	if (r == 0)
@@ -392,6 +399,18 @@ out:
 	return r;
 }
 
+static int s3t_put(struct store_target *t, const char *key, int fd, uint64_t size,
+		   const struct store_put_opts *o, struct store_info *out)
+{
+	return put_common(t, key, fd, size, o, out, false);
+}
+
+static int s3t_replace(struct store_target *t, const char *key, int fd, uint64_t size,
+		       const struct store_put_opts *o, struct store_info *out)
+{
+	return put_common(t, key, fd, size, o, out, true);
+}
+
 /* ---- verify, close, open -------------------------------------------------- */
 
 static int s3t_verify(struct store_target *t, const char *key, uint64_t size,
@@ -405,7 +424,7 @@ static int s3t_verify(struct store_target *t, const char *key, uint64_t size,
 	uint8_t got[32];
 	uint64_t n = 0;
 	bool lock;
-	int r = object_key(st, key, okey, sizeof(okey));
+	int r = s3t_object_key(st, key, okey, sizeof(okey));
 
 	if (r < 0)
 		return r;
@@ -471,6 +490,9 @@ static const struct store_ops s3_ops = {
 	.verify = s3t_verify,
 	.close = s3t_close,
 	.prepare = s3t_prepare,
+	.hash = s3t_hash,
+	.replace = s3t_replace,
+	.fetch = s3t_fetch,
 };
 
 /* s3://BUCKET[/PREFIX]: the prefix may hold spaces and UTF-8, not control
