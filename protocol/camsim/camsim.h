@@ -59,7 +59,15 @@ struct cam_faults {
 	int64_t clock_offset_s;
 	uint32_t chunk;            /* DATA frame size (tuning, not a fault) */
 	int idle_ms;               /* wait for the dock's next request (tuning) */
+	/* --hostile MODE (may be repeated): a camera written to break the dock */
+	bool clock_min;            /* clock-min: HELLO_REPLY clock_ns = INT64_MIN */
+	bool refuse_release;       /* refuse-release: every RELEASE_REQ gets ERROR */
+	char short_id[PROTO_ID_MAX + 1]; /* short:ID: ID's manifest entry claims
+	                                    HOSTILE_SHORT_BY more bytes than it
+	                                    holds; its DATA ends (END) at the real end */
 };
+
+#define HOSTILE_SHORT_BY 4096u
 
 /* store.c */
 int store_init(const char *dir, const char *serial, const char *model, const char *officer,

@@ -1,5 +1,6 @@
 /* faults.c - camsim's misbehaviour switches (each one used by a test). */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -53,6 +54,22 @@ static int flag(struct cam_faults *f, const char *name)
 	return 0;
 }
 
+/* --hostile MODE: clock-min | refuse-release | short:ID */
+static int hostile(struct cam_faults *f, const char *mode)
+{
+	if (!mode)
+		return -EINVAL;
+	if (strcmp(mode, "clock-min") == 0)
+		f->clock_min = true;
+	else if (strcmp(mode, "refuse-release") == 0)
+		f->refuse_release = true;
+	else if (strncmp(mode, "short:", 6) == 0 && proto_id_valid(mode + 6))
+		snprintf(f->short_id, sizeof(f->short_id), "%s", mode + 6);
+	else
+		return -EINVAL;
+	return 0;
+}
+
 int faults_parse(struct cam_faults *f, const char *name, const char *val)
 {
 	int64_t v = 0;
@@ -77,6 +94,8 @@ int faults_parse(struct cam_faults *f, const char *name, const char *val)
 		f->has_clock_offset = true;
 	else if (strcmp(name, "idle-timeout") == 0)
 		r = num(val, 1, 86400000, &v), f->idle_ms = (int)v;
+	else if (strcmp(name, "hostile") == 0)
+		r = hostile(f, val);
 	else if (strcmp(name, "chunk") == 0)
 		r = num(val, 1, PROTO_MAX_DATA, &v), f->chunk = (uint32_t)v;
 	else

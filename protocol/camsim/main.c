@@ -22,6 +22,13 @@
  *   --unenrolled-key          sign with a fresh key, not the enrolled one
  *   --bad-identity-signature  HELLO_REPLY's identity signature does not verify
  *   --clock-offset SECONDS    camera clock offset for this run
+ *   --hostile MODE            a camera written to break the dock (repeatable):
+ *       clock-min             HELLO_REPLY's clock_ns is INT64_MIN
+ *       refuse-release        answer every RELEASE_REQ with ERROR BAD_RECEIPT
+ *                             (the camera keeps everything)
+ *       short:ID              ID's signed manifest entry claims 4096 bytes
+ *                             more than the camera holds; its DATA ends,
+ *                             flagged END, at the real end (a length mismatch)
  * Tuning: --chunk BYTES (DATA frame size), --idle-timeout MS (wait for the
  * dock's next request; default 10 min).
  * serve exits 0 after BYE (or a simulated disconnect), 3 when the dock sent
@@ -57,7 +64,16 @@ static int usage(void)
 	      "       camsim add --dir D --id REC --file PATH --category C"
 	      " [--start T --end T --gps LAT,LON]\n"
 	      "       camsim serve --dir D (--connect SOCK | --fd N) [faults]\n"
-	      "       camsim list --dir D\n",
+	      "       camsim list --dir D\n"
+	      "faults (serve): --disconnect-after BYTES --corrupt-at OFFSET --bad-signature\n"
+	      "       --lie-size N --lie-hash --stall MS --slow BPS --flood N --out-of-order\n"
+	      "       --wrong-version --unenrolled-key --bad-identity-signature\n"
+	      "       --clock-offset SECONDS --chunk BYTES --idle-timeout MS\n"
+	      "       --hostile MODE (repeatable), a camera written to break the dock:\n"
+	      "         clock-min       HELLO_REPLY clock_ns = INT64_MIN\n"
+	      "         refuse-release  every RELEASE_REQ answered ERROR BAD_RECEIPT\n"
+	      "         short:ID        ID's signed size claims 4096 bytes more than it holds;\n"
+	      "                         its DATA ends, flagged END, at the real end\n",
 	      stderr);
 	return 2;
 }
