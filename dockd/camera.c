@@ -191,10 +191,15 @@ static int record_authenticated(struct cam *c, struct session *s)
 	int64_t lim = (int64_t)c->snap->cfg.max_clock_drift_s * 1000000000LL;
 	struct cust_event ev[2];
 	json_t *det;
+	/* saturated (session.h) or before 1970: recorded, trusted for nothing */
+	bool absurd = off == INT64_MIN || off == INT64_MAX || id->clock_ns < 0;
 	bool synced = false;
 	int r;
 
-	if (off > lim || off < -lim)
+	if (absurd)
+		dockd_alert(c->d, "clock", id->serial, "camera clock absurd (clock_ns %lld):"
+			    " recorded, not trusted", (long long)id->clock_ns);
+	else if (off > lim || off < -lim)
 		dockd_alert(c->d, "clock", id->serial, "camera clock off by %lld s",
 			    (long long)(off / 1000000000LL));
 	if (c->snap->cfg.clock_correct && session_time_sync(s, &before, &after) == 0)
@@ -202,6 +207,10 @@ static int record_authenticated(struct cam *c, struct session *s)
 	det = json_pack("{s:s,s:s,s:s,s:s,s:I}", "serial", id->serial, "model", id->model,
 			"firmware", id->firmware, "officer", id->officer_id, "clock_offset_ns",
 			(json_int_t)off);
+	if (det && absurd) {
+		json_object_set_new(det, "camera_clock_ns", json_integer((json_int_t)id->clock_ns));
+		json_object_set_new(det, "clock_absurd", json_true());
+	}
 	if (det && synced)
 		json_object_set_new(det, "time_synced", json_pack("{s:I,s:I}", "camera_before_ns",
 								  (json_int_t)before,
