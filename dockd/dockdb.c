@@ -305,6 +305,12 @@ static int list_one(struct ledgerw *w, const char *serial, const char *officer,
 							  (json_int_t)e->size, "claimed_sha256", sha));
 			if (r == 0)
 				(*nev)++;
+			/* listed, but not as held: -t marks it for this docking
+			 * (never pulled, released or confirmed absent) */
+			if (r == 0)
+				r = exec_stmt(w, "UPDATE dock_recordings SET listed_ns = ?1 WHERE"
+					      " serial = ?2 AND recording_id = ?3", "iss", -t, serial,
+					      e->recording_id);
 			return r;
 		}
 		return exec_stmt(w, "UPDATE dock_recordings SET listed_ns = ?1 WHERE serial = ?2"

@@ -72,9 +72,11 @@ void dockdb_evidence_id(const char *serial, const char *rid, char *out, size_t c
 
 /* Record manifest entries seen now (listed_ns = now_ns): new ids become
  * rows in state listed; known ids get listed_ns. An entry that disagrees
- * with the row already held for its id (size or SHA-256) is left alone:
- * conflict[i] is set and an integrity_failed event is written in the same
- * transaction. n <= PROTO_LIST_MAX * 4. */
+ * with the row already held for its id (size or SHA-256) keeps its row
+ * but gets listed_ns = -now_ns (listed at this docking, in conflict: not
+ * pulled, not released, not "absent"); conflict[i] is set and an
+ * integrity_failed event is written in the same transaction.
+ * n <= PROTO_LIST_MAX * 4. */
 int dockdb_list_batch(struct ledgerw *w, const char *serial, const char *officer,
 		      const struct proto_manifest_entry *e, size_t n, int64_t now_ns,
 		      bool *conflict);
