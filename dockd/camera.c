@@ -256,12 +256,38 @@ struct list_ctx {
 	const struct proto_identity *id;
 };
 
+/* A manifest entry whose id custody cannot name ("." or "..", or too long
+ * with the serial for an evidence id): never listed, pulled or released,
+ * so it stays on the camera. integrity_failed without an evidence id (it
+ * has none) {stage: "manifest", serial, recording_id} and an alert. */
+static void refuse_id(struct cam *c, const char *serial, const char *rid)
+{
+	static const char why[] = "recording id refused: custody cannot name it"
+				  " (\".\", \"..\" or too long with the serial)";
+	struct cust_event ev;
+
+	c->bad_entries++;
+	if (ledgerw_event(c->d->w, &ev, CUST_A_INTEGRITY_FAILED, NULL, CUST_OUTCOME_FAILED) == 0 &&
+	    cust_event_set_text(ev.reason, sizeof(ev.reason), why) == 0 &&
+	    ev_details(&ev, json_pack("{s:s,s:s,s:s}", "stage", "manifest", "serial", serial,
+				      "recording_id", rid)) == 0)
+		(void)ledgerw_append(c->d->w, &ev);
+	log_warning("camera %s lists recording id '%s': %s; it stays on the camera", serial, rid,
+		    why);
+	dockd_alert(c->d, "integrity", serial, "recording id '%s' refused: custody cannot name it;"
+		    " not ingested, it stays on the camera", rid);
+}
+
 static int on_entry(void *ctx, const struct proto_manifest_entry *e, int verdict)
 {
 	struct list_ctx *lc = ctx;
 	struct cam *c = lc->c;
 	char eid[DOCKDB_EVIDENCE_MAX + 1];
 
+	if (!dockdb_nameable(lc->id->serial, e->recording_id)) {
+		refuse_id(c, lc->id->serial, e->recording_id);
+		return 0;
+	}
 	if (verdict < 0) {
 		struct cust_event ev;
 

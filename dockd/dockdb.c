@@ -12,6 +12,7 @@
 #include "dockdb.h"
 #include "edsig.h"
 #include "log.h"
+#include "vaultpath.h"
 
 #define COLS "serial, recording_id, evidence_id, officer, size, sha256, category, start_utc, " \
 	     "end_utc, gps, manifest_sig, state, durable_chunks, attempts, ct_size, ct_sha256, " \
@@ -64,6 +65,12 @@ int dockdb_schema(struct cust_ledger *l)
 void dockdb_evidence_id(const char *serial, const char *rid, char *out, size_t cap)
 {
 	snprintf(out, cap, "%s/%s", serial, rid);
+}
+
+bool dockdb_nameable(const char *serial, const char *rid)
+{
+	return cust_vault_name_ok(serial) && cust_vault_name_ok(rid) &&
+	       strlen(serial) + 1 + strlen(rid) <= CUST_EVIDENCE_MAX;
 }
 
 static void hex32(const uint8_t *in, char out[65])

@@ -70,6 +70,11 @@ int dockdb_schema(struct cust_ledger *l);
 /* "<serial>/<recording id>" into out (cap >= DOCKDB_EVIDENCE_MAX + 1). */
 void dockdb_evidence_id(const char *serial, const char *rid, char *out, size_t cap);
 
+/* Whether custody can name the recording: "<serial>/<rid>" fits an
+ * evidence id (CUST_EVIDENCE_MAX) and both parts are file names
+ * (cust_vault_name_ok: not "." or ".."). Only such entries are listed. */
+bool dockdb_nameable(const char *serial, const char *rid);
+
 /* Record manifest entries seen now (listed_ns = now_ns): new ids become
  * rows in state listed; known ids get listed_ns. An entry that disagrees
  * with the row already held for its id (size or SHA-256) keeps its row
