@@ -433,6 +433,29 @@ static bool wait_uploads(struct cam *c, struct session *s, const char *serial)
 	return true;
 }
 
+/* The dock ended the session because the camera broke the protocol (the
+ * session is out of step with a protocol error, not a lost link or an
+ * ERROR from the camera): session_aborted {why: "protocol-violation",
+ * serial, error: the protocol error's name} and an alert. What was not
+ * pulled stays on the camera (docs/dockd.md). */
+static void record_aborted(struct cam *c, struct session *s, const char *serial)
+{
+	int err = session_error(s);
+	char reason[CUST_REASON_MAX + 1];
+	struct cust_event ev;
+
+	if (err > -(PROTO_E_BASE + 1) || err < -PROTO_E_MAX)
+		return;
+	snprintf(reason, sizeof(reason), "camera broke the protocol (%s): session ended by the"
+		 " dock; recordings not pulled stay on the camera", proto_strerror(err));
+	if (ledgerw_event(c->d->w, &ev, CUST_A_SESSION_ABORTED, NULL, CUST_OUTCOME_FAILED) == 0 &&
+	    cust_event_set_text(ev.reason, sizeof(ev.reason), reason) == 0 &&
+	    ev_details(&ev, json_pack("{s:s,s:s,s:s}", "why", "protocol-violation", "serial",
+				      serial, "error", proto_strerror(err))) == 0)
+		(void)ledgerw_append(c->d->w, &ev);
+	dockd_alert(c->d, "session", serial, "%s", reason);
+}
+
 static void run_session(struct cam *c)
 {
 	struct session_cfg cfg = { .dock_key = c->d->dock_key, .cert = &c->d->cert,
@@ -493,6 +516,7 @@ static void run_session(struct cam *c)
 	}
 	log_info("camera %s: session done, %u recording(s) released", serial, released);
 out:
+	record_aborted(c, s, serial);
 	session_close(s);
 }
 

@@ -628,6 +628,12 @@ int ingest_one(struct dockd *d, const struct dock_snap *snap, struct session *s,
 	int r;
 
 	*disk = false;
+	/* A session out of step (e.g. the previous recording's DATA did not
+	 * match its signed length) reads nothing more: this recording is not
+	 * touched (no event) and stays on the camera for the next docking. */
+	r = session_error(s);
+	if (r < 0)
+		return r;
 	r = ingest_make_paths(&snap->cfg, rec, &p);
 	if (r < 0)
 		return r;
