@@ -21,7 +21,10 @@ alive() { dk_alive; }
 count() { dk_count_action "$1" "$2"; }
 state_is() { [ "$(dk_state "$1")" = "$2" ]; }
 # camsim's list has the id in column 1 ("." must not be a regex)
-cam_has() { "$CAMSIM" list --dir "$DK/cams/$1" | awk -v id="$2" '$1 == id { f = 1 } END { exit !f }'; }
+cam_has() {
+	"$CAMSIM" list --dir "$DK/cams/$1" | awk -v id="$2" '$1 == id { f = 1 } END { exit !f }'
+}
+kept_as() { state_is "$1/$2" "$3" && cam_has "$1" "$2"; } # SERIAL REC STATE
 stored_ok() { dk_wait_stored "$1" 60 && dk_same "${1%%/*}" "${1#*/}"; }
 # Python over the session events (no evidence id) of serial args[0].
 sess() { dk_s_py=$1; shift; dk_py "
@@ -29,6 +32,10 @@ ev = [(a, d) for _, a, e, d in events() if not e and d.get('serial') == args[0]]
 $dk_s_py" "$@"; }
 alerted() { [ -f "$DK/alerts.log" ] && grep -q -- "$1" "$DK/alerts.log"; }
 sha_of() { sha256sum "$1" | cut -d' ' -f1; }
+traces() { # ID: "rows/item events" of camera D4's recording ID
+	echo "$(dk_sql "SELECT count(*) FROM dock_recordings WHERE serial='D4' AND recording_id='$1'")/$(
+		dk_sql "SELECT count(*) FROM events WHERE evidence_id='D4/$1'")"
+}
 
 check "setup" dk_init "$T/d" storage
 check "dockd starts" dk_start
@@ -45,8 +52,7 @@ sys.exit(0 if d["got_size"] == int(args[0]) and d["got_sha256"] == args[1] and
 	"$(stat -c %s "$DK/orig/L1/REC-1.bin")" "$(sha_of "$DK/orig/L1/REC-1.bin")"
 for r in REC-2 REC-3; do
 	check "1: $r not touched: no event at all" test -z "$(dk_events "L1/$r")"
-	check "1: $r still listed, kept on the camera" sh -c \
-		"[ '$(dk_state "L1/$r")' = listed ] && '$CAMSIM' list --dir '$DK/cams/L1' | grep -q '^$r '"
+	check "1: $r still listed, kept on the camera" kept_as L1 "$r" listed
 	check "1: no alert names $r" sh -c "! grep -q 'L1/$r' '$DK/alerts.log'"
 done
 check "1: the session end is recorded: session_aborted {why: protocol-violation, error}" \
@@ -65,17 +71,16 @@ dk_camera R2 1 "$SIZE"
 dk_dock R2 --hostile refuse-release
 dk_wait_stored R2/REC-1 60
 check "2: storage_verified, not released: the camera refused the receipt and kept it" \
-	sh -c "[ '$(dk_state R2/REC-1)' = storage_verified ] &&
-		'$CAMSIM' list --dir '$DK/cams/R2' | grep -q '^REC-1 '"
+	kept_as R2 REC-1 storage_verified
 a0=$(dk_alerts)
 dk_dock R2 --lie-hash
 check "2: the changed entry is an integrity_failed (manifest) and an alert" \
 	dk_py 'sys.exit(0 if any(a == "integrity_failed" and d.get("stage") == "manifest"
 	for _, a, _, d in events("R2/REC-1")) else 1)'
 check "2: an alert" test "$(dk_alerts)" -gt "$a0"
-check "2: no camera_released (the camera still lists it)" test "$(count R2/REC-1 camera_released)" = 0
-check "2: still storage_verified, still on the camera" \
-	sh -c "[ '$(dk_state R2/REC-1)' = storage_verified ] && '$CAMSIM' list --dir '$DK/cams/R2' | grep -q '^REC-1 '"
+check "2: no camera_released (the camera still lists it)" \
+	test "$(count R2/REC-1 camera_released)" = 0
+check "2: still storage_verified, still on the camera" kept_as R2 REC-1 storage_verified
 dk_dock R2
 check "2: an honest docking then releases it with a receipt" \
 	dk_py 'r = [d for _, a, _, d in events("R2/REC-1") if a == "camera_released"]
@@ -102,9 +107,7 @@ for id in . ..; do
 done
 dk_dock D4
 for id in . ..; do
-	check "4: '$id' has no row and no item event" sh -c \
-		"[ -z \"\$(sqlite3 -readonly '$DK_DB' \"SELECT 1 FROM dock_recordings WHERE serial='D4' AND recording_id='$id'\")\" ] &&
-		 [ -z \"\$(sqlite3 -readonly '$DK_DB' \"SELECT 1 FROM events WHERE evidence_id='D4/$id'\")\" ]"
+	check "4: '$id' has no row and no item event" test "$(traces "$id")" = 0/0
 	check "4: '$id' refused: integrity_failed {stage manifest, recording_id} without evidence id" \
 		sess 'sys.exit(0 if any(a == "integrity_failed" and d.get("stage") == "manifest" and
 		d.get("recording_id") == args[1] for a, d in ev) else 1)' D4 "$id"
@@ -112,6 +115,9 @@ for id in . ..; do
 done
 check "4: an alert names the refused id" alerted "recording id '..' refused"
 check "4: the honest recording is stored" stored_ok D4/REC-1
+dk_dock D4 # its receipt; "." and ".." must not get one
+check "4: after the next docking '.' is still on the camera" cam_has D4 .
+check "4: after the next docking '..' is still on the camera" cam_has D4 ..
 
 # ---- 5. hash mismatch: the quarantine copy keeps every byte ------------------
 dk_camera Q5 1 "$SIZE"
