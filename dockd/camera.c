@@ -235,10 +235,15 @@ static int record_authenticated(struct cam *c, struct session *s)
 	int64_t lim = (int64_t)c->snap->cfg.max_clock_drift_s * 1000000000LL;
 	struct cust_event ev[2];
 	json_t *det;
+	/* saturated (session.h) or before 1970: recorded, trusted for nothing */
+	bool absurd = off == INT64_MIN || off == INT64_MAX || id->clock_ns < 0;
 	bool synced = false;
 	int r;
 
-	if (off > lim || off < -lim)
+	if (absurd)
+		dockd_alert(c->d, "clock", id->serial, "camera clock absurd (clock_ns %lld):"
+			    " recorded, not trusted", (long long)id->clock_ns);
+	else if (off > lim || off < -lim)
 		dockd_alert(c->d, "clock", id->serial, "camera clock off by %lld s",
 			    (long long)(off / 1000000000LL));
 	if (c->snap->cfg.clock_correct && session_time_sync(s, &before, &after) == 0)
@@ -246,6 +251,10 @@ static int record_authenticated(struct cam *c, struct session *s)
 	det = json_pack("{s:s,s:s,s:s,s:s,s:I}", "serial", id->serial, "model", id->model,
 			"firmware", id->firmware, "officer", id->officer_id, "clock_offset_ns",
 			(json_int_t)off);
+	if (det && absurd) {
+		json_object_set_new(det, "camera_clock_ns", json_integer((json_int_t)id->clock_ns));
+		json_object_set_new(det, "clock_absurd", json_true());
+	}
 	if (det && synced)
 		json_object_set_new(det, "time_synced", json_pack("{s:I,s:I}", "camera_before_ns",
 								  (json_int_t)before,
@@ -291,12 +300,38 @@ struct list_ctx {
 	const struct proto_identity *id;
 };
 
+/* A manifest entry whose id custody cannot name ("." or "..", or too long
+ * with the serial for an evidence id): never listed, pulled or released,
+ * so it stays on the camera. integrity_failed without an evidence id (it
+ * has none) {stage: "manifest", serial, recording_id} and an alert. */
+static void refuse_id(struct cam *c, const char *serial, const char *rid)
+{
+	static const char why[] = "recording id refused: custody cannot name it"
+				  " (\".\", \"..\" or too long with the serial)";
+	struct cust_event ev;
+
+	c->bad_entries++;
+	if (ledgerw_event(c->d->w, &ev, CUST_A_INTEGRITY_FAILED, NULL, CUST_OUTCOME_FAILED) == 0 &&
+	    cust_event_set_text(ev.reason, sizeof(ev.reason), why) == 0 &&
+	    ev_details(&ev, json_pack("{s:s,s:s,s:s}", "stage", "manifest", "serial", serial,
+				      "recording_id", rid)) == 0)
+		(void)ledgerw_append(c->d->w, &ev);
+	log_warning("camera %s lists recording id '%s': %s; it stays on the camera", serial, rid,
+		    why);
+	dockd_alert(c->d, "integrity", serial, "recording id '%s' refused: custody cannot name it;"
+		    " not ingested, it stays on the camera", rid);
+}
+
 static int on_entry(void *ctx, const struct proto_manifest_entry *e, int verdict)
 {
 	struct list_ctx *lc = ctx;
 	struct cam *c = lc->c;
 	char eid[DOCKDB_EVIDENCE_MAX + 1];
 
+	if (!dockdb_nameable(lc->id->serial, e->recording_id)) {
+		refuse_id(c, lc->id->serial, e->recording_id);
+		return 0;
+	}
 	if (verdict < 0) {
 		struct cust_event ev;
 

@@ -13,6 +13,7 @@
 #include "edsig.h"
 #include "log.h"
 #include "retention.h"
+#include "vaultpath.h"
 
 #define COLS "serial, recording_id, evidence_id, officer, size, sha256, category, start_utc, " \
 	     "end_utc, gps, manifest_sig, state, durable_chunks, attempts, ct_size, ct_sha256, " \
@@ -65,6 +66,12 @@ int dockdb_schema(struct cust_ledger *l)
 void dockdb_evidence_id(const char *serial, const char *rid, char *out, size_t cap)
 {
 	snprintf(out, cap, "%s/%s", serial, rid);
+}
+
+bool dockdb_nameable(const char *serial, const char *rid)
+{
+	return cust_vault_name_ok(serial) && cust_vault_name_ok(rid) &&
+	       strlen(serial) + 1 + strlen(rid) <= CUST_EVIDENCE_MAX;
 }
 
 static void hex32(const uint8_t *in, char out[65])
@@ -294,7 +301,7 @@ static int list_one(struct ledgerw *w, const char *serial, const char *officer,
 	r = query_one(w, "SELECT " COLS " FROM dock_recordings WHERE serial = ?1 AND recording_id = ?2"
 			 " AND ?3 = ?4", serial, e->recording_id, 0, 0, &old, NULL);
 	if (r == 0) {
-		if (old.listed_ns == t)
+		if (old.listed_ns == t || old.listed_ns == -t)
 			return -EEXIST; /* listed twice in one manifest (docs/protocol.md 6.5) */
 		if (old.size != e->size || memcmp(old.sha256, e->sha256, 32) != 0) {
 			*conflict = true;
@@ -308,6 +315,12 @@ static int list_one(struct ledgerw *w, const char *serial, const char *officer,
 							  (json_int_t)e->size, "claimed_sha256", sha));
 			if (r == 0)
 				(*nev)++;
+			/* listed, but not as held: -t marks it for this docking
+			 * (never pulled, released or confirmed absent) */
+			if (r == 0)
+				r = exec_stmt(w, "UPDATE dock_recordings SET listed_ns = ?1 WHERE"
+					      " serial = ?2 AND recording_id = ?3", "iss", -t, serial,
+					      e->recording_id);
 			return r;
 		}
 		return exec_stmt(w, "UPDATE dock_recordings SET listed_ns = ?1 WHERE serial = ?2"

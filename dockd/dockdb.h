@@ -70,12 +70,19 @@ int dockdb_schema(struct cust_ledger *l);
 /* "<serial>/<recording id>" into out (cap >= DOCKDB_EVIDENCE_MAX + 1). */
 void dockdb_evidence_id(const char *serial, const char *rid, char *out, size_t cap);
 
+/* Whether custody can name the recording: "<serial>/<rid>" fits an
+ * evidence id (CUST_EVIDENCE_MAX) and both parts are file names
+ * (cust_vault_name_ok: not "." or ".."). Only such entries are listed. */
+bool dockdb_nameable(const char *serial, const char *rid);
+
 /* Record manifest entries seen now (listed_ns = now_ns): new ids become
  * rows in state listed; known ids get listed_ns. An entry that disagrees
- * with the row already held for its id (size or SHA-256) is left alone:
- * conflict[i] is set and an integrity_failed event is written in the same
- * transaction. An id this listing (t) already recorded is -EEXIST: the
- * manifest lists it twice, the batch is rolled back. n <= PROTO_LIST_MAX * 4. */
+ * with the row already held for its id (size or SHA-256) keeps its row
+ * but gets listed_ns = -now_ns (listed at this docking, in conflict: not
+ * pulled, not released, not "absent"); conflict[i] is set and an
+ * integrity_failed event is written in the same transaction. An id this
+ * listing (t) already recorded is -EEXIST: the manifest lists it twice, the
+ * batch is rolled back. n <= PROTO_LIST_MAX * 4. */
 int dockdb_list_batch(struct ledgerw *w, const char *serial, const char *officer,
 		      const struct proto_manifest_entry *e, size_t n, int64_t now_ns,
 		      bool *conflict);

@@ -359,12 +359,36 @@ static int resume(struct pull *pl)
 	return r;
 }
 
+/* The bad copy is kept for investigation (docs/operations.md): every byte
+ * received goes to the device before the file is moved (the writer and
+ * dwrite still held the bytes after the last sync point). With as many
+ * bytes as the signed size (a SHA-256 mismatch) the file is finished: a
+ * complete evidence file that decrypts to exactly what the camera sent.
+ * Fewer (a length mismatch) cannot be finished (the header holds the
+ * signed size): the ciphertext of every byte received is kept, without a
+ * final chunk. Best effort: the ledger records the quarantine anyway. */
+static void quarantine_keep(struct pull *pl)
+{
+	int r = 0;
+
+	if (pl->w && pl->got == pl->rec->size)
+		r = evfile_writer_finish(pl->w, NULL, NULL);
+	if (r == 0 && pl->dw)
+		r = dwrite_flush(pl->dw);
+	if (r == 0 && pl->fd >= 0 && fsync(pl->fd) < 0)
+		r = -errno;
+	if (r < 0)
+		log_error("%s: the quarantined copy may lack bytes received: %s",
+			  pl->rec->evidence_id, strerror(-r));
+}
+
 static int quarantine(struct pull *pl, const uint8_t got_sha[32], const char *why)
 {
 	int r;
 
 	log_warning("%s: %s: quarantined (attempt %u)", pl->rec->evidence_id, why,
 		    pl->rec->attempts);
+	quarantine_keep(pl);
 	if (ingest_mkdirs(pl->p->qdir) < 0 || rename(pl->p->part, pl->p->quar) < 0)
 		log_error("%s: cannot move to quarantine: %s", pl->p->part, strerror(errno));
 	(void)ingest_fsync_dir(pl->p->qdir);
@@ -373,6 +397,18 @@ static int quarantine(struct pull *pl, const uint8_t got_sha[32], const char *wh
 	dockd_alert(pl->d, "integrity", pl->rec->evidence_id, "%s (attempt %u): quarantined", why,
 		    pl->rec->attempts);
 	return r < 0 ? r : -EBADMSG;
+}
+
+/* The DATA did not match the signed length: quarantine what arrived, with
+ * the SHA-256 of those bytes (all zero if it cannot be had). */
+static int quarantine_short(struct pull *pl)
+{
+	uint8_t sha[32] = { 0 };
+	unsigned int n = 0;
+
+	if (hashq_wait(pl->hq) < 0 || EVP_DigestFinal_ex(pl->md, sha, &n) != 1 || n != 32)
+		memset(sha, 0, sizeof(sha));
+	return quarantine(pl, sha, "length differs from manifest");
 }
 
 /* The ciphertext's length and SHA-256 as written (dwrite hashed it on the
@@ -622,6 +658,12 @@ int ingest_one(struct dockd *d, const struct dock_snap *snap, struct session *s,
 	int r;
 
 	*disk = false;
+	/* A session out of step (e.g. the previous recording's DATA did not
+	 * match its signed length) reads nothing more: this recording is not
+	 * touched (no event) and stays on the camera for the next docking. */
+	r = session_error(s);
+	if (r < 0)
+		return r;
 	r = ingest_make_paths(&snap->cfg, rec, &p);
 	if (r < 0)
 		return r;
@@ -644,7 +686,7 @@ int ingest_one(struct dockd *d, const struct dock_snap *snap, struct session *s,
 		if (pl.draining)
 			r = pl.local_err; /* the link is fine: stopped storing */
 		else if (r == -PROTO_E_MISMATCH) /* too few or too many bytes for the signed size */
-			r = quarantine(&pl, (const uint8_t[32]){ 0 }, "length differs from manifest");
+			r = quarantine_short(&pl);
 		else if (r == 0)
 			r = finish(&pl);
 	}

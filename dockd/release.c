@@ -1,5 +1,6 @@
 /* release.c - release recordings to the camera (see release.h). */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -87,8 +88,17 @@ int release_camera(struct dockd *d, const struct dock_snap *snap, struct session
 	int r;
 
 	while (!atomic_load(&d->stop) &&
-	       dockdb_next(d->w, serial, release_mask(&snap->cfg), after, 0, NULL, &rec) == 0) {
+	       dockdb_next(d->w, serial, release_mask(&snap->cfg), after, INT64_MIN, NULL,
+			   &rec) == 0) {
 		snprintf(after, sizeof(after), "%s", rec.recording_id);
+		if (rec.listed_ns == -listed_since_ns) {
+			/* listed now with another size/hash (dockdb_list_batch):
+			 * the camera holds it, so it is not absent; its entry does
+			 * not match what was stored, so no receipt either */
+			log_warning("%s: the camera lists it with another size/hash: not released",
+				    rec.evidence_id);
+			continue;
+		}
 		if (rec.listed_ns < listed_since_ns) {
 			if (dockdb_released(d->w, &rec, NULL) == 0) {
 				log_info("%s: absent from the camera: release confirmed", rec.evidence_id);

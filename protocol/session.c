@@ -253,6 +253,18 @@ static int send_auth(struct session *s, const uint8_t cam_nonce[PROTO_NONCE_LEN]
 	return send_msg(s, &m, seq);
 }
 
+/* Camera clock minus dock clock without overflow: the camera's clock_ns
+ * is any signed i64 it likes (INT64_MIN - now does not fit); a difference
+ * beyond the i64 range saturates, keeping its sign (session.h). */
+static int64_t clock_offset(int64_t camera_ns, int64_t dock_ns)
+{
+	int64_t d;
+
+	if (__builtin_sub_overflow(camera_ns, dock_ns, &d))
+		return camera_ns < dock_ns ? INT64_MIN : INT64_MAX;
+	return d;
+}
+
 static int handshake(struct session *s, const struct session_cfg *cfg)
 {
 	uint8_t nonce[PROTO_NONCE_LEN];
@@ -278,7 +290,7 @@ static int handshake(struct session *s, const struct session_cfg *cfg)
 	if (r < 0)
 		goto out;
 	s->id = m->u.hello_reply.id;
-	s->clock_offset_ns = m->u.hello_reply.id.clock_ns - (t0 / 2 + t1 / 2);
+	s->clock_offset_ns = clock_offset(m->u.hello_reply.id.clock_ns, t0 / 2 + t1 / 2);
 	r = send_auth(s, m->u.hello_reply.cam_nonce, nonce, &seq);
 	if (r == 0)
 		r = recv_reply(s, seq, PROTO_AUTH_OK, &h, m);

@@ -105,8 +105,12 @@ int session_abort(struct session *s, int err);
 int session_error(const struct session *s);
 
 /* Camera clock minus dock clock (CLOCK_REALTIME), in ns, measured at
- * HELLO_REPLY (positive: the camera runs ahead). */
+ * HELLO_REPLY (positive: the camera runs ahead). The camera's clock_ns is
+ * untrusted: a difference outside the i64 range (e.g. clock_ns =
+ * INT64_MIN) saturates to INT64_MIN or INT64_MAX, keeping its sign; the
+ * caller records such a clock as absurd and trusts it for nothing. */
 int64_t session_clock_offset_ns(const struct session *s);
+
 
 /* Called once per manifest entry. verdict is 0 when the entry's signature
  * verified with the enrolled camera key, -PROTO_E_AUTH when it did not

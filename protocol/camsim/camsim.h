@@ -66,10 +66,18 @@ struct cam_faults {
 	bool dup_id;               /* the manifest lists the first recording twice */
 	uint32_t claim_total;      /* manifest total claimed, padded with FAKE-i (0: off) */
 	uint32_t abandon_list;     /* hang up at the LIST_REQ after this many pages (0: off) */
+	/* --hostile MODE (may be repeated): a camera written to break the dock */
+	bool clock_min;            /* clock-min: HELLO_REPLY clock_ns = INT64_MIN */
+	bool refuse_release;       /* refuse-release: every RELEASE_REQ gets ERROR */
+	char short_id[PROTO_ID_MAX + 1]; /* short:ID: ID's manifest entry claims
+	                                    HOSTILE_SHORT_BY more bytes than it
+	                                    holds; its DATA ends (END) at the real end */
 };
 
 /* --bad-hello / --misreply modes */
 enum { FAULT_BAD_CRC = 1, FAULT_BAD_SEQ, FAULT_BAD_TYPE, FAULT_BAD_SILENT };
+
+#define HOSTILE_SHORT_BY 4096u
 
 /* store.c */
 int store_init(const char *dir, const char *serial, const char *model, const char *officer,

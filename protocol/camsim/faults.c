@@ -1,6 +1,7 @@
 /* faults.c - camsim's misbehaviour switches (each one used by a test). */
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -68,6 +69,22 @@ static int mode(const char *val, bool silent_ok, int *out)
 	return -EINVAL;
 }
 
+/* --hostile MODE: clock-min | refuse-release | short:ID */
+static int hostile(struct cam_faults *f, const char *m)
+{
+	if (!m)
+		return -EINVAL;
+	if (strcmp(m, "clock-min") == 0)
+		f->clock_min = true;
+	else if (strcmp(m, "refuse-release") == 0)
+		f->refuse_release = true;
+	else if (strncmp(m, "short:", 6) == 0 && proto_id_valid(m + 6))
+		snprintf(f->short_id, sizeof(f->short_id), "%s", m + 6);
+	else
+		return -EINVAL;
+	return 0;
+}
+
 int faults_parse(struct cam_faults *f, const char *name, const char *val)
 {
 	int64_t v = 0;
@@ -102,6 +119,8 @@ int faults_parse(struct cam_faults *f, const char *name, const char *val)
 		r = mode(val, true, &f->bad_hello);
 	else if (strcmp(name, "misreply") == 0)
 		r = mode(val, false, &f->misreply);
+	else if (strcmp(name, "hostile") == 0)
+		r = hostile(f, val);
 	else if (strcmp(name, "chunk") == 0)
 		r = num(val, 1, PROTO_MAX_DATA, &v), f->chunk = (uint32_t)v;
 	else

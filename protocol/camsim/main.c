@@ -36,6 +36,13 @@
  *   --claim-total N           the manifest claims N recordings, padded with
  *                             validly signed 1-byte entries FAKE-i
  *   --abandon-list K          hang up at the LIST_REQ after K pages
+ *   --hostile MODE            a camera written to break the dock (repeatable):
+ *       clock-min             HELLO_REPLY's clock_ns is INT64_MIN
+ *       refuse-release        answer every RELEASE_REQ with ERROR BAD_RECEIPT
+ *                             (the camera keeps everything)
+ *       short:ID              ID's signed manifest entry claims 4096 bytes
+ *                             more than the camera holds; its DATA ends,
+ *                             flagged END, at the real end (a length mismatch)
  * Tuning: --chunk BYTES (DATA frame size), --idle-timeout MS (wait for the
  * dock's next request; default 10 min).
  * serve exits 0 after BYE (or a simulated disconnect), 3 when the dock sent
@@ -81,6 +88,11 @@ static int usage_to(FILE *out)
 	      "  --keep (RELEASE_REPLY deleted=0: receipt valid, recording kept)\n"
 	      "  --dup-id (the first recording listed twice) --claim-total N (manifest\n"
 	      "  padded with signed FAKE-i entries) --abandon-list K (hang up after K pages)\n"
+	      "  --hostile MODE (repeatable), a camera written to break the dock:\n"
+	      "    clock-min       HELLO_REPLY clock_ns = INT64_MIN\n"
+	      "    refuse-release  every RELEASE_REQ answered ERROR BAD_RECEIPT\n"
+	      "    short:ID        ID's signed size claims 4096 bytes more than it holds;\n"
+	      "                    its DATA ends, flagged END, at the real end\n"
 	      "tuning: --chunk BYTES --idle-timeout MS\n",
 	      out);
 	return out == stdout ? 0 : 2;

@@ -142,7 +142,7 @@ static int on_hello(struct srv *v, uint32_t seq, const struct proto_hello *h)
 	memcpy(hr->id.model, v->st->model, sizeof(hr->id.model));
 	memcpy(hr->id.firmware, v->st->firmware, sizeof(hr->id.firmware));
 	memcpy(hr->id.officer_id, v->st->officer, sizeof(hr->id.officer_id));
-	hr->id.clock_ns = cam_now_ns(v);
+	hr->id.clock_ns = v->f->clock_min ? INT64_MIN : cam_now_ns(v);
 	if ((r = edsig_public_raw(v->dev, hr->id.pubkey)) < 0 ||
 	    (r = proto_identity_tbs(v->dock_nonce, v->cam_nonce, &hr->id, tbs, sizeof(tbs), &n)) < 0 ||
 	    (r = edsig_sign(v->dev, tbs, n, hr->sig)) < 0)
@@ -178,6 +178,12 @@ static int on_auth(struct srv *v, uint32_t seq, const struct proto_auth_dock *a)
 	return reply(v, &m, seq);
 }
 
+/* --hostile short:ID: this recording's signed size over-states it. */
+static bool is_short(const struct srv *v, const struct cam_rec *rec)
+{
+	return v->f->short_id[0] && strcmp(v->f->short_id, rec->id) == 0;
+}
+
 static int make_entry(struct srv *v, const struct cam_rec *rec, struct proto_manifest_entry *e)
 {
 	uint8_t tbs[PROTO_TBS_MAX];
@@ -187,6 +193,8 @@ static int make_entry(struct srv *v, const struct cam_rec *rec, struct proto_man
 	memset(e, 0, sizeof(*e));
 	memcpy(e->recording_id, rec->id, sizeof(e->recording_id));
 	e->size = v->f->lie_size >= 0 ? (uint64_t)v->f->lie_size : rec->size;
+	if (is_short(v, rec))
+		e->size += HOSTILE_SHORT_BY;
 	memcpy(e->sha256, rec->sha256, PROTO_SHA256_LEN);
 	if (v->f->lie_hash)
 		e->sha256[0] ^= 0xff;
@@ -439,14 +447,28 @@ static int on_read(struct srv *v, uint32_t seq, const struct proto_read_req *q)
 
 	if (!rec)
 		return error_reply(v, seq, -PROTO_E_NOT_FOUND, "no such recording");
-	if (q->offset > rec->size || q->length > rec->size - q->offset)
+	uint64_t size = rec->size + (is_short(v, rec) ? HOSTILE_SHORT_BY : 0);
+	uint64_t end;
+
+	if (q->offset > size || q->length > size - q->offset)
 		return error_reply(v, seq, -PROTO_E_RANGE, "read beyond the recording");
+	end = q->offset + q->length;
+	if (end > rec->size) { /* short:ID: stop at the real end, flagged END */
+		struct proto_msg m = { .type = PROTO_DATA };
+
+		end = rec->size;
+		if (q->offset >= end) {
+			m.u.data.offset = q->offset;
+			return frame_write(v->t, &m, seq, PROTO_F_END, v->tx, PROTO_MAX_FRAME,
+					   IO_TIMEOUT_MS);
+		}
+	}
 	fd = open_rec(v, rec->id);
 	if (fd < 0)
 		return error_reply(v, seq, -PROTO_E_INTERNAL, "recording unreadable");
 	if (!v->data_start_ns)
 		v->data_start_ns = mono_ns();
-	r = stream(v, fd, seq, q->offset, q->offset + q->length);
+	r = stream(v, fd, seq, q->offset, end);
 	close(fd);
 	return r;
 }
@@ -472,6 +494,8 @@ static int on_release(struct srv *v, uint32_t seq, const struct proto_receipt *r
 {
 	struct proto_msg m = { .type = PROTO_RELEASE_REPLY };
 
+	if (v->f->refuse_release)
+		return error_reply(v, seq, -PROTO_E_BAD_RECEIPT, "hostile: keeps every recording");
 	if (check_receipt(v, rc) < 0)
 		return error_reply(v, seq, -PROTO_E_BAD_RECEIPT, "receipt invalid: nothing deleted");
 	if (v->f->keep) { /* valid receipt, recording kept (6.9) */

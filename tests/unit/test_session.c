@@ -481,6 +481,40 @@ static void test_clock_offset(void **state)
 	assert_int_equal(finish(&c), 0);
 }
 
+/* A hostile camera's clock_ns = INT64_MIN: INT64_MIN - now overflowed
+ * (UBSan aborted; otherwise a large POSITIVE offset). The offset
+ * saturates, keeping its sign; the session stays usable. */
+static void test_clock_absurd(void **state)
+{
+	struct cam c;
+
+	spawn(&c, "--hostile", "clock-min", NULL);
+	assert_int_equal(open_session(&c, 5000), 0);
+	assert_int_equal(session_identity(c.s)->clock_ns, INT64_MIN);
+	assert_true(session_clock_offset_ns(c.s) == INT64_MIN);
+	assert_int_equal(session_error(c.s), 0);
+	assert_int_equal(session_read(c.s, REC_B, 0, SIZE_B, sink_discard, NULL), 0);
+	assert_int_equal(finish(&c), 0);
+}
+
+/* A short DATA run (END before the signed length) fails the read with
+ * MISMATCH and leaves the session out of step: session_error() says so
+ * and every later request returns it without touching the link. */
+static void test_error_sticks(void **state)
+{
+	struct cam c;
+
+	spawn(&c, "--hostile", "short:" REC_B, NULL);
+	assert_int_equal(open_session(&c, 5000), 0);
+	assert_int_equal(session_error(c.s), 0);
+	assert_int_equal(session_read(c.s, REC_B, 0, SIZE_B + 4096, sink_discard, NULL),
+			 -PROTO_E_MISMATCH);
+	assert_int_equal(session_error(c.s), -PROTO_E_MISMATCH);
+	assert_int_equal(session_read(c.s, REC_A, 0, 10, sink_discard, NULL), -PROTO_E_MISMATCH);
+	assert_int_equal(session_error(NULL), -EINVAL);
+	finish(&c);
+}
+
 static bool listed(const char *id)
 {
 	struct listing l;
@@ -690,7 +724,7 @@ int main(void)
 		T(test_unenrolled), T(test_wrong_version), T(test_bad_dock_cert),
 		T(test_flood), T(test_stall_times_out), T(test_slow), T(test_clock_offset),
 		T(test_release), T(test_protocol_error_frame), T(test_min_rate),
-		T(test_deadline), T(test_release_kept),
+		T(test_deadline), T(test_release_kept), T(test_clock_absurd), T(test_error_sticks),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
