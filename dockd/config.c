@@ -90,6 +90,11 @@ static int parse_duration_days(const char *v, int32_t *out)
 	return 0;
 }
 
+int dcfg_parse_duration_days(const char *v, int32_t *out)
+{
+	return parse_duration_days(v, out);
+}
+
 static int parse_hex16(const char *s, size_t len, uint16_t *out)
 {
 	unsigned v = 0;
@@ -324,6 +329,8 @@ static int set_other_key(struct parse_ctx *x, const char *s, const char *k, cons
 		return dcfg_storage_key(c, s, k, v, why);
 	if (!strcmp(s, "witness"))
 		return dcfg_witness_key(c, k, v, why);
+	if (!strcmp(s, "vault"))
+		return dcfg_vault_key(c, k, v, why);
 	*why = "unknown section";
 	return -ENOKEY;
 }
@@ -372,6 +379,7 @@ static void set_defaults(struct dock_config *c)
 	c->uncategorized_days = 60; /* California PC 832.18 minimum for non-evidentiary */
 	dcfg_storage_defaults(c);
 	dcfg_witness_defaults(c);
+	dcfg_vault_defaults(c);
 }
 
 /* Fill paths that default to places under state_dir. */
@@ -468,6 +476,8 @@ int dock_config_load_string(const char *name, const char *text, struct dock_conf
 		r = check_required(c, err, errlen);
 	if (r == 0)
 		r = dcfg_storage_check(c, text, err, errlen);
+	if (r == 0)
+		r = dcfg_vault_check(c, err, errlen);
 	if (r == 0)
 		*out = *c;
 out:

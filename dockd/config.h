@@ -129,6 +129,18 @@ struct dock_config {
 	size_t n_witnesses;
 	uint32_t witness_timeout_s; /* per request (10) */
 	uint32_t witness_retry_s;   /* a witness down or refusing is asked again after (30) */
+
+	/* [vault] (config_vault.c; local purge and space, docs/operations.md) */
+	int32_t keep_days;          /* local keep window after stored_local (30; -1 never) */
+	struct dock_retention_rule keep[DOCK_CONFIG_MAX_CATEGORIES]; /* keep.<category> */
+	size_t n_keep;
+	struct dock_free_mark {
+		uint32_t value;     /* MiB, or percent of the filesystem */
+		bool percent;
+	} purge_low, purge_high;    /* purge below low until high is free (10%, 20%) */
+	bool keep_held_local;       /* never purge an item under legal hold (true) */
+	uint32_t purge_interval_s;  /* keep-window pass every N s (600) */
+	uint32_t state_min_free_mb; /* state_dir below this: pulling pauses (256; 0 off) */
 };
 
 /* Fill *out with defaults, then read path over them. On failure returns
@@ -143,6 +155,13 @@ int dock_config_load_string(const char *name, const char *text, struct dock_conf
 /* Minimum retention in days for a category (-1 = indefinite); unknown
  * categories get the [retention] uncategorized value. */
 int32_t dock_config_retention_days(const struct dock_config *c, const char *category);
+
+/* Local keep window in days of a category (case-insensitive match of
+ * [vault] keep.<category>, else [vault] keep); -1 = never purged by age. */
+int32_t dock_config_keep_days(const struct dock_config *c, const char *category);
+
+/* A free-space mark in bytes for a filesystem of fs_bytes. */
+uint64_t dock_config_mark_bytes(const struct dock_free_mark *m, uint64_t fs_bytes);
 
 /* Upload windows at local minute-of-day minute (0..1439): true when an
  * upload may start now (always, with no windows configured); otherwise
