@@ -19,39 +19,20 @@
 #include "ingest.h"
 #include "log.h"
 #include "purge.h"
+#include "purge_int.h"
 #include "space.h"
 
-#define BATCH 64          /* candidates read per query (the lock is released between) */
-#define CHECK_MS 2000     /* how often the worker looks at the vault's free space */
-#define HASH_BUF (1u << 20)
+static bool low_logged; /* the purge worker's thread only */
+
 #define ALERTED_MAX 64    /* damaged/missing copies alerted once per run of dockd */
-
-struct cand {
-	char evid[DOCKDB_EVIDENCE_MAX + 1];
-	char serial[PROTO_ID_MAX + 1], rid[PROTO_ID_MAX + 1];
-	char category[PROTO_TEXT_MAX + 1];
-	uint64_t ct_size;
-	char ct_sha[65];
-	bool held;
-	int64_t stored_ns;
-	int64_t rowid;
-	int64_t ver_seq;
-};
-
-struct purge_worker {
-	struct dockd *d;
-	pthread_t th;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	bool kicked, stop;
-};
+#define HASH_BUF (1u << 20)
 
 static pthread_mutex_t alerted_mu = PTHREAD_MUTEX_INITIALIZER;
 static char alerted[ALERTED_MAX][DOCKDB_EVIDENCE_MAX + 1];
 static unsigned n_alerted;
 
 /* true the first time evid is named here (one alert per copy, not one per pass). */
-static bool first_alert(const char *evid)
+bool purge_first_alert(const char *evid)
 {
 	bool first = true;
 
@@ -72,7 +53,7 @@ static int64_t realtime_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-static void col_text(sqlite3_stmt *s, int i, char *dst, size_t cap)
+void purge_col_text(sqlite3_stmt *s, int i, char *dst, size_t cap)
 {
 	const char *t = (const char *)sqlite3_column_text(s, i);
 
@@ -111,12 +92,12 @@ static int candidates(struct dockd *d, int64_t after_ns, int64_t after_rowid, st
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW && n < BATCH) {
 		struct cand *c = &out[n++];
 
-		col_text(s, 0, c->evid, sizeof(c->evid));
-		col_text(s, 1, c->serial, sizeof(c->serial));
-		col_text(s, 2, c->rid, sizeof(c->rid));
-		col_text(s, 3, c->category, sizeof(c->category));
+		purge_col_text(s, 0, c->evid, sizeof(c->evid));
+		purge_col_text(s, 1, c->serial, sizeof(c->serial));
+		purge_col_text(s, 2, c->rid, sizeof(c->rid));
+		purge_col_text(s, 3, c->category, sizeof(c->category));
 		c->ct_size = (uint64_t)sqlite3_column_int64(s, 4);
-		col_text(s, 5, c->ct_sha, sizeof(c->ct_sha));
+		purge_col_text(s, 5, c->ct_sha, sizeof(c->ct_sha));
 		c->held = sqlite3_column_int(s, 6) != 0;
 		c->stored_ns = sqlite3_column_int64(s, 7);
 		c->rowid = sqlite3_column_int64(s, 8);
@@ -215,7 +196,7 @@ fail:
 	return r;
 }
 
-static int hash_path(const char *path, char hex[65], uint64_t *size)
+int purge_hash_path(const char *path, char hex[65], uint64_t *size)
 {
 	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	struct stat st;
@@ -231,7 +212,7 @@ static int hash_path(const char *path, char hex[65], uint64_t *size)
 }
 
 /* unlink, then fsync the directory so the removal itself is durable. */
-static int unlink_durable(const char *path)
+int purge_unlink_durable(const char *path)
 {
 	char dir[PATH_MAX];
 	const char *sl = strrchr(path, '/');
@@ -317,10 +298,12 @@ static int purge_one(struct dockd *d, const struct dock_snap *snap, const struct
 	    snprintf(rel, sizeof(rel), "%s/%s/%s.bcde", cfg->agency_id, c->serial, c->rid) >=
 		    (int)sizeof(rel))
 		return -ENAMETOOLONG;
-	r = hash_path(path, hex, &size);
+	r = purge_hash_path(path, hex, &size);
 	if (r == -ENOENT) {
 		st->missing++;
-		if (first_alert(c->evid))
+		if (dry_run && list)
+			fprintf(list, "# %s %s: vault copy missing without local_purged\n", c->evid, rel);
+		if (!dry_run && purge_first_alert(c->evid))
 			dockd_alert(d, "integrity", c->evid, "vault copy %s missing, but the ledger"
 				    " has no local_purged for it", rel);
 		return r;
@@ -329,7 +312,10 @@ static int purge_one(struct dockd *d, const struct dock_snap *snap, const struct
 		r = -EBADMSG;
 	if (r < 0) {
 		st->damaged++;
-		if (first_alert(c->evid))
+		if (dry_run && list)
+			fprintf(list, "# %s %s: not purged: %s\n", c->evid, rel,
+				r == -EBADMSG ? "SHA-256/size differ from stored_local" : strerror(-r));
+		if (!dry_run && purge_first_alert(c->evid))
 			dockd_alert(d, "integrity", c->evid, "vault copy %s not purged: %s", rel,
 				    r == -EBADMSG ? "its SHA-256/size differ from stored_local"
 						  : strerror(-r));
@@ -360,7 +346,7 @@ static int purge_one(struct dockd *d, const struct dock_snap *snap, const struct
 	if (r < 0)
 		return r;
 	/* The event is durable: from here a crash is finished by purge_reconcile. */
-	r = unlink_durable(path);
+	r = purge_unlink_durable(path);
 	if (r < 0)
 		log_error("%s: local_purged recorded but %s not removed: %s (retried at start)",
 			  c->evid, path, strerror(-r));
@@ -373,7 +359,7 @@ static int purge_one(struct dockd *d, const struct dock_snap *snap, const struct
 }
 
 /* free < want? (want in bytes; false when the check fails) */
-static bool vault_below(const struct dock_config *cfg, const struct dock_free_mark *m,
+bool purge_vault_below(const struct dock_config *cfg, const struct dock_free_mark *m,
 			uint64_t extra_freed)
 {
 	uint64_t fr, tot;
@@ -390,14 +376,14 @@ int purge_run(struct dockd *d, const struct dock_snap *snap, bool dry_run, FILE 
 	struct cand *cs = calloc(BATCH, sizeof(*cs));
 	int64_t now = realtime_ns(), after_ns = -1, after_row = 0;
 	/* a dry run frees nothing: count what it would have freed */
-	bool low = vault_below(cfg, &cfg->purge_low, 0);
+	bool low = purge_vault_below(cfg, &cfg->purge_low, 0);
 	int n, r = 0;
 
 	memset(st, 0, sizeof(*st));
 	if (!cs)
 		return -ENOMEM;
 	if (low)
-		log_info("vault under low_free: purging verified copies oldest first until high_free");
+		log_debug("vault under low_free: purging verified copies oldest first until high_free");
 	while (!atomic_load(&d->stop) && (n = candidates(d, after_ns, after_row, cs)) > 0) {
 		for (int i = 0; i < n && !atomic_load(&d->stop); i++) {
 			const struct cand *c = &cs[i];
@@ -407,7 +393,7 @@ int purge_run(struct dockd *d, const struct dock_snap *snap, bool dry_run, FILE 
 
 			after_ns = c->stored_ns;
 			after_row = c->rowid;
-			if (low && !vault_below(cfg, &cfg->purge_high, dry_run ? st->bytes : 0))
+			if (low && !purge_vault_below(cfg, &cfg->purge_high, dry_run ? st->bytes : 0))
 				low = false;
 			if (!aged && !low) {
 				st->young++;
@@ -435,215 +421,16 @@ out:
 		log_info("purge: %u local cop%s purged (%" PRIu64 " bytes); %u held, %u in their"
 			 " keep window", st->purged, st->purged == 1 ? "y" : "ies", st->bytes,
 			 st->held, st->young);
-	if (!dry_run && vault_below(cfg, &cfg->purge_low, 0) && first_alert("vault-low"))
-		dockd_alert(d, "disk", cfg->vault_dir, "vault under low_free after purging every"
-			    " eligible copy (%u held, %u damaged or missing; the rest not yet"
-			    " verified in storage)", st->held, st->damaged + st->missing);
+	/* Not an alert: a pull that pauses for space raises that one; this
+	 * says why purging could not help (once per episode). */
+	if (!dry_run && st->purged == 0 && purge_vault_below(cfg, &cfg->purge_low, 0)) {
+		if (!low_logged)
+			log_warning("vault under low_free and nothing more may be purged (%u held, %u"
+				    " damaged or missing; the rest not yet verified in storage)",
+				    st->held, st->damaged + st->missing);
+		low_logged = true;
+	} else if (!dry_run) {
+		low_logged = false;
+	}
 	return r;
-}
-
-/* ---- start-up reconciliation -------------------------------------------- */
-
-/* Items of this dock whose local copy the ledger says is gone (purged)
- * or held (local_copy = 1, stored_local or later), in rowid order. */
-static int reconcile_batch(struct dockd *d, int64_t after, struct cand *out, int *local)
-{
-	static const char sql[] =
-		"SELECT r.evidence_id, r.serial, r.recording_id, e.local_copy, r.rowid,"
-		" (SELECT v.details FROM events v WHERE v.evidence_id = r.evidence_id"
-		"   AND v.action = ?1 AND v.outcome = ?2 ORDER BY v.seq DESC LIMIT 1)"
-		" FROM dock_recordings r JOIN evidence e ON e.evidence_id = r.evidence_id"
-		" WHERE r.state IN ('stored_local', 'storage_verified', 'released')"
-		" AND r.rowid > ?3 ORDER BY r.rowid LIMIT ?4";
-	sqlite3_stmt *s = NULL;
-	int n = 0, rc;
-
-	ledgerw_lock(d->w);
-	rc = sqlite3_prepare_v2(cust_ledger_db(ledgerw_ledger(d->w)), sql, -1, &s, NULL);
-	if (rc == SQLITE_OK) {
-		sqlite3_bind_int(s, 1, CUST_A_LOCAL_PURGED);
-		sqlite3_bind_int(s, 2, CUST_OUTCOME_OK);
-		sqlite3_bind_int64(s, 3, after);
-		sqlite3_bind_int(s, 4, BATCH);
-		while ((rc = sqlite3_step(s)) == SQLITE_ROW && n < BATCH) {
-			struct cand *c = &out[n];
-			const char *dj = (const char *)sqlite3_column_text(s, 5);
-			json_t *j = dj ? json_loads(dj, 0, NULL) : NULL;
-
-			memset(c, 0, sizeof(*c));
-			col_text(s, 0, c->evid, sizeof(c->evid));
-			col_text(s, 1, c->serial, sizeof(c->serial));
-			col_text(s, 2, c->rid, sizeof(c->rid));
-			local[n] = sqlite3_column_int(s, 3);
-			c->rowid = sqlite3_column_int64(s, 4);
-			/* the hash the purge event names: what may be removed */
-			snprintf(c->ct_sha, sizeof(c->ct_sha), "%s",
-				 json_string_value(json_object_get(j, "ct_sha256")) ?: "");
-			json_decref(j);
-			n++;
-		}
-	}
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-		n = -EIO;
-	sqlite3_finalize(s);
-	ledgerw_unlock(d->w);
-	return n;
-}
-
-int purge_reconcile(struct dockd *d, const struct dock_snap *snap)
-{
-	struct cand *cs = calloc(BATCH, sizeof(*cs));
-	int local[BATCH];
-	int64_t after = 0;
-	unsigned finished = 0, missing = 0;
-	int n = 0;
-
-	if (!cs)
-		return -ENOMEM;
-	while ((n = reconcile_batch(d, after, cs, local)) > 0) {
-		for (int i = 0; i < n; i++) {
-			const struct cand *c = &cs[i];
-			char path[PATH_MAX], hex[65];
-			struct stat st;
-			uint64_t size;
-
-			after = c->rowid;
-			if (ingest_vault_path(&snap->cfg, c->serial, c->rid, path, sizeof(path)) < 0)
-				continue;
-			if (lstat(path, &st) < 0 && errno == ENOENT) {
-				if (local[i] && first_alert(c->evid)) {
-					missing++;
-					dockd_alert(d, "integrity", c->evid, "vault copy %s missing,"
-						    " but the ledger has no local_purged for it", path);
-				}
-				continue;
-			}
-			if (local[i])
-				continue;
-			if (!c->ct_sha[0])
-				continue; /* gone without a local_purged of ours (destroyed) */
-			/* a purge event whose file remains: a crash between the
-			 * event and the unlink. Remove it only if it is the copy
-			 * the event describes. */
-			if (hash_path(path, hex, &size) == 0 && !strcasecmp(hex, c->ct_sha)) {
-				int r = unlink_durable(path);
-
-				if (r == 0)
-					finished++;
-				log_warning("%s: local_purged recorded before a crash, file still"
-					    " there: %s", c->evid, r == 0 ? "removed now" : strerror(-r));
-			} else if (first_alert(c->evid)) {
-				dockd_alert(d, "integrity", c->evid, "%s: a file is at the vault name of"
-					    " a purged copy, but not the copy the local_purged event"
-					    " names: left in place", path);
-			}
-		}
-		if (n < BATCH)
-			break;
-	}
-	free(cs);
-	if (finished || missing)
-		log_info("purge: start-up check finished %u interrupted purge(s), found %u missing"
-			 " vault cop%s", finished, missing, missing == 1 ? "y" : "ies");
-	return n < 0 ? n : 0;
-}
-
-/* ---- the worker --------------------------------------------------------- */
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void *purge_thread(void *arg)
-{
-	struct purge_worker *pw = arg;
-	struct dockd *d = pw->d;
-	int64_t next = 0; /* a pass at start */
-
-	for (;;) {
-		struct dock_snap *snap = dockd_snap_get(d);
-		bool kicked, low;
-		struct purge_stats st;
-		struct timespec until;
-
-		pthread_mutex_lock(&pw->mu);
-		kicked = pw->kicked;
-		pw->kicked = false;
-		pthread_mutex_unlock(&pw->mu);
-		low = vault_below(&snap->cfg, &snap->cfg.purge_low, 0);
-		if (kicked || low || mono_ms() >= next) {
-			(void)purge_run(d, snap, false, NULL, &st);
-			next = mono_ms() + (int64_t)snap->cfg.purge_interval_s * 1000;
-			if (st.purged)
-				dockd_touch(d);
-		}
-		dockd_snap_put(d, snap);
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_sec += CHECK_MS / 1000;
-		pthread_mutex_lock(&pw->mu);
-		while (!pw->stop && !pw->kicked &&
-		       pthread_cond_timedwait(&pw->cv, &pw->mu, &until) != ETIMEDOUT)
-			;
-		if (pw->stop) {
-			pthread_mutex_unlock(&pw->mu);
-			break;
-		}
-		pthread_mutex_unlock(&pw->mu);
-	}
-	return NULL;
-}
-
-int purge_start(struct dockd *d, struct purge_worker **out)
-{
-	struct purge_worker *pw;
-	struct dock_snap *snap = dockd_snap_get(d);
-	int r;
-
-	r = purge_reconcile(d, snap);
-	dockd_snap_put(d, snap);
-	if (r < 0)
-		log_error("purge: start-up check failed: %s", strerror(-r));
-	pw = calloc(1, sizeof(*pw));
-	if (!pw)
-		return -ENOMEM;
-	pw->d = d;
-	pthread_mutex_init(&pw->mu, NULL);
-	pthread_cond_init(&pw->cv, NULL);
-	r = -pthread_create(&pw->th, NULL, purge_thread, pw);
-	if (r < 0) {
-		pthread_cond_destroy(&pw->cv);
-		pthread_mutex_destroy(&pw->mu);
-		free(pw);
-		return r;
-	}
-	*out = pw;
-	return 0;
-}
-
-void purge_kick(struct purge_worker *pw)
-{
-	if (!pw)
-		return;
-	pthread_mutex_lock(&pw->mu);
-	pw->kicked = true;
-	pthread_cond_signal(&pw->cv);
-	pthread_mutex_unlock(&pw->mu);
-}
-
-void purge_stop(struct purge_worker *pw)
-{
-	if (!pw)
-		return;
-	pthread_mutex_lock(&pw->mu);
-	pw->stop = true;
-	pthread_cond_signal(&pw->cv);
-	pthread_mutex_unlock(&pw->mu);
-	pthread_join(pw->th, NULL);
-	pthread_cond_destroy(&pw->cv);
-	pthread_mutex_destroy(&pw->mu);
-	free(pw);
 }
