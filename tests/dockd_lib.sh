@@ -63,7 +63,10 @@
 # change and call dk_conf_write): DK_VAULT DK_CHUNK (65536) DK_SYNC_MB (1)
 # DK_RELEASE_WAIT (10) DK_IDLE_MS (500) DK_MIN_FREE_MB (0) DK_USB (false)
 # DK_LOG_LEVEL (debug) DK_EXTRA_DOCK (more [dock] lines) DK_EXTRA_STORAGE
-# (more [storage] lines). DK_WRAP: command
+# (more [storage] lines) DK_LOW_FREE DK_HIGH_FREE DK_STATE_MIN_FREE_MB ([vault]
+# purge marks and state-dir guard, all 0 = off, so a test on a nearly full
+# disk never loses the vault copies it compares; a test may append its own
+# [vault] section after dk_conf_write, later keys win). DK_WRAP: command
 # prefix for dockd (valgrind, fiu-run). DOCKD: binary (default $BIN/dockd).
 # Internal variables are all named dk_*: tests may use short names freely.
 : "${DOCKD:=$BIN/dockd}"
@@ -136,6 +139,11 @@ ${DK_EXTRA_RETENTION:-}
 target = $(dk_target_url)
 ${DK_EXTRA_STORAGE:-}
 $(dk_s3_section)
+
+[vault]
+low_free = ${DK_LOW_FREE:-0}
+high_free = ${DK_HIGH_FREE:-0}
+state_min_free_mb = ${DK_STATE_MIN_FREE_MB:-0}
 
 [ledger]
 path = $DK_DB
