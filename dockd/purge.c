@@ -343,6 +343,8 @@ static int purge_one(struct dockd *d, const struct dock_snap *snap, const struct
 	json_decref(det);
 	if (r == -EPERM)
 		st->held++;
+	else if (r < 0 && r != -EALREADY)
+		log_error("%s: local_purged not recorded (%s): copy kept", c->evid, strerror(-r));
 	if (r < 0)
 		return r;
 	/* The event is durable: from here a crash is finished by purge_reconcile. */
@@ -377,7 +379,7 @@ int purge_run(struct dockd *d, const struct dock_snap *snap, bool dry_run, FILE 
 	int64_t now = realtime_ns(), after_ns = -1, after_row = 0;
 	/* a dry run frees nothing: count what it would have freed */
 	bool low = purge_vault_below(cfg, &cfg->purge_low, 0);
-	int n, r = 0;
+	int n = 0, r = 0;
 
 	memset(st, 0, sizeof(*st));
 	if (!cs)
@@ -405,8 +407,10 @@ int purge_run(struct dockd *d, const struct dock_snap *snap, bool dry_run, FILE 
 			}
 			if (!verified_here(d, snap, c->ver_seq, loc, sizeof(loc)))
 				continue; /* verified on an earlier target only: not ours to trust */
+			/* one copy's failure (unreadable, damaged, the ledger
+			 * refusing its event) leaves that copy and goes on */
 			r = purge_one(d, snap, c, loc, !aged, dry_run, list, st);
-			if (r == -EIO || r == -ENOMEM)
+			if (r == -ENOMEM)
 				goto out;
 			r = 0;
 		}
