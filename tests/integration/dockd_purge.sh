@@ -9,7 +9,8 @@
 #      `custody append`) and one not verified in storage stay.
 #   C. crash between the event and the unlink (the unlink fails through
 #      libfiu, as if dockd died there): the next start removes the file;
-#      a vault file missing without an event is alerted as a finding.
+#      a damaged vault copy is never purged (alerted); a vault file missing
+#      without an event is alerted as a finding.
 # Vault space and releases while paused: dockd_purge_space.sh; weeks of
 # simulated time: dockd_purge_soak.sh.
 . "$(dirname "$0")/../lib.sh"
@@ -183,6 +184,17 @@ if command -v fiu-run >/dev/null 2>&1 && [ "${SANITIZED:-0}" != 1 ]; then
 	# a vault file vanishing without an event is a finding
 	victim=REC-2 # homicide: kept (keep.homicide = indefinite)
 	check "C: REC-2 (homicide) was not purged" not_purged CAM-C/REC-2
+	# a damaged vault copy is never purged, even when due: alerted instead
+	printf 'X' | dd of="$(dk_vault_file CAM-C REC-2)" bs=1 seek=1000 conv=notrunc 2>/dev/null
+	VAULT_CONF=$(printf '%s\n' "$VAULT_CONF" | sed 's/^keep.homicide = indefinite$/keep.homicide = 0d/')
+	conf
+	check "C: dockd starts with REC-2 due and its vault copy damaged" dk_start
+	check "C: ... an integrity alert: not purged, hash differs" \
+		wait_for grep -q "target=CAM-C/REC-2 detail=\"vault copy .* not purged: its SHA-256" "$DK/alerts.log"
+	check "C: ... no local_purged, the file stays" not_purged CAM-C/REC-2
+	check "C: dockd stops" dk_stop
+	VAULT_CONF=$(printf '%s\n' "$VAULT_CONF" | sed 's/^keep.homicide = 0d$/keep.homicide = indefinite/')
+	conf
 	if true; then
 		rm -f "$(dk_vault_file CAM-C "$victim")"
 		a0=$(dk_alerts)
