@@ -14,8 +14,10 @@
 #include "enrol.h"
 #include "ingest.h"
 #include "log.h"
+#include "purge.h"
 #include "release.h"
 #include "session.h"
+#include "space.h"
 #include "storage.h"
 #include "transport_usb.h"
 
@@ -349,9 +351,37 @@ static int on_entry(void *ctx, const struct proto_manifest_entry *e, int verdict
 	return c->n_batch == LIST_BATCH ? flush_batch(c, lc->id) : 0;
 }
 
-/* Vault short of space or failing: wait (keeping the link alive) until it
- * recovers. false when the daemon stops or the link is gone. */
-static bool wait_for_disk(struct cam *c, struct session *s, int err, bool alert)
+/* Room to pull: the vault above min_free_mb and the state directory
+ * (ledger) above [vault] state_min_free_mb (space.h). */
+static bool space_ok(struct cam *c)
+{
+	bool vault = ingest_space_ok(c->snap);
+
+	return space_state_ok(c->d, c->snap) && vault;
+}
+
+/* Pulling is paused for space: what is already verified in storage is
+ * released all the same, so the dock's disk never sends a camera back out
+ * full (issue 12). false: the link is gone. */
+static bool release_paused(struct cam *c, struct session *s, const char *serial)
+{
+	unsigned n = 0;
+	int r;
+
+	status_cam_state(c->d->status, c->slot, "releasing");
+	r = release_camera(c->d, c->snap, s, serial, c->listed_ns, &n);
+	if (n)
+		log_info("camera %s: %u verified recording(s) released while pulling is paused",
+			 serial, n);
+	return r == 0;
+}
+
+/* Vault short of space or failing: release what is verified, ask the purge
+ * worker for space, wait (keeping the link alive and releasing what the
+ * storage worker verifies meanwhile) until it recovers. false when the
+ * daemon stops or the link is gone. */
+static bool wait_for_disk(struct cam *c, struct session *s, const char *serial, int err,
+			  bool alert)
 {
 	int waited = 0;
 
@@ -363,17 +393,21 @@ static bool wait_for_disk(struct cam *c, struct session *s, int err, bool alert)
 	else if (alert)
 		dockd_alert(c->d, "disk", c->snap->cfg.vault_dir,
 			    "vault short of space or failing (%s): pulling paused", strerror(-err));
+	purge_kick(c->d->purge);
+	if (!release_paused(c, s, serial))
+		return false;
 	status_cam_state(c->d->status, c->slot, "waiting-disk");
 	while (!atomic_load(&c->d->stop)) {
 		sleep_ms(DISK_RETRY_MS);
 		waited += DISK_RETRY_MS;
-		if (ingest_space_ok(c->snap) && waited >= 2 * DISK_RETRY_MS)
+		if (space_ok(c) && waited >= 2 * DISK_RETRY_MS)
 			break;
 		if (waited % KEEPALIVE_MS == 0) {
 			struct proto_status_reply st;
 
-			if (session_status(s, &st) < 0)
+			if (session_status(s, &st) < 0 || !release_paused(c, s, serial))
 				return false;
+			status_cam_state(c->d->status, c->slot, "waiting-disk");
 		}
 	}
 	status_cam_state(c->d->status, c->slot, "pulling");
@@ -401,8 +435,9 @@ static int pull_all(struct cam *c, struct session *s, const char *serial)
 			return 0;
 		if (r < 0)
 			return r;
-		if (!ingest_space_ok(c->snap)) {
-			if (!wait_for_disk(c, s, -ENOSPC, !alerted))
+		if (!space_ok(c)) {
+			/* a short state directory alerted already (space.c) */
+			if (!wait_for_disk(c, s, serial, -ENOSPC, !alerted && !ingest_space_ok(c->snap)))
 				return -ECANCELED;
 			alerted = true;
 			continue;
@@ -411,7 +446,7 @@ static int pull_all(struct cam *c, struct session *s, const char *serial)
 		dockd_touch(c->d);
 		if (r == 0)
 			storage_kick(c->d->storage);
-		if (disk && r == -ENOSPC && ingest_space_ok(c->snap)) {
+		if (disk && r == -ENOSPC && space_ok(c)) {
 			/* Full, yet min_free_mb is free (always so with 0): the
 			 * free-space check cannot tell when space is back, and
 			 * waiting would only retry into the full disk. The pull
@@ -423,6 +458,8 @@ static int pull_all(struct cam *c, struct session *s, const char *serial)
 					    strerror(-r), serial);
 			log_warning("%s: vault full with min_free_mb = %u free: ending this docking",
 				    rec.evidence_id, c->snap->cfg.min_free_mb);
+			purge_kick(c->d->purge);
+			(void)release_paused(c, s, serial);
 			return r;
 		}
 		if (disk) {
@@ -431,7 +468,7 @@ static int pull_all(struct cam *c, struct session *s, const char *serial)
 					  rec.evidence_id);
 				return r;
 			}
-			if (!wait_for_disk(c, s, r, !alerted))
+			if (!wait_for_disk(c, s, serial, r, !alerted))
 				return -ECANCELED;
 			alerted = true;
 			continue; /* the same recording again, resuming */

@@ -59,6 +59,12 @@ int dcfg_parse_u32(const char *v, uint32_t min, uint32_t max, uint32_t *out)
 	return 0;
 }
 
+/* "90d", "6m", "2y", "indefinite" -> days (-1): the [retention] syntax. */
+int dcfg_parse_duration_days(const char *v, int32_t *out)
+{
+	return cust_retention_parse_days(v, out);
+}
+
 static int parse_hex16(const char *s, size_t len, uint16_t *out)
 {
 	unsigned v = 0;
@@ -292,6 +298,8 @@ static int set_other_key(struct parse_ctx *x, const char *s, const char *k, cons
 		return dcfg_witness_key(c, k, v, why);
 	if (!strcmp(s, "fixity"))
 		return dcfg_fixity_key(c, k, v, why);
+	if (!strcmp(s, "vault"))
+		return dcfg_vault_key(c, k, v, why);
 	*why = "unknown section";
 	return -ENOKEY;
 }
@@ -344,6 +352,7 @@ static void set_defaults(struct dock_config *c)
 	dcfg_storage_defaults(c);
 	dcfg_witness_defaults(c);
 	dcfg_fixity_defaults(c);
+	dcfg_vault_defaults(c);
 }
 
 /* Fill paths that default to places under state_dir. */
@@ -442,6 +451,8 @@ int dock_config_load_string(const char *name, const char *text, struct dock_conf
 		r = check_required(c, err, errlen);
 	if (r == 0)
 		r = dcfg_storage_check(c, text, err, errlen);
+	if (r == 0)
+		r = dcfg_vault_check(c, err, errlen);
 	if (r == 0)
 		*out = *c;
 out:

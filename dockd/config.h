@@ -133,6 +133,21 @@ struct dock_config {
 	uint32_t fixity_interval_s;   /* between scheduled audits (86400); 0 = none */
 	uint32_t fixity_items;        /* items per audit run (1000) */
 	uint64_t fixity_bytes_per_s;  /* read rate limit (50 MiB/s); 0 = unlimited */
+
+	/* [vault] (config_vault.c; local purge and space, docs/operations.md) */
+	int32_t keep_days;          /* local keep window after stored_local (30; -1 never) */
+	struct dock_keep_rule {     /* keep.<category> = days (-1 never by age) */
+		char category[129];
+		int32_t days;
+	} keep[DOCK_CONFIG_MAX_CATEGORIES];
+	size_t n_keep;
+	struct dock_free_mark {
+		uint32_t value;     /* MiB, or percent of the filesystem */
+		bool percent;
+	} purge_low, purge_high;    /* purge below low until high is free (10%, 20%) */
+	bool keep_held_local;       /* never purge an item under legal hold (true) */
+	uint32_t purge_interval_s;  /* keep-window pass every N s (600) */
+	uint32_t state_min_free_mb; /* state_dir below this: pulling pauses (256; 0 off) */
 };
 
 /* Fill *out with defaults, then read path over them. On failure returns
@@ -149,6 +164,13 @@ int dock_config_load_string(const char *name, const char *text, struct dock_conf
  * uncategorized value (*known = 0; may be NULL) - the caller records and
  * alerts that (custody/retention.h). */
 int32_t dock_config_retention_days(const struct dock_config *c, const char *category, int *known);
+
+/* Local keep window in days of a category (case-insensitive match of
+ * [vault] keep.<category>, else [vault] keep); -1 = never purged by age. */
+int32_t dock_config_keep_days(const struct dock_config *c, const char *category);
+
+/* A free-space mark in bytes for a filesystem of fs_bytes. */
+uint64_t dock_config_mark_bytes(const struct dock_free_mark *m, uint64_t fs_bytes);
 
 /* Upload windows at local minute-of-day minute (0..1439): true when an
  * upload may start now (always, with no windows configured); otherwise

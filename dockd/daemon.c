@@ -30,6 +30,7 @@
 #include "hotplug.h"
 #include "ingest.h"
 #include "log.h"
+#include "purge.h"
 #include "qconfig.h"
 #include "qservice.h"
 #include "storage.h"
@@ -544,6 +545,8 @@ static void shutdown_all(struct loop *lp)
 	}
 	fixity_stop(d->fixity);
 	d->fixity = NULL;
+	purge_stop(d->purge);
+	d->purge = NULL;
 	storage_stop(d->storage);
 	d->storage = NULL;
 	(void)ledgerw_checkpoint(d->w);
@@ -552,6 +555,7 @@ static void shutdown_all(struct loop *lp)
 static void free_dockd(struct dockd *d)
 {
 	fixity_stop(d->fixity);
+	purge_stop(d->purge);
 	storage_stop(d->storage);
 	store_close(d->store);
 	witnessc_stop(d->witnessc); /* after the final checkpoint */
@@ -595,6 +599,8 @@ int dockd_run(const char *config_path, bool exit_when_idle)
 		goto out;
 	alert_custody_cert(d);
 	if (d->store && storage_start(d, &d->storage) < 0)
+		goto out;
+	if (purge_start(d, &d->purge) < 0)
 		goto out;
 	if (witnessc_start(d, config_path, &d->snap->cfg, &d->witnessc) < 0)
 		goto out;

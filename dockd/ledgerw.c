@@ -104,6 +104,21 @@ const struct cust_trust_status *ledgerw_trust(struct ledgerw *w)
 	return &w->trust;
 }
 
+int ledgerw_wrap(struct cust_ledger *l, const char *agency, const char *dock_id,
+		 struct ledgerw **out)
+{
+	struct ledgerw *w = calloc(1, sizeof(*w));
+
+	if (!w)
+		return -ENOMEM;
+	pthread_mutex_init(&w->mu, NULL);
+	w->l = l;
+	snprintf(w->agency, sizeof(w->agency), "%s", agency);
+	snprintf(w->actor, sizeof(w->actor), "%s", dock_id);
+	*out = w;
+	return 0;
+}
+
 void ledgerw_close(struct ledgerw *w)
 {
 	if (!w)

@@ -40,6 +40,11 @@ int ledgerw_open(const char *config_path, const char *agency, const char *dock_i
 int ledgerw_open_dock(const char *config_path, const char *agency, const char *dock_id,
 		      const uint8_t *dock_key, struct ledgerw **out, char *err, size_t errlen);
 void ledgerw_close(struct ledgerw *w);
+/* A handle around an already open ledger l (taken over: ledgerw_close
+ * closes it), without checkpoint signer or agency statements: for an
+ * admin command that reads through dockd's code (`dockd purge --dry-run`). */
+int ledgerw_wrap(struct cust_ledger *l, const char *agency, const char *dock_id,
+		 struct ledgerw **out);
 
 /* The agency statements ledgerw_open() checked and recorded
  * ([ledger] custody_cert, witness_policy; custody/agencyrec.h): a

@@ -65,7 +65,10 @@
 # DK_LOG_LEVEL (debug) DK_EXTRA_DOCK (more [dock] lines) DK_EXTRA_STORAGE
 # (more [storage] lines). DK_KEY, DK_CKPT_KEY: the dock and checkpoint
 # keys (file or PKCS#11 URI; default files in $DK/state; tests/p11_lib.sh).
-# DK_WRAP: command
+# DK_LOW_FREE DK_HIGH_FREE DK_STATE_MIN_FREE_MB ([vault] purge marks and
+# state-dir guard, all 0 = off, so a test on a nearly full disk never loses
+# the vault copies it compares; a test may append its own [vault] section
+# after dk_conf_write, later keys win). DK_WRAP: command
 # prefix for dockd (valgrind, fiu-run). DOCKD: binary (default $BIN/dockd).
 # Internal variables are all named dk_*: tests may use short names freely.
 : "${DOCKD:=$BIN/dockd}"
@@ -138,6 +141,11 @@ ${DK_EXTRA_RETENTION:-}
 target = $(dk_target_url)
 ${DK_EXTRA_STORAGE:-}
 $(dk_s3_section)
+
+[vault]
+low_free = ${DK_LOW_FREE:-0}
+high_free = ${DK_HIGH_FREE:-0}
+state_min_free_mb = ${DK_STATE_MIN_FREE_MB:-0}
 
 [ledger]
 path = $DK_DB
