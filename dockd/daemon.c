@@ -30,6 +30,7 @@
 #include "log.h"
 #include "qconfig.h"
 #include "qservice.h"
+#include "destroy.h"
 #include "storage.h"
 #include "transport_sock.h"
 
@@ -453,8 +454,10 @@ static void tick(struct loop *lp)
 	struct dockd *d = lp->d;
 
 	(void)!read(lp->tfd, &exp, sizeof(exp));
-	if (++lp->ticks % 5 == 0)
+	if (++lp->ticks % 5 == 0) {
 		(void)ledgerw_tick(d->w);
+		destroy_tick(d);	/* approved destructions (destroy.h) */
+	}
 	if (lp->ticks % 25 == 0)
 		sd_notifyf(0, "STATUS=%u camera(s) docked", status_cam_count(d->status));
 }

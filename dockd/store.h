@@ -69,6 +69,12 @@ struct store_ops {
 	/* Re-read key; -EBADMSG if size or SHA-256 differ, -ENOENT if absent. */
 	int (*verify)(struct store_target *t, const char *key, uint64_t size,
 		      const uint8_t sha256[32]);
+	/* Delete key for good (an approved destruction, dockd/destroy.h):
+	 * the version version_id ("" = the target has no versions; s3 then
+	 * deletes the unversioned object). 0 deleted, -ENOENT absent,
+	 * -EACCES the target refuses (S3 Object Lock retention or legal
+	 * hold not yet expired: nothing was deleted). */
+	int (*remove)(struct store_target *t, const char *key, const char *version_id);
 	void (*close)(struct store_target *t);
 };
 
@@ -98,6 +104,11 @@ static inline int store_verify(struct store_target *t, const char *key, uint64_t
 			       const uint8_t sha256[32])
 {
 	return t->ops->verify(t, key, size, sha256);
+}
+
+static inline int store_remove(struct store_target *t, const char *key, const char *version_id)
+{
+	return t->ops->remove(t, key, version_id);
 }
 
 static inline void store_close(struct store_target *t)
