@@ -31,6 +31,7 @@
 #include "qconfig.h"
 #include "qservice.h"
 #include "destroy.h"
+#include "holdsync.h"
 #include "storage.h"
 #include "transport_sock.h"
 
@@ -456,6 +457,7 @@ static void tick(struct loop *lp)
 	(void)!read(lp->tfd, &exp, sizeof(exp));
 	if (++lp->ticks % 5 == 0) {
 		(void)ledgerw_tick(d->w);
+		holdsync_tick(d);	/* S3 legal holds follow the ledger */
 		destroy_tick(d);	/* approved destructions (destroy.h) */
 	}
 	if (lp->ticks % 25 == 0)

@@ -22,6 +22,7 @@
 #ifndef DOCKD_STORE_H
 #define DOCKD_STORE_H
 
+#include <errno.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -75,6 +76,9 @@ struct store_ops {
 	 * -EACCES the target refuses (S3 Object Lock retention or legal
 	 * hold not yet expired: nothing was deleted). */
 	int (*remove)(struct store_target *t, const char *key, const char *version_id);
+	/* Object Lock legal hold on (true) or off for the version (NULL:
+	 * the target has none, e.g. file://). */
+	int (*set_hold)(struct store_target *t, const char *key, const char *version_id, bool on);
 	void (*close)(struct store_target *t);
 };
 
@@ -109,6 +113,12 @@ static inline int store_verify(struct store_target *t, const char *key, uint64_t
 static inline int store_remove(struct store_target *t, const char *key, const char *version_id)
 {
 	return t->ops->remove(t, key, version_id);
+}
+
+static inline int store_set_hold(struct store_target *t, const char *key, const char *version_id,
+				 bool on)
+{
+	return t->ops->set_hold ? t->ops->set_hold(t, key, version_id, on) : -ENOTSUP;
 }
 
 static inline void store_close(struct store_target *t)

@@ -465,6 +465,28 @@ static int s3t_remove(struct store_target *t, const char *key, const char *versi
 	return r;
 }
 
+static int s3t_set_hold(struct store_target *t, const char *key, const char *version_id, bool on)
+{
+	struct s3_target *st = t->impl;
+	char okey[S3_KEY_MAX + 1], err[256];
+	struct s3_client *c = NULL;
+	struct s3_error e;
+	int r = object_key(st, key, okey, sizeof(okey));
+
+	if (r < 0)
+		return r;
+	r = s3_client_new(&st->conf, &c, err, sizeof(err));
+	if (r < 0) {
+		log_error("s3: %s", err);
+		return r;
+	}
+	r = s3_put_legal_hold(c, okey, version_id && version_id[0] ? version_id : NULL, on, &e);
+	if (r < 0)
+		s3t_log_err(on ? "legal hold on" : "legal hold off", okey, r, &e);
+	s3_client_free(c);
+	return r;
+}
+
 static void s3t_close(struct store_target *t)
 {
 	struct s3_target *st = t->impl;
@@ -481,6 +503,7 @@ static const struct store_ops s3_ops = {
 	.put = s3t_put,
 	.verify = s3t_verify,
 	.remove = s3t_remove,
+	.set_hold = s3t_set_hold,
 	.close = s3t_close,
 };
 

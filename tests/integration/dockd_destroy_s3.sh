@@ -9,7 +9,10 @@
 #  alerts, and deletes nothing (vault file and S3 version still there).
 #  REC-2 is uploaded after object_lock is switched off (no retain-until):
 #  its two-person destruction removes the S3 version (checked by listing
-#  the bucket's versions) and the vault file; `custody verify` passes.
+#  the bucket's versions) and the vault file. REC-3: a ledger hold puts an
+#  S3 legal hold on its version (storage_hold event; the server then
+#  refuses a delete), the release takes it off, and it is destroyed.
+#  `custody verify` passes.
 # Against main (before this change) `custody destroy` is an unknown
 # command. Needs root and runuser (two supervisors: SO_PEERCRED).
 . "$(dirname "$0")/../lib.sh"
@@ -39,7 +42,7 @@ for pair in SUP1:dockt-ssup1:daemon SUP2:dockt-ssup2:bin; do
 	else u=$fb; fi
 	eval "$var=\$u"
 done
-A_DESTROYED=23; A_REQ=30; A_APPR=31
+A_DESTROYED=23; A_REQ=30; A_APPR=31; A_SHOLD=38
 C="$BIN/custody"
 q() { dk_sql "$1"; }
 quiet() { "$@" >/dev/null 2>&1; }
@@ -103,10 +106,11 @@ check "dockd stops" dk_stop
 DK_EXTRA_RETENTION="short = 0d"
 DK_S3_EXTRA=""
 check "config: short = 0d, no object_lock" conf
-check "setup: REC-2 (short)" add_rec REC-2
+check "setup: REC-2, REC-3 (short)" add_rec REC-2 && add_rec REC-3
 check "dockd starts" dk_start
 check "docking" dk_dock CAM-S
 check "CAM-S/REC-2 verified in S3" dk_wait_stored CAM-S/REC-2 90
+check "CAM-S/REC-3 verified in S3" dk_wait_stored CAM-S/REC-3 90
 K2=$(dk_s3_key CAM-S REC-2)
 V2=$(q "SELECT json_extract(details,'\$.version_id') FROM events WHERE evidence_id='CAM-S/REC-2' AND action=10 AND outcome=1")
 check "REC-2 has its version in the bucket" [ "$(versions "$K2")" = "$V2" ]
@@ -148,6 +152,29 @@ check "... with no version of REC-2's key (nor a delete marker)" [ ! -s "$T/v2" 
 check_fails "... nor does a HEAD of its version find it" dk_s3tool head "$K2" --version "$V2"
 check "REC-2's vault file is gone" [ ! -e "$VAULT2" ]
 check "REC-1's locked version is untouched" [ "$(versions "$K1")" = "$V1" ]
+# --- a ledger hold puts an S3 legal hold on the stored version, and off -------
+K3=$(dk_s3_key CAM-S REC-3)
+V3=$(q "SELECT json_extract(details,'\$.version_id') FROM events WHERE evidence_id='CAM-S/REC-3' AND action=10 AND outcome=1")
+shold() { # EVID true|false: a storage_hold event with that "on" after the last hold edit
+	i=0; while [ $i -lt 100 ]; do
+		[ "$(q "SELECT count(*) FROM events WHERE evidence_id='$1' AND action=$A_SHOLD AND outcome=1 AND json_extract(details,'\$.on')=$([ "$2" = true ] && echo 1 || echo 0) AND seq > (SELECT max(seq) FROM events WHERE evidence_id='$1' AND action IN (17,18))")" -ge 1 ] && return 0
+		sleep 0.1; i=$((i + 1)); done
+	return 1
+}
+check "hold set on REC-3" quiet as "$SUP1" "$C" --config "$DK_CONF" hold set CAM-S/REC-3 --reason "litigation 12"
+check "dockd records storage_hold on" shold CAM-S/REC-3 true
+dk_s3tool head "$K3" --version "$V3" >"$T/h3" 2>&1
+check "... the S3 version has legal hold ON" grep -qx "legal-hold on" "$T/h3"
+check_fails "... and the server refuses to delete it" dk_s3tool rm "$K3" --version "$V3"
+check "hold released on REC-3" quiet as "$SUP1" "$C" --config "$DK_CONF" hold release CAM-S/REC-3 --reason "ended"
+check "dockd records storage_hold off" shold CAM-S/REC-3 false
+dk_s3tool head "$K3" --version "$V3" >"$T/h3" 2>&1
+check "... the S3 version's legal hold is OFF" grep -qx "legal-hold off" "$T/h3"
+check "REC-3 is destroyed by two supervisors" destroy2 CAM-S/REC-3 && wait_destroyed CAM-S/REC-3 1
+versions "$K3" >"$T/v3"
+check "... the bucket answers a version listing" [ $? -eq 0 ]
+check "... with no version of REC-3 left" [ ! -s "$T/v3" ]
+
 check "dockd stops" dk_stop
 check "custody verify passes" quiet "$C" --config "$DK_CONF" verify
 done_testing
