@@ -103,6 +103,8 @@ static int follow_one(struct dockd *d)
 	on = st.legal_hold || !strcmp(st.retention_until, "indefinite");
 	r = store_set_hold(d->store, json_string_value(json_object_get(copy, "object_key")),
 			   json_string_value(json_object_get(copy, "version_id")), on);
+	if (r == -ENOTSUP)		/* a bucket without Object Lock */
+		goto done;
 	if (r < 0)
 		snprintf(err, sizeof(err), "S3 legal hold %s: %s", on ? "on" : "off", strerror(-r));
 	det = json_deep_copy(copy);

@@ -12,8 +12,9 @@
  * s3:// target, puts it (PutObjectLegalHold on the uploaded version) and
  * records `storage_hold` (38): details on, location, object_key,
  * version_id, event (the seq it follows); outcome failed + error and a
- * `storage-hold` alert when the bucket refuses. Nothing for file://
- * targets or items without a stored copy.
+ * `storage-hold` alert when the bucket refuses. Nothing (no event) for
+ * file:// targets, buckets without Object Lock, or items without a
+ * stored copy.
  */
 #ifndef DOCKD_HOLDSYNC_H
 #define DOCKD_HOLDSYNC_H

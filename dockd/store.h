@@ -76,8 +76,9 @@ struct store_ops {
 	 * -EACCES the target refuses (S3 Object Lock retention or legal
 	 * hold not yet expired: nothing was deleted). */
 	int (*remove)(struct store_target *t, const char *key, const char *version_id);
-	/* Object Lock legal hold on (true) or off for the version (NULL:
-	 * the target has none, e.g. file://). */
+	/* Object Lock legal hold on (true) or off for the version. -ENOTSUP
+	 * where the target has none (file://: NULL; a bucket without Object
+	 * Lock). */
 	int (*set_hold)(struct store_target *t, const char *key, const char *version_id, bool on);
 	void (*close)(struct store_target *t);
 };

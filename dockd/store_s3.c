@@ -471,6 +471,7 @@ static int s3t_set_hold(struct store_target *t, const char *key, const char *ver
 	char okey[S3_KEY_MAX + 1], err[256];
 	struct s3_client *c = NULL;
 	struct s3_error e;
+	bool lock = false;
 	int r = object_key(st, key, okey, sizeof(okey));
 
 	if (r < 0)
@@ -480,8 +481,13 @@ static int s3t_set_hold(struct store_target *t, const char *key, const char *ver
 		log_error("s3: %s", err);
 		return r;
 	}
-	r = s3_put_legal_hold(c, okey, version_id && version_id[0] ? version_id : NULL, on, &e);
-	if (r < 0)
+	r = probe(st, c, &lock);
+	if (r == 0 && !lock)
+		r = -ENOTSUP;		/* no Object Lock on the bucket: no legal holds */
+	if (r == 0)
+		r = s3_put_legal_hold(c, okey, version_id && version_id[0] ? version_id : NULL,
+				      on, &e);
+	if (r < 0 && r != -ENOTSUP)
 		s3t_log_err(on ? "legal hold on" : "legal hold off", okey, r, &e);
 	s3_client_free(c);
 	return r;
