@@ -1,5 +1,7 @@
 /* destroy.c - carry out approved destructions. See destroy.h. */
 #include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -8,6 +10,7 @@
 #include "destruction.h"
 #include "log.h"
 #include "retention.h"
+#include "vaultpath.h"
 
 static const char *dstr(json_t *o, const char *k)
 {
@@ -51,6 +54,27 @@ static const char *recheck(const struct cust_evstate *st, const char *dstate, bo
 	return "";
 }
 
+/* unlink path and make the removal durable (fsync of its directory)
+ * before `destroyed` is recorded: after a power cut the file must not
+ * come back under a ledger that says it is gone. */
+static int unlink_durable(const char *path)
+{
+	char dir[CUST_VAULT_PATH_MAX];
+	int fd, r = 0;
+
+	if (path[0] != '/' || (size_t)snprintf(dir, sizeof(dir), "%s", path) >= sizeof(dir))
+		return -EINVAL;
+	if (unlink(path) < 0)
+		return -errno;
+	fd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fsync(fd) < 0)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
 /* Delete one copy; sets "result" on it ("deleted", "absent") or returns
  * the error. */
 static int delete_copy(struct dockd *d, json_t *copy, char *err, size_t cap)
@@ -77,7 +101,7 @@ static int delete_copy(struct dockd *d, json_t *copy, char *err, size_t cap)
 			snprintf(err, cap, "deleting %s: %s", loc, strerror(-r));
 	} else {
 		const char *p = dstr(copy, "path");
-		r = p[0] == '/' && unlink(p) == 0 ? 0 : p[0] == '/' ? -errno : -EINVAL;
+		r = unlink_durable(p);
 		if (r < 0 && r != -ENOENT)
 			snprintf(err, cap, "deleting vault file %s: %s", p, strerror(-r));
 	}

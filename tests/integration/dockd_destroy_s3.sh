@@ -13,8 +13,9 @@
 #  S3 legal hold on its version (storage_hold event; the server then
 #  refuses a delete), the release takes it off, and it is destroyed.
 #  `custody verify` passes.
-# Against main (before this change) `custody destroy` is an unknown
-# command. Needs root and runuser (two supervisors: SO_PEERCRED).
+# Against the binaries of 8631943 (before this change) `custody destroy` is
+# an unknown command and no storage_hold is written: 18 checks fail. Needs
+# root and runuser (two supervisors: SO_PEERCRED).
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/dockd_lib.sh"
 . "$TOP/tests/s3_lib.sh"
