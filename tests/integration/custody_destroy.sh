@@ -9,11 +9,15 @@
 #    a ledger_read;
 #  - a two-person destruction: dockd deletes the vault file and the
 #    file:// copy and records `destroyed` with the copies and hashes;
-#    `custody verify` replays it and passes.
+#  - the ledger is the hand-over: a destruction approved through `custody
+#    serve` while dockd is down is carried out by dockd at its next start,
+#    which refuses it (failed `destroyed`, alert, copies kept) because a
+#    hold was set after the approval;
+#  - `custody verify` replays it all and passes.
 # Against the binaries of 8631943 (before this change) `custody due` /
-# `custody destroy` are unknown commands: 25 of the 53 checks fail (every
-# due, refusal-recorded, dry-run and destruction check). Needs root and
-# runuser.
+# `custody destroy` are unknown commands: every check that needs them fails
+# (25 of the first 53 checks, measured before the hand-over part was
+# added). Needs root and runuser.
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/dockd_lib.sh"
 dk_require
@@ -24,7 +28,9 @@ fi
 mktmp
 chmod 0755 "$T"
 CREATED=""
+SERVE_PID=""
 cleanup() {
+	[ -n "$SERVE_PID" ] && kill "$SERVE_PID" 2>/dev/null && wait "$SERVE_PID" 2>/dev/null
 	dk_stop >/dev/null 2>&1
 	for u in $CREATED; do userdel "$u" >/dev/null 2>&1; done
 	rm -rf "$T"
@@ -137,6 +143,29 @@ check "... the record says destroyed" [ "$(q "SELECT status || local_copy FROM e
 check "... the ledger keeps its hash" [ "$(q "SELECT length(sha256) FROM evidence WHERE evidence_id='CAM-1/REC-1'")" = 64 ]
 check_fails "a destroyed item cannot be requested again" \
 	as "$SUP1" "$C" --config "$CONF" destroy request CAM-1/REC-1 --reason "again"
+
+# --- the hand-over: approved through `custody serve`, carried out by dockd ------
+# A hold set between the approval and dockd's turn stops the destruction.
+VAULT3=$(q "SELECT json_extract(details,'\$.path') FROM events WHERE evidence_id='CAM-1/REC-3' AND action=8")
+check "dockd stops" dk_stop
+"$C" --config "$CONF" serve 2>"$T/serve.log" &
+SERVE_PID=$!
+i=0; while [ ! -S "$DK/query.sock" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+check "custody serve listening" test -S "$DK/query.sock"
+check "REC-3: request and approval through custody serve" \
+	quiet as "$SUP1" "$C" --config "$CONF" destroy request CAM-1/REC-3 --reason "expired"
+check "... approved by supervisor 2" \
+	quiet as "$SUP2" "$C" --config "$CONF" destroy approve CAM-1/REC-3 --reason "ok"
+check "... then a hold" quiet as "$SUP1" "$C" --config "$CONF" hold set CAM-1/REC-3 --reason "new complaint"
+kill "$SERVE_PID"; wait "$SERVE_PID" 2>/dev/null; SERVE_PID=""
+check "no destruction without dockd" [ "$(q "SELECT count(*) FROM events WHERE evidence_id='CAM-1/REC-3' AND action=$A_DESTROYED")" = 0 ]
+check "dockd starts again" dk_start
+i=0; while [ "$(n_ev CAM-1/REC-3 $A_DESTROYED 2)" != 1 ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+check "dockd refuses the held item: destroyed (failed)" [ "$(n_ev CAM-1/REC-3 $A_DESTROYED 2)" = 1 ]
+check "... naming the hold" [ "$(q "SELECT count(*) FROM events WHERE evidence_id='CAM-1/REC-3' AND action=$A_DESTROYED AND details LIKE '%legal hold%'")" = 1 ]
+check "... alerted (destruction-failed)" grep -q "destruction-failed" "$DK/alerts.log"
+check "... REC-3's copies remain" [ -f "$VAULT3" ] && [ "$(find "$DK/store" -name 'REC-3.bcde' | wc -l)" = 1 ]
+check "hold released on REC-3 (due again)" quiet as "$SUP1" "$C" --config "$CONF" hold release CAM-1/REC-3 --reason "complaint closed"
 
 # --- statutory minimum: the table changed after the date was computed ------------
 sed -i 's/^scratch = 0d$/scratch = 30d\nscratch.min = 30d/' "$CONF"
