@@ -22,6 +22,9 @@
  *   search             x      x                          yes
  *   hold, categorize          x                          yes
  *   case, annotate     x      x                          yes
+ *   due                x      x          x               no
+ *   destroy                   x                          yes
+ *     (request and approve by two different supervisors: qdestroy.c)
  *   access-events                       x                yes
  *   verify, proof                       x                no
  *   user-list                           x       x        no
@@ -53,6 +56,8 @@ enum access_op {
 	ACCESS_OP_STATUS,	/* the dock's live status (no evidence data) */
 	ACCESS_OP_CASE,		/* assign / unassign a case number */
 	ACCESS_OP_ANNOTATE,	/* set an item's title or notes */
+	ACCESS_OP_DUE,		/* list items past their retention date */
+	ACCESS_OP_DESTROY,	/* destruction plan / request / approve */
 };
 
 enum access_verdict {

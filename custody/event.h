@@ -105,7 +105,8 @@ enum cust_action {
 	CUST_A_REPAIRED,		/* repaired: a damaged copy restored from a verified one */
 	CUST_A_DESTRUCTION_REQUESTED,	/* destruction_requested (first person) */
 	CUST_A_DESTRUCTION_APPROVED,	/* destruction_approved (second person) */
-	CUST_A_LIFE_MAX_ = CUST_A_DESTRUCTION_APPROVED,
+	CUST_A_STORAGE_HOLD = 38,	/* storage_hold: S3 legal hold put on / taken off the stored copy */
+	CUST_A_LIFE_MAX_ = CUST_A_STORAGE_HOLD,
 
 	CUST_A_LOGON = 40,		/* logon (outcome ok / denied) */
 	CUST_A_LOGOFF,			/* logoff */

@@ -301,7 +301,7 @@ json_t *qop_edit(struct qop *q)
 {
 	struct edit e;
 	json_t *evs, *rec;
-	int rc;
+	int rc = -EINVAL;	/* set before use; gcc -O1 + ASan cannot tell */
 
 	memset(&e, 0, sizeof(e));
 	if (!q->ctx->retention)		/* a host that gave no table: no edits */

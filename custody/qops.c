@@ -26,6 +26,8 @@ static const char *const keys_categorize[] = { "item", "category", NULL };
 static const char *const keys_hold[] = { "item", "action", NULL };
 static const char *const keys_case[] = { "item", "action", "case", NULL };
 static const char *const keys_annotate[] = { "item", "title", "notes", NULL };
+static const char *const keys_due[] = { "agency", "limit", NULL };
+static const char *const keys_destroy[] = { "item", "action", NULL };
 
 /* Audit actions an auditor may list (prefixes of event.h names). */
 static const char *const audit_prefixes[] = {
@@ -41,6 +43,8 @@ static const char *const *keys_for(enum access_op op)
 	case ACCESS_OP_CATEGORIZE: return keys_categorize;
 	case ACCESS_OP_CASE: return keys_case;
 	case ACCESS_OP_ANNOTATE: return keys_annotate;
+	case ACCESS_OP_DUE: return keys_due;
+	case ACCESS_OP_DESTROY: return keys_destroy;
 	case ACCESS_OP_SEARCH: return keys_search;
 	case ACCESS_OP_ACCESS_EVENTS: return keys_events;
 	case ACCESS_OP_USER_LIST: return keys_users;
@@ -165,6 +169,7 @@ void qop_target(struct qop *q)
 	case ACCESS_OP_CATEGORIZE:
 	case ACCESS_OP_CASE:
 	case ACCESS_OP_ANNOTATE:
+	case ACCESS_OP_DESTROY:
 		if (q->item && cust_ledger_item_agency(q->ctx->ledger, q->item,
 				q->target, sizeof(q->target)) == 0 &&
 		    access_agency_valid(q->target))
@@ -392,6 +397,10 @@ int qop_run(struct qop *q, json_t **out, char *msg, size_t cap)
 		break;
 	case ACCESS_OP_USER_LIST:
 		rc = users_list(q->ctx->ledger, q->target, out);
+		break;
+	case ACCESS_OP_DUE:
+	case ACCESS_OP_DESTROY:
+		rc = qop_destroy_read(q, out, msg, cap);
 		break;
 	default:
 		snprintf(msg, cap, "%s is not offered by the query service",

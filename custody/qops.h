@@ -76,6 +76,15 @@ int qop_is_edit(enum access_op op);
  * only when out of memory. */
 json_t *qop_edit(struct qop *q);
 
+/* Destruction (qdestroy.c). 1 when the request changes something
+ * (destroy request / approve): run with qop_destroy(), which builds the
+ * whole reply (destruction_requested / destruction_approved, refusals
+ * recorded as failed and alerted). Reads (due, destroy plan) go through
+ * qop_run() -> qop_destroy_read() and are recorded as ledger_read. */
+int qop_is_destroy(const struct qop *q);
+json_t *qop_destroy(struct qop *q);
+int qop_destroy_read(struct qop *q, json_t **out, char *msg, size_t cap);
+
 /* From qrequest.c: record an event about q (seq or negative errno) and
  * build an error reply. */
 int64_t qrequest_record_(struct qop *q, enum cust_action action,

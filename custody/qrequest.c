@@ -257,6 +257,8 @@ static json_t *allow(struct qop *q)
 		return allow_status(q);
 	if (qop_is_edit(q->op))
 		return qop_edit(q);
+	if (qop_is_destroy(q))
+		return qop_destroy(q);
 	rc = qop_run(q, &result, msg, sizeof(msg));
 	return answer(q, rc, result, msg);
 }

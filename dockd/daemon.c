@@ -33,6 +33,8 @@
 #include "purge.h"
 #include "qconfig.h"
 #include "qservice.h"
+#include "destroy.h"
+#include "holdsync.h"
 #include "storage.h"
 #include "transport_sock.h"
 
@@ -458,8 +460,11 @@ static void tick(struct loop *lp)
 	struct dockd *d = lp->d;
 
 	(void)!read(lp->tfd, &exp, sizeof(exp));
-	if (++lp->ticks % 5 == 0)
+	if (++lp->ticks % 5 == 0) {
 		(void)ledgerw_tick(d->w);
+		holdsync_tick(d);	/* S3 legal holds follow the ledger */
+		destroy_tick(d);	/* approved destructions (destroy.h) */
+	}
 	if (lp->ticks % 25 == 0)
 		sd_notifyf(0, "STATUS=%u camera(s) docked", status_cam_count(d->status));
 }

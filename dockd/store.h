@@ -22,6 +22,7 @@
 #ifndef DOCKD_STORE_H
 #define DOCKD_STORE_H
 
+#include <errno.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -69,6 +70,16 @@ struct store_ops {
 	/* Re-read key; -EBADMSG if size or SHA-256 differ, -ENOENT if absent. */
 	int (*verify)(struct store_target *t, const char *key, uint64_t size,
 		      const uint8_t sha256[32]);
+	/* Delete key for good (an approved destruction, dockd/destroy.h):
+	 * the version version_id ("" = the target has no versions; s3 then
+	 * deletes the unversioned object). 0 deleted, -ENOENT absent,
+	 * -EACCES the target refuses (S3 Object Lock retention or legal
+	 * hold not yet expired: nothing was deleted). */
+	int (*remove)(struct store_target *t, const char *key, const char *version_id);
+	/* Object Lock legal hold on (true) or off for the version. -ENOTSUP
+	 * where the target has none (file://: NULL; a bucket without Object
+	 * Lock). */
+	int (*set_hold)(struct store_target *t, const char *key, const char *version_id, bool on);
 	void (*close)(struct store_target *t);
 	/* Optional (NULL: nothing to do): contact the server now (s3://: the
 	 * bucket, Object Lock, the orphan sweep), which put/verify otherwise do
@@ -125,6 +136,17 @@ static inline int store_verify(struct store_target *t, const char *key, uint64_t
 static inline int store_prepare(struct store_target *t)
 {
 	return t->ops->prepare ? t->ops->prepare(t) : 0;
+}
+
+static inline int store_remove(struct store_target *t, const char *key, const char *version_id)
+{
+	return t->ops->remove(t, key, version_id);
+}
+
+static inline int store_set_hold(struct store_target *t, const char *key, const char *version_id,
+				 bool on)
+{
+	return t->ops->set_hold ? t->ops->set_hold(t, key, version_id, on) : -ENOTSUP;
 }
 
 static inline void store_close(struct store_target *t)

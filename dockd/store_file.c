@@ -396,6 +396,21 @@ static int file_fetch(struct store_target *t, const char *key, const char *versi
 	return r;
 }
 
+static int file_remove(struct store_target *t, const char *key, const char *version_id)
+{
+	struct file_target *ft = t->impl;
+	char path[PATH_MAX];
+
+	(void)version_id;
+	if (!store_key_valid(key))
+		return -EINVAL;
+	if (join(path, sizeof(path), ft->root, key, "") < 0)
+		return -ENAMETOOLONG;
+	if (unlink(path) < 0)
+		return -errno;
+	return fsync_parent(path);
+}
+
 static void file_close(struct store_target *t)
 {
 	free(t->impl);
@@ -405,6 +420,7 @@ static const struct store_ops file_ops = {
 	.scheme = "file",
 	.put = file_put,
 	.verify = file_verify,
+	.remove = file_remove,
 	.close = file_close,
 	.hash = file_hash,
 	.replace = file_replace,

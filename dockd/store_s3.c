@@ -456,6 +456,64 @@ static int s3t_verify(struct store_target *t, const char *key, uint64_t size,
 	return r;
 }
 
+/* DELETE ?versionId=: a versioned bucket keeps every version until each
+ * is deleted by id, so destruction names the version the dock uploaded;
+ * Object Lock refuses (403 AccessDenied -> -EACCES) while the version's
+ * retention or legal hold lasts. A HEAD of that version first tells an
+ * absent object (-ENOENT) from a deletion. */
+static int s3t_remove(struct store_target *t, const char *key, const char *version_id)
+{
+	struct s3_target *st = t->impl;
+	char okey[S3_KEY_MAX + 1], err[256];
+	struct s3_client *c = NULL;
+	struct s3_obj_info h;
+	struct s3_error e;
+	int r = s3t_object_key(st, key, okey, sizeof(okey));
+
+	if (r < 0)
+		return r;
+	r = s3_client_new(&st->conf, &c, err, sizeof(err));
+	if (r < 0) {
+		log_error("s3: %s", err);
+		return r;
+	}
+	r = s3_head_object(c, okey, version_id, &h, &e);
+	if (r == 0)
+		r = s3_delete_object(c, okey, version_id && version_id[0] ? version_id : NULL, &e);
+	if (r < 0 && r != -ENOENT)
+		s3t_log_err("delete", okey, r, &e);
+	s3_client_free(c);
+	return r;
+}
+
+static int s3t_set_hold(struct store_target *t, const char *key, const char *version_id, bool on)
+{
+	struct s3_target *st = t->impl;
+	char okey[S3_KEY_MAX + 1], err[256];
+	struct s3_client *c = NULL;
+	struct s3_error e;
+	bool lock = false;
+	int r = s3t_object_key(st, key, okey, sizeof(okey));
+
+	if (r < 0)
+		return r;
+	r = s3_client_new(&st->conf, &c, err, sizeof(err));
+	if (r < 0) {
+		log_error("s3: %s", err);
+		return r;
+	}
+	r = probe(st, c, &lock);
+	if (r == 0 && !lock)
+		r = -ENOTSUP;		/* no Object Lock on the bucket: no legal holds */
+	if (r == 0)
+		r = s3_put_legal_hold(c, okey, version_id && version_id[0] ? version_id : NULL,
+				      on, &e);
+	if (r < 0 && r != -ENOTSUP)
+		s3t_log_err(on ? "legal hold on" : "legal hold off", okey, r, &e);
+	s3_client_free(c);
+	return r;
+}
+
 static void s3t_close(struct store_target *t)
 {
 	struct s3_target *st = t->impl;
@@ -488,6 +546,8 @@ static const struct store_ops s3_ops = {
 	.scheme = "s3",
 	.put = s3t_put,
 	.verify = s3t_verify,
+	.remove = s3t_remove,
+	.set_hold = s3t_set_hold,
 	.close = s3t_close,
 	.prepare = s3t_prepare,
 	.hash = s3t_hash,

@@ -84,6 +84,9 @@ int cmd_categorize(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_case(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_hold(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_annotate(struct cmd_ctx *ctx, int argc, char **argv);
+/* issue 12: retention engine and two-person destruction (edit.c) */
+int cmd_due(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_destroy(struct cmd_ctx *ctx, int argc, char **argv);
 /* h10: evidence decryption and agency encryption keys */
 int cmd_decrypt(struct cmd_ctx *ctx, int argc, char **argv);	/* decrypt.c */
 int cmd_agency_keygen(struct cmd_ctx *ctx, int argc, char **argv); /* keys.c */

@@ -8,6 +8,9 @@
  *   custody [--config FILE] case assign|unassign ID CASE --reason R
  *   custody [--config FILE] hold set|release ID --reason R
  *   custody [--config FILE] annotate ID (--title T | --notes N) --reason R
+ *   custody [--config FILE] due
+ *   custody [--config FILE] destroy request|approve ID --reason R [--dry-run]
+ *   custody [--config FILE] destroy plan ID --reason R   (= --dry-run)
  *   each also [--socket PATH] [--json]
  *
  * Exit status as `custody remote`: 0 done, 1 denied, 2 other errors (bad
@@ -22,7 +25,7 @@ struct eargs {
 	const char *pos[3];
 	int npos;
 	const char *socket, *reason, *title, *notes;
-	int as_json;
+	int as_json, dry_run;
 };
 
 static int parse(int argc, char **argv, struct eargs *a)
@@ -33,6 +36,10 @@ static int parse(int argc, char **argv, struct eargs *a)
 
 		if (!strcmp(o, "--json")) {
 			a->as_json = 1;
+			continue;
+		}
+		if (!strcmp(o, "--dry-run")) {
+			a->dry_run = 1;
 			continue;
 		}
 		if (!strcmp(o, "--socket"))
@@ -148,4 +155,32 @@ int cmd_annotate(struct cmd_ctx *ctx, int argc, char **argv)
 		json_object_set_new(req, a.title ? "title" : "notes",
 				    json_string(a.title ? a.title : a.notes));
 	return edit_send(ctx, &a, req);
+}
+
+int cmd_due(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	struct eargs a = { 0 };
+
+	if (parse(argc, argv, &a) < 0 || a.npos != 0 || a.title || a.notes) {
+		cmd_err("usage: custody due [--json]");
+		return CMD_ERROR;
+	}
+	return edit_send(ctx, &a, json_pack("{s:s}", "op", "due"));
+}
+
+/* request / approve record an event; --dry-run (or "plan") only shows what
+ * would be deleted where, and whether the request would be accepted now
+ * (recorded as a ledger_read). */
+int cmd_destroy(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	struct eargs a = { 0 };
+
+	if (parse(argc, argv, &a) < 0 || a.npos != 2 || a.title || a.notes ||
+	    (strcmp(a.pos[0], "request") && strcmp(a.pos[0], "approve") &&
+	     strcmp(a.pos[0], "plan"))) {
+		cmd_err("usage: custody destroy request|approve|plan ID --reason R [--dry-run]");
+		return CMD_ERROR;
+	}
+	return edit_send(ctx, &a, json_pack("{s:s, s:s, s:s}", "op", "destroy", "action",
+				       a.dry_run ? "plan" : a.pos[0], "item", a.pos[1]));
 }

@@ -50,6 +50,8 @@ static const struct cmd_entry cmds[] = {
 	{ "case", cmd_case, "assign|unassign ID CASE --reason R: case numbers (clerk, supervisor)" },
 	{ "hold", cmd_hold, "set|release ID --reason R: legal hold (supervisor)" },
 	{ "annotate", cmd_annotate, "ID (--title T | --notes N) --reason R: title / notes (clerk, supervisor)" },
+	{ "due", cmd_due, "[--json]: items past their retention date, not under hold (clerk, supervisor, auditor)" },
+	{ "destroy", cmd_destroy, "request|approve|plan ID --reason R [--dry-run]: two-person destruction (supervisors)" },
 	{ "status", cmd_status, "[--socket P] [--json] [--utc] [--watch SECONDS]: the dock's cameras, pulls, queue" },
 };
 
