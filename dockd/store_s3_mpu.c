@@ -6,7 +6,8 @@
  * x-amz-content-sha256 and our record) are the ingest's (partsum.h) or are
  * taken in the same pass; the client is handed them (the server checks
  * them) and sends from that buffer. Up to
- * st->parallel parts are in flight, one thread and one s3_client each, so
+ * st->parallel parts are in flight, one thread and one s3_client each (from
+ * the target's pool: successive uploads reuse their connections), so
  * memory is bounded by part size x parallel parts. A part counts as done
  * only once upstate has committed it (after the server's 200 + ETag).
  */
@@ -227,14 +228,17 @@ static void *worker(void *arg)
 {
 	struct mpu *m = arg;
 	struct s3_client *c = NULL;
-	uint64_t off, cap;
+	uint64_t off, cap, sent0;
 	uint8_t *buf;
 	char err[256];
 	int r;
 
 	s3t_part_range(&m->l, 1, &off, &cap);
 	buf = malloc(cap);
-	r = buf ? s3_client_new(&m->st->conf, &c, err, sizeof(err)) : -ENOMEM;
+	r = buf ? s3_pool_get(m->st->pool, &c, err, sizeof(err)) : -ENOMEM;
+	if (r < 0 && buf)
+		log_error("s3: upload of %s: %s", m->okey, err);
+	sent0 = c ? s3_client_sent(c) : 0;
 	while (r == 0 && atomic_load(&m->err) == 0) {
 		size_t i = atomic_fetch_add(&m->next, 1);
 
@@ -250,8 +254,9 @@ static void *worker(void *arg)
 		atomic_compare_exchange_strong(&m->err, &zero, r);
 	}
 	if (c)
-		atomic_fetch_add(&m->st->wire_bytes, s3_client_sent(c));
-	s3_client_free(c);
+		atomic_fetch_add(&m->st->wire_bytes, s3_client_sent(c) - sent0);
+	if (c)
+		s3_pool_put(m->st->pool, c);
 	free(buf);
 	return NULL;
 }

@@ -36,6 +36,10 @@
  *                                 "?tagging"). A connection whose requests
  *                                 cannot be delimited (chunked, pipelined)
  *                                 is forwarded untouched from there on.
+ *                                 Without --inject: injects nothing, only
+ *                                 counts every request (requests) and the
+ *                                 matching ones (matched), kept-alive
+ *                                 connections included.
  *
  * --port-file gets the bound port (written atomically once listening).
  * --stats-file gets "key value" lines (rewritten atomically whenever a
@@ -301,7 +305,7 @@ static void parse_args(int argc, char **argv)
 			usage();
 		}
 	}
-	if (!have_listen || !have_up || !opt.port_file || (opt.inject_match && !opt.inject_code))
+	if (!have_listen || !have_up || !opt.port_file)
 		usage();
 }
 
@@ -393,7 +397,7 @@ static void accept_one(int lfd)
 	set_nonblock(fd);
 	c->cfd = fd;
 	c->id = ++st.connections;
-	c->st = opt.inject_code ? C_HEAD : C_OPEN;
+	c->st = opt.inject_code || opt.inject_match ? C_HEAD : C_OPEN;
 	c->latency = opt.latency_ms > 0 && c->id <= opt.latency_count;
 	c->ufd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
 	if (c->ufd < 0 ||
