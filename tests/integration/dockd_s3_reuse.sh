@@ -12,7 +12,13 @@
 #           every kept-alive connection is closed under dockd while idle
 #           (a server's keep-alive timeout): the next camera's recordings
 #           are stored and verified, no request gives up, no failed upload
-# Runtime: ~25 s with a shared RGW.
+#   stale - the proxy resets the first 8 requests that arrive on a
+#           kept-alive connection instead of forwarding them (a server that
+#           closed the idle connection just as dockd reused it), with
+#           [s3] max_attempts = 1: each is sent again at once on a new
+#           connection (bodies re-read from the start) and nothing gives
+#           up (without that, a PUT whose body cannot be rewound fails)
+# Runtime: ~40 s with a shared RGW.
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/dockd_lib.sh"
 . "$TOP/tests/s3_lib.sh"
@@ -65,6 +71,7 @@ check "setup: bucket $DK_S3_BUCKET" s3_bucket "$DK_S3_BUCKET"
 check "setup: keys, config, ledger" dk_init "$T/f" storage
 check "setup: camera CAM-A ($NSMALL small recordings + 3 parts)" cam CAM-A
 check "setup: camera CAM-B" cam CAM-B
+check "setup: camera CAM-C" cam CAM-C
 
 # ---- reuse -------------------------------------------------------------------------
 # --inject-match without --inject: inject nothing, count every request head.
@@ -113,6 +120,25 @@ conns=$(s3_proxy_stat connections)
 reqs=$(s3_proxy_stat requests)
 check "idle: $conns connections for $reqs requests: reused again" \
 	test $((conns * 4)) -le "${reqs:-0}"
+
+# ---- a connection closed as it is reused ----------------------------------------------
+check "stale: proxy resetting the first 8 requests on kept-alive connections" \
+	s3_proxy --inject-match "HTTP/1.1" --reset-reused 8
+DK_S3_ENDPOINT=$S3_PROXY_URL
+DK_S3_EXTRA="$DK_S3_EXTRA
+max_attempts = 1"
+dk_conf_write
+mark=$(wc -l <"$DK_LOG")
+check "stale: dockd starts (max_attempts = 1)" dk_start
+check "stale: docking CAM-C: camsim exits 0" dk_dock CAM-C
+check "stale: every recording stored and verified" all_stored CAM-C
+check "stale: dockd stops with exit 0" dk_stop
+s3_proxy_stop
+echo "# stale: proxy: $(tr '\n' ' ' <"$S3_PROXY_STATS")"
+check "stale: the proxy reset 8 reused connections" test "$(s3_proxy_stat resets)" = 8
+check "stale: no request gave up (each resent at once, within 1 attempt's budget)" none_gave_up
+check "stale: CAM-C: every object decrypts byte-identical" all_same CAM-C
+check "stale: CAM-C: no failed upload recorded" no_failed_upload CAM-C
 
 check "release rule and once-only steps over the whole ledger" dk_ledger_rules storage
 check "custody verify is clean" dk_verify
