@@ -324,7 +324,7 @@ static int put_common(struct store_target *t, const char *key, int fd, uint64_t 
 
 	if (!o || !o->sha256 || (r = s3t_object_key(st, key, okey, sizeof(okey))) < 0)
 		return -EINVAL;
-	r = s3_client_new(&st->conf, &c, err, sizeof(err));
+	r = s3_pool_get(st->pool, &c, err, sizeof(err));
 	if (r < 0) {
 		log_error("s3: %s", err);
 		return r;
@@ -390,12 +390,17 @@ static int put_common(struct store_target *t, const char *key, int fd, uint64_t 
 			memcpy(out->version_id, head.version_id, strlen(head.version_id) + 1);
 			memcpy(out->etag, head.etag, strlen(head.etag) + 1);
 		}
+		uint64_t nreq, ncon;
+		s3_pool_put(st->pool, c); /* this put's requests in the totals */
+		c = NULL;
+		s3_pool_stats(st->pool, &nreq, &ncon);
 		log_info("s3: stored %s (%" PRIu64 " bytes, %u part(s)); part bytes sent so far %" PRIu64
-			 ", on the wire %" PRIu64, out->location, size, l.nparts,
-			 atomic_load(&st->part_bytes), atomic_load(&st->wire_bytes));
+			 ", on the wire %" PRIu64 "; %" PRIu64 " requests over %" PRIu64
+			 " new connections so far", out->location, size, l.nparts,
+			 atomic_load(&st->part_bytes), atomic_load(&st->wire_bytes), nreq, ncon);
 	}
 out:
-	s3_client_free(c);
+	s3_pool_put(st->pool, c);
 	return r;
 }
 
@@ -428,7 +433,7 @@ static int s3t_verify(struct store_target *t, const char *key, uint64_t size,
 
 	if (r < 0)
 		return r;
-	r = s3_client_new(&st->conf, &c, err, sizeof(err));
+	r = s3_pool_get(st->pool, &c, err, sizeof(err));
 	if (r < 0) {
 		log_error("s3: %s", err);
 		return r;
@@ -452,7 +457,7 @@ static int s3t_verify(struct store_target *t, const char *key, uint64_t size,
 			r = -EBADMSG;
 		}
 	}
-	s3_client_free(c);
+	s3_pool_put(st->pool, c);
 	return r;
 }
 
@@ -519,6 +524,7 @@ static void s3t_close(struct store_target *t)
 	struct s3_target *st = t->impl;
 
 	upstate_close(st->up);
+	s3_pool_free(st->pool);
 	s3_rate_free(st->rate);
 	pthread_mutex_destroy(&st->mu);
 	OPENSSL_cleanse(&st->conf, sizeof(st->conf));
@@ -631,6 +637,12 @@ static int make_conf(const struct dock_config *c, const atomic_bool *cancel,
 	return 0;
 }
 
+static unsigned pool_size(const struct dock_config *c, const struct s3_target *st)
+{
+	unsigned uploads = c->parallel_uploads ? c->parallel_uploads : 1;
+	return uploads * (st->parallel + 1);
+}
+
 int store_s3_open(const struct dock_config *c, const atomic_bool *cancel,
 		  struct store_target **out, char *err, size_t errlen)
 {
@@ -649,8 +661,12 @@ int store_s3_open(const struct dock_config *c, const atomic_bool *cancel,
 		goto fail;
 	}
 	r = make_conf(c, cancel, st, err, errlen);
+	/* Enough idle clients for every thread that may hold one at once:
+	 * each upload worker, plus its parts in flight. */
 	if (r == 0)
-		r = s3_client_new(&st->conf, &cl, err, errlen);
+		r = s3_pool_new(&st->conf, pool_size(c, st), &st->pool, err, errlen);
+	if (r == 0)
+		r = s3_pool_get(st->pool, &cl, err, errlen);
 	if (r < 0)
 		goto fail;
 	snprintf(db, sizeof(db), "%s/uploads.db", c->state_dir);
@@ -661,11 +677,15 @@ int store_s3_open(const struct dock_config *c, const atomic_bool *cancel,
 	}
 	st->t.ops = &s3_ops;
 	st->t.impl = st;
-	s3_client_free(cl); /* built once to check the configuration: no request */
+	/* Built once to check the configuration, then kept for the first
+	 * request: no network here (issue 11, defect 9). */
+	s3_pool_put(st->pool, cl);
 	*out = &st->t;
 	return 0;
 fail:
-	s3_client_free(cl);
+	if (cl)
+		s3_pool_put(st->pool, cl);
+	s3_pool_free(st->pool);
 	upstate_close(st->up);
 	s3_rate_free(st->rate);
 	pthread_mutex_destroy(&st->mu);

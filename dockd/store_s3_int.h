@@ -17,6 +17,7 @@ struct s3_target {
 	struct store_target t;
 	struct s3_conf conf;     /* holds the credentials: wiped on close */
 	struct s3_rate *rate;
+	struct s3_pool *pool;    /* reused clients and connections (s3.h) */
 	struct upstate *up;
 	char prefix[DOCK_CONFIG_PATH_MAX]; /* no leading/trailing '/'; "" = bucket root */
 	uint64_t part_max;       /* s3_part_size_mb in bytes */
