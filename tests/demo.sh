@@ -13,10 +13,27 @@
 #   3. dockd started; the three cameras dock at once; progress shown
 #   4. the custody history of one recording, printed
 #   5. that recording decrypted with the agency's private key and compared
-#      with the camera's original; `custody verify` of the whole ledger;
-#      the auditor's check, `custody verify --agency build/demo/agency.vkey`
+#      with the camera's original; then (after 6 and 7) `custody verify`
+#      of the whole ledger and the auditor's check, `custody verify --agency build/demo/agency.vkey`
 #      (checkpoint keys certified by the agency, checkpoints cosigned by
 #      the witness of the agency's policy)
+#   6. local purge, with faked time: [vault] keep = 2d, `dockd purge
+#      --dry-run` today and 3 days later, then dockd started under
+#      libfaketime (LD_PRELOAD, FAKETIME=+3d) purges the six vault copies
+#      (local_purged in the history; the storage copies stay)
+#   7. (as root: two supervisors as OS users demo-sgt-diaz and
+#      demo-lt-park, created with useradd and removed at exit) a fourth
+#      camera's recording in category 'training', kept 0 days in this demo
+#      ([retention] training = 0d: due at once, no faked time); a legal
+#      hold set (a destruction request refused while it lasts) and
+#      released; `custody due`, `destroy plan`, `destroy request` by one
+#      supervisor, `destroy approve` refused to the requester and given by
+#      the other; dockd deletes the vault and storage copies and records
+#      `destroyed`. With DEMO_STORAGE=s3 the bucket's COMPLIANCE Object
+#      Lock refuses the delete: the demo shows the failed `destroyed`
+#      and that both copies remain.
+#   8. then the checks of step 5 (`custody verify`, the witness's
+#      cosignature, `custody verify --agency`) cover all of it
 #
 # Everything lives in build/demo/ (removed first, so the demo can be run
 # again). What an auditor is given: build/demo/agency.vkey and
@@ -29,7 +46,8 @@
 # softhsm2 PKCS#11 token (build/demo-hsm/, outside the dock's directories)
 # and never exist as files (docs/operations.md "Key storage"); the demo
 # then checks that no private key file is under build/demo/state.
-# Exit 0 only when the decrypted recording matches the original.
+# Exit 0 only when the decrypted recording matches the original, the
+# purge, hold and destruction did what the demo shows, and both checks pass.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 1
@@ -267,6 +285,187 @@ echo "  decrypted  sha256 $dec"
 cmp -s "$DEMO/orig/CAM-101/REC-1.bin" "$DEMO/decrypted-REC-1.bin" ||
 	die "the decrypted recording differs from the original"
 echo "  identical"
+
+# ---- The life of evidence after docking (docs/retention.md, docs/operations.md
+# "Vault space and local purge"). The ledger is verified afterwards (below),
+# so the checks there cover these events too.
+n_ev() { dk_sql "SELECT count(*) FROM events WHERE evidence_id='$1' AND action=$2 AND outcome=${3:-1}"; }
+wait_ev() { # EVID ACTION COUNT: poll the ledger, at most 60 s
+	i=0
+	until [ "$(n_ev "$1" "$2")" -ge "$3" ]; do
+		i=$((i + 1)); [ $i -lt 300 ] || return 1
+		dk_alive || return 1
+		sleep 0.2
+	done
+}
+FT_LIB=$(ls /usr/lib/*/faketime/libfaketimeMT.so.1 2>/dev/null | head -1)
+say "Local purge: the vault keeps a copy for a while after the storage copy is verified"
+echo "  The dock's own disk (the vault) is not the evidence store: once the storage"
+echo "  copy is verified, the vault copy is kept for a window ([vault] keep) and then"
+echo "  purged, so the dock never fills up. For the demo the window is 2 days, and"
+echo "  the dock's clock is moved 3 days forward with libfaketime (faked time)."
+dk_stop || echo "  (dockd exit status $?)"
+sed -i -e '/^\[vault\]/a keep = 2d\npurge_interval_s = 1' \
+	-e '/^\[retention\]/a training = 0d' "$DK_CONF" || die "configuring [vault] keep"
+echo "  $DK_CONF: [vault] keep = 2d"
+if [ -z "$FT_LIB" ]; then
+	echo "  (skipped: libfaketime is missing; Debian package faketime, packaging/install-deps.sh)"
+else
+	echo "  today:   dockd --config $DK_CONF purge --dry-run"
+	"$DOCKD" --config "$DK_CONF" purge --dry-run 2>&1 | sed 's/^/    /'
+	echo "  3 days later (FAKETIME=+3d):   dockd purge --dry-run"
+	env LD_PRELOAD="$FT_LIB" FAKETIME=+3d "$DOCKD" --config "$DK_CONF" purge --dry-run 2>&1 |
+		sed 's/^/    /'
+	echo "  dockd started 3 days later (FAKETIME=+3d): its purge worker runs"
+	DK_WRAP="env LD_PRELOAD=$FT_LIB FAKETIME=+3d"
+	dk_start || die "dockd (faked time) did not start"
+	DK_WRAP=
+	for c in $CAMS; do
+		for r in REC-1 REC-2; do
+			wait_ev "$c/$r" 13 1 || die "no local_purged for $c/$r"
+		done
+	done
+	dk_stop || echo "  (dockd exit status $?)"
+	echo "  vault files left for the three cameras: $(find "$DK_VAULT" -name '*.bcde' | wc -l)"
+	if [ "$STORAGE" = s3 ]; then
+		dk_same_s3 CAM-101 REC-1 || die "the S3 copy of $ID does not decrypt to the original"
+		echo "  the S3 copy of $ID is still there and decrypts to the camera's original"
+	else
+		want=$(dk_sql "SELECT json_extract(details, '\$.ct_sha256') FROM events WHERE evidence_id='$ID' AND action=5")
+		got=$(sha256sum <"$DK_STORE/$DK_AGENCY/CAM-101/REC-1.bcde" | cut -d' ' -f1)
+		[ -n "$want" ] && [ "$got" = "$want" ] || die "the storage copy of $ID differs from the ledger's hash"
+		echo "  the storage copy of $ID is still there, with the hash the ledger recorded at ingest"
+		echo "    (ct_sha256 $got)"
+	fi
+	echo "  custody history $ID now also says (dated 3 days ahead: dockd's faked clock):"
+	"$CUSTODY" --config "$DK_CONF" history "$ID" >"$DEMO/history2.out" 2>&1 || die "custody history"
+	grep -q local_purged "$DEMO/history2.out" || die "no local_purged in the history of $ID"
+	grep -E '^(SEQ|[0-9]+ .* local_purged )' "$DEMO/history2.out" | sed 's/^/  /'
+fi
+
+# Two supervisors: real OS users (the query service knows who asks from
+# the socket, SO_PEERCRED), removed at the end.
+SUP1= SUP2= CREATED_USERS=
+if [ "$(id -u)" = 0 ] && command -v runuser >/dev/null 2>&1; then
+	for pair in SUP1:demo-sgt-diaz SUP2:demo-lt-park; do
+		var=${pair%%:*}; u=${pair#*:}
+		if ! id "$u" >/dev/null 2>&1; then
+			useradd --system --no-create-home --shell /usr/sbin/nologin "$u" >/dev/null 2>&1 ||
+				die "useradd $u"
+			CREATED_USERS="$CREATED_USERS $u"
+		fi
+		eval "$var=\$u"
+	done
+	trap 'kill $(jobs -p) $WPID 2>/dev/null; for u in $CREATED_USERS; do userdel "$u" >/dev/null 2>&1; done' EXIT
+fi
+if [ -z "$SUP1" ]; then
+	say "Legal hold and two-person destruction: skipped"
+	echo "  (they need two supervisors as separate OS users: run the demo as root)"
+else
+	say "A training recording: category 'training', kept 0 days in this demo"
+	echo "  So that one item is past its retention date at once (no faked time here:"
+	echo "  a 0-day category in [retention], 'training = 0d'). Real categories keep"
+	echo "  evidence for months or years (patrol 90d in this demo)."
+	dk_camera_cats CAM-104 $((MB * 1048576)) training || die "camera CAM-104"
+	chmod 0755 "$DK" "$DK/state" # the supervisors read the configuration
+	dk_start || die "dockd did not start"
+	dk_dock CAM-104
+	T1=CAM-104/REC-1
+	dk_wait_stored "$T1" 120 || die "$T1 not stored"
+	echo "  $T1 docked, stored and verified in $(dk_target_url)"
+	for u in "$SUP1" "$SUP2"; do
+		"$CUSTODY" --config "$DK_CONF" user add "$u" --role supervisor --agency "$DK_AGENCY" \
+			--reason "demo supervisor" >/dev/null 2>&1 || die "custody user add $u"
+	done
+	echo "  supervisors of $DK_AGENCY: $SUP1 and $SUP2 (OS users; custody user add, docs/custody-access.md)"
+	# as USER custody-args...: show the command as the supervisor types it, run it
+	as() {
+		u=$1; shift; line=""; skip=0
+		for a in "$@"; do
+			if [ $skip = 1 ]; then skip=0; continue; fi
+			if [ "$a" = --config ]; then skip=1; continue; fi
+			case "$a" in *" "*) line="$line '$a'" ;; *) line="$line $a" ;; esac
+		done
+		echo "$u\$ custody$line"
+		runuser -u "$u" -- "$CUSTODY" "$@"
+	}
+	# the event a command recorded, from its JSON answer
+	recorded() { sed -n 's/^ *"event": "\(.*\)",$/  -> recorded: \1/p; s/^ *"seq": \([0-9]*\),$/     (ledger event \1)/p'; }
+
+	say "A legal hold, set and released by a supervisor"
+	echo "  A hold (a subpoena, a complaint) stops any destruction, and any local purge,"
+	echo "  until a supervisor releases it."
+	as "$SUP1" --config "$DK_CONF" hold set "$T1" --reason "subpoena, case 24-113" 2>&1 |
+		sed 's/^/    /'
+	[ "$(n_ev "$T1" 17)" = 1 ] || die "hold_set not recorded"
+	as "$SUP1" --config "$DK_CONF" destroy request "$T1" --reason "retention expired" >"$DEMO/refused.out" 2>&1 &&
+		die "a destruction request for a held item was accepted"
+	sed 's/^/    /' "$DEMO/refused.out"
+	echo "    (refused while held: recorded as a denied destruction_requested and alerted)"
+	as "$SUP1" --config "$DK_CONF" hold release "$T1" --reason "case 24-113 closed" 2>&1 |
+		sed 's/^/    /'
+	[ "$(n_ev "$T1" 18)" = 1 ] || die "hold_cleared not recorded"
+
+	say "Two-person destruction of $T1 (docs/retention.md \"Destruction\")"
+	echo "  items past their retention date and not under hold:"
+	as "$SUP1" --config "$DK_CONF" due >"$DEMO/due.out" 2>&1
+	sed 's/^/    /' "$DEMO/due.out"
+	grep -q "\"$T1\"" "$DEMO/due.out" || die "custody due does not list $T1"
+	echo "  the plan: what would be deleted where (recorded as a ledger_read only):"
+	as "$SUP1" --config "$DK_CONF" destroy plan "$T1" --reason "retention expired" 2>&1 |
+		sed 's/^/    /'
+	as "$SUP1" --config "$DK_CONF" destroy request "$T1" --reason "retention expired" >"$DEMO/request.out" 2>&1 ||
+		{ cat "$DEMO/request.out"; die "destroy request"; }
+	head -n 1 "$DEMO/request.out" | sed 's/^/    /'
+	recorded <"$DEMO/request.out" | sed 's/^/    /'
+	echo "  the requester may not approve it alone:"
+	as "$SUP1" --config "$DK_CONF" destroy approve "$T1" --reason "ok" >"$DEMO/refused.out" 2>&1 &&
+		die "the requester approved his own request"
+	sed 's/^/    /' "$DEMO/refused.out"
+	echo "  a second supervisor approves:"
+	as "$SUP2" --config "$DK_CONF" destroy approve "$T1" --reason "checked, retention expired" >"$DEMO/approve.out" 2>&1 ||
+		{ cat "$DEMO/approve.out"; die "destroy approve"; }
+	head -n 1 "$DEMO/approve.out" | sed 's/^/    /'
+	recorded <"$DEMO/approve.out" | sed 's/^/    /'
+	# destroyed (23), ok or failed: dockd acts within about a second
+	i=0
+	until [ "$(dk_sql "SELECT count(*) FROM events WHERE evidence_id='$T1' AND action=23")" -ge 1 ]; do
+		i=$((i + 1)); [ $i -lt 300 ] || die "dockd did not record destroyed for $T1"
+		dk_alive || die "dockd exited"
+		sleep 0.2
+	done
+	if [ "$(n_ev "$T1" 23 2)" -ge 1 ]; then
+		err=$(dk_sql "SELECT json_extract(details, '\$.error') FROM events WHERE evidence_id='$T1' AND action=23")
+		[ "$STORAGE" = s3 ] || die "destroyed failed: $err"
+		# The bucket's COMPLIANCE lock, set at upload, outlives a 0-day
+		# category; S3 keeps its own clock, which no faked time moves.
+		echo "  dockd found the approval in the ledger, but the S3 bucket refused the delete:"
+		echo "    $err"
+		echo "  The bucket's Object Lock (COMPLIANCE) keeps the object until its retain-until"
+		echo "  date, whoever asks: dockd recorded destroyed (failed), raised an alert and"
+		echo "  deleted nothing (the storage copy goes first). A file:// target, the default"
+		echo "  \`make demo\`, shows the deletion."
+		[ -f "$(dk_vault_file CAM-104 REC-1)" ] || die "the vault copy was deleted after a refusal"
+		dk_s3tool head "$(dk_s3_key CAM-104 REC-1)" >/dev/null 2>&1 || die "the S3 copy is gone after a refusal"
+		echo "    vault copy and S3 object: both still there"
+	else
+		echo "  dockd found the approval in the ledger and deleted both copies:"
+		V1=$(dk_vault_file CAM-104 REC-1)
+		[ ! -e "$V1" ] || die "$V1 still there"
+		echo "    vault copy    $V1: gone"
+		if [ "$STORAGE" = s3 ]; then
+			K1=$(dk_s3_key CAM-104 REC-1)
+			dk_s3tool head "$K1" >"$DEMO/head.out" 2>&1 && die "s3 object $K1 still there"
+			echo "    storage copy  s3://$DK_S3_BUCKET/$K1: gone ($(head -n 1 "$DEMO/head.out"))"
+		else
+			S1=$DK_STORE/$DK_AGENCY/CAM-104/REC-1.bcde
+			[ ! -e "$S1" ] || die "$S1 still there"
+			echo "    storage copy  $S1: gone"
+		fi
+	fi
+	echo "  custody history $T1: every step stays in the ledger, with the recording's hash"
+	"$CUSTODY" --config "$DK_CONF" history "$T1" 2>&1 | sed 's/^/  /'
+fi
 
 say "Verifying the ledger"
 dk_stop || echo "  (dockd exit status $?)"
