@@ -330,7 +330,7 @@ static int do_share(struct cmd_ctx *ctx, struct dec_job *j,
 	EVP_PKEY *rcpt = NULL;
 	uint8_t *hdr = NULL;
 	uint32_t hl = 0;
-	char hid[2 * EVFILE_MAX_ID + 2], until[32];
+	char hid[2 * EVFILE_MAX_ID + 2], rec[EVFILE_MAX_ID + 1], until[32];
 	json_t *d;
 	int r, rc;
 
@@ -348,7 +348,7 @@ static int do_share(struct cmd_ctx *ctx, struct dec_job *j,
 			"is made", ctx->db_path);
 		rc = CMD_ERROR;
 	}
-	if (!rc && (cust_vault_split_id(j->o.id, hid, sizeof(hid), hid, sizeof(hid)) ||
+	if (!rc && (cust_vault_split_id(j->o.id, hid, sizeof(hid), rec, sizeof(rec)) ||
 		    strlen(j->o.id) > CUST_EVIDENCE_MAX)) {
 		cmd_err("%s: not an evidence id <camera serial>/<recording id>", j->o.id);
 		rc = CMD_ERROR;
