@@ -67,6 +67,16 @@ int evf_unwrap(EVP_PKEY *key, const struct evfile_info *info,
 int evf_keys_derive(const struct evfile_info *info, const uint8_t *hdr,
 		    const uint8_t dk[EVFILE_KEY_LEN], struct evf_keys *k);
 
+/* evfile_stream.c: a reader whose data key comes from getdk (called with
+ * the parsed header, before its MAC is checked) instead of the header's
+ * own stanzas: evfile_reader_open uses evf_unwrap, evshare.c a share's
+ * stanza. getdk returns 0 with dk set, or a negative errno. */
+typedef int (*evf_getdk_fn)(void *arg, const struct evfile_info *info,
+			    const uint8_t *hdr, uint8_t dk[EVFILE_KEY_LEN]);
+int evf_reader_open_with(struct evfile_reader **out, evf_getdk_fn getdk,
+			 void *arg, evfile_read_fn in, void *in_arg,
+			 struct evfile_info *info);
+
 /* evfile_stream.c: one chunk, in place; ciphertext then tag in buf. */
 int evf_chunk_seal(EVP_CIPHER_CTX *ctx, const struct evf_keys *k,
 		   unsigned log2, uint64_t i, int final, uint8_t *buf, size_t len);

@@ -456,7 +456,7 @@ static int read_full(evfile_read_fn in, void *arg, uint8_t *buf, size_t len,
 	return 0;
 }
 
-static int reader_header(struct evfile_reader *r, EVP_PKEY *key)
+static int reader_header(struct evfile_reader *r, evf_getdk_fn getdk, void *arg)
 {
 	uint8_t dk[EVFILE_KEY_LEN], *hdr;
 	uint32_t hl = 0;
@@ -478,7 +478,7 @@ static int reader_header(struct evfile_reader *r, EVP_PKEY *key)
 	if (!rc)
 		rc = evfile_header_parse(hdr, hl, &r->info);
 	if (!rc)
-		rc = evf_unwrap(key, &r->info, hdr, dk);
+		rc = getdk(arg, &r->info, hdr, dk);
 	if (!rc)
 		rc = evf_keys_derive(&r->info, hdr, dk, &r->k);
 	OPENSSL_cleanse(dk, sizeof(dk));
@@ -486,20 +486,35 @@ static int reader_header(struct evfile_reader *r, EVP_PKEY *key)
 	return rc;
 }
 
+static int unwrap_own(void *key, const struct evfile_info *info,
+		      const uint8_t *hdr, uint8_t dk[EVFILE_KEY_LEN])
+{
+	return evf_unwrap(key, info, hdr, dk);
+}
+
 int evfile_reader_open(struct evfile_reader **out, EVP_PKEY *key,
 		       evfile_read_fn in, void *in_arg, struct evfile_info *info)
+{
+	if (!key)
+		return -EINVAL;
+	return evf_reader_open_with(out, unwrap_own, key, in, in_arg, info);
+}
+
+int evf_reader_open_with(struct evfile_reader **out, evf_getdk_fn getdk,
+			 void *arg, evfile_read_fn in, void *in_arg,
+			 struct evfile_info *info)
 {
 	struct evfile_reader *r;
 	int rc;
 
-	if (!out || !key || !in)
+	if (!out || !getdk || !in)
 		return -EINVAL;
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return -ENOMEM;
 	r->in = in;
 	r->in_arg = in_arg;
-	rc = reader_header(r, key);
+	rc = reader_header(r, getdk, arg);
 	if (rc)
 		goto fail;
 	r->csize = (size_t)1 << r->info.chunk_log2;

@@ -55,6 +55,7 @@
 #include "decrypt.h"
 #include "evfile.h"
 #include "query.h"
+#include "share.h"
 #include "vaultpath.h"
 
 static void hex(const uint8_t *b, size_t n, char *out)
@@ -74,7 +75,9 @@ static int usage(void)
 	cmd_err("usage: custody [--config F] decrypt --key PRIVATE.pem --reason TEXT "
 		"[--out FILE] [--vault DIR] (EVIDENCE_ID | --file PATH.bcde)\n"
 		"       custody decrypt --no-ledger --key PRIVATE.pem --file PATH.bcde "
-		"[--out FILE]");
+		"[--out FILE]\n"
+		"       custody decrypt --share SHARE.json --key YOUR.key --file "
+		"PATH.bcde [--out FILE]");
 	return CMD_ERROR;
 }
 
@@ -96,6 +99,7 @@ static int parse_args(int argc, char **argv, struct dec_opts *o)
 		else if (!strcmp(a, "--out")) dst = &o->out;
 		else if (!strcmp(a, "--file")) dst = &o->file;
 		else if (!strcmp(a, "--vault")) dst = &o->vault;
+		else if (!strcmp(a, "--share")) dst = &o->share;
 		else if (a[0] != '-' && !o->id) {
 			o->id = a;
 			continue;
@@ -114,6 +118,15 @@ static int parse_args(int argc, char **argv, struct dec_opts *o)
 		cmd_err("decrypt: give --key and exactly one of EVIDENCE_ID or --file");
 		return usage();
 	}
+	if (o->share && (!o->file || o->vault)) {
+		cmd_err("decrypt: --share needs --file (the evidence file the share "
+			"is for)");
+		return CMD_ERROR;
+	}
+	/* A share's recipient holds no ledger: the share is recorded in the
+	 * agency's, and its binding names the SHA-256 to compare with. */
+	if (o->share)
+		o->no_ledger = 1;
 	if (o->no_ledger && !o->file) {
 		cmd_err("decrypt: --no-ledger needs --file (without a ledger there is "
 			"no vault lookup)");
@@ -131,7 +144,7 @@ static int parse_args(int argc, char **argv, struct dec_opts *o)
 	return 0;
 }
 
-static int load_key(struct dec_job *j)
+int dec_load_key(struct dec_job *j)
 {
 	uint8_t id[AGENCYKEY_ID_LEN];
 	int r = agencykey_load_private(j->o.key, &j->key);
@@ -164,7 +177,7 @@ static void copy_text(char *dst, size_t cap, const json_t *v)
 }
 
 /* The ledger's record of evid: agency, SHA-256, storage object key. */
-static int lookup_record(struct cmd_ctx *ctx, struct dec_job *j)
+int dec_lookup_record(struct cmd_ctx *ctx, struct dec_job *j)
 {
 	json_t *h = NULL, *rec;
 	int r;
@@ -197,7 +210,7 @@ static int lookup_record(struct cmd_ctx *ctx, struct dec_job *j)
 
 /* Find the stored file of j->evid: the vault copy, else (purged from the
  * dock) the file:// storage target's copy. */
-static int locate_file(struct cmd_ctx *ctx, struct dec_job *j)
+int dec_locate_file(struct cmd_ctx *ctx, struct dec_job *j)
 {
 	struct cust_vaultcfg vc;
 	char err[512];
@@ -224,7 +237,7 @@ static int locate_file(struct cmd_ctx *ctx, struct dec_job *j)
 	return 0;
 }
 
-static int open_input(struct dec_job *j)
+int dec_open_input(struct dec_job *j)
 {
 	struct stat st;
 
@@ -283,7 +296,11 @@ static int record_header_failure(struct cmd_ctx *ctx, struct dec_job *j,
 static int open_reader(struct cmd_ctx *ctx, struct dec_job *j)
 {
 	char hid[2 * EVFILE_MAX_ID + 2];
-	int r = evfile_reader_open(&j->rd, j->key, evfile_fd_read, &j->in_fd, &j->info);
+	int r;
+
+	if (j->o.share)
+		return dec_share_open(j);
+	r = evfile_reader_open(&j->rd, j->key, evfile_fd_read, &j->in_fd, &j->info);
 
 	if (r) {
 		cmd_err("%s: %s", j->in_path, why(r));
@@ -403,10 +420,12 @@ static int produce(struct cmd_ctx *ctx, struct dec_job *j)
 	if (!j->o.no_ledger && (rc = record(ctx, j, NULL)))
 		return rc;	/* no record, no plaintext */
 	rc = decrypt_stream(j, &fail);
-	if (!rc && !j->o.no_ledger && strcasecmp(j->sha_hex, j->sha_ledger)) {
+	if (!rc && (!j->o.no_ledger || j->o.share) &&
+	    strcasecmp(j->sha_hex, j->sha_ledger)) {
 		cmd_err("%s: SHA-256 of the decrypted plaintext %s differs from the "
-			"ledger's %s: not the recording the dock ingested; no output",
-			j->evid, j->sha_hex, j->sha_ledger);
+			"%s %s: not the recording the dock ingested; no output",
+			j->evid, j->sha_hex, j->o.share ? "share's" : "ledger's",
+			j->sha_ledger);
 		fail = "sha256 mismatch";
 		rc = CMD_FINDINGS;
 	}
@@ -418,7 +437,12 @@ static int produce(struct cmd_ctx *ctx, struct dec_job *j)
 			(void)record(ctx, j, fail ? fail : "failed");
 		return rc;
 	}
-	if (j->o.no_ledger) {
+	if (j->o.share) {
+		printf("%s: %llu bytes -> %s\nsha256 %s matches the share (the "
+		       "agency's ledger record); the share is recorded there, "
+		       "nothing here\n", j->evid, (unsigned long long)j->n,
+		       j->out_path, j->sha_hex);
+	} else if (j->o.no_ledger) {
 		printf("%s: %llu bytes -> %s\nsha256 %s  (NOT compared with a ledger; "
 		       "nothing recorded)\n", j->evid, (unsigned long long)j->n,
 		       j->out_path, j->sha_hex);
@@ -433,7 +457,7 @@ static int prepare(struct cmd_ctx *ctx, struct dec_job *j)
 {
 	int rc;
 
-	if ((rc = load_key(j)))
+	if ((rc = dec_load_key(j)))
 		return rc;
 	if (!j->o.no_ledger) {
 		if ((rc = cmd_open_ledger(ctx, false)))
@@ -456,7 +480,7 @@ static int prepare(struct cmd_ctx *ctx, struct dec_job *j)
 			return CMD_ERROR;
 		}
 		snprintf(j->evid, sizeof(j->evid), "%s", j->o.id);
-		if ((rc = lookup_record(ctx, j)) || (rc = locate_file(ctx, j)))
+		if ((rc = dec_lookup_record(ctx, j)) || (rc = dec_locate_file(ctx, j)))
 			return rc;
 	} else {
 		char *abs = realpath(j->o.file, NULL);	/* absolute, for the record */
@@ -465,9 +489,9 @@ static int prepare(struct cmd_ctx *ctx, struct dec_job *j)
 			 abs && strlen(abs) < sizeof(j->in_path) ? abs : j->o.file);
 		free(abs);
 	}
-	if ((rc = open_input(j)) || (rc = open_reader(ctx, j)))
+	if ((rc = dec_open_input(j)) || (rc = open_reader(ctx, j)))
 		return rc;
-	if (!j->o.id && !j->o.no_ledger && (rc = lookup_record(ctx, j)))
+	if (!j->o.id && !j->o.no_ledger && (rc = dec_lookup_record(ctx, j)))
 		return rc;
 	return dec_make_temp(j);
 }

@@ -14,10 +14,13 @@
 #include "evfile.h"
 #include "event.h"
 
+struct cmd_ctx;
+
 #define DEC_PATH_MAX 1024
 
 struct dec_opts {
 	const char *key, *reason, *out, *file, *id, *vault;
+	const char *share;	/* --share FILE: the recipient's mode (share_dec.c) */
 	int no_ledger;
 };
 
@@ -38,6 +41,17 @@ struct dec_job {
 	char sha_hex[65];
 	uint64_t n;
 };
+
+/* Shared with share.c / share_dec.c; each returns a CMD_* status and
+ * names the problem on stderr. */
+/* The private key o.key into key and key_id. */
+int dec_load_key(struct dec_job *j);
+/* The ledger's record of evid: agency, sha_ledger, object_key. */
+int dec_lookup_record(struct cmd_ctx *ctx, struct dec_job *j);
+/* in_path: the vault copy of evid, else the file:// storage copy. */
+int dec_locate_file(struct cmd_ctx *ctx, struct dec_job *j);
+/* in_fd: in_path opened read-only, a regular file. */
+int dec_open_input(struct dec_job *j);
 
 /* SIGINT/SIGTERM/SIGHUP remove a named temp file before dying (an
  * unnamed one needs nothing: the kernel frees it). */
