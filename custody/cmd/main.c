@@ -31,6 +31,8 @@ static const struct cmd_entry cmds[] = {
 	{ "checkpoint", cmd_checkpoint, "[--if-due]: write a signed checkpoint" },
 	{ "proof", cmd_proof, "ID [--out FILE | --tlog-proof DIR]: inclusion proofs of an item's events" },
 	{ "check-proof", cmd_check_proof, "FILE [--vkey FILE] | --agency F --witnesses F [--quorum K] FILE...: verify proof files (no database)" },
+	{ "export", cmd_export, "ID... --out FILE.tar --reason R [--case C] [--vault DIR]: BagIt court package (recorded first)" },
+	{ "verify-package", cmd_verify_package, "FILE.tar [--agency VKEY] [--witnesses F] [--quorum K]: check a court package offline" },
 	{ "decrypt", cmd_decrypt, "--key PRIV --reason R [--out F] ID|--file F.bcde: decrypt a recording" },
 	{ "agency-keygen", cmd_agency_keygen, "--type p256|p384|rsa3072 --private F --public F: agency encryption key pair" },
 	{ "agency-keyid", cmd_agency_keyid, "FILE: key id (SHA-256 of the public key DER)" },
