@@ -31,6 +31,7 @@
 #include "agencynote.h"
 #include "cmd.h"
 #include "cosig.h"
+#include "event.h"
 #include "export.h"
 #include "pkgread.h"
 #include "tlogproof.h"
@@ -86,6 +87,23 @@ static int vkey_from(const char *buf, size_t len, struct ckpt_vkey *v)
 	return ckpt_vkey_parse(buf, len, v);
 }
 
+/* 1 unless the (verified) proof's leaf is an event of the item named
+ * by its directory data/items/SERIAL/RECORDING/tlog-proof/. */
+static int proof_item_mismatch(const struct pkg_file *f)
+{
+	struct tlp *t = malloc(sizeof(*t));
+	struct cust_event ev;
+	const char *id = f->name + strlen("data/items/"), *end = strstr(id, "/tlog-proof/");
+	int bad = 1;
+
+	if (t && end && tlp_parse(f->text, f->size, t) == 0 &&
+	    cust_event_decode(t->leaf, t->leaf_len, &ev) == 0)
+		bad = strlen(ev.evidence_id) != (size_t)(end - id) ||
+		      strncmp(ev.evidence_id, id, (size_t)(end - id));
+	free(t);
+	return bad;
+}
+
 /* The tlog-proof files against the keys; 0 all verified. */
 static int check_proofs(struct pkg *p, const char *ag_path, const char *wit_path,
 			unsigned quorum, size_t *n_ok)
@@ -137,6 +155,11 @@ static int check_proofs(struct pkg *p, const char *ag_path, const char *wit_path
 		if (!f->text || tlp_check(f->text, f->size, &agency, wit, nw, quorum, NULL)) {
 			printf("REFUSED: %s: the tlog-proof does not verify against the agency "
 			       "key and %u witness cosignature(s)\n", f->name, quorum);
+			return -1;
+		}
+		if (proof_item_mismatch(f)) {
+			printf("REFUSED: %s: the proven event is not an event of the item "
+			       "whose directory holds it\n", f->name);
 			return -1;
 		}
 		(*n_ok)++;
@@ -203,8 +226,8 @@ int cmd_verify_package(struct cmd_ctx *ctx, int argc, char **argv)
 	       "give --agency with the key you obtained from the agency)");
 	printf("OK: %s\n"
 	       "proves: the package is complete and unmodified since export (every file "
-	       "in the manifests, every hash matches); each tlog-proof event of the "
-	       "%zu item(s) is in the ledger log whose checkpoint the agency-certified "
+	       "in the manifests, every hash matches); each tlog-proof event is an event "
+	       "of the item it is filed under (%zu item(s)) and is in the ledger log whose checkpoint the agency-certified "
 	       "dock key signed and the agency's witnesses cosigned\n"
 	       "does not prove: that the video content is authentic beyond the camera's "
 	       "signature inside the evidence file (checked on decryption, "

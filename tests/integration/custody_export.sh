@@ -101,8 +101,8 @@ check "custody verify passes afterwards" dk_verify
 # mk NAME PYTHON: a copy of pkg1.tar rewritten; `ms` is the member list,
 # `data` a dict name -> bytes; helpers add/replace members.
 mk() {
-	python3 - "$T/out/pkg1.tar" "$T/$1.tar" "$2" <<'PY'
-import io, sys, tarfile
+	python3 - "$T/out/${SRC:-pkg1}.tar" "$T/$1.tar" "$2" <<'PY'
+import hashlib, io, sys, tarfile
 src, dst, code = sys.argv[1:4]
 t = tarfile.open(src)
 ms = [(m, t.extractfile(m).read() if m.isfile() else None) for m in t.getmembers()]
@@ -112,7 +112,17 @@ def reg(name, data):
     i = tarfile.TarInfo(name); i.size = len(data); return (i, data)
 def special(name, kind, target):
     i = tarfile.TarInfo(name); i.type = kind; i.linkname = target; return (i, None)
+rehash = False
 exec(code)
+if rehash:  # a consistent bag again: manifests recomputed over the new content
+    top = ms[0][0].name.split("/")[0]
+    def lines(pred):
+        return "".join("%s  %s\n" % (hashlib.sha256(d).hexdigest(), m.name[len(top) + 1:])
+                       for m, d in ms if d is not None and pred(m.name[len(top) + 1:])).encode()
+    i = find("/manifest-sha256.txt")
+    ms[i] = (ms[i][0], lines(lambda n: n.startswith("data/")))
+    i = find("/tagmanifest-sha256.txt")
+    ms[i] = (ms[i][0], lines(lambda n: not n.startswith("data/") and not n.startswith("tagmanifest-")))
 with tarfile.open(dst, "w", format=tarfile.PAX_FORMAT) as o:
     for m, d in ms:
         if d is not None:
@@ -150,6 +160,13 @@ refused dup "a duplicate entry: refused" "duplicate name"
 mk twobags 'ms.append(reg("other/bagit.txt", b"x"))'
 refused twobags "a second top directory: refused" "outside the bag's top directory"
 cp "$T/out/pkg1.tar" "$T/pkg1.tar"
+SRC=pkg2 mk moved 'i = [k for k, (m, d) in enumerate(ms) if "/REC-2/tlog-proof/" in m.name][0]
+m, d = ms[i]; m.name = m.name.replace("/REC-2/tlog-proof/", "/REC-1/tlog-proof/").replace(".tlog-proof", "0.tlog-proof"); rehash = True'
+refused moved "a proof of another item filed under REC-1 (manifests recomputed): refused" \
+	"not an event of the item whose directory holds it"
+SRC=pkg2 mk rehashed 'rehash = True'
+check "... while the same package with recomputed manifests and nothing moved verifies" \
+	"$CUSTODY" verify-package "$T/rehashed.tar" --agency "$T/aud/agency.vkey"
 refused pkg1 "another agency's key: the package's witness policy is refused" \
 	"witness policy signed by the agency key" "$T/aud/other.vkey"
 WIT="$DK/keys/w1.vkey" refused pkg1 "another agency's key with the witness vkey: the tlog-proofs do not verify" \
