@@ -49,7 +49,7 @@ nexp() { dk_sql "SELECT count(*) FROM events WHERE action = 20"; }
 before=$(nexp)
 out=$(C --read-only export CAM-1/REC-1 --out "$T/out/ro.tar" --reason court 2>&1); rc=$?
 case $out in *"read-only"*"refused"*) r=1;; *) r=0;; esac
-check "a read-only ledger refuses the export, saying why (exit $rc)" [ $rc -ne 0 ] && [ $r = 1 ]
+check "a read-only ledger refuses the export, saying why (exit $rc)" [ $rc -ne 0 -a $r = 1 ]
 check_fails "an unknown item is refused" C export CAM-9/REC-1 --out "$T/out/x.tar" --reason court 2>/dev/null
 check_fails "zip is not offered yet (clear refusal)" C export CAM-1/REC-1 --out "$T/out/x.zip" --reason court 2>/dev/null
 check_fails "no --reason: refused" C export CAM-1/REC-1 --out "$T/out/x.tar" 2>/dev/null
@@ -179,6 +179,16 @@ head -c 20000 "$T/out/pkg1.tar" >"$T/trunc.tar"
 refused trunc "a truncated package: refused" "REFUSED"
 printf 'garbage' >"$T/garbage.tar"
 refused garbage "garbage: not a tar archive" "REFUSED"
+# ---- bounded memory: a 128 MiB stored file (another vault) streams through --
+mkdir -p "$T/big/$DK_AGENCY/CAM-1"
+truncate -s 128M "$T/big/$DK_AGENCY/CAM-1/REC-1.bcde"
+/usr/bin/time -f %M -o "$T/rss1" "$CUSTODY" --config "$DK_CONF" export CAM-1/REC-1 --vault "$T/big" \
+	--out "$T/out/big.tar" --reason "memory test" >/dev/null
+check "export of a 128 MiB file stays under 64 MiB RSS ($(tail -1 "$T/rss1") KiB)" [ "$(tail -1 "$T/rss1")" -lt 65536 ]
+/usr/bin/time -f %M -o "$T/rss2" "$CUSTODY" verify-package "$T/out/big.tar" --agency "$T/aud/agency.vkey" >/dev/null
+rc=$?
+check "verify-package of it passes under 64 MiB RSS ($(tail -1 "$T/rss2") KiB)" [ $rc -eq 0 -a "$(tail -1 "$T/rss2")" -lt 65536 ]
+rm -f "$T/out/big.tar"
 check "nothing was written next to the hostile packages" \
-	[ ! -e "$T/x" ] && [ ! -e "$T/data" ] && [ ! -e /etc/x ]
+	[ ! -e "$T/x" -a ! -e "$T/data" -a ! -e /etc/x ]
 done_testing
