@@ -1,7 +1,8 @@
 /*
- * export.c - `custody export ID... --out FILE.tar --reason R [--case C]
+ * export.c - `custody export ID... --out FILE.tar|FILE.zip --reason R [--case C]
  * [--vault DIR]`: a BagIt (RFC 8493) court package written as a POSIX
- * tar through libarchive (docs/court-package.md).
+ * tar or a zip (stored, no compression) through libarchive
+ * (docs/court-package.md).
  *
  * Order of things, and why:
  *  1. everything that can fail fails first: the ledger must be writable
@@ -206,7 +207,7 @@ static int record(struct exp *e, struct exp_item *it, const char *error)
 	if (!r)
 		r = cust_event_set_text(ev.reason, sizeof(ev.reason), e->reason);
 	d = json_pack("{s:s, s:s, s:s, s:[s,s,s,s], s:s, s:I, s:I, s:I}",
-		      "command", "export", "package", e->bag, "format", "bagit-tar",
+		      "command", "export", "package", e->bag, "format", e->zip ? "bagit-zip" : "bagit-tar",
 		      "included", "evidence_ciphertext", "history_json", "history_text",
 		      "tlog_proofs", "evidence_sha256", it->sha,
 		      "evidence_size", (json_int_t)it->size,
@@ -263,7 +264,7 @@ static int one_line(const char *s)
 	return 1;
 }
 
-#define USAGE "usage: custody export ID... --out FILE.tar --reason R [--case C] [--vault DIR]"
+#define USAGE "usage: custody export ID... --out FILE.tar|FILE.zip --reason R [--case C] [--vault DIR]"
 
 int cmd_export(struct cmd_ctx *ctx, int argc, char **argv)
 {
@@ -304,12 +305,9 @@ int cmd_export(struct cmd_ctx *ctx, int argc, char **argv)
 			}
 	base = strrchr(e->out, '/') ? strrchr(e->out, '/') + 1 : e->out;
 	bl = strlen(base);
-	if (bl > 4 && !strcmp(base + bl - 4, ".zip")) {
-		cmd_err("zip packages are not supported yet: use --out FILE.tar");
-		goto out;
-	}
-	if (bl <= 4 || bl - 4 >= sizeof(e->bag) || strcmp(base + bl - 4, ".tar")) {
-		cmd_err("--out must name a FILE.tar (the bag's name is FILE)");
+	e->zip = bl > 4 && !strcmp(base + bl - 4, ".zip");
+	if (bl <= 4 || bl - 4 >= sizeof(e->bag) || (!e->zip && strcmp(base + bl - 4, ".tar"))) {
+		cmd_err("--out must name a FILE.tar or FILE.zip (the bag's name is FILE)");
 		goto out;
 	}
 	memcpy(e->bag, base, bl - 4);

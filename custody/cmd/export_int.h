@@ -45,6 +45,7 @@ struct exp {
 	size_t man_len, tag_len;
 	uint64_t oxum_bytes, oxum_files;
 	time_t now;
+	int zip;			/* --out FILE.zip: zip, else POSIX tar */
 };
 
 /* b[0..n) as lowercase hex into out (2n + 1 bytes). */

@@ -222,8 +222,11 @@ int exp_write_package(struct exp *e, int fd)
 	int r;
 
 	if (!(e->a = archive_write_new()) ||
-	    archive_write_set_format_pax_restricted(e->a) != ARCHIVE_OK ||
-	    archive_write_set_bytes_per_block(e->a, 10240) != ARCHIVE_OK ||
+	    (e->zip ? archive_write_set_format_zip(e->a) != ARCHIVE_OK ||
+	     /* stored: every entry's bytes are its size (no bomb to defuse) */
+	     archive_write_zip_set_compression_store(e->a) != ARCHIVE_OK :
+	     archive_write_set_format_pax_restricted(e->a) != ARCHIVE_OK ||
+	     archive_write_set_bytes_per_block(e->a, 10240) != ARCHIVE_OK) ||
 	    archive_write_open_fd(e->a, fd) != ARCHIVE_OK)
 		return arc_err(e, "open");
 	if ((r = add_mem(e, "bagit.txt", EXP_BAGIT_TXT, strlen(EXP_BAGIT_TXT))))

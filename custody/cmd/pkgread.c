@@ -220,7 +220,7 @@ static int read_all(struct archive *a, struct pkg **out, char *why, size_t whyle
 		if ((r = add_entry(p, a, en, buf, why, whylen)))
 			goto fail;
 	if (ar != ARCHIVE_EOF) {
-		r = refuse(why, whylen, "not a readable tar archive: %s",
+		r = refuse(why, whylen, "not a readable tar or zip archive: %s",
 			   archive_error_string(a) ?: "error");
 		goto fail;
 	}
@@ -243,8 +243,12 @@ static struct archive *reader(void)
 {
 	struct archive *a = archive_read_new();
 
-	/* tar only, no decompression: nothing can expand beyond its bytes */
-	if (a && archive_read_support_format_tar(a) != ARCHIVE_OK) {
+	/* tar and zip, no decompression filters: a compressed tar is refused;
+	 * a deflated zip entry can expand, but never beyond its declared size
+	 * (checked while reading, capped at PKG_MAX_ENTRY) and nothing is kept
+	 * but small text files */
+	if (a && (archive_read_support_format_tar(a) != ARCHIVE_OK ||
+		  archive_read_support_format_zip(a) != ARCHIVE_OK)) {
 		archive_read_free(a);
 		a = NULL;
 	}
@@ -259,7 +263,7 @@ int pkg_read(int fd, struct pkg **out, char *why, size_t whylen)
 	if (!a)
 		return -ENOMEM;
 	if (archive_read_open_fd(a, fd, BLOCK) != ARCHIVE_OK)
-		r = refuse(why, whylen, "not a tar archive: %s",
+		r = refuse(why, whylen, "not a tar or zip archive: %s",
 			   archive_error_string(a) ?: "error");
 	else
 		r = read_all(a, out, why, whylen);
@@ -275,7 +279,7 @@ int pkg_read_mem(const void *buf, size_t len, struct pkg **out, char *why, size_
 	if (!a)
 		return -ENOMEM;
 	if (archive_read_open_memory(a, buf, len) != ARCHIVE_OK)
-		r = refuse(why, whylen, "not a tar archive: %s",
+		r = refuse(why, whylen, "not a tar or zip archive: %s",
 			   archive_error_string(a) ?: "error");
 	else
 		r = read_all(a, out, why, whylen);

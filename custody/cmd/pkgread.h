@@ -1,6 +1,6 @@
 /*
  * pkgread.h - the court package reader of `custody verify-package`
- * (verifypkg.c; docs/court-package.md): reads a tar stream as hostile
+ * (verifypkg.c; docs/court-package.md): reads a tar or zip as hostile
  * input, never writes a file, and checks the BagIt structure.
  *
  * Errors: 0 or negative errno with a one-line reason in why:

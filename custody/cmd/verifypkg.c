@@ -1,10 +1,11 @@
 /*
- * verifypkg.c - `custody verify-package FILE.tar [--agency VKEY]
+ * verifypkg.c - `custody verify-package FILE.tar|FILE.zip [--agency VKEY]
  * [--witnesses POLICY|VKEYS] [--quorum K]`: check a court package offline
  * (docs/court-package.md), treating every entry as hostile.
  *
- * The archive is read as a stream (libarchive, tar formats only, no
- * decompression filters) and never extracted: nothing is written. Each
+ * The archive is read through libarchive (tar as a stream, zip by its
+ * central directory; no decompression filters) and never extracted:
+ * nothing is written. Each
  * entry must be a regular file (directories are skipped) under the one
  * top directory, its name free of "..", "." and empty components, not
  * absolute, not seen before, at most PKG_MAX_ENTRY bytes, not sparse,
@@ -36,7 +37,7 @@
 #include "pkgread.h"
 #include "tlogproof.h"
 
-#define USAGE "usage: custody verify-package FILE.tar [--agency VKEY] " \
+#define USAGE "usage: custody verify-package FILE.tar|FILE.zip [--agency VKEY] " \
 	"[--witnesses POLICY|VKEYS] [--quorum K]"
 
 /* Witness keys from a buffer: an agency-signed witnesses/v1 policy, or

@@ -1,5 +1,5 @@
 /* fuzz_pkgread.c - libFuzzer target for the court package reader
- * (custody/cmd/pkgread.c; docs/court-package.md): hostile tar input.
+ * (custody/cmd/pkgread.c; docs/court-package.md): hostile tar or zip input.
  *
  * Invariants (abort() on violation): pkg_read_mem and pkg_check_bag
  * return 0, -EBADMSG or -ENOMEM; a refusal's reason is a NUL-terminated
@@ -7,7 +7,7 @@
  * at most PKG_MAX_ENTRIES files, each with a 64-digit hash; no crash, no
  * sanitizer report. Nothing is ever written to the file system.
  * Seeds: tests/fuzz/corpus/fuzz_pkgread/ (small bags made with Python's
- * tarfile: valid, and the hostile cases of custody_export.sh).
+ * tarfile and zipfile: valid bags and hostile cases).
  */
 #include <errno.h>
 #include <stdint.h>

@@ -1,6 +1,6 @@
 #!/bin/sh
 # `custody export` and `custody verify-package` (issue 13): BagIt court
-# packages (tar, libarchive) of items a real dockd ingested from camsim,
+# packages (tar and zip, libarchive) of items a real dockd ingested from camsim,
 # with tlog-proofs against a checkpoint the agency-certified dock key
 # signed and a witness cosigned. The `exported` events are in the ledger
 # before the package; a read-only ledger refuses the export. An
@@ -8,7 +8,8 @@
 # bagit_check.py) accepts the packages; hostile or tampered packages
 # (changed payload byte, changed manifest, extra file, missing file,
 # `../x`, absolute path, symlink, hard link, duplicate entry, wrong
-# agency key) are each refused with a clear message.
+# agency key, a proof filed under another item) are each refused with a
+# clear message; the same for zip packages (stored entries).
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/dockd_lib.sh"
 dk_require
@@ -51,7 +52,7 @@ out=$(C --read-only export CAM-1/REC-1 --out "$T/out/ro.tar" --reason court 2>&1
 case $out in *"read-only"*"refused"*) r=1;; *) r=0;; esac
 check "a read-only ledger refuses the export, saying why (exit $rc)" [ $rc -ne 0 -a $r = 1 ]
 check_fails "an unknown item is refused" C export CAM-9/REC-1 --out "$T/out/x.tar" --reason court 2>/dev/null
-check_fails "zip is not offered yet (clear refusal)" C export CAM-1/REC-1 --out "$T/out/x.zip" --reason court 2>/dev/null
+check_fails "another extension is refused" C export CAM-1/REC-1 --out "$T/out/x.tgz" --reason court 2>/dev/null
 check_fails "no --reason: refused" C export CAM-1/REC-1 --out "$T/out/x.tar" 2>/dev/null
 check "nothing recorded and no file written by the refusals" \
 	sh -c "[ $(nexp) = $before ] && [ -z \"\$(ls -A '$T/out')\" ]"
@@ -96,6 +97,47 @@ check "the independent validator accepts it" python3 "$BAGCHECK" "$T/out/pkg2.ta
 check "two evidence files" [ "$(tar -tf "$T/out/pkg2.tar" | grep -c '/evidence.bcde$')" = 2 ]
 check "an exported event per item (3 in all)" [ "$(dk_sql "SELECT count(*) FROM events WHERE action = 20 AND outcome = 1")" = 3 ]
 check "custody verify passes afterwards" dk_verify
+
+# ---- zip ------------------------------------------------------------------
+check "export two items as zip" C export CAM-1/REC-1 CAM-1/REC-2 --out "$T/out/pkgz.zip" --reason "defense copy"
+check "verify-package of the zip" "$CUSTODY" verify-package "$T/out/pkgz.zip" --agency "$T/aud/agency.vkey"
+check "the independent validator accepts the zip" python3 "$BAGCHECK" "$T/out/pkgz.zip"
+check "the zip's entries are stored (uncompressed) and the evidence is the vault file" python3 -c "
+import sys, zipfile
+z = zipfile.ZipFile(sys.argv[1])
+assert all(i.compress_type == zipfile.ZIP_STORED for i in z.infolist())
+assert z.read('pkgz/data/items/CAM-1/REC-1/evidence.bcde') == open(sys.argv[2], 'rb').read()" \
+	"$T/out/pkgz.zip" "$V1"
+check "its exported events say bagit-zip" [ "$(dk_sql "SELECT count(*) FROM events WHERE action = 20
+	AND json_extract(details, '\$.format') = 'bagit-zip'")" = 2 ]
+# mkzip NAME PYTHON: a copy of pkgz.zip rewritten (ms: list of (ZipInfo, bytes))
+mkzip() {
+	python3 - "$T/out/pkgz.zip" "$T/$1.zip" "$2" <<'PY'
+import sys, zipfile
+src, dst, code = sys.argv[1:4]
+z = zipfile.ZipFile(src)
+ms = [(i, z.read(i)) for i in z.infolist()]
+def find(suffix):
+    return [k for k, (i, d) in enumerate(ms) if i.filename.endswith(suffix)][0]
+exec(code)
+with zipfile.ZipFile(dst, "w") as o:
+    for i, d in ms:
+        o.writestr(i, d)
+PY
+}
+zrefused() { # NAME DESC PATTERN
+	out=$("$CUSTODY" verify-package "$T/$1.zip" --agency "$T/aud/agency.vkey" 2>&1); rc=$?
+	if [ $rc -eq 1 ] && printf '%s\n' "$out" | grep -q -- "$3"; then ok "$2"
+	else not_ok "$2 (exit $rc)"; printf '%s\n' "$out" | sed 's/^/# /' | tail -5; fi
+}
+mkzip zbyte 'k = find("REC-2/evidence.bcde"); i, d = ms[k]; ms[k] = (i, d[:50] + bytes([d[50] ^ 1]) + d[51:])'
+zrefused zbyte "zip: a changed payload byte: SHA-256 mismatch" "evidence.bcde': SHA-256 mismatch"
+mkzip zdotdot 'ms.append((zipfile.ZipInfo("pkgz/../x"), b"x"))'
+zrefused zdotdot "zip: a ../x entry: path traversal refused" "path traversal"
+mkzip zsym 'i = zipfile.ZipInfo("pkgz/data/l"); i.external_attr = 0o120777 << 16; ms.append((i, b"/etc/passwd"))'
+zrefused zsym "zip: a symlink entry: refused" "symbolic link"
+mkzip zdup 'import copy; k = find("bagit.txt"); ms.append((copy.copy(ms[k][0]), ms[k][1]))' 2>/dev/null
+zrefused zdup "zip: a duplicate entry: refused" "duplicate name"
 
 # ---- hostile and tampered packages -----------------------------------------
 # mk NAME PYTHON: a copy of pkg1.tar rewritten; `ms` is the member list,
