@@ -25,7 +25,7 @@ Q := @
 endif
 
 CC ?= cc
-PKGS := libusb-1.0 libudev openssl sqlite3 libsystemd inih jansson libcurl zlib expat libdeflate libmicrohttpd p11-kit-1
+PKGS := libusb-1.0 libudev openssl sqlite3 libsystemd inih jansson libcurl zlib expat libdeflate libmicrohttpd p11-kit-1 libarchive
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
@@ -189,6 +189,8 @@ build/fuzz/%: tests/fuzz/%.c build/fuzz/libprotocol.a build/fuzz/libcustody.a
 	$(Q)clang $(FUZZ_BASE) -fsanitize=fuzzer,address,undefined -o $@ $^ $(LIBS)
 # fuzz_s3xml: the S3 reply parser only (it holds no keys).
 build/fuzz/fuzz_s3xml: build/fuzz/obj/dockd/s3xml.o
+# fuzz_pkgread: the court package reader (custody/cmd; libarchive, OpenSSL).
+build/fuzz/fuzz_pkgread: build/fuzz/obj/custody/cmd/pkgread.o
 # fuzz_partsum: the part digests file loader only (its object first: it
 # uses libcustody's evfile_fd_write).
 build/fuzz/fuzz_partsum: tests/fuzz/fuzz_partsum.c build/fuzz/obj/dockd/partsum.o \

@@ -74,6 +74,9 @@ int cmd_check_proof(struct cmd_ctx *ctx, int argc, char **argv);/* integrity.c *
  * --agency F --witnesses F [--quorum K] FILE... */
 int cmd_proof_tlog(struct cmd_ctx *ctx, const char *id, const char *dir);
 int cmd_check_tlog(struct cmd_ctx *ctx, int argc, char **argv);
+/* issue 13: court packages (export.c, verifypkg.c; docs/court-package.md) */
+int cmd_export(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_verify_package(struct cmd_ctx *ctx, int argc, char **argv);
 /* h6: access control */
 int cmd_serve(struct cmd_ctx *ctx, int argc, char **argv);	/* serve.c */
 int cmd_users(struct cmd_ctx *ctx, int argc, char **argv);	/* users.c */

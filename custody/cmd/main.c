@@ -31,6 +31,8 @@ static const struct cmd_entry cmds[] = {
 	{ "checkpoint", cmd_checkpoint, "[--if-due]: write a signed checkpoint" },
 	{ "proof", cmd_proof, "ID [--out FILE | --tlog-proof DIR]: inclusion proofs of an item's events" },
 	{ "check-proof", cmd_check_proof, "FILE [--vkey FILE] | --agency F --witnesses F [--quorum K] FILE...: verify proof files (no database)" },
+	{ "export", cmd_export, "ID... --out FILE.tar|FILE.zip --reason R [--case C] [--vault DIR]: BagIt court package (recorded first)" },
+	{ "verify-package", cmd_verify_package, "FILE.tar|.zip [--agency VKEY] [--witnesses F] [--quorum K]: check a court package offline" },
 	{ "decrypt", cmd_decrypt, "--key PRIV --reason R [--out F] ID|--file F.bcde (or --share S --key YOURS --file F.bcde): decrypt a recording" },
 	{ "share", cmd_share, "ID --key PRIV --to RECIPIENT.pub --case C --until DATE --reason R [--out F] | revoke SHARE_ID --reason R: re-wrap one item's key to a recipient" },
 	{ "agency-keygen", cmd_agency_keygen, "--type p256|p384|rsa3072 --private F --public F: agency encryption key pair" },
