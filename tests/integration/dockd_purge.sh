@@ -27,6 +27,9 @@ CLOSED=$(printf '%02d:00-%02d:00' $(((H + 2) % 24)) $(((H + 3) % 24)))
 # libfaketime preloaded straight into dockd (faketime(1) would stand
 # between the test and dockd's pid)
 FT_LIB=$(ls /usr/lib/*/faketime/libfaketimeMT.so.1 2>/dev/null | head -1)
+# The camera categories must be in [retention] (an unknown one becomes
+# "uncategorized", docs/retention.md), so keep.homicide can match.
+DK_EXTRA_RETENTION="homicide = indefinite"
 VAULT_CONF="keep = 2d
 keep.homicide = indefinite
 low_free = 0

@@ -36,6 +36,7 @@ DK_VAULT=$T/small/vault
 DK_MIN_FREE_MB=1
 DK_LOG_LEVEL=info
 check "setup: vault on a 5 MiB tmpfs" dk_init "$T/d" storage
+DK_EXTRA_RETENTION="homicide = indefinite" # a known category, so keep.homicide matches
 dk_conf_write
 cat >>"$DK_CONF" <<EOF
 
