@@ -15,7 +15,7 @@
 #include "ingest.h"
 #include "log.h"
 #include "release.h"
-#include "session.h"
+#include "linkc.h"
 #include "storage.h"
 #include "transport_usb.h"
 
@@ -184,10 +184,10 @@ static void record_rejected(struct cam *c, int err)
 }
 
 /* docked + device_authenticated (+ clock correction), one transaction. */
-static int record_authenticated(struct cam *c, struct session *s)
+static int record_authenticated(struct cam *c, struct link *s)
 {
-	const struct proto_identity *id = session_identity(s);
-	int64_t off = session_clock_offset_ns(s), before = 0, after = 0;
+	const struct proto_identity *id = link_identity(s);
+	int64_t off = link_clock_offset_ns(s), before = 0, after = 0;
 	int64_t lim = (int64_t)c->snap->cfg.max_clock_drift_s * 1000000000LL;
 	struct cust_event ev[2];
 	json_t *det;
@@ -197,7 +197,7 @@ static int record_authenticated(struct cam *c, struct session *s)
 	if (off > lim || off < -lim)
 		dockd_alert(c->d, "clock", id->serial, "camera clock off by %lld s",
 			    (long long)(off / 1000000000LL));
-	if (c->snap->cfg.clock_correct && session_time_sync(s, &before, &after) == 0)
+	if (c->snap->cfg.clock_correct && link_time_sync(s, &before, &after) == 0)
 		synced = true;
 	det = json_pack("{s:s,s:s,s:s,s:s,s:I}", "serial", id->serial, "model", id->model,
 			"firmware", id->firmware, "officer", id->officer_id, "clock_offset_ns",
@@ -272,7 +272,7 @@ static int on_entry(void *ctx, const struct proto_manifest_entry *e, int verdict
 
 /* Vault short of space or failing: wait (keeping the link alive) until it
  * recovers. false when the daemon stops or the link is gone. */
-static bool wait_for_disk(struct cam *c, struct session *s, int err, bool alert)
+static bool wait_for_disk(struct cam *c, struct link *s, int err, bool alert)
 {
 	int waited = 0;
 
@@ -288,7 +288,7 @@ static bool wait_for_disk(struct cam *c, struct session *s, int err, bool alert)
 		if (waited % KEEPALIVE_MS == 0) {
 			struct proto_status_reply st;
 
-			if (session_status(s, &st) < 0)
+			if (link_status(s, &st) < 0)
 				return false;
 		}
 	}
@@ -300,7 +300,7 @@ static bool wait_for_disk(struct cam *c, struct session *s, int err, bool alert)
 
 /* Ingest every recording of this docking that is not stored yet. Returns
  * 0, or the session's error / -ECANCELED. */
-static int pull_all(struct cam *c, struct session *s, const char *serial)
+static int pull_all(struct cam *c, struct link *s, const char *serial)
 {
 	unsigned mask = DREC_BIT(DREC_LISTED) | DREC_BIT(DREC_PULLING) | DREC_BIT(DREC_QUARANTINED);
 	char after[PROTO_ID_MAX + 1] = "";
@@ -366,7 +366,7 @@ static int pull_all(struct cam *c, struct session *s, const char *serial)
 /* Wait (bounded) for the storage worker to verify this camera's items,
  * watching the link: a camera pulled out meanwhile ends the session at
  * once (false), so its bay is free for the re-seat. */
-static bool wait_uploads(struct cam *c, struct session *s, const char *serial)
+static bool wait_uploads(struct cam *c, struct link *s, const char *serial)
 {
 	unsigned waited = 0, limit = c->snap->cfg.release_wait_s * 1000;
 	bool failing = false;
@@ -385,7 +385,7 @@ static bool wait_uploads(struct cam *c, struct session *s, const char *serial)
 		waited += 100;
 		if (waited % LINK_CHECK_MS == 0) {
 			struct proto_status_reply st;
-			int r = session_status(s, &st);
+			int r = link_status(s, &st);
 
 			if (r < 0) {
 				log_info("camera %s left during the wait for storage (%s): its bay is"
@@ -402,13 +402,13 @@ static void run_session(struct cam *c)
 {
 	struct session_cfg cfg = { .dock_key = c->d->dock_key, .cert = &c->d->cert,
 				   .enrol = enrol_cb, .enrol_ctx = c, .why = c->why };
-	struct session *s = NULL;
+	struct link *s = NULL;
 	struct list_ctx lc = { .c = c };
 	char serial[PROTO_ID_MAX + 1];
 	unsigned released = 0;
 	int r;
 
-	r = session_open(c->t, &cfg, &s);
+	r = link_open(c->d, c->snap, c->t, &cfg, &s);
 	if (r < 0 && c->reseat) {
 		/* An officer re-seating the camera: not a security event. */
 		log_warning("camera %s re-seated while its previous session finishes its upload"
@@ -424,7 +424,7 @@ static void run_session(struct cam *c)
 				    proto_strerror(r));
 		return;
 	}
-	lc.id = session_identity(s);
+	lc.id = link_identity(s);
 	snprintf(serial, sizeof(serial), "%s", lc.id->serial);
 	r = record_authenticated(c, s);
 	if (r < 0) {
@@ -434,7 +434,7 @@ static void run_session(struct cam *c)
 	log_info("camera %s (officer %s) docked over %s", serial, lc.id->officer_id, c->transport);
 	c->listed_ns = realtime_ns();
 	status_cam_state(c->d->status, c->slot, "listing");
-	r = session_list(s, on_entry, &lc);
+	r = link_list(s, on_entry, &lc);
 	if (r == 0 || r == -PROTO_E_AUTH)
 		r = flush_batch(c, lc.id);
 	if (r < 0) {
@@ -458,7 +458,7 @@ static void run_session(struct cam *c)
 	}
 	log_info("camera %s: session done, %u recording(s) released", serial, released);
 out:
-	session_close(s);
+	link_close(s);
 }
 
 static void *cam_thread(void *arg)
