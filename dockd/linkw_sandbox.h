@@ -13,8 +13,9 @@
  *      siblings, no core);
  *   4. landlock: every file-system right the kernel knows is handled and
  *      none granted; on ABI >= 4 TCP bind/connect too; on ABI >= 6 abstract
- *      Unix sockets and signals are scoped. A kernel without landlock is
- *      logged once (the seccomp list below still allows no open()).
+ *      Unix sockets and signals are scoped. On a kernel without landlock
+ *      this step is skipped (linkw_landlock_abi = 0): the seccomp list
+ *      below still allows no open(), socket() or connect().
  *   5. seccomp (libseccomp): an allow-list; any other syscall kills the
  *      whole process (SCMP_ACT_KILL_PROCESS, SIGSYS).
  * Returns 0 or -errno (the worker then exits: it never runs unconfined).
