@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -191,6 +192,9 @@ static int spawn(struct link *l, int devfd)
 		if (dv < 0 || ch < 0 || dup2(dv, LINKW_FD_DEV) < 0 || dup2(ch, LINKW_FD_CHAN) < 0)
 			_exit(126);
 		syscall(SYS_close_range, LINKW_FD_CHAN + 1, ~0U, 0);
+		/* if this camera's thread (the forking one) ends, so does the
+		 * worker: a killed daemon leaves no orphan holding a camera */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		execve(exe_path, argv, envp);
 		_exit(127);
 	}
