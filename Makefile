@@ -213,6 +213,11 @@ build/fuzz/fuzz_partsum: tests/fuzz/fuzz_partsum.c build/fuzz/obj/dockd/partsum.
 		build/fuzz/libcustody.a
 	@echo "  FUZZLD  $@"
 	$(Q)clang $(FUZZ_BASE) -fsanitize=fuzzer,address,undefined -o $@ $^ $(LIBS)
+# fuzz_linkmsg: the daemon's receiving side of the link-worker channel
+# (protocol/linkmsg.h); protocol objects only.
+build/fuzz/fuzz_linkmsg: tests/fuzz/fuzz_linkmsg.c build/fuzz/libprotocol.a
+	@echo "  FUZZLD  $@"
+	$(Q)clang $(FUZZ_BASE) -fsanitize=fuzzer,address,undefined -o $@ $^ $(LIBS)
 fuzz: deps $(FUZZ_BINS)
 	sh tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BINS)
 
