@@ -162,7 +162,8 @@ static int spawn(struct link *l, int devfd)
 	if (!exe_path[0])
 		link_init_exe();
 #ifdef LINK_ATTACK_TESTS
-	static char a1[256], a2[512];
+	/* test build only: the attack's name and target (linkw_attack.c) */
+	char a1[256], a2[512];
 	const char *v = getenv("LINK_ATTACK");
 
 	if (v) {

@@ -191,6 +191,8 @@ int linkw_main(void)
 	}
 	session_close(s); /* BYE to the camera unless the session failed */
 	transport_close(t);
-	/* _exit: no atexit handlers (nothing to flush, no leak checker) */
-	_exit(r == 1 ? 0 : (r == 0 || w.chan_err == 0) && r != -EPROTO ? 0 : 1);
+	/* _exit: no atexit handlers (nothing to flush, no leak checker).
+	 * 0 after BYE; 1 after a refused handshake or a broken channel (the
+	 * daemon judges by the exchange, this status is for the log) */
+	_exit(r == 1 ? 0 : 1);
 }
