@@ -22,7 +22,8 @@ int linkw_main(void);
 
 #ifdef LINK_ATTACK_TESTS
 /* Run the attack named by $LINK_ATTACK (arguments in $LINK_ATTACK_ARG);
- * chan is the daemon socket. Returns only when the attack was denied. */
+ * chan is the daemon socket. Returns if the sandbox let the attempt
+ * return (the test then fails: it expects the worker killed). */
 void linkw_attack(int chan);
 #endif
 

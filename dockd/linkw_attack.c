@@ -78,6 +78,6 @@ void linkw_attack(int chan)
 		snprintf(m.u.entry.e.recording_id, sizeof(m.u.entry.e.recording_id), "%s", arg);
 		(void)linkio_send(chan, &m);
 	}
-	say("done:", "the attempt returned (denied)");
+	say("done:", "the attempt returned");
 }
 #endif
