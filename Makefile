@@ -25,7 +25,7 @@ Q := @
 endif
 
 CC ?= cc
-PKGS := libusb-1.0 libudev openssl sqlite3 libsystemd inih jansson libcurl zlib expat libdeflate libmicrohttpd \
+PKGS := libusb-1.0 libudev openssl sqlite3 libsystemd inih jansson libcurl zlib expat libdeflate libmicrohttpd p11-kit-1 \
         libseccomp
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)

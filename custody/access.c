@@ -21,6 +21,18 @@ static const struct op_rule {
 	{ ACCESS_OP_HOLD, "hold", ROLE_BIT(CUSTODY_ROLE_SUPERVISOR), 1 },
 	{ ACCESS_OP_CATEGORIZE, "categorize",
 	  ROLE_BIT(CUSTODY_ROLE_SUPERVISOR), 1 },
+	/* Case numbers and notes are the clerks' daily work; the category
+	 * and a legal hold decide how long evidence lives: supervisors. */
+	{ ACCESS_OP_CASE, "case",
+	  ROLE_BIT(CUSTODY_ROLE_CLERK) | ROLE_BIT(CUSTODY_ROLE_SUPERVISOR), 1 },
+	{ ACCESS_OP_ANNOTATE, "annotate",
+	  ROLE_BIT(CUSTODY_ROLE_CLERK) | ROLE_BIT(CUSTODY_ROLE_SUPERVISOR), 1 },
+	/* Which items are due is a list of ids and dates, no content. */
+	{ ACCESS_OP_DUE, "due",
+	  ROLE_BIT(CUSTODY_ROLE_CLERK) | ROLE_BIT(CUSTODY_ROLE_SUPERVISOR) |
+	  ROLE_BIT(CUSTODY_ROLE_AUDITOR), 0 },
+	/* Destroying evidence: supervisors, two of them (docs/retention.md). */
+	{ ACCESS_OP_DESTROY, "destroy", ROLE_BIT(CUSTODY_ROLE_SUPERVISOR), 1 },
 	{ ACCESS_OP_ACCESS_EVENTS, "access-events",
 	  ROLE_BIT(CUSTODY_ROLE_AUDITOR), 1 },
 	{ ACCESS_OP_VERIFY, "verify", ROLE_BIT(CUSTODY_ROLE_AUDITOR), 0 },

@@ -21,6 +21,10 @@
  *   history            x      x                          yes
  *   search             x      x                          yes
  *   hold, categorize          x                          yes
+ *   case, annotate     x      x                          yes
+ *   due                x      x          x               no
+ *   destroy                   x                          yes
+ *     (request and approve by two different supervisors: qdestroy.c)
  *   access-events                       x                yes
  *   verify, proof                       x                no
  *   user-list                           x       x        no
@@ -42,14 +46,18 @@ enum access_op {
 	ACCESS_OP_NONE = 0,	/* unknown operation: always denied */
 	ACCESS_OP_HISTORY,	/* custody history of one item */
 	ACCESS_OP_SEARCH,	/* search items / events */
-	ACCESS_OP_HOLD,		/* legal hold (later issue) */
-	ACCESS_OP_CATEGORIZE,	/* categorize a recording (later issue) */
+	ACCESS_OP_HOLD,		/* legal hold set / release (docs/retention.md) */
+	ACCESS_OP_CATEGORIZE,	/* change a recording's category */
 	ACCESS_OP_ACCESS_EVENTS,/* read the access/audit events themselves */
 	ACCESS_OP_VERIFY,	/* verify the ledger chain */
 	ACCESS_OP_PROOF,	/* inclusion / consistency proofs */
 	ACCESS_OP_USER_LIST,	/* list users and roles */
 	ACCESS_OP_USER_ADMIN,	/* add / remove users, change roles */
 	ACCESS_OP_STATUS,	/* the dock's live status (no evidence data) */
+	ACCESS_OP_CASE,		/* assign / unassign a case number */
+	ACCESS_OP_ANNOTATE,	/* set an item's title or notes */
+	ACCESS_OP_DUE,		/* list items past their retention date */
+	ACCESS_OP_DESTROY,	/* destruction plan / request / approve */
 };
 
 enum access_verdict {
@@ -94,7 +102,7 @@ int access_role_parse(const char *s, enum custody_role *out);
 
 /* Operation names as used on the wire: "history", "search", "hold",
  * "categorize", "access-events", "verify", "proof", "user-list",
- * "user-admin", "status". Parse returns 0 or -EINVAL. */
+ * "user-admin", "status", "case", "annotate". Parse returns 0 or -EINVAL. */
 const char *access_op_name(enum access_op op);
 int access_op_parse(const char *s, enum access_op *out);
 

@@ -21,6 +21,9 @@
 struct edkey {
 	EVP_PKEY *pkey;
 	int has_private;
+	edkey_sign_fn ext_sign;		/* private half held elsewhere */
+	void (*ext_release)(void *);
+	void *ext_ctx;
 };
 
 static int wrap(EVP_PKEY *pkey, int has_private, struct edkey **out)
@@ -47,6 +50,8 @@ void edkey_free(struct edkey *k)
 	if (!k)
 		return;
 	EVP_PKEY_free(k->pkey);	/* OpenSSL cleanses the private key */
+	if (k->ext_release)
+		k->ext_release(k->ext_ctx);
 	free(k);
 }
 
@@ -216,7 +221,7 @@ int edkey_save_private(const struct edkey *k, const char *path)
 {
 	if (!k || !path)
 		return -EINVAL;
-	if (!k->has_private)
+	if (!k->has_private || k->ext_sign)
 		return -ENOKEY;
 	return save_pem(k, path, 1);
 }
@@ -255,6 +260,24 @@ int edkey_from_public_raw(const uint8_t pub[EDKEY_PUB_LEN], struct edkey **out)
 	return wrap(pkey, 0, out);
 }
 
+int edkey_from_signer(const uint8_t pub[EDKEY_PUB_LEN], edkey_sign_fn sign,
+		      void (*release)(void *ctx), void *ctx, struct edkey **out)
+{
+	struct edkey *k = NULL;
+	int rc;
+
+	if (!sign)
+		return -EINVAL;
+	if ((rc = edkey_from_public_raw(pub, &k)) < 0)
+		return rc;
+	k->has_private = 1;
+	k->ext_sign = sign;
+	k->ext_release = release;
+	k->ext_ctx = ctx;
+	*out = k;
+	return 0;
+}
+
 int edkey_sign(const struct edkey *k, const void *msg, size_t len,
 	       uint8_t sig[EDKEY_SIG_LEN])
 {
@@ -267,6 +290,8 @@ int edkey_sign(const struct edkey *k, const void *msg, size_t len,
 		return -EINVAL;
 	if (!k->has_private)
 		return -ENOKEY;
+	if (k->ext_sign)
+		return k->ext_sign(k->ext_ctx, msg, len, sig);
 	if (!(ctx = EVP_MD_CTX_new()))
 		return -ENOMEM;
 	if (EVP_DigestSignInit_ex(ctx, NULL, NULL, NULL, NULL, k->pkey,

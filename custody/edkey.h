@@ -61,6 +61,15 @@ int edkey_verify(const struct edkey *k, const void *msg, size_t len,
 int edkey_verify_raw(const uint8_t pub[EDKEY_PUB_LEN], const void *msg,
 		     size_t len, const uint8_t sig[EDKEY_SIG_LEN]);
 
+/* A key pair whose private half lives elsewhere (a PKCS#11 token,
+ * keyspec.h): edkey_has_private is 1, edkey_sign calls sign(ctx, ...),
+ * edkey_free calls release(ctx) (may be NULL); saving the private key is
+ * -ENOKEY.  On failure release is not called (the caller still owns ctx). */
+typedef int (*edkey_sign_fn)(void *ctx, const void *msg, size_t len,
+			     uint8_t sig[EDKEY_SIG_LEN]);
+int edkey_from_signer(const uint8_t pub[EDKEY_PUB_LEN], edkey_sign_fn sign,
+		      void (*release)(void *ctx), void *ctx, struct edkey **out);
+
 /* Free (NULL is fine). */
 void edkey_free(struct edkey *k);
 

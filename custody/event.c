@@ -45,6 +45,7 @@ static const struct name actions[] = {
 	{ CUST_A_REPAIRED, "repaired" },
 	{ CUST_A_DESTRUCTION_REQUESTED, "destruction_requested" },
 	{ CUST_A_DESTRUCTION_APPROVED, "destruction_approved" },
+	{ CUST_A_STORAGE_HOLD, "storage_hold" },
 	{ CUST_A_LOGON, "logon" },
 	{ CUST_A_LOGOFF, "logoff" },
 	{ CUST_A_LEDGER_READ, "ledger_read" },
@@ -65,6 +66,7 @@ static const struct name actions[] = {
 	{ CUST_A_LINK_WORKER_KILLED, "link_worker_killed" },
 	{ CUST_A_RECEIPT_REFUSED, "receipt_refused" },
 	{ CUST_A_SESSION_ABORTED, "session_aborted" },
+	{ CUST_A_RELEASE_KEPT, "release_kept" },
 };
 static const struct name actors[] = {
 	{ CUST_ACTOR_DOCK, "dock" }, { CUST_ACTOR_CAMERA, "camera" },
@@ -107,7 +109,9 @@ const char *cust_actor_name(enum cust_actor_kind k) { return lookup(actors, N(ac
 const char *cust_outcome_name(enum cust_outcome o) { return lookup(outcomes, N(outcomes), (int)o); }
 const char *cust_clock_name(enum cust_clock c) { return lookup(clocks, N(clocks), (int)c); }
 _Static_assert(CUST_A_CUSTODY_CERTIFIED == 53 && CUST_A_WITNESS_POLICY == 55 &&
-	       CUST_A_DESTRUCTION_APPROVED == 31 && CUST_A_SESSION_ABORTED == 59,
+	       CUST_A_DESTRUCTION_APPROVED == 31 && CUST_A_SESSION_ABORTED == 59 &&
+	       CUST_A_RELEASE_KEPT == 64 &&
+	       CUST_A_STORAGE_HOLD == 38,
 	       "action numbers are part of the ledger format");
 
 int cust_action_valid(int a) { return lookup(actions, N(actions), a) != NULL; }

@@ -105,7 +105,8 @@ enum cust_action {
 	CUST_A_REPAIRED,		/* repaired: a damaged copy restored from a verified one */
 	CUST_A_DESTRUCTION_REQUESTED,	/* destruction_requested (first person) */
 	CUST_A_DESTRUCTION_APPROVED,	/* destruction_approved (second person) */
-	CUST_A_LIFE_MAX_ = CUST_A_DESTRUCTION_APPROVED,
+	CUST_A_STORAGE_HOLD = 38,	/* storage_hold: S3 legal hold put on / taken off the stored copy */
+	CUST_A_LIFE_MAX_ = CUST_A_STORAGE_HOLD,
 
 	CUST_A_LOGON = 40,		/* logon (outcome ok / denied) */
 	CUST_A_LOGOFF,			/* logoff */
@@ -127,7 +128,8 @@ enum cust_action {
 	CUST_A_LINK_WORKER_KILLED,	/* link_worker_killed: a camera-link worker broke its sandbox or its contract */
 	CUST_A_RECEIPT_REFUSED,		/* receipt_refused: the custodian would not sign a release receipt */
 	CUST_A_SESSION_ABORTED,		/* session_aborted: a camera session ended by the dock (why) */
-	CUST_A_AUDIT_MAX_ = CUST_A_SESSION_ABORTED
+	CUST_A_RELEASE_KEPT = 64,	/* release_kept: valid receipt, the camera kept the recording (deleted=0) */
+	CUST_A_AUDIT_MAX_ = CUST_A_RELEASE_KEPT
 };
 
 struct cust_event {

@@ -274,11 +274,34 @@ static int add_case(char *cases, size_t cap, const char *c, int *added)
 	return 0;
 }
 
+/* Remove case c from the sorted list (absent: no change). */
+static void remove_case(char *cases, const char *c)
+{
+	size_t cl = strlen(c);
+	char *p = cases;
+
+	while (*p) {
+		char *e = strchr(p, CUST_CASE_SEP);
+		size_t n = e ? (size_t)(e - p) : strlen(p);
+
+		if (n == cl && !memcmp(p, c, n)) {
+			if (e)			/* "a<US>c<US>d" -> "a<US>d" */
+				memmove(p, e + 1, strlen(e + 1) + 1);
+			else if (p > cases)	/* last: drop the separator too */
+				p[-1] = '\0';
+			else
+				*p = '\0';
+			return;
+		}
+		p += n + (e ? 1 : 0);
+	}
+}
+
 static int needs_details(enum cust_action a)
 {
 	switch (a) {
 	case CUST_A_DOCKED: case CUST_A_INGEST_STARTED: case CUST_A_INGESTED:
-	case CUST_A_UPLOADED: case CUST_A_CATEGORIZED:
+	case CUST_A_UPLOADED: case CUST_A_CATEGORIZED: case CUST_A_CASE_UNASSIGNED:
 	case CUST_A_RETENTION_SET: case CUST_A_RETENTION_EXTENDED:
 		return 1;
 	default:
@@ -337,6 +360,15 @@ static void apply_ok(struct cust_evstate *st, enum cust_action a,
 	case CUST_A_HOLD_CLEARED:
 		st->legal_hold = 0;
 		break;
+	case CUST_A_CASE_UNASSIGNED: {
+		/* case_assigned adds its case_no like any event naming a case;
+		 * case_unassigned names it in details only, and removes it */
+		char c[CUST_CASE_MAX + 1] = "";
+		take(d, "case", c, sizeof(c));
+		if (c[0])
+			remove_case(st->cases, c);
+		break;
+	}
 	case CUST_A_DESTROYED:
 		set(st->status, sizeof(st->status), "destroyed");
 		st->local_copy = 0;
@@ -516,4 +548,24 @@ json_t *cust_evstate_to_json(const struct cust_evstate *st)
 		      "first_time", t1, "last_time", t2,
 		      "events", (json_int_t)st->n_events);
 	return o;
+}
+
+int cust_evstate_unassigned_case(const struct cust_event *ev, char *buf,
+				 size_t cap)
+{
+	json_t *d = NULL;
+	const char *c;
+	int r = 0;
+
+	if (ev->action != CUST_A_CASE_UNASSIGNED || ev->outcome != CUST_OUTCOME_OK)
+		return 0;
+	if (cust_event_details(ev, &d))
+		return 0;
+	c = json_string_value(json_object_get(d, "case"));
+	if (c && c[0] && strlen(c) < cap) {
+		memcpy(buf, c, strlen(c) + 1);
+		r = 1;
+	}
+	json_decref(d);
+	return r;
 }

@@ -52,6 +52,13 @@ struct cust_evstate {
 int cust_evstate_apply(struct cust_evstate *st, const struct cust_event *ev,
 		       int *added_case);
 
+/* 1 and the case number in buf when ev is a successful case_unassigned
+ * (the case leaves the item's list and the evidence_cases index), else 0.
+ * Case rules: an event's case_no adds that case (case_assigned carries
+ * it there); case_unassigned {"case": C} removes C. */
+int cust_evstate_unassigned_case(const struct cust_event *ev, char *buf,
+				 size_t cap);
+
 /* Compare two records; on difference writes the first differing field's
  * name and both values into what and returns 1, else 0. */
 int cust_evstate_diff(const struct cust_evstate *a, const struct cust_evstate *b,

@@ -1,6 +1,7 @@
 /*
  * format.c - text forms of the query results, for people: aligned
- * columns, times in local time with the zone.
+ * columns, every time in the one form of cust_format_time() (local time
+ * with its numeric offset, or Z with --utc).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -80,7 +81,7 @@ static void local_of(const json_t *ev, const char *key, char *buf, size_t cap)
 {
 	json_t *v = json_object_get(ev, key);
 
-	if (!json_is_integer(v) || cust_format_local(json_integer_value(v), buf, cap))
+	if (!json_is_integer(v) || cust_format_time(json_integer_value(v), buf, cap))
 		snprintf(buf, cap, "?");
 }
 
@@ -133,6 +134,7 @@ static int print_events(const json_t *events, FILE *out)
 static void record_summary(const json_t *rec, FILE *out)
 {
 	json_t *sz = json_object_get(rec, "size");
+	char until[64];
 	char *cases = json_dumps(json_object_get(rec, "cases"), JSON_COMPACT);
 
 	fprintf(out, "Evidence %s  (agency %s)\n", js(rec, "evidence_id"), js(rec, "agency_id"));
@@ -143,11 +145,13 @@ static void record_summary(const json_t *rec, FILE *out)
 	if (json_is_integer(sz))
 		fprintf(out, "  size %lld bytes, sha256 %s\n",
 			(long long)json_integer_value(sz), js(rec, "sha256"));
+	if (!*js(rec, "retention_until") ||
+	    cust_format_time_text(js(rec, "retention_until"), until, sizeof(until)))
+		snprintf(until, sizeof(until), "-");
 	fprintf(out, "  officer %s, camera %s, category %s, retention until %s\n",
 		*js(rec, "officer") ? js(rec, "officer") : "-",
 		*js(rec, "camera") ? js(rec, "camera") : "-",
-		*js(rec, "category") ? js(rec, "category") : "-",
-		*js(rec, "retention_until") ? js(rec, "retention_until") : "-");
+		*js(rec, "category") ? js(rec, "category") : "-", until);
 	if (*js(rec, "object_key"))
 		fprintf(out, "  stored as %s (version %s, etag %s)\n", js(rec, "object_key"),
 			js(rec, "version_id"), js(rec, "etag"));
@@ -175,33 +179,52 @@ int cust_format_events(const json_t *e, FILE *out)
 	return r;
 }
 
+static void time_cell(const json_t *it, const char *k, char *buf, size_t cap)
+{
+	if (!*js(it, k) || cust_format_time_text(js(it, k), buf, cap))
+		snprintf(buf, cap, "-");
+}
+
+static int format_refusals(const json_t *res, FILE *out)
+{
+	size_t n = json_array_size(json_object_get(res, "refusals"));
+	int r = print_events(json_object_get(res, "refusals"), out);
+
+	fprintf(out, "%zu refusal%s%s\n", n, n == 1 ? "" : "s",
+		json_is_true(json_object_get(res, "truncated")) ?
+		" (more match: narrow the query or raise --limit)" : "");
+	return r;
+}
+
 int cust_format_search(const json_t *res, FILE *out)
 {
-	static const char *const head[] = { "EVIDENCE", "FIRST SEEN", "STATUS",
+	static const char *const head[] = { "EVIDENCE", "RECORDED", "STATUS",
 		"OFFICER", "CAMERA", "CATEGORY", "CASES" };
 	const json_t *items = json_object_get(res, "items");
 	struct table t;
 	size_t i, n = json_array_size(items);
 	int c;
 
-	if (!json_is_object(res) || table_new(&t, n + 1))
+	if (!json_is_object(res))
 		return -EINVAL;
+	if (json_object_get(res, "refusals"))
+		return format_refusals(res, out);
+	if (table_new(&t, n + 1))
+		return -ENOMEM;
 	for (c = 0; c < COLS; c++)
 		put(&t, 0, c, head[c]);
 	for (i = 0; i < n; i++) {
 		const json_t *it = json_array_get(items, i);
-		char when[64], *cases;
+		char when[64], st[96], *cases;
 		size_t k;
-		char utc[24];
-		int64_t ns;
 
 		put(&t, i + 1, 0, js(it, "evidence_id"));
-		/* first_time is RFC 3339 UTC; show it as local time (seconds) */
-		snprintf(utc, sizeof(utc), "%.19sZ", js(it, "first_time"));
-		if (cust_parse_time(utc, 0, &ns) || cust_format_local(ns, when, sizeof(when)))
-			snprintf(when, sizeof(when), "?");
+		time_cell(it, "recording_start", when, sizeof(when));
 		put(&t, i + 1, 1, when);
-		put(&t, i + 1, 2, js(it, "status"));
+		snprintf(st, sizeof(st), "%s%s%s", *js(it, "status") ? js(it, "status") : "-",
+			 json_is_true(json_object_get(it, "released")) ? ", released" : "",
+			 json_is_true(json_object_get(it, "legal_hold")) ? ", HOLD" : "");
+		put(&t, i + 1, 2, st);
 		put(&t, i + 1, 3, js(it, "officer"));
 		put(&t, i + 1, 4, js(it, "camera"));
 		put(&t, i + 1, 5, js(it, "category"));

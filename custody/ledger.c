@@ -26,6 +26,7 @@ static const char *const stmt_sql[LST_COUNT] = {
 	[LST_GET_TREE] = "SELECT frontier FROM tree WHERE id = 1",
 	[LST_SET_TREE] = "UPDATE tree SET frontier = ?1 WHERE id = 1",
 	[LST_MAX_SEQ] = "SELECT coalesce(max(seq), 0) FROM events",
+	[LST_DEL_CASE] = "DELETE FROM evidence_cases WHERE evidence_id = ?1 AND case_no = ?2",
 };
 
 static const char schema_sql[] =

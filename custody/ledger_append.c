@@ -111,6 +111,16 @@ static int update_state(struct cust_ledger *l, const struct cust_event *ev)
 	}
 	if ((r = step_done(l, s)))
 		return r;
+	{
+		char gone[CUST_CASE_MAX + 1];
+		if (cust_evstate_unassigned_case(ev, gone, sizeof(gone))) {
+			s = l->st[LST_DEL_CASE];
+			sqlite3_bind_text(s, 1, ev->evidence_id, -1, SQLITE_STATIC);
+			sqlite3_bind_text(s, 2, gone, -1, SQLITE_TRANSIENT);
+			if ((r = step_done(l, s)))
+				return r;
+		}
+	}
 	if (!added)
 		return 0;
 	s = l->st[LST_INS_CASE];

@@ -23,7 +23,7 @@ int cust_ledger_row_event(sqlite3_stmt *s, int col0, struct cust_event *ev,
 			  const char **bad);
 /* The handle; its statements are prepared once at open (read-write). */
 enum { LST_INS_EVENT, LST_SEL_STATE, LST_UPSERT_STATE, LST_INS_CASE,
-       LST_GET_TREE, LST_SET_TREE, LST_MAX_SEQ, LST_COUNT };
+       LST_GET_TREE, LST_SET_TREE, LST_MAX_SEQ, LST_DEL_CASE, LST_COUNT };
 
 struct cust_ledger {
 	sqlite3 *db;

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "durable_int.h"
+#include "keyspec.h"
 #include "ledger_int.h"
 #include "publish.h"
 
@@ -30,13 +31,10 @@ int cust_signer_load(const struct cust_config *cfg, struct cust_signer *s,
 		snprintf(err, errlen, "[ledger] checkpoint_origin: not a valid key name");
 		return -EINVAL;
 	}
-	r = edkey_load_private(cfg->checkpoint_key, &s->key);
-	if (r < 0) {
-		snprintf(err, errlen, "%s: cannot load the checkpoint key: %s%s",
-			 cfg->checkpoint_key, strerror(-r),
-			 r == -EPERM ? " (must be a regular file, mode 0600)" : "");
+	/* a PEM file or a PKCS#11 URI (keyspec.h) */
+	r = keyspec_open(cfg->checkpoint_key, "checkpoint key", &s->key, err, errlen);
+	if (r < 0)
 		return r;
-	}
 	snprintf(s->origin, sizeof(s->origin), "%s", cfg->checkpoint_origin);
 	snprintf(s->ext_dir, sizeof(s->ext_dir), "%s", cfg->external_checkpoint_dir);
 	return 0;

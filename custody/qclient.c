@@ -210,14 +210,40 @@ static int print_users(const json_t *res, FILE *out)
 
 	fprintf(out, "%-24s %-11s %-16s %s\n", "USER", "ROLE", "AGENCY",
 		"CHANGED");
-	json_array_foreach(json_object_get(res, "users"), i, u)
+	json_array_foreach(json_object_get(res, "users"), i, u) {
+		char when[64];	/* the one form of times (query.h) */
+		if (cust_format_time_text(json_string_value(json_object_get(u, "changed")),
+					  when, sizeof(when)))
+			snprintf(when, sizeof(when), "?");
 		fprintf(out, "%-24s %-11s %-16s %s (seq %lld)\n",
 			json_string_value(json_object_get(u, "user")),
 			json_string_value(json_object_get(u, "role")),
-			json_string_value(json_object_get(u, "agency")),
-			json_string_value(json_object_get(u, "changed")),
+			json_string_value(json_object_get(u, "agency")), when,
 			(long long)json_integer_value(
 				json_object_get(u, "changed_seq")));
+	}
+	return 0;
+}
+
+/* A metadata edit: its events, then the item's category, cases, hold and
+ * retention as they now stand. */
+static int print_edit(const json_t *res, FILE *out)
+{
+	const json_t *rec = json_object_get(res, "record"), *ev, *c;
+	size_t i;
+
+	fprintf(out, "%s:", json_string_value(json_object_get(res, "item")));
+	json_array_foreach(json_object_get(res, "events"), i, ev)
+		fprintf(out, "%s %s (event %lld)", i ? "," : "",
+			json_string_value(json_object_get(ev, "action")),
+			(long long)json_integer_value(json_object_get(ev, "seq")));
+	fprintf(out, "\n  category %s, legal hold %s, retention until %s\n  cases:",
+		json_string_value(json_object_get(rec, "category")) ?: "-",
+		json_is_true(json_object_get(rec, "legal_hold")) ? "yes" : "no",
+		json_string_value(json_object_get(rec, "retention_until")) ?: "-");
+	json_array_foreach(json_object_get(rec, "cases"), i, c)
+		fprintf(out, "%s \"%s\"", i ? "," : "", json_string_value(c));
+	fprintf(out, "%s\n", json_array_size(json_object_get(rec, "cases")) ? "" : " none");
 	return 0;
 }
 
@@ -249,6 +275,9 @@ int qclient_print(const json_t *reply, const char *op, FILE *out,
 		return print_users(res, out);
 	if (!strcmp(op, "status"))
 		return qstatus_format(res, out) < 0 ? 2 : 0;
+	if (!strcmp(op, "categorize") || !strcmp(op, "hold") ||
+	    !strcmp(op, "case") || !strcmp(op, "annotate"))
+		return print_edit(res, out);
 	if (!strcmp(op, "user-admin")) {
 		fprintf(out, "user %s %s: recorded as event %lld\n",
 			json_string_value(json_object_get(res, "action")),

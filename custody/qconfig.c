@@ -164,7 +164,7 @@ int qconfig_load(const char *path, struct qconfig *c, char *err,
 		snprintf(err, errlen, "%s:%d: syntax error", path, rc);
 		return -EINVAL;
 	}
-	return 0;
+	return cust_retention_load(path, &c->retention, err, errlen);
 }
 
 int qconfig_service(const struct qconfig *c, const char *home_agency,
@@ -191,6 +191,7 @@ int qconfig_service(const struct qconfig *c, const char *home_agency,
 	s.alert.timeout_ms = c->alert_timeout_ms;
 	s.max_alerts = c->alert_max_running;
 	s.home_agency = home_agency;
+	s.retention = &c->retention;
 	*out = s;
 	return 0;
 }

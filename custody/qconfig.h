@@ -21,11 +21,15 @@
  *
  * Unknown keys, duplicates and bad values in these sections are errors
  * "FILE: [section] key: problem" (-EINVAL).
+ *
+ * The [retention] table (retention.h, shared with dockd) is loaded too:
+ * the service recomputes retention on every metadata edit.
  */
 
 #include <sys/types.h>
 
 #include "qservice.h"
+#include "retention.h"
 
 #define QCONFIG_PATH_MAX 512
 
@@ -38,6 +42,7 @@ struct qconfig {
 	char alert_command[QCONFIG_PATH_MAX];
 	int alert_timeout_ms;
 	int alert_max_running;
+	struct cust_retention retention;	/* [retention] */
 };
 
 /* Defaults: no socket, mode 0666, no group, 5000 ms, 32, no command,

@@ -13,6 +13,7 @@
 static const char *const keys_history[] = { "item", NULL };
 static const char *const keys_search[] = {
 	"officer", "camera", "category", "case", "status", "from", "to",
+	"docked_from", "docked_to", "hold", "due", "refused",
 	"limit", "agency", NULL };
 static const char *const keys_events[] = {
 	"action", "from", "to", "limit", "agency", NULL };
@@ -21,6 +22,12 @@ static const char *const keys_admin[] = {
 	"action", "user", "role", "agency", NULL };
 static const char *const keys_none[] = { "agency", NULL };
 static const char *const keys_status[] = { NULL };
+static const char *const keys_categorize[] = { "item", "category", NULL };
+static const char *const keys_hold[] = { "item", "action", NULL };
+static const char *const keys_case[] = { "item", "action", "case", NULL };
+static const char *const keys_annotate[] = { "item", "title", "notes", NULL };
+static const char *const keys_due[] = { "agency", "limit", NULL };
+static const char *const keys_destroy[] = { "item", "action", NULL };
 
 /* Audit actions an auditor may list (prefixes of event.h names). */
 static const char *const audit_prefixes[] = {
@@ -31,9 +38,13 @@ static const char *const audit_prefixes[] = {
 static const char *const *keys_for(enum access_op op)
 {
 	switch (op) {
-	case ACCESS_OP_HISTORY:
-	case ACCESS_OP_HOLD:
-	case ACCESS_OP_CATEGORIZE: return keys_history;
+	case ACCESS_OP_HISTORY: return keys_history;
+	case ACCESS_OP_HOLD: return keys_hold;
+	case ACCESS_OP_CATEGORIZE: return keys_categorize;
+	case ACCESS_OP_CASE: return keys_case;
+	case ACCESS_OP_ANNOTATE: return keys_annotate;
+	case ACCESS_OP_DUE: return keys_due;
+	case ACCESS_OP_DESTROY: return keys_destroy;
 	case ACCESS_OP_SEARCH: return keys_search;
 	case ACCESS_OP_ACCESS_EVENTS: return keys_events;
 	case ACCESS_OP_USER_LIST: return keys_users;
@@ -73,12 +84,16 @@ static int check_params(json_t *params, enum access_op op, char *msg,
 			}
 			continue;
 		}
-		if (!json_is_string(v) || json_string_length(v) == 0 ||
-		    json_string_length(v) > QOP_STR_MAX ||
-		    strlen(json_string_value(v)) != json_string_length(v)) {
-			snprintf(msg, cap, "bad request: \"%.40s\" must be a "
-				 "string of 1..%d bytes", k, QOP_STR_MAX);
-			return -EINVAL;
+		{
+			/* notes are free text, longer than any other field */
+			size_t max = strcmp(k, "notes") ? QOP_STR_MAX : QOP_NOTES_MAX;
+			if (!json_is_string(v) || json_string_length(v) == 0 ||
+			    json_string_length(v) > max ||
+			    strlen(json_string_value(v)) != json_string_length(v)) {
+				snprintf(msg, cap, "bad request: \"%.40s\" must be a "
+					 "string of 1..%zu bytes", k, max);
+				return -EINVAL;
+			}
 		}
 	}
 	return 0;
@@ -152,6 +167,9 @@ void qop_target(struct qop *q)
 	case ACCESS_OP_HISTORY:
 	case ACCESS_OP_HOLD:
 	case ACCESS_OP_CATEGORIZE:
+	case ACCESS_OP_CASE:
+	case ACCESS_OP_ANNOTATE:
+	case ACCESS_OP_DESTROY:
 		if (q->item && cust_ledger_item_agency(q->ctx->ledger, q->item,
 				q->target, sizeof(q->target)) == 0 &&
 		    access_agency_valid(q->target))
@@ -183,18 +201,40 @@ static const char *param(const struct qop *q, const char *k)
 	return json_string_value(json_object_get(q->params, k));
 }
 
-/* from/to strings into ns; a bare date as "to" means the end of it. */
+/* Time parameters into ns; a bare date as an upper bound means the end
+ * of it. A time without a zone is UTC here, never the service's zone
+ * (`custody remote` sends the clerk's dates with their offset). */
+static int time_param(const struct qop *q, const char *k, int upper, int64_t *ns,
+		      char *msg, size_t cap)
+{
+	const char *v = param(q, k);
+
+	*ns = 0;
+	if (v && cust_parse_time_utc(v, upper, ns) < 0) {
+		snprintf(msg, cap, "bad request: %s must be an ISO 8601 date or "
+			 "date-time", k);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int time_range(const struct qop *q, int64_t *from, int64_t *to,
 		      char *msg, size_t cap)
 {
-	const char *f = param(q, "from"), *t = param(q, "to");
+	int rc = time_param(q, "from", 0, from, msg, cap);
 
-	*from = 0;
-	*to = 0;
-	if ((f && cust_parse_time(f, 0, from) < 0) ||
-	    (t && cust_parse_time(t, 1, to) < 0)) {
-		snprintf(msg, cap, "bad request: from/to must be ISO 8601 "
-			 "dates or date-times");
+	return rc ? rc : time_param(q, "to", 1, to, msg, cap);
+}
+
+/* "yes" / absent; anything else is a bad request. */
+static int flag_param(const struct qop *q, const char *k, int *on, char *msg,
+		      size_t cap)
+{
+	const char *v = param(q, k);
+
+	*on = v && !strcmp(v, "yes");
+	if (v && !*on) {
+		snprintf(msg, cap, "bad request: %s must be \"yes\" when given", k);
 		return -EINVAL;
 	}
 	return 0;
@@ -210,7 +250,8 @@ static size_t limit_of(const struct qop *q)
 static int run_search(struct qop *q, json_t **out, char *msg, size_t cap)
 {
 	struct cust_search s;
-	int rc;
+	const char *hold = param(q, "hold");
+	int rc, refused = 0;
 
 	memset(&s, 0, sizeof(s));
 	s.officer = param(q, "officer");
@@ -219,9 +260,32 @@ static int run_search(struct qop *q, json_t **out, char *msg, size_t cap)
 	s.case_no = param(q, "case");
 	s.status = param(q, "status");
 	s.limit = limit_of(q);
-	rc = time_range(q, &s.from_ns, &s.to_ns, msg, cap);
-	if (rc)
+	if (s.status && !cust_status_valid(s.status)) {
+		snprintf(msg, cap, "bad request: status \"%.40s\" is not one of: %s",
+			 s.status, CUST_STATUS_NAMES);
+		return -EINVAL;
+	}
+	if (hold && strcmp(hold, "yes") && strcmp(hold, "no")) {
+		snprintf(msg, cap, "bad request: hold must be \"yes\" or \"no\"");
+		return -EINVAL;
+	}
+	s.hold = !hold ? 0 : hold[0] == 'y' ? CUST_HOLD_YES : CUST_HOLD_NO;
+	if ((rc = time_range(q, &s.from_ns, &s.to_ns, msg, cap)) ||
+	    (rc = time_param(q, "docked_from", 0, &s.docked_from_ns, msg, cap)) ||
+	    (rc = time_param(q, "docked_to", 1, &s.docked_to_ns, msg, cap)) ||
+	    (rc = flag_param(q, "due", &s.due, msg, cap)) ||
+	    (rc = flag_param(q, "refused", &refused, msg, cap)))
 		return rc;
+	if (refused) {
+		if (s.officer || s.category || s.case_no || s.status || s.hold || s.due ||
+		    s.docked_from_ns || s.docked_to_ns) {
+			snprintf(msg, cap, "bad request: refused takes only camera, from, "
+				 "to, limit");
+			return -EINVAL;
+		}
+		return cust_query_refusals(q->ctx->ledger, q->target, s.camera, s.from_ns,
+					   s.to_ns, s.limit, out);
+	}
 	return cust_query_search(q->ctx->ledger, q->target, &s, out);
 }
 
@@ -333,6 +397,10 @@ int qop_run(struct qop *q, json_t **out, char *msg, size_t cap)
 		break;
 	case ACCESS_OP_USER_LIST:
 		rc = users_list(q->ctx->ledger, q->target, out);
+		break;
+	case ACCESS_OP_DUE:
+	case ACCESS_OP_DESTROY:
+		rc = qop_destroy_read(q, out, msg, cap);
 		break;
 	default:
 		snprintf(msg, cap, "%s is not offered by the query service",

@@ -18,6 +18,7 @@
 #include "users.h"
 
 #define QOP_STR_MAX 128		/* longest string parameter (bytes) */
+#define QOP_NOTES_MAX 2048	/* longest "notes" (annotate) */
 
 struct qop {
 	const struct qrequest_ctx *ctx;
@@ -66,11 +67,35 @@ int qop_run(struct qop *q, json_t **out, char *msg, size_t cap);
  * only when out of memory. */
 json_t *qop_user_admin(struct qop *q);
 
+/* Metadata edits (qedit.c): 1 for categorize, hold, case, annotate. */
+int qop_is_edit(enum access_op op);
+/* Run an allowed metadata edit and build the whole reply: the edit is its
+ * own event (categorized, hold_set, ...), followed in the same commit by
+ * retention_set / retention_extended when the retention date changes; a
+ * refused edit (bad value, nothing to change) is recorded as failed. NULL
+ * only when out of memory. */
+json_t *qop_edit(struct qop *q);
+
+/* Destruction (qdestroy.c). 1 when the request changes something
+ * (destroy request / approve): run with qop_destroy(), which builds the
+ * whole reply (destruction_requested / destruction_approved, refusals
+ * recorded as failed and alerted). Reads (due, destroy plan) go through
+ * qop_run() -> qop_destroy_read() and are recorded as ledger_read. */
+int qop_is_destroy(const struct qop *q);
+json_t *qop_destroy(struct qop *q);
+int qop_destroy_read(struct qop *q, json_t **out, char *msg, size_t cap);
+
 /* From qrequest.c: record an event about q (seq or negative errno) and
  * build an error reply. */
 int64_t qrequest_record_(struct qop *q, enum cust_action action,
 			 enum cust_outcome outcome, const char *key,
 			 const char *val);
 json_t *qrequest_error_(const char *code, const char *msg, int64_t seq);
+/* ... the same about q->item (when it exists); and the details object
+ * every event of a request carries (uid, pid, via, role, op, params). */
+int64_t qrequest_record_item_(struct qop *q, enum cust_action action,
+			      enum cust_outcome outcome, const char *key,
+			      const char *val);
+json_t *qrequest_details_(const struct qop *q);
 
 #endif

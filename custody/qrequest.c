@@ -255,6 +255,10 @@ static json_t *allow(struct qop *q)
 		return qop_user_admin(q);
 	if (q->op == ACCESS_OP_STATUS)
 		return allow_status(q);
+	if (qop_is_edit(q->op))
+		return qop_edit(q);
+	if (qop_is_destroy(q))
+		return qop_destroy(q);
 	rc = qop_run(q, &result, msg, sizeof(msg));
 	return answer(q, rc, result, msg);
 }
@@ -328,6 +332,20 @@ int64_t qrequest_record_(struct qop *q, enum cust_action action,
 			 const char *val)
 {
 	return record(q, action, outcome, "", key, val);
+}
+
+/* Shared with qedit.c: a failed edit is recorded on the item. */
+int64_t qrequest_record_item_(struct qop *q, enum cust_action action,
+			      enum cust_outcome outcome, const char *key,
+			      const char *val)
+{
+	return record(q, action, outcome, q->item && q->have_target ? q->item : "",
+		      key, val);
+}
+
+json_t *qrequest_details_(const struct qop *q)
+{
+	return base_details(q);
 }
 
 json_t *qrequest_error_(const char *code, const char *msg, int64_t seq)

@@ -41,6 +41,7 @@
 
 #include "alert.h"
 #include "ledger.h"
+#include "retention.h"
 
 #define QREQ_MAX 8192	/* request bytes (one line) */
 
@@ -62,6 +63,9 @@ struct qrequest_ctx {
 	 * on failure; called without the lock held. */
 	json_t *(*status_fn)(void *status_ctx);
 	void *status_ctx;
+	/* The [retention] table for metadata edits (qedit.c); never NULL
+	 * once the service is open. */
+	const struct cust_retention *retention;
 };
 
 struct qpeer {

@@ -45,6 +45,7 @@ struct qservice {
 	int nconns, active;
 	struct qconn *conns;
 	struct qrequest_ctx rctx;
+	struct cust_retention retention;	/* rctx.retention points here */
 	void (*publish)(void *ctx);	/* checkpoint before each reply */
 	void *publish_ctx;
 	struct alert_runner *alerts;
@@ -380,6 +381,21 @@ int qservice_set_alert(struct qservice *svc, const struct alert_config *cfg)
 	return svc ? alert_runner_set_config(svc->alerts, cfg) : -EINVAL;
 }
 
+void qservice_set_retention(struct qservice *svc, const struct cust_retention *r)
+{
+	if (!svc)
+		return;
+	if (svc->rctx.lock)
+		svc->rctx.lock(svc->rctx.lock_ctx);
+	if (r)
+		svc->retention = *r;
+	else
+		cust_retention_init(&svc->retention);
+	svc->rctx.retention = &svc->retention;
+	if (svc->rctx.unlock)
+		svc->rctx.unlock(svc->rctx.lock_ctx);
+}
+
 int qservice_alerts_running(const struct qservice *svc)
 {
 	return svc ? alert_runner_running(svc->alerts) : 0;
@@ -492,6 +508,7 @@ int qservice_open(const struct qservice_config *cfg,
 	svc->rctx.ledger = ledger;
 	svc->rctx.alerts = svc->alerts;
 	svc->rctx.home_agency = cfg->home_agency;
+	qservice_set_retention(svc, cfg->retention);
 	svc->epfd = epoll_create1(EPOLL_CLOEXEC);
 	svc->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (svc->epfd < 0 || svc->tfd < 0) {

@@ -72,9 +72,12 @@ struct qservice_config {
 	const char *home_agency;	/* agency for events of strangers, and
 					 * whose status "status" reports;
 					 * borrowed: must outlive svc */
+	const struct cust_retention *retention;	/* [retention]; copied;
+					 * NULL: defaults (retention.h) */
 };
 
 struct qservice;
+struct cust_retention;
 
 /* Create the socket (an existing socket file at the path is replaced;
  * any other file there is an error -EEXIST), chmod/chown it, listen.
@@ -122,6 +125,10 @@ void qservice_set_lock(struct qservice *svc, void (*lock)(void *ctx),
 /* Replace the alert command/timeout (configuration reload); the string is
  * copied. 0 or -EINVAL (unchanged). */
 int qservice_set_alert(struct qservice *svc, const struct alert_config *cfg);
+
+/* Replace the [retention] table (configuration reload; copied, under the
+ * ledger lock when one is set). NULL: the defaults of retention.h. */
+void qservice_set_retention(struct qservice *svc, const struct cust_retention *r);
 
 /* Alert commands started and not yet collected (tests, diagnostics). */
 int qservice_alerts_running(const struct qservice *svc);

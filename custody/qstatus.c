@@ -1,5 +1,6 @@
 /* qstatus: the dock's status reply as text. See qstatus.h. */
 #include "qstatus.h"
+#include "query.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -45,6 +46,22 @@ static const char *field(const json_t *o, const char *k, char *buf,
 			 size_t cap)
 {
 	return cell(json_object_get(o, k), buf, cap);
+}
+
+/* A time member (RFC 3339 UTC in the JSON) in the one form people read
+ * everywhere (query.h cust_format_time: local with offset, or Z). */
+static const char *tfield(const json_t *o, const char *k, char *buf,
+			  size_t cap)
+{
+	char raw[64];
+	const char *v = json_string_value(json_object_get(o, k));
+
+	if (!v || strlen(v) >= sizeof(raw))
+		return field(o, k, buf, cap);
+	memcpy(raw, v, strlen(v) + 1);
+	if (cust_format_time_text(raw, buf, cap))
+		return field(o, k, buf, cap);
+	return buf;
 }
 
 void qstatus_bytes(uint64_t n, char *buf, size_t cap)
@@ -143,7 +160,7 @@ static void camera(const json_t *c, FILE *out)
 		field(c, "serial", ser, sizeof(ser)),
 		field(c, "officer", off, sizeof(off)),
 		field(c, "transport", tr, sizeof(tr)),
-		field(c, "since", since, sizeof(since)));
+		tfield(c, "since", since, sizeof(since)));
 	if (json_array_size(recs) == 0) {
 		fprintf(out, "  (no recording in progress)\n");
 		return;
@@ -188,9 +205,9 @@ static void storage_line(const json_t *st, FILE *out)
 	if (workers >= 0)
 		fprintf(out, "  workers: %" PRId64, workers);
 	if (json_is_string(json_object_get(st, "since")))
-		fprintf(out, "  since %s", field(st, "since", since, sizeof(since)));
+		fprintf(out, "  since %s", tfield(st, "since", since, sizeof(since)));
 	if (json_is_string(json_object_get(st, "retry_at")))
-		fprintf(out, "  next attempt %s", field(st, "retry_at", retry, sizeof(retry)));
+		fprintf(out, "  next attempt %s", tfield(st, "retry_at", retry, sizeof(retry)));
 	fputc('\n', out);
 	if (json_is_string(json_object_get(st, "last_error")))
 		fprintf(out, "  last error: %s\n", field(st, "last_error", err, sizeof(err)));
@@ -225,7 +242,7 @@ int qstatus_format(const json_t *status, FILE *out)
 	fprintf(out, "Dock %s (agency %s), %s\n\n",
 		field(status, "dock_id", dock, sizeof(dock)),
 		field(status, "agency_id", ag, sizeof(ag)),
-		field(status, "time", when, sizeof(when)));
+		tfield(status, "time", when, sizeof(when)));
 	if (json_array_size(cams) == 0) {
 		fprintf(out, "CAMERAS: none docked\n");
 	} else {

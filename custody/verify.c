@@ -124,6 +124,9 @@ static void replay(struct vctx *v, const struct cust_event *ev)
 	else if (r)
 		verify_find(v, "record", ev->seq, "event cannot be applied to %s: %s",
 		     ev->evidence_id, strerror(-r));
+	if (ev->action == CUST_A_STORAGE_VERIFIED || ev->action == CUST_A_FIXITY_CHECKED ||
+	    ev->action == CUST_A_REPAIRED)
+		verify_fixity_event(v, it, ev);
 }
 
 static int check_row(struct vctx *v, sqlite3_stmt *s, struct cust_event *ev,

@@ -26,7 +26,10 @@ struct ck {
 struct item {
 	struct cust_evstate st;
 	int seen;
+	char ct_sha[65];	/* last storage_verified ct_sha256 (verify_fixity.c) */
+	unsigned char fix_failed; /* copies with a failed check not yet repaired: 1 vault, 2 storage */
 };
+
 
 /* One verify run. leaves[i] is the recomputed leaf hash of row i. */
 struct vctx {
@@ -49,6 +52,10 @@ struct vctx {
 /* Count a finding and report it through the callback (up to a cap). */
 void verify_find(struct vctx *v, const char *cls, uint64_t seq, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
+
+/* Fixity events (verify_fixity.c): storage_verified, fixity_checked and
+ * repaired of item it, after the record replay. */
+void verify_fixity_event(struct vctx *v, struct item *it, const struct cust_event *ev);
 
 /* Checkpoint copies into v->cks: the external directory (before the
  * read snapshot), then the ledger table (inside it). */

@@ -5,6 +5,9 @@
  *   dockd --config FILE enroll --serial S ...  enroll a camera
  *   dockd --config FILE revoke --serial S --reason TEXT
  *   dockd --config FILE cameras [--json]       list the enrolment table
+ *   dockd --config FILE fixity [--items N] [--bytes-per-s N] [--json]
+ *                                              run one fixity audit now (fixity.h)
+ *   dockd --config FILE purge --dry-run        vault copies the purge would remove now
  *
  * Each is called by dockd/main.c's dispatch table with the --config value
  * (NULL when none was given) and the remaining arguments, argv[0] being
@@ -28,5 +31,7 @@ int admin_certify(const char *config, int argc, char **argv);
 int admin_enroll(const char *config, int argc, char **argv);
 int admin_revoke(const char *config, int argc, char **argv);
 int admin_cameras(const char *config, int argc, char **argv);
+int admin_fixity(const char *config, int argc, char **argv);
+int admin_purge(const char *config, int argc, char **argv); /* admin_purge.c */
 
 #endif

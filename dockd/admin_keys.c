@@ -15,7 +15,9 @@
 #include "admin.h"
 #include "admin_int.h"
 #include "dockcert.h"
+#include "dockkey.h"
 #include "edsig.h"
+#include "p11key.h"
 
 #define CERT_DAYS_DEFAULT 365
 #define CERT_DAYS_MAX 3650
@@ -49,7 +51,7 @@ int admin_keygen(const char *config, int argc, char **argv)
 	struct edsig_key *k = NULL;
 	struct admin_env e;
 	uint8_t pub[PROTO_PUBKEY_LEN];
-	char hex[2 * PROTO_PUBKEY_LEN + 1];
+	char hex[2 * PROTO_PUBKEY_LEN + 1], why[600] = "";
 	int c, r;
 
 	optind = 0;
@@ -63,23 +65,23 @@ int admin_keygen(const char *config, int argc, char **argv)
 	}
 	if ((r = admin_open(&e, "keygen", config, true)) != ADMIN_OK)
 		return r;
-	/* The key is written first (O_EXCL: an existing key is never
-	 * replaced), then its event; if the event cannot be recorded the key
-	 * is removed, so a key exists only with its ledger event. */
-	r = edsig_generate(&k);
-	if (r == 0 && (r = edsig_save_private(k, e.dc.key_path)) < 0) {
-		admin_err("keygen", "%s: %s", e.dc.key_path,
-			  r == -EEXIST ? "a dock key exists already; refusing to overwrite it"
-				       : edsig_strerror(r));
+	/* The key is made first (a new file, O_EXCL, or a new pair in the
+	 * PKCS#11 token [dock] key names, whose private half never comes out;
+	 * an existing key is never replaced), then its event; if the event
+	 * cannot be recorded the key is removed, so a key exists only with its
+	 * ledger event. */
+	r = dockkey_create(e.dc.key_path, &k, why, sizeof(why));
+	if (r < 0) {
+		admin_err("keygen", "%s", why);
 		goto out;
 	}
-	if (r == 0)
-		r = edsig_public_raw(k, pub);
+	r = edsig_public_raw(k, pub);
 	if (r == 0)
 		r = edsig_hex(pub, sizeof(pub), hex, sizeof(hex));
 	if (r == 0 && (r = record_key_event(&e, hex)) < 0) {
 		admin_err("keygen", "cannot record key_changed (%s); key removed", cust_ledger_errmsg(e.l));
-		unlink(e.dc.key_path);
+		dockkey_discard(e.dc.key_path, k);
+		k = NULL;
 		goto out;
 	}
 	if (r < 0) {
@@ -87,9 +89,10 @@ int admin_keygen(const char *config, int argc, char **argv)
 		goto out;
 	}
 	printf("%s\n", hex);
-	fprintf(stderr, "dockd keygen: dock key written to %s; have the agency certify it:\n"
+	fprintf(stderr, "dockd keygen: dock key %s %s; have the agency certify it:\n"
 			"  dockd certify --agency-key AGENCY.key --agency-id %s --dock-id %s \\\n"
 			"      --dock-pub %s --out dock.cert\n",
+		p11key_is_uri(e.dc.key_path) ? "created in the token named by" : "written to",
 		e.dc.key_path, e.dc.agency_id, e.dc.dock_id, hex);
 out:
 	edsig_key_free(k);

@@ -14,8 +14,10 @@
 #include "enrol.h"
 #include "ingest.h"
 #include "log.h"
+#include "purge.h"
 #include "release.h"
 #include "linkc.h"
+#include "space.h"
 #include "storage.h"
 #include "transport_usb.h"
 
@@ -38,6 +40,7 @@ struct cam {
 	char why[SESSION_WHY_MAX + 1];
 	bool reseat;      /* refused BUSY: its previous session is finishing */
 	bool final;       /* registered in final[] (wait for storage, release) */
+	bool aborted;     /* session_aborted already recorded */
 	/* manifest batch */
 	struct proto_manifest_entry batch[LIST_BATCH];
 	size_t n_batch;
@@ -162,7 +165,7 @@ static void record_rejected(struct cam *c, int err)
 	struct cust_event ev[2];
 	char pub[65] = "";
 	const char *serial = c->have_id ? c->id.serial : "";
-	const char *why = c->have_id && c->why[0] ? c->why : session_refusal_text(err);
+	const char *why = c->why[0] ? c->why : session_refusal_text(err);
 
 	if (c->have_id)
 		edsig_hex(c->id.pubkey, 32, pub, sizeof(pub));
@@ -183,6 +186,49 @@ static void record_rejected(struct cam *c, int err)
 		    "camera refused: %s", why);
 }
 
+/* session_aborted (docs/custody-ledger.md): the dock ended a camera
+ * session the camera did not finish properly; and an alert. why is one of
+ * "too_slow", "deadline", "protocol", "no_hello_reply". */
+static void record_aborted(struct cam *c, const char *serial, const char *why, int err)
+{
+	struct cust_event ev;
+	char reason[200];
+	int r;
+
+	snprintf(reason, sizeof(reason), "camera session ended by the dock: %s (%s)", why,
+		 proto_strerror(err));
+	r = ledgerw_event(c->d->w, &ev, CUST_A_SESSION_ABORTED, NULL, CUST_OUTCOME_FAILED);
+	if (r == 0)
+		r = cust_event_set_text(ev.reason, sizeof(ev.reason), reason);
+	if (r == 0)
+		r = ev_details(&ev, json_pack("{s:s,s:s,s:s,s:s,s:s}", "why", why, "serial", serial,
+					      "transport", c->transport, "peer",
+					      c->t ? c->t->peer : "", "error", proto_strerror(err)));
+	if (r == 0)
+		r = ledgerw_append(c->d->w, &ev);
+	if (r < 0)
+		log_error("ledger: session_aborted not recorded: %s", strerror(-r));
+	log_warning("camera %s: session aborted: %s (%s)", serial[0] ? serial : "?", why,
+		    proto_strerror(err));
+	dockd_alert(c->d, "session", serial[0] ? serial : c->t ? c->t->peer : "?",
+		    "camera session aborted: %s (%s); its recordings stay on the camera", why,
+		    proto_strerror(err));
+}
+
+/* After authentication: the session ended on a link limit or because the
+ * camera broke the protocol (the dock sent ERROR): record it. */
+static void record_failure(struct cam *c, struct link *s, const char *serial)
+{
+	int lim = link_limit(s), err = link_error(s);
+
+	if (c->aborted)
+		return;
+	if (lim)
+		record_aborted(c, serial, lim == SESSION_LIMIT_RATE ? "too_slow" : "deadline", err);
+	else if (err <= -PROTO_E_BASE && err >= -PROTO_E_MAX)
+		record_aborted(c, serial, "protocol", err);
+}
+
 /* docked + device_authenticated (+ clock correction), one transaction. */
 static int record_authenticated(struct cam *c, struct link *s)
 {
@@ -191,10 +237,15 @@ static int record_authenticated(struct cam *c, struct link *s)
 	int64_t lim = (int64_t)c->snap->cfg.max_clock_drift_s * 1000000000LL;
 	struct cust_event ev[2];
 	json_t *det;
+	/* saturated (session.h) or before 1970: recorded, trusted for nothing */
+	bool absurd = off == INT64_MIN || off == INT64_MAX || id->clock_ns < 0;
 	bool synced = false;
 	int r;
 
-	if (off > lim || off < -lim)
+	if (absurd)
+		dockd_alert(c->d, "clock", id->serial, "camera clock absurd (clock_ns %lld):"
+			    " recorded, not trusted", (long long)id->clock_ns);
+	else if (off > lim || off < -lim)
 		dockd_alert(c->d, "clock", id->serial, "camera clock off by %lld s",
 			    (long long)(off / 1000000000LL));
 	if (c->snap->cfg.clock_correct && link_time_sync(s, &before, &after) == 0)
@@ -202,6 +253,10 @@ static int record_authenticated(struct cam *c, struct link *s)
 	det = json_pack("{s:s,s:s,s:s,s:s,s:I}", "serial", id->serial, "model", id->model,
 			"firmware", id->firmware, "officer", id->officer_id, "clock_offset_ns",
 			(json_int_t)off);
+	if (det && absurd) {
+		json_object_set_new(det, "camera_clock_ns", json_integer((json_int_t)id->clock_ns));
+		json_object_set_new(det, "clock_absurd", json_true());
+	}
 	if (det && synced)
 		json_object_set_new(det, "time_synced", json_pack("{s:I,s:I}", "camera_before_ns",
 								  (json_int_t)before,
@@ -247,12 +302,38 @@ struct list_ctx {
 	const struct proto_identity *id;
 };
 
+/* A manifest entry whose id custody cannot name ("." or "..", or too long
+ * with the serial for an evidence id): never listed, pulled or released,
+ * so it stays on the camera. integrity_failed without an evidence id (it
+ * has none) {stage: "manifest", serial, recording_id} and an alert. */
+static void refuse_id(struct cam *c, const char *serial, const char *rid)
+{
+	static const char why[] = "recording id refused: custody cannot name it"
+				  " (\".\", \"..\" or too long with the serial)";
+	struct cust_event ev;
+
+	c->bad_entries++;
+	if (ledgerw_event(c->d->w, &ev, CUST_A_INTEGRITY_FAILED, NULL, CUST_OUTCOME_FAILED) == 0 &&
+	    cust_event_set_text(ev.reason, sizeof(ev.reason), why) == 0 &&
+	    ev_details(&ev, json_pack("{s:s,s:s,s:s}", "stage", "manifest", "serial", serial,
+				      "recording_id", rid)) == 0)
+		(void)ledgerw_append(c->d->w, &ev);
+	log_warning("camera %s lists recording id '%s': %s; it stays on the camera", serial, rid,
+		    why);
+	dockd_alert(c->d, "integrity", serial, "recording id '%s' refused: custody cannot name it;"
+		    " not ingested, it stays on the camera", rid);
+}
+
 static int on_entry(void *ctx, const struct proto_manifest_entry *e, int verdict)
 {
 	struct list_ctx *lc = ctx;
 	struct cam *c = lc->c;
 	char eid[DOCKDB_EVIDENCE_MAX + 1];
 
+	if (!dockdb_nameable(lc->id->serial, e->recording_id)) {
+		refuse_id(c, lc->id->serial, e->recording_id);
+		return 0;
+	}
 	if (verdict < 0) {
 		struct cust_event ev;
 
@@ -270,31 +351,68 @@ static int on_entry(void *ctx, const struct proto_manifest_entry *e, int verdict
 	return c->n_batch == LIST_BATCH ? flush_batch(c, lc->id) : 0;
 }
 
-/* Vault short of space or failing: wait (keeping the link alive) until it
- * recovers. false when the daemon stops or the link is gone. */
-static bool wait_for_disk(struct cam *c, struct link *s, int err, bool alert)
+/* Room to pull: the vault above min_free_mb and the state directory
+ * (ledger) above [vault] state_min_free_mb (space.h). */
+static bool space_ok(struct cam *c)
+{
+	bool vault = ingest_space_ok(c->snap);
+
+	return space_state_ok(c->d, c->snap) && vault;
+}
+
+/* Pulling is paused for space: what is already verified in storage is
+ * released all the same, so the dock's disk never sends a camera back out
+ * full (issue 12). false: the link is gone. */
+static bool release_paused(struct cam *c, struct link *s, const char *serial)
+{
+	unsigned n = 0;
+	int r;
+
+	status_cam_state(c->d->status, c->slot, "releasing");
+	r = release_camera(c->d, c->snap, s, serial, c->listed_ns, &n);
+	if (n)
+		log_info("camera %s: %u verified recording(s) released while pulling is paused",
+			 serial, n);
+	return r == 0;
+}
+
+/* Vault short of space or failing: release what is verified, ask the purge
+ * worker for space, wait (keeping the link alive and releasing what the
+ * storage worker verifies meanwhile) until it recovers. false when the
+ * daemon stops or the link is gone. */
+static bool wait_for_disk(struct cam *c, struct link *s, const char *serial, int err,
+			  bool alert)
 {
 	int waited = 0;
 
-	if (alert)
+	const char *dir = ingest_space_short(c->snap);
+
+	if (alert && dir && dir != c->snap->cfg.vault_dir)
+		dockd_alert(c->d, "disk", dir, "state directory (custody ledger) below min_free_mb"
+			    " (%u MiB): pulling paused", c->snap->cfg.min_free_mb);
+	else if (alert)
 		dockd_alert(c->d, "disk", c->snap->cfg.vault_dir,
 			    "vault short of space or failing (%s): pulling paused", strerror(-err));
+	purge_kick(c->d->purge);
+	if (!release_paused(c, s, serial))
+		return false;
 	status_cam_state(c->d->status, c->slot, "waiting-disk");
 	while (!atomic_load(&c->d->stop)) {
 		sleep_ms(DISK_RETRY_MS);
 		waited += DISK_RETRY_MS;
-		if (ingest_space_ok(c->snap) && waited >= 2 * DISK_RETRY_MS)
+		if (space_ok(c) && waited >= 2 * DISK_RETRY_MS)
 			break;
 		if (waited % KEEPALIVE_MS == 0) {
 			struct proto_status_reply st;
 
-			if (link_status(s, &st) < 0)
+			if (link_status(s, &st) < 0 || !release_paused(c, s, serial))
 				return false;
+			status_cam_state(c->d->status, c->slot, "waiting-disk");
 		}
 	}
 	status_cam_state(c->d->status, c->slot, "pulling");
 	if (!atomic_load(&c->d->stop))
-		log_info("vault has space again: pulling resumes");
+		log_info("vault and state directory have space again: pulling resumes");
 	return !atomic_load(&c->d->stop);
 }
 
@@ -317,8 +435,9 @@ static int pull_all(struct cam *c, struct link *s, const char *serial)
 			return 0;
 		if (r < 0)
 			return r;
-		if (!ingest_space_ok(c->snap)) {
-			if (!wait_for_disk(c, s, -ENOSPC, !alerted))
+		if (!space_ok(c)) {
+			/* a short state directory alerted already (space.c) */
+			if (!wait_for_disk(c, s, serial, -ENOSPC, !alerted && !ingest_space_ok(c->snap)))
 				return -ECANCELED;
 			alerted = true;
 			continue;
@@ -327,7 +446,7 @@ static int pull_all(struct cam *c, struct link *s, const char *serial)
 		dockd_touch(c->d);
 		if (r == 0)
 			storage_kick(c->d->storage);
-		if (disk && r == -ENOSPC && ingest_space_ok(c->snap)) {
+		if (disk && r == -ENOSPC && space_ok(c)) {
 			/* Full, yet min_free_mb is free (always so with 0): the
 			 * free-space check cannot tell when space is back, and
 			 * waiting would only retry into the full disk. The pull
@@ -339,6 +458,8 @@ static int pull_all(struct cam *c, struct link *s, const char *serial)
 					    strerror(-r), serial);
 			log_warning("%s: vault full with min_free_mb = %u free: ending this docking",
 				    rec.evidence_id, c->snap->cfg.min_free_mb);
+			purge_kick(c->d->purge);
+			(void)release_paused(c, s, serial);
 			return r;
 		}
 		if (disk) {
@@ -347,7 +468,7 @@ static int pull_all(struct cam *c, struct link *s, const char *serial)
 					  rec.evidence_id);
 				return r;
 			}
-			if (!wait_for_disk(c, s, r, !alerted))
+			if (!wait_for_disk(c, s, serial, r, !alerted))
 				return -ECANCELED;
 			alerted = true;
 			continue; /* the same recording again, resuming */
@@ -400,8 +521,12 @@ static bool wait_uploads(struct cam *c, struct link *s, const char *serial)
 
 static void run_session(struct cam *c)
 {
+	const struct dock_config *k = &c->snap->cfg;
 	struct session_cfg cfg = { .dock_key = c->d->dock_key, .cert = &c->d->cert,
-				   .enrol = enrol_cb, .enrol_ctx = c, .why = c->why };
+				   .enrol = enrol_cb, .enrol_ctx = c, .why = c->why,
+				   .deadline_ms = (int64_t)k->session_deadline_s * 1000,
+				   .min_rate_bps = (uint64_t)k->min_rate_kib_s * 1024,
+				   .rate_window_ms = (int64_t)k->rate_window_s * 1000 };
 	struct link *s = NULL;
 	struct list_ctx lc = { .c = c };
 	char serial[PROTO_ID_MAX + 1];
@@ -417,11 +542,18 @@ static void run_session(struct cam *c)
 	}
 	if (r < 0) {
 		if (c->have_id || r == -PROTO_E_AUTH || r == -PROTO_E_UNENROLLED || r == -PROTO_E_BUSY ||
-		    r == -PROTO_E_BAD_VERSION)
+		    r == -PROTO_E_BAD_VERSION) {
 			record_rejected(c, r);
-		else
-			log_warning("%s: session failed before authentication: %s", c->t->peer,
-				    proto_strerror(r));
+		} else if (r <= -PROTO_E_BASE && r >= -PROTO_E_MAX) {
+			/* a malformed HELLO_REPLY (the camera got ERROR with the
+			 * code), the wrong message, or the camera's own ERROR */
+			snprintf(c->why, sizeof(c->why), "malformed or refused HELLO_REPLY: %s",
+				 proto_strerror(r));
+			record_rejected(c, r);
+		} else {
+			/* no HELLO_REPLY: timeout, or the peer left */
+			record_aborted(c, "", "no_hello_reply", r);
+		}
 		return;
 	}
 	lc.id = link_identity(s);
@@ -439,6 +571,16 @@ static void run_session(struct cam *c)
 		r = flush_batch(c, lc.id);
 	if (r < 0) {
 		log_warning("%s: listing failed: %s", serial, proto_strerror(r));
+		if (r == -EEXIST) {
+			/* an id listed twice: the manifest is not one (6.5) */
+			link_abort(s, -PROTO_E_BAD_FIELD);
+			record_aborted(c, serial, "duplicate_id", -PROTO_E_BAD_FIELD);
+			c->aborted = true;
+		}
+		/* nothing of an incomplete listing is kept: the camera still
+		 * holds it all, the next docking lists it again */
+		if (dockdb_forget_listing(c->d->w, serial, c->listed_ns) < 0)
+			log_error("%s: rows of the abandoned listing not removed", serial);
 		goto out;
 	}
 	r = pull_all(c, s, serial);
@@ -458,6 +600,7 @@ static void run_session(struct cam *c)
 	}
 	log_info("camera %s: session done, %u recording(s) released", serial, released);
 out:
+	record_failure(c, s, serial);
 	link_close(s);
 }
 

@@ -59,35 +59,10 @@ int dcfg_parse_u32(const char *v, uint32_t min, uint32_t max, uint32_t *out)
 	return 0;
 }
 
-/* "90d", "2y", "6m" (30-day months), "indefinite" -> days (-1 = indefinite). */
-static int parse_duration_days(const char *v, int32_t *out)
+/* "90d", "6m", "2y", "indefinite" -> days (-1): the [retention] syntax. */
+int dcfg_parse_duration_days(const char *v, int32_t *out)
 {
-	char *end;
-	unsigned long n;
-	unsigned long mult;
-
-	if (!strcasecmp(v, "indefinite")) {
-		*out = -1;
-		return 0;
-	}
-	if (*v < '0' || *v > '9')
-		return -EINVAL;
-	errno = 0;
-	n = strtoul(v, &end, 10);
-	if (errno)
-		return -ERANGE;
-	if (!strcmp(end, "d"))
-		mult = 1;
-	else if (!strcmp(end, "m"))
-		mult = 30;
-	else if (!strcmp(end, "y"))
-		mult = 365;
-	else
-		return -EINVAL;
-	if (n > 100UL * 365 / mult)
-		return -ERANGE;
-	*out = (int32_t)(n * mult);
-	return 0;
+	return cust_retention_parse_days(v, out);
 }
 
 static int parse_hex16(const char *s, size_t len, uint16_t *out)
@@ -243,6 +218,18 @@ static int set_dock_key(struct parse_ctx *x, const char *k, const char *v, const
 		*why = "must be between 0 and 3600 seconds";
 		return dcfg_parse_u32(v, 0, 3600, &c->release_wait_s);
 	}
+	if (!strcmp(k, "min_rate_kib_s")) {
+		*why = "must be between 0 and 1048576 KiB/s";
+		return dcfg_parse_u32(v, 0, 1048576, &c->min_rate_kib_s);
+	}
+	if (!strcmp(k, "rate_window_s")) {
+		*why = "must be between 1 and 3600 seconds";
+		return dcfg_parse_u32(v, 1, 3600, &c->rate_window_s);
+	}
+	if (!strcmp(k, "session_deadline_s")) {
+		*why = "must be between 0 and 604800 seconds";
+		return dcfg_parse_u32(v, 0, 604800, &c->session_deadline_s);
+	}
 	if (!strcmp(k, "idle_grace_ms")) {
 		*why = "must be between 0 and 600000 ms";
 		return dcfg_parse_u32(v, 0, 600000, &c->idle_grace_ms);
@@ -302,28 +289,17 @@ static int set_other_key(struct parse_ctx *x, const char *s, const char *k, cons
 		return -ENOKEY;
 	}
 	if (!strcmp(s, "retention")) {
-		int32_t days;
-		*why = "must be a duration such as 90d, 6m, 2y, or 'indefinite'";
-		if (parse_duration_days(v, &days) < 0)
-			return -EINVAL;
-		if (!strcmp(k, "uncategorized")) {
-			c->uncategorized_days = days;
-			return 0;
-		}
-		*why = "too many categories (at most 32) or name too long";
-		if (c->n_retention >= DOCK_CONFIG_MAX_CATEGORIES)
-			return -E2BIG;
-		struct dock_retention_rule *rule = &c->retention[c->n_retention];
-		if (dcfg_copy_str(rule->category, sizeof(rule->category), k) < 0)
-			return -ENAMETOOLONG;
-		rule->days = days;
-		c->n_retention++;
-		return 0;
+		int r = cust_retention_key(&c->retention, k, v, why);
+		return r == -EEXIST ? -EINVAL : r;
 	}
 	if (!strcmp(s, "storage") || !strcmp(s, "s3"))
 		return dcfg_storage_key(c, s, k, v, why);
 	if (!strcmp(s, "witness"))
 		return dcfg_witness_key(c, k, v, why);
+	if (!strcmp(s, "fixity"))
+		return dcfg_fixity_key(c, k, v, why);
+	if (!strcmp(s, "vault"))
+		return dcfg_vault_key(c, k, v, why);
 	*why = "unknown section";
 	return -ENOKEY;
 }
@@ -368,10 +344,15 @@ static void set_defaults(struct dock_config *c)
 	c->sync_interval_mb = 64;
 	c->release_wait_s = 10;
 	c->idle_grace_ms = 500;
+	c->min_rate_kib_s = 64;
+	c->rate_window_s = 30;
+	c->session_deadline_s = 14400;
 	c->chunk_size = 1u << 20;
-	c->uncategorized_days = 60; /* California PC 832.18 minimum for non-evidentiary */
+	cust_retention_init(&c->retention); /* uncategorized 60d, with_case indefinite */
 	dcfg_storage_defaults(c);
 	dcfg_witness_defaults(c);
+	dcfg_fixity_defaults(c);
+	dcfg_vault_defaults(c);
 }
 
 /* Fill paths that default to places under state_dir. */
@@ -464,10 +445,14 @@ int dock_config_load_string(const char *name, const char *text, struct dock_conf
 		goto out;
 	}
 	r = derive_paths(c, err, errlen);
+	if (r == 0 && (r = cust_retention_check(&c->retention, x.err, sizeof(x.err))) < 0)
+		snprintf(err, errlen, "%s: %s", name, x.err);
 	if (r == 0)
 		r = check_required(c, err, errlen);
 	if (r == 0)
 		r = dcfg_storage_check(c, text, err, errlen);
+	if (r == 0)
+		r = dcfg_vault_check(c, err, errlen);
 	if (r == 0)
 		*out = *c;
 out:
@@ -522,12 +507,14 @@ out:
 	return r;
 }
 
-int32_t dock_config_retention_days(const struct dock_config *c, const char *category)
+int32_t dock_config_retention_days(const struct dock_config *c, const char *category, int *known)
 {
-	for (size_t i = 0; i < c->n_retention; i++)
-		if (!strcmp(c->retention[i].category, category))
-			return c->retention[i].days;
-	return c->uncategorized_days;
+	int k = 0;
+	const struct cust_retention_rule *rule = cust_retention_resolve(&c->retention, category, &k);
+
+	if (known)
+		*known = k;
+	return cust_retention_days(&c->retention, rule, 0, NULL);
 }
 
 void dock_config_free(struct dock_config *c)

@@ -25,6 +25,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "retention.h"
+
 #define DOCK_CONFIG_PATH_MAX 512
 #define DOCK_CONFIG_MAX_RECIPIENTS 8
 #define DOCK_CONFIG_MAX_CATEGORIES 32
@@ -40,12 +42,6 @@ enum dock_release_policy {
 };
 
 enum dock_log_level { DOCK_LOG_ERROR = 0, DOCK_LOG_WARNING, DOCK_LOG_INFO, DOCK_LOG_DEBUG };
-
-/* Minimum retention of one event category. days == -1: keep indefinitely. */
-struct dock_retention_rule {
-	char category[129];
-	int32_t days;
-};
 
 /* An allowed upload time window, local time, minutes since midnight.
  * start > end wraps midnight (19:00-07:00). */
@@ -81,6 +77,12 @@ struct dock_config {
 	uint32_t sync_interval_mb; /* fdatasync the partial file every N MiB (default 64) */
 	uint32_t release_wait_s;   /* wait for this docking's uploads before releasing (10) */
 	uint32_t idle_grace_ms;    /* --exit-when-idle: quiet time before exiting (500) */
+	/* camera-link limits (docs/protocol.md 10): a session ends when DATA
+	 * arrives slower than min_rate_kib_s over rate_window_s of waiting
+	 * (64, 30; 0: off), or when it lasted session_deadline_s (14400; 0: off) */
+	uint32_t min_rate_kib_s;
+	uint32_t rate_window_s;
+	uint32_t session_deadline_s;
 
 	/* [encryption] */
 	char recipients[DOCK_CONFIG_MAX_RECIPIENTS][DOCK_CONFIG_PATH_MAX];
@@ -89,10 +91,8 @@ struct dock_config {
 	char agency_vkey[DOCK_CONFIG_PATH_MAX];      /* its key, for the dock's own check */
 	uint32_t chunk_size;
 
-	/* [retention] */
-	struct dock_retention_rule retention[DOCK_CONFIG_MAX_CATEGORIES];
-	size_t n_retention;
-	int32_t uncategorized_days;
+	/* [retention]: custody/retention.h (shared with the query service) */
+	struct cust_retention retention;
 
 	/* [storage] */
 	char storage_target[DOCK_CONFIG_PATH_MAX]; /* file:///path or s3://bucket[/prefix] */
@@ -129,6 +129,25 @@ struct dock_config {
 	size_t n_witnesses;
 	uint32_t witness_timeout_s; /* per request (10) */
 	uint32_t witness_retry_s;   /* a witness down or refusing is asked again after (30) */
+	/* [fixity] (config_fixity.c; dockd/fixity.h) */
+	uint32_t fixity_interval_s;   /* between scheduled audits (86400); 0 = none */
+	uint32_t fixity_items;        /* items per audit run (1000) */
+	uint64_t fixity_bytes_per_s;  /* read rate limit (50 MiB/s); 0 = unlimited */
+
+	/* [vault] (config_vault.c; local purge and space, docs/operations.md) */
+	int32_t keep_days;          /* local keep window after stored_local (30; -1 never) */
+	struct dock_keep_rule {     /* keep.<category> = days (-1 never by age) */
+		char category[129];
+		int32_t days;
+	} keep[DOCK_CONFIG_MAX_CATEGORIES];
+	size_t n_keep;
+	struct dock_free_mark {
+		uint32_t value;     /* MiB, or percent of the filesystem */
+		bool percent;
+	} purge_low, purge_high;    /* purge below low until high is free (10%, 20%) */
+	bool keep_held_local;       /* never purge an item under legal hold (true) */
+	uint32_t purge_interval_s;  /* keep-window pass every N s (600) */
+	uint32_t state_min_free_mb; /* state_dir below this: pulling pauses (256; 0 off) */
 };
 
 /* Fill *out with defaults, then read path over them. On failure returns
@@ -140,9 +159,18 @@ int dock_config_load(const char *path, struct dock_config *out, char *err, size_
 int dock_config_load_string(const char *name, const char *text, struct dock_config *out,
 			    char *err, size_t errlen);
 
-/* Minimum retention in days for a category (-1 = indefinite); unknown
- * categories get the [retention] uncategorized value. */
-int32_t dock_config_retention_days(const struct dock_config *c, const char *category);
+/* Retention in days for a category (-1 = indefinite), matched
+ * case-insensitively; unknown categories get the [retention]
+ * uncategorized value (*known = 0; may be NULL) - the caller records and
+ * alerts that (custody/retention.h). */
+int32_t dock_config_retention_days(const struct dock_config *c, const char *category, int *known);
+
+/* Local keep window in days of a category (case-insensitive match of
+ * [vault] keep.<category>, else [vault] keep); -1 = never purged by age. */
+int32_t dock_config_keep_days(const struct dock_config *c, const char *category);
+
+/* A free-space mark in bytes for a filesystem of fs_bytes. */
+uint64_t dock_config_mark_bytes(const struct dock_free_mark *m, uint64_t fs_bytes);
 
 /* Upload windows at local minute-of-day minute (0..1439): true when an
  * upload may start now (always, with no windows configured); otherwise

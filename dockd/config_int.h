@@ -35,4 +35,15 @@ void dcfg_witness_defaults(struct dock_config *c);
 int dcfg_witness_key(struct dock_config *c, const char *k, const char *v,
 		     const char **why);
 
+/* [fixity] (config_fixity.c; docs/dockd-config.md): defaults, one key. */
+void dcfg_fixity_defaults(struct dock_config *c);
+int dcfg_fixity_key(struct dock_config *c, const char *k, const char *v,
+		    const char **why);
+/* [vault] (config_vault.c): defaults, one key, and the low <= high rule. */
+void dcfg_vault_defaults(struct dock_config *c);
+int dcfg_vault_key(struct dock_config *c, const char *k, const char *v, const char **why);
+int dcfg_vault_check(const struct dock_config *c, char *err, size_t errlen);
+/* "90d", "6m", "2y", "indefinite" (-1) -> days (config.c). */
+int dcfg_parse_duration_days(const char *v, int32_t *out);
+
 #endif

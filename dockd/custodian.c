@@ -21,15 +21,40 @@ struct replay {
 	int err;
 };
 
+/* integrity_failed {stage: "manifest"}: a camera's manifest claim that
+ * disagrees with a recording the dock already holds (docs/custody-ledger.md,
+ * "Camera-link events"). It says nothing about the stored copy, whose
+ * ingested hash the gate still checks, so for the gate it leaves the
+ * status as it was (the ledger's record shows it quarantined). */
+static bool manifest_claim(const struct cust_event *ev)
+{
+	json_t *o, *stage;
+	bool yes;
+
+	if (ev->action != CUST_A_INTEGRITY_FAILED)
+		return false;
+	o = json_loads(ev->details, 0, NULL);
+	stage = o ? json_object_get(o, "stage") : NULL;
+	yes = json_is_string(stage) && !strcmp(json_string_value(stage), "manifest");
+	json_decref(o);
+	return yes;
+}
+
 static int replay_cb(void *arg, const struct cust_event *ev)
 {
 	struct replay *rp = arg;
-	int r = cust_evstate_apply(&rp->st, ev, NULL);
+	char before[sizeof(rp->st.status)];
+	bool keep = manifest_claim(ev);
+	int r;
 
+	memcpy(before, rp->st.status, sizeof(before));
+	r = cust_evstate_apply(&rp->st, ev, NULL);
 	if (r < 0) {
 		rp->err = r;
 		return 1;
 	}
+	if (keep)
+		memcpy(rp->st.status, before, sizeof(before));
 	return 0;
 }
 

@@ -21,15 +21,20 @@
 #include "camera.h"
 #include "cfgfacts.h"
 #include "daemon.h"
+#include "fixity.h"
 #include "witnessc.h"
 #include "dockcert.h"
 #include "dockdb.h"
+#include "dockkey.h"
 #include "enrol.h"
 #include "hotplug.h"
 #include "ingest.h"
 #include "log.h"
+#include "purge.h"
 #include "qconfig.h"
 #include "qservice.h"
+#include "destroy.h"
+#include "holdsync.h"
 #include "storage.h"
 #include "transport_sock.h"
 
@@ -140,11 +145,13 @@ void dockd_alert(struct dockd *d, const char *kind, const char *target, const ch
 static int load_identity(struct dockd *d, const struct dock_config *c)
 {
 	uint8_t pub[EDSIG_PUBKEY_LEN];
+	char err[700] = "";
 	int r;
 
-	r = edsig_load_private(c->key_path, &d->dock_key);
+	/* a permission-checked file or a PKCS#11 token (dockkey.h) */
+	r = dockkey_open(c->key_path, &d->dock_key, err, sizeof(err));
 	if (r < 0) {
-		log_error("%s: dock key: %s (run `dockd keygen`)", c->key_path, edsig_strerror(r));
+		log_error("%s", err);
 		return r;
 	}
 	r = dockcert_load(c->cert_path, &d->cert);
@@ -388,6 +395,7 @@ static void reload(struct loop *lp)
 			struct alert_config ac = { .command = qc.alert_command,
 						   .timeout_ms = qc.alert_timeout_ms };
 			(void)qservice_set_alert(lp->qs, &ac);
+			qservice_set_retention(lp->qs, &qc.retention);
 		}
 	}
 	(void)record_config(d, true);
@@ -452,8 +460,11 @@ static void tick(struct loop *lp)
 	struct dockd *d = lp->d;
 
 	(void)!read(lp->tfd, &exp, sizeof(exp));
-	if (++lp->ticks % 5 == 0)
+	if (++lp->ticks % 5 == 0) {
 		(void)ledgerw_tick(d->w);
+		holdsync_tick(d);	/* S3 legal holds follow the ledger */
+		destroy_tick(d);	/* approved destructions (destroy.h) */
+	}
 	if (lp->ticks % 25 == 0)
 		sd_notifyf(0, "STATUS=%u camera(s) docked", status_cam_count(d->status));
 }
@@ -537,6 +548,10 @@ static void shutdown_all(struct loop *lp)
 			(void)qservice_handle(lp->qs);
 		poll(NULL, 0, 20);
 	}
+	fixity_stop(d->fixity);
+	d->fixity = NULL;
+	purge_stop(d->purge);
+	d->purge = NULL;
 	storage_stop(d->storage);
 	d->storage = NULL;
 	(void)ledgerw_checkpoint(d->w);
@@ -544,6 +559,8 @@ static void shutdown_all(struct loop *lp)
 
 static void free_dockd(struct dockd *d)
 {
+	fixity_stop(d->fixity);
+	purge_stop(d->purge);
 	storage_stop(d->storage);
 	store_close(d->store);
 	witnessc_stop(d->witnessc); /* after the final checkpoint */
@@ -588,7 +605,11 @@ int dockd_run(const char *config_path, bool exit_when_idle)
 	alert_custody_cert(d);
 	if (d->store && storage_start(d, &d->storage) < 0)
 		goto out;
+	if (purge_start(d, &d->purge) < 0)
+		goto out;
 	if (witnessc_start(d, config_path, &d->snap->cfg, &d->witnessc) < 0)
+		goto out;
+	if (fixity_start(d, &d->fixity) < 0)
 		goto out;
 	storage_status_attach(d); /* queue counts in `custody status`, always fresh */
 	/* the configuration in force is a ledger fact before any camera docks */

@@ -37,6 +37,7 @@ struct dock_snap {
 };
 
 struct storage_worker;
+struct purge_worker;
 
 struct dockd {
 	char config_path[DOCK_CONFIG_PATH_MAX];
@@ -47,7 +48,9 @@ struct dockd {
 	struct edsig_key *dock_key;
 	struct proto_dock_cert cert;
 	struct storage_worker *storage;
+	struct purge_worker *purge; /* local vault purge (purge.h) */
 	struct witnessc *witnessc; /* [witness]: checkpoints to cosign (witnessc.h) */
+	struct fixity_worker *fixity; /* [fixity]: scheduled audits (fixity.h) */
 	atomic_bool stop;         /* SIGTERM: every worker stops at a chunk boundary */
 	atomic_uint busy;         /* camera threads alive */
 	atomic_llong last_activity_ns; /* CLOCK_MONOTONIC of the last camera/storage work */

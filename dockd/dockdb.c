@@ -12,6 +12,8 @@
 #include "dockdb.h"
 #include "edsig.h"
 #include "log.h"
+#include "retention.h"
+#include "vaultpath.h"
 
 #define COLS "serial, recording_id, evidence_id, officer, size, sha256, category, start_utc, " \
 	     "end_utc, gps, manifest_sig, state, durable_chunks, attempts, ct_size, ct_sha256, " \
@@ -64,6 +66,12 @@ int dockdb_schema(struct cust_ledger *l)
 void dockdb_evidence_id(const char *serial, const char *rid, char *out, size_t cap)
 {
 	snprintf(out, cap, "%s/%s", serial, rid);
+}
+
+bool dockdb_nameable(const char *serial, const char *rid)
+{
+	return cust_vault_name_ok(serial) && cust_vault_name_ok(rid) &&
+	       strlen(serial) + 1 + strlen(rid) <= CUST_EVIDENCE_MAX;
 }
 
 static void hex32(const uint8_t *in, char out[65])
@@ -293,6 +301,8 @@ static int list_one(struct ledgerw *w, const char *serial, const char *officer,
 	r = query_one(w, "SELECT " COLS " FROM dock_recordings WHERE serial = ?1 AND recording_id = ?2"
 			 " AND ?3 = ?4", serial, e->recording_id, 0, 0, &old, NULL);
 	if (r == 0) {
+		if (old.listed_ns == t || old.listed_ns == -t)
+			return -EEXIST; /* listed twice in one manifest (docs/protocol.md 6.5) */
 		if (old.size != e->size || memcmp(old.sha256, e->sha256, 32) != 0) {
 			*conflict = true;
 			hex32(e->sha256, sha);
@@ -305,6 +315,12 @@ static int list_one(struct ledgerw *w, const char *serial, const char *officer,
 							  (json_int_t)e->size, "claimed_sha256", sha));
 			if (r == 0)
 				(*nev)++;
+			/* listed, but not as held: -t marks it for this docking
+			 * (never pulled, released or confirmed absent) */
+			if (r == 0)
+				r = exec_stmt(w, "UPDATE dock_recordings SET listed_ns = ?1 WHERE"
+					      " serial = ?2 AND recording_id = ?3", "iss", -t, serial,
+					      e->recording_id);
 			return r;
 		}
 		return exec_stmt(w, "UPDATE dock_recordings SET listed_ns = ?1 WHERE serial = ?2"
@@ -339,6 +355,17 @@ int dockdb_list_batch(struct ledgerw *w, const char *serial, const char *officer
 	for (size_t i = 0; i < n && r == 0; i++)
 		r = list_one(w, serial, officer, &e[i], t, &conflict[i], &ev[nev], &nev);
 	return tx_end(w, r, ev, nev);
+}
+
+int dockdb_forget_listing(struct ledgerw *w, const char *serial, int64_t t)
+{
+	int r;
+
+	ledgerw_lock(w);
+	r = exec_stmt(w, "DELETE FROM dock_recordings WHERE serial = ?2 AND state = 'listed'"
+			 " AND listed_ns = ?1 AND updated_ns = ?1", "is", t, serial);
+	ledgerw_unlock(w);
+	return r;
 }
 
 #define WHERE_KEY " WHERE serial = ?2 AND recording_id = ?3"
@@ -443,15 +470,6 @@ int dockdb_quarantine(struct ledgerw *w, struct dock_rec *rec, uint64_t got_size
 	return r;
 }
 
-static int retention_until(int32_t days, char *buf, size_t cap)
-{
-	if (days < 0) {
-		snprintf(buf, cap, "indefinite");
-		return 0;
-	}
-	return cust_utc_text(now_ns() + (int64_t)days * 86400 * 1000000000LL, buf, cap);
-}
-
 /* The camera's signed manifest entry (without its signature), the
  * signature, the device key and the recipient key ids, as hex, added to
  * the ingested details d (which it takes). */
@@ -500,18 +518,23 @@ fail_d:
 }
 
 int dockdb_stored_local(struct ledgerw *w, struct dock_rec *rec, uint64_t ct_size,
-			const uint8_t ct_sha[32], const char *path, int32_t days,
-			const struct dockdb_origin *origin)
+			const uint8_t ct_sha[32], const char *path,
+			const struct dockdb_retention *rt, const struct dockdb_origin *origin)
 {
 	struct cust_event ev[4];
-	char sha[65], csha[65], until[64];
+	char sha[65], csha[65], until[64], from[64];
+	json_t *cd;
 	int r;
 
 	hex32(rec->sha256, sha);
 	hex32(ct_sha, csha);
-	r = retention_until(days, until, sizeof(until));
+	r = ledgerw_event(w, &ev[0], CUST_A_INGESTED, rec->evidence_id, CUST_OUTCOME_OK);
+	/* Retention counts from the ingested event (the dock's custody
+	 * moment): the query service recomputes it from the same time. */
 	if (r == 0)
-		r = ledgerw_event(w, &ev[0], CUST_A_INGESTED, rec->evidence_id, CUST_OUTCOME_OK);
+		r = cust_retention_until(ev[0].time_ns, rt->days, 0, until, sizeof(until));
+	if (r == 0)
+		r = cust_utc_text(ev[0].time_ns, from, sizeof(from));
 	if (r == 0)
 		r = details(&ev[0], origin_details(rec, origin,
 			json_pack("{s:I,s:s,s:I,s:s,s:s,s:s}", "size", (json_int_t)rec->size,
@@ -524,13 +547,22 @@ int dockdb_stored_local(struct ledgerw *w, struct dock_rec *rec, uint64_t ct_siz
 		r = details(&ev[1], json_pack("{s:s}", "path", path));
 	if (r == 0)
 		r = ledgerw_event(w, &ev[2], CUST_A_CATEGORIZED, rec->evidence_id, CUST_OUTCOME_OK);
-	if (r == 0)
-		r = details(&ev[2], json_pack("{s:s}", "category", rec->category));
+	if (r == 0) {
+		/* A category the table does not know is said so, with what the
+		 * camera sent: never silently the default (docs/retention.md). */
+		cd = json_pack("{s:s}", "category", rt->category);
+		if (cd && strcmp(rt->raw, rt->category))
+			json_object_set_new(cd, "raw", json_string(rt->raw));
+		if (cd && !rt->known)
+			json_object_set_new(cd, "unknown", json_true());
+		r = details(&ev[2], cd);
+	}
 	if (r == 0)
 		r = ledgerw_event(w, &ev[3], CUST_A_RETENTION_SET, rec->evidence_id, CUST_OUTCOME_OK);
 	if (r == 0)
-		r = details(&ev[3], json_pack("{s:s,s:s,s:i}", "until", until, "category",
-					      rec->category, "days", (int)days));
+		r = details(&ev[3], json_pack("{s:s,s:s,s:i,s:s,s:s}", "until", until, "category",
+					      rt->category, "days", (int)rt->days, "from", from,
+					      "basis", "category"));
 	if (r < 0 || (r = tx_begin(w)) < 0)
 		return r;
 	r = exec_stmt(w, "UPDATE dock_recordings SET state = 'stored_local', ct_size = ?4,"

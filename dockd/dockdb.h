@@ -70,14 +70,29 @@ int dockdb_schema(struct cust_ledger *l);
 /* "<serial>/<recording id>" into out (cap >= DOCKDB_EVIDENCE_MAX + 1). */
 void dockdb_evidence_id(const char *serial, const char *rid, char *out, size_t cap);
 
+/* Whether custody can name the recording: "<serial>/<rid>" fits an
+ * evidence id (CUST_EVIDENCE_MAX) and both parts are file names
+ * (cust_vault_name_ok: not "." or ".."). Only such entries are listed. */
+bool dockdb_nameable(const char *serial, const char *rid);
+
 /* Record manifest entries seen now (listed_ns = now_ns): new ids become
  * rows in state listed; known ids get listed_ns. An entry that disagrees
- * with the row already held for its id (size or SHA-256) is left alone:
- * conflict[i] is set and an integrity_failed event is written in the same
- * transaction. n <= PROTO_LIST_MAX * 4. */
+ * with the row already held for its id (size or SHA-256) keeps its row
+ * but gets listed_ns = -now_ns (listed at this docking, in conflict: not
+ * pulled, not released, not "absent"); conflict[i] is set and an
+ * integrity_failed event is written in the same transaction. An id this
+ * listing (t) already recorded is -EEXIST: the manifest lists it twice, the
+ * batch is rolled back. n <= PROTO_LIST_MAX * 4. */
 int dockdb_list_batch(struct ledgerw *w, const char *serial, const char *officer,
 		      const struct proto_manifest_entry *e, size_t n, int64_t now_ns,
 		      bool *conflict);
+
+/* A listing (t) that did not complete: remove the rows it created that
+ * nothing has touched since (state listed, no event refers to them); rows
+ * known before keep their state. The camera still holds every recording:
+ * the next docking lists them again. Bounds what an abandoned or hostile
+ * listing leaves behind (issue 11, defect 7). */
+int dockdb_forget_listing(struct ledgerw *w, const char *serial, int64_t t);
 
 int dockdb_get(struct ledgerw *w, const char *serial, const char *rid, struct dock_rec *out);
 
@@ -117,12 +132,24 @@ struct dockdb_origin {
 	size_t n_keys;
 };
 
+/* The [retention] table's answer for a camera category (custody/retention.h):
+ * category as the table spells it ("uncategorized" when unknown), raw as the
+ * camera sent it, known = 0 for a category not in the table, days (< 0:
+ * indefinite). */
+struct dockdb_retention {
+	const char *category;
+	const char *raw;
+	int known;
+	int32_t days;
+};
+
 /* pulling -> stored_local: ingested {size, sha256, ct_size, ct_sha256,
  * officer, camera, manifest_entry, manifest_sig, device_key, recipients}
- * + stored_local + categorized + retention_set (days < 0: indefinite). */
+ * + stored_local + categorized {category, raw, unknown} + retention_set
+ * {until, category, days, from}, counted from the ingested event's time. */
 int dockdb_stored_local(struct ledgerw *w, struct dock_rec *r, uint64_t ct_size,
-			const uint8_t ct_sha[32], const char *path, int32_t retention_days,
-			const struct dockdb_origin *origin);
+			const uint8_t ct_sha[32], const char *path,
+			const struct dockdb_retention *rt, const struct dockdb_origin *origin);
 
 /* stored_local -> storage_verified: uploaded + storage_verified. */
 int dockdb_storage_verified(struct ledgerw *w, struct dock_rec *r, const char *object_key,

@@ -60,15 +60,32 @@ static int out_write(void *arg, const void *buf, size_t len)
 	return 0;
 }
 
-bool ingest_space_ok(const struct dock_snap *snap)
+static bool dir_has(const char *dir, uint32_t mb)
 {
 	struct statvfs vfs;
 
-	if (snap->cfg.min_free_mb == 0)
-		return true;
-	if (statvfs(snap->cfg.vault_dir, &vfs) < 0)
+	if (statvfs(dir, &vfs) < 0)
 		return false;
-	return (uint64_t)vfs.f_bavail * vfs.f_frsize >= (uint64_t)snap->cfg.min_free_mb << 20;
+	return (uint64_t)vfs.f_bavail * vfs.f_frsize >= (uint64_t)mb << 20;
+}
+
+/* The state directory holds the ledger: a full one would stop every
+ * custody event (SQLite rolls back, nothing is corrupted, but nothing is
+ * recorded either), so it is guarded like the vault (issue 11, defect 7). */
+const char *ingest_space_short(const struct dock_snap *snap)
+{
+	if (snap->cfg.min_free_mb == 0)
+		return NULL;
+	if (!dir_has(snap->cfg.vault_dir, snap->cfg.min_free_mb))
+		return snap->cfg.vault_dir;
+	if (!dir_has(snap->cfg.state_dir, snap->cfg.min_free_mb))
+		return snap->cfg.state_dir;
+	return NULL;
+}
+
+bool ingest_space_ok(const struct dock_snap *snap)
+{
+	return ingest_space_short(snap) == NULL;
 }
 
 /* The background sync of `chunks` chunks completed (on ctverify's thread):
@@ -342,12 +359,36 @@ static int resume(struct pull *pl)
 	return r;
 }
 
+/* The bad copy is kept for investigation (docs/operations.md): every byte
+ * received goes to the device before the file is moved (the writer and
+ * dwrite still held the bytes after the last sync point). With as many
+ * bytes as the signed size (a SHA-256 mismatch) the file is finished: a
+ * complete evidence file that decrypts to exactly what the camera sent.
+ * Fewer (a length mismatch) cannot be finished (the header holds the
+ * signed size): the ciphertext of every byte received is kept, without a
+ * final chunk. Best effort: the ledger records the quarantine anyway. */
+static void quarantine_keep(struct pull *pl)
+{
+	int r = 0;
+
+	if (pl->w && pl->got == pl->rec->size)
+		r = evfile_writer_finish(pl->w, NULL, NULL);
+	if (r == 0 && pl->dw)
+		r = dwrite_flush(pl->dw);
+	if (r == 0 && pl->fd >= 0 && fsync(pl->fd) < 0)
+		r = -errno;
+	if (r < 0)
+		log_error("%s: the quarantined copy may lack bytes received: %s",
+			  pl->rec->evidence_id, strerror(-r));
+}
+
 static int quarantine(struct pull *pl, const uint8_t got_sha[32], const char *why)
 {
 	int r;
 
 	log_warning("%s: %s: quarantined (attempt %u)", pl->rec->evidence_id, why,
 		    pl->rec->attempts);
+	quarantine_keep(pl);
 	if (ingest_mkdirs(pl->p->qdir) < 0 || rename(pl->p->part, pl->p->quar) < 0)
 		log_error("%s: cannot move to quarantine: %s", pl->p->part, strerror(errno));
 	(void)ingest_fsync_dir(pl->p->qdir);
@@ -356,6 +397,18 @@ static int quarantine(struct pull *pl, const uint8_t got_sha[32], const char *wh
 	dockd_alert(pl->d, "integrity", pl->rec->evidence_id, "%s (attempt %u): quarantined", why,
 		    pl->rec->attempts);
 	return r < 0 ? r : -EBADMSG;
+}
+
+/* The DATA did not match the signed length: quarantine what arrived, with
+ * the SHA-256 of those bytes (all zero if it cannot be had). */
+static int quarantine_short(struct pull *pl)
+{
+	uint8_t sha[32] = { 0 };
+	unsigned int n = 0;
+
+	if (hashq_wait(pl->hq) < 0 || EVP_DigestFinal_ex(pl->md, sha, &n) != 1 || n != 32)
+		memset(sha, 0, sizeof(sha));
+	return quarantine(pl, sha, "length differs from manifest");
 }
 
 /* The ciphertext's length and SHA-256 as written (dwrite hashed it on the
@@ -441,9 +494,22 @@ static int finish(struct pull *pl)
 	if ((r = ingest_fsync_dir(pl->p->vdir)) < 0)
 		return pl->local_err = r;
 	r = origin(pl, &o);
-	if (r == 0)
-		r = dockdb_stored_local(pl->d->w, pl->rec, ct, ct_sha, pl->p->vault,
-					dock_config_retention_days(&pl->snap->cfg, pl->rec->category), &o);
+	{
+		const struct cust_retention *rt = &pl->snap->cfg.retention;
+		struct dockdb_retention dr = { .raw = pl->rec->category };
+		const struct cust_retention_rule *rule =
+			cust_retention_resolve(rt, pl->rec->category, &dr.known);
+
+		dr.category = rule->category;
+		dr.days = cust_retention_days(rt, rule, 0, NULL);
+		if (r == 0)
+			r = dockdb_stored_local(pl->d->w, pl->rec, ct, ct_sha, pl->p->vault, &dr, &o);
+		if (r == 0 && !dr.known)
+			dockd_alert(pl->d, "unknown-category", pl->rec->evidence_id,
+				    "camera category '%.64s' is not in [retention]: kept as '%s' "
+				    "(%d days) until a supervisor categorizes it",
+				    pl->rec->category, dr.category, (int)dr.days);
+	}
 	if (r < 0)
 		return r;
 	(void)unlink(pl->p->part);
@@ -592,6 +658,12 @@ int ingest_one(struct dockd *d, const struct dock_snap *snap, struct link *s, in
 	int r;
 
 	*disk = false;
+	/* A session out of step (e.g. the previous recording's DATA did not
+	 * match its signed length) reads nothing more: this recording is not
+	 * touched (no event) and stays on the camera for the next docking. */
+	r = link_error(s);
+	if (r < 0)
+		return r;
 	r = ingest_make_paths(&snap->cfg, rec, &p);
 	if (r < 0)
 		return r;
@@ -614,7 +686,7 @@ int ingest_one(struct dockd *d, const struct dock_snap *snap, struct link *s, in
 		if (pl.draining)
 			r = pl.local_err; /* the link is fine: stopped storing */
 		else if (r == -PROTO_E_MISMATCH) /* too few or too many bytes for the signed size */
-			r = quarantine(&pl, (const uint8_t[32]){ 0 }, "length differs from manifest");
+			r = quarantine_short(&pl);
 		else if (r == 0)
 			r = finish(&pl);
 	}

@@ -61,8 +61,13 @@ void ingest_sweep(struct dockd *d, const struct dock_config *c);
 /* At exit: wipe every data key held in memory. */
 void ingest_keys_clear(void);
 
-/* true when vault_dir has at least min_free_mb free. */
+/* true when vault_dir and state_dir (the ledger's) each have at least
+ * min_free_mb free. */
 bool ingest_space_ok(const struct dock_snap *snap);
+
+/* The first of vault_dir, state_dir with less than min_free_mb free, or
+ * NULL when both have enough (or min_free_mb is 0). */
+const char *ingest_space_short(const struct dock_snap *snap);
 
 /* Paths of a recording's files (docs/dockd.md, "Identities and names"). */
 int ingest_vault_path(const struct dock_config *c, const char *serial, const char *rid,

@@ -8,8 +8,10 @@
 #include <time.h>
 
 #include "agencyrec.h"
+#include "dockkey.h"
 #include "ledgerw.h"
 #include "log.h"
+#include "p11key.h"
 #include "publish.h"
 
 #include <sqlite3.h>
@@ -58,6 +60,11 @@ int ledgerw_open_dock(const char *config_path, const char *agency, const char *d
 	if (r < 0)
 		goto fail;
 	if (cc.checkpoint_key[0]) {
+		/* the daemon (dock_key given; not an admin command run by another
+		 * account) refuses a key file others can read or replace */
+		if (dock_key && !p11key_is_uri(cc.checkpoint_key) &&
+		    (r = dockkey_check_file(cc.checkpoint_key, "checkpoint key", err, errlen)) < 0)
+			goto fail;
 		r = cust_signer_load(&cc, &w->signer, err, errlen);
 		if (r < 0)
 			goto fail;
@@ -95,6 +102,21 @@ fail:
 const struct cust_trust_status *ledgerw_trust(struct ledgerw *w)
 {
 	return &w->trust;
+}
+
+int ledgerw_wrap(struct cust_ledger *l, const char *agency, const char *dock_id,
+		 struct ledgerw **out)
+{
+	struct ledgerw *w = calloc(1, sizeof(*w));
+
+	if (!w)
+		return -ENOMEM;
+	pthread_mutex_init(&w->mu, NULL);
+	w->l = l;
+	snprintf(w->agency, sizeof(w->agency), "%s", agency);
+	snprintf(w->actor, sizeof(w->actor), "%s", dock_id);
+	*out = w;
+	return 0;
 }
 
 void ledgerw_close(struct ledgerw *w)

@@ -33,11 +33,18 @@ struct ledgerw;
  * Events are written for agency as actor "dock" dock_id. */
 int ledgerw_open(const char *config_path, const char *agency, const char *dock_id,
 		 struct ledgerw **out, char *err, size_t errlen);
-/* Same, and the agency's custody certificate ([ledger] custody_cert)
- * must also name dock_key (the dock's Ed25519 public key, 32 bytes). */
+/* Same, for the daemon: the agency's custody certificate ([ledger]
+ * custody_cert) must also name dock_key (the dock's Ed25519 public key, 32
+ * bytes), and a checkpoint_key file must pass dockkey_check_file (owned by
+ * this account, mode 0600 or stricter; a PKCS#11 URI needs no check). */
 int ledgerw_open_dock(const char *config_path, const char *agency, const char *dock_id,
 		      const uint8_t *dock_key, struct ledgerw **out, char *err, size_t errlen);
 void ledgerw_close(struct ledgerw *w);
+/* A handle around an already open ledger l (taken over: ledgerw_close
+ * closes it), without checkpoint signer or agency statements: for an
+ * admin command that reads through dockd's code (`dockd purge --dry-run`). */
+int ledgerw_wrap(struct cust_ledger *l, const char *agency, const char *dock_id,
+		 struct ledgerw **out);
 
 /* The agency statements ledgerw_open() checked and recorded
  * ([ledger] custody_cert, witness_policy; custody/agencyrec.h): a

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -36,6 +37,8 @@ struct link {
 	int chan;
 	int timeout_ms;
 	int failed;              /* -ECONNABORTED after a breach */
+	int sess_err;            /* the worker's session_error(), last reported */
+	int limit;               /* the worker's session_limit(), last reported */
 	bool have_id;
 	struct proto_identity id;
 	int64_t clock_offset_ns;
@@ -64,14 +67,16 @@ static int reap(struct link *l, int wait_ms)
 
 	if (l->pid <= 0)
 		return 0;
-	for (int waited = 0; waited < wait_ms; waited += 10) {
+	/* 1 ms steps: the camera's thread (and its max_cameras slot) ends
+	 * right after, and a camera that got BYE may dock again at once */
+	for (int waited = 0; waited < wait_ms; waited++) {
 		pid_t p = waitpid(l->pid, &st, WNOHANG);
 
 		if (p == l->pid || (p < 0 && errno != EINTR)) {
 			l->pid = 0;
 			return st;
 		}
-		sleep_ms(10);
+		sleep_ms(1);
 	}
 	kill(l->pid, SIGKILL);
 	while (waitpid(l->pid, &st, 0) < 0 && errno == EINTR)
@@ -134,6 +139,13 @@ static int expect(struct link *l, struct linkmsg *m)
 		return breach(l, "no answer within %d ms", l->timeout_ms + LINK_SLACK_MS);
 	if (r < 0)
 		return breach(l, "malformed message (%s)", strerror(-r));
+	if (linkmsg_has_state(m->type)) {
+		/* the worker's word (it runs the session): it only decides
+		 * what the ledger says about how the session ended, never
+		 * what is released */
+		l->sess_err = m->state.error;
+		l->limit = m->state.limit;
+	}
 	return 0;
 }
 
@@ -244,6 +256,13 @@ static int answer_hello(struct link *l, const struct session_cfg *cfg,
 	return order(l, &a) < 0 ? l->failed : a.u.auth.verdict;
 }
 
+/* A session_cfg limit in ms as LM_OPEN carries it: <= 0 is off, larger
+ * than the cap is the cap (the session caps it the same way). */
+static uint64_t limit_value(int64_t ms)
+{
+	return ms <= 0 ? 0 : (uint64_t)ms > LINKMSG_LIMIT_MAX ? LINKMSG_LIMIT_MAX : (uint64_t)ms;
+}
+
 static int handshake(struct link *l, const struct session_cfg *cfg)
 {
 	struct linkmsg m = { .type = LM_OPEN };
@@ -254,6 +273,10 @@ static int handshake(struct link *l, const struct session_cfg *cfg)
 		return -EIO;
 	memcpy(m.u.open.dock_nonce, nonce, sizeof(nonce));
 	m.u.open.timeout_ms = (uint32_t)l->timeout_ms;
+	m.u.open.deadline_ms = limit_value(cfg->deadline_ms);
+	m.u.open.min_rate_bps = cfg->min_rate_bps > LINKMSG_LIMIT_MAX ? LINKMSG_LIMIT_MAX
+								  : cfg->min_rate_bps;
+	m.u.open.rate_window_ms = limit_value(cfg->rate_window_ms);
 	m.u.open.cert = *cfg->cert;
 	r = order(l, &m);
 	while (r == 0) {
@@ -342,7 +365,7 @@ int link_list(struct link *l, session_entry_fn fn, void *ctx)
 {
 	struct linkmsg m = { .type = LM_LIST };
 	uint64_t count = 0;
-	int any_bad = 0, stop = 0, r = order(l, &m);
+	int any_bad = 0, stop = 0, fr, r = order(l, &m);
 
 	while (r == 0) {
 		r = expect(l, &m);
@@ -359,8 +382,10 @@ int link_list(struct link *l, session_entry_fn fn, void *ctx)
 			return l->failed;
 		if (r < 0)
 			any_bad = 1;
-		if (!stop)
-			stop = fn(ctx, &m.u.entry.e, r) < 0 ? -ECANCELED : 0;
+		/* fn's refusal is what link_list returns, as session_list's
+		 * (e.g. -EEXIST: an id listed twice) */
+		if (!stop && (fr = fn(ctx, &m.u.entry.e, r)) < 0)
+			stop = fr;
 		r = 0; /* after a refusal by fn: drain to LIST_DONE, stay in step */
 	}
 	return r;
@@ -428,6 +453,36 @@ int link_release(struct link *l, struct proto_receipt *rc)
 	return m.u.result;
 }
 
+int link_abort(struct link *l, int err)
+{
+	struct linkmsg m = { .type = LM_ABORT };
+	int r;
+
+	if (err > -PROTO_E_BASE || err < -PROTO_E_MAX)
+		return -EINVAL;
+	m.u.abort_code = err;
+	r = order(l, &m);
+	if (r == 0)
+		r = expect(l, &m);
+	if (r < 0)
+		return r;
+	if (m.type != LM_ABORT_DONE)
+		return unexpected(l, &m, "an abort");
+	return m.u.result;
+}
+
+int link_error(const struct link *l)
+{
+	if (!l)
+		return -EINVAL;
+	return l->failed ? l->failed : l->sess_err;
+}
+
+int link_limit(const struct link *l)
+{
+	return l && !l->failed ? l->limit : 0;
+}
+
 int link_time_sync(struct link *l, int64_t *before, int64_t *after)
 {
 	struct linkmsg m = { .type = LM_TIME_SYNC };
@@ -465,6 +520,27 @@ int link_status(struct link *l, struct proto_status_reply *out)
 	return 0;
 }
 
+/* After BYE: wait until the worker's end of the channel closes (it is
+ * exiting), at most ms; whatever it still sends is dropped. */
+static void wait_hangup(int fd, int ms)
+{
+	struct timespec t0, t;
+	uint8_t junk[256];
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		long left;
+
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		left = ms - ((t.tv_sec - t0.tv_sec) * 1000L + (t.tv_nsec - t0.tv_nsec) / 1000000L);
+		if (left <= 0 || poll(&p, 1, (int)left) <= 0)
+			return;
+		if (read(fd, junk, sizeof(junk)) <= 0)
+			return;
+	}
+}
+
 void link_close(struct link *l)
 {
 	if (!l)
@@ -474,6 +550,7 @@ void link_close(struct link *l)
 		int st;
 
 		(void)linkio_send(l->chan, &m);
+		wait_hangup(l->chan, 2000);
 		st = reap(l, 2000);
 		if (WIFSIGNALED(st) && WTERMSIG(st) != SIGKILL)
 			custodian_worker_killed(l->d, l->have_id ? l->id.serial : "",

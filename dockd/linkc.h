@@ -8,6 +8,7 @@
  *	r = link_list(l, on_entry, ctx);           // entries re-verified here
  *	r = link_read(l, id, off, len, sink, ctx);
  *	r = link_release(l, &receipt);             // custodian gate, then send
+ *	                                           // -EEXIST: deleted=0, kept
  *	link_close(l);                             // BYE, reap the worker
  *
  * The daemon treats the worker as hostile: every message is length- and
@@ -43,7 +44,9 @@ void link_init_exe(void);
  * fd; any other, i.e. USB, is relayed through a socketpair by a thread
  * here that copies bytes and never interprets them beyond the frame
  * length) and authenticate the camera. cfg: as session_open's; its enrol
- * callback and dock_key are used here, in the daemon. t stays owned by
+ * callback and dock_key are used here, in the daemon; its link limits
+ * (deadline_ms, min_rate_bps, rate_window_ms) go to the worker, whose
+ * session measures and enforces them. t stays owned by
  * the caller and must outlive the link. */
 int link_open(struct dockd *d, const struct dock_snap *snap, struct transport *t,
 	      const struct session_cfg *cfg, struct link **out);
@@ -55,6 +58,16 @@ int link_read(struct link *l, const char *recording_id, uint64_t offset, uint64_
 	      session_sink_fn sink, void *ctx);
 /* custodian_sign_receipt(), then RELEASE_REQ; *r is what was sent. */
 int link_release(struct link *l, struct proto_receipt *r);
+/* As session_abort(): the worker sends the camera ERROR err (a
+ * -PROTO_E_* code) and fails its session; -EINVAL for another err. */
+int link_abort(struct link *l, int err);
+/* As session_error(): the first error that left the worker's session out
+ * of step (as of its last reply), -ECONNABORTED once the worker was
+ * stopped, or 0. */
+int link_error(const struct link *l);
+/* As session_limit(): the SESSION_LIMIT_* that ended the worker's
+ * session (its last reply says), or 0. */
+int link_limit(const struct link *l);
 int link_time_sync(struct link *l, int64_t *camera_before_ns, int64_t *camera_after_ns);
 int link_status(struct link *l, struct proto_status_reply *out);
 void link_close(struct link *l);

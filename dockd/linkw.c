@@ -30,11 +30,27 @@ static int tell(struct wk *w, const struct linkmsg *m)
 	return r;
 }
 
-static int tell_result(struct wk *w, uint8_t type, int r)
+/* A result the message can carry (linkmsg.h: 0, -errno, -PROTO_E_*). */
+static int32_t wire_result(int r)
+{
+	return r > 0 || r < -PROTO_E_MAX ? -PROTO_E_INTERNAL : r;
+}
+
+/* Every reply that ends an exchange carries the session's state, so the
+ * daemon's link_error() / link_limit() answer as session_error() /
+ * session_limit() would. */
+static void set_state(struct linkmsg *m, const struct session *s)
+{
+	m->state.error = s ? wire_result(session_error(s)) : 0;
+	m->state.limit = (uint8_t)(s ? session_limit(s) : 0);
+}
+
+static int tell_result(struct wk *w, const struct session *s, uint8_t type, int r)
 {
 	struct linkmsg m = { .type = type };
 
-	m.u.result = r < -PROTO_E_MAX ? -PROTO_E_INTERNAL : r;
+	m.u.result = wire_result(r);
+	set_state(&m, s);
 	return tell(w, &m);
 }
 
@@ -97,12 +113,18 @@ static int open_session(struct wk *w, struct transport *t, struct session **out)
 	cfg.cert = &m.u.open.cert;
 	cfg.dock_nonce = m.u.open.dock_nonce;
 	cfg.timeout_ms = (int)(m.u.open.timeout_ms > 600000 ? 600000 : m.u.open.timeout_ms);
+	/* the link limits (<= LINKMSG_LIMIT_MAX, checked by the decoder):
+	 * this session measures and enforces them */
+	cfg.deadline_ms = (int64_t)m.u.open.deadline_ms;
+	cfg.min_rate_bps = m.u.open.min_rate_bps;
+	cfg.rate_window_ms = (int64_t)m.u.open.rate_window_ms;
 	r = session_open(t, &cfg, &s);
 	if (w->chan_err)
 		return w->chan_err;
 	m.type = LM_OPENED;
-	m.u.opened.result = r < -PROTO_E_MAX ? -PROTO_E_INTERNAL : r;
+	m.u.opened.result = wire_result(r);
 	m.u.opened.clock_offset_ns = r == 0 ? session_clock_offset_ns(s) : 0;
+	set_state(&m, r == 0 ? s : NULL);
 	if (tell(w, &m) < 0 || r < 0) {
 		session_close(s);
 		return r < 0 ? r : w->chan_err;
@@ -122,27 +144,34 @@ static int serve(struct wk *w, struct session *s, const struct linkmsg *m)
 	case LM_LIST:
 		r = session_list(s, on_entry, w);
 		if (!w->chan_err)
-			tell_result(w, LM_LIST_DONE, r);
+			tell_result(w, s, LM_LIST_DONE, r);
 		break;
 	case LM_READ:
 		r = session_read(s, m->u.read.recording_id, m->u.read.offset, m->u.read.length,
 				 sink, w);
 		if (!w->chan_err)
-			tell_result(w, LM_READ_DONE, r);
+			tell_result(w, s, LM_READ_DONE, r);
 		break;
 	case LM_RELEASE:
-		tell_result(w, LM_RELEASE_DONE, session_release_signed(s, &m->u.release));
+		r = session_release_signed(s, &m->u.release); /* -EEXIST: deleted=0 */
+		tell_result(w, s, LM_RELEASE_DONE, r);
+		break;
+	case LM_ABORT:
+		r = session_abort(s, m->u.abort_code); /* ERROR to the camera */
+		tell_result(w, s, LM_ABORT_DONE, r);
 		break;
 	case LM_STATUS:
 		out.type = LM_STATUS_DONE;
 		r = session_status(s, &out.u.status.st);
-		out.u.status.result = r < -PROTO_E_MAX ? -PROTO_E_INTERNAL : r;
+		out.u.status.result = wire_result(r);
+		set_state(&out, s);
 		tell(w, &out);
 		break;
 	case LM_TIME_SYNC:
 		out.type = LM_TIME_DONE;
 		r = session_time_sync(s, &out.u.time.before_ns, &out.u.time.after_ns);
-		out.u.time.result = r < -PROTO_E_MAX ? -PROTO_E_INTERNAL : r;
+		out.u.time.result = wire_result(r);
+		set_state(&out, s);
 		tell(w, &out);
 		break;
 	case LM_BYE:

@@ -27,12 +27,16 @@ static const struct subcommand subcommands[] = {
 	{ "enroll", admin_enroll },
 	{ "revoke", admin_revoke },
 	{ "cameras", admin_cameras },
+	{ "fixity", admin_fixity },
+	{ "purge", admin_purge },
 };
 
 static int usage(FILE *f)
 {
 	fputs("usage: dockd --config FILE [--exit-when-idle]\n"
 	      "       dockd --config FILE keygen | enroll ... | revoke ... | cameras [--json]\n"
+	      "       dockd --config FILE fixity [--items N] [--bytes-per-s N] [--json]\n"
+	      "       dockd --config FILE purge --dry-run\n"
 	      "       dockd certify --agency-key K --agency-id A --dock-id D ...\n"
 	      "see docs/dockd.md\n",
 	      f);

@@ -1,9 +1,14 @@
 /* release.c - release recordings to the camera (see release.h). */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "dockdb.h"
+#include "edsig.h"
+#include "ledgerw.h"
 #include "log.h"
 #include "release.h"
 
@@ -16,6 +21,39 @@ unsigned release_mask(const struct dock_config *c)
 	return m;
 }
 
+/* RELEASE_REPLY deleted=0: the receipt was valid, the camera keeps the
+ * recording (its retention policy). Not a refusal: release_kept with the
+ * receipt sent, the item's state unchanged (sent again at the next
+ * docking). */
+static void record_kept(struct dockd *d, const struct dock_rec *rec, const struct proto_receipt *rc)
+{
+	char sha[65], sig[129];
+	struct cust_event ev;
+	json_t *det;
+	int r;
+
+	edsig_hex(rc->sha256, 32, sha, sizeof(sha));
+	edsig_hex(rc->sig, 64, sig, sizeof(sig));
+	det = json_pack("{s:{s:s,s:s,s:s,s:s,s:I,s:s}}", "receipt", "recording_id",
+			rc->recording_id, "sha256", sha, "location", rc->location, "dock_id",
+			rc->dock_id, "issued_utc", (json_int_t)rc->issued_utc, "sig", sig);
+	r = det ? ledgerw_event(d->w, &ev, CUST_A_RELEASE_KEPT, rec->evidence_id, CUST_OUTCOME_OK)
+		: -ENOMEM;
+	if (r == 0)
+		r = cust_event_set_text(ev.reason, sizeof(ev.reason),
+					"camera kept the recording (RELEASE_REPLY deleted=0): receipt valid");
+	if (r == 0)
+		r = cust_event_set_details(&ev, det);
+	json_decref(det);
+	if (r == 0)
+		r = ledgerw_append(d->w, &ev);
+	if (r < 0)
+		log_error("%s: release_kept not recorded: %s", rec->evidence_id, strerror(-r));
+	else
+		log_info("%s: the camera accepted the receipt and kept the recording",
+			 rec->evidence_id);
+}
+
 static int release_one(struct dockd *d, struct link *s, struct dock_rec *rec)
 {
 	struct proto_receipt rc;
@@ -26,6 +64,10 @@ static int release_one(struct dockd *d, struct link *s, struct dock_rec *rec)
 	memcpy(rc.sha256, rec->sha256, sizeof(rc.sha256));
 	snprintf(rc.location, sizeof(rc.location), "%s", rec->location);
 	r = link_release(s, &rc);
+	if (r == -EEXIST) {
+		record_kept(d, rec, &rc);
+		return r;
+	}
 	if (r < 0)
 		return r;
 	r = dockdb_released(d->w, rec, &rc);
@@ -46,8 +88,17 @@ int release_camera(struct dockd *d, const struct dock_snap *snap, struct link *s
 	int r;
 
 	while (!atomic_load(&d->stop) &&
-	       dockdb_next(d->w, serial, release_mask(&snap->cfg), after, 0, NULL, &rec) == 0) {
+	       dockdb_next(d->w, serial, release_mask(&snap->cfg), after, INT64_MIN, NULL,
+			   &rec) == 0) {
 		snprintf(after, sizeof(after), "%s", rec.recording_id);
+		if (rec.listed_ns == -listed_since_ns) {
+			/* listed now with another size/hash (dockdb_list_batch):
+			 * the camera holds it, so it is not absent; its entry does
+			 * not match what was stored, so no receipt either */
+			log_warning("%s: the camera lists it with another size/hash: not released",
+				    rec.evidence_id);
+			continue;
+		}
 		if (rec.listed_ns < listed_since_ns) {
 			if (dockdb_released(d->w, &rec, NULL) == 0) {
 				log_info("%s: absent from the camera: release confirmed", rec.evidence_id);
@@ -60,6 +111,8 @@ int release_camera(struct dockd *d, const struct dock_snap *snap, struct link *s
 			n++;
 			continue;
 		}
+		if (r == -EEXIST)
+			continue; /* kept by the camera: recorded, not refused */
 		if (r == -PROTO_E_BAD_RECEIPT || r == -PROTO_E_NOT_FOUND || r == -PROTO_E_INTERNAL) {
 			dockd_alert(d, "release", rec.evidence_id, "camera refused the receipt: %s",
 				    proto_strerror(r));

@@ -8,6 +8,10 @@
  *     receipt {recording_id, sha256 (the camera's signed hash), location,
  *     dock_id, issued_utc}; on RELEASE_REPLY deleted=1 the released
  *     transaction records camera_released with the receipt;
+ *   - listed in this docking's manifest with another size or SHA-256 (an
+ *     integrity_failed {stage: "manifest"} and an alert were recorded at
+ *     listing): nothing; the camera still holds it, the entry does not
+ *     match what was stored;
  *   - not listed any more: the camera deleted it on an earlier receipt and
  *     the dock crashed before recording it: camera_released {"confirmed":
  *     "absent at next docking"}.

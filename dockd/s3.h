@@ -47,6 +47,23 @@
  * Threads: a struct s3_client holds one CURL easy handle (kept-alive
  * connection) and is used by one thread at a time. Create one per thread;
  * they may share the same struct s3_conf (read-only) and struct s3_rate.
+ *
+ * Connection reuse (s3_pool): a client keeps its connection open between
+ * requests (HTTP/1.1 keep-alive; libcurl closes one idle for more than
+ * 118 s instead of reusing it). A pool hands out idle clients, so the
+ * requests of many uploads and verifications travel over a few
+ * connections; its clients share one DNS cache and one TLS session cache
+ * (a curl share handle, locked per kind of data), so a new connection
+ * resumes a TLS session instead of a full handshake. Connections are not
+ * shared between threads: libcurl does not support that.
+ *
+ * A stale connection: the server may close an idle connection just as a
+ * request goes out on it. libcurl notices a connection closed before the
+ * request and opens a new one; if the request then fails on the reused
+ * connection with a transport error (reset, nothing received), it is sent
+ * again at once on a new connection (no backoff; once per request, not
+ * counted against max_attempts, counted in s3_error.attempts). Request
+ * bodies are re-read from the start (from memory or by pread), never lost.
  */
 #ifndef DOCKD_S3_H
 #define DOCKD_S3_H
@@ -176,6 +193,23 @@ void s3_client_free(struct s3_client *c);
 /* Bytes of request bodies sent so far by this client (retries included),
  * for progress and "bytes re-sent" figures. */
 uint64_t s3_client_sent(const struct s3_client *c);
+
+/* A pool of reusable clients for one conf (see "Connection reuse" above).
+ * s3_pool_new checks conf like s3_client_new (same errors) and keeps at
+ * most max_idle (1..S3_POOL_MAX_IDLE) idle clients. s3_pool_get hands out
+ * an idle client or a new one (conf's errors, -ENOMEM); give it back with
+ * s3_pool_put (one thread at a time uses it in between). Beyond max_idle a
+ * returned client is closed. s3_pool_stats: requests made (retries
+ * included) and new connections opened by the clients handed back so far.
+ * s3_pool_free: every client handed out must be back. Thread-safe. */
+#define S3_POOL_MAX_IDLE 128
+struct s3_pool;
+int s3_pool_new(const struct s3_conf *conf, unsigned max_idle, struct s3_pool **out,
+		char *err, size_t errlen);
+int s3_pool_get(struct s3_pool *p, struct s3_client **out, char *err, size_t errlen);
+void s3_pool_put(struct s3_pool *p, struct s3_client *c);
+void s3_pool_stats(struct s3_pool *p, uint64_t *requests, uint64_t *connects);
+void s3_pool_free(struct s3_pool *p);
 
 /* Token bucket: at most bytes_per_s on average over all users, bursts up
  * to one second's worth. 0 = unlimited. Change it at any time (SIGHUP). */

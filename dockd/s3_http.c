@@ -145,6 +145,19 @@ static size_t read_cb(char *ptr, size_t size, size_t nmemb, void *ud)
 	return n;
 }
 
+/* libcurl rewinds the body when it sends a request again by itself (a
+ * reused connection found closed as the request went out). */
+static int seek_cb(void *ud, curl_off_t off, int origin)
+{
+	struct xfer *x = ud;
+	uint64_t len = x->q->body ? x->q->body->len : 0;
+
+	if (origin != SEEK_SET || off < 0 || (uint64_t)off > len)
+		return CURL_SEEKFUNC_CANTSEEK;
+	x->pos = (uint64_t)off;
+	return CURL_SEEKFUNC_OK;
+}
+
 static int reply_add(struct xfer *x, const char *p, size_t n)
 {
 	struct s3_req *q = x->q;
@@ -443,7 +456,7 @@ fail:
 	return NULL;
 }
 
-static void set_opts(struct s3_client *c, struct xfer *x, const char *url)
+static void set_opts(struct s3_client *c, struct xfer *x, const char *url, bool fresh)
 {
 	CURL *h = c->curl;
 	struct s3_req *q = x->q;
@@ -476,6 +489,8 @@ static void set_opts(struct s3_client *c, struct xfer *x, const char *url)
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, write_cb);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
 	curl_easy_setopt(h, CURLOPT_USERAGENT, "evidence-dock");
+	if (fresh) /* the reused connection just failed: not another one */
+		curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L);
 	if (strcmp(q->method, "HEAD") == 0) {
 		curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
 	} else if (strcmp(q->method, "PUT") == 0 || strcmp(q->method, "POST") == 0) {
@@ -484,6 +499,8 @@ static void set_opts(struct s3_client *c, struct xfer *x, const char *url)
 		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, q->method);
 		curl_easy_setopt(h, CURLOPT_READFUNCTION, read_cb);
 		curl_easy_setopt(h, CURLOPT_READDATA, x);
+		curl_easy_setopt(h, CURLOPT_SEEKFUNCTION, seek_cb);
+		curl_easy_setopt(h, CURLOPT_SEEKDATA, x);
 		curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE,
 				 (curl_off_t)(q->body ? q->body->len : 0));
 		/* Bigger reads from read_cb: fewer callbacks and send() calls per
@@ -512,9 +529,21 @@ static int attempt_reset(struct xfer *x)
 	return 0;
 }
 
-static int attempt(struct s3_client *c, struct xfer *x, const char *url, const char *path,
-		   const char *sha_hex, struct s3_error *e)
+/* A transport failure (no HTTP reply) on a connection kept from an earlier
+ * request: the server may have closed it as this request went out. */
+static bool stale_conn(CURLcode cc, long connects, const struct xfer *x)
 {
+	if (connects != 0 || x->cb_err || x->q->resp.status != 0)
+		return false;
+	return cc == CURLE_SEND_ERROR || cc == CURLE_RECV_ERROR || cc == CURLE_GOT_NOTHING;
+}
+
+/* One request. fresh: on a new connection. *stale: it failed on a reused
+ * connection (stale_conn). */
+static int attempt(struct s3_client *c, struct xfer *x, const char *url, const char *path,
+		   const char *sha_hex, bool fresh, bool *stale, struct s3_error *e)
+{
+	long connects = 0;
 	struct signed_hdrs sh;
 	char auth[SIGV4_AUTH_MAX];
 	struct curl_slist *l;
@@ -533,10 +562,14 @@ static int attempt(struct s3_client *c, struct xfer *x, const char *url, const c
 	OPENSSL_cleanse(auth, sizeof(auth));
 	if (bad)
 		return -ENOMEM;
-	set_opts(c, x, url);
+	set_opts(c, x, url, fresh);
 	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, l);
 	cc = curl_easy_perform(c->curl);
 	curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &x->q->resp.status);
+	curl_easy_getinfo(c->curl, CURLINFO_NUM_CONNECTS, &connects);
+	c->requests++;
+	c->connects += connects > 0 ? (uint64_t)connects : 0;
+	*stale = stale_conn(cc, connects, x);
 	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, NULL);
 	curl_slist_free_all(l);
 	r = classify(x, cc, e);
@@ -624,6 +657,7 @@ int s3_do(struct s3_client *c, struct s3_req *q, struct s3_error *e)
 {
 	struct xfer x = { .c = c, .q = q };
 	char path[3 * S3_KEY_MAX + 128], sha_hex[65], *url = NULL;
+	bool stale = false, fresh = false, fresh_used = false;
 	int r;
 
 	memset(e, 0, sizeof(*e));
@@ -634,16 +668,26 @@ int s3_do(struct s3_client *c, struct s3_req *q, struct s3_error *e)
 			 r == -EIO ? "cannot read the body" : "bad request arguments");
 		goto out;
 	}
-	for (unsigned n = 0;; n++) {
+	for (unsigned n = 0, tries = 0;; n++) {
 		if (s3_cancelled(c)) {
 			r = -ECANCELED;
 			snprintf(e->code, sizeof(e->code), "Cancelled");
 			break;
 		}
-		e->attempts = n + 1;
-		r = attempt(c, &x, url, path, sha_hex, e);
+		e->attempts = ++tries;
+		r = attempt(c, &x, url, path, sha_hex, fresh, &stale, e);
 		if (r != TRANSIENT && r != S3_THROTTLE)
 			break;
+		/* A kept-alive connection failed with no reply: most likely the
+		 * server closed it while idle, as this request went out. Send
+		 * again at once on a new connection, once per request, outside
+		 * the max_attempts budget (s3.h, "A stale connection"). */
+		fresh = r == TRANSIENT && stale && !fresh_used;
+		if (fresh) {
+			fresh_used = true;
+			n--; /* unsigned: wraps, and the loop's n++ restores it */
+			continue;
+		}
 		if (n + 1 >= c->max_attempts) {
 			r = -EAGAIN;
 			break;

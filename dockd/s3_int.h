@@ -59,6 +59,7 @@ struct s3_client {
 	unsigned connect_timeout_s, low_speed_bps, low_speed_time_s, max_attempts;
 	unsigned backoff_base_ms, backoff_max_ms;
 	_Atomic uint64_t sent;
+	uint64_t requests, connects; /* attempts made, new connections opened (s3_pool) */
 	char errbuf[CURL_ERROR_SIZE];
 };
 

@@ -190,7 +190,7 @@ static int object_key(const struct dockd *d, const struct dock_rec *r, char *buf
 static void put_opts(const struct dock_snap *s, const struct dock_rec *rec, char *cls, size_t cap,
 		     struct store_put_opts *po)
 {
-	int32_t days = dock_config_retention_days(&s->cfg, rec->category);
+	int32_t days = dock_config_retention_days(&s->cfg, rec->category, NULL);
 	/* The ledger's retention_set counts the minimum retention from ingest
 	 * (the dock's custody moment). The lock counts from now, the upload,
 	 * which comes after ingest: it never ends before the ledger's date,
@@ -484,6 +484,11 @@ static void *worker(void *arg)
 	struct storage_worker *sw = th->sw;
 	struct task t;
 
+	/* Reach the target (s3://: bucket, Object Lock, orphan sweep) from
+	 * here, never from start-up: a hung server must not hold the camera
+	 * socket closed. A failure is retried by every put/verify. */
+	if (th->idx == 0)
+		(void)store_prepare(sw->d->store);
 	while (next_task(sw, th->idx, &t) == 0) {
 		if (t.kind == T_CKPT) {
 			struct dock_snap *s = dockd_snap_get(sw->d);

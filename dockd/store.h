@@ -22,6 +22,7 @@
 #ifndef DOCKD_STORE_H
 #define DOCKD_STORE_H
 
+#include <errno.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -69,7 +70,39 @@ struct store_ops {
 	/* Re-read key; -EBADMSG if size or SHA-256 differ, -ENOENT if absent. */
 	int (*verify)(struct store_target *t, const char *key, uint64_t size,
 		      const uint8_t sha256[32]);
+	/* Delete key for good (an approved destruction, dockd/destroy.h):
+	 * the version version_id ("" = the target has no versions; s3 then
+	 * deletes the unversioned object). 0 deleted, -ENOENT absent,
+	 * -EACCES the target refuses (S3 Object Lock retention or legal
+	 * hold not yet expired: nothing was deleted). */
+	int (*remove)(struct store_target *t, const char *key, const char *version_id);
+	/* Object Lock legal hold on (true) or off for the version. -ENOTSUP
+	 * where the target has none (file://: NULL; a bucket without Object
+	 * Lock). */
+	int (*set_hold)(struct store_target *t, const char *key, const char *version_id, bool on);
 	void (*close)(struct store_target *t);
+	/* Optional (NULL: nothing to do): contact the server now (s3://: the
+	 * bucket, Object Lock, the orphan sweep), which put/verify otherwise do
+	 * first. Network time: never on a path that start-up or docking waits
+	 * for (the storage worker calls it from its own thread). */
+	int (*prepare)(struct store_target *t);
+	/* Fixity audits (dockd/fixity.h). Each may be NULL (not offered).
+	 * hash: read key back now (bypassing caches where the target allows;
+	 * s3: GET of the current version) and give its length and SHA-256;
+	 * -ENOENT absent. */
+	int (*hash)(struct store_target *t, const char *key, uint8_t sha256[32], uint64_t *len);
+	/* replace: like put, but whatever key holds is REPLACED (s3: a new
+	 * current version; older versions and their locks stay). The one
+	 * exception to write-once, used only to repair a copy an audit found
+	 * damaged, from a source hashed on the way (-EUCLEAN if it does not
+	 * match o->sha256, nothing written). */
+	int (*replace)(struct store_target *t, const char *key, int src_fd, uint64_t size,
+		       const struct store_put_opts *o, struct store_info *out);
+	/* fetch: key's bytes into fd (from offset 0), at most max bytes
+	 * (-EFBIG beyond): the current version, or version_id (s3:// only;
+	 * NULL or "" = current; file:// has no versions: -ENOTSUP). */
+	int (*fetch)(struct store_target *t, const char *key, const char *version_id, int fd,
+		     uint64_t max);
 };
 
 struct store_target {
@@ -98,6 +131,22 @@ static inline int store_verify(struct store_target *t, const char *key, uint64_t
 			       const uint8_t sha256[32])
 {
 	return t->ops->verify(t, key, size, sha256);
+}
+
+static inline int store_prepare(struct store_target *t)
+{
+	return t->ops->prepare ? t->ops->prepare(t) : 0;
+}
+
+static inline int store_remove(struct store_target *t, const char *key, const char *version_id)
+{
+	return t->ops->remove(t, key, version_id);
+}
+
+static inline int store_set_hold(struct store_target *t, const char *key, const char *version_id,
+				 bool on)
+{
+	return t->ops->set_hold ? t->ops->set_hold(t, key, version_id, on) : -ENOTSUP;
 }
 
 static inline void store_close(struct store_target *t)

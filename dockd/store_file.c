@@ -217,12 +217,10 @@ out:
 	return r;
 }
 
-static int file_verify(struct store_target *t, const char *key, uint64_t size,
-		       const uint8_t sha256[32])
+static int file_hash(struct store_target *t, const char *key, uint8_t md[32], uint64_t *len_out)
 {
 	struct file_target *ft = t->impl;
 	char path[PATH_MAX];
-	uint8_t md[32];
 	uint64_t len = 0;
 	bool direct = true;
 	int fd, r;
@@ -248,6 +246,18 @@ static int file_verify(struct store_target *t, const char *key, uint64_t size,
 		r = hash_range(fd, 0, UINT64_MAX, false, md, &len);
 	}
 	close(fd);
+	if (r == 0)
+		*len_out = len;
+	return r;
+}
+
+static int file_verify(struct store_target *t, const char *key, uint64_t size,
+		       const uint8_t sha256[32])
+{
+	uint8_t md[32];
+	uint64_t len = 0;
+	int r = file_hash(t, key, md, &len);
+
 	if (r < 0)
 		return r;
 	if (len != size || memcmp(md, sha256, 32) != 0)
@@ -317,6 +327,90 @@ static int file_put(struct store_target *t, const char *key, int src_fd, uint64_
 	return r;
 }
 
+/* Repair (store.h replace): a new file beside the damaged one, synced,
+ * then renamed over it. */
+static int file_replace(struct store_target *t, const char *key, int src_fd, uint64_t size,
+			const struct store_put_opts *o, struct store_info *out)
+{
+	struct file_target *ft = t->impl;
+	char final[PATH_MAX], part[PATH_MAX], suffix[32];
+	int fd, r, n;
+
+	if (!store_key_valid(key) || !o || !o->sha256 || lseek(src_fd, 0, SEEK_SET) < 0)
+		return -EINVAL;
+	snprintf(suffix, sizeof(suffix), ".repair-%ld", (long)getpid());
+	if (join(final, sizeof(final), ft->root, key, "") < 0 ||
+	    join(part, sizeof(part), ft->root, key, suffix) < 0)
+		return -ENAMETOOLONG;
+	if ((r = make_parents(ft->root, key)) < 0)
+		return r;
+	(void)unlink(part);
+	fd = open(part, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0640);
+	if (fd < 0)
+		return -errno;
+	r = copy_fd(src_fd, fd, size, o);
+	if (r == 0 && fdatasync(fd) < 0)
+		r = -errno;
+	close(fd);
+	if (r == 0 && rename(part, final) < 0)
+		r = -errno;
+	if (r < 0)
+		(void)unlink(part);
+	if (r == 0)
+		r = fsync_parent(final);
+	if (r == 0) {
+		memset(out, 0, sizeof(*out));
+		n = snprintf(out->location, sizeof(out->location), "file://%s", final);
+		if (n < 0 || (size_t)n >= sizeof(out->location))
+			r = -ENAMETOOLONG;
+	}
+	return r;
+}
+
+static int file_fetch(struct store_target *t, const char *key, const char *version_id, int dst_fd,
+		      uint64_t max)
+{
+	struct file_target *ft = t->impl;
+	char path[PATH_MAX];
+	struct stat st;
+	int fd, r;
+
+	if (!store_key_valid(key))
+		return -EINVAL;
+	if (version_id && version_id[0])
+		return -ENOTSUP;
+	if (join(path, sizeof(path), ft->root, key, "") < 0)
+		return -ENAMETOOLONG;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0)
+		r = -errno;
+	else if ((uint64_t)st.st_size > max)
+		r = -EFBIG;
+	else if (lseek(dst_fd, 0, SEEK_SET) < 0)
+		r = -errno;
+	else
+		r = copy_fd(fd, dst_fd, (uint64_t)st.st_size, NULL);
+	close(fd);
+	return r;
+}
+
+static int file_remove(struct store_target *t, const char *key, const char *version_id)
+{
+	struct file_target *ft = t->impl;
+	char path[PATH_MAX];
+
+	(void)version_id;
+	if (!store_key_valid(key))
+		return -EINVAL;
+	if (join(path, sizeof(path), ft->root, key, "") < 0)
+		return -ENAMETOOLONG;
+	if (unlink(path) < 0)
+		return -errno;
+	return fsync_parent(path);
+}
+
 static void file_close(struct store_target *t)
 {
 	free(t->impl);
@@ -326,7 +420,11 @@ static const struct store_ops file_ops = {
 	.scheme = "file",
 	.put = file_put,
 	.verify = file_verify,
+	.remove = file_remove,
 	.close = file_close,
+	.hash = file_hash,
+	.replace = file_replace,
+	.fetch = file_fetch,
 };
 
 int store_file_open(const char *root, struct store_target **out)

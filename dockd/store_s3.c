@@ -1,10 +1,12 @@
 /* store_s3.c - the s3:// storage target (store.h; docs/storage-s3.md).
  *
  * open: parse s3://BUCKET[/PREFIX], load the credentials, build the client
- * configuration, open <state_dir>/uploads.db, then probe the server (bucket,
- * Object Lock, orphaned uploads). A server that cannot be reached or refuses
- * us does NOT fail open: dockd must keep ingesting into the local vault. The
- * probe is repeated by every put/verify until it succeeds, and its error
+ * configuration, open <state_dir>/uploads.db. No network here: dockd opens
+ * its target before its camera socket, and a server that accepts TCP but
+ * never answers held start-up (and every docking) for minutes (issue 11,
+ * defect 9). The server is probed (bucket, Object Lock, orphaned uploads) by
+ * store_prepare() from the storage worker's thread, else by the first
+ * put/verify, again by each until it succeeds, and its error
  * (-EACCES credentials, -ENXIO no bucket, -ETIME clock skew, -ENOTSUP Object
  * Lock required but missing: all permanent) is what put/verify return.
  *
@@ -22,6 +24,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "store_s3_int.h"
@@ -31,7 +34,7 @@
 
 /* ---- object keys ---------------------------------------------------------- */
 
-static int object_key(const struct s3_target *st, const char *key, char *out, size_t cap)
+int s3t_object_key(const struct s3_target *st, const char *key, char *out, size_t cap)
 {
 	int n;
 
@@ -304,8 +307,9 @@ static time_t lock_until(const char *okey, time_t asked)
 	return floor;
 }
 
-static int s3t_put(struct store_target *t, const char *key, int fd, uint64_t size,
-		   const struct store_put_opts *o, struct store_info *out)
+/* put, or (replace) a repair that uploads over an object that differs. */
+static int put_common(struct store_target *t, const char *key, int fd, uint64_t size,
+		      const struct store_put_opts *o, struct store_info *out, bool replace)
 {
 	struct s3_target *st = t->impl;
 	char okey[S3_KEY_MAX + 1], err[256];
@@ -318,9 +322,9 @@ static int s3t_put(struct store_target *t, const char *key, int fd, uint64_t siz
 	bool lock = false;
 	int r;
 
-	if (!o || !o->sha256 || (r = object_key(st, key, okey, sizeof(okey))) < 0)
+	if (!o || !o->sha256 || (r = s3t_object_key(st, key, okey, sizeof(okey))) < 0)
 		return -EINVAL;
-	r = s3_client_new(&st->conf, &c, err, sizeof(err));
+	r = s3_pool_get(st->pool, &c, err, sizeof(err));
 	if (r < 0) {
 		log_error("s3: %s", err);
 		return r;
@@ -340,17 +344,22 @@ static int s3t_put(struct store_target *t, const char *key, int fd, uint64_t siz
 		log_warning("s3: bucket %s has no Object Lock: retention and legal holds rest on"
 			    " the bucket's own policy (logged once)", st->conf.bucket);
 	r = s3_head_object(c, okey, NULL, &head, &e);
-	if (r == 0) {
+	bool found = r == 0;
+	if (found) {
 		r = existing(st, c, okey, fd, &l, &head, o->sha256);
-		if (r == 0) {
-			struct upstate_upload rec;
-			if (upstate_get(st->up, okey, &rec) == 0) { /* completed, then we died */
-				(void)s3_mpu_abort(c, okey, rec.upload_id, &e);
-				(void)upstate_forget(st->up, okey);
-			}
-			if (o->progress)
-				atomic_fetch_add(o->progress, size);
+		if (r == -EEXIST && replace) {
+			log_warning("s3: %s: repairing: a new version with the verified bytes", okey);
+			r = -ENOENT;
 		}
+	}
+	if (r == 0) {
+		struct upstate_upload rec;
+		if (upstate_get(st->up, okey, &rec) == 0) { /* completed, then we died */
+			(void)s3_mpu_abort(c, okey, rec.upload_id, &e);
+			(void)upstate_forget(st->up, okey);
+		}
+		if (o->progress)
+			atomic_fetch_add(o->progress, size);
 	} else if (r == -ENOENT) {
 		if (l.nparts == 1) {
 			po.tags = tags;
@@ -363,7 +372,7 @@ static int s3t_put(struct store_target *t, const char *key, int fd, uint64_t siz
 		} else {
 			r = s3t_multipart(st, c, okey, fd, &l, o, &po, &head);
 		}
-	} else {
+	} else if (!found) {
 		s3t_log_err("HEAD", okey, r, &e);
 	}
 	if (r == 0)
@@ -381,13 +390,30 @@ static int s3t_put(struct store_target *t, const char *key, int fd, uint64_t siz
 			memcpy(out->version_id, head.version_id, strlen(head.version_id) + 1);
 			memcpy(out->etag, head.etag, strlen(head.etag) + 1);
 		}
+		uint64_t nreq, ncon;
+		s3_pool_put(st->pool, c); /* this put's requests in the totals */
+		c = NULL;
+		s3_pool_stats(st->pool, &nreq, &ncon);
 		log_info("s3: stored %s (%" PRIu64 " bytes, %u part(s)); part bytes sent so far %" PRIu64
-			 ", on the wire %" PRIu64, out->location, size, l.nparts,
-			 atomic_load(&st->part_bytes), atomic_load(&st->wire_bytes));
+			 ", on the wire %" PRIu64 "; %" PRIu64 " requests over %" PRIu64
+			 " new connections so far", out->location, size, l.nparts,
+			 atomic_load(&st->part_bytes), atomic_load(&st->wire_bytes), nreq, ncon);
 	}
 out:
-	s3_client_free(c);
+	s3_pool_put(st->pool, c);
 	return r;
+}
+
+static int s3t_put(struct store_target *t, const char *key, int fd, uint64_t size,
+		   const struct store_put_opts *o, struct store_info *out)
+{
+	return put_common(t, key, fd, size, o, out, false);
+}
+
+static int s3t_replace(struct store_target *t, const char *key, int fd, uint64_t size,
+		       const struct store_put_opts *o, struct store_info *out)
+{
+	return put_common(t, key, fd, size, o, out, true);
 }
 
 /* ---- verify, close, open -------------------------------------------------- */
@@ -403,11 +429,11 @@ static int s3t_verify(struct store_target *t, const char *key, uint64_t size,
 	uint8_t got[32];
 	uint64_t n = 0;
 	bool lock;
-	int r = object_key(st, key, okey, sizeof(okey));
+	int r = s3t_object_key(st, key, okey, sizeof(okey));
 
 	if (r < 0)
 		return r;
-	r = s3_client_new(&st->conf, &c, err, sizeof(err));
+	r = s3_pool_get(st->pool, &c, err, sizeof(err));
 	if (r < 0) {
 		log_error("s3: %s", err);
 		return r;
@@ -431,6 +457,64 @@ static int s3t_verify(struct store_target *t, const char *key, uint64_t size,
 			r = -EBADMSG;
 		}
 	}
+	s3_pool_put(st->pool, c);
+	return r;
+}
+
+/* DELETE ?versionId=: a versioned bucket keeps every version until each
+ * is deleted by id, so destruction names the version the dock uploaded;
+ * Object Lock refuses (403 AccessDenied -> -EACCES) while the version's
+ * retention or legal hold lasts. A HEAD of that version first tells an
+ * absent object (-ENOENT) from a deletion. */
+static int s3t_remove(struct store_target *t, const char *key, const char *version_id)
+{
+	struct s3_target *st = t->impl;
+	char okey[S3_KEY_MAX + 1], err[256];
+	struct s3_client *c = NULL;
+	struct s3_obj_info h;
+	struct s3_error e;
+	int r = s3t_object_key(st, key, okey, sizeof(okey));
+
+	if (r < 0)
+		return r;
+	r = s3_client_new(&st->conf, &c, err, sizeof(err));
+	if (r < 0) {
+		log_error("s3: %s", err);
+		return r;
+	}
+	r = s3_head_object(c, okey, version_id, &h, &e);
+	if (r == 0)
+		r = s3_delete_object(c, okey, version_id && version_id[0] ? version_id : NULL, &e);
+	if (r < 0 && r != -ENOENT)
+		s3t_log_err("delete", okey, r, &e);
+	s3_client_free(c);
+	return r;
+}
+
+static int s3t_set_hold(struct store_target *t, const char *key, const char *version_id, bool on)
+{
+	struct s3_target *st = t->impl;
+	char okey[S3_KEY_MAX + 1], err[256];
+	struct s3_client *c = NULL;
+	struct s3_error e;
+	bool lock = false;
+	int r = s3t_object_key(st, key, okey, sizeof(okey));
+
+	if (r < 0)
+		return r;
+	r = s3_client_new(&st->conf, &c, err, sizeof(err));
+	if (r < 0) {
+		log_error("s3: %s", err);
+		return r;
+	}
+	r = probe(st, c, &lock);
+	if (r == 0 && !lock)
+		r = -ENOTSUP;		/* no Object Lock on the bucket: no legal holds */
+	if (r == 0)
+		r = s3_put_legal_hold(c, okey, version_id && version_id[0] ? version_id : NULL,
+				      on, &e);
+	if (r < 0 && r != -ENOTSUP)
+		s3t_log_err(on ? "legal hold on" : "legal hold off", okey, r, &e);
 	s3_client_free(c);
 	return r;
 }
@@ -440,17 +524,41 @@ static void s3t_close(struct store_target *t)
 	struct s3_target *st = t->impl;
 
 	upstate_close(st->up);
+	s3_pool_free(st->pool);
 	s3_rate_free(st->rate);
 	pthread_mutex_destroy(&st->mu);
 	OPENSSL_cleanse(&st->conf, sizeof(st->conf));
 	free(st);
 }
 
+static int s3t_prepare(struct store_target *t)
+{
+	struct s3_target *st = t->impl;
+	struct s3_client *c = NULL;
+	char err[256];
+	bool lock;
+	int r = s3_client_new(&st->conf, &c, err, sizeof(err));
+
+	if (r < 0) {
+		log_error("s3: %s", err);
+		return r;
+	}
+	r = probe(st, c, &lock);
+	s3_client_free(c);
+	return r;
+}
+
 static const struct store_ops s3_ops = {
 	.scheme = "s3",
 	.put = s3t_put,
 	.verify = s3t_verify,
+	.remove = s3t_remove,
+	.set_hold = s3t_set_hold,
 	.close = s3t_close,
+	.prepare = s3t_prepare,
+	.hash = s3t_hash,
+	.replace = s3t_replace,
+	.fetch = s3t_fetch,
 };
 
 /* s3://BUCKET[/PREFIX]: the prefix may hold spaces and UTF-8, not control
@@ -529,13 +637,18 @@ static int make_conf(const struct dock_config *c, const atomic_bool *cancel,
 	return 0;
 }
 
+static unsigned pool_size(const struct dock_config *c, const struct s3_target *st)
+{
+	unsigned uploads = c->parallel_uploads ? c->parallel_uploads : 1;
+	return uploads * (st->parallel + 1);
+}
+
 int store_s3_open(const struct dock_config *c, const atomic_bool *cancel,
 		  struct store_target **out, char *err, size_t errlen)
 {
 	struct s3_target *st = calloc(1, sizeof(*st));
 	struct s3_client *cl = NULL;
 	char db[DOCK_CONFIG_PATH_MAX + 16];
-	bool lock;
 	int r;
 
 	if (!st)
@@ -548,8 +661,12 @@ int store_s3_open(const struct dock_config *c, const atomic_bool *cancel,
 		goto fail;
 	}
 	r = make_conf(c, cancel, st, err, errlen);
+	/* Enough idle clients for every thread that may hold one at once:
+	 * each upload worker, plus its parts in flight. */
 	if (r == 0)
-		r = s3_client_new(&st->conf, &cl, err, errlen);
+		r = s3_pool_new(&st->conf, pool_size(c, st), &st->pool, err, errlen);
+	if (r == 0)
+		r = s3_pool_get(st->pool, &cl, err, errlen);
 	if (r < 0)
 		goto fail;
 	snprintf(db, sizeof(db), "%s/uploads.db", c->state_dir);
@@ -560,16 +677,15 @@ int store_s3_open(const struct dock_config *c, const atomic_bool *cancel,
 	}
 	st->t.ops = &s3_ops;
 	st->t.impl = st;
-	/* Best effort now; put/verify repeat it and return its error. */
-	r = probe(st, cl, &lock);
-	if (r < 0)
-		log_warning("s3: storage target %s not usable yet (%s); recordings stay in the vault"
-			    " and uploads are retried", c->storage_target, probe_hint(r));
-	s3_client_free(cl);
+	/* Built once to check the configuration, then kept for the first
+	 * request: no network here (issue 11, defect 9). */
+	s3_pool_put(st->pool, cl);
 	*out = &st->t;
 	return 0;
 fail:
-	s3_client_free(cl);
+	if (cl)
+		s3_pool_put(st->pool, cl);
+	s3_pool_free(st->pool);
 	upstate_close(st->up);
 	s3_rate_free(st->rate);
 	pthread_mutex_destroy(&st->mu);

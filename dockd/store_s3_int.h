@@ -17,6 +17,7 @@ struct s3_target {
 	struct store_target t;
 	struct s3_conf conf;     /* holds the credentials: wiped on close */
 	struct s3_rate *rate;
+	struct s3_pool *pool;    /* reused clients and connections (s3.h) */
 	struct upstate *up;
 	char prefix[DOCK_CONFIG_PATH_MAX]; /* no leading/trailing '/'; "" = bucket root */
 	uint64_t part_max;       /* s3_part_size_mb in bytes */
@@ -86,6 +87,12 @@ int s3t_multipart_etag(const uint8_t *md5s, unsigned n, char etag[S3_ETAG_MAX + 
 int s3t_local_etag(int fd, const struct s3_layout *l, char etag[S3_ETAG_MAX + 1]);
 /* One log line for a failed request. */
 void s3t_log_err(const char *what, const char *key, int r, const struct s3_error *e);
+/* "<prefix>/<key>" (or key) after store_key_valid(): the object's name. */
+int s3t_object_key(const struct s3_target *st, const char *key, char *out, size_t cap);
+/* store.h hash and fetch (store_s3_fix.c). */
+int s3t_hash(struct store_target *t, const char *key, uint8_t sha256[32], uint64_t *len);
+int s3t_fetch(struct store_target *t, const char *key, const char *version_id, int fd,
+	      uint64_t max);
 
 /* The multipart path of put(): create or resume the upload of okey,
  * upload the missing parts, complete, HEAD-check size and ETag. head gets

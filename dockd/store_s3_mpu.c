@@ -1,13 +1,15 @@
 /* store_s3_mpu.c - the resumable multipart upload of the s3:// target
  * (docs/storage-s3.md, "Resume"; the layout is store_s3_layout.c's).
  *
- * Every part is read from the vault file into a part-size buffer; its
- * digests (MD5 for Content-MD5 and the ETag check, SHA-256 for
- * x-amz-content-sha256 and our record) are the ingest's (partsum.h) or are
- * taken in the same pass; the client is handed them (the server checks
- * them) and sends from that buffer. Up to
- * st->parallel parts are in flight, one thread and one s3_client each, so
- * memory is bounded by part size x parallel parts. A part counts as done
+ * A part's digests (MD5 for Content-MD5 and the ETag check, SHA-256 for
+ * x-amz-content-sha256 and our record) are the ingest's (partsum.h): the
+ * client is handed them (the server checks them) and reads the part from
+ * the vault file as it sends. Without them (a file the ingest did not
+ * digest) the part is read into a part-size buffer, hashed in the same
+ * pass, and sent from that buffer. Up to
+ * st->parallel parts are in flight, one thread and one s3_client each (from
+ * the target's pool: successive uploads reuse their connections), so
+ * memory is bounded by part size x parallel parts (none with the digests). A part counts as done
  * only once upstate has committed it (after the server's 200 + ETag).
  */
 #include <errno.h>
@@ -187,10 +189,17 @@ static int send_part(struct mpu *m, struct s3_client *c, uint8_t *buf, unsigned 
 	int r;
 
 	s3t_part_range(&m->l, n, &off, &p.size);
-	if (m->sums) { /* taken at ingest: the server checks the bytes against them */
+	if (m->sums) {
+		/* Taken at ingest: the server checks the bytes against them, so
+		 * the client reads the part straight from the vault file into
+		 * its send buffer (pread; again on a retry): no part buffer, no
+		 * extra copy. A file changed since is refused (-EBADMSG). */
 		memcpy(p.md5, m->sums->md5[n - 1], 16);
 		memcpy(p.sha256, m->sums->sha256[n - 1], 32);
-		r = s3t_read_range(m->fd, off, buf, p.size);
+		body.buf = NULL;
+		body.fd = m->fd;
+		body.off = off;
+		r = 0;
 	} else {
 		r = s3t_read_digest(m->fd, off, buf, p.size, p.md5, p.sha256);
 	}
@@ -227,14 +236,17 @@ static void *worker(void *arg)
 {
 	struct mpu *m = arg;
 	struct s3_client *c = NULL;
-	uint64_t off, cap;
+	uint64_t off, cap, sent0;
 	uint8_t *buf;
 	char err[256];
 	int r;
 
 	s3t_part_range(&m->l, 1, &off, &cap);
-	buf = malloc(cap);
-	r = buf ? s3_client_new(&m->st->conf, &c, err, sizeof(err)) : -ENOMEM;
+	buf = m->sums ? NULL : malloc(cap); /* with the ingest's digests: sent from the file */
+	r = buf || m->sums ? s3_pool_get(m->st->pool, &c, err, sizeof(err)) : -ENOMEM;
+	if (r < 0 && r != -ENOMEM)
+		log_error("s3: upload of %s: %s", m->okey, err);
+	sent0 = c ? s3_client_sent(c) : 0;
 	while (r == 0 && atomic_load(&m->err) == 0) {
 		size_t i = atomic_fetch_add(&m->next, 1);
 
@@ -250,8 +262,9 @@ static void *worker(void *arg)
 		atomic_compare_exchange_strong(&m->err, &zero, r);
 	}
 	if (c)
-		atomic_fetch_add(&m->st->wire_bytes, s3_client_sent(c));
-	s3_client_free(c);
+		atomic_fetch_add(&m->st->wire_bytes, s3_client_sent(c) - sent0);
+	if (c)
+		s3_pool_put(m->st->pool, c);
 	free(buf);
 	return NULL;
 }

@@ -19,6 +19,9 @@
 struct edsig_key {
 	EVP_PKEY *pkey;
 	bool has_private;
+	edsig_sign_fn ext_sign; /* private half held elsewhere (a token) */
+	void (*ext_release)(void *);
+	void *ext_ctx;
 };
 
 static int wrap(EVP_PKEY *pkey, bool priv, struct edsig_key **out)
@@ -80,6 +83,29 @@ int edsig_from_public(const uint8_t raw[EDSIG_PUBKEY_LEN], struct edsig_key **ou
 	return wrap(pkey, false, out);
 }
 
+int edsig_from_signer(const uint8_t pub[EDSIG_PUBKEY_LEN], edsig_sign_fn sign,
+		      void (*release)(void *ctx), void *ctx, struct edsig_key **out)
+{
+	struct edsig_key *k = NULL;
+	int r;
+
+	if (!sign)
+		return -EINVAL;
+	if ((r = edsig_from_public(pub, &k)) < 0)
+		return r;
+	k->has_private = true;
+	k->ext_sign = sign;
+	k->ext_release = release;
+	k->ext_ctx = ctx;
+	*out = k;
+	return 0;
+}
+
+void *edsig_signer_ctx(const struct edsig_key *k)
+{
+	return k && k->ext_sign ? k->ext_ctx : NULL;
+}
+
 int edsig_public_raw(const struct edsig_key *k, uint8_t out[EDSIG_PUBKEY_LEN])
 {
 	uint8_t tmp[EDSIG_PUBKEY_LEN];
@@ -103,6 +129,8 @@ void edsig_key_free(struct edsig_key *k)
 	if (!k)
 		return;
 	EVP_PKEY_free(k->pkey); /* OpenSSL cleanses the private key it holds */
+	if (k->ext_release)
+		k->ext_release(k->ext_ctx);
 	OPENSSL_cleanse(k, sizeof(*k));
 	free(k);
 }
@@ -119,6 +147,8 @@ int edsig_sign(const struct edsig_key *k, const uint8_t *msg, size_t len,
 
 	if (!k || !k->has_private || (!msg && len) || !sig)
 		return -EINVAL;
+	if (k->ext_sign)
+		return k->ext_sign(k->ext_ctx, msg, len, sig);
 	ctx = EVP_MD_CTX_new();
 	if (!ctx)
 		return -ENOMEM;
@@ -252,6 +282,8 @@ static int save_pem(const struct edsig_key *k, const char *path, bool priv)
 
 int edsig_save_private(const struct edsig_key *k, const char *path)
 {
+	if (k && k->ext_sign)
+		return -EINVAL; /* the private half is not ours to write */
 	return save_pem(k, path, true);
 }
 

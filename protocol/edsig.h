@@ -91,6 +91,18 @@ int edsig_verify(const struct edsig_key *k, const uint8_t *msg, size_t len,
 int edsig_verify_raw(const uint8_t pub[EDSIG_PUBKEY_LEN], const uint8_t *msg, size_t len,
 		     const uint8_t sig[EDSIG_SIG_LEN]);
 
+/* A key pair whose private half lives elsewhere (dockd: a PKCS#11 token):
+ * edsig_has_private is true, edsig_sign calls sign(ctx, ...), and
+ * edsig_key_free calls release(ctx) (may be NULL). edsig_save_private
+ * refuses it (-EINVAL). On failure release is not called. */
+typedef int (*edsig_sign_fn)(void *ctx, const uint8_t *msg, size_t len,
+			     uint8_t sig[EDSIG_SIG_LEN]);
+int edsig_from_signer(const uint8_t pub[EDSIG_PUBKEY_LEN], edsig_sign_fn sign,
+		      void (*release)(void *ctx), void *ctx, struct edsig_key **out);
+
+/* The ctx given to edsig_from_signer, or NULL for an ordinary key. */
+void *edsig_signer_ctx(const struct edsig_key *k);
+
 /* Free k (NULL is fine). */
 void edsig_key_free(struct edsig_key *k);
 

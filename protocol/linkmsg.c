@@ -207,7 +207,22 @@ static void get_receipt(struct cur *c, struct proto_receipt *r)
 
 int linkmsg_from_worker(uint8_t type)
 {
-	return type >= LM_HELLO && type <= LM_TIME_DONE;
+	return type >= LM_HELLO && type <= LM_ABORT_DONE;
+}
+
+int linkmsg_has_state(uint8_t type)
+{
+	return type == LM_OPENED || (type >= LM_LIST_DONE && type <= LM_ABORT_DONE &&
+				     type != LM_DATA);
+}
+
+static uint64_t get_limit(struct cur *c)
+{
+	uint64_t v = get_u(c, 8);
+
+	if (v > LINKMSG_LIMIT_MAX)
+		c->bad = 1;
+	return v;
 }
 
 int linkmsg_hdr_decode(const uint8_t buf[LINKMSG_HDR_LEN], struct linkmsg_hdr *out)
@@ -222,7 +237,7 @@ int linkmsg_hdr_decode(const uint8_t buf[LINKMSG_HDR_LEN], struct linkmsg_hdr *o
 	      (uint32_t)buf[7] << 24;
 	if (buf[0] != LINKMSG_VERSION || buf[2] || buf[3])
 		return -EPROTO;
-	if (!(type >= LM_OPEN && type <= LM_BYE) && !linkmsg_from_worker(type))
+	if (!(type >= LM_OPEN && type <= LM_ABORT) && !linkmsg_from_worker(type))
 		return -EPROTO;
 	if (type == LM_DATA ? (len < 8 || len > LINKMSG_DATA_MAX) : len > LINKMSG_SMALL_MAX)
 		return -EPROTO;
@@ -237,7 +252,15 @@ static void decode_body(struct cur *c, uint8_t type, struct linkmsg *m)
 	case LM_OPEN:
 		get(c, m->u.open.dock_nonce, PROTO_NONCE_LEN);
 		m->u.open.timeout_ms = (uint32_t)get_u(c, 4);
+		m->u.open.deadline_ms = get_limit(c);
+		m->u.open.min_rate_bps = get_limit(c);
+		m->u.open.rate_window_ms = get_limit(c);
 		get_cert(c, &m->u.open.cert);
+		break;
+	case LM_ABORT:
+		m->u.abort_code = get_i32(c);
+		if (m->u.abort_code > -PROTO_E_BASE || m->u.abort_code < -PROTO_E_MAX)
+			c->bad = 1;
 		break;
 	case LM_AUTH:
 		m->u.auth.verdict = get_i32(c);
@@ -275,7 +298,7 @@ static void decode_body(struct cur *c, uint8_t type, struct linkmsg *m)
 		m->u.data.data = c->r + c->pos;
 		c->pos = c->cap;
 		break;
-	case LM_LIST_DONE: case LM_READ_DONE: case LM_RELEASE_DONE:
+	case LM_LIST_DONE: case LM_READ_DONE: case LM_RELEASE_DONE: case LM_ABORT_DONE:
 		m->u.result = get_i32(c);
 		check_result(c, m->u.result);
 		break;
@@ -295,6 +318,13 @@ static void decode_body(struct cur *c, uint8_t type, struct linkmsg *m)
 		break;
 	default: /* LIST, STATUS, TIME_SYNC, BYE: empty */
 		break;
+	}
+	if (linkmsg_has_state(type)) {
+		m->state.error = get_i32(c);
+		check_result(c, m->state.error);
+		m->state.limit = (uint8_t)get_u(c, 1);
+		if (m->state.limit > LINKMSG_LIMIT_KINDS)
+			c->bad = 1;
 	}
 }
 
@@ -320,7 +350,13 @@ static void encode_body(struct cur *c, const struct linkmsg *m)
 	case LM_OPEN:
 		put(c, m->u.open.dock_nonce, PROTO_NONCE_LEN);
 		put_u(c, m->u.open.timeout_ms, 4);
+		put_u(c, m->u.open.deadline_ms, 8);
+		put_u(c, m->u.open.min_rate_bps, 8);
+		put_u(c, m->u.open.rate_window_ms, 8);
 		put_cert(c, &m->u.open.cert);
+		break;
+	case LM_ABORT:
+		put_u(c, (uint32_t)m->u.abort_code, 4);
 		break;
 	case LM_AUTH:
 		put_u(c, (uint32_t)m->u.auth.verdict, 4);
@@ -352,7 +388,7 @@ static void encode_body(struct cur *c, const struct linkmsg *m)
 	case LM_DATA:
 		put_u(c, m->u.data.offset, 8);
 		break;
-	case LM_LIST_DONE: case LM_READ_DONE: case LM_RELEASE_DONE:
+	case LM_LIST_DONE: case LM_READ_DONE: case LM_RELEASE_DONE: case LM_ABORT_DONE:
 		put_u(c, (uint32_t)m->u.result, 4);
 		break;
 	case LM_STATUS_DONE:
@@ -370,6 +406,10 @@ static void encode_body(struct cur *c, const struct linkmsg *m)
 	default:
 		break;
 	}
+	if (linkmsg_has_state(m->type)) {
+		put_u(c, (uint32_t)m->state.error, 4);
+		put_u(c, m->state.limit, 1);
+	}
 }
 
 int linkmsg_encode(const struct linkmsg *m, uint8_t *buf, size_t cap, size_t *len_out)
@@ -379,7 +419,11 @@ int linkmsg_encode(const struct linkmsg *m, uint8_t *buf, size_t cap, size_t *le
 
 	if (!m || !buf || !len_out || cap < LINKMSG_HDR_LEN)
 		return -EINVAL;
-	if (!(m->type >= LM_OPEN && m->type <= LM_BYE) && !linkmsg_from_worker(m->type))
+	if (!(m->type >= LM_OPEN && m->type <= LM_ABORT) && !linkmsg_from_worker(m->type))
+		return -EINVAL;
+	if (m->type == LM_OPEN &&
+	    (m->u.open.deadline_ms > LINKMSG_LIMIT_MAX || m->u.open.min_rate_bps > LINKMSG_LIMIT_MAX ||
+	     m->u.open.rate_window_ms > LINKMSG_LIMIT_MAX))
 		return -EINVAL;
 	if (m->type == LM_DATA && m->u.data.len > PROTO_MAX_DATA)
 		return -EINVAL;

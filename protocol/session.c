@@ -1,5 +1,6 @@
 /* session.c - dock side of a camera session (see session.h). */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -25,6 +26,17 @@ struct session {
 	session_auth_fn auth; /* the dock key is elsewhere (session.h) */
 	void *auth_ctx;
 	uint8_t auth_sig[PROTO_SIG_LEN];
+	int limit;  /* SESSION_LIMIT_* that ended the session, or 0 */
+	/* Link limits (issue 11, defect 6): the whole-session deadline
+	 * (CLOCK_MONOTONIC ns, 0: none) and the minimum DATA rate, measured
+	 * over the time the dock waits for DATA frames after the first of each
+	 * READ_REQ (the dock's own disk time and a READ's first-reply latency
+	 * are not the camera's fault). */
+	int64_t deadline_ns;
+	uint64_t min_rate_bps;
+	int64_t rate_window_ns;
+	int64_t win_wait_ns;
+	uint64_t win_bytes;
 	uint8_t *rx; /* PROTO_MAX_FRAME bytes */
 	uint8_t tx[TX_CAP];
 };
@@ -55,11 +67,63 @@ static int64_t realtime_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+static int64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 static int fail(struct session *s, int err)
 {
 	if (!s->failed)
 		s->failed = err;
 	return err;
+}
+
+static bool proto_code(int err)
+{
+	return err <= -PROTO_E_BASE && err >= -PROTO_E_MAX;
+}
+
+/* The camera broke the protocol (a frame that does not decode, a wrong
+ * seq, a message at the wrong time, DATA out of order): the stream is out
+ * of step and the session ends. Tell the camera why with ERROR, seq 0
+ * (docs/protocol.md 3.1, 5), best effort, then fail. A local failure
+ * (-errno) ends the session without a word. */
+static int broke(struct session *s, int err)
+{
+	if (!s->failed && proto_code(err))
+		frame_write_error(s->t, 0, err, proto_strerror(err),
+				  s->timeout_ms < 1000 ? s->timeout_ms : 1000);
+	return fail(s, err);
+}
+
+/* A link limit ended the session: ERROR BUSY ("dock again later") with the
+ * reason, then -ETIMEDOUT (docs/protocol.md 10). */
+static int over_limit(struct session *s, int which, const char *why)
+{
+	if (!s->failed) {
+		s->limit = which;
+		frame_write_error(s->t, 0, -PROTO_E_BUSY, why,
+				  s->timeout_ms < 1000 ? s->timeout_ms : 1000);
+	}
+	return fail(s, -ETIMEDOUT);
+}
+
+/* The wait for the next frame: the per-frame timeout, cut to what is left
+ * of the session deadline. 0 when the deadline has passed. */
+static int wait_ms(const struct session *s)
+{
+	int64_t left;
+
+	if (!s->deadline_ns)
+		return s->timeout_ms;
+	left = (s->deadline_ns - mono_ns() + 999999) / 1000000; /* round up: never short */
+	if (left <= 0)
+		return 0;
+	return left < s->timeout_ms ? (int)left : s->timeout_ms;
 }
 
 static int send_msg(struct session *s, const struct proto_msg *m, uint32_t *seq_out)
@@ -88,21 +152,28 @@ static int recv_reply(struct session *s, uint32_t seq, uint8_t want, struct prot
 	int unknown = 0;
 
 	for (;;) {
-		int r = frame_read(s->t, s->rx, PROTO_MAX_FRAME, s->timeout_ms, h, m);
+		int ms = wait_ms(s), r;
 
+		if (ms == 0)
+			return over_limit(s, SESSION_LIMIT_DEADLINE,
+					  "session deadline reached: dock again to continue");
+		r = frame_read(s->t, s->rx, PROTO_MAX_FRAME, ms, h, m);
+		if (r == -ETIMEDOUT && ms < s->timeout_ms) /* the wait the deadline cut */
+			return over_limit(s, SESSION_LIMIT_DEADLINE,
+					  "session deadline reached: dock again to continue");
 		if (r == -PROTO_E_BAD_TYPE) {
 			if (++unknown > SESSION_MAX_UNKNOWN)
-				return fail(s, -PROTO_E_UNEXPECTED);
+				return broke(s, -PROTO_E_UNEXPECTED);
 			continue;
 		}
 		if (r < 0)
-			return fail(s, r);
+			return proto_code(r) ? broke(s, r) : fail(s, r);
 		if (h->seq != seq)
-			return fail(s, -PROTO_E_SEQ);
+			return broke(s, -PROTO_E_SEQ);
 		if (m->type == PROTO_ERROR)
 			return -(PROTO_E_BASE + (int)m->u.error.code); /* codec checked the range */
 		if (m->type != want)
-			return fail(s, -PROTO_E_UNEXPECTED);
+			return broke(s, -PROTO_E_UNEXPECTED);
 		return 0;
 	}
 }
@@ -189,6 +260,18 @@ static int send_auth(struct session *s, const uint8_t cam_nonce[PROTO_NONCE_LEN]
 	return send_msg(s, &m, seq);
 }
 
+/* Camera clock minus dock clock without overflow: the camera's clock_ns
+ * is any signed i64 it likes (INT64_MIN - now does not fit); a difference
+ * beyond the i64 range saturates, keeping its sign (session.h). */
+static int64_t clock_offset(int64_t camera_ns, int64_t dock_ns)
+{
+	int64_t d;
+
+	if (__builtin_sub_overflow(camera_ns, dock_ns, &d))
+		return camera_ns < dock_ns ? INT64_MIN : INT64_MAX;
+	return d;
+}
+
 static int handshake(struct session *s, const struct session_cfg *cfg)
 {
 	uint8_t nonce[PROTO_NONCE_LEN];
@@ -216,7 +299,7 @@ static int handshake(struct session *s, const struct session_cfg *cfg)
 	if (r < 0)
 		goto out;
 	s->id = m->u.hello_reply.id;
-	s->clock_offset_ns = m->u.hello_reply.id.clock_ns - (t0 / 2 + t1 / 2);
+	s->clock_offset_ns = clock_offset(m->u.hello_reply.id.clock_ns, t0 / 2 + t1 / 2);
 	r = send_auth(s, m->u.hello_reply.cam_nonce, nonce, &seq);
 	if (r == 0)
 		r = recv_reply(s, seq, PROTO_AUTH_OK, &h, m);
@@ -253,6 +336,16 @@ int session_open(struct transport *t, const struct session_cfg *cfg, struct sess
 	s->cert = *cfg->cert;
 	s->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : SESSION_DEFAULT_TIMEOUT_MS;
 	s->seq = 1;
+	/* limits beyond SESSION_LIMIT_MAX_MS (years) are as good as none: capped
+	 * there, so that ms -> ns cannot overflow */
+	if (cfg->deadline_ms > 0)
+		s->deadline_ns = mono_ns() + (cfg->deadline_ms < SESSION_LIMIT_MAX_MS
+					      ? cfg->deadline_ms : SESSION_LIMIT_MAX_MS) * 1000000;
+	if (cfg->min_rate_bps > 0 && cfg->rate_window_ms > 0) {
+		s->min_rate_bps = cfg->min_rate_bps;
+		s->rate_window_ns = (cfg->rate_window_ms < SESSION_LIMIT_MAX_MS
+				     ? cfg->rate_window_ms : SESSION_LIMIT_MAX_MS) * 1000000;
+	}
 	r = handshake(s, cfg);
 	if (r < 0) {
 		session_close(s);
@@ -270,6 +363,23 @@ const struct proto_identity *session_identity(const struct session *s)
 int64_t session_clock_offset_ns(const struct session *s)
 {
 	return s->clock_offset_ns;
+}
+
+int session_abort(struct session *s, int err)
+{
+	if (!s || err > -PROTO_E_BASE || err < -PROTO_E_MAX)
+		return -EINVAL;
+	return broke(s, err);
+}
+
+int session_error(const struct session *s)
+{
+	return s ? s->failed : -EINVAL;
+}
+
+int session_limit(const struct session *s)
+{
+	return s ? s->limit : 0;
 }
 
 /* Check one LIST_REPLY page against what earlier pages said. */
@@ -334,7 +444,7 @@ int session_list(struct session *s, session_entry_fn fn, void *ctx)
 			total = m->u.list_reply.total;
 		r = check_page(&m->u.list_reply, start, total);
 		if (r < 0) {
-			fail(s, r);
+			broke(s, r);
 			goto out;
 		}
 		r = report_page(s, &m->u.list_reply, fn, ctx, &any_bad);
@@ -373,6 +483,24 @@ static int take_data(struct session *s, const struct proto_hdr *h, const struct 
 	return 0;
 }
 
+/* One more DATA frame took wait_ns to arrive: over each rate window of
+ * waiting, the camera must have sent min_rate_bps. */
+static int rate_ok(struct session *s, int64_t wait_ns, uint32_t len)
+{
+	if (!s->rate_window_ns)
+		return 0;
+	s->win_wait_ns += wait_ns;
+	s->win_bytes += len;
+	if (s->win_wait_ns < s->rate_window_ns)
+		return 0;
+	if ((double)s->win_bytes * 1e9 < (double)s->min_rate_bps * (double)s->win_wait_ns)
+		return over_limit(s, SESSION_LIMIT_RATE,
+				  "transfer below the dock's minimum rate: dock again to continue");
+	s->win_wait_ns = 0;
+	s->win_bytes = 0;
+	return 0;
+}
+
 static int read_chunk(struct session *s, const char *rid, uint64_t offset, uint32_t len,
 		      session_sink_fn sink, void *ctx)
 {
@@ -391,12 +519,16 @@ static int read_chunk(struct session *s, const char *rid, uint64_t offset, uint3
 	if (r < 0)
 		return r;
 	while (next < end) {
+		int64_t t0 = mono_ns();
+
 		r = recv_reply(s, seq, PROTO_DATA, &h, &m);
 		if (r < 0)
 			return next == offset ? r : fail(s, r);
+		if (next != offset && (r = rate_ok(s, mono_ns() - t0, m.u.data.len)) < 0)
+			return r;
 		r = take_data(s, &h, &m.u.data, &next, end, sink, ctx);
 		if (r < 0)
-			return fail(s, r);
+			return proto_code(r) ? broke(s, r) : fail(s, r);
 	}
 	return 0;
 }
@@ -463,8 +595,10 @@ int session_release_signed(struct session *s, const struct proto_receipt *rc)
 	if (r < 0)
 		return r;
 	if (strcmp(m.u.release_reply.recording_id, rc->recording_id) != 0)
-		return fail(s, -PROTO_E_MISMATCH);
-	return m.u.release_reply.deleted == 1 ? 0 : -PROTO_E_BAD_RECEIPT;
+		return broke(s, -PROTO_E_MISMATCH);
+	/* deleted = 0: the receipt was valid, the camera keeps the recording
+	 * (its retention policy, 6.9); not a refused receipt */
+	return m.u.release_reply.deleted == 1 ? 0 : -EEXIST;
 }
 
 int session_release(struct session *s, struct proto_receipt *r)

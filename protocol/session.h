@@ -21,7 +21,10 @@
  * session_close() skips BYE. Every wait is bounded by cfg.timeout_ms per
  * frame; at most SESSION_MAX_UNKNOWN consecutive frames of unknown type are
  * skipped, then the session fails with -PROTO_E_UNEXPECTED. A known message
- * at the wrong time fails at once with -PROTO_E_UNEXPECTED.
+ * at the wrong time fails at once with -PROTO_E_UNEXPECTED. Whenever the
+ * camera breaks the protocol (codec error, wrong seq, unexpected message,
+ * DATA out of order or past the end, an inconsistent LIST_REPLY) the dock
+ * sends ERROR with that code and seq 0 before failing (docs/protocol.md 5).
  */
 #ifndef DOCK_SESSION_H
 #define DOCK_SESSION_H
@@ -34,7 +37,9 @@
 
 #define SESSION_DEFAULT_TIMEOUT_MS 10000
 #define SESSION_MAX_UNKNOWN 16          /* consecutive unknown-type frames */
-#define SESSION_MAX_ENTRIES 1000000u    /* cap on a camera's manifest size */
+/* The largest manifest total the dock accepts (docs/protocol.md 6.5, 10):
+ * bounds what one listing may make the dock remember. */
+#define SESSION_MAX_ENTRIES 65536u
 
 /* Enrolment decision for a camera whose identity signature has already been
  * verified (it proved it holds id->pubkey). Return 0 to accept, or
@@ -56,6 +61,15 @@ struct session_cfg {
 	session_enrol_fn enrol;              /* required: no callback, no session */
 	void *enrol_ctx;
 	int timeout_ms;                      /* per frame; 0: SESSION_DEFAULT_TIMEOUT_MS */
+	/* Link limits (docs/protocol.md 10), 0: off. deadline_ms bounds the
+	 * whole session from session_open. min_rate_bps over rate_window_ms:
+	 * the bytes of DATA frames after the first of each READ_REQ, against
+	 * the time the dock spent waiting for them (never its own work). Either
+	 * limit ends the session: the camera gets ERROR BUSY, the call returns
+	 * -ETIMEDOUT and session_limit() says which. */
+	int64_t deadline_ms;
+	uint64_t min_rate_bps;
+	int64_t rate_window_ms;
 	/* Optional: a buffer (at least SESSION_WHY_MAX + 1 bytes, NUL-terminated)
 	 * the enrol callback may fill with the refusal's cause; it is sent as
 	 * the ERROR text instead of session_refusal_text(code). */
@@ -89,9 +103,29 @@ int session_open(struct transport *t, const struct session_cfg *cfg, struct sess
 /* The camera's verified, enrolled identity (valid until session_close). */
 const struct proto_identity *session_identity(const struct session *s);
 
+#define SESSION_LIMIT_MAX_MS (INT64_C(1) << 40) /* larger limits are capped (~35 years) */
+#define SESSION_LIMIT_RATE 1     /* below min_rate_bps over a rate window */
+#define SESSION_LIMIT_DEADLINE 2 /* deadline_ms reached */
+
+/* The SESSION_LIMIT_* that ended s, or 0. */
+int session_limit(const struct session *s);
+
+/* The caller found the camera's answers unacceptable (e.g. a manifest that
+ * lists an id twice): send ERROR err (a -PROTO_E_* code), seq 0, and fail
+ * the session with it. -EINVAL for another err. */
+int session_abort(struct session *s, int err);
+
+/* The first error that left s out of step (then every request returns
+ * it), or 0 while it is usable. A camera's ERROR reply is not one. */
+int session_error(const struct session *s);
+
 /* Camera clock minus dock clock (CLOCK_REALTIME), in ns, measured at
- * HELLO_REPLY (positive: the camera runs ahead). */
+ * HELLO_REPLY (positive: the camera runs ahead). The camera's clock_ns is
+ * untrusted: a difference outside the i64 range (e.g. clock_ns =
+ * INT64_MIN) saturates to INT64_MIN or INT64_MAX, keeping its sign; the
+ * caller records such a clock as absurd and trusts it for nothing. */
 int64_t session_clock_offset_ns(const struct session *s);
+
 
 /* Called once per manifest entry. verdict is 0 when the entry's signature
  * verified with the enrolled camera key, -PROTO_E_AUTH when it did not
@@ -100,7 +134,8 @@ int64_t session_clock_offset_ns(const struct session *s);
 typedef int (*session_entry_fn)(void *ctx, const struct proto_manifest_entry *e, int verdict);
 
 /* Fetch the whole manifest page by page (LIST_REQ), calling fn for each
- * entry. Returns 0 when every entry verified, -PROTO_E_AUTH when at least
+ * entry. A total above SESSION_MAX_ENTRIES, or a page that disagrees with
+ * the first, is -PROTO_E_BAD_FIELD. Returns 0 when every entry verified, -PROTO_E_AUTH when at least
  * one did not (after reporting them all), or another error. */
 int session_list(struct session *s, session_entry_fn fn, void *ctx);
 
@@ -121,8 +156,10 @@ int session_read(struct session *s, const char *recording_id, uint64_t offset, u
  * to now when it is 0, and r->sig; then send it. The caller fills
  * recording_id, sha256 and location, and should record the signed receipt
  * (it is the evidence the camera deleted on our word). 0 when the camera
- * answered RELEASE_REPLY deleted=1 for that id; -PROTO_E_BAD_RECEIPT (or
- * the camera's ERROR code) when it kept the recording. */
+ * answered RELEASE_REPLY deleted=1 for that id; -EEXIST when it answered
+ * deleted=0 (the receipt was valid, the camera keeps the recording: its
+ * retention policy); the camera's ERROR code (e.g. -PROTO_E_BAD_RECEIPT)
+ * when it refused. */
 int session_release(struct session *s, struct proto_receipt *r);
 
 /* Send an already signed receipt as is (e.g. resending a stored receipt

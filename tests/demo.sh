@@ -25,6 +25,10 @@
 #   build/bin/custody --config build/demo/dockd.conf verify
 #   build/bin/custody --db build/demo/state/custody.db --read-only \
 #       verify --agency build/demo/agency.vkey
+# DEMO_PKCS11=1: the dock key and the checkpoint key are created in a
+# softhsm2 PKCS#11 token (build/demo-hsm/, outside the dock's directories)
+# and never exist as files (docs/operations.md "Key storage"); the demo
+# then checks that no private key file is under build/demo/state.
 # Exit 0 only when the decrypted recording matches the original.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -85,11 +89,29 @@ elif [ "$STORAGE" != file ]; then
 	die "DEMO_STORAGE must be file or s3"
 fi
 
+if [ "${DEMO_PKCS11:-0}" = 1 ]; then
+	. "$top/tests/p11_lib.sh"
+	{ p11_find && command -v softhsm2-util >/dev/null 2>&1; } ||
+		die "DEMO_PKCS11=1 needs softhsm2 (packaging/install-deps.sh)"
+	say "A PKCS#11 token (softhsm2) for the dock key and the checkpoint key"
+	rm -rf "$top/$B/demo-hsm"
+	p11_up "$top/$B/demo-hsm" dock || die "softhsm2 token"
+	DK_KEY=$(p11_uri dock-key)
+	DK_CKPT_KEY=$(p11_uri ckpt-key)
+	echo "  token 'dock'           $P11_MODULE, SOFTHSM2_CONF=$SOFTHSM2_CONF, PIN in $P11_DIR/pin"
+fi
+
 say "Agency and dock keys ($DEMO)"
 dk_init "$DEMO" storage || die "key and configuration setup"
 echo "  agency signing key     $DEMO/keys/agency-sign.key (certifies docks)"
 echo "  agency encryption key  $DEMO/keys/agency-enc.key (decrypts evidence; only its .pub is on the dock)"
-echo "  dock key, certificate  $DEMO/state/dock.key, $DEMO/state/dock.cert"
+if [ -n "${DK_KEY:-}" ]; then
+	echo "  dock key               $DK_KEY"
+	echo "  checkpoint key         $DK_CKPT_KEY"
+	echo "  dock certificate       $DEMO/state/dock.cert"
+else
+	echo "  dock key, certificate  $DEMO/state/dock.key, $DEMO/state/dock.cert"
+fi
 echo "  configuration          $DK_CONF"
 
 say "A witness on loopback (docs/witness.md; in real life: the DA's or an oversight board's machine)"
@@ -280,6 +302,14 @@ sed 's/^/  /' "$DEMO/verify-agency.out"
 W=$(sed -n 's/.*witnessed through event \([0-9]*\)$/\1/p' "$DEMO/verify-agency.out")
 [ "${W:-0}" = "$N" ] || die "custody verify --agency: witnessed through ${W:-?}, newest checkpoint $N"
 echo "  every checkpoint key is certified by $(cut -d+ -f1 "$DEMO/agency.vkey"); checkpoint $N is cosigned by the policy's witness"
+
+if [ -n "${DK_KEY:-}" ]; then
+	say "Keys in the token"
+	found=$(grep -rl "PRIVATE KEY" "$DEMO/state" "$DK_VAULT" "$DK/anchor" 2>/dev/null)
+	[ -z "$found" ] || die "private key file(s) on the dock: $found"
+	echo "  no private key file under $DEMO/state, the vault or the anchor: the token signed"
+	echo "  every AUTH_DOCK, release receipt and checkpoint"
+fi
 
 say "Done"
 echo "  Try: build/bin/custody --config build/demo/dockd.conf history $ID"

@@ -63,7 +63,12 @@
 # change and call dk_conf_write): DK_VAULT DK_CHUNK (65536) DK_SYNC_MB (1)
 # DK_RELEASE_WAIT (10) DK_IDLE_MS (500) DK_MIN_FREE_MB (0) DK_USB (false)
 # DK_LOG_LEVEL (debug) DK_EXTRA_DOCK (more [dock] lines) DK_EXTRA_STORAGE
-# (more [storage] lines). DK_WRAP: command
+# (more [storage] lines). DK_KEY, DK_CKPT_KEY: the dock and checkpoint
+# keys (file or PKCS#11 URI; default files in $DK/state; tests/p11_lib.sh).
+# DK_LOW_FREE DK_HIGH_FREE DK_STATE_MIN_FREE_MB ([vault] purge marks and
+# state-dir guard, all 0 = off, so a test on a nearly full disk never loses
+# the vault copies it compares; a test may append its own [vault] section
+# after dk_conf_write, later keys win). DK_WRAP: command
 # prefix for dockd (valgrind, fiu-run). DOCKD: binary (default $BIN/dockd).
 # Internal variables are all named dk_*: tests may use short names freely.
 : "${DOCKD:=$BIN/dockd}"
@@ -109,7 +114,7 @@ id = $DK_DOCK_ID
 agency_id = $DK_AGENCY
 state_dir = $DK/state
 vault_dir = $DK_VAULT
-key = $DK/state/dock.key
+key = ${DK_KEY:-$DK/state/dock.key}
 cert = $DK/state/dock.cert
 camera_socket = $DK_SOCK
 usb = ${DK_USB:-false}
@@ -137,10 +142,15 @@ target = $(dk_target_url)
 ${DK_EXTRA_STORAGE:-}
 $(dk_s3_section)
 
+[vault]
+low_free = ${DK_LOW_FREE:-0}
+high_free = ${DK_HIGH_FREE:-0}
+state_min_free_mb = ${DK_STATE_MIN_FREE_MB:-0}
+
 [ledger]
 path = $DK_DB
 agency_id = $DK_AGENCY
-checkpoint_key = $DK/state/ckpt.key
+checkpoint_key = ${DK_CKPT_KEY:-$DK/state/ckpt.key}
 checkpoint_pub = $DK/state/ckpt.vkey
 checkpoint_origin = dock.test/$DK_AGENCY
 external_checkpoint_dir = $DK/anchor
@@ -179,7 +189,7 @@ EOA
 		openssl pkey -in "$DK/keys/agency-enc.key" -pubout -out "$DK/keys/agency-enc.pub") ||
 		return 1
 	chmod 644 "$DK/keys/agency-sign.pub" "$DK/keys/agency-enc.pub"
-	"$CUSTODY" keygen --key "$DK/state/ckpt.key" --vkey "$DK/state/ckpt.vkey" \
+	"$CUSTODY" keygen --key "${DK_CKPT_KEY:-$DK/state/ckpt.key}" --vkey "$DK/state/ckpt.vkey" \
 		--name "dock.test/$DK_AGENCY" >/dev/null || return 1
 	dk_conf_write
 	dk_pub=$("$DOCKD" --config "$DK_CONF" keygen 2>"$DK/keygen.log") || return 1

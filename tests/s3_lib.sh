@@ -22,6 +22,9 @@
 #                          with faultproxy options OPTS; sets S3_PROXY_URL
 #                          (http://127.0.0.1:PORT), S3_PROXY_PID,
 #                          S3_PROXY_STATS (its stats file). One at a time.
+#                          S3_PROXY_LISTEN (default 127.0.0.1:0) is its
+#                          listening address (a fixed port: a restarted proxy
+#                          at the same endpoint)
 #   s3_proxy_stop          SIGTERM the proxy and wait for it
 #   s3_proxy_stat KEY      print KEY's value from the proxy's stats file
 #
@@ -105,7 +108,7 @@ s3_proxy() {
 	s3_pn=$(( ${s3_pn:-0} + 1 ))
 	rm -f "$s3_pdir/proxy$s3_pn.port"
 	S3_PROXY_STATS="$s3_pdir/proxy$s3_pn.stats"
-	"$FAULTPROXY" --listen 127.0.0.1:0 --upstream "${S3_ENDPOINT_HTTP#http://}" \
+	"$FAULTPROXY" --listen "${S3_PROXY_LISTEN:-127.0.0.1:0}" --upstream "${S3_ENDPOINT_HTTP#http://}" \
 		--port-file "$s3_pdir/proxy$s3_pn.port" --stats-file "$S3_PROXY_STATS" "$@" \
 		</dev/null >"$s3_pdir/proxy$s3_pn.log" 2>&1 &
 	S3_PROXY_PID=$!

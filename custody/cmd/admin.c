@@ -10,6 +10,7 @@
 
 #include "cmd.h"
 #include "cosig.h"
+#include "keyspec.h"
 #include "publish.h"
 
 int cmd_init(struct cmd_ctx *ctx, int argc, char **argv)
@@ -40,7 +41,7 @@ int cmd_vkey_keygen(int argc, char **argv, int first, const char *name,
 	const char *key = NULL, *vk = NULL;
 	struct edkey *k = NULL;
 	struct ckpt_vkey v;
-	char text[CKPT_MAX_VKEY];
+	char text[CKPT_MAX_VKEY], err[600] = "";
 	FILE *f;
 	int i, r;
 
@@ -54,8 +55,13 @@ int cmd_vkey_keygen(int argc, char **argv, int first, const char *name,
 		cmd_err("%s", usage);
 		return CMD_ERROR;
 	}
-	if ((r = edkey_generate(&k)) || (r = edkey_save_private(k, key)) ||
-	    (r = witness ? cosig_vkey_from_edkey(name, k, &v)
+	/* --key is a new PEM file or a PKCS#11 URI (keyspec.h) */
+	if ((r = keyspec_create(key, witness ? "witness key" : "checkpoint key", &k, err,
+				sizeof(err)))) {
+		cmd_err("%s: %s", what, err);
+		return CMD_ERROR;
+	}
+	if ((r = witness ? cosig_vkey_from_edkey(name, k, &v)
 			 : ckpt_vkey_from_edkey(name, k, &v)) ||
 	    (r = witness ? cosig_vkey_format(&v, text, sizeof(text))
 			 : ckpt_vkey_format(&v, text, sizeof(text)))) {
@@ -75,7 +81,7 @@ int cmd_vkey_keygen(int argc, char **argv, int first, const char *name,
 int cmd_keygen(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	return cmd_vkey_keygen(argc, argv, 1, ctx->cfg.checkpoint_origin, false,
-			       "keygen", "usage: custody keygen --key PRIVATE.pem "
+			       "keygen", "usage: custody keygen --key PRIVATE.pem|PKCS11-URI "
 			       "--vkey PUBLIC.vkey [--name ORIGIN] (name defaults "
 			       "to [ledger] checkpoint_origin)");
 }

@@ -79,6 +79,14 @@ int cmd_serve(struct cmd_ctx *ctx, int argc, char **argv);	/* serve.c */
 int cmd_users(struct cmd_ctx *ctx, int argc, char **argv);	/* users.c */
 int cmd_remote(struct cmd_ctx *ctx, int argc, char **argv);	/* remote.c */
 int cmd_status(struct cmd_ctx *ctx, int argc, char **argv);	/* status.c */
+/* issue 12: metadata edits through the query service (edit.c) */
+int cmd_categorize(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_case(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_hold(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_annotate(struct cmd_ctx *ctx, int argc, char **argv);
+/* issue 12: retention engine and two-person destruction (edit.c) */
+int cmd_due(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_destroy(struct cmd_ctx *ctx, int argc, char **argv);
 /* h10: evidence decryption and agency encryption keys */
 int cmd_decrypt(struct cmd_ctx *ctx, int argc, char **argv);	/* decrypt.c */
 int cmd_agency_keygen(struct cmd_ctx *ctx, int argc, char **argv); /* keys.c */

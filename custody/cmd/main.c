@@ -1,7 +1,7 @@
 /*
  * main.c - `custody`: global options and the subcommand dispatch table.
  *
- *   custody [--config FILE] [--db PATH] [--read-only] COMMAND [ARGS...]
+ *   custody [--config FILE] [--db PATH] [--read-only] [--utc] COMMAND [ARGS...]
  *
  * To add a subcommand: declare it in cmd.h and add one line to cmds[].
  */
@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "query.h"
 #include "publish.h"
 
 struct cmd_entry {
@@ -24,8 +25,8 @@ struct cmd_entry {
 static const struct cmd_entry cmds[] = {
 	{ "init", cmd_init, "create an empty ledger" },
 	{ "keygen", cmd_keygen, "--key FILE --vkey FILE [--name N]: checkpoint key pair" },
-	{ "history", cmd_history, "ID [--json] [--reason R]: timeline of one item" },
-	{ "search", cmd_search, "[--officer O] [--camera C] [--from D] [--to D] [--category C] [--case N] [--status S] [--json] [--reason R]" },
+	{ "history", cmd_history, "ID [--json] [--utc] [--reason R]: timeline of one item" },
+	{ "search", cmd_search, "[--officer O] [--camera C] [--from D] [--to D] (recording time) [--docked-from D] [--docked-to D] [--category C] [--case N] [--status S|released] [--hold yes|no] [--due] [--json] [--utc] [--reason R] | --refused [--camera C] [--from D] [--to D]" },
 	{ "verify", cmd_verify, "[--quiet]: recompute hashes, checkpoints, records" },
 	{ "checkpoint", cmd_checkpoint, "[--if-due]: write a signed checkpoint" },
 	{ "proof", cmd_proof, "ID [--out FILE | --tlog-proof DIR]: inclusion proofs of an item's events" },
@@ -45,7 +46,13 @@ static const struct cmd_entry cmds[] = {
 	{ "agency-vkey", cmd_agency_vkey, "(--pub F | --key F) --agency-id A: the agency vkey auditors hold" },
 	{ "agency-sign", cmd_agency_sign, "custody-cert|recipients|witnesses ...: sign an agency statement (docs/trust.md)" },
 	{ "agency-check", cmd_agency_check, "--agency VKEY NOTE: verify an agency statement" },
-	{ "status", cmd_status, "[--socket P] [--json] [--watch SECONDS]: the dock's cameras, pulls, queue" },
+	{ "categorize", cmd_categorize, "ID CATEGORY --reason R: change the category (supervisor; via the query service)" },
+	{ "case", cmd_case, "assign|unassign ID CASE --reason R: case numbers (clerk, supervisor)" },
+	{ "hold", cmd_hold, "set|release ID --reason R: legal hold (supervisor)" },
+	{ "annotate", cmd_annotate, "ID (--title T | --notes N) --reason R: title / notes (clerk, supervisor)" },
+	{ "due", cmd_due, "[--json]: items past their retention date, not under hold (clerk, supervisor, auditor)" },
+	{ "destroy", cmd_destroy, "request|approve|plan ID --reason R [--dry-run]: two-person destruction (supervisors)" },
+	{ "status", cmd_status, "[--socket P] [--json] [--utc] [--watch SECONDS]: the dock's cameras, pulls, queue" },
 };
 
 void cmd_err(const char *fmt, ...)
@@ -184,7 +191,7 @@ static void usage(FILE *f)
 {
 	size_t i;
 
-	fprintf(f, "usage: custody [--config FILE] [--db PATH] [--read-only] COMMAND [ARGS]\n"
+	fprintf(f, "usage: custody [--config FILE] [--db PATH] [--read-only] [--utc] COMMAND [ARGS]\n"
 		   "commands:\n");
 	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		fprintf(f, "  %-12s %s\n", cmds[i].name, cmds[i].help);
@@ -204,6 +211,8 @@ int main(int argc, char **argv)
 		const char *o = argv[i];
 		if (!strcmp(o, "--read-only")) {
 			ctx.read_only = true; i++;
+		} else if (!strcmp(o, "--utc")) {	/* times shown as UTC (Z) */
+			cust_time_style(1); i++;
 		} else if ((!strcmp(o, "--config") || !strcmp(o, "--db")) && i + 1 < argc) {
 			if (!strcmp(o, "--config"))
 				config = argv[i + 1];

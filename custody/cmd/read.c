@@ -43,6 +43,8 @@ int cmd_history(struct cmd_ctx *ctx, int argc, char **argv)
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--json"))
 			json = 1;
+		else if (!strcmp(argv[i], "--utc"))
+			cust_time_style(1);
 		else if (!strcmp(argv[i], "--reason") && i + 1 < argc)
 			ctx->reason = argv[++i];
 		else if (argv[i][0] != '-' && !id)
@@ -53,7 +55,7 @@ int cmd_history(struct cmd_ctx *ctx, int argc, char **argv)
 		}
 	}
 	if (!id) {
-		cmd_err("usage: custody history ID [--json] [--reason R]");
+		cmd_err("usage: custody history ID [--json] [--utc] [--reason R]");
 		return CMD_ERROR;
 	}
 	if ((r = cmd_open_ledger(ctx, false)))
@@ -73,16 +75,30 @@ int cmd_history(struct cmd_ctx *ctx, int argc, char **argv)
 	return r ? CMD_ERROR : CMD_OK;
 }
 
-static int parse_search(int argc, char **argv, struct cust_search *q, int *json,
+struct search_args {
+	struct cust_search q;
+	int json, refused;
+};
+
+static int parse_search(int argc, char **argv, struct search_args *a,
 			const char **reason)
 {
+	struct cust_search *q = &a->q;
 	int i;
 
-	memset(q, 0, sizeof(*q));
+	memset(a, 0, sizeof(*a));
 	for (i = 1; i < argc; i++) {
 		const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-		if (!strcmp(o, "--json")) {
-			*json = 1;
+		if (!strcmp(o, "--json") || !strcmp(o, "--utc") || !strcmp(o, "--due") ||
+		    !strcmp(o, "--refused")) {
+			if (o[2] == 'j')
+				a->json = 1;
+			else if (o[2] == 'u')
+				cust_time_style(1);
+			else if (o[2] == 'd')
+				q->due = 1;
+			else
+				a->refused = 1;
 			continue;
 		}
 		if (!v) {
@@ -95,8 +111,20 @@ static int parse_search(int argc, char **argv, struct cust_search *q, int *json,
 		else if (!strcmp(o, "--camera")) q->camera = v;
 		else if (!strcmp(o, "--category")) q->category = v;
 		else if (!strcmp(o, "--case")) q->case_no = v;
-		else if (!strcmp(o, "--status")) q->status = v;
-		else if (!strcmp(o, "--limit")) {
+		else if (!strcmp(o, "--status")) {
+			if (!cust_status_valid(v)) {
+				cmd_err("search: --status '%s' is not a status; use one of: %s",
+					v, CUST_STATUS_NAMES);
+				return -EINVAL;
+			}
+			q->status = v;
+		} else if (!strcmp(o, "--hold")) {
+			if (strcmp(v, "yes") && strcmp(v, "no")) {
+				cmd_err("search: --hold takes yes or no, not '%s'", v);
+				return -EINVAL;
+			}
+			q->hold = v[0] == 'y' ? CUST_HOLD_YES : CUST_HOLD_NO;
+		} else if (!strcmp(o, "--limit")) {
 			char *end;
 			unsigned long n = strtoul(v, &end, 10);
 			if (*end || !n || n > CUST_SEARCH_MAX_LIMIT) {
@@ -104,9 +132,12 @@ static int parse_search(int argc, char **argv, struct cust_search *q, int *json,
 				return -EINVAL;
 			}
 			q->limit = n;
-		} else if (!strcmp(o, "--from") || !strcmp(o, "--to")) {
-			int64_t *t = o[2] == 'f' ? &q->from_ns : &q->to_ns;
-			if (cust_parse_time(v, o[2] == 't', t)) {
+		} else if (!strcmp(o, "--from") || !strcmp(o, "--to") ||
+			   !strcmp(o, "--docked-from") || !strcmp(o, "--docked-to")) {
+			int docked = o[2] == 'd', to = !strcmp(o + (docked ? 9 : 2), "to");
+			int64_t *t = docked ? (to ? &q->docked_to_ns : &q->docked_from_ns) :
+					      (to ? &q->to_ns : &q->from_ns);
+			if (cust_parse_time(v, to, t)) {
 				cmd_err("search: %s '%s': not an ISO 8601 date (YYYY-MM-DD, "
 					"YYYY-MM-DDTHH:MM[:SS][Z|+hh:mm])", o, v);
 				return -EINVAL;
@@ -116,8 +147,20 @@ static int parse_search(int argc, char **argv, struct cust_search *q, int *json,
 			return -EINVAL;
 		}
 	}
-	if (q->from_ns && q->to_ns && q->from_ns >= q->to_ns) {
+	if ((q->from_ns && q->to_ns && q->from_ns >= q->to_ns) ||
+	    (q->docked_from_ns && q->docked_to_ns && q->docked_from_ns >= q->docked_to_ns)) {
 		cmd_err("search: --from must be before --to");
+		return -EINVAL;
+	}
+	if (q->due && q->hold == CUST_HOLD_YES) {
+		cmd_err("search: --due with --hold yes finds nothing: an item under legal hold "
+			"is never due for destruction");
+		return -EINVAL;
+	}
+	if (a->refused && (q->officer || q->category || q->case_no || q->status ||
+			   q->hold || q->due || q->docked_from_ns || q->docked_to_ns)) {
+		cmd_err("search: --refused takes only --camera, --from, --to, --limit "
+			"(a refused camera left no evidence item)");
 		return -EINVAL;
 	}
 	return 0;
@@ -125,17 +168,21 @@ static int parse_search(int argc, char **argv, struct cust_search *q, int *json,
 
 int cmd_search(struct cmd_ctx *ctx, int argc, char **argv)
 {
-	struct cust_search q;
+	struct search_args a;
 	json_t *res = NULL, *d;
-	int json = 0, r;
+	int r;
 
 	if (cmd_route_remote(ctx, "search", argc, argv, &r))	/* h9: clerks */
 		return r;
-	if (parse_search(argc, argv, &q, &json, &ctx->reason))
+	if (parse_search(argc, argv, &a, &ctx->reason))
 		return CMD_ERROR;
 	if ((r = cmd_open_ledger(ctx, false)))
 		return r;
-	r = cust_query_search(ctx->ledger, cmd_agency(ctx), &q, &res);
+	if (a.refused)
+		r = cust_query_refusals(ctx->ledger, cmd_agency(ctx), a.q.camera, a.q.from_ns,
+					a.q.to_ns, a.q.limit, &res);
+	else
+		r = cust_query_search(ctx->ledger, cmd_agency(ctx), &a.q, &res);
 	d = r ? json_object() : json_deep_copy(json_object_get(res, "query"));
 	if (cmd_audit(ctx, CUST_A_LEDGER_READ, NULL, "search", d)) {
 		json_decref(d);
@@ -145,7 +192,7 @@ int cmd_search(struct cmd_ctx *ctx, int argc, char **argv)
 	json_decref(d);
 	if (r)
 		return query_error(r, "search", ctx);
-	r = json ? print_json(res) : cust_format_search(res, stdout);
+	r = a.json ? print_json(res) : cust_format_search(res, stdout);
 	json_decref(res);
 	return r ? CMD_ERROR : CMD_OK;
 }

@@ -5,7 +5,9 @@
  *   custody [--config FILE] remote [--socket PATH] [--json] OP [ARGS]
  *     history ID --reason R
  *     search [--officer O] [--camera C] [--category C] [--case N]
- *            [--status S] [--from D] [--to D] [--limit N] --reason R
+ *            [--status S] [--from D] [--to D] [--docked-from D]
+ *            [--docked-to D] [--hold yes|no] [--due] [--refused]
+ *            [--limit N] [--utc] --reason R
  *     access-events [--action A] [--from D] [--to D] [--limit N] --reason R
  *     user-list [--agency A]
  *   custody remote [--socket PATH] --raw     (debugging/tests: send stdin
@@ -13,8 +15,10 @@
  *
  *     status                                  (the dock's live status)
  *
- * Every `--key value` becomes a request field "key" (--limit a number);
- * the service checks them. The socket defaults to [query] socket.
+ * Every `--key value` becomes a request field "key" (--limit a number,
+ * --due/--refused "yes", --docked-from "docked_from"); dates are read
+ * here, in the clerk's zone, and sent as RFC 3339 UTC; --utc only changes
+ * how times are printed. The service checks everything. The socket defaults to [query] socket.
  *
  * Also here: cmd_route_remote(), which lets the plain `custody history`
  * and `custody search` go through the service for a caller who cannot
@@ -28,6 +32,7 @@
 
 #include "qclient.h"
 #include "qcmd.h"
+#include "query.h"
 
 int cmd_qcall(const char *socket, json_t *request, const char *op,
 	      int as_json)
@@ -95,9 +100,36 @@ static int build_request(json_t *req, const char *op, int argc, char **argv)
 			json_object_set_new(req, "item", json_string(a));
 			continue;
 		}
+		if (!strcmp(a, "--utc")) {	/* how we print, not a request field */
+			cust_time_style(1);
+			continue;
+		}
+		if (!strcmp(a, "--due") || !strcmp(a, "--refused")) {
+			if (json_object_set_new(req, a + 2, json_string("yes")) < 0)
+				return CMD_ERROR;
+			continue;
+		}
 		if (i + 1 >= argc || !a[2]) {
 			cmd_err("remote %s: option '%s' needs a value", op, a);
 			return CMD_ERROR;
+		}
+		if (!strcmp(a, "--from") || !strcmp(a, "--to") ||
+		    !strcmp(a, "--docked-from") || !strcmp(a, "--docked-to")) {
+			/* the clerk's zone: sent as the UTC instant it means */
+			char t[64], key[16] = "";
+			snprintf(key, sizeof(key), "%s", a + 2);
+			if (key[6] == '-')
+				key[6] = '_';
+			if (cust_time_resolve(argv[i + 1], !strcmp(a + strlen(a) - 2, "to"),
+					      t, sizeof(t))) {
+				cmd_err("remote %s: %s '%s': not an ISO 8601 date (YYYY-MM-DD, "
+					"YYYY-MM-DDTHH:MM[:SS][Z|+hh:mm])", op, a, argv[i + 1]);
+				return CMD_ERROR;
+			}
+			if (json_object_set_new(req, key, json_string(t)) < 0)
+				return CMD_ERROR;
+			i++;
+			continue;
 		}
 		if (!strcmp(a, "--limit")) {
 			long n = strtol(argv[i + 1], &end, 10);
@@ -131,6 +163,9 @@ int cmd_remote(struct cmd_ctx *ctx, int argc, char **argv)
 	while (i < argc && argv[i][0] == '-') {
 		if (!strcmp(argv[i], "--json")) {
 			as_json = 1;
+			i++;
+		} else if (!strcmp(argv[i], "--utc")) {
+			cust_time_style(1);
 			i++;
 		} else if (!strcmp(argv[i], "--raw")) {
 			raw = 1;

@@ -25,6 +25,7 @@
 #include "agencyrec.h"
 #include "qclient.h"
 #include "qcmd.h"
+#include "query.h"
 
 #define WATCH_MAX_S 3600
 
@@ -52,8 +53,12 @@ static int parse(int argc, char **argv, struct sargs *a)
 			a->as_json = 1;
 			continue;
 		}
+		if (!strcmp(o, "--utc")) {
+			cust_time_style(1);
+			continue;
+		}
 		if (!v || (strcmp(o, "--socket") && strcmp(o, "--watch"))) {
-			cmd_err("usage: custody status [--socket PATH] [--json] "
+			cmd_err("usage: custody status [--socket PATH] [--json] [--utc] "
 				"[--watch SECONDS]");
 			return CMD_ERROR;
 		}

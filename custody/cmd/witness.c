@@ -25,6 +25,7 @@
 
 #include "cmd.h"
 #include "cosig.h"
+#include "keyspec.h"
 #include "witness.h"
 
 #define MAX_LOG_ARGS (WITNESS_MAX_LOGS * WITNESS_MAX_LOGKEYS)
@@ -283,9 +284,8 @@ int cmd_witness(struct cmd_ctx *ctx, int argc, char **argv)
 			"--vkey F --name NAME");
 		return CMD_ERROR;
 	}
-	if ((r = edkey_load_private(o.key, &k))) {
-		cmd_err("%s: cannot load the witness key: %s%s", o.key,
-			strerror(-r), r == -EPERM ? " (mode 0600 required)" : "");
+	if ((r = keyspec_open(o.key, "witness key", &k, err, sizeof(err)))) {
+		cmd_err("%s", err);	/* a PEM file or a PKCS#11 URI */
 		return CMD_ERROR;
 	}
 	if (witness_new(o.name, k, o.state, &w, err, sizeof(err)))

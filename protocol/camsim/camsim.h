@@ -59,7 +59,25 @@ struct cam_faults {
 	int64_t clock_offset_s;
 	uint32_t chunk;            /* DATA frame size (tuning, not a fault) */
 	int idle_ms;               /* wait for the dock's next request (tuning) */
+	int trickle_ms;            /* sleep after every DATA frame (0: off) */
+	int bad_hello;             /* FAULT_BAD_* for HELLO_REPLY (0: off) */
+	int misreply;              /* FAULT_BAD_* for the first LIST_REPLY (0: off) */
+	bool keep;                 /* RELEASE_REPLY deleted=0: valid receipt, kept */
+	bool dup_id;               /* the manifest lists the first recording twice */
+	uint32_t claim_total;      /* manifest total claimed, padded with FAKE-i (0: off) */
+	uint32_t abandon_list;     /* hang up at the LIST_REQ after this many pages (0: off) */
+	/* --hostile MODE (may be repeated): a camera written to break the dock */
+	bool clock_min;            /* clock-min: HELLO_REPLY clock_ns = INT64_MIN */
+	bool refuse_release;       /* refuse-release: every RELEASE_REQ gets ERROR */
+	char short_id[PROTO_ID_MAX + 1]; /* short:ID: ID's manifest entry claims
+	                                    HOSTILE_SHORT_BY more bytes than it
+	                                    holds; its DATA ends (END) at the real end */
 };
+
+/* --bad-hello / --misreply modes */
+enum { FAULT_BAD_CRC = 1, FAULT_BAD_SEQ, FAULT_BAD_TYPE, FAULT_BAD_SILENT };
+
+#define HOSTILE_SHORT_BY 4096u
 
 /* store.c */
 int store_init(const char *dir, const char *serial, const char *model, const char *officer,

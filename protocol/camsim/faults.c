@@ -1,5 +1,7 @@
 /* faults.c - camsim's misbehaviour switches (each one used by a test). */
 #include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -43,6 +45,8 @@ static int flag(struct cam_faults *f, const char *name)
 		{ "wrong-version", offsetof(struct cam_faults, wrong_version) },
 		{ "unenrolled-key", offsetof(struct cam_faults, unenrolled_key) },
 		{ "bad-identity-signature", offsetof(struct cam_faults, bad_identity) },
+		{ "keep", offsetof(struct cam_faults, keep) },
+		{ "dup-id", offsetof(struct cam_faults, dup_id) },
 	};
 
 	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
@@ -50,6 +54,34 @@ static int flag(struct cam_faults *f, const char *name)
 			*(bool *)((char *)f + flags[i].off) = true;
 			return 1;
 		}
+	return 0;
+}
+
+static int mode(const char *val, bool silent_ok, int *out)
+{
+	static const char *const names[] = { "crc", "seq", "type", "silent" };
+
+	for (int i = 0; val && i < (silent_ok ? 4 : 3); i++)
+		if (strcmp(val, names[i]) == 0) {
+			*out = FAULT_BAD_CRC + i;
+			return 0;
+		}
+	return -EINVAL;
+}
+
+/* --hostile MODE: clock-min | refuse-release | short:ID */
+static int hostile(struct cam_faults *f, const char *m)
+{
+	if (!m)
+		return -EINVAL;
+	if (strcmp(m, "clock-min") == 0)
+		f->clock_min = true;
+	else if (strcmp(m, "refuse-release") == 0)
+		f->refuse_release = true;
+	else if (strncmp(m, "short:", 6) == 0 && proto_id_valid(m + 6))
+		snprintf(f->short_id, sizeof(f->short_id), "%s", m + 6);
+	else
+		return -EINVAL;
 	return 0;
 }
 
@@ -77,6 +109,18 @@ int faults_parse(struct cam_faults *f, const char *name, const char *val)
 		f->has_clock_offset = true;
 	else if (strcmp(name, "idle-timeout") == 0)
 		r = num(val, 1, 86400000, &v), f->idle_ms = (int)v;
+	else if (strcmp(name, "trickle") == 0)
+		r = num(val, 1, 3600000, &v), f->trickle_ms = (int)v;
+	else if (strcmp(name, "claim-total") == 0)
+		r = num(val, 1, UINT32_MAX, &v), f->claim_total = (uint32_t)v;
+	else if (strcmp(name, "abandon-list") == 0)
+		r = num(val, 1, UINT32_MAX, &v), f->abandon_list = (uint32_t)v;
+	else if (strcmp(name, "bad-hello") == 0)
+		r = mode(val, true, &f->bad_hello);
+	else if (strcmp(name, "misreply") == 0)
+		r = mode(val, false, &f->misreply);
+	else if (strcmp(name, "hostile") == 0)
+		r = hostile(f, val);
 	else if (strcmp(name, "chunk") == 0)
 		r = num(val, 1, PROTO_MAX_DATA, &v), f->chunk = (uint32_t)v;
 	else

@@ -5,6 +5,7 @@
  *                [--start T --end T --gps LAT,LON]
  *   camsim serve --dir D (--connect SOCKPATH | --fd N) [faults]
  *   camsim list  --dir D
+ *   camsim --help             usage and every serve option (stdout, exit 0)
  *
  * Faults (serve), each used by a test:
  *   --disconnect-after BYTES  close the link once BYTES data bytes were sent
@@ -22,6 +23,26 @@
  *   --unenrolled-key          sign with a fresh key, not the enrolled one
  *   --bad-identity-signature  HELLO_REPLY's identity signature does not verify
  *   --clock-offset SECONDS    camera clock offset for this run
+ *   --trickle MS              sleep MS after every DATA frame (with --chunk 1:
+ *                             one legal 1-byte frame every MS: a camera that
+ *                             holds a bay without moving data)
+ *   --bad-hello MODE          HELLO_REPLY broken: crc (bad CRC-32), seq (wrong
+ *                             seq), type (AUTH_OK instead), silent (no reply)
+ *   --misreply MODE           the first LIST_REPLY broken after authentication:
+ *                             crc, seq or type (STATUS_REPLY instead)
+ *   --keep                    RELEASE_REPLY deleted=0 for valid receipts (the
+ *                             camera's retention policy keeps the recording)
+ *   --dup-id                  the manifest lists the first recording twice
+ *   --claim-total N           the manifest claims N recordings, padded with
+ *                             validly signed 1-byte entries FAKE-i
+ *   --abandon-list K          hang up at the LIST_REQ after K pages
+ *   --hostile MODE            a camera written to break the dock (repeatable):
+ *       clock-min             HELLO_REPLY's clock_ns is INT64_MIN
+ *       refuse-release        answer every RELEASE_REQ with ERROR BAD_RECEIPT
+ *                             (the camera keeps everything)
+ *       short:ID              ID's signed manifest entry claims 4096 bytes
+ *                             more than the camera holds; its DATA ends,
+ *                             flagged END, at the real end (a length mismatch)
  * Tuning: --chunk BYTES (DATA frame size), --idle-timeout MS (wait for the
  * dock's next request; default 10 min).
  * serve exits 0 after BYE (or a simulated disconnect), 3 when the dock sent
@@ -51,15 +72,35 @@ struct args {
 	int n;
 };
 
-static int usage(void)
+static int usage_to(FILE *out)
 {
 	fputs("usage: camsim init --dir D --serial S --model M --officer O --agency-pub FILE\n"
 	      "       camsim add --dir D --id REC --file PATH --category C"
 	      " [--start T --end T --gps LAT,LON]\n"
 	      "       camsim serve --dir D (--connect SOCK | --fd N) [faults]\n"
-	      "       camsim list --dir D\n",
-	      stderr);
-	return 2;
+	      "       camsim list --dir D\n"
+	      "serve faults: --disconnect-after N --corrupt-at OFF --bad-signature --lie-size N\n"
+	      "  --lie-hash --stall MS --slow BPS --flood N --out-of-order --wrong-version\n"
+	      "  --unenrolled-key --bad-identity-signature --clock-offset S\n"
+	      "  --trickle MS (sleep after every DATA frame; with --chunk 1: 1 byte per MS)\n"
+	      "  --bad-hello crc|seq|type|silent (HELLO_REPLY broken or never sent)\n"
+	      "  --misreply crc|seq|type (the first LIST_REPLY broken after AUTH_OK)\n"
+	      "  --keep (RELEASE_REPLY deleted=0: receipt valid, recording kept)\n"
+	      "  --dup-id (the first recording listed twice) --claim-total N (manifest\n"
+	      "  padded with signed FAKE-i entries) --abandon-list K (hang up after K pages)\n"
+	      "  --hostile MODE (repeatable), a camera written to break the dock:\n"
+	      "    clock-min       HELLO_REPLY clock_ns = INT64_MIN\n"
+	      "    refuse-release  every RELEASE_REQ answered ERROR BAD_RECEIPT\n"
+	      "    short:ID        ID's signed size claims 4096 bytes more than it holds;\n"
+	      "                    its DATA ends, flagged END, at the real end\n"
+	      "tuning: --chunk BYTES --idle-timeout MS\n",
+	      out);
+	return out == stdout ? 0 : 2;
+}
+
+static int usage(void)
+{
+	return usage_to(stderr);
 }
 
 /* Options that take no value. */
@@ -67,7 +108,7 @@ static bool is_flag(const char *name)
 {
 	static const char *const flags[] = { "bad-signature", "lie-hash", "out-of-order",
 					     "wrong-version", "unenrolled-key",
-					     "bad-identity-signature" };
+					     "bad-identity-signature", "keep", "dup-id" };
 
 	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
 		if (strcmp(name, flags[i]) == 0)
@@ -287,6 +328,8 @@ int main(int argc, char **argv)
 {
 	struct args a;
 
+	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0))
+		return usage_to(stdout);
 	if (argc < 2 || parse_args(argc, argv, &a) < 0)
 		return usage();
 	if (strcmp(argv[1], "init") == 0)

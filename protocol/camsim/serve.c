@@ -36,7 +36,8 @@ struct srv {
 	char dock_id[PROTO_ID_MAX + 1];
 	struct proto_dock_cert cert;
 	int state;
-	bool stalled, swapped;
+	bool stalled, swapped, misreplied;
+	uint32_t list_pages; /* LIST_REPLY pages sent (--abandon-list) */
 	uint64_t data_sent;
 	int64_t data_start_ns;
 	int dock_error; /* code of an ERROR frame the dock sent us */
@@ -92,6 +93,31 @@ static int error_reply(struct srv *v, uint32_t seq, int err, const char *why)
 	return r < 0 ? r : frame_write_error(v->t, seq, err, why, IO_TIMEOUT_MS);
 }
 
+/* --bad-hello / --misreply: send m broken the MODE way instead of as is. */
+static int bad_reply(struct srv *v, const struct proto_msg *m, uint32_t seq, int mode)
+{
+	struct proto_msg other;
+	size_t n = 0;
+	int r;
+
+	switch (mode) {
+	case FAULT_BAD_SEQ:
+		return frame_write(v->t, m, seq + 1, 0, v->tx, PROTO_MAX_FRAME, IO_TIMEOUT_MS);
+	case FAULT_BAD_TYPE: /* a valid message, at the wrong time */
+		memset(&other, 0, sizeof(other));
+		other.type = m->type == PROTO_HELLO_REPLY ? PROTO_AUTH_OK : PROTO_STATUS_REPLY;
+		return frame_write(v->t, &other, seq, 0, v->tx, PROTO_MAX_FRAME, IO_TIMEOUT_MS);
+	case FAULT_BAD_SILENT:
+		return SIM_DISCONNECT;
+	default: /* FAULT_BAD_CRC */
+		r = proto_frame_encode(m, seq, 0, v->tx, PROTO_MAX_FRAME, &n);
+		if (r < 0)
+			return r;
+		v->tx[n - 1] ^= 0x01;
+		return transport_send(v->t, v->tx, n, IO_TIMEOUT_MS);
+	}
+}
+
 static int on_hello(struct srv *v, uint32_t seq, const struct proto_hello *h)
 {
 	uint8_t tbs[PROTO_TBS_MAX];
@@ -116,7 +142,7 @@ static int on_hello(struct srv *v, uint32_t seq, const struct proto_hello *h)
 	memcpy(hr->id.model, v->st->model, sizeof(hr->id.model));
 	memcpy(hr->id.firmware, v->st->firmware, sizeof(hr->id.firmware));
 	memcpy(hr->id.officer_id, v->st->officer, sizeof(hr->id.officer_id));
-	hr->id.clock_ns = cam_now_ns(v);
+	hr->id.clock_ns = v->f->clock_min ? INT64_MIN : cam_now_ns(v);
 	if ((r = edsig_public_raw(v->dev, hr->id.pubkey)) < 0 ||
 	    (r = proto_identity_tbs(v->dock_nonce, v->cam_nonce, &hr->id, tbs, sizeof(tbs), &n)) < 0 ||
 	    (r = edsig_sign(v->dev, tbs, n, hr->sig)) < 0)
@@ -124,6 +150,8 @@ static int on_hello(struct srv *v, uint32_t seq, const struct proto_hello *h)
 	if (v->f->bad_identity)
 		hr->sig[0] ^= 0x01; /* a camera that cannot prove its key */
 	v->state = WANT_AUTH;
+	if (v->f->bad_hello)
+		return bad_reply(v, &m, seq, v->f->bad_hello);
 	return reply(v, &m, seq);
 }
 
@@ -150,6 +178,12 @@ static int on_auth(struct srv *v, uint32_t seq, const struct proto_auth_dock *a)
 	return reply(v, &m, seq);
 }
 
+/* --hostile short:ID: this recording's signed size over-states it. */
+static bool is_short(const struct srv *v, const struct cam_rec *rec)
+{
+	return v->f->short_id[0] && strcmp(v->f->short_id, rec->id) == 0;
+}
+
 static int make_entry(struct srv *v, const struct cam_rec *rec, struct proto_manifest_entry *e)
 {
 	uint8_t tbs[PROTO_TBS_MAX];
@@ -159,6 +193,8 @@ static int make_entry(struct srv *v, const struct cam_rec *rec, struct proto_man
 	memset(e, 0, sizeof(*e));
 	memcpy(e->recording_id, rec->id, sizeof(e->recording_id));
 	e->size = v->f->lie_size >= 0 ? (uint64_t)v->f->lie_size : rec->size;
+	if (is_short(v, rec))
+		e->size += HOSTILE_SHORT_BY;
 	memcpy(e->sha256, rec->sha256, PROTO_SHA256_LEN);
 	if (v->f->lie_hash)
 		e->sha256[0] ^= 0xff;
@@ -176,22 +212,57 @@ static int make_entry(struct srv *v, const struct cam_rec *rec, struct proto_man
 	return 0;
 }
 
+/* The manifest as served: the store's recordings, then (--dup-id) the
+ * first one again, then (--claim-total) signed 1-byte FAKE-i entries. */
+static uint32_t served_total(const struct srv *v)
+{
+	uint64_t n = v->st->n + (v->f->dup_id && v->st->n ? 1 : 0);
+
+	if (v->f->claim_total > n)
+		n = v->f->claim_total;
+	return n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
+}
+
+static const struct cam_rec *served_rec(const struct srv *v, uint32_t i, struct cam_rec *fake)
+{
+	if (i < v->st->n)
+		return &v->st->recs[i];
+	if (i == v->st->n && v->f->dup_id && v->st->n)
+		return &v->st->recs[0];
+	memset(fake, 0, sizeof(*fake));
+	snprintf(fake->id, sizeof(fake->id), "FAKE-%u", i);
+	fake->size = 1;
+	memset(fake->sha256, 0xfa, sizeof(fake->sha256));
+	fake->start_utc = fake->end_utc = 1700000000;
+	return fake;
+}
+
 static int on_list(struct srv *v, uint32_t seq, uint32_t start)
 {
+	uint32_t total = served_total(v);
 	struct proto_msg *m;
+	struct cam_rec fake;
 	int r = 0;
 
-	if (start > v->st->n)
+	if (v->f->abandon_list && v->list_pages >= v->f->abandon_list)
+		return SIM_DISCONNECT;
+	v->list_pages++;
+	if (start > total)
 		return error_reply(v, seq, -PROTO_E_RANGE, "list start beyond manifest");
 	m = calloc(1, sizeof(*m));
 	if (!m)
 		return -ENOMEM;
 	m->type = PROTO_LIST_REPLY;
-	m->u.list_reply.total = (uint32_t)v->st->n;
-	for (size_t i = start; i < v->st->n && m->u.list_reply.count < PROTO_LIST_MAX && r == 0; i++)
-		r = make_entry(v, &v->st->recs[i], &m->u.list_reply.entries[m->u.list_reply.count++]);
-	if (r == 0)
+	m->u.list_reply.total = total;
+	for (uint32_t i = start; i < total && m->u.list_reply.count < PROTO_LIST_MAX && r == 0; i++)
+		r = make_entry(v, served_rec(v, i, &fake),
+			       &m->u.list_reply.entries[m->u.list_reply.count++]);
+	if (r == 0 && v->f->misreply && !v->misreplied) {
+		v->misreplied = true;
+		r = bad_reply(v, m, seq, v->f->misreply);
+	} else if (r == 0) {
 		r = reply(v, m, seq);
+	}
 	free(m);
 	return r;
 }
@@ -304,6 +375,36 @@ static const uint8_t *frame_bytes(struct srv *v, int fd, const struct rec_map *m
 	return v->data;
 }
 
+static void dock_sent_error(struct srv *v, const struct proto_msg *m)
+{
+	fprintf(stderr, "camsim: dock sent ERROR %s: %s\n",
+		proto_strerror(-(PROTO_E_BASE + m->u.error.code)), m->u.error.text);
+	v->dock_error = PROTO_E_BASE + m->u.error.code;
+}
+
+/* --trickle: the pause after a DATA frame, listening: an ERROR from the
+ * dock (e.g. too slow) ends the session, as it would on a real camera. */
+static int trickle_wait(struct srv *v)
+{
+	struct proto_msg *m = calloc(1, sizeof(*m));
+	struct proto_hdr h;
+	int r;
+
+	if (!m)
+		return -ENOMEM;
+	r = frame_read(v->t, v->rx, PROTO_MAX_FRAME, v->f->trickle_ms, &h, m);
+	if (r == -ETIMEDOUT) {
+		r = 0;
+	} else if (r == 0 && m->type == PROTO_ERROR) {
+		dock_sent_error(v, m);
+		r = -v->dock_error;
+	} else if (r == 0) {
+		r = -PROTO_E_UNEXPECTED; /* a request in the middle of our DATA */
+	}
+	free(m);
+	return r;
+}
+
 static int stream(struct srv *v, int fd, uint32_t seq, uint64_t off, uint64_t end)
 {
 	struct rec_map mp;
@@ -328,6 +429,8 @@ static int stream(struct srv *v, int fd, uint32_t seq, uint64_t off, uint64_t en
 		v->data_sent += n;
 		off += n;
 		faults_throttle(v->f, v->data_sent, v->data_start_ns);
+		if (v->f->trickle_ms && off < end && (r = trickle_wait(v)) < 0)
+			break;
 		if (cut) {
 			r = SIM_DISCONNECT;
 			break;
@@ -344,14 +447,28 @@ static int on_read(struct srv *v, uint32_t seq, const struct proto_read_req *q)
 
 	if (!rec)
 		return error_reply(v, seq, -PROTO_E_NOT_FOUND, "no such recording");
-	if (q->offset > rec->size || q->length > rec->size - q->offset)
+	uint64_t size = rec->size + (is_short(v, rec) ? HOSTILE_SHORT_BY : 0);
+	uint64_t end;
+
+	if (q->offset > size || q->length > size - q->offset)
 		return error_reply(v, seq, -PROTO_E_RANGE, "read beyond the recording");
+	end = q->offset + q->length;
+	if (end > rec->size) { /* short:ID: stop at the real end, flagged END */
+		struct proto_msg m = { .type = PROTO_DATA };
+
+		end = rec->size;
+		if (q->offset >= end) {
+			m.u.data.offset = q->offset;
+			return frame_write(v->t, &m, seq, PROTO_F_END, v->tx, PROTO_MAX_FRAME,
+					   IO_TIMEOUT_MS);
+		}
+	}
 	fd = open_rec(v, rec->id);
 	if (fd < 0)
 		return error_reply(v, seq, -PROTO_E_INTERNAL, "recording unreadable");
 	if (!v->data_start_ns)
 		v->data_start_ns = mono_ns();
-	r = stream(v, fd, seq, q->offset, q->offset + q->length);
+	r = stream(v, fd, seq, q->offset, end);
 	close(fd);
 	return r;
 }
@@ -377,8 +494,14 @@ static int on_release(struct srv *v, uint32_t seq, const struct proto_receipt *r
 {
 	struct proto_msg m = { .type = PROTO_RELEASE_REPLY };
 
+	if (v->f->refuse_release)
+		return error_reply(v, seq, -PROTO_E_BAD_RECEIPT, "hostile: keeps every recording");
 	if (check_receipt(v, rc) < 0)
 		return error_reply(v, seq, -PROTO_E_BAD_RECEIPT, "receipt invalid: nothing deleted");
+	if (v->f->keep) { /* valid receipt, recording kept (6.9) */
+		memcpy(m.u.release_reply.recording_id, rc->recording_id, sizeof(rc->recording_id));
+		return reply(v, &m, seq);
+	}
 	if (store_release(v->st, rc->recording_id, rc) < 0)
 		return error_reply(v, seq, -PROTO_E_INTERNAL, "could not delete");
 	memcpy(m.u.release_reply.recording_id, rc->recording_id, sizeof(rc->recording_id));
@@ -416,9 +539,7 @@ static int on_status(struct srv *v, uint32_t seq)
 static int dispatch(struct srv *v, const struct proto_hdr *h, const struct proto_msg *m)
 {
 	if (m->type == PROTO_ERROR) {
-		fprintf(stderr, "camsim: dock sent ERROR %s: %s\n",
-			proto_strerror(-(PROTO_E_BASE + m->u.error.code)), m->u.error.text);
-		v->dock_error = PROTO_E_BASE + m->u.error.code;
+		dock_sent_error(v, m);
 		return -v->dock_error;
 	}
 	if (m->type == PROTO_HELLO && v->state == WANT_HELLO)

@@ -20,6 +20,19 @@
 #                                            -> last stored_local
 #        BENCH dockd_16cam_min / _max  MB/s  per-camera ingest throughput
 #        BENCH dockd_peak_rss          MiB   dockd's VmHWM after both runs
+#        BENCH dockd_16cam_vs_single   ratio aggregate / part 1's single-camera
+#                                            ingest rate (target >= 0.8)
+#        BENCH dockd_16cam_min_vs_max  ratio slowest / fastest camera (target
+#                                            >= 0.67)
+#        BENCH dockd_16cam_cpu_per_GiB s     dockd's CPU seconds per GiB in the
+#                                            16-camera run (against part 1's:
+#                                            is the aggregate short of the single
+#                                            camera's rate because each byte costs
+#                                            more CPU, or because threads wait?)
+#        BENCH dockd_16cam_pss         MiB   peak total PSS of dockd and all its
+#                                            descendant processes during the
+#                                            16-camera run (sampled every
+#                                            0.5 s; target <= 64)
 #   Times come from the ledger's own event timestamps (ns).
 # Environment (tests/bench.sh): TOP, BUILD, BIN, TBIN.
 # SIZE_MB (default 1024) and CAM_MB (default 128) scale it down; ROUNDS
@@ -150,6 +163,20 @@ while [ $k -le "$NCAM" ]; do
 	dk_camera "C$k" 1 $((CAM_MB * 1048576)) || exit 1
 	k=$((k + 1))
 done
+# Total PSS (proportional set size: shared pages split between the
+# processes that map them) of dockd and every process under it, in KiB.
+pss_tree() {
+	pt=$DK_PID; pall=$DK_PID
+	while [ -n "$pt" ]; do
+		pt=$(for q in $pt; do cat "/proc/$q/task"/*/children 2>/dev/null; done | tr -s ' \n' ' ')
+		pall="$pall $pt"
+	done
+	for q in $pall; do awk '/^Pss:/ { print $2 }' "/proc/$q/smaps_rollup" 2>/dev/null; done |
+		awk '{ s += $1 } END { print s + 0 }'
+}
+echo 0 >"$W/pss.max"
+n0=$(grep -c ' stored locally' "$DK_LOG")
+c16=$(cpu_ticks)
 pids=""
 k=1
 while [ $k -le "$NCAM" ]; do
@@ -157,13 +184,31 @@ while [ $k -le "$NCAM" ]; do
 	pids="$pids $DK_CAM_PID"
 	k=$((k + 1))
 done
+( while kill -0 "$DK_PID" 2>/dev/null; do
+	v=$(pss_tree); [ "$v" -gt "$(cat "$W/pss.max")" ] && echo "$v" >"$W/pss.max"
+	[ -f "$W/pss.stop" ] && break
+	sleep 0.5
+  done ) &
+pss_pid=$!
+# dockd's CPU until the last of them is stored locally (as in part 1: the
+# storage stage's copy is not counted), watched in the log like part 1.
+until [ $(( $(grep -c ' stored locally' "$DK_LOG") - n0 )) -ge "$NCAM" ]; do
+	alive=0
+	for p in $pids; do kill -0 "$p" 2>/dev/null && alive=1; done
+	[ "$alive" = 1 ] || break
+	sleep 0.05
+done
+c16=$(( $(cpu_ticks) - c16 ))
 for p in $pids; do wait "$p"; done
 dk_wait_count pulling 0 600
 dk_wait_count listed 0 60
+touch "$W/pss.stop"; wait "$pss_pid"
 item_rates | grep '^C' >"$W/rates"
-python3 - "$W/rates" "$NCAM" <<'EOF'
+python3 - "$W/rates" "$NCAM" "$ing_rate" "$(cat "$W/pss.max")" "$c16" "$(getconf CLK_TCK)" <<'EOF'
 import sys
 n = sys.argv[2]
+single, pss = float(sys.argv[3]), int(sys.argv[4])
+cpu_s = int(sys.argv[5]) / int(sys.argv[6])
 rows = [l.split() for l in open(sys.argv[1])]
 rows = [(e, int(b), int(s), int(t)) for e, b, s, t in rows]
 if not rows:
@@ -175,6 +220,11 @@ print("# %d cameras, %d bytes in %.2f s" % (len(rows), total, span))
 print("BENCH dockd_%scam_aggregate %.1f MB/s" % (n, total / span / 1e6))
 print("BENCH dockd_%scam_min %.1f MB/s" % (n, min(per)))
 print("BENCH dockd_%scam_max %.1f MB/s" % (n, max(per)))
+print("# per camera MB/s: " + " ".join("%.1f" % v for v in sorted(per)))
+print("BENCH dockd_%scam_vs_single %.3f ratio" % (n, total / span / 1e6 / single))
+print("BENCH dockd_%scam_min_vs_max %.3f ratio" % (n, min(per) / max(per)))
+print("BENCH dockd_%scam_pss %.1f MiB" % (n, pss / 1024))
+print("BENCH dockd_%scam_cpu_per_GiB %.2f s" % (n, cpu_s * 1073741824 / total))
 EOF
 hwm=$(awk '/^VmHWM/ {print $2}' "/proc/$DK_PID/status")
 echo "BENCH dockd_peak_rss $(echo "scale=1; $hwm / 1024" | bc) MiB"

@@ -27,15 +27,22 @@
 #                                   remote over the same bucket
 #   s3_curl                   MB/s  `curl -T` of the ciphertext (UNSIGNED-PAYLOAD,
 #                                   no Content-MD5: no integrity checks at all)
-#   s3_dock_vs_curl           ratio s3_dock_upload / s3_curl (target >= 0.8)
+#   s3_dock_vs_curl           ratio median over the rounds of the round's
+#                                   curl -T time / dock upload time (target
+#                                   >= 0.9); the rounds' own ratios follow as
+#   s3_dock_vs_curl_round_N   ratio (one line per round)
+#   s3_dock_requests_per_connection  requests / new connections of one dock
+#                                   upload (connection reuse: docs/storage-s3.md)
 #   s3_dock_vs_rclone_crypt   ratio s3_dock_encrypt_upload / s3_rclone_crypt
 #                                   (target > 1; both start from plaintext)
 #   s3_resent_per_interruption bytes of parts sent again per kill -9 of an
 #                                   upload (KILLS kills at random points,
 #                                   bandwidth-capped so they land mid-upload)
 # MB = 10^6 bytes. ROUNDS (default 3) rounds, the order of the three reversed
-# in every other round (the machine is shared; noise is large); each figure
-# is the best of its runs, every run is printed as a `#` line. Objects are
+# in every other round (the machine is shared; noise is large); each MB/s
+# figure is the best of its runs, every run is printed as a `#` line; the
+# dock/curl ratio compares the two runs of the same round (taken one right
+# after the other), then takes the median. Objects are
 # deleted after each run (RGW's test OSD holds 10 GiB).
 # Environment (tests/bench.sh): TOP, BUILD, BIN, TBIN; SIZE_MB, ROUNDS,
 # KILLS, KILL_MB, S3_BENCH_SCHEME.
@@ -149,6 +156,9 @@ run_dock() {
 	t2=$(ms)
 	echo "# run dock upload $((t1 - t0)) ms, + read-back $((t2 - t0)) ms"
 	keep dock $((t1 - t0)); keep dockrb $((t2 - t0))
+	echo "$r $((t1 - t0))" >>"$T/dock.rounds"
+	sed -n 's/.*; \([0-9]*\) requests over \([0-9]*\) new connections.*/\1 \2/p' "$T/dock.err" |
+		tail -1 >"$T/dock.conns"
 	s3_curl -s -o /dev/null -X DELETE "$EP/$B/dock/one"
 }
 run_curl() {
@@ -158,6 +168,7 @@ run_curl() {
 	[ "$code" = 200 ] || { echo "# curl -T failed: HTTP $code"; return; }
 	echo "# run curl -T $((t1 - t0)) ms"
 	keep curl $((t1 - t0))
+	echo "$r $((t1 - t0))" >>"$T/curl.rounds"
 	s3_curl -s -o /dev/null -X DELETE "$EP/$B/curl/one"
 }
 run_rclone() {
@@ -170,6 +181,7 @@ run_rclone() {
 	keep rclone $((t1 - t0))
 	rcl purge rgw:"$B"/rclone >/dev/null 2>&1
 }
+: >"$T/dock.rounds"; : >"$T/curl.rounds"
 r=1
 while [ "$r" -le "$ROUNDS" ]; do
 	if [ $((r % 2)) = 1 ]; then run_dock; run_curl; run_rclone
@@ -186,8 +198,23 @@ echo "BENCH s3_dock_seal_without_part_digests $(mbs "$bytes" "$(get sealnodig)")
 [ -n "$d" ] && echo "BENCH s3_dock_encrypt_upload $(mbs "$bytes" $((s + d))) MB/s"
 [ -n "$rc" ] && echo "BENCH s3_rclone_crypt $(mbs "$bytes" "$rc") MB/s"
 [ -n "$c" ] && echo "BENCH s3_curl $(mbs "$ctbytes" "$c") MB/s"
-[ -n "$d" ] && [ -n "$c" ] &&
-	echo "BENCH s3_dock_vs_curl $(awk -v a="$d" -v b="$c" 'BEGIN { printf "%.3f", b / a }') ratio"
+# Per round: curl's time / the dock's time of the same round.
+join "$T/dock.rounds" "$T/curl.rounds" | awk '{ printf "%d %.3f\n", $1, $3 / $2 }' >"$T/ratios"
+while read -r rn ra; do
+	echo "# round $rn: dock $(mbs "$ctbytes" "$(sed -n "s/^$rn //p" "$T/dock.rounds")") MB/s," \
+		"curl -T $(mbs "$ctbytes" "$(sed -n "s/^$rn //p" "$T/curl.rounds")") MB/s, ratio $ra"
+done <"$T/ratios"
+if [ -s "$T/ratios" ]; then
+	echo "BENCH s3_dock_vs_curl $(awk '{ print $2 }' "$T/ratios" | sort -n | awk '{ v[NR] = $1 }
+		END { printf "%.3f", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }') ratio"
+	while read -r rn ra; do echo "BENCH s3_dock_vs_curl_round_$rn $ra ratio"; done <"$T/ratios"
+fi
+if [ -s "$T/dock.conns" ]; then
+	read -r nreq ncon <"$T/dock.conns"
+	echo "# one dock upload: $nreq requests over $ncon new connections"
+	[ "${ncon:-0}" -gt 0 ] &&
+		echo "BENCH s3_dock_requests_per_connection $(awk -v a="$nreq" -v b="$ncon" 'BEGIN { printf "%.1f", a / b }') ratio"
+fi
 [ -n "$d" ] && [ -n "$rc" ] &&
 	echo "BENCH s3_dock_vs_rclone_crypt $(awk -v a=$((s + d)) -v b="$rc" 'BEGIN { printf "%.3f", b / a }') ratio"
 rm -f "$T/plain"

@@ -36,6 +36,17 @@
  *                                 "?tagging"). A connection whose requests
  *                                 cannot be delimited (chunked, pipelined)
  *                                 is forwarded untouched from there on.
+ *                                 Without --inject: injects nothing, only
+ *                                 counts every request (requests) and the
+ *                                 matching ones (matched), kept-alive
+ *                                 connections included.
+ *   --reset-reused COUNT          with --inject-match: a request that arrives
+ *                                 on a kept-alive connection is read whole
+ *                                 (head and body) but not forwarded, and the
+ *                                 connection is reset (RST) with no reply (a
+ *                                 server that closed an idle connection just
+ *                                 as the client reused it), COUNT times in
+ *                                 all; counted in resets.
  *
  * --port-file gets the bound port (written atomically once listening).
  * --stats-file gets "key value" lines (rewritten atomically whenever a
@@ -93,6 +104,8 @@ struct conn {
 	bool reset_done, stall_done;
 	bool rehead;         /* --inject-match: the next client byte starts a head */
 	bool untracked;      /* --inject-match: requests cannot be delimited */
+	bool later;          /* the request in C_HEAD came on a kept-alive connection */
+	bool doomed;         /* --reset-reused: swallow this request, then RST */
 	uint64_t body_left;  /* --inject-match: body bytes still to come */
 	int64_t stall_until; /* 0 = not stalled */
 	int64_t drain_until;
@@ -115,6 +128,7 @@ static struct {
 	char inject_s3code[64];
 	uint64_t inject_first, inject_every;
 	const char *inject_match;
+	uint64_t reset_reused; /* --reset-reused: resets left */
 } opt;
 
 static struct {
@@ -143,7 +157,7 @@ __attribute__((noreturn)) static void usage(void)
 		"         [--stats-file F] [--reset-after BYTES[:COUNT]]\n"
 		"         [--stall-after BYTES:MS|inf[:COUNT]] [--latency MS[:COUNT]]\n"
 		"         [--bandwidth BPS[:up]] [--inject CODE:S3CODE:N|%%K]\n"
-		"         [--inject-match TEXT]\n");
+		"         [--inject-match TEXT] [--reset-reused COUNT]\n");
 	exit(2);
 }
 
@@ -292,6 +306,9 @@ static void parse_args(int argc, char **argv)
 				die_arg(a, val);
 		} else if (strcmp(a, "--inject") == 0) {
 			parse_inject(val);
+		} else if (strcmp(a, "--reset-reused") == 0) {
+			if (!num(val, UINT64_MAX - 1, &opt.reset_reused, &p) || *p || !opt.reset_reused)
+				die_arg(a, val);
 		} else if (strcmp(a, "--inject-match") == 0) {
 			if (!*val)
 				die_arg(a, val);
@@ -301,7 +318,7 @@ static void parse_args(int argc, char **argv)
 			usage();
 		}
 	}
-	if (!have_listen || !have_up || !opt.port_file || (opt.inject_match && !opt.inject_code))
+	if (!have_listen || !have_up || !opt.port_file || (opt.reset_reused && !opt.inject_match))
 		usage();
 }
 
@@ -393,7 +410,7 @@ static void accept_one(int lfd)
 	set_nonblock(fd);
 	c->cfd = fd;
 	c->id = ++st.connections;
-	c->st = opt.inject_code ? C_HEAD : C_OPEN;
+	c->st = opt.inject_code || opt.inject_match ? C_HEAD : C_OPEN;
 	c->latency = opt.latency_ms > 0 && c->id <= opt.latency_count;
 	c->ufd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
 	if (c->ufd < 0 ||
@@ -507,8 +524,13 @@ static void check_head(struct conn *c)
 		const uint8_t *eol = memmem(b, hl, "\r\n", 2);
 
 		st.requests++;
-		if (!track_body(c, b, hl))
+		if (!track_body(c, b, hl)) {
 			c->untracked = true;
+		} else if (c->later && opt.reset_reused) {
+			opt.reset_reused--;
+			c->doomed = true;
+		}
+		c->later = false;
 		if (!memmem(b, (size_t)(eol - b), opt.inject_match, strlen(opt.inject_match)))
 			return;
 		r = ++st.matched;
@@ -717,6 +739,7 @@ head:
 			/* A new request on a kept-alive connection (the client
 			 * sends it only after our reply: nothing else is pending). */
 			c->rehead = false;
+			c->later = true;
 			c->st = C_HEAD;
 			check_head(c);
 			if (c->st != C_OPEN)
@@ -727,6 +750,15 @@ head:
 			c->body_left -= got;
 			c->rehead = c->body_left == 0;
 		}
+	}
+	/* --reset-reused: the request is swallowed, never forwarded; once all
+	 * of it is in, the connection is reset (*reset is true) with no reply. */
+	if (c->doomed) {
+		c->up.off = c->up.len = 0;
+		if (!c->rehead)
+			return true;
+		st.resets++;
+		return false;
 	}
 	/* client -> server */
 	lim = up_limit(c);

@@ -15,7 +15,7 @@
  * configured [encryption] recipients and chunk size (streaming writer,
  * fsync at the end) and prints "sha256 HEX" of OUT, computed while
  * writing, as dockd's ingest does (benches: plaintext -> vault -> S3). `orphans`
- * opens the target (which aborts orphaned multipart uploads) and prints the
+ * opens and prepares the target (which aborts orphaned multipart uploads) and prints the
  * uploads still open under the prefix, one "KEY<TAB>UPLOAD_ID" line each,
  * then "uploads N". `head` prints size, etag, version, lock mode,
  * retain_until, legal_hold and tags as "name value" lines.
@@ -425,6 +425,7 @@ int main(int argc, char **argv)
 			fprintf(stderr, "storetool: %s\n", err);
 			return fail("open", r);
 		}
+		(void)store_prepare(t); /* the sweep; opening makes no request */
 		store_close(t);
 		r = cmd_orphans(&c);
 	} else if (!strcmp(argv[i], "seal") && i + 2 < argc)

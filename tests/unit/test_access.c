@@ -10,19 +10,23 @@
 
 #include "access.h"
 
-#define NOPS (ACCESS_OP_STATUS + 1)
+#define NOPS (ACCESS_OP_DESTROY + 1)
 #define NROLES (CUSTODY_ROLE_ADMIN + 1)
 
 /* Expected: 1 = allowed within own agency with a reason. */
 static const int allowed[NROLES][NOPS] = {
 	[CUSTODY_ROLE_CLERK] = { [ACCESS_OP_HISTORY] = 1, [ACCESS_OP_SEARCH] = 1,
-		[ACCESS_OP_STATUS] = 1 },
+		[ACCESS_OP_STATUS] = 1, [ACCESS_OP_CASE] = 1,
+		[ACCESS_OP_ANNOTATE] = 1, [ACCESS_OP_DUE] = 1 },
 	[CUSTODY_ROLE_SUPERVISOR] = { [ACCESS_OP_HISTORY] = 1,
 		[ACCESS_OP_SEARCH] = 1, [ACCESS_OP_HOLD] = 1,
-		[ACCESS_OP_CATEGORIZE] = 1, [ACCESS_OP_STATUS] = 1 },
+		[ACCESS_OP_CATEGORIZE] = 1, [ACCESS_OP_STATUS] = 1,
+		[ACCESS_OP_CASE] = 1, [ACCESS_OP_ANNOTATE] = 1,
+		[ACCESS_OP_DUE] = 1, [ACCESS_OP_DESTROY] = 1 },
 	[CUSTODY_ROLE_AUDITOR] = { [ACCESS_OP_ACCESS_EVENTS] = 1,
 		[ACCESS_OP_VERIFY] = 1, [ACCESS_OP_PROOF] = 1,
-		[ACCESS_OP_USER_LIST] = 1, [ACCESS_OP_STATUS] = 1 },
+		[ACCESS_OP_USER_LIST] = 1, [ACCESS_OP_STATUS] = 1,
+		[ACCESS_OP_DUE] = 1 },
 	[CUSTODY_ROLE_ADMIN] = { [ACCESS_OP_USER_LIST] = 1,
 		[ACCESS_OP_USER_ADMIN] = 1, [ACCESS_OP_STATUS] = 1 },
 };
@@ -131,6 +135,9 @@ static void test_reasons(void **state)
 	assert_int_equal(access_op_needs_reason(ACCESS_OP_STATUS), 0);
 	assert_int_equal(access_op_needs_reason(ACCESS_OP_ACCESS_EVENTS), 1);
 	assert_int_equal(access_op_needs_reason(ACCESS_OP_NONE), 1);
+	/* the due list needs none; destroying evidence does */
+	assert_int_equal(access_op_needs_reason(ACCESS_OP_DUE), 0);
+	assert_int_equal(access_op_needs_reason(ACCESS_OP_DESTROY), 1);
 }
 
 static void test_names(void **state)

@@ -30,7 +30,7 @@ static void test_defaults(void **state)
 	assert_int_equal(c.n_usb_ids, 1);
 	assert_int_equal(c.usb_ids[0].vid, 0x1209);
 	assert_int_equal(c.chunk_size, 1u << 20);
-	assert_int_equal(dock_config_retention_days(&c, "anything"), 60);
+	assert_int_equal(dock_config_retention_days(&c, "anything", NULL), 60);
 }
 
 static void test_all_kinds(void **state)
@@ -54,9 +54,31 @@ static void test_all_kinds(void **state)
 	assert_int_equal(c.n_recipients, 2);
 	assert_string_equal(c.recipients[1], "/b.pub");
 	assert_int_equal(c.chunk_size, 65536);
-	assert_int_equal(dock_config_retention_days(&c, "use_of_force"), 730);
-	assert_int_equal(dock_config_retention_days(&c, "homicide"), -1);
-	assert_int_equal(dock_config_retention_days(&c, "traffic"), 90);
+	assert_int_equal(dock_config_retention_days(&c, "use_of_force", NULL), 730);
+	assert_int_equal(dock_config_retention_days(&c, "homicide", NULL), -1);
+	assert_int_equal(dock_config_retention_days(&c, "traffic", NULL), 90);
+	/* issue 12: a camera's "Homicide" is the table's "homicide"; an
+	 * unknown category is reported as unknown, not silently defaulted */
+	{
+		int known = -1;
+		assert_int_equal(dock_config_retention_days(&c, "Homicide", &known), -1);
+		assert_int_equal(known, 1);
+		assert_int_equal(dock_config_retention_days(&c, "USE_OF_FORCE", &known), 730);
+		assert_int_equal(dock_config_retention_days(&c, "dui", &known), 90);
+		assert_int_equal(known, 0);
+	}
+	/* statutory minimums: the agency may not keep less; names match in
+	 * any case, so two spellings of one category are a duplicate */
+	assert_int_equal(load(BASE "[retention]\ntraffic = 1y\ntraffic.min = 2y\n", &c, err), -EINVAL);
+	assert_non_null(strstr(err, "statutory minimum"));
+	assert_int_equal(load(BASE "[retention]\ntraffic.min = 2y\n", &c, err), -EINVAL);
+	assert_int_equal(load(BASE "[retention]\nhomicide = 2y\nHomicide = 3y\n", &c, err), -EINVAL);
+	assert_int_equal(load(BASE "[retention]\ntraffic.max = 2y\n", &c, err), -EINVAL);
+	assert_int_equal(load(BASE "[retention]\ntraffic.min = 2y\ntraffic = 3y\nwith_case = 5y\n",
+			      &c, err), 0);
+	assert_int_equal(dock_config_retention_days(&c, "TRAFFIC", NULL), 1095);
+	assert_int_equal(c.retention.case_days, 1825);
+	assert_int_equal(load(t, &c, err), 0);
 	assert_string_equal(c.vault_dir, "/srv/d/vault");
 	assert_string_equal(c.storage_target, "file:///srv/vault");
 	assert_string_equal(c.recipient_policy, "");

@@ -54,8 +54,8 @@ static void test_roundtrip(void **state)
 
 	(void)state;
 	assert_int_equal(linkmsg_encode(&in, buf, sizeof(buf), &n), 0);
-	/* header: version 1, type, reserved 0, little-endian length */
-	assert_int_equal(buf[0], 1);
+	/* header: version 2, type, reserved 0, little-endian length */
+	assert_int_equal(buf[0], 2);
 	assert_int_equal(buf[1], LM_ENTRY);
 	assert_int_equal(buf[2] | buf[3], 0);
 	assert_int_equal(buf[4] | buf[5] << 8 | buf[6] << 16 | buf[7] << 24, n - 8);
@@ -99,10 +99,14 @@ static void test_refused(void **state)
 
 	(void)state;
 	assert_int_equal(linkmsg_encode(&in, buf, sizeof(buf), &n), 0);
-	buf[0] = 2; /* version */
+	buf[0] = 1; /* version 1 (no limits, no session state): refused */
 	assert_int_equal(decode(buf, n, &out), -EPROTO);
-	buf[0] = 1;
-	buf[1] = 9; /* unknown type */
+	buf[0] = 3;
+	assert_int_equal(decode(buf, n, &out), -EPROTO);
+	buf[0] = 2;
+	buf[1] = 10; /* unknown type */
+	assert_int_equal(decode(buf, n, &out), -EPROTO);
+	buf[1] = 74;
 	assert_int_equal(decode(buf, n, &out), -EPROTO);
 	buf[1] = LM_ENTRY;
 	buf[3] = 1; /* reserved */
@@ -145,7 +149,7 @@ static void test_refused(void **state)
 	/* DATA shorter than its offset, longer than its cap */
 	{
 		struct linkmsg_hdr h;
-		uint8_t d[8] = { 1, LM_DATA, 0, 0, 7, 0, 0, 0 };
+		uint8_t d[8] = { 2, LM_DATA, 0, 0, 7, 0, 0, 0 };
 
 		assert_int_equal(linkmsg_hdr_decode(d, &h), -EPROTO);
 		d[4] = 9; d[5] = 0; d[6] = 0x10; d[7] = 0; /* 1 MiB + 9: over the cap */
@@ -154,6 +158,94 @@ static void test_refused(void **state)
 		assert_int_equal(linkmsg_hdr_decode(d, &h), 0);
 		assert_int_equal(h.length, LINKMSG_DATA_MAX);
 	}
+}
+
+/* Version 2: LM_OPEN's link limits, LM_ABORT, and the session state
+ * (session_error, session_limit) at the end of every reply that ends an
+ * exchange. */
+static void test_limits_state(void **state)
+{
+	static const uint8_t with_state[] = { LM_OPENED, LM_LIST_DONE, LM_READ_DONE,
+					      LM_RELEASE_DONE, LM_STATUS_DONE, LM_TIME_DONE,
+					      LM_ABORT_DONE };
+	struct linkmsg in, out;
+	size_t n = 0, n0 = 0;
+
+	(void)state;
+	memset(&in, 0, sizeof(in));
+	in.type = LM_OPEN;
+	in.u.open.timeout_ms = 30000;
+	in.u.open.deadline_ms = 600000;
+	in.u.open.min_rate_bps = 1024 * 1024;
+	in.u.open.rate_window_ms = LINKMSG_LIMIT_MAX;
+	snprintf(in.u.open.cert.dock_id, sizeof(in.u.open.cert.dock_id), "DOCK-1");
+	snprintf(in.u.open.cert.agency_id, sizeof(in.u.open.cert.agency_id), "AG");
+	assert_int_equal(linkmsg_encode(&in, buf, sizeof(buf), &n), 0);
+	assert_int_equal(decode(buf, n, &out), 0);
+	assert_true(out.u.open.deadline_ms == 600000);
+	assert_true(out.u.open.min_rate_bps == 1024 * 1024);
+	assert_true(out.u.open.rate_window_ms == LINKMSG_LIMIT_MAX);
+	assert_string_equal(out.u.open.cert.dock_id, "DOCK-1");
+	/* limits sit after nonce[32] timeout[4]; one over the cap is refused */
+	buf[8 + 36 + 8 + 8 + 6] = 0x01; /* rate_window_ms = 2^48 + 2^40 */
+	assert_int_equal(decode(buf, n, &out), -EPROTO);
+	in.u.open.deadline_ms = LINKMSG_LIMIT_MAX + 1;
+	assert_int_equal(linkmsg_encode(&in, buf, sizeof(buf), &n), -EINVAL);
+
+	/* LM_ABORT: a -PROTO_E_* code only */
+	memset(&in, 0, sizeof(in));
+	in.type = LM_ABORT;
+	in.u.abort_code = -1006;
+	assert_int_equal(linkmsg_encode(&in, buf, sizeof(buf), &n), 0);
+	assert_int_equal(n, 8 + 4);
+	assert_int_equal(decode(buf, n, &out), 0);
+	assert_int_equal(out.u.abort_code, -1006);
+	in.u.abort_code = -5; /* an errno is no protocol code */
+	assert_int_equal(linkmsg_encode(&in, buf, sizeof(buf), &n), 0);
+	assert_int_equal(decode(buf, n, &out), -EPROTO);
+	in.u.abort_code = -1021;
+	assert_int_equal(linkmsg_encode(&in, buf, sizeof(buf), &n), 0);
+	assert_int_equal(decode(buf, n, &out), -EPROTO);
+
+	/* the state trails each reply: 5 bytes, error then limit */
+	for (size_t i = 0; i < sizeof(with_state); i++) {
+		memset(&in, 0, sizeof(in));
+		in.type = with_state[i];
+		assert_true(linkmsg_has_state(in.type));
+		assert_int_equal(linkmsg_encode(&in, buf, sizeof(buf), &n0), 0);
+		in.state.error = -110; /* -ETIMEDOUT, with a limit */
+		in.state.limit = 2;
+		assert_int_equal(linkmsg_encode(&in, buf, sizeof(buf), &n), 0);
+		assert_int_equal(n, n0);
+		assert_int_equal(decode(buf, n, &out), 0);
+		assert_int_equal(out.state.error, -110);
+		assert_int_equal(out.state.limit, 2);
+		buf[n - 1] = 3; /* no such limit */
+		assert_int_equal(decode(buf, n, &out), -EPROTO);
+		in.state.limit = 0;
+		in.state.error = 7; /* positive: no error code */
+		assert_int_equal(linkmsg_encode(&in, buf, sizeof(buf), &n), 0);
+		assert_int_equal(decode(buf, n, &out), -EPROTO);
+		/* a reply without its state is short */
+		in.state.error = 0;
+		assert_int_equal(linkmsg_encode(&in, buf, sizeof(buf), &n), 0);
+		{
+			struct linkmsg_hdr h = { .type = in.type, .length = (uint32_t)(n - 8 - 5) };
+
+			assert_int_equal(linkmsg_decode(&h, buf + 8, &out), -EPROTO);
+		}
+	}
+	assert_false(linkmsg_has_state(LM_ENTRY));
+	assert_false(linkmsg_has_state(LM_DATA));
+	assert_false(linkmsg_has_state(LM_HELLO));
+
+	/* RELEASE_DONE carries deleted=0 as -EEXIST */
+	memset(&in, 0, sizeof(in));
+	in.type = LM_RELEASE_DONE;
+	in.u.result = -EEXIST;
+	assert_int_equal(linkmsg_encode(&in, buf, sizeof(buf), &n), 0);
+	assert_int_equal(decode(buf, n, &out), 0);
+	assert_int_equal(out.u.result, -EEXIST);
 }
 
 static void test_seeds(void **state)
@@ -203,6 +295,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_roundtrip),
 		cmocka_unit_test(test_refused),
+		cmocka_unit_test(test_limits_state),
 		cmocka_unit_test(test_seeds),
 	};
 

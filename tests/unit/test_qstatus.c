@@ -9,9 +9,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <cmocka.h>
 
 #include "qstatus.h"
+#include "query.h"
 
 /* Render status (a JSON text) into a malloc'd string. */
 static char *render(const char *json, int *rc)
@@ -48,7 +50,7 @@ static void test_table(void **state)
 
 	(void)state;
 	assert_int_equal(rc, 0);
-	assert_non_null(strstr(s, "Dock dock-1 (agency pd-a), 2024-05-01T13:45:10Z"));
+	assert_non_null(strstr(s, "Dock dock-1 (agency pd-a), 2024-05-01 13:45:10 Z"));
 	assert_non_null(strstr(s, "CAMERAS (2)"));
 	assert_non_null(strstr(s, "CAM-0001/rec-0001"));
 	assert_non_null(strstr(s, "pulling"));
@@ -79,7 +81,7 @@ static void test_storage_and_uploads(void **state)
 	(void)state;
 	assert_int_equal(rc, 0);
 	assert_non_null(strstr(s, "STORAGE  s3://evidence/dock-1  state: blocked  workers: 2"
-				  "  since 2024-05-01T13:00:00Z  next attempt 2024-05-01T13:05:00Z"));
+				  "  since 2024-05-01 13:00:00 Z  next attempt 2024-05-01 13:05:00 Z"));
 	assert_non_null(strstr(s, "  last error: access denied?[2J"));
 	assert_null(strchr(s, '\033'));
 	assert_non_null(strstr(s, "UPLOADS (1)"));
@@ -156,9 +158,32 @@ static void test_units(void **state)
 	assert_string_equal(b, "> 99 h");
 }
 
+/* Times in the one form people read (query.h), and a local one with its offset. */
+static void test_time_forms(void **state)
+{
+	char buf[64];
+	int64_t ns = 1714570987LL * 1000000000;	/* 2024-05-01T13:43:07Z */
+
+	(void)state;
+	setenv("TZ", "America/Los_Angeles", 1);
+	tzset();
+	cust_time_style(0);
+	assert_int_equal(cust_format_time(ns, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "2024-05-01 06:43:07 -0700");
+	assert_int_equal(cust_format_time_text("2024-05-01T13:43:07.123456789Z", buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "2024-05-01 06:43:07 -0700");
+	assert_int_equal(cust_format_time_text("indefinite", buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "indefinite");
+	cust_time_style(1);
+	assert_int_equal(cust_format_time(ns, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "2024-05-01 13:43:07 Z");
+}
+
 int main(void)
 {
+	cust_time_style(1);	/* the tables below are checked in UTC */
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_time_forms),
 		cmocka_unit_test(test_table),
 		cmocka_unit_test(test_storage_and_uploads),
 		cmocka_unit_test(test_hostile_reply),

@@ -326,6 +326,46 @@ static void test_client_new(void **st)
 	assert_int_equal(new_with("https://s3.example.com", "ab", true, &c), -EINVAL);
 }
 
+/* ---- pool ---------------------------------------------------------------------- */
+
+/* s3_pool: a client handed back is handed out again (its connection with
+ * it), at most max_idle are kept, conf errors are s3_client_new's, and the
+ * counters add up the clients handed back. The connection reuse itself is
+ * counted through a proxy against RGW (tests/integration/dockd_s3_reuse.sh). */
+static void test_pool(void **st)
+{
+	struct s3_client *a, *b, *c, *d;
+	struct s3_pool *p;
+	uint64_t nreq, ncon;
+	char err[256];
+	(void)st;
+	assert_int_equal(new_with("https://s3.example.com", "Bad_Bucket", true, &a), -EINVAL);
+	assert_int_equal(s3_pool_new(&conf, 2, &p, err, sizeof(err)), -EINVAL);
+	assert_int_equal(new_with("https://s3.example.com", "bkt", true, &a), 0);
+	s3_client_free(a);
+	assert_int_equal(s3_pool_new(&conf, 2, &p, err, sizeof(err)), 0);
+	assert_int_equal(s3_pool_get(p, &a, err, sizeof(err)), 0);
+	assert_int_equal(s3_pool_get(p, &b, err, sizeof(err)), 0);
+	assert_int_equal(s3_pool_get(p, &c, err, sizeof(err)), 0);
+	assert_ptr_not_equal(a, b);
+	assert_ptr_not_equal(b, c);
+	assert_ptr_not_equal(a, c);
+	a->requests = 3; a->connects = 1;
+	b->requests = 2; b->connects = 1;
+	s3_pool_put(p, a);
+	s3_pool_put(p, b);
+	s3_pool_put(p, c); /* beyond max_idle = 2: closed */
+	s3_pool_stats(p, &nreq, &ncon);
+	assert_int_equal(nreq, 5);
+	assert_int_equal(ncon, 2);
+	assert_int_equal(s3_pool_get(p, &d, err, sizeof(err)), 0);
+	assert_true(d == a || d == b); /* an idle one, not a new one */
+	assert_int_equal(d->requests, 0); /* counted once, in the pool */
+	s3_pool_put(p, d);
+	s3_pool_put(p, NULL);
+	s3_pool_free(p);
+}
+
 /* ---- credentials ------------------------------------------------------------- */
 
 static const char *write_file(const char *text, mode_t mode)
@@ -420,6 +460,7 @@ int main(void)
 		cmocka_unit_test(test_complete_error_in_200),
 		cmocka_unit_test(test_cancel_and_head),
 		cmocka_unit_test(test_client_new),
+		cmocka_unit_test(test_pool),
 		cmocka_unit_test(test_creds),
 		cmocka_unit_test(test_rate),
 	};

@@ -481,6 +481,40 @@ static void test_clock_offset(void **state)
 	assert_int_equal(finish(&c), 0);
 }
 
+/* A hostile camera's clock_ns = INT64_MIN: INT64_MIN - now overflowed
+ * (UBSan aborted; otherwise a large POSITIVE offset). The offset
+ * saturates, keeping its sign; the session stays usable. */
+static void test_clock_absurd(void **state)
+{
+	struct cam c;
+
+	spawn(&c, "--hostile", "clock-min", NULL);
+	assert_int_equal(open_session(&c, 5000), 0);
+	assert_int_equal(session_identity(c.s)->clock_ns, INT64_MIN);
+	assert_true(session_clock_offset_ns(c.s) == INT64_MIN);
+	assert_int_equal(session_error(c.s), 0);
+	assert_int_equal(session_read(c.s, REC_B, 0, SIZE_B, sink_discard, NULL), 0);
+	assert_int_equal(finish(&c), 0);
+}
+
+/* A short DATA run (END before the signed length) fails the read with
+ * MISMATCH and leaves the session out of step: session_error() says so
+ * and every later request returns it without touching the link. */
+static void test_error_sticks(void **state)
+{
+	struct cam c;
+
+	spawn(&c, "--hostile", "short:" REC_B, NULL);
+	assert_int_equal(open_session(&c, 5000), 0);
+	assert_int_equal(session_error(c.s), 0);
+	assert_int_equal(session_read(c.s, REC_B, 0, SIZE_B + 4096, sink_discard, NULL),
+			 -PROTO_E_MISMATCH);
+	assert_int_equal(session_error(c.s), -PROTO_E_MISMATCH);
+	assert_int_equal(session_read(c.s, REC_A, 0, 10, sink_discard, NULL), -PROTO_E_MISMATCH);
+	assert_int_equal(session_error(NULL), -EINVAL);
+	finish(&c);
+}
+
 static bool listed(const char *id)
 {
 	struct listing l;
@@ -547,6 +581,87 @@ static void test_release(void **state)
 
 /* ---- fixtures ------------------------------------------------------------*/
 
+/* Issue 11, defect 8: a camera that breaks the protocol after AUTH_OK gets
+ * an ERROR frame with the code (camsim exits 3 only when the dock sent
+ * ERROR; it used to see the link close: exit 1). */
+static void test_protocol_error_frame(void **state)
+{
+	static const struct {
+		const char *mode;
+		int err;
+	} cases[] = { { "crc", -PROTO_E_BAD_CRC }, { "seq", -PROTO_E_SEQ },
+		      { "type", -PROTO_E_UNEXPECTED } };
+	struct listing l;
+	struct cam c;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		spawn(&c, "--misreply", cases[i].mode, NULL);
+		assert_int_equal(open_session(&c, 5000), 0);
+		assert_int_equal(list(&c, &l), cases[i].err);
+		assert_int_equal(session_error(c.s), cases[i].err);
+		assert_int_equal(session_limit(c.s), 0);
+		assert_int_equal(finish(&c), 3);
+	}
+}
+
+static int open_limited(struct cam *c, int64_t deadline_ms, uint64_t rate, int64_t window_ms)
+{
+	struct session_cfg cfg = { .dock_key = g_dock, .cert = &g_cert, .enrol = enrol_check,
+				   .enrol_ctx = g_campub, .timeout_ms = 5000,
+				   .deadline_ms = deadline_ms, .min_rate_bps = rate,
+				   .rate_window_ms = window_ms };
+
+	return session_open(c->t, &cfg, &c->s);
+}
+
+/* Issue 11, defect 6: 1-byte DATA frames every 100 ms (10 B/s) against a
+ * minimum of 1000 B/s over 500 ms of waiting: cut off with ERROR BUSY. The
+ * camera's sleeps make it slow whatever this machine's speed. */
+static void test_min_rate(void **state)
+{
+	struct cam c;
+
+	spawn(&c, "--chunk", "1", "--trickle", "100", NULL);
+	assert_int_equal(open_limited(&c, 0, 1000, 500), 0);
+	assert_int_equal(session_read(c.s, REC_B, 0, SIZE_B, sink_discard, NULL), -ETIMEDOUT);
+	assert_int_equal(session_limit(c.s), SESSION_LIMIT_RATE);
+	assert_int_equal(finish(&c), 3);
+}
+
+/* ... and a legal but long session (>= 10 s of camera sleeps) meets the
+ * 1 s deadline. */
+static void test_deadline(void **state)
+{
+	struct cam c;
+
+	spawn(&c, "--chunk", "10", "--trickle", "100", NULL);
+	assert_int_equal(open_limited(&c, 1000, 0, 0), 0);
+	assert_int_equal(session_read(c.s, REC_B, 0, SIZE_B, sink_discard, NULL), -ETIMEDOUT);
+	assert_int_equal(session_limit(c.s), SESSION_LIMIT_DEADLINE);
+	assert_int_equal(finish(&c), 3);
+}
+
+/* RELEASE_REPLY deleted=0: -EEXIST (accepted, kept), not BAD_RECEIPT. */
+static void test_release_kept(void **state)
+{
+	struct proto_receipt r;
+	struct listing l;
+	struct cam c;
+
+	spawn(&c, "--keep", NULL);
+	assert_int_equal(open_session(&c, 5000), 0);
+	assert_int_equal(list(&c, &l), 0);
+	memset(&r, 0, sizeof(r));
+	snprintf(r.recording_id, sizeof(r.recording_id), "%s", REC_B);
+	snprintf(r.location, sizeof(r.location), "s3://evidence/rec-B");
+	memcpy(r.sha256, find(&l, REC_B)->sha256, 32);
+	assert_int_equal(session_release(c.s, &r), -EEXIST);
+	assert_int_equal(session_error(c.s), 0); /* the session goes on */
+	assert_int_equal(list(&c, &l), 0);
+	assert_int_equal(l.n, 2);
+	assert_int_equal(finish(&c), 0);
+}
+
 static int group_setup(void **state)
 {
 	char self[PATH_MAX], path[PATH_MAX];
@@ -608,7 +723,8 @@ int main(void)
 		T(test_resume), T(test_bad_signature), T(test_lies_detected),
 		T(test_unenrolled), T(test_wrong_version), T(test_bad_dock_cert),
 		T(test_flood), T(test_stall_times_out), T(test_slow), T(test_clock_offset),
-		T(test_release),
+		T(test_release), T(test_protocol_error_frame), T(test_min_rate),
+		T(test_deadline), T(test_release_kept), T(test_clock_absurd), T(test_error_sticks),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

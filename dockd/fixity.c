@@ -1,0 +1,472 @@
+/* fixity.c - fixity audits and repairs (fixity.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <openssl/evp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "evstate.h"
+#include "fixity.h"
+#include "log.h"
+#include "query.h"
+
+#define READ_BUF (1u << 20)
+#define FIX_LOC_MAX 512
+
+/* What the ledger says about one item. */
+struct fix_item {
+	char id[CUST_EVIDENCE_MAX + 1];
+	char key[STORE_KEY_MAX + 1];		/* uploaded object_key, "" none */
+	char storage_loc[FIX_LOC_MAX];		/* storage_verified location */
+	char vault[FIX_LOC_MAX];		/* stored_local path, "" none */
+	char retention[64];
+	char version[129];			/* uploaded version_id, "" none */
+	int local_copy, hold;
+	uint8_t sha[32];
+	char sha_hex[65];
+	uint64_t size;
+};
+
+enum fix_outcome { FIX_OK, FIX_FAILED, FIX_ERROR };
+
+static void lk(const struct fixity_env *e)
+{
+	if (e->lock)
+		e->lock(e->lock_arg);
+}
+
+static void ulk(const struct fixity_env *e)
+{
+	if (e->unlock)
+		e->unlock(e->lock_arg);
+}
+
+static void hex(const uint8_t *b, char out[65])
+{
+	for (int i = 0; i < 32; i++)
+		snprintf(out + 2 * i, 3, "%02x", b[i]);
+}
+
+static int unhex(const char *s, uint8_t out[32])
+{
+	if (!s || strlen(s) != 64)
+		return -EINVAL;
+	for (int i = 0; i < 32; i++) {
+		unsigned v;
+		if (sscanf(s + 2 * i, "%2x", &v) != 1)
+			return -EINVAL;
+		out[i] = (uint8_t)v;
+	}
+	return 0;
+}
+
+static void col(sqlite3_stmt *s, int i, char *dst, size_t cap)
+{
+	const unsigned char *t = sqlite3_column_text(s, i);
+
+	snprintf(dst, cap, "%s", t ? (const char *)t : "");
+}
+
+/* The items to audit, least recently audited first. Facts come from the
+ * events (the evidence record has no ciphertext hash). */
+static const char pick_sql[] =
+	"SELECT evidence_id, local_copy, object_key, retention_until, legal_hold,"
+	" (SELECT json_extract(v.details, '$.ct_sha256') FROM events v WHERE"
+	"  v.evidence_id = e.evidence_id AND v.action = 11 AND v.outcome = 1"
+	"  ORDER BY v.seq DESC LIMIT 1),"
+	" (SELECT json_extract(v.details, '$.location') FROM events v WHERE"
+	"  v.evidence_id = e.evidence_id AND v.action = 11 AND v.outcome = 1"
+	"  ORDER BY v.seq DESC LIMIT 1),"
+	" (SELECT json_extract(v.details, '$.ct_size') FROM events v WHERE"
+	"  v.evidence_id = e.evidence_id AND v.action = 5 AND v.outcome = 1"
+	"  ORDER BY v.seq DESC LIMIT 1),"
+	" (SELECT json_extract(v.details, '$.path') FROM events v WHERE"
+	"  v.evidence_id = e.evidence_id AND v.action = 8 AND v.outcome = 1"
+	"  ORDER BY v.seq DESC LIMIT 1),"
+	" (SELECT max(v.seq) FROM events v WHERE v.evidence_id = e.evidence_id"
+	"  AND v.action = 28) AS last, version_id"
+	" FROM evidence e WHERE agency_id = ?1 AND status = 'verified'"
+	" ORDER BY last IS NOT NULL, last, first_seq LIMIT ?2";
+
+static int pick(const struct fixity_env *e, struct fix_item **out, size_t *n)
+{
+	sqlite3_stmt *s = NULL;
+	struct fix_item *v = calloc(e->items ? e->items : 1, sizeof(*v));
+	size_t k = 0;
+	int rc;
+
+	if (!v)
+		return -ENOMEM;
+	lk(e);
+	rc = sqlite3_prepare_v2(cust_ledger_db(e->l), pick_sql, -1, &s, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_text(s, 1, e->agency, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(s, 2, e->items);
+		while (k < e->items && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+			struct fix_item *it = &v[k];
+			col(s, 0, it->id, sizeof(it->id));
+			it->local_copy = sqlite3_column_int(s, 1);
+			col(s, 2, it->key, sizeof(it->key));
+			col(s, 3, it->retention, sizeof(it->retention));
+			it->hold = sqlite3_column_int(s, 4);
+			col(s, 5, it->sha_hex, sizeof(it->sha_hex));
+			col(s, 6, it->storage_loc, sizeof(it->storage_loc));
+			it->size = (uint64_t)sqlite3_column_int64(s, 7);
+			col(s, 8, it->vault, sizeof(it->vault));
+			col(s, 10, it->version, sizeof(it->version));
+			/* no recorded hash: nothing to compare with */
+			if (unhex(it->sha_hex, it->sha) == 0 && sqlite3_column_type(s, 7) == SQLITE_INTEGER)
+				k++;
+		}
+		if (rc == SQLITE_ROW)
+			rc = SQLITE_DONE;
+	}
+	sqlite3_finalize(s);
+	ulk(e);
+	if (rc != SQLITE_DONE) {
+		free(v);
+		return -EIO;
+	}
+	*out = v;
+	*n = k;
+	return 0;
+}
+
+/* SHA-256 and length of a whole file (vault copies). */
+static int hash_file(const char *path, uint8_t md[32], uint64_t *len)
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	uint8_t *buf = malloc(READ_BUF);
+	uint64_t n = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), r = 0;
+
+	if (fd < 0)
+		r = -errno;
+	else if (!ctx || !buf || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
+		r = -ENOMEM;
+	else
+		(void)posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED); /* the disk, not the cache */
+	while (r == 0) {
+		ssize_t got = read(fd, buf, READ_BUF);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0)
+			r = -errno;
+		else if (got == 0)
+			break;
+		else if (EVP_DigestUpdate(ctx, buf, (size_t)got) != 1)
+			r = -ENOMEM;
+		else
+			n += (uint64_t)got;
+	}
+	if (r == 0 && EVP_DigestFinal_ex(ctx, md, NULL) != 1)
+		r = -ENOMEM;
+	if (r == 0)
+		*len = n;
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	EVP_MD_CTX_free(ctx);
+	return r;
+}
+
+static int append(const struct fixity_env *e, enum cust_action a, const char *id,
+		  enum cust_outcome o, json_t *d)
+{
+	struct cust_event ev;
+	int r = cust_event_init(&ev, e->agency, CUST_ACTOR_DOCK, e->actor_id, a, id, o);
+
+	if (r == 0 && e->reason)
+		r = cust_event_set_text(ev.reason, sizeof(ev.reason), e->reason);
+	if (r == 0)
+		r = d ? cust_event_set_details(&ev, d) : -ENOMEM;
+	json_decref(d);
+	if (r < 0)
+		return r;
+	lk(e);
+	r = cust_ledger_append(e->l, &ev);
+	ulk(e);
+	if (r < 0)
+		log_error("fixity: %s: cannot record %s: %s", id, cust_action_name(a), strerror(-r));
+	return r;
+}
+
+static void alert(const struct fixity_env *e, const char *id, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void alert(const struct fixity_env *e, const char *id, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_warning("fixity: %s: %s", id, msg);
+	if (e->alert)
+		e->alert(e->alert_arg, id, msg);
+}
+
+/* Check one copy (copy = "vault" | "storage"), record fixity_checked. */
+static int check(const struct fixity_env *e, const struct fix_item *it, const char *copy,
+		 struct fixity_stats *st, enum fix_outcome *res)
+{
+	const char *loc = copy[0] == 'v' ? it->vault : it->storage_loc;
+	uint8_t md[32];
+	char got[65] = "";
+	uint64_t len = 0;
+	int r;
+
+	r = copy[0] == 'v' ? hash_file(it->vault, md, &len) : e->store->ops->hash(e->store, it->key, md, &len);
+	st->copies++;
+	st->bytes += len;
+	if (r == 0)
+		hex(md, got);
+	if (r == 0 && len == it->size && !memcmp(md, it->sha, 32))
+		*res = FIX_OK;
+	else if (r == 0 || r == -ENOENT)
+		*res = FIX_FAILED;	/* other bytes, or the copy is gone */
+	else
+		*res = FIX_ERROR;
+	*res == FIX_OK ? st->ok++ : *res == FIX_FAILED ? st->failed++ : st->errors++;
+	r = append(e, CUST_A_FIXITY_CHECKED, it->id,
+		   *res == FIX_OK ? CUST_OUTCOME_OK : *res == FIX_FAILED ? CUST_OUTCOME_FAILED :
+		   CUST_OUTCOME_ERROR,
+		   json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:s, s:s?}", "copy", copy, "location", loc,
+			     "expected_sha256", it->sha_hex, "actual_sha256", got,
+			     "expected_size", (json_int_t)it->size, "actual_size", (json_int_t)len,
+			     "outcome", *res == FIX_OK ? "ok" : *res == FIX_FAILED ? "failed" : "error",
+			     "error", *res == FIX_ERROR ? strerror(-r) : NULL));
+	if (*res == FIX_FAILED)
+		alert(e, it->id, "%s copy damaged or missing at %s", copy, loc);
+	else if (*res == FIX_ERROR)
+		log_warning("fixity: %s: %s copy at %s could not be read", it->id, copy, loc);
+	return r;
+}
+
+/* A scratch file for a copy fetched from storage: beside dst, or in the
+ * state directory. */
+static int scratch(const struct fixity_env *e, const char *dst, char *path, size_t cap)
+{
+	int n = dst ? snprintf(path, cap, "%s.repair", dst) :
+		snprintf(path, cap, "%s/fixity-%ld.tmp", e->state_dir ? e->state_dir : "/tmp",
+			 (long)getpid());
+
+	if (n < 0 || (size_t)n >= cap)
+		return -ENAMETOOLONG;
+	(void)unlink(path);
+	n = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (n < 0)
+		return -errno;
+	close(n);
+	return 0;
+}
+
+/* Fetch key (version, "" = current) into a new file at path and check it
+ * holds the recorded bytes; the file is left for the caller. */
+static int fetch_checked(const struct fixity_env *e, const struct fix_item *it,
+			 const char *version, const char *path)
+{
+	uint8_t md[32];
+	uint64_t len = 0;
+	int fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW), r;
+
+	if (fd < 0)
+		return -errno;
+	r = e->store->ops->fetch(e->store, it->key, version, fd, it->size);
+	if (r == 0 && fdatasync(fd) < 0)
+		r = -errno;
+	close(fd);
+	if (r == 0)
+		r = hash_file(path, md, &len);
+	if (r == 0 && (len != it->size || memcmp(md, it->sha, 32)))
+		r = -EBADMSG;	/* not the recorded bytes: never a repair source */
+	return r;
+}
+
+/* Storage copy rewritten (a new current version) from the vault file, or,
+ * with version set, from that older version of the object (read back and
+ * checked first): the bytes are hashed again as they are sent. */
+static int repair_storage(const struct fixity_env *e, const struct fix_item *it,
+			  const char *version, struct store_info *info)
+{
+	struct store_put_opts po = { 0 };
+	char tmp[PATH_MAX];
+	int64_t until = 0;
+	int fd, r;
+
+	po.sha256 = it->sha;
+	po.legal_hold = it->hold || !strcmp(it->retention, "indefinite");
+	if (cust_parse_time_utc(it->retention, 0, &until) == 0)
+		po.retain_until = (time_t)(until / 1000000000);
+	if (version) {
+		if ((r = scratch(e, NULL, tmp, sizeof(tmp))) < 0)
+			return r;
+		if ((r = fetch_checked(e, it, version, tmp)) < 0) {
+			(void)unlink(tmp);
+			return r;
+		}
+	}
+	fd = open(version ? tmp : it->vault, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (version)
+		(void)unlink(tmp);	/* the open fd keeps it */
+	if (fd < 0)
+		return -errno;
+	memset(info, 0, sizeof(*info));
+	r = e->store->ops->replace(e->store, it->key, fd, it->size, &po, info);
+	close(fd);
+	return r;
+}
+
+/* Vault copy rewritten from storage: fetched into a new file beside it,
+ * hashed, synced, renamed over the damaged one. */
+static int repair_vault(const struct fixity_env *e, const struct fix_item *it)
+{
+	char tmp[PATH_MAX + 16];
+	int r;
+
+	if ((r = scratch(e, it->vault, tmp, sizeof(tmp))) < 0)
+		return r;
+	r = fetch_checked(e, it, NULL, tmp);	/* storage changed under us: vault left alone */
+	if (r == 0 && rename(tmp, it->vault) < 0)
+		r = -errno;
+	if (r < 0) {
+		(void)unlink(tmp);
+		return r;
+	}
+	{
+		char dir[PATH_MAX];
+		char *sl;
+		snprintf(dir, sizeof(dir), "%s", it->vault);
+		if ((sl = strrchr(dir, '/')) != NULL) {
+			*sl = '\0';
+			int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			if (dfd >= 0) {
+				(void)fsync(dfd);
+				close(dfd);
+			}
+		}
+	}
+	return 0;
+}
+
+/* Repair copy `bad` from the other one (or, version set, the storage copy
+ * from that recorded version of the object), read it back, record it. */
+static int repair(const struct fixity_env *e, const struct fix_item *it, const char *bad,
+		  const char *version, struct fixity_stats *st)
+{
+	struct store_info info = { 0 };
+	char from[FIX_LOC_MAX + 160];
+	const char *to = bad[0] == 'v' ? it->vault : it->storage_loc;
+	uint8_t md[32];
+	char got[65] = "";
+	uint64_t len = 0;
+	int r, w;
+
+	if (version)
+		snprintf(from, sizeof(from), "%s?versionId=%s", it->storage_loc, version);
+	else
+		snprintf(from, sizeof(from), "%s", bad[0] == 'v' ? it->storage_loc : it->vault);
+	r = bad[0] == 'v' ? repair_vault(e, it) : repair_storage(e, it, version, &info);
+	if (r == 0)	/* verify again: the bytes now at the damaged place */
+		r = bad[0] == 'v' ? hash_file(it->vault, md, &len) :
+		    e->store->ops->hash(e->store, it->key, md, &len);
+	if (r == 0) {
+		hex(md, got);
+		if (len != it->size || memcmp(md, it->sha, 32))
+			r = -EBADMSG;
+	}
+	r == 0 ? st->repaired++ : st->unrepaired++;
+	w = append(e, CUST_A_REPAIRED, it->id, r == 0 ? CUST_OUTCOME_OK : CUST_OUTCOME_FAILED,
+		   json_pack("{s:s, s:s, s:s, s:s, s:s, s:s?, s:s?, s:s?}", "copy", bad, "from", from,
+			     "to", to, "sha256", it->sha_hex, "actual_sha256", got,
+			     "version_id", info.version_id[0] ? info.version_id : NULL,
+			     "etag", info.etag[0] ? info.etag : NULL,
+			     "error", r ? strerror(-r) : NULL));
+	if (r == 0)
+		log_info("fixity: %s: %s copy repaired from %s (read back: sha256 %s)", it->id, bad,
+			 from, got);
+	else
+		alert(e, it->id, "repair of the %s copy failed: %s", bad, strerror(-r));
+	return w;
+}
+
+/* Sleep so that bytes read since t0 stay under the rate. */
+static void pace(const struct fixity_env *e, uint64_t bytes, const struct timespec *t0)
+{
+	struct timespec now;
+	double want, done;
+
+	if (!e->bytes_per_s)
+		return;
+	want = (double)bytes / (double)e->bytes_per_s;
+	for (;;) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		done = (double)(now.tv_sec - t0->tv_sec) + (double)(now.tv_nsec - t0->tv_nsec) / 1e9;
+		if (done >= want || (e->cancel && atomic_load(e->cancel)))
+			return;
+		double left = want - done > 0.2 ? 0.2 : want - done;
+		struct timespec ts = { (time_t)left, (long)((left - (double)(time_t)left) * 1e9) };
+		nanosleep(&ts, NULL);
+	}
+}
+
+int fixity_run(const struct fixity_env *e, struct fixity_stats *out)
+{
+	struct fixity_stats st = { 0 };
+	struct fix_item *v = NULL;
+	struct timespec t0;
+	size_t n = 0;
+	int r;
+
+	if (!e->items)
+		return 0;
+	if ((r = pick(e, &v, &n)) < 0)
+		return r;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (size_t i = 0; i < n && r == 0; i++) {
+		struct fix_item *it = &v[i];
+		enum fix_outcome vr = FIX_ERROR, sr = FIX_ERROR;
+		bool has_v = it->local_copy && it->vault[0];
+		bool has_s = e->store && e->store->ops->hash && it->key[0] && it->storage_loc[0];
+
+		if (e->cancel && atomic_load(e->cancel))
+			break;
+		if (!has_v && !has_s)
+			continue;
+		st.items++;
+		if (has_v && (r = check(e, it, "vault", &st, &vr)) < 0)
+			break;
+		pace(e, st.bytes, &t0);
+		if (has_s && (r = check(e, it, "storage", &st, &sr)) < 0)
+			break;
+		pace(e, st.bytes, &t0);
+		if (has_v && has_s && vr == FIX_FAILED && sr == FIX_OK && e->store->ops->fetch)
+			r = repair(e, it, "vault", NULL, &st);
+		else if (has_v && has_s && sr == FIX_FAILED && vr == FIX_OK && e->store->ops->replace)
+			r = repair(e, it, "storage", NULL, &st);
+		else if (!has_v && sr == FIX_FAILED && it->version[0] && strcmp(it->version, "null") &&
+			 e->store->ops->fetch && e->store->ops->replace)
+			/* no vault copy: the version storage_verified checked,
+			 * if it still holds the recorded bytes (versioned bucket) */
+			r = repair(e, it, "storage", it->version, &st);
+		else if (vr == FIX_FAILED || sr == FIX_FAILED) {
+			st.unrepaired++;
+			alert(e, it->id, "no verified second copy to repair from: keep the"
+			      " damaged copy, restore from backup");
+		}
+	}
+	free(v);
+	log_info("fixity: audit of %" PRIu32 " item(s): %" PRIu32 " copies, %" PRIu32 " ok, %" PRIu32
+		 " damaged, %" PRIu32 " unreadable, %" PRIu32 " repaired, %" PRIu64 " bytes read",
+		 st.items, st.copies, st.ok, st.failed, st.errors, st.repaired, st.bytes);
+	if (out)
+		*out = st;
+	return r;
+}
