@@ -25,7 +25,8 @@ Q := @
 endif
 
 CC ?= cc
-PKGS := libusb-1.0 libudev openssl sqlite3 libsystemd inih jansson libcurl zlib expat libdeflate libmicrohttpd p11-kit-1 libarchive
+PKGS := libusb-1.0 libudev openssl sqlite3 libsystemd inih jansson libcurl zlib expat libdeflate libmicrohttpd p11-kit-1 \
+        libarchive libseccomp
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
@@ -73,6 +74,8 @@ USB_BIN   := $(if $(USB_SRC),$(BUILD)/tests/usb_harness)
 # Small dock-side client tools for tests and benches (one binary per file).
 TOOL_SRC  := $(wildcard tests/tools/*.c)
 TOOL_BINS := $(patsubst tests/tools/%.c,$(BUILD)/tests/tools/%,$(TOOL_SRC))
+# dockd with the camera-link worker's attack actions (dockd/linkw.h), tests only
+ATTACK_BIN := $(if $(wildcard dockd/linkw_attack.c),$(BUILD)/tests/dockd_attack)
 # The power-cut simulation (tests/powercut/, docs/testing.md): an LD_PRELOAD
 # library, built without sanitizers even in build/asan (it is loaded first).
 POWERCUT_SO := $(if $(wildcard tests/powercut/powercut.c),$(BUILD)/tests/libpowercut.so)
@@ -80,7 +83,7 @@ POWERCUT_SO := $(if $(wildcard tests/powercut/powercut.c),$(BUILD)/tests/libpowe
 .SECONDARY:
 .PHONY: all tests check check-normal check-asan demo bench fuzz install clean deps soak mutate
 all: $(BINS)
-tests: all $(UNIT_BINS) $(USB_BIN) $(TOOL_BINS) $(POWERCUT_SO)
+tests: all $(UNIT_BINS) $(USB_BIN) $(TOOL_BINS) $(POWERCUT_SO) $(ATTACK_BIN)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
@@ -106,6 +109,21 @@ $(BUILD)/bin/custody: $(call obj,$(CUSTCMD_SRC)) $(LIBCUSTODY)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 $(BUILD)/bin/dockd: $(call obj,dockd/main.c) $(LIBDOCKD) $(LIBPROTO) $(LIBCUSTODY)
+	@mkdir -p $(@D)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+# dockd_attack: dockd whose camera-link worker obeys $$LINK_ATTACK after
+# parsing (dockd/linkw.h; tests/integration/dockd_link_sandbox.sh). Only
+# linkw.c and linkc.c are rebuilt with -DLINK_ATTACK_TESTS; linked before
+# libdockd.a, they replace its copies. bin/dockd never contains this code.
+ATTACK_OBJ := $(BUILD)/obj/attack/linkw.o $(BUILD)/obj/attack/linkc.o \
+              $(BUILD)/obj/attack/linkw_attack.o
+$(BUILD)/obj/attack/%.o: dockd/%.c
+	@mkdir -p $(@D)
+	@[ "$(V)" = 1 ] || echo "  CC      $< (attack)"
+	$(Q)$(CC) $(ALL_CFLAGS) -DLINK_ATTACK_TESTS -c $< -o $@
+$(BUILD)/tests/dockd_attack: $(call obj,dockd/main.c) $(ATTACK_OBJ) $(LIBDOCKD) $(LIBPROTO) $(LIBCUSTODY)
 	@mkdir -p $(@D)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
@@ -195,6 +213,11 @@ build/fuzz/fuzz_pkgread: build/fuzz/obj/custody/cmd/pkgread.o
 # uses libcustody's evfile_fd_write).
 build/fuzz/fuzz_partsum: tests/fuzz/fuzz_partsum.c build/fuzz/obj/dockd/partsum.o \
 		build/fuzz/libcustody.a
+	@echo "  FUZZLD  $@"
+	$(Q)clang $(FUZZ_BASE) -fsanitize=fuzzer,address,undefined -o $@ $^ $(LIBS)
+# fuzz_linkmsg: the daemon's receiving side of the link-worker channel
+# (protocol/linkmsg.h); protocol objects only.
+build/fuzz/fuzz_linkmsg: tests/fuzz/fuzz_linkmsg.c build/fuzz/libprotocol.a
 	@echo "  FUZZLD  $@"
 	$(Q)clang $(FUZZ_BASE) -fsanitize=fuzzer,address,undefined -o $@ $^ $(LIBS)
 fuzz: deps $(FUZZ_BINS)

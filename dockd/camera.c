@@ -16,7 +16,7 @@
 #include "log.h"
 #include "purge.h"
 #include "release.h"
-#include "session.h"
+#include "linkc.h"
 #include "space.h"
 #include "storage.h"
 #include "transport_usb.h"
@@ -217,9 +217,9 @@ static void record_aborted(struct cam *c, const char *serial, const char *why, i
 
 /* After authentication: the session ended on a link limit or because the
  * camera broke the protocol (the dock sent ERROR): record it. */
-static void record_failure(struct cam *c, struct session *s, const char *serial)
+static void record_failure(struct cam *c, struct link *s, const char *serial)
 {
-	int lim = session_limit(s), err = session_error(s);
+	int lim = link_limit(s), err = link_error(s);
 
 	if (c->aborted)
 		return;
@@ -230,10 +230,10 @@ static void record_failure(struct cam *c, struct session *s, const char *serial)
 }
 
 /* docked + device_authenticated (+ clock correction), one transaction. */
-static int record_authenticated(struct cam *c, struct session *s)
+static int record_authenticated(struct cam *c, struct link *s)
 {
-	const struct proto_identity *id = session_identity(s);
-	int64_t off = session_clock_offset_ns(s), before = 0, after = 0;
+	const struct proto_identity *id = link_identity(s);
+	int64_t off = link_clock_offset_ns(s), before = 0, after = 0;
 	int64_t lim = (int64_t)c->snap->cfg.max_clock_drift_s * 1000000000LL;
 	struct cust_event ev[2];
 	json_t *det;
@@ -248,7 +248,7 @@ static int record_authenticated(struct cam *c, struct session *s)
 	else if (off > lim || off < -lim)
 		dockd_alert(c->d, "clock", id->serial, "camera clock off by %lld s",
 			    (long long)(off / 1000000000LL));
-	if (c->snap->cfg.clock_correct && session_time_sync(s, &before, &after) == 0)
+	if (c->snap->cfg.clock_correct && link_time_sync(s, &before, &after) == 0)
 		synced = true;
 	det = json_pack("{s:s,s:s,s:s,s:s,s:I}", "serial", id->serial, "model", id->model,
 			"firmware", id->firmware, "officer", id->officer_id, "clock_offset_ns",
@@ -363,7 +363,7 @@ static bool space_ok(struct cam *c)
 /* Pulling is paused for space: what is already verified in storage is
  * released all the same, so the dock's disk never sends a camera back out
  * full (issue 12). false: the link is gone. */
-static bool release_paused(struct cam *c, struct session *s, const char *serial)
+static bool release_paused(struct cam *c, struct link *s, const char *serial)
 {
 	unsigned n = 0;
 	int r;
@@ -380,7 +380,7 @@ static bool release_paused(struct cam *c, struct session *s, const char *serial)
  * worker for space, wait (keeping the link alive and releasing what the
  * storage worker verifies meanwhile) until it recovers. false when the
  * daemon stops or the link is gone. */
-static bool wait_for_disk(struct cam *c, struct session *s, const char *serial, int err,
+static bool wait_for_disk(struct cam *c, struct link *s, const char *serial, int err,
 			  bool alert)
 {
 	int waited = 0;
@@ -405,7 +405,7 @@ static bool wait_for_disk(struct cam *c, struct session *s, const char *serial, 
 		if (waited % KEEPALIVE_MS == 0) {
 			struct proto_status_reply st;
 
-			if (session_status(s, &st) < 0 || !release_paused(c, s, serial))
+			if (link_status(s, &st) < 0 || !release_paused(c, s, serial))
 				return false;
 			status_cam_state(c->d->status, c->slot, "waiting-disk");
 		}
@@ -418,7 +418,7 @@ static bool wait_for_disk(struct cam *c, struct session *s, const char *serial, 
 
 /* Ingest every recording of this docking that is not stored yet. Returns
  * 0, or the session's error / -ECANCELED. */
-static int pull_all(struct cam *c, struct session *s, const char *serial)
+static int pull_all(struct cam *c, struct link *s, const char *serial)
 {
 	unsigned mask = DREC_BIT(DREC_LISTED) | DREC_BIT(DREC_PULLING) | DREC_BIT(DREC_QUARANTINED);
 	char after[PROTO_ID_MAX + 1] = "";
@@ -487,7 +487,7 @@ static int pull_all(struct cam *c, struct session *s, const char *serial)
 /* Wait (bounded) for the storage worker to verify this camera's items,
  * watching the link: a camera pulled out meanwhile ends the session at
  * once (false), so its bay is free for the re-seat. */
-static bool wait_uploads(struct cam *c, struct session *s, const char *serial)
+static bool wait_uploads(struct cam *c, struct link *s, const char *serial)
 {
 	unsigned waited = 0, limit = c->snap->cfg.release_wait_s * 1000;
 	bool failing = false;
@@ -506,7 +506,7 @@ static bool wait_uploads(struct cam *c, struct session *s, const char *serial)
 		waited += 100;
 		if (waited % LINK_CHECK_MS == 0) {
 			struct proto_status_reply st;
-			int r = session_status(s, &st);
+			int r = link_status(s, &st);
 
 			if (r < 0) {
 				log_info("camera %s left during the wait for storage (%s): its bay is"
@@ -527,13 +527,13 @@ static void run_session(struct cam *c)
 				   .deadline_ms = (int64_t)k->session_deadline_s * 1000,
 				   .min_rate_bps = (uint64_t)k->min_rate_kib_s * 1024,
 				   .rate_window_ms = (int64_t)k->rate_window_s * 1000 };
-	struct session *s = NULL;
+	struct link *s = NULL;
 	struct list_ctx lc = { .c = c };
 	char serial[PROTO_ID_MAX + 1];
 	unsigned released = 0;
 	int r;
 
-	r = session_open(c->t, &cfg, &s);
+	r = link_open(c->d, c->snap, c->t, &cfg, &s);
 	if (r < 0 && c->reseat) {
 		/* An officer re-seating the camera: not a security event. */
 		log_warning("camera %s re-seated while its previous session finishes its upload"
@@ -556,7 +556,7 @@ static void run_session(struct cam *c)
 		}
 		return;
 	}
-	lc.id = session_identity(s);
+	lc.id = link_identity(s);
 	snprintf(serial, sizeof(serial), "%s", lc.id->serial);
 	r = record_authenticated(c, s);
 	if (r < 0) {
@@ -566,14 +566,14 @@ static void run_session(struct cam *c)
 	log_info("camera %s (officer %s) docked over %s", serial, lc.id->officer_id, c->transport);
 	c->listed_ns = realtime_ns();
 	status_cam_state(c->d->status, c->slot, "listing");
-	r = session_list(s, on_entry, &lc);
+	r = link_list(s, on_entry, &lc);
 	if (r == 0 || r == -PROTO_E_AUTH)
 		r = flush_batch(c, lc.id);
 	if (r < 0) {
 		log_warning("%s: listing failed: %s", serial, proto_strerror(r));
 		if (r == -EEXIST) {
 			/* an id listed twice: the manifest is not one (6.5) */
-			session_abort(s, -PROTO_E_BAD_FIELD);
+			link_abort(s, -PROTO_E_BAD_FIELD);
 			record_aborted(c, serial, "duplicate_id", -PROTO_E_BAD_FIELD);
 			c->aborted = true;
 		}
@@ -601,7 +601,7 @@ static void run_session(struct cam *c)
 	log_info("camera %s: session done, %u recording(s) released", serial, released);
 out:
 	record_failure(c, s, serial);
-	session_close(s);
+	link_close(s);
 }
 
 static void *cam_thread(void *arg)

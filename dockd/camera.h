@@ -5,8 +5,9 @@
  * starts a detached thread that:
  *   1. opens the transport (USB: transport_usb_open_devnode; a socket
  *      arrives already connected);
- *   2. session_open() with the enrolment check (enrol.h) under the ledger
- *      lock; records docked + device_authenticated {clock_offset_ns, ...}
+ *   2. link_open() (linkc.h: the camera's bytes are parsed by a sandboxed
+ *      camera-link worker process; the thread talks to it) with the
+ *      enrolment check (enrol.h) under the ledger lock; records docked + device_authenticated {clock_offset_ns, ...}
  *      or docked + device_rejected {serial, pubkey, reason} and an alert;
  *      corrects the camera clock when [dock] clock_correct is on;
  *   3. lists the manifest into dock_recordings (bounded batches; a bad

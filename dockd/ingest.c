@@ -635,7 +635,7 @@ static void keep_synced(struct pull *pl)
 
 /* session_read in READ_REQ-sized pieces (as it would send them anyway), so
  * that after a local error only the current piece is drained. */
-static int pull_data(struct session *s, struct pull *pl)
+static int pull_data(struct link *s, struct pull *pl)
 {
 	uint64_t pos = pl->got, end = pl->rec->size;
 	int r = 0;
@@ -643,25 +643,25 @@ static int pull_data(struct session *s, struct pull *pl)
 	while (r == 0 && pos < end && !pl->draining) {
 		uint64_t n = end - pos < PROTO_MAX_READ ? end - pos : PROTO_MAX_READ;
 
-		r = session_read(s, pl->rec->recording_id, pos, n, sink, pl);
+		r = link_read(s, pl->rec->recording_id, pos, n, sink, pl);
 		pos += n;
 	}
 	return r;
 }
 
-int ingest_one(struct dockd *d, const struct dock_snap *snap, struct session *s, int slot,
+int ingest_one(struct dockd *d, const struct dock_snap *snap, struct link *s, int slot,
 	       struct dock_rec *rec, bool *disk)
 {
 	struct paths p;
 	struct pull pl = { .d = d, .snap = snap, .rec = rec, .p = &p, .slot = slot, .fd = -1,
-			   .device_key = session_identity(s)->pubkey };
+			   .device_key = link_identity(s)->pubkey };
 	int r;
 
 	*disk = false;
 	/* A session out of step (e.g. the previous recording's DATA did not
 	 * match its signed length) reads nothing more: this recording is not
 	 * touched (no event) and stays on the camera for the next docking. */
-	r = session_error(s);
+	r = link_error(s);
 	if (r < 0)
 		return r;
 	r = ingest_make_paths(&snap->cfg, rec, &p);

@@ -45,9 +45,9 @@
 
 #include "daemon.h"
 #include "dockdb.h"
-#include "session.h"
+#include "linkc.h"
 
-int ingest_one(struct dockd *d, const struct dock_snap *snap, struct session *s, int slot,
+int ingest_one(struct dockd *d, const struct dock_snap *snap, struct link *s, int slot,
 	       struct dock_rec *rec, bool *disk);
 
 /* At start: remove every data key file an older dockd left under

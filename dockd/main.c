@@ -12,6 +12,8 @@
 
 #include "admin.h"
 #include "daemon.h"
+#include "linkc.h"
+#include "linkw.h"
 
 struct subcommand {
 	const char *name;
@@ -47,6 +49,11 @@ int main(int argc, char **argv)
 	bool idle = false;
 	int i;
 
+	/* The camera-link worker (linkw.h): exec'd by dockd itself, never by
+	 * hand; it reads no configuration and locks itself down at once. */
+	if (argc == 2 && !strcmp(argv[1], "--link-worker"))
+		return linkw_main();
+	link_init_exe();
 	for (i = 1; i < argc && !strncmp(argv[i], "-", 1); i++) {
 		if (!strcmp(argv[i], "--config") && i + 1 < argc)
 			config = argv[++i];

@@ -54,7 +54,7 @@ static void record_kept(struct dockd *d, const struct dock_rec *rec, const struc
 			 rec->evidence_id);
 }
 
-static int release_one(struct dockd *d, struct session *s, struct dock_rec *rec)
+static int release_one(struct dockd *d, struct link *s, struct dock_rec *rec)
 {
 	struct proto_receipt rc;
 	int r;
@@ -63,7 +63,7 @@ static int release_one(struct dockd *d, struct session *s, struct dock_rec *rec)
 	snprintf(rc.recording_id, sizeof(rc.recording_id), "%s", rec->recording_id);
 	memcpy(rc.sha256, rec->sha256, sizeof(rc.sha256));
 	snprintf(rc.location, sizeof(rc.location), "%s", rec->location);
-	r = session_release(s, &rc);
+	r = link_release(s, &rc);
 	if (r == -EEXIST) {
 		record_kept(d, rec, &rc);
 		return r;
@@ -79,7 +79,7 @@ static int release_one(struct dockd *d, struct session *s, struct dock_rec *rec)
 	return 0;
 }
 
-int release_camera(struct dockd *d, const struct dock_snap *snap, struct session *s,
+int release_camera(struct dockd *d, const struct dock_snap *snap, struct link *s,
 		   const char *serial, int64_t listed_since_ns, unsigned *n_released)
 {
 	char after[PROTO_ID_MAX + 1] = "";

@@ -24,10 +24,10 @@
 #include <stdint.h>
 
 #include "daemon.h"
-#include "session.h"
+#include "linkc.h"
 
 /* Returns 0 (n_released set) or the session's error (link gone). */
-int release_camera(struct dockd *d, const struct dock_snap *snap, struct session *s,
+int release_camera(struct dockd *d, const struct dock_snap *snap, struct link *s,
 		   const char *serial, int64_t listed_since_ns, unsigned *n_released);
 
 /* States a policy releases from (a DREC_BIT mask). */

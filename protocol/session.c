@@ -23,6 +23,9 @@ struct session {
 	int timeout_ms;
 	uint32_t seq;
 	int failed; /* first error that left the stream out of step */
+	session_auth_fn auth; /* the dock key is elsewhere (session.h) */
+	void *auth_ctx;
+	uint8_t auth_sig[PROTO_SIG_LEN];
 	int limit;  /* SESSION_LIMIT_* that ended the session, or 0 */
 	/* Link limits (issue 11, defect 6): the whole-session deadline
 	 * (CLOCK_MONOTONIC ns, 0: none) and the minimum DATA rate, measured
@@ -224,7 +227,8 @@ static int check_camera(struct session *s, uint32_t seq, const uint8_t dock_nonc
 		return refuse(s, seq, -PROTO_E_AUTH, session_refusal_text(-PROTO_E_AUTH));
 	if (cfg->why)
 		cfg->why[0] = '\0';
-	r = cfg->enrol(cfg->enrol_ctx, &hr->id);
+	r = cfg->auth ? cfg->auth(cfg->auth_ctx, dock_nonce, hr, s->auth_sig)
+		      : cfg->enrol(cfg->enrol_ctx, &hr->id);
 	if (r < 0) {
 		if (r > -PROTO_E_BASE || r < -PROTO_E_MAX)
 			r = -PROTO_E_UNENROLLED; /* callback failures deny, never admit */
@@ -247,7 +251,10 @@ static int send_auth(struct session *s, const uint8_t cam_nonce[PROTO_NONCE_LEN]
 	memset(&m, 0, sizeof(m));
 	m.type = PROTO_AUTH_DOCK;
 	m.u.auth_dock.cert = s->cert;
-	r = edsig_sign(s->key, tbs, n, m.u.auth_dock.sig);
+	if (s->auth)
+		memcpy(m.u.auth_dock.sig, s->auth_sig, PROTO_SIG_LEN);
+	else
+		r = edsig_sign(s->key, tbs, n, m.u.auth_dock.sig);
 	if (r < 0)
 		return fail(s, r);
 	return send_msg(s, &m, seq);
@@ -277,7 +284,9 @@ static int handshake(struct session *s, const struct session_cfg *cfg)
 	if (!m)
 		return -ENOMEM;
 	r = -EIO;
-	if (RAND_bytes(nonce, sizeof(nonce)) != 1)
+	if (cfg->dock_nonce)
+		memcpy(nonce, cfg->dock_nonce, sizeof(nonce));
+	else if (RAND_bytes(nonce, sizeof(nonce)) != 1)
 		goto out;
 	t0 = realtime_ns();
 	r = send_hello(s, nonce, &seq);
@@ -306,9 +315,11 @@ int session_open(struct transport *t, const struct session_cfg *cfg, struct sess
 	struct session *s;
 	int r;
 
-	if (!t || !cfg || !cfg->dock_key || !cfg->cert || !cfg->enrol || !out)
+	if (!t || !cfg || !cfg->cert || !out)
 		return -EINVAL;
-	if (!edsig_has_private(cfg->dock_key) || !proto_id_valid(cfg->cert->dock_id))
+	if (!cfg->auth && (!cfg->enrol || !cfg->dock_key || !edsig_has_private(cfg->dock_key)))
+		return -EINVAL;
+	if (!proto_id_valid(cfg->cert->dock_id))
 		return -EINVAL;
 	s = calloc(1, sizeof(*s));
 	if (!s)
@@ -320,6 +331,8 @@ int session_open(struct transport *t, const struct session_cfg *cfg, struct sess
 	}
 	s->t = t;
 	s->key = cfg->dock_key;
+	s->auth = cfg->auth;
+	s->auth_ctx = cfg->auth_ctx;
 	s->cert = *cfg->cert;
 	s->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : SESSION_DEFAULT_TIMEOUT_MS;
 	s->seq = 1;
@@ -597,6 +610,8 @@ int session_release(struct session *s, struct proto_receipt *r)
 		return rc;
 	if (!r)
 		return -EINVAL;
+	if (!s->key)
+		return -EINVAL; /* no key here: session_release_signed */
 	tmp = *r;
 	memcpy(tmp.dock_id, s->cert.dock_id, sizeof(tmp.dock_id));
 	if (tmp.issued_utc == 0)

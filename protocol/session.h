@@ -47,6 +47,14 @@
  * gets an ERROR frame with that code and session_open() fails with it. */
 typedef int (*session_enrol_fn)(void *ctx, const struct proto_identity *id);
 
+/* For a dock whose key lives in another process (dockd's camera-link
+ * worker, docs/architecture.md): called INSTEAD of enrol, with the dock
+ * nonce sent in HELLO and the camera's HELLO_REPLY (its identity signature
+ * already verified here). Return 0 with sig = the AUTH_DOCK signature, or
+ * a refusal like enrol (-PROTO_E_*, cfg->why may name the cause). */
+typedef int (*session_auth_fn)(void *ctx, const uint8_t dock_nonce[PROTO_NONCE_LEN],
+			       const struct proto_hello_reply *hr, uint8_t sig[PROTO_SIG_LEN]);
+
 struct session_cfg {
 	const struct edsig_key *dock_key;    /* private; borrowed until session_close */
 	const struct proto_dock_cert *cert;  /* agency-signed, for dock_key; copied */
@@ -66,6 +74,13 @@ struct session_cfg {
 	 * the enrol callback may fill with the refusal's cause; it is sent as
 	 * the ERROR text instead of session_refusal_text(code). */
 	char *why;
+	/* Optional (see session_auth_fn): when auth is set, dock_key and enrol
+	 * may be NULL and session_release() is unavailable (send receipts
+	 * signed elsewhere with session_release_signed). dock_nonce, when not
+	 * NULL, is the HELLO nonce to use (the signer chose it). */
+	session_auth_fn auth;
+	void *auth_ctx;
+	const uint8_t *dock_nonce;
 };
 
 #define SESSION_WHY_MAX 128 /* the ERROR frame's text limit */

@@ -292,3 +292,10 @@ void transport_sock_listen_close(int lfd, const char *path)
 	if (path)
 		unlink(path);
 }
+
+int transport_sock_fd(const struct transport *t)
+{
+	if (!t || t->ops != &sock_ops || !t->impl)
+		return -EINVAL;
+	return ((const struct sock_impl *)t->impl)->fd;
+}

@@ -38,6 +38,10 @@ int transport_sock_listen(const char *path, int *lfd_out);
  * transport's peer string names the peer's pid/uid (SO_PEERCRED). */
 int transport_sock_accept(int lfd, int timeout_ms, struct transport **out);
 
+/* The stream fd of a transport made here (still owned by t), or -EINVAL
+ * for any other transport: dockd hands it to its camera-link worker. */
+int transport_sock_fd(const struct transport *t);
+
 /* Close a listening socket and remove its path (path may be NULL). */
 void transport_sock_listen_close(int lfd, const char *path);
 

@@ -12,8 +12,9 @@
 #        BENCH dd_fsync_1GiB           MB/s
 #        BENCH dockd_vs_dd_ratio       ratio (target >= 0.9)
 #        BENCH dockd_docking_1GiB      s     connect -> storage_verified
-#        BENCH dockd_ingest_cpu_per_GiB s    dockd's CPU time (user + sys) from
-#                                            start to stored_local, per GiB
+#        BENCH dockd_ingest_cpu_per_GiB s    CPU time (user + sys) of dockd and
+#                                            its camera-link worker from start
+#                                            to stored_local, per GiB
 #   2. sixteen cameras docking at once, one recording each:
 #        BENCH dockd_16cam_aggregate   MB/s  total bytes / first ingest_started
 #                                            -> last stored_local
@@ -88,7 +89,15 @@ big=$W/big.bin
 dk_randfile "$big" $((SIZE_MB * 1048576)) bench || exit 1
 bytes=$(stat -c %s "$big")
 dk_start || { tail "$DK_LOG"; exit 1; }
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$DK_PID/stat"; }
+# dockd's own ticks plus its camera-link workers' (docs/architecture.md):
+# live ones from their stat, ended ones from dockd's cutime + cstime.
+cpu_ticks() {
+	ct=$(awk '{ print $14 + $15 + $16 + $17 }' "/proc/$DK_PID/stat")
+	for cp in $(cat /proc/"$DK_PID"/task/*/children 2>/dev/null); do
+		ct=$((ct + $(awk '{ print $14 + $15 }' "/proc/$cp/stat" 2>/dev/null || echo 0)))
+	done
+	echo "$ct"
+}
 
 run_dd() {
 	sync

@@ -41,10 +41,18 @@ check "... no dock_recordings row created" test "$(rows CAM-BIG)" = 0
 
 # --- abandoned listing -------------------------------------------------------
 check "CAM-ABN docks once, keeps its released recording" dk_dock CAM-ABN --keep
+# the storage worker may still be verifying it: take the state it settles in
+dk_wait_state CAM-ABN/REC-1 storage_verified 30
 st=$(dk_state CAM-ABN/REC-1)
 check "... CAM-ABN/REC-1 is stored, not released ($st)" \
 	sh -c '[ "$1" = stored_local ] || [ "$1" = storage_verified ]' - "$st"
 dk_dock CAM-ABN --claim-total 5000 --abandon-list 100 # 1600 entries, then gone
+# camsim is gone, but dockd may still be taking in entries its camera-link
+# worker read before the camera left: wait for it to give the listing up
+# (its rows are removed right after it logs so)
+i=0; until grep -q 'CAM-ABN: listing failed' "$DK_LOG" || [ $i -ge 100 ]; do
+	sleep 0.1; i=$((i + 1)); done
+i=0; until [ "$(rows CAM-ABN)" = 1 ] || [ $i -ge 50 ]; do sleep 0.1; i=$((i + 1)); done
 check "listing of 5000 abandoned after 100 pages: only the row known before remains" \
 	test "$(rows CAM-ABN)" = 1
 # (stored_local may have become storage_verified meanwhile: the upload goes

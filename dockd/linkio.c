@@ -1,0 +1,127 @@
+/* linkio.c - framed linkmsg I/O (see linkio.h). */
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <time.h>
+
+#include "linkio.h"
+
+static int send_all(int fd, struct iovec *iov, int n)
+{
+	while (n > 0) {
+		struct msghdr mh = { .msg_iov = iov, .msg_iovlen = (size_t)n };
+		ssize_t w = sendmsg(fd, &mh, MSG_NOSIGNAL);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return errno == EPIPE ? -ECONNRESET : -errno;
+		while (n > 0 && (size_t)w >= iov->iov_len) {
+			w -= (ssize_t)iov->iov_len;
+			iov++;
+			n--;
+		}
+		if (n > 0) {
+			iov->iov_base = (uint8_t *)iov->iov_base + w;
+			iov->iov_len -= (size_t)w;
+		}
+	}
+	return 0;
+}
+
+int linkio_send(int fd, const struct linkmsg *m)
+{
+	uint8_t buf[LINKMSG_HDR_LEN + LINKMSG_SMALL_MAX];
+	struct iovec iov;
+	size_t n = 0;
+	int r;
+
+	if (!m || m->type == LM_DATA)
+		return -EINVAL;
+	r = linkmsg_encode(m, buf, sizeof(buf), &n);
+	if (r < 0)
+		return r;
+	iov.iov_base = buf;
+	iov.iov_len = n;
+	return send_all(fd, &iov, 1);
+}
+
+int linkio_send_data(int fd, uint64_t offset, const uint8_t *data, uint32_t len)
+{
+	struct linkmsg m = { .type = LM_DATA };
+	uint8_t hdr[LINKMSG_HDR_LEN + 8];
+	struct iovec iov[2];
+	size_t n = 0;
+	int r;
+
+	m.u.data.offset = offset;
+	m.u.data.len = len;
+	r = linkmsg_encode(&m, hdr, sizeof(hdr), &n);
+	if (r < 0)
+		return r;
+	iov[0].iov_base = hdr;
+	iov[0].iov_len = n;
+	iov[1].iov_base = (void *)data;
+	iov[1].iov_len = len;
+	return send_all(fd, iov, len ? 2 : 1);
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int recv_exact(int fd, uint8_t *buf, size_t len, int64_t deadline)
+{
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t n;
+
+		if (deadline >= 0) {
+			int64_t left = deadline - now_ms();
+			struct pollfd p = { .fd = fd, .events = POLLIN };
+			int pr;
+
+			if (left < 0)
+				left = 0;
+			pr = poll(&p, 1, left > 0x7fffffff ? 0x7fffffff : (int)left);
+			if (pr < 0 && errno == EINTR)
+				continue;
+			if (pr < 0)
+				return -errno;
+			if (pr == 0)
+				return -ETIMEDOUT;
+		}
+		n = recv(fd, buf + got, len - got, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -ECONNRESET;
+		got += (size_t)n;
+	}
+	return 0;
+}
+
+int linkio_recv(int fd, uint8_t *buf, int timeout_ms, struct linkmsg *m)
+{
+	int64_t deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+	uint8_t hdr[LINKMSG_HDR_LEN];
+	struct linkmsg_hdr h;
+	int r = recv_exact(fd, hdr, sizeof(hdr), deadline);
+
+	if (r == 0)
+		r = linkmsg_hdr_decode(hdr, &h);
+	if (r == 0 && h.length)
+		r = recv_exact(fd, buf, h.length, deadline);
+	if (r == 0)
+		r = linkmsg_decode(&h, buf, m);
+	return r;
+}

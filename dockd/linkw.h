@@ -1,0 +1,30 @@
+/* linkw.h - the camera-link worker: the only dockd process that parses
+ * camera bytes (docs/architecture.md, "The camera-link worker").
+ *
+ * dockd (linkc.c) forks and execs itself as `dockd --link-worker` with the
+ * camera's stream on fd 3 and a socketpair to the daemon on fd 4, so the
+ * worker starts from a fresh address space: no copy of the dock key, the
+ * ledger or storage secrets. linkw_main() loads the protocol's needs
+ * (OpenSSL), locks itself down (linkw_sandbox.h), then serves the daemon's
+ * commands (linkmsg.h) by running the camera session (protocol/session.h).
+ * It holds no key: AUTH_DOCK is signed by the daemon (LM_HELLO / LM_AUTH),
+ * receipts arrive signed (LM_RELEASE). Returns the process exit status.
+ *
+ * Test build only (-DLINK_ATTACK_TESTS, make's dockd_attack binary): the
+ * environment variable LINK_ATTACK names an attacker action the worker
+ * runs after it has parsed the camera's manifest (linkw_attack.c). The
+ * normal build contains no such code.
+ */
+#ifndef DOCKD_LINKW_H
+#define DOCKD_LINKW_H
+
+int linkw_main(void);
+
+#ifdef LINK_ATTACK_TESTS
+/* Run the attack named by $LINK_ATTACK (arguments in $LINK_ATTACK_ARG);
+ * chan is the daemon socket. Returns if the sandbox let the attempt
+ * return (the test then fails: it expects the worker killed). */
+void linkw_attack(int chan);
+#endif
+
+#endif
