@@ -32,3 +32,21 @@ mktmp() {
 	trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$T"' EXIT
 }
 done_testing() { echo "1..$t_n"; exit $t_failed; }
+
+# test_users VAR:NAME:FALLBACK...: for each, a system account NAME-$$ made
+# for this run (per run, so parallel runs do not collide), or the existing
+# account FALLBACK where useradd is not allowed; its name goes into $VAR.
+# Accounts made here are appended to $CREATED for the caller's cleanup
+# (`for u in $CREATED; do userdel "$u"; done`). Call it directly, never in
+# $(...): CREATED must survive.
+test_users() {
+	for pair in "$@"; do
+		var=${pair%%:*}; rest=${pair#*:}
+		want=${rest%%:*}-$$; fb=${rest#*:}
+		if id "$want" >/dev/null 2>&1; then u=$want
+		elif useradd --system --no-create-home --shell /usr/sbin/nologin \
+			"$want" >/dev/null 2>&1; then u=$want; CREATED="$CREATED $want"
+		else u=$fb; fi
+		eval "$var=\$u"
+	done
+}

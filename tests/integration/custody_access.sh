@@ -23,17 +23,9 @@ trap cleanup EXIT INT TERM
 
 # --- accounts: our own test users, or existing system accounts ---------
 # (no $(...) subshells here, so CREATED survives for the cleanup)
-for pair in CLERK_A:dockt-clerk-a:daemon CLERK_B:dockt-clerk-b:bin \
+test_users CLERK_A:dockt-clerk-a:daemon CLERK_B:dockt-clerk-b:bin \
 	    AUDITOR:dockt-auditor:sys ADMIN:dockt-admin:games \
-	    STRANGER:dockt-stranger:nobody; do
-	var=${pair%%:*}; rest=${pair#*:}
-	want=${rest%%:*}-$$; fb=${rest#*:}	# per run: parallel runs do not collide
-	if id "$want" >/dev/null 2>&1; then u=$want
-	elif useradd --system --no-create-home --shell /usr/sbin/nologin \
-		"$want" >/dev/null 2>&1; then u=$want; CREATED="$CREATED $want"
-	else u=$fb; fi
-	eval "$var=\$u"
-done
+	    STRANGER:dockt-stranger:nobody
 for u in "$CLERK_A" "$CLERK_B" "$AUDITOR" "$ADMIN" "$STRANGER"; do
 	id "$u" >/dev/null 2>&1 || { not_ok "account $u exists"; done_testing; }
 done

@@ -36,15 +36,7 @@ cleanup() {
 	rm -rf "$T"
 }
 trap cleanup EXIT INT TERM
-for pair in SUP1:dockt-dsup1:daemon SUP2:dockt-dsup2:bin; do
-	var=${pair%%:*}; rest=${pair#*:}
-	want=${rest%%:*}-$$; fb=${rest#*:}
-	if id "$want" >/dev/null 2>&1; then u=$want
-	elif useradd --system --no-create-home --shell /usr/sbin/nologin \
-		"$want" >/dev/null 2>&1; then u=$want; CREATED="$CREATED $want"
-	else u=$fb; fi
-	eval "$var=\$u"
-done
+test_users SUP1:dockt-dsup1:daemon SUP2:dockt-dsup2:bin
 # Action numbers are part of the ledger format (custody/event.h).
 A_DESTROYED=23; A_REQ=30; A_APPR=31; A_READ=42
 C="$BIN/custody"

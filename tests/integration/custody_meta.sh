@@ -29,15 +29,7 @@ cleanup() {
 	rm -rf "$T"
 }
 trap cleanup EXIT INT TERM
-for pair in CLERK:dockt-mclerk:daemon SUP:dockt-msup:bin; do
-	var=${pair%%:*}; rest=${pair#*:}
-	want=${rest%%:*}-$$; fb=${rest#*:}
-	if id "$want" >/dev/null 2>&1; then u=$want
-	elif useradd --system --no-create-home --shell /usr/sbin/nologin \
-		"$want" >/dev/null 2>&1; then u=$want; CREATED="$CREATED $want"
-	else u=$fb; fi
-	eval "$var=\$u"
-done
+test_users CLERK:dockt-mclerk:daemon SUP:dockt-msup:bin
 # Action numbers are part of the ledger format (custody/event.h).
 A_CAT=14; A_RSET=15; A_REXT=16; A_HSET=17; A_HCLR=18; A_DENIED=22
 A_CASEA=25; A_CASEU=26; A_ANN=27

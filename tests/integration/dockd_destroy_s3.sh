@@ -34,15 +34,7 @@ cleanup() {
 	rm -rf "$T"
 }
 trap cleanup EXIT INT TERM
-for pair in SUP1:dockt-ssup1:daemon SUP2:dockt-ssup2:bin; do
-	var=${pair%%:*}; rest=${pair#*:}
-	want=${rest%%:*}-$$; fb=${rest#*:}
-	if id "$want" >/dev/null 2>&1; then u=$want
-	elif useradd --system --no-create-home --shell /usr/sbin/nologin \
-		"$want" >/dev/null 2>&1; then u=$want; CREATED="$CREATED $want"
-	else u=$fb; fi
-	eval "$var=\$u"
-done
+test_users SUP1:dockt-ssup1:daemon SUP2:dockt-ssup2:bin
 A_DESTROYED=23; A_REQ=30; A_APPR=31; A_SHOLD=38
 C="$BIN/custody"
 q() { dk_sql "$1"; }
