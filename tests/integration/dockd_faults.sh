@@ -53,6 +53,10 @@ check "dockd starts" dk_start
 # ---- unplug mid-recording: resume from the saved offset -----------------------
 fault_cam F-DISC
 dk_dock F-DISC --disconnect-after 250000
+# camsim has gone, but dockd may still be taking in what its camera-link
+# worker read before the cut: wait (bounded) for the pull to be recorded
+i=0; until [ "$(dk_sql "SELECT count(*) FROM events WHERE evidence_id='F-DISC/REC-1'
+	AND action = 24")" -gt 0 ] || [ $i -ge 300 ]; do sleep 0.1; i=$((i + 1)); done
 check "disconnect-after: ingest_interrupted with a non-zero offset" \
 	dk_py 'sys.exit(0 if any(a == "ingest_interrupted" and int(d.get("offset", 0)) > 0
 		for _, a, _, d in events(args[0])) else 1)' F-DISC/REC-1
