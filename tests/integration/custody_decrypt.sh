@@ -155,7 +155,7 @@ check "... no output, no temp file (earlier chunks were decrypted, then removed)
 check "... the attempt is recorded: exported ok, then exported failed" sh -c \
 	"[ $(exported CAM-1/REC-1 ok) -eq $((n_ok + 1)) ] && [ $(exported CAM-1/REC-1 failed) -eq $((n_failed + 1)) ]"
 cp "$T/copy.bcde" "$T/hdr.bcde"
-printf 'X' | dd of="$T/hdr.bcde" bs=1 seek=20 conv=notrunc 2>/dev/null
+flip_byte "$T/hdr.bcde" 20
 C decrypt --key "$KEY" --reason r --out "$OUT/t.bin" --file "$T/hdr.bcde" 2>"$T/err"; rc=$?
 check "a copy with a header (salt) byte changed: exit 1, authentication failed" sh -c \
 	"[ $rc -eq 1 ] && grep -q 'authentication failed' '$T/err'"

@@ -70,7 +70,7 @@ external_checkpoint_dir = $T/ext
 EOC
 "$C" --config "$T/c.ini" init >/dev/null
 cp "$T/small.bcde" "$T/hdr.bcde"
-printf 'X' | dd of="$T/hdr.bcde" bs=1 seek=20 conv=notrunc 2>/dev/null
+flip_byte "$T/hdr.bcde" 20
 n0=$(sqlite3 "$T/l.db" "SELECT count(*) FROM events WHERE action = 20")
 "$C" --config "$T/c.ini" decrypt --key "$T/k.key" --reason "review" --out "$OUT/t" \
 	--file "$T/hdr.bcde" 2>"$T/err"; rc=$?

@@ -51,7 +51,8 @@ tbs = b"BCDK-v1 manifest\0" + len(serial).to_bytes(2, "big") + serial + bytes.fr
 d = args[0]
 open(d + "/tbs.bin", "wb").write(tbs)
 open(d + "/sig.bin", "wb").write(bytes.fromhex(ing["manifest_sig"]))
-open(d + "/bad.bin", "wb").write(bytes.fromhex(ing["manifest_sig"])[:-1] + b"\x00")
+sig = bytes.fromhex(ing["manifest_sig"])
+open(d + "/bad.bin", "wb").write(bytes([sig[0] ^ 1]) + sig[1:])  # R changed: always a different signature
 spki = bytes.fromhex("302a300506032b6570032100") + bytes.fromhex(enr["pubkey"])
 open(d + "/dev.der", "wb").write(spki)
 ' "$T" 2>"$T/py.err"

@@ -25,6 +25,10 @@ import re
 sys.exit(0 if any(a == "ingest_interrupted" and re.search(args[1], json.dumps(d), re.I)
                   for _, a, _, d in events(args[0])) else 1)' "$1" "$2"
 }
+show_logs() { # SERIAL: what dockd and the camera said, for a failed check
+	echo "# state: $(dk_state "$1/REC-1"); dockd.log:"; tail -25 "$DK_LOG" | sed 's/^/#   /'
+	echo "# cam-$1.log:"; tail -8 "$DK/cam-$1.log" | sed 's/^/#   /'
+}
 has_event() { [ "$(dk_count_action "$1" "$2")" -gt 0 ]; }
 alerted() { [ "$(dk_alerts)" -gt "$1" ]; }
 wait_for() { # CMD...: poll up to $WAIT s
@@ -138,7 +142,8 @@ check "B: failpoint posix/io/rw/write (EIO) enabled" fiu "enable name=posix/io/r
 check "B: failpoint posix/io/oc/open (EIO) enabled" fiu "enable name=posix/io/oc/open,failinfo=5"
 dk_dock_bg CAM-W
 cam=$DK_CAM_PID
-check "B: ingest_interrupted recorded" wait_for has_event CAM-W/REC-1 ingest_interrupted
+check "B: ingest_interrupted recorded" wait_for has_event CAM-W/REC-1 ingest_interrupted ||
+	show_logs CAM-W
 check "B: an alert was raised" wait_for alerted 0
 check "B: no release, the camera keeps the recording" not_released CAM-W/REC-1
 check "B: dockd is still running" alive
@@ -153,7 +158,7 @@ check "B: storage copy byte-identical" dk_same_store CAM-W REC-1
 check "B setup: camera CAM-V" dk_camera CAM-V 1 800000
 dk_dock CAM-V
 check "B: a new camera after recovery is stored normally" \
-	dk_wait_stored CAM-V/REC-1 "$WAIT"
+	dk_wait_stored CAM-V/REC-1 "$WAIT" || show_logs CAM-V
 check "B: release rule holds" dk_ledger_rules storage
 check "B: custody verify is clean" dk_verify
 # fiu-run's control thread is started by its preload library before dockd

@@ -17,10 +17,7 @@ DK_RELEASE_WAIT=4
 not() { ! "$@"; }
 fixity() { "$DOCKD" --config "$DK_CONF" fixity "$@" 2>>"$DK/fixity.err"; }
 flip() { # FILE: change one byte in the middle (as bit rot would)
-	sz=$(stat -c %s "$1"); off=$((sz / 2))
-	b=$(od -An -tu1 -j "$off" -N1 "$1" | tr -d ' ')
-	printf "$(printf '\\%03o' $(((b + 1) % 256)))" |
-		dd of="$1" bs=1 seek="$off" conv=notrunc status=none
+	flip_byte "$1" $(($(stat -c %s "$1") / 2))
 }
 # fixity_checked events of EVID for COPY with OUTCOME (details), counted
 nfix() { # EVID COPY OUTCOME

@@ -188,7 +188,7 @@ if command -v fiu-run >/dev/null 2>&1 && [ "${SANITIZED:-0}" != 1 ]; then
 	victim=REC-2 # homicide: kept (keep.homicide = indefinite)
 	check "C: REC-2 (homicide) was not purged" not_purged CAM-C/REC-2
 	# a damaged vault copy is never purged, even when due: alerted instead
-	printf 'X' | dd of="$(dk_vault_file CAM-C REC-2)" bs=1 seek=1000 conv=notrunc 2>/dev/null
+	flip_byte "$(dk_vault_file CAM-C REC-2)" 1000
 	VAULT_CONF=$(printf '%s\n' "$VAULT_CONF" | sed 's/^keep.homicide = indefinite$/keep.homicide = 0d/')
 	conf
 	check "C: dockd starts with REC-2 due and its vault copy damaged" dk_start

@@ -32,8 +32,7 @@ vf="$DK_VAULT/$DK_AGENCY/CAM-V/REC-1.bcde"
 check "the vault file exists" [ -f "$vf" ]
 off=$(( $(stat -c %s "$vf") / 2 ))
 b=$(od -An -tu1 -j "$off" -N1 "$vf" | tr -d ' ')
-printf "$(printf '\\%03o' $(( (b + 1) % 256 )))" |
-	dd of="$vf" bs=1 seek="$off" count=1 conv=notrunc status=none
+flip_byte "$vf" "$off"
 check "one byte of REC-1's vault copy changed" \
 	[ "$(od -An -tu1 -j "$off" -N1 "$vf" | tr -d ' ')" != "$b" ]
 

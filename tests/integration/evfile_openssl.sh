@@ -228,7 +228,7 @@ else
 	head -c $((sz - 1)) "$T/p256.evf" >"$T/trunc.evf"
 	check_fails "python rejects truncation" "$PY" "$T/evf.py" decrypt "$T/p256.key" "$T/trunc.evf" "$T/x"
 	cp "$T/p256.evf" "$T/flip.evf"
-	printf 'X' | dd of="$T/flip.evf" bs=1 seek=$((sz - 40)) conv=notrunc 2>/dev/null
+	flip_byte "$T/flip.evf" $((sz - 40))
 	check_fails "python rejects a flipped byte" "$PY" "$T/evf.py" decrypt "$T/p256.key" "$T/flip.evf" "$T/x"
 	check_fails "python rejects the wrong key" "$PY" "$T/evf.py" decrypt "$T/p384.key" "$T/p256.evf" "$T/x"
 	# the other direction: python writes, C reads

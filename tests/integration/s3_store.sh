@@ -281,7 +281,7 @@ check "lock required + plain bucket: clear message" grep -q "has no Object Lock"
 damaged() { # NAME SIZE OFFSET
 	head -c "$2" /dev/urandom >"$T/$1"
 	dm_sha=$(sha256sum "$T/$1" | cut -d' ' -f1)
-	printf 'X' | dd of="$T/$1" bs=1 seek="$3" conv=notrunc status=none
+	flip_byte "$T/$1" "$3"
 	"$ST" --config "$T/p.conf" put "a/dmg/$1.bcde" "$T/$1" --sha256 "$dm_sha" 2>"$T/$1.err"
 }
 damaged dsmall 70000 1234
@@ -317,7 +317,7 @@ check "... and held: no fallback to hashing" sh -c '! grep -q "checking the vaul
 check "verify (read-back SHA-256)" "$ST" --config "$T/ps.conf" verify a/ps/one.bcde "$T/ps1"
 # one changed vault byte: the server refuses that part, the fallback's
 # whole-file check finds the damage, nothing is stored
-printf 'X' | dd of="$T/ps2" bs=1 seek=$((7 * 1048576)) conv=notrunc status=none
+flip_byte "$T/ps2" $((7 * 1048576))
 "$ST" --config "$T/ps.conf" put a/ps/two.bcde "$T/ps2" --sha256 "$ps_sha" >/dev/null 2>"$T/ps2.err"
 check "damaged vault copy with digests: refused (-EUCLEAN)" grep -q "(-117)" "$T/ps2.err"
 check "... the server refused the part first" grep -q "checking the vault file" "$T/ps2.err"
@@ -336,7 +336,7 @@ check "wrong digest file: put still succeeds" test $? -eq 0
 check "... after falling back to hashing" grep -q "checking the vault file" "$T/ps3.err"
 check "... verify" "$ST" --config "$T/ps.conf" verify a/ps/three.bcde "$T/ps3"
 # a damaged digest file (trailer): not used at all
-printf 'Z' | dd of="$T/ps4.parts" bs=1 seek=100 conv=notrunc status=none
+flip_byte "$T/ps4.parts" 100
 "$ST" --config "$T/ps.conf" put a/ps/four.bcde "$T/ps4" --sha256 "$ps_sha" >/dev/null 2>"$T/ps4.err"
 check "damaged digest file: put succeeds" test $? -eq 0
 check "... without it" sh -c '! grep -q "taken at ingest" "$1"' - "$T/ps4.err"
