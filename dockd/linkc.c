@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -106,6 +107,18 @@ static int breach(struct link *l, const char *fmt, ...)
 	return l->failed;
 }
 
+/* The child's own exit codes before the worker runs (spawn()) */
+static const char *start_failure(int st)
+{
+	if (!WIFEXITED(st))
+		return "";
+	switch (WEXITSTATUS(st)) {
+	case 126: return ": could not pass its descriptors, never started";
+	case 127: return ": could not execute dockd, never started";
+	default: return "";
+	}
+}
+
 /* The worker closed its end: find out how it ended, then record it. */
 static int died(struct link *l)
 {
@@ -116,8 +129,8 @@ static int died(struct link *l)
 		snprintf(why, sizeof(why), "worker killed by signal %d%s", sig,
 			 sig == SIGSYS ? " (seccomp: a forbidden system call)" : "");
 	else
-		snprintf(why, sizeof(why), "worker exited mid-session (status %d)",
-			 WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+		snprintf(why, sizeof(why), "worker exited mid-session (status %d%s)",
+			 WIFEXITED(st) ? WEXITSTATUS(st) : -1, start_failure(st));
 	log_error("camera-link worker for %s: %s", l->have_id ? l->id.serial : "?", why);
 	custodian_worker_killed(l->d, l->have_id ? l->id.serial : "", why, sig);
 	l->failed = -ECONNABORTED;
@@ -164,11 +177,27 @@ static int unexpected(struct link *l, const struct linkmsg *m, const char *durin
 	return breach(l, "unexpected message type %u during %s", m->type, during);
 }
 
+/* Close every descriptor from 3 up except a and b (a < b), in the child. */
+static void close_all_but(int a, int b)
+{
+	if (a > 3)
+		syscall(SYS_close_range, 3U, (unsigned)a - 1, 0);
+	if (b > a + 1)
+		syscall(SYS_close_range, (unsigned)a + 1, (unsigned)b - 1, 0);
+	syscall(SYS_close_range, (unsigned)b + 1, ~0U, 0);
+}
+
+/* Start the worker. Its two descriptors are passed by number on its
+ * command line, and the worker moves them to 3 and 4 itself: moving them
+ * here, between fork and exec, failed with EBUSY when a pthread_atfork
+ * handler had started a thread in the child that was opening a file (fd 3
+ * reserved; libfiu's remote control does that in tests: status 126). */
 static int spawn(struct link *l, int devfd)
 {
-	char *argv[] = { "dockd-link", "--link-worker", NULL };
+	char dvs[16], chs[16];
+	char *argv[] = { "dockd-link", "--link-worker", dvs, chs, NULL };
 	char *envp[4] = { NULL };
-	int sv[2], n = 0;
+	int sv[2], n = 0, dv, ch, lo, hi;
 	pid_t pid;
 
 	if (!exe_path[0])
@@ -189,29 +218,44 @@ static int spawn(struct link *l, int devfd)
 	(void)n;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
 		return -errno;
-	pid = fork();
-	if (pid < 0) {
+	/* both above 4, close-on-exec until the child clears it: no other
+	 * camera's worker inherits them */
+	dv = fcntl(devfd, F_DUPFD_CLOEXEC, LINKW_FD_MIN_PASSED);
+	ch = fcntl(sv[1], F_DUPFD_CLOEXEC, LINKW_FD_MIN_PASSED);
+	close(sv[1]);
+	if (dv < 0 || ch < 0) {
 		int e = -errno;
 
+		if (dv >= 0)
+			close(dv);
+		if (ch >= 0)
+			close(ch);
 		close(sv[0]);
-		close(sv[1]);
 		return e;
 	}
+	snprintf(dvs, sizeof(dvs), "%d", dv);
+	snprintf(chs, sizeof(chs), "%d", ch);
+	lo = dv < ch ? dv : ch;
+	hi = dv < ch ? ch : dv;
+	pid = fork();
 	if (pid == 0) {
-		/* async-signal-safe only: move both fds out of the way, then
-		 * to 3 and 4 (dup2 clears close-on-exec), close the rest */
-		int dv = fcntl(devfd, F_DUPFD, 16), ch = fcntl(sv[1], F_DUPFD, 16);
-
-		if (dv < 0 || ch < 0 || dup2(dv, LINKW_FD_DEV) < 0 || dup2(ch, LINKW_FD_CHAN) < 0)
+		/* async-signal-safe only */
+		if (fcntl(dv, F_SETFD, 0) < 0 || fcntl(ch, F_SETFD, 0) < 0)
 			_exit(126);
-		syscall(SYS_close_range, LINKW_FD_CHAN + 1, ~0U, 0);
+		close_all_but(lo, hi);
 		/* if this camera's thread (the forking one) ends, so does the
 		 * worker: a killed daemon leaves no orphan holding a camera */
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		execve(exe_path, argv, envp);
 		_exit(127);
 	}
-	close(sv[1]);
+	n = pid < 0 ? -errno : 0;
+	close(dv);
+	close(ch);
+	if (n < 0) {
+		close(sv[0]);
+		return n;
+	}
 	l->pid = pid;
 	l->chan = sv[0];
 	return 0;

@@ -1,5 +1,6 @@
 /* linkw.c - the camera-link worker process (see linkw.h). */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -182,7 +183,37 @@ static int serve(struct wk *w, struct session *s, const struct linkmsg *m)
 	return w->chan_err;
 }
 
-int linkw_main(void)
+/* A descriptor number the daemon passed: decimal, in range, open. */
+static int passed_fd(const char *s)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < LINKW_FD_MIN_PASSED || v > 65535 ||
+	    fcntl((int)v, F_GETFD) < 0)
+		return -1;
+	return (int)v;
+}
+
+/* Move the passed descriptors to LINKW_FD_DEV and LINKW_FD_CHAN. Done
+ * here, after exec (one thread, nothing else opening files), not in the
+ * daemon's forked child. */
+static int place_fds(const char *dev_fd, const char *chan_fd)
+{
+	int dv = passed_fd(dev_fd), ch = passed_fd(chan_fd);
+
+	if (dv < 0 || ch < 0 || dv == ch)
+		return -EBADF;
+	if (dup2(dv, LINKW_FD_DEV) < 0 || dup2(ch, LINKW_FD_CHAN) < 0)
+		return -errno;
+	close(dv);
+	close(ch);
+	return 0;
+}
+
+int linkw_main(const char *dev_fd, const char *chan_fd)
 {
 	struct wk w = { .chan = LINKW_FD_CHAN };
 	struct transport *t = NULL;
@@ -195,6 +226,12 @@ int linkw_main(void)
 
 	/* Everything that reads files happens now, before the lockdown:
 	 * OpenSSL's configuration and providers (a throw-away verify). */
+	r = place_fds(dev_fd, chan_fd);
+	if (r < 0) {
+		fprintf(stderr, "dockd link worker: bad descriptors from the daemon: %s\n",
+			strerror(-r));
+		_exit(3);
+	}
 	(void)edsig_verify_raw(probe, probe, sizeof(probe), probe);
 	w.buf = malloc(LINKMSG_DATA_MAX);
 	r = w.buf ? transport_sock_from_fd(LINKW_FD_DEV, &t) : -ENOMEM;

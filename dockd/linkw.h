@@ -1,8 +1,10 @@
 /* linkw.h - the camera-link worker: the only dockd process that parses
  * camera bytes (docs/architecture.md, "The camera-link worker").
  *
- * dockd (linkc.c) forks and execs itself as `dockd --link-worker` with the
- * camera's stream on fd 3 and a socketpair to the daemon on fd 4, so the
+ * dockd (linkc.c) forks and execs itself as `dockd --link-worker DEV CHAN`
+ * with the camera's stream on fd DEV and a socketpair to the daemon on fd
+ * CHAN (both >= LINKW_FD_MIN_PASSED); the worker moves them to fd 3 and 4
+ * before anything else (linkw_sandbox.h), so the
  * worker starts from a fresh address space: no copy of the dock key, the
  * ledger or storage secrets. linkw_main() loads the protocol's needs
  * (OpenSSL), locks itself down (linkw_sandbox.h), then serves the daemon's
@@ -18,7 +20,9 @@
 #ifndef DOCKD_LINKW_H
 #define DOCKD_LINKW_H
 
-int linkw_main(void);
+/* dev_fd and chan_fd: the decimal descriptor numbers from the command
+ * line (anything else: exit status 3, nothing read). */
+int linkw_main(const char *dev_fd, const char *chan_fd);
 
 #ifdef LINK_ATTACK_TESTS
 /* Run the attack named by $LINK_ATTACK (arguments in $LINK_ATTACK_ARG);

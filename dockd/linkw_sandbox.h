@@ -25,6 +25,8 @@
 
 #define LINKW_FD_DEV 3   /* the camera's stream (socket, or the USB relay) */
 #define LINKW_FD_CHAN 4  /* the socketpair to the daemon */
+/* the daemon passes both above this; the worker moves them to 3 and 4 */
+#define LINKW_FD_MIN_PASSED 16
 #define LINKW_AS_MB 256
 #define LINKW_CPU_S 3600
 

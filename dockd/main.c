@@ -51,8 +51,8 @@ int main(int argc, char **argv)
 
 	/* The camera-link worker (linkw.h): exec'd by dockd itself, never by
 	 * hand; it reads no configuration and locks itself down at once. */
-	if (argc == 2 && !strcmp(argv[1], "--link-worker"))
-		return linkw_main();
+	if (argc == 4 && !strcmp(argv[1], "--link-worker"))
+		return linkw_main(argv[2], argv[3]);
 	link_init_exe();
 	for (i = 1; i < argc && !strncmp(argv[i], "-", 1); i++) {
 		if (!strcmp(argv[i], "--config") && i + 1 < argc)
