@@ -32,8 +32,18 @@
 #      `destroyed`. With DEMO_STORAGE=s3 the bucket's COMPLIANCE Object
 #      Lock refuses the delete: the demo shows the failed `destroyed`
 #      and that both copies remain.
-#   8. then the checks of step 5 (`custody verify`, the witness's
-#      cosignature, `custody verify --agency`) cover all of it
+#   8. a court package of the recording of step 4 (`custody export`, a
+#      BagIt tar in build/demo/export/, docs/court-package.md), checked with
+#      `custody verify-package --agency build/demo/agency.vkey` and the
+#      independent RFC 8493 validator tests/tools/bagit_check.py; a share
+#      of it (`custody share`, docs/evidence-format.md §15) to a prosecutor's
+#      P-256 key pair made here (build/demo/export/recipient/), which the
+#      prosecutor decrypts from the package's evidence file with that key
+#      alone (`custody decrypt --share`, no ledger, no agency key) and
+#      which is compared byte for byte with the camera's original
+#   9. then the checks of step 5 (`custody verify`, the witness's
+#      cosignature, `custody verify --agency`) cover all of it (the
+#      exported and shared events too)
 #
 # Everything lives in build/demo/ (removed first, so the demo can be run
 # again). What an auditor is given: build/demo/agency.vkey and
@@ -47,7 +57,9 @@
 # and never exist as files (docs/operations.md "Key storage"); the demo
 # then checks that no private key file is under build/demo/state.
 # Exit 0 only when the decrypted recording matches the original, the
-# purge, hold and destruction did what the demo shows, and both checks pass.
+# purge, hold and destruction did what the demo shows, the package passes
+# both package checks, the recipient's decryption matches the original,
+# and both ledger checks pass.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 1
@@ -466,6 +478,79 @@ else
 	echo "  custody history $T1: every step stays in the ledger, with the recording's hash"
 	"$CUSTODY" --config "$DK_CONF" history "$T1" 2>&1 | sed 's/^/  /'
 fi
+
+# ---- A court package and a share (issue 13; docs/court-package.md,
+# docs/evidence-format.md §15). Made while dockd runs, so its last,
+# witnessed checkpoint (at stop, below) covers the exported and shared
+# events too.
+say "A court package of $ID and a share of it to a prosecutor's key"
+EXP=$DEMO/export
+mkdir -p "$EXP/recipient"
+dk_alive || dk_start || die "dockd did not start"
+# The stored file: the vault copy, else the file:// storage copy (custody
+# finds either); with S3 and the vault copy purged, the S3 object fetched
+# into a vault-shaped directory of our own.
+VOPT=
+if [ "$STORAGE" = s3 ] && [ ! -f "$(dk_vault_file CAM-101 REC-1)" ]; then
+	mkdir -p "$EXP/s3copy/$DK_AGENCY/CAM-101"
+	dk_s3tool get "$(dk_s3_key CAM-101 REC-1)" "$EXP/s3copy/$DK_AGENCY/CAM-101/REC-1.bcde" \
+		>/dev/null 2>&1 || die "fetching $ID from S3"
+	VOPT="--vault $EXP/s3copy"
+	echo "  (the vault copy is purged: the S3 object, fetched to $EXP/s3copy, is exported)"
+fi
+PKG=$EXP/court-$(echo "$ID" | tr / -).tar
+echo "  custody --config $DK_CONF export $ID --out $PKG --reason ... --case 24-113"
+"$CUSTODY" --config "$DK_CONF" export "$ID" $VOPT --out "$PKG" \
+	--reason "demo: discovery for the prosecutor" --case 24-113 >"$DEMO/export.out" 2>&1 ||
+	{ sed 's/^/  /' "$DEMO/export.out"; die "custody export"; }
+sed 's/^/  /' "$DEMO/export.out"
+echo "  in it (BagIt, RFC 8493; VERIFY.md tells a defense expert how to check it):"
+tar -tf "$PKG" | sed 's/^/    /'
+echo "  custody verify-package $PKG --agency $DEMO/agency.vkey"
+"$CUSTODY" verify-package "$PKG" --agency "$DEMO/agency.vkey" >"$DEMO/vpkg.out" 2>&1
+rc=$?
+sed 's/^/    /' "$DEMO/vpkg.out"
+[ $rc = 0 ] || die "custody verify-package (exit $rc)"
+echo "  an independent BagIt validator written from RFC 8493 alone (tests/tools/bagit_check.py):"
+python3 "$top/tests/tools/bagit_check.py" "$PKG" >"$DEMO/bagit.out" 2>&1
+rc=$?
+sed 's/^/    /' "$DEMO/bagit.out"
+[ $rc = 0 ] || die "tests/tools/bagit_check.py (exit $rc)"
+
+R=$EXP/recipient
+(umask 077 && openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 \
+	-out "$R/prosecutor.key" 2>/dev/null) &&
+	openssl pkey -in "$R/prosecutor.key" -pubout -out "$R/prosecutor.pub" ||
+	die "the recipient's key pair"
+echo "  the prosecutor's key pair (made by the prosecutor; only the .pub is sent to the agency):"
+echo "    $R/prosecutor.key, $R/prosecutor.pub"
+UNTIL=$(date -u -d '+30 days' +%Y-%m-%d)
+SHARE=$EXP/$(echo "$ID" | tr / -).share.json
+echo "  custody --config $DK_CONF share $ID --key keys/agency-enc.key --to prosecutor.pub --case 24-113 --until $UNTIL ..."
+"$CUSTODY" --config "$DK_CONF" share "$ID" --key "$DK/keys/agency-enc.key" $VOPT \
+	--to "$R/prosecutor.pub" --case 24-113 --until "$UNTIL" \
+	--reason "demo: disclosure to the prosecutor" --out "$SHARE" >"$DEMO/share.out" 2>&1 ||
+	{ sed 's/^/  /' "$DEMO/share.out"; die "custody share"; }
+sed 's/^/    /' "$DEMO/share.out"
+echo "  the ledger records both (before the package and the share file existed):"
+dk_sql "SELECT seq, CASE action WHEN 20 THEN 'exported' WHEN 21 THEN 'shared' END,
+	coalesce(json_extract(details, '\$.package'), 'to key ' || substr(json_extract(details, '\$.recipient_key_id'), 1, 16)),
+	coalesce(json_extract(details, '\$.until'), json_extract(details, '\$.format'))
+	FROM events WHERE evidence_id = '$ID' AND outcome = 1 AND
+	(action = 20 AND json_extract(details, '\$.command') = 'export' OR action = 21)" | sed 's/|/  /g; s/^/    /'
+echo "  the prosecutor, with the package, the share file and their own key (no ledger, no agency key):"
+B1=$(tar -tf "$PKG" | grep "/data/items/$ID/evidence.bcde\$") || die "no evidence file in $PKG"
+tar -xOf "$PKG" "$B1" >"$R/evidence.bcde" || die "extracting $B1"
+echo "    custody decrypt --share $(basename "$SHARE") --key prosecutor.key --file evidence.bcde --out REC-1.mp4"
+"$CUSTODY" decrypt --share "$SHARE" --key "$R/prosecutor.key" --file "$R/evidence.bcde" \
+	--out "$R/REC-1.mp4" >"$DEMO/rdecrypt.out" 2>&1
+rc=$?
+sed 's/^/    /' "$DEMO/rdecrypt.out"
+[ $rc = 0 ] || die "the recipient's custody decrypt --share (exit $rc)"
+cmp -s "$DEMO/orig/CAM-101/REC-1.bin" "$R/REC-1.mp4" ||
+	die "the recipient's decrypted recording differs from the camera's original"
+echo "    identical to the camera's original, byte for byte"
+echo "    (sha256 $(sha256sum <"$R/REC-1.mp4" | cut -d' ' -f1))"
 
 say "Verifying the ledger"
 dk_stop || echo "  (dockd exit status $?)"

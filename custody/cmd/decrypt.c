@@ -31,7 +31,9 @@
  * names nothing we can trust).
  * --no-ledger (a defense expert holding only the file and a key): nothing
  * is compared or recorded; the SHA-256 is printed for comparison with the
- * ledger's record elsewhere.
+ * ledger's record elsewhere. It says so loudly, on stderr before any
+ * other output and in --help: it exists only for independent
+ * verification outside the agency.
  *
  * Exit: 0 done; 1 the evidence cannot be produced (unknown id, key not a
  * recipient, authentication failure, SHA-256 mismatch); 2 usage,
@@ -70,16 +72,37 @@ static void hex(const uint8_t *b, size_t n, char *out)
 	out[2 * n] = '\0';
 }
 
+#define DEC_USAGE \
+	"usage: custody [--config F] decrypt --key PRIVATE.pem --reason TEXT " \
+	"[--out FILE] [--vault DIR] (EVIDENCE_ID | --file PATH.bcde)\n" \
+	"       custody decrypt --no-ledger --key PRIVATE.pem --file PATH.bcde " \
+	"[--out FILE]\n" \
+	"       custody decrypt --share SHARE.json --key YOUR.key --file " \
+	"PATH.bcde [--out FILE]"
+
+/* Why --no-ledger exists, said where it is used (stderr, before any other
+ * output) and in --help: every other decryption is an event in the
+ * agency's ledger; this one is not, by design, for people who have no
+ * ledger at all. */
+#define DEC_NO_LEDGER_BANNER \
+	"******************************************************************\n" \
+	"custody decrypt --no-ledger: NOTHING IS RECORDED.\n" \
+	"  No ledger event names this decryption, who made it or why, and the\n" \
+	"  plaintext is NOT compared with the ledger's record of the recording.\n" \
+	"  --no-ledger exists ONLY for independent verification by someone\n" \
+	"  OUTSIDE the agency who holds the evidence file and a key (a defense\n" \
+	"  expert, a court's examiner). At the agency, decrypt with\n" \
+	"  `custody --config F decrypt --reason TEXT ...` (recorded before any\n" \
+	"  plaintext exists); to give an item to an outsider, `custody share`.\n" \
+	"******************************************************************\n"
+
 static int usage(void)
 {
-	cmd_err("usage: custody [--config F] decrypt --key PRIVATE.pem --reason TEXT "
-		"[--out FILE] [--vault DIR] (EVIDENCE_ID | --file PATH.bcde)\n"
-		"       custody decrypt --no-ledger --key PRIVATE.pem --file PATH.bcde "
-		"[--out FILE]\n"
-		"       custody decrypt --share SHARE.json --key YOUR.key --file "
-		"PATH.bcde [--out FILE]");
+	cmd_err(DEC_USAGE);
 	return CMD_ERROR;
 }
+
+#define CMD_HELP_ (-1)	/* parse_args: --help printed, exit 0 */
 
 static int parse_args(int argc, char **argv, struct dec_opts *o)
 {
@@ -91,8 +114,12 @@ static int parse_args(int argc, char **argv, struct dec_opts *o)
 		const char **dst = NULL;
 
 		if (!strcmp(a, "--no-ledger")) {
-			o->no_ledger = 1;
+			o->no_ledger = o->no_ledger_asked = 1;
 			continue;
+		}
+		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			printf("%s\n\n%s", DEC_USAGE, DEC_NO_LEDGER_BANNER);
+			return CMD_HELP_;
 		}
 		if (!strcmp(a, "--key")) dst = &o->key;
 		else if (!strcmp(a, "--reason")) dst = &o->reason;
@@ -504,7 +531,11 @@ int cmd_decrypt(struct cmd_ctx *ctx, int argc, char **argv)
 	memset(&j, 0, sizeof(j));
 	j.in_fd = j.tmp_fd = -1;
 	if ((rc = parse_args(argc, argv, &j.o)))
-		return rc;
+		return rc == CMD_HELP_ ? CMD_OK : rc;
+	if (j.o.no_ledger_asked) {
+		fputs(DEC_NO_LEDGER_BANNER, stderr);
+		fflush(stderr);
+	}
 	dec_install_signals();
 	rc = prepare(ctx, &j);
 	if (!rc)

@@ -22,6 +22,7 @@ struct dec_opts {
 	const char *key, *reason, *out, *file, *id, *vault;
 	const char *share;	/* --share FILE: the recipient's mode (share_dec.c) */
 	int no_ledger;
+	int no_ledger_asked;	/* --no-ledger given (not implied by --share): banner */
 };
 
 struct dec_job {

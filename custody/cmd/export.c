@@ -7,18 +7,21 @@
  * Order of things, and why:
  *  1. everything that can fail fails first: the ledger must be writable
  *     (the export is recorded in the dock's ledger, or not made), each
- *     item's record, its stored (ciphertext) file, whose SHA-256 is
- *     computed by streaming it once, and its tlog-proof files (built into
- *     a private temp directory);
+ *     item's record, its stored (ciphertext) file, whose size must be the
+ *     ledger's (the `ingested` event's ct_size; its ct_sha256 is the hash
+ *     expected: one read of the file, not two; an item without them is
+ *     hashed in a first pass), and its tlog-proof files (built into a
+ *     private temp directory);
  *  2. one `exported` event per item (details: package, format, included
  *     parts, evidence_sha256) is appended BEFORE the first byte of the
  *     package exists;
  *  3. the package is written to "<out>.partial" (created exclusively),
- *     the evidence copied in fixed blocks while its SHA-256 is computed
- *     again; a file that changed since step 1 aborts the export (an
- *     `exported` event with outcome failed says so); only a complete
- *     package is linked to --out, never replacing a file.
- * Memory is bounded: 64 KiB blocks, small text parts held whole (caps).
+ *     the evidence copied in fixed blocks while its SHA-256 is computed;
+ *     bytes that are not the expected ones (damaged, replaced, changed
+ *     since step 1) abort the export (an `exported` event with outcome
+ *     failed says so); only a complete package is linked to --out, never
+ *     replacing a file.
+ * Memory is bounded: 1 MiB blocks, small text parts held whole (caps).
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -77,6 +80,40 @@ fail:
 	return r;
 }
 
+/* The stored file's SHA-256 and size the ledger holds: details ct_sha256
+ * and ct_size of the item's newest `ingested` event with outcome ok (what
+ * dockd computed while writing the vault file). 0, or -ENOENT (an item
+ * without them: the caller hashes the file itself). */
+static int ledger_ct(json_t *h, char sha[65], uint64_t *size)
+{
+	json_t *evs = json_object_get(h, "events"), *ev, *d;
+	const char *s = NULL;
+	json_int_t n = -1;
+	size_t i, k;
+
+	json_array_foreach(evs, i, ev) {
+		if (!json_is_string(json_object_get(ev, "action")) ||
+		    strcmp(json_string_value(json_object_get(ev, "action")), "ingested") ||
+		    !json_is_string(json_object_get(ev, "outcome")) ||
+		    strcmp(json_string_value(json_object_get(ev, "outcome")), "ok"))
+			continue;
+		d = json_object_get(ev, "details");
+		if (json_is_string(json_object_get(d, "ct_sha256")) &&
+		    json_is_integer(json_object_get(d, "ct_size"))) {
+			s = json_string_value(json_object_get(d, "ct_sha256"));
+			n = json_integer_value(json_object_get(d, "ct_size"));
+		}
+	}
+	if (!s || n < 0 || strlen(s) != 64)
+		return -ENOENT;
+	for (k = 0; k < 64; k++)
+		if (!strchr("0123456789abcdef", s[k]))
+			return -ENOENT;
+	memcpy(sha, s, 65);
+	*size = (uint64_t)n;
+	return 0;
+}
+
 /* Record, agency and stored file of one item (as `custody decrypt`
  * finds it: the vault copy, else the file:// storage copy). */
 static int prepare_item(struct exp *e, struct exp_item *it)
@@ -127,6 +164,7 @@ static int prepare_item(struct exp *e, struct exp_item *it)
 	it->htxt_len = txt_len;
 	it->hjson_len = strlen(it->hjson);
 	it->hjson[it->hjson_len++] = '\n';	/* replaces the NUL: a text file */
+	it->from_ledger = ledger_ct(h, it->sha, &it->size) == 0;
 	json_decref(h);
 	h = NULL;
 
@@ -159,14 +197,28 @@ static int prepare_item(struct exp *e, struct exp_item *it)
 			cmd_err("%s: not a regular file", it->path);
 			return CMD_ERROR;
 		}
+		/* The ledger's hash is the one recorded and checked while the
+		 * file is copied into the package (one read, one hash: any
+		 * size at the disk's pace); a wrong size fails here, before
+		 * anything is recorded. */
+		if (it->from_ledger && (uint64_t)st.st_size != it->size) {
+			close(fd);
+			cmd_err("%s: its stored file %s has %llu bytes, the ledger's "
+				"ingested event says %llu: damaged or not this item's "
+				"file (dockd fixity / repair); nothing exported", it->id,
+				it->path, (unsigned long long)st.st_size,
+				(unsigned long long)it->size);
+			return CMD_FINDINGS;
+		}
 	}
-	r = hash_fd(fd, sha, &it->size);
+	r = it->from_ledger ? 0 : hash_fd(fd, sha, &it->size);
 	close(fd);
 	if (r) {
 		cmd_err("%s: %s", it->path, strerror(-r));
 		return CMD_ERROR;
 	}
-	memcpy(it->sha, sha, sizeof(sha));
+	if (!it->from_ledger)
+		memcpy(it->sha, sha, sizeof(sha));
 
 	/* tlog-proof files into a private directory of our own */
 	snprintf(it->proofs, sizeof(it->proofs), "%s/%zu", e->tmp, (size_t)(it - e->it));

@@ -17,7 +17,7 @@
 #include "event.h"
 
 #define EXP_MAX_ITEMS 64
-#define EXP_BLOCK (64 * 1024)
+#define EXP_BLOCK (1024 * 1024)	/* read and archive block */
 #define EXP_TEXT_MAX (4 * 1024 * 1024)	/* history.json / .txt of one item */
 #define EXP_LIST_MAX (1024 * 1024)	/* manifest text */
 
@@ -26,8 +26,9 @@ struct exp_item {
 	char agency[CUST_AGENCY_MAX + 1];
 	char dir[2 * CUST_EVIDENCE_MAX + 16];	/* "data/items/<serial>/<rec>" */
 	char path[1024];			/* the stored file */
-	char sha[65];
+	char sha[65];			/* the stored file's SHA-256 and size: */
 	uint64_t size;
+	int from_ledger;		/* the ledger's ct_sha256/ct_size, else hashed */
 	char *hjson, *htxt;			/* history, malloc'd */
 	size_t hjson_len, htxt_len;
 	char proofs[PATH_MAX + 32];		/* temp dir of tlog-proof files */
@@ -45,6 +46,8 @@ struct exp {
 	size_t man_len, tag_len;
 	uint64_t oxum_bytes, oxum_files;
 	time_t now;
+	int fd;				/* the .partial file */
+	uint64_t written, flushed;	/* bytes written, writeback started */
 	int zip;			/* --out FILE.zip: zip, else POSIX tar */
 };
 
@@ -53,7 +56,7 @@ void exp_hex(const unsigned char *b, size_t n, char *out);
 /* Append "<sha>  <name>\n" to a manifest buffer (at most EXP_LIST_MAX). */
 int exp_list_add(char **buf, size_t *len, const char *sha, const char *name);
 /* The whole package into fd: bagit.txt, each item (its evidence file
- * streamed and hashed again: -ESTALE if it changed since e->it[].sha),
+ * streamed and hashed: -ESTALE if it is not e->it[].sha),
  * keys, bag-info.txt, VERIFY.md, the manifests; fsync. 0 or -errno
  * (-EIO: libarchive, message printed). */
 int exp_write_package(struct exp *e, int fd);

@@ -207,6 +207,24 @@ check "... and prints the SHA-256 for comparison" \
 	grep -q "sha256 $(sha256sum "$ORIG1" | cut -c1-64)" "$T/nl.out"
 check_fails "--no-ledger needs --file" "$CUSTODY" decrypt --no-ledger --key "$KEY" CAM-1/REC-1
 rm -f "$OUT/nl.bin"
+# It says loudly, first, that nothing is recorded and who it is for.
+"$CUSTODY" decrypt --no-ledger --key "$KEY" --file "$T/copy.bcde" --out "$OUT/nl.bin" >"$T/nl.all" 2>&1
+banner() { # FILE: the banner opens it and says what it must
+	[ "$(sed -n 2p "$1")" = "custody decrypt --no-ledger: NOTHING IS RECORDED." ] &&
+		grep -q "exists ONLY for independent verification by someone" "$1" &&
+		grep -q "OUTSIDE the agency who holds the evidence file and a key" "$1"
+}
+check "--no-ledger: a banner before any other output says nothing is recorded, only for outside verification" banner "$T/nl.all"
+"$CUSTODY" decrypt --no-ledger --key "$KEY" --file "$T/copy.bcde" --out "$OUT/nl2.bin" 2>"$T/nl.err" >/dev/null
+check "... on stderr" grep -q "NOTHING IS RECORDED" "$T/nl.err"
+"$CUSTODY" decrypt --no-ledger --key "$KEY" --file "$T/nonexistent.bcde" --out "$OUT/nl3.bin" 2>"$T/nl.err" >/dev/null
+check "... also when the decryption then fails" grep -q "NOTHING IS RECORDED" "$T/nl.err"
+check "custody decrypt --help (exit 0) says it too" sh -c \
+	"'$CUSTODY' decrypt --help >'$T/help.out' && grep -q 'NOTHING IS RECORDED' '$T/help.out' &&
+	 grep -q 'ONLY for independent verification' '$T/help.out'"
+C decrypt --key "$KEY" --reason "banner check" --out "$OUT/rec.bin" CAM-1/REC-1 >/dev/null 2>"$T/rec.err"
+check "a recorded decryption prints no such banner" sh -c "! grep -q 'NOTHING IS RECORDED' '$T/rec.err' && [ -s '$OUT/rec.bin' ]"
+rm -f "$OUT/nl.bin" "$OUT/nl2.bin" "$OUT/rec.bin"
 
 # ---- agency-keygen with a ledger: key_changed -----------------------------
 check "agency-keygen with --config records key_changed" sh -c \

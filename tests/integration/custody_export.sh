@@ -9,7 +9,9 @@
 # (changed payload byte, changed manifest, extra file, missing file,
 # `../x`, absolute path, symlink, hard link, duplicate entry, wrong
 # agency key, a proof filed under another item) are each refused with a
-# clear message; the same for zip packages (stored entries).
+# clear message; the same for zip packages (stored entries). A stored
+# file that is not the one the ledger recorded at ingest (a changed byte,
+# a truncated copy) is never packaged.
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/dockd_lib.sh"
 dk_require
@@ -221,15 +223,44 @@ head -c 20000 "$T/out/pkg1.tar" >"$T/trunc.tar"
 refused trunc "a truncated package: refused" "REFUSED"
 printf 'garbage' >"$T/garbage.tar"
 refused garbage "garbage: not a tar archive" "REFUSED"
-# ---- bounded memory: a 128 MiB stored file (another vault) streams through --
-mkdir -p "$T/big/$DK_AGENCY/CAM-1"
-truncate -s 128M "$T/big/$DK_AGENCY/CAM-1/REC-1.bcde"
-/usr/bin/time -f %M -o "$T/rss1" "$CUSTODY" --config "$DK_CONF" export CAM-1/REC-1 --vault "$T/big" \
+# ---- a stored file that is not the ledger's: refused ------------------------
+# The export records and checks the SHA-256 the ledger holds for the stored
+# file (the `ingested` event's ct_sha256 and ct_size), so a damaged or
+# replaced vault copy never goes into a package. The copies below are in a
+# vault directory of their own (--vault); the real vault is untouched.
+V2=$(dk_vault_file CAM-1 REC-2)
+mkdir -p "$T/dmg/$DK_AGENCY/CAM-1" "$T/short/$DK_AGENCY/CAM-1"
+cp "$V2" "$T/dmg/$DK_AGENCY/CAM-1/REC-2.bcde"
+flip_byte "$T/dmg/$DK_AGENCY/CAM-1/REC-2.bcde" 5000
+nfail() { dk_sql "SELECT count(*) FROM events WHERE action = 20 AND outcome = 2 AND evidence_id = 'CAM-1/REC-2'"; }
+f0=$(nfail)
+C export CAM-1/REC-2 --vault "$T/dmg" --out "$T/out/dmg.tar" --reason court 2>"$T/err"; rc=$?
+check "a vault copy with one byte changed: refused, names the ledger's ct_sha256 (exit $rc)" \
+	sh -c "[ $rc -ne 0 ] && grep -q 'not the file the ledger recorded at ingest' '$T/err'"
+check "... no package and no partial file" [ ! -e "$T/out/dmg.tar" -a ! -e "$T/out/dmg.tar.partial" ]
+check "... the attempt is in the ledger: an exported event with outcome failed" [ "$(nfail)" = $((f0 + 1)) ]
+head -c 3000 "$V2" >"$T/short/$DK_AGENCY/CAM-1/REC-2.bcde"
+before=$(nexp)
+C export CAM-1/REC-2 --vault "$T/short" --out "$T/out/short.tar" --reason court 2>"$T/err"; rc=$?
+check "a truncated vault copy: refused before anything is recorded (exit $rc)" \
+	sh -c "[ $rc -eq 1 ] && grep -q 'the ledger.s ingested event says' '$T/err' && [ $(nexp) = $before ] && [ ! -e '$T/out/short.tar' ]"
+
+# ---- bounded memory: a 128 MiB recording ingested by dockd streams through --
+check "camera CAM-2 with a 128 MiB recording" dk_camera CAM-2 1 134217728
+check "dockd starts again" dk_start --exit-when-idle
+dk_dock CAM-2
+wait "$DK_PID"; rc=$?; DK_PID=
+check "dockd ingested it and exited 0" [ $rc -eq 0 ]
+N=$(dk_sql "SELECT max(size) FROM checkpoints")
+line=$("$CS" sign witness.test/w1 "$DK/keys/w1.key" "$DK/anchor/checkpoint.$N")
+sqlite3 "$DK_DB" "INSERT OR IGNORE INTO checkpoint_cosigs VALUES ($N, 'witness.test/w1', '$line', 0)"
+/usr/bin/time -f %M -o "$T/rss1" "$CUSTODY" --config "$DK_CONF" export CAM-2/REC-1 \
 	--out "$T/out/big.tar" --reason "memory test" >/dev/null
 check "export of a 128 MiB file stays under 64 MiB RSS ($(tail -1 "$T/rss1") KiB)" [ "$(tail -1 "$T/rss1")" -lt 65536 ]
 /usr/bin/time -f %M -o "$T/rss2" "$CUSTODY" verify-package "$T/out/big.tar" --agency "$T/aud/agency.vkey" >/dev/null
 rc=$?
 check "verify-package of it passes under 64 MiB RSS ($(tail -1 "$T/rss2") KiB)" [ $rc -eq 0 -a "$(tail -1 "$T/rss2")" -lt 65536 ]
+check "the independent validator accepts it" python3 "$BAGCHECK" "$T/out/big.tar"
 rm -f "$T/out/big.tar"
 check "nothing was written next to the hostile packages" \
 	[ ! -e "$T/x" -a ! -e "$T/data" -a ! -e /etc/x ]
