@@ -226,3 +226,37 @@ enum MHD_Result handle_report(struct MHD_Connection *c, const struct csess *s,
 	json_decref(reply);
 	return http_send(c, MHD_HTTP_OK, &b, NULL, NULL, NULL);
 }
+
+enum MHD_Result handle_audit(struct MHD_Connection *c, const struct csess *s,
+			     const char *client)
+{
+	struct audit_args a = { arg(c, "action"), arg(c, "from"), arg(c, "to"),
+				arg(c, "reason") };
+	json_t *req, *reply = NULL;
+	unsigned status = MHD_HTTP_OK;
+	struct hbuf b;
+
+	if (viewed(s, client, "/audit", NULL))
+		return unrecorded(c, s);
+	if (a.action || a.from || a.to || a.reason) {
+		/* the service decides (auditors only) and records the read */
+		req = json_pack("{s:s, s:i}", "op", "access-events", "limit", 200);
+		put(req, "reason", a.reason);
+		put(req, "action", a.action);
+		put(req, "from", a.from);
+		put(req, "to", a.to);
+		if (!req || svc_call(http_svc(), s->user, client, req, &reply)) {
+			json_decref(req);
+			return http_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, s,
+					  "Not available", "The custody service "
+					  "did not answer.");
+		}
+		json_decref(req);
+		if (!json_is_true(json_object_get(reply, "ok")))
+			status = refusal_status(reply);
+	}
+	hb_init(&b);
+	page_audit(&b, s, &a, reply);
+	json_decref(reply);
+	return http_send(c, status, &b, NULL, NULL, NULL);
+}

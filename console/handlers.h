@@ -32,6 +32,8 @@ enum MHD_Result handle_search(struct MHD_Connection *c, const struct csess *s,
 /* r NULL: GET (show); else POST (an action, then show). */
 enum MHD_Result handle_item(struct MHD_Connection *c, const struct csess *s,
 			    const char *client, const struct req *r);
+enum MHD_Result handle_audit(struct MHD_Connection *c, const struct csess *s,
+			     const char *client);
 enum MHD_Result handle_report(struct MHD_Connection *c, const struct csess *s,
 			      const char *client);
 

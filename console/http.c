@@ -274,7 +274,8 @@ static enum MHD_Result do_login(struct MHD_Connection *c, const struct req *r,
 		return http_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, NULL, "Busy",
 				  "Too many sessions; try again later.");
 	cookie_for(&n, cookie, sizeof(cookie));
-	return http_redirect(c, "/search", cookie);
+	return http_redirect(c, strcmp(n.role, "auditor") ? "/search" : "/audit",
+			     cookie);
 }
 
 /* ---- dispatch ---------------------------------------------------------- */
@@ -338,7 +339,10 @@ static enum MHD_Result dispatch(struct MHD_Connection *c, const char *url,
 		return http_redirect(c, "/login", cookie);
 	}
 	if (!post && !strcmp(url, "/"))
-		return http_redirect(c, "/search", NULL);
+		return http_redirect(c, strcmp(s.role, "auditor") ? "/search" :
+				     "/audit", NULL);
+	if (!post && !strcmp(url, "/audit"))
+		return handle_audit(c, &s, client);
 	if (!post && !strcmp(url, "/search"))
 		return handle_search(c, &s, client);
 	if (!post && !strcmp(url, "/item"))

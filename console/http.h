@@ -13,6 +13,7 @@
  *   POST /item                    an action (categorize, case, hold,
  *                                 destroy request/approve)
  *   GET  /report?id=&reason=      printable chain-of-custody report
+ *   GET  /audit?action=&reason=   auditors' access log (access-events)
  *   GET  /static/console.css
  */
 #include <microhttpd.h>

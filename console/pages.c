@@ -19,7 +19,10 @@ void page_head(struct hbuf *b, const char *title, const struct csess *s)
 	hb_raw(b, " - evidence dock</title></head><body><header><span class=\"brand\">"
 		  "Evidence dock</span>");
 	if (s && s->user[0]) {
-		hb_raw(b, "<nav><a href=\"/search\">Search</a></nav><form class=\"who\" "
+		hb_raw(b, strcmp(s->role, "auditor") ?
+			  "<nav><a href=\"/search\">Search</a></nav>" :
+			  "<nav><a href=\"/audit\">Access log</a></nav>");
+		hb_raw(b, "<form class=\"who\" "
 			  "method=\"post\" action=\"/logout\"><span>");
 		hb_esc(b, s->user);
 		hb_raw(b, " (");

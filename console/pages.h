@@ -29,6 +29,14 @@ void page_item(struct hbuf *b, const struct csess *s, const json_t *reply,
 /* The printable chain-of-custody report of one item. */
 void page_report(struct hbuf *b, const struct csess *s, const json_t *reply,
 		 const char *reason, const char *generated);
+/* The auditors' access log (pages_audit.c): the form's fields and the
+ * service's access-events reply (NULL: form only). */
+struct audit_args {
+	const char *action, *from, *to, *reason;
+};
+void page_audit(struct hbuf *b, const struct csess *s,
+		const struct audit_args *a, const json_t *reply);
+
 /* An error page with a message (already chosen to leak nothing). */
 void page_error(struct hbuf *b, const struct csess *s, const char *title,
 		const char *msg);

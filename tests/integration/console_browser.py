@@ -204,6 +204,24 @@ try:
     login("victim")
     check("after 3 failures the right password and code are refused (lockout) [%s]"
           % text("#message"), "too many failed attempts" in text("#message"))
+    # --- an auditor sees the denials (and may not search evidence)
+    login("aud1")
+    check("aud1 logs in and lands on the access log",
+          "aud1" in text("header .who span") and drv.current_url.startswith(BASE + "/audit"))
+    drv.get(BASE + "/audit?" + urllib.parse.urlencode({"action": "console_",
+                                                       "reason": "monthly audit"}))
+    log = text("#events")
+    check("the access log shows the forged CSRF refusal (console_refused, clerk1)",
+          "console_refused" in log and "bad CSRF token" in log)
+    check("... the unknown user's failed login with the name typed",
+          "typed: mallory" in log)
+    check("... and the lockout", "console_lockout" in log)
+    check("... with no script element on the page", no_script())
+    shot("09-audit-log")
+    drv.get(BASE + "/search?officer=ofc-1&reason=curious")
+    check("an auditor's evidence search is refused [%s]" % text("#message"),
+          "role may not" in text("#message"))
+
     # a plain page fetch: the security headers
     r = urllib.request.urlopen(BASE + "/login", context=ctx)
     csp = r.headers.get("Content-Security-Policy", "")

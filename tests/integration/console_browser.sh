@@ -3,7 +3,8 @@
 # logs in (PAM through pam_wrapper + TOTP), finds an officer's recordings
 # of one day and prints the chain-of-custody report (PDF and screenshots
 # in $BUILD/console-browser/); a supervisor approves a destruction another
-# requested and cannot approve their own; an unknown user, a wrong second
+# requested and cannot approve their own; an auditor sees the denials in
+# the access log and cannot search evidence; an unknown user, a wrong second
 # factor, a forged CSRF token and another agency's item get nothing, and
 # every one of them is in the ledger. Also: HTTPS only (plain HTTP and
 # TLS 1.1 refused). Skips only when Chromium, chromedriver, selenium or
@@ -79,11 +80,11 @@ rec EV-2 ofc-1 CAM-1 "2024-05-02 06:30:00"
 rec EV-4 ofc-2 CAM-2 "2024-04-30 12:00:00"
 app EV-4 retention_set --agency pd-a --details '{"until":"2020-01-01T00:00:00.000000000Z"}'
 rec EV-B1 ofc-9 CAM-9 "2024-05-01 18:00:00" pd-b
-for u in clerk1:clerk sup1:supervisor sup2:supervisor victim:clerk; do
+for u in clerk1:clerk sup1:supervisor sup2:supervisor victim:clerk aud1:auditor; do
 	c user add "${u%%:*}" --role "${u#*:}" --agency pd-a --reason setup >/dev/null ||
 		echo "user add $u: $(cat "$T/err")" >&2
 done
-check "setup: five items, four users" test "$(sqlite3 "$DB" 'SELECT count(*) FROM evidence')" = 5
+check "setup: five items, five users" test "$(sqlite3 "$DB" 'SELECT count(*) FROM evidence')" = 5
 
 # TLS certificate (the test's own), PAM accounts (pam_matrix), TOTP secrets
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
@@ -93,7 +94,7 @@ printf 'auth required %s passdb=%s\naccount required %s passdb=%s\n' \
 	"$MATRIX" "$T/passdb" "$MATRIX" "$T/passdb" >"$T/pam/evidence-console"
 : >"$T/passdb"; : >"$T/totp"
 chmod 0600 "$T/totp"
-for u in clerk1 sup1 sup2 victim nomap; do
+for u in clerk1 sup1 sup2 victim aud1 nomap; do
 	echo "$u:pw-$u-$$:evidence-console" >>"$T/passdb"
 	echo "$u $($PY -c 'import base64,os; print(base64.b32encode(os.urandom(20)).decode())')" >>"$T/totp"
 done
@@ -159,6 +160,8 @@ check "the cross-agency item: access_denied in pd-b, via console" \
 check "the search is a ledger_read with its reason and parameters" \
 	[ "$(n "action=$A_READ AND actor_id='clerk1' AND reason='case 2024-118 review' AND details LIKE '%\"officer\":\"ofc-1\"%'")" = 1 ]
 check "page views are events" [ "$(n "action=$A_PAGE AND actor_id='clerk1'")" -ge 3 ]
+check "the auditor's reading of the access log is itself a ledger_read" \
+	[ "$(n "action=$A_READ AND actor_id='aud1' AND reason='monthly audit' AND details LIKE '%access-events%'")" = 1 ]
 check "the printed report is a download of EV-1" \
 	[ "$(n "action=$A_DOWNLOAD AND actor_id='clerk1' AND evidence_id='EV-1'")" = 1 ]
 check "destruction requested by sup1, approved by sup2" \
