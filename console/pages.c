@@ -279,7 +279,9 @@ void page_item(struct hbuf *b, const struct csess *s, const json_t *reply,
 	hb_esc(b, id);
 	hb_raw(b, "</span></h1>");
 	if (msg) {
-		hb_raw(b, "<p class=\"notice\" id=\"message\">");
+		/* a refusal in red, a done action in green */
+		hb_raw(b, strncmp(msg, "Refused", 7) ? "<p class=\"notice\" id=\"message\">" :
+			  "<p class=\"error\" id=\"message\">");
 		hb_esc(b, msg);
 		hb_raw(b, "</p>");
 	}

@@ -103,10 +103,13 @@ done
 SERVE_PID=$!
 i=0; while [ ! -S "$SOCK" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 check "query service listening" test -S "$SOCK"
+# pam_wrapper is preloaded; under ASan (build/asan) the sanitizer runtime
+# then is not first in the link order (harmless here).
+ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
 LD_PRELOAD=$PAMW PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$T/pam" \
 	"$BIN/custody-console" --config "$CONF" 2>"$T/console.log" &
 CONSOLE_PID=$!
-i=0; while ! grep -q ready "$T/console.log" && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+i=0; while ! grep -q ready "$T/console.log" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 check "console ready" grep -q "ready on https port $PORT" "$T/console.log" || cat "$T/console.log" >&2
 BASE="https://127.0.0.1:$PORT"
 
@@ -117,7 +120,34 @@ check "TLS 1.2 works" curl -skf -m 5 -o /dev/null --tlsv1.2 --tls-max 1.2 "$BASE
 check "TLS 1.3 works" curl -skf -m 5 -o /dev/null --tlsv1.3 "$BASE/login"
 check_fails "a POST without a session is refused" curl -skf -m 5 -o /dev/null -d "csrf=x" "$BASE/item"
 
+# Action numbers are part of the ledger format (custody/event.h).
+A_DENIED=22; A_APPR=31; A_REQ=30; A_READ=42
+A_LOGIN=63; A_PAGE=66; A_DOWNLOAD=67; A_REFUSED=68; A_LOCKOUT=69
+q() { sqlite3 "$DB" "$1"; }
+n() { q "SELECT count(*) FROM events WHERE $1"; }
+# someone other than the console account cannot act on behalf of a user
+if [ "$(id -u)" != 0 ] || ! command -v runuser >/dev/null 2>&1; then
+	skip "on_behalf from another account" "needs root and runuser"
+else
+check_fails "on_behalf from another account is denied" sh -c \
+	"echo '{\"op\":\"search\",\"reason\":\"x\",\"on_behalf\":\"sup1\"}' | runuser -u nobody -- '$C' remote --socket '$SOCK' --raw | grep -q '\"ok\":true'"
+check "... and recorded as deny-delegation" [ "$(n "action=$A_DENIED AND details LIKE '%deny-delegation%'")" = 1 ]
+fi
+# the console stops cleanly on SIGTERM, with no sanitizer report (build/asan)
+console_stops() {
+	kill "$CONSOLE_PID" && wait "$CONSOLE_PID"
+	st=$?; CONSOLE_PID=""
+	[ $st = 0 ] && ! grep -q "Sanitizer" "$T/console.log"
+}
+
 # --- the browser -----------------------------------------------------------
+# pam_wrapper dlopens libpam with RTLD_DEEPBIND, which the sanitizer
+# runtime refuses (google/sanitizers#611): no PAM login under ASan.
+if ldd "$BIN/custody-console" | grep -q libasan; then
+	skip "console in Chromium" "pam_wrapper (RTLD_DEEPBIND) cannot load PAM under ASan"
+	check "console stops cleanly" console_stops || cat "$T/console.log" >&2
+	done_testing
+fi
 $PY "$TOP/tests/integration/console_browser.py" "$BASE" "$OUT" "$T/totp" "$T/passdb" \
 	>"$T/browser.out" 2>"$T/browser.err"
 if grep -q '^SKIP' "$T/browser.out"; then
@@ -136,11 +166,6 @@ check "screenshots and the PDF saved under $BUILD/console-browser" \
 	test -s "$OUT/04-report.png" -a -s "$OUT/custody-report-EV-1.pdf"
 
 # --- the ledger ------------------------------------------------------------
-# Action numbers are part of the ledger format (custody/event.h).
-A_DENIED=22; A_APPR=31; A_REQ=30; A_READ=42
-A_LOGIN=63; A_PAGE=66; A_DOWNLOAD=67; A_REFUSED=68; A_LOCKOUT=69
-q() { sqlite3 "$DB" "$1"; }
-n() { q "SELECT count(*) FROM events WHERE $1"; }
 check "clerk1's login: console_login ok, via console" \
 	[ "$(n "action=$A_LOGIN AND outcome=1 AND actor_id='clerk1' AND details LIKE '%\"via\":\"console\"%'")" -ge 1 ]
 check "the unknown user's login: console_login failed, name kept" \
@@ -169,8 +194,5 @@ check "destruction requested by sup1, approved by sup2" \
 	  "$(n "action=$A_APPR AND outcome=1 AND actor_id='sup2' AND evidence_id='EV-4'")" = 1 ]
 check "sup1's own approval was refused and recorded" \
 	[ "$(n "action=$A_APPR AND outcome<>1 AND actor_id='sup1' AND evidence_id='EV-4'")" = 1 ]
-# someone other than the console account cannot act on behalf of a user
-check_fails "on_behalf from another account is denied" sh -c \
-	"echo '{\"op\":\"search\",\"reason\":\"x\",\"on_behalf\":\"sup1\"}' | runuser -u nobody -- '$C' remote --socket '$SOCK' --raw | grep -q '\"ok\":true'"
-check "... and recorded as deny-delegation" [ "$(n "action=$A_DENIED AND details LIKE '%deny-delegation%'")" = 1 ]
+check "console stops cleanly" console_stops || tail -20 "$T/console.log" >&2
 done_testing
