@@ -54,6 +54,7 @@ CUSTODY_SRC := $(wildcard custody/*.c)
 CUSTCMD_SRC := $(wildcard custody/cmd/*.c)
 DOCKD_SRC   := $(filter-out dockd/main.c,$(wildcard dockd/*.c))
 UNIT_SRC    := $(wildcard tests/unit/test_*.c)
+CONSOLE_SRC := $(wildcard console/*.c)
 USB_SRC     := $(wildcard tests/usb/*.c)
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
@@ -68,6 +69,9 @@ BINS += $(BUILD)/bin/custody
 endif
 ifneq ($(wildcard dockd/main.c),)
 BINS += $(BUILD)/bin/dockd
+endif
+ifneq ($(CONSOLE_SRC),)
+BINS += $(BUILD)/bin/custody-console
 endif
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 USB_BIN   := $(if $(USB_SRC),$(BUILD)/tests/usb_harness)
@@ -112,6 +116,13 @@ $(BUILD)/bin/dockd: $(call obj,dockd/main.c) $(LIBDOCKD) $(LIBPROTO) $(LIBCUSTOD
 	@mkdir -p $(@D)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+# The web console (docs/console.md): a client of the query service; the
+# only binary linking PAM and liboath.
+$(BUILD)/bin/custody-console: $(call obj,$(CONSOLE_SRC)) $(LIBCUSTODY)
+	@mkdir -p $(@D)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS) -lpam $(shell pkg-config --libs liboath)
 
 # dockd_attack: dockd whose camera-link worker obeys $$LINK_ATTACK after
 # parsing (dockd/linkw.h; tests/integration/dockd_link_sandbox.sh). Only

@@ -67,6 +67,12 @@ static const struct name actions[] = {
 	{ CUST_A_RECEIPT_REFUSED, "receipt_refused" },
 	{ CUST_A_SESSION_ABORTED, "session_aborted" },
 	{ CUST_A_RELEASE_KEPT, "release_kept" },
+	{ CUST_A_CONSOLE_LOGIN, "console_login" },
+	{ CUST_A_CONSOLE_LOGOUT, "console_logout" },
+	{ CUST_A_CONSOLE_PAGE_VIEW, "console_page_view" },
+	{ CUST_A_CONSOLE_DOWNLOAD, "console_download" },
+	{ CUST_A_CONSOLE_REFUSED, "console_refused" },
+	{ CUST_A_CONSOLE_LOCKOUT, "console_lockout" },
 };
 static const struct name actors[] = {
 	{ CUST_ACTOR_DOCK, "dock" }, { CUST_ACTOR_CAMERA, "camera" },

@@ -128,8 +128,14 @@ enum cust_action {
 	CUST_A_LINK_WORKER_KILLED,	/* link_worker_killed: a camera-link worker broke its sandbox or its contract */
 	CUST_A_RECEIPT_REFUSED,		/* receipt_refused: the custodian would not sign a release receipt */
 	CUST_A_SESSION_ABORTED,		/* session_aborted: a camera session ended by the dock (why) */
+	CUST_A_CONSOLE_LOGIN = 63,	/* console_login: web console login (ok / failed / denied), details stage, claimed (docs/console.md) */
 	CUST_A_RELEASE_KEPT = 64,	/* release_kept: valid receipt, the camera kept the recording (deleted=0) */
-	CUST_A_AUDIT_MAX_ = CUST_A_RELEASE_KEPT
+	CUST_A_CONSOLE_LOGOUT = 65,	/* console_logout: session ended (details why: logout / idle / expired) */
+	CUST_A_CONSOLE_PAGE_VIEW = 66,	/* console_page_view: details path */
+	CUST_A_CONSOLE_DOWNLOAD = 67,	/* console_download: a custody report printed / saved (evidence id) */
+	CUST_A_CONSOLE_REFUSED = 68,	/* console_refused: request refused by the console (bad CSRF token, no session), details detail */
+	CUST_A_CONSOLE_LOCKOUT = 69,	/* console_lockout: account locked after repeated failed logins */
+	CUST_A_AUDIT_MAX_ = CUST_A_CONSOLE_LOCKOUT
 };
 
 struct cust_event {

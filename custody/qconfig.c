@@ -1,5 +1,6 @@
 /* qconfig: [query] and [alert] sections. See qconfig.h. */
 #include "qconfig.h"
+#include "users.h"
 
 #include <errno.h>
 #include <grp.h>
@@ -32,6 +33,7 @@ static const struct key keys[] = {
 	{ "alert", "command", 1u << 5 },
 	{ "alert", "timeout_ms", 1u << 6 },
 	{ "alert", "max_running", 1u << 7 },
+	{ "query", "console_account", 1u << 8 },
 };
 
 void qconfig_init(struct qconfig *c)
@@ -110,6 +112,10 @@ static const char *apply(struct qconfig *c, const char *name, const char *v)
 		c->alert_max_running = (int)n;
 		return NULL;
 	}
+	if (!strcmp(name, "console_account"))
+		return !users_name_valid(v) ||
+		       text(c->console_account, sizeof(c->console_account), v) ?
+		       "must be an account name ([A-Za-z0-9._-], 1..64)" : NULL;
 	return "unknown key";
 }
 
@@ -191,6 +197,7 @@ int qconfig_service(const struct qconfig *c, const char *home_agency,
 	s.alert.timeout_ms = c->alert_timeout_ms;
 	s.max_alerts = c->alert_max_running;
 	s.home_agency = home_agency;
+	s.console_account = c->console_account[0] ? c->console_account : NULL;
 	s.retention = &c->retention;
 	*out = s;
 	return 0;

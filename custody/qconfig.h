@@ -12,6 +12,9 @@
  *   socket_group = clerks         optional group of the socket file
  *   client_timeout_ms = 5000      whole exchange per connection
  *   max_clients = 32              concurrent connections
+ *   console_account = dock-console  the web console's OS account: the
+ *                                 only caller that may act on behalf of
+ *                                 a console user (docs/console.md)
  *
  *   [alert]
  *   command = /usr/local/sbin/dock-alert   absolute path, no shell
@@ -39,6 +42,7 @@ struct qconfig {
 	char socket_group[64];
 	int client_timeout_ms;
 	int max_clients;
+	char console_account[65];	/* [query] console_account */
 	char alert_command[QCONFIG_PATH_MAX];
 	int alert_timeout_ms;
 	int alert_max_running;

@@ -28,12 +28,14 @@ static const char *const keys_case[] = { "item", "action", "case", NULL };
 static const char *const keys_annotate[] = { "item", "title", "notes", NULL };
 static const char *const keys_due[] = { "agency", "limit", NULL };
 static const char *const keys_destroy[] = { "item", "action", NULL };
+static const char *const keys_console[] = {
+	"event", "outcome", "claimed", "path", "item", "detail", NULL };
 
 /* Audit actions an auditor may list (prefixes of event.h names). */
 static const char *const audit_prefixes[] = {
 	"logon", "ledger_read", "access_denied", "user_",
 	"permission_changed", "ledger_verified", "config_changed",
-	"key_changed", "privileged_action", NULL };
+	"key_changed", "privileged_action", "console_", NULL };
 
 static const char *const *keys_for(enum access_op op)
 {
@@ -62,17 +64,16 @@ static int in_list(const char *const *list, const char *s)
 	return 0;
 }
 
-static int check_params(json_t *params, enum access_op op, char *msg,
-			size_t cap)
+static int check_keys(json_t *params, const char *const *keys,
+		      const char *op_name, char *msg, size_t cap)
 {
-	const char *const *keys = keys_for(op);
 	const char *k;
 	json_t *v;
 
 	json_object_foreach(params, k, v) {
 		if (!in_list(keys, k)) {
 			snprintf(msg, cap, "bad request: unknown key \"%.40s\" "
-				 "for op %s", k, access_op_name(op));
+				 "for op %s", k, op_name);
 			return -EINVAL;
 		}
 		if (strcmp(k, "limit") == 0) {
@@ -96,6 +97,45 @@ static int check_params(json_t *params, enum access_op op, char *msg,
 			}
 		}
 	}
+	return 0;
+}
+
+static int check_params(json_t *params, enum access_op op, char *msg,
+			size_t cap)
+{
+	return check_keys(params, keys_for(op), access_op_name(op), msg, cap);
+}
+
+/* "on_behalf" (a user name) and "client" (the browser's address, printable
+ * ASCII) come from the web console only (qrequest.c checks who sent
+ * them); taken out of params so each op's key list stays its own. */
+static int console_keys(struct qop *q, char *msg, size_t cap)
+{
+	json_t *ob = json_object_get(q->req, "on_behalf");
+	json_t *cl = json_object_get(q->req, "client");
+
+	if (ob && (!json_is_string(ob) || !users_name_valid(json_string_value(ob)))) {
+		snprintf(msg, cap, "bad request: \"on_behalf\" must be a user name");
+		return -EINVAL;
+	}
+	if (cl) {
+		const char *c = json_string_value(cl);
+		size_t i, n = c ? json_string_length(cl) : 0;
+
+		if (!c || n == 0 || n > 64 || strlen(c) != n) {
+			snprintf(msg, cap, "bad request: \"client\" must be an address");
+			return -EINVAL;
+		}
+		for (i = 0; i < n; i++)
+			if (c[i] <= ' ' || c[i] > '~') {
+				snprintf(msg, cap, "bad request: \"client\" must be an address");
+				return -EINVAL;
+			}
+	}
+	q->on_behalf = ob ? json_string_value(ob) : NULL;
+	q->client = cl ? json_string_value(cl) : NULL;
+	json_object_del(q->params, "on_behalf");
+	json_object_del(q->params, "client");
 	return 0;
 }
 
@@ -129,6 +169,19 @@ int qop_parse(struct qop *q, const char *buf, size_t len, char *msg,
 	}
 	json_object_del(q->params, "op");
 	json_object_del(q->params, "reason");
+	if (console_keys(q, msg, cap) < 0)
+		return -EINVAL;
+	if (strcmp(json_string_value(op), "console-event") == 0) {
+		/* not an access op: qrequest.c lets only the console
+		 * account through, everyone else is denied (unknown op) */
+		q->op = ACCESS_OP_NONE;
+		q->op_name = "console-event";
+		q->console_event = 1;
+		if (check_keys(q->params, keys_console, q->op_name, msg, cap) < 0)
+			return -EINVAL;
+		q->item = json_string_value(json_object_get(q->params, "item"));
+		return 0;
+	}
 	if (access_op_parse(json_string_value(op), &q->op) < 0) {
 		/* Denied by policy, not a syntax error: keep what was asked
 		 * (cut short) for the record, drop the rest. */

@@ -35,6 +35,14 @@ struct qop {
 	const char *op_name;		/* static name, or "unknown" */
 	const char *reason;		/* into req, may be NULL */
 	const char *item;		/* into req (history), may be NULL */
+	/* web console (docs/console.md): the peer is the console account
+	 * acting for the user it authenticated (on_behalf; q->user is then
+	 * that user and console holds the peer's account name) */
+	const char *on_behalf;		/* into req, may be NULL */
+	const char *client;		/* into req: browser address, or NULL */
+	int via_console;
+	char console[USERS_NAME_MAX + 1];
+	int console_event;		/* op "console-event" (qconsole.c) */
 	/* target */
 	char target[CUST_AGENCY_MAX + 1];
 	int have_target;
@@ -85,6 +93,11 @@ int qop_is_destroy(const struct qop *q);
 json_t *qop_destroy(struct qop *q);
 int qop_destroy_read(struct qop *q, json_t **out, char *msg, size_t cap);
 
+/* The console's own events (qconsole.c): {"op":"console-event",
+ * "event":E, "outcome":O, ...} from the console account only; builds the
+ * whole reply. NULL only when out of memory. */
+json_t *qop_console_event(struct qop *q);
+
 /* From qrequest.c: record an event about q (seq or negative errno) and
  * build an error reply. */
 int64_t qrequest_record_(struct qop *q, enum cust_action action,
@@ -97,5 +110,8 @@ int64_t qrequest_record_item_(struct qop *q, enum cust_action action,
 			      enum cust_outcome outcome, const char *key,
 			      const char *val);
 json_t *qrequest_details_(const struct qop *q);
+int64_t qrequest_record_ev_(struct qop *q, enum cust_action action,
+			    enum cust_outcome outcome, const char *evidence_id,
+			    const char *key, const char *val);
 
 #endif

@@ -41,8 +41,13 @@ static json_t *base_details(const struct qop *q)
 	json_t *d = json_pack("{s:I, s:I, s:s, s:s}",
 			      "uid", (json_int_t)q->peer->uid,
 			      "pid", (json_int_t)q->peer->pid,
-			      "via", "qservice",
+			      "via", q->via_console ? "console" : "qservice",
 			      "role", access_role_name(q->subject.role));
+
+	if (d && q->via_console)
+		json_object_set_new(d, "console_account", json_string(q->console));
+	if (d && q->via_console && q->client)
+		json_object_set_new(d, "client", json_string(q->client));
 
 	if (d && q->subject.agency)
 		json_object_set_new(d, "user_agency",
@@ -189,6 +194,46 @@ static json_t *deny(struct qop *q, enum access_verdict v)
 	return error_reply("denied", deny_message(v), seq);
 }
 
+/* on_behalf / client from a peer that is not the console account. */
+static json_t *deny_delegation(struct qop *q)
+{
+	int64_t seq = record(q, CUST_A_ACCESS_DENIED, CUST_OUTCOME_DENIED, "",
+			     "verdict", "deny-delegation");
+
+	defer_alert(q, "access-denied", "deny-delegation");
+	if (seq < 0)
+		return error_reply("audit-failed", "request refused; its audit "
+				   "record could not be written", 0);
+	return error_reply("denied", "access denied: only the web console "
+			   "may act on behalf of a user", seq);
+}
+
+/* The console account acts for the user it authenticated (PAM + TOTP,
+ * docs/console.md): from here on that user is the subject - the same
+ * roles, agency and deny-by-default as if they had connected themselves;
+ * the events say via=console and name the console account. Without
+ * on_behalf (a failed login's event) the subject is nobody. */
+static void as_console_user(struct qop *q)
+{
+	snprintf(q->console, sizeof(q->console), "%s", q->user);
+	q->via_console = 1;
+	snprintf(q->user, sizeof(q->user), "%s",
+		 q->on_behalf ? q->on_behalf : "-");
+	q->known = q->on_behalf &&
+		   users_lookup(q->ctx->ledger, q->user, &q->u) == 0;
+	q->subject.user = q->user;
+	q->subject.role = q->known ? q->u.role : CUSTODY_ROLE_NONE;
+	q->subject.agency = q->known ? q->u.agency : NULL;
+}
+
+/* Shared with qconsole.c: record with a given evidence id. */
+int64_t qrequest_record_ev_(struct qop *q, enum cust_action action,
+			    enum cust_outcome outcome, const char *evidence_id,
+			    const char *key, const char *val)
+{
+	return record(q, action, outcome, evidence_id, key, val);
+}
+
 /* The ok reply around a result (taken over), or NULL. */
 static json_t *ok_reply(const struct qop *q, int64_t seq, json_t *result)
 {
@@ -285,6 +330,21 @@ int qrequest_handle(const struct qrequest_ctx *ctx, const struct qpeer *peer,
 		r = error_reply(seq < 0 ? "audit-failed" : "bad-request", msg,
 				seq);
 		goto out;
+	}
+	if ((q.on_behalf || q.client || q.console_event) &&
+	    (!ctx->console_account || strcmp(q.user, ctx->console_account))) {
+		if (q.on_behalf || q.client) {
+			/* acting for someone else is the console's alone */
+			r = deny_delegation(&q);
+			goto out;
+		}
+		/* console-event from anyone else: an unknown op, denied */
+	} else if (q.on_behalf || q.console_event) {
+		as_console_user(&q);
+		if (q.console_event) {
+			r = qop_console_event(&q);
+			goto out;
+		}
 	}
 	qop_target(&q);
 	{

@@ -66,6 +66,11 @@ struct qrequest_ctx {
 	/* The [retention] table for metadata edits (qedit.c); never NULL
 	 * once the service is open. */
 	const struct cust_retention *retention;
+	/* OS account of the web console (docs/console.md): the only peer
+	 * whose requests may carry "on_behalf" (the console user it has
+	 * authenticated with PAM + TOTP) and "client", and who may send
+	 * {"op":"console-event"} (qconsole.c). NULL: no console. */
+	const char *console_account;
 };
 
 struct qpeer {

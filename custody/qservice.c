@@ -50,6 +50,7 @@ struct qservice {
 	void *publish_ctx;
 	struct alert_runner *alerts;
 	char *path;
+	char console_account[65];	/* copied from the config */
 	dev_t sock_dev;
 	ino_t sock_ino;
 };
@@ -508,6 +509,11 @@ int qservice_open(const struct qservice_config *cfg,
 	svc->rctx.ledger = ledger;
 	svc->rctx.alerts = svc->alerts;
 	svc->rctx.home_agency = cfg->home_agency;
+	if (cfg->console_account && cfg->console_account[0]) {
+		snprintf(svc->console_account, sizeof(svc->console_account),
+			 "%s", cfg->console_account);
+		svc->rctx.console_account = svc->console_account;
+	}
 	qservice_set_retention(svc, cfg->retention);
 	svc->epfd = epoll_create1(EPOLL_CLOEXEC);
 	svc->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);

@@ -72,6 +72,10 @@ struct qservice_config {
 	const char *home_agency;	/* agency for events of strangers, and
 					 * whose status "status" reports;
 					 * borrowed: must outlive svc */
+	const char *console_account;	/* OS account of the web console
+					 * (may send on_behalf and
+					 * console-event, docs/console.md);
+					 * NULL: none; copied */
 	const struct cust_retention *retention;	/* [retention]; copied;
 					 * NULL: defaults (retention.h) */
 };

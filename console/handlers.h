@@ -1,0 +1,40 @@
+#ifndef CONSOLE_HANDLERS_H
+#define CONSOLE_HANDLERS_H
+/*
+ * handlers: the logged-in pages (search, item + actions, report), between
+ * http.c (routing, session, CSRF already checked) and the query service.
+ * Internal to the console. Each page is first a console event
+ * (page_view, download); when its event cannot be written the page is
+ * not served (503): nothing leaves without its record.
+ */
+#include <microhttpd.h>
+
+#include "html.h"
+#include "session.h"
+#include "svc.h"
+
+struct req;
+
+/* From http.c. */
+const char *http_field(const struct req *r, const char *name);
+enum MHD_Result http_send(struct MHD_Connection *c, unsigned status,
+			  struct hbuf *b, const char *content_type,
+			  const char *cookie, const char *location);
+enum MHD_Result http_error(struct MHD_Connection *c, unsigned status,
+			   const struct csess *s, const char *title,
+			   const char *msg);
+enum MHD_Result http_redirect(struct MHD_Connection *c, const char *to,
+			      const char *cookie);
+const struct svc *http_svc(void);
+
+enum MHD_Result handle_search(struct MHD_Connection *c, const struct csess *s,
+			      const char *client);
+/* r NULL: GET (show); else POST (an action, then show). */
+enum MHD_Result handle_item(struct MHD_Connection *c, const struct csess *s,
+			    const char *client, const struct req *r);
+enum MHD_Result handle_audit(struct MHD_Connection *c, const struct csess *s,
+			     const char *client);
+enum MHD_Result handle_report(struct MHD_Connection *c, const struct csess *s,
+			      const char *client);
+
+#endif
