@@ -30,6 +30,11 @@
  *   user-list                           x       x        no
  *   user-admin                                  x        no
  *   status             x      x          x       x       no
+ *   export             x      x                          yes
+ *     (an export, share or decryption made at a workstation)
+ *   receipt-issue             x                          yes
+ *   receipt-file       x      x                          no
+ *     (the receipt carries its own reason)
  *
  * All of them only within the subject's own agency.
  */
@@ -58,6 +63,10 @@ enum access_op {
 	ACCESS_OP_ANNOTATE,	/* set an item's title or notes */
 	ACCESS_OP_DUE,		/* list items past their retention date */
 	ACCESS_OP_DESTROY,	/* destruction plan / request / approve */
+	ACCESS_OP_EXPORT,	/* record an export/share/decrypt made at a
+				 * workstation, before its output exists */
+	ACCESS_OP_RECEIPT_ISSUE,/* pre-authorize offline export receipts */
+	ACCESS_OP_RECEIPT_FILE,	/* file a signed offline export receipt */
 };
 
 enum access_verdict {

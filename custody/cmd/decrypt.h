@@ -13,6 +13,7 @@
 #include "agencykey.h"
 #include "evfile.h"
 #include "event.h"
+#include "exprec.h"
 
 struct cmd_ctx;
 
@@ -22,6 +23,7 @@ struct dec_opts {
 	const char *key, *reason, *out, *file, *id, *vault;
 	const char *share;	/* --share FILE: the recipient's mode (share_dec.c) */
 	int no_ledger;
+	struct exprec_opts rec;	/* where the access is recorded (exprec.h) */
 };
 
 struct dec_job {

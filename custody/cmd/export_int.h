@@ -15,6 +15,7 @@
 
 #include "cmd.h"
 #include "event.h"
+#include "exprec.h"
 
 #define EXP_MAX_ITEMS 64
 #define EXP_BLOCK (64 * 1024)
@@ -46,6 +47,7 @@ struct exp {
 	uint64_t oxum_bytes, oxum_files;
 	time_t now;
 	int zip;			/* --out FILE.zip: zip, else POSIX tar */
+	struct exprec_opts rec;		/* where it is recorded (exprec.h) */
 };
 
 /* b[0..n) as lowercase hex into out (2n + 1 bytes). */
