@@ -41,11 +41,28 @@ eventually() { n=0; until "$@"; do n=$((n + 1)); [ $n -ge 100 ] && return 1; sle
 check "dock keys, config, ledger" dk_init "$T/dk"
 chmod 0755 "$DK"
 printf '\n[alert]\ncommand = %s\ntimeout_ms = 5000\n' "$DK/alert.sh" >>"$DK_CONF"
+# an agency-certified checkpoint key and a witness (court packages carry
+# tlog-proofs), as in custody_export.sh
+CS="$TBIN/tools/cosign"
+A="$DK/keys/agency-sign.key"
+"$CUSTODY" agency-vkey --pub "$DK/keys/agency-sign.pub" --agency-id "$DK_AGENCY" >"$DK/keys/agency.vkey"
+"$CS" keygen witness.test/w1 "$DK/keys/w1.key" "$DK/keys/w1.vkey"
+"$CUSTODY" agency-sign witnesses --key "$A" --agency-id "$DK_AGENCY" --version 1 --quorum 1 \
+	--witness "$DK/keys/w1.vkey" --out "$DK/keys/witnesses.note" >/dev/null
+"$CUSTODY" agency-sign custody-cert --key "$A" --agency-id "$DK_AGENCY" \
+	--dock-id "$DK_DOCK_ID" --origin "dock.test/$DK_AGENCY" --checkpoint-vkey "$DK/state/ckpt.vkey" \
+	--dock-pub "$dk_pub" --days 365 --out "$DK/keys/custody.cert" >/dev/null
+sed -i "/^checkpoint_interval_s/a custody_cert = $DK/keys/custody.cert\nwitness_policy = $DK/keys/witnesses.note\nagency_vkey = $DK/keys/agency.vkey" "$DK_CONF"
 check "camera CAM-1 with 1 recording" dk_camera CAM-1 1 60000
 check "dockd starts" dk_start --exit-when-idle
 dk_dock CAM-1
 wait "$DK_PID"; rc=$?; DK_PID=
 check "dockd ingested and exited 0" [ $rc -eq 0 ]
+N=$(dk_sql "SELECT max(size) FROM checkpoints")
+line=$("$CS" sign witness.test/w1 "$DK/keys/w1.key" "$DK/anchor/checkpoint.$N")
+sqlite3 "$DK_DB" "CREATE TABLE IF NOT EXISTS checkpoint_cosigs(size INTEGER, witness TEXT,
+	line TEXT, received_ns INTEGER, PRIMARY KEY(size, witness));
+	INSERT OR IGNORE INTO checkpoint_cosigs VALUES ($N, 'witness.test/w1', '$line', 0)"
 C() { "$CUSTODY" --config "$DK_CONF" "$@"; }
 for p in "$CLERK:clerk:$DK_AGENCY" "$SUPER:supervisor:$DK_AGENCY" \
 	 "$AUDITOR:auditor:$DK_AGENCY" "$OTHER:clerk:pd-other"; do
@@ -123,6 +140,20 @@ check "one exported event on the dock, by the clerk, through the service" \
 	     AND json_extract(details, '$.out') = '$T/out/r1.bin'")" = 1 ]
 check "the workstation's ledger copy was not written" \
 	[ "$(sqlite3 -readonly "$W/copy.db" "SELECT count(*) FROM events")" = "$copy_events" ]
+
+# ---- 1b. a court package exported at the workstation ------------------------
+e0=$(nact $A_EXPORTED)
+WS "$CLERK" export CAM-1/REC-1 --vault "$W/vault" --out "$T/out/pkg.tar" \
+	--reason "court order 12" --case CASE-9 >/dev/null 2>"$T/p1.err"; rc=$?
+check "a court package exported at the workstation (exit $rc)" [ $rc -eq 0 -a -s "$T/out/pkg.tar" ]
+[ $rc -eq 0 ] || sed 's/^/#   /' "$T/p1.err"
+check "... recorded on the dock: package, evidence SHA-256, case, via the service" \
+	[ "$(nact $A_EXPORTED "AND actor_id = '$CLERK' AND case_no = 'CASE-9'
+	     AND json_extract(details, '$.command') = 'export'
+	     AND json_extract(details, '$.package') = 'pkg'
+	     AND json_extract(details, '$.evidence_sha256') = '$(sha256sum "$W/vault/$DK_AGENCY/CAM-1/REC-1.bcde" | cut -c1-64)'
+	     AND json_extract(details, '$.via') = 'qservice'")" = 1 ]
+check "... and the package verifies" "$CUSTODY" verify-package "$T/out/pkg.tar" >/dev/null 2>&1
 
 # ---- 2. refused: role, agency ----------------------------------------------
 alerts0=$(dk_alerts)
