@@ -111,7 +111,8 @@ int access_role_parse(const char *s, enum custody_role *out);
 
 /* Operation names as used on the wire: "history", "search", "hold",
  * "categorize", "access-events", "verify", "proof", "user-list",
- * "user-admin", "status", "case", "annotate". Parse returns 0 or -EINVAL. */
+ * "user-admin", "status", "case", "annotate", "due", "destroy", "export",
+ * "receipt-issue", "receipt-file". Parse returns 0 or -EINVAL. */
 const char *access_op_name(enum access_op op);
 int access_op_parse(const char *s, enum access_op *out);
 

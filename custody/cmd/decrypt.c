@@ -14,7 +14,10 @@
  *     ids against the evidence id, the output's temp file;
  *  2. an `exported` event (actor = OS user, reason, details out/file/key_id)
  *     is made durable BEFORE the first plaintext byte exists: no record,
- *     no plaintext;
+ *     no plaintext. At a workstation (read-only ledger copy, [query]
+ *     socket or --socket) the dock's query service writes it, and its
+ *     SHA-256 of the item must match the copy's; with --offline a signed
+ *     receipt is written instead (exprec.h);
  *  3. plaintext goes to an unnamed (O_TMPFILE) 0600 file in --out's
  *     directory while SHA-256 is computed; only after the final chunk
  *     verified (evfile_reader_next returned 0) AND the hash equals the

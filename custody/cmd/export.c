@@ -12,7 +12,8 @@
  *     a private temp directory);
  *  2. one `exported` event per item (details: package, format, included
  *     parts, evidence_sha256) is appended BEFORE the first byte of the
- *     package exists;
+ *     package exists - here, or at a workstation by the dock's query
+ *     service, or --offline as a signed receipt per item (exprec.h);
  *  3. the package is written to "<out>.partial" (created exclusively),
  *     the evidence copied in fixed blocks while its SHA-256 is computed
  *     again; a file that changed since step 1 aborts the export (an

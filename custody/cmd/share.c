@@ -18,7 +18,8 @@
  * Order, as decrypt's: everything that can fail fails first; the `shared`
  * event (details: share_id, recipient_key_id, until, plaintext_sha256,
  * header_sha256, share_sha256, key_id) is made durable BEFORE the share
- * file exists: no record, no share. A file that cannot be opened with
+ * file exists: no record, no share (at a workstation through the dock's
+ * query service, or --offline as a signed receipt: exprec.h). A file that cannot be opened with
  * the agency key is an attempt too: a `shared` event with outcome failed.
  * Revocation is another `shared` event naming the share with
  * revoked = true; what it can and cannot undo is in docs/operations.md.
