@@ -5,7 +5,8 @@
 # real OS users (SO_PEERCRED). The workstation holds a read-only copy of
 # the ledger, a copy of the vault and the agency key:
 #   - a clerk's decrypt is recorded on the dock through the service, and
-#     no output exists while the dock has not answered;
+#     no output exists while the dock has not answered; a court package
+#     likewise; a ledger copy whose SHA-256 differs from the dock is refused;
 #   - an auditor (no export role) and another agency's clerk are refused:
 #     no output, an access_denied event, an alert;
 #   - a share is recorded on the dock with case, expiry and recipient;
@@ -154,6 +155,19 @@ check "... recorded on the dock: package, evidence SHA-256, case, via the servic
 	     AND json_extract(details, '$.evidence_sha256') = '$(sha256sum "$W/vault/$DK_AGENCY/CAM-1/REC-1.bcde" | cut -c1-64)'
 	     AND json_extract(details, '$.via') = 'qservice'")" = 1 ]
 check "... and the package verifies" "$CUSTODY" verify-package "$T/out/pkg.tar" >/dev/null 2>&1
+
+# ---- 1c. a ledger copy that differs from the dock decides nothing ------------
+cp "$W/copy.db" "$W/stale.db"
+sqlite3 "$W/stale.db" "UPDATE evidence SET sha256 = '$(printf '0%.0s' $(seq 64))'
+	WHERE evidence_id = 'CAM-1/REC-1'"
+chmod 0644 "$W/stale.db"
+sed "s|^path = .*|path = $W/stale.db|" "$W/ws.conf" >"$W/stale.conf"; chmod 0644 "$W/stale.conf"
+as "$CLERK" "$CUSTODY" --config "$W/stale.conf" decrypt --key "$W/$CLERK.key" --vault "$W/vault" \
+	--reason "court order 12" --out "$T/out/stale.bin" CAM-1/REC-1 >/dev/null 2>"$T/st.err"; rc=$?
+check "a copy whose SHA-256 differs from the dock's: refused (exit $rc), no output" \
+	sh -c "[ $rc -eq 1 ] && grep -q 'the dock records SHA-256' '$T/st.err' && [ ! -e '$T/out/stale.bin' ]"
+check "... the attempt and its failure are on the dock" \
+	[ "$(nact $A_EXPORTED "AND outcome = 2 AND json_extract(details, '$.error') = 'ledger copy differs from the dock'")" = 1 ]
 
 # ---- 2. refused: role, agency ----------------------------------------------
 alerts0=$(dk_alerts)
