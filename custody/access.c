@@ -45,6 +45,16 @@ static const struct op_rule {
 	{ ACCESS_OP_STATUS, "status",
 	  ROLE_BIT(CUSTODY_ROLE_CLERK) | ROLE_BIT(CUSTODY_ROLE_SUPERVISOR) |
 	  ROLE_BIT(CUSTODY_ROLE_AUDITOR) | ROLE_BIT(CUSTODY_ROLE_ADMIN), 0 },
+	/* Evidence leaving the custody system (docs/custody-access.md
+	 * "Exports from a workstation"): who may read it may hand it on, with
+	 * a reason; offline receipts are a supervisor's pre-authorization;
+	 * filing one back is routine (its signature is the authority). */
+	{ ACCESS_OP_EXPORT, "export",
+	  ROLE_BIT(CUSTODY_ROLE_CLERK) | ROLE_BIT(CUSTODY_ROLE_SUPERVISOR), 1 },
+	{ ACCESS_OP_RECEIPT_ISSUE, "receipt-issue",
+	  ROLE_BIT(CUSTODY_ROLE_SUPERVISOR), 1 },
+	{ ACCESS_OP_RECEIPT_FILE, "receipt-file",
+	  ROLE_BIT(CUSTODY_ROLE_CLERK) | ROLE_BIT(CUSTODY_ROLE_SUPERVISOR), 0 },
 };
 
 static const char *const role_names[] = {

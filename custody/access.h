@@ -30,6 +30,11 @@
  *   user-list                           x       x        no
  *   user-admin                                  x        no
  *   status             x      x          x       x       no
+ *   export             x      x                          yes
+ *     (an export, share or decryption made at a workstation)
+ *   receipt-issue             x                          yes
+ *   receipt-file       x      x                          no
+ *     (the receipt carries its own reason)
  *
  * All of them only within the subject's own agency.
  */
@@ -58,6 +63,10 @@ enum access_op {
 	ACCESS_OP_ANNOTATE,	/* set an item's title or notes */
 	ACCESS_OP_DUE,		/* list items past their retention date */
 	ACCESS_OP_DESTROY,	/* destruction plan / request / approve */
+	ACCESS_OP_EXPORT,	/* record an export/share/decrypt made at a
+				 * workstation, before its output exists */
+	ACCESS_OP_RECEIPT_ISSUE,/* pre-authorize offline export receipts */
+	ACCESS_OP_RECEIPT_FILE,	/* file a signed offline export receipt */
 };
 
 enum access_verdict {
@@ -102,7 +111,8 @@ int access_role_parse(const char *s, enum custody_role *out);
 
 /* Operation names as used on the wire: "history", "search", "hold",
  * "categorize", "access-events", "verify", "proof", "user-list",
- * "user-admin", "status", "case", "annotate". Parse returns 0 or -EINVAL. */
+ * "user-admin", "status", "case", "annotate", "due", "destroy", "export",
+ * "receipt-issue", "receipt-file". Parse returns 0 or -EINVAL. */
 const char *access_op_name(enum access_op op);
 int access_op_parse(const char *s, enum access_op *out);
 

@@ -66,6 +66,8 @@ static const struct name actions[] = {
 	{ CUST_A_LINK_WORKER_KILLED, "link_worker_killed" },
 	{ CUST_A_RECEIPT_REFUSED, "receipt_refused" },
 	{ CUST_A_SESSION_ABORTED, "session_aborted" },
+	{ CUST_A_EXPORT_RECEIPT_FILED, "export_receipt_filed" },
+	{ CUST_A_OFFLINE_RECEIPTS_ISSUED, "offline_receipts_issued" },
 	{ CUST_A_RELEASE_KEPT, "release_kept" },
 	{ CUST_A_CONSOLE_LOGIN, "console_login" },
 	{ CUST_A_CONSOLE_LOGOUT, "console_logout" },

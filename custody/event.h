@@ -128,6 +128,8 @@ enum cust_action {
 	CUST_A_LINK_WORKER_KILLED,	/* link_worker_killed: a camera-link worker broke its sandbox or its contract */
 	CUST_A_RECEIPT_REFUSED,		/* receipt_refused: the custodian would not sign a release receipt */
 	CUST_A_SESSION_ABORTED,		/* session_aborted: a camera session ended by the dock (why) */
+	CUST_A_EXPORT_RECEIPT_FILED = 60, /* export_receipt_filed: an offline export's signed receipt filed back (details: docs/custody-access.md) */
+	CUST_A_OFFLINE_RECEIPTS_ISSUED,	/* offline_receipts_issued: numbers first..last for a workstation key */
 	CUST_A_CONSOLE_LOGIN = 63,	/* console_login: web console login (ok / failed / denied), details stage, claimed (docs/console.md) */
 	CUST_A_RELEASE_KEPT = 64,	/* release_kept: valid receipt, the camera kept the recording (deleted=0) */
 	CUST_A_CONSOLE_LOGOUT = 65,	/* console_logout: session ended (details why: logout / idle / expired) */

@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "query.h"
+#include "receipt.h"
+#include "receipt_ledger.h"
 
 /* Keys each operation accepts besides "op" (and "reason", always). */
 static const char *const keys_history[] = { "item", NULL };
@@ -30,6 +32,13 @@ static const char *const keys_due[] = { "agency", "limit", NULL };
 static const char *const keys_destroy[] = { "item", "action", NULL };
 static const char *const keys_console[] = {
 	"event", "outcome", "claimed", "path", "item", "detail", NULL };
+/* docs/custody-access.md "Exports from a workstation" */
+static const char *const keys_export[] = {
+	"item", "command", "case", "evidence_sha256", "key_id", "recipient_key_id",
+	"until", "share_id", "share_sha256", "header_sha256", "plaintext_sha256",
+	"out", "file", "format", "package", "error", "workstation", NULL };
+static const char *const keys_rissue[] = { "workstation", "key", "count", NULL };
+static const char *const keys_rfile[] = { "receipt", NULL };
 
 /* Audit actions an auditor may list (prefixes of event.h names). */
 static const char *const audit_prefixes[] = {
@@ -52,6 +61,9 @@ static const char *const *keys_for(enum access_op op)
 	case ACCESS_OP_USER_LIST: return keys_users;
 	case ACCESS_OP_USER_ADMIN: return keys_admin;
 	case ACCESS_OP_STATUS: return keys_status;
+	case ACCESS_OP_EXPORT: return keys_export;
+	case ACCESS_OP_RECEIPT_ISSUE: return keys_rissue;
+	case ACCESS_OP_RECEIPT_FILE: return keys_rfile;
 	default: return keys_none;
 	}
 }
@@ -76,18 +88,24 @@ static int check_keys(json_t *params, const char *const *keys,
 				 "for op %s", k, op_name);
 			return -EINVAL;
 		}
-		if (strcmp(k, "limit") == 0) {
+		if (strcmp(k, "limit") == 0 || strcmp(k, "count") == 0) {
+			int lim = k[0] == 'l' ? CUST_SEARCH_MAX_LIMIT : RECEIPT_ISSUE_MAX;
+
 			if (!json_is_integer(v) || json_integer_value(v) < 1 ||
-			    json_integer_value(v) > CUST_SEARCH_MAX_LIMIT) {
-				snprintf(msg, cap, "bad request: limit must be "
-					 "1..%d", CUST_SEARCH_MAX_LIMIT);
+			    json_integer_value(v) > lim) {
+				snprintf(msg, cap, "bad request: %s must be "
+					 "1..%d", k, lim);
 				return -EINVAL;
 			}
 			continue;
 		}
 		{
-			/* notes are free text, longer than any other field */
-			size_t max = strcmp(k, "notes") ? QOP_STR_MAX : QOP_NOTES_MAX;
+			/* notes are free text, paths and errors may be long, a
+			 * receipt is a whole signed text */
+			size_t max = !strcmp(k, "notes") ? QOP_NOTES_MAX :
+				     !strcmp(k, "receipt") ? RECEIPT_MAX :
+				     (!strcmp(k, "out") || !strcmp(k, "file") ||
+				      !strcmp(k, "error")) ? QOP_PATH_MAX : QOP_STR_MAX;
 			if (!json_is_string(v) || json_string_length(v) == 0 ||
 			    json_string_length(v) > max ||
 			    strlen(json_string_value(v)) != json_string_length(v)) {
@@ -223,6 +241,7 @@ void qop_target(struct qop *q)
 	case ACCESS_OP_CASE:
 	case ACCESS_OP_ANNOTATE:
 	case ACCESS_OP_DESTROY:
+	case ACCESS_OP_EXPORT:
 		if (q->item && cust_ledger_item_agency(q->ctx->ledger, q->item,
 				q->target, sizeof(q->target)) == 0 &&
 		    access_agency_valid(q->target))

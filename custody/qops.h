@@ -19,6 +19,7 @@
 
 #define QOP_STR_MAX 128		/* longest string parameter (bytes) */
 #define QOP_NOTES_MAX 2048	/* longest "notes" (annotate) */
+#define QOP_PATH_MAX 1024	/* longest "out", "file", "error" (export) */
 
 struct qop {
 	const struct qrequest_ctx *ctx;
@@ -97,6 +98,13 @@ int qop_destroy_read(struct qop *q, json_t **out, char *msg, size_t cap);
  * "event":E, "outcome":O, ...} from the console account only; builds the
  * whole reply. NULL only when out of memory. */
 json_t *qop_console_event(struct qop *q);
+/* Exports from a workstation and offline receipts (qexport.c): 1 for
+ * export, receipt-issue, receipt-file. qop_export() runs an allowed one
+ * and builds the whole reply (its own event: exported / shared /
+ * offline_receipts_issued / export_receipt_filed; refusals recorded as
+ * failed, a refused receipt also alerted). NULL only when out of memory. */
+int qop_is_export(enum access_op op);
+json_t *qop_export(struct qop *q);
 
 /* From qrequest.c: record an event about q (seq or negative errno) and
  * build an error reply. */

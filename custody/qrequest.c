@@ -304,6 +304,8 @@ static json_t *allow(struct qop *q)
 		return qop_edit(q);
 	if (qop_is_destroy(q))
 		return qop_destroy(q);
+	if (qop_is_export(q->op))
+		return qop_export(q);
 	rc = qop_run(q, &result, msg, sizeof(msg));
 	return answer(q, rc, result, msg);
 }

@@ -93,6 +93,8 @@ int cmd_destroy(struct cmd_ctx *ctx, int argc, char **argv);
 /* h10: evidence decryption and agency encryption keys */
 int cmd_decrypt(struct cmd_ctx *ctx, int argc, char **argv);	/* decrypt.c */
 int cmd_share(struct cmd_ctx *ctx, int argc, char **argv);	/* share.c */
+/* offline export receipts, issue / file (receipt.c) */
+int cmd_receipt(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_agency_keygen(struct cmd_ctx *ctx, int argc, char **argv); /* keys.c */
 int cmd_agency_keyid(struct cmd_ctx *ctx, int argc, char **argv); /* keys.c */
 /* issue 10: witness and auditors' consistency checks */

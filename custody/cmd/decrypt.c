@@ -14,7 +14,10 @@
  *     ids against the evidence id, the output's temp file;
  *  2. an `exported` event (actor = OS user, reason, details out/file/key_id)
  *     is made durable BEFORE the first plaintext byte exists: no record,
- *     no plaintext;
+ *     no plaintext. At a workstation (read-only ledger copy, [query]
+ *     socket or --socket) the dock's query service writes it, and its
+ *     SHA-256 of the item must match the copy's; with --offline a signed
+ *     receipt is written instead (exprec.h);
  *  3. plaintext goes to an unnamed (O_TMPFILE) 0600 file in --out's
  *     directory while SHA-256 is computed; only after the final chunk
  *     verified (evfile_reader_next returned 0) AND the hash equals the
@@ -75,6 +78,8 @@ static void hex(const uint8_t *b, size_t n, char *out)
 #define DEC_USAGE \
 	"usage: custody [--config F] decrypt --key PRIVATE.pem --reason TEXT " \
 	"[--out FILE] [--vault DIR] (EVIDENCE_ID | --file PATH.bcde)\n" \
+	"       (and [--socket PATH | --offline --receipt-key WS.key --receipts " \
+	"WS.range], docs/custody-access.md)\n" \
 	"       custody decrypt --no-ledger --key PRIVATE.pem --file PATH.bcde " \
 	"[--out FILE]\n" \
 	"       custody decrypt --share SHARE.json --key YOUR.key --file " \
@@ -121,6 +126,10 @@ static int parse_args(int argc, char **argv, struct dec_opts *o)
 			printf("%s\n\n%s", DEC_USAGE, DEC_NO_LEDGER_BANNER);
 			return CMD_HELP_;
 		}
+		switch (exprec_opt(&o->rec, argc, argv, &i)) {
+		case 1: continue;
+		case -1: return usage();
+		}
 		if (!strcmp(a, "--key")) dst = &o->key;
 		else if (!strcmp(a, "--reason")) dst = &o->reason;
 		else if (!strcmp(a, "--out")) dst = &o->out;
@@ -154,6 +163,12 @@ static int parse_args(int argc, char **argv, struct dec_opts *o)
 	 * agency's, and its binding names the SHA-256 to compare with. */
 	if (o->share)
 		o->no_ledger = 1;
+	if (o->no_ledger && (o->rec.offline || o->rec.socket || o->rec.receipts ||
+			     o->rec.receipt_key)) {
+		cmd_err("decrypt: --no-ledger (or --share) records nothing: no --socket, "
+			"--offline, --receipt-key or --receipts");
+		return CMD_ERROR;
+	}
 	if (o->no_ledger && !o->file) {
 		cmd_err("decrypt: --no-ledger needs --file (without a ledger there is "
 			"no vault lookup)");
@@ -350,6 +365,34 @@ static int open_reader(struct cmd_ctx *ctx, struct dec_job *j)
 	return 0;
 }
 
+/* The same record made on the dock through its query service, or as an
+ * offline receipt (exprec.h); takes d over. Before any plaintext, the
+ * dock's own SHA-256 of the item must be the one this ledger copy holds:
+ * a stale or altered copy does not decide what is verified. */
+static int record_remote(struct cmd_ctx *ctx, struct dec_job *j, json_t *d,
+			 const char *error)
+{
+	struct exprec e = { "decrypt", j->evid, j->agency, j->o.reason, NULL,
+			    j->sha_ledger, j->out_path, NULL, NULL, d };
+	char dock_sha[65] = "";
+	int rc;
+
+	if (!j->evid[0]) {	/* --file whose header did not open: no item */
+		json_decref(d);
+		return 0;
+	}
+	rc = exprec_record(ctx, &j->o.rec, &e, error, dock_sha, NULL);
+	if (!rc && !error && dock_sha[0] && strcasecmp(dock_sha, j->sha_ledger)) {
+		cmd_err("%s: the dock records SHA-256 %s, this ledger copy %s: update "
+			"the copy; nothing decrypted", j->evid, dock_sha, j->sha_ledger);
+		(void)exprec_record(ctx, &j->o.rec, &e, "ledger copy differs from "
+				    "the dock", NULL, NULL);
+		rc = CMD_FINDINGS;
+	}
+	json_decref(d);
+	return rc;
+}
+
 /* The `exported` event(s). error NULL: the access, before any plaintext;
  * else the failure that followed it. */
 static int record(struct cmd_ctx *ctx, struct dec_job *j, const char *error)
@@ -359,14 +402,16 @@ static int record(struct cmd_ctx *ctx, struct dec_job *j, const char *error)
 	json_t *d;
 	int r;
 
+	d = json_pack("{s:s, s:s, s:s, s:s, s:I}", "command", "decrypt",
+		      "out", j->out_path, "file", j->in_path, "key_id", j->key_id,
+		      "uid", (json_int_t)getuid());
+	if (j->o.rec.mode != EXPREC_DIRECT)
+		return record_remote(ctx, j, d, error);
 	cmd_os_user(user, sizeof(user));
 	r = cust_event_init(&ev, j->agency, CUST_ACTOR_CLERK, user, CUST_A_EXPORTED,
 			    j->evid, error ? CUST_OUTCOME_FAILED : CUST_OUTCOME_OK);
 	if (!r)
 		r = cust_event_set_text(ev.reason, sizeof(ev.reason), j->o.reason);
-	d = json_pack("{s:s, s:s, s:s, s:s, s:I}", "command", "decrypt",
-		      "out", j->out_path, "file", j->in_path, "key_id", j->key_id,
-		      "uid", (json_int_t)getuid());
 	if (d && error)
 		json_object_set_new(d, "error", json_string(error));
 	if (!r)
@@ -486,15 +531,12 @@ static int prepare(struct cmd_ctx *ctx, struct dec_job *j)
 
 	if ((rc = dec_load_key(j)))
 		return rc;
-	if (!j->o.no_ledger) {
-		if ((rc = cmd_open_ledger(ctx, false)))
-			return rc;
-		if (ctx->read_only || cust_ledger_readonly(ctx->ledger)) {
-			cmd_err("%s: read-only ledger: the export cannot be recorded, so "
-				"nothing is decrypted (--no-ledger for a copy outside "
-				"custody)", ctx->db_path);
-			return CMD_ERROR;
-		}
+	/* where the export is recorded: the dock's ledger, directly or
+	 * through its query service, or an offline receipt (exprec.h) */
+	if (!j->o.no_ledger && (rc = exprec_begin(ctx, &j->o.rec))) {
+		if (ctx->ledger && ctx->read_only && j->o.rec.mode == EXPREC_DIRECT)
+			cmd_err("(--no-ledger for a copy outside custody)");
+		return rc;
 	}
 	if (j->o.id) {
 		char serial[256], rec[256];

@@ -13,6 +13,7 @@
 #include "agencykey.h"
 #include "evfile.h"
 #include "event.h"
+#include "exprec.h"
 
 struct cmd_ctx;
 
@@ -23,6 +24,7 @@ struct dec_opts {
 	const char *share;	/* --share FILE: the recipient's mode (share_dec.c) */
 	int no_ledger;
 	int no_ledger_asked;	/* --no-ledger given (not implied by --share): banner */
+	struct exprec_opts rec;	/* where the access is recorded (exprec.h) */
 };
 
 struct dec_job {

@@ -14,7 +14,8 @@
  *     private temp directory);
  *  2. one `exported` event per item (details: package, format, included
  *     parts, evidence_sha256) is appended BEFORE the first byte of the
- *     package exists;
+ *     package exists - here, or at a workstation by the dock's query
+ *     service, or --offline as a signed receipt per item (exprec.h);
  *  3. the package is written to "<out>.partial" (created exclusively),
  *     the evidence copied in fixed blocks while its SHA-256 is computed;
  *     bytes that are not the expected ones (damaged, replaced, changed
@@ -268,6 +269,15 @@ static int record(struct exp *e, struct exp_item *it, const char *error)
 		json_object_set_new(d, "case", json_string(e->kase));
 	if (d && error)
 		json_object_set_new(d, "error", json_string(error));
+	if (e->rec.mode != EXPREC_DIRECT) {
+		/* the dock's query service, or an offline receipt */
+		struct exprec x = { "export", it->id, it->agency, e->reason, e->kase,
+				    it->sha, e->out, NULL, NULL, d };
+
+		r = d ? exprec_record(e->ctx, &e->rec, &x, error, NULL, NULL) : CMD_ERROR;
+		json_decref(d);
+		return r;
+	}
 	if (!r)
 		r = d ? cust_event_set_details(&ev, d) : -ENOMEM;
 	json_decref(d);
@@ -316,7 +326,8 @@ static int one_line(const char *s)
 	return 1;
 }
 
-#define USAGE "usage: custody export ID... --out FILE.tar|FILE.zip --reason R [--case C] [--vault DIR]"
+#define USAGE "usage: custody export ID... --out FILE.tar|FILE.zip --reason R [--case C] [--vault DIR]\n" \
+	"         [--socket PATH | --offline --receipt-key WS.key --receipts WS.range]"
 
 int cmd_export(struct cmd_ctx *ctx, int argc, char **argv)
 {
@@ -330,6 +341,12 @@ int cmd_export(struct cmd_ctx *ctx, int argc, char **argv)
 	e->ctx = ctx;
 	for (i_ = 1; i_ < argc; i_++) {
 		const char *a = argv[i_];
+		int x = exprec_opt(&e->rec, argc, argv, &i_);
+
+		if (x == 1)
+			continue;
+		if (x < 0)
+			goto out;
 		if (!strcmp(a, "--out") && i_ + 1 < argc) e->out = argv[++i_];
 		else if (!strcmp(a, "--reason") && i_ + 1 < argc) e->reason = argv[++i_];
 		else if (!strcmp(a, "--case") && i_ + 1 < argc) e->kase = argv[++i_];
@@ -372,14 +389,10 @@ int cmd_export(struct cmd_ctx *ctx, int argc, char **argv)
 		goto out;
 	}
 	snprintf(e->partial, sizeof(e->partial), "%s.partial", e->out);
-	if ((r = cmd_open_ledger(ctx, false)))
+	/* recorded in the dock's ledger (here, or through its query
+	 * service) or as an offline receipt - before any byte is written */
+	if ((r = exprec_begin(ctx, &e->rec)))
 		goto out;
-	if (ctx->read_only) {
-		cmd_err("the ledger %s is read-only here: an export is recorded in the "
-			"dock's ledger before any byte is written, so it is refused "
-			"(run it where the ledger is writable)", ctx->db_path);
-		goto out;
-	}
 	snprintf(e->tmp, sizeof(e->tmp), "%s/custody-export.XXXXXX",
 		 tmpd && *tmpd ? tmpd : "/tmp");
 	if (!mkdtemp(e->tmp)) {

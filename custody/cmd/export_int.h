@@ -15,6 +15,7 @@
 
 #include "cmd.h"
 #include "event.h"
+#include "exprec.h"
 
 #define EXP_MAX_ITEMS 64
 #define EXP_BLOCK (1024 * 1024)	/* read and archive block */
@@ -49,6 +50,7 @@ struct exp {
 	int fd;				/* the .partial file */
 	uint64_t written, flushed;	/* bytes written, writeback started */
 	int zip;			/* --out FILE.zip: zip, else POSIX tar */
+	struct exprec_opts rec;		/* where it is recorded (exprec.h) */
 };
 
 /* b[0..n) as lowercase hex into out (2n + 1 bytes). */

@@ -8,6 +8,7 @@
 
 #include "agencynote.h"
 #include "cmd.h"
+#include "receipt_ledger.h"
 #include "proof.h"
 #include "publish.h"
 #include "verify.h"
@@ -71,6 +72,24 @@ static int load_agency_opts(const char *agency, const char *wit, struct ckpt_vke
 	}
 	o->witness_note = wbuf;
 	o->witness_len = len;
+	return 0;
+}
+
+/* Offline export receipts issued and not filed back (a warning: the
+ * exit status is that of the findings; docs/custody-access.md). */
+static int print_unfiled(void *arg, const struct receipt_issue *is, uint64_t from,
+			 uint64_t to)
+{
+	(void)arg;
+	if (from == to)
+		printf("WARNING: unfiled export receipt %llu (agency %s, workstation %s, "
+		       "issued in event %llu)\n", (unsigned long long)from, is->agency,
+		       is->workstation, (unsigned long long)is->seq);
+	else
+		printf("WARNING: unfiled export receipts %llu-%llu (agency %s, workstation "
+		       "%s, issued in event %llu)\n", (unsigned long long)from,
+		       (unsigned long long)to, is->agency, is->workstation,
+		       (unsigned long long)is->seq);
 	return 0;
 }
 
@@ -141,6 +160,8 @@ int cmd_verify(struct cmd_ctx *ctx, int argc, char **argv)
 	if (!*o.ext_dir)
 		printf("WARNING: no external checkpoint directory: a truncated tail "
 		       "cannot be detected\n");
+	if ((r = receipt_unfiled(ctx->ledger, print_unfiled, NULL)) < 0)
+		cmd_err("unfiled receipts could not be listed: %s", strerror(-r));
 	printf("%s: %llu events, %llu items, %llu checkpoint copies (newest %llu), "
 	       "%llu finding%s\n", res.findings ? "FAILED" : "OK",
 	       (unsigned long long)res.events, (unsigned long long)res.items,

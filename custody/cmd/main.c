@@ -34,6 +34,7 @@ static const struct cmd_entry cmds[] = {
 	{ "export", cmd_export, "ID... --out FILE.tar|FILE.zip --reason R [--case C] [--vault DIR]: BagIt court package (recorded first)" },
 	{ "verify-package", cmd_verify_package, "FILE.tar|.zip [--agency VKEY] [--witnesses F] [--quorum K]: check a court package offline" },
 	{ "decrypt", cmd_decrypt, "--key PRIV --reason R [--out F] ID|--file F.bcde (or --share S --key YOURS --file F.bcde): decrypt a recording" },
+	{ "receipt", cmd_receipt, "issue --workstation W --key WS.pub --count N --reason R --out WS.range | file RECEIPT...: offline export receipts (through the query service)" },
 	{ "share", cmd_share, "ID --key PRIV --to RECIPIENT.pub --case C --until DATE --reason R [--out F] | revoke SHARE_ID --reason R: re-wrap one item's key to a recipient" },
 	{ "agency-keygen", cmd_agency_keygen, "--type p256|p384|rsa3072 --private F --public F: agency encryption key pair" },
 	{ "agency-keyid", cmd_agency_keyid, "FILE: key id (SHA-256 of the public key DER)" },

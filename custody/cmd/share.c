@@ -18,7 +18,8 @@
  * Order, as decrypt's: everything that can fail fails first; the `shared`
  * event (details: share_id, recipient_key_id, until, plaintext_sha256,
  * header_sha256, share_sha256, key_id) is made durable BEFORE the share
- * file exists: no record, no share. A file that cannot be opened with
+ * file exists: no record, no share (at a workstation through the dock's
+ * query service, or --offline as a signed receipt: exprec.h). A file that cannot be opened with
  * the agency key is an attempt too: a `shared` event with outcome failed.
  * Revocation is another `shared` event naming the share with
  * revoked = true; what it can and cannot undo is in docs/operations.md.
@@ -60,6 +61,7 @@ static int usage(void)
 	cmd_err("usage: custody [--config F] share ID --key AGENCY.key --to "
 		"RECIPIENT.pub --case C --until YYYY-MM-DD[THH:MM:SSZ] --reason R "
 		"[--out FILE] [--vault DIR]\n"
+		"         [--socket PATH | --offline --receipt-key WS.key --receipts WS.range]\n"
 		"       custody [--config F] share revoke SHARE_ID --reason R");
 	return CMD_ERROR;
 }
@@ -113,6 +115,10 @@ static int parse_args(int argc, char **argv, struct dec_opts *o,
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		const char **dst = NULL;
 
+		switch (exprec_opt(&o->rec, argc, argv, &i)) {
+		case 1: continue;
+		case -1: return usage();
+		}
 		if (!strcmp(a, "--key")) dst = &o->key;
 		else if (!strcmp(a, "--reason")) dst = &o->reason;
 		else if (!strcmp(a, "--out")) dst = &o->out;
@@ -141,6 +147,10 @@ static int parse_args(int argc, char **argv, struct dec_opts *o,
 	if (!o->reason || !*o->reason || strlen(o->reason) > CUST_REASON_MAX) {
 		cmd_err("share: --reason TEXT (at most %d bytes) is required: a share "
 			"is an access to evidence and is recorded", CUST_REASON_MAX);
+		return CMD_ERROR;
+	}
+	if (s->revoke && (o->rec.offline || o->rec.socket)) {
+		cmd_err("share revoke: run it where the ledger is writable (on the dock)");
 		return CMD_ERROR;
 	}
 	if (s->revoke)
@@ -322,6 +332,26 @@ static const char *why(int r)
 	}
 }
 
+/* The `shared` event where it belongs (exprec.h): appended here on the
+ * dock, else through the dock's query service, else an offline receipt
+ * (error ignored there). Takes d over. */
+static int share_rec(struct cmd_ctx *ctx, struct dec_job *j, const struct share_opts *s,
+	       const struct made *m, json_t *d, const char *error)
+{
+	char until[32];
+	struct exprec e = { "share", j->evid, j->agency, j->o.reason, s->case_no,
+			    m->file_sha, j->out_path, m->rkey, until, d };
+	int rc;
+
+	if (j->o.rec.mode == EXPREC_DIRECT)
+		return share_record(ctx, j->agency, j->evid, j->o.reason, s->case_no, d,
+				    error);
+	share_fmt_time(s->until_t, until, sizeof(until));
+	rc = exprec_record(ctx, &j->o.rec, &e, error, NULL, NULL);
+	json_decref(d);
+	return rc;
+}
+
 static int do_share(struct cmd_ctx *ctx, struct dec_job *j,
 		    const struct share_opts *s)
 {
@@ -342,12 +372,8 @@ static int do_share(struct cmd_ctx *ctx, struct dec_job *j,
 			"3072-8192): %s", s->to, strerror(-r));
 		return CMD_ERROR;
 	}
-	rc = cmd_open_ledger(ctx, false);
-	if (!rc && (ctx->read_only || cust_ledger_readonly(ctx->ledger))) {
-		cmd_err("%s: read-only ledger: the share cannot be recorded, so none "
-			"is made", ctx->db_path);
-		rc = CMD_ERROR;
-	}
+	/* the dock's ledger, its query service, or an offline receipt */
+	rc = exprec_begin(ctx, &j->o.rec);
 	if (!rc && (cust_vault_split_id(j->o.id, hid, sizeof(hid), rec, sizeof(rec)) ||
 		    strlen(j->o.id) > CUST_EVIDENCE_MAX)) {
 		cmd_err("%s: not an evidence id <camera serial>/<recording id>", j->o.id);
@@ -381,7 +407,7 @@ static int do_share(struct cmd_ctx *ctx, struct dec_job *j,
 		cmd_err("%s: %s; no share made", j->in_path, w);
 		d = json_pack("{s:s, s:s, s:s}", "file", j->in_path, "key_id",
 			      j->key_id, "recipient_key_id", m.rkey);
-		rc = share_record(ctx, j->agency, j->evid, j->o.reason, s->case_no, d, w);
+		rc = share_rec(ctx, j, s, &m, d, w);
 		rc = rc ? rc : CMD_FINDINGS;
 		goto out;
 	}
@@ -403,13 +429,12 @@ static int do_share(struct cmd_ctx *ctx, struct dec_job *j,
 		      "until", until, "plaintext_sha256", j->sha_ledger,
 		      "header_sha256", m.hh, "share_sha256", m.file_sha,
 		      "key_id", j->key_id, "out", j->out_path, "file", j->in_path);
-	if ((rc = share_record(ctx, j->agency, j->evid, j->o.reason, s->case_no, d, NULL)))
+	if ((rc = share_rec(ctx, j, s, &m, d, NULL)))
 		goto out;
 	if ((r = write_file(j->out_path, m.file, strlen(m.file)))) {
 		cmd_err("%s: cannot write the share file: %s", j->out_path, strerror(-r));
 		d = json_pack("{s:s, s:s}", "share_id", m.share_id, "out", j->out_path);
-		(void)share_record(ctx, j->agency, j->evid, j->o.reason, s->case_no, d,
-			     "share file could not be written");
+		(void)share_rec(ctx, j, s, &m, d, "share file could not be written");
 		rc = CMD_ERROR;
 		goto out;
 	}
