@@ -34,7 +34,7 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 WARN    := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wvla -Wpointer-arith \
            -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
 HARDEN  := -fstack-protector-strong -fstack-clash-protection -fPIE
-BASE_CFLAGS := -std=gnu11 $(WARN) -g -pipe -MMD -MP -Iprotocol -Icustody -Idockd
+BASE_CFLAGS := -std=gnu11 $(WARN) -g -pipe -MMD -MP
 ifeq ($(SANITIZE),1)
 OPT     := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
            -fno-sanitize-recover=all
@@ -48,11 +48,24 @@ ALL_LDFLAGS := -pie -Wl,-z,relro,-z,now -Wl,--as-needed $(SAN_LDFLAGS) $(LDFLAGS
 LIBS        := $(PKG_LIBS) -lpthread -lm
 
 # ---- module sources ------------------------------------------------------
+# dockd/ has a folder per process (docs/architecture.md "Processes"):
+# core/, admin/, link/, ingest/, custodian/, store/ (store/s3/), lifecycle/.
+# Sources include each other's headers by bare name ("log.h"), so every
+# dockd folder is on the include path. custody/ and dockd/core/ both have a
+# config.h: dockd's folders come before custody/ when compiling dockd and
+# the tests (a dockd header's "config.h" means dockd's, as it did when they
+# sat beside it); custody and protocol objects keep custody/ first (its
+# cmd/cmd.h means custody's). dockd/ itself stays on the list so a file
+# still lying flat there builds too.
+DOCKD_DIRS := dockd $(patsubst %/,%,$(sort $(dir $(wildcard dockd/*/*.[ch] dockd/*/*/*.[ch]))))
+DOCKD_INC  := $(addprefix -I,$(DOCKD_DIRS))
+INC        := -Iprotocol -Icustody $(DOCKD_INC)
+INC_DOCKD  := -Iprotocol $(DOCKD_INC) -Icustody
 PROTO_SRC   := $(wildcard protocol/*.c)
 CAMSIM_SRC  := $(wildcard protocol/camsim/*.c)
 CUSTODY_SRC := $(wildcard custody/*.c)
 CUSTCMD_SRC := $(wildcard custody/cmd/*.c)
-DOCKD_SRC   := $(filter-out dockd/main.c,$(wildcard dockd/*.c))
+DOCKD_SRC   := $(filter-out dockd/core/main.c,$(wildcard dockd/*.c dockd/*/*.c dockd/*/*/*.c))
 UNIT_SRC    := $(wildcard tests/unit/test_*.c)
 CONSOLE_SRC := $(wildcard console/*.c)
 USB_SRC     := $(wildcard tests/usb/*.c)
@@ -67,7 +80,7 @@ BINS := $(BUILD)/bin/camsim
 ifneq ($(CUSTCMD_SRC),)
 BINS += $(BUILD)/bin/custody
 endif
-ifneq ($(wildcard dockd/main.c),)
+ifneq ($(wildcard dockd/core/main.c),)
 BINS += $(BUILD)/bin/dockd
 endif
 ifneq ($(CONSOLE_SRC),)
@@ -78,8 +91,8 @@ USB_BIN   := $(if $(USB_SRC),$(BUILD)/tests/usb_harness)
 # Small dock-side client tools for tests and benches (one binary per file).
 TOOL_SRC  := $(wildcard tests/tools/*.c)
 TOOL_BINS := $(patsubst tests/tools/%.c,$(BUILD)/tests/tools/%,$(TOOL_SRC))
-# dockd with the camera-link worker's attack actions (dockd/linkw.h), tests only
-ATTACK_BIN := $(if $(wildcard dockd/linkw_attack.c),$(BUILD)/tests/dockd_attack)
+# dockd with the camera-link worker's attack actions (dockd/link/linkw.h), tests only
+ATTACK_BIN := $(if $(wildcard dockd/link/linkw_attack.c),$(BUILD)/tests/dockd_attack)
 # The power-cut simulation (tests/powercut/, docs/testing.md): an LD_PRELOAD
 # library, built without sanitizers even in build/asan (it is loaded first).
 POWERCUT_SO := $(if $(wildcard tests/powercut/powercut.c),$(BUILD)/tests/libpowercut.so)
@@ -92,7 +105,8 @@ tests: all $(UNIT_BINS) $(USB_BIN) $(TOOL_BINS) $(POWERCUT_SO) $(ATTACK_BIN)
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
 	@[ "$(V)" = 1 ] || echo "  CC      $<"
-	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(INC) $(ALL_CFLAGS) -c $< -o $@
+$(BUILD)/obj/dockd/%.o $(BUILD)/obj/tests/%.o $(BUILD)/obj/attack/%.o: INC := $(INC_DOCKD)
 
 $(LIBPROTO): $(call obj,$(PROTO_SRC))
 	@mkdir -p $(@D)
@@ -112,7 +126,7 @@ $(BUILD)/bin/custody: $(call obj,$(CUSTCMD_SRC)) $(LIBCUSTODY)
 	@mkdir -p $(@D)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
-$(BUILD)/bin/dockd: $(call obj,dockd/main.c) $(LIBDOCKD) $(LIBPROTO) $(LIBCUSTODY)
+$(BUILD)/bin/dockd: $(call obj,dockd/core/main.c) $(LIBDOCKD) $(LIBPROTO) $(LIBCUSTODY)
 	@mkdir -p $(@D)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
@@ -125,16 +139,16 @@ $(BUILD)/bin/custody-console: $(call obj,$(CONSOLE_SRC)) $(LIBCUSTODY)
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS) -lpam $(shell pkg-config --libs liboath)
 
 # dockd_attack: dockd whose camera-link worker obeys $$LINK_ATTACK after
-# parsing (dockd/linkw.h; tests/integration/dockd_link_sandbox.sh). Only
+# parsing (dockd/link/linkw.h; tests/integration/dockd_link_sandbox.sh). Only
 # linkw.c and linkc.c are rebuilt with -DLINK_ATTACK_TESTS; linked before
 # libdockd.a, they replace its copies. bin/dockd never contains this code.
 ATTACK_OBJ := $(BUILD)/obj/attack/linkw.o $(BUILD)/obj/attack/linkc.o \
               $(BUILD)/obj/attack/linkw_attack.o
-$(BUILD)/obj/attack/%.o: dockd/%.c
+$(BUILD)/obj/attack/%.o: dockd/link/%.c
 	@mkdir -p $(@D)
 	@[ "$(V)" = 1 ] || echo "  CC      $< (attack)"
-	$(Q)$(CC) $(ALL_CFLAGS) -DLINK_ATTACK_TESTS -c $< -o $@
-$(BUILD)/tests/dockd_attack: $(call obj,dockd/main.c) $(ATTACK_OBJ) $(LIBDOCKD) $(LIBPROTO) $(LIBCUSTODY)
+	$(Q)$(CC) $(INC) $(ALL_CFLAGS) -DLINK_ATTACK_TESTS -c $< -o $@
+$(BUILD)/tests/dockd_attack: $(call obj,dockd/core/main.c) $(ATTACK_OBJ) $(LIBDOCKD) $(LIBPROTO) $(LIBCUSTODY)
 	@mkdir -p $(@D)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
@@ -203,12 +217,13 @@ mutate: deps
 FUZZ_SRC  := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRC))
 FUZZ_BASE := -std=gnu11 -g -O1 -fno-omit-frame-pointer -DPROTO_FUZZING \
-             -Iprotocol -Icustody -Idockd $(PKG_CFLAGS)
+             $(INC_DOCKD) $(PKG_CFLAGS)
 FUZZ_OBJ  = $(patsubst %.c,build/fuzz/obj/%.o,$(1))
 build/fuzz/obj/%.o: %.c
 	@mkdir -p $(@D)
 	@echo "  FUZZCC  $<"
-	$(Q)clang $(FUZZ_BASE) -fsanitize=fuzzer-no-link,address,undefined -c $< -o $@
+	$(Q)clang $(INC) $(FUZZ_BASE) -fsanitize=fuzzer-no-link,address,undefined -c $< -o $@
+build/fuzz/obj/dockd/%.o: INC := $(INC_DOCKD)
 build/fuzz/libprotocol.a: $(call FUZZ_OBJ,$(PROTO_SRC))
 	$(Q)rm -f $@ && ar rcs $@ $^
 build/fuzz/libcustody.a: $(call FUZZ_OBJ,$(CUSTODY_SRC))
@@ -217,12 +232,12 @@ build/fuzz/%: tests/fuzz/%.c build/fuzz/libprotocol.a build/fuzz/libcustody.a
 	@echo "  FUZZLD  $@"
 	$(Q)clang $(FUZZ_BASE) -fsanitize=fuzzer,address,undefined -o $@ $^ $(LIBS)
 # fuzz_s3xml: the S3 reply parser only (it holds no keys).
-build/fuzz/fuzz_s3xml: build/fuzz/obj/dockd/s3xml.o
+build/fuzz/fuzz_s3xml: build/fuzz/obj/dockd/store/s3/s3xml.o
 # fuzz_pkgread: the court package reader (custody/cmd; libarchive, OpenSSL).
 build/fuzz/fuzz_pkgread: build/fuzz/obj/custody/cmd/pkgread.o
 # fuzz_partsum: the part digests file loader only (its object first: it
 # uses libcustody's evfile_fd_write).
-build/fuzz/fuzz_partsum: tests/fuzz/fuzz_partsum.c build/fuzz/obj/dockd/partsum.o \
+build/fuzz/fuzz_partsum: tests/fuzz/fuzz_partsum.c build/fuzz/obj/dockd/ingest/partsum.o \
 		build/fuzz/libcustody.a
 	@echo "  FUZZLD  $@"
 	$(Q)clang $(FUZZ_BASE) -fsanitize=fuzzer,address,undefined -o $@ $^ $(LIBS)

@@ -2,7 +2,7 @@
  * destruction.h - the ledger side of deliberate destruction (issue 12,
  * docs/retention.md "Destruction"). Shared by the query service (which
  * records destruction_requested / destruction_approved, qdestroy.c) and
- * dockd (which deletes the copies and records `destroyed`, dockd/destroy.c):
+ * dockd (which deletes the copies and records `destroyed`, dockd/lifecycle/destroy.c):
  * both read the same facts from the ledger, so they cannot disagree about
  * what is due, what is pending or what a destruction deletes.
  *

@@ -3,7 +3,7 @@
  * (items past their retention date, not held) and `destroy` (plan, request,
  * approve) with the two-person rule. The query service only RECORDS the
  * decisions; dockd, which holds the storage credentials, carries out an
- * approved destruction and records `destroyed` (dockd/destroy.c). Model:
+ * approved destruction and records `destroyed` (dockd/lifecycle/destroy.c). Model:
  * docs/retention.md "Destruction"; events: docs/custody-ledger.md.
  * Runs with the ledger lock held (qrequest.c).
  */

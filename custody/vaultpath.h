@@ -6,7 +6,7 @@
  *   vault file    <vault_dir>/<agency>/<serial>/<recording id>.bcde
  *   storage copy  <storage dir>/<object key>   (file:// targets only)
  * The directories come from the shared INI file's [dock] and [storage]
- * sections, which dockd owns and validates (dockd/config.c). The custody
+ * sections, which dockd owns and validates (dockd/core/config.c). The custody
  * config parser ignores them; this module reads just these three keys
  * (everything else is skipped, nothing is validated beyond what a path
  * needs), with dockd's defaults:

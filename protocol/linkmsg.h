@@ -1,6 +1,6 @@
 /* linkmsg.h - messages between dockd and its camera-link worker.
  *
- * The worker (dockd/linkw.c) is the only process that parses camera bytes;
+ * The worker (dockd/link/linkw.c) is the only process that parses camera bytes;
  * it tells the daemon what it parsed and the daemon tells it what the
  * camera must be told (docs/architecture.md, "The camera-link worker").
  * The channel is a Unix stream socketpair; each message is

@@ -26,7 +26,7 @@
 # needs two OS users as supervisors on the query socket (root, runuser),
 # and the destruction pass of dockd's main loop only has work after such
 # an approval (its per-tick look at the ledger runs in both turns alike).
-# Hold sync (dockd/holdsync.c) acts only on an s3:// target with Object
+# Hold sync (dockd/store/holdsync.c) acts only on an s3:// target with Object
 # Lock; with this file:// target it has nothing to do in either turn.
 # Environment (tests/bench.sh): TOP, BUILD, BIN, TBIN. LC_N (16), LC_MB (8),
 # LC_ROUNDS (3).

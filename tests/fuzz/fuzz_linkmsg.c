@@ -1,5 +1,5 @@
 /* fuzz_linkmsg.c - libFuzzer target for the daemon's receiving side of the
- * camera-link worker channel (protocol/linkmsg.h; dockd/linkc.c reads
+ * camera-link worker channel (protocol/linkmsg.h; dockd/link/linkc.c reads
  * every worker message through linkmsg_hdr_decode + linkmsg_decode).
  *
  * The input is taken as a stream of messages, as the daemon reads it:

@@ -1,4 +1,4 @@
-/* fuzz_partsum.c - libFuzzer target for dockd/partsum.c's loader: the part
+/* fuzz_partsum.c - libFuzzer target for dockd/ingest/partsum.c's loader: the part
  * digests file next to a vault file may be damaged (a crash mid-write, bit
  * rot, an edit); it must be used only when whole and made for exactly the
  * layout and ciphertext asked for.

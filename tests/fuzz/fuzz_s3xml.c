@@ -1,4 +1,4 @@
-/* fuzz_s3xml.c - libFuzzer target for dockd/s3xml.c (S3 reply bodies,
+/* fuzz_s3xml.c - libFuzzer target for dockd/store/s3/s3xml.c (S3 reply bodies,
  * hostile input from the storage server or anything in between).
  *
  * Every input goes through every parser. Invariants (abort() on violation):

@@ -140,7 +140,7 @@ check "CAM-B/REC-3 went up in two parts (multipart ETag)" \
 	is_multipart "$(dk_s3_key CAM-B REC-3)"
 check "CAM-C/REC-1 went up in one PUT (plain MD5 ETag)" is_single "$(dk_s3_key CAM-C REC-1)"
 # Both multipart recordings went up with the part digests the ingest took
-# (dockd/partsum.h), and none needed the fallback to hashing.
+# (dockd/ingest/partsum.h), and none needed the fallback to hashing.
 check "the ingest left part digests next to each multipart vault file" \
 	test "$(find "$DK_VAULT" -name '*.parts' | wc -l)" -ge 2
 check "multipart uploads used the ingest's part digests" \

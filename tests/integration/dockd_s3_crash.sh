@@ -34,7 +34,7 @@ BIG=$((13 * MIB + 12345)) # three parts of 5 MiB (the last one short)
 SMALL=300000
 PART=$((5 * MIB)); NUP=2; NPARTS=2
 
-# Part sends in a log (s3 debug lines, dockd/store_s3_mpu.c): prints
+# Part sends in a log (s3 debug lines, dockd/store/store_s3_mpu.c): prints
 # "SENDS PARTS RESENDS AGAIN": part sends, distinct (object, part), sends
 # beyond the first of a part, and sends of a part already logged as stored
 # (kept or sent) for an upload not since found broken: a resumed upload

@@ -43,7 +43,7 @@ for r in REC-1 REC-2; do
 done
 check "dockd logged the failed verification" grep -q "storage target:" "$DK_LOG"
 check "release rule holds over the ledger" dk_ledger_rules storage
-# dockd's release step and the custodian's receipt gate (dockd/custodian.c)
+# dockd's release step and the custodian's receipt gate (dockd/custodian/custodian.c)
 # check the same rule twice: in an honest run the gate never has to refuse
 # (a receipt_refused here means the release step asked for one too early)
 check "the receipt gate never had to refuse (no receipt_refused)" \

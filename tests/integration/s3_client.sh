@@ -1,5 +1,5 @@
 #!/bin/sh
-# dockd's S3 client (dockd/s3.h) against a real Ceph RGW on loopback, through
+# dockd's S3 client (dockd/store/s3/s3.h) against a real Ceph RGW on loopback, through
 # tests/tools/s3tool: SigV4 over HTTPS with the test CA and over loopback
 # http, TLS without the CA, bad credentials, missing bucket, awkward keys,
 # multipart with ListParts paging, abort, tagging, Object Lock and a skewed

@@ -1,5 +1,5 @@
 #!/bin/sh
-# The s3:// storage target (dockd/store_s3.c) against a real Ceph RGW,
+# The s3:// storage target (dockd/store/store_s3.c) against a real Ceph RGW,
 # driven by tests/tools/storetool: single PUT and multipart byte-identical,
 # write-once, kill -9 during multipart uploads then resume (only the parts
 # in flight re-sent, no orphaned uploads), tampered upload records, orphan
@@ -102,7 +102,7 @@ check "verify of an absent key: -ENOENT" grep -q "(-2)" "$T/vnone.err"
 # The rate limiter starts with one second of tokens (5 MB here), so the
 # first three parts (15 MiB) of a run take ~2 s: a run killed 0-0.6 s after
 # its first "sending" still has its parts in flight.
-# Part sends in a log (s3 debug lines, dockd/store_s3_mpu.c): prints
+# Part sends in a log (s3 debug lines, dockd/store/store_s3_mpu.c): prints
 # "SENDS PARTS RESENDS AGAIN": part sends, distinct (object, part), sends
 # beyond the first of a part, and sends of a part already logged as stored
 # (kept or sent) for an upload not since found broken: a resumed upload
@@ -296,7 +296,7 @@ check "damaged source, multipart: the upload was aborted, no state left" \
 check "damaged source, multipart: no orphaned upload on the server" \
 	sh -c '! "$1" --config "$2" orphans 2>/dev/null | grep -q dmg' - "$ST" "$T/p.conf"
 
-# ---- part digests taken when the file is written (dockd/partsum.h) ----------
+# ---- part digests taken when the file is written (dockd/ingest/partsum.h) ----------
 # storetool seal leaves FILE.parts as dockd's ingest does with an s3://
 # target; put then sends those digests without hashing, and the server's
 # checks of them are the check of the vault copy.

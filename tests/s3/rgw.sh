@@ -15,7 +15,7 @@
 # DIR/env (shell-sourceable) defines S3_ENDPOINT_HTTP, S3_ENDPOINT_HTTPS,
 # S3_CA_FILE (the throwaway test CA that signed the server certificate for
 # IP:127.0.0.1 and DNS:localhost), S3_REGION, S3_ACCESS_KEY, S3_SECRET_KEY,
-# S3_CREDS_FILE (0600, the format of s3_creds_load in dockd/s3.h),
+# S3_CREDS_FILE (0600, the format of s3_creds_load in dockd/store/s3/s3.h),
 # S3_OTHER_ACCESS_KEY, S3_OTHER_SECRET_KEY (a second user who owns nothing),
 # S3_RGW_DIR, and RGW_MON_PID, RGW_OSD_PID, RGW_RGW_PID.
 #

@@ -1,4 +1,4 @@
-/* s3tool - a command line over dockd's S3 client (dockd/s3.h), for tests
+/* s3tool - a command line over dockd's S3 client (dockd/store/s3/s3.h), for tests
  * and humans.
  *
  *   s3tool --endpoint URL --bucket B --creds FILE [--region R] [--ca FILE]

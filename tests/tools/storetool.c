@@ -1,4 +1,4 @@
-/* storetool - drive a storage target (dockd/store.h) outside dockd, for
+/* storetool - drive a storage target (dockd/store/store.h) outside dockd, for
  * tests and benches.
  *
  *   storetool --config dockd.conf [-v] put KEY FILE [--category C] [--case N]
@@ -107,7 +107,7 @@ static int given_sha256(int fd, const char *hex, uint64_t *size, uint8_t md[32])
 	return 0;
 }
 
-/* evfile output: to the writer thread (dockd/dwrite.h), as dockd's ingest
+/* evfile output: to the writer thread (dockd/ingest/dwrite.h), as dockd's ingest
  * writes it: the ciphertext SHA-256 (and with an s3:// target each part's
  * digests) are taken there while this thread encrypts. */
 struct seal_out {
@@ -128,7 +128,7 @@ static void seal_tap(void *ctx, const uint8_t *buf, size_t len)
 }
 
 /* With an s3:// target: the part digests dockd's ingest would take
- * (dockd/ingest.c parts_start). */
+ * (dockd/ingest/ingest.c parts_start). */
 static int seal_parts(const struct dock_config *c, struct evfile_writer *w, unsigned log2,
 		      uint64_t size, struct seal_out *o)
 {

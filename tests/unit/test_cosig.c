@@ -31,7 +31,7 @@
 #include "ledger_cosig.h"
 #include "merkle.h"
 #include "witness.h"
-#include "../../dockd/config.h"
+#include "../../dockd/core/config.h"
 
 /* RFC 8032 section 7.1 TEST 1 secret key, as PKCS#8 PEM. */
 static const char rfc8032_pem[] =
@@ -428,7 +428,7 @@ static void test_witness_decisions(void **state)
 	assert_int_equal(system(path), 0);
 }
 
-/* dockd's [witness] section (dockd/config_witness.c). */
+/* dockd's [witness] section (dockd/core/config_witness.c). */
 static void test_witness_config(void **state)
 {
 	static const char base[] = "[dock]\nid = d1\nagency_id = a\n"

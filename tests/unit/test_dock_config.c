@@ -1,4 +1,4 @@
-/* Tests for dockd/config.c: defaults, every key kind, and clear errors. */
+/* Tests for dockd/core/config.c: defaults, every key kind, and clear errors. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../../dockd/config.h" /* custody/ has a config.h too */
+#include "../../dockd/core/config.h" /* custody/ has a config.h too */
 
 #define BASE "[dock]\nid = dock-01\nagency_id = metro\n[encryption]\nrecipients = /k/a.pub\n"
 

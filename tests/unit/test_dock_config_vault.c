@@ -1,4 +1,4 @@
-/* Tests for dockd/config_vault.c: the [vault] section (keep windows,
+/* Tests for dockd/core/config_vault.c: the [vault] section (keep windows,
  * free-space marks, holds, state directory). */
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../../dockd/config.h" /* custody/ has a config.h too */
+#include "../../dockd/core/config.h" /* custody/ has a config.h too */
 
 #define BASE "[dock]\nid = dock-01\nagency_id = metro\n[encryption]\nrecipients = /k/a.pub\n"
 

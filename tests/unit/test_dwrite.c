@@ -1,4 +1,4 @@
-/* Tests for the ingest's writer thread (dockd/dwrite.c) and the evfile
+/* Tests for the ingest's writer thread (dockd/ingest/dwrite.c) and the evfile
  * streaming mode that feeds it (custody/evfile_stream.c). */
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,5 +1,5 @@
 /*
- * test_enrol.c - the camera enrolment list (dockd/enrol.h) on a real
+ * test_enrol.c - the camera enrolment list (dockd/ingest/enrol.h) on a real
  * SQLite custody ledger: enroll, check (ok, unknown, key mismatch, revoked,
  * other agency), the re-enrolment rules, the events each change appends,
  * one-transaction atomicity, and that the ledger still verifies clean.

@@ -1,4 +1,4 @@
-/* Tests for the ingest's plaintext hash thread (dockd/hashq.c): borrowed
+/* Tests for the ingest's plaintext hash thread (dockd/ingest/hashq.c): borrowed
  * buffers and the copy ring give the SHA-256 of the stream in order. */
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,4 +1,4 @@
-/* Tests for the ingest-time S3 part digests (dockd/partsum.c): each part's
+/* Tests for the ingest-time S3 part digests (dockd/ingest/partsum.c): each part's
  * MD5 and SHA-256 whatever the feeding pattern, and a digest file that is
  * used only when it is whole and made for the same layout and ciphertext. */
 #include <stdarg.h>

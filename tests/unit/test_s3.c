@@ -1,5 +1,5 @@
 #define _GNU_SOURCE /* strcasestr */
-/* Tests for dockd/s3.c: credentials files, the token bucket, endpoint
+/* Tests for dockd/store/s3/s3.c: credentials files, the token bucket, endpoint
  * checks, and the engine's error mapping and retry policy against a tiny
  * canned HTTP server on 127.0.0.1 (real sockets, real libcurl; the real
  * RGW runs in tests/integration/s3_client.sh). */

@@ -1,4 +1,4 @@
-/* Tests for dockd/s3xml.c: real RGW 16.2 replies (captured from the test
+/* Tests for dockd/store/s3/s3xml.c: real RGW 16.2 replies (captured from the test
  * RGW, also in tests/fuzz/corpus/fuzz_s3xml/) and hostile documents. */
 #include <stdarg.h>
 #include <stddef.h>

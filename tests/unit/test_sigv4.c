@@ -1,4 +1,4 @@
-/* Tests for dockd/sigv4.c against published AWS test vectors.
+/* Tests for dockd/store/s3/sigv4.c against published AWS test vectors.
  *
  * 1. AWS's "aws-sig-v4-test-suite" (credentials AKIDEXAMPLE /
  *    wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY, 20150830T123600Z, us-east-1,

@@ -1,4 +1,4 @@
-/* Tests for the file:// storage target (dockd/store_file.c). */
+/* Tests for the file:// storage target (dockd/store/store_file.c). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>

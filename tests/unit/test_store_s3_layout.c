@@ -1,4 +1,4 @@
-/* Tests for the s3:// part layout (dockd/store_s3_mpu.c, s3t_layout): parts
+/* Tests for the s3:// part layout (dockd/store/store_s3_mpu.c, s3t_layout): parts
  * fall on encrypted chunk boundaries of a real evidence file, stay within
  * part_size_mb and S3's limits, and cover the object exactly. */
 #include <stdarg.h>

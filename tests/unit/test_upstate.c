@@ -1,4 +1,4 @@
-/* Tests for the durable multipart upload state (dockd/upstate.c), on a
+/* Tests for the durable multipart upload state (dockd/store/upstate.c), on a
  * real SQLite file. */
 #include <stdarg.h>
 #include <stddef.h>
