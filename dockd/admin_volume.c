@@ -131,13 +131,6 @@ static int on_file(void *ctx, const struct volc_file *f)
 	return 0;
 }
 
-static void on_skip(void *ctx, const char *why, const char *path)
-{
-	struct scan *s = ctx;
-
-	s->n_skip++;
-	printf("skip %s: %s\n", path, why);
-}
 
 /* Listing done: --verify reads each file (the listing callback cannot:
  * the channel is busy with the listing). */
@@ -177,6 +170,14 @@ struct both {
 	struct idx *x;
 };
 
+static void on_skip(void *ctx, const char *why, const char *path)
+{
+	struct both *b = ctx;
+
+	b->s->n_skip++;
+	printf("skip %s: %s\n", path, why);
+}
+
 static int on_file_both(void *ctx, const struct volc_file *f)
 {
 	struct both *b = ctx;
@@ -205,6 +206,7 @@ int admin_volume_scan(const char *config, int argc, char **argv)
 
 	if (!c)
 		return 1;
+	setvbuf(stdout, NULL, _IOLBF, 0); /* a line per file as it is read */
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--profile") && i + 1 < argc)
 			pname = argv[++i];
