@@ -220,6 +220,12 @@ build/fuzz/fuzz_partsum: tests/fuzz/fuzz_partsum.c build/fuzz/obj/dockd/partsum.
 build/fuzz/fuzz_linkmsg: tests/fuzz/fuzz_linkmsg.c build/fuzz/libprotocol.a
 	@echo "  FUZZLD  $@"
 	$(Q)clang $(FUZZ_BASE) -fsanitize=fuzzer,address,undefined -o $@ $^ $(LIBS)
+# fuzz_volmsg: the daemon's receiving side of the volume reader channel
+# and the profile matcher (dockd/volmsg.c, dockd/profile.c only).
+build/fuzz/fuzz_volmsg: tests/fuzz/fuzz_volmsg.c build/fuzz/obj/dockd/volmsg.o \
+		build/fuzz/obj/dockd/profile.o build/fuzz/libprotocol.a
+	@echo "  FUZZLD  $@"
+	$(Q)clang $(FUZZ_BASE) -fsanitize=fuzzer,address,undefined -o $@ $^ $(LIBS)
 fuzz: deps $(FUZZ_BINS)
 	sh tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BINS)
 

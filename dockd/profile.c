@@ -50,7 +50,7 @@ bool profile_name_ok(const char *name)
 {
 	size_t n = strlen(name);
 
-	if (n == 0 || n > 255 || strstr(name, ".."))
+	if (n == 0 || n > 255 || !strcmp(name, ".") || strstr(name, ".."))
 		return false;
 	for (size_t i = 0; i < n; i++) {
 		unsigned char ch = (unsigned char)name[i];
