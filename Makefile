@@ -118,7 +118,9 @@ $(BUILD)/bin/dockd: $(call obj,dockd/main.c) $(LIBDOCKD) $(LIBPROTO) $(LIBCUSTOD
 # linkw.c and linkc.c are rebuilt with -DLINK_ATTACK_TESTS; linked before
 # libdockd.a, they replace its copies. bin/dockd never contains this code.
 ATTACK_OBJ := $(BUILD)/obj/attack/linkw.o $(BUILD)/obj/attack/linkc.o \
-              $(BUILD)/obj/attack/linkw_attack.o
+              $(BUILD)/obj/attack/linkw_attack.o $(BUILD)/obj/attack/volw.o \
+              $(BUILD)/obj/attack/volc.o $(BUILD)/obj/attack/volmount.o \
+              $(BUILD)/obj/attack/volw_attack.o
 $(BUILD)/obj/attack/%.o: dockd/%.c
 	@mkdir -p $(@D)
 	@[ "$(V)" = 1 ] || echo "  CC      $< (attack)"

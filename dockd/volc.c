@@ -35,8 +35,11 @@ static void stop(struct volc *v, const char *what, const char *arg)
 	if (!v->dead) {
 		int n = snprintf(v->why, sizeof(v->why), "%s%s", what, arg);
 		(void)n;
-		kill(-v->pid, SIGKILL);
-		kill(v->pid, SIGKILL);
+		/* the supervisor kills its worker on SIGTERM and still unmounts
+		 * and removes its mount point; volc_close kills the whole group
+		 * if it does not exit in time */
+		shutdown(v->chan, SHUT_RDWR);
+		kill(v->pid, SIGTERM);
 		v->dead = 1;
 	}
 }
@@ -46,7 +49,20 @@ int volc_open(const char *fs, const char *source, int timeout_ms, struct volc **
 	char exe[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	char *argv[] = { "dockd", "--volume-mount", (char *)fs, (char *)source, NULL };
-	char *envp[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL };
+	char *envp[4] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL, NULL, NULL };
+#ifdef LINK_ATTACK_TESTS
+	/* test build: pass the attack on (volw_attack.c) */
+	char a1[128], a2[600];
+	const char *av = getenv("VOL_ATTACK");
+
+	if (av) {
+		snprintf(a1, sizeof(a1), "VOL_ATTACK=%s", av);
+		av = getenv("VOL_ATTACK_ARG");
+		snprintf(a2, sizeof(a2), "VOL_ATTACK_ARG=%s", av ? av : "");
+		envp[1] = a1;
+		envp[2] = a2;
+	}
+#endif
 	struct volc *v;
 	int sv[2];
 	pid_t pid;

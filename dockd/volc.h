@@ -14,7 +14,9 @@
  * path must match the profile again here with the kind the worker gave,
  * at most max_files of them; DATA must arrive at the next offset and stop
  * exactly at the end. A worker that breaks this, dies, or is silent for
- * timeout_ms is killed (the whole supervisor process group) and the
+ * timeout_ms is stopped (the channel shut, SIGTERM to the supervisor,
+ * which kills the worker and still unmounts and cleans up; volc_close
+ * kills the whole process group if it has not exited within 10 s) and the
  * volume fails with -ECONNABORTED; volc_why() says what happened.
  * Functions return 0 or -errno.
  */

@@ -122,11 +122,34 @@ static int mounted(const char *mnt)
 	return statfs(mnt, &sf) == 0 && (unsigned long)sf.f_type == FUSE_MAGIC;
 }
 
+static volatile pid_t worker_pid;
+
+/* SIGTERM from the daemon (it stopped trusting the worker): the worker
+ * dies, the normal unmount and cleanup follow. */
+static void on_term(int sig)
+{
+	(void)sig;
+	if (worker_pid > 0)
+		kill(worker_pid, SIGKILL);
+}
+
 static int run_worker(int rootfd)
 {
 	char exe[4096];
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	char *argv[] = { "dockd", "--volume-worker", NULL }, *envp[] = { NULL };
+	char *argv[] = { "dockd", "--volume-worker", NULL }, *envp[3] = { NULL, NULL, NULL };
+#ifdef LINK_ATTACK_TESTS
+	char a1[128], a2[600];
+	const char *av = getenv("VOL_ATTACK");
+
+	if (av) {
+		snprintf(a1, sizeof(a1), "VOL_ATTACK=%s", av);
+		av = getenv("VOL_ATTACK_ARG");
+		snprintf(a2, sizeof(a2), "VOL_ATTACK_ARG=%s", av ? av : "");
+		envp[0] = a1;
+		envp[1] = a2;
+	}
+#endif
 	pid_t pid;
 	int st;
 
@@ -147,6 +170,7 @@ static int run_worker(int rootfd)
 	}
 	if (pid < 0)
 		return 71;
+	worker_pid = pid;
 	close(rootfd);
 	while (waitpid(pid, &st, 0) < 0)
 		if (errno != EINTR)
@@ -178,7 +202,12 @@ int volm_main(int argc, char **argv)
 	pid_t drv;
 	int rootfd, st, rc;
 
+	struct sigaction sa;
+
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_term;
+	sigaction(SIGTERM, &sa, NULL);
 	if (argc != 4)
 		return 64;
 	fs = argv[2];

@@ -238,6 +238,14 @@ static int do_read(const struct walk *w, const struct volmsg *q)
 		}
 		m.u.data.offset = pos;
 		m.u.data.len = (uint32_t)g;
+#ifdef LINK_ATTACK_TESTS
+		if (volw_attack_name() && !strcmp(volw_attack_name(), "overrun") &&
+		    pos + (uint64_t)g >= end && g < (ssize_t)sizeof(data)) {
+			fprintf(stderr, "VOL_ATTACK: trying overrun\n");
+			m.u.data.len = (uint32_t)g + 1; /* one byte past the end */
+			g++;
+		}
+#endif
 		if ((r = volmsg_encode(&m, msgbuf, sizeof(msgbuf), &hl)) < 0)
 			break;
 		iov[0] = (struct iovec){ msgbuf, hl };
@@ -272,6 +280,9 @@ int volw_main(void)
 		fprintf(stderr, "dockd volume worker: sandbox: %s\n", strerror(-r));
 		return 70;
 	}
+#ifdef LINK_ATTACK_TESTS
+	volw_attack_early();
+#endif
 	for (;;) {
 		struct linkmsg_hdr h;
 		struct volmsg m;
@@ -293,6 +304,18 @@ int volw_main(void)
 			if (volmsg_list_to_profile(&m, &w.prof) < 0)
 				return 65;
 			r = walk_dir(&w, VOLW_FD_ROOT, "", 0);
+#ifdef LINK_ATTACK_TESTS
+			if (r == 0 && volw_attack_name() && !strcmp(volw_attack_name(), "outside")) {
+				struct volmsg f = { .type = VM_FILE };
+				const char *arg = getenv("VOL_ATTACK_ARG");
+
+				fprintf(stderr, "VOL_ATTACK: trying outside\n");
+				f.u.file.index = w.n;
+				f.u.file.kind = PROFILE_RECORDING;
+				snprintf(f.u.file.path, sizeof(f.u.file.path), "%s", arg ? arg : "X");
+				(void)send_msg(&f);
+			}
+#endif
 			if (r == -EPIPE)
 				return 0;
 			d.u.done.result = r;

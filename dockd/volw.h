@@ -25,4 +25,11 @@ int volw_main(void);
 /* The lockdown (volw_sandbox.c); 0 or -errno (the worker then exits). */
 int volw_sandbox_enter(void);
 
+#ifdef LINK_ATTACK_TESTS
+/* Test build only (volw_attack.c): $VOL_ATTACK's name, and the attacks
+ * tried right after the lockdown. */
+const char *volw_attack_name(void);
+void volw_attack_early(void);
+#endif
+
 #endif
