@@ -271,18 +271,11 @@ out:
 	return send_msg(&done);
 }
 
-int volw_main(void)
+static int serve(void)
 {
-	struct walk w = { 0 };
-	int r = volw_sandbox_enter();
+	static struct walk w;
+	int r;
 
-	if (r < 0) {
-		fprintf(stderr, "dockd volume worker: sandbox: %s\n", strerror(-r));
-		return 70;
-	}
-#ifdef LINK_ATTACK_TESTS
-	volw_attack_early();
-#endif
 	for (;;) {
 		struct linkmsg_hdr h;
 		struct volmsg m;
@@ -329,4 +322,20 @@ int volw_main(void)
 			return 65;
 		}
 	}
+}
+
+int volw_main(void)
+{
+	int r = volw_sandbox_enter();
+
+	if (r < 0) {
+		fprintf(stderr, "dockd volume worker: sandbox: %s\n", strerror(-r));
+		return 70;
+	}
+#ifdef LINK_ATTACK_TESTS
+	volw_attack_early();
+#endif
+	/* _exit: no atexit handlers after the lockdown (nothing to flush; an
+	 * ASan build's leak checker would need calls seccomp does not allow) */
+	_exit(serve());
 }
