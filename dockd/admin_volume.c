@@ -15,9 +15,11 @@
 #include "admin.h"
 #include "config.h"
 #include "volc.h"
+#include "wire.h"
 
 #define MIB (1024u * 1024u)
 #define SCAN_TIMEOUT_MS 30000
+#define ID_FILE_CAP 128u
 
 struct scan {
 	struct volc *v;
@@ -123,11 +125,11 @@ static int on_file(void *ctx, const struct volc_file *f)
 		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	if (f->kind == PROFILE_RECORDING)
 		s->n_rec++;
-	else
+	else if (f->kind == PROFILE_SIDECAR)
 		s->n_side++;
-	printf("file %s %s size=%llu mtime=%s", f->kind == PROFILE_RECORDING ? "recording" :
-		"sidecar", f->path, (unsigned long long)f->size, when);
-	printf("\n");
+	printf("file %s %s size=%llu mtime=%s\n", f->kind == PROFILE_RECORDING ? "recording" :
+	       f->kind == PROFILE_SIDECAR ? "sidecar" : "camera-id", f->path,
+	       (unsigned long long)f->size, when);
 	return 0;
 }
 
@@ -184,6 +186,48 @@ static int on_file_both(void *ctx, const struct volc_file *f)
 	int r = on_file(b->s, f);
 
 	return r ? r : collect(b->x, f);
+}
+
+struct idbuf {
+	char b[ID_FILE_CAP + 1];
+	size_t n;
+};
+
+static int id_sink(void *ctx, const uint8_t *p, size_t n)
+{
+	struct idbuf *ib = ctx;
+
+	if (n > ID_FILE_CAP - ib->n)
+		return -EFBIG;
+	memcpy(ib->b + ib->n, p, n);
+	ib->n += n;
+	return 0;
+}
+
+/* The camera's id from the profile's id_file: at most ID_FILE_CAP bytes,
+ * trailing blanks and line ends dropped, and then a valid protocol id
+ * (docs/protocol.md) or it is refused. Prints "camera-id ..."; 0 or the
+ * read's error. */
+static int read_id(struct volc *v, const struct volc_file *f)
+{
+	struct idbuf ib = { .n = 0 };
+	int r;
+
+	if (f->size > ID_FILE_CAP) {
+		printf("camera-id refused: %s is over %u bytes\n", f->path, ID_FILE_CAP);
+		return 0;
+	}
+	r = volc_read(v, f->index, 0, f->size, 0, id_sink, &ib);
+	if (r < 0)
+		return r;
+	while (ib.n && strchr(" \t\r\n", ib.b[ib.n - 1]))
+		ib.n--;
+	ib.b[ib.n] = '\0';
+	if (strlen(ib.b) != ib.n || !proto_id_valid(ib.b))
+		printf("camera-id refused: %s does not hold a valid id\n", f->path);
+	else
+		printf("camera-id %s\n", ib.b);
+	return 0;
 }
 
 static int usage(void)
@@ -248,6 +292,15 @@ int admin_volume_scan(const char *config, int argc, char **argv)
 	if (r == -E2BIG)
 		fprintf(stderr, "dockd volume-scan: refused: more than max_files=%u entries in "
 			"the directories profile '%s' enters\n", s.p->max_files, s.p->name);
+	for (size_t i = 0; r == 0 && i < x.n; i++)
+		if (x.f[i].kind == PROFILE_ID) {
+			x.f[i].path = x.path[i];
+			r = read_id(s.v, &x.f[i]);
+			if (r == -ESTALE || r == -ENODATA) {
+				printf("camera-id refused: %s changed while it was read\n", x.path[i]);
+				r = 0;
+			}
+		}
 	for (size_t i = 0; r == 0 && s.verify && i < x.n; i++) {
 		uint8_t sha[32], id[32];
 		char hs[65], hi[65];

@@ -134,6 +134,10 @@ static bool match_any(const struct msc_profile *p, const char *rel, bool prefix,
 			*kind = PROFILE_SIDECAR;
 			return true;
 		}
+	if (p->id_file[0] && match_one(p->id_file, comp, n, prefix)) {
+		*kind = PROFILE_ID;
+		return true;
+	}
 	return false;
 }
 

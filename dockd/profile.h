@@ -39,7 +39,8 @@
 #define PROFILE_PATH_MAX 1023      /* a relative path on the volume */
 #define PROFILE_ID_FILE_MAX 127
 
-enum profile_kind { PROFILE_NONE = 0, PROFILE_RECORDING = 1, PROFILE_SIDECAR = 2 };
+enum profile_kind { PROFILE_NONE = 0, PROFILE_RECORDING = 1, PROFILE_SIDECAR = 2,
+		    PROFILE_ID = 3 /* the id_file */ };
 
 struct msc_profile {
 	char name[PROFILE_NAME_MAX + 1];
@@ -78,8 +79,9 @@ bool profile_pattern_ok(const char *pat);
 bool profile_name_ok(const char *name);
 
 /* What the relative file path rel (components joined by '/') is under p:
- * PROFILE_RECORDING, PROFILE_SIDECAR or PROFILE_NONE. A recording pattern
- * wins over a sidecar one. */
+ * PROFILE_RECORDING, PROFILE_SIDECAR, PROFILE_ID (the id_file, matched
+ * case-insensitively) or PROFILE_NONE. A recording pattern wins over a
+ * sidecar one, a sidecar one over the id file. */
 enum profile_kind profile_match(const struct msc_profile *p, const char *rel);
 
 /* Whether a directory at rel (depth components, "" for the root) may

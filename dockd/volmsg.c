@@ -153,13 +153,13 @@ int volmsg_decode(const struct linkmsg_hdr *h, const uint8_t *p, struct volmsg *
 		m.u.list.n = (uint8_t)get_le(&r, 1);
 		if (m.u.list.max_depth < 1 || m.u.list.max_depth > PROFILE_DEPTH_MAX ||
 		    m.u.list.max_files < 1 || m.u.list.max_files > PROFILE_FILES_MAX ||
-		    m.u.list.n > 2 * PROFILE_PATTERNS_MAX)
+		    m.u.list.n > VOLMSG_PATTERNS_MAX)
 			return -EPROTO;
 		for (unsigned i = 0; i < m.u.list.n && !r.bad; i++) {
 			m.u.list.kind[i] = (uint8_t)get_le(&r, 1);
 			get_str(&r, m.u.list.pat[i], PROFILE_PATTERN_MAX);
-			if (!r.bad && ((m.u.list.kind[i] != PROFILE_RECORDING &&
-					m.u.list.kind[i] != PROFILE_SIDECAR) ||
+			if (!r.bad && (m.u.list.kind[i] < PROFILE_RECORDING ||
+				       m.u.list.kind[i] > PROFILE_ID ||
 				       !profile_pattern_ok(m.u.list.pat[i])))
 				return -EPROTO;
 		}
@@ -186,8 +186,8 @@ int volmsg_decode(const struct linkmsg_hdr *h, const uint8_t *p, struct volmsg *
 		m.u.file.size = get_le(&r, 8);
 		m.u.file.mtime_s = (int64_t)get_le(&r, 8);
 		get_str(&r, m.u.file.path, PROFILE_PATH_MAX);
-		if (!r.bad && ((m.u.file.kind != PROFILE_RECORDING &&
-				m.u.file.kind != PROFILE_SIDECAR) ||
+		if (!r.bad && ((m.u.file.kind < PROFILE_RECORDING ||
+				m.u.file.kind > PROFILE_ID) ||
 			       m.u.file.size > INT64_MAX || !path_ok(m.u.file.path)))
 			return -EPROTO;
 		break;
@@ -233,7 +233,7 @@ int volmsg_encode(const struct volmsg *m, uint8_t *buf, size_t cap, size_t *len_
 		put_le(&w, m->u.list.max_depth, 1);
 		put_le(&w, m->u.list.max_files, 4);
 		put_le(&w, m->u.list.n, 1);
-		for (unsigned i = 0; i < m->u.list.n && i < 2 * PROFILE_PATTERNS_MAX; i++) {
+		for (unsigned i = 0; i < m->u.list.n && i < VOLMSG_PATTERNS_MAX; i++) {
 			put_le(&w, m->u.list.kind[i], 1);
 			put_str(&w, m->u.list.pat[i], PROFILE_PATTERN_MAX);
 		}
@@ -298,6 +298,10 @@ void volmsg_list_from_profile(const struct msc_profile *p, struct volmsg *m)
 		m->u.list.kind[m->u.list.n] = PROFILE_SIDECAR;
 		memcpy(m->u.list.pat[m->u.list.n++], p->side[i], sizeof(p->side[i]));
 	}
+	if (p->id_file[0]) {
+		m->u.list.kind[m->u.list.n] = PROFILE_ID;
+		memcpy(m->u.list.pat[m->u.list.n++], p->id_file, sizeof(p->id_file));
+	}
 }
 
 int volmsg_list_to_profile(const struct volmsg *m, struct msc_profile *p)
@@ -308,9 +312,16 @@ int volmsg_list_to_profile(const struct volmsg *m, struct msc_profile *p)
 		return -EINVAL;
 	q.max_depth = m->u.list.max_depth;
 	q.max_files = m->u.list.max_files;
-	for (unsigned i = 0; i < m->u.list.n && i < 2 * PROFILE_PATTERNS_MAX; i++) {
+	for (unsigned i = 0; i < m->u.list.n && i < VOLMSG_PATTERNS_MAX; i++) {
 		int rec = m->u.list.kind[i] == PROFILE_RECORDING;
 		uint8_t *n = rec ? &q.n_rec : &q.n_side;
+
+		if (m->u.list.kind[i] == PROFILE_ID) {
+			if (q.id_file[0])
+				return -EINVAL; /* one id file */
+			memcpy(q.id_file, m->u.list.pat[i], sizeof(q.id_file));
+			continue;
+		}
 
 		if (*n >= PROFILE_PATTERNS_MAX)
 			return -EINVAL;

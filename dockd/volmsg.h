@@ -23,9 +23,13 @@
 #include "linkmsg.h"
 #include "profile.h"
 
+/* patterns in a VM_LIST: recordings, sidecars and the id file */
+#define VOLMSG_PATTERNS_MAX (2 * PROFILE_PATTERNS_MAX + 1)
+
 enum volmsg_type {
 	/* daemon -> worker */
-	VM_LIST = 96,      /* max_depth:u8 max_files:u32 n:u8 (kind:u8 pattern:str[127])*n */
+	VM_LIST = 96,      /* max_depth:u8 max_files:u32 n:u8 (kind:u8 pattern:str[127])*n;
+			    * kind 1 recording, 2 sidecar, 3 the id file (at most one) */
 	VM_READ = 97,      /* index:u32 offset:u64 length:u64 uncached:u8 */
 	VM_BYE = 98,       /* empty */
 	/* worker -> daemon */
@@ -48,8 +52,8 @@ struct volmsg {
 	uint8_t type;
 	union {
 		struct { uint8_t max_depth; uint32_t max_files; uint8_t n;
-			 uint8_t kind[2 * PROFILE_PATTERNS_MAX];
-			 char pat[2 * PROFILE_PATTERNS_MAX][PROFILE_PATTERN_MAX + 1]; } list;
+			 uint8_t kind[VOLMSG_PATTERNS_MAX];
+			 char pat[VOLMSG_PATTERNS_MAX][PROFILE_PATTERN_MAX + 1]; } list;
 		struct { uint32_t index; uint64_t offset, length; uint8_t uncached; } read;
 		struct { uint64_t offset; uint32_t len; const uint8_t *data; } data;
 		struct { uint32_t index; uint8_t kind; uint64_t size; int64_t mtime_s;

@@ -48,6 +48,8 @@ mcopy -i "$IMG" "$T/decoy" ::DCIM/100MEDIA/NOTES.TXT
 mcopy -i "$IMG" "$T/decoy" ::DCIM/100MEDIA/DEEP/A/X.MP4
 mcopy -i "$IMG" "$T/decoy" ::ROOT.MP4
 mcopy -i "$IMG" "$T/decoy" ::MISC/DEVICE.MP4
+printf 'BC200-0042\r\n' >"$T/id"
+mcopy -i "$IMG" "$T/id" ::MISC/DEVICE.ID
 before=$(sha "$IMG")
 
 check "FAT32: volume-scan --verify succeeds" scan volume-scan --verify "$IMG" || show
@@ -83,6 +85,7 @@ recipients = $T/agency-enc.pub
 
 [profile misc-cam]
 recordings = MISC/*.MP4
+id_file = MISC/DEVICE.ID
 file_tz = +02:00
 max_depth = 2
 
@@ -98,6 +101,7 @@ mkdir -p "$T/state" "$T/vault"
 if scan --config "$CONF" volume-scan --profile misc-cam "$IMG"; then
 	check "profile misc-cam: lists only MISC/DEVICE.MP4" has "^files 1 recordings 1 sidecars 0"
 	check "profile misc-cam: its file" has "file recording MISC/DEVICE.MP4 "
+	check "profile misc-cam: the camera's id read from its id_file" has "^camera-id BC200-0042$"
 else
 	not_ok "profile misc-cam: volume-scan failed"; show
 fi
@@ -137,6 +141,8 @@ ln -s /etc "$D/DCIM/200LINK"
 mkfifo "$D/DCIM/100MEDIA/FIFO.MP4"
 mknod "$D/DCIM/100MEDIA/NULL.MP4" c 1 3
 echo x >"$D/a/b/c/d/E.MP4"
+mkdir -p "$D/MISC"
+printf '../../etc/x\n' >"$D/MISC/device.id"
 i=0; while [ $i -lt 150 ]; do : >"$D/DCIM/MANY/F$i.MP4"; i=$((i + 1)); done
 check "dir: volume-scan succeeds" scan volume-scan --fs dir --verify "$D" || show
 check "dir: the regular recording is listed and verified" has "verify DCIM/100MEDIA/OK.MOV .*re-read-equal"
@@ -145,6 +151,8 @@ check "dir: a symlinked directory is refused" has "skip DCIM/200LINK: symlink"
 check "dir: a fifo is refused" has "skip DCIM/100MEDIA/FIFO.MP4: not a regular file"
 check "dir: a device node is refused" has "skip DCIM/100MEDIA/NULL.MP4: not a regular file"
 check "dir: nothing behind a link is listed" hasnt "shadow\|passwd"
+check "dir: an id file holding no valid id" scan --config "$CONF" volume-scan --profile misc-cam --fs dir "$D"
+check "... is refused, with a clear line" has "^camera-id refused: MISC/device.id does not hold a valid id$"
 scan --config "$CONF" volume-scan --profile strict --fs dir "$D"
 check "dir: more than max_files entries: refused" test $? -ne 0
 check "... with a clear error" errsays "refused: more than max_files=100 entries"

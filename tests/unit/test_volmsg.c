@@ -109,6 +109,10 @@ static void test_config(void **state)
 	assert_false(p->delete_after_release);
 	assert_int_equal(p->max_files, 50);
 	assert_int_equal(profile_match(p, "extra/x.mp4"), PROFILE_RECORDING);
+	assert_int_equal(profile_match(p, "sys/id.txt"), PROFILE_ID);
+	assert_true(profile_dir_wanted(p, "SYS"));
+	assert_int_equal(load("[profile x]\nrecordings = A/*.MP4\nid_file = SYS/*.ID\n", c, err,
+			      sizeof(err)), -EINVAL); /* no wildcard in id_file */
 	/* redefining the built-in one replaces it */
 	assert_int_equal(load("[profile generic-dcim]\nrecordings = X/*.MP4\n", c, err,
 			      sizeof(err)), 0);
@@ -155,6 +159,14 @@ static void test_roundtrip(void **state)
 	assert_int_equal(volmsg_list_to_profile(&out, &q), 0);
 	assert_int_equal(q.n_rec, p.n_rec);
 	assert_int_equal(q.n_side, p.n_side);
+	assert_string_equal(q.id_file, "");
+	snprintf(p.id_file, sizeof(p.id_file), "MISC/DEVICE.ID");
+	volmsg_list_from_profile(&p, &m);
+	assert_int_equal(volmsg_encode(&m, buf, sizeof(buf), &n), 0);
+	assert_int_equal(decode(buf, n, &out), 0);
+	assert_int_equal(volmsg_list_to_profile(&out, &q), 0);
+	assert_string_equal(q.id_file, "MISC/DEVICE.ID");
+	assert_int_equal(profile_match(&q, "misc/device.id"), PROFILE_ID);
 	assert_int_equal(profile_match(&q, "DCIM/1/A.MOV"), PROFILE_RECORDING);
 }
 
@@ -169,7 +181,7 @@ static void test_refusals(void **state)
 	assert_int_equal(volmsg_encode(&m, buf, sizeof(buf), &n), 0);
 	assert_int_equal(decode(buf, n, &out), -EPROTO); /* '..' component */
 	snprintf(m.u.file.path, sizeof(m.u.file.path), "DCIM/A.MP4");
-	m.u.file.kind = 3;
+	m.u.file.kind = 4;
 	assert_int_equal(volmsg_encode(&m, buf, sizeof(buf), &n), 0);
 	assert_int_equal(decode(buf, n, &out), -EPROTO); /* unknown kind */
 	m.u.file.kind = PROFILE_RECORDING;
