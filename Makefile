@@ -143,7 +143,9 @@ $(BUILD)/bin/custody-console: $(call obj,$(CONSOLE_SRC)) $(LIBCUSTODY)
 # linkw.c and linkc.c are rebuilt with -DLINK_ATTACK_TESTS; linked before
 # libdockd.a, they replace its copies. bin/dockd never contains this code.
 ATTACK_OBJ := $(BUILD)/obj/attack/linkw.o $(BUILD)/obj/attack/linkc.o \
-              $(BUILD)/obj/attack/linkw_attack.o
+              $(BUILD)/obj/attack/linkw_attack.o $(BUILD)/obj/attack/volw.o \
+              $(BUILD)/obj/attack/volc.o $(BUILD)/obj/attack/volmount.o \
+              $(BUILD)/obj/attack/volw_attack.o
 $(BUILD)/obj/attack/%.o: dockd/link/%.c
 	@mkdir -p $(@D)
 	@[ "$(V)" = 1 ] || echo "  CC      $< (attack)"
@@ -244,6 +246,12 @@ build/fuzz/fuzz_partsum: tests/fuzz/fuzz_partsum.c build/fuzz/obj/dockd/ingest/p
 # fuzz_linkmsg: the daemon's receiving side of the link-worker channel
 # (protocol/linkmsg.h); protocol objects only.
 build/fuzz/fuzz_linkmsg: tests/fuzz/fuzz_linkmsg.c build/fuzz/libprotocol.a
+	@echo "  FUZZLD  $@"
+	$(Q)clang $(FUZZ_BASE) -fsanitize=fuzzer,address,undefined -o $@ $^ $(LIBS)
+# fuzz_volmsg: the daemon's receiving side of the volume reader channel
+# and the profile matcher (dockd/volmsg.c, dockd/profile.c only).
+build/fuzz/fuzz_volmsg: tests/fuzz/fuzz_volmsg.c build/fuzz/obj/dockd/volmsg.o \
+		build/fuzz/obj/dockd/profile.o build/fuzz/libprotocol.a
 	@echo "  FUZZLD  $@"
 	$(Q)clang $(FUZZ_BASE) -fsanitize=fuzzer,address,undefined -o $@ $^ $(LIBS)
 fuzz: deps $(FUZZ_BINS)

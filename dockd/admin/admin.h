@@ -33,5 +33,8 @@ int admin_revoke(const char *config, int argc, char **argv);
 int admin_cameras(const char *config, int argc, char **argv);
 int admin_fixity(const char *config, int argc, char **argv);
 int admin_purge(const char *config, int argc, char **argv); /* admin_purge.c */
+/* admin_volume.c: read a mass-storage camera volume through the sandboxed
+ * reader and print what a camera profile makes of it (reads only). */
+int admin_volume_scan(const char *config, int argc, char **argv);
 
 #endif

@@ -300,6 +300,8 @@ static int set_other_key(struct parse_ctx *x, const char *s, const char *k, cons
 		return dcfg_fixity_key(c, k, v, why);
 	if (!strcmp(s, "vault"))
 		return dcfg_vault_key(c, k, v, why);
+	if (!strncmp(s, "profile ", 8))
+		return dcfg_profile_key(c, s + 8, k, v, why);
 	*why = "unknown section";
 	return -ENOKEY;
 }
@@ -353,6 +355,7 @@ static void set_defaults(struct dock_config *c)
 	dcfg_witness_defaults(c);
 	dcfg_fixity_defaults(c);
 	dcfg_vault_defaults(c);
+	dcfg_profile_defaults(c);
 }
 
 /* Fill paths that default to places under state_dir. */
@@ -453,6 +456,8 @@ int dock_config_load_string(const char *name, const char *text, struct dock_conf
 		r = dcfg_storage_check(c, text, err, errlen);
 	if (r == 0)
 		r = dcfg_vault_check(c, err, errlen);
+	if (r == 0)
+		r = dcfg_profile_check(c, err, errlen);
 	if (r == 0)
 		*out = *c;
 out:

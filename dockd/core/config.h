@@ -25,6 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "profile.h"
 #include "retention.h"
 
 #define DOCK_CONFIG_PATH_MAX 512
@@ -33,6 +34,7 @@
 #define DOCK_CONFIG_MAX_USB_IDS 16
 #define DOCK_CONFIG_MAX_WINDOWS 8
 #define DOCK_CONFIG_MAX_WITNESSES 8
+#define DOCK_CONFIG_MAX_PROFILES 8 /* [profile NAME] sections, built-in included */
 #define DOCK_CONFIG_FILE_MAX (64 * 1024) /* bytes */
 #define DOCK_CONFIG_LINE_MAX 199         /* libinih's line buffer, minus NUL */
 
@@ -134,6 +136,12 @@ struct dock_config {
 	uint32_t fixity_items;        /* items per audit run (1000) */
 	uint64_t fixity_bytes_per_s;  /* read rate limit (50 MiB/s); 0 = unlimited */
 
+	/* [profile NAME] (config_profile.c, profile.h): camera profiles of USB
+	 * mass-storage cameras; profiles[0] is the built-in generic-dcim unless
+	 * the file redefines it */
+	struct msc_profile profiles[DOCK_CONFIG_MAX_PROFILES];
+	size_t n_profiles;
+
 	/* [vault] (config_vault.c; local purge and space, docs/operations.md) */
 	int32_t keep_days;          /* local keep window after stored_local (30; -1 never) */
 	struct dock_keep_rule {     /* keep.<category> = days (-1 never by age) */
@@ -180,5 +188,8 @@ bool dock_config_upload_window(const struct dock_config *c, unsigned minute, uns
 /* Nothing in struct dock_config is heap-allocated today; kept so callers
  * do not change when that does. */
 void dock_config_free(struct dock_config *c);
+
+/* The profile called name, or NULL. */
+const struct msc_profile *dock_config_profile(const struct dock_config *c, const char *name);
 
 #endif

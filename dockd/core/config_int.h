@@ -46,4 +46,11 @@ int dcfg_vault_check(const struct dock_config *c, char *err, size_t errlen);
 /* "90d", "6m", "2y", "indefinite" (-1) -> days (config.c). */
 int dcfg_parse_duration_days(const char *v, int32_t *out);
 
+/* [profile NAME] (config_profile.c): defaults (the built-in profile), one
+ * key, and the check that each profile is complete. */
+void dcfg_profile_defaults(struct dock_config *c);
+int dcfg_profile_key(struct dock_config *c, const char *name, const char *k, const char *v,
+		     const char **why);
+int dcfg_profile_check(const struct dock_config *c, char *err, size_t errlen);
+
 #endif

@@ -14,6 +14,8 @@
 #include "daemon.h"
 #include "linkc.h"
 #include "linkw.h"
+#include "volc.h"
+#include "volw.h"
 
 struct subcommand {
 	const char *name;
@@ -29,12 +31,14 @@ static const struct subcommand subcommands[] = {
 	{ "cameras", admin_cameras },
 	{ "fixity", admin_fixity },
 	{ "purge", admin_purge },
+	{ "volume-scan", admin_volume_scan },
 };
 
 static int usage(FILE *f)
 {
 	fputs("usage: dockd --config FILE [--exit-when-idle]\n"
 	      "       dockd --config FILE keygen | enroll ... | revoke ... | cameras [--json]\n"
+	      "       dockd [--config FILE] volume-scan [--profile NAME] [--fs auto|vfat|exfat|dir] [--verify] SOURCE\n"
 	      "       dockd --config FILE fixity [--items N] [--bytes-per-s N] [--json]\n"
 	      "       dockd --config FILE purge --dry-run\n"
 	      "       dockd certify --agency-key K --agency-id A --dock-id D ...\n"
@@ -53,6 +57,11 @@ int main(int argc, char **argv)
 	 * hand; it reads no configuration and locks itself down at once. */
 	if (argc == 4 && !strcmp(argv[1], "--link-worker"))
 		return linkw_main(argv[2], argv[3]);
+	/* The volume reader worker (volw.h): likewise exec'd by dockd only. */
+	if (argc == 2 && !strcmp(argv[1], "--volume-worker"))
+		return volw_main();
+	if (argc == 4 && !strcmp(argv[1], "--volume-mount"))
+		return volm_main(argc, argv);
 	link_init_exe();
 	for (i = 1; i < argc && !strncmp(argv[i], "-", 1); i++) {
 		if (!strcmp(argv[i], "--config") && i + 1 < argc)

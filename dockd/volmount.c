@@ -1,0 +1,280 @@
+/* volmount.c - the volume supervisor: `dockd --volume-mount FS SOURCE`,
+ * exec'd by volc.c (a fresh process: it holds no copy of the daemon's keys
+ * or ledger). It presents the camera's volume to the volume reader worker
+ * without the kernel ever parsing the volume's bytes:
+ *   1. FS "dir": SOURCE is a directory (profile testing, `volume-scan
+ *      --dir`); no mount, go to 5.
+ *   2. unshare(CLONE_NEWNS), / made private: the mount below exists only
+ *      in this process's namespace, nobody else on the dock sees it;
+ *   3. FS "auto" reads the boot sector's name field ("EXFAT   " or not);
+ *      exfat-fuse needs a block device: a regular file is attached to a
+ *      read-only, auto-clearing loop device first (LOOP_CONFIGURE);
+ *   4. the userspace driver (fusefat, or mount.exfat-fuse) runs in the
+ *      foreground as a child, read-only, on a fresh directory under /tmp;
+ *      the kernel sees FUSE requests, never FAT/exFAT structures;
+ *   5. the worker (`dockd --volume-worker`) gets the root as fd 3 and the
+ *      channel as fd 4;
+ *   6. when the worker exits: unmount, stop the driver, remove the
+ *      directory; exit with the worker's status (128 + signal if killed).
+ * Every child gets PR_SET_PDEATHSIG SIGKILL: a killed daemon leaves no
+ * driver or worker behind. Exit 3: the driver refused the volume. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/loop.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "volc.h"
+#include "volw.h"
+
+#define FUSE_MAGIC 0x65735546
+#define MOUNT_WAIT_MS 10000
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+static int is_exfat(const char *src)
+{
+	char b[11] = { 0 };
+	int fd = open(src, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : pread(fd, b, sizeof(b), 0);
+
+	if (fd >= 0)
+		close(fd);
+	return n == (ssize_t)sizeof(b) && !memcmp(b + 3, "EXFAT   ", 8);
+}
+
+/* A read-only loop device over the regular file src, into dev. */
+static int loop_attach(const char *src, char *dev, size_t cap)
+{
+	struct loop_config lc;
+	int ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC), fd = -1, lfd = -1, n, r = -EIO;
+
+	if (ctl < 0)
+		return -errno;
+	for (int tries = 0; tries < 8 && r < 0; tries++) {
+		if ((n = ioctl(ctl, LOOP_CTL_GET_FREE)) < 0)
+			break;
+		snprintf(dev, cap, "/dev/loop%d", n);
+		if ((fd = open(src, O_RDONLY | O_CLOEXEC)) < 0 ||
+		    (lfd = open(dev, O_RDONLY | O_CLOEXEC)) < 0) {
+			r = -errno;
+			break;
+		}
+		memset(&lc, 0, sizeof(lc));
+		lc.fd = (uint32_t)fd;
+		lc.info.lo_flags = LO_FLAGS_READ_ONLY | LO_FLAGS_AUTOCLEAR;
+		r = ioctl(lfd, LOOP_CONFIGURE, &lc) < 0 ? -errno : 0;
+		close(fd);
+		fd = -1;
+		if (r < 0) {
+			close(lfd);
+			lfd = -1;
+		}
+	}
+	close(ctl);
+	/* lfd stays open (and is inherited by the driver): autoclear frees the
+	 * device when the last user closes it */
+	return r < 0 ? r : 0;
+}
+
+static pid_t spawn(char *const argv[], int quiet)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		int nul = open("/dev/null", O_RDWR);
+
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (nul >= 0) {
+			dup2(nul, 0);
+			dup2(nul, 1);
+			if (quiet)
+				dup2(nul, 2);
+		}
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+static int mounted(const char *mnt)
+{
+	struct statfs sf;
+
+	return statfs(mnt, &sf) == 0 && (unsigned long)sf.f_type == FUSE_MAGIC;
+}
+
+static volatile pid_t worker_pid;
+
+/* SIGTERM from the daemon (it stopped trusting the worker): the worker
+ * dies, the normal unmount and cleanup follow. */
+static void on_term(int sig)
+{
+	(void)sig;
+	if (worker_pid > 0)
+		kill(worker_pid, SIGKILL);
+}
+
+static int run_worker(int rootfd)
+{
+	char exe[4096];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	char *argv[] = { "dockd", "--volume-worker", NULL }, *envp[3] = { NULL, NULL, NULL };
+#ifdef LINK_ATTACK_TESTS
+	char a1[128], a2[600];
+	const char *av = getenv("VOL_ATTACK");
+
+	if (av) {
+		snprintf(a1, sizeof(a1), "VOL_ATTACK=%s", av);
+		av = getenv("VOL_ATTACK_ARG");
+		snprintf(a2, sizeof(a2), "VOL_ATTACK_ARG=%s", av ? av : "");
+		envp[0] = a1;
+		envp[1] = a2;
+	}
+#endif
+	pid_t pid;
+	int st;
+
+	if (n <= 0)
+		return 71;
+	exe[n] = '\0';
+	pid = fork();
+	if (pid == 0) {
+		/* via a high fd: dup2 onto itself would keep close-on-exec */
+		int hi = fcntl(rootfd, F_DUPFD, 16);
+
+		if (hi < 0 || dup2(hi, VOLW_FD_ROOT) < 0)
+			_exit(126);
+		syscall(SYS_close_range, VOLW_FD_CHAN + 1, ~0U, 0);
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		execve(exe, argv, envp);
+		_exit(127);
+	}
+	if (pid < 0)
+		return 71;
+	worker_pid = pid;
+	close(rootfd);
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return 71;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static void stop_driver(const char *mnt, pid_t drv)
+{
+	int st;
+
+	if (umount2(mnt, 0) < 0)
+		(void)umount2(mnt, MNT_DETACH);
+	for (int i = 0; i < 50; i++) {
+		if (waitpid(drv, &st, WNOHANG) == drv)
+			return;
+		if (i == 20)
+			kill(drv, SIGTERM);
+		sleep_ms(50);
+	}
+	kill(drv, SIGKILL);
+	(void)waitpid(drv, &st, 0);
+}
+
+int volm_main(int argc, char **argv)
+{
+	const char *fs, *src;
+	char mnt[] = "/tmp/dockd-vol.XXXXXX", dev[64];
+	pid_t drv;
+	int rootfd, st, rc;
+
+	struct sigaction sa;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_term;
+	sigaction(SIGTERM, &sa, NULL);
+	if (argc != 4)
+		return 64;
+	fs = argv[2];
+	src = argv[3];
+	if (!strcmp(fs, "dir")) {
+		rootfd = open(src, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (rootfd < 0) {
+			fprintf(stderr, "dockd volume: %s: %s\n", src, strerror(errno));
+			return 66;
+		}
+		return run_worker(rootfd);
+	}
+	if (!strcmp(fs, "auto"))
+		fs = is_exfat(src) ? "exfat" : "vfat";
+	if (strcmp(fs, "vfat") && strcmp(fs, "exfat"))
+		return 64;
+	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
+		fprintf(stderr, "dockd volume: private mount namespace: %s\n", strerror(errno));
+		return 71;
+	}
+	if (!strcmp(fs, "exfat")) {
+		struct stat sb;
+
+		if (stat(src, &sb) < 0) {
+			fprintf(stderr, "dockd volume: %s: %s\n", src, strerror(errno));
+			return 66;
+		}
+		if (S_ISREG(sb.st_mode)) {
+			int r = loop_attach(src, dev, sizeof(dev));
+			if (r < 0) {
+				fprintf(stderr, "dockd volume: loop device for %s: %s\n", src,
+					strerror(-r));
+				return 71;
+			}
+			src = dev;
+		}
+	}
+	if (!mkdtemp(mnt)) {
+		fprintf(stderr, "dockd volume: mount point: %s\n", strerror(errno));
+		return 71;
+	}
+	{
+		char *vf[] = { "fusefat", "-f", "-o", "ro", (char *)src, mnt, NULL };
+		char *ex[] = { "mount.exfat-fuse", "-d", "-o", "ro", (char *)src, mnt, NULL };
+		drv = spawn(!strcmp(fs, "vfat") ? vf : ex, 1);
+	}
+	rc = drv < 0 ? 71 : 3;
+	for (int waited = 0; drv > 0 && waited < MOUNT_WAIT_MS; waited += 20) {
+		if (mounted(mnt)) {
+			rc = 0;
+			break;
+		}
+		if (waitpid(drv, &st, WNOHANG) == drv) {
+			drv = -1; /* it gave up: not a volume it can read */
+			break;
+		}
+		sleep_ms(20);
+	}
+	if (rc == 0) {
+		rootfd = open(mnt, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		rc = rootfd < 0 ? 3 : run_worker(rootfd);
+	} else {
+		fprintf(stderr, "dockd volume: the %s driver could not read %s (not a valid %s "
+			"volume, or damaged)\n", fs, src, fs);
+	}
+	if (drv > 0)
+		stop_driver(mnt, drv);
+	(void)rmdir(mnt);
+	return rc;
+}

@@ -1,0 +1,143 @@
+/* volw_sandbox.c - lock the volume reader worker down (see volw.h and
+ * docs/architecture.md, "The volume reader worker"). Same shape as the
+ * camera-link worker's (linkw_sandbox.c); differences: landlock grants
+ * READ_FILE and READ_DIR beneath the volume's root (fd 3) and nothing
+ * else, and seccomp also allows the calls that walk and read it (openat,
+ * getdents64, fstat, newfstatat, pread64, lseek, fadvise64, fcntl). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/landlock.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <seccomp.h>
+
+#include "volw.h"
+
+struct ll_attr {
+	uint64_t fs, net, scoped;
+};
+
+static int limit(int res, rlim_t v)
+{
+	struct rlimit rl = { v, v };
+
+	return setrlimit(res, &rl) < 0 ? -errno : 0;
+}
+
+static int set_limits(void)
+{
+	int r = limit(RLIMIT_CORE, 0);
+
+	if (r == 0)
+		r = limit(RLIMIT_NOFILE, VOLW_NOFILE);
+	if (r == 0)
+		r = limit(RLIMIT_NPROC, 0);
+	if (r == 0)
+		r = limit(RLIMIT_CPU, VOLW_CPU_S);
+	/* no RLIMIT_FSIZE: fd 2 may be the daemon's log file; landlock grants no write */
+#if !defined(__SANITIZE_ADDRESS__)
+	if (r == 0)
+		r = limit(RLIMIT_AS, (rlim_t)VOLW_AS_MB << 20);
+#endif
+	return r;
+}
+
+static int landlock(void)
+{
+	struct ll_attr a = { 0 };
+	struct landlock_path_beneath_attr pb = { 0 };
+	size_t size = sizeof(a.fs);
+	long abi = syscall(SYS_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION);
+	int fd, r = 0;
+
+	if (abi < 1)
+		return 0; /* seccomp below still applies; openat stays confined by O_NOFOLLOW walk */
+	a.fs = (1ULL << 13) - 1;
+	if (abi >= 2)
+		a.fs |= 1ULL << 13;
+	if (abi >= 3)
+		a.fs |= 1ULL << 14;
+	if (abi >= 5)
+		a.fs |= 1ULL << 15;
+	if (abi >= 4) {
+		a.net = 3;
+		size = 2 * sizeof(uint64_t);
+	}
+	if (abi >= 6) {
+		a.scoped = 3;
+		size = sizeof(a);
+	}
+	fd = (int)syscall(SYS_landlock_create_ruleset, &a, size, 0);
+	if (fd < 0)
+		return -errno;
+	pb.allowed_access = LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR;
+	pb.parent_fd = VOLW_FD_ROOT;
+	if (syscall(SYS_landlock_add_rule, fd, LANDLOCK_RULE_PATH_BENEATH, &pb, 0) < 0 ||
+	    syscall(SYS_landlock_restrict_self, fd, 0) < 0)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
+static int seccomp_install(void)
+{
+	static const int plain[] = {
+		SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(readv), SCMP_SYS(writev),
+		SCMP_SYS(recvfrom), SCMP_SYS(sendto), SCMP_SYS(recvmsg), SCMP_SYS(sendmsg),
+		SCMP_SYS(poll), SCMP_SYS(ppoll), SCMP_SYS(futex), SCMP_SYS(close),
+		SCMP_SYS(exit), SCMP_SYS(exit_group), SCMP_SYS(rt_sigreturn),
+		SCMP_SYS(clock_gettime), SCMP_SYS(gettimeofday), SCMP_SYS(clock_nanosleep),
+		SCMP_SYS(munmap), SCMP_SYS(mremap), SCMP_SYS(brk), SCMP_SYS(madvise),
+		SCMP_SYS(getrandom),
+		/* walking and reading the volume (landlock: read-only beneath fd 3) */
+		SCMP_SYS(openat), SCMP_SYS(getdents64), SCMP_SYS(fstat), SCMP_SYS(newfstatat),
+		SCMP_SYS(pread64), SCMP_SYS(lseek), SCMP_SYS(fadvise64), SCMP_SYS(fcntl),
+	};
+	scmp_filter_ctx f = seccomp_init(SCMP_ACT_KILL_PROCESS);
+	int r = f ? 0 : -ENOMEM;
+
+	for (size_t i = 0; r == 0 && i < sizeof(plain) / sizeof(plain[0]); i++)
+		r = seccomp_rule_add(f, SCMP_ACT_ALLOW, plain[i], 0);
+	if (r == 0)
+		r = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
+				     SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+	if (r == 0)
+		r = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 1,
+				     SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+#if defined(__SANITIZE_ADDRESS__)
+	if (r == 0)
+		r = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(sigaltstack), 0);
+#endif
+	if (r == 0)
+		r = seccomp_load(f);
+	seccomp_release(f);
+	return r;
+}
+
+int volw_sandbox_enter(void)
+{
+	int r = 0;
+
+	(void)close(0);
+	(void)close(1);
+	if (syscall(SYS_close_range, VOLW_FD_CHAN + 1, ~0U, 0) < 0)
+		r = -errno;
+	if (r == 0)
+		r = set_limits();
+	if (r == 0 && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		r = -errno;
+	if (r == 0 && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		r = -errno;
+	if (r == 0)
+		r = landlock();
+	if (r == 0)
+		r = seccomp_install();
+	return r;
+}
