@@ -150,6 +150,10 @@ $(BUILD)/obj/attack/%.o: dockd/link/%.c
 	@mkdir -p $(@D)
 	@[ "$(V)" = 1 ] || echo "  CC      $< (attack)"
 	$(Q)$(CC) $(INC) $(ALL_CFLAGS) -DLINK_ATTACK_TESTS -c $< -o $@
+$(BUILD)/obj/attack/%.o: dockd/volume/%.c
+	@mkdir -p $(@D)
+	@[ "$(V)" = 1 ] || echo "  CC      $< (attack)"
+	$(Q)$(CC) $(INC) $(ALL_CFLAGS) -DLINK_ATTACK_TESTS -c $< -o $@
 $(BUILD)/tests/dockd_attack: $(call obj,dockd/core/main.c) $(ATTACK_OBJ) $(LIBDOCKD) $(LIBPROTO) $(LIBCUSTODY)
 	@mkdir -p $(@D)
 	@echo "  LD      $@"
@@ -249,9 +253,9 @@ build/fuzz/fuzz_linkmsg: tests/fuzz/fuzz_linkmsg.c build/fuzz/libprotocol.a
 	@echo "  FUZZLD  $@"
 	$(Q)clang $(FUZZ_BASE) -fsanitize=fuzzer,address,undefined -o $@ $^ $(LIBS)
 # fuzz_volmsg: the daemon's receiving side of the volume reader channel
-# and the profile matcher (dockd/volmsg.c, dockd/profile.c only).
-build/fuzz/fuzz_volmsg: tests/fuzz/fuzz_volmsg.c build/fuzz/obj/dockd/volmsg.o \
-		build/fuzz/obj/dockd/profile.o build/fuzz/libprotocol.a
+# and the profile matcher (dockd/volume/volmsg.c, dockd/volume/profile.c only).
+build/fuzz/fuzz_volmsg: tests/fuzz/fuzz_volmsg.c build/fuzz/obj/dockd/volume/volmsg.o \
+		build/fuzz/obj/dockd/volume/profile.o build/fuzz/libprotocol.a
 	@echo "  FUZZLD  $@"
 	$(Q)clang $(FUZZ_BASE) -fsanitize=fuzzer,address,undefined -o $@ $^ $(LIBS)
 fuzz: deps $(FUZZ_BINS)

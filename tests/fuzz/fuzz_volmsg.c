@@ -1,7 +1,7 @@
 /* fuzz_volmsg.c - libFuzzer target for the daemon's receiving side of the
- * volume reader worker's channel (dockd/volmsg.h; dockd/volc.c reads every
+ * volume reader worker's channel (dockd/volume/volmsg.h; dockd/volume/volc.c reads every
  * worker message through volmsg_hdr_decode + volmsg_decode) and for the
- * profile matcher it applies to each listed path (dockd/profile.h).
+ * profile matcher it applies to each listed path (dockd/volume/profile.h).
  *
  * The input is a stream of messages: header, then exactly `length` payload
  * bytes, until one fails or the bytes run out. A message that decodes is

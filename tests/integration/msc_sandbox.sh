@@ -2,7 +2,7 @@
 # The volume reader worker's sandbox and the daemon's checks of it
 # (docs/architecture.md, "The volume reader worker"). build/tests/
 # dockd_attack is dockd whose volume worker, once locked down, tries the
-# attack named by VOL_ATTACK (dockd/volw_attack.c). Reading a dock file,
+# attack named by VOL_ATTACK (dockd/volume/volw_attack.c). Reading a dock file,
 # leaving the volume through "..", writing to the volume: refused by
 # landlock (EACCES), the scan goes on and the secret never shows. A
 # socket or an exec: seccomp kills the worker. Listing a file outside the

@@ -1,5 +1,5 @@
-/* test_volmsg.c - camera profiles (dockd/profile.h, [profile NAME] in
- * dockd.conf) and the volume reader channel's messages (dockd/volmsg.h):
+/* test_volmsg.c - camera profiles (dockd/volume/profile.h, [profile NAME] in
+ * dockd.conf) and the volume reader channel's messages (dockd/volume/volmsg.h):
  * matching (case-insensitive, '*' never crosses '/', directories entered
  * only on a pattern's way), refused names and patterns, config errors
  * naming the key, round trips, and refusal of malformed messages. Also
@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "../../dockd/config.h" /* custody/ has a config.h too */
+#include "../../dockd/core/config.h" /* custody/ has a config.h too */
 #include "volmsg.h"
 
 static uint8_t buf[LINKMSG_HDR_LEN + LINKMSG_SMALL_MAX];
