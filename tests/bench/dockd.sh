@@ -14,8 +14,14 @@
 #        BENCH dockd_docking_1GiB      s     connect -> storage_verified
 #        BENCH dockd_ingest_cpu_per_GiB s    CPU time (user + sys) of dockd and
 #                                            its camera-link worker from start
-#                                            to stored_local, per GiB
-#   2. sixteen cameras docking at once, one recording each:
+#                                            to stored_local, per GiB (target
+#                                            <= 2.0)
+#        BENCH dockd_ingest_cpu_daemon_per_GiB / _cpu_worker_per_GiB  s
+#                                            the same split: dockd's own threads,
+#                                            and its child processes (the
+#                                            camera-link worker)
+#   2. sixteen cameras docking at once, one recording each, NROUNDS16 rounds
+#      (default ROUNDS; a new recording per camera each round); medians:
 #        BENCH dockd_16cam_aggregate   MB/s  total bytes / first ingest_started
 #                                            -> last stored_local
 #        BENCH dockd_16cam_min / _max  MB/s  per-camera ingest throughput
@@ -24,7 +30,8 @@
 #                                            ingest rate (target >= 0.8)
 #        BENCH dockd_16cam_min_vs_max  ratio slowest / fastest camera (target
 #                                            >= 0.67)
-#        BENCH dockd_16cam_cpu_per_GiB s     dockd's CPU seconds per GiB in the
+#        BENCH dockd_16cam_cpu_per_GiB s     CPU seconds of dockd and its camera-
+#                                            link workers per GiB in the
 #                                            16-camera run (against part 1's:
 #                                            is the aggregate short of the single
 #                                            camera's rate because each byte costs
@@ -33,7 +40,10 @@
 #                                            descendant processes during the
 #                                            16-camera run (sampled every
 #                                            0.5 s; target <= 64)
-#   Times come from the ledger's own event timestamps (ns).
+#   Every round's figures are printed as a `#` line before the medians.
+#   Times come from the ledger's own event timestamps (ns). On a machine
+#   other jobs load, the wall-clock rates and ratios swing with that load;
+#   the CPU figures (user + sys, from /proc) much less.
 # Environment (tests/bench.sh): TOP, BUILD, BIN, TBIN.
 # SIZE_MB (default 1024) and CAM_MB (default 128) scale it down; ROUNDS
 # (default 3) sets the dd/dock turns of part 1.
@@ -91,13 +101,18 @@ bytes=$(stat -c %s "$big")
 dk_start || { tail "$DK_LOG"; exit 1; }
 # dockd's own ticks plus its camera-link workers' (docs/architecture.md):
 # live ones from their stat, ended ones from dockd's cutime + cstime.
-cpu_ticks() {
-	ct=$(awk '{ print $14 + $15 + $16 + $17 }' "/proc/$DK_PID/stat")
+cpu_split() { # prints "DAEMON CHILDREN" ticks
+	set -- $(awk '{ print $14 + $15, $16 + $17 }' "/proc/$DK_PID/stat")
+	cs_d=$1 cs_c=$2
 	for cp in $(cat /proc/"$DK_PID"/task/*/children 2>/dev/null); do
-		ct=$((ct + $(awk '{ print $14 + $15 }' "/proc/$cp/stat" 2>/dev/null || echo 0)))
+		cs_c=$((cs_c + $(awk '{ print $14 + $15 }' "/proc/$cp/stat" 2>/dev/null || echo 0)))
 	done
-	echo "$ct"
+	echo "$cs_d $cs_c"
 }
+cpu_ticks() { set -- $(cpu_split); echo $(($1 + $2)); }
+# ticks for BYTES bytes, as seconds per GiB
+per_gib() { awk -v c="$1" -v tk="$(getconf CLK_TCK)" -v b="$2" \
+	'BEGIN { printf "%.2f\n", c / tk * 1073741824 / b }'; }
 
 run_dd() {
 	sync
@@ -116,7 +131,8 @@ run_dock() { # ROUND: a new recording of the same bytes each round
 	"$CAMSIM" add --dir "$DK/cams/BIG" --id "$rid" --file "$big" --category patrol >/dev/null ||
 		exit 1
 	sync
-	c0=$(cpu_ticks)
+	set -- $(cpu_split)
+	cd0=$1 cw0=$2
 	t0=$(now)
 	dk_dock_bg BIG
 	cam=$DK_CAM_PID
@@ -129,7 +145,8 @@ run_dock() { # ROUND: a new recording of the same bytes each round
 		kill -0 "$cam" 2>/dev/null || break
 		sleep 0.05
 	done
-	c1=$(cpu_ticks)
+	set -- $(cpu_split)
+	cd1=$1 cw1=$2
 	wait "$cam" || echo "# camsim exit $?"
 	dk_wait_stored "BIG/$rid" 600 || echo "# not storage_verified"
 	t1=$(now)
@@ -138,8 +155,11 @@ run_dock() { # ROUND: a new recording of the same bytes each round
 	echo "# run ${rid#REC-}: dockd ingest ${ing_s}s, $(mbps "$bytes" "$ing_s") MB/s"
 	mbps "$bytes" "$ing_s" >>"$W/dock.rates"
 	echo "$t1 - $t0" | bc >>"$W/dock.docking"
-	awk -v c="$((c1 - c0))" -v tk="$(getconf CLK_TCK)" -v b="$bytes" \
-		'BEGIN { printf "%.2f\n", c / tk * 1073741824 / b }' >>"$W/dock.cpu"
+	per_gib $((cd1 - cd0 + cw1 - cw0)) "$bytes" >>"$W/dock.cpu"
+	per_gib $((cd1 - cd0)) "$bytes" >>"$W/dock.cpu_d"
+	per_gib $((cw1 - cw0)) "$bytes" >>"$W/dock.cpu_w"
+	echo "# run ${rid#REC-}: CPU per GiB $(tail -1 "$W/dock.cpu") s" \
+		"(dockd $(tail -1 "$W/dock.cpu_d") s + camera-link worker $(tail -1 "$W/dock.cpu_w") s)"
 }
 median() { sort -n "$1" | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 r=1
@@ -154,6 +174,8 @@ echo "BENCH dd_fsync_$sz $dd_rate MB/s"
 echo "BENCH dockd_vs_dd_ratio $(awk -v a="$ing_rate" -v b="$dd_rate" 'BEGIN { printf "%.3f", a / b }') ratio"
 echo "BENCH dockd_docking_$sz $(median "$W/dock.docking" | xargs printf "%.2f") s"
 echo "BENCH dockd_ingest_cpu_per_GiB $(median "$W/dock.cpu") s"
+echo "BENCH dockd_ingest_cpu_daemon_per_GiB $(median "$W/dock.cpu_d") s"
+echo "BENCH dockd_ingest_cpu_worker_per_GiB $(median "$W/dock.cpu_w") s"
 dk_same BIG REC-1 || echo "# WARNING: the big recording did not decrypt byte-identical"
 rm -f "$DK/dec.bin" "$big" "$DK"/orig/BIG/REC-*.bin
 
@@ -174,57 +196,89 @@ pss_tree() {
 	for q in $pall; do awk '/^Pss:/ { print $2 }' "/proc/$q/smaps_rollup" 2>/dev/null; done |
 		awk '{ s += $1 } END { print s + 0 }'
 }
-echo 0 >"$W/pss.max"
-n0=$(grep -c ' stored locally' "$DK_LOG")
-c16=$(cpu_ticks)
-pids=""
-k=1
-while [ $k -le "$NCAM" ]; do
-	dk_dock_bg "C$k"
-	pids="$pids $DK_CAM_PID"
-	k=$((k + 1))
-done
-( while kill -0 "$DK_PID" 2>/dev/null; do
-	v=$(pss_tree); [ "$v" -gt "$(cat "$W/pss.max")" ] && echo "$v" >"$W/pss.max"
-	[ -f "$W/pss.stop" ] && break
-	sleep 0.5
-  done ) &
-pss_pid=$!
-# dockd's CPU until the last of them is stored locally (as in part 1: the
-# storage stage's copy is not counted), watched in the log like part 1.
-until [ $(( $(grep -c ' stored locally' "$DK_LOG") - n0 )) -ge "$NCAM" ]; do
-	alive=0
-	for p in $pids; do kill -0 "$p" 2>/dev/null && alive=1; done
-	[ "$alive" = 1 ] || break
-	sleep 0.05
-done
-c16=$(( $(cpu_ticks) - c16 ))
-for p in $pids; do wait "$p"; done
-dk_wait_count pulling 0 600
-dk_wait_count listed 0 60
-touch "$W/pss.stop"; wait "$pss_pid"
-item_rates | grep '^C' >"$W/rates"
-python3 - "$W/rates" "$NCAM" "$ing_rate" "$(cat "$W/pss.max")" "$c16" "$(getconf CLK_TCK)" <<'EOF'
+NROUNDS16=${NROUNDS16:-$ROUNDS}
+: >"$W/r16.txt"
+r=1
+while [ "$r" -le "$NROUNDS16" ]; do
+	if [ "$r" -gt 1 ]; then # a new recording on every camera (same bytes)
+		k=1
+		while [ $k -le "$NCAM" ]; do
+			"$CAMSIM" add --dir "$DK/cams/C$k" --id "REC-$r" --file "$DK/orig/C$k/REC-1.bin" \
+				--category patrol >/dev/null || exit 1
+			k=$((k + 1))
+		done
+	fi
+	echo 0 >"$W/pss.max"
+	rm -f "$W/pss.stop"
+	n0=$(grep -c ' stored locally' "$DK_LOG")
+	c16=$(cpu_ticks)
+	pids=""
+	k=1
+	while [ $k -le "$NCAM" ]; do
+		dk_dock_bg "C$k"
+		pids="$pids $DK_CAM_PID"
+		k=$((k + 1))
+	done
+	( while kill -0 "$DK_PID" 2>/dev/null; do
+		v=$(pss_tree); [ "$v" -gt "$(cat "$W/pss.max")" ] && echo "$v" >"$W/pss.max"
+		[ -f "$W/pss.stop" ] && break
+		sleep 0.5
+	  done ) &
+	pss_pid=$!
+	# CPU of dockd and its workers until the last of them is stored locally
+	# (as in part 1: the storage stage's copy is not counted), watched in
+	# the log like part 1.
+	until [ $(( $(grep -c ' stored locally' "$DK_LOG") - n0 )) -ge "$NCAM" ]; do
+		alive=0
+		for p in $pids; do kill -0 "$p" 2>/dev/null && alive=1; done
+		[ "$alive" = 1 ] || break
+		sleep 0.05
+	done
+	c16=$(( $(cpu_ticks) - c16 ))
+	for p in $pids; do wait "$p"; done
+	dk_wait_count pulling 0 600
+	dk_wait_count listed 0 60
+	touch "$W/pss.stop"; wait "$pss_pid"
+	item_rates | grep "^C[0-9]*/REC-$r " >"$W/rates"
+	python3 - "$W/rates" "$r" "$ing_rate" "$(cat "$W/pss.max")" "$c16" "$(getconf CLK_TCK)" \
+		>>"$W/r16.txt" <<'EOF'
 import sys
-n = sys.argv[2]
+rnd = sys.argv[2]
 single, pss = float(sys.argv[3]), int(sys.argv[4])
 cpu_s = int(sys.argv[5]) / int(sys.argv[6])
 rows = [l.split() for l in open(sys.argv[1])]
 rows = [(e, int(b), int(s), int(t)) for e, b, s, t in rows]
 if not rows:
-    print("# 16 cameras: no item reached stored_local"); sys.exit(0)
+    print("# round %s: no item reached stored_local" % rnd); sys.exit(0)
 total = sum(b for _, b, _, _ in rows)
 span = (max(t for *_, t in rows) - min(s for _, _, s, _ in rows)) / 1e9
 per = [b / ((t - s) / 1e9) / 1e6 for _, b, s, t in rows]
-print("# %d cameras, %d bytes in %.2f s" % (len(rows), total, span))
-print("BENCH dockd_%scam_aggregate %.1f MB/s" % (n, total / span / 1e6))
-print("BENCH dockd_%scam_min %.1f MB/s" % (n, min(per)))
-print("BENCH dockd_%scam_max %.1f MB/s" % (n, max(per)))
-print("# per camera MB/s: " + " ".join("%.1f" % v for v in sorted(per)))
-print("BENCH dockd_%scam_vs_single %.3f ratio" % (n, total / span / 1e6 / single))
-print("BENCH dockd_%scam_min_vs_max %.3f ratio" % (n, min(per) / max(per)))
-print("BENCH dockd_%scam_pss %.1f MiB" % (n, pss / 1024))
-print("BENCH dockd_%scam_cpu_per_GiB %.2f s" % (n, cpu_s * 1073741824 / total))
+agg = total / span / 1e6
+print("# round %s: %d cameras, %d bytes in %.2f s; per camera MB/s: %s" %
+      (rnd, len(rows), total, span, " ".join("%.1f" % v for v in sorted(per))))
+# a row per round: aggregate min max vs_single min_vs_max pss_MiB cpu_per_GiB
+print("R %.1f %.1f %.1f %.3f %.3f %.1f %.2f" % (agg, min(per), max(per), agg / single,
+      min(per) / max(per), pss / 1024, cpu_s * 1073741824 / total))
+EOF
+	r=$((r + 1))
+done
+python3 - "$W/r16.txt" "$NCAM" <<'EOF'
+import statistics, sys
+n = sys.argv[2]
+lines = open(sys.argv[1]).read().splitlines()
+for l in lines:
+    if l.startswith("#"):
+        print(l)
+rows = [[float(v) for v in l.split()[1:]] for l in lines if l.startswith("R ")]
+names = [("aggregate", "MB/s", "%.1f"), ("min", "MB/s", "%.1f"), ("max", "MB/s", "%.1f"),
+         ("vs_single", "ratio", "%.3f"), ("min_vs_max", "ratio", "%.3f"),
+         ("pss", "MiB", "%.1f"), ("cpu_per_GiB", "s", "%.2f")]
+for i, (k, unit, fmt) in enumerate(names):
+    print("# %scam_%s per round: %s" % (n, k, " ".join(fmt % r[i] for r in rows)))
+for i, (k, unit, fmt) in enumerate(names):
+    vals = [r[i] for r in rows]
+    if vals:
+        print(("BENCH dockd_%scam_%s " + fmt + " %s") % (n, k, statistics.median(vals), unit))
 EOF
 hwm=$(awk '/^VmHWM/ {print $2}' "/proc/$DK_PID/status")
 echo "BENCH dockd_peak_rss $(echo "scale=1; $hwm / 1024" | bc) MiB"
