@@ -231,7 +231,7 @@ install: all
 	if [ -f udev/70-evidence-dock.rules ]; then install -D -m 0644 udev/70-evidence-dock.rules $(DESTDIR)/lib/udev/rules.d/70-evidence-dock.rules; fi
 
 # Debian package (packaging/deb/build.sh; docs/operations.md).
-DEB_VERSION ?= 0.1.0
+DEB_VERSION ?= $(shell sed -n 's/^#define EVIDENCE_DOCK_VERSION "\(.*\)"$$/\1/p' protocol/version.h)
 .PHONY: deb
 deb: all
 	sh packaging/deb/build.sh $(BUILD) $(DEB_VERSION)
