@@ -82,7 +82,7 @@ fi
 # postinst against a scratch root (DPKG_ROOT): the account commands it runs
 # are recorded by stand-ins on PATH; directories and modes are real.
 mkdir -p "$T/fake" "$T/root"
-for c in adduser systemctl udevadm; do
+for c in adduser addgroup systemctl udevadm; do
 	printf '#!/bin/sh\necho "%s $*" >>"%s/calls"\n' "$c" "$T" >"$T/fake/$c"
 	chmod 755 "$T/fake/$c"
 done
@@ -94,6 +94,17 @@ PATH="$T/fake:$PATH" DPKG_ROOT="$T/root" sh "$T/ctl/postinst" configure "" >"$T/
 check "postinst configure succeeds" [ $? -eq 0 ]
 check "postinst creates the system user and group evidence-dock" \
 	grep -q "^adduser --system --group .*evidence-dock\$" "$T/calls"
+# Every group the shipped example configuration names (issue 15: the
+# example named evidence-clerks, which postinst never created, and dockd
+# stopped with "[query] socket ...: No such file or directory").
+groups=$(sed -n 's/^[[:space:]]*[a-z_]*group[[:space:]]*=[[:space:]]*\([^[:space:]#]*\).*/\1/p' \
+	"$TOP/packaging/deb/dockd.conf.example")
+check "the example configuration names a group" [ -n "$groups" ]
+for g in $groups; do
+	check "postinst creates group $g" grep -q "^addgroup --system $g\$" "$T/calls"
+	check "postinst puts evidence-dock in $g (dockd gives the socket to it)" \
+		grep -q "^adduser evidence-dock $g\$" "$T/calls"
+done
 check "state dir /var/lib/evidence-dock is 0700" [ "$(stat -c %a "$T/root/var/lib/evidence-dock")" = 700 ]
 check "vault dir is 0700" [ "$(stat -c %a "$T/root/var/lib/evidence-dock/vault")" = 700 ]
 check "/etc/evidence-dock is 0750" [ "$(stat -c %a "$T/root/etc/evidence-dock")" = 750 ]
