@@ -53,6 +53,11 @@ check "operations guide in the docs" has -rw-r--r-- usr/share/doc/evidence-dock/
 check "configuration reference in the docs" has -rw-r--r-- usr/share/doc/evidence-dock/dockd-config.md
 check "example configuration" has -rw-r--r-- usr/share/doc/evidence-dock/examples/dockd.conf
 check "copyright and changelog" sh -c "grep -q 'doc/evidence-dock/copyright\$' '$T/contents' && grep -q 'doc/evidence-dock/changelog.gz\$' '$T/contents'"
+check "man page dockd(8)" has -rw-r--r-- usr/share/man/man8/dockd.8.gz
+check "man page custody(1)" has -rw-r--r-- usr/share/man/man1/custody.1.gz
+check "man page dockd.conf(5)" has -rw-r--r-- usr/share/man/man5/dockd.conf.5.gz
+check "a man page per custody subcommand (custody-search.1)" \
+	has -rw-r--r-- usr/share/man/man1/custody-search.1.gz
 check "camsim (a test tool) is not packaged" sh -c "! grep -q camsim '$T/contents'"
 check "no file under /var or /etc (evidence and config are never package files)" \
 	sh -c "! grep -Eq ' \./(var|etc)/' '$T/contents'"
@@ -118,6 +123,7 @@ check "postrm purge says where the evidence is" grep -q "were kept" "$T/pi.log"
 if command -v lintian >/dev/null 2>&1; then
 	lintian --tag-display-limit 0 "$DEB" >"$T/lintian" 2>&1
 	check "lintian reports no error" sh -c "! grep -q '^E:' '$T/lintian'"
+	check "lintian finds every binary's man page" sh -c "! grep -q 'no-manual-page' '$T/lintian'"
 	grep '^[EW]:' "$T/lintian" | sed 's/^/# /'
 else
 	skip "lintian" "not installed"
