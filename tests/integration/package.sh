@@ -84,6 +84,14 @@ check "unit file passes systemd-analyze verify" sh -c "
 	exit 0"
 fi
 
+# A dock that fails at start must not restart forever (issue 15: the
+# example config looped under Restart=on-failure).
+u="$T/x/lib/systemd/system/evidence-dockd.service"
+check "the unit does not restart on a configuration error (exit 2)" \
+	grep -q '^RestartPreventExitStatus=2$' "$u"
+check "the unit stops retrying after repeated start failures" \
+	sh -c "grep -q '^StartLimitBurst=[1-9]' '$u' && grep -q '^StartLimitIntervalSec=[1-9]' '$u'"
+
 # postinst against a scratch root (DPKG_ROOT): the account commands it runs
 # are recorded by stand-ins on PATH; directories and modes are real.
 mkdir -p "$T/fake" "$T/root"
