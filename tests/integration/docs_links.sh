@@ -20,7 +20,8 @@ n=$(cat README.md docs/*.md | grep -c '\]([^)]*)')
 check "links were found ($n)" [ "$n" -gt 0 ]
 # docs/NAME.md named in any tracked text file
 git ls-files 2>/dev/null >"$T/files" || find . -path ./build -prune -o -type f -print >"$T/files"
-grep -v '^build/' "$T/files" | while read -r f; do
+# (this test is left out: its comments name the missing files it was for)
+grep -v -e '^build/' -e '^tests/integration/docs_links.sh$' "$T/files" | while read -r f; do
 	[ -f "$f" ] && grep -Io 'docs/[A-Za-z0-9_-]*\.md' "$f" 2>/dev/null | sort -u |
 	while read -r t; do [ -e "$t" ] || echo "$f: $t"; done
 done >"$T/bad-refs"
