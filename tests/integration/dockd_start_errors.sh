@@ -45,6 +45,14 @@ check "a missing state_dir is refused (it used to start)" refused nostate
 check "... naming state_dir, the cause and the fix" says nostate \
 	"[dock] state_dir $T/no-such-state: No such file or directory" "install -d -m 0700"
 
+# dockd keygen (the first command of a new dock) on a missing state_dir:
+# it said "custody.db: cannot create: No such file or directory"
+conf nostate2 "s|^state_dir = .*|state_dir = $T/no-state2|; s|^path = .*|path = $T/no-state2/custody.db|; s|^key = .*|key = $T/no-state2/dock.key|"
+"$DOCKD" --config "$T/nostate2.conf" keygen >"$T/nostate2.out" 2>&1
+check "dockd keygen on a missing state_dir fails" [ $? -ne 0 ]
+check "... naming state_dir and the fix" says nostate2 \
+	"[dock] state_dir $T/no-state2: No such file or directory" "install -d -m 0700"
+
 conf nogroup "s|^socket = .*|socket = $DK/q.sock\nsocket_group = no-such-group-$$|"
 check "a missing [query] socket_group is refused" refused nogroup
 check "... naming the group, not 'No such file or directory'" says nogroup \
