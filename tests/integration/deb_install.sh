@@ -90,6 +90,7 @@ install -m 0644 agency-enc.pub "$(val recipients)"
 # (/ read-only but the state and runtime directories), User, Group with
 # the user's supplementary groups, UMask, ExecStart.
 useradd --no-create-home -G "$(val socket_group)" clerk1 2>/dev/null # (for section 8)
+useradd --no-create-home alice 2>/dev/null # (custody-access.md's first admin)
 install -d -m "$(key RuntimeDirectoryMode)" -o "$U" -g "$G" "/run/$RT"
 D=/tmp # / is read-only from here
 mount --bind "/var/lib/$SD" "/var/lib/$SD"
@@ -114,6 +115,15 @@ sudo -u "$U" custody --config "$C" user add clerk1 --role clerk --agency "$(val 
 	--reason "deb install test" >"$D/useradd.out" 2>&1
 check "the service account maps clerk1 to a clerk role" [ $? -eq 0 ] ||
 	sed 's/^/#   /' "$D/useradd.out"
+# custody-access.md's bootstrap (the first admin) as written: the same
+# service account and configuration path as operations.md.
+awk '/^    +sudo -u / { on = 1 }
+	on { l = $0; sub(/^ +/, "", l); c = sub(/\\$/, "", l); acc = acc l; if (!c) { print acc; acc = ""; on = 0 } }' \
+	"$TOP/docs/custody-access.md" >"$D/access.txt"
+check "custody-access.md gives the first admin's command" [ "$(wc -l <"$D/access.txt")" -eq 1 ]
+cmd=$(cat "$D/access.txt")
+sh -c "$cmd" >"$D/access.out" 2>&1 </dev/null
+check "custody-access.md: $cmd" [ $? -eq 0 ] || sed 's/^/#   /' "$D/access.out"
 awk '/^## 8\./ { on = 1; next } on && /^#/ { exit } on' "$TOP/docs/operations.md" |
 	sed -n 's/^    \{1,\}\(custody .*\)/\1/p' | head -2 >"$D/clerk.txt"
 check "operations.md section 8 gives the clerk's commands" [ "$(wc -l <"$D/clerk.txt")" -eq 2 ]
