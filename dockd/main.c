@@ -59,12 +59,11 @@ static int usage(FILE *f)
  * configuration read (each subcommand's own parser would refuse them). */
 static bool sub_help(const struct subcommand *sc, int argc, char **argv)
 {
-	bool help = false, version = false;
+	bool help = argc > 1 && !strcmp(argv[1], "-h");
+	bool version = argc == 2 && !strcmp(argv[1], "--version"); /* alone, as custody's */
 
-	for (int a = 1; a < argc; a++) {
-		help = help || !strcmp(argv[a], "--help") || (a == 1 && !strcmp(argv[a], "-h"));
-		version = version || !strcmp(argv[a], "--version");
-	}
+	for (int a = 1; a < argc; a++)
+		help = help || !strcmp(argv[a], "--help");
 	if (help)
 		printf("usage: %s\n(see man dockd-%s, docs/dockd.md)\n", sc->usage, sc->name);
 	else if (version)

@@ -202,19 +202,19 @@ static void usage(FILE *f)
 		fprintf(f, "  %-12s %s\n", cmds[i].name, cmds[i].help);
 }
 
-/* `custody COMMAND --help` (or -h right after COMMAND) and `--version`:
- * answered here, before any option parsing or configuration, so that every
- * subcommand has them (its own parser would call --help a value or an
- * unexpected argument). Returns true when it printed. */
+/* `custody COMMAND --help` (anywhere; or -h right after COMMAND) and
+ * `custody COMMAND --version` (alone: `agency-sign ... --version N` is a
+ * policy version): answered here, before any option parsing or
+ * configuration, so that every subcommand has them (its own parser would
+ * call --help a value or an unexpected argument). True when it printed. */
 static bool sub_help(int argc, char **argv)
 {
 	const struct cmd_entry *e = NULL;
-	bool help = argc > 1 && !strcmp(argv[1], "-h"), version = false;
+	bool help = argc > 1 && !strcmp(argv[1], "-h");
+	bool version = argc == 2 && !strcmp(argv[1], "--version");
 
-	for (int a = 1; a < argc; a++) {
+	for (int a = 1; a < argc; a++)
 		help = help || !strcmp(argv[a], "--help");
-		version = version || !strcmp(argv[a], "--version");
-	}
 	if (!help && !version)
 		return false;
 	for (size_t k = 0; k < sizeof(cmds) / sizeof(cmds[0]); k++)

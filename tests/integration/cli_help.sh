@@ -39,6 +39,12 @@ check "custody search --officer X --help" answers "usage: custody [--config FILE
 	"$BIN/custody" search --officer X --help
 check "custody history ID --help" answers "usage: custody [--config FILE] history " \
 	"$BIN/custody" history CAM-1/REC-1 --help
+# --version after other arguments is the subcommand's own option (agency-
+# sign's policy version), never taken for the tool's version
+"$BIN/custody" agency-sign witnesses --key /nonexistent --agency-id pd-x --version 1 \
+	--quorum 1 --witness /nonexistent --out "$T/w.note" >"$T/out" 2>&1
+check "custody agency-sign ... --version 1 is not answered with the tool's version" \
+	sh -c "! grep -q '^custody $ver\$' '$T/out'"
 for c in $dockd_cmds; do
 	check "dockd $c --help" answers "dockd" "$BIN/dockd" "$c" --help
 	grep -qF " $c" "$T/out" || not_ok "dockd $c --help names $c"

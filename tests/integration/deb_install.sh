@@ -78,6 +78,9 @@ while IFS= read -r cmd; do
 	sh -c "$cmd" >"$D/step.out" 2>&1 </dev/null
 	rc=$?
 	check "operations.md: $cmd" [ $rc -eq 0 ] || sed 's/^/#   /' "$D/step.out" | tail -5
+	# and the file it says it writes (--out F, > F) is there
+	out=$(printf '%s\n' "$cmd" | sed -n 's/.*--out \([^ ]*\).*/\1/p; s/.*> *\([^ ]*\)$/\1/p' | head -1)
+	[ -z "$out" ] || check "... wrote $out" [ -s "$out" ]
 	h=$(grep -Eo '\b[0-9a-f]{64}\b' "$D/step.out" | tail -1)
 	case "$cmd" in *"dockd --config"*keygen*) hex=$h ;; esac
 done <"$D/walk.txt"
