@@ -261,15 +261,32 @@ build/fuzz/fuzz_volmsg: tests/fuzz/fuzz_volmsg.c build/fuzz/obj/dockd/volume/vol
 fuzz: deps $(FUZZ_BINS)
 	sh tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BINS)
 
-install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin
-	install -m 0755 $(BUILD)/bin/camsim $(DESTDIR)$(PREFIX)/bin/
-	if [ -f $(BUILD)/bin/custody ]; then install -m 0755 $(BUILD)/bin/custody $(DESTDIR)$(PREFIX)/bin/; fi
-	if [ -f $(BUILD)/bin/dockd ]; then install -m 0755 $(BUILD)/bin/dockd $(DESTDIR)$(PREFIX)/sbin/; fi
-	if [ -f udev/70-evidence-dock.rules ]; then install -D -m 0644 udev/70-evidence-dock.rules $(DESTDIR)/lib/udev/rules.d/70-evidence-dock.rules; fi
+# Man pages (packaging/man/build.sh; scdoc): dockd(8), custody(1),
+# dockd.conf(5) and one page per subcommand, from the command tables.
+.PHONY: man
+man: all
+	sh packaging/man/build.sh $(BUILD)/bin $(BUILD)/man
+
+# `make install`: what an administrator needs, never the test camera camsim.
+# Units and udev rules go to /lib (Debian's places, as in the .deb).
+DOCDIR := $(PREFIX)/share/doc/evidence-dock
+MANDIR := $(PREFIX)/share/man
+install: all man
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(DOCDIR)/examples \
+		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
+	install -m 0755 $(BUILD)/bin/custody $(DESTDIR)$(PREFIX)/bin/
+	install -m 0755 $(BUILD)/bin/dockd $(DESTDIR)$(PREFIX)/sbin/
+	install -D -m 0644 udev/70-evidence-dock.rules $(DESTDIR)/lib/udev/rules.d/70-evidence-dock.rules
+	install -D -m 0644 packaging/systemd/evidence-dockd.service \
+		$(DESTDIR)/lib/systemd/system/evidence-dockd.service
+	install -m 0644 packaging/deb/dockd.conf.example $(DESTDIR)$(DOCDIR)/examples/dockd.conf
+	install -m 0644 README.md docs/*.md $(DESTDIR)$(DOCDIR)/
+	install -m 0644 $(BUILD)/man/*.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 $(BUILD)/man/*.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m 0644 $(BUILD)/man/*.8 $(DESTDIR)$(MANDIR)/man8/
 
 # Debian package (packaging/deb/build.sh; docs/operations.md).
-DEB_VERSION ?= 0.1.0
+DEB_VERSION ?= $(shell sed -n 's/^#define EVIDENCE_DOCK_VERSION "\(.*\)"$$/\1/p' protocol/version.h)
 .PHONY: deb
 deb: all
 	sh packaging/deb/build.sh $(BUILD) $(DEB_VERSION)

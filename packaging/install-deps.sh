@@ -11,7 +11,7 @@ libinih-dev libjansson-dev libsystemd-dev libarchive-dev zlib1g-dev
 valgrind python3 python3-cryptography xxd util-linux fiu-utils
 libexpat1-dev ceph-mon ceph-osd radosgw ceph-common rclone faketime
 libdeflate-dev libmicrohttpd-dev libseccomp-dev systemd
-libp11-kit-dev softhsm2 opensc
+libp11-kit-dev softhsm2 opensc scdoc lintian
 libpam0g-dev liboath-dev libpam-wrapper chromium chromium-driver python3-selenium
 dosfstools exfatprogs mtools fusefat exfat-fuse"
 

@@ -5,7 +5,7 @@
  *   bInterfaceClass 0xFF, bInterfaceSubClass 0x42, bInterfaceProtocol 0x01
  *   exactly two endpoints: one bulk OUT (dock -> camera), one bulk IN
  *
- * Mapping of the byte stream (see docs/protocol-usb-notes.md):
+ * Mapping of the byte stream (docs/protocol.md, section 11 "USB mapping"):
  *
  *   send  one call = one protocol frame = one bulk OUT transfer. When the
  *         length is a multiple of the OUT endpoint's wMaxPacketSize the

@@ -43,7 +43,7 @@ int cmd_vkey_keygen(int argc, char **argv, int first, const char *name,
 	struct ckpt_vkey v;
 	char text[CKPT_MAX_VKEY], err[600] = "";
 	FILE *f;
-	int i, r;
+	int i, r, e;
 
 	for (i = first; i + 1 < argc; i += 2) {
 		if (!strcmp(argv[i], "--key")) key = argv[i + 1];
@@ -53,6 +53,15 @@ int cmd_vkey_keygen(int argc, char **argv, int first, const char *name,
 	}
 	if (i != argc || !key || !vk || !name || !ckpt_name_valid(name)) {
 		cmd_err("%s", usage);
+		return CMD_ERROR;
+	}
+	/* Before the key exists: a refusal must leave no key without its vkey
+	 * (a rerun would then refuse the key too). */
+	e = access(vk, F_OK) == 0 ? EEXIST : errno;
+	if (e != ENOENT) {
+		cmd_err("%s: %s: %s; refusing to overwrite it, no key was made; fix: choose "
+			"another --vkey path or remove the old file if it is not in use", what, vk,
+			e == EEXIST ? "the vkey file exists already" : strerror(e));
 		return CMD_ERROR;
 	}
 	/* --key is a new PEM file or a PKCS#11 URI (keyspec.h) */
@@ -71,7 +80,8 @@ int cmd_vkey_keygen(int argc, char **argv, int first, const char *name,
 	}
 	edkey_free(k);
 	if (!(f = fopen(vk, "wx")) || fprintf(f, "%s\n", text) < 0 || fclose(f)) {
-		cmd_err("%s: %s", vk, strerror(errno));
+		cmd_err("%s: %s: %s (the key %s was made: remove it before a rerun)", what, vk,
+			strerror(errno), key);
 		return CMD_ERROR;
 	}
 	printf("%s\n", text);

@@ -2,6 +2,7 @@
  * main.c - `custody`: global options and the subcommand dispatch table.
  *
  *   custody [--config FILE] [--db PATH] [--read-only] [--utc] COMMAND [ARGS...]
+ *   custody [COMMAND] --help | --version     usage or version on stdout, exit 0
  *
  * To add a subcommand: declare it in cmd.h and add one line to cmds[].
  */
@@ -15,6 +16,7 @@
 #include "cmd.h"
 #include "query.h"
 #include "publish.h"
+#include "version.h"
 
 struct cmd_entry {
 	const char *name;
@@ -201,6 +203,35 @@ static void usage(FILE *f)
 		fprintf(f, "  %-12s %s\n", cmds[i].name, cmds[i].help);
 }
 
+/* `custody COMMAND --help` (anywhere; or -h right after COMMAND) and
+ * `custody COMMAND --version` (alone: `agency-sign ... --version N` is a
+ * policy version): answered here, before any option parsing or
+ * configuration, so that every subcommand has them (its own parser would
+ * call --help a value or an unexpected argument). True when it printed. */
+static bool sub_help(int argc, char **argv)
+{
+	const struct cmd_entry *e = NULL;
+	bool help = argc > 1 && !strcmp(argv[1], "-h");
+	bool version = argc == 2 && !strcmp(argv[1], "--version");
+
+	for (int a = 1; a < argc; a++)
+		help = help || !strcmp(argv[a], "--help");
+	if (!help && !version)
+		return false;
+	for (size_t k = 0; k < sizeof(cmds) / sizeof(cmds[0]); k++)
+		if (!strcmp(cmds[k].name, argv[0]))
+			e = &cmds[k];
+	if (!e)
+		return false; /* unknown command: the caller says so */
+	if (version && !help)
+		printf("custody %s\n", EVIDENCE_DOCK_VERSION);
+	else
+		printf("usage: custody [--config FILE] %s %s\n"
+		       "(global options: custody --help; reference: docs/, man custody-%s)\n",
+		       e->name, e->help, e->name);
+	return true;
+}
+
 int main(int argc, char **argv)
 {
 	struct cmd_ctx ctx;
@@ -226,6 +257,9 @@ int main(int argc, char **argv)
 		} else if (!strcmp(o, "-h") || !strcmp(o, "--help")) {
 			usage(stdout);
 			return 0;
+		} else if (!strcmp(o, "--version")) {
+			printf("custody %s\n", EVIDENCE_DOCK_VERSION);
+			return 0;
 		} else {
 			cmd_err("unknown or incomplete option '%s'", o);
 			usage(stderr);
@@ -236,6 +270,8 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return CMD_ERROR;
 	}
+	if (sub_help(argc - i, argv + i))
+		return 0;
 	if (config) {
 		if (cust_config_load(config, &ctx.cfg, err, sizeof(err)) < 0) {
 			cmd_err("%s", err);

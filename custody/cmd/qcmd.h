@@ -11,6 +11,12 @@
 #include "cmd.h"
 #include "qconfig.h"
 
+/* The packaged unit's query socket (RuntimeDirectory=evidence-dock), used
+ * by `remote` and `status` when neither --socket nor --config is given: a
+ * clerk cannot read the 0640 config and should not have to type the path
+ * (docs/custody-access.md). */
+#define CMD_DEFAULT_SOCKET "/run/evidence-dock/custody.sock"
+
 /* Load [query]/[alert] of the --config file into qc (defaults without a
  * config). 0 or CMD_ERROR (message printed). serve.c */
 int cmd_qconfig(struct cmd_ctx *ctx, struct qconfig *qc);

@@ -179,6 +179,8 @@ int cmd_remote(struct cmd_ctx *ctx, int argc, char **argv)
 	}
 	if (!socket && qc.socket[0])
 		socket = qc.socket;
+	if (!socket && !ctx->have_config)
+		socket = CMD_DEFAULT_SOCKET; /* a clerk cannot read the 0640 config */
 	if (raw && socket && i == argc)
 		return raw_call(socket);
 	if (i >= argc || !socket) {

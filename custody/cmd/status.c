@@ -162,6 +162,8 @@ int cmd_status(struct cmd_ctx *ctx, int argc, char **argv)
 		return rc;
 	if (!a.socket && qc.socket[0])
 		a.socket = qc.socket;
+	if (!a.socket && !ctx->have_config)
+		a.socket = CMD_DEFAULT_SOCKET; /* a clerk cannot read the 0640 config */
 	if (!a.socket) {
 		cmd_err("status: no query service socket: set [query] socket "
 			"in the config file or give --socket PATH");

@@ -137,13 +137,23 @@ static int load_configs(struct admin_env *e, const char *config)
 int admin_open(struct admin_env *e, const char *cmd, const char *config, bool write)
 {
 	char err[512];
-	int r;
+	struct stat st;
+	int r, se;
 
 	memset(e, 0, sizeof(*e));
 	e->cmd = cmd;
 	admin_actor(e->actor, sizeof(e->actor));
 	if ((r = load_configs(e, config)) != ADMIN_OK)
 		return r;
+	/* before the ledger: "custody.db: cannot create" hid the cause */
+	se = stat(e->dc.state_dir, &st) < 0 ? errno : S_ISDIR(st.st_mode) ? 0 : ENOTDIR;
+	if (se) {
+		admin_err(cmd, "%s: [dock] state_dir %s: %s; fix: create it for the account that "
+			  "runs dockd (install -d -m 0700 -o evidence-dock %s; the Debian package "
+			  "does this) or correct state_dir", config ? config : "(no --config)",
+			  e->dc.state_dir, strerror(se), e->dc.state_dir);
+		return ADMIN_FAIL;
+	}
 	/* Also for reading: SQLite may create the -wal/-shm files, which
 	 * must not end up owned by root. */
 	if ((r = admin_become_owner(e->dc.state_dir)) < 0) {

@@ -35,6 +35,8 @@
 #include "qservice.h"
 #include "destroy.h"
 #include "holdsync.h"
+#include "startmsg.h"
+#include "statelock.h"
 #include "storage.h"
 #include "transport_sock.h"
 
@@ -81,8 +83,8 @@ static int snap_load(const char *path, struct dock_snap **out)
 	for (size_t i = 0; i < s->cfg.n_recipients; i++) {
 		r = agencykey_load_public(s->cfg.recipients[i], &s->recipients[i]);
 		if (r < 0) {
-			log_error("%s: [encryption] recipients: %s: %s", path, s->cfg.recipients[i],
-				  strerror(-r));
+			(void)startmsg_recipient(path, s->cfg.recipients[i], r, err, sizeof(err));
+			log_error("%s", err);
 			snap_free(s);
 			return -EINVAL;
 		}
@@ -181,12 +183,16 @@ static void alert_custody_cert(struct dockd *d)
 
 static int open_state(struct dockd *d, const struct dock_config *c)
 {
-	char err[600] = "";
+	char err[1600] = "";
 	int r;
 
 	if (mkdir(c->vault_dir, 0700) < 0 && errno != EEXIST) {
 		log_error("%s: %s", c->vault_dir, strerror(errno));
 		return -errno;
+	}
+	if ((r = startmsg_vault_writable(d->config_path, c->vault_dir, err, sizeof(err))) < 0) {
+		log_error("%s", err);
+		return r;
 	}
 	uint8_t pub[EDSIG_PUBKEY_LEN];
 
@@ -295,7 +301,11 @@ static int open_query(struct loop *lp, const struct dock_config *c)
 	if (r == 0)
 		r = qservice_open(&qsc, ledgerw_ledger(lp->d->w), &lp->qs);
 	if (r < 0) {
-		log_error("[query] socket %s: %s", lp->qc.socket, strerror(-r));
+		char why[1600];
+
+		(void)startmsg_query(lp->d->config_path, lp->qc.socket, lp->qc.socket_group, r,
+				     why, sizeof(why));
+		log_error("%s", why);
 		return r;
 	}
 	qservice_set_lock(lp->qs, qs_lock, qs_unlock, lp->d->w);
@@ -578,8 +588,9 @@ int dockd_run(const char *config_path, bool exit_when_idle)
 {
 	struct dockd *d = calloc(1, sizeof(*d));
 	struct loop lp = { .sfd = -1, .lfd = -1, .tfd = -1 };
+	char lerr[DOCK_CONFIG_PATH_MAX + 600];
 	sigset_t set;
-	int rc = 1;
+	int rc = 1, lock_fd = -1;
 
 	if (!d)
 		return 1;
@@ -600,6 +611,12 @@ int dockd_run(const char *config_path, bool exit_when_idle)
 		goto out;
 	}
 	log_set_level(d->snap->cfg.log_level);
+	/* one dockd per state: before any socket, sweep or ledger (statelock.h) */
+	if (statelock_take(d->snap->cfg.state_dir, config_path, &lock_fd, lerr,
+			   sizeof(lerr)) < 0) {
+		log_error("%s", lerr);
+		goto out;
+	}
 	if (load_identity(d, &d->snap->cfg) < 0 || open_state(d, &d->snap->cfg) < 0)
 		goto out;
 	alert_custody_cert(d);
@@ -630,5 +647,7 @@ out:
 	atomic_store(&d->stop, true);
 	close_loop(&lp);
 	free_dockd(d);
+	if (lock_fd >= 0)
+		close(lock_fd); /* last: the sockets are gone */
 	return rc;
 }

@@ -2,6 +2,7 @@
  *
  *   dockd --config FILE [--exit-when-idle]     run the daemon
  *   dockd [--config FILE] SUBCOMMAND ARGS...   administration (admin.h)
+ *   dockd [SUBCOMMAND] --help | --version      usage or version on stdout, exit 0
  *
  * Exit status: 0 success, 1 runtime failure, 2 usage or configuration.
  */
@@ -16,22 +17,34 @@
 #include "linkw.h"
 #include "volc.h"
 #include "volw.h"
+#include "version.h"
 
 struct subcommand {
 	const char *name;
 	int (*fn)(const char *config, int argc, char **argv);
+	const char *usage; /* `dockd SUBCOMMAND --help` */
 };
 
 /* Administration commands (dockd/admin.h). */
 static const struct subcommand subcommands[] = {
-	{ "keygen", admin_keygen },
-	{ "certify", admin_certify },
-	{ "enroll", admin_enroll },
-	{ "revoke", admin_revoke },
-	{ "cameras", admin_cameras },
-	{ "fixity", admin_fixity },
-	{ "purge", admin_purge },
-	{ "volume-scan", admin_volume_scan },
+	{ "keygen", admin_keygen, "dockd --config FILE keygen\n"
+	  "  create the dock's Ed25519 key at [dock] key and print its public key (hex)" },
+	{ "certify", admin_certify, "dockd certify --agency-key K --agency-id A --dock-id D "
+	  "--dock-pub HEX|--dock-pub-file F [--days N] --out CERT\n"
+	  "  run by the agency: certify a dock key" },
+	{ "enroll", admin_enroll, "dockd --config FILE enroll --serial S --pubkey HEX|--pubkey-file F "
+	  "--officer O [--model M] [--reason TEXT]\n  enroll a camera (ledger event)" },
+	{ "revoke", admin_revoke, "dockd --config FILE revoke --serial S --reason TEXT\n"
+	  "  revoke a camera (ledger event)" },
+	{ "cameras", admin_cameras, "dockd --config FILE cameras [--json]\n"
+	  "  list enrolled and revoked cameras" },
+	{ "fixity", admin_fixity, "dockd --config FILE fixity [--items N] [--bytes-per-s N] [--json]\n"
+	  "  run one fixity audit now" },
+	{ "purge", admin_purge, "dockd --config FILE purge --dry-run\n"
+	  "  vault copies the purge worker would remove now" },
+	{ "volume-scan", admin_volume_scan, "dockd [--config FILE] volume-scan [--profile NAME] "
+	  "[--fs auto|vfat|exfat|dir] [--verify] SOURCE\n"
+	  "  read a mass-storage camera's volume through the sandboxed reader (no ledger event)" },
 };
 
 static int usage(FILE *f)
@@ -42,9 +55,26 @@ static int usage(FILE *f)
 	      "       dockd --config FILE fixity [--items N] [--bytes-per-s N] [--json]\n"
 	      "       dockd --config FILE purge --dry-run\n"
 	      "       dockd certify --agency-key K --agency-id A --dock-id D ...\n"
+	      "       dockd --version | --help | SUBCOMMAND --help\n"
 	      "see docs/dockd.md\n",
 	      f);
 	return f == stdout ? 0 : 2;
+}
+
+/* `dockd SUBCOMMAND --help | -h | --version`: stdout, exit 0, no
+ * configuration read (each subcommand's own parser would refuse them). */
+static bool sub_help(const struct subcommand *sc, int argc, char **argv)
+{
+	bool help = argc > 1 && !strcmp(argv[1], "-h");
+	bool version = argc == 2 && !strcmp(argv[1], "--version"); /* alone, as custody's */
+
+	for (int a = 1; a < argc; a++)
+		help = help || !strcmp(argv[a], "--help");
+	if (help)
+		printf("usage: %s\n(see man dockd-%s, docs/dockd.md)\n", sc->usage, sc->name);
+	else if (version)
+		printf("dockd %s\n", EVIDENCE_DOCK_VERSION);
+	return help || version;
 }
 
 int main(int argc, char **argv)
@@ -70,13 +100,21 @@ int main(int argc, char **argv)
 			idle = true;
 		else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
 			return usage(stdout);
+		else if (!strcmp(argv[i], "--version")) {
+			printf("dockd %s\n", EVIDENCE_DOCK_VERSION);
+			return 0;
+		}
 		else
 			return usage(stderr);
 	}
 	if (i < argc) {
-		for (size_t k = 0; k < sizeof(subcommands) / sizeof(subcommands[0]); k++)
-			if (!strcmp(argv[i], subcommands[k].name))
-				return subcommands[k].fn(config, argc - i, argv + i);
+		for (size_t k = 0; k < sizeof(subcommands) / sizeof(subcommands[0]); k++) {
+			if (strcmp(argv[i], subcommands[k].name))
+				continue;
+			if (sub_help(&subcommands[k], argc - i, argv + i))
+				return 0;
+			return subcommands[k].fn(config, argc - i, argv + i);
+		}
 		fprintf(stderr, "dockd: unknown command '%s'\n", argv[i]);
 		return usage(stderr);
 	}

@@ -87,7 +87,13 @@ int dockkey_open(const char *spec, struct edsig_key **out, char *err, size_t err
 	if ((r = dockkey_check_file(spec, "dock key", err, errlen)) < 0)
 		return r;
 	r = edsig_load_private(spec, out);
-	if (r < 0)
+	if (r == -EACCES || r == -EPERM)
+		/* not a missing key: a new one would need a new certificate */
+		snprintf(err, errlen, "%s: dock key: uid %u that runs dockd cannot read it (%s): "
+			 "refusing to start; fix: chown %u %s && chmod 600 %s (do not run "
+			 "`dockd keygen`: the agency certified this key)", spec,
+			 (unsigned)geteuid(), strerror(-r), (unsigned)geteuid(), spec, spec);
+	else if (r < 0)
 		snprintf(err, errlen, "%s: dock key: %s (run `dockd keygen`)", spec,
 			 edsig_strerror(r));
 	return r;

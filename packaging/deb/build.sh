@@ -37,6 +37,14 @@ done
 [ -f "$top/README.md" ] && install -m 0644 "$top/README.md" "$doc/README.md"
 install -m 0644 "$top/packaging/deb/dockd.conf.example" "$doc/examples/dockd.conf"
 install -m 0644 "$top/packaging/deb/copyright" "$doc/copyright"
+# man pages (packaging/man/build.sh, scdoc), compressed as Debian wants
+sh "$top/packaging/man/build.sh" "$b/bin" "$stage/man" >/dev/null
+for m in "$stage"/man/*; do
+	sec=${m##*.}
+	install -d -m 0755 "$r/usr/share/man/man$sec"
+	gzip -9n <"$m" >"$r/usr/share/man/man$sec/$(basename "$m").gz"
+	chmod 0644 "$r/usr/share/man/man$sec/$(basename "$m").gz"
+done
 {
 	printf 'evidence-dock (%s) unstable; urgency=medium\n\n' "$ver"
 	printf '  * Package built from the source tree.\n\n'

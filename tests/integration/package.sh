@@ -53,6 +53,11 @@ check "operations guide in the docs" has -rw-r--r-- usr/share/doc/evidence-dock/
 check "configuration reference in the docs" has -rw-r--r-- usr/share/doc/evidence-dock/dockd-config.md
 check "example configuration" has -rw-r--r-- usr/share/doc/evidence-dock/examples/dockd.conf
 check "copyright and changelog" sh -c "grep -q 'doc/evidence-dock/copyright\$' '$T/contents' && grep -q 'doc/evidence-dock/changelog.gz\$' '$T/contents'"
+check "man page dockd(8)" has -rw-r--r-- usr/share/man/man8/dockd.8.gz
+check "man page custody(1)" has -rw-r--r-- usr/share/man/man1/custody.1.gz
+check "man page dockd.conf(5)" has -rw-r--r-- usr/share/man/man5/dockd.conf.5.gz
+check "a man page per custody subcommand (custody-search.1)" \
+	has -rw-r--r-- usr/share/man/man1/custody-search.1.gz
 check "camsim (a test tool) is not packaged" sh -c "! grep -q camsim '$T/contents'"
 check "no file under /var or /etc (evidence and config are never package files)" \
 	sh -c "! grep -Eq ' \./(var|etc)/' '$T/contents'"
@@ -79,10 +84,18 @@ check "unit file passes systemd-analyze verify" sh -c "
 	exit 0"
 fi
 
+# A dock that fails at start must not restart forever (issue 15: the
+# example config looped under Restart=on-failure).
+u="$T/x/lib/systemd/system/evidence-dockd.service"
+check "the unit does not restart on a configuration error (exit 2)" \
+	grep -q '^RestartPreventExitStatus=2$' "$u"
+check "the unit stops retrying after repeated start failures" \
+	sh -c "grep -q '^StartLimitBurst=[1-9]' '$u' && grep -q '^StartLimitIntervalSec=[1-9]' '$u'"
+
 # postinst against a scratch root (DPKG_ROOT): the account commands it runs
 # are recorded by stand-ins on PATH; directories and modes are real.
 mkdir -p "$T/fake" "$T/root"
-for c in adduser systemctl udevadm; do
+for c in adduser addgroup systemctl udevadm; do
 	printf '#!/bin/sh\necho "%s $*" >>"%s/calls"\n' "$c" "$T" >"$T/fake/$c"
 	chmod 755 "$T/fake/$c"
 done
@@ -94,6 +107,17 @@ PATH="$T/fake:$PATH" DPKG_ROOT="$T/root" sh "$T/ctl/postinst" configure "" >"$T/
 check "postinst configure succeeds" [ $? -eq 0 ]
 check "postinst creates the system user and group evidence-dock" \
 	grep -q "^adduser --system --group .*evidence-dock\$" "$T/calls"
+# Every group the shipped example configuration names (issue 15: the
+# example named evidence-clerks, which postinst never created, and dockd
+# stopped with "[query] socket ...: No such file or directory").
+groups=$(sed -n 's/^[[:space:]]*[a-z_]*group[[:space:]]*=[[:space:]]*\([^[:space:]#]*\).*/\1/p' \
+	"$TOP/packaging/deb/dockd.conf.example")
+check "the example configuration names a group" [ -n "$groups" ]
+for g in $groups; do
+	check "postinst creates group $g" grep -q "^addgroup --system $g\$" "$T/calls"
+	check "postinst puts evidence-dock in $g (dockd gives the socket to it)" \
+		grep -q "^adduser evidence-dock $g\$" "$T/calls"
+done
 check "state dir /var/lib/evidence-dock is 0700" [ "$(stat -c %a "$T/root/var/lib/evidence-dock")" = 700 ]
 check "vault dir is 0700" [ "$(stat -c %a "$T/root/var/lib/evidence-dock/vault")" = 700 ]
 check "/etc/evidence-dock is 0750" [ "$(stat -c %a "$T/root/etc/evidence-dock")" = 750 ]
@@ -107,16 +131,18 @@ check "postrm purge says where the evidence is" grep -q "were kept" "$T/pi.log"
 if command -v lintian >/dev/null 2>&1; then
 	lintian --tag-display-limit 0 "$DEB" >"$T/lintian" 2>&1
 	check "lintian reports no error" sh -c "! grep -q '^E:' '$T/lintian'"
+	check "lintian finds every binary's man page" sh -c "! grep -q 'no-manual-page' '$T/lintian'"
 	grep '^[EW]:' "$T/lintian" | sed 's/^/# /'
 else
 	skip "lintian" "not installed"
 fi
 
 # The shipped example configuration is accepted by both parsers: dockd gets
-# past its configuration and fails only on the missing ledger (exit 1).
+# past its configuration and fails only on the missing state directory or
+# ledger (exit 1; deb_install.sh starts it for real).
 "$BIN/dockd" --config "$T/x/usr/share/doc/evidence-dock/examples/dockd.conf" cameras \
 	>/dev/null 2>"$T/cfg.err"
 rc=$?
-check "example dockd.conf is valid for dockd (exit $rc)" sh -c "[ $rc -eq 1 ] && grep -q custody.db '$T/cfg.err'"
+check "example dockd.conf is valid for dockd (exit $rc)" sh -c "[ $rc -eq 1 ] && grep -Eq 'custody.db|state_dir /var/lib/evidence-dock' '$T/cfg.err'"
 [ $rc -eq 1 ] || sed 's/^/# /' "$T/cfg.err"
 done_testing

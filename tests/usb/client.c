@@ -108,7 +108,7 @@ static int detached(struct hotplug *h)
 
 /* transport_usb_open_device() path: find the device in a libusb context
  * by the bus/address in its devnode. libusb's own device list may lag
- * behind udev's "add" (see docs/protocol-usb-notes.md), hence the retries. */
+ * behind udev's "add" (see docs/protocol.md, section 11 "USB mapping"), hence the retries. */
 static libusb_context *g_ctx;
 
 static int open_via_libusb(const char *devnode, struct transport **t)
