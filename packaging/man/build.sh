@@ -28,6 +28,6 @@ page() {
 for c in $(sed -n 's/^[[:space:]]*{ "\([a-z0-9-]*\)", cmd_[a-z_]*,.*/\1/p' "$top/custody/cmd/main.c"); do
 	page custody 1 "$c"
 done
-for c in $(sed -n 's/^[[:space:]]*{ "\([a-z0-9-]*\)", admin_[a-z_]*,.*/\1/p' "$top/dockd/main.c"); do
+for c in $(sed -n 's/^[[:space:]]*{ "\([a-z0-9-]*\)", admin_[a-z_]*,.*/\1/p' "$top/dockd/core/main.c"); do
 	page dockd 8 "$c"
 done

@@ -11,7 +11,7 @@ mktmp
 ver=$(sed -n 's/^#define EVIDENCE_DOCK_VERSION "\(.*\)"$/\1/p' "$TOP/protocol/version.h")
 check "protocol/version.h names a version" [ -n "$ver" ]
 custody_cmds=$(sed -n 's/^[[:space:]]*{ "\([a-z0-9-]*\)", cmd_[a-z_]*,.*/\1/p' "$TOP/custody/cmd/main.c")
-dockd_cmds=$(sed -n 's/^[[:space:]]*{ "\([a-z0-9-]*\)", admin_[a-z_]*,.*/\1/p' "$TOP/dockd/main.c")
+dockd_cmds=$(sed -n 's/^[[:space:]]*{ "\([a-z0-9-]*\)", admin_[a-z_]*,.*/\1/p' "$TOP/dockd/core/main.c")
 check "the custody command table was found" [ "$(echo "$custody_cmds" | wc -w)" -ge 20 ]
 check "the dockd command table was found" [ "$(echo "$dockd_cmds" | wc -w)" -ge 7 ]
 

@@ -25,7 +25,7 @@ check "man page dockd.conf(5)" man_ok "$D/usr/share/man/man5/dockd.conf.5"
 for c in $(sed -n 's/^[[:space:]]*{ "\([a-z0-9-]*\)", cmd_[a-z_]*,.*/\1/p' "$TOP/custody/cmd/main.c"); do
 	check "man page custody-$c(1)" man_ok "$D/usr/share/man/man1/custody-$c.1"
 done
-for c in $(sed -n 's/^[[:space:]]*{ "\([a-z0-9-]*\)", admin_[a-z_]*,.*/\1/p' "$TOP/dockd/main.c"); do
+for c in $(sed -n 's/^[[:space:]]*{ "\([a-z0-9-]*\)", admin_[a-z_]*,.*/\1/p' "$TOP/dockd/core/main.c"); do
 	check "man page dockd-$c(8)" man_ok "$D/usr/share/man/man8/dockd-$c.8"
 done
 if command -v groff >/dev/null; then
