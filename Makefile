@@ -274,11 +274,14 @@ MANDIR := $(PREFIX)/share/man
 install: all man
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(DOCDIR)/examples \
 		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
-	install -m 0755 $(BUILD)/bin/custody $(DESTDIR)$(PREFIX)/bin/
+	install -m 0755 $(BUILD)/bin/custody $(BUILD)/bin/custody-console $(DESTDIR)$(PREFIX)/bin/
 	install -m 0755 $(BUILD)/bin/dockd $(DESTDIR)$(PREFIX)/sbin/
 	install -D -m 0644 udev/70-evidence-dock.rules $(DESTDIR)/lib/udev/rules.d/70-evidence-dock.rules
 	install -D -m 0644 packaging/systemd/evidence-dockd.service \
 		$(DESTDIR)/lib/systemd/system/evidence-dockd.service
+	install -D -m 0644 packaging/systemd/evidence-console.service \
+		$(DESTDIR)/lib/systemd/system/evidence-console.service
+	install -m 0644 packaging/pam/evidence-console $(DESTDIR)$(DOCDIR)/examples/pam.d-evidence-console
 	install -m 0644 packaging/deb/dockd.conf.example $(DESTDIR)$(DOCDIR)/examples/dockd.conf
 	install -m 0644 README.md docs/*.md $(DESTDIR)$(DOCDIR)/
 	install -m 0644 $(BUILD)/man/*.1 $(DESTDIR)$(MANDIR)/man1/

@@ -18,6 +18,7 @@
 #include "qconfig.h"
 #include "session.h"
 #include "tls.h"
+#include "version.h"
 
 #define PATH_MAX_ 512
 
@@ -138,7 +139,11 @@ int main(int argc, char **argv)
 	struct sigaction sa;
 	char err[512];
 
-	if (argc == 2 && !strcmp(argv[1], "--help")) {
+	if (argc == 2 && !strcmp(argv[1], "--version")) {
+		printf("custody-console %s\n", EVIDENCE_DOCK_VERSION);
+		return 0;
+	}
+	if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
 		printf("usage: custody-console --config FILE\n"
 		       "The clerks' web console (HTTPS); see docs/console.md.\n");
 		return 0;

@@ -27,15 +27,19 @@ install -d -m 0755 "$r/DEBIAN" "$r/usr/sbin" "$r/usr/bin" "$r/lib/udev/rules.d" 
 	"$r/lib/systemd/system" "$doc/examples"
 install -m 0755 "$b/bin/dockd" "$r/usr/sbin/dockd"
 install -m 0755 "$b/bin/custody" "$r/usr/bin/custody"
+install -m 0755 "$b/bin/custody-console" "$r/usr/bin/custody-console"
 strip --strip-unneeded --remove-section=.comment --remove-section=.note \
-	"$r/usr/sbin/dockd" "$r/usr/bin/custody"
+	"$r/usr/sbin/dockd" "$r/usr/bin/custody" "$r/usr/bin/custody-console"
 install -m 0644 "$top/udev/70-evidence-dock.rules" "$r/lib/udev/rules.d/"
 install -m 0644 "$top/packaging/systemd/evidence-dockd.service" "$r/lib/systemd/system/"
+# the web console (docs/console.md): its unit is installed, not enabled
+install -m 0644 "$top/packaging/systemd/evidence-console.service" "$r/lib/systemd/system/"
 for d in "$top"/docs/*.md; do
 	install -m 0644 "$d" "$doc/"
 done
 [ -f "$top/README.md" ] && install -m 0644 "$top/README.md" "$doc/README.md"
 install -m 0644 "$top/packaging/deb/dockd.conf.example" "$doc/examples/dockd.conf"
+install -m 0644 "$top/packaging/pam/evidence-console" "$doc/examples/pam.d-evidence-console"
 install -m 0644 "$top/packaging/deb/copyright" "$doc/copyright"
 # man pages (packaging/man/build.sh, scdoc), compressed as Debian wants
 sh "$top/packaging/man/build.sh" "$b/bin" "$stage/man" >/dev/null
