@@ -92,6 +92,8 @@ int cmd_due(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_destroy(struct cmd_ctx *ctx, int argc, char **argv);
 /* h10: evidence decryption and agency encryption keys */
 int cmd_decrypt(struct cmd_ctx *ctx, int argc, char **argv);	/* decrypt.c */
+/* The warning `decrypt --no-ledger` prints (and `decrypt --help` shows). */
+const char *dec_no_ledger_banner(void);	/* decrypt.c */
 int cmd_share(struct cmd_ctx *ctx, int argc, char **argv);	/* share.c */
 /* offline export receipts, issue / file (receipt.c) */
 int cmd_receipt(struct cmd_ctx *ctx, int argc, char **argv);

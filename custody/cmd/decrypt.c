@@ -101,6 +101,11 @@ static void hex(const uint8_t *b, size_t n, char *out)
 	"  plaintext exists); to give an item to an outsider, `custody share`.\n" \
 	"******************************************************************\n"
 
+const char *dec_no_ledger_banner(void)
+{
+	return DEC_NO_LEDGER_BANNER;
+}
+
 static int usage(void)
 {
 	cmd_err(DEC_USAGE);

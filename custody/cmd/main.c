@@ -229,6 +229,8 @@ static bool sub_help(int argc, char **argv)
 		printf("usage: custody [--config FILE] %s %s\n"
 		       "(global options: custody --help; reference: docs/, man custody-%s)\n",
 		       e->name, e->help, e->name);
+	if (help && e->fn == cmd_decrypt) /* why --no-ledger records nothing */
+		printf("\n%s", dec_no_ledger_banner());
 	return true;
 }
 
