@@ -80,6 +80,7 @@ int cmd_verify_package(struct cmd_ctx *ctx, int argc, char **argv);
 /* h6: access control */
 int cmd_serve(struct cmd_ctx *ctx, int argc, char **argv);	/* serve.c */
 int cmd_users(struct cmd_ctx *ctx, int argc, char **argv);	/* users.c */
+int cmd_console_totp(struct cmd_ctx *ctx, int argc, char **argv);	/* totp.c */
 int cmd_remote(struct cmd_ctx *ctx, int argc, char **argv);	/* remote.c */
 int cmd_status(struct cmd_ctx *ctx, int argc, char **argv);	/* status.c */
 /* issue 12: metadata edits through the query service (edit.c) */

@@ -98,6 +98,11 @@ for u in clerk1 sup1 sup2 victim aud1 nomap; do
 	echo "$u:pw-$u-$$:evidence-console" >>"$T/passdb"
 	echo "$u $($PY -c 'import base64,os; print(base64.b32encode(os.urandom(20)).decode())')" >>"$T/totp"
 done
+# clerk1's second factor is (re-)enrolled the documented way: the console
+# must accept what `custody console-totp` writes (console_totp.sh)
+check "clerk1 enrolled with custody console-totp" \
+	c console-totp clerk1 --file "$T/totp" --reason "enrolment" >/dev/null ||
+	cat "$T/err" >&2
 
 "$C" --config "$CONF" serve 2>"$T/serve.log" &
 SERVE_PID=$!
