@@ -110,6 +110,18 @@ int startmsg_vault_writable(const char *config, const char *vault_dir, char *err
 	char probe[600];
 	int fd, e;
 
+	/* An unnamed file: nothing to remove afterwards (a named probe whose
+	 * unlink failed made dockd refuse a vault it can write, and would
+	 * leave a stray file there). */
+	fd = open(vault_dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+	if (fd >= 0) {
+		close(fd);
+		return 0;
+	}
+	e = errno;
+	if (e != EOPNOTSUPP && e != EISDIR && e != EINVAL)
+		goto refuse;
+	/* a file system without O_TMPFILE */
 	snprintf(probe, sizeof(probe), "%s/.dockd-write-probe-%ld", vault_dir, (long)getpid());
 	fd = open(probe, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd >= 0) {
@@ -118,6 +130,7 @@ int startmsg_vault_writable(const char *config, const char *vault_dir, char *err
 			return 0;
 	}
 	e = errno;
+refuse:
 	snprintf(err, errlen, "%s: [dock] vault_dir %s: dockd cannot write there (%s): "
 		 "refusing to start, no camera would be emptied into it; fix: make it "
 		 "writable by the account that runs dockd (chown evidence-dock); under the "
