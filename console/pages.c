@@ -10,6 +10,19 @@ static const char *str(const json_t *o, const char *k)
 	return v ? v : "";
 }
 
+bool page_reply_ok(struct hbuf *b, const json_t *reply)
+{
+	if (reply && json_is_true(json_object_get(reply, "ok")))
+		return true;
+	if (reply) {
+		hb_raw(b, "<p class=\"error\" id=\"message\">");
+		hb_esc(b, str(reply, "message"));
+		hb_raw(b, "</p>");
+	}
+	page_foot(b);
+	return false;
+}
+
 void page_head(struct hbuf *b, const char *title, const struct csess *s)
 {
 	hb_raw(b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
@@ -123,17 +136,8 @@ void page_search(struct hbuf *b, const struct csess *s,
 	page_head(b, "Search", s);
 	hb_raw(b, "<h1>Search recordings</h1>");
 	search_form(b, a);
-	if (!reply) {
-		page_foot(b);
+	if (!page_reply_ok(b, reply))
 		return;
-	}
-	if (!json_is_true(json_object_get(reply, "ok"))) {
-		hb_raw(b, "<p class=\"error\" id=\"message\">");
-		hb_esc(b, str(reply, "message"));
-		hb_raw(b, "</p>");
-		page_foot(b);
-		return;
-	}
 	items = json_object_get(json_object_get(reply, "result"), "items");
 	hb_raw(b, "<p id=\"count\">");
 	hb_num(b, (int64_t)json_array_size(items));

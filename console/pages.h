@@ -5,6 +5,7 @@
  * forbids it). Every value that comes from the ledger or the request goes
  * through hb_esc()/hb_url() (html.h). docs/console.md "Pages".
  */
+#include <stdbool.h>
 #include <jansson.h>
 
 #include "html.h"
@@ -18,6 +19,10 @@ struct search_args {
 
 void page_head(struct hbuf *b, const char *title, const struct csess *s);
 void page_foot(struct hbuf *b);
+/* A page that shows a service reply: true when there is one and it is ok.
+ * Otherwise it ends the page (the refusal's message shown, escaped) and
+ * returns false. */
+bool page_reply_ok(struct hbuf *b, const json_t *reply);
 void page_login(struct hbuf *b, const struct csess *s, const char *msg);
 /* reply: the service's search reply, or NULL (form only). */
 void page_search(struct hbuf *b, const struct csess *s,

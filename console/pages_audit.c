@@ -48,17 +48,8 @@ void page_audit(struct hbuf *b, const struct csess *s,
 	page_head(b, "Access log", s);
 	hb_raw(b, "<h1>Access log</h1>");
 	audit_form(b, a);
-	if (!reply) {
-		page_foot(b);
+	if (!page_reply_ok(b, reply))
 		return;
-	}
-	if (!json_is_true(json_object_get(reply, "ok"))) {
-		hb_raw(b, "<p class=\"error\" id=\"message\">");
-		hb_esc(b, str(reply, "message"));
-		hb_raw(b, "</p>");
-		page_foot(b);
-		return;
-	}
 	events = json_object_get(json_object_get(reply, "result"), "events");
 	hb_raw(b, "<p id=\"count\">");
 	hb_num(b, (int64_t)json_array_size(events));
