@@ -58,6 +58,36 @@ static void put(json_t *o, const char *k, const char *v)
 		json_object_set_new(o, k, json_string(v));
 }
 
+/* Send req (consumed; NULL: out of memory) to the service as s->user;
+ * 0 with *reply set, or -1 when the service did not answer. */
+static int ask(const struct csess *s, const char *client, json_t *req, json_t **reply)
+{
+	int rc = req ? svc_call(http_svc(), s->user, client, req, reply) : -1;
+
+	json_decref(req);
+	return rc;
+}
+
+static enum MHD_Result unavailable(struct MHD_Connection *c, const struct csess *s)
+{
+	return http_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, s, "Not available",
+			  "The custody service did not answer.");
+}
+
+/* The service refused a read of an item: its message, as not found or refused. */
+static enum MHD_Result refused_page(struct MHD_Connection *c, const struct csess *s,
+				    json_t *reply)
+{
+	unsigned status = refusal_status(reply);
+	struct hbuf b;
+
+	hb_init(&b);
+	page_error(&b, s, status == MHD_HTTP_NOT_FOUND ? "Not found" : "Refused",
+		   msg_of(reply));
+	json_decref(reply);
+	return http_send(c, status, &b, NULL, NULL, NULL);
+}
+
 enum MHD_Result handle_search(struct MHD_Connection *c, const struct csess *s,
 			      const char *client)
 {
@@ -81,13 +111,8 @@ enum MHD_Result handle_search(struct MHD_Connection *c, const struct csess *s,
 		put(req, "category", a.category);
 		put(req, "status", a.status);
 		put(req, "hold", a.hold);
-		if (!req || svc_call(http_svc(), s->user, client, req, &reply)) {
-			json_decref(req);
-			return http_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, s,
-					  "Not available", "The custody service "
-					  "did not answer.");
-		}
-		json_decref(req);
+		if (ask(s, client, req, &reply))
+			return unavailable(c, s);
 		if (!json_is_true(json_object_get(reply, "ok")))
 			status = refusal_status(reply);
 	}
@@ -102,14 +127,9 @@ static int history(const struct csess *s, const char *client, const char *id,
 		   const char *reason, json_t **reply)
 {
 	json_t *req = json_pack("{s:s, s:s}", "op", "history", "item", id);
-	int rc;
 
-	if (!req)
-		return -1;
 	put(req, "reason", reason);
-	rc = svc_call(http_svc(), s->user, client, req, reply);
-	json_decref(req);
-	return rc;
+	return ask(s, client, req, reply);
 }
 
 /* The action of a POST /item, as a service request; NULL when the form
@@ -152,13 +172,8 @@ enum MHD_Result handle_item(struct MHD_Connection *c, const struct csess *s,
 		if (!(req = action_request(r)))
 			return http_error(c, MHD_HTTP_BAD_REQUEST, s, "Bad request",
 					  "Unknown action.");
-		if (svc_call(http_svc(), s->user, client, req, &act)) {
-			json_decref(req);
-			return http_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, s,
-					  "Not available", "The custody service "
-					  "did not answer.");
-		}
-		json_decref(req);
+		if (ask(s, client, req, &act))
+			return unavailable(c, s);
 		if (json_is_true(json_object_get(act, "ok")))
 			snprintf(msg, sizeof(msg), "Done: %s %s (recorded as "
 				 "event %lld).", http_field(r, "op"),
@@ -172,16 +187,9 @@ enum MHD_Result handle_item(struct MHD_Connection *c, const struct csess *s,
 		json_decref(act);
 	}
 	if (history(s, client, id, reason, &reply))
-		return http_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, s, "Not available",
-				  "The custody service did not answer.");
-	if (!json_is_true(json_object_get(reply, "ok"))) {
-		status = refusal_status(reply);
-		hb_init(&b);
-		page_error(&b, s, status == MHD_HTTP_NOT_FOUND ? "Not found" :
-			   "Refused", msg_of(reply));
-		json_decref(reply);
-		return http_send(c, status, &b, NULL, NULL, NULL);
-	}
+		return unavailable(c, s);
+	if (!json_is_true(json_object_get(reply, "ok")))
+		return refused_page(c, s, reply);
 	hb_init(&b);
 	page_item(&b, s, reply, reason, msg[0] ? msg : NULL);
 	json_decref(reply);
@@ -197,22 +205,14 @@ enum MHD_Result handle_report(struct MHD_Connection *c, const struct csess *s,
 	time_t now = time(NULL);
 	struct tm tm;
 	struct hbuf b;
-	unsigned status;
 
 	if (!id)
 		return http_error(c, MHD_HTTP_BAD_REQUEST, s, "No item",
 				  "Which item? Open one from the search.");
 	if (history(s, client, id, reason, &reply))
-		return http_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, s, "Not available",
-				  "The custody service did not answer.");
-	if (!json_is_true(json_object_get(reply, "ok"))) {
-		status = refusal_status(reply);
-		hb_init(&b);
-		page_error(&b, s, status == MHD_HTTP_NOT_FOUND ? "Not found" :
-			   "Refused", msg_of(reply));
-		json_decref(reply);
-		return http_send(c, status, &b, NULL, NULL, NULL);
-	}
+		return unavailable(c, s);
+	if (!json_is_true(json_object_get(reply, "ok")))
+		return refused_page(c, s, reply);
 	/* the report leaves the dock (printed, saved as PDF): a download */
 	if (svc_event(http_svc(), s->user, client, "download", "ok", NULL,
 		      "/report", id, "custody-report", NULL)) {
@@ -245,13 +245,8 @@ enum MHD_Result handle_audit(struct MHD_Connection *c, const struct csess *s,
 		put(req, "action", a.action);
 		put(req, "from", a.from);
 		put(req, "to", a.to);
-		if (!req || svc_call(http_svc(), s->user, client, req, &reply)) {
-			json_decref(req);
-			return http_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, s,
-					  "Not available", "The custody service "
-					  "did not answer.");
-		}
-		json_decref(req);
+		if (ask(s, client, req, &reply))
+			return unavailable(c, s);
 		if (!json_is_true(json_object_get(reply, "ok")))
 			status = refusal_status(reply);
 	}
