@@ -194,6 +194,25 @@ static json_t *deny(struct qop *q, enum access_verdict v)
 	return error_reply("denied", deny_message(v), seq);
 }
 
+/* A request the policy would allow but for its missing reason: a clerk's
+ * slip, not a refusal (issue 15: each slip landed in the auditors' denial
+ * list). Recorded like any unusable request (logon, outcome error, details
+ * error), answered "bad-request"; nothing is run. access_decide()
+ * returns deny-no-reason only after the user, role, operation and agency
+ * checks passed, so a real refusal is still an access_denied event. */
+static json_t *usage_error(struct qop *q)
+{
+	const char *msg = "bad request: a reason is required (--reason)";
+	int64_t seq = record(q, CUST_A_LOGON, CUST_OUTCOME_ERROR,
+			     q->item && q->have_target ? q->item : "",
+			     "error", msg);
+
+	if (seq < 0)
+		return error_reply("audit-failed", "request refused; its audit "
+				   "record could not be written", 0);
+	return error_reply("bad-request", msg, seq);
+}
+
 /* on_behalf / client from a peer that is not the console account. */
 static json_t *deny_delegation(struct qop *q)
 {
@@ -354,7 +373,8 @@ int qrequest_handle(const struct qrequest_ctx *ctx, const struct qpeer *peer,
 					     NULL, q.reason };
 		v = access_decide(&q.subject, &ar);
 	}
-	r = v == ACCESS_ALLOW ? allow(&q) : deny(&q, v);
+	r = v == ACCESS_ALLOW ? allow(&q) :
+	    v == ACCESS_DENY_NO_REASON ? usage_error(&q) : deny(&q, v);
 out:
 	ledger_unlock(ctx);
 	flush_alert(&q);

@@ -18,7 +18,9 @@
  * Every `--key value` becomes a request field "key" (--limit a number,
  * --due/--refused "yes", --docked-from "docked_from"); dates are read
  * here, in the clerk's zone, and sent as RFC 3339 UTC; --utc only changes
- * how times are printed. The service checks everything. The socket defaults to [query] socket.
+ * how times are printed. Unknown options and a missing --reason are told
+ * here, before sending (usage_check); the service checks everything again.
+ * The socket defaults to [query] socket.
  *
  * Also here: cmd_route_remote(), which lets the plain `custody history`
  * and `custody search` go through the service for a caller who cannot
@@ -82,9 +84,71 @@ static int raw_call(const char *socket)
 	return 0;
 }
 
+/* The options each operation takes (without "--"): a slip (--frm, a
+ * missing --reason) is the clerk's usage error, told here before anything
+ * is sent - so it is no event and never an auditor's denial (issue 15).
+ * Operations not listed here go to the service as typed (it checks). */
+static const struct {
+	const char *op, *const opts[16];
+	int needs_reason;
+} op_opts[] = {
+	{ "history", { "reason", NULL }, 1 },
+	{ "search", { "officer", "camera", "category", "case", "status", "from",
+		      "to", "docked-from", "docked-to", "hold", "due", "refused",
+		      "limit", "reason", "agency", NULL }, 1 },
+	{ "access-events", { "action", "from", "to", "limit", "reason", "agency",
+			     NULL }, 1 },
+	{ "user-list", { "agency", NULL }, 0 },
+};
+
+static int usage_check(const char *op, int argc, char **argv)
+{
+	for (size_t k = 0; k < sizeof(op_opts) / sizeof(op_opts[0]); k++) {
+		int reason = 0;
+
+		if (strcmp(op_opts[k].op, op))
+			continue;
+		for (int i = 0; i < argc; i++) {
+			const char *a = argv[i];
+			int known = !strcmp(a, "--utc");
+
+			if (a[0] != '-' || a[1] != '-')
+				continue;
+			for (const char *const *o = op_opts[k].opts; *o && !known; o++)
+				known = !strcmp(a + 2, *o);
+			if (!known) {
+				cmd_err("remote %s: unknown option '%s' (see custody "
+					"remote --help; nothing was sent)", op, a);
+				return CMD_ERROR;
+			}
+			if (!strcmp(a, "--reason") && i + 1 < argc && argv[i + 1][0])
+				reason = 1;
+			if (!strcmp(a, "--status") && i + 1 < argc &&
+			    !cust_status_valid(argv[i + 1])) {
+				cmd_err("remote %s: --status '%s' is not one of: %s "
+					"(nothing was sent)", op, argv[i + 1],
+					CUST_STATUS_NAMES);
+				return CMD_ERROR;
+			}
+			if (strcmp(a, "--due") && strcmp(a, "--refused") &&
+			    strcmp(a, "--utc"))
+				i++;	/* its value */
+		}
+		if (op_opts[k].needs_reason && !reason) {
+			cmd_err("remote %s: a reason is required: add --reason TEXT "
+				"(e.g. the case number; it is recorded; nothing was "
+				"sent)", op);
+			return CMD_ERROR;
+		}
+	}
+	return 0;
+}
+
 /* "--key value" pairs (and one positional ID for history) into req. */
 static int build_request(json_t *req, const char *op, int argc, char **argv)
 {
+	if (usage_check(op, argc, argv))
+		return CMD_ERROR;
 	for (int i = 0; i < argc; i++) {
 		const char *a = argv[i];
 		json_t *v;

@@ -99,8 +99,9 @@ check_fails "a clerk may not categorize" \
 	as "$CLERK" "$C" --config "$CONF" categorize "$E" homicide --reason "x"
 check_fails "a supervisor's hold without a reason is refused" \
 	as "$SUP" "$C" --config "$CONF" hold set "$E"
-check "... recorded as deny-no-reason" \
-	[ "$(q "SELECT count(*) FROM events WHERE action=$A_DENIED AND actor_id='$SUP' AND details LIKE '%deny-no-reason%'")" = 1 ]
+check "... recorded as a usage error (logon, error), not a denial (issue 15)" \
+	[ "$(q "SELECT count(*) FROM events WHERE action=40 AND outcome=4 AND actor_id='$SUP' AND details LIKE '%a reason is required%'")" = 1 ] && \
+	[ "$(q "SELECT count(*) FROM events WHERE action=$A_DENIED AND actor_id='$SUP'")" = 0 ]
 check "nothing changed: no hold" [ "$(rec legal_hold)" = 0 ]
 "$C" --config "$CONF" append --agency pd-other --action docked --actor-kind dock \
 	--actor-id d2 --evidence EV-OTHER >/dev/null 2>&1
