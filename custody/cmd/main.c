@@ -45,7 +45,7 @@ static const struct cmd_entry cmds[] = {
 	{ "bench", cmd_bench, "(test) history N: time N history queries" },
 	{ "serve", cmd_serve, "[--socket P] [--socket-mode M] [--alert-command P]: query service" },
 	{ "user", cmd_users, "add|remove|set-role|list: user -> role mapping (docs/custody-access.md)" },
-	{ "console-totp", cmd_console_totp, "NAME --file TOTP_FILE --reason R: enrol a console user's second factor (recorded; docs/console.md)" },
+	{ "console-totp", cmd_console_totp, "NAME [--revoke] --file TOTP_FILE --reason R: enrol (or revoke) a console user's second factor (recorded; docs/console.md)" },
 	{ "remote", cmd_remote, "[--socket P] [--json] history|search|access-events|user-list ...: via the query service" },
 	{ "witness", cmd_witness, "--listen H:P --state DIR --key F --name N --log 'ORIGIN VKEY'...| keygen: C2SP witness (docs/witness.md)" },
 	{ "audit", cmd_audit_log, "--state DIR --vkey F [--note FILE [--proof FILE]]: auditor's consistency check" },

@@ -14,6 +14,13 @@
  * the ledger. Local route only: the caller must be able to write the
  * ledger (the service account or root), like `custody user add`.
  * Prints the secret and its otpauth:// URI once, for the user's app.
+ *
+ * `custody console-totp NAME --revoke --file TOTP_FILE --reason R` removes
+ * NAME's line instead (a lost phone, a clerk who left): the console then
+ * refuses every login of NAME. Recorded the same way and in the same order
+ * (key_changed, details change "revoked"); NAME need not be a user of the
+ * ledger any more (a removed user's factor is still revocable), but must
+ * have a line (else nothing changes and nothing is recorded).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -90,8 +97,26 @@ static int read_old(const char *path, char **buf, size_t *len, struct stat *st)
 	return 0;
 }
 
-/* Write old minus NAME's lines plus "NAME SECRET" to a new temporary file
- * next to path (0600, path's owner), synced. Its name into tmp. */
+/* Does the text hold a line for NAME ("NAME SECRET")? */
+static int has_line(const char *old, size_t len, const char *name)
+{
+	size_t i = 0, nl = strlen(name);
+
+	while (i < len) {
+		const char *e = memchr(old + i, '\n', len - i);
+		size_t l = e ? (size_t)(e - (old + i)) : len - i;
+
+		if (l > nl && !memcmp(old + i, name, nl) &&
+		    (old[i + nl] == ' ' || old[i + nl] == '\t'))
+			return 1;
+		i += l + 1;
+	}
+	return 0;
+}
+
+/* Write old minus NAME's lines plus "NAME SECRET" (none when secret is
+ * NULL: a revocation) to a new temporary file next to path (0600, path's
+ * owner), synced. Its name into tmp. */
 static int write_new(const char *path, const char *old, size_t len,
 		     const struct stat *st, const char *name, const char *secret,
 		     char *tmp, size_t cap)
@@ -119,7 +144,8 @@ static int write_new(const char *path, const char *old, size_t len,
 			fprintf(f, "%.*s\n", (int)l, old + i);
 		i += l + 1;
 	}
-	fprintf(f, "%s %s\n", name, secret);
+	if (secret)
+		fprintf(f, "%s %s\n", name, secret);
 	if (fflush(f) || fsync(fileno(f)))
 		r = -errno;
 	if (fclose(f) && !r)
@@ -148,6 +174,7 @@ static int sync_dir(const char *path)
 int cmd_console_totp(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	const char *name = NULL, *file = NULL, *reason = NULL;
+	int revoke = 0;
 	unsigned char raw[SECRET_BYTES];
 	char secret[SECRET_BYTES * 8 / 5 + 2], tmp[4200];
 	char *old = NULL;
@@ -162,16 +189,20 @@ int cmd_console_totp(struct cmd_ctx *ctx, int argc, char **argv)
 			file = argv[++i];
 		else if (!strcmp(argv[i], "--reason") && i + 1 < argc)
 			reason = argv[++i];
+		else if (!strcmp(argv[i], "--revoke"))
+			revoke = 1;
 		else if (argv[i][0] != '-' && !name)
 			name = argv[i];
 		else {
-			cmd_err("usage: custody console-totp NAME --file TOTP_FILE --reason R");
+			cmd_err("usage: custody console-totp NAME [--revoke] --file "
+				"TOTP_FILE --reason R");
 			return CMD_ERROR;
 		}
 	}
 	if (!name || !file || !reason || !*reason) {
-		cmd_err("usage: custody console-totp NAME --file TOTP_FILE --reason R "
-			"(the console's [console] totp_file; a reason is recorded)");
+		cmd_err("usage: custody console-totp NAME [--revoke] --file TOTP_FILE "
+			"--reason R (the console's [console] totp_file; a reason is "
+			"recorded)");
 		return CMD_ERROR;
 	}
 	if (!users_name_valid(name)) {
@@ -182,10 +213,10 @@ int cmd_console_totp(struct cmd_ctx *ctx, int argc, char **argv)
 		return CMD_ERROR;
 	if (ctx->read_only) {	/* cmd_audit() would skip the event */
 		cmd_err("console-totp: the ledger is open read-only, so the "
-			"enrolment could not be recorded (drop --read-only)");
+			"change could not be recorded (drop --read-only)");
 		return CMD_ERROR;
 	}
-	if ((r = users_lookup(ctx->ledger, name, &u))) {
+	if (!revoke && (r = users_lookup(ctx->ledger, name, &u))) {
 		cmd_err("console-totp %s: %s (map the account first: custody user "
 			"add %s --role ROLE --agency AGENCY)", name,
 			r == -ENOENT ? "not a user of the custody ledger" : strerror(-r),
@@ -198,17 +229,27 @@ int cmd_console_totp(struct cmd_ctx *ctx, int argc, char **argv)
 			strerror(-r));
 		return CMD_ERROR;
 	}
-	if (RAND_bytes(raw, sizeof(raw)) != 1) {
+	if (revoke && !has_line(old, len, name)) {
+		cmd_err("console-totp %s --revoke: %s has no second factor for %s "
+			"(nothing changed, nothing recorded)", name, file, name);
+		goto fail;
+	}
+	if (revoke) {
+		secret[0] = 0;
+	} else if (RAND_bytes(raw, sizeof(raw)) != 1) {
 		cmd_err("console-totp: no random bytes from OpenSSL");
 		goto fail;
 	}
-	base32(raw, sizeof(raw), secret);
-	if ((r = write_new(file, old, len, &st, name, secret, tmp, sizeof(tmp)))) {
+	if (!revoke)
+		base32(raw, sizeof(raw), secret);
+	if ((r = write_new(file, old, len, &st, name, revoke ? NULL : secret, tmp,
+			   sizeof(tmp)))) {
 		cmd_err("console-totp: cannot write a new %s: %s", file, strerror(-r));
 		goto fail;
 	}
 	ctx->reason = reason;
-	d = json_pack("{s:s, s:s, s:s}", "user", name, "factor", "totp", "file", file);
+	d = json_pack("{s:s, s:s, s:s, s:s}", "user", name, "factor", "totp",
+		      "file", file, "change", revoke ? "revoked" : "enrolled");
 	if (!d || cmd_audit(ctx, CUST_A_KEY_CHANGED, NULL, "console-totp", d)) {
 		json_decref(d);
 		unlink(tmp);	/* not recorded: nothing changes */
@@ -216,9 +257,15 @@ int cmd_console_totp(struct cmd_ctx *ctx, int argc, char **argv)
 	}
 	json_decref(d);
 	if (rename(tmp, file) || sync_dir(file)) {
-		cmd_err("console-totp: %s: %s (the enrolment is recorded but the "
+		cmd_err("console-totp: %s: %s (the change is recorded but the "
 			"file is unchanged: run the command again)", file, strerror(errno));
 		unlink(tmp);
+		goto fail;
+	}
+	if (revoke) {
+		printf("console-totp %s: second factor revoked (recorded): the "
+		       "console refuses %s's logins from now on\n", name, name);
+		rc = 0;
 		goto fail;
 	}
 	printf("console-totp %s: enrolled (recorded). Give the user, once and "

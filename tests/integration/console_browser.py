@@ -197,6 +197,9 @@ try:
     drv.get(BASE + "/search")
     check("... and the search page sends the browser to log in",
           drv.current_url.startswith(BASE + "/login"))
+    login("gone1")      # second factor revoked (console_browser.sh)
+    check("a user whose second factor was revoked cannot log in [%s]" % text("#message"),
+          text("#message") == "Login failed." and not logged_in_as("gone1"))
     login("nomap")
     check("a PAM account that is no custody user gets nothing", not logged_in_as("nomap"))
     for i in range(3):

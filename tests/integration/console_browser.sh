@@ -80,7 +80,7 @@ rec EV-2 ofc-1 CAM-1 "2024-05-02 06:30:00"
 rec EV-4 ofc-2 CAM-2 "2024-04-30 12:00:00"
 app EV-4 retention_set --agency pd-a --details '{"until":"2020-01-01T00:00:00.000000000Z"}'
 rec EV-B1 ofc-9 CAM-9 "2024-05-01 18:00:00" pd-b
-for u in clerk1:clerk sup1:supervisor sup2:supervisor victim:clerk aud1:auditor; do
+for u in clerk1:clerk sup1:supervisor sup2:supervisor victim:clerk aud1:auditor gone1:clerk; do
 	c user add "${u%%:*}" --role "${u#*:}" --agency pd-a --reason setup >/dev/null ||
 		echo "user add $u: $(cat "$T/err")" >&2
 done
@@ -94,7 +94,7 @@ printf 'auth required %s passdb=%s\naccount required %s passdb=%s\n' \
 	"$MATRIX" "$T/passdb" "$MATRIX" "$T/passdb" >"$T/pam/evidence-console"
 : >"$T/passdb"; : >"$T/totp"
 chmod 0600 "$T/totp"
-for u in clerk1 sup1 sup2 victim aud1 nomap; do
+for u in clerk1 sup1 sup2 victim aud1 nomap gone1; do
 	echo "$u:pw-$u-$$:evidence-console" >>"$T/passdb"
 	echo "$u $($PY -c 'import base64,os; print(base64.b32encode(os.urandom(20)).decode())')" >>"$T/totp"
 done
@@ -102,6 +102,12 @@ done
 # must accept what `custody console-totp` writes (console_totp.sh)
 check "clerk1 enrolled with custody console-totp" \
 	c console-totp clerk1 --file "$T/totp" --reason "enrolment" >/dev/null ||
+	cat "$T/err" >&2
+# gone1's second factor is revoked the documented way; the browser tries
+# the secret gone1 had (kept in totp.before), which must no longer work
+cp "$T/totp" "$T/totp.before"
+check "gone1's second factor revoked with custody console-totp --revoke" \
+	c console-totp gone1 --revoke --file "$T/totp" --reason "phone lost" >/dev/null ||
 	cat "$T/err" >&2
 
 "$C" --config "$CONF" serve 2>"$T/serve.log" &
@@ -153,7 +159,7 @@ if ldd "$BIN/custody-console" | grep -q libasan; then
 	check "console stops cleanly" console_stops || cat "$T/console.log" >&2
 	done_testing
 fi
-$PY "$TOP/tests/integration/console_browser.py" "$BASE" "$OUT" "$T/totp" "$T/passdb" \
+$PY "$TOP/tests/integration/console_browser.py" "$BASE" "$OUT" "$T/totp.before" "$T/passdb" \
 	>"$T/browser.out" 2>"$T/browser.err"
 if grep -q '^SKIP' "$T/browser.out"; then
 	skip "console in Chromium" "$(sed -n 's/^SKIP //p' "$T/browser.out" | head -1)"
@@ -199,5 +205,10 @@ check "destruction requested by sup1, approved by sup2" \
 	  "$(n "action=$A_APPR AND outcome=1 AND actor_id='sup2' AND evidence_id='EV-4'")" = 1 ]
 check "sup1's own approval was refused and recorded" \
 	[ "$(n "action=$A_APPR AND outcome<>1 AND actor_id='sup1' AND evidence_id='EV-4'")" = 1 ]
+check "gone1's revocation is a key_changed event (change revoked)" \
+	[ "$(n "action=48 AND reason='phone lost' AND details LIKE '%\"user\":\"gone1\"%' AND details LIKE '%\"change\":\"revoked\"%'")" = 1 ]
+check "gone1's login after it: console_login failed at the second factor" \
+	[ "$(n "action=$A_LOGIN AND outcome=2 AND details LIKE '%\"claimed\":\"gone1\"%' AND details LIKE '%second-factor%'")" = 1 ]
+check "... and gone1 never logged in" [ "$(n "action=$A_LOGIN AND outcome=1 AND actor_id='gone1'")" = 0 ]
 check "console stops cleanly" console_stops || tail -20 "$T/console.log" >&2
 done_testing

@@ -3,8 +3,9 @@
 # replaces the user's line in the console's totp_file (0600, other lines
 # kept), the enrolment is a key_changed ledger event without the secret;
 # an unknown user, a missing reason and a ledger that cannot record leave
-# the file unchanged. (console_browser.sh logs in with a secret enrolled
-# this way.)
+# the file unchanged. --revoke removes the line, recorded the same way
+# (change "revoked"). (console_browser.sh logs in with a secret enrolled
+# this way, and checks that a revoked user's login fails.)
 . "${TOP:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib.sh"
 mktmp
 C="$BIN/custody"
@@ -48,4 +49,26 @@ else
 	check "... and the file is unchanged" cmp -s "$F" "$T/before"
 fi
 check "no temporary file is left" [ "$(ls "$T" | grep -c 'totp.new')" = 0 ]
+chmod 0644 "$DB"
+
+# revocation (issue 15): the line goes, recorded as key_changed "revoked"
+check_fails "revoking with the ledger read-only is refused" \
+	"$C" --db "$DB" --read-only console-totp jdoe --revoke --file "$F" --reason x
+check "... and the file is unchanged" cmp -s "$F" "$T/before"
+check_fails "revoking without a reason is refused" c console-totp jdoe --revoke --file "$F"
+check "revoke jdoe" c console-totp jdoe --revoke --file "$F" --reason "phone lost" || cat "$T/err" >&2
+check "jdoe's line is gone" [ "$(grep -c '^jdoe ' "$F")" = 0 ]
+check "... other lines and the comment kept, mode 0600" \
+	sh -c "grep -qx 'other AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' '$F' && grep -qx '# console secrets' '$F' && [ \$(stat -c %a '$F') = 600 ]"
+check "the revocation is a key_changed event: change revoked, user, reason" \
+	[ "$(sqlite3 "$DB" "SELECT count(*) FROM events WHERE action=$A_KEY AND reason='phone lost' AND details LIKE '%\"user\":\"jdoe\"%' AND details LIKE '%\"change\":\"revoked\"%'")" = 1 ]
+check "enrolments say change enrolled" \
+	[ "$(sqlite3 "$DB" "SELECT count(*) FROM events WHERE action=$A_KEY AND details LIKE '%\"change\":\"enrolled\"%'")" = 2 ]
+n=$(sqlite3 "$DB" "SELECT count(*) FROM events")
+check_fails "revoking a user with no line is refused" c console-totp jdoe --revoke --file "$F" --reason again
+check "... naming the file, nothing recorded" \
+	sh -c "grep -q 'has no second factor' '$T/err' && [ \$(sqlite3 '$DB' 'SELECT count(*) FROM events') = $n ]"
+check "a name the ledger no longer maps can still be revoked" \
+	c console-totp other --revoke --file "$F" --reason "left the agency"
+check "... its line is gone" [ "$(grep -c '^other ' "$F")" = 0 ]
 done_testing
