@@ -26,6 +26,11 @@ enum MHD_Result http_error(struct MHD_Connection *c, unsigned status,
 enum MHD_Result http_redirect(struct MHD_Connection *c, const char *to,
 			      const char *cookie);
 const struct svc *http_svc(void);
+/* The largest download the console sends (the service's reply cap). */
+#define HTTP_DOWNLOAD_MAX (16u << 20)
+enum MHD_Result http_send_download(struct MHD_Connection *c, char *body,
+				   size_t len, const char *content_type,
+				   const char *filename);
 
 enum MHD_Result handle_search(struct MHD_Connection *c, const struct csess *s,
 			      const char *client);
@@ -36,5 +41,9 @@ enum MHD_Result handle_audit(struct MHD_Connection *c, const struct csess *s,
 			     const char *client);
 enum MHD_Result handle_report(struct MHD_Connection *c, const struct csess *s,
 			      const char *client);
+/* GET /proof?id=&reason=[&view=1]: the item's inclusion proof from the
+ * service (op proof), shown (view) or downloaded (pages_item_proof.c). */
+enum MHD_Result handle_proof(struct MHD_Connection *c, const struct csess *s,
+			     const char *client);
 
 #endif

@@ -351,6 +351,8 @@ static enum MHD_Result dispatch(struct MHD_Connection *c, const char *url,
 		return handle_item(c, &s, client, r);
 	if (!post && !strcmp(url, "/report"))
 		return handle_report(c, &s, client);
+	if (!post && !strcmp(url, "/proof"))
+		return handle_proof(c, &s, client);
 	return http_error(c, MHD_HTTP_NOT_FOUND, &s, "Not found", "No such page.");
 }
 
@@ -417,4 +419,34 @@ struct MHD_Daemon *http_start(const struct console_cfg *c)
 const struct svc *http_svc(void)
 {
 	return &cfg->svc;
+}
+
+/* A file the browser saves (pages_item_proof.c): body taken over (freed
+ * here), at most HTTP_DOWNLOAD_MAX bytes, the security headers, and
+ * Content-Disposition: attachment with a name the caller made safe. */
+enum MHD_Result http_send_download(struct MHD_Connection *c, char *body,
+				   size_t len, const char *content_type,
+				   const char *filename)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+	char disp[200];
+
+	if (!body || len > HTTP_DOWNLOAD_MAX) {
+		free(body);
+		return http_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, NULL, "Too large",
+				  "The file is larger than the console sends.");
+	}
+	resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+	if (!resp) {
+		free(body);
+		return MHD_NO;
+	}
+	security_headers(resp);
+	MHD_add_response_header(resp, "Content-Type", content_type);
+	snprintf(disp, sizeof(disp), "attachment; filename=\"%s\"", filename);
+	MHD_add_response_header(resp, "Content-Disposition", disp);
+	ret = MHD_queue_response(c, MHD_HTTP_OK, resp);
+	MHD_destroy_response(resp);
+	return ret;
 }

@@ -293,7 +293,12 @@ void page_item(struct hbuf *b, const struct csess *s, const json_t *reply,
 	hb_url(b, id);
 	hb_raw(b, "&amp;reason=");
 	hb_url(b, reason);
-	hb_raw(b, "\">Chain-of-custody report (printable)</a></p><h2>Verification state</h2>");
+	hb_raw(b, "\">Chain-of-custody report (printable)</a> &middot; <a id=\"proof\" "
+		  "href=\"/proof?view=1&amp;id=");
+	hb_url(b, id);
+	hb_raw(b, "&amp;reason=");
+	hb_url(b, reason);
+	hb_raw(b, "\">Inclusion proof</a></p><h2>Verification state</h2>");
 	record_table(b, rec);
 	hb_raw(b, "<h2>Custody timeline</h2>");
 	timeline(b, json_object_get(res, "events"));

@@ -36,7 +36,11 @@ static const struct op_rule {
 	{ ACCESS_OP_ACCESS_EVENTS, "access-events",
 	  ROLE_BIT(CUSTODY_ROLE_AUDITOR), 1 },
 	{ ACCESS_OP_VERIFY, "verify", ROLE_BIT(CUSTODY_ROLE_AUDITOR), 0 },
-	{ ACCESS_OP_PROOF, "proof", ROLE_BIT(CUSTODY_ROLE_AUDITOR), 0 },
+	/* An item's inclusion proofs hold its events (as history does):
+	 * who may read the history may take the proof, with a reason. */
+	{ ACCESS_OP_PROOF, "proof",
+	  ROLE_BIT(CUSTODY_ROLE_CLERK) | ROLE_BIT(CUSTODY_ROLE_SUPERVISOR) |
+	  ROLE_BIT(CUSTODY_ROLE_AUDITOR), 1 },
 	{ ACCESS_OP_USER_LIST, "user-list",
 	  ROLE_BIT(CUSTODY_ROLE_AUDITOR) | ROLE_BIT(CUSTODY_ROLE_ADMIN), 0 },
 	{ ACCESS_OP_USER_ADMIN, "user-admin", ROLE_BIT(CUSTODY_ROLE_ADMIN), 0 },

@@ -7,12 +7,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "proof.h"
 #include "query.h"
 #include "receipt.h"
 #include "receipt_ledger.h"
 
 /* Keys each operation accepts besides "op" (and "reason", always). */
 static const char *const keys_history[] = { "item", NULL };
+static const char *const keys_proof[] = { "item", NULL };
 static const char *const keys_search[] = {
 	"officer", "camera", "category", "case", "status", "from", "to",
 	"docked_from", "docked_to", "hold", "due", "refused",
@@ -50,6 +52,7 @@ static const char *const *keys_for(enum access_op op)
 {
 	switch (op) {
 	case ACCESS_OP_HISTORY: return keys_history;
+	case ACCESS_OP_PROOF: return keys_proof;
 	case ACCESS_OP_HOLD: return keys_hold;
 	case ACCESS_OP_CATEGORIZE: return keys_categorize;
 	case ACCESS_OP_CASE: return keys_case;
@@ -236,6 +239,7 @@ void qop_target(struct qop *q)
 
 	switch (q->op) {
 	case ACCESS_OP_HISTORY:
+	case ACCESS_OP_PROOF:
 	case ACCESS_OP_HOLD:
 	case ACCESS_OP_CATEGORIZE:
 	case ACCESS_OP_CASE:
@@ -469,6 +473,18 @@ int qop_run(struct qop *q, json_t **out, char *msg, size_t cap)
 		break;
 	case ACCESS_OP_USER_LIST:
 		rc = users_list(q->ctx->ledger, q->target, out);
+		break;
+	case ACCESS_OP_PROOF:
+		/* docs/custody-ledger.md "Proof files"; with the host's
+		 * signer the file carries events_claim */
+		rc = cust_proof_build(q->ctx->ledger, q->target, q->item,
+				      q->ctx->proof_signer, out);
+		if (rc == -ENODATA)
+			snprintf(msg, cap, "no proof yet: the ledger has no "
+				 "checkpoint (the dock signs one within "
+				 "[ledger] checkpoint_interval_s)");
+		if (rc == -ENODATA)
+			return rc;
 		break;
 	case ACCESS_OP_DUE:
 	case ACCESS_OP_DESTROY:

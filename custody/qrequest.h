@@ -71,6 +71,10 @@ struct qrequest_ctx {
 	 * authenticated with PAM + TOTP) and "client", and who may send
 	 * {"op":"console-event"} (qconsole.c). NULL: no console. */
 	const char *console_account;
+	/* The checkpoint signer the host signs with, or NULL: the proof op
+	 * then returns proofs without events_claim (completeness not
+	 * attested; custody/proof.h). Used with the lock held. */
+	const struct cust_signer *proof_signer;
 };
 
 struct qpeer {

@@ -364,6 +364,12 @@ void qservice_set_publish(struct qservice *svc, void (*fn)(void *ctx), void *ctx
 	svc->publish_ctx = fn ? ctx : NULL;
 }
 
+void qservice_set_proof_signer(struct qservice *svc, const struct cust_signer *s)
+{
+	if (svc)
+		svc->rctx.proof_signer = s;
+}
+
 void qservice_set_lock(struct qservice *svc, void (*lock)(void *ctx),
 		       void (*unlock)(void *ctx), void *ctx)
 {

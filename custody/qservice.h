@@ -119,6 +119,13 @@ void qservice_set_status_fn(struct qservice *svc, json_t *(*fn)(void *ctx),
  * default): no checkpoint is written here. */
 void qservice_set_publish(struct qservice *svc, void (*fn)(void *ctx), void *ctx);
 
+/* The signer of the host's checkpoints (kept by the caller, used with the
+ * ledger lock held): the "proof" op's files then carry events_claim, the
+ * log key's statement that they list all of the item's events up to the
+ * checkpoint. NULL (the default): proofs without it. */
+struct cust_signer;
+void qservice_set_proof_signer(struct qservice *svc, const struct cust_signer *s);
+
 /* Take lock(ctx) / unlock(ctx) around every use of the ledger (identity
  * lookup, queries, audit events, user changes); one request may take it
  * more than once. Both NULL (the default): no locking. Only one of them

@@ -134,8 +134,10 @@ int cmd_serve(struct cmd_ctx *ctx, int argc, char **argv)
 		snprintf(err, sizeof(err), "no [ledger] checkpoint_key configured");
 	else if (cmd_signer_load(ctx, &pub.signer, err, sizeof(err)) == 0)
 		have_signer = true;
-	if (have_signer)
+	if (have_signer) {
 		qservice_set_publish(svc, serve_publish, &pub);
+		qservice_set_proof_signer(svc, &pub.signer);
+	}
 	else
 		cmd_err("serve: cannot sign checkpoints (%s): the audit events of "
 			"queries stay in the unsigned tail of the ledger until dockd "

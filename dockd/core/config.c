@@ -13,7 +13,10 @@
 #include "config_int.h"
 
 /* Sections owned by the custody library: it parses and validates them. */
-static const char *const foreign_sections[] = { "ledger", "query", "access", "alert" };
+/* Sections other programs read from the same file; [console] is
+ * custody-console's (docs/console.md), which checks its own keys. */
+static const char *const foreign_sections[] = { "ledger", "query", "access", "alert",
+						"console" };
 
 struct parse_ctx {
 	struct dock_config *c;

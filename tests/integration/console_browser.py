@@ -126,6 +126,23 @@ try:
           not drv.find_elements(By.ID, "do-hold-set") and
           not drv.find_elements(By.ID, "do-destroy-request"))
     shot("03-item")
+    # --- the item's inclusion proof: its state shown, the file downloaded
+    drv.find_element(By.ID, "proof").click()
+    check("proof page: EV-1's events proven against a checkpoint [%s]" % text("#proven"),
+          text("#item-id") == "EV-1" and text("#proven").split(" of ")[0] not in ("", "0"))
+    shot("03b-proof")
+    href = drv.find_element(By.ID, "proof-download").get_attribute("href")
+    ctx0 = ssl._create_unverified_context()
+    rq = urllib.request.Request(href, headers={
+        "Cookie": "__Host-dock=" + drv.get_cookie("__Host-dock")["value"]})
+    r = urllib.request.urlopen(rq, context=ctx0)
+    data = r.read()
+    check("the proof downloads as a JSON attachment [%s]" % r.headers.get("Content-Disposition"),
+          "attachment" in r.headers.get("Content-Disposition", "") and
+          json.loads(data).get("evidence_id") == "EV-1")
+    open(os.path.join(OUT, "proof-EV-1.json"), "wb").write(data)
+    drv.back()
+    drv.get(BASE + "/item?id=EV-1&reason=" + urllib.parse.quote("case 2024-118 review"))
     drv.find_element(By.ID, "report").click()
     check("the chain-of-custody report opens", "Chain-of-custody report" in text("h1"))
     shot("04-report")

@@ -36,10 +36,15 @@ rm -rf "$OUT"
 mkdir -p "$OUT"
 PORT=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 ME=$(id -un)
+# the dock's checkpoint key: the item's proof is against its checkpoints
+"$C" keygen --key "$T/ck.key" --vkey "$T/ck.vkey" --name dock.example/pd-a >/dev/null
 cat >"$CONF" <<EOC
 [ledger]
 path = $DB
 agency_id = pd-a
+checkpoint_key = $T/ck.key
+checkpoint_pub = $T/ck.vkey
+checkpoint_origin = dock.example/pd-a
 
 [query]
 socket = $SOCK
@@ -175,6 +180,10 @@ check "browser script finished" test -s "$T/browser.out" -a ! -s "$T/browser.err
 	{ cat "$T/browser.err" >&2; tail -20 "$T/console.log" >&2; }
 check "screenshots and the PDF saved under $BUILD/console-browser" \
 	test -s "$OUT/04-report.png" -a -s "$OUT/custody-report-EV-1.pdf"
+# the proof the clerk downloaded checks with the dock's public key alone
+"$C" check-proof "$OUT/proof-EV-1.json" --vkey "$T/ck.vkey" >"$T/cp.out" 2>&1
+check "the downloaded proof verifies: custody check-proof [$(grep -o 'OK: [0-9]* of [0-9]* event(s)' "$T/cp.out")]" \
+	grep -q "OK: [1-9][0-9]* of [0-9]* event(s) of EV-1 proven" "$T/cp.out" || sed 's/^/# /' "$T/cp.out"
 
 # --- the ledger ------------------------------------------------------------
 check "clerk1's login: console_login ok, via console" \
@@ -199,7 +208,11 @@ check "page views are events" [ "$(n "action=$A_PAGE AND actor_id='clerk1'")" -g
 check "the auditor's reading of the access log is itself a ledger_read" \
 	[ "$(n "action=$A_READ AND actor_id='aud1' AND reason='monthly audit' AND details LIKE '%access-events%'")" = 1 ]
 check "the printed report is a download of EV-1" \
-	[ "$(n "action=$A_DOWNLOAD AND actor_id='clerk1' AND evidence_id='EV-1'")" = 1 ]
+	[ "$(n "action=$A_DOWNLOAD AND actor_id='clerk1' AND evidence_id='EV-1' AND details LIKE '%custody-report%'")" = 1 ]
+check "the proof download is a download of EV-1 (detail proof)" \
+	[ "$(n "action=$A_DOWNLOAD AND actor_id='clerk1' AND evidence_id='EV-1' AND details LIKE '%\"detail\":\"proof\"%'")" = 1 ]
+check "... after the service's ledger_read of the proof, with the reason" \
+	[ "$(n "action=$A_READ AND actor_id='clerk1' AND evidence_id='EV-1' AND reason='case 2024-118 review' AND details LIKE '%\"op\":\"proof\"%'")" = 2 ]
 check "destruction requested by sup1, approved by sup2" \
 	[ "$(n "action=$A_REQ AND actor_id='sup1' AND evidence_id='EV-4'")" = 1 -a \
 	  "$(n "action=$A_APPR AND outcome=1 AND actor_id='sup2' AND evidence_id='EV-4'")" = 1 ]
