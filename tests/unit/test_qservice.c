@@ -256,7 +256,8 @@ static void test_hostile_requests(void **state)
 	assert_string_equal(str(r, "error"), "bad-request");
 	json_decref(r);
 	r = ask(f, "{\"op\":\"history\",\"item\":\"EV-A1\"}");
-	assert_string_equal(str(r, "error"), "denied");	/* no reason */
+	/* no reason: a usage error, not a denial (issue 15) */
+	assert_string_equal(str(r, "error"), "bad-request");
 	json_decref(r);
 
 	assert_non_null(big);
