@@ -117,8 +117,15 @@ static int usage_check(const char *op, int argc, char **argv)
 			for (const char *const *o = op_opts[k].opts; *o && !known; o++)
 				known = !strcmp(a + 2, *o);
 			if (!known) {
-				cmd_err("remote %s: unknown option '%s' (see custody "
-					"remote --help; nothing was sent)", op, a);
+				char list[400] = "";
+				size_t n = 0;
+
+				for (const char *const *o = op_opts[k].opts;
+				     *o && n < sizeof(list); o++)
+					n += (size_t)snprintf(list + n, sizeof(list) - n,
+							      " --%s", *o);
+				cmd_err("remote %s: unknown option '%s' (it takes:%s "
+					"--utc; nothing was sent)", op, a, list);
 				return CMD_ERROR;
 			}
 			if (!strcmp(a, "--reason") && i + 1 < argc && argv[i + 1][0])
