@@ -15,6 +15,7 @@
 #include "log.h"
 #include "partsum.h"
 #include "release.h"
+#include "space.h"
 #include "storage.h"
 
 #define SW_MAX 16
@@ -139,6 +140,13 @@ static void refresh_queue(void *ctx)
 
 	(void)dockdb_count(d->w, NULL, DREC_BIT(DREC_STORED_LOCAL), &q);
 	(void)dockdb_count(d->w, NULL, release_mask(&s->cfg), &rel);
+	{
+		uint64_t vf, vt, sf, stt;
+
+		if (space_free(s->cfg.vault_dir, &vf, &vt) == 0 &&
+		    space_free(s->cfg.state_dir, &sf, &stt) == 0)
+			status_space(d->status, vf, vt, sf, stt);
+	}
 	dockd_snap_put(d, s);
 	status_queue(d->status, q, rel);
 }
