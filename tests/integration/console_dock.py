@@ -128,7 +128,9 @@ try:
     check("storage queue, free space and witnesses are shown",
           drv.find_elements(By.ID, "storage") and "free of" in text("#space") and
           (drv.find_elements(By.ID, "witnesses") or drv.find_elements(By.ID, "no-witnesses")))
+    drv.set_window_size(1400, 1500)   # the whole page, witnesses included
     shot("10-dock-live")
+    drv.set_window_size(1400, 1000)
     drv.get(BASE + "/alerts")
     check("a clerk gets no alerts page [%s]" % text("#message"),
           "role may not" in text("#message") and not drv.find_elements(By.ID, "alerts"))
