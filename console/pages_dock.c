@@ -147,7 +147,9 @@ static void storage(struct hbuf *b, const json_t *st, const json_t *q, const jso
 	hb_esc(b, str(st, "state"));
 	hb_raw(b, "</td></tr><tr><th>Waiting for upload</th><td id=\"queue-storage\">");
 	cell_num(b, num(q, "storage"));
-	hb_raw(b, "</td></tr><tr><th>Uploading now</th><td id=\"queue-uploading\">");
+	hb_raw(b, " recordings, <span id=\"queue-bytes\">");
+	bytes(b, num(q, "storage_bytes"));
+	hb_raw(b, "</span></td></tr><tr><th>Uploading now</th><td id=\"queue-uploading\">");
 	cell_num(b, num(q, "uploading"));
 	hb_raw(b, "</td></tr><tr><th>Stored, camera not released yet</th><td>");
 	cell_num(b, num(q, "release_pending"));
@@ -402,7 +404,9 @@ const char console_dock_js[] =
 	"    });\n"
 	"    if (seen !== Object.keys(known).length) changed = true;\n"
 	"    var q = st.queue || {}, s = st.storage || {};\n"
-	"    text(byId('queue-storage'), q.storage);\n"
+	"    var qs = byId('queue-storage');\n"
+	"    if (qs && qs.firstChild) qs.firstChild.textContent = (typeof q.storage === 'number' ? q.storage : '-') + ' recordings, ';\n"
+	"    text(byId('queue-bytes'), units(q.storage_bytes));\n"
 	"    text(byId('queue-uploading'), q.uploading);\n"
 	"    text(byId('storage-state'), s.state);\n"
 	"    text(byId('storage-error'), s.last_error);\n"

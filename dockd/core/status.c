@@ -43,7 +43,7 @@ struct status {
 	struct up_slot ups[STATUS_MAX_UPLOADS];
 	char alerts[STATUS_MAX_ALERTS][160];
 	unsigned n_alerts, next_alert;
-	uint64_t q_storage, q_release;
+	uint64_t q_storage, q_release, q_bytes;
 	void (*refresh)(void *ctx);
 	void *refresh_ctx;
 	char st_target[256], st_state[24], st_error[200];
@@ -207,6 +207,13 @@ void status_queue(struct status *st, uint64_t storage, uint64_t release_pending)
 	pthread_mutex_lock(&st->mu);
 	st->q_storage = storage;
 	st->q_release = release_pending;
+	pthread_mutex_unlock(&st->mu);
+}
+
+void status_queue_bytes(struct status *st, uint64_t bytes)
+{
+	pthread_mutex_lock(&st->mu);
+	st->q_bytes = bytes;
 	pthread_mutex_unlock(&st->mu);
 }
 
@@ -463,6 +470,8 @@ json_t *status_json(struct status *st)
 		      "uploading", (json_int_t)n_up, "release_pending", (json_int_t)st->q_release,
 		      "alerts", alerts);
 	if (o) {
+		json_object_set_new(json_object_get(o, "queue"), "storage_bytes",
+				    json_integer((json_int_t)st->q_bytes));
 		json_object_set_new(o, "witnesses", wits);
 		json_object_set_new(o, "space", space_json(st));
 	} else {

@@ -12,7 +12,7 @@
  *    "rate_bps","eta_s"}]}],
  *    "uploads":[{"evidence_id","object_key","bytes","size","rate_bps","eta_s","since"}],
  *    "storage":{"target","state","workers","last_error","since","retry_at"},
- *    "queue":{"storage":N,"uploading":N,"release_pending":N},
+ *    "queue":{"storage":N,"storage_bytes":B,"uploading":N,"release_pending":N},
  *    "alerts":[...],
  *    "witnesses":[{"name","url","cosigned_size","latest_size","cosigned_at","age_s",
  *                  "failures","last_error","last_attempt"}],
@@ -64,6 +64,9 @@ void status_alert(struct status *st, const char *summary);
 
 /* Queue sizes, set by whoever knows them (the refresh function). */
 void status_queue(struct status *st, uint64_t storage, uint64_t release_pending);
+/* Bytes (the recordings' signed sizes) of the queue.storage rows:
+ * "storage_bytes" in "queue". */
+void status_queue_bytes(struct status *st, uint64_t bytes);
 
 /* fn(ctx) runs at the start of every status_json() (outside the table's
  * mutex, without the ledger lock) to refresh the queue counts. NULL: none.

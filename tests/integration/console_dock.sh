@@ -127,6 +127,7 @@ check "/dock: 200" grep -q '^HTTP/[0-9.]* 200' "$T/h"
 check "/dock: the CSP allows only same-origin script and connections, nothing inline" \
 	grep -qi "^content-security-policy: default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; script-src 'self'; connect-src 'self'" "$T/h"
 check_fails "/dock: no inline script in the page" grep -q '<script>' "$T/dock.html"
+check "/dock: the queue in recordings and bytes" grep -Eq "id=\"queue-storage\">[0-9]+ recordings, <span id=\"queue-bytes\">[0-9.]+ [KMG]?i?B<" "$T/dock.html"
 check "/dock: the camera, server-rendered (works without JavaScript)" \
 	grep -q '<tr data-serial="CAM-1"><td>CAM-1</td><td>ofc-7</td>' "$T/dock.html"
 curl -sk -m 10 -b "$T/jar" -D "$T/h" -o "$T/dock.js" "$BASE/static/dock.js"
@@ -136,6 +137,10 @@ curl -sk -m 6 -b "$T/jar" -D "$T/h" -o "$T/events" "$BASE/dock/events"
 check "/dock/events: text/event-stream" grep -qi '^content-type: text/event-stream' "$T/h"
 check "/dock/events: status events with the camera (several in 6 s)" \
 	[ "$(grep -c '^event: status' "$T/events")" -ge 2 -a "$(grep -c '"serial":"CAM-1"' "$T/events")" -ge 2 ]
+check "... carrying the dock's status (queue bytes, space, witnesses, done/total)" sh -c \
+	"grep '^data: ' '$T/events' | tail -1 >'$T/last' && grep -q '\"storage_bytes\":[0-9]' '$T/last' &&
+	 grep -q '\"recordings_total\":4' '$T/last' && grep -q '\"space\":{\"vault\":{\"free\":[0-9]' '$T/last' &&
+	 grep -q '\"witnesses\":\[' '$T/last'"
 check "... one stream is one recorded view" \
 	[ "$(n "action=$A_PAGE AND actor_id='clerk2' AND details LIKE '%\"path\":\"/dock/events\"%'")" = 1 ]
 check "... and its ticks add no reads (1 status read: the /dock page's)" \
