@@ -10,7 +10,7 @@
 # clerk of another agency nothing from the dock page, all recorded. With
 # curl: the CSP of each new page, the event stream's content type, and a
 # forged "view" refused and recorded. Screenshots in
-# $BUILD/console-browser/1*.png. Runtime ~40 s.
+# $BUILD/console-browser/1*.png. Runtime ~50 s (the camera pull is ~37 s).
 . "${TOP:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib.sh"
 . "$TOP/tests/dockd_lib.sh"
 dk_require
