@@ -31,6 +31,19 @@ const struct svc *http_svc(void);
 enum MHD_Result http_send_download(struct MHD_Connection *c, char *body,
 				   size_t len, const char *content_type,
 				   const char *filename);
+/* http_send with another Content-Security-Policy (NULL: the default). */
+enum MHD_Result http_send_csp(struct MHD_Connection *c, unsigned status,
+			      struct hbuf *b, const char *content_type,
+			      const char *csp);
+/* The security headers (csp NULL: the default policy) on a response. */
+void http_headers(struct MHD_Response *resp, const char *csp);
+
+/* The default policy allows no script at all; the dock page loads one
+ * same-origin file (/static/dock.js) that opens /dock/events. Still no
+ * inline script, no eval, nothing from elsewhere. */
+#define CSP_DEFAULT "default-src 'none'; style-src 'self'; img-src 'self'; " \
+		    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+#define CSP_DOCK CSP_DEFAULT "; script-src 'self'; connect-src 'self'"
 
 enum MHD_Result handle_search(struct MHD_Connection *c, const struct csess *s,
 			      const char *client);
@@ -45,5 +58,19 @@ enum MHD_Result handle_report(struct MHD_Connection *c, const struct csess *s,
  * service (op proof), shown (view) or downloaded (pages_item_proof.c). */
 enum MHD_Result handle_proof(struct MHD_Connection *c, const struct csess *s,
 			     const char *client);
+
+/* handlers_dock.c: GET /dock, /dock/events (server-sent events),
+ * /alerts, /witness. */
+enum MHD_Result handle_dock(struct MHD_Connection *c, const struct csess *s,
+			    const char *client);
+enum MHD_Result handle_dock_events(struct MHD_Connection *c, const struct csess *s,
+				   const char *client);
+enum MHD_Result handle_alerts(struct MHD_Connection *c, const struct csess *s,
+			      const char *client);
+enum MHD_Result handle_witness(struct MHD_Connection *c, const struct csess *s,
+			       const char *client);
+/* End every live view (before MHD_stop_daemon: no connection may stay
+ * suspended). */
+void sse_stop(void);
 
 #endif

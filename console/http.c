@@ -115,11 +115,9 @@ static void client_addr(struct MHD_Connection *c, char *buf, size_t cap)
 			    buf, (socklen_t)cap, NULL, 0, NI_NUMERICHOST);
 }
 
-static void security_headers(struct MHD_Response *resp)
+void http_headers(struct MHD_Response *resp, const char *csp)
 {
-	MHD_add_response_header(resp, "Content-Security-Policy",
-		"default-src 'none'; style-src 'self'; img-src 'self'; "
-		"form-action 'self'; frame-ancestors 'none'; base-uri 'none'");
+	MHD_add_response_header(resp, "Content-Security-Policy", csp ? csp : CSP_DEFAULT);
 	MHD_add_response_header(resp, "Strict-Transport-Security",
 				"max-age=31536000");
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
@@ -128,9 +126,10 @@ static void security_headers(struct MHD_Response *resp)
 	MHD_add_response_header(resp, "X-Frame-Options", "DENY");
 }
 
-enum MHD_Result http_send(struct MHD_Connection *c, unsigned status,
-			  struct hbuf *b, const char *content_type,
-			  const char *cookie, const char *location)
+static enum MHD_Result send_full(struct MHD_Connection *c, unsigned status,
+				 struct hbuf *b, const char *content_type,
+				 const char *cookie, const char *location,
+				 const char *csp)
 {
 	size_t len = 0;
 	char *body = hb_take(b, &len);
@@ -148,7 +147,7 @@ enum MHD_Result http_send(struct MHD_Connection *c, unsigned status,
 	}
 	if (!resp)
 		return MHD_NO;
-	security_headers(resp);
+	http_headers(resp, csp);
 	MHD_add_response_header(resp, "Content-Type", content_type ? content_type :
 				"text/html; charset=utf-8");
 	if (cookie)
@@ -158,6 +157,20 @@ enum MHD_Result http_send(struct MHD_Connection *c, unsigned status,
 	ret = MHD_queue_response(c, status, resp);
 	MHD_destroy_response(resp);
 	return ret;
+}
+
+enum MHD_Result http_send(struct MHD_Connection *c, unsigned status,
+			  struct hbuf *b, const char *content_type,
+			  const char *cookie, const char *location)
+{
+	return send_full(c, status, b, content_type, cookie, location, NULL);
+}
+
+enum MHD_Result http_send_csp(struct MHD_Connection *c, unsigned status,
+			      struct hbuf *b, const char *content_type,
+			      const char *csp)
+{
+	return send_full(c, status, b, content_type, NULL, NULL, csp);
 }
 
 static void cookie_for(const struct csess *s, char *buf, size_t cap)
@@ -308,6 +321,14 @@ static enum MHD_Result dispatch(struct MHD_Connection *c, const char *url,
 		return http_send(c, MHD_HTTP_OK, &b, "text/css; charset=utf-8",
 				 NULL, NULL);
 	}
+	if (!post && !strcmp(url, "/static/dock.js")) {
+		struct hbuf b;
+
+		hb_init(&b);
+		hb_raw(&b, console_dock_js);
+		return http_send(c, MHD_HTTP_OK, &b, "text/javascript; charset=utf-8",
+				 NULL, NULL);
+	}
 	memset(&s, 0, sizeof(s));
 	rc = sid ? sess_get(sid, &s) : -ENOENT;
 	if (rc == -ETIMEDOUT && s.user[0])
@@ -353,6 +374,14 @@ static enum MHD_Result dispatch(struct MHD_Connection *c, const char *url,
 		return handle_report(c, &s, client);
 	if (!post && !strcmp(url, "/proof"))
 		return handle_proof(c, &s, client);
+	if (!post && !strcmp(url, "/dock"))
+		return handle_dock(c, &s, client);
+	if (!post && !strcmp(url, "/dock/events"))
+		return handle_dock_events(c, &s, client);
+	if (!post && !strcmp(url, "/alerts"))
+		return handle_alerts(c, &s, client);
+	if (!post && !strcmp(url, "/witness"))
+		return handle_witness(c, &s, client);
 	return http_error(c, MHD_HTTP_NOT_FOUND, &s, "Not found", "No such page.");
 }
 
@@ -406,7 +435,8 @@ struct MHD_Daemon *http_start(const struct console_cfg *c)
 {
 	cfg = c;
 	return MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC |
-				MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ERROR_LOG,
+				MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ERROR_LOG |
+				MHD_ALLOW_SUSPEND_RESUME,
 				0, NULL, NULL, handler, NULL,
 				MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 				MHD_OPTION_NOTIFY_COMPLETED, on_done, NULL,

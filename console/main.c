@@ -14,6 +14,7 @@
 #include <ini.h>
 
 #include "auth.h"
+#include "handlers.h"
 #include "http.h"
 #include "qconfig.h"
 #include "session.h"
@@ -182,6 +183,7 @@ int main(int argc, char **argv)
 	fprintf(stderr, "custody-console: ready on https port %d (service %s)\n",
 		tls_port(tls), qc.socket);
 	tls_run(tls, &stop_flag);
+	sse_stop();
 	tls_close(tls);
 	MHD_stop_daemon(mhd);
 	return 0;

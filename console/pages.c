@@ -33,8 +33,12 @@ void page_head(struct hbuf *b, const char *title, const struct csess *s)
 		  "Evidence dock</span>");
 	if (s && s->user[0]) {
 		hb_raw(b, strcmp(s->role, "auditor") ?
-			  "<nav><a href=\"/search\">Search</a></nav>" :
-			  "<nav><a href=\"/audit\">Access log</a></nav>");
+			  "<nav><a href=\"/search\">Search</a> "
+			  "<a href=\"/dock\">Dock now</a></nav>" :
+			  "<nav><a href=\"/audit\">Access log</a> "
+			  "<a href=\"/alerts\">Alerts</a> "
+			  "<a href=\"/witness\">Witnesses</a> "
+			  "<a href=\"/dock\">Dock now</a></nav>");
 		hb_raw(b, "<form class=\"who\" "
 			  "method=\"post\" action=\"/logout\"><span>");
 		hb_esc(b, s->user);
@@ -376,7 +380,9 @@ const char console_css[] =
 	"th,td{border:1px solid #bbb;padding:.3em .6em;text-align:left;vertical-align:top}"
 	".facts th{width:12em}.error{color:#a00;font-weight:bold}.notice{color:#064;"
 	"font-weight:bold}.actions form{margin:.3em 0}.fine{font-size:.85em}"
-	".sign{margin-top:3em}"
+	".sign{margin-top:3em}nav a{margin-right:.8em}.warn{color:#a50;font-weight:bold}"
+	"progress{width:12em;vertical-align:middle}.live{color:#555;font-size:.9em}"
+	"td.num{text-align:right;font-variant-numeric:tabular-nums}"
 	"@media print{header,nav,.actions,form{display:none}body{background:#fff}"
 	"main{padding:0;max-width:none}table{width:100%;font-size:9pt}"
 	"h1{font-size:16pt}a{color:#000;text-decoration:none}"

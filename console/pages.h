@@ -42,6 +42,16 @@ struct audit_args {
 void page_audit(struct hbuf *b, const struct csess *s,
 		const struct audit_args *a, const json_t *reply);
 
+/* pages_dock.c: the dock now (the service's status reply), the
+ * auditors' witness status (witness-status reply) and alerts (alerts
+ * reply; NULL: form only; a->from/to used). */
+void page_dock(struct hbuf *b, const struct csess *s, const json_t *reply);
+void page_witness(struct hbuf *b, const struct csess *s, const json_t *reply);
+void page_alerts(struct hbuf *b, const struct csess *s, const struct audit_args *a,
+		 const json_t *reply);
+/* The dock page's script, served as /static/dock.js. */
+extern const char console_dock_js[];
+
 /* An error page with a message (already chosen to leak nothing). */
 void page_error(struct hbuf *b, const struct csess *s, const char *title,
 		const char *msg);

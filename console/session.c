@@ -118,6 +118,24 @@ int sess_get(const char *id, struct csess *out)
 	return rc;
 }
 
+int sess_peek(const char *id, struct csess *out)
+{
+	time_t now = time(NULL);
+	struct csess *s;
+	int rc = -ENOENT;
+
+	pthread_mutex_lock(&mu);
+	s = find(id);
+	if (s && !expired(s, now)) {
+		*out = *s;
+		rc = 0;
+	} else if (s) {
+		rc = -ETIMEDOUT;	/* left for sess_get to end and record */
+	}
+	pthread_mutex_unlock(&mu);
+	return rc;
+}
+
 int sess_login(const char *old_id, const char *user, const char *role,
 	       const char *agency, struct csess *out)
 {

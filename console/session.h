@@ -43,6 +43,10 @@ int sess_new(struct csess *out);
  * expired: removed, and its last state copied to *out so the caller can
  * record the logout). */
 int sess_get(const char *id, struct csess *out);
+/* The same without refreshing it (a live view's ticks must not keep an
+ * idle session alive) and without ending an expired one: 0, -ENOENT,
+ * -ETIMEDOUT. */
+int sess_peek(const char *id, struct csess *out);
 /* Log in: drop old_id (may be NULL), make a new logged-in session. */
 int sess_login(const char *old_id, const char *user, const char *role,
 	       const char *agency, struct csess *out);

@@ -59,6 +59,13 @@ static const struct op_rule {
 	  ROLE_BIT(CUSTODY_ROLE_SUPERVISOR), 1 },
 	{ ACCESS_OP_RECEIPT_FILE, "receipt-file",
 	  ROLE_BIT(CUSTODY_ROLE_CLERK) | ROLE_BIT(CUSTODY_ROLE_SUPERVISOR), 0 },
+	/* The auditors' views of the web console (docs/console.md): refusals,
+	 * rejected cameras, lockouts, and whether the outside witnesses keep
+	 * up - oversight, not clerks' work; listed without a reason like
+	 * verify (each read is still a ledger_read event). */
+	{ ACCESS_OP_ALERTS, "alerts", ROLE_BIT(CUSTODY_ROLE_AUDITOR), 0 },
+	{ ACCESS_OP_WITNESS_STATUS, "witness-status",
+	  ROLE_BIT(CUSTODY_ROLE_AUDITOR), 0 },
 };
 
 static const char *const role_names[] = {

@@ -35,6 +35,8 @@
  *   receipt-issue             x                          yes
  *   receipt-file       x      x                          no
  *     (the receipt carries its own reason)
+ *   alerts                              x                no
+ *   witness-status                      x                no
  *
  * All of them only within the subject's own agency.
  */
@@ -67,6 +69,8 @@ enum access_op {
 				 * workstation, before its output exists */
 	ACCESS_OP_RECEIPT_ISSUE,/* pre-authorize offline export receipts */
 	ACCESS_OP_RECEIPT_FILE,	/* file a signed offline export receipt */
+	ACCESS_OP_ALERTS,	/* the ledger events that raise alerts */
+	ACCESS_OP_WITNESS_STATUS,/* each configured witness, as the dock sees it */
 };
 
 enum access_verdict {

@@ -144,6 +144,35 @@ int cust_cosig_last(struct cust_ledger *l, const char *witness,
 	return rc == SQLITE_ROW ? 0 : cust_ledger_sqlerr(l, rc);
 }
 
+int cust_cosig_last_at(struct cust_ledger *l, const char *witness,
+		       uint64_t *size, int64_t *received_ns)
+{
+	sqlite3_stmt *s;
+	int rc, r;
+
+	if (!l || !witness || !size || !received_ns)
+		return -EINVAL;
+	if ((r = prep(l, "SELECT size, received_ns FROM checkpoint_cosigs"
+		      " WHERE witness = ?1 ORDER BY size DESC LIMIT 1", &s))) {
+		if (r == 1) {
+			*size = 0;
+			*received_ns = 0;
+		}
+		return r < 0 ? r : 0;
+	}
+	sqlite3_bind_text(s, 1, witness, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*size = (uint64_t)sqlite3_column_int64(s, 0);
+		*received_ns = sqlite3_column_int64(s, 1);
+	} else if (rc == SQLITE_DONE) {
+		*size = 0;
+		*received_ns = 0;
+	}
+	sqlite3_finalize(s);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : cust_ledger_sqlerr(l, rc);
+}
+
 struct buf {
 	char *p;
 	size_t len, cap;

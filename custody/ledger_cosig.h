@@ -48,6 +48,11 @@ int cust_cosig_each(struct cust_ledger *l, uint64_t size,
 int cust_cosig_last(struct cust_ledger *l, const char *witness,
 		    uint64_t *size);
 
+/* The largest checkpoint size cosigned by `witness` and when the dock
+ * stored that cosignature (UTC ns); both 0 if none. */
+int cust_cosig_last_at(struct cust_ledger *l, const char *witness,
+		       uint64_t *size, int64_t *received_ns);
+
 /* The stored checkpoint note of `size` followed by every stored
  * cosignature line, into a malloc'd NUL-terminated *out (*len = strlen).
  * -ENOENT if there is no checkpoint of that size. */

@@ -25,7 +25,9 @@ static const char *const keys_users[] = { "agency", NULL };
 static const char *const keys_admin[] = {
 	"action", "user", "role", "agency", NULL };
 static const char *const keys_none[] = { "agency", NULL };
-static const char *const keys_status[] = { NULL };
+static const char *const keys_status[] = { "view", NULL };
+static const char *const keys_empty[] = { NULL };
+static const char *const keys_alerts[] = { "from", "to", "limit", NULL };
 static const char *const keys_categorize[] = { "item", "category", NULL };
 static const char *const keys_hold[] = { "item", "action", NULL };
 static const char *const keys_case[] = { "item", "action", "case", NULL };
@@ -48,6 +50,14 @@ static const char *const audit_prefixes[] = {
 	"permission_changed", "ledger_verified", "config_changed",
 	"key_changed", "privileged_action", "console_", NULL };
 
+/* The events that raise an alert when written (op "alerts";
+ * docs/console.md "Alerts"): refusals of people and of cameras, evidence
+ * that failed its checks, a link worker killed, a receipt refused. */
+static const char *const alert_prefixes[] = {
+	"access_denied", "device_rejected", "integrity_failed", "quarantined",
+	"link_worker_killed", "receipt_refused", "console_lockout",
+	"console_refused", NULL };
+
 static const char *const *keys_for(enum access_op op)
 {
 	switch (op) {
@@ -67,6 +77,8 @@ static const char *const *keys_for(enum access_op op)
 	case ACCESS_OP_EXPORT: return keys_export;
 	case ACCESS_OP_RECEIPT_ISSUE: return keys_rissue;
 	case ACCESS_OP_RECEIPT_FILE: return keys_rfile;
+	case ACCESS_OP_ALERTS: return keys_alerts;
+	case ACCESS_OP_WITNESS_STATUS: return keys_empty;
 	default: return keys_none;
 	}
 }
@@ -261,6 +273,7 @@ void qop_target(struct qop *q)
 			set_target(q, u.agency);
 		return;
 	case ACCESS_OP_STATUS:
+	case ACCESS_OP_WITNESS_STATUS:
 		/* the service reports on its own dock, nothing else */
 		set_target(q, q->ctx->home_agency);
 		return;
@@ -396,7 +409,10 @@ static int collect_events(struct qop *q, const char *const *prefixes,
 	return 0;
 }
 
-static int run_events(struct qop *q, json_t **out, char *msg, size_t cap)
+/* Events of the actions in `allowed` (prefixes), one of them when the
+ * request names "action". */
+static int run_events(struct qop *q, const char *const *allowed, json_t **out,
+		      char *msg, size_t cap)
 {
 	const char *action = param(q, "action");
 	const char *one[2] = { action, NULL };
@@ -408,7 +424,7 @@ static int run_events(struct qop *q, json_t **out, char *msg, size_t cap)
 
 	if (action) {
 		int ok = 0;
-		for (const char *const *p = audit_prefixes; *p; p++)
+		for (const char *const *p = allowed; *p; p++)
 			ok |= strncmp(action, *p, strlen(*p)) == 0;
 		if (!ok) {
 			snprintf(msg, cap, "bad request: action must be an "
@@ -422,7 +438,7 @@ static int run_events(struct qop *q, json_t **out, char *msg, size_t cap)
 	all = json_array();
 	if (!all)
 		return -ENOMEM;
-	rc = collect_events(q, action ? one : audit_prefixes, from, to, limit,
+	rc = collect_events(q, action ? one : allowed, from, to, limit,
 			    all, &truncated);
 	if (rc)
 		goto fail;
@@ -469,7 +485,10 @@ int qop_run(struct qop *q, json_t **out, char *msg, size_t cap)
 		rc = run_search(q, out, msg, cap);
 		break;
 	case ACCESS_OP_ACCESS_EVENTS:
-		rc = run_events(q, out, msg, cap);
+		rc = run_events(q, audit_prefixes, out, msg, cap);
+		break;
+	case ACCESS_OP_ALERTS:
+		rc = run_events(q, alert_prefixes, out, msg, cap);
 		break;
 	case ACCESS_OP_USER_LIST:
 		rc = users_list(q->ctx->ledger, q->target, out);

@@ -6,6 +6,8 @@
 #include <errno.h>
 #include <pwd.h>
 #include <stdio.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -285,14 +287,80 @@ static json_t *answer(struct qop *q, int rc, json_t *result, const char *msg)
 	return ok_reply(q, seq, result);
 }
 
+/* A tick of the console's live dock view (docs/console.md "The dock
+ * now"): "view" names the console_page_view event of the stream, which
+ * is the record of all its ticks, so a tick writes no event of its own.
+ * Only when that event is this user's ok view of /dock/events, written
+ * through this console account, and not older than a console session
+ * lives (12 h). 0: no "view"; 1 and *seq: covered; -1: a bad view. */
+static int covered_by_view(const struct qop *q, int64_t *seq)
+{
+	const char *v = json_string_value(json_object_get(q->params, "view"));
+	const json_t *p;
+	struct cust_event ev;
+	enum cust_clock clk;
+	json_t *d = NULL;
+	int64_t now;
+	char *end;
+	unsigned long long n;
+	int ok;
+
+	if (!v)
+		return 0;
+	n = strtoull(v, &end, 10);
+	if (!q->via_console || *end || end == v || n == 0 || n > INT64_MAX ||
+	    cust_ledger_get(q->ctx->ledger, n, &ev) || cust_event_details(&ev, &d))
+		return -1;
+	cust_clock_now(&now, &clk);
+	p = json_object_get(d, "params");
+	ok = ev.action == CUST_A_CONSOLE_PAGE_VIEW && ev.outcome == CUST_OUTCOME_OK &&
+	     !strcmp(ev.actor_id, q->user) &&
+	     ev.time_ns > now - 12 * 3600 * 1000000000LL &&
+	     !strcmp(json_string_value(json_object_get(d, "console_account")) ?: "",
+		     q->console) &&
+	     !strcmp(json_string_value(json_object_get(p, "path")) ?: "", "/dock/events");
+	json_decref(d);
+	if (!ok)
+		return -1;
+	*seq = (int64_t)n;
+	return 1;
+}
+
+/* witness-status: the "witnesses" member of the dock's status. */
+static json_t *witness_part(json_t *st)
+{
+	json_t *w = json_object_get(st, "witnesses"), *r = json_object();
+
+	if (r) {
+		if (json_is_string(json_object_get(st, "dock_id")))
+			json_object_set(r, "dock_id", json_object_get(st, "dock_id"));
+		if (json_is_string(json_object_get(st, "time")))
+			json_object_set(r, "time", json_object_get(st, "time"));
+		json_object_set_new(r, "witnesses", json_is_array(w) ? json_incref(w) :
+				    json_array());
+	}
+	json_decref(st);
+	return r;
+}
+
 /* status: ask the host (dockd) WITHOUT the ledger lock - its status
  * function takes its own locks, possibly the same mutex - then record. */
 static json_t *allow_status(struct qop *q)
 {
 	json_t *st = NULL;
 	const char *msg = "status unavailable: no dock in this service";
-	int rc = -ENOTSUP;
+	int rc = -ENOTSUP, view;
+	int64_t seq = 0;
 
+	view = covered_by_view(q, &seq);
+	if (view < 0) {
+		seq = record(q, CUST_A_ACCESS_DENIED, CUST_OUTCOME_DENIED, "",
+			     "verdict", "deny-view");
+		defer_alert(q, "access-denied", "deny-view");
+		return error_reply(seq < 0 ? "audit-failed" : "denied",
+				   "access denied: \"view\" is not this user's live "
+				   "view of the dock", seq);
+	}
 	if (q->ctx->status_fn) {
 		ledger_unlock(q->ctx);
 		st = q->ctx->status_fn(q->ctx->status_ctx);
@@ -305,6 +373,10 @@ static json_t *allow_status(struct qop *q)
 			msg = "status unavailable: the dock did not answer";
 		}
 	}
+	if (!rc && q->op == ACCESS_OP_WITNESS_STATUS && !(st = witness_part(st)))
+		rc = -ENOMEM;
+	if (!rc && view > 0)	/* a tick of a recorded view */
+		return ok_reply(q, seq, st);
 	return answer(q, rc, st, msg);
 }
 
@@ -317,7 +389,7 @@ static json_t *allow(struct qop *q)
 
 	if (q->op == ACCESS_OP_USER_ADMIN)
 		return qop_user_admin(q);
-	if (q->op == ACCESS_OP_STATUS)
+	if (q->op == ACCESS_OP_STATUS || q->op == ACCESS_OP_WITNESS_STATUS)
 		return allow_status(q);
 	if (qop_is_edit(q->op))
 		return qop_edit(q);

@@ -17,7 +17,10 @@
  *        {"op":"user-admin","action":"add"|"remove"|"set-role",
  *         "user":U, "role":R, "agency":A, "reason":R}
  *        {"op":"status"}   (the host's status_fn, any role of the home
- *         agency)
+ *         agency); "view": SEQ from the web console: a tick of a live
+ *         view, covered by that recorded console_page_view (no event)
+ *        {"op":"witness-status"} (auditors; status's "witnesses")
+ *        {"op":"alerts","from"|"to": S, "limit": N} (auditors)
  *      Unknown keys, wrong types, over-long strings: bad request.
  *   3. decide (access.h) against the target's agency.
  *   4. run the query (query.h / users.h) WITHOUT sending anything.

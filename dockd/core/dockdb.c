@@ -288,6 +288,28 @@ int dockdb_count(struct ledgerw *w, const char *serial, unsigned mask, uint64_t 
 	return r;
 }
 
+int dockdb_sum_size(struct ledgerw *w, unsigned mask, uint64_t *bytes)
+{
+	char states[160], sql[256];
+	sqlite3_stmt *s = NULL;
+	int rc, r = 0;
+
+	state_set(mask, states, sizeof(states));
+	snprintf(sql, sizeof(sql), "SELECT coalesce(sum(size), 0) FROM dock_recordings"
+		 " WHERE state IN (%s)", states);
+	ledgerw_lock(w);
+	rc = sqlite3_prepare_v2(cust_ledger_db(ledgerw_ledger(w)), sql, -1, &s, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*bytes = (uint64_t)sqlite3_column_int64(s, 0);
+	else
+		r = sql_err(w, rc, "sum");
+	sqlite3_finalize(s);
+	ledgerw_unlock(w);
+	return r;
+}
+
 static int list_one(struct ledgerw *w, const char *serial, const char *officer,
 		    const struct proto_manifest_entry *e, int64_t t, bool *conflict,
 		    struct cust_event *ev, size_t *nev)

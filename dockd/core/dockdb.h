@@ -105,6 +105,8 @@ int dockdb_next(struct ledgerw *w, const char *serial, unsigned mask, const char
 
 /* Rows of serial (NULL: all) in mask. */
 int dockdb_count(struct ledgerw *w, const char *serial, unsigned mask, uint64_t *n);
+/* Sum of the recordings' signed sizes (bytes) of all rows in mask. */
+int dockdb_sum_size(struct ledgerw *w, unsigned mask, uint64_t *bytes);
 
 /* listed|quarantined|pulling -> pulling: ingest_started {size, sha256,
  * category, start, end, officer, camera, gps, attempt, resume_chunk}.

@@ -17,6 +17,15 @@ struct cam_slot {
 	char evidence_id[2 * PROTO_ID_MAX + 2], state[24];
 	int64_t since_ns, rec_start_ns;
 	uint64_t size, bytes, start_bytes;
+	uint64_t rec_done, rec_total;	/* this docking's pulls (status_cam_counts) */
+};
+
+struct wit_slot {
+	bool used;
+	char name[80], url[300], error[160];
+	uint64_t cosigned, latest;
+	int64_t cosigned_ns, last_try;
+	unsigned failures;
 };
 
 struct up_slot {
@@ -34,12 +43,15 @@ struct status {
 	struct up_slot ups[STATUS_MAX_UPLOADS];
 	char alerts[STATUS_MAX_ALERTS][160];
 	unsigned n_alerts, next_alert;
-	uint64_t q_storage, q_release;
+	uint64_t q_storage, q_release, q_bytes;
 	void (*refresh)(void *ctx);
 	void *refresh_ctx;
 	char st_target[256], st_state[24], st_error[200];
 	unsigned st_workers;
 	int64_t st_since, st_retry;
+	struct wit_slot wits[STATUS_MAX_WITNESSES];
+	bool have_space;
+	uint64_t vault_free, vault_total, state_free, state_total;
 };
 
 static int64_t now_ns(void)
@@ -198,6 +210,13 @@ void status_queue(struct status *st, uint64_t storage, uint64_t release_pending)
 	pthread_mutex_unlock(&st->mu);
 }
 
+void status_queue_bytes(struct status *st, uint64_t bytes)
+{
+	pthread_mutex_lock(&st->mu);
+	st->q_bytes = bytes;
+	pthread_mutex_unlock(&st->mu);
+}
+
 void status_set_refresh(struct status *st, void (*fn)(void *ctx), void *ctx)
 {
 	pthread_mutex_lock(&st->mu);
@@ -255,6 +274,83 @@ void status_storage(struct status *st, const char *target, const char *state, un
 	st->st_since = since;
 	st->st_retry = retry_at;
 	pthread_mutex_unlock(&st->mu);
+}
+
+static json_t *utc_or_null(int64_t s);
+
+void status_cam_counts(struct status *st, int slot, uint64_t done, uint64_t total)
+{
+	struct cam_slot *c = slot_of(st, slot);
+
+	if (!c)
+		return;
+	pthread_mutex_lock(&st->mu);
+	c->rec_done = done;
+	c->rec_total = total;
+	pthread_mutex_unlock(&st->mu);
+}
+
+void status_space(struct status *st, uint64_t vault_free, uint64_t vault_total,
+		  uint64_t state_free, uint64_t state_total)
+{
+	pthread_mutex_lock(&st->mu);
+	st->have_space = true;
+	st->vault_free = vault_free;
+	st->vault_total = vault_total;
+	st->state_free = state_free;
+	st->state_total = state_total;
+	pthread_mutex_unlock(&st->mu);
+}
+
+void status_witness(struct status *st, const struct status_witness *w)
+{
+	struct wit_slot *slot = NULL;
+
+	pthread_mutex_lock(&st->mu);
+	for (unsigned i = 0; i < STATUS_MAX_WITNESSES && !slot; i++)
+		if (st->wits[i].used && !strcmp(st->wits[i].name, w->name))
+			slot = &st->wits[i];
+	for (unsigned i = 0; i < STATUS_MAX_WITNESSES && !slot; i++)
+		if (!st->wits[i].used)
+			slot = &st->wits[i];
+	if (slot) {
+		slot->used = true;
+		snprintf(slot->name, sizeof(slot->name), "%s", w->name);
+		snprintf(slot->url, sizeof(slot->url), "%s", w->url ? w->url : "");
+		snprintf(slot->error, sizeof(slot->error), "%s", w->error ? w->error : "");
+		slot->cosigned = w->cosigned;
+		slot->latest = w->latest;
+		slot->cosigned_ns = w->cosigned_ns;
+		slot->last_try = w->last_try;
+		slot->failures = w->failures;
+	}
+	pthread_mutex_unlock(&st->mu);
+}
+
+static json_t *wit_json(const struct wit_slot *w, int64_t now)
+{
+	char at[64] = "";
+	json_t *when = json_null(), *age = json_null();
+
+	if (w->cosigned_ns > 0 && cust_utc_text(w->cosigned_ns, at, sizeof(at)) >= 0) {
+		when = json_string(at);
+		age = json_integer((json_int_t)((now - w->cosigned_ns) / 1000000000LL));
+	}
+	return json_pack("{s:s,s:s,s:I,s:I,s:o,s:o,s:I,s:o,s:o}", "name", w->name, "url", w->url,
+			 "cosigned_size", (json_int_t)w->cosigned, "latest_size",
+			 (json_int_t)w->latest, "cosigned_at", when, "age_s", age, "failures",
+			 (json_int_t)w->failures, "last_error",
+			 w->error[0] ? json_string(w->error) : json_null(), "last_attempt",
+			 utc_or_null(w->last_try));
+}
+
+static json_t *space_json(const struct status *st)
+{
+	if (!st->have_space)
+		return json_null();
+	return json_pack("{s:{s:I,s:I},s:{s:I,s:I}}", "vault", "free", (json_int_t)st->vault_free,
+			 "total", (json_int_t)st->vault_total, "state", "free",
+			 (json_int_t)st->state_free, "total", (json_int_t)st->state_total);
 }
 
 /* bytes done of size since start_ns: rate (B/s, 0 = unknown) and ETA. */
@@ -320,9 +416,10 @@ static json_t *cam_json(const struct cam_slot *c, int64_t now)
 						      (json_int_t)c->bytes, "size", (json_int_t)c->size,
 						      "rate_bps", (json_int_t)rate, "eta_s", eta));
 	}
-	o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:o}", "serial", c->serial, "officer", c->officer,
-		      "transport", c->transport, "peer", c->peer, "since", since, "state", c->state,
-		      "recordings", recs ? recs : json_array());
+	o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:o,s:I,s:I}", "serial", c->serial, "officer",
+		      c->officer, "transport", c->transport, "peer", c->peer, "since", since, "state",
+		      c->state, "recordings", recs ? recs : json_array(), "recordings_done",
+		      (json_int_t)c->rec_done, "recordings_total", (json_int_t)c->rec_total);
 	return o;
 }
 
@@ -331,11 +428,13 @@ json_t *status_json(struct status *st)
 	int64_t now;
 	char when[64] = "";
 	json_t *cams = json_array(), *alerts = json_array(), *ups = json_array(), *o;
+	json_t *wits = json_array();
 	void (*refresh)(void *);
 	void *rctx;
 	unsigned n_up = 0;
 
-	if (!cams || !alerts || !ups) {
+	if (!cams || !alerts || !ups || !wits) {
+		json_decref(wits);
 		json_decref(cams);
 		json_decref(alerts);
 		json_decref(ups);
@@ -362,11 +461,22 @@ json_t *status_json(struct status *st)
 		unsigned k = (st->next_alert + STATUS_MAX_ALERTS - st->n_alerts + i) % STATUS_MAX_ALERTS;
 		json_array_append_new(alerts, json_string(st->alerts[k]));
 	}
+	for (unsigned i = 0; i < STATUS_MAX_WITNESSES; i++)
+		if (st->wits[i].used)
+			json_array_append_new(wits, wit_json(&st->wits[i], now));
 	o = json_pack("{s:s,s:s,s:s,s:o,s:o,s:o,s:{s:I,s:I,s:I},s:o}", "dock_id", st->dock_id,
 		      "agency_id", st->agency_id, "time", when, "cameras", cams, "uploads", ups,
 		      "storage", storage_json(st), "queue", "storage", (json_int_t)st->q_storage,
 		      "uploading", (json_int_t)n_up, "release_pending", (json_int_t)st->q_release,
 		      "alerts", alerts);
+	if (o) {
+		json_object_set_new(json_object_get(o, "queue"), "storage_bytes",
+				    json_integer((json_int_t)st->q_bytes));
+		json_object_set_new(o, "witnesses", wits);
+		json_object_set_new(o, "space", space_json(st));
+	} else {
+		json_decref(wits);
+	}
 	pthread_mutex_unlock(&st->mu);
 	return o;
 }

@@ -12,8 +12,13 @@
  *    "rate_bps","eta_s"}]}],
  *    "uploads":[{"evidence_id","object_key","bytes","size","rate_bps","eta_s","since"}],
  *    "storage":{"target","state","workers","last_error","since","retry_at"},
- *    "queue":{"storage":N,"uploading":N,"release_pending":N},
- *    "alerts":[...]}
+ *    "queue":{"storage":N,"storage_bytes":B,"uploading":N,"release_pending":N},
+ *    "alerts":[...],
+ *    "witnesses":[{"name","url","cosigned_size","latest_size","cosigned_at","age_s",
+ *                  "failures","last_error","last_attempt"}],
+ *    "space":{"vault":{"free","total"},"state":{"free","total"}} or null}
+ * Each camera also has "recordings_done" and "recordings_total": the
+ * recordings this docking pulled and had to pull (status_cam_counts).
  * Each camera lists the recording being pulled now (one at a time);
  * uploads lists the objects the storage workers are putting now.
  * Queue counts are read from the database each time the view is asked
@@ -30,6 +35,7 @@
 #define STATUS_MAX_CAMERAS 64
 #define STATUS_MAX_ALERTS 8
 #define STATUS_MAX_UPLOADS 16
+#define STATUS_MAX_WITNESSES 16
 
 struct status;
 
@@ -58,6 +64,9 @@ void status_alert(struct status *st, const char *summary);
 
 /* Queue sizes, set by whoever knows them (the refresh function). */
 void status_queue(struct status *st, uint64_t storage, uint64_t release_pending);
+/* Bytes (the recordings' signed sizes) of the queue.storage rows:
+ * "storage_bytes" in "queue". */
+void status_queue_bytes(struct status *st, uint64_t bytes);
 
 /* fn(ctx) runs at the start of every status_json() (outside the table's
  * mutex, without the ledger lock) to refresh the queue counts. NULL: none.
@@ -78,6 +87,29 @@ void status_upload_end(struct status *st, int slot);
  * (UTC s of the next attempt, 0 = none). */
 void status_storage(struct status *st, const char *target, const char *state, unsigned workers,
 		    const char *last_error, int64_t since, int64_t retry_at);
+
+/* Recordings of this docking: done (pulled and stored) of total (to pull
+ * when the pulls began). */
+void status_cam_counts(struct status *st, int slot, uint64_t done, uint64_t total);
+
+/* Free and total bytes of the vault's and the state directory's
+ * filesystems (set by the refresh function; absent until then). */
+void status_space(struct status *st, uint64_t vault_free, uint64_t vault_total,
+		  uint64_t state_free, uint64_t state_total);
+
+/* One configured witness as the witness client sees it (keyed by name;
+ * at most STATUS_MAX_WITNESSES). cosigned: largest checkpoint size it
+ * cosigned (0 none) and when the dock stored that (UTC ns, 0 unknown);
+ * latest: the newest signed checkpoint; failures: attempts failed in a
+ * row; error: the last failure ("" or NULL none); last_try: UTC s of
+ * the last attempt (0 none). */
+struct status_witness {
+	const char *name, *url, *error;
+	uint64_t cosigned, latest;
+	int64_t cosigned_ns, last_try;
+	unsigned failures;
+};
+void status_witness(struct status *st, const struct status_witness *w);
 
 /* The reply object (caller json_decref's), or NULL on allocation failure. */
 json_t *status_json(struct status *st);

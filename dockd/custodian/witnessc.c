@@ -32,6 +32,9 @@ struct wpeer {
 	bool known_valid;
 	time_t next_try;	/* after a failure */
 	uint64_t alerted;	/* checkpoint size last alerted about: once each */
+	unsigned fails;		/* attempts failed in a row (status) */
+	time_t last_try;
+	char err[160];		/* the last failure, for the status view */
 };
 
 struct witnessc {
@@ -177,6 +180,18 @@ static int take(struct witnessc *wc, struct wpeer *p, uint64_t size,
 static void failed(struct witnessc *wc, struct wpeer *p)
 {
 	p->next_try = time(NULL) + (time_t)wc->retry_s;
+	p->fails++;
+}
+
+/* The console's witness view (status.h): what this client knows of p. */
+static void report(struct witnessc *wc, const struct wpeer *p, uint64_t latest)
+{
+	struct status_witness w = { .name = p->key.name, .url = p->url, .error = p->err,
+				    .latest = latest, .last_try = p->last_try,
+				    .failures = p->fails };
+
+	(void)cust_cosig_last_at(wc->ro, p->key.name, &w.cosigned, &w.cosigned_ns);
+	status_witness(wc->d->status, &w);
 }
 
 /* Alert once per witness and checkpoint (retries would repeat it every
@@ -218,11 +233,20 @@ static void ask(struct witnessc *wc, struct wpeer *p, uint64_t size)
 			break;
 		}
 		st = post(wc, p, body, len, r);
+		p->last_try = time(NULL);
+		if (st == 200)
+			snprintf(p->err, sizeof(p->err), "HTTP 200 without a valid cosignature");
+		else if (st)
+			snprintf(p->err, sizeof(p->err), "HTTP %ld: %.100s", st, r->buf);
+		else
+			snprintf(p->err, sizeof(p->err), "no answer: %.120s", r->buf);
 		if (st == 200) {
 			if (take(wc, p, size, body, len, r) == 0) {
 				log_info("witness %s cosigned checkpoint %" PRIu64,
 					 p->key.name, size);
 				p->known = size;
+				p->fails = 0;
+				p->err[0] = '\0';
 				publish(wc, size);
 			} else {
 				ALERT(wc, p, size, "witness %s answered 200 without "
@@ -274,6 +298,7 @@ static void round_all(struct witnessc *wc, bool force)
 		if ((force || p->next_try <= now) &&
 		    (!p->known_valid || p->known < size))
 			ask(wc, p, size);
+		report(wc, p, size);
 	}
 }
 

@@ -425,7 +425,11 @@ static int pull_all(struct cam *c, struct link *s, const char *serial)
 	struct dock_rec rec;
 	int disk_tries = 0, r;
 	bool alerted = false;
+	uint64_t done = 0, total = 0;
 
+	/* done/total for the console's dock page (status.h) */
+	if (dockdb_count(c->d->w, serial, mask, &total) == 0)
+		status_cam_counts(c->d->status, c->slot, 0, total);
 	status_cam_state(c->d->status, c->slot, "pulling");
 	while (!atomic_load(&c->d->stop)) {
 		bool disk = false;
@@ -444,8 +448,10 @@ static int pull_all(struct cam *c, struct link *s, const char *serial)
 		}
 		r = ingest_one(c->d, c->snap, s, c->slot, &rec, &disk);
 		dockd_touch(c->d);
-		if (r == 0)
+		if (r == 0) {
 			storage_kick(c->d->storage);
+			status_cam_counts(c->d->status, c->slot, ++done, total);
+		}
 		if (disk && r == -ENOSPC && space_ok(c)) {
 			/* Full, yet min_free_mb is free (always so with 0): the
 			 * free-space check cannot tell when space is back, and

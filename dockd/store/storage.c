@@ -15,6 +15,7 @@
 #include "log.h"
 #include "partsum.h"
 #include "release.h"
+#include "space.h"
 #include "storage.h"
 
 #define SW_MAX 16
@@ -135,10 +136,19 @@ static void refresh_queue(void *ctx)
 {
 	struct dockd *d = ctx;
 	struct dock_snap *s = dockd_snap_get(d);
-	uint64_t q = 0, rel = 0;
+	uint64_t q = 0, rel = 0, qb = 0;
 
 	(void)dockdb_count(d->w, NULL, DREC_BIT(DREC_STORED_LOCAL), &q);
 	(void)dockdb_count(d->w, NULL, release_mask(&s->cfg), &rel);
+	if (dockdb_sum_size(d->w, DREC_BIT(DREC_STORED_LOCAL), &qb) == 0)
+		status_queue_bytes(d->status, qb);
+	{
+		uint64_t vf, vt, sf, stt;
+
+		if (space_free(s->cfg.vault_dir, &vf, &vt) == 0 &&
+		    space_free(s->cfg.state_dir, &sf, &stt) == 0)
+			status_space(d->status, vf, vt, sf, stt);
+	}
 	dockd_snap_put(d, s);
 	status_queue(d->status, q, rel);
 }

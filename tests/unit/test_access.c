@@ -10,7 +10,7 @@
 
 #include "access.h"
 
-#define NOPS (ACCESS_OP_RECEIPT_FILE + 1)
+#define NOPS (ACCESS_OP_WITNESS_STATUS + 1)
 #define NROLES (CUSTODY_ROLE_ADMIN + 1)
 
 /* Expected: 1 = allowed within own agency with a reason. */
@@ -30,7 +30,8 @@ static const int allowed[NROLES][NOPS] = {
 	[CUSTODY_ROLE_AUDITOR] = { [ACCESS_OP_ACCESS_EVENTS] = 1,
 		[ACCESS_OP_VERIFY] = 1, [ACCESS_OP_PROOF] = 1,
 		[ACCESS_OP_USER_LIST] = 1, [ACCESS_OP_STATUS] = 1,
-		[ACCESS_OP_DUE] = 1 },
+		[ACCESS_OP_DUE] = 1, [ACCESS_OP_ALERTS] = 1,
+		[ACCESS_OP_WITNESS_STATUS] = 1 },
 	[CUSTODY_ROLE_ADMIN] = { [ACCESS_OP_USER_LIST] = 1,
 		[ACCESS_OP_USER_ADMIN] = 1, [ACCESS_OP_STATUS] = 1 },
 };
