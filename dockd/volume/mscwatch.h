@@ -7,13 +7,16 @@
  * so by the time it returns, and dockd says READY=1, every later plug is
  * seen.
  *
- * A block device is a candidate when it is a partition, or a whole disk
- * without partitions (a "superfloppy" card), and its USB parent interface
- * has class 0x08 (mass storage). Anything else (internal disks, loop
- * devices, ...) is not looked at. A candidate's USB device gives vid, pid
- * and its serial string, which are looked up in the storage enrolment
- * list (enrol_msc.h) under the ledger lock:
- *   - enrolled: the docking runs in a thread of its own (voldock.h; the
+ * A block device (disk or partition) is looked at when its USB parent
+ * interface has class 0x08 (mass storage); anything else (internal disks,
+ * loop devices, ...) is not. Its USB device gives vid, pid and the serial
+ * string, which are looked up in the storage enrolment list (enrol_msc.h)
+ * under the ledger lock. The volume is a partition, or a whole disk on
+ * which udev's blkid found a filesystem (ID_FS_TYPE) and no partition
+ * table (ID_PART_TABLE_TYPE): a "superfloppy" card. These properties of
+ * the device itself decide, not a look for partitions at the disk's "add"
+ * (the kernel announces the disk first: that races).
+ *   - enrolled: each volume is docked in a thread of its own (voldock.h; the
  *     status view shows it as transport "usb-storage"); at most
  *     max_cameras sessions of any kind at once, a device over the limit is
  *     refused with reason "busy" and recorded;

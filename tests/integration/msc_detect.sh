@@ -50,7 +50,7 @@ LOOP=$(losetup -r -f --show "$IMG") || { skip "mass-storage detection" "no loop 
 DK_EXTRA_DOCK="usb_storage = true"
 check "setup" dk_init "$T/d" storage || done_testing
 D="$DOCKD --config $DK_CONF"
-VID=2e8a PID=0001 SER=BC200-0042
+VID=1209 PID=0002 SER=BC200-0042
 
 # umockdev description: USB device NAME (bus path 1-N) with SERIAL, its
 # mass-storage interface, SCSI host/target/device, disk sdX and one
@@ -122,19 +122,19 @@ check "enroll --storage VID:PID:SERIAL --officer --profile generic-dcim" \
 	$D enroll --storage "$VID:$PID:$SER" --officer ofc-9 --profile generic-dcim \
 	--reason "issued to ofc-9"
 check "enroll --storage with a malformed id: exit 2" sh -c \
-	"$D enroll --storage 2e8a:1:X --officer o --profile generic-dcim 2>/dev/null; [ \$? -eq 2 ]"
+	"$D enroll --storage 1209:2:X --officer o --profile generic-dcim 2>/dev/null; [ \$? -eq 2 ]"
 check "the enrolment is a device_enrolled event of kind storage with vid, pid, profile" dk_py '
 e = [d for _, a, _, d in events() if a == "device_enrolled"]
-sys.exit(0 if e and e[-1] == {"kind": "storage", "vid": "2e8a", "pid": "0001",
+sys.exit(0 if e and e[-1] == {"kind": "storage", "vid": "1209", "pid": "0002",
     "serial": "BC200-0042", "officer": "ofc-9", "profile": "generic-dcim", "model": "",
     "agency": "pd-test"} else 1)'
 $D cameras >"$T/out" 2>&1
-check "cameras lists it with kind storage" grep -q "^2e8a:0001:BC200-0042 .*enrolled .*ofc-9 .*generic-dcim .*storage$" "$T/out"
+check "cameras lists it with kind storage" grep -q "^1209:0002:BC200-0042 .*enrolled .*ofc-9 .*generic-dcim .*storage$" "$T/out"
 $D cameras --json >"$T/out" 2>&1
 check "cameras --json: kind, vid, pid, profile" python3 -c "
 import json
 a = json.load(open('$T/out'))
-assert any(x['kind'] == 'storage' and x['vid'] == '2e8a' and x['pid'] == '0001' and
+assert any(x['kind'] == 'storage' and x['vid'] == '1209' and x['pid'] == '0002' and
            x['serial'] == 'BC200-0042' and x['profile'] == 'generic-dcim' and
            x['status'] == 'enrolled' for x in a), a"
 
@@ -197,10 +197,10 @@ assert f == {"DCIM/100MEDIA/VID0001.MP4": ("recording", 300000),
              "DCIM/100MEDIA/VID0001.GPS": ("sidecar", 9)}, f
 assert d["recordings"] == 2 and d["sidecars"] == 1, d
 assert d["volume_id"] == "1234-ABCD" and d["officer"] == "ofc-9", d
-assert d["serial"] == "BC200-0042" and d["vid"] == "2e8a" and d["transport"] == "usb-storage", d
+assert d["serial"] == "BC200-0042" and d["vid"] == "1209" and d["transport"] == "usb-storage", d
 assert d["profile"] == "generic-dcim", d'
 check "unplug the camera" unplug "$T/cam.desc"
-check "the unplug is logged" wait_for 10 grep -q "mass-storage device 2e8a:0001:BC200-0042 at $LOOP removed" "$DK_LOG"
+check "the unplug is logged" wait_for 10 grep -q "mass-storage device 1209:0002:BC200-0042 at $LOOP removed" "$DK_LOG"
 
 # ---- 3. an unenrolled device -----------------------------------------------------
 a0=$(dk_alerts)
@@ -214,7 +214,7 @@ o = con.execute("SELECT outcome FROM events WHERE action = 3 ORDER BY seq DESC L
 assert o == 3, o'
 check "an alert device-rejected was raised" \
 	wait_for 10 sh -c "[ \$(wc -l <'$DK/alerts.log') -gt $a0 ] && grep -q 'device-rejected.*STRANGER-7' '$DK/alerts.log'"
-check "log: refused, never mounted or read" grep -q "mass-storage device 2e8a:0001:STRANGER-7 at .* refused (never mounted or read)" "$DK_LOG"
+check "log: refused, never mounted or read" grep -q "mass-storage device 1209:0002:STRANGER-7 at .* refused (never mounted or read)" "$DK_LOG"
 check "its volume was never listed (no docking, no reader run for it)" \
 	sh -c "! grep -q 'STRANGER-7.*docking\|STRANGER-7.*volume listed' '$DK_LOG' && [ \$(grep -c 'volume listed' '$DK_LOG') -eq 1 ]"
 check "no docked event with a file list for it" test "$(docked_files STRANGER-7)" = 0

@@ -90,18 +90,21 @@ static int notify_socket(void)
 	return fd;
 }
 
-static int is_ready(int nfd)
+/* Drain every pending notify message (dockd sends STATUS= lines all the
+ * time: a full socket would block it); 1 if one of them said READY=1. */
+static int drain_ready(int nfd)
 {
 	char buf[4097];
-	ssize_t n = recv(nfd, buf, sizeof(buf) - 1, MSG_DONTWAIT);
+	ssize_t n;
+	int ready = 0;
 
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	for (char *l = buf; l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
-		if (!strncmp(l, "READY=1", 7) && (l[7] == '\n' || l[7] == '\0'))
-			return 1;
-	return 0;
+	while ((n = recv(nfd, buf, sizeof(buf) - 1, MSG_DONTWAIT)) > 0) {
+		buf[n] = '\0';
+		for (char *l = buf; l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
+			if (!strncmp(l, "READY=1", 7) && (l[7] == '\n' || l[7] == '\0'))
+				ready = 1;
+	}
+	return ready;
 }
 
 static int command(UMockdevTestbed *tb, char *line, pid_t client)
@@ -163,7 +166,7 @@ static int run(UMockdevTestbed *tb, const char *ctl, const char *st, const char 
 		}
 		if (poll(p, 2, 100) <= 0)
 			continue;
-		if (p[0].revents && !ready && is_ready(nfd)) {
+		if (p[0].revents && drain_ready(nfd) && !ready) {
 			ready = 1;
 			status(st, "ready", 0);
 		}
