@@ -13,6 +13,7 @@
 #   3. an unenrolled device is refused: docked + device_rejected (denied),
 #      an alert, a log line, and its volume is never listed (no docking of
 #      it in the log or the ledger);
+#      a row written into the table around the ledger is refused too;
 #   4. the enrolled camera, revoked, is refused the same way when plugged in
 #      again;
 #   5. a camera already plugged in when dockd starts is found by the
@@ -112,6 +113,7 @@ desc "$T/stranger.desc" 4 STRANGER-7 sdc
 # umockdev cannot add a block device name twice in one testbed (its
 # /sys/block link stays): the camera plugged in again is sdd on port 5.
 desc "$T/again.desc" 5 "$SER" sdd
+desc "$T/forged.desc" 6 FORGED-1 sde
 
 # ---- 1. enrolment ------------------------------------------------------------
 $D enroll --storage "$VID:$PID:$SER" --officer ofc-9 --profile no-such-profile \
@@ -219,6 +221,17 @@ check "its volume was never listed (no docking, no reader run for it)" \
 	sh -c "! grep -q 'STRANGER-7.*docking\|STRANGER-7.*volume listed' '$DK_LOG' && [ \$(grep -c 'volume listed' '$DK_LOG') -eq 1 ]"
 check "no docked event with a file list for it" test "$(docked_files STRANGER-7)" = 0
 check "unplug it" unplug "$T/stranger.desc"
+
+# a row written around the ledger (SQL, pointing at the real enrolment's
+# event) grants nothing: deny by default
+seq=$(dk_sql "SELECT changed_seq FROM dock_storage_cameras WHERE serial = '$SER'")
+check "setup: a forged dock_storage_cameras row for FORGED-1" sqlite3 -cmd '.timeout 5000' "$DK_DB" \
+	"INSERT INTO dock_storage_cameras VALUES('1209', '0002', 'FORGED-1', 'ofc-9', 'generic-dcim', 'pd-test', 'enrolled', $seq)"
+check "plug the device the forged row names" plug "$T/forged.desc"
+check "refused: its row has no device_enrolled event" \
+	wait_for 20 rejected FORGED-1 "no device_enrolled event"
+check "not docked" test "$(docked_files FORGED-1)" = 0
+check "unplug it" unplug "$T/forged.desc"
 
 # ---- 4. the camera, revoked ---------------------------------------------------------
 check "revoke --storage" $D revoke --storage "$VID:$PID:$SER" --reason "reported lost"
