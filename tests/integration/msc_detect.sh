@@ -34,6 +34,7 @@ mktmp
 LOOP=
 cleanup() { [ -z "$LOOP" ] || losetup -d "$LOOP" 2>/dev/null; }
 trap 'cleanup; kill $(jobs -p) 2>/dev/null; rm -rf "$T"' EXIT
+trap 'exit 1' INT TERM # the loop device goes with the test even when it is killed
 
 # ---- the camera's volume: FAT32 with recordings, a sidecar, a decoy ---------
 IMG=$T/cam.img
