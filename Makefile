@@ -277,6 +277,8 @@ install: all man
 	install -m 0755 $(BUILD)/bin/custody $(BUILD)/bin/custody-console $(DESTDIR)$(PREFIX)/bin/
 	install -m 0755 $(BUILD)/bin/dockd $(DESTDIR)$(PREFIX)/sbin/
 	install -D -m 0644 udev/70-evidence-dock.rules $(DESTDIR)/lib/udev/rules.d/70-evidence-dock.rules
+	install -D -m 0644 udev/71-evidence-dock-storage.rules \
+		$(DESTDIR)/lib/udev/rules.d/71-evidence-dock-storage.rules
 	install -D -m 0644 packaging/systemd/evidence-dockd.service \
 		$(DESTDIR)/lib/systemd/system/evidence-dockd.service
 	install -D -m 0644 packaging/systemd/evidence-console.service \

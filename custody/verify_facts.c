@@ -123,7 +123,12 @@ static void camera_event(struct vctx *v, const struct cust_event *ev, json_t *d)
 {
 	struct vfacts *f = v->facts;
 	struct fcam c, *cur;
+	const char *kind = json_string_value(json_object_get(d, "kind"));
 
+	/* A USB mass-storage camera (kind "storage", no key) is a row of
+	 * dock_storage_cameras, not of dock_cameras: not replayed here. */
+	if (kind && !strcmp(kind, "storage"))
+		return;
 	memset(&c, 0, sizeof(c));
 	if (get_str(d, "serial", NULL, c.serial, sizeof(c.serial)) ||
 	    get_str(d, "agency", ev->agency_id, c.agency, sizeof(c.agency)) ||

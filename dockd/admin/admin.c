@@ -16,6 +16,7 @@
 #include <jansson.h>
 
 #include "admin.h"
+#include "admin_storage.h"
 #include "admin_int.h"
 #include "config.h"
 #include "edsig.h"
@@ -357,6 +358,8 @@ int admin_enroll(const char *config, int argc, char **argv)
 	uint64_t seq = 0;
 	int r;
 
+	if (admin_storage_wanted(argc, argv)) /* a mass-storage camera: no key */
+		return admin_storage_enroll(config, argc, argv);
 	if ((r = enroll_parse(argc, argv, &a)) != ADMIN_OK)
 		return r;
 	if (admin_read_pubkey(a.hex, a.file, rq.pubkey, why, sizeof(why)) < 0) {
@@ -405,6 +408,8 @@ int admin_revoke(const char *config, int argc, char **argv)
 	uint64_t seq = 0;
 	int c, r;
 
+	if (admin_storage_wanted(argc, argv))
+		return admin_storage_revoke(config, argc, argv);
 	optind = 0;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (c == 's') serial = optarg;
@@ -439,12 +444,12 @@ static int print_row(void *arg, const struct dock_camera *c)
 	json_t *arr = arg, *o;
 
 	if (!arr) {
-		printf("%-20s %-8s %-16s %-16s %8llu %s\n", c->serial, dock_cam_status_name(c->status),
+		printf("%-20s %-8s %-16s %-16s %8llu %s protocol\n", c->serial, dock_cam_status_name(c->status),
 		       c->officer, c->model[0] ? c->model : "-", (unsigned long long)c->changed_seq,
 		       c->pubkey);
 		return 0;
 	}
-	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I}", "serial", c->serial, "status",
+	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I}", "kind", "protocol", "serial", c->serial, "status",
 		      dock_cam_status_name(c->status), "officer", c->officer, "model", c->model,
 		      "agency", c->agency, "pubkey", c->pubkey, "changed_seq",
 		      (json_int_t)c->changed_seq);
@@ -481,9 +486,11 @@ int admin_cameras(const char *config, int argc, char **argv)
 		return ADMIN_FAIL;
 	}
 	if (!json)
-		printf("%-20s %-8s %-16s %-16s %8s %s\n", "SERIAL", "STATUS", "OFFICER", "MODEL",
-		       "SEQ", "PUBKEY");
+		printf("%-20s %-8s %-16s %-16s %8s %-64s %s\n", "SERIAL", "STATUS", "OFFICER",
+		       "MODEL/PROFILE", "SEQ", "PUBKEY", "KIND");
 	r = dock_enrol_list(e.l, print_row, arr);
+	if (r == 0) /* USB mass-storage cameras, kind "storage" */
+		r = admin_storage_list(e.l, arr);
 	admin_close(&e);
 	if (r == 0 && json && json_dumpf(arr, stdout, JSON_INDENT(2)) == 0)
 		fputc('\n', stdout);

@@ -192,6 +192,10 @@ static int set_dock_key(struct parse_ctx *x, const char *k, const char *v, const
 		*why = "must be true or false";
 		return dcfg_parse_bool(v, &c->usb);
 	}
+	if (!strcmp(k, "usb_storage")) {
+		*why = "must be true or false";
+		return dcfg_parse_bool(v, &c->usb_storage);
+	}
 	if (!strcmp(k, "clock_correct")) {
 		*why = "must be true or false";
 		return dcfg_parse_bool(v, &c->clock_correct);

@@ -69,6 +69,7 @@ struct dock_config {
 	bool usb;
 	struct dock_usb_id usb_ids[DOCK_CONFIG_MAX_USB_IDS];
 	size_t n_usb_ids;
+	bool usb_storage; /* detect USB mass-storage cameras (mscwatch.h); false */
 	uint32_t max_cameras;
 	enum dock_release_policy release_policy;
 	bool clock_correct;

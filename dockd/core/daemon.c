@@ -28,6 +28,7 @@
 #include "dockkey.h"
 #include "enrol.h"
 #include "hotplug.h"
+#include "mscwatch.h"
 #include "ingest.h"
 #include "log.h"
 #include "purge.h"
@@ -256,6 +257,7 @@ struct loop {
 	int sfd, lfd, tfd;
 	char sock_path[DOCK_CONFIG_PATH_MAX];
 	struct hotplug *hp;
+	struct mscwatch *mw; /* [dock] usb_storage: mass-storage cameras */
 	struct qservice *qs;
 	struct qconfig qc;
 	unsigned ticks;
@@ -346,6 +348,9 @@ static int open_loop(struct loop *lp, const struct dock_config *c)
 			log_warning("USB hot-plug monitor unavailable (%s): USB cameras not detected",
 				    strerror(-r));
 	}
+	if (c->usb_storage && (r = mscwatch_start(lp->d, &lp->mw)) < 0)
+		log_warning("mass-storage monitor unavailable (%s): USB mass-storage cameras not "
+			    "detected", strerror(-r));
 	return open_query(lp, c);
 }
 
@@ -356,6 +361,8 @@ static void close_loop(struct loop *lp)
 	lp->lfd = -1;
 	hotplug_close(lp->hp);
 	lp->hp = NULL;
+	mscwatch_stop(lp->mw);
+	lp->mw = NULL;
 	qservice_close(lp->qs);
 	lp->qs = NULL;
 	if (lp->sfd >= 0)
@@ -550,6 +557,8 @@ static void shutdown_all(struct loop *lp)
 
 	sd_notify(0, "STOPPING=1");
 	atomic_store(&d->stop, true);
+	mscwatch_stop(lp->mw); /* no new mass-storage session from here on */
+	lp->mw = NULL;
 	if (lp->lfd >= 0)
 		transport_sock_listen_close(lp->lfd, lp->sock_path);
 	lp->lfd = -1;

@@ -33,8 +33,10 @@ static const struct subcommand subcommands[] = {
 	  "--dock-pub HEX|--dock-pub-file F [--days N] --out CERT\n"
 	  "  run by the agency: certify a dock key" },
 	{ "enroll", admin_enroll, "dockd --config FILE enroll --serial S --pubkey HEX|--pubkey-file F "
-	  "--officer O [--model M] [--reason TEXT]\n  enroll a camera (ledger event)" },
-	{ "revoke", admin_revoke, "dockd --config FILE revoke --serial S --reason TEXT\n"
+	  "--officer O [--model M] [--reason TEXT]\n"
+	  "  or: enroll --storage VID:PID:SERIAL --officer O --profile NAME [--reason TEXT]\n"
+	  "  enroll a camera (ledger event)" },
+	{ "revoke", admin_revoke, "dockd --config FILE revoke (--serial S | --storage VID:PID:SERIAL) --reason TEXT\n"
 	  "  revoke a camera (ledger event)" },
 	{ "cameras", admin_cameras, "dockd --config FILE cameras [--json]\n"
 	  "  list enrolled and revoked cameras" },

@@ -31,6 +31,7 @@ install -m 0755 "$b/bin/custody-console" "$r/usr/bin/custody-console"
 strip --strip-unneeded --remove-section=.comment --remove-section=.note \
 	"$r/usr/sbin/dockd" "$r/usr/bin/custody" "$r/usr/bin/custody-console"
 install -m 0644 "$top/udev/70-evidence-dock.rules" "$r/lib/udev/rules.d/"
+install -m 0644 "$top/udev/71-evidence-dock-storage.rules" "$r/lib/udev/rules.d/"
 install -m 0644 "$top/packaging/systemd/evidence-dockd.service" "$r/lib/systemd/system/"
 # the web console (docs/console.md): its unit is installed, not enabled
 install -m 0644 "$top/packaging/systemd/evidence-console.service" "$r/lib/systemd/system/"

@@ -15,6 +15,7 @@ check "custody in /usr/bin" [ -x "$D/usr/bin/custody" ]
 check "camsim, a test tool, is not installed" [ -z "$(find "$D" -name 'camsim*')" ]
 check "the systemd unit" [ -f "$D/lib/systemd/system/evidence-dockd.service" ]
 check "the udev rule" [ -f "$D/lib/udev/rules.d/70-evidence-dock.rules" ]
+check "the mass-storage camera udev rule" [ -f "$D/lib/udev/rules.d/71-evidence-dock-storage.rules" ]
 ex="$D/usr/share/doc/evidence-dock/examples/dockd.conf"
 check "the example configuration, with comments" sh -c "grep -q '^#' '$ex' && grep -q '^\[dock\]' '$ex'"
 check "the operations guide" [ -f "$D/usr/share/doc/evidence-dock/operations.md" ]

@@ -48,6 +48,7 @@ has() { grep -Eq "^$1 +root/root +[0-9]+ [0-9-]+ [0-9:]+ \./$2\$" "$T/contents";
 check "/usr/sbin/dockd 0755 root" has -rwxr-xr-x usr/sbin/dockd
 check "/usr/bin/custody 0755 root" has -rwxr-xr-x usr/bin/custody
 check "udev rule in /lib/udev/rules.d" has -rw-r--r-- lib/udev/rules.d/70-evidence-dock.rules
+check "mass-storage udev rule in /lib/udev/rules.d" has -rw-r--r-- lib/udev/rules.d/71-evidence-dock-storage.rules
 check "systemd unit in /lib/systemd/system" has -rw-r--r-- lib/systemd/system/evidence-dockd.service
 check "operations guide in the docs" has -rw-r--r-- usr/share/doc/evidence-dock/operations.md
 check "configuration reference in the docs" has -rw-r--r-- usr/share/doc/evidence-dock/dockd-config.md

@@ -531,6 +531,8 @@ int main(int argc, char **argv)
 		return client_main(argc - 2, argv + 2);
 	if (argc >= 2 && strcmp(argv[1], "keys") == 0)
 		return keys_main(argc - 2, argv + 2);
+	if (argc >= 2 && strcmp(argv[1], "msc") == 0)
+		return msc_main(argc - 2, argv + 2);
 	fprintf(stderr, "usage: usb_harness (harness|client|keys) ...\n");
 	return UT_SETUP;
 }

@@ -25,5 +25,7 @@
 int harness_main(int argc, char **argv);
 int client_main(int argc, char **argv);
 int keys_main(int argc, char **argv);
+/* emulated USB mass-storage devices around a client (mscplug.c) */
+int msc_main(int argc, char **argv);
 
 #endif
