@@ -472,7 +472,7 @@ enum MHD_Result http_send_download(struct MHD_Connection *c, char *body,
 		free(body);
 		return MHD_NO;
 	}
-	security_headers(resp);
+	http_headers(resp, NULL);
 	MHD_add_response_header(resp, "Content-Type", content_type);
 	snprintf(disp, sizeof(disp), "attachment; filename=\"%s\"", filename);
 	MHD_add_response_header(resp, "Content-Disposition", disp);
