@@ -115,7 +115,7 @@ static void client_addr(struct MHD_Connection *c, char *buf, size_t cap)
 			    buf, (socklen_t)cap, NULL, 0, NI_NUMERICHOST);
 }
 
-static void security_headers(struct MHD_Response *resp)
+void http_security_headers(struct MHD_Response *resp)
 {
 	MHD_add_response_header(resp, "Content-Security-Policy",
 		"default-src 'none'; style-src 'self'; img-src 'self'; "
@@ -148,7 +148,7 @@ enum MHD_Result http_send(struct MHD_Connection *c, unsigned status,
 	}
 	if (!resp)
 		return MHD_NO;
-	security_headers(resp);
+	http_security_headers(resp);
 	MHD_add_response_header(resp, "Content-Type", content_type ? content_type :
 				"text/html; charset=utf-8");
 	if (cookie)
@@ -351,6 +351,8 @@ static enum MHD_Result dispatch(struct MHD_Connection *c, const char *url,
 		return handle_item(c, &s, client, r);
 	if (!post && !strcmp(url, "/report"))
 		return handle_report(c, &s, client);
+	if (post && !strcmp(url, "/export"))
+		return handle_export(c, &s, client, r);
 	if (!post && !strcmp(url, "/proof"))
 		return handle_proof(c, &s, client);
 	return http_error(c, MHD_HTTP_NOT_FOUND, &s, "Not found", "No such page.");
@@ -421,6 +423,11 @@ const struct svc *http_svc(void)
 	return &cfg->svc;
 }
 
+const struct console_cfg *http_cfg(void)
+{
+	return cfg;
+}
+
 /* A file the browser saves (pages_item_proof.c): body taken over (freed
  * here), at most HTTP_DOWNLOAD_MAX bytes, the security headers, and
  * Content-Disposition: attachment with a name the caller made safe. */
@@ -442,7 +449,7 @@ enum MHD_Result http_send_download(struct MHD_Connection *c, char *body,
 		free(body);
 		return MHD_NO;
 	}
-	security_headers(resp);
+	http_security_headers(resp);
 	MHD_add_response_header(resp, "Content-Type", content_type);
 	snprintf(disp, sizeof(disp), "attachment; filename=\"%s\"", filename);
 	MHD_add_response_header(resp, "Content-Disposition", disp);
