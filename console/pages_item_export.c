@@ -101,16 +101,28 @@ static void rm_dir(const char *dir)
 	rmdir(dir);
 }
 
-/* Run argv with TMPDIR=tmp; its stderr (at most ERR_MAX - 1 bytes kept)
- * in err. The exit status (0..255), or -errno. */
+#define ENV_MAX 256		/* environment entries passed on */
+
+/* Run argv with the console's environment and TMPDIR=tmp; its stderr (at
+ * most cap - 1 bytes kept) in err. The exit status (0..255), or -errno.
+ * The console is multi-threaded: between fork and exec the child makes
+ * only async-signal-safe calls (the environment is built before). */
 static int run(char *const argv[], const char *tmp, char *err, size_t cap)
 {
+	static const char cannot[] = "cannot run the exporter ([console] custody)\n";
 	time_t end = time(NULL) + EXPORT_SECONDS;
-	int p[2], st = 0, devnull;
+	char *envp[ENV_MAX + 2], tmpenv[300];
+	int p[2], st = 0, devnull, n_env = 0;
 	size_t have = 0;
 	pid_t pid;
 
 	err[0] = 0;
+	snprintf(tmpenv, sizeof(tmpenv), "TMPDIR=%s", tmp);
+	for (char **e = environ; *e && n_env < ENV_MAX; e++)
+		if (strncmp(*e, "TMPDIR=", 7))
+			envp[n_env++] = *e;
+	envp[n_env++] = tmpenv;
+	envp[n_env] = NULL;
 	if (pipe2(p, O_CLOEXEC))
 		return -errno;
 	pid = fork();
@@ -122,10 +134,13 @@ static int run(char *const argv[], const char *tmp, char *err, size_t cap)
 	if (pid == 0) {
 		devnull = open("/dev/null", O_RDWR);
 		if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(devnull, 1) < 0 ||
-		    dup2(p[1], 2) < 0 || setenv("TMPDIR", tmp, 1))
+		    dup2(p[1], 2) < 0)
 			_exit(127);
-		execv(argv[0], argv);
-		dprintf(2, "cannot run %s: %s\n", argv[0], strerror(errno));
+		/* no browser connection or service socket goes to the child */
+		close_range(3, ~0u, 0);
+		signal(SIGPIPE, SIG_DFL);	/* the console ignores it */
+		execve(argv[0], argv, envp);
+		(void)!write(2, cannot, sizeof(cannot) - 1);
 		_exit(127);
 	}
 	close(p[1]);
