@@ -10,6 +10,7 @@
 #include <microhttpd.h>
 
 #include "html.h"
+#include "http.h"
 #include "session.h"
 #include "svc.h"
 
@@ -45,6 +46,13 @@ void http_headers(struct MHD_Response *resp, const char *csp);
 		    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 #define CSP_DOCK CSP_DEFAULT "; script-src 'self'; connect-src 'self'"
 
+/* The console's configuration and the security headers of every
+ * response (http.c), for replies built outside http.c. */
+const struct console_cfg *http_cfg(void);
+/* The largest court package the console streams (from a file, never
+ * copied into memory); larger ones are exported on the dock. */
+#define HTTP_PACKAGE_MAX (4ull << 30)
+
 enum MHD_Result handle_search(struct MHD_Connection *c, const struct csess *s,
 			      const char *client);
 /* r NULL: GET (show); else POST (an action, then show). */
@@ -58,6 +66,11 @@ enum MHD_Result handle_report(struct MHD_Connection *c, const struct csess *s,
  * service (op proof), shown (view) or downloaded (pages_item_proof.c). */
 enum MHD_Result handle_proof(struct MHD_Connection *c, const struct csess *s,
 			     const char *client);
+/* POST /export (id, reason, case; CSRF checked): the item's BagIt court
+ * package, made by the `custody` exporter for the user, recorded, then
+ * streamed as an attachment (pages_item_export.c). */
+enum MHD_Result handle_export(struct MHD_Connection *c, const struct csess *s,
+			      const char *client, const struct req *r);
 
 /* handlers_dock.c: GET /dock, /dock/events (server-sent events),
  * /alerts, /witness. */

@@ -372,6 +372,8 @@ static enum MHD_Result dispatch(struct MHD_Connection *c, const char *url,
 		return handle_item(c, &s, client, r);
 	if (!post && !strcmp(url, "/report"))
 		return handle_report(c, &s, client);
+	if (post && !strcmp(url, "/export"))
+		return handle_export(c, &s, client, r);
 	if (!post && !strcmp(url, "/proof"))
 		return handle_proof(c, &s, client);
 	if (!post && !strcmp(url, "/dock"))
@@ -449,6 +451,11 @@ struct MHD_Daemon *http_start(const struct console_cfg *c)
 const struct svc *http_svc(void)
 {
 	return &cfg->svc;
+}
+
+const struct console_cfg *http_cfg(void)
+{
+	return cfg;
 }
 
 /* A file the browser saves (pages_item_proof.c): body taken over (freed

@@ -13,6 +13,7 @@
  *   POST /item                    an action (categorize, case, hold,
  *                                 destroy request/approve)
  *   GET  /report?id=&reason=      printable chain-of-custody report
+ *   POST /export                  the item's court package (download)
  *   GET  /audit?action=&reason=   auditors' access log (access-events)
  *   GET  /static/console.css
  */
@@ -24,6 +25,8 @@ struct console_cfg {
 	struct svc svc;
 	const char *pam_service;	/* [console] pam_service */
 	const char *totp_file;		/* [console] totp_file */
+	const char *custody_bin;	/* [console] custody: the exporter */
+	const char *config_path;	/* --config FILE, given to the exporter */
 };
 
 /* Start libmicrohttpd without a listening socket (connections come from

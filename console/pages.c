@@ -320,6 +320,15 @@ void page_item(struct hbuf *b, const struct csess *s, const json_t *reply,
 			action_form(b, s, id, "destroy", "approve", NULL,
 				    "Approve destruction");
 		}
+		/* the court package (POST /export, pages_item_export.c) */
+		hb_raw(b, "<form method=\"post\" action=\"/export\" class=\"action\">");
+		csrf_field(b, s);
+		hb_raw(b, "<input type=\"hidden\" name=\"id\" value=\"");
+		hb_esc(b, id);
+		hb_raw(b, "\"><input type=\"text\" name=\"case\" placeholder=\"case (optional)\">"
+			  "<input type=\"text\" required name=\"reason\" placeholder=\"reason\">"
+			  "<button type=\"submit\" id=\"do-export\">Export court package"
+			  "</button></form>");
 		hb_raw(b, "</div>");
 	}
 	page_foot(b);

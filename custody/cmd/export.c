@@ -327,7 +327,7 @@ static int one_line(const char *s)
 }
 
 #define USAGE "usage: custody export ID... --out FILE.tar|FILE.zip --reason R [--case C] [--vault DIR]\n" \
-	"         [--socket PATH | --offline --receipt-key WS.key --receipts WS.range]"
+	"         [--socket PATH [--on-behalf USER] | --offline --receipt-key WS.key --receipts WS.range]"
 
 int cmd_export(struct cmd_ctx *ctx, int argc, char **argv)
 {

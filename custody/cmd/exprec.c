@@ -38,6 +38,7 @@ int exprec_opt(struct exprec_opts *o, int argc, char **argv, int *i)
 	if (!strcmp(a, "--socket")) dst = &o->socket;
 	else if (!strcmp(a, "--receipt-key")) dst = &o->receipt_key;
 	else if (!strcmp(a, "--receipts")) dst = &o->receipts;
+	else if (!strcmp(a, "--on-behalf")) dst = &o->on_behalf;
 	else return 0;
 	if (*i + 1 >= argc || !argv[*i + 1][0] || *dst) {
 		cmd_err("%s needs one non-empty value", a);
@@ -59,6 +60,10 @@ int exprec_begin(struct cmd_ctx *ctx, struct exprec_opts *o)
 	}
 	if (!o->offline && (o->receipt_key || o->receipts)) {
 		cmd_err("--receipt-key and --receipts are for --offline only");
+		return CMD_ERROR;
+	}
+	if (o->on_behalf && (o->offline || !o->socket)) {
+		cmd_err("--on-behalf is for the web console with --socket only");
 		return CMD_ERROR;
 	}
 	if (o->offline) {
@@ -104,6 +109,8 @@ static int remote(struct exprec_opts *o, const struct exprec *e,
 		json_object_set_new(req, "case", json_string(e->case_no));
 	if (req && error)
 		json_object_set_new(req, "error", json_string(error));
+	if (req && o->on_behalf)	/* refused unless we are the console account */
+		json_object_set_new(req, "on_behalf", json_string(o->on_behalf));
 	for (size_t i = 0; req && e->details && wire_keys[i]; i++) {
 		k = wire_keys[i];
 		v = json_object_get(e->details, k);

@@ -32,6 +32,10 @@ struct exprec_opts {
 	int offline;			/* --offline */
 	const char *receipt_key;	/* --receipt-key: workstation Ed25519 key */
 	const char *receipts;		/* --receipts: range file (receipt issue) */
+	const char *on_behalf;		/* --on-behalf USER (remote only): the web
+					 * console asking for its logged-in user;
+					 * the service accepts it only from its
+					 * console_account (docs/console.md) */
 	enum exprec_mode mode;		/* set by exprec_begin */
 	char sock[108];			/* the socket used in remote mode */
 };

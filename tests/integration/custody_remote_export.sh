@@ -11,6 +11,8 @@
 #     no output, an access_denied event, an alert;
 #   - a share is recorded on the dock with case, expiry and recipient;
 #   - the dock down: refused with a clear message, no output;
+#   - --on-behalf from an account that is not the console's: refused as a
+#     delegation attempt (access_denied), no output;
 #   - --offline: a signed receipt under a supervisor-issued number, verify
 #     warns it is unfiled, `receipt file` files it, verify is clean; a
 #     forged, duplicate or malformed receipt is refused, recorded, alerted.
@@ -158,6 +160,18 @@ vp() { "$CUSTODY" verify-package "$T/out/pkg.tar" --agency "$DK/keys/agency.vkey
 	--witnesses "$DK/keys/witnesses.note" >"$T/vp.out" 2>&1; }
 check "... and the package verifies (with the agency and witness keys from outside)" vp ||
 	sed 's/^/#   /' "$T/vp.out"
+
+# ---- 1b'. --on-behalf is the web console's alone ----------------------------
+# (docs/console.md "Court packages"): a clerk naming a supervisor is
+# refused by the service as a delegation attempt, recorded, no output
+e0=$(nact $A_EXPORTED); d0=$(nact $A_DENIED)
+WS "$CLERK" export CAM-1/REC-1 --vault "$W/vault" --out "$T/out/ob.tar" --reason "court order 12" \
+	--socket "$DK/query.sock" --on-behalf "$SUPER" >/dev/null 2>"$T/ob.err"; rc=$?
+check "export --on-behalf from a clerk's account: refused (exit $rc), no package" \
+	sh -c "[ $rc -ne 0 ] && grep -q 'refused to record' '$T/ob.err' && [ ! -e '$T/out/ob.tar' ] && [ ! -e '$T/out/ob.tar.partial' ]"
+check "... recorded as access_denied (deny-delegation), no exported event" \
+	[ "$(nact $A_DENIED "AND seq > 0 AND details LIKE '%deny-delegation%'")" -ge 1 -a \
+	  "$(nact $A_DENIED)" = $((d0 + 1)) -a "$(nact $A_EXPORTED)" = "$e0" ]
 
 # ---- 1c. a ledger copy that differs from the dock decides nothing ------------
 cp "$W/copy.db" "$W/stale.db"
