@@ -239,6 +239,7 @@ static int do_read(const struct walk *w, const struct volmsg *q)
 		m.u.data.offset = pos;
 		m.u.data.len = (uint32_t)g;
 #ifdef LINK_ATTACK_TESTS
+		volw_attack_data(f->path, q->u.read.uncached, data, (size_t)g);
 		if (volw_attack_name() && !strcmp(volw_attack_name(), "overrun") &&
 		    pos + (uint64_t)g >= end && g < (ssize_t)sizeof(data)) {
 			fprintf(stderr, "VOL_ATTACK: trying overrun\n");

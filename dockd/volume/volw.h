@@ -30,6 +30,7 @@ int volw_sandbox_enter(void);
  * tried right after the lockdown. */
 const char *volw_attack_name(void);
 void volw_attack_early(void);
+void volw_attack_data(const char *path, int uncached, uint8_t *data, size_t n);
 #endif
 
 #endif
