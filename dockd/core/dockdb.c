@@ -665,11 +665,8 @@ int dockdb_storage_verified(struct ledgerw *w, struct dock_rec *rec, const char 
 
 int dockdb_released(struct ledgerw *w, struct dock_rec *rec, const struct proto_receipt *rc)
 {
-	struct cust_event ev;
 	char sha[65], sig[129];
-	char *text = NULL;
 	json_t *d;
-	int r;
 
 	if (rc) {
 		hex32(rc->sha256, sha);
@@ -680,6 +677,15 @@ int dockdb_released(struct ledgerw *w, struct dock_rec *rec, const struct proto_
 	} else {
 		d = json_pack("{s:s}", "confirmed", "absent at next docking");
 	}
+	return dockdb_released_json(w, rec, d);
+}
+
+int dockdb_released_json(struct ledgerw *w, struct dock_rec *rec, json_t *d)
+{
+	struct cust_event ev;
+	char *text = NULL;
+	int r;
+
 	if (!d)
 		return -ENOMEM;
 	text = json_dumps(d, JSON_COMPACT | JSON_SORT_KEYS);

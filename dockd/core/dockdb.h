@@ -172,6 +172,10 @@ int dockdb_storage_verified(struct ledgerw *w, struct dock_rec *r, const char *o
  * details {"confirmed": "absent at next docking"}. */
 int dockdb_released(struct ledgerw *w, struct dock_rec *r, const struct proto_receipt *receipt);
 
+/* The same transition with the camera_released details d (taken): a
+ * mass-storage camera's file deleted by the dock (volsess.h). */
+int dockdb_released_json(struct ledgerw *w, struct dock_rec *r, json_t *d);
+
 #endif
 
 /* ---- uploads (storage.h) ------------------------------------------------ */

@@ -29,6 +29,7 @@ struct sess {
 	const struct dock_camera *cam;
 	const struct msc_profile *p;
 	const char *devnode;
+	const char *fs;
 	struct volc *x;
 	int slot;
 	int64_t listed_ns;
@@ -387,8 +388,8 @@ static bool listed_now(const struct sess *s, const char *rid)
 }
 
 /* Rows the policy releases: gone from the volume -> camera_released
- * {"confirmed": "absent at next docking"}; still there -> kept (release
- * by deletion is not in this version). *n_released, *n_kept. */
+ * {"confirmed": "absent at next docking"}; still there -> counted in
+ * *n_kept (deleted next with delete_after_release). *n_released. */
 static int release(struct sess *s, unsigned *n_released, unsigned *n_kept)
 {
 	char after[PROTO_ID_MAX + 1] = "";
@@ -434,7 +435,7 @@ static const char *check_camera_id(struct sess *s)
 
 static int docking(struct sess *s)
 {
-	unsigned n_rec = 0, n_side = 0, released = 0, kept = 0;
+	unsigned n_rec = 0, n_side = 0, released = 0, kept = 0, deleted = 0;
 	const char *refused;
 	int r, st;
 
@@ -485,19 +486,25 @@ static int docking(struct sess *s)
 	s->x = NULL;
 	if (r == 0 && st != 0)
 		log_warning("camera %s: the volume reader ended with status %d", s->cam->serial, st);
+	if (r == 0 && kept && s->p->delete_after_release) {
+		status_cam_state(s->d->status, s->slot, "deleting");
+		r = volsess_delete(s->d, s->snap, s->cam, s->p, s->devnode, s->fs, s->volid,
+				   &deleted);
+		if (r < 0)
+			dockd_alert(s->d, "release", s->cam->serial, "release by deletion on camera "
+				    "%s stopped (%s): what was not deleted stays on it",
+				    s->cam->serial, strerror(-r));
+	}
 	log_info("camera %s: mass-storage docking done: %u file(s) released (absent from the "
-		 "volume), %u stored file(s) still on it", s->cam->serial, released, kept);
-	if (kept && s->p->delete_after_release)
-		log_warning("camera %s: %u stored file(s) stay on the camera: release by deletion "
-			    "is not done by this dock version; wipe the camera with its own tool",
-			    s->cam->serial, kept);
+		 "volume), %u deleted by the dock, %u stored file(s) were on it", s->cam->serial,
+		 released, deleted, kept);
 	return r;
 }
 
 int volsess_run(struct dockd *d, const struct dock_camera *cam, const struct msc_profile *p,
 		const char *devnode, const char *fs)
 {
-	struct sess s = { .d = d, .cam = cam, .p = p, .devnode = devnode, .slot = -1 };
+	struct sess s = { .d = d, .cam = cam, .p = p, .devnode = devnode, .fs = fs, .slot = -1 };
 	int r;
 
 	s.snap = dockd_snap_get(d);

@@ -32,8 +32,14 @@
  *      file is no longer on the volume are camera_released {"confirmed":
  *      "absent at next docking"} (the camera's own tool wiped it, or a
  *      deletion whose event was lost); with delete_after_release (the
- *      profile's `release = delete`) release by deletion is NOT done by
- *      this version: the files stay on the camera (logged);
+ *      profile's `release = delete`, the default) the read-only reader is
+ *      closed and a short read-write step (volsess_release.c: the same
+ *      driver, private namespace, nosuid, nodev, noexec; the worker may
+ *      only remove files) lists the volume again, re-checks the id file,
+ *      takes each file's identity again and deletes exactly the files
+ *      whose identity names a row the policy releases: camera_released
+ *      {deleted, path, identity, volume_id, how} each. Nothing unverified,
+ *      nothing outside the profile's patterns, never the id file;
  *   6. closes the reader (it unmounts), frees the bay.
  * Returns 0 or -errno (the docking ended early; nothing is lost: every
  * file not stored stays on the camera for the next docking).

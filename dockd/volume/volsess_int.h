@@ -6,6 +6,8 @@
 
 #include <stdint.h>
 
+#include "daemon.h"
+#include "enrol.h"
 #include "profile.h"
 #include "volc.h"
 
@@ -36,5 +38,15 @@ void volsess_volume_id(const char *devnode, char *out, size_t cap);
  * blanks dropped, a valid protocol id), into out. -EINVAL when it holds
  * none; a read error otherwise. */
 int volsess_read_id(struct volc *x, const struct volc_file *f, char *out, size_t cap);
+
+/* Release by deletion (volsess_release.c): open devnode "rw:" fs, list it
+ * with p again, check the id file again, and delete every recording or
+ * sidecar whose identity, taken again right now, names a row of cam in a
+ * state the release policy releases from; each deletion is a
+ * camera_released {deleted, path, identity, volume_id, how}. A file that
+ * cannot be deleted is logged and alerted and stays. *n_deleted counts. */
+int volsess_delete(struct dockd *d, const struct dock_snap *snap, const struct dock_camera *cam,
+		   const struct msc_profile *p, const char *devnode, const char *fs,
+		   const char *volid, unsigned *n_deleted);
 
 #endif

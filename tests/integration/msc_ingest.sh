@@ -16,7 +16,7 @@
 # own tool are released (camera_released, "absent at next docking").
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/dockd_lib.sh"
-for c in mkfs.vfat mcopy mmd mdel mdir fusefat mkfs.exfat mount.exfat-fuse losetup unshare blkid; do
+for c in mkfs.vfat fsck.vfat fsck.exfat mcopy mmd mdel mdir fusefat mkfs.exfat mount.exfat-fuse losetup unshare blkid; do
 	command -v $c >/dev/null 2>&1 || { echo "1..0 # SKIP no $c (packaging/install-deps.sh)"; exit 0; }
 done
 [ "$(id -u)" = 0 ] && [ -c /dev/fuse ] || { echo "1..0 # SKIP needs root and /dev/fuse"; exit 0; }
@@ -29,11 +29,19 @@ SER=BC200-0042
 # the camera's profile: its id file, its clock two hours ahead of UTC
 cat >>"$DK_CONF" <<EOC
 
+[profile keep]
+recordings = DCIM/*/*.MP4, DCIM/*/*.MOV
+sidecars = DCIM/*/*.GPS
+id_file = MISC/DEVICE.ID
+file_tz = +02:00
+release = keep
+
 [profile bc200]
 recordings = DCIM/*/*.MP4, DCIM/*/*.MOV
 sidecars = DCIM/*/*.GPS
 id_file = MISC/DEVICE.ID
 file_tz = +02:00
+release = delete
 EOC
 "$DOCKD" --config "$DK_CONF" enroll --serial $SER --pubkey "$(openssl rand -hex 32)" \
 	--officer OFF-7 --model MSC --reason "test enrolment" >/dev/null || not_ok "enroll"
@@ -43,7 +51,7 @@ sha() { sha256sum "$1" | cut -d' ' -f1; }
 evid_of() { dk_sql "SELECT evidence_id FROM dock_recordings WHERE sha256='$(sha "$1")'"; }
 ingest() { # [VAR=... ] IMAGE [FS]: one docking, dockd until idle
 	timeout 120 "$DOCKD" --config "$DK_CONF" volume-ingest --camera "${CAM:-$SER}" \
-		--profile bc200 --fs "${2:-auto}" "$1" >>"$DK_LOG" 2>&1
+		--profile "${PROF:-keep}" --fs "${2:-auto}" "$1" >>"$DK_LOG" 2>&1
 }
 n_action() { dk_sql "SELECT count(*) FROM events WHERE action=$1"; }
 act() { grep -E "^\s*CUST_A_[A-Z_]+( = [0-9]+)?,\s*/\* $1[: ]" "$TOP/custody/event.h" >/dev/null &&
@@ -52,7 +60,10 @@ A_INGESTED=$(act ingested); A_LISTED=$(act volume_listed); A_RELEASED=$(act came
 A_QUAR=$(act quarantined); A_RESTART=$(act ingest_restarted); A_REJ=$(act device_rejected)
 ingest_attack() { # ATTACK ARG IMAGE FS: the test build's reader misbehaves
 	VOL_ATTACK=$1 VOL_ATTACK_ARG=$2 timeout 120 "$TBIN/dockd_attack" --config "$DK_CONF" \
-		volume-ingest --camera "$SER" --profile bc200 --fs "$4" "$3" >>"$DK_LOG" 2>&1
+		volume-ingest --camera "$SER" --profile "${PROF:-keep}" --fs "$4" "$3" >>"$DK_LOG" 2>&1
+}
+with_prof() { # PROFILE CMD...: CMD with that profile
+	PROF=$1; shift; "$@"; wp_rc=$?; PROF=keep; return $wp_rc
 }
 ingested_of() { # EVID: the ingested event's details
 	dk_sql "SELECT details FROM events WHERE action=$A_INGESTED AND evidence_id='$1'"; }
@@ -150,7 +161,7 @@ check "changed file: now stored, the right bytes" same_vault "$O/v4.mp4" "$R4"
 dk_randfile "$O/v5.mp4" 12000000 s5
 mcopy -i "$IMG" "$O/v5.mp4" ::DCIM/100MEDIA/VID0005.MP4
 VOL_ATTACK=slow VOL_ATTACK_ARG=VID0005 "$TBIN/dockd_attack" --config "$DK_CONF" \
-	volume-ingest --camera $SER --profile bc200 --fs vfat "$IMG" >>"$DK_LOG" 2>&1 &
+	volume-ingest --camera $SER --profile "${PROF:-keep}" --fs vfat "$IMG" >>"$DK_LOG" 2>&1 &
 PID=$!
 i=0
 while [ $i -lt 600 ]; do
@@ -176,6 +187,30 @@ check "files still on the volume stay unreleased" test "$(dk_state "$E1")" = sto
 check "wiped files: camera_released says absent at next docking" dk_py '
 d = [d for _, a, e, d in events(args[0]) if a == "camera_released"][0]
 sys.exit(0 if "absent" in json.dumps(d) else 1)' "$E2"
+
+# --- release by deletion ---------------------------------------------------
+# a new file whose second read differs: never stored, so never deleted
+dk_randfile "$O/v6.mp4" 90000 s6
+mcopy -i "$IMG" "$O/v6.mp4" ::DCIM/100MEDIA/VID0006.MP4
+n_rel=$(n_action "$A_RELEASED")
+check "delete: the docking runs (profile release = delete)" \
+	with_prof bc200 ingest_attack flip-uncached VID0006 "$IMG" vfat
+mdir -i "$IMG" -b ::DCIM/100MEDIA >"$T/left" 2>&1
+mdir -i "$IMG" -b -/ :: >"$T/all" 2>&1
+for f in VID0001.MP4 VID0001.GPS VID0004.MP4 VID0005.MP4; do
+	check "delete: stored and verified $f deleted from the image" sh -c "! grep -q '$f' '$T/left'"
+done
+check "delete: the unverified VID0006.MP4 (quarantined) stays" grep -q VID0006.MP4 "$T/left"
+check "delete: files outside the profile stay (NOTES.TXT, ROOT.MP4, A..B.MP4, DEVICE.ID)" \
+	sh -c "grep -q NOTES.TXT '$T/all' && grep -q ROOT.MP4 '$T/all' && grep -q 'A..B.MP4' '$T/all' && grep -q DEVICE.ID '$T/all'"
+check "delete: the FAT is consistent afterwards (fsck.vfat -n)" fsck.vfat -n "$IMG"
+check "delete: one camera_released {deleted} per deleted file (4)" \
+	test "$(n_action "$A_RELEASED")" = $((n_rel + 4))
+check "delete: each deletion names the file and its identity" dk_py '
+d = [d for _, a, e, d in events(args[0]) if a == "camera_released"][0]
+sys.exit(0 if d.get("deleted") is True and d["path"] == "DCIM/100MEDIA/VID0001.MP4" and len(d["identity"]) == 64 else 1)' "$E1"
+check "delete: released only after storage_verified" dk_order "$E1" storage_verified camera_released
+check "delete: VID0001 is released" test "$(dk_state "$E1")" = released
 
 # --- refused volumes ---------------------------------------------------------
 IMG2=$T/other.img
@@ -220,7 +255,15 @@ if unshare -m --propagation private sh -c "
 		check "exFAT: $f ingested, verified in storage" test -n "$ev" -a "$(dk_state "$ev")" = storage_verified
 		check "exFAT: $f storage copy decrypts to the file's bytes" same_store "$O/$f" "$ev"
 	done
-	check "exFAT: the image was not written" test "$(sha "$XIMG")" = "$xb"
+	check "exFAT: the image was not written (release = keep)" test "$(sha "$XIMG")" = "$xb"
+	check "exFAT: release = delete: the docking runs" with_prof bc200 ingest "$XIMG" exfat
+	unshare -m --propagation private sh -c "
+		L=\$(losetup -r -f --show '$XIMG') || exit 1
+		mount.exfat-fuse -o ro \$L '$MNT' 2>/dev/null || { losetup -d \$L; exit 1; }
+		find '$MNT' -type f | sed 's|^$MNT/||' | sort; umount '$MNT'; losetup -d \$L" >"$T/xleft" 2>&1
+	check "exFAT: what is left is what the profile does not match" \
+		test "$(tr '\n' ' ' <"$T/xleft")" = "MISC/DEVICE.ID OTHER/X.MP4 " || sed 's/^/#   /' "$T/xleft"
+	check "exFAT: fsck.exfat finds the volume consistent" fsck.exfat -n "$XIMG"
 else
 	skip "exFAT" "mount.exfat-fuse cannot mount here"
 fi
