@@ -150,9 +150,10 @@ check "changed file: the docking runs (test build: the second read differs)" \
 	ingest_attack flip-uncached VID0004 "$IMG" vfat
 R4=$(dk_sql "SELECT evidence_id FROM dock_recordings WHERE state='quarantined'")
 check "changed file: quarantined" test -n "$R4"
-check "changed file: never ingested" test -z "$(ingested_of "$R4")"
-check "changed file: integrity_failed says it changed between the reads" \
-	dk_py 'sys.exit(0 if any(a == "integrity_failed" for _, a, e, d in events(args[0])) else 1)' "$R4"
+check "changed file: never ingested" test -n "$R4" -a -z "$(ingested_of "$R4")"
+check "changed file: integrity_failed + quarantined, nothing stored" \
+	dk_py 'acts = [a for _, a, e, d in events(args[0])] if args[0] else []
+sys.exit(0 if "integrity_failed" in acts and "quarantined" in acts and "stored_local" not in acts else 1)' "$R4"
 check "changed file: alerted" grep -q "changed between the two reads" "$DK/alerts.log"
 check "changed file: ingested at the next docking" ingest "$IMG" vfat
 check "changed file: now stored, the right bytes" same_vault "$O/v4.mp4" "$R4"
