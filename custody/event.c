@@ -45,6 +45,7 @@ static const struct name actions[] = {
 	{ CUST_A_REPAIRED, "repaired" },
 	{ CUST_A_DESTRUCTION_REQUESTED, "destruction_requested" },
 	{ CUST_A_DESTRUCTION_APPROVED, "destruction_approved" },
+	{ CUST_A_VOLUME_LISTED, "volume_listed" },
 	{ CUST_A_STORAGE_HOLD, "storage_hold" },
 	{ CUST_A_LOGON, "logon" },
 	{ CUST_A_LOGOFF, "logoff" },
@@ -118,7 +119,7 @@ const char *cust_outcome_name(enum cust_outcome o) { return lookup(outcomes, N(o
 const char *cust_clock_name(enum cust_clock c) { return lookup(clocks, N(clocks), (int)c); }
 _Static_assert(CUST_A_CUSTODY_CERTIFIED == 53 && CUST_A_WITNESS_POLICY == 55 &&
 	       CUST_A_DESTRUCTION_APPROVED == 31 && CUST_A_SESSION_ABORTED == 59 &&
-	       CUST_A_RELEASE_KEPT == 64 &&
+	       CUST_A_RELEASE_KEPT == 64 && CUST_A_VOLUME_LISTED == 32 &&
 	       CUST_A_STORAGE_HOLD == 38,
 	       "action numbers are part of the ledger format");
 

@@ -159,11 +159,28 @@ static void record_summary(const json_t *rec, FILE *out)
 	free(cases);
 }
 
+/* A recording ingested from an unsigned source (a mass-storage camera's
+ * volume) says so above its events: no camera signature vouches for it. */
+static void unsigned_note(const json_t *events, FILE *out)
+{
+	for (size_t i = 0; i < json_array_size(events); i++) {
+		const json_t *ev = json_array_get(events, i);
+		const json_t *d = json_object_get(ev, "details");
+
+		if (!strcmp(js(ev, "action"), "ingested") && !strcmp(js(d, "source"), "unsigned")) {
+			fprintf(out, "  origin: unsigned source (mass-storage volume file %s; "
+				"no camera signature)\n\n", js(json_object_get(d, "volume"), "path"));
+			return;
+		}
+	}
+}
+
 int cust_format_history(const json_t *h, FILE *out)
 {
 	if (!json_is_object(h))
 		return -EINVAL;
 	record_summary(json_object_get(h, "record"), out);
+	unsigned_note(json_object_get(h, "events"), out);
 	return print_events(json_object_get(h, "events"), out);
 }
 

@@ -8,6 +8,9 @@
  *
  * Only ingested events that name a camera ("camera" or "manifest_sig" in
  * their details) are checked: a ledger filled by other tools has none.
+ * One that says "source": "unsigned" (a mass-storage camera) carries no
+ * signature and is checked as such (check_unsigned): accepted as unsigned,
+ * never as camera-signed.
  *
  * Readers: the key ids of an ingested file's recipient stanzas (details
  * "recipients") must be exactly those of the recipient policy in force,
@@ -126,6 +129,27 @@ static const char *check(const struct cust_event *ev, json_t *d, const struct fc
 	return NULL;
 }
 
+/* An UNSIGNED source (a USB mass-storage camera's volume, docs/custody-
+ * ledger.md "Unsigned sources"): nothing proves what the camera recorded,
+ * so the event must say so and claim no signature at all - a camera-signed
+ * event is never mistaken for it, nor it for one. Its camera must be
+ * enrolled in this ledger. NULL when it holds. */
+static const char *check_unsigned(json_t *d, const struct fcam *cam)
+{
+	const char *src = json_string_value(json_object_get(d, "source"));
+
+	if (!src || strcmp(src, "unsigned"))
+		return "its source is neither a signed manifest nor \"unsigned\"";
+	if (json_object_get(d, "manifest_sig") || json_object_get(d, "manifest_entry") ||
+	    json_object_get(d, "device_key"))
+		return "it says its source is unsigned and carries a manifest signature";
+	if (!json_is_object(json_object_get(d, "volume")))
+		return "an unsigned source without its \"volume\" facts";
+	if (!cam)
+		return "its camera was never enrolled in this ledger";
+	return NULL;
+}
+
 /* The signed text of a note: up to and including the '\n' before the
  * blank line. */
 static size_t note_text_len(const char *note)
@@ -215,6 +239,8 @@ void verify_origin_ingested(struct vctx *v, const struct cust_event *ev)
 	serial = json_string_value(json_object_get(d, "camera"));
 	if (!serial)
 		why = "it names no camera";
+	else if (json_object_get(d, "source"))
+		why = check_unsigned(d, verify_facts_camera(v, serial));
 	else
 		why = check(ev, d, verify_facts_camera(v, serial), serial);
 	if (why)

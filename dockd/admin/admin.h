@@ -36,5 +36,8 @@ int admin_purge(const char *config, int argc, char **argv); /* admin_purge.c */
 /* admin_volume.c: read a mass-storage camera volume through the sandboxed
  * reader and print what a camera profile makes of it (reads only). */
 int admin_volume_scan(const char *config, int argc, char **argv);
+/* `dockd volume-ingest` (admin_volingest.c): the daemon, until idle, with
+ * one mass-storage docking queued (volsess.h). */
+int admin_volume_ingest(const char *config, int argc, char **argv);
 
 #endif

@@ -39,6 +39,7 @@
 #include "startmsg.h"
 #include "statelock.h"
 #include "storage.h"
+#include "volsess.h"
 #include "transport_sock.h"
 
 #define TICK_MS 200
@@ -649,6 +650,7 @@ int dockd_run(const char *config_path, bool exit_when_idle)
 	}
 	sd_notify(0, "READY=1\nSTATUS=waiting for cameras");
 	log_info("dockd %s (agency %s) ready", d->snap->cfg.dock_id, d->snap->cfg.agency_id);
+	volsess_start_queued(d); /* `dockd volume-ingest` */
 	rc = main_loop(&lp);
 	shutdown_all(&lp);
 	log_info("stopped");

@@ -411,6 +411,18 @@ int dockdb_begin_pull(struct ledgerw *w, struct dock_rec *rec, bool fresh)
 					   "end", (json_int_t)rec->end_utc, "officer", rec->officer,
 					   "camera", rec->serial, "gps", rec->has_gps ? gps : NULL,
 					   "attempt", (int)attempts, "resume_chunk", (json_int_t)chunks));
+	if (r == 0 && dockdb_unsigned(rec)) {
+		/* no signed hash: it is known once read (the ingested event) */
+		json_t *d = NULL;
+
+		r = cust_event_details(&ev, &d);
+		if (r == 0 && (json_object_del(d, "sha256") < 0 ||
+			       json_object_set_new(d, "source", json_string("unsigned")) < 0))
+			r = -ENOMEM;
+		if (r == 0)
+			r = cust_event_set_details(&ev, d);
+		json_decref(d);
+	}
 	if (r < 0)
 		return r;
 	r = tx_begin(w);
@@ -492,6 +504,41 @@ int dockdb_quarantine(struct ledgerw *w, struct dock_rec *rec, uint64_t got_size
 	return r;
 }
 
+bool dockdb_unsigned(const struct dock_rec *r)
+{
+	static const uint8_t zero[PROTO_SIG_LEN];
+
+	return !memcmp(r->sig, zero, sizeof(zero));
+}
+
+/* An unsigned source: "source": "unsigned", the "volume" facts and the
+ * recipients, and no manifest_entry, manifest_sig or device_key (nothing
+ * signed them). Takes d and ids; d, or NULL when it failed. */
+static json_t *origin_unsigned(const struct dockdb_origin *o, json_t *d, json_t *ids)
+{
+	for (size_t i = 0; ids && i < o->n_keys && i < DOCKDB_KEYIDS_MAX; i++) {
+		char id[65];
+
+		hex32(o->key_ids[i], id);
+		if (json_array_append_new(ids, json_string(id)) < 0)
+			goto fail;
+	}
+	if (!d || !ids || !o->volume)
+		goto fail;
+	/* set_new takes the value even when it fails */
+	if (json_object_set_new(d, "recipients", ids) < 0 ||
+	    json_object_set_new(d, "source", json_string("unsigned")) < 0 ||
+	    json_object_set(d, "volume", o->volume) < 0) {
+		json_decref(d);
+		return NULL;
+	}
+	return d;
+fail:
+	json_decref(ids);
+	json_decref(d);
+	return NULL;
+}
+
 /* The camera's signed manifest entry (without its signature), the
  * signature, the device key and the recipient key ids, as hex, added to
  * the ingested details d (which it takes). */
@@ -503,6 +550,8 @@ static json_t *origin_details(const struct dock_rec *rec, const struct dockdb_or
 	size_t n = 0, skip = sizeof("BCDK-v1 manifest") + 2 + strlen(rec->serial);
 	json_t *ids = json_array();
 
+	if (dockdb_unsigned(rec))
+		return origin_unsigned(o, d, ids);
 	snprintf(e.recording_id, sizeof(e.recording_id), "%s", rec->recording_id);
 	e.size = rec->size;
 	memcpy(e.sha256, rec->sha256, sizeof(e.sha256));
@@ -587,10 +636,13 @@ int dockdb_stored_local(struct ledgerw *w, struct dock_rec *rec, uint64_t ct_siz
 					      "basis", "category"));
 	if (r < 0 || (r = tx_begin(w)) < 0)
 		return r;
+	/* sha256: an unsigned source's row learns it here (the same value
+	 * for a camera-signed one) */
 	r = exec_stmt(w, "UPDATE dock_recordings SET state = 'stored_local', ct_size = ?4,"
-			 " ct_sha256 = ?5, location = ?6, updated_ns = ?1" WHERE_KEY
+			 " ct_sha256 = ?5, location = ?6, sha256 = ?7, updated_ns = ?1" WHERE_KEY
 			 " AND state = 'pulling'",
-		      "ississ", now_ns(), rec->serial, rec->recording_id, (int64_t)ct_size, csha, path);
+		      "ississs", now_ns(), rec->serial, rec->recording_id, (int64_t)ct_size, csha,
+		      path, sha);
 	r = tx_end(w, r, ev, 4);
 	if (r == 0) {
 		rec->state = DREC_STORED_LOCAL;
@@ -635,11 +687,8 @@ int dockdb_storage_verified(struct ledgerw *w, struct dock_rec *rec, const char 
 
 int dockdb_released(struct ledgerw *w, struct dock_rec *rec, const struct proto_receipt *rc)
 {
-	struct cust_event ev;
 	char sha[65], sig[129];
-	char *text = NULL;
 	json_t *d;
-	int r;
 
 	if (rc) {
 		hex32(rc->sha256, sha);
@@ -650,6 +699,15 @@ int dockdb_released(struct ledgerw *w, struct dock_rec *rec, const struct proto_
 	} else {
 		d = json_pack("{s:s}", "confirmed", "absent at next docking");
 	}
+	return dockdb_released_json(w, rec, d);
+}
+
+int dockdb_released_json(struct ledgerw *w, struct dock_rec *rec, json_t *d)
+{
+	struct cust_event ev;
+	char *text = NULL;
+	int r;
+
 	if (!d)
 		return -ENOMEM;
 	text = json_dumps(d, JSON_COMPACT | JSON_SORT_KEYS);

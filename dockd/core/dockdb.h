@@ -23,6 +23,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "ledgerw.h"
 #include "store.h"
 #include "wire.h"
@@ -132,7 +134,17 @@ struct dockdb_origin {
 	uint8_t device_key[PROTO_PUBKEY_LEN];      /* that verified the manifest entry */
 	uint8_t key_ids[DOCKDB_KEYIDS_MAX][32];    /* recipient stanzas of the file */
 	size_t n_keys;
+	/* An unsigned source (dockdb_unsigned): what the ingested event says
+	 * instead of the signed entry ("source": "unsigned", "volume": this;
+	 * borrowed); device_key unused. NULL for camera-signed recordings. */
+	json_t *volume;
 };
+
+/* Whether r came from an UNSIGNED source (a USB mass-storage volume,
+ * dockd/volume/volsess.c): its row has no manifest signature (all zero;
+ * a camera's entry with such a signature fails verification at listing
+ * and is never a row). */
+bool dockdb_unsigned(const struct dock_rec *r);
 
 /* The [retention] table's answer for a camera category (custody/retention.h):
  * category as the table spells it ("uncategorized" when unknown), raw as the
@@ -161,6 +173,10 @@ int dockdb_storage_verified(struct ledgerw *w, struct dock_rec *r, const char *o
  * receipt NULL: the camera no longer listed it (a crash after it deleted):
  * details {"confirmed": "absent at next docking"}. */
 int dockdb_released(struct ledgerw *w, struct dock_rec *r, const struct proto_receipt *receipt);
+
+/* The same transition with the camera_released details d (taken): a
+ * mass-storage camera's file deleted by the dock (volsess.h). */
+int dockdb_released_json(struct ledgerw *w, struct dock_rec *r, json_t *d);
 
 #endif
 

@@ -47,6 +47,9 @@ static const struct subcommand subcommands[] = {
 	{ "volume-scan", admin_volume_scan, "dockd [--config FILE] volume-scan [--profile NAME] "
 	  "[--fs auto|vfat|exfat|dir] [--verify] SOURCE\n"
 	  "  read a mass-storage camera's volume through the sandboxed reader (no ledger event)" },
+	{ "volume-ingest", admin_volume_ingest, "dockd --config FILE volume-ingest --camera SERIAL "
+	  "[--profile NAME] [--fs auto|vfat|exfat|dir] SOURCE\n"
+	  "  run the dock until idle with one docking of an enrolled mass-storage camera" },
 };
 
 static int usage(FILE *f)
@@ -54,6 +57,7 @@ static int usage(FILE *f)
 	fputs("usage: dockd --config FILE [--exit-when-idle]\n"
 	      "       dockd --config FILE keygen | enroll ... | revoke ... | cameras [--json]\n"
 	      "       dockd [--config FILE] volume-scan [--profile NAME] [--fs auto|vfat|exfat|dir] [--verify] SOURCE\n"
+	      "       dockd --config FILE volume-ingest --camera SERIAL [--profile NAME] [--fs FS] SOURCE\n"
 	      "       dockd --config FILE fixity [--items N] [--bytes-per-s N] [--json]\n"
 	      "       dockd --config FILE purge --dry-run\n"
 	      "       dockd certify --agency-key K --agency-id A --dock-id D ...\n"

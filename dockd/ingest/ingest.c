@@ -41,7 +41,7 @@ struct pull {
 	uint64_t ct_off;     /* ciphertext bytes appended */
 	uint64_t got;        /* plaintext bytes consumed */
 	uint64_t next_sync;  /* plaintext offset of the next sync point */
-	const uint8_t *device_key; /* the session's enrolled key (ingested event) */
+	const struct ingest_src *src; /* where the bytes come from */
 	int local_err;       /* a write/sync on our side failed */
 	bool draining;       /* after local_err: the rest of the READ is dropped */
 };
@@ -408,7 +408,8 @@ static int quarantine_short(struct pull *pl)
 
 	if (hashq_wait(pl->hq) < 0 || EVP_DigestFinal_ex(pl->md, sha, &n) != 1 || n != 32)
 		memset(sha, 0, sizeof(sha));
-	return quarantine(pl, sha, "length differs from manifest");
+	return quarantine(pl, sha, pl->src->device_key ? "length differs from manifest"
+						     : "the file changed while it was read");
 }
 
 /* The ciphertext's length and SHA-256 as written (dwrite hashed it on the
@@ -452,7 +453,10 @@ static int origin(struct pull *pl, struct dockdb_origin *o)
 	int r;
 
 	memset(o, 0, sizeof(*o));
-	memcpy(o->device_key, pl->device_key, sizeof(o->device_key));
+	if (pl->src->device_key)
+		memcpy(o->device_key, pl->src->device_key, sizeof(o->device_key));
+	else
+		o->volume = pl->src->volume;
 	r = read_header(pl, &hdr, &hlen, &info);
 	free(hdr);
 	if (r < 0)
@@ -474,9 +478,20 @@ static int finish(struct pull *pl)
 		return -EIO;
 	if (EVP_DigestFinal_ex(pl->md, sha, &n) != 1 || n != 32)
 		return -EIO;
-	if (pl->got != pl->rec->size || memcmp(sha, pl->rec->sha256, 32) != 0)
+	if (pl->got != pl->rec->size ||
+	    (pl->src->device_key && memcmp(sha, pl->rec->sha256, 32) != 0))
 		return quarantine(pl, sha, pl->got != pl->rec->size ? "size mismatch"
 								    : "sha256 mismatch");
+	if (!pl->src->device_key) {
+		/* unsigned: no signed hash to compare with; the source reads
+		 * the file again past the page cache and must agree */
+		r = pl->src->confirm(pl->src->ctx, pl->rec, sha);
+		if (r == -ESTALE)
+			return quarantine(pl, sha, "the file changed between the two reads");
+		if (r < 0)
+			return r;
+		memcpy(pl->rec->sha256, sha, 32);
+	}
 	r = evfile_writer_finish(pl->w, &pt, &ct);
 	if (r < 0)
 		return pl->local_err ? pl->local_err : r;
@@ -635,7 +650,7 @@ static void keep_synced(struct pull *pl)
 
 /* session_read in READ_REQ-sized pieces (as it would send them anyway), so
  * that after a local error only the current piece is drained. */
-static int pull_data(struct link *s, struct pull *pl)
+static int pull_data(struct pull *pl)
 {
 	uint64_t pos = pl->got, end = pl->rec->size;
 	int r = 0;
@@ -643,25 +658,47 @@ static int pull_data(struct link *s, struct pull *pl)
 	while (r == 0 && pos < end && !pl->draining) {
 		uint64_t n = end - pos < PROTO_MAX_READ ? end - pos : PROTO_MAX_READ;
 
-		r = link_read(s, pl->rec->recording_id, pos, n, sink, pl);
+		r = pl->src->read(pl->src->ctx, pl->rec, pos, n, sink, pl);
 		pos += n;
 	}
 	return r;
 }
 
+static int link_src_read(void *ctx, const struct dock_rec *rec, uint64_t off, uint64_t len,
+			 session_sink_fn fn, void *fctx)
+{
+	return link_read(ctx, rec->recording_id, off, len, fn, fctx);
+}
+
+static int link_src_error(void *ctx)
+{
+	return link_error(ctx);
+}
+
 int ingest_one(struct dockd *d, const struct dock_snap *snap, struct link *s, int slot,
 	       struct dock_rec *rec, bool *disk)
 {
+	struct ingest_src src = { .ctx = s, .read = link_src_read, .error = link_src_error,
+				  .device_key = link_identity(s)->pubkey };
+
+	return ingest_one_src(d, snap, &src, slot, rec, disk);
+}
+
+int ingest_one_src(struct dockd *d, const struct dock_snap *snap, const struct ingest_src *src,
+		   int slot, struct dock_rec *rec, bool *disk)
+{
 	struct paths p;
 	struct pull pl = { .d = d, .snap = snap, .rec = rec, .p = &p, .slot = slot, .fd = -1,
-			   .device_key = link_identity(s)->pubkey };
+			   .src = src };
 	int r;
 
 	*disk = false;
+	if (!src->device_key && (!src->confirm || !dockdb_unsigned(rec)))
+		return -EINVAL; /* an unsigned source must re-read; a signed row needs a key */
 	/* A session out of step (e.g. the previous recording's DATA did not
 	 * match its signed length) reads nothing more: this recording is not
 	 * touched (no event) and stays on the camera for the next docking. */
-	r = link_error(s);
+	r = src->error ? src->error(src->ctx) : 0;
 	if (r < 0)
 		return r;
 	r = ingest_make_paths(&snap->cfg, rec, &p);
@@ -682,7 +719,7 @@ int ingest_one(struct dockd *d, const struct dock_snap *snap, struct link *s, in
 	if (r == 0) {
 		pl.next_sync = pl.got + ((uint64_t)snap->cfg.sync_interval_mb << 20);
 		status_cam_recording(d->status, slot, rec->evidence_id, rec->size, pl.got);
-		r = pull_data(s, &pl);
+		r = pull_data(&pl);
 		if (pl.draining)
 			r = pl.local_err; /* the link is fine: stopped storing */
 		else if (r == -PROTO_E_MISMATCH) /* too few or too many bytes for the signed size */

@@ -47,8 +47,42 @@
 #include "dockdb.h"
 #include "linkc.h"
 
+#include <jansson.h>
+
 int ingest_one(struct dockd *d, const struct dock_snap *snap, struct link *s, int slot,
 	       struct dock_rec *rec, bool *disk);
+
+/* Where a recording's bytes come from: a protocol camera's link
+ * (ingest_one) or a USB mass-storage volume (dockd/volume/volsess.c). */
+struct ingest_src {
+	void *ctx;
+	/* [off, off + len) of rec to fn in order; -PROTO_E_MISMATCH when the
+	 * source holds fewer or more bytes than rec->size (quarantined). */
+	int (*read)(void *ctx, const struct dock_rec *rec, uint64_t off, uint64_t len,
+		    session_sink_fn fn, void *fctx);
+	/* The source's standing error (0 while in step); NULL: none. */
+	int (*error)(void *ctx);
+	/* The enrolled key that verified rec's signed manifest entry, for the
+	 * ingested event; NULL: an UNSIGNED source (rec has no signature,
+	 * dockdb_unsigned()), which needs confirm and volume. */
+	const uint8_t *device_key;
+	/* Unsigned: once every byte was read, hashed (sha, the plaintext's
+	 * SHA-256) and encrypted, read the source again past the page cache
+	 * and compare. 0: the same bytes; -ESTALE: they differ (quarantined:
+	 * integrity_failed + quarantined, never ingested); another error stops
+	 * the pull (ingest_interrupted). */
+	int (*confirm)(void *ctx, const struct dock_rec *rec, const uint8_t sha[32]);
+	/* Unsigned: the facts the ingested event carries as "volume"
+	 * (borrowed; docs/custody-ledger.md, "Unsigned sources"). */
+	json_t *volume;
+};
+
+/* ingest_one() from any source; the same steps, results and events. For
+ * an unsigned source step 3 is confirm() instead of the manifest check,
+ * and the ingested event says "source": "unsigned" with the "volume"
+ * facts instead of the signed manifest entry. */
+int ingest_one_src(struct dockd *d, const struct dock_snap *snap, const struct ingest_src *src,
+		   int slot, struct dock_rec *rec, bool *disk);
 
 /* At start: remove every data key file an older dockd left under
  * vault/.partial (zeros written, then unlinked: on SSDs, journals and

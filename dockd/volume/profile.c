@@ -238,6 +238,14 @@ int profile_key(struct msc_profile *p, const char *k, const char *v, const char 
 		}
 		return -EINVAL;
 	}
+	if (!strcmp(k, "release")) { /* the same switch, as the operator says it */
+		*why = "must be delete or keep";
+		if (!strcmp(v, "delete") || !strcmp(v, "keep")) {
+			p->delete_after_release = v[0] == 'd';
+			return 0;
+		}
+		return -EINVAL;
+	}
 	if (!strcmp(k, "max_depth") || !strcmp(k, "max_files")) {
 		bool depth = k[4] == 'd';
 		*why = depth ? "must be between 1 and 8" : "must be between 1 and 100000";

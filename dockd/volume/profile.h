@@ -8,7 +8,7 @@
  *	                                is a C comment)
  *	file_tz    = +01:00                         (UTC offset of FAT file times)
  *	id_file    = MISC/DEVICE.ID                 (where the camera's id is read)
- *	delete_after_release = yes
+ *	delete_after_release = yes      (or: release = delete | keep)
  *	max_depth  = 4
  *	max_files  = 10000
  *

@@ -67,8 +67,10 @@ int volc_open(const char *fs, const char *source, int timeout_ms, struct volc **
 	int sv[2];
 	pid_t pid;
 
-	if (n <= 0 || (strcmp(fs, "auto") && strcmp(fs, "vfat") && strcmp(fs, "exfat") &&
-		       strcmp(fs, "dir")))
+	const char *base = !strncmp(fs, "rw:", 3) ? fs + 3 : fs;
+
+	if (n <= 0 || (strcmp(base, "auto") && strcmp(base, "vfat") && strcmp(base, "exfat") &&
+		       strcmp(base, "dir")))
 		return -EINVAL;
 	exe[n] = '\0';
 	if (!(v = calloc(1, sizeof(*v))))
@@ -158,7 +160,7 @@ static int recv_msg(struct volc *v, struct volmsg *m)
 		return r;
 	if (volmsg_hdr_decode(v->buf, &h) < 0 ||
 	    (h.type != VM_DATA && h.type != VM_FILE && h.type != VM_SKIP &&
-	     h.type != VM_LIST_DONE && h.type != VM_READ_DONE)) {
+	     h.type != VM_LIST_DONE && h.type != VM_READ_DONE && h.type != VM_DELETE_DONE)) {
 		stop(v, "volume worker sent a ", "malformed or daemon-side header");
 		return -ECONNABORTED;
 	}
@@ -252,6 +254,23 @@ int volc_read(struct volc *v, uint32_t index, uint64_t off, uint64_t len, int un
 			cb = sink(ctx, m.u.data.data, m.u.data.len);
 		pos += m.u.data.len;
 	}
+}
+
+int volc_delete(struct volc *v, uint32_t index)
+{
+	struct volmsg m = { .type = VM_DELETE };
+	int r;
+
+	if (index >= v->files)
+		return -ENOENT;
+	m.u.read.index = index;
+	if ((r = send_msg(v, &m)) < 0 || (r = recv_msg(v, &m)) < 0)
+		return r;
+	if (m.type != VM_DELETE_DONE) {
+		stop(v, "volume worker sent ", "an unexpected message for a deletion");
+		return -ECONNABORTED;
+	}
+	return m.u.result;
 }
 
 int volc_close(struct volc *v)

@@ -45,7 +45,10 @@ typedef void (*volc_skip_fn)(void *ctx, const char *why, const char *path);
 typedef int (*volc_sink_fn)(void *ctx, const uint8_t *p, size_t n);
 
 /* fs: "auto", "vfat", "exfat" (source a block device or image file) or
- * "dir" (source a directory: for testing a profile against a copy). */
+ * "dir" (source a directory: for testing a profile against a copy).
+ * Prefixed "rw:" (release by deletion, volsess.h): the driver mounts the
+ * volume read-write (still in the private namespace, nosuid, nodev,
+ * noexec) and the worker may remove files (volc_delete); nothing else. */
 int volc_open(const char *fs, const char *source, int timeout_ms, struct volc **out);
 
 /* The worker's listing under p. -E2BIG: more than max_files entries in the
@@ -57,6 +60,12 @@ int volc_list(struct volc *v, const struct msc_profile *p, volc_file_fn on_file,
  * cache. -ESTALE: the file changed since it was listed; -ENODATA: shorter. */
 int volc_read(struct volc *v, uint32_t index, uint64_t off, uint64_t len, int uncached,
 	      volc_sink_fn sink, void *ctx);
+
+/* Remove listed file index (a volume opened "rw:"): the worker checks it
+ * is still the file listed (inode, size, time) first. -ESTALE: it is not;
+ * -EPROTO-like stop (-ECONNABORTED) from a read-only worker, which exits
+ * on VM_DELETE. */
+int volc_delete(struct volc *v, uint32_t index);
 
 /* What stopped the worker ("" while it runs well). */
 const char *volc_why(const struct volc *v);

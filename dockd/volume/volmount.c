@@ -61,8 +61,9 @@ static int is_exfat(const char *src)
 	return n == (ssize_t)sizeof(b) && !memcmp(b + 3, "EXFAT   ", 8);
 }
 
-/* A read-only loop device over the regular file src, into dev. */
-static int loop_attach(const char *src, char *dev, size_t cap)
+/* A loop device over the regular file src, into dev: read-only unless
+ * rw (release by deletion). */
+static int loop_attach(const char *src, char *dev, size_t cap, int rw)
 {
 	struct loop_config lc;
 	int ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC), fd = -1, lfd = -1, n, r = -EIO;
@@ -73,14 +74,14 @@ static int loop_attach(const char *src, char *dev, size_t cap)
 		if ((n = ioctl(ctl, LOOP_CTL_GET_FREE)) < 0)
 			break;
 		snprintf(dev, cap, "/dev/loop%d", n);
-		if ((fd = open(src, O_RDONLY | O_CLOEXEC)) < 0 ||
-		    (lfd = open(dev, O_RDONLY | O_CLOEXEC)) < 0) {
+		if ((fd = open(src, (rw ? O_RDWR : O_RDONLY) | O_CLOEXEC)) < 0 ||
+		    (lfd = open(dev, (rw ? O_RDWR : O_RDONLY) | O_CLOEXEC)) < 0) {
 			r = -errno;
 			break;
 		}
 		memset(&lc, 0, sizeof(lc));
 		lc.fd = (uint32_t)fd;
-		lc.info.lo_flags = LO_FLAGS_READ_ONLY | LO_FLAGS_AUTOCLEAR;
+		lc.info.lo_flags = (rw ? 0 : LO_FLAGS_READ_ONLY) | LO_FLAGS_AUTOCLEAR;
 		r = ioctl(lfd, LOOP_CONFIGURE, &lc) < 0 ? -errno : 0;
 		close(fd);
 		fd = -1;
@@ -133,11 +134,13 @@ static void on_term(int sig)
 		kill(worker_pid, SIGKILL);
 }
 
+static int rw_mode; /* "rw:" FS: release by deletion */
+
 static int run_worker(int rootfd)
 {
 	char exe[4096];
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	char *argv[] = { "dockd", "--volume-worker", NULL }, *envp[3] = { NULL, NULL, NULL };
+	char *argv[] = { "dockd", "--volume-worker", NULL }, *envp[4] = { NULL, NULL, NULL, NULL };
 #ifdef LINK_ATTACK_TESTS
 	char a1[128], a2[600];
 	const char *av = getenv("VOL_ATTACK");
@@ -150,6 +153,8 @@ static int run_worker(int rootfd)
 		envp[1] = a2;
 	}
 #endif
+	if (rw_mode)
+		envp[envp[0] ? 2 : 0] = "VOLW_RW=1";
 	pid_t pid;
 	int st;
 
@@ -212,6 +217,10 @@ int volm_main(int argc, char **argv)
 		return 64;
 	fs = argv[2];
 	src = argv[3];
+	if (!strncmp(fs, "rw:", 3)) {
+		rw_mode = 1;
+		fs += 3;
+	}
 	if (!strcmp(fs, "dir")) {
 		rootfd = open(src, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (rootfd < 0) {
@@ -236,7 +245,7 @@ int volm_main(int argc, char **argv)
 			return 66;
 		}
 		if (S_ISREG(sb.st_mode)) {
-			int r = loop_attach(src, dev, sizeof(dev));
+			int r = loop_attach(src, dev, sizeof(dev), rw_mode);
 			if (r < 0) {
 				fprintf(stderr, "dockd volume: loop device for %s: %s\n", src,
 					strerror(-r));
@@ -250,8 +259,11 @@ int volm_main(int argc, char **argv)
 		return 71;
 	}
 	{
-		char *vf[] = { "fusefat", "-f", "-o", "ro", (char *)src, mnt, NULL };
-		char *ex[] = { "mount.exfat-fuse", "-d", "-o", "ro", (char *)src, mnt, NULL };
+		/* read-write only for release by deletion (fusefat's "rw+") */
+		char *o = rw_mode ? "rw+,nosuid,nodev,noexec" : "ro,nosuid,nodev,noexec";
+		char *vf[] = { "fusefat", "-f", "-o", o, (char *)src, mnt, NULL };
+		char *ex[] = { "mount.exfat-fuse", "-d", "-o", rw_mode ? "rw,nosuid,nodev,noexec" :
+			       "ro,nosuid,nodev,noexec", (char *)src, mnt, NULL };
 		drv = spawn(!strcmp(fs, "vfat") ? vf : ex, 1);
 	}
 	rc = drv < 0 ? 71 : 3;

@@ -100,7 +100,8 @@ const char *volmsg_skip_name(uint8_t why)
 static int known(uint8_t t)
 {
 	return t == VM_LIST || t == VM_READ || t == VM_BYE || t == VM_DATA || t == VM_FILE ||
-	       t == VM_SKIP || t == VM_LIST_DONE || t == VM_READ_DONE;
+	       t == VM_SKIP || t == VM_LIST_DONE || t == VM_READ_DONE || t == VM_DELETE ||
+	       t == VM_DELETE_DONE;
 }
 
 int volmsg_hdr_decode(const uint8_t b[LINKMSG_HDR_LEN], struct linkmsg_hdr *out)
@@ -175,6 +176,9 @@ int volmsg_decode(const struct linkmsg_hdr *h, const uint8_t *p, struct volmsg *
 		break;
 	case VM_BYE:
 		break;
+	case VM_DELETE:
+		m.u.read.index = (uint32_t)get_le(&r, 4);
+		break;
 	case VM_DATA:
 		m.u.data.offset = get_le(&r, 8);
 		m.u.data.len = h->length - 8;
@@ -204,6 +208,7 @@ int volmsg_decode(const struct linkmsg_hdr *h, const uint8_t *p, struct volmsg *
 		break;
 	case VM_LIST_DONE:
 	case VM_READ_DONE:
+	case VM_DELETE_DONE:
 		m.u.done.result = (int32_t)get_le(&r, 4);
 		if (h->type == VM_LIST_DONE)
 			m.u.done.files = (uint32_t)get_le(&r, 4);
@@ -246,6 +251,9 @@ int volmsg_encode(const struct volmsg *m, uint8_t *buf, size_t cap, size_t *len_
 		break;
 	case VM_BYE:
 		break;
+	case VM_DELETE:
+		put_le(&w, m->u.read.index, 4);
+		break;
 	case VM_DATA:
 		if (m->u.data.len > PROTO_MAX_DATA)
 			return -EINVAL;
@@ -267,6 +275,7 @@ int volmsg_encode(const struct volmsg *m, uint8_t *buf, size_t cap, size_t *len_
 		put_le(&w, m->u.done.files, 4);
 		break;
 	case VM_READ_DONE:
+	case VM_DELETE_DONE:
 		put_le(&w, (uint32_t)m->u.result, 4);
 		break;
 	default:

@@ -32,12 +32,15 @@ enum volmsg_type {
 			    * kind 1 recording, 2 sidecar, 3 the id file (at most one) */
 	VM_READ = 97,      /* index:u32 offset:u64 length:u64 uncached:u8 */
 	VM_BYE = 98,       /* empty */
+	VM_DELETE = 99,    /* index:u32 - only a worker started read-write (release by
+			    * deletion, volsess.h) obeys it; a read-only one exits 65 */
 	/* worker -> daemon */
 	VM_DATA = 68,      /* = LM_DATA: offset:u64 bytes */
 	VM_FILE = 112,     /* index:u32 kind:u8 size:u64 mtime_s:i64 path:str[1023] */
 	VM_SKIP = 113,     /* why:u8 path:str[1023] */
 	VM_LIST_DONE = 114, /* result:i32 files:u32 */
 	VM_READ_DONE = 115, /* result:i32 */
+	VM_DELETE_DONE = 116, /* result:i32 */
 };
 
 /* Why a worker left something out (VM_SKIP). */

@@ -30,6 +30,7 @@ struct walk {
 };
 
 static uint8_t msgbuf[LINKMSG_HDR_LEN + LINKMSG_SMALL_MAX];
+static int rw_mode; /* VOLW_RW=1: VM_DELETE obeyed (release by deletion) */
 
 static int write_all(const void *p, size_t n)
 {
@@ -239,6 +240,7 @@ static int do_read(const struct walk *w, const struct volmsg *q)
 		m.u.data.offset = pos;
 		m.u.data.len = (uint32_t)g;
 #ifdef LINK_ATTACK_TESTS
+		volw_attack_data(f->path, q->u.read.uncached, data, (size_t)g);
 		if (volw_attack_name() && !strcmp(volw_attack_name(), "overrun") &&
 		    pos + (uint64_t)g >= end && g < (ssize_t)sizeof(data)) {
 			fprintf(stderr, "VOL_ATTACK: trying overrun\n");
@@ -266,6 +268,51 @@ static int do_read(const struct walk *w, const struct volmsg *q)
 			r = -ESTALE;
 	}
 	close(fd);
+out:
+	done.u.result = r;
+	return send_msg(&done);
+}
+
+/* Release by deletion: remove listed file index, walking to its directory
+ * one component at a time without following links, and only if it is
+ * still the file listed (inode, size, time). The daemon has just checked
+ * its identity (volsess_release.c). */
+static int do_delete(const struct walk *w, const struct volmsg *q)
+{
+	char buf[PROFILE_PATH_MAX + 1], *s, *save = NULL, *next;
+	struct volmsg done = { .type = VM_DELETE_DONE };
+	int dfd = VOLW_FD_ROOT, fd, r = 0;
+	const struct vfile *f;
+	struct stat st;
+
+	if (q->u.read.index >= w->n) {
+		r = -ENOENT;
+		goto out;
+	}
+	f = &w->files[q->u.read.index];
+	snprintf(buf, sizeof(buf), "%s", f->path);
+	for (s = strtok_r(buf, "/", &save); s; s = next) {
+		next = strtok_r(NULL, "/", &save);
+		if (!next)
+			break;
+		fd = openat(dfd, s, O_DIRECTORY | O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		if (dfd != VOLW_FD_ROOT)
+			close(dfd);
+		if (fd < 0) {
+			r = -errno;
+			goto out;
+		}
+		dfd = fd;
+	}
+	if (!s || fstatat(dfd, s, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		r = s ? -errno : -EINVAL;
+	else if (!S_ISREG(st.st_mode) || st.st_ino != f->ino || (uint64_t)st.st_size != f->size ||
+		 st.st_mtim.tv_sec != f->mtime_s)
+		r = -ESTALE;
+	else if (unlinkat(dfd, s, 0) < 0)
+		r = -errno;
+	if (dfd != VOLW_FD_ROOT)
+		close(dfd);
 out:
 	done.u.result = r;
 	return send_msg(&done);
@@ -318,6 +365,9 @@ static int serve(void)
 		} else if (m.type == VM_READ) {
 			if (do_read(&w, &m) < 0)
 				return 0;
+		} else if (m.type == VM_DELETE && rw_mode) {
+			if (do_delete(&w, &m) < 0)
+				return 0;
 		} else {
 			return 65;
 		}
@@ -326,7 +376,11 @@ static int serve(void)
 
 int volw_main(void)
 {
-	int r = volw_sandbox_enter();
+	const char *mode = getenv("VOLW_RW");
+	int r;
+
+	rw_mode = mode && !strcmp(mode, "1");
+	r = volw_sandbox_enter_rw(rw_mode);
 
 	if (r < 0) {
 		fprintf(stderr, "dockd volume worker: sandbox: %s\n", strerror(-r));

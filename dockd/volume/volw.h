@@ -19,8 +19,15 @@
 #define VOLW_CPU_S 3600
 #define VOLW_PIECE (256u * 1024) /* bytes per VM_DATA */
 
-/* The worker's main; the process exit status. */
+/* The worker's main; the process exit status. With VOLW_RW=1 in its
+ * environment (set by the supervisor for a read-write mount, volmount.c)
+ * it also obeys VM_DELETE: landlock adds REMOVE_FILE beneath fd 3 (no
+ * other write: no file is created, written, renamed or truncated) and
+ * seccomp adds unlinkat. */
 int volw_main(void);
+
+/* The lockdown for a read-write worker (rw: also remove files). */
+int volw_sandbox_enter_rw(int rw);
 
 /* The lockdown (volw_sandbox.c); 0 or -errno (the worker then exits). */
 int volw_sandbox_enter(void);
@@ -30,6 +37,7 @@ int volw_sandbox_enter(void);
  * tried right after the lockdown. */
 const char *volw_attack_name(void);
 void volw_attack_early(void);
+void volw_attack_data(const char *path, int uncached, uint8_t *data, size_t n);
 #endif
 
 #endif

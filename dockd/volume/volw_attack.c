@@ -16,6 +16,12 @@
  *   outside PATH   list PATH as a recording although the profile does
  *                  not match it (the daemon re-checks: kills the worker)
  *   overrun        send DATA past the end of a read (the daemon kills)
+ *   flip-uncached PATH  a file whose path contains PATH gives other bytes
+ *                  on its second read past the page cache (a card that
+ *                  returns what it did not hold, a file rewritten between
+ *                  the reads: the dock must not count it as ingested)
+ *   slow PATH      DATA of such a file 50 ms per piece (a pull long enough
+ *                  for a test to kill dockd in the middle of it)
  */
 #ifdef LINK_ATTACK_TESTS
 #define _GNU_SOURCE
@@ -25,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "volmsg.h"
@@ -43,6 +50,20 @@ static void say(const char *verb, const char *what, int err)
 const char *volw_attack_name(void)
 {
 	return getenv("VOL_ATTACK");
+}
+
+/* Each piece of DATA before it is sent (volw.c). */
+void volw_attack_data(const char *path, int uncached, uint8_t *data, size_t n)
+{
+	const char *a = getenv("VOL_ATTACK"), *arg = getenv("VOL_ATTACK_ARG");
+	struct timespec ts = { 0, 50 * 1000000L };
+
+	if (!a || !arg || !*arg || !strstr(path, arg) || !n)
+		return;
+	if (!strcmp(a, "flip-uncached") && uncached)
+		data[n / 2] ^= 0x01;
+	else if (!strcmp(a, "slow"))
+		nanosleep(&ts, NULL);
 }
 
 /* After the lockdown, before the first listing. */

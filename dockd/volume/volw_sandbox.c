@@ -49,7 +49,7 @@ static int set_limits(void)
 	return r;
 }
 
-static int landlock(void)
+static int landlock(int rw)
 {
 	struct ll_attr a = { 0 };
 	struct landlock_path_beneath_attr pb = { 0 };
@@ -78,6 +78,8 @@ static int landlock(void)
 	if (fd < 0)
 		return -errno;
 	pb.allowed_access = LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR;
+	if (rw) /* release by deletion: remove, never create or write */
+		pb.allowed_access |= LANDLOCK_ACCESS_FS_REMOVE_FILE;
 	pb.parent_fd = VOLW_FD_ROOT;
 	if (syscall(SYS_landlock_add_rule, fd, LANDLOCK_RULE_PATH_BENEATH, &pb, 0) < 0 ||
 	    syscall(SYS_landlock_restrict_self, fd, 0) < 0)
@@ -86,7 +88,7 @@ static int landlock(void)
 	return r;
 }
 
-static int seccomp_install(void)
+static int seccomp_install(int rw)
 {
 	static const int plain[] = {
 		SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(readv), SCMP_SYS(writev),
@@ -105,6 +107,9 @@ static int seccomp_install(void)
 
 	for (size_t i = 0; r == 0 && i < sizeof(plain) / sizeof(plain[0]); i++)
 		r = seccomp_rule_add(f, SCMP_ACT_ALLOW, plain[i], 0);
+	if (r == 0 && rw) /* flags 0: never AT_REMOVEDIR */
+		r = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(unlinkat), 1,
+				     SCMP_A2(SCMP_CMP_EQ, 0));
 	if (r == 0)
 		r = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
 				     SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
@@ -123,6 +128,11 @@ static int seccomp_install(void)
 
 int volw_sandbox_enter(void)
 {
+	return volw_sandbox_enter_rw(0);
+}
+
+int volw_sandbox_enter_rw(int rw)
+{
 	int r = 0;
 
 	(void)close(0);
@@ -136,8 +146,8 @@ int volw_sandbox_enter(void)
 	if (r == 0 && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
 		r = -errno;
 	if (r == 0)
-		r = landlock();
+		r = landlock(rw);
 	if (r == 0)
-		r = seccomp_install();
+		r = seccomp_install(rw);
 	return r;
 }

@@ -323,6 +323,76 @@ static void test_manifest(void **st)
 	edsig_key_free(cam);
 }
 
+/* ---- unsigned sources (mass-storage cameras) ---------------------------- */
+
+/* An ingested event from an unsigned source as dockd writes it
+ * (docs/custody-ledger.md, "Unsigned sources"), plus extra (JSON, may be
+ * NULL) merged in. */
+static void unsigned_event(struct cust_ledger *l, const char *serial, const char *rid,
+			   const char *source, int with_volume, const char *extra)
+{
+	struct cust_event ev;
+	char id[96];
+	json_t *d;
+
+	snprintf(id, sizeof(id), "%s/%s", serial, rid);
+	assert_int_equal(cust_event_init(&ev, AG, CUST_ACTOR_DOCK, "dock-1", CUST_A_INGESTED, id,
+					 CUST_OUTCOME_OK), 0);
+	d = json_pack("{s:I,s:s,s:s,s:s,s:s,s:[]}", "size", (json_int_t)5, "sha256",
+		      "ab00000000000000000000000000000000000000000000000000000000000000",
+		      "camera", serial, "officer", "ofc-1", "source", source, "recipients");
+	if (with_volume)
+		json_object_set_new(d, "volume", json_pack("{s:s,s:s}", "path",
+							   "DCIM/100MEDIA/A.MP4", "kind",
+							   "recording"));
+	if (extra) {
+		json_t *x = json_loads(extra, 0, NULL);
+
+		assert_non_null(x);
+		json_object_update(d, x);
+		json_decref(x);
+	}
+	assert_int_equal(cust_event_set_details(&ev, d), 0);
+	json_decref(d);
+	assert_int_equal(cust_ledger_append(l, &ev), 0);
+}
+
+static void test_unsigned_source(void **st)
+{
+	struct fx *f = *st;
+	struct dock_enrol_req rq;
+	uint8_t pub[32];
+	char why[96];
+	struct tally t;
+
+	memset(pub, 7, sizeof(pub));
+	rq = req("MSC1", pub);
+	assert_int_equal(dock_enrol_add(f->l, &rq, NULL, why, sizeof(why)), 0);
+	/* accepted as unsigned: no manifest, and no finding for it */
+	unsigned_event(f->l, "MSC1", "v01", "unsigned", 1, NULL);
+	t = verify(f->l, "manifest");
+	assert_int_equal(t.n, 0);
+	/* an unsigned event that also claims a camera signature */
+	unsigned_event(f->l, "MSC1", "v02", "unsigned", 1,
+		       "{\"manifest_sig\":\"00\",\"device_key\":\"00\"}");
+	t = verify(f->l, "manifest");
+	assert_int_equal(t.n, 1);
+	assert_non_null(strstr(t.last, "carries a manifest signature"));
+	/* another source claim, a missing volume, an unenrolled camera */
+	unsigned_event(f->l, "MSC1", "v03", "signed", 1, NULL);
+	t = verify(f->l, "manifest");
+	assert_int_equal(t.n, 2);
+	assert_non_null(strstr(t.last, "neither"));
+	unsigned_event(f->l, "MSC1", "v04", "unsigned", 0, NULL);
+	t = verify(f->l, "manifest");
+	assert_int_equal(t.n, 3);
+	assert_non_null(strstr(t.last, "volume"));
+	unsigned_event(f->l, "MSC9", "v05", "unsigned", 1, NULL);
+	t = verify(f->l, "manifest");
+	assert_int_equal(t.n, 4);
+	assert_non_null(strstr(t.last, "never enrolled"));
+}
+
 /* ---- recipients against the policy in force ---------------------------- */
 
 static void policy_event(struct cust_ledger *l, const char *id, const char *key_ids_json)
@@ -406,6 +476,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_users_replayed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cameras_replayed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_manifest, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unsigned_source, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_recipients, setup, teardown),
 	};
 
