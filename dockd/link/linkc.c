@@ -45,7 +45,7 @@ struct link {
 	struct proto_identity id;
 	int64_t clock_offset_ns;
 	struct usbrelay *relay;  /* USB only */
-	uint8_t *buf;            /* LINKMSG_DATA_MAX */
+	uint8_t *buf;            /* LINKMSG_LM_DATA_MAX */
 };
 
 /* The worker program, by absolute path: LINKW_EXE_REL from the folder
@@ -384,7 +384,7 @@ int link_open(struct dockd *d, const struct dock_snap *snap, struct transport *t
 	l->snap = snap;
 	l->chan = -1;
 	l->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : SESSION_DEFAULT_TIMEOUT_MS;
-	l->buf = malloc(LINKMSG_DATA_MAX);
+	l->buf = malloc(LINKMSG_LM_DATA_MAX);
 	r = l->buf ? 0 : -ENOMEM;
 	devfd = transport_sock_fd(t);
 	if (r == 0 && devfd < 0)
