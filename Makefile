@@ -65,7 +65,7 @@ PROTO_SRC   := $(wildcard protocol/*.c)
 CAMSIM_SRC  := $(wildcard protocol/camsim/*.c)
 CUSTODY_SRC := $(wildcard custody/*.c)
 CUSTCMD_SRC := $(wildcard custody/cmd/*.c)
-DOCKD_SRC   := $(filter-out dockd/core/main.c,$(wildcard dockd/*.c dockd/*/*.c dockd/*/*/*.c))
+DOCKD_SRC   := $(filter-out dockd/core/main.c dockd/link/linkw_exe.c,$(wildcard dockd/*.c dockd/*/*.c dockd/*/*/*.c))
 UNIT_SRC    := $(wildcard tests/unit/test_*.c)
 CONSOLE_SRC := $(wildcard console/*.c)
 USB_SRC     := $(wildcard tests/usb/*.c)
@@ -86,13 +86,25 @@ endif
 ifneq ($(CONSOLE_SRC),)
 BINS += $(BUILD)/bin/custody-console
 endif
+# The camera-link worker program (dockd/link/linkw.h): dockd execs it as
+# PREFIX/libexec/dockd/dockd-linkw (the folder above its own bin/ or sbin/).
+# Built from protocol/ and the worker's own files only, and linked with
+# libcrypto, libseccomp and libdeflate (frame CRC) alone: no custody code, no SQLite,
+# libcurl or libusb in the process that parses camera bytes (less code
+# reachable, and less memory: one per docked camera).
+LINKW_EXE  := $(if $(wildcard dockd/link/linkw_exe.c),$(BUILD)/libexec/dockd/dockd-linkw)
+LINKW_SRC  := dockd/link/linkw_exe.c dockd/link/linkw_sandbox.c dockd/link/linkio.c
+LINKW_LIBS := $(shell pkg-config --libs libcrypto libseccomp libdeflate 2>/dev/null) -lpthread
+BINS += $(LINKW_EXE)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 USB_BIN   := $(if $(USB_SRC),$(BUILD)/tests/usb_harness)
 # Small dock-side client tools for tests and benches (one binary per file).
 TOOL_SRC  := $(wildcard tests/tools/*.c)
 TOOL_BINS := $(patsubst tests/tools/%.c,$(BUILD)/tests/tools/%,$(TOOL_SRC))
-# dockd with the camera-link worker's attack actions (dockd/link/linkw.h), tests only
-ATTACK_BIN := $(if $(wildcard dockd/link/linkw_attack.c),$(BUILD)/tests/dockd_attack)
+# dockd with the camera-link worker's attack actions (dockd/link/linkw.h), tests only,
+# and the attack worker program it execs
+ATTACK_BIN := $(if $(wildcard dockd/link/linkw_attack.c),$(BUILD)/tests/dockd_attack \
+              $(BUILD)/libexec/dockd/dockd-linkw-attack)
 # The power-cut simulation (tests/powercut/, docs/testing.md): an LD_PRELOAD
 # library, built without sanitizers even in build/asan (it is loaded first).
 POWERCUT_SO := $(if $(wildcard tests/powercut/powercut.c),$(BUILD)/tests/libpowercut.so)
@@ -130,6 +142,10 @@ $(BUILD)/bin/dockd: $(call obj,dockd/core/main.c) $(LIBDOCKD) $(LIBPROTO) $(LIBC
 	@mkdir -p $(@D)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+$(BUILD)/libexec/dockd/dockd-linkw: $(call obj,dockd/link/linkw.c $(LINKW_SRC)) $(LIBPROTO)
+	@mkdir -p $(@D)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LINKW_LIBS)
 
 # The web console (docs/console.md): a client of the query service; the
 # only binary linking PAM and liboath.
@@ -140,10 +156,11 @@ $(BUILD)/bin/custody-console: $(call obj,$(CONSOLE_SRC)) $(LIBCUSTODY)
 
 # dockd_attack: dockd whose camera-link worker obeys $$LINK_ATTACK after
 # parsing (dockd/link/linkw.h; tests/integration/dockd_link_sandbox.sh). Only
-# linkw.c and linkc.c are rebuilt with -DLINK_ATTACK_TESTS; linked before
-# libdockd.a, they replace its copies. bin/dockd never contains this code.
-ATTACK_OBJ := $(BUILD)/obj/attack/linkw.o $(BUILD)/obj/attack/linkc.o \
-              $(BUILD)/obj/attack/linkw_attack.o $(BUILD)/obj/attack/volw.o \
+# linkw.c and linkc.c are rebuilt with -DLINK_ATTACK_TESTS: the attack
+# linkc.o (linked before libdockd.a, it replaces its copy) execs
+# libexec/dockd/dockd-linkw-attack, the worker program built with the
+# attack linkw.o. bin/dockd and dockd-linkw never contain this code.
+ATTACK_OBJ := $(BUILD)/obj/attack/linkc.o $(BUILD)/obj/attack/volw.o \
               $(BUILD)/obj/attack/volc.o $(BUILD)/obj/attack/volmount.o \
               $(BUILD)/obj/attack/volw_attack.o
 $(BUILD)/obj/attack/%.o: dockd/link/%.c
@@ -158,6 +175,11 @@ $(BUILD)/tests/dockd_attack: $(call obj,dockd/core/main.c) $(ATTACK_OBJ) $(LIBDO
 	@mkdir -p $(@D)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+$(BUILD)/libexec/dockd/dockd-linkw-attack: $(BUILD)/obj/attack/linkw.o \
+		$(BUILD)/obj/attack/linkw_attack.o $(call obj,$(LINKW_SRC)) $(LIBPROTO)
+	@mkdir -p $(@D)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LINKW_LIBS)
 
 # Unit tests may use every module (they test them); each file is one binary.
 TEST_LIBS := $(if $(DOCKD_SRC),$(LIBDOCKD)) $(LIBPROTO) $(if $(CUSTODY_SRC),$(LIBCUSTODY))
@@ -276,6 +298,7 @@ install: all man
 		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
 	install -m 0755 $(BUILD)/bin/custody $(BUILD)/bin/custody-console $(DESTDIR)$(PREFIX)/bin/
 	install -m 0755 $(BUILD)/bin/dockd $(DESTDIR)$(PREFIX)/sbin/
+	install -D -m 0755 $(BUILD)/libexec/dockd/dockd-linkw $(DESTDIR)$(PREFIX)/libexec/dockd/dockd-linkw
 	install -D -m 0644 udev/70-evidence-dock.rules $(DESTDIR)/lib/udev/rules.d/70-evidence-dock.rules
 	install -D -m 0644 udev/71-evidence-dock-storage.rules \
 		$(DESTDIR)/lib/udev/rules.d/71-evidence-dock-storage.rules

@@ -239,7 +239,7 @@ int linkmsg_hdr_decode(const uint8_t buf[LINKMSG_HDR_LEN], struct linkmsg_hdr *o
 		return -EPROTO;
 	if (!(type >= LM_OPEN && type <= LM_ABORT) && !linkmsg_from_worker(type))
 		return -EPROTO;
-	if (type == LM_DATA ? (len < 8 || len > LINKMSG_DATA_MAX) : len > LINKMSG_SMALL_MAX)
+	if (type == LM_DATA ? (len < 8 || len > LINKMSG_LM_DATA_MAX) : len > LINKMSG_SMALL_MAX)
 		return -EPROTO;
 	out->type = type;
 	out->length = len;
@@ -425,7 +425,7 @@ int linkmsg_encode(const struct linkmsg *m, uint8_t *buf, size_t cap, size_t *le
 	    (m->u.open.deadline_ms > LINKMSG_LIMIT_MAX || m->u.open.min_rate_bps > LINKMSG_LIMIT_MAX ||
 	     m->u.open.rate_window_ms > LINKMSG_LIMIT_MAX))
 		return -EINVAL;
-	if (m->type == LM_DATA && m->u.data.len > PROTO_MAX_DATA)
+	if (m->type == LM_DATA && m->u.data.len > LINKMSG_DATA_PIECE)
 		return -EINVAL;
 	encode_body(&c, m);
 	if (c.bad)

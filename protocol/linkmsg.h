@@ -34,7 +34,14 @@
 #define LINKMSG_VERSION 2
 #define LINKMSG_HDR_LEN 8
 #define LINKMSG_SMALL_MAX 2048                    /* cap of every type but DATA */
-#define LINKMSG_DATA_MAX (8u + PROTO_MAX_DATA)    /* DATA: offset + bytes */
+/* The volume channel's DATA cap (dockd/volume/volmsg.h): offset + bytes */
+#define LINKMSG_DATA_MAX (8u + PROTO_MAX_DATA)
+/* LM_DATA: offset + at most LINKMSG_DATA_PIECE bytes. The worker splits a
+ * camera DATA frame (up to PROTO_MAX_DATA) into pieces of this size, so
+ * the daemon's receive buffer per docked camera is a quarter of a frame
+ * (16 cameras: 12 MiB less daemon memory; docs/architecture.md). */
+#define LINKMSG_DATA_PIECE (256u * 1024u)
+#define LINKMSG_LM_DATA_MAX (8u + LINKMSG_DATA_PIECE)
 #define LINKMSG_MAX (LINKMSG_HDR_LEN + LINKMSG_DATA_MAX)
 /* Cap of LM_OPEN's deadline_ms and rate_window_ms (the session caps its
  * limits at the same value, SESSION_LIMIT_MAX_MS) and of min_rate_bps. */

@@ -14,7 +14,6 @@
 #include "admin.h"
 #include "daemon.h"
 #include "linkc.h"
-#include "linkw.h"
 #include "volc.h"
 #include "volw.h"
 #include "version.h"
@@ -89,11 +88,8 @@ int main(int argc, char **argv)
 	bool idle = false;
 	int i;
 
-	/* The camera-link worker (linkw.h): exec'd by dockd itself, never by
-	 * hand; it reads no configuration and locks itself down at once. */
-	if (argc == 4 && !strcmp(argv[1], "--link-worker"))
-		return linkw_main(argv[2], argv[3]);
-	/* The volume reader worker (volw.h): likewise exec'd by dockd only. */
+	/* The camera-link worker is a program of its own, dockd-linkw
+	 * (linkw.h). The volume reader worker (volw.h): exec'd by dockd only. */
 	if (argc == 2 && !strcmp(argv[1], "--volume-worker"))
 		return volw_main();
 	if (argc == 4 && !strcmp(argv[1], "--volume-mount"))

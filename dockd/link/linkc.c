@@ -24,6 +24,7 @@
 #include "edsig.h"
 #include "linkc.h"
 #include "linkio.h"
+#include "linkw.h"
 #include "linkw_sandbox.h"
 #include "log.h"
 #include "transport_sock.h"
@@ -44,14 +45,35 @@ struct link {
 	struct proto_identity id;
 	int64_t clock_offset_ns;
 	struct usbrelay *relay;  /* USB only */
-	uint8_t *buf;            /* LINKMSG_DATA_MAX */
+	uint8_t *buf;            /* LINKMSG_LM_DATA_MAX */
 };
 
+/* The worker program, by absolute path: LINKW_EXE_REL from the folder
+ * above the one holding this executable (/usr/sbin/dockd ->
+ * /usr/libexec/dockd/dockd-linkw; build/bin/dockd ->
+ * build/libexec/dockd/dockd-linkw). The kernel's /proc/self/exe has no
+ * symbolic link left in it, so nothing on PATH or in the environment
+ * chooses the program that gets the camera's bytes. */
 void link_init_exe(void)
 {
-	ssize_t n = readlink("/proc/self/exe", exe_path, sizeof(exe_path) - 1);
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	char *slash;
+	int k;
 
-	exe_path[n > 0 ? n : 0] = '\0';
+	exe_path[0] = '\0';
+	if (n <= 0)
+		return;
+	self[n] = '\0';
+	for (k = 0; k < 2; k++) { /* drop the file name, then its folder */
+		slash = strrchr(self, '/');
+		if (!slash)
+			return;
+		*slash = '\0';
+	}
+	k = snprintf(exe_path, sizeof(exe_path), "%s/%s", self, LINKW_EXE_REL);
+	if (k < 0 || (size_t)k >= sizeof(exe_path))
+		exe_path[0] = '\0'; /* execve("") fails: status 127, recorded */
 }
 
 static void sleep_ms(int ms)
@@ -114,7 +136,7 @@ static const char *start_failure(int st)
 		return "";
 	switch (WEXITSTATUS(st)) {
 	case 126: return ": could not pass its descriptors, never started";
-	case 127: return ": could not execute dockd, never started";
+	case 127: return ": could not execute " LINKW_EXE_REL ", never started";
 	default: return "";
 	}
 }
@@ -195,7 +217,7 @@ static void close_all_but(int a, int b)
 static int spawn(struct link *l, int devfd)
 {
 	char dvs[16], chs[16];
-	char *argv[] = { "dockd-link", "--link-worker", dvs, chs, NULL };
+	char *argv[] = { "dockd-linkw", dvs, chs, NULL };
 	char *envp[4] = { NULL };
 	int sv[2], n = 0, dv, ch, lo, hi;
 	pid_t pid;
@@ -362,7 +384,7 @@ int link_open(struct dockd *d, const struct dock_snap *snap, struct transport *t
 	l->snap = snap;
 	l->chan = -1;
 	l->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : SESSION_DEFAULT_TIMEOUT_MS;
-	l->buf = malloc(LINKMSG_DATA_MAX);
+	l->buf = malloc(LINKMSG_LM_DATA_MAX);
 	r = l->buf ? 0 : -ENOMEM;
 	devfd = transport_sock_fd(t);
 	if (r == 0 && devfd < 0)

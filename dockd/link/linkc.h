@@ -36,8 +36,9 @@
 
 struct link;
 
-/* Remember this executable's path (call once from main, before threads):
- * workers are started by exec'ing it with --link-worker. */
+/* Find the worker program (call once from main, before threads):
+ * workers are started by exec'ing <prefix>/LINKW_EXE_REL (linkw.h), where
+ * <prefix> is the folder above the one holding the running executable. */
 void link_init_exe(void);
 
 /* Spawn a worker for transport t (a socket transport is handed over by

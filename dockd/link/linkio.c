@@ -76,36 +76,39 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* With a deadline: try the read first and poll only when nothing is
+ * there (a poll before every recv was a system call per read for
+ * nothing while bytes stream in: 14 polls per MiB ingested). */
 static int recv_exact(int fd, uint8_t *buf, size_t len, int64_t deadline)
 {
 	size_t got = 0;
 
 	while (got < len) {
-		ssize_t n;
+		ssize_t n = recv(fd, buf + got, len - got, deadline >= 0 ? MSG_DONTWAIT : 0);
+		int64_t left;
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		int pr;
 
-		if (deadline >= 0) {
-			int64_t left = deadline - now_ms();
-			struct pollfd p = { .fd = fd, .events = POLLIN };
-			int pr;
-
-			if (left < 0)
-				left = 0;
-			pr = poll(&p, 1, left > 0x7fffffff ? 0x7fffffff : (int)left);
-			if (pr < 0 && errno == EINTR)
-				continue;
-			if (pr < 0)
-				return -errno;
-			if (pr == 0)
-				return -ETIMEDOUT;
-		}
-		n = recv(fd, buf + got, len - got, 0);
-		if (n < 0 && errno == EINTR)
+		if (n > 0) {
+			got += (size_t)n;
 			continue;
-		if (n < 0)
-			return -errno;
+		}
 		if (n == 0)
 			return -ECONNRESET;
-		got += (size_t)n;
+		if (errno == EINTR)
+			continue;
+		if (deadline < 0 || (errno != EAGAIN && errno != EWOULDBLOCK))
+			return -errno;
+		left = deadline - now_ms();
+		if (left < 0)
+			left = 0;
+		pr = poll(&p, 1, left > 0x7fffffff ? 0x7fffffff : (int)left);
+		if (pr < 0 && errno == EINTR)
+			continue;
+		if (pr < 0)
+			return -errno;
+		if (pr == 0)
+			return -ETIMEDOUT;
 	}
 	return 0;
 }

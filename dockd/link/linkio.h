@@ -20,7 +20,7 @@ int linkio_send(int fd, const struct linkmsg *m);
 int linkio_send_data(int fd, uint64_t offset, const uint8_t *data, uint32_t len);
 
 /* Receive one message into m; payload bytes (LM_DATA's data) live in buf,
- * which must hold LINKMSG_DATA_MAX bytes. */
+ * which must hold LINKMSG_LM_DATA_MAX bytes. */
 int linkio_recv(int fd, uint8_t *buf, int timeout_ms, struct linkmsg *m);
 
 #endif

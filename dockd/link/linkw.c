@@ -17,7 +17,7 @@
 
 struct wk {
 	int chan;
-	uint8_t *buf;         /* LINKMSG_DATA_MAX: the daemon's messages */
+	uint8_t *buf;         /* LINKMSG_LM_DATA_MAX: the daemon's messages */
 	int chan_err;         /* the channel failed: stop at once */
 	char why[SESSION_WHY_MAX + 1];
 };
@@ -91,11 +91,20 @@ static int on_entry(void *ctx, const struct proto_manifest_entry *e, int verdict
 	return tell(w, &m);
 }
 
+/* A camera DATA frame (<= PROTO_MAX_DATA) goes on as LM_DATA pieces of
+ * at most LINKMSG_DATA_PIECE bytes: the daemon's buffer is that small. */
 static int sink(void *ctx, const uint8_t *data, size_t len, uint64_t offset)
 {
 	struct wk *w = ctx;
-	int r = linkio_send_data(w->chan, offset, data, (uint32_t)len);
+	size_t done = 0;
+	int r = 0;
 
+	while (r == 0 && done < len) {
+		size_t n = len - done < LINKMSG_DATA_PIECE ? len - done : LINKMSG_DATA_PIECE;
+
+		r = linkio_send_data(w->chan, offset + done, data + done, (uint32_t)n);
+		done += n;
+	}
 	if (r < 0)
 		w->chan_err = r;
 	return r;
@@ -233,7 +242,7 @@ int linkw_main(const char *dev_fd, const char *chan_fd)
 		_exit(3);
 	}
 	(void)edsig_verify_raw(probe, probe, sizeof(probe), probe);
-	w.buf = malloc(LINKMSG_DATA_MAX);
+	w.buf = malloc(LINKMSG_LM_DATA_MAX);
 	r = w.buf ? transport_sock_from_fd(LINKW_FD_DEV, &t) : -ENOMEM;
 	if (r == 0)
 		r = linkw_sandbox_enter();

@@ -1,7 +1,11 @@
 /* linkw.h - the camera-link worker: the only dockd process that parses
  * camera bytes (docs/architecture.md, "The camera-link worker").
  *
- * dockd (linkc.c) forks and execs itself as `dockd --link-worker DEV CHAN`
+ * It is a program of its own, dockd-linkw (linkw_exe.c; installed as
+ * PREFIX/LINKW_EXE_REL, e.g. /usr/libexec/dockd/dockd-linkw), built from
+ * protocol/ and dockd/link/linkw*.c, linkio.c only: no custody code, no
+ * SQLite, libcurl or libusb in its image. dockd (linkc.c) forks and execs
+ * it by absolute path as `dockd-linkw DEV CHAN`
  * with the camera's stream on fd DEV and a socketpair to the daemon on fd
  * CHAN (both >= LINKW_FD_MIN_PASSED); the worker moves them to fd 3 and 4
  * before anything else (linkw_sandbox.h), so the
@@ -14,11 +18,20 @@
  *
  * Test build only (-DLINK_ATTACK_TESTS, make's dockd_attack binary): the
  * environment variable LINK_ATTACK names an attacker action the worker
- * runs after it has parsed the camera's manifest (linkw_attack.c). The
- * normal build contains no such code.
+ * runs after it has parsed the camera's manifest (linkw_attack.c); that
+ * build's daemon execs the attack worker, LINKW_EXE_REL with "-attack"
+ * appended. The normal build contains no such code.
  */
 #ifndef DOCKD_LINKW_H
 #define DOCKD_LINKW_H
+
+/* The worker program, relative to the installation prefix (the folder
+ * above the daemon's bin/ or sbin/; linkc.h link_init_exe). */
+#ifdef LINK_ATTACK_TESTS
+#define LINKW_EXE_REL "libexec/dockd/dockd-linkw-attack"
+#else
+#define LINKW_EXE_REL "libexec/dockd/dockd-linkw"
+#endif
 
 /* dev_fd and chan_fd: the decimal descriptor numbers from the command
  * line (anything else: exit status 3, nothing read). */

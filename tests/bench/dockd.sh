@@ -39,7 +39,9 @@
 #        BENCH dockd_16cam_pss         MiB   peak total PSS of dockd and all its
 #                                            descendant processes during the
 #                                            16-camera run (sampled every
-#                                            0.5 s; target <= 64)
+#                                            0.5 s; target <= 64); a `#` line
+#                                            per round splits the peak into
+#                                            dockd's own and its workers'.
 #   Every round's figures are printed as a `#` line before the medians.
 #   Times come from the ledger's own event timestamps (ns). On a machine
 #   other jobs load, the wall-clock rates and ratios swing with that load;
@@ -196,6 +198,7 @@ pss_tree() {
 	for q in $pall; do awk '/^Pss:/ { print $2 }' "/proc/$q/smaps_rollup" 2>/dev/null; done |
 		awk '{ s += $1 } END { print s + 0 }'
 }
+pss_daemon() { awk '/^Pss:/ { print $2 }' "/proc/$DK_PID/smaps_rollup" 2>/dev/null; }
 NROUNDS16=${NROUNDS16:-$ROUNDS}
 : >"$W/r16.txt"
 r=1
@@ -220,7 +223,10 @@ while [ "$r" -le "$NROUNDS16" ]; do
 		k=$((k + 1))
 	done
 	( while kill -0 "$DK_PID" 2>/dev/null; do
-		v=$(pss_tree); [ "$v" -gt "$(cat "$W/pss.max")" ] && echo "$v" >"$W/pss.max"
+		dv=$(pss_daemon); v=$(pss_tree)
+		if [ "$v" -gt "$(cat "$W/pss.max")" ]; then
+			echo "$v" >"$W/pss.max"; echo "${dv:-0}" >"$W/pss.dmax"
+		fi
 		[ -f "$W/pss.stop" ] && break
 		sleep 0.5
 	  done ) &
@@ -239,6 +245,10 @@ while [ "$r" -le "$NROUNDS16" ]; do
 	dk_wait_count pulling 0 600
 	dk_wait_count listed 0 60
 	touch "$W/pss.stop"; wait "$pss_pid"
+	# where the peak was: dockd itself, and its camera-link workers
+	echo "# round $r: PSS at the peak $(($(cat "$W/pss.max") / 1024)) MiB: dockd" \
+		"$(($(cat "$W/pss.dmax" 2>/dev/null || echo 0) / 1024)) MiB, workers" \
+		"$(( ($(cat "$W/pss.max") - $(cat "$W/pss.dmax" 2>/dev/null || echo 0)) / 1024)) MiB"
 	item_rates | grep "^C[0-9]*/REC-$r " >"$W/rates"
 	python3 - "$W/rates" "$r" "$ing_rate" "$(cat "$W/pss.max")" "$c16" "$(getconf CLK_TCK)" \
 		>>"$W/r16.txt" <<'EOF'

@@ -47,6 +47,8 @@ dpkg-deb --contents "$DEB" >"$T/contents"
 has() { grep -Eq "^$1 +root/root +[0-9]+ [0-9-]+ [0-9:]+ \./$2\$" "$T/contents"; }
 check "/usr/sbin/dockd 0755 root" has -rwxr-xr-x usr/sbin/dockd
 check "/usr/bin/custody 0755 root" has -rwxr-xr-x usr/bin/custody
+check "the camera-link worker /usr/libexec/dockd/dockd-linkw 0755 root" \
+	has -rwxr-xr-x usr/libexec/dockd/dockd-linkw
 check "udev rule in /lib/udev/rules.d" has -rw-r--r-- lib/udev/rules.d/70-evidence-dock.rules
 check "mass-storage udev rule in /lib/udev/rules.d" has -rw-r--r-- lib/udev/rules.d/71-evidence-dock-storage.rules
 check "systemd unit in /lib/systemd/system" has -rw-r--r-- lib/systemd/system/evidence-dockd.service
@@ -68,6 +70,7 @@ check "nothing is setuid, setgid or world-writable" \
 dpkg-deb -x "$DEB" "$T/x"
 check "extracted dockd runs (usage error, exit 2)" sh -c "'$T/x/usr/sbin/dockd' >/dev/null 2>&1; [ \$? -eq 2 ]"
 check "binaries are stripped" sh -c "! objdump -h '$T/x/usr/sbin/dockd' | grep -q '\.debug_info'"
+check "the worker is stripped" sh -c "! objdump -h '$T/x/usr/libexec/dockd/dockd-linkw' | grep -q '\.debug_info'"
 dpkg-deb -e "$DEB" "$T/ctl"
 check "md5sums match the contents" sh -c "cd '$T/x' && md5sum --quiet -c '$T/ctl/md5sums'"
 for s in postinst prerm postrm; do

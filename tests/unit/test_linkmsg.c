@@ -152,11 +152,13 @@ static void test_refused(void **state)
 		uint8_t d[8] = { 2, LM_DATA, 0, 0, 7, 0, 0, 0 };
 
 		assert_int_equal(linkmsg_hdr_decode(d, &h), -EPROTO);
-		d[4] = 9; d[5] = 0; d[6] = 0x10; d[7] = 0; /* 1 MiB + 9: over the cap */
+		d[4] = 9; d[5] = 0; d[6] = 0x04; d[7] = 0; /* 256 KiB + 9: over the cap */
 		assert_int_equal(linkmsg_hdr_decode(d, &h), -EPROTO);
-		d[4] = 8; /* 1 MiB + 8: the cap */
+		d[4] = 8; /* 256 KiB + 8: the cap */
 		assert_int_equal(linkmsg_hdr_decode(d, &h), 0);
-		assert_int_equal(h.length, LINKMSG_DATA_MAX);
+		assert_int_equal(h.length, LINKMSG_LM_DATA_MAX);
+		d[6] = 0x10; /* 1 MiB + 8, a whole camera frame: over the cap */
+		assert_int_equal(linkmsg_hdr_decode(d, &h), -EPROTO);
 	}
 }
 
