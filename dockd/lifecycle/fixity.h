@@ -27,9 +27,21 @@
  * the recorded hash. Without a good second copy nothing is rewritten: the
  * alert says so.
  *
- * Rate: the run sleeps as needed so that the bytes read stay under
- * bytes_per_s averaged over the run (0 = unlimited). cancel (may be NULL)
- * stops it between copies.
+ * Rate: after each read of at most 1 MiB the run sleeps as needed so
+ * that it reads at most bytes_per_s (0 = unlimited); time spent paused
+ * earns no credit (no burst after a pause). cancel (may be NULL) stops it
+ * between reads.
+ *
+ * Yielding to ingest (docs/retention.md, "Lifecycle jobs yield to
+ * ingest"): busy (may be NULL: never busy) says a camera is being
+ * ingested. Before each read of at most 1 MiB (a storage copy: before
+ * its whole read), before each ledger event (checked again under the
+ * ledger lock, so no fixity event falls between the events of a pull)
+ * and before choosing its items, the run waits while busy(busy_arg) is
+ * true, for at most max_pause_s in all over the run. Once that budget
+ * is spent the run no longer waits: while busy it reads at
+ * busy_bytes_per_s (or bytes_per_s if lower), otherwise at bytes_per_s,
+ * so an audit always ends. max_pause_s = 0: never waits.
  *
  * Results: 0 or -errno (ledger failures; a damaged copy is not an error
  * of the run). st (may be NULL) receives the counts.
@@ -58,6 +70,10 @@ struct fixity_env {
 	uint32_t items;
 	uint64_t bytes_per_s;
 	const atomic_bool *cancel;
+	bool (*busy)(void *arg);	/* ingest running now (may be NULL) */
+	void *busy_arg;
+	uint32_t max_pause_s;
+	uint64_t busy_bytes_per_s;
 	/* alert (may be NULL): target = evidence id */
 	void (*alert)(void *arg, const char *target, const char *msg);
 	void *alert_arg;
@@ -66,6 +82,9 @@ struct fixity_env {
 struct fixity_stats {
 	uint32_t items, copies, ok, failed, errors, repaired, unrepaired;
 	uint64_t bytes;
+	uint32_t pauses;	/* times the run began waiting for ingest */
+	uint64_t paused_ms;	/* time spent waiting */
+	uint64_t busy_bytes;	/* bytes read while ingest ran (budget spent) */
 };
 
 int fixity_run(const struct fixity_env *e, struct fixity_stats *st);
