@@ -11,6 +11,10 @@
  *   - the storage copy, when a target is configured and the item was
  *     uploaded: the target's current bytes under the uploaded event's
  *     object_key (file:// read, s3:// GET of the current version).
+ * A vault copy missing because it was purged (or destroyed) after the
+ * items were chosen - the ledger no longer says local_copy, the purge
+ * records local_purged before it unlinks - is skipped: no event, no alert,
+ * no repair (which would bring the purged file back).
  * Each copy is read whole and hashed (SHA-256) and compared with the
  * ciphertext hash storage_verified recorded (details ct_sha256) and the
  * ciphertext size ingested recorded (details ct_size). Each result is a

@@ -15,6 +15,8 @@
 #      copies are purged (why low_space) while the camera is still pulled.
 #   D. with max_pause_s = 1, an audit started during a long pull still
 #      completes while the pull goes on (at busy_bytes_per_s).
+#   E. a vault copy purged while an audit runs is skipped, not reported
+#      missing and "repaired" back (fails on the code before).
 # A and B fail on the code before the rule (the jobs ran during pulls);
 # they use the default max_pause_s and purge_max_defer_s (3600 s), so they
 # also run, and fail, on that code.
@@ -127,4 +129,31 @@ check "D: it waited max_pause_s, then went on" grep -q "(max_pause_s) for ingest
 kill "$DK_CAM_PID" 2>/dev/null; wait "$DK_CAM_PID" 2>/dev/null
 dk_stop
 check "custody verify passes" dk_verify
+
+# ---- E: a copy purged during an audit is not "damaged" -----------------------
+# Once the jobs resume together after a pull, an audit may reach a vault
+# copy the purge removed after the audit chose its items. The purge
+# records local_purged first: the audit must see that, not report the copy
+# missing (a false alert and a "repair" that would put the purged file back).
+check "E: setup (a new dock)" dk_init "$T/e" storage
+conf 'interval_s = 0' 'keep = indefinite'
+check "E: setup: camera PR, 3 recordings" dk_camera PR 3 524288
+check "E: dockd starts" dk_start
+check "E: PR docks" dk_dock PR
+check "E: ... all 3 released" dk_wait_count released 3 60
+dk_stop
+"$DOCKD" --config "$DK_CONF" fixity --items 3 --bytes-per-s 262144 >"$DK/fix.out" 2>&1 &
+fix=$!
+check "E: the audit has begun (first copy checked)" wait_true 30 ge "count $A_FIX" 1
+conf 'interval_s = 0' 'keep = 0d\npurge_interval_s = 1'
+check "E: dockd starts with keep = 0d" dk_start
+check "E: it purges the 3 vault copies during the audit" wait_true 30 ge "count $A_PURGED" 3
+wait $fix
+check "E: the audit ends with exit 0" test $? = 0 || cat "$DK/fix.out"
+check "E: no fixity_checked failed" test "$(count $A_FIX 'AND outcome != 1')" = 0
+check "E: nothing \"repaired\"" test "$(count 29)" = 0
+no_vault_files() { test -z "$(find "$DK_VAULT" -name '*.bcde')"; }
+# (the purge unlinks just after its event: poll)
+check "E: no vault file left or brought back" wait_true 10 no_vault_files
+dk_stop
 done_testing
