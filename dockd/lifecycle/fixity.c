@@ -86,7 +86,7 @@ static void yield(struct fix_run *x)
 	int64_t budget = (int64_t)e->max_pause_s * 1000000000, t0, t;
 	bool busy = ingest_busy(e);
 
-	if (busy && !x->spent) {
+	if (busy && !x->spent && budget > 0) {
 		if (!x->waiting) {
 			x->waiting = true;
 			x->st->pauses++;
@@ -104,7 +104,7 @@ static void yield(struct fix_run *x)
 		x->st->paused_ms = (uint64_t)(x->paused_ns / 1000000);
 		x->due_ns = t;	/* the pause earns no reading credit */
 		if (busy && !cancelled(e)) {
-			x->spent = true;
+			x->spent = true;	/* spent: from now on no more waiting in this run */
 			log_warning("fixity: waited %" PRIu32 " s (max_pause_s) for ingest in this run:"
 				    " goes on at %" PRIu64 " bytes/s while ingest runs",
 				    e->max_pause_s, e->busy_bytes_per_s);
@@ -293,26 +293,28 @@ static int append(struct fix_run *x, enum cust_action a, const char *id,
 {
 	const struct fixity_env *e = x->e;
 	struct cust_event ev;
-	int r = cust_event_init(&ev, e->agency, CUST_ACTOR_DOCK, e->actor_id, a, id, o);
+	int r;
 
+	/* no event while a pull runs: looked at again under the ledger lock,
+	 * which every ingest event takes too; the event is made (its time
+	 * taken) only then, so a pause never leaves it dated before the
+	 * pull's events */
+	for (;;) {
+		yield(x);
+		lk(e);
+		if (x->spent || !e->max_pause_s || cancelled(e) || !ingest_busy(e))
+			break;	/* (budget spent or none: no more waiting) */
+		ulk(e);
+	}
+	r = cust_event_init(&ev, e->agency, CUST_ACTOR_DOCK, e->actor_id, a, id, o);
 	if (r == 0 && e->reason)
 		r = cust_event_set_text(ev.reason, sizeof(ev.reason), e->reason);
 	if (r == 0)
 		r = d ? cust_event_set_details(&ev, d) : -ENOMEM;
-	json_decref(d);
-	if (r < 0)
-		return r;
-	/* no event while a pull runs: looked at again under the ledger lock,
-	 * which every ingest event takes too */
-	for (;;) {
-		yield(x);
-		lk(e);
-		if (x->spent || cancelled(e) || !ingest_busy(e))
-			break;
-		ulk(e);
-	}
-	r = cust_ledger_append(e->l, &ev);
+	if (r == 0)
+		r = cust_ledger_append(e->l, &ev);
 	ulk(e);
+	json_decref(d);
 	if (r < 0)
 		log_error("fixity: %s: cannot record %s: %s", id, cust_action_name(a), strerror(-r));
 	return r;

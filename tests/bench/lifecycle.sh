@@ -37,8 +37,10 @@
 # in the "with" turns: the jobs then never wait (the audit reads at
 # busy_bytes_per_s, 4 MiB/s, during the pull, both at nice +10 and I/O
 # class idle): the worst case, after the pause budgets are spent.
+# LC_CONTROL=1: both turns of every round run without the jobs (an A/A
+# control: the spread of its ratios is the noise of the machine).
 # Environment (tests/bench.sh): TOP, BUILD, BIN, TBIN. LC_N (16), LC_MB (8),
-# LC_ROUNDS (3), LC_DEFER (3600).
+# LC_ROUNDS (3), LC_DEFER (3600), LC_CONTROL (0).
 set -u
 : "${TOP:=$(cd "$(dirname "$0")/../.." && pwd)}"
 : "${BUILD:=build}"
@@ -50,6 +52,7 @@ LC_N=${LC_N:-16}
 LC_MB=${LC_MB:-8}
 LC_ROUNDS=${LC_ROUNDS:-3}
 LC_DEFER=${LC_DEFER:-3600}
+LC_CONTROL=${LC_CONTROL:-0}
 if [ ! -x "$DOCKD" ]; then
 	echo "lifecycle bench: $DOCKD not built; skipped"
 	exit 0
@@ -95,6 +98,7 @@ ingest_mbps() {
 		FROM events WHERE evidence_id LIKE '$1/%'"
 }
 turn() { # with|without SERIAL: prints the camera's ingest MB/s
+	[ "$LC_CONTROL" = 0 ] || set -- without "$2"
 	conf "$1"
 	dk_camera "$2" "$LC_N" $((LC_MB << 20)) >/dev/null || return 1
 	log0=$(stat -c %s "$DK_LOG" 2>/dev/null || echo 0)

@@ -135,6 +135,7 @@ check "custody verify passes" dk_verify
 # copy the purge removed after the audit chose its items. The purge
 # records local_purged first: the audit must see that, not report the copy
 # missing (a false alert and a "repair" that would put the purged file back).
+unset DK_VAULT	# dk_init keeps a vault set before: this dock gets its own
 check "E: setup (a new dock)" dk_init "$T/e" storage
 conf 'interval_s = 0' 'keep = indefinite'
 check "E: setup: camera PR, 3 recordings" dk_camera PR 3 524288
@@ -152,7 +153,7 @@ wait $fix
 check "E: the audit ends with exit 0" test $? = 0 || cat "$DK/fix.out"
 check "E: no fixity_checked failed" test "$(count $A_FIX 'AND outcome != 1')" = 0
 check "E: nothing \"repaired\"" test "$(count 29)" = 0
-no_vault_files() { test -z "$(find "$DK_VAULT" -name '*.bcde')"; }
+no_vault_files() { test -z "$(find "$DK_VAULT/$DK_AGENCY/PR" -name '*.bcde')"; }
 # (the purge unlinks just after its event: poll)
 check "E: no vault file left or brought back" wait_true 10 no_vault_files
 dk_stop
