@@ -3,7 +3,9 @@
  * or without one, with the [fixity] limits unless overridden. Damaged
  * copies raise the configured alert and are repaired as the scheduled
  * audit does. Exit 0 when every copy checked is intact (or was repaired),
- * 1 when a copy stays damaged or could not be read, 2 usage. */
+ * 1 when a copy stays damaged or could not be read, 2 usage. It runs at
+ * the lifecycle jobs' priority (lcprio.h) but, being another process,
+ * cannot see a running dockd's ingest: it does not pause for it. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -16,6 +18,7 @@
 #include "admin_int.h"
 #include "alert.h"
 #include "fixity.h"
+#include "lcprio.h"
 
 static void a_alert(void *arg, const char *target, const char *msg)
 {
@@ -78,6 +81,7 @@ int admin_fixity(const char *config, int argc, char **argv)
 		.bytes_per_s = rate >= 0 ? (uint64_t)rate : e.dc.fixity_bytes_per_s,
 		.alert = a_alert, .alert_arg = &e,
 	};
+	lcprio_background("dockd fixity");	/* below a running dockd's ingest */
 	r = fixity_run(&env, &st);
 	store_close(store);
 	admin_close(&e);

@@ -136,6 +136,8 @@ struct dock_config {
 	uint32_t fixity_interval_s;   /* between scheduled audits (86400); 0 = none */
 	uint32_t fixity_items;        /* items per audit run (1000) */
 	uint64_t fixity_bytes_per_s;  /* read rate limit (50 MiB/s); 0 = unlimited */
+	uint32_t fixity_max_pause_s;  /* a run waits for ingest at most this in all (3600) */
+	uint64_t fixity_busy_bytes_per_s; /* then its rate while ingest runs (4 MiB/s) */
 
 	/* [profile NAME] (config_profile.c, profile.h): camera profiles of USB
 	 * mass-storage cameras; profiles[0] is the built-in generic-dcim unless
@@ -157,6 +159,7 @@ struct dock_config {
 	bool keep_held_local;       /* never purge an item under legal hold (true) */
 	uint32_t purge_interval_s;  /* keep-window pass every N s (600) */
 	uint32_t state_min_free_mb; /* state_dir below this: pulling pauses (256; 0 off) */
+	uint32_t purge_max_defer_s; /* keep-window passes wait for ingest at most (3600) */
 };
 
 /* Fill *out with defaults, then read path over them. On failure returns

@@ -11,6 +11,7 @@
  *   keep_held_local = true     an item under legal hold is never purged
  *   purge_interval_s = 600     how often the keep-window pass runs
  *   state_min_free_mb = 256    state_dir (the ledger) below this: pulling pauses
+ *   purge_max_defer_s = 3600   keep-window passes wait for ingest at most this
  */
 #include <errno.h>
 #include <stdio.h>
@@ -29,6 +30,7 @@ void dcfg_vault_defaults(struct dock_config *c)
 	c->keep_held_local = true;
 	c->purge_interval_s = 600;
 	c->state_min_free_mb = 256;
+	c->purge_max_defer_s = 3600;
 }
 
 /* "N%" (0-99) or "N" MiB (0-1048576). */
@@ -105,6 +107,10 @@ int dcfg_vault_key(struct dock_config *c, const char *k, const char *v, const ch
 	if (!strcmp(k, "state_min_free_mb")) {
 		*why = "must be between 0 and 1048576 MiB";
 		return dcfg_parse_u32(v, 0, 1048576, &c->state_min_free_mb);
+	}
+	if (!strcmp(k, "purge_max_defer_s")) {
+		*why = "must be between 0 (never wait for ingest) and 604800 seconds";
+		return dcfg_parse_u32(v, 0, 604800, &c->purge_max_defer_s);
 	}
 	*why = "unknown key";
 	return -ENOKEY;

@@ -56,6 +56,9 @@ struct dockd {
 	atomic_llong last_activity_ns; /* CLOCK_MONOTONIC of the last camera/storage work */
 	pthread_mutex_t snap_mu;
 	struct dock_snap *snap;
+	/* ingest activity (ingact.h): the lifecycle jobs yield to it */
+	atomic_uint pulling;		/* camera sessions pulling now */
+	atomic_llong pull_end_ns;	/* CLOCK_MONOTONIC when the last pull ended */
 };
 
 /* Run the daemon with the configuration at path until SIGTERM/SIGINT (or,

@@ -12,6 +12,7 @@
 #include "camera.h"
 #include "dockdb.h"
 #include "enrol.h"
+#include "ingact.h"
 #include "ingest.h"
 #include "log.h"
 #include "purge.h"
@@ -589,7 +590,9 @@ static void run_session(struct cam *c)
 			log_error("%s: rows of the abandoned listing not removed", serial);
 		goto out;
 	}
+	ingact_begin(c->d);	/* fixity audits and keep-window purges wait (ingact.h) */
 	r = pull_all(c, s, serial);
+	ingact_end(c->d);
 	if (r < 0 && r != -ECANCELED) {
 		log_warning("%s: session ended early: %s (resumes at the next docking)", serial,
 			    proto_strerror(r));

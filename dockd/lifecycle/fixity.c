@@ -14,6 +14,7 @@
 
 #include "evstate.h"
 #include "fixity.h"
+#include "ingact.h"
 #include "log.h"
 #include "query.h"
 
@@ -34,7 +35,112 @@ struct fix_item {
 	uint64_t size;
 };
 
-enum fix_outcome { FIX_OK, FIX_FAILED, FIX_ERROR };
+enum fix_outcome { FIX_OK, FIX_FAILED, FIX_ERROR, FIX_GONE /* purged meanwhile */ };
+
+/* One run's pacing and pause budget (fixity.h, "Yielding to ingest"). */
+struct fix_run {
+	const struct fixity_env *e;
+	struct fixity_stats *st;
+	int64_t due_ns;		/* pacing: when the next read may start */
+	int64_t paused_ns;	/* waited for ingest so far in this run */
+	bool waiting;		/* between "paused" and "resumed" (the log) */
+	bool spent;		/* the pause budget is used up */
+	bool busy_now;		/* the last yield() found ingest running */
+};
+
+#define CREDIT_NS 250000000LL	/* a read may start this much early (no bursts) */
+#define POLL_NS 100000000LL	/* how often a paused run looks at ingest */
+
+static int64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void nap_ns(int64_t ns)
+{
+	struct timespec ts = { (time_t)(ns / 1000000000), (long)(ns % 1000000000) };
+
+	if (ns > 0)
+		nanosleep(&ts, NULL);
+}
+
+static bool cancelled(const struct fixity_env *e)
+{
+	return e->cancel && atomic_load(e->cancel);
+}
+
+static bool ingest_busy(const struct fixity_env *e)
+{
+	return e->busy && e->busy(e->busy_arg);
+}
+
+/* Before a read or an event: wait while ingest runs, within the run's
+ * pause budget (max_pause_s over the whole run); then note whether
+ * ingest still runs (pace() reads at busy_bytes_per_s then). */
+static void yield(struct fix_run *x)
+{
+	const struct fixity_env *e = x->e;
+	int64_t budget = (int64_t)e->max_pause_s * 1000000000, t0, t;
+	bool busy = ingest_busy(e);
+
+	if (busy && !x->spent && budget > 0) {
+		if (!x->waiting) {
+			x->waiting = true;
+			x->st->pauses++;
+			log_info("fixity: paused: a camera is being ingested (this run waits at most"
+				 " %" PRId64 " s more)", (budget - x->paused_ns) / 1000000000);
+		}
+		t0 = t = mono_ns();
+		while (busy && !cancelled(e) && x->paused_ns + (t - t0) < budget) {
+			int64_t left = budget - x->paused_ns - (t - t0);
+			nap_ns(left < POLL_NS ? left : POLL_NS);
+			t = mono_ns();
+			busy = ingest_busy(e);
+		}
+		x->paused_ns += t - t0;
+		x->st->paused_ms = (uint64_t)(x->paused_ns / 1000000);
+		x->due_ns = t;	/* the pause earns no reading credit */
+		if (busy && !cancelled(e)) {
+			x->spent = true;	/* spent: from now on no more waiting in this run */
+			log_warning("fixity: waited %" PRIu32 " s (max_pause_s) for ingest in this run:"
+				    " goes on at %" PRIu64 " bytes/s while ingest runs",
+				    e->max_pause_s, e->busy_bytes_per_s);
+		}
+	}
+	if (!busy && x->waiting) {
+		x->waiting = false;
+		log_info("fixity: resumed: no ingest for %u ms (waited %.1f s in this run)",
+			 INGACT_QUIET_MS, (double)x->paused_ns / 1e9);
+	}
+	x->busy_now = busy;
+}
+
+/* After reading n bytes: sleep so that reads stay under the rate in force
+ * (busy_bytes_per_s while ingest runs past the budget, else bytes_per_s). */
+static void pace(struct fix_run *x, uint64_t n)
+{
+	const struct fixity_env *e = x->e;
+	uint64_t rate = e->bytes_per_s;
+	int64_t now = mono_ns();
+
+	if (x->busy_now) {
+		x->st->busy_bytes += n;
+		if (e->busy_bytes_per_s && (!rate || e->busy_bytes_per_s < rate))
+			rate = e->busy_bytes_per_s;
+	}
+	if (!rate)
+		return;
+	if (x->due_ns < now - CREDIT_NS)
+		x->due_ns = now - CREDIT_NS;
+	x->due_ns += (int64_t)((double)n * 1e9 / (double)rate);
+	while (now < x->due_ns && !cancelled(e)) {
+		nap_ns(x->due_ns - now < 2 * POLL_NS ? x->due_ns - now : 2 * POLL_NS);
+		now = mono_ns();
+	}
+}
 
 static void lk(const struct fixity_env *e)
 {
@@ -139,8 +245,9 @@ static int pick(const struct fixity_env *e, struct fix_item **out, size_t *n)
 	return 0;
 }
 
-/* SHA-256 and length of a whole file (vault copies). */
-static int hash_file(const char *path, uint8_t md[32], uint64_t *len)
+/* SHA-256 and length of a whole file (vault copies); x (may be NULL)
+ * yields to ingest and paces before/after each read. */
+static int hash_file(struct fix_run *x, const char *path, uint8_t md[32], uint64_t *len)
 {
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	uint8_t *buf = malloc(READ_BUF);
@@ -154,9 +261,13 @@ static int hash_file(const char *path, uint8_t md[32], uint64_t *len)
 	else
 		(void)posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED); /* the disk, not the cache */
 	while (r == 0) {
+		if (x)
+			yield(x);
 		ssize_t got = read(fd, buf, READ_BUF);
 		if (got < 0 && errno == EINTR)
 			continue;
+		if (x && got > 0)
+			pace(x, (uint64_t)got);
 		if (got < 0)
 			r = -errno;
 		else if (got == 0)
@@ -177,22 +288,33 @@ static int hash_file(const char *path, uint8_t md[32], uint64_t *len)
 	return r;
 }
 
-static int append(const struct fixity_env *e, enum cust_action a, const char *id,
+static int append(struct fix_run *x, enum cust_action a, const char *id,
 		  enum cust_outcome o, json_t *d)
 {
+	const struct fixity_env *e = x->e;
 	struct cust_event ev;
-	int r = cust_event_init(&ev, e->agency, CUST_ACTOR_DOCK, e->actor_id, a, id, o);
+	int r;
 
+	/* no event while a pull runs: looked at again under the ledger lock,
+	 * which every ingest event takes too; the event is made (its time
+	 * taken) only then, so a pause never leaves it dated before the
+	 * pull's events */
+	for (;;) {
+		yield(x);
+		lk(e);
+		if (x->spent || !e->max_pause_s || cancelled(e) || !ingest_busy(e))
+			break;	/* (budget spent or none: no more waiting) */
+		ulk(e);
+	}
+	r = cust_event_init(&ev, e->agency, CUST_ACTOR_DOCK, e->actor_id, a, id, o);
 	if (r == 0 && e->reason)
 		r = cust_event_set_text(ev.reason, sizeof(ev.reason), e->reason);
 	if (r == 0)
 		r = d ? cust_event_set_details(&ev, d) : -ENOMEM;
-	json_decref(d);
-	if (r < 0)
-		return r;
-	lk(e);
-	r = cust_ledger_append(e->l, &ev);
+	if (r == 0)
+		r = cust_ledger_append(e->l, &ev);
 	ulk(e);
+	json_decref(d);
 	if (r < 0)
 		log_error("fixity: %s: cannot record %s: %s", id, cust_action_name(a), strerror(-r));
 	return r;
@@ -213,17 +335,51 @@ static void alert(const struct fixity_env *e, const char *id, const char *fmt, .
 		e->alert(e->alert_arg, id, msg);
 }
 
-/* Check one copy (copy = "vault" | "storage"), record fixity_checked. */
-static int check(const struct fixity_env *e, const struct fix_item *it, const char *copy,
-		 struct fixity_stats *st, enum fix_outcome *res)
+/* The ledger still says the dock holds a vault copy of id. The purge
+ * records local_purged before it unlinks: a vault file missing while this
+ * is false was purged (or destroyed) after the items were chosen, which
+ * is no damage. */
+static bool still_local(const struct fixity_env *e, const char *id)
 {
+	sqlite3_stmt *q = NULL;
+	bool local = true;	/* when in doubt, report the missing copy */
+
+	lk(e);
+	if (sqlite3_prepare_v2(cust_ledger_db(e->l), "SELECT local_copy FROM evidence WHERE"
+			       " evidence_id = ?1", -1, &q, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
+		if (sqlite3_step(q) == SQLITE_ROW)
+			local = sqlite3_column_int(q, 0) != 0;
+	}
+	sqlite3_finalize(q);
+	ulk(e);
+	return local;
+}
+
+/* Check one copy (copy = "vault" | "storage"), record fixity_checked. */
+static int check(struct fix_run *x, const struct fix_item *it, const char *copy,
+		 enum fix_outcome *res)
+{
+	const struct fixity_env *e = x->e;
+	struct fixity_stats *st = x->st;
 	const char *loc = copy[0] == 'v' ? it->vault : it->storage_loc;
 	uint8_t md[32];
 	char got[65] = "";
 	uint64_t len = 0;
 	int r;
 
-	r = copy[0] == 'v' ? hash_file(it->vault, md, &len) : e->store->ops->hash(e->store, it->key, md, &len);
+	if (copy[0] == 'v') {
+		r = hash_file(x, it->vault, md, &len);
+	} else {
+		yield(x);	/* one request: the pause applies before it */
+		r = e->store->ops->hash(e->store, it->key, md, &len);
+		pace(x, len);
+	}
+	if (copy[0] == 'v' && r == -ENOENT && !still_local(e, it->id)) {
+		log_debug("fixity: %s: vault copy purged since the audit began: not checked", it->id);
+		*res = FIX_GONE;
+		return 0;
+	}
 	st->copies++;
 	st->bytes += len;
 	if (r == 0)
@@ -235,7 +391,7 @@ static int check(const struct fixity_env *e, const struct fix_item *it, const ch
 	else
 		*res = FIX_ERROR;
 	*res == FIX_OK ? st->ok++ : *res == FIX_FAILED ? st->failed++ : st->errors++;
-	r = append(e, CUST_A_FIXITY_CHECKED, it->id,
+	r = append(x, CUST_A_FIXITY_CHECKED, it->id,
 		   *res == FIX_OK ? CUST_OUTCOME_OK : *res == FIX_FAILED ? CUST_OUTCOME_FAILED :
 		   CUST_OUTCOME_ERROR,
 		   json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:s, s:s?}", "copy", copy, "location", loc,
@@ -270,21 +426,23 @@ static int scratch(const struct fixity_env *e, const char *dst, char *path, size
 
 /* Fetch key (version, "" = current) into a new file at path and check it
  * holds the recorded bytes; the file is left for the caller. */
-static int fetch_checked(const struct fixity_env *e, const struct fix_item *it,
+static int fetch_checked(struct fix_run *x, const struct fix_item *it,
 			 const char *version, const char *path)
 {
+	const struct fixity_env *e = x->e;
 	uint8_t md[32];
 	uint64_t len = 0;
 	int fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW), r;
 
 	if (fd < 0)
 		return -errno;
+	yield(x);
 	r = e->store->ops->fetch(e->store, it->key, version, fd, it->size);
 	if (r == 0 && fdatasync(fd) < 0)
 		r = -errno;
 	close(fd);
 	if (r == 0)
-		r = hash_file(path, md, &len);
+		r = hash_file(x, path, md, &len);
 	if (r == 0 && (len != it->size || memcmp(md, it->sha, 32)))
 		r = -EBADMSG;	/* not the recorded bytes: never a repair source */
 	return r;
@@ -293,9 +451,10 @@ static int fetch_checked(const struct fixity_env *e, const struct fix_item *it,
 /* Storage copy rewritten (a new current version) from the vault file, or,
  * with version set, from that older version of the object (read back and
  * checked first): the bytes are hashed again as they are sent. */
-static int repair_storage(const struct fixity_env *e, const struct fix_item *it,
+static int repair_storage(struct fix_run *x, const struct fix_item *it,
 			  const char *version, struct store_info *info)
 {
+	const struct fixity_env *e = x->e;
 	struct store_put_opts po = { 0 };
 	char tmp[PATH_MAX];
 	int64_t until = 0;
@@ -308,7 +467,7 @@ static int repair_storage(const struct fixity_env *e, const struct fix_item *it,
 	if (version) {
 		if ((r = scratch(e, NULL, tmp, sizeof(tmp))) < 0)
 			return r;
-		if ((r = fetch_checked(e, it, version, tmp)) < 0) {
+		if ((r = fetch_checked(x, it, version, tmp)) < 0) {
 			(void)unlink(tmp);
 			return r;
 		}
@@ -319,6 +478,7 @@ static int repair_storage(const struct fixity_env *e, const struct fix_item *it,
 	if (fd < 0)
 		return -errno;
 	memset(info, 0, sizeof(*info));
+	yield(x);
 	r = e->store->ops->replace(e->store, it->key, fd, it->size, &po, info);
 	close(fd);
 	return r;
@@ -326,14 +486,15 @@ static int repair_storage(const struct fixity_env *e, const struct fix_item *it,
 
 /* Vault copy rewritten from storage: fetched into a new file beside it,
  * hashed, synced, renamed over the damaged one. */
-static int repair_vault(const struct fixity_env *e, const struct fix_item *it)
+static int repair_vault(struct fix_run *x, const struct fix_item *it)
 {
+	const struct fixity_env *e = x->e;
 	char tmp[PATH_MAX + 16];
 	int r;
 
 	if ((r = scratch(e, it->vault, tmp, sizeof(tmp))) < 0)
 		return r;
-	r = fetch_checked(e, it, NULL, tmp);	/* storage changed under us: vault left alone */
+	r = fetch_checked(x, it, NULL, tmp);	/* storage changed under us: vault left alone */
 	if (r == 0 && rename(tmp, it->vault) < 0)
 		r = -errno;
 	if (r < 0) {
@@ -358,9 +519,11 @@ static int repair_vault(const struct fixity_env *e, const struct fix_item *it)
 
 /* Repair copy `bad` from the other one (or, version set, the storage copy
  * from that recorded version of the object), read it back, record it. */
-static int repair(const struct fixity_env *e, const struct fix_item *it, const char *bad,
-		  const char *version, struct fixity_stats *st)
+static int repair(struct fix_run *x, const struct fix_item *it, const char *bad,
+		  const char *version)
 {
+	const struct fixity_env *e = x->e;
+	struct fixity_stats *st = x->st;
 	struct store_info info = { 0 };
 	char from[FIX_LOC_MAX + 160];
 	const char *to = bad[0] == 'v' ? it->vault : it->storage_loc;
@@ -373,9 +536,11 @@ static int repair(const struct fixity_env *e, const struct fix_item *it, const c
 		snprintf(from, sizeof(from), "%s?versionId=%s", it->storage_loc, version);
 	else
 		snprintf(from, sizeof(from), "%s", bad[0] == 'v' ? it->storage_loc : it->vault);
-	r = bad[0] == 'v' ? repair_vault(e, it) : repair_storage(e, it, version, &info);
+	r = bad[0] == 'v' ? repair_vault(x, it) : repair_storage(x, it, version, &info);
+	if (r == 0 && bad[0] != 'v')
+		yield(x);
 	if (r == 0)	/* verify again: the bytes now at the damaged place */
-		r = bad[0] == 'v' ? hash_file(it->vault, md, &len) :
+		r = bad[0] == 'v' ? hash_file(x, it->vault, md, &len) :
 		    e->store->ops->hash(e->store, it->key, md, &len);
 	if (r == 0) {
 		hex(md, got);
@@ -383,7 +548,7 @@ static int repair(const struct fixity_env *e, const struct fix_item *it, const c
 			r = -EBADMSG;
 	}
 	r == 0 ? st->repaired++ : st->unrepaired++;
-	w = append(e, CUST_A_REPAIRED, it->id, r == 0 ? CUST_OUTCOME_OK : CUST_OUTCOME_FAILED,
+	w = append(x, CUST_A_REPAIRED, it->id, r == 0 ? CUST_OUTCOME_OK : CUST_OUTCOME_FAILED,
 		   json_pack("{s:s, s:s, s:s, s:s, s:s, s:s?, s:s?, s:s?}", "copy", bad, "from", from,
 			     "to", to, "sha256", it->sha_hex, "actual_sha256", got,
 			     "version_id", info.version_id[0] ? info.version_id : NULL,
@@ -397,65 +562,43 @@ static int repair(const struct fixity_env *e, const struct fix_item *it, const c
 	return w;
 }
 
-/* Sleep so that bytes read since t0 stay under the rate. */
-static void pace(const struct fixity_env *e, uint64_t bytes, const struct timespec *t0)
-{
-	struct timespec now;
-	double want, done;
-
-	if (!e->bytes_per_s)
-		return;
-	want = (double)bytes / (double)e->bytes_per_s;
-	for (;;) {
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		done = (double)(now.tv_sec - t0->tv_sec) + (double)(now.tv_nsec - t0->tv_nsec) / 1e9;
-		if (done >= want || (e->cancel && atomic_load(e->cancel)))
-			return;
-		double left = want - done > 0.2 ? 0.2 : want - done;
-		struct timespec ts = { (time_t)left, (long)((left - (double)(time_t)left) * 1e9) };
-		nanosleep(&ts, NULL);
-	}
-}
-
 int fixity_run(const struct fixity_env *e, struct fixity_stats *out)
 {
 	struct fixity_stats st = { 0 };
+	struct fix_run x = { .e = e, .st = &st, .due_ns = mono_ns() };
 	struct fix_item *v = NULL;
-	struct timespec t0;
 	size_t n = 0;
 	int r;
 
 	if (!e->items)
 		return 0;
+	yield(&x);	/* not even the query while a pull runs */
 	if ((r = pick(e, &v, &n)) < 0)
 		return r;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (size_t i = 0; i < n && r == 0; i++) {
 		struct fix_item *it = &v[i];
 		enum fix_outcome vr = FIX_ERROR, sr = FIX_ERROR;
 		bool has_v = it->local_copy && it->vault[0];
 		bool has_s = e->store && e->store->ops->hash && it->key[0] && it->storage_loc[0];
 
-		if (e->cancel && atomic_load(e->cancel))
+		if (cancelled(e))
 			break;
 		if (!has_v && !has_s)
 			continue;
 		st.items++;
-		if (has_v && (r = check(e, it, "vault", &st, &vr)) < 0)
+		if (has_v && (r = check(&x, it, "vault", &vr)) < 0)
 			break;
-		pace(e, st.bytes, &t0);
-		if (has_s && (r = check(e, it, "storage", &st, &sr)) < 0)
+		if (has_s && (r = check(&x, it, "storage", &sr)) < 0)
 			break;
-		pace(e, st.bytes, &t0);
 		if (has_v && has_s && vr == FIX_FAILED && sr == FIX_OK && e->store->ops->fetch)
-			r = repair(e, it, "vault", NULL, &st);
+			r = repair(&x, it, "vault", NULL);
 		else if (has_v && has_s && sr == FIX_FAILED && vr == FIX_OK && e->store->ops->replace)
-			r = repair(e, it, "storage", NULL, &st);
+			r = repair(&x, it, "storage", NULL);
 		else if (!has_v && sr == FIX_FAILED && it->version[0] && strcmp(it->version, "null") &&
 			 e->store->ops->fetch && e->store->ops->replace)
 			/* no vault copy: the version storage_verified checked,
 			 * if it still holds the recorded bytes (versioned bucket) */
-			r = repair(e, it, "storage", it->version, &st);
+			r = repair(&x, it, "storage", it->version);
 		else if (vr == FIX_FAILED || sr == FIX_FAILED) {
 			st.unrepaired++;
 			alert(e, it->id, "no verified second copy to repair from: keep the"
@@ -464,8 +607,10 @@ int fixity_run(const struct fixity_env *e, struct fixity_stats *out)
 	}
 	free(v);
 	log_info("fixity: audit of %" PRIu32 " item(s): %" PRIu32 " copies, %" PRIu32 " ok, %" PRIu32
-		 " damaged, %" PRIu32 " unreadable, %" PRIu32 " repaired, %" PRIu64 " bytes read",
-		 st.items, st.copies, st.ok, st.failed, st.errors, st.repaired, st.bytes);
+		 " damaged, %" PRIu32 " unreadable, %" PRIu32 " repaired, %" PRIu64 " bytes read;"
+		 " paused %" PRIu32 " time(s) for ingest, %.1f s, %" PRIu64 " bytes read during ingest",
+		 st.items, st.copies, st.ok, st.failed, st.errors, st.repaired, st.bytes, st.pauses,
+		 (double)st.paused_ms / 1000.0, st.busy_bytes);
 	if (out)
 		*out = st;
 	return r;

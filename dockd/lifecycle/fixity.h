@@ -11,6 +11,10 @@
  *   - the storage copy, when a target is configured and the item was
  *     uploaded: the target's current bytes under the uploaded event's
  *     object_key (file:// read, s3:// GET of the current version).
+ * A vault copy missing because it was purged (or destroyed) after the
+ * items were chosen - the ledger no longer says local_copy, the purge
+ * records local_purged before it unlinks - is skipped: no event, no alert,
+ * no repair (which would bring the purged file back).
  * Each copy is read whole and hashed (SHA-256) and compared with the
  * ciphertext hash storage_verified recorded (details ct_sha256) and the
  * ciphertext size ingested recorded (details ct_size). Each result is a
@@ -27,9 +31,21 @@
  * the recorded hash. Without a good second copy nothing is rewritten: the
  * alert says so.
  *
- * Rate: the run sleeps as needed so that the bytes read stay under
- * bytes_per_s averaged over the run (0 = unlimited). cancel (may be NULL)
- * stops it between copies.
+ * Rate: after each read of at most 1 MiB the run sleeps as needed so
+ * that it reads at most bytes_per_s (0 = unlimited); time spent paused
+ * earns no credit (no burst after a pause). cancel (may be NULL) stops it
+ * between reads.
+ *
+ * Yielding to ingest (docs/retention.md, "Lifecycle jobs yield to
+ * ingest"): busy (may be NULL: never busy) says a camera is being
+ * ingested. Before each read of at most 1 MiB (a storage copy: before
+ * its whole read), before each ledger event (checked again under the
+ * ledger lock, so no fixity event falls between the events of a pull)
+ * and before choosing its items, the run waits while busy(busy_arg) is
+ * true, for at most max_pause_s in all over the run. Once that budget
+ * is spent the run no longer waits: while busy it reads at
+ * busy_bytes_per_s (or bytes_per_s if lower), otherwise at bytes_per_s,
+ * so an audit always ends. max_pause_s = 0: never waits.
  *
  * Results: 0 or -errno (ledger failures; a damaged copy is not an error
  * of the run). st (may be NULL) receives the counts.
@@ -58,6 +74,10 @@ struct fixity_env {
 	uint32_t items;
 	uint64_t bytes_per_s;
 	const atomic_bool *cancel;
+	bool (*busy)(void *arg);	/* ingest running now (may be NULL) */
+	void *busy_arg;
+	uint32_t max_pause_s;
+	uint64_t busy_bytes_per_s;
 	/* alert (may be NULL): target = evidence id */
 	void (*alert)(void *arg, const char *target, const char *msg);
 	void *alert_arg;
@@ -66,6 +86,9 @@ struct fixity_env {
 struct fixity_stats {
 	uint32_t items, copies, ok, failed, errors, repaired, unrepaired;
 	uint64_t bytes;
+	uint32_t pauses;	/* times the run began waiting for ingest */
+	uint64_t paused_ms;	/* time spent waiting */
+	uint64_t busy_bytes;	/* bytes read while ingest ran (budget spent) */
 };
 
 int fixity_run(const struct fixity_env *e, struct fixity_stats *st);

@@ -1,7 +1,9 @@
 /* fixity_worker.c - dockd's scheduled fixity audit (fixity.h): one thread
  * that runs fixity_run() every [fixity] interval_s with the configuration
  * in force (reloads apply from the next run), the daemon's ledger handle
- * and storage target, and dockd_alert() for damaged copies. */
+ * and storage target, and dockd_alert() for damaged copies. The thread
+ * runs below ingest (lcprio.h) and its runs pause while a camera is
+ * pulled (ingact.h; [fixity] max_pause_s, busy_bytes_per_s). */
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -10,6 +12,8 @@
 
 #include "daemon.h"
 #include "fixity.h"
+#include "ingact.h"
+#include "lcprio.h"
 #include "ledgerw.h"
 #include "log.h"
 
@@ -23,6 +27,11 @@ struct fixity_worker {
 
 static void w_lock(void *arg) { ledgerw_lock(arg); }
 static void w_unlock(void *arg) { ledgerw_unlock(arg); }
+
+static bool w_busy(void *arg)
+{
+	return ingact_busy(arg);
+}
 
 static void w_alert(void *arg, const char *target, const char *msg)
 {
@@ -50,6 +59,7 @@ static void *run(void *arg)
 	struct fixity_worker *fw = arg;
 	struct dockd *d = fw->d;
 
+	lcprio_background("fixity");
 	for (;;) {
 		struct dock_snap *s = dockd_snap_get(d);
 		uint32_t every = s->cfg.fixity_interval_s;
@@ -67,6 +77,8 @@ static void *run(void *arg)
 				.store = d->store, .state_dir = s->cfg.state_dir,
 				.items = s->cfg.fixity_items, .bytes_per_s = s->cfg.fixity_bytes_per_s,
 				.cancel = &d->stop, .alert = w_alert, .alert_arg = d,
+				.busy = w_busy, .busy_arg = d, .max_pause_s = s->cfg.fixity_max_pause_s,
+				.busy_bytes_per_s = s->cfg.fixity_busy_bytes_per_s,
 			};
 			r = fixity_run(&e, NULL);
 			if (r < 0)

@@ -16,6 +16,7 @@
 #include <sqlite3.h>
 
 #include "edsig.h"
+#include "ingact.h"
 #include "ingest.h"
 #include "log.h"
 #include "purge.h"
@@ -371,8 +372,8 @@ bool purge_vault_below(const struct dock_config *cfg, const struct dock_free_mar
 	return fr + extra_freed < dock_config_mark_bytes(m, tot);
 }
 
-int purge_run(struct dockd *d, const struct dock_snap *snap, bool dry_run, FILE *list,
-	      struct purge_stats *st)
+static int pass(struct dockd *d, const struct dock_snap *snap, bool dry_run, FILE *list,
+		struct purge_stats *st, bool yield)
 {
 	const struct dock_config *cfg = &snap->cfg;
 	struct cand *cs = calloc(BATCH, sizeof(*cs));
@@ -400,6 +401,11 @@ int purge_run(struct dockd *d, const struct dock_snap *snap, bool dry_run, FILE 
 			if (!aged && !low) {
 				st->young++;
 				continue;
+			}
+			if (yield && !low && ingact_busy(d)) {
+				/* keep window only: no hurry, ingest first */
+				st->deferred = 1;
+				goto out;
 			}
 			if (c->held && cfg->keep_held_local) {
 				st->held++;
@@ -437,4 +443,16 @@ out:
 		low_logged = false;
 	}
 	return r;
+}
+
+int purge_run(struct dockd *d, const struct dock_snap *snap, bool dry_run, FILE *list,
+	      struct purge_stats *st)
+{
+	return pass(d, snap, dry_run, list, st, false);
+}
+
+int purge_run_yielding(struct dockd *d, const struct dock_snap *snap, bool yield,
+		       struct purge_stats *st)
+{
+	return pass(d, snap, false, NULL, st, yield);
 }

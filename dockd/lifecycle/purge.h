@@ -29,6 +29,16 @@
  * The worker thread runs a pass at start, every [vault] purge_interval_s,
  * whenever the vault falls under low_free (checked every 2 s), and on
  * purge_kick(). Functions return 0 or -errno.
+ *
+ * Yielding to ingest (docs/retention.md, "Lifecycle jobs yield to
+ * ingest"): the worker thread runs below ingest (lcprio.h: nice, I/O
+ * class idle). A keep-window pass does not start while a camera is
+ * pulled (ingact.h), and one under way stops before its next copy when
+ * a pull begins (purge_stats.deferred); the worker tries again every 2 s
+ * and runs it once ingest is quiet, or after [vault] purge_max_defer_s
+ * of waiting in any case (0 = never waits). Space comes first: a pass
+ * for a vault under low_free, or one purge_kick() asked for (a pull
+ * short of space), never waits and runs with best-effort I/O.
  */
 #ifndef DOCKD_PURGE_H
 #define DOCKD_PURGE_H
@@ -44,6 +54,7 @@ struct purge_worker;
 struct purge_stats {
 	unsigned purged, held, young, damaged, missing;
 	uint64_t bytes;
+	unsigned deferred;	/* 1: stopped for ingest, copies left for later */
 };
 
 /* purge_reconcile(), then the worker thread. d->w and d->snap must exist. */
@@ -57,6 +68,10 @@ void purge_stop(struct purge_worker *pw);
  * line per copy that would be purged to list (may be NULL). */
 int purge_run(struct dockd *d, const struct dock_snap *snap, bool dry_run, FILE *list,
 	      struct purge_stats *st);
+/* The same, not dry; yield: a copy due by its keep window only is left
+ * (st->deferred = 1, the pass ends) while ingact_busy(d). */
+int purge_run_yielding(struct dockd *d, const struct dock_snap *snap, bool yield,
+		       struct purge_stats *st);
 
 /* Start-up: finish purges whose event is durable but whose file remains;
  * alert vault copies missing without a local_purged event. */

@@ -13,7 +13,9 @@
 #include <jansson.h>
 #include <sqlite3.h>
 
+#include "ingact.h"
 #include "ingest.h"
+#include "lcprio.h"
 #include "log.h"
 #include "purge.h"
 #include "purge_int.h"
@@ -147,7 +149,9 @@ static void *purge_thread(void *arg)
 	struct purge_worker *pw = arg;
 	struct dockd *d = pw->d;
 	int64_t next = 0; /* a pass at start */
+	int64_t deferred = 0; /* since when a due keep-window pass waits for ingest */
 
+	lcprio_background("purge");
 	for (;;) {
 		struct dock_snap *snap = dockd_snap_get(d);
 		bool kicked, low;
@@ -160,8 +164,38 @@ static void *purge_thread(void *arg)
 		pthread_mutex_unlock(&pw->mu);
 		low = purge_vault_below(&snap->cfg, &snap->cfg.purge_low, 0);
 		if (kicked || low || mono_ms() >= next) {
-			(void)purge_run(d, snap, false, NULL, &st);
-			next = mono_ms() + (int64_t)snap->cfg.purge_interval_s * 1000;
+			/* space first: a kick (a pull short of space) or low_free
+			 * never waits for ingest, nor queues behind it on the disk */
+			int64_t max = (int64_t)snap->cfg.purge_max_defer_s * 1000;
+			bool urgent = kicked || low;
+			bool yield = !urgent && max > 0 && !(deferred && mono_ms() - deferred >= max);
+
+			if (!urgent && !yield && deferred)
+				log_warning("purge: keep-window pass waited %u s for ingest"
+					    " (purge_max_defer_s): runs now", snap->cfg.purge_max_defer_s);
+			if (urgent)
+				lcprio_io(false);
+			if (yield && ingact_busy(d)) {	/* not even the candidates query */
+				memset(&st, 0, sizeof(st));
+				st.deferred = 1;
+			} else {
+				(void)purge_run_yielding(d, snap, yield, &st);
+			}
+			if (urgent)
+				lcprio_io(true);
+			if (st.deferred && !urgent) {
+				if (!deferred) {
+					deferred = mono_ms();
+					log_info("purge: keep-window pass deferred: a camera is being"
+						 " ingested");
+				}
+			} else {
+				if (deferred && !st.deferred)
+					log_info("purge: deferred keep-window pass done (%u cop%s)",
+						 st.purged, st.purged == 1 ? "y" : "ies");
+				deferred = st.deferred ? deferred : 0;
+				next = mono_ms() + (int64_t)snap->cfg.purge_interval_s * 1000;
+			}
 			if (st.purged)
 				dockd_touch(d);
 		}

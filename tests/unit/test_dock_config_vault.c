@@ -33,6 +33,10 @@ static void test_defaults(void **state)
 	assert_true(c.keep_held_local);
 	assert_int_equal(c.purge_interval_s, 600);
 	assert_int_equal(c.state_min_free_mb, 256);
+	/* the lifecycle jobs' bounds on waiting for ingest */
+	assert_int_equal(c.purge_max_defer_s, 3600);
+	assert_int_equal(c.fixity_max_pause_s, 3600);
+	assert_true(c.fixity_busy_bytes_per_s == 4ull << 20);
 	/* 10% of 1000 MiB */
 	assert_true(dock_config_mark_bytes(&c.purge_low, 1000ull << 20) == 100ull << 20);
 }
@@ -43,7 +47,8 @@ static void test_keys(void **state)
 	char err[256];
 	const char *t = BASE "[vault]\nkeep = 7d\nkeep.Homicide = indefinite\nkeep.dui = 2m\n"
 			     "low_free = 512\nhigh_free = 2048\nkeep_held_local = false\n"
-			     "purge_interval_s = 60\nstate_min_free_mb = 0\n";
+			     "purge_interval_s = 60\nstate_min_free_mb = 0\npurge_max_defer_s = 0\n"
+			     "[fixity]\nmax_pause_s = 5\nbusy_bytes_per_s = 2 MiB\n";
 
 	(void)state;
 	assert_int_equal(load(t, &c, err), 0);
@@ -58,6 +63,9 @@ static void test_keys(void **state)
 	assert_false(c.keep_held_local);
 	assert_int_equal(c.purge_interval_s, 60);
 	assert_int_equal(c.state_min_free_mb, 0);
+	assert_int_equal(c.purge_max_defer_s, 0);
+	assert_int_equal(c.fixity_max_pause_s, 5);
+	assert_true(c.fixity_busy_bytes_per_s == 2ull << 20);
 }
 
 static void test_errors(void **state)
@@ -75,6 +83,10 @@ static void test_errors(void **state)
 		{ "[vault]\npurge_interval_s = 0\n", "[vault] purge_interval_s" },
 		{ "[vault]\nkeep_held_local = maybe\n", "[vault] keep_held_local: must be true or false" },
 		{ "[vault]\npurge = yes\n", "[vault] purge: unknown key" },
+		{ "[vault]\npurge_max_defer_s = 604801\n", "[vault] purge_max_defer_s" },
+		{ "[fixity]\nmax_pause_s = -1\n", "[fixity] max_pause_s" },
+		{ "[fixity]\nbusy_bytes_per_s = 0\n", "[fixity] busy_bytes_per_s" },
+		{ "[fixity]\nbusy_bytes_per_s = 1000\n", "[fixity] busy_bytes_per_s" },
 	};
 
 	(void)state;
