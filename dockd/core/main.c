@@ -15,6 +15,7 @@
 #include "daemon.h"
 #include "linkc.h"
 #include "linkw.h"
+#include "qworker.h"
 #include "volc.h"
 #include "volw.h"
 #include "version.h"
@@ -87,6 +88,9 @@ int main(int argc, char **argv)
 	 * hand; it reads no configuration and locks itself down at once. */
 	if (argc == 4 && !strcmp(argv[1], "--link-worker"))
 		return linkw_main(argv[2], argv[3]);
+	/* The query-service process (qworker.h), likewise exec'd by dockd. */
+	if (argc == 7 && !strcmp(argv[1], "--query-service"))
+		return qworker_main(argc, argv);
 	/* The volume reader worker (volw.h): likewise exec'd by dockd only. */
 	if (argc == 2 && !strcmp(argv[1], "--volume-worker"))
 		return volw_main();
