@@ -93,6 +93,20 @@ int cust_ledger_append_batch(struct cust_ledger *l, struct cust_event *evs,
 			     size_t n);
 int cust_ledger_append(struct cust_ledger *l, struct cust_event *ev);
 
+/* Forward appends: from now on append()/append_batch() through l validate
+ * the events and hand them to fn(ctx, evs, n) instead of writing (the
+ * query service in its own process holds the ledger read-only; its
+ * custodian writes, docs/architecture.md). fn returns 0 once the events
+ * are durably appended, with evs[i].seq set, or a negative errno (the
+ * seqs are then reset to 0). Works on a read-only handle; begin/commit
+ * (callers with tables of their own, users.h) still need a writable one.
+ * fn NULL: normal appends again. */
+void cust_ledger_set_forward(struct cust_ledger *l,
+			     int (*fn)(void *ctx, struct cust_event *evs, size_t n),
+			     void *ctx);
+/* 1 if appends through l are forwarded. */
+int cust_ledger_forwarded(const struct cust_ledger *l);
+
 /* Number of events (== Merkle tree size). */
 int cust_ledger_size(struct cust_ledger *l, uint64_t *n);
 /* Event by seq (1-based). -ENOENT if absent. */

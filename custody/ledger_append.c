@@ -173,7 +173,7 @@ int cust_ledger_append_batch(struct cust_ledger *l, struct cust_event *evs,
 
 	if (!l || (!evs && n))
 		return -EINVAL;
-	if (l->rdonly) {
+	if (l->rdonly && !l->fwd) {
 		cust_ledger_seterr(l, "%s: opened read-only", l->path);
 		return -EROFS;
 	}
@@ -187,6 +187,15 @@ int cust_ledger_append_batch(struct cust_ledger *l, struct cust_event *evs,
 			cust_ledger_seterr(l, "event %zu of batch: %s", i, why);
 			return r;
 		}
+	}
+	if (l->fwd) {
+		r = l->fwd(l->fwd_ctx, evs, n);
+		if (r) {
+			cust_ledger_seterr(l, "forwarded append: %s", strerror(-r));
+			for (i = 0; i < n; i++)
+				evs[i].seq = 0;
+		}
+		return r;
 	}
 	own = sqlite3_get_autocommit(l->db);
 	r = cust_ledger_exec(l, own ? "BEGIN IMMEDIATE" : "SAVEPOINT cust_append");
@@ -208,6 +217,21 @@ int cust_ledger_append_batch(struct cust_ledger *l, struct cust_event *evs,
 			evs[i].seq = 0;
 	}
 	return r;
+}
+
+void cust_ledger_set_forward(struct cust_ledger *l,
+			     int (*fn)(void *ctx, struct cust_event *evs, size_t n),
+			     void *ctx)
+{
+	if (!l)
+		return;
+	l->fwd = fn;
+	l->fwd_ctx = fn ? ctx : NULL;
+}
+
+int cust_ledger_forwarded(const struct cust_ledger *l)
+{
+	return l && l->fwd;
 }
 
 int cust_ledger_append(struct cust_ledger *l, struct cust_event *ev)

@@ -32,6 +32,9 @@ struct cust_ledger {
 	int immutable;			/* opened with ?immutable=1 (read-only media) */
 	sqlite3_stmt *st[LST_COUNT];
 	char err[512];
+	/* cust_ledger_set_forward(): appends go to fwd, not the file */
+	int (*fwd)(void *ctx, struct cust_event *evs, size_t n);
+	void *fwd_ctx;
 };
 
 /* The first n leaf hashes of the ledger held in memory, for building many

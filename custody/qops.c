@@ -538,7 +538,7 @@ json_t *qop_user_admin(struct qop *q)
 	enum custody_role role = CUSTODY_ROLE_NONE;
 	enum cust_action ea = CUST_A_PERMISSION_CHANGED;
 	uint64_t seq = 0;
-	char msg[160];
+	char msg[256];
 	int rc;
 
 	if (action && strcmp(action, "add") == 0)
@@ -562,7 +562,9 @@ json_t *qop_user_admin(struct qop *q)
 	if (rc) {
 		snprintf(msg, sizeof(msg), "user %s failed: %s", action,
 			 rc == -EEXIST ? "user exists" : rc == -ENOENT ?
-			 "no such user" : strerror(-rc));
+			 "no such user" : rc == -EROFS ? "this service holds the "
+			 "ledger read-only (dockd's query process): run `custody "
+			 "user` on the dock as the service account" : strerror(-rc));
 		return admin_fail(q, ea, msg);
 	}
 	return json_pack("{s:b, s:s, s:s, s:I, s:{s:s, s:s, s:s?, s:s}}",

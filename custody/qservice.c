@@ -5,6 +5,7 @@
 #include "qrequest.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -53,6 +54,7 @@ struct qservice {
 	char console_account[65];	/* copied from the config */
 	dev_t sock_dev;
 	ino_t sock_ino;
+	int inherited;			/* cfg->listen_fd: never unlinked */
 };
 
 static long now_ms(void)
@@ -432,13 +434,16 @@ int qservice_run(struct qservice *svc, volatile int *stop)
 
 /* Bind the listening socket at path, replacing a stale socket file but
  * never any other kind of file. */
-static int make_listener(struct qservice *svc, const struct qservice_config *cfg)
+int qservice_listen(const struct qservice_config *cfg, struct qservice_listener *out)
 {
 	struct sockaddr_un sa;
 	struct stat st;
-	size_t plen = strlen(cfg->socket_path);
+	size_t plen;
 	int fd, rc;
 
+	if (!cfg || !cfg->socket_path || !out)
+		return -EINVAL;
+	plen = strlen(cfg->socket_path);
 	if (plen == 0 || plen >= sizeof(sa.sun_path))
 		return -ENAMETOOLONG;
 	if (lstat(cfg->socket_path, &st) == 0) {
@@ -464,9 +469,9 @@ static int make_listener(struct qservice *svc, const struct qservice_config *cfg
 		goto fail_unlink;
 	if (lstat(cfg->socket_path, &st) < 0 || listen(fd, 64) < 0)
 		goto fail_unlink;
-	svc->sock_dev = st.st_dev;
-	svc->sock_ino = st.st_ino;
-	svc->lfd = fd;
+	out->fd = fd;
+	out->dev = st.st_dev;
+	out->ino = st.st_ino;
 	return 0;
 fail_unlink:
 	rc = -errno;
@@ -479,6 +484,42 @@ fail:
 	return rc;
 }
 
+void qservice_unlisten(struct qservice_listener *l, const char *path)
+{
+	struct stat st;
+
+	if (!l || l->fd < 0)
+		return;
+	/* Remove the socket only if it is still ours. */
+	if (path && lstat(path, &st) == 0 && st.st_dev == l->dev &&
+	    st.st_ino == l->ino)
+		unlink(path);
+	close(l->fd);
+	l->fd = -1;
+}
+
+static int make_listener(struct qservice *svc, const struct qservice_config *cfg)
+{
+	struct qservice_listener l;
+	int rc, fl;
+
+	if (cfg->listen_fd > 0) {	/* inherited: the host owns the file */
+		fl = fcntl(cfg->listen_fd, F_GETFL);
+		if (fl < 0 || fcntl(cfg->listen_fd, F_SETFL, fl | O_NONBLOCK) < 0)
+			return -errno;
+		svc->lfd = cfg->listen_fd;
+		svc->inherited = 1;
+		return 0;
+	}
+	rc = qservice_listen(cfg, &l);
+	if (rc)
+		return rc;
+	svc->lfd = l.fd;
+	svc->sock_dev = l.dev;
+	svc->sock_ino = l.ino;
+	return 0;
+}
+
 int qservice_open(const struct qservice_config *cfg,
 		  struct cust_ledger *ledger, struct qservice **out)
 {
@@ -487,7 +528,7 @@ int qservice_open(const struct qservice_config *cfg,
 
 	if (!cfg || !cfg->socket_path || !ledger || !out)
 		return -EINVAL;
-	if (cust_ledger_readonly(ledger))
+	if (cust_ledger_readonly(ledger) && !cust_ledger_forwarded(ledger))
 		return -EROFS;
 	if (alert_config_check(&cfg->alert) < 0 ||
 	    (cfg->alert.command &&
@@ -552,7 +593,7 @@ void qservice_close(struct qservice *svc)
 		conn_close(svc, &svc->conns[i]);
 	if (svc->lfd >= 0) {
 		/* Remove the socket only if it is still ours. */
-		if (svc->path && lstat(svc->path, &st) == 0 &&
+		if (!svc->inherited && svc->path && lstat(svc->path, &st) == 0 &&
 		    st.st_dev == svc->sock_dev && st.st_ino == svc->sock_ino)
 			unlink(svc->path);
 		close(svc->lfd);

@@ -78,14 +78,42 @@ struct qservice_config {
 					 * NULL: none; copied */
 	const struct cust_retention *retention;	/* [retention]; copied;
 					 * NULL: defaults (retention.h) */
+	int listen_fd;			/* > 0: serve this listening socket
+					 * (made by qservice_listen() in the
+					 * host, inherited); the socket_* fields
+					 * are then ignored and the file is
+					 * never removed here. 0: create it */
 };
+
+/* The listening socket, made apart from the service when the service
+ * runs in a process of its own (dockd keeps the socket file, its mode
+ * and group; the query process inherits the descriptor, listen_fd). */
+struct qservice_listener {
+	int fd;
+	dev_t dev;	/* the socket file, to remove only our own */
+	ino_t ino;
+};
+
+/* Create the socket file of cfg (socket_path, socket_mode, socket_gid;
+ * an existing socket file there is replaced, any other file: -EEXIST)
+ * and listen; fd is non-blocking and close-on-exec. */
+int qservice_listen(const struct qservice_config *cfg, struct qservice_listener *out);
+/* Remove the socket file if it is still the one made by
+ * qservice_listen(), close the descriptor (fd -1 afterwards). */
+void qservice_unlisten(struct qservice_listener *l, const char *path);
 
 struct qservice;
 struct cust_retention;
 
 /* Create the socket (an existing socket file at the path is replaced;
  * any other file there is an error -EEXIST), chmod/chown it, listen.
- * ledger must be writable (every query appends an event): -EROFS. */
+ * ledger must be writable (every query appends an event): -EROFS,
+ * unless its appends are forwarded (cust_ledger_set_forward(), ledger.h):
+ * the query service in its own process (dockd/query/) reads a read-only
+ * handle and every event it records - the same struct it would append -
+ * goes to the custodian, which appends it and answers with the seq; a
+ * request is answered only after that reply (recorded before the
+ * answer holds across the split). */
 int qservice_open(const struct qservice_config *cfg,
 		  struct cust_ledger *ledger, struct qservice **out);
 

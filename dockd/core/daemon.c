@@ -33,6 +33,7 @@
 #include "log.h"
 #include "purge.h"
 #include "qconfig.h"
+#include "qproc.h"
 #include "qservice.h"
 #include "destroy.h"
 #include "holdsync.h"
@@ -259,31 +260,10 @@ struct loop {
 	char sock_path[DOCK_CONFIG_PATH_MAX];
 	struct hotplug *hp;
 	struct mscwatch *mw; /* [dock] usb_storage: mass-storage cameras */
-	struct qservice *qs;
+	struct qproc *qp;	/* the query service, a process (qproc.h) */
 	struct qconfig qc;
 	unsigned ticks;
 };
-
-static void qs_lock(void *ctx)
-{
-	ledgerw_lock(ctx);
-}
-
-static void qs_unlock(void *ctx)
-{
-	ledgerw_unlock(ctx);
-}
-
-/* Each query's audit event is in a signed checkpoint before the answer. */
-static void qs_publish(void *ctx)
-{
-	(void)ledgerw_checkpoint(ctx);
-}
-
-static json_t *qs_status(void *ctx)
-{
-	return status_json(((struct dockd *)ctx)->status);
-}
 
 static int open_query(struct loop *lp, const struct dock_config *c)
 {
@@ -302,7 +282,7 @@ static int open_query(struct loop *lp, const struct dock_config *c)
 	}
 	r = qconfig_service(&lp->qc, c->agency_id, &qsc);
 	if (r == 0)
-		r = qservice_open(&qsc, ledgerw_ledger(lp->d->w), &lp->qs);
+		r = qproc_start(lp->d, &qsc, c->agency_id, &lp->qp);
 	if (r < 0) {
 		char why[1600];
 
@@ -311,9 +291,6 @@ static int open_query(struct loop *lp, const struct dock_config *c)
 		log_error("%s", why);
 		return r;
 	}
-	qservice_set_lock(lp->qs, qs_lock, qs_unlock, lp->d->w);
-	qservice_set_status_fn(lp->qs, qs_status, lp->d);
-	qservice_set_publish(lp->qs, qs_publish, lp->d->w);
 	return 0;
 }
 
@@ -364,8 +341,8 @@ static void close_loop(struct loop *lp)
 	lp->hp = NULL;
 	mscwatch_stop(lp->mw);
 	lp->mw = NULL;
-	qservice_close(lp->qs);
-	lp->qs = NULL;
+	qproc_stop(lp->qp);
+	lp->qp = NULL;
 	if (lp->sfd >= 0)
 		close(lp->sfd);
 	if (lp->tfd >= 0)
@@ -405,17 +382,7 @@ static void reload(struct loop *lp)
 	dockd_snap_put(d, old);
 	log_set_level(ns->cfg.log_level);
 	storage_reload(d->storage); /* windows, priorities; retry failed uploads now */
-	if (lp->qs) {
-		struct qconfig qc;
-		char err[300] = "";
-
-		if (qconfig_load(d->config_path, &qc, err, sizeof(err)) == 0) {
-			struct alert_config ac = { .command = qc.alert_command,
-						   .timeout_ms = qc.alert_timeout_ms };
-			(void)qservice_set_alert(lp->qs, &ac);
-			qservice_set_retention(lp->qs, &qc.retention);
-		}
-	}
+	qproc_reload(lp->qp);	/* it re-reads [alert] and [retention] */
 	(void)record_config(d, true);
 	log_info("configuration reloaded (applies to new pulls)");
 }
@@ -478,6 +445,7 @@ static void tick(struct loop *lp)
 	struct dockd *d = lp->d;
 
 	(void)!read(lp->tfd, &exp, sizeof(exp));
+	qproc_tick(lp->qp);	/* restart a stopped query service */
 	if (++lp->ticks % 5 == 0) {
 		(void)ledgerw_tick(d->w);
 		holdsync_tick(d);	/* S3 legal holds follow the ledger */
@@ -520,7 +488,7 @@ static int main_loop(struct loop *lp)
 			{ .fd = lp->sfd, .events = POLLIN }, { .fd = lp->tfd, .events = POLLIN },
 			{ .fd = lp->lfd, .events = POLLIN },
 			{ .fd = lp->hp ? hotplug_fd(lp->hp) : -1, .events = POLLIN },
-			{ .fd = lp->qs ? qservice_fd(lp->qs) : -1, .events = POLLIN },
+			{ .fd = qproc_fd(lp->qp), .events = POLLIN },
 		};
 
 		if (poll(p, 5, -1) < 0) {
@@ -535,8 +503,8 @@ static int main_loop(struct loop *lp)
 			accept_cameras(lp);
 		if (p[3].revents & POLLIN)
 			hotplug_events(lp);
-		if (p[4].revents & POLLIN)
-			(void)qservice_handle(lp->qs);
+		if (p[4].revents)
+			qproc_handle(lp->qp);
 		if (p[1].revents & POLLIN) {
 			struct dock_snap *s = dockd_snap_get(d);
 			uint32_t grace = s->cfg.idle_grace_ms;
@@ -564,9 +532,10 @@ static void shutdown_all(struct loop *lp)
 		transport_sock_listen_close(lp->lfd, lp->sock_path);
 	lp->lfd = -1;
 	while (atomic_load(&d->busy)) {
-		if (lp->qs)
-			(void)qservice_handle(lp->qs);
-		poll(NULL, 0, 20);
+		struct pollfd p = { .fd = qproc_fd(lp->qp), .events = POLLIN };
+
+		if (poll(&p, 1, 20) > 0)
+			qproc_handle(lp->qp);
 	}
 	fixity_stop(d->fixity);
 	d->fixity = NULL;

@@ -2,7 +2,7 @@
  * the main poll loop (docs/dockd.md, "Threads and limits").
  *
  * Main thread: signalfd (TERM, INT, HUP), the camera socket, the hotplug
- * monitor, the embedded custody query service, a timerfd (checkpoints,
+ * monitor, the channel to the query-service process (qproc.h), a timerfd (checkpoints,
  * idle detection). One thread per docked camera (camera.h), one storage
  * worker (storage.h).
  *

@@ -14,6 +14,7 @@
 #include "admin.h"
 #include "daemon.h"
 #include "linkc.h"
+#include "qworker.h"
 #include "volc.h"
 #include "volw.h"
 #include "version.h"
@@ -90,6 +91,9 @@ int main(int argc, char **argv)
 
 	/* The camera-link worker is a program of its own, dockd-linkw
 	 * (linkw.h). The volume reader worker (volw.h): exec'd by dockd only. */
+	/* The query-service process (qworker.h), likewise exec'd by dockd. */
+	if (argc == 7 && !strcmp(argv[1], "--query-service"))
+		return qworker_main(argc, argv);
 	if (argc == 2 && !strcmp(argv[1], "--volume-worker"))
 		return volw_main();
 	if (argc == 4 && !strcmp(argv[1], "--volume-mount"))

@@ -1,0 +1,81 @@
+/* qmsg.h - the channel between the query-service process and the
+ * custodian (dockd), docs/architecture.md "The query-service process".
+ *
+ * One stream socketpair; strictly request/reply, the query process asks,
+ * dockd answers, one message at a time. Every message is a fixed header
+ *     u8 'Q'  u8 version (QMSG_VERSION)  u16 type  u32 body length
+ * (big-endian) and a body of exactly that length, at most the type's cap:
+ *
+ *   query -> dockd
+ *     QM_APPEND   u16 n (1..QMSG_MAX_EVENTS), then n times
+ *                 u32 len + the event's canonical encoding (event.h;
+ *                 seq 0). dockd appends them as one batch if every action
+ *                 is one the query service writes (qmsg_action_allowed).
+ *     QM_STATUS   empty: the dock's status object.
+ *     QM_PUBLISH  empty: sign and publish a checkpoint now.
+ *   dockd -> query
+ *     QM_APPENDED u16 n + n times u64 seq (the same n as asked).
+ *     QM_FAILED   u32 errno (positive): nothing of the batch was written.
+ *     QM_STATUS_REPLY  a JSON object (UTF-8 text, not NUL-terminated);
+ *                 empty body: status unavailable.
+ *     QM_PUBLISHED  empty: the checkpoint was attempted (its failure is
+ *                 dockd's to log; the events are durable either way).
+ *
+ * Parsers take untrusted bytes (each side trusts the other no more than
+ * it must): every length is checked, no trailing bytes, events are
+ * decoded strictly (cust_event_decode). Fuzzed: tests/fuzz/fuzz_qmsg.c.
+ * Returns 0 or -errno: -EPROTO malformed, -E2BIG over a cap.
+ */
+#ifndef DOCKD_QMSG_H
+#define DOCKD_QMSG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "event.h"
+
+#define QMSG_VERSION 1
+#define QMSG_HDR 8
+#define QMSG_MAX_EVENTS 16		/* events per QM_APPEND */
+#define QMSG_STATUS_MAX (1u << 20)	/* status reply bytes */
+#define QMSG_APPEND_MAX (2 + QMSG_MAX_EVENTS * (4 + CUST_CANON_MAX))
+#define QMSG_BODY_MAX QMSG_STATUS_MAX	/* the largest body of any type */
+
+enum qmsg_type {
+	QM_APPEND = 1,
+	QM_STATUS = 2,
+	QM_PUBLISH = 3,
+	QM_APPENDED = 0x81,
+	QM_FAILED = 0x82,
+	QM_STATUS_REPLY = 0x83,
+	QM_PUBLISHED = 0x84,
+};
+
+/* Check a header: magic, version, known type, length within its cap. */
+int qmsg_header(const uint8_t hdr[QMSG_HDR], uint16_t *type, uint32_t *len);
+void qmsg_put_header(uint8_t hdr[QMSG_HDR], uint16_t type, uint32_t len);
+
+/* QM_APPEND body <-> events. encode validates each event (-EINVAL). */
+int qmsg_encode_append(const struct cust_event *evs, size_t n, uint8_t *buf,
+		       size_t cap, size_t *len);
+int qmsg_decode_append(const uint8_t *p, size_t len, struct cust_event *evs,
+		       size_t cap, size_t *n);
+
+/* QM_APPENDED body: buf holds 2 + 8 * QMSG_MAX_EVENTS. decode demands
+ * exactly n seqs, each > 0. */
+int qmsg_encode_appended(const uint64_t *seqs, size_t n, uint8_t *buf, size_t cap,
+			 size_t *len);
+int qmsg_decode_appended(const uint8_t *p, size_t len, uint64_t *seqs, size_t n);
+
+/* 1 if the query service may have dockd append an event with action a
+ * and outcome o (its audit events and the clerks' edits it serves; the
+ * list and why: docs/architecture.md). */
+int qmsg_action_allowed(int a, int o);
+
+/* Blocking framed I/O on a stream socket (EINTR retried). recv: body in
+ * buf (cap >= QMSG_BODY_MAX); -ECONNRESET when the peer closed,
+ * -ETIMEDOUT on SO_RCVTIMEO. */
+int qmsg_send(int fd, uint16_t type, const void *body, uint32_t len);
+int qmsg_recv(int fd, uint8_t *buf, size_t cap, uint16_t *type, uint32_t *len);
+
+#endif

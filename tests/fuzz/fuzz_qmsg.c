@@ -1,0 +1,76 @@
+/* fuzz_qmsg.c - libFuzzer target for both receiving sides of the
+ * query-service channel (dockd/query/qmsg.h): dockd reads the query
+ * process's messages (qmsg_header, qmsg_decode_append, then the action
+ * check) and the query process reads dockd's (qmsg_decode_appended).
+ *
+ * The input is a stream of messages: an 8-byte header, then exactly
+ * `length` body bytes, until one fails or the bytes run out. A QM_APPEND
+ * body that decodes must encode again to the same bytes (canonical), and
+ * every decoded event must validate; an accepted QM_APPENDED must hold
+ * only non-zero seqs. Anything else abort()s.
+ *
+ * Seeds: tests/fuzz/corpus/fuzz_qmsg/.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "qmsg.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static uint8_t again[QMSG_APPEND_MAX];
+static struct cust_event evs[QMSG_MAX_EVENTS];
+
+static void check_append(const uint8_t *p, size_t len)
+{
+	size_t n = 0, elen = 0;
+
+	if (qmsg_decode_append(p, len, evs, QMSG_MAX_EVENTS, &n) < 0)
+		return;
+	if (n == 0 || n > QMSG_MAX_EVENTS)
+		abort();
+	for (size_t i = 0; i < n; i++) {
+		if (cust_event_validate(&evs[i], NULL, 0))
+			abort();
+		(void)qmsg_action_allowed((int)evs[i].action, (int)evs[i].outcome);
+	}
+	if (qmsg_encode_append(evs, n, again, sizeof(again), &elen) < 0 || elen != len ||
+	    memcmp(again, p, len))
+		abort();
+}
+
+static void check_appended(const uint8_t *p, size_t len)
+{
+	uint64_t seqs[QMSG_MAX_EVENTS];
+
+	for (size_t n = 1; n <= QMSG_MAX_EVENTS; n++) {
+		if (qmsg_decode_appended(p, len, seqs, n) < 0)
+			continue;
+		for (size_t i = 0; i < n; i++)
+			if (seqs[i] == 0)
+				abort();
+	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	size_t at = 0;
+
+	while (size - at >= QMSG_HDR) {
+		uint16_t type;
+		uint32_t len;
+
+		if (qmsg_header(data + at, &type, &len) < 0)
+			return 0;
+		at += QMSG_HDR;
+		if (len > size - at)
+			return 0;
+		if (type == QM_APPEND)
+			check_append(data + at, len);
+		else if (type == QM_APPENDED)
+			check_appended(data + at, len);
+		at += len;
+	}
+	return 0;
+}
