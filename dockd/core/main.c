@@ -15,6 +15,7 @@
 #include "daemon.h"
 #include "linkc.h"
 #include "linkw.h"
+#include "storew.h"
 #include "volc.h"
 #include "volw.h"
 #include "version.h"
@@ -88,6 +89,10 @@ int main(int argc, char **argv)
 	if (argc == 4 && !strcmp(argv[1], "--link-worker"))
 		return linkw_main(argv[2], argv[3]);
 	/* The volume reader worker (volw.h): likewise exec'd by dockd only. */
+	/* The storage uploader (storew.h): exec'd by dockd only; it reads the
+	 * configuration itself and holds the S3 credentials. */
+	if (argc == 4 && !strcmp(argv[1], "--store-worker"))
+		return storew_main(argv[2], argv[3]);
 	if (argc == 2 && !strcmp(argv[1], "--volume-worker"))
 		return volw_main();
 	if (argc == 4 && !strcmp(argv[1], "--volume-mount"))

@@ -55,6 +55,9 @@ struct store_put_opts {
 	_Atomic uint64_t *progress;   /* optional: bytes of this object sent so far */
 	const char *part_sums;        /* optional: the ingest's part digests file
 					 (dockd/partsum.h; s3:// only) */
+	int part_sums_fd;             /* optional, > 0: the same file as an open
+					 descriptor, used instead of part_sums
+					 (the storage uploader, storemsg.h) */
 };
 
 struct store_ops {
@@ -117,6 +120,17 @@ struct store_target {
  * setting; -errno if the target is unusable. err gets one line. */
 int store_open(const struct dock_config *c, const atomic_bool *cancel, struct store_target **out,
 	       char *err, size_t errlen);
+
+/* What dockd uses: the same, except that an s3:// target runs in the
+ * storage uploader process (dockd/store/storew.h; store_remote.c forwards
+ * every op to it), so this process never loads the S3 credentials, the S3
+ * client or libcurl's connections. file:// stays in-process (store_open).
+ * notify (may be NULL) is called with one line each time the uploader
+ * dies and is restarted (the daemon raises an alert). */
+typedef void (*store_notify_fn)(void *ctx, const char *what);
+int store_open_split(const struct dock_config *c, const atomic_bool *cancel,
+		     store_notify_fn notify, void *notify_ctx, struct store_target **out,
+		     char *err, size_t errlen);
 
 /* true when key satisfies the rules above. */
 int store_key_valid(const char *key);
