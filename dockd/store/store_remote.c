@@ -309,7 +309,7 @@ static int call(struct remote *rm, const struct storemsg *q, const int *fds, int
 
 	r = chan_get(rm, &c);
 	if (r < 0)
-		return r;
+		return cancelled(rm) ? -ECANCELED : r;
 	r = storemsg_send(c.fd, q, fds, nfds);
 	while (r == 0) {
 		r = storemsg_recv(c.fd, 250, a, got, &n);
