@@ -87,6 +87,27 @@ fds_clean() { # PID
 
 show_log() { tail -n 40 "$DK_LOG" | sed 's/^/#   /'; }
 
+# Make process PID call open(PATH, FLAGS) (gdb as root; the uploader is
+# not dumpable, root may still attach): prints "fd errno".
+open_in() { # PID PATH FLAGS
+	timeout 60 gdb -p "$1" -batch -ex "call (int)open(\"$2\", $3)" \
+		-ex 'call (int)*(int*)__errno_location()' 2>/dev/null |
+		sed -n 's/^\$[0-9]* = //p' | tr '\n' ' '
+}
+# The uploader cannot open PATH (landlock: -1, EACCES).
+denied() { # PID PATH FLAGS
+	got=$(open_in "$@")
+	[ "$got" = "-1 13 " ] && return 0
+	echo "# open($2) in the uploader: $got"
+	return 1
+}
+allowed() { # PID PATH FLAGS: it can (the call itself works); closed again
+	got=$(open_in "$@")
+	fd=${got%% *}
+	[ -n "$fd" ] && [ "$fd" -ge 0 ] 2>/dev/null || { echo "# open($2): $got"; return 1; }
+	timeout 60 gdb -p "$1" -batch -ex "call (int)close($fd)" >/dev/null 2>&1
+}
+
 stored_once() { # SERIAL REC
 	[ "$(dk_count_action "$1/$2" storage_verified)" = 1 ]
 }
@@ -132,6 +153,21 @@ if [ "${kabi:--1}" -ge 1 ]; then
 		test "${abi:-0}" -ge 1
 else
 	skip "proc: landlock" "not enabled in this kernel"
+fi
+
+if [ "${kabi:--1}" -ge 1 ] && command -v gdb >/dev/null 2>&1; then
+	check "proc: (control) the uploader can open uploads.db for writing" \
+		allowed "$UP1" "$DK/state/uploads.db" 2
+	check "proc: the uploader cannot read the dock key" denied "$UP1" "$DK/state/dock.key" 0
+	check "proc: the uploader cannot read the checkpoint key" denied "$UP1" "$DK/state/ckpt.key" 0
+	check "proc: the uploader cannot open the ledger for writing" denied "$UP1" "$DK_DB" 2
+	check "proc: the uploader cannot read the ledger" denied "$UP1" "$DK_DB" 0
+	check "proc: the uploader cannot read dockd's configuration file" denied "$UP1" "$DK_CONF" 0
+	check "proc: the uploader cannot read the vault directory" denied "$UP1" "$DK_VAULT" 0
+	check "proc: the uploader cannot create a file in the state directory" \
+		denied "$UP1" "$DK/state/planted" 65
+else
+	skip "proc: open attempts in the uploader" "no landlock or no gdb"
 fi
 
 # ---- kill ----------------------------------------------------------------------
