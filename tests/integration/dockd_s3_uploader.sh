@@ -6,14 +6,18 @@
 #            uploader's memory (/proc/PID/mem) and not in dockd's (the same
 #            scan finds the bucket name there, so it can fail); the
 #            uploader has no descriptor of the state directory but
-#            uploads.db, and confined itself (landlock, not dumpable)
+#            uploads.db, and confined itself (landlock, no new privileges):
+#            made to call open() in it (gdb), the dock key, checkpoint key,
+#            ledger, configuration file and vault are refused, uploads.db
+#            opens (the control)
 #   kill   - the uploader is killed (SIGKILL) after a part of a multipart
 #            upload was stored: dockd logs and alerts it, starts a new
 #            uploader, which resumes the upload from uploads.db (the part
-#            stored before is kept, not sent again) and every recording
+#            stored before is kept, not sent again), its progress reaches
+#            `custody status` (0 < bytes < size), and every recording
 #            is storage_verified once, byte-identical in the bucket
 #   stop   - dockd stops with exit 0 and its uploader is gone
-# Runtime: ~30 s with a shared RGW.
+# Runtime: ~40 s with a shared RGW.
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/dockd_lib.sh"
 . "$TOP/tests/s3_lib.sh"
@@ -116,9 +120,9 @@ DK_TARGET=s3
 DK_S3_BUCKET=$(s3_uniq dock-uploader)
 DK_S3_EXTRA="part_size_mb = 5
 parallel_parts = 1"
-# slow enough (about 4 MB/s) that the big recording is still going when
-# its first part is stored
-DK_EXTRA_STORAGE="bandwidth_mbit = 32"
+# slow enough (about 2 MB/s) that the big recording is still going for
+# seconds after its first part is stored
+DK_EXTRA_STORAGE="bandwidth_mbit = 16"
 check "setup: bucket $DK_S3_BUCKET" s3_bucket "$DK_S3_BUCKET"
 check "setup: keys, config, ledger" dk_init "$T/u" storage
 check "setup: camera CAM-A, 2 small recordings" dk_camera CAM-A 2 70000
@@ -128,6 +132,7 @@ add_big() {
 			--category patrol --start 1700009000 --end 1700009300 >/dev/null
 }
 check "setup: CAM-A's 16 MiB recording (4 parts)" add_big
+check "setup: a clerk for custody status" dk_status_user
 check "setup: the secret key is not in dockd's configuration file" \
 	sh -c '! grep -qF "$1" "$2"' _ "$S3_SECRET_KEY" "$DK_CONF"
 
@@ -186,6 +191,22 @@ check "kill: the big recording's first part is stored" wait_part
 check "kill: the uploader is killed (SIGKILL) mid-upload" kill -KILL "$UP1"
 check "kill: dockd starts a new uploader" wait_uploader "$UP1"
 UP2=$(uploader_pid)
+# While the new uploader sends the rest, `custody status` shows the bytes it
+# reports (SM_PROGRESS -> the status table's upload row).
+saw_progress() {
+	i=0
+	until case "$(dk_state CAM-A/BIG)" in storage_verified|released) true ;; *) false ;; esac; do
+		i=$((i + 1)); [ $i -lt $((WAIT * 10)) ] || return 1
+		dk_status_json >"$DK/st.json" 2>&1; python3 -c '
+import json, sys
+s = json.load(sys.stdin)
+sys.exit(0 if any(u.get("object_key") == sys.argv[1] and 0 < u.get("bytes", 0) < u.get("size", 0)
+                  for u in s.get("uploads", [])) else 1)' "$BIGKEY" <"$DK/st.json" && seen=1
+		sleep 0.05
+	done
+	[ "${seen:-0}" = 1 ]
+}
+check "kill: custody status showed the big upload's progress from the new uploader" saw_progress
 for r in REC-1 REC-2 BIG; do
 	check "kill: CAM-A/$r storage_verified" dk_wait_stored "CAM-A/$r" "$WAIT" ||
 		show_log
