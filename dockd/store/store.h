@@ -15,7 +15,10 @@
  * and SHA-256. Only then may dockd write "storage verified" and release.
  *
  * Implementations: file:// (store_file.c: local disk or NAS mount);
- * s3:// (store_s3.c: S3 / GovCloud / Ceph RGW, multipart, resumable).
+ * s3:// (store_s3.c: S3 / GovCloud / Ceph RGW, multipart, resumable);
+ * in dockd, s3:// through the storage uploader process (store_remote.c
+ * forwards each op over storemsg.h's channels to storew.c, which runs
+ * store_s3.c).
  *
  * All functions return 0 or -errno; out-parameters untouched on failure.
  */
