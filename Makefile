@@ -290,6 +290,12 @@ build/fuzz/fuzz_qmsg: tests/fuzz/fuzz_qmsg.c build/fuzz/obj/dockd/query/qmsg.o \
 		build/fuzz/libcustody.a
 	@echo "  FUZZLD  $@"
 	$(Q)clang $(FUZZ_BASE) -fsanitize=fuzzer,address,undefined -o $@ $^ $(LIBS)
+# fuzz_storemsg: both receiving sides of the storage uploader's channels
+# (dockd/store/storemsg.c and the key rule, store_key.c, only).
+build/fuzz/fuzz_storemsg: tests/fuzz/fuzz_storemsg.c build/fuzz/obj/dockd/store/storemsg.o \
+		build/fuzz/obj/dockd/store/store_key.o build/fuzz/libprotocol.a
+	@echo "  FUZZLD  $@"
+	$(Q)clang $(FUZZ_BASE) -fsanitize=fuzzer,address,undefined -o $@ $^ $(LIBS)
 fuzz: deps $(FUZZ_BINS)
 	sh tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BINS)
 

@@ -184,6 +184,12 @@ static void alert_custody_cert(struct dockd *d)
 			    (long long)(t->days_left < 0 ? -t->days_left : t->days_left));
 }
 
+/* The storage uploader died and is being restarted (store_remote.c). */
+static void store_died(void *ctx, const char *what)
+{
+	dockd_alert(ctx, "storage-uploader", NULL, "%s", what);
+}
+
 static int open_state(struct dockd *d, const struct dock_config *c)
 {
 	char err[1600] = "";
@@ -220,7 +226,7 @@ static int open_state(struct dockd *d, const struct dock_config *c)
 	}
 	ingest_sweep(d, c);
 	if (c->storage_target[0]) {
-		r = store_open(c, &d->stop, &d->store, err, sizeof(err));
+		r = store_open_split(c, &d->stop, store_died, d, &d->store, err, sizeof(err));
 		if (r < 0) {
 			log_error("%s", err);
 			return r;

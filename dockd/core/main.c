@@ -15,6 +15,7 @@
 #include "daemon.h"
 #include "linkc.h"
 #include "qworker.h"
+#include "storew.h"
 #include "volc.h"
 #include "volw.h"
 #include "version.h"
@@ -94,6 +95,10 @@ int main(int argc, char **argv)
 	/* The query-service process (qworker.h), likewise exec'd by dockd. */
 	if (argc == 7 && !strcmp(argv[1], "--query-service"))
 		return qworker_main(argc, argv);
+	/* The storage uploader (storew.h): exec'd by dockd only; it reads the
+	 * configuration itself and holds the S3 credentials. */
+	if (argc == 4 && !strcmp(argv[1], "--store-worker"))
+		return storew_main(argv[2], argv[3]);
 	if (argc == 2 && !strcmp(argv[1], "--volume-worker"))
 		return volw_main();
 	if (argc == 4 && !strcmp(argv[1], "--volume-mount"))

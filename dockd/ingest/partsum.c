@@ -222,47 +222,69 @@ void partsum_free(struct partsum *ps)
 	free(ps);
 }
 
-static int read_whole(const char *path, uint8_t *buf, size_t want)
+/* want bytes from offset 0 of fd (pread: its offset is not used); one
+ * byte more than that is too long. */
+static int read_whole_fd(int fd, uint8_t *buf, size_t want)
 {
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	size_t got = 0;
-	int r = 0;
 
-	if (fd < 0)
-		return -errno;
-	while (got <= want) { /* one byte more than expected: too long */
-		ssize_t n = read(fd, buf + got, want + 1 - got);
+	while (got <= want) {
+		ssize_t n = pread(fd, buf + got, want + 1 - got, (off_t)got);
 
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0) {
-			r = -errno;
-			break;
-		}
+		if (n < 0)
+			return -errno;
 		if (n == 0)
 			break;
 		got += (size_t)n;
 	}
+	return got == want ? 0 : -ESTALE;
+}
+
+static int read_whole(const char *path, int fd, uint8_t *buf, size_t want)
+{
+	int r;
+
+	if (!path)
+		return read_whole_fd(fd, buf, want);
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	r = read_whole_fd(fd, buf, want);
 	close(fd);
-	if (r == 0 && got != want)
-		r = -ESTALE;
 	return r;
 }
 
+static int load(const char *path, int fd, const struct partsum_plan *plan,
+		const uint8_t ct_sha256[32], struct partsum_sums **out);
+
 int partsum_load(const char *path, const struct partsum_plan *plan, const uint8_t ct_sha256[32],
 		 struct partsum_sums **out)
+{
+	return path ? load(path, -1, plan, ct_sha256, out) : -EINVAL;
+}
+
+int partsum_load_fd(int fd, const struct partsum_plan *plan, const uint8_t ct_sha256[32],
+		    struct partsum_sums **out)
+{
+	return fd >= 0 ? load(NULL, fd, plan, ct_sha256, out) : -EINVAL;
+}
+
+static int load(const char *path, int fd, const struct partsum_plan *plan,
+		const uint8_t ct_sha256[32], struct partsum_sums **out)
 {
 	struct partsum_sums *s;
 	uint8_t *b, *want = NULL, md[32];
 	size_t n;
 	int r;
 
-	if (!path || !plan || !ct_sha256 || !out || !plan_ok(plan))
+	if (!plan || !ct_sha256 || !out || !plan_ok(plan))
 		return -EINVAL;
 	n = HEAD_LEN + (size_t)plan->nparts * PER_PART + 32;
 	if (!(b = malloc(n + 1)))
 		return -ENOMEM;
-	r = read_whole(path, b, n);
+	r = read_whole(path, fd, b, n);
 	if (r == 0 && (EVP_Digest(b, n - 32, md, NULL, EVP_sha256(), NULL) != 1 ||
 		       memcmp(md, b + n - 32, 32) != 0))
 		r = -ESTALE;

@@ -72,5 +72,9 @@ void partsum_free(struct partsum *ps);
  * plan and ciphertext SHA-256 (-ESTALE otherwise, -ENOENT without one). */
 int partsum_load(const char *path, const struct partsum_plan *plan, const uint8_t ct_sha256[32],
 		 struct partsum_sums **out);
+/* Same, from fd (read with pread from offset 0; not closed): the storage
+ * uploader gets the file as a descriptor (dockd/store/storemsg.h). */
+int partsum_load_fd(int fd, const struct partsum_plan *plan, const uint8_t ct_sha256[32],
+		    struct partsum_sums **out);
 
 #endif

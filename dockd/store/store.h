@@ -15,7 +15,10 @@
  * and SHA-256. Only then may dockd write "storage verified" and release.
  *
  * Implementations: file:// (store_file.c: local disk or NAS mount);
- * s3:// (store_s3.c: S3 / GovCloud / Ceph RGW, multipart, resumable).
+ * s3:// (store_s3.c: S3 / GovCloud / Ceph RGW, multipart, resumable);
+ * in dockd, s3:// through the storage uploader process (store_remote.c
+ * forwards each op over storemsg.h's channels to storew.c, which runs
+ * store_s3.c).
  *
  * All functions return 0 or -errno; out-parameters untouched on failure.
  */
@@ -55,6 +58,9 @@ struct store_put_opts {
 	_Atomic uint64_t *progress;   /* optional: bytes of this object sent so far */
 	const char *part_sums;        /* optional: the ingest's part digests file
 					 (dockd/partsum.h; s3:// only) */
+	int part_sums_fd;             /* optional, > 0: the same file as an open
+					 descriptor, used instead of part_sums
+					 (the storage uploader, storemsg.h) */
 };
 
 struct store_ops {
@@ -117,6 +123,17 @@ struct store_target {
  * setting; -errno if the target is unusable. err gets one line. */
 int store_open(const struct dock_config *c, const atomic_bool *cancel, struct store_target **out,
 	       char *err, size_t errlen);
+
+/* What dockd uses: the same, except that an s3:// target runs in the
+ * storage uploader process (dockd/store/storew.h; store_remote.c forwards
+ * every op to it), so this process never loads the S3 credentials, the S3
+ * client or libcurl's connections. file:// stays in-process (store_open).
+ * notify (may be NULL) is called with one line each time the uploader
+ * dies and is restarted (the daemon raises an alert). */
+typedef void (*store_notify_fn)(void *ctx, const char *what);
+int store_open_split(const struct dock_config *c, const atomic_bool *cancel,
+		     store_notify_fn notify, void *notify_ctx, struct store_target **out,
+		     char *err, size_t errlen);
 
 /* true when key satisfies the rules above. */
 int store_key_valid(const char *key);

@@ -445,7 +445,11 @@ static int send_with_sums(struct mpu *m, const struct store_put_opts *o)
 	struct partsum_sums *sums = NULL;
 	int r;
 
-	if (!o->part_sums || partsum_load(o->part_sums, &plan, o->sha256, &sums) < 0)
+	if (o->part_sums_fd > 0)
+		r = partsum_load_fd(o->part_sums_fd, &plan, o->sha256, &sums);
+	else
+		r = o->part_sums ? partsum_load(o->part_sums, &plan, o->sha256, &sums) : -ENOENT;
+	if (r < 0)
 		return -ENOENT;
 	log_info("s3: upload of %s: sending with the part digests taken at ingest", m->okey);
 	m->sums = sums;
