@@ -65,6 +65,49 @@ const struct fcam *verify_facts_camera(const struct vctx *v, const char *serial)
 	return NULL;
 }
 
+const struct fcam *verify_facts_storage_camera(const struct vctx *v, const char *serial)
+{
+	const struct vfacts *f = v->facts;
+
+	for (size_t i = 0; f && i < f->nsc; i++)
+		if (!strcmp(f->sc[i].serial, serial))
+			return &f->sc[i];
+	return NULL;
+}
+
+/* device_enrolled / device_revoked of kind "storage": the mass-storage
+ * camera list unsigned sources are checked against (verify_origin.c).
+ * Its rows live in dock_storage_cameras, which dockd checks against these
+ * events when a device is plugged in. */
+static void storage_camera_event(struct vctx *v, const struct cust_event *ev, json_t *d)
+{
+	struct vfacts *f = v->facts;
+	struct fcam c, *cur;
+
+	memset(&c, 0, sizeof(c));
+	if (get_str(d, "serial", NULL, c.serial, sizeof(c.serial)) ||
+	    get_str(d, "agency", ev->agency_id, c.agency, sizeof(c.agency)))
+		return;
+	cur = (struct fcam *)verify_facts_storage_camera(v, c.serial);
+	if (ev->action == CUST_A_DEVICE_REVOKED) {
+		if (cur)
+			cur->revoked = 1;
+		return;
+	}
+	if (get_str(d, "officer", NULL, c.officer, sizeof(c.officer)))
+		c.officer[0] = 0;
+	c.seq = ev->seq;
+	if (cur) {
+		*cur = c;
+		return;
+	}
+	if (!(f->sc = grow(f->sc, &f->csc, f->nsc, sizeof(*f->sc)))) {
+		f->oom = 1;
+		return;
+	}
+	f->sc[f->nsc++] = c;
+}
+
 static void user_event(struct vctx *v, const struct cust_event *ev, json_t *d)
 {
 	struct vfacts *f = v->facts;
@@ -126,9 +169,11 @@ static void camera_event(struct vctx *v, const struct cust_event *ev, json_t *d)
 	const char *kind = json_string_value(json_object_get(d, "kind"));
 
 	/* A USB mass-storage camera (kind "storage", no key) is a row of
-	 * dock_storage_cameras, not of dock_cameras: not replayed here. */
-	if (kind && !strcmp(kind, "storage"))
+	 * dock_storage_cameras, not of dock_cameras: kept on a list of its own. */
+	if (kind && !strcmp(kind, "storage")) {
+		storage_camera_event(v, ev, d);
 		return;
+	}
 	memset(&c, 0, sizeof(c));
 	if (get_str(d, "serial", NULL, c.serial, sizeof(c.serial)) ||
 	    get_str(d, "agency", ev->agency_id, c.agency, sizeof(c.agency)) ||
@@ -343,6 +388,7 @@ void verify_facts_free(struct vctx *v)
 		return;
 	free(v->facts->u);
 	free(v->facts->c);
+	free(v->facts->sc);
 	free(v->facts);
 	v->facts = NULL;
 }

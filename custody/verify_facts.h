@@ -36,6 +36,9 @@ struct vfacts {
 	size_t nu, cu;
 	struct fcam *c;
 	size_t nc, cc;
+	struct fcam *sc;	/* USB mass-storage cameras (kind "storage"):
+				 * serial, agency, officer; no key */
+	size_t nsc, csc;
 	int oom;
 	/* the recipient policy in force (newest recipient_policy event) */
 	uint64_t pol_seq;		/* 0: none yet */
@@ -55,6 +58,10 @@ void verify_facts_free(struct vctx *v);
 
 /* The replayed camera of serial at this point of the scan (NULL none). */
 const struct fcam *verify_facts_camera(const struct vctx *v, const char *serial);
+/* The replayed mass-storage camera of serial (enrolled with kind
+ * "storage": it has no key, so it can only be the origin of an unsigned
+ * source) at this point of the scan (NULL none). */
+const struct fcam *verify_facts_storage_camera(const struct vctx *v, const char *serial);
 
 /* verify_origin.c: an ingested event (outcome ok): manifest and
  * recipients; a recipient_policy event (outcome ok): now in force. */

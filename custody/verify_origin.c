@@ -240,7 +240,9 @@ void verify_origin_ingested(struct vctx *v, const struct cust_event *ev)
 	if (!serial)
 		why = "it names no camera";
 	else if (json_object_get(d, "source"))
-		why = check_unsigned(d, verify_facts_camera(v, serial));
+		why = check_unsigned(d, verify_facts_camera(v, serial) ?
+					  verify_facts_camera(v, serial) :
+					  verify_facts_storage_camera(v, serial));
 	else
 		why = check(ev, d, verify_facts_camera(v, serial), serial);
 	if (why)

@@ -16,6 +16,7 @@
 #include "log.h"
 #include "mscwatch.h"
 #include "voldock.h"
+#include "volsess.h"
 
 #define MSC_MAX 32                  /* block devices of cameras present at once */
 #define MSC_RCVBUF (4 * 1024 * 1024)
@@ -209,8 +210,23 @@ static void *session_thread(void *arg)
 	struct session *s = arg;
 	struct dockd *d = s->d;
 
-	/* the one call the merge swaps for mscingest's volsess_run() */
-	(void)voldock_run(d, &s->cam, s->devnode, "auto", s->volume_id);
+	struct dock_snap *snap = dockd_snap_get(d);
+	const struct msc_profile *cp = dock_config_profile(&snap->cfg, s->cam.profile);
+	struct msc_profile p;
+
+	memset(&p, 0, sizeof(p));
+	if (cp)
+		p = *cp;
+	else if (!strcmp(s->cam.profile, "generic-dcim"))
+		profile_generic(&p);
+	dockd_snap_put(d, snap);
+	/* The whole docking (volsess.h): list, ingest, store, release. A
+	 * profile removed from the configuration since enrolment: only the
+	 * listing session, which reads no file. */
+	if (p.name[0])
+		(void)volsess_run(d, &s->cam.cam, &p, s->devnode, "auto");
+	else
+		(void)voldock_run(d, &s->cam, s->devnode, "auto", s->volume_id);
 	status_cam_remove(d->status, s->slot);
 	(void)ledgerw_checkpoint(d->w);
 	free(s);

@@ -15,6 +15,7 @@
 #include "release.h"
 #include "storage.h"
 #include "volc.h"
+#include "ingact.h"
 #include "volsess.h"
 #include "volsess_int.h"
 
@@ -477,7 +478,9 @@ static int docking(struct sess *s)
 	}
 	if ((r = list_rows(s)) < 0)
 		return r;
+	ingact_begin(s->d);	/* fixity audits and keep-window purges wait (ingact.h) */
 	r = pull_all(s);
+	ingact_end(s->d);
 	if (r == 0) {
 		wait_uploads(s);
 		r = release(s, &released, &kept);

@@ -7,9 +7,11 @@
 #   1. `dockd enroll --storage VID:PID:SERIAL --profile P` records a
 #      device_enrolled {kind storage} event; an unknown profile is refused;
 #      `dockd cameras` lists the camera with kind storage;
-#   2. an enrolled camera plugged in is detected and docked: a docked event
-#      (kind storage) listing the profile's files and the volume id, read
-#      through the sandboxed reader; its unplug is logged;
+#   2. an enrolled camera plugged in is detected and docked (volsess.h): its
+#      volume listed (volume_listed: the profile's files, the volume id),
+#      each file ingested as an unsigned source; the volume is read-only
+#      (a locked card), so release by deletion fails safe and is alerted;
+#      its unplug is logged;
 #   3. an unenrolled device is refused: docked + device_rejected (denied),
 #      an alert, a log line, and its volume is never listed (no docking of
 #      it in the log or the ledger);
@@ -172,9 +174,9 @@ harness_stop() { # the harness exits with dockd's status
 	NCMD=$((NCMD + 1)); echo term >"$CTL"
 	wait "$HPID"; HRC=$?
 }
-docked_files() { # SERIAL: number of docked (ok, kind storage) events with a file list
-	dk_py 'print(sum(1 for _, a, _, d in events() if a == "docked" and
-	    d.get("kind") == "storage" and d.get("serial") == args[0] and "files" in d))' "$1"
+docked_files() { # SERIAL: number of dockings that listed the volume (volume_listed, ok)
+	dk_py 'print(sum(1 for _, a, _, d in events() if a == "volume_listed" and
+	    d.get("serial") == args[0] and "recordings" in d))' "$1"
 }
 has_docked() { [ "$(docked_files "$1")" = "$2" ]; }
 rejected() { # SERIAL REASON-WORD
@@ -188,20 +190,30 @@ check "dockd under umockdev is ready (READY=1 after its block monitor is live)" 
 
 # ---- 2. the enrolled camera ----------------------------------------------------
 check "plug the enrolled camera" plug "$T/cam.desc"
-check "its volume is docked: a docked event of kind storage with a file list" \
+check "its volume is docked and listed (volume_listed)" \
 	wait_for 30 has_docked "$SER" 1 || tail -30 "$DK_LOG" | sed 's/^/#   /'
-check "the docked event lists the profile's recordings and sidecar, the volume id and the officer" dk_py '
-d = [d for _, a, _, d in events() if a == "docked" and d.get("kind") == "storage" and "files" in d]
+check "the listing counts the profile's recordings and sidecar, with the volume id" dk_py '
+d = [d for _, a, _, d in events() if a == "volume_listed" and "recordings" in d]
 assert len(d) == 1, d
 d = d[0]
-f = {x["path"]: (x["kind"], x["size"]) for x in d["files"]}
+assert d["recordings"] == 2 and d["sidecars"] == 1, d
+assert d["volume_id"] == "1234-ABCD" and d["serial"] == "BC200-0042", d
+assert d["profile"] == "generic-dcim", d'
+check "the docked event says transport usb-msc, unsigned source" dk_py '
+d = [d for _, a, _, d in events() if a == "docked" and d.get("transport") == "usb-msc"]
+assert len(d) == 1 and d[0]["serial"] == "BC200-0042" and d[0]["source"] == "unsigned", d'
+check "each matching file is ingested as an unsigned source, nothing else" wait_for 30 dk_py '
+f = {d["volume"]["path"]: (d["volume"]["kind"], d["size"]) for _, a, _, d in events()
+     if a == "ingested" and d.get("source") == "unsigned"}
 assert f == {"DCIM/100MEDIA/VID0001.MP4": ("recording", 300000),
              "DCIM/100MEDIA/VID0002.MP4": ("recording", 70000),
              "DCIM/100MEDIA/VID0001.GPS": ("sidecar", 9)}, f
-assert d["recordings"] == 2 and d["sidecars"] == 1, d
-assert d["volume_id"] == "1234-ABCD" and d["officer"] == "ofc-9", d
-assert d["serial"] == "BC200-0042" and d["vid"] == "1209" and d["transport"] == "usb-storage", d
-assert d["profile"] == "generic-dcim", d'
+o = [d for _, a, _, d in events() if a == "ingested" and d.get("source") == "unsigned"]
+assert all(d["officer"] == "ofc-9" for d in o), o'
+check "the volume is read-only (a locked card): release by deletion fails safe, alerted, the files stay" \
+	wait_for 30 grep -q "could not be deleted from camera BC200-0042.*it stays on the camera" "$DK/alerts.log"
+check "no camera_released with deleted for it" dk_py '
+assert not [d for _, a, _, d in events() if a == "camera_released" and d.get("deleted")]'
 check "unplug the camera" unplug "$T/cam.desc"
 check "the unplug is logged" wait_for 10 grep -q "mass-storage device 1209:0002:BC200-0042 at $LOOP removed" "$DK_LOG"
 
@@ -219,7 +231,7 @@ check "an alert device-rejected was raised" \
 	wait_for 10 sh -c "[ \$(wc -l <'$DK/alerts.log') -gt $a0 ] && grep -q 'device-rejected.*STRANGER-7' '$DK/alerts.log'"
 check "log: refused, never mounted or read" grep -q "mass-storage device 1209:0002:STRANGER-7 at .* refused (never mounted or read)" "$DK_LOG"
 check "its volume was never listed (no docking, no reader run for it)" \
-	sh -c "! grep -q 'STRANGER-7.*docking\|STRANGER-7.*volume listed' '$DK_LOG' && [ \$(grep -c 'volume listed' '$DK_LOG') -eq 1 ]"
+	sh -c "! grep -q 'STRANGER-7.*docking' '$DK_LOG' && [ $(docked_files "$SER") -eq 1 ]"
 check "no docked event with a file list for it" test "$(docked_files STRANGER-7)" = 0
 check "unplug it" unplug "$T/stranger.desc"
 
@@ -249,8 +261,11 @@ check "dockd exits 0 on SIGTERM" test "$HRC" = 0
 check "enroll again with --replace" $D enroll --storage "$VID:$PID:$SER" --officer ofc-9 \
 	--profile generic-dcim --replace --reason found
 check "dockd starts with the camera already plugged in" harness_start --plug-first "$T/cam.desc"
-check "found by the start-up listing and docked (a second docking with a file list)" \
+check "found by the start-up listing and docked (a second listing)" \
 	wait_for 30 has_docked "$SER" 2
+check "the re-docked camera ingests nothing twice" wait_for 30 dk_py '
+n = [d for _, a, _, d in events() if a == "ingested" and d.get("source") == "unsigned"]
+assert len(n) == 3, len(n)'
 harness_stop
 check "dockd exits 0" test "$HRC" = 0
 check "no crash or sanitizer report" sh -c "! grep -Eq 'AddressSanitizer|runtime error:|killed by signal' '$DK_LOG'"
