@@ -11,7 +11,8 @@
 #      volume listed (volume_listed: the profile's files, the volume id),
 #      each file ingested as an unsigned source; the volume is read-only
 #      (a locked card), so release by deletion fails safe and is alerted;
-#      its unplug is logged;
+#      its unplug is logged; docked again read-write (part 5) the stored
+#      files are deleted from the card, nothing outside the profile;
 #   3. an unenrolled device is refused: docked + device_rejected (denied),
 #      an alert, a log line, and its volume is never listed (no docking of
 #      it in the log or the ledger);
@@ -260,13 +261,27 @@ check "dockd exits 0 on SIGTERM" test "$HRC" = 0
 # ---- 5. present at start ------------------------------------------------------------
 check "enroll again with --replace" $D enroll --storage "$VID:$PID:$SER" --officer ofc-9 \
 	--profile generic-dcim --replace --reason found
+# the card unlocked this time: the same image attached read-write
+losetup -d "$LOOP"
+LOOP=$(losetup -f --show "$IMG") || LOOP=
+check "the image attached read-write" test -n "$LOOP" || done_testing
+desc "$T/cam.desc" 3 "$SER" sdb
+deleted() { dk_py 'print(sum(1 for _, a, _, d in events() if a == "camera_released" and d.get("deleted")))'; }
+all_deleted() { [ "$(deleted)" = 3 ]; }
 check "dockd starts with the camera already plugged in" harness_start --plug-first "$T/cam.desc"
 check "found by the start-up listing and docked (a second listing)" \
 	wait_for 30 has_docked "$SER" 2
 check "the re-docked camera ingests nothing twice" wait_for 30 dk_py '
 n = [d for _, a, _, d in events() if a == "ingested" and d.get("source") == "unsigned"]
 assert len(n) == 3, len(n)'
+check "released by deletion: a camera_released {deleted} for each stored file" \
+	wait_for 60 all_deleted || tail -20 "$DK_LOG" | sed 's/^/#   /'
 harness_stop
+mdir -b -i "$IMG" ::DCIM/100MEDIA >"$T/left" 2>&1
+check "deleted from the card: the recordings and the sidecar are gone" \
+	sh -c "! grep -Eq 'VID0001.MP4|VID0002.MP4|VID0001.GPS' '$T/left'"
+check "the file outside the profile stays" grep -q NOTES.TXT "$T/left"
+check "the card's FAT is clean after the release (fsck.vfat -n)" fsck.vfat -n "$IMG"
 check "dockd exits 0" test "$HRC" = 0
 check "no crash or sanitizer report" sh -c "! grep -Eq 'AddressSanitizer|runtime error:|killed by signal' '$DK_LOG'"
 
