@@ -75,28 +75,55 @@ const struct fcam *verify_facts_storage_camera(const struct vctx *v, const char 
 	return NULL;
 }
 
+static struct fcam *find_storage(struct vfacts *f, const char *vidpid, const char *serial)
+{
+	for (size_t i = 0; f && i < f->nsc; i++)
+		if (!strcmp(f->sc[i].serial, serial) && !strcmp(f->sc[i].vidpid, vidpid))
+			return &f->sc[i];
+	return NULL;
+}
+
 /* device_enrolled / device_revoked of kind "storage": the mass-storage
- * camera list unsigned sources are checked against (verify_origin.c).
- * Its rows live in dock_storage_cameras, which dockd checks against these
- * events when a device is plugged in. */
+ * camera list unsigned sources are checked against (verify_origin.c) and
+ * the table dock_storage_cameras is compared with (check_storage_cameras). */
 static void storage_camera_event(struct vctx *v, const struct cust_event *ev, json_t *d)
 {
 	struct vfacts *f = v->facts;
+	char vid[8], pid[8];
 	struct fcam c, *cur;
 
 	memset(&c, 0, sizeof(c));
 	if (get_str(d, "serial", NULL, c.serial, sizeof(c.serial)) ||
-	    get_str(d, "agency", ev->agency_id, c.agency, sizeof(c.agency)))
-		return;
-	cur = (struct fcam *)verify_facts_storage_camera(v, c.serial);
-	if (ev->action == CUST_A_DEVICE_REVOKED) {
-		if (cur)
-			cur->revoked = 1;
+	    get_str(d, "agency", ev->agency_id, c.agency, sizeof(c.agency)) ||
+	    strcmp(c.agency, ev->agency_id) || get_str(d, "vid", NULL, vid, sizeof(vid)) ||
+	    get_str(d, "pid", NULL, pid, sizeof(pid)) || strlen(vid) != 4 || strlen(pid) != 4) {
+		verify_find(v, "table-cameras", ev->seq, "%s of a mass-storage camera without a "
+			    "valid serial, vid, pid and agency", cust_action_name(ev->action));
 		return;
 	}
-	if (get_str(d, "officer", NULL, c.officer, sizeof(c.officer)))
-		c.officer[0] = 0;
+	snprintf(c.vidpid, sizeof(c.vidpid), "%s:%s", vid, pid);
+	cur = find_storage(f, c.vidpid, c.serial);
+	if (ev->action == CUST_A_DEVICE_REVOKED) {
+		if (!cur || cur->revoked)
+			verify_find(v, "table-cameras", ev->seq, "device_revoked for mass-storage "
+				    "camera %s:%s, which is not enrolled", c.vidpid, c.serial);
+		else {
+			cur->revoked = 1;
+			cur->seq = ev->seq;
+		}
+		return;
+	}
+	if (get_str(d, "officer", NULL, c.officer, sizeof(c.officer)) ||
+	    get_str(d, "profile", NULL, c.profile, sizeof(c.profile))) {
+		verify_find(v, "table-cameras", ev->seq, "device_enrolled for mass-storage camera "
+			    "%s:%s without an officer and profile", c.vidpid, c.serial);
+		return;
+	}
 	c.seq = ev->seq;
+	if (cur && !cur->revoked)
+		verify_find(v, "table-cameras", ev->seq, "device_enrolled for mass-storage camera "
+			    "%s:%s, which is enrolled already (seq %llu) and was not revoked",
+			    c.vidpid, c.serial, (unsigned long long)cur->seq);
 	if (cur) {
 		*cur = c;
 		return;
@@ -369,6 +396,55 @@ static int check_cameras(struct vctx *v)
 	return 0;
 }
 
+/* dock_storage_cameras (dockd/ingest/enrol_msc.h) against the replayed
+ * mass-storage enrolments: dockd trusts a row only when its changed_seq
+ * names the matching event; verify shows any row no event justifies. */
+static int check_storage_cameras(struct vctx *v)
+{
+	struct vfacts *f = v->facts;
+	sqlite3_stmt *s;
+	struct fcam *c;
+	char vidpid[24];
+	int rc = prep(v, "SELECT vid, pid, serial, officer, profile, agency, status, changed_seq"
+		      " FROM dock_storage_cameras ORDER BY vid, pid, serial", &s);
+
+	if (rc < 0 && rc != TABLE_MISSING)
+		return rc;
+	while (rc == 0 && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		uint64_t seq = (uint64_t)sqlite3_column_int64(s, 7);
+
+		rc = 0;
+
+		snprintf(vidpid, sizeof(vidpid), "%s:%s", col(s, 0), col(s, 1));
+		if (!(c = find_storage(f, vidpid, col(s, 2)))) {
+			verify_find(v, "table-cameras", seq, "dock_storage_cameras has a row for "
+				    "%s:%s (%s) that no event justifies", vidpid, col(s, 2), col(s, 6));
+			continue;
+		}
+		c->seen = 1;
+		if (strcmp(c->officer, col(s, 3)) || strcmp(c->profile, col(s, 4)) ||
+		    strcmp(c->agency, col(s, 5)) ||
+		    strcmp(c->revoked ? "revoked" : "enrolled", col(s, 6)) || c->seq != seq)
+			verify_find(v, "table-cameras", c->seq, "dock_storage_cameras row for %s:%s "
+				    "differs from its events: stored %s officer %s profile %s seq %llu, "
+				    "replayed %s officer %s profile %s seq %llu", vidpid, col(s, 2),
+				    col(s, 6), col(s, 3), col(s, 4), (unsigned long long)seq,
+				    c->revoked ? "revoked" : "enrolled", c->officer, c->profile,
+				    (unsigned long long)c->seq);
+	}
+	if (rc != TABLE_MISSING) {
+		sqlite3_finalize(s);
+		if (rc != SQLITE_DONE)
+			return cust_ledger_sqlerr(v->l, rc);
+	}
+	for (size_t i = 0; f && i < f->nsc; i++)
+		if (!f->sc[i].seen)
+			verify_find(v, "table-cameras", f->sc[i].seq, "dock_storage_cameras has no "
+				    "row for %s:%s, which the events %s", f->sc[i].vidpid,
+				    f->sc[i].serial, f->sc[i].revoked ? "revoke" : "enrol");
+	return 0;
+}
+
 int verify_facts_tables(struct vctx *v)
 {
 	int r;
@@ -378,6 +454,8 @@ int verify_facts_tables(struct vctx *v)
 	if ((r = check_users(v)))
 		return r;
 	if ((r = check_cameras(v)))
+		return r;
+	if ((r = check_storage_cameras(v)))
 		return r;
 	return 0;
 }

@@ -21,8 +21,9 @@
 #      again;
 #   5. a camera already plugged in when dockd starts is found by the
 #      start-up listing (enrolled again with --replace);
-#   6. `custody verify` passes (the storage enrolment events do not upset
-#      the replay of protocol camera enrolments).
+#   6. `custody verify` replays the storage enrolments: it shows the forged
+#      row (and nothing else: unsigned sources of an enrolled storage camera
+#      are fine), and passes once the row is gone.
 . "${TOP:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib.sh"
 . "$TOP/tests/dockd_lib.sh"
 dk_require
@@ -286,5 +287,10 @@ check "dockd exits 0" test "$HRC" = 0
 check "no crash or sanitizer report" sh -c "! grep -Eq 'AddressSanitizer|runtime error:|killed by signal' '$DK_LOG'"
 
 # ---- 6. the ledger ----------------------------------------------------------------------
-check "custody verify passes" dk_verify || sed 's/^/#   /' "$DK/verify.out"
+"$CUSTODY" --config "$DK_CONF" verify >"$DK/verify.out" 2>&1
+check "custody verify finds the forged dock_storage_cameras row, and only that" sh -c "
+	grep -q 'FINDING table-cameras.*dock_storage_cameras has a row for 1209:0002:FORGED-1' '$DK/verify.out' &&
+	[ \$(grep -c FINDING '$DK/verify.out') -eq 1 ]" || sed 's/^/#   /' "$DK/verify.out"
+sqlite3 -cmd '.timeout 5000' "$DK_DB" "DELETE FROM dock_storage_cameras WHERE serial = 'FORGED-1'"
+check "with the forged row gone, custody verify passes" dk_verify || sed 's/^/#   /' "$DK/verify.out"
 done_testing
