@@ -1,6 +1,5 @@
 /* enrol.c - the camera enrolment list (see enrol.h). */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -8,22 +7,10 @@
 
 #include "edsig.h"
 #include "enrol.h"
+#include "enrol_util.h"
 #include "facts.h"
 
 #define COLS "serial, pubkey, officer, model, agency, status, changed_seq"
-
-static void say(char *why, size_t whylen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void say(char *why, size_t whylen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!why || !whylen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(why, whylen, fmt, ap);
-	va_end(ap);
-}
 
 const char *dock_cam_status_name(enum dock_cam_status s)
 {
@@ -47,29 +34,15 @@ int dock_enrol_schema(struct cust_ledger *l)
 	return sqlite3_exec(cust_ledger_db(l), sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -EIO;
 }
 
-/* Copy a text column with a cap: a row that does not fit is corrupt. */
-static int col_text(sqlite3_stmt *s, int i, char *dst, size_t cap)
-{
-	const unsigned char *t = sqlite3_column_text(s, i);
-	size_t n = t ? (size_t)sqlite3_column_bytes(s, i) : 0;
-
-	if (n >= cap)
-		return -EBADMSG;
-	if (n)
-		memcpy(dst, t, n);
-	dst[n] = '\0';
-	return 0;
-}
-
 static int row_camera(sqlite3_stmt *s, struct dock_camera *c)
 {
 	char status[16];
 	sqlite3_int64 seq;
 
 	memset(c, 0, sizeof(*c));
-	if (col_text(s, 0, c->serial, sizeof(c->serial)) || col_text(s, 1, c->pubkey, sizeof(c->pubkey)) ||
-	    col_text(s, 2, c->officer, sizeof(c->officer)) || col_text(s, 3, c->model, sizeof(c->model)) ||
-	    col_text(s, 4, c->agency, sizeof(c->agency)) || col_text(s, 5, status, sizeof(status)))
+	if (enrol_col_text(s, 0, c->serial, sizeof(c->serial)) || enrol_col_text(s, 1, c->pubkey, sizeof(c->pubkey)) ||
+	    enrol_col_text(s, 2, c->officer, sizeof(c->officer)) || enrol_col_text(s, 3, c->model, sizeof(c->model)) ||
+	    enrol_col_text(s, 4, c->agency, sizeof(c->agency)) || enrol_col_text(s, 5, status, sizeof(status)))
 		return -EBADMSG;
 	c->status = strcmp(status, "enrolled") ? DOCK_CAM_REVOKED : DOCK_CAM_ENROLLED;
 	seq = sqlite3_column_int64(s, 6);
@@ -78,24 +51,13 @@ static int row_camera(sqlite3_stmt *s, struct dock_camera *c)
 }
 
 /* A missing table is "no cameras", not an error: a fresh ledger. */
-static int prepare(struct cust_ledger *l, const char *sql, sqlite3_stmt **s)
-{
-	int rc = sqlite3_prepare_v2(cust_ledger_db(l), sql, -1, s, NULL);
-
-	if (rc == SQLITE_OK)
-		return 0;
-	if (strstr(sqlite3_errmsg(cust_ledger_db(l)), "no such table"))
-		return -ENOENT;
-	return -EIO;
-}
-
 int dock_enrol_get(struct cust_ledger *l, const char *serial, struct dock_camera *out)
 {
 	struct dock_camera c;
 	sqlite3_stmt *s = NULL;
 	int r, rc;
 
-	r = prepare(l, "SELECT " COLS " FROM dock_cameras WHERE serial = ?1", &s);
+	r = enrol_prepare(l, "SELECT " COLS " FROM dock_cameras WHERE serial = ?1", &s);
 	if (r < 0)
 		return r;
 	sqlite3_bind_text(s, 1, serial, -1, SQLITE_STATIC);
@@ -119,24 +81,24 @@ int dock_enrol_check(struct cust_ledger *l, const char *agency_id,
 
 	r = dock_enrol_get(l, id->serial, &c);
 	if (r == -ENOENT) {
-		say(why, whylen, "unknown serial");
+		enrol_say(why, whylen, "unknown serial");
 		return -PROTO_E_UNENROLLED;
 	}
 	if (r < 0) {
-		say(why, whylen, "enrolment lookup failed");
+		enrol_say(why, whylen, "enrolment lookup failed");
 		return -EIO;
 	}
 	if (!agency_id || strcmp(c.agency, agency_id) != 0) {
-		say(why, whylen, "other agency");
+		enrol_say(why, whylen, "other agency");
 		return -PROTO_E_UNENROLLED;
 	}
 	if (c.status != DOCK_CAM_ENROLLED) {
-		say(why, whylen, "revoked");
+		enrol_say(why, whylen, "revoked");
 		return -PROTO_E_UNENROLLED;
 	}
 	if (edsig_hex(id->pubkey, PROTO_PUBKEY_LEN, hex, sizeof(hex)) < 0 ||
 	    strcmp(hex, c.pubkey) != 0) {
-		say(why, whylen, "key mismatch");
+		enrol_say(why, whylen, "key mismatch");
 		return -PROTO_E_UNENROLLED;
 	}
 	/* Deny by default: a row that no device_enrolled event backs was
@@ -144,11 +106,11 @@ int dock_enrol_check(struct cust_ledger *l, const char *agency_id,
 	r = facts_camera_backed(l, c.serial, c.pubkey, c.officer, c.model, c.agency,
 				c.changed_seq);
 	if (r == -EPERM) {
-		say(why, whylen, "enrolment row has no device_enrolled event");
+		enrol_say(why, whylen, "enrolment row has no device_enrolled event");
 		return -PROTO_E_UNENROLLED;
 	}
 	if (r < 0) {
-		say(why, whylen, "enrolment lookup failed");
+		enrol_say(why, whylen, "enrolment lookup failed");
 		return -EIO;
 	}
 	return 0;
@@ -160,7 +122,7 @@ int dock_enrol_list(struct cust_ledger *l, dock_camera_cb cb, void *arg)
 	sqlite3_stmt *s = NULL;
 	int r, rc;
 
-	r = prepare(l, "SELECT " COLS " FROM dock_cameras ORDER BY serial", &s);
+	r = enrol_prepare(l, "SELECT " COLS " FROM dock_cameras ORDER BY serial", &s);
 	if (r == -ENOENT)
 		return 0;
 	if (r < 0)
@@ -177,18 +139,6 @@ int dock_enrol_list(struct cust_ledger *l, dock_camera_cb cb, void *arg)
 
 /* ---- changes ------------------------------------------------------------ */
 
-static bool text_ok(const char *s, size_t max)
-{
-	size_t n = strlen(s);
-
-	if (n > max)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-			return false;
-	return true;
-}
-
 static int check_req(const struct dock_enrol_req *rq, char *why, size_t whylen)
 {
 	static const uint8_t zero[PROTO_PUBKEY_LEN];
@@ -200,16 +150,16 @@ static int check_req(const struct dock_enrol_req *rq, char *why, size_t whylen)
 		bad = "serial (1-64 characters of A-Z a-z 0-9 . _ : -)";
 	else if (!rq->officer || !proto_id_valid(rq->officer))
 		bad = "officer (1-64 characters of A-Z a-z 0-9 . _ : -)";
-	else if (rq->model && !text_ok(rq->model, PROTO_TEXT_MAX))
+	else if (rq->model && !enrol_text_ok(rq->model, PROTO_TEXT_MAX))
 		bad = "model (at most 128 printable characters)";
-	else if (rq->reason && !text_ok(rq->reason, CUST_REASON_MAX))
+	else if (rq->reason && !enrol_text_ok(rq->reason, CUST_REASON_MAX))
 		bad = "reason (at most 512 printable characters)";
 	else if (!rq->actor_id || !*rq->actor_id)
 		bad = "actor";
 	else if (!memcmp(rq->pubkey, zero, sizeof(zero)))
 		bad = "public key (all zero)";
 	if (bad) {
-		say(why, whylen, "invalid %s", bad);
+		enrol_say(why, whylen, "invalid %s", bad);
 		return -EINVAL;
 	}
 	return 0;
@@ -219,23 +169,6 @@ static int check_req(const struct dock_enrol_req *rq, char *why, size_t whylen)
  * so this module builds against any custody revision; a custody library
  * that does not know them makes every change fail (-ENOSYS), never
  * silently record something else. */
-static int make_event(struct cust_event *ev, const char *agency, const char *actor,
-		      const char *action_name, const char *reason, json_t *details)
-{
-	enum cust_action action;
-	int r = cust_action_parse(action_name, &action) < 0 ? -ENOSYS : 0;
-
-	if (r == 0)
-		r = cust_event_init(ev, agency, CUST_ACTOR_CLERK, actor, action, NULL, CUST_OUTCOME_OK);
-
-	if (r == 0 && reason)
-		r = cust_event_set_text(ev->reason, sizeof(ev->reason), reason);
-	if (r == 0)
-		r = details ? cust_event_set_details(ev, details) : -EINVAL; /* not UTF-8 */
-	json_decref(details);
-	return r;
-}
-
 static int upsert(struct cust_ledger *l, const struct dock_camera *c)
 {
 	static const char sql[] = "INSERT OR REPLACE INTO dock_cameras(" COLS
@@ -293,15 +226,15 @@ static int may_enrol(struct cust_ledger *l, const struct dock_enrol_req *rq, con
 	if (r < 0 && r != -ENOENT)
 		return r;
 	if (r == 0 && strcmp(old.agency, rq->agency_id) != 0) {
-		say(why, whylen, "serial %s is enrolled by another agency", rq->serial);
+		enrol_say(why, whylen, "serial %s is enrolled by another agency", rq->serial);
 		return -EPERM;
 	}
 	if (r == 0 && !rq->replace) {
 		if (old.status == DOCK_CAM_ENROLLED)
-			say(why, whylen, "serial %s is already enrolled (use --replace to change it)",
+			enrol_say(why, whylen, "serial %s is already enrolled (use --replace to change it)",
 			    rq->serial);
 		else
-			say(why, whylen, "serial %s was revoked (use --replace to enroll it again)",
+			enrol_say(why, whylen, "serial %s was revoked (use --replace to enroll it again)",
 			    rq->serial);
 		return -EEXIST;
 	}
@@ -310,7 +243,7 @@ static int may_enrol(struct cust_ledger *l, const struct dock_enrol_req *rq, con
 	if (r < 0)
 		return r;
 	if (owner[0]) {
-		say(why, whylen, "this public key is already enrolled for serial %s", owner);
+		enrol_say(why, whylen, "this public key is already enrolled for serial %s", owner);
 		return -EEXIST;
 	}
 	return 0;
@@ -342,12 +275,12 @@ static int enrol_tx(struct cust_ledger *l, const struct dock_enrol_req *rq, cons
 	if (revoke_first) {
 		snprintf(reason, sizeof(reason), "replaced%s%s", rq->reason ? ": " : "",
 			 rq->reason ? rq->reason : "");
-		r = make_event(&ev[n++], rq->agency_id, rq->actor_id, "device_revoked", reason,
+		r = enrol_make_event(&ev[n++], rq->agency_id, rq->actor_id, "device_revoked", reason,
 			       revoked_details(l, rq->serial, rq->agency_id));
 		if (r < 0)
 			return r;
 	}
-	r = make_event(&ev[n++], rq->agency_id, rq->actor_id, "device_enrolled", rq->reason,
+	r = enrol_make_event(&ev[n++], rq->agency_id, rq->actor_id, "device_enrolled", rq->reason,
 		       json_pack("{s:s, s:s, s:s, s:s, s:s}", "serial", rq->serial, "pubkey", hex,
 				 "officer", rq->officer, "model", rq->model ? rq->model : "",
 				 "agency", rq->agency_id));
@@ -373,26 +306,17 @@ static int enrol_tx(struct cust_ledger *l, const struct dock_enrol_req *rq, cons
 static void explain(struct cust_ledger *l, int r, char *why, size_t whylen)
 {
 	if (r == -ENOSYS)
-		say(why, whylen, "this custody library does not know the device_enrolled / "
+		enrol_say(why, whylen, "this custody library does not know the device_enrolled / "
 				 "device_revoked actions");
 	else if (r == -EINVAL)
-		say(why, whylen, "invalid text (model and reason must be printable UTF-8)");
+		enrol_say(why, whylen, "invalid text (model and reason must be printable UTF-8)");
 	else
-		say(why, whylen, "ledger %s: %s (%s)", cust_ledger_path(l), strerror(-r),
+		enrol_say(why, whylen, "ledger %s: %s (%s)", cust_ledger_path(l), strerror(-r),
 		    cust_ledger_errmsg(l));
 }
 
 /* End the transaction a body ran in: commit after success, else roll back
  * (the row change and its events go together or not at all). */
-static int end_tx(struct cust_ledger *l, int r_body)
-{
-	if (r_body == 0)
-		r_body = cust_ledger_commit(l);
-	if (r_body < 0)
-		cust_ledger_rollback(l);
-	return r_body;
-}
-
 int dock_enrol_add(struct cust_ledger *l, const struct dock_enrol_req *rq, uint64_t *seq_out,
 		   char *why, size_t whylen)
 {
@@ -404,10 +328,10 @@ int dock_enrol_add(struct cust_ledger *l, const struct dock_enrol_req *rq, uint6
 		return r;
 	edsig_hex(rq->pubkey, PROTO_PUBKEY_LEN, hex, sizeof(hex));
 	if ((r = cust_ledger_begin(l)) < 0) {
-		say(why, whylen, "cannot start a ledger transaction: %s", cust_ledger_errmsg(l));
+		enrol_say(why, whylen, "cannot start a ledger transaction: %s", cust_ledger_errmsg(l));
 		return r;
 	}
-	r = end_tx(l, enrol_tx(l, rq, hex, &seq, why, whylen));
+	r = enrol_end_tx(l, enrol_tx(l, rq, hex, &seq, why, whylen));
 	if (r == 0 && seq_out)
 		*seq_out = seq;
 	if (r < 0 && r != -EEXIST && r != -EPERM)
@@ -424,20 +348,20 @@ static int revoke_tx(struct cust_ledger *l, const char *agency_id, const char *s
 	int r = dock_enrol_get(l, serial, &c);
 
 	if (r == -ENOENT) {
-		say(why, whylen, "serial %s is not enrolled", serial);
+		enrol_say(why, whylen, "serial %s is not enrolled", serial);
 		return r;
 	}
 	if (r < 0)
 		return r;
 	if (strcmp(c.agency, agency_id) != 0) {
-		say(why, whylen, "serial %s is enrolled by another agency", serial);
+		enrol_say(why, whylen, "serial %s is enrolled by another agency", serial);
 		return -EPERM;
 	}
 	if (c.status == DOCK_CAM_REVOKED) {
-		say(why, whylen, "serial %s is already revoked", serial);
+		enrol_say(why, whylen, "serial %s is already revoked", serial);
 		return -EALREADY;
 	}
-	r = make_event(&ev, agency_id, actor_id, "device_revoked", reason,
+	r = enrol_make_event(&ev, agency_id, actor_id, "device_revoked", reason,
 		       json_pack("{s:s, s:s, s:s}", "serial", serial, "pubkey", c.pubkey,
 				 "agency", agency_id));
 	if (r == 0)
@@ -457,17 +381,13 @@ int dock_enrol_revoke(struct cust_ledger *l, const char *agency_id, const char *
 	uint64_t seq = 0;
 	int r;
 
-	if (!agency_id || !proto_id_valid(agency_id) || !serial || !proto_id_valid(serial) ||
-	    !reason || !*reason || !text_ok(reason, CUST_REASON_MAX) || !actor_id || !*actor_id) {
-		say(why, whylen, "%s", !reason || !*reason ? "a reason is required"
-							   : "invalid agency, serial, reason or actor");
-		return -EINVAL;
-	}
+	if ((r = enrol_revoke_args(agency_id, serial, reason, actor_id, why, whylen)) < 0)
+		return r;
 	if ((r = dock_enrol_schema(l)) < 0 || (r = cust_ledger_begin(l)) < 0) {
-		say(why, whylen, "ledger: %s", cust_ledger_errmsg(l));
+		enrol_say(why, whylen, "ledger: %s", cust_ledger_errmsg(l));
 		return r;
 	}
-	r = end_tx(l, revoke_tx(l, agency_id, serial, reason, actor_id, &seq, why, whylen));
+	r = enrol_end_tx(l, revoke_tx(l, agency_id, serial, reason, actor_id, &seq, why, whylen));
 	if (r == 0 && seq_out)
 		*seq_out = seq;
 	if (r < 0 && r != -ENOENT && r != -EALREADY && r != -EPERM)

@@ -1,6 +1,5 @@
 /* enrol_msc.c - the mass-storage camera enrolment list (see enrol_msc.h). */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,21 +7,9 @@
 #include <jansson.h>
 
 #include "enrol_msc.h"
+#include "enrol_util.h"
 
 #define COLS "vid, pid, serial, officer, profile, agency, status, changed_seq"
-
-static void say(char *why, size_t whylen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void say(char *why, size_t whylen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!why || !whylen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(why, whylen, fmt, ap);
-	va_end(ap);
-}
 
 static int hex4(const char *s, uint16_t *out)
 {
@@ -76,44 +63,24 @@ static int schema(struct cust_ledger *l)
 	return sqlite3_exec(cust_ledger_db(l), sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -EIO;
 }
 
-static int col_text(sqlite3_stmt *s, int i, char *dst, size_t cap)
-{
-	const unsigned char *t = sqlite3_column_text(s, i);
-	size_t n = t ? (size_t)sqlite3_column_bytes(s, i) : 0;
-
-	if (n >= cap)
-		return -EBADMSG;
-	if (n)
-		memcpy(dst, t, n);
-	dst[n] = '\0';
-	return 0;
-}
-
 static int row(sqlite3_stmt *s, struct dock_msc_camera *m)
 {
 	char vid[8], pid[8], status[16];
 	sqlite3_int64 seq;
 
 	memset(m, 0, sizeof(*m));
-	if (col_text(s, 0, vid, sizeof(vid)) || col_text(s, 1, pid, sizeof(pid)) ||
+	if (enrol_col_text(s, 0, vid, sizeof(vid)) || enrol_col_text(s, 1, pid, sizeof(pid)) ||
 	    hex4(vid, &m->vid) || hex4(pid, &m->pid) ||
-	    col_text(s, 2, m->cam.serial, sizeof(m->cam.serial)) ||
-	    col_text(s, 3, m->cam.officer, sizeof(m->cam.officer)) ||
-	    col_text(s, 4, m->profile, sizeof(m->profile)) ||
-	    col_text(s, 5, m->cam.agency, sizeof(m->cam.agency)) ||
-	    col_text(s, 6, status, sizeof(status)))
+	    enrol_col_text(s, 2, m->cam.serial, sizeof(m->cam.serial)) ||
+	    enrol_col_text(s, 3, m->cam.officer, sizeof(m->cam.officer)) ||
+	    enrol_col_text(s, 4, m->profile, sizeof(m->profile)) ||
+	    enrol_col_text(s, 5, m->cam.agency, sizeof(m->cam.agency)) ||
+	    enrol_col_text(s, 6, status, sizeof(status)))
 		return -EBADMSG;
 	m->cam.status = strcmp(status, "enrolled") ? DOCK_CAM_REVOKED : DOCK_CAM_ENROLLED;
 	seq = sqlite3_column_int64(s, 7);
 	m->cam.changed_seq = seq > 0 ? (uint64_t)seq : 0;
 	return 0;
-}
-
-static int prepare(struct cust_ledger *l, const char *sql, sqlite3_stmt **s)
-{
-	if (sqlite3_prepare_v2(cust_ledger_db(l), sql, -1, s, NULL) == SQLITE_OK)
-		return 0;
-	return strstr(sqlite3_errmsg(cust_ledger_db(l)), "no such table") ? -ENOENT : -EIO;
 }
 
 static void idtext(uint16_t v, char out[5])
@@ -129,7 +96,7 @@ static int get(struct cust_ledger *l, uint16_t vid, uint16_t pid, const char *se
 	char v[5], p[5];
 	int r, rc;
 
-	r = prepare(l, "SELECT " COLS " FROM dock_storage_cameras WHERE vid = ?1 AND pid = ?2"
+	r = enrol_prepare(l, "SELECT " COLS " FROM dock_storage_cameras WHERE vid = ?1 AND pid = ?2"
 		    " AND serial = ?3", &s);
 	if (r < 0)
 		return r;
@@ -195,29 +162,29 @@ int dock_msc_check(struct cust_ledger *l, const char *agency_id, uint16_t vid, u
 	int r = proto_id_valid(serial) ? get(l, vid, pid, serial, &m) : -ENOENT;
 
 	if (r == -ENOENT) {
-		say(why, whylen, "unknown device");
+		enrol_say(why, whylen, "unknown device");
 		return -EACCES;
 	}
 	if (r < 0) {
-		say(why, whylen, "enrolment lookup failed");
+		enrol_say(why, whylen, "enrolment lookup failed");
 		return -EIO;
 	}
 	*out = m;
 	if (!agency_id || strcmp(m.cam.agency, agency_id)) {
-		say(why, whylen, "other agency");
+		enrol_say(why, whylen, "other agency");
 		return -EACCES;
 	}
 	if (m.cam.status != DOCK_CAM_ENROLLED) {
-		say(why, whylen, "revoked");
+		enrol_say(why, whylen, "revoked");
 		return -EACCES;
 	}
 	r = backed(l, &m);
 	if (r == -EPERM) {
-		say(why, whylen, "enrolment row has no device_enrolled event");
+		enrol_say(why, whylen, "enrolment row has no device_enrolled event");
 		return -EACCES;
 	}
 	if (r < 0) {
-		say(why, whylen, "enrolment lookup failed");
+		enrol_say(why, whylen, "enrolment lookup failed");
 		return -EIO;
 	}
 	return 0;
@@ -229,7 +196,7 @@ int dock_msc_list(struct cust_ledger *l, dock_msc_cb cb, void *arg)
 	sqlite3_stmt *s = NULL;
 	int r, rc;
 
-	r = prepare(l, "SELECT " COLS " FROM dock_storage_cameras ORDER BY vid, pid, serial", &s);
+	r = enrol_prepare(l, "SELECT " COLS " FROM dock_storage_cameras ORDER BY vid, pid, serial", &s);
 	if (r == -ENOENT)
 		return 0;
 	if (r < 0)
@@ -244,18 +211,6 @@ int dock_msc_list(struct cust_ledger *l, dock_msc_cb cb, void *arg)
 }
 
 /* ---- changes ------------------------------------------------------------ */
-
-static bool text_ok(const char *s, size_t max)
-{
-	size_t n = strlen(s);
-
-	if (n > max)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-			return false;
-	return true;
-}
 
 static int upsert(struct cust_ledger *l, const struct dock_msc_camera *m)
 {
@@ -284,22 +239,6 @@ static int upsert(struct cust_ledger *l, const struct dock_msc_camera *m)
 
 /* One event by its stable name (a custody library that lacks it makes the
  * change fail, never record something else); details consumed. */
-static int make_event(struct cust_event *ev, const char *agency, const char *actor,
-		      const char *name, const char *reason, json_t *details)
-{
-	enum cust_action a;
-	int r = cust_action_parse(name, &a) < 0 ? -ENOSYS : 0;
-
-	if (r == 0)
-		r = cust_event_init(ev, agency, CUST_ACTOR_CLERK, actor, a, NULL, CUST_OUTCOME_OK);
-	if (r == 0 && reason)
-		r = cust_event_set_text(ev->reason, sizeof(ev->reason), reason);
-	if (r == 0)
-		r = details ? cust_event_set_details(ev, details) : -ENOMEM;
-	json_decref(details);
-	return r;
-}
-
 static json_t *revoked_details(const struct dock_msc_camera *m)
 {
 	char v[5], p[5];
@@ -308,15 +247,6 @@ static json_t *revoked_details(const struct dock_msc_camera *m)
 	idtext(m->pid, p);
 	return json_pack("{s:s, s:s, s:s, s:s, s:s}", "kind", "storage", "vid", v, "pid", p,
 			 "serial", m->cam.serial, "agency", m->cam.agency);
-}
-
-static int end_tx(struct cust_ledger *l, int r)
-{
-	if (r == 0)
-		r = cust_ledger_commit(l);
-	if (r < 0)
-		cust_ledger_rollback(l);
-	return r;
 }
 
 static int add_tx(struct cust_ledger *l, const struct dock_msc_req *rq, uint64_t *seq,
@@ -330,18 +260,18 @@ static int add_tx(struct cust_ledger *l, const struct dock_msc_req *rq, uint64_t
 
 	if (r == 0 && (r = get(l, rq->vid, rq->pid, rq->serial, &old)) == 0) {
 		if (strcmp(old.cam.agency, rq->agency_id)) {
-			say(why, whylen, "this device is enrolled by another agency");
+			enrol_say(why, whylen, "this device is enrolled by another agency");
 			return -EPERM;
 		}
 		if (!rq->replace) {
-			say(why, whylen, "this device is already %s (use --replace to enroll it "
+			enrol_say(why, whylen, "this device is already %s (use --replace to enroll it "
 			    "again)", old.cam.status == DOCK_CAM_ENROLLED ? "enrolled" : "revoked");
 			return -EEXIST;
 		}
 		if (old.cam.status == DOCK_CAM_ENROLLED) {
 			snprintf(reason, sizeof(reason), "replaced%s%s", rq->reason ? ": " : "",
 				 rq->reason ? rq->reason : "");
-			r = make_event(&ev[n++], rq->agency_id, rq->actor_id, "device_revoked",
+			r = enrol_make_event(&ev[n++], rq->agency_id, rq->actor_id, "device_revoked",
 				       reason, revoked_details(&old));
 		}
 	} else if (r == -ENOENT) {
@@ -357,7 +287,7 @@ static int add_tx(struct cust_ledger *l, const struct dock_msc_req *rq, uint64_t
 	snprintf(m.cam.agency, sizeof(m.cam.agency), "%s", rq->agency_id);
 	snprintf(m.profile, sizeof(m.profile), "%s", rq->profile);
 	m.cam.status = DOCK_CAM_ENROLLED;
-	r = make_event(&ev[n++], rq->agency_id, rq->actor_id, "device_enrolled", rq->reason,
+	r = enrol_make_event(&ev[n++], rq->agency_id, rq->actor_id, "device_enrolled", rq->reason,
 		       enrolled_details(&m));
 	if (r == 0)
 		r = cust_ledger_append_batch(l, ev, n);
@@ -383,23 +313,23 @@ int dock_msc_add(struct cust_ledger *l, const struct dock_msc_req *rq, uint64_t 
 		bad = "officer (1-64 characters of A-Z a-z 0-9 . _ : -)";
 	else if (!rq->profile || !*rq->profile || strlen(rq->profile) > PROFILE_NAME_MAX)
 		bad = "profile";
-	else if (rq->reason && !text_ok(rq->reason, CUST_REASON_MAX))
+	else if (rq->reason && !enrol_text_ok(rq->reason, CUST_REASON_MAX))
 		bad = "reason (at most 512 printable characters)";
 	else if (!rq->actor_id || !*rq->actor_id)
 		bad = "actor";
 	if (bad) {
-		say(why, whylen, "invalid %s", bad);
+		enrol_say(why, whylen, "invalid %s", bad);
 		return -EINVAL;
 	}
 	if ((r = cust_ledger_begin(l)) < 0) {
-		say(why, whylen, "cannot start a ledger transaction: %s", cust_ledger_errmsg(l));
+		enrol_say(why, whylen, "cannot start a ledger transaction: %s", cust_ledger_errmsg(l));
 		return r;
 	}
-	r = end_tx(l, add_tx(l, rq, &seq, why, whylen));
+	r = enrol_end_tx(l, add_tx(l, rq, &seq, why, whylen));
 	if (r == 0 && seq_out)
 		*seq_out = seq;
 	if (r < 0 && r != -EEXIST && r != -EPERM)
-		say(why, whylen, "ledger %s: %s (%s)", cust_ledger_path(l), strerror(-r),
+		enrol_say(why, whylen, "ledger %s: %s (%s)", cust_ledger_path(l), strerror(-r),
 		    cust_ledger_errmsg(l));
 	return r;
 }
@@ -415,18 +345,18 @@ static int revoke_tx(struct cust_ledger *l, const char *agency_id, uint16_t vid,
 	if (r == 0)
 		r = get(l, vid, pid, serial, &m);
 	if (r == -ENOENT)
-		say(why, whylen, "device %04x:%04x:%s is not enrolled", vid, pid, serial);
+		enrol_say(why, whylen, "device %04x:%04x:%s is not enrolled", vid, pid, serial);
 	if (r < 0)
 		return r;
 	if (strcmp(m.cam.agency, agency_id)) {
-		say(why, whylen, "this device is enrolled by another agency");
+		enrol_say(why, whylen, "this device is enrolled by another agency");
 		return -EPERM;
 	}
 	if (m.cam.status == DOCK_CAM_REVOKED) {
-		say(why, whylen, "device %04x:%04x:%s is already revoked", vid, pid, serial);
+		enrol_say(why, whylen, "device %04x:%04x:%s is already revoked", vid, pid, serial);
 		return -EALREADY;
 	}
-	r = make_event(&ev, agency_id, actor_id, "device_revoked", reason, revoked_details(&m));
+	r = enrol_make_event(&ev, agency_id, actor_id, "device_revoked", reason, revoked_details(&m));
 	if (r == 0)
 		r = cust_ledger_append(l, &ev);
 	if (r < 0)
@@ -444,22 +374,18 @@ int dock_msc_revoke(struct cust_ledger *l, const char *agency_id, uint16_t vid, 
 	uint64_t seq = 0;
 	int r;
 
-	if (!agency_id || !proto_id_valid(agency_id) || !serial || !proto_id_valid(serial) ||
-	    !reason || !*reason || !text_ok(reason, CUST_REASON_MAX) || !actor_id || !*actor_id) {
-		say(why, whylen, "%s", !reason || !*reason ? "a reason is required"
-							   : "invalid agency, serial, reason or actor");
-		return -EINVAL;
-	}
+	if ((r = enrol_revoke_args(agency_id, serial, reason, actor_id, why, whylen)) < 0)
+		return r;
 	if ((r = cust_ledger_begin(l)) < 0) {
-		say(why, whylen, "ledger: %s", cust_ledger_errmsg(l));
+		enrol_say(why, whylen, "ledger: %s", cust_ledger_errmsg(l));
 		return r;
 	}
-	r = end_tx(l, revoke_tx(l, agency_id, vid, pid, serial, reason, actor_id, &seq, why,
+	r = enrol_end_tx(l, revoke_tx(l, agency_id, vid, pid, serial, reason, actor_id, &seq, why,
 				whylen));
 	if (r == 0 && seq_out)
 		*seq_out = seq;
 	if (r < 0 && r != -ENOENT && r != -EALREADY && r != -EPERM)
-		say(why, whylen, "ledger %s: %s (%s)", cust_ledger_path(l), strerror(-r),
+		enrol_say(why, whylen, "ledger %s: %s (%s)", cust_ledger_path(l), strerror(-r),
 		    cust_ledger_errmsg(l));
 	return r;
 }
