@@ -15,11 +15,11 @@
 #include "admin.h"
 #include "config.h"
 #include "volc.h"
+#include "volsess.h"
 #include "wire.h"
 
 #define MIB (1024u * 1024u)
 #define SCAN_TIMEOUT_MS 30000
-#define ID_FILE_CAP 128u
 
 struct scan {
 	struct volc *v;
@@ -188,45 +188,23 @@ static int on_file_both(void *ctx, const struct volc_file *f)
 	return r ? r : collect(b->x, f);
 }
 
-struct idbuf {
-	char b[ID_FILE_CAP + 1];
-	size_t n;
-};
-
-static int id_sink(void *ctx, const uint8_t *p, size_t n)
-{
-	struct idbuf *ib = ctx;
-
-	if (n > ID_FILE_CAP - ib->n)
-		return -EFBIG;
-	memcpy(ib->b + ib->n, p, n);
-	ib->n += n;
-	return 0;
-}
-
 /* The camera's id from the profile's id_file: at most ID_FILE_CAP bytes,
  * trailing blanks and line ends dropped, and then a valid protocol id
  * (docs/protocol.md) or it is refused. Prints "camera-id ..."; 0 or the
  * read's error. */
 static int read_id(struct volc *v, const struct volc_file *f)
 {
-	struct idbuf ib = { .n = 0 };
-	int r;
+	char id[VOLSESS_ID_FILE_CAP + 1];
+	int r = volsess_read_id(v, f, id, sizeof(id));
 
-	if (f->size > ID_FILE_CAP) {
-		printf("camera-id refused: %s is over %u bytes\n", f->path, ID_FILE_CAP);
-		return 0;
-	}
-	r = volc_read(v, f->index, 0, f->size, 0, id_sink, &ib);
-	if (r < 0)
-		return r;
-	while (ib.n && strchr(" \t\r\n", ib.b[ib.n - 1]))
-		ib.n--;
-	ib.b[ib.n] = '\0';
-	if (strlen(ib.b) != ib.n || !proto_id_valid(ib.b))
+	if (r == -EFBIG)
+		printf("camera-id refused: %s is over %u bytes\n", f->path, VOLSESS_ID_FILE_CAP);
+	else if (r == -EINVAL)
 		printf("camera-id refused: %s does not hold a valid id\n", f->path);
+	else if (r < 0)
+		return r;
 	else
-		printf("camera-id %s\n", ib.b);
+		printf("camera-id %s\n", id);
 	return 0;
 }
 

@@ -50,6 +50,7 @@
 #include "daemon.h"
 #include "enrol.h"
 #include "profile.h"
+#include "volc.h"
 
 /* cam: the enrolled camera (its serial and officer); p: its profile;
  * devnode: the block device (or an image file); fs: as volc_open(). */
@@ -69,5 +70,13 @@ int volsess_spawn(struct dockd *d, const char *serial, const char *profile,
 int volsess_queue(const char *serial, const char *profile, const char *devnode,
 		  const char *fs);
 void volsess_start_queued(struct dockd *d);
+
+/* The camera id in the profile's id_file (at most VOLSESS_ID_FILE_CAP
+ * bytes, trailing blanks and line ends dropped, then a valid protocol id,
+ * docs/protocol.md), into out. -EFBIG when the file is larger, -EINVAL
+ * when it holds no valid id, a read error otherwise. `dockd volume-scan`
+ * shows the same. */
+#define VOLSESS_ID_FILE_CAP 128u
+int volsess_read_id(struct volc *x, const struct volc_file *f, char *out, size_t cap);
 
 #endif

@@ -15,11 +15,11 @@
 
 #include <openssl/evp.h>
 
+#include "volsess.h"
 #include "volsess_int.h"
 #include "wire.h"
 
 #define BLKID_TIMEOUT_MS 10000
-#define ID_FILE_CAP 128u
 
 extern char **environ;
 
@@ -145,7 +145,7 @@ void volsess_volume_id(const char *devnode, char *out, size_t cap)
 }
 
 struct idbuf {
-	char b[ID_FILE_CAP + 1];
+	char b[VOLSESS_ID_FILE_CAP + 1];
 	size_t n;
 };
 
@@ -153,7 +153,7 @@ static int id_sink(void *ctx, const uint8_t *p, size_t n)
 {
 	struct idbuf *ib = ctx;
 
-	if (n > ID_FILE_CAP - ib->n)
+	if (n > VOLSESS_ID_FILE_CAP - ib->n)
 		return -EFBIG;
 	memcpy(ib->b + ib->n, p, n);
 	ib->n += n;
@@ -165,8 +165,8 @@ int volsess_read_id(struct volc *x, const struct volc_file *f, char *out, size_t
 	struct idbuf ib = { .n = 0 };
 	int r;
 
-	if (f->size > ID_FILE_CAP)
-		return -EINVAL;
+	if (f->size > VOLSESS_ID_FILE_CAP)
+		return -EFBIG;
 	if ((r = volc_read(x, f->index, 0, f->size, 0, id_sink, &ib)) < 0)
 		return r;
 	while (ib.n && strchr(" \t\r\n", ib.b[ib.n - 1]))

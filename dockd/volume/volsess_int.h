@@ -34,10 +34,6 @@ int volsess_identity(struct volc *x, struct vfile *v);
  * [A-Za-z0-9-] characters, within 10 s; "" when there is none. */
 void volsess_volume_id(const char *devnode, char *out, size_t cap);
 
-/* The camera id in the profile's id_file (at most 128 bytes, trailing
- * blanks dropped, a valid protocol id), into out. -EINVAL when it holds
- * none; a read error otherwise. */
-int volsess_read_id(struct volc *x, const struct volc_file *f, char *out, size_t cap);
 
 /* Release by deletion (volsess_release.c): open devnode "rw:" fs, list it
  * with p again, check the id file again, and delete every recording or
