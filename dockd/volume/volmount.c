@@ -5,10 +5,20 @@
  *   1. FS "dir": SOURCE is a directory (profile testing, `volume-scan
  *      --dir`); no mount, go to 5.
  *   2. unshare(CLONE_NEWNS), / made private: the mount below exists only
- *      in this process's namespace, nobody else on the dock sees it;
+ *      in this process's namespace, nobody else on the dock sees it. Not
+ *      root (the packaged service user, no capabilities): the mount
+ *      namespace is created inside a new user namespace that maps only
+ *      the caller's own uid and gid (setgroups denied), which gives this
+ *      process CAP_SYS_ADMIN over that namespace and nothing outside it;
+ *      the FUSE driver alone gets CAP_SYS_ADMIN back across its exec (as
+ *      an ambient capability) so libfuse mounts with mount(2) directly,
+ *      never through the setuid fusermount helper; the worker gets none;
  *   3. FS "auto" reads the boot sector's name field ("EXFAT   " or not);
- *      exfat-fuse needs a block device: a regular file is attached to a
- *      read-only, auto-clearing loop device first (LOOP_CONFIGURE);
+ *      exfat-fuse always mounts "fuseblk", which needs a block device: a
+ *      regular file is attached to a read-only, auto-clearing loop device
+ *      first (LOOP_CONFIGURE). The kernel refuses fuseblk in a user
+ *      namespace: not root, an exFAT volume is refused with a clear error
+ *      (exit 3) before any driver runs; FAT32 (fusefat) works;
  *   4. the userspace driver (fusefat, or mount.exfat-fuse) runs in the
  *      foreground as a child, read-only, on a fresh directory under /tmp;
  *      the kernel sees FUSE requests, never FAT/exFAT structures;
@@ -21,6 +31,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <linux/loop.h>
 #include <sched.h>
 #include <signal.h>
@@ -96,6 +107,70 @@ static int loop_attach(const char *src, char *dev, size_t cap, int rw)
 	return r < 0 ? r : 0;
 }
 
+static int in_userns; /* not root: step 2 made a user namespace */
+
+static int write_file(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC), r = 0;
+	size_t len = strlen(text);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, text, len);
+	if (n < 0)
+		r = -errno;
+	else if ((size_t)n != len)
+		r = -EIO;
+	close(fd);
+	return r;
+}
+
+/* Step 2. Not root: a user namespace mapping only our own ids (an
+ * unprivileged process may map exactly its own euid and, once setgroups
+ * is denied, its own egid), so files keep their real owners and nothing
+ * else on the dock becomes reachable. */
+static int private_ns(void)
+{
+	char map[64];
+	uid_t uid = geteuid();
+	gid_t gid = getegid();
+	int r;
+
+	if (uid == 0)
+		return unshare(CLONE_NEWNS) < 0 ? -errno : 0;
+	if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0)
+		return -errno;
+	in_userns = 1;
+	snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)uid, (unsigned)uid);
+	r = write_file("/proc/self/uid_map", map);
+	if (r == 0)
+		r = write_file("/proc/self/setgroups", "deny");
+	snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)gid, (unsigned)gid);
+	if (r == 0)
+		r = write_file("/proc/self/gid_map", map);
+	return r;
+}
+
+/* In the driver's child, in the user namespace: keep CAP_SYS_ADMIN (of
+ * that namespace only) across exec as an ambient capability, and no other
+ * capability: libfuse's mount(2) then succeeds and it never falls back to
+ * the setuid fusermount (whose setuid bit a user namespace ignores). */
+static int keep_mount_cap(void)
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[2];
+
+	if (syscall(SYS_capget, &h, d) < 0)
+		return -errno;
+	d[0].inheritable = 1u << CAP_SYS_ADMIN;
+	d[1].inheritable = 0;
+	if (syscall(SYS_capset, &h, d) < 0 ||
+	    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, CAP_SYS_ADMIN, 0, 0) < 0)
+		return -errno;
+	return 0;
+}
+
 static pid_t spawn(char *const argv[], int quiet)
 {
 	pid_t pid = fork();
@@ -104,6 +179,8 @@ static pid_t spawn(char *const argv[], int quiet)
 		int nul = open("/dev/null", O_RDWR);
 
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (in_userns && keep_mount_cap() < 0)
+			_exit(126);
 		if (nul >= 0) {
 			dup2(nul, 0);
 			dup2(nul, 1);
@@ -233,9 +310,19 @@ int volm_main(int argc, char **argv)
 		fs = is_exfat(src) ? "exfat" : "vfat";
 	if (strcmp(fs, "vfat") && strcmp(fs, "exfat"))
 		return 64;
-	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
-		fprintf(stderr, "dockd volume: private mount namespace: %s\n", strerror(errno));
+	if ((rc = private_ns()) < 0 ||
+	    (rc = mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ? -errno : 0) < 0) {
+		fprintf(stderr, "dockd volume: private mount namespace%s: %s\n", in_userns ?
+			" in a user namespace (disabled? sysctl user.max_user_namespaces, "
+			"kernel.unprivileged_userns_clone; systemd RestrictNamespaces=)" : "",
+			strerror(-rc));
 		return 71;
+	}
+	if (!strcmp(fs, "exfat") && in_userns) {
+		fprintf(stderr, "dockd volume: %s: exFAT needs the dock to run the reader as root "
+			"(exfat-fuse mounts fuseblk, which the kernel refuses in a user namespace)\n",
+			src);
+		return 3;
 	}
 	if (!strcmp(fs, "exfat")) {
 		struct stat sb;
