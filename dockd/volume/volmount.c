@@ -346,11 +346,17 @@ int volm_main(int argc, char **argv)
 		return 71;
 	}
 	{
-		/* read-write only for release by deletion (fusefat's "rw+") */
-		char *o = rw_mode ? "rw+,nosuid,nodev,noexec" : "ro,nosuid,nodev,noexec";
+		/* read-write only for release by deletion (fusefat's "rw+").
+		 * Files owned by us: in a user namespace mapping only our ids,
+		 * files owned by anyone else (root by default) have an unmapped
+		 * owner, and the kernel refuses to unlink those (EOVERFLOW). */
+		char o[96], xo[96];
 		char *vf[] = { "fusefat", "-f", "-o", o, (char *)src, mnt, NULL };
-		char *ex[] = { "mount.exfat-fuse", "-d", "-o", rw_mode ? "rw,nosuid,nodev,noexec" :
-			       "ro,nosuid,nodev,noexec", (char *)src, mnt, NULL };
+		char *ex[] = { "mount.exfat-fuse", "-d", "-o", xo, (char *)src, mnt, NULL };
+
+		snprintf(o, sizeof(o), "%s,nosuid,nodev,noexec,uid=%u,gid=%u",
+			 rw_mode ? "rw+" : "ro", (unsigned)geteuid(), (unsigned)getegid());
+		snprintf(xo, sizeof(xo), "%s,nosuid,nodev,noexec", rw_mode ? "rw" : "ro");
 		drv = spawn(!strcmp(fs, "vfat") ? vf : ex, 1);
 	}
 	rc = drv < 0 ? 71 : 3;

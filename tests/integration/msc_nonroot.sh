@@ -10,8 +10,12 @@
 # listed and read twice with the source's SHA-256, nothing stays mounted,
 # the image is unchanged; an exFAT volume (exfat-fuse needs fuseblk, which
 # a user namespace cannot mount) is refused with a clear error.
-# Before the user namespace the scan failed: "private mount namespace:
-# Operation not permitted".
+# Then a whole docking as nobody (`dockd volume-ingest`, the dock's state
+# owned by nobody): both recordings ingested as unsigned sources, stored,
+# released by deleting them from the card through fusefat's read-write
+# mode, the file outside the profile kept, the FAT clean, custody verify
+# passes. Before the user namespace the scan failed: "private mount
+# namespace: Operation not permitted".
 . "$(dirname "$0")/../lib.sh"
 for c in mkfs.vfat mcopy mmd fusefat mkfs.exfat losetup setpriv unshare; do
 	command -v $c >/dev/null 2>&1 || { echo "1..0 # SKIP no $c (packaging/install-deps.sh)"; exit 0; }
@@ -82,5 +86,49 @@ if EXDEV=$(attach "$EX"); then
 	check "  saying exFAT needs the reader to run as root" grep -q "exFAT needs the dock to run the reader as root" "$ERR" || show
 else
 	skip "exFAT refusal" "no second loop device"
+fi
+
+# ---- a whole docking as nobody: ingest, store, release by deletion ------------
+# The dock's state (ledger, keys, vault, file:// target) belongs to nobody,
+# as it belongs to the service user on a packaged dock; the camera's block
+# device is nobody's, read-write (the udev rule's group evidence-dock 0660).
+. "$TOP/tests/dockd_lib.sh"
+dk_require
+DK_RELEASE_WAIT=30
+dk_init "$T/dk" storage || { not_ok "dk_init"; done_testing; }
+cat >>"$DK_CONF" <<EOC
+
+[profile nr]
+recordings = DCIM/*/*.MP4, DCIM/*/*.MOV
+release = delete
+EOC
+"$DOCKD" --config "$DK_CONF" enroll --serial NR-1 --pubkey "$(openssl rand -hex 32)" \
+	--officer OFF-9 --model MSC --reason "test enrolment" >/dev/null || not_ok "enroll"
+chown -R nobody:nogroup "$T/dk"
+IMG2=$T/fat2.img
+mkfs.vfat -C -F 32 "$IMG2" 65536 >/dev/null
+chmod 0600 "$IMG2"
+mmd -i "$IMG2" ::DCIM ::DCIM/100MEDIA
+mcopy -i "$IMG2" "$T/v1.mp4" ::DCIM/100MEDIA/VID0001.MP4
+mcopy -i "$IMG2" "$T/v2.mov" ::DCIM/100MEDIA/VID0002.MOV
+mcopy -i "$IMG2" "$T/v2.mov" ::DCIM/100MEDIA/NOTES.TXT
+if DEV2=$(attach "$IMG2"); then
+	check "as nobody: dockd volume-ingest docks the camera (block device, read-write)" \
+		$AS timeout 120 "$T/dockd" --config "$DK_CONF" volume-ingest --camera NR-1 \
+		--profile nr --fs vfat "$DEV2" >>"$DK_LOG" 2>&1 || tail -20 "$DK_LOG" | sed 's/^/#   /'
+	check "both recordings ingested as unsigned sources" dk_py '
+n = [d for _, a, _, d in events() if a == "ingested" and d.get("source") == "unsigned"]
+assert sorted(d["volume"]["path"] for d in n) == ["DCIM/100MEDIA/VID0001.MP4", "DCIM/100MEDIA/VID0002.MOV"], n'
+	check "both released by deletion (camera_released with deleted)" dk_py '
+n = [d for _, a, _, d in events() if a == "camera_released" and d.get("deleted")]
+assert len(n) == 2, n' || grep -i "release\|delet\|warn\|error" "$DK_LOG" | tail -15 | sed 's/^/#   /'
+	mdir -b -i "$IMG2" ::DCIM/100MEDIA >"$T/left" 2>&1
+	check "deleted from the card; the file outside the profile stays" \
+		sh -c "! grep -Eq 'VID0001.MP4|VID0002.MOV' '$T/left' && grep -q NOTES.TXT '$T/left'"
+	check "the card's FAT is clean (fsck.vfat -n)" fsck.vfat -n "$IMG2"
+	check "custody verify passes" dk_verify || sed 's/^/#   /' "$DK/verify.out"
+	check "nothing left mounted" sh -c "! grep -q dockd-vol /proc/mounts"
+else
+	skip "docking as nobody" "no loop device"
 fi
 done_testing
