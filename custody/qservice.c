@@ -2,11 +2,14 @@
  * policy and audit are in qrequest.c. */
 #define _GNU_SOURCE
 #include "qservice.h"
+#include "qpackage.h"
 #include "qrequest.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pwd.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -17,6 +20,7 @@
 #include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -55,6 +59,10 @@ struct qservice {
 	dev_t sock_dev;
 	ino_t sock_ino;
 	int inherited;			/* cfg->listen_fd: never unlinked */
+	char *custody_bin, *config_path;	/* export-package; NULL: off */
+	pid_t pkg_pid[QPACKAGE_RUNNING];	/* its handlers (qpackage.h) */
+	long pkg_deadline[QPACKAGE_RUNNING];
+	int pkg_running;
 };
 
 static long now_ms(void)
@@ -78,7 +86,8 @@ static int ep_ctl(struct qservice *svc, int op, int fd, uint32_t events,
 static void timer_update(struct qservice *svc)
 {
 	struct itimerspec its;
-	int want = svc->active > 0 || alert_runner_running(svc->alerts) > 0;
+	int want = svc->active > 0 || svc->pkg_running > 0 ||
+		   alert_runner_running(svc->alerts) > 0;
 
 	if (want == svc->timer_armed)
 		return;
@@ -187,11 +196,85 @@ static void conn_reject(struct qservice *svc, struct qconn *c,
 	conn_reply(svc, c, reply);
 }
 
+/* 1 if the peer is the console account ([query] console_account). */
+static int is_console(const struct qservice *svc, uid_t uid)
+{
+	struct passwd pw, *res = NULL;
+	char tmp[4096];
+
+	return svc->console_account[0] &&
+	       getpwuid_r(uid, &pw, tmp, sizeof(tmp), &res) == 0 && res &&
+	       !strcmp(res->pw_name, svc->console_account);
+}
+
+/* export-package from the console (qpackage.h): a forked handler takes
+ * the connection over. 1 if taken (answered or handed off), 0 if the
+ * request is not one (qrequest handles it: anything else naming the op
+ * is an unknown op there, recorded and refused). */
+static int package_request(struct qservice *svc, struct qconn *c, size_t len)
+{
+	struct qpackage_job job;
+	json_t *req;
+	int slot = -1, taken = 0;
+	pid_t pid;
+
+	if (!svc->custody_bin || !is_console(svc, c->peer.uid))
+		return 0;
+	req = json_loadb(c->in, len, JSON_REJECT_DUPLICATES, NULL);
+	memset(&job, 0, sizeof(job));
+	if (!req || !qpackage_parse(req, &job))
+		goto out;
+	taken = 1;
+	for (int i = 0; i < QPACKAGE_RUNNING && slot < 0; i++)
+		if (svc->pkg_pid[i] <= 0)
+			slot = i;
+	if (slot < 0) {
+		conn_reject(svc, c, "busy", "busy: other court packages are being "
+			    "built; try again in a minute");
+		goto out;
+	}
+	job.custody_bin = svc->custody_bin;
+	job.config_path = svc->config_path;
+	job.socket_path = svc->path;
+	pid = qpackage_start(&job, c->fd);
+	if (pid < 0) {
+		conn_reject(svc, c, "error", "the dock cannot start the exporter");
+		goto out;
+	}
+	svc->pkg_pid[slot] = pid;
+	svc->pkg_deadline[slot] = now_ms() + (QPACKAGE_SECONDS + 60) * 1000L;
+	svc->pkg_running++;
+	conn_close(svc, c);	/* our copy; the handler answers */
+out:
+	json_decref(req);
+	return taken;
+}
+
+/* Collect finished package handlers; kill one long overdue (it bounds
+ * its exporter itself; this is the backstop). */
+static void package_reap(struct qservice *svc)
+{
+	long now = now_ms();
+
+	for (int i = 0; i < QPACKAGE_RUNNING; i++) {
+		if (svc->pkg_pid[i] <= 0)
+			continue;
+		if (waitpid(svc->pkg_pid[i], NULL, WNOHANG) == svc->pkg_pid[i]) {
+			svc->pkg_pid[i] = 0;
+			svc->pkg_running--;
+		} else if (now > svc->pkg_deadline[i]) {
+			kill(svc->pkg_pid[i], SIGKILL);
+		}
+	}
+}
+
 static void conn_request(struct qservice *svc, struct qconn *c, size_t len)
 {
 	json_t *reply = NULL;
 
 	c->in[len] = '\0';
+	if (package_request(svc, c, len))
+		return;
 	if (qrequest_handle(&svc->rctx, &c->peer, c->in, len, &reply) < 0) {
 		conn_close(svc, c);
 		return;
@@ -327,6 +410,7 @@ int qservice_handle(struct qservice *svc)
 	if (n < 0)
 		return errno == EINTR ? 0 : -errno;
 	alert_runner_reap(svc->alerts);
+	package_reap(svc);
 	for (int i = 0; i < n; i++) {
 		uint64_t tag = evs[i].data.u64;
 		struct qconn *c;
@@ -561,6 +645,13 @@ int qservice_open(const struct qservice_config *cfg,
 			 "%s", cfg->console_account);
 		svc->rctx.console_account = svc->console_account;
 	}
+	if (cfg->custody_bin && cfg->custody_bin[0] == '/' && cfg->config_path &&
+	    cfg->config_path[0] &&
+	    (!(svc->custody_bin = strdup(cfg->custody_bin)) ||
+	     !(svc->config_path = strdup(cfg->config_path)))) {
+		rc = -ENOMEM;
+		goto fail;
+	}
 	qservice_set_retention(svc, cfg->retention);
 	svc->epfd = epoll_create1(EPOLL_CLOEXEC);
 	svc->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
@@ -605,5 +696,7 @@ void qservice_close(struct qservice *svc)
 	alert_runner_free(svc->alerts);	/* bounded wait, see alert.h */
 	free(svc->conns);
 	free(svc->path);
+	free(svc->custody_bin);
+	free(svc->config_path);
 	free(svc);
 }
