@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -340,4 +341,63 @@ pid_t qpackage_start(const struct qpackage_job *job, int conn_fd)
 		_exit(1);
 	handler(job);
 	_exit(1);
+}
+
+/* 1 if uid is the console account (by name, as qrequest names peers). */
+static int is_account(uid_t uid, const char *account)
+{
+	struct passwd pw, *res = NULL;
+	char tmp[4096];
+
+	return account && account[0] &&
+	       getpwuid_r(uid, &pw, tmp, sizeof(tmp), &res) == 0 && res &&
+	       !strcmp(res->pw_name, account);
+}
+
+int qpackage_request(struct qpackage_pool *pool, struct qpackage_job *job,
+		     const char *console_account, uid_t uid, const char *req,
+		     size_t len, int conn_fd, long now_ms)
+{
+	json_t *r;
+	int slot = -1, rc = 0;
+	pid_t pid;
+
+	if (!pool || !job || !is_account(uid, console_account))
+		return 0;
+	r = json_loadb(req, len, JSON_REJECT_DUPLICATES, NULL);
+	if (!r || !qpackage_parse(r, job))
+		goto out;
+	for (int i = 0; i < QPACKAGE_RUNNING && slot < 0; i++)
+		if (pool->pid[i] <= 0)
+			slot = i;
+	if (slot < 0) {
+		rc = -EBUSY;
+		goto out;
+	}
+	pid = qpackage_start(job, conn_fd);
+	if (pid < 0) {
+		rc = pid;
+		goto out;
+	}
+	pool->pid[slot] = pid;
+	pool->deadline_ms[slot] = now_ms + (QPACKAGE_SECONDS + 60) * 1000L;
+	pool->running++;
+	rc = 1;
+out:
+	json_decref(r);		/* the handler has its own copy (fork) */
+	return rc;
+}
+
+void qpackage_reap(struct qpackage_pool *pool, long now_ms)
+{
+	for (int i = 0; pool && i < QPACKAGE_RUNNING; i++) {
+		if (pool->pid[i] <= 0)
+			continue;
+		if (waitpid(pool->pid[i], NULL, WNOHANG) == pool->pid[i]) {
+			pool->pid[i] = 0;
+			pool->running--;
+		} else if (now_ms > pool->deadline_ms[i]) {
+			kill(pool->pid[i], SIGKILL);
+		}
+	}
 }

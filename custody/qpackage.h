@@ -47,6 +47,29 @@ struct qpackage_job {
 	const char *item, *reason, *case_no;	/* case_no may be NULL */
 };
 
+/* The handlers running in one service. */
+struct qpackage_pool {
+	pid_t pid[QPACKAGE_RUNNING];	/* 0: free slot */
+	long deadline_ms[QPACKAGE_RUNNING];	/* monotonic; then SIGKILL */
+	int running;
+};
+
+/* A request of len bytes (req) on conn_fd from uid: if it is an
+ * export-package request from console_account (qpackage_parse), start its
+ * handler in a free slot of pool (job's custody_bin, config_path and
+ * socket_path given; the rest filled here) and return 1 (the caller then
+ * closes its copy of conn_fd; the handler answers). 0: not one (the caller
+ * handles the request as usual). -EBUSY: every slot in use; other
+ * -errno: the fork failed (the caller answers both). */
+int qpackage_request(struct qpackage_pool *pool, struct qpackage_job *job,
+		     const char *console_account, uid_t uid, const char *req,
+		     size_t len, int conn_fd, long now_ms);
+
+/* Collect finished handlers (waitpid WNOHANG on the pool's own pids);
+ * SIGKILL one a minute past QPACKAGE_SECONDS (it bounds its exporter
+ * itself; this is the backstop). */
+void qpackage_reap(struct qpackage_pool *pool, long now_ms);
+
 /* 1 if req (a parsed request) is an export-package request with the
  * fields above (strings, one line, item and case at most 128 bytes,
  * reason at most 512), and then job's user/item/reason/case_no point

@@ -8,8 +8,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <pwd.h>
-#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -20,7 +18,6 @@
 #include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <sys/un.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -60,9 +57,7 @@ struct qservice {
 	ino_t sock_ino;
 	int inherited;			/* cfg->listen_fd: never unlinked */
 	char *custody_bin, *config_path;	/* export-package; NULL: off */
-	pid_t pkg_pid[QPACKAGE_RUNNING];	/* its handlers (qpackage.h) */
-	long pkg_deadline[QPACKAGE_RUNNING];
-	int pkg_running;
+	struct qpackage_pool pkgs;		/* its handlers (qpackage.h) */
 };
 
 static long now_ms(void)
@@ -86,7 +81,7 @@ static int ep_ctl(struct qservice *svc, int op, int fd, uint32_t events,
 static void timer_update(struct qservice *svc)
 {
 	struct itimerspec its;
-	int want = svc->active > 0 || svc->pkg_running > 0 ||
+	int want = svc->active > 0 || svc->pkgs.running > 0 ||
 		   alert_runner_running(svc->alerts) > 0;
 
 	if (want == svc->timer_armed)
@@ -196,76 +191,30 @@ static void conn_reject(struct qservice *svc, struct qconn *c,
 	conn_reply(svc, c, reply);
 }
 
-/* 1 if the peer is the console account ([query] console_account). */
-static int is_console(const struct qservice *svc, uid_t uid)
-{
-	struct passwd pw, *res = NULL;
-	char tmp[4096];
-
-	return svc->console_account[0] &&
-	       getpwuid_r(uid, &pw, tmp, sizeof(tmp), &res) == 0 && res &&
-	       !strcmp(res->pw_name, svc->console_account);
-}
-
 /* export-package from the console (qpackage.h): a forked handler takes
  * the connection over. 1 if taken (answered or handed off), 0 if the
  * request is not one (qrequest handles it: anything else naming the op
  * is an unknown op there, recorded and refused). */
 static int package_request(struct qservice *svc, struct qconn *c, size_t len)
 {
-	struct qpackage_job job;
-	json_t *req;
-	int slot = -1, taken = 0;
-	pid_t pid;
+	struct qpackage_job job = { svc->custody_bin, svc->config_path, svc->path,
+				    NULL, NULL, NULL, NULL };
+	int rc;
 
-	if (!svc->custody_bin || !is_console(svc, c->peer.uid))
+	if (!svc->custody_bin)
 		return 0;
-	req = json_loadb(c->in, len, JSON_REJECT_DUPLICATES, NULL);
-	memset(&job, 0, sizeof(job));
-	if (!req || !qpackage_parse(req, &job))
-		goto out;
-	taken = 1;
-	for (int i = 0; i < QPACKAGE_RUNNING && slot < 0; i++)
-		if (svc->pkg_pid[i] <= 0)
-			slot = i;
-	if (slot < 0) {
+	rc = qpackage_request(&svc->pkgs, &job, svc->console_account, c->peer.uid,
+			      c->in, len, c->fd, now_ms());
+	if (rc == 0)
+		return 0;
+	if (rc == -EBUSY)
 		conn_reject(svc, c, "busy", "busy: other court packages are being "
 			    "built; try again in a minute");
-		goto out;
-	}
-	job.custody_bin = svc->custody_bin;
-	job.config_path = svc->config_path;
-	job.socket_path = svc->path;
-	pid = qpackage_start(&job, c->fd);
-	if (pid < 0) {
+	else if (rc < 0)
 		conn_reject(svc, c, "error", "the dock cannot start the exporter");
-		goto out;
-	}
-	svc->pkg_pid[slot] = pid;
-	svc->pkg_deadline[slot] = now_ms() + (QPACKAGE_SECONDS + 60) * 1000L;
-	svc->pkg_running++;
-	conn_close(svc, c);	/* our copy; the handler answers */
-out:
-	json_decref(req);
-	return taken;
-}
-
-/* Collect finished package handlers; kill one long overdue (it bounds
- * its exporter itself; this is the backstop). */
-static void package_reap(struct qservice *svc)
-{
-	long now = now_ms();
-
-	for (int i = 0; i < QPACKAGE_RUNNING; i++) {
-		if (svc->pkg_pid[i] <= 0)
-			continue;
-		if (waitpid(svc->pkg_pid[i], NULL, WNOHANG) == svc->pkg_pid[i]) {
-			svc->pkg_pid[i] = 0;
-			svc->pkg_running--;
-		} else if (now > svc->pkg_deadline[i]) {
-			kill(svc->pkg_pid[i], SIGKILL);
-		}
-	}
+	else
+		conn_close(svc, c);	/* our copy; the handler answers */
+	return 1;
 }
 
 static void conn_request(struct qservice *svc, struct qconn *c, size_t len)
@@ -410,7 +359,7 @@ int qservice_handle(struct qservice *svc)
 	if (n < 0)
 		return errno == EINTR ? 0 : -errno;
 	alert_runner_reap(svc->alerts);
-	package_reap(svc);
+	qpackage_reap(&svc->pkgs, now_ms());
 	for (int i = 0; i < n; i++) {
 		uint64_t tag = evs[i].data.u64;
 		struct qconn *c;
