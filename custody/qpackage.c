@@ -134,7 +134,8 @@ static int send_reply(int conn, json_t *reply, int fd)
 	return rc;
 }
 
-int qpackage_send_error(int conn_fd, const char *code, const char *msg)
+/* The one-line error reply, without a descriptor. */
+static int send_error(int conn_fd, const char *code, const char *msg)
 {
 	return send_reply(conn_fd, json_pack("{s:b, s:s, s:s}", "ok", 0, "error",
 					     code, "message", msg), -1);
@@ -264,8 +265,8 @@ static void handler(const struct qpackage_job *job)
 	snprintf(tmp, sizeof(tmp), "%s/custody-package.XXXXXX",
 		 tmpd && *tmpd == '/' && strlen(tmpd) < 200 ? tmpd : "/tmp");
 	if (!mkdtemp(tmp)) {
-		qpackage_send_error(CONN_FD, "error", "no private temporary "
-				    "directory for the package on the dock");
+		send_error(CONN_FD, "error", "no private temporary directory "
+			   "for the package on the dock");
 		_exit(1);
 	}
 	bag_name(job->item, bag, sizeof(bag));
@@ -299,15 +300,13 @@ static void handler(const struct qpackage_job *job)
 				message(err);
 
 		/* the service's refusal ("the dock refused to record ...") */
-		qpackage_send_error(CONN_FD, strstr(m, " refused ") ? "denied" :
-				    "error", m);
+		send_error(CONN_FD, strstr(m, " refused ") ? "denied" : "error", m);
 		_exit(1);
 	}
 	if (fstat(fd, &st) || !S_ISREG(st.st_mode) ||
 	    (unsigned long long)st.st_size > QPACKAGE_MAX) {
-		qpackage_send_error(CONN_FD, "too-large", "the package is larger "
-				    "than the console sends (export it on the dock "
-				    "with custody export)");
+		send_error(CONN_FD, "too-large", "the package is larger than the "
+			   "console sends (export it on the dock with custody export)");
 		_exit(1);
 	}
 	snprintf(out, sizeof(out), "%s.tar", bag);

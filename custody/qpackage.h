@@ -81,7 +81,4 @@ int qpackage_parse(const json_t *req, struct qpackage_job *job);
  * single-threaded (the handler is a fork that runs ordinary code). */
 pid_t qpackage_start(const struct qpackage_job *job, int conn_fd);
 
-/* The one-line error reply without a descriptor (for "busy"). */
-int qpackage_send_error(int conn_fd, const char *code, const char *msg);
-
 #endif
