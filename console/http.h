@@ -25,8 +25,6 @@ struct console_cfg {
 	struct svc svc;
 	const char *pam_service;	/* [console] pam_service */
 	const char *totp_file;		/* [console] totp_file */
-	const char *custody_bin;	/* [console] custody: the exporter */
-	const char *config_path;	/* --config FILE, given to the exporter */
 };
 
 /* Start libmicrohttpd without a listening socket (connections come from

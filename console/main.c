@@ -26,7 +26,7 @@
 struct ccfg {
 	char listen[128];
 	char cert[PATH_MAX_], key[PATH_MAX_], totp_file[PATH_MAX_];
-	char pam_service[64], custody[PATH_MAX_];
+	char pam_service[64];
 	long lockout_failures, lockout_seconds, session_idle_seconds;
 	char err[256];
 };
@@ -82,9 +82,8 @@ static int on_line(void *arg, const char *section, const char *name,
 	else if (!strcmp(name, "pam_service"))
 		bad = text(c->pam_service, sizeof(c->pam_service), v) ||
 		      strchr(v, '/') ? "a PAM service name" : NULL;
-	else if (!strcmp(name, "custody"))
-		bad = v[0] != '/' || text(c->custody, sizeof(c->custody), v) ?
-		      "an absolute path" : NULL;
+	else if (!strcmp(name, "custody"))	/* moved (docs/console.md) */
+		bad = "in [query]: the query service runs the exporter now";
 	else if (!strcmp(name, "lockout_failures"))
 		bad = number(v, 1, 100, &c->lockout_failures) ? "1..100" : NULL;
 	else if (!strcmp(name, "lockout_seconds"))
@@ -93,7 +92,7 @@ static int on_line(void *arg, const char *section, const char *name,
 		bad = number(v, 60, 86400, &c->session_idle_seconds) ? "60..86400" : NULL;
 	else
 		bad = "a known key (listen, cert, key, totp_file, pam_service, "
-		      "custody, lockout_failures, lockout_seconds, session_idle_seconds)";
+		      "lockout_failures, lockout_seconds, session_idle_seconds)";
 	if (bad) {
 		snprintf(c->err, sizeof(c->err), "[console] %s = %s: must be %s",
 			 name, v, bad);
@@ -109,7 +108,6 @@ static int load(const char *path, struct ccfg *c, struct qconfig *qc)
 
 	memset(c, 0, sizeof(*c));
 	snprintf(c->pam_service, sizeof(c->pam_service), "evidence-console");
-	snprintf(c->custody, sizeof(c->custody), "/usr/bin/custody");
 	c->lockout_failures = 5;
 	c->lockout_seconds = 900;
 	c->session_idle_seconds = 900;
@@ -169,8 +167,6 @@ int main(int argc, char **argv)
 	cc.svc.socket = qc.socket;
 	cc.pam_service = c.pam_service;
 	cc.totp_file = c.totp_file;
-	cc.custody_bin = c.custody;
-	cc.config_path = argv[2];
 	signal(SIGPIPE, SIG_IGN);
 	mhd = http_start(&cc);
 	if (!mhd) {

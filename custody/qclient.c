@@ -203,6 +203,117 @@ out:
 	return rc;
 }
 
+#define FD_REPLY_MAX 65536	/* the export-package reply is one short line */
+
+int qclient_call_fd(const char *socket_path, const json_t *request,
+		    int timeout_ms, json_t **reply, int *fd_out)
+{
+	long deadline = now_ms() + (timeout_ms > 0 ? timeout_ms :
+				    QCLIENT_DEFAULT_TIMEOUT_MS);
+	char *req = NULL, *buf = NULL;
+	size_t reqlen, len = 0;
+	int fd = -1, got = -1, rc;
+	json_t *r;
+
+	if (!socket_path || !json_is_object(request) || !reply || !fd_out)
+		return -EINVAL;
+	req = json_dumps(request, JSON_COMPACT);
+	buf = malloc(FD_REPLY_MAX);
+	if (!req || !buf) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	reqlen = strlen(req);
+	if (reqlen + 1 > QREQ_MAX) {
+		rc = -EMSGSIZE;
+		goto out;
+	}
+	req[reqlen++] = '\n';
+	fd = connect_to(socket_path);
+	if (fd < 0) {
+		rc = fd;
+		goto out;
+	}
+	rc = send_all(fd, req, reqlen, deadline);
+	if (rc == -EPIPE || rc == -ECONNRESET)
+		rc = 0;
+	if (rc)
+		goto out;
+	shutdown(fd, SHUT_WR);
+	for (;;) {
+		union {
+			char b[CMSG_SPACE(sizeof(int) * 4)];
+			struct cmsghdr align;
+		} u;
+		struct iovec iov = { buf + len, FD_REPLY_MAX - len };
+		struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1,
+				    .msg_control = u.b, .msg_controllen = sizeof(u.b) };
+		ssize_t n;
+
+		if (len == FD_REPLY_MAX) {
+			rc = -EMSGSIZE;
+			goto out;
+		}
+		n = recvmsg(fd, &m, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+			if ((rc = wait_fd(fd, POLLIN, deadline)))
+				goto out;
+			continue;
+		}
+		if (n < 0) {
+			rc = -errno;
+			goto out;
+		}
+		/* keep the first descriptor received; close any other */
+		for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
+			size_t k;
+
+			if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+				continue;
+			k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+			for (size_t i = 0; i < k; i++) {
+				int x;
+
+				memcpy(&x, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+				if (got < 0)
+					got = x;
+				else
+					close(x);
+			}
+		}
+		if (m.msg_flags & MSG_CTRUNC) {
+			rc = -EPROTO;
+			goto out;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	r = json_loadb(buf, len, 0, NULL);
+	if (!json_is_object(r)) {
+		json_decref(r);
+		rc = -EBADMSG;
+		goto out;
+	}
+	/* a descriptor only with an ok reply */
+	if (json_is_true(json_object_get(r, "ok")) != (got >= 0)) {
+		json_decref(r);
+		rc = -EPROTO;
+		goto out;
+	}
+	*reply = r;
+	*fd_out = got;
+	got = -1;
+out:
+	if (got >= 0)
+		close(got);
+	if (fd >= 0)
+		close(fd);
+	free(req);
+	free(buf);
+	return rc;
+}
+
 static int print_users(const json_t *res, FILE *out)
 {
 	const json_t *u;

@@ -33,6 +33,15 @@ int qclient_should_use(const char *socket_opt, const char *config_socket,
 int qclient_call(const char *socket_path, const json_t *request,
 		 int timeout_ms, json_t **reply);
 
+/* qclient_call for a reply that carries an open descriptor (op
+ * "export-package", qpackage.h): on success *reply and, when the reply
+ * is ok, *fd (close-on-exec; the caller closes it), else *fd = -1 with
+ * an error reply. Errors as qclient_call, and -EPROTO: an ok reply
+ * without a descriptor or an error reply with one, or more descriptors
+ * than fit. Replies over 64 KiB: -EMSGSIZE. */
+int qclient_call_fd(const char *socket_path, const json_t *request,
+		    int timeout_ms, json_t **reply, int *fd);
+
 /* The same exchange with raw bytes, unchecked (for tests and debugging:
  * `custody remote --raw`): sends len bytes, half-closes, and returns the
  * raw reply (malloc'd, not NUL-terminated; caller frees). */

@@ -34,6 +34,7 @@ static const struct key keys[] = {
 	{ "alert", "timeout_ms", 1u << 6 },
 	{ "alert", "max_running", 1u << 7 },
 	{ "query", "console_account", 1u << 8 },
+	{ "query", "custody", 1u << 9 },
 };
 
 void qconfig_init(struct qconfig *c)
@@ -44,6 +45,7 @@ void qconfig_init(struct qconfig *c)
 	c->max_clients = QSERVICE_DEFAULT_MAX_CLIENTS;
 	c->alert_timeout_ms = ALERT_DEFAULT_TIMEOUT_MS;
 	c->alert_max_running = ALERT_DEFAULT_MAX_RUNNING;
+	snprintf(c->custody, sizeof(c->custody), "/usr/bin/custody");
 }
 
 static int number(const char *v, int base, long lo, long hi, long *out)
@@ -112,6 +114,9 @@ static const char *apply(struct qconfig *c, const char *name, const char *v)
 		c->alert_max_running = (int)n;
 		return NULL;
 	}
+	if (!strcmp(name, "custody"))
+		return v[0] != '/' || text(c->custody, sizeof(c->custody), v) ?
+		       "must be an absolute path (the custody binary)" : NULL;
 	if (!strcmp(name, "console_account"))
 		return !users_name_valid(v) ||
 		       text(c->console_account, sizeof(c->console_account), v) ?
@@ -198,6 +203,7 @@ int qconfig_service(const struct qconfig *c, const char *home_agency,
 	s.max_alerts = c->alert_max_running;
 	s.home_agency = home_agency;
 	s.console_account = c->console_account[0] ? c->console_account : NULL;
+	s.custody_bin = c->custody;
 	s.retention = &c->retention;
 	*out = s;
 	return 0;

@@ -15,6 +15,8 @@
  *   console_account = dock-console  the web console's OS account: the
  *                                 only caller that may act on behalf of
  *                                 a console user (docs/console.md)
+ *   custody = /usr/bin/custody    the exporter the service runs to build
+ *                                 a console's court package (qpackage.h)
  *
  *   [alert]
  *   command = /usr/local/sbin/dock-alert   absolute path, no shell
@@ -43,6 +45,7 @@ struct qconfig {
 	int client_timeout_ms;
 	int max_clients;
 	char console_account[65];	/* [query] console_account */
+	char custody[QCONFIG_PATH_MAX];	/* [query] custody */
 	char alert_command[QCONFIG_PATH_MAX];
 	int alert_timeout_ms;
 	int alert_max_running;
@@ -50,7 +53,7 @@ struct qconfig {
 };
 
 /* Defaults: no socket, mode 0666, no group, 5000 ms, 32, no command,
- * 2000 ms, 4. */
+ * 2000 ms, 4, custody /usr/bin/custody. */
 void qconfig_init(struct qconfig *c);
 /* Load path's [query]/[alert] into c (initialised first). Errors:
  * -EINVAL (message in err), -ENOENT/-EACCES opening. */

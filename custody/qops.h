@@ -42,6 +42,7 @@ struct qop {
 	const char *on_behalf;		/* into req, may be NULL */
 	const char *client;		/* into req: browser address, or NULL */
 	int via_console;
+	int packaged;		/* on_behalf from the service's own exporter (qpackage.h) */
 	char console[USERS_NAME_MAX + 1];
 	int console_event;		/* op "console-event" (qconsole.c) */
 	/* target */

@@ -48,6 +48,8 @@ static json_t *base_details(const struct qop *q)
 
 	if (d && q->via_console)
 		json_object_set_new(d, "console_account", json_string(q->console));
+	if (d && q->packaged)
+		json_object_set_new(d, "built_by", json_string("query-service"));
 	if (d && q->via_console && q->client)
 		json_object_set_new(d, "client", json_string(q->client));
 
@@ -247,6 +249,17 @@ static void as_console_user(struct qop *q)
 	q->subject.agency = q->known ? q->u.agency : NULL;
 }
 
+/* The exporter the service runs for the console's export-package
+ * (qpackage.h): the service's own account, an `export` request, and a
+ * console configured. That account owns the ledger and could write any
+ * event itself, so accepting its on_behalf grants it nothing; the user's
+ * roles and agency are then decided as for the console. */
+static int by_packager(const struct qop *q)
+{
+	return q->ctx->console_account && q->peer->uid == geteuid() &&
+	       q->op == ACCESS_OP_EXPORT;
+}
+
 /* Shared with qconsole.c: record with a given evidence id. */
 int64_t qrequest_record_ev_(struct qop *q, enum cust_action action,
 			    enum cust_outcome outcome, const char *evidence_id,
@@ -424,7 +437,11 @@ int qrequest_handle(const struct qrequest_ctx *ctx, const struct qpeer *peer,
 				seq);
 		goto out;
 	}
-	if ((q.on_behalf || q.client || q.console_event) &&
+	if (q.on_behalf && !q.client && !q.console_event && by_packager(&q)) {
+		as_console_user(&q);	/* the console's package (qpackage.h) */
+		snprintf(q.console, sizeof(q.console), "%s", ctx->console_account);
+		q.packaged = 1;
+	} else if ((q.on_behalf || q.client || q.console_event) &&
 	    (!ctx->console_account || strcmp(q.user, ctx->console_account))) {
 		if (q.on_behalf || q.client) {
 			/* acting for someone else is the console's alone */

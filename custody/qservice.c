@@ -2,6 +2,7 @@
  * policy and audit are in qrequest.c. */
 #define _GNU_SOURCE
 #include "qservice.h"
+#include "qpackage.h"
 #include "qrequest.h"
 
 #include <errno.h>
@@ -55,6 +56,8 @@ struct qservice {
 	dev_t sock_dev;
 	ino_t sock_ino;
 	int inherited;			/* cfg->listen_fd: never unlinked */
+	char *custody_bin, *config_path;	/* export-package; NULL: off */
+	struct qpackage_pool pkgs;		/* its handlers (qpackage.h) */
 };
 
 static long now_ms(void)
@@ -78,7 +81,8 @@ static int ep_ctl(struct qservice *svc, int op, int fd, uint32_t events,
 static void timer_update(struct qservice *svc)
 {
 	struct itimerspec its;
-	int want = svc->active > 0 || alert_runner_running(svc->alerts) > 0;
+	int want = svc->active > 0 || svc->pkgs.running > 0 ||
+		   alert_runner_running(svc->alerts) > 0;
 
 	if (want == svc->timer_armed)
 		return;
@@ -187,11 +191,39 @@ static void conn_reject(struct qservice *svc, struct qconn *c,
 	conn_reply(svc, c, reply);
 }
 
+/* export-package from the console (qpackage.h): a forked handler takes
+ * the connection over. 1 if taken (answered or handed off), 0 if the
+ * request is not one (qrequest handles it: anything else naming the op
+ * is an unknown op there, recorded and refused). */
+static int package_request(struct qservice *svc, struct qconn *c, size_t len)
+{
+	struct qpackage_job job = { svc->custody_bin, svc->config_path, svc->path,
+				    NULL, NULL, NULL, NULL };
+	int rc;
+
+	if (!svc->custody_bin)
+		return 0;
+	rc = qpackage_request(&svc->pkgs, &job, svc->console_account, c->peer.uid,
+			      c->in, len, c->fd, now_ms());
+	if (rc == 0)
+		return 0;
+	if (rc == -EBUSY)
+		conn_reject(svc, c, "busy", "busy: other court packages are being "
+			    "built; try again in a minute");
+	else if (rc < 0)
+		conn_reject(svc, c, "error", "the dock cannot start the exporter");
+	else
+		conn_close(svc, c);	/* our copy; the handler answers */
+	return 1;
+}
+
 static void conn_request(struct qservice *svc, struct qconn *c, size_t len)
 {
 	json_t *reply = NULL;
 
 	c->in[len] = '\0';
+	if (package_request(svc, c, len))
+		return;
 	if (qrequest_handle(&svc->rctx, &c->peer, c->in, len, &reply) < 0) {
 		conn_close(svc, c);
 		return;
@@ -327,6 +359,7 @@ int qservice_handle(struct qservice *svc)
 	if (n < 0)
 		return errno == EINTR ? 0 : -errno;
 	alert_runner_reap(svc->alerts);
+	qpackage_reap(&svc->pkgs, now_ms());
 	for (int i = 0; i < n; i++) {
 		uint64_t tag = evs[i].data.u64;
 		struct qconn *c;
@@ -561,6 +594,13 @@ int qservice_open(const struct qservice_config *cfg,
 			 "%s", cfg->console_account);
 		svc->rctx.console_account = svc->console_account;
 	}
+	if (cfg->custody_bin && cfg->custody_bin[0] == '/' && cfg->config_path &&
+	    cfg->config_path[0] &&
+	    (!(svc->custody_bin = strdup(cfg->custody_bin)) ||
+	     !(svc->config_path = strdup(cfg->config_path)))) {
+		rc = -ENOMEM;
+		goto fail;
+	}
 	qservice_set_retention(svc, cfg->retention);
 	svc->epfd = epoll_create1(EPOLL_CLOEXEC);
 	svc->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
@@ -605,5 +645,7 @@ void qservice_close(struct qservice *svc)
 	alert_runner_free(svc->alerts);	/* bounded wait, see alert.h */
 	free(svc->conns);
 	free(svc->path);
+	free(svc->custody_bin);
+	free(svc->config_path);
 	free(svc);
 }

@@ -78,6 +78,10 @@ struct qservice_config {
 					 * NULL: none; copied */
 	const struct cust_retention *retention;	/* [retention]; copied;
 					 * NULL: defaults (retention.h) */
+	const char *custody_bin;	/* the exporter run for export-package
+					 * (qpackage.h); NULL: the op is off;
+					 * copied */
+	const char *config_path;	/* given to it as --config; copied */
 	int listen_fd;			/* > 0: serve this listening socket
 					 * (made by qservice_listen() in the
 					 * host, inherited); the socket_* fields

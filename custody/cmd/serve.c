@@ -118,6 +118,8 @@ int cmd_serve(struct cmd_ctx *ctx, int argc, char **argv)
 		cmd_err("serve: unknown socket_group '%s'", qc.socket_group);
 		return CMD_ERROR;
 	}
+	/* export-package runs `custody --config THIS export ...` */
+	sc.config_path = ctx->have_config && ctx->cfg.file[0] ? ctx->cfg.file : NULL;
 	if ((rc = cmd_open_ledger(ctx, false)))
 		return rc;
 	rc = qservice_open(&sc, ctx->ledger, &svc);

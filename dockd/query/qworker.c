@@ -207,6 +207,7 @@ int qworker_main(int argc, char **argv)
 	if (r == 0) {
 		cust_ledger_set_forward(l, fwd_append, NULL);
 		qsc.listen_fd = QWORKER_FD_LISTEN;
+		qsc.config_path = argv[2];	/* for export-package (qpackage.h) */
 		r = qservice_open(&qsc, l, &svc);
 	}
 	if (r < 0) {

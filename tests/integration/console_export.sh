@@ -3,7 +3,10 @@
 # packages") in a real headless Chromium: a real dockd ingest (two
 # recordings, a witness-cosigned checkpoint, the agency's custody
 # certificate, as in custody_export.sh), a real `custody serve` and
-# `custody-console`. A clerk exports CAM-1/REC-1 from the item page; the
+# `custody-console`. The permission split of a packaged dock: the console
+# runs as another account (nobody) that can read neither the ledger nor
+# the vault (0700, the dock's); the query service builds the package
+# (op export-package) and hands the console an open descriptor. A clerk exports CAM-1/REC-1 from the item page; the
 # downloaded tar passes `custody verify-package` and the independent
 # tests/tools/bagit_check.py; the service's `exported` event (the clerk,
 # via console) comes before the console's download event. A forged CSRF
@@ -64,7 +67,9 @@ sqlite3 "$DK_DB" "CREATE TABLE IF NOT EXISTS checkpoint_cosigs(size INTEGER, wit
 # ---- the console: its section, the clerk, PAM (pam_matrix) and TOTP --------
 PORT=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 ME=$(id -un)
-sed -i "/^socket = /a socket_mode = 0600\nconsole_account = $ME" "$DK_CONF"
+# the console's own account: nobody (setpriv), not the dock's
+CU=nobody; CG=nogroup
+sed -i "/^socket = /a socket_mode = 0666\nconsole_account = $CU\ncustody = $CUSTODY" "$DK_CONF"
 cat >>"$DK_CONF" <<EOC
 
 [console]
@@ -73,7 +78,6 @@ cert = $T/console.crt
 key = $T/console.key
 totp_file = $T/totp
 pam_service = evidence-console
-custody = $CUSTODY
 EOC
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
 	-subj /CN=localhost -keyout "$T/console.key" -out "$T/console.crt" 2>/dev/null
@@ -91,12 +95,24 @@ for u in clerk1:clerk aud1:auditor; do
 done
 check "clerk1 (clerk) and aud1 (auditor) mapped" \
 	[ "$(dk_sql "SELECT count(*) FROM custody_users")" = 2 ]
-"$CUSTODY" --config "$DK_CONF" serve 2>"$T/serve.log" &
+# the split: the console's account reaches the config, its own files and
+# the socket; the ledger (state/, 0700) and the vault (0700) are the dock's
+chmod 0711 "$T" "$DK"
+chmod 0700 "$DK_VAULT"
+chmod 0644 "$DK_CONF"
+chown $CU:$CG "$T/console.key" "$T/totp" "$T/ctmp"
+chmod -R a+rX "$T/pam" "$T/passdb" "$T/console.crt"
+check "the console's account cannot read the ledger or the vault" \
+	sh -c "setpriv --reuid=$CU --regid=$CG --clear-groups true &&
+	       ! setpriv --reuid=$CU --regid=$CG --clear-groups cat '$DK_DB' >/dev/null 2>&1 &&
+	       ! setpriv --reuid=$CU --regid=$CG --clear-groups cat '$(dk_vault_file CAM-1 REC-1)' >/dev/null 2>&1"
+mkdir -p "$T/stmp"
+TMPDIR="$T/stmp" "$CUSTODY" --config "$DK_CONF" serve 2>"$T/serve.log" &
 SERVE_PID=$!
 i=0; while [ ! -S "$DK/query.sock" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 check "query service listening" test -S "$DK/query.sock"
 TMPDIR="$T/ctmp" LD_PRELOAD=$PAMW PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$T/pam" \
-	"$BIN/custody-console" --config "$DK_CONF" 2>"$T/console.log" &
+	setpriv --reuid=$CU --regid=$CG --clear-groups "$BIN/custody-console" --config "$DK_CONF" 2>"$T/console.log" &
 CONSOLE_PID=$!
 i=0; while ! grep -q ready "$T/console.log" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 check "console ready" grep -q "ready on https port $PORT" "$T/console.log" || cat "$T/console.log" >&2
@@ -154,6 +170,17 @@ check_fails "--on-behalf without --socket is refused (it is the console's, throu
 	C export CAM-1/REC-1 --out "$T/ob.tar" --reason r --on-behalf clerk1 2>/dev/null
 check "... and wrote nothing" [ ! -e "$T/ob.tar" ]
 check "no file left in the console's temporary directory" [ -z "$(ls -A "$T/ctmp")" ]
+check "... nor in the service's" [ -z "$(ls -A "$T/stmp")" ]
+# export-package from any account but the console's: an unknown op for
+# the service, recorded and refused, no package built
+n0=$(dk_sql "SELECT count(*) FROM events WHERE action=$A_EXPORTED")
+out=$(printf '{"op":"export-package","on_behalf":"clerk1","item":"CAM-1/REC-1","reason":"r"}\n' |
+	"$CUSTODY" remote --socket "$DK/query.sock" --raw 2>&1)
+check "export-package from the dock's own account (not the console) is refused" \
+	sh -c "printf '%s' '$out' | grep -q '\"ok\":false'" || printf '# %s\n' "$out"
+check "... recorded (access_denied naming export-package) and nothing exported" \
+	[ "$(dk_sql "SELECT count(*) FROM events WHERE action=22 AND actor_id='$ME' AND details LIKE '%export-package%'")" = 1 -a \
+	  "$(dk_sql "SELECT count(*) FROM events WHERE action=$A_EXPORTED")" = "$n0" ]
 check "no partial download of REC-2" sh -c "! ls '$OUT/dl' | grep -q REC-2"
 check "custody verify passes afterwards" dk_verify
 done_testing

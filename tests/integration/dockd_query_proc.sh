@@ -9,6 +9,9 @@
 # through dockd; killed, it is recorded (log + alert) and restarted while
 # cameras keep docking; a forged append of an action the query service
 # never writes (dockd_attack, QUERY_ATTACK=forge) is refused and alerted.
+# The console's court package (op export-package) through dockd's query
+# process: asked by the console account (nobody, which cannot read the
+# ledger or the vault), built by the service, received as a descriptor.
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/dockd_lib.sh"
 dk_require
@@ -65,6 +68,21 @@ PY
 
 check "the tester is an admin" "$CUSTODY" --config "$DK_CONF" user add "$(id -un)" --role admin \
 	--agency "$DK_AGENCY" --reason "dockd test"
+# the console's account: nobody (export-package below); the agency's
+# custody certificate and a witness, as in console_export.sh
+CS="$TBIN/tools/cosign"
+"$CUSTODY" agency-vkey --pub "$DK/keys/agency-sign.pub" --agency-id "$DK_AGENCY" >"$DK/keys/agency.vkey"
+"$CS" keygen witness.test/w1 "$DK/keys/w1.key" "$DK/keys/w1.vkey"
+"$CUSTODY" agency-sign witnesses --key "$DK/keys/agency-sign.key" --agency-id "$DK_AGENCY" --version 1 \
+	--quorum 1 --witness "$DK/keys/w1.vkey" --out "$DK/keys/witnesses.note" >/dev/null
+"$CUSTODY" agency-sign custody-cert --key "$DK/keys/agency-sign.key" --agency-id "$DK_AGENCY" \
+	--dock-id "$DK_DOCK_ID" --origin "dock.test/$DK_AGENCY" --checkpoint-vkey "$DK/state/ckpt.vkey" \
+	--dock-pub "$dk_pub" --days 365 --out "$DK/keys/custody.cert" >/dev/null
+sed -i "/^checkpoint_interval_s/a custody_cert = $DK/keys/custody.cert\nwitness_policy = $DK/keys/witnesses.note\nagency_vkey = $DK/keys/agency.vkey" "$DK_CONF"
+sed -i "/^socket = /a socket_mode = 0666\nconsole_account = nobody\ncustody = $CUSTODY" "$DK_CONF"
+chmod 0711 "$T" "$DK"; chmod 0644 "$DK_CONF"; chmod 0700 "$DK_VAULT"
+check "clerk1 mapped" "$CUSTODY" --config "$DK_CONF" user add clerk1 --role clerk \
+	--agency "$DK_AGENCY" --reason "dockd test"
 check "dockd starts" dk_start
 check "the query service is a process of its own" wait_qpid
 check "... not dockd itself" [ "$QP" != "$DK_PID" ]
@@ -107,6 +125,50 @@ check "... and the query process is gone with it" [ ! -d "/proc/$QP" ] || \
 	! tr '\0' ' ' <"/proc/$QP/cmdline" | grep -q -- --query-service
 check "... the socket file removed" [ ! -e "$DK/query.sock" ]
 check "custody verify passes" dk_verify || cat "$DK/verify.out"
+
+# --- the console's court package through dockd's query process -------------
+# the last checkpoint (covering REC-1) cosigned by the witness
+N=$(dk_sql "SELECT max(size) FROM checkpoints")
+line=$("$CS" sign witness.test/w1 "$DK/keys/w1.key" "$DK/anchor/checkpoint.$N")
+sqlite3 "$DK_DB" "CREATE TABLE IF NOT EXISTS checkpoint_cosigs(size INTEGER, witness TEXT,
+	line TEXT, received_ns INTEGER, PRIMARY KEY(size, witness));
+	INSERT OR IGNORE INTO checkpoint_cosigs VALUES ($N, 'witness.test/w1', '$line', 0)"
+check "dockd starts again" dk_start
+check "... with its query process" wait_qpid
+# export-package as the console (nobody): the reply line and the package's
+# descriptor (SCM_RIGHTS); the package bytes to stdout, the reply to stderr
+setpriv --reuid=nobody --regid=nogroup --clear-groups /usr/bin/python3 - "$DK/query.sock" >"$T/pkg.tar" 2>"$T/pkg.reply" <<'PY'
+import json, os, socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall(json.dumps({"op": "export-package", "on_behalf": "clerk1",
+                      "item": "CAM-1/REC-1", "reason": "dockd test"}).encode() + b"\n")
+s.shutdown(socket.SHUT_WR)
+data, fds = b"", []
+while True:
+    m, f, _, _ = socket.recv_fds(s, 65536, 4)
+    fds += f
+    if not m:
+        break
+    data += m
+sys.stderr.write(data.decode())
+for fd in fds:
+    with os.fdopen(fd, "rb") as p:
+        sys.stdout.buffer.write(p.read())
+PY
+check "export-package through dockd's query process: ok, a descriptor with the package" \
+	sh -c "grep -q '\"ok\":true' '$T/pkg.reply' && [ -s '$T/pkg.tar' ] &&
+	       [ \$(stat -c %s '$T/pkg.tar') = \$(sed 's/.*\"size\":\\([0-9]*\\).*/\\1/' '$T/pkg.reply') ]" ||
+	sed 's/^/# /' "$T/pkg.reply"
+check "... holding the vault file" sh -c \
+	"tar -xOf '$T/pkg.tar' court-CAM-1_REC-1/data/items/CAM-1/REC-1/evidence.bcde | cmp -s - '$(dk_vault_file CAM-1 REC-1)'"
+check "... custody verify-package accepts it" "$CUSTODY" verify-package "$T/pkg.tar" \
+	--agency "$DK/keys/agency.vkey"
+check "... no package directory left in /tmp" \
+	sh -c "! find /tmp -name 'custody-package.*' -newer '$DK_CONF' 2>/dev/null | grep -q ."
+check "... the exported event by clerk1, via console, built by the service" \
+	[ "$(dk_sql "SELECT count(*) FROM events WHERE action=20 AND outcome=1 AND actor_id='clerk1' AND details LIKE '%\"via\":\"console\"%' AND details LIKE '%\"built_by\":\"query-service\"%'")" = 1 ]
+check "dockd stops" dk_stop
 
 # --- a forged append of an action the query service never writes ------------
 if [ -x "$TBIN/dockd_attack" ]; then
