@@ -35,6 +35,11 @@ mktmp() {
 }
 done_testing() { echo "1..$t_n"; exit $t_failed; }
 
+# quiet CMD...: CMD with its stdout thrown away. Use it inside a check
+# ("check NAME quiet CMD ..."): "check NAME CMD >/dev/null" would throw
+# away the check's own TAP line too.
+quiet() { "$@" >/dev/null; }
+
 # flip_byte FILE OFFSET: change the byte at OFFSET to a different value
 # (its value plus one). Writing a fixed byte instead leaves random data
 # unchanged one time in 256, and a "damaged" file that is not damaged

@@ -49,6 +49,15 @@ run_one() { # label build name prog [args...]
 		echo "not ok - $label $name: exited $rc without reporting a failure" >>"$log"
 		f=1
 	fi
+	# A plan ("1..N") with fewer or more result lines: a check's own TAP
+	# line went somewhere else (e.g. "check NAME CMD >/dev/null"), so it
+	# could fail unseen. That is a failure of the test itself.
+	plan=$(grep -m1 -oE '^1\.\.[0-9]+' "$log" | cut -c4-)
+	lines=$(grep -cE '^(not )?ok [0-9]+' "$log")
+	if [ -n "$plan" ] && [ "$plan" -gt 0 ] && [ "$plan" -ne "$lines" ]; then
+		echo "not ok - $label $name: plan says $plan checks, $lines reported (a check's TAP line was swallowed?)" >>"$log"
+		f=$((f + 1))
+	fi
 	if [ $((p + f + s)) -eq 0 ]; then
 		echo "not ok - $label $name: reported no test" >>"$log"
 		f=1

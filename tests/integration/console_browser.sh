@@ -106,13 +106,13 @@ done
 # clerk1's second factor is (re-)enrolled the documented way: the console
 # must accept what `custody console-totp` writes (console_totp.sh)
 check "clerk1 enrolled with custody console-totp" \
-	c console-totp clerk1 --file "$T/totp" --reason "enrolment" >/dev/null ||
+	quiet c console-totp clerk1 --file "$T/totp" --reason "enrolment" ||
 	cat "$T/err" >&2
 # gone1's second factor is revoked the documented way; the browser tries
 # the secret gone1 had (kept in totp.before), which must no longer work
 cp "$T/totp" "$T/totp.before"
 check "gone1's second factor revoked with custody console-totp --revoke" \
-	c console-totp gone1 --revoke --file "$T/totp" --reason "phone lost" >/dev/null ||
+	quiet c console-totp gone1 --revoke --file "$T/totp" --reason "phone lost" ||
 	cat "$T/err" >&2
 
 "$C" --config "$CONF" serve 2>"$T/serve.log" &

@@ -17,7 +17,7 @@ c init >/dev/null
 c user add jdoe --role clerk --agency pd-a --reason setup >/dev/null
 printf '# console secrets\nother AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\njdoe BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB\n' >"$F"
 chmod 0600 "$F"
-check "enrol jdoe" c console-totp jdoe --file "$F" --reason "new phone" >/dev/null || cat "$T/err" >&2
+check "enrol jdoe" quiet c console-totp jdoe --file "$F" --reason "new phone" || cat "$T/err" >&2
 c console-totp jdoe --file "$F" --reason "new phone" >"$T/out" 2>&1
 S=$(sed -n 's/^  secret //p' "$T/out")
 check "a 160-bit base32 secret is printed once, with its otpauth URI" \

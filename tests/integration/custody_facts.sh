@@ -113,8 +113,8 @@ dk_stop
 A="$DK/keys/agency-sign.key"
 "$CUSTODY" agency-vkey --key "$A" --agency-id "$DK_AGENCY" >"$DK/agency.vkey"
 check "the agency signs recipient policy v1 (its encryption key)" \
-	"$CUSTODY" agency-sign recipients --key "$A" --agency-id "$DK_AGENCY" --version 1 \
-	--recipient "$DK/keys/agency-enc.pub" --out "$DK/recipients.note" >/dev/null
+	quiet "$CUSTODY" agency-sign recipients --key "$A" --agency-id "$DK_AGENCY" --version 1 \
+	--recipient "$DK/keys/agency-enc.pub" --out "$DK/recipients.note"
 (umask 077; openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$T/rogue.key" 2>/dev/null)
 openssl pkey -in "$T/rogue.key" -pubout -out "$T/rogue.pub"
 conf() { # RECIPIENTS [POLICY]

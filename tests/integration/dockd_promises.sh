@@ -68,8 +68,8 @@ check "no second busy refusal" [ "$(rejected '^busy$')" = 1 ]
 # ---- 2. a revoked camera ---------------------------------------------------------
 check "setup: camera CAM-R (two recordings)" dk_camera CAM-R 2 50000
 rpub=$(cat "$DK/cams/CAM-R/device.pub" 2>/dev/null)
-check "dockd revoke CAM-R" "$DOCKD" --config "$DK_CONF" revoke --serial CAM-R \
-	--reason "reported stolen" >/dev/null
+check "dockd revoke CAM-R" quiet "$DOCKD" --config "$DK_CONF" revoke --serial CAM-R \
+	--reason "reported stolen"
 check "device_revoked in the ledger" [ "$(actions_of device_revoked)" = 1 ]
 al0=$(dk_alerts)
 dk_dock CAM-R
@@ -84,9 +84,9 @@ check "no dock_recordings row for CAM-R" \
 	[ "$(dk_sql "SELECT count(*) FROM dock_recordings WHERE serial='CAM-R'")" = 0 ]
 check "revoked CAM-R still holds both recordings" sh -c \
 	'"$1" list --dir "$2" | grep -c "^REC-" | grep -qx 2' - "$CAMSIM" "$DK/cams/CAM-R"
-check "re-enrolled with --replace" "$DOCKD" --config "$DK_CONF" enroll --serial CAM-R \
+check "re-enrolled with --replace" quiet "$DOCKD" --config "$DK_CONF" enroll --serial CAM-R \
 	--pubkey-file "$DK/cams/CAM-R/device.pub" --officer OFF-CAM-R --replace \
-	--reason "found again" >/dev/null
+	--reason "found again"
 check "re-enrolled CAM-R docks" dk_dock CAM-R
 check "its recordings are pulled at that docking" dk_wait_stored CAM-R/REC-2 30
 check "CAM-R/REC-1 decrypts byte-identical" dk_same CAM-R REC-1

@@ -135,9 +135,9 @@ if [ -n "$FT_LIB" ] && [ "${SANITIZED:-0}" != 1 ]; then
 	check "A: the storage copy of the purged item is intact" dk_same_store CAM-K REC-1
 	check "A: every purge names its verified copy and the ingest hash" purge_rules
 	check "A: dockd stops" dk_stop
-	check "A: hold_cleared" "$CUSTODY" --config "$DK_CONF" append --agency "$DK_AGENCY" \
+	check "A: hold_cleared" quiet "$CUSTODY" --config "$DK_CONF" append --agency "$DK_AGENCY" \
 		--action hold_cleared --actor-kind clerk --actor-id sup-1 --evidence CAM-K/REC-3 \
-		--reason "case closed" >/dev/null
+		--reason "case closed"
 	DK_WRAP="env LD_PRELOAD=$FT_LIB FAKETIME=+3d"
 	check "A: dockd starts again 3 days later" dk_start
 	DK_WRAP=
