@@ -94,9 +94,16 @@ check "... the ledger is open read-only" sh -c \
 	"for f in /proc/$QP/fd/*; do [ \"\$(readlink \$f)\" = '$DK_DB' ] || continue; \
 	 fl=\$(awk '/^flags:/ {print \$2}' /proc/$QP/fdinfo/\${f##*/}); [ \$((0\$fl & 3)) = 0 ] || exit 1; \
 	 n=1; done; [ \"\${n:-0}\" = 1 ]"
-check "control: dockd's memory holds the dock key's seed" has_seed "$DK_PID"
 no_seed() { has_seed "$1"; [ $? = 1 ]; }
-check "... the query process's memory does not" no_seed "$QP"
+if [ -n "${SANITIZED:-}" ]; then
+	# ASan reserves terabytes of shadow and allocator memory: reading it
+	# through /proc/PID/mem faults it in until the OOM killer stops dockd.
+	skip "control: dockd's memory holds the dock key's seed" "ASan's reserved memory cannot be scanned"
+	skip "... the query process's memory does not" "ASan's reserved memory cannot be scanned"
+else
+	check "control: dockd's memory holds the dock key's seed" has_seed "$DK_PID"
+	check "... the query process's memory does not" no_seed "$QP"
+fi
 check "it runs with no_new_privs" grep -q "^NoNewPrivs:[[:space:]]*1" "/proc/$QP/status"
 
 # user changes write the users table with their event: not from a read-only

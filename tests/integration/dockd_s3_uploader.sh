@@ -142,11 +142,20 @@ check "proc: an uploader process runs (dockd --store-worker)" wait_uploader
 UP1=$(uploader_pid)
 check "proc: the uploader is dockd's child" \
 	test "$(ps -o ppid= -p "$UP1" | tr -d ' ')" = "$DK_PID"
-check "proc: the scan reads dockd's memory (finds the bucket name)" \
-	mem_has "$DK_PID" "$DK_S3_BUCKET"
-mem_has "$DK_PID" "$S3_SECRET_KEY"
-check "proc: the S3 secret key is NOT in dockd's memory" test $? = 1
-check "proc: the S3 secret key is in the uploader's memory" mem_has "$UP1" "$S3_SECRET_KEY"
+# ASan reserves terabytes of shadow and allocator memory: reading it
+# through /proc/PID/mem faults it in until the OOM killer stops dockd.
+NOSCAN="ASan's reserved memory cannot be scanned"
+if [ -n "${SANITIZED:-}" ]; then
+	skip "proc: the scan reads dockd's memory (finds the bucket name)" "$NOSCAN"
+	skip "proc: the S3 secret key is NOT in dockd's memory" "$NOSCAN"
+	skip "proc: the S3 secret key is in the uploader's memory" "$NOSCAN"
+else
+	check "proc: the scan reads dockd's memory (finds the bucket name)" \
+		mem_has "$DK_PID" "$DK_S3_BUCKET"
+	mem_has "$DK_PID" "$S3_SECRET_KEY"
+	check "proc: the S3 secret key is NOT in dockd's memory" test $? = 1
+	check "proc: the S3 secret key is in the uploader's memory" mem_has "$UP1" "$S3_SECRET_KEY"
+fi
 check "proc: the uploader holds nothing of the state dir but uploads.db" fds_clean "$UP1"
 check "proc: the uploader runs with no new privileges" \
 	grep -q '^NoNewPrivs:[[:space:]]*1' /proc/"$UP1"/status
@@ -227,8 +236,12 @@ for r in REC-1 REC-2 BIG; do
 done
 check "kill: no multipart upload left in uploads.db" \
 	test "$(sqlite3 "$DK/state/uploads.db" 'SELECT count(*) FROM uploads')" = 0
-mem_has "$DK_PID" "$S3_SECRET_KEY"
-check "kill: the S3 secret key is still not in dockd's memory" test $? = 1
+if [ -n "${SANITIZED:-}" ]; then
+	skip "kill: the S3 secret key is still not in dockd's memory" "$NOSCAN"
+else
+	mem_has "$DK_PID" "$S3_SECRET_KEY"
+	check "kill: the S3 secret key is still not in dockd's memory" test $? = 1
+fi
 
 # ---- stop ----------------------------------------------------------------------
 check "stop: dockd stops with exit 0" dk_stop
