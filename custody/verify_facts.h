@@ -26,7 +26,7 @@ struct fcam {
 	char officer[CUST_EVIDENCE_MAX + 1];
 	char model[256];
 	char agency[CUST_AGENCY_MAX + 1];
-	char vidpid[10];	/* mass-storage cameras: "vvvv:pppp" */
+	char vidpid[16];	/* mass-storage cameras: "vvvv:pppp" */
 	char profile[64];	/* mass-storage cameras: the camera profile */
 	int revoked;
 	uint64_t seq;
