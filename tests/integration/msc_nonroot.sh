@@ -28,7 +28,7 @@ mktmp
 FUSEMODE=$(stat -c %a /dev/fuse)
 cleanup() {
 	chmod "$FUSEMODE" /dev/fuse
-	for f in "$T/fat.img" "$T/ex.img"; do
+	for f in "$T/fat.img" "$T/ex.img" "$T/fat2.img"; do
 		for l in $(losetup -j "$f" -O NAME -n 2>/dev/null); do losetup -d "$l"; done
 	done
 	kill $(jobs -p) 2>/dev/null; rm -rf "$T"
