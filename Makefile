@@ -65,7 +65,7 @@ PROTO_SRC   := $(wildcard protocol/*.c)
 CAMSIM_SRC  := $(wildcard protocol/camsim/*.c)
 CUSTODY_SRC := $(wildcard custody/*.c)
 CUSTCMD_SRC := $(wildcard custody/cmd/*.c)
-DOCKD_SRC   := $(filter-out dockd/core/main.c dockd/link/linkw_exe.c,$(wildcard dockd/*.c dockd/*/*.c dockd/*/*/*.c))
+DOCKD_SRC   := $(filter-out dockd/core/main.c dockd/link/linkw_exe.c dockd/volume/volfm_exe.c,$(wildcard dockd/*.c dockd/*/*.c dockd/*/*/*.c))
 UNIT_SRC    := $(wildcard tests/unit/test_*.c)
 CONSOLE_SRC := $(wildcard console/*.c)
 USB_SRC     := $(wildcard tests/usb/*.c)
@@ -96,6 +96,10 @@ LINKW_EXE  := $(if $(wildcard dockd/link/linkw_exe.c),$(BUILD)/libexec/dockd/doc
 LINKW_SRC  := dockd/link/linkw_exe.c dockd/link/linkw_sandbox.c dockd/link/linkio.c
 LINKW_LIBS := $(shell pkg-config --libs libcrypto libseccomp libdeflate 2>/dev/null) -lpthread
 BINS += $(LINKW_EXE)
+# dockd's own fusermount (dockd/volume/volfm.h): exFAT for a volume reader
+# that is not root. One file, no library: it parses only libfuse's argv.
+VOLFM_EXE  := $(if $(wildcard dockd/volume/volfm_exe.c),$(BUILD)/libexec/dockd/fuse/fusermount)
+BINS += $(VOLFM_EXE)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 USB_BIN   := $(if $(USB_SRC),$(BUILD)/tests/usb_harness)
 # Small dock-side client tools for tests and benches (one binary per file).
@@ -146,6 +150,10 @@ $(BUILD)/libexec/dockd/dockd-linkw: $(call obj,dockd/link/linkw.c $(LINKW_SRC)) 
 	@mkdir -p $(@D)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LINKW_LIBS)
+$(BUILD)/libexec/dockd/fuse/fusermount: $(call obj,dockd/volume/volfm_exe.c)
+	@mkdir -p $(@D)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^
 
 # The web console (docs/console.md): a client of the query service; the
 # only binary linking PAM and liboath.
@@ -315,6 +323,8 @@ install: all man
 	install -m 0755 $(BUILD)/bin/custody $(BUILD)/bin/custody-console $(DESTDIR)$(PREFIX)/bin/
 	install -m 0755 $(BUILD)/bin/dockd $(DESTDIR)$(PREFIX)/sbin/
 	install -D -m 0755 $(BUILD)/libexec/dockd/dockd-linkw $(DESTDIR)$(PREFIX)/libexec/dockd/dockd-linkw
+	install -D -m 0755 $(BUILD)/libexec/dockd/fuse/fusermount \
+		$(DESTDIR)$(PREFIX)/libexec/dockd/fuse/fusermount
 	install -D -m 0644 udev/70-evidence-dock.rules $(DESTDIR)/lib/udev/rules.d/70-evidence-dock.rules
 	install -D -m 0644 udev/71-evidence-dock-storage.rules \
 		$(DESTDIR)/lib/udev/rules.d/71-evidence-dock-storage.rules

@@ -11,14 +11,20 @@
  *      the caller's own uid and gid (setgroups denied), which gives this
  *      process CAP_SYS_ADMIN over that namespace and nothing outside it;
  *      the FUSE driver alone gets CAP_SYS_ADMIN back across its exec (as
- *      an ambient capability) so libfuse mounts with mount(2) directly,
- *      never through the setuid fusermount helper; the worker gets none;
+ *      an ambient capability) so libfuse mounts with mount(2) directly
+ *      (FAT) or dockd's fusermount does (exFAT, 3), never the setuid
+ *      fusermount; the worker gets none;
  *   3. FS "auto" reads the boot sector's name field ("EXFAT   " or not);
- *      exfat-fuse always mounts "fuseblk", which needs a block device: a
- *      regular file is attached to a read-only, auto-clearing loop device
- *      first (LOOP_CONFIGURE). The kernel refuses fuseblk in a user
- *      namespace: not root, an exFAT volume is refused with a clear error
- *      (exit 3) before any driver runs; FAT32 (fusefat) works;
+ *      exfat-fuse always asks for "fuseblk", which needs a block device:
+ *      as root a regular file is attached to a read-only, auto-clearing
+ *      loop device first (LOOP_CONFIGURE). The kernel refuses fuseblk in
+ *      a user namespace (EPERM): not root, libfuse falls back to
+ *      fusermount, and this namespace's fusermount is dockd's own
+ *      (volfm.h: bind-mounted over /bin/fusermount, first on the
+ *      driver's PATH), which mounts plain "fuse", ro,nosuid,nodev,noexec,
+ *      and hands the descriptor back; exfat-fuse reads a regular file
+ *      itself (no loop device). Read-only only: not root, "rw:exfat"
+ *      (release by deletion) is refused with a clear error (exit 3);
  *   4. the userspace driver (fusefat, or mount.exfat-fuse) runs in the
  *      foreground as a child, read-only, on a fresh directory under /tmp;
  *      the kernel sees FUSE requests, never FAT/exFAT structures;
@@ -31,6 +37,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/capability.h>
 #include <linux/loop.h>
 #include <sched.h>
@@ -49,6 +56,7 @@
 #include <unistd.h>
 
 #include "volc.h"
+#include "volfm.h"
 #include "volw.h"
 
 #define FUSE_MAGIC 0x65735546
@@ -154,8 +162,9 @@ static int private_ns(void)
 
 /* In the driver's child, in the user namespace: keep CAP_SYS_ADMIN (of
  * that namespace only) across exec as an ambient capability, and no other
- * capability: libfuse's mount(2) then succeeds and it never falls back to
- * the setuid fusermount (whose setuid bit a user namespace ignores). */
+ * capability: libfuse's mount(2) of "fuse" then succeeds (fusefat), and
+ * exfat-fuse's fallback, dockd's fusermount, inherits it (volfm.h); the
+ * setuid fusermount would not help (a user namespace ignores its bit). */
 static int keep_mount_cap(void)
 {
 	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
@@ -171,7 +180,8 @@ static int keep_mount_cap(void)
 	return 0;
 }
 
-static pid_t spawn(char *const argv[], int quiet)
+/* envp NULL: the supervisor's environment */
+static pid_t spawn(char *const argv[], char *const envp[], int quiet)
 {
 	pid_t pid = fork();
 
@@ -187,10 +197,55 @@ static pid_t spawn(char *const argv[], int quiet)
 			if (quiet)
 				dup2(nul, 2);
 		}
-		execvp(argv[0], argv);
+		if (envp)
+			execvpe(argv[0], argv, envp); /* found on our PATH, run with envp */
+		else
+			execvp(argv[0], argv);
 		_exit(127);
 	}
 	return pid;
+}
+
+/* exFAT, not root (volfm.h): dockd's fusermount, by absolute path from
+ * the folder above this executable's (as the camera-link worker's), where
+ * libfuse looks for fusermount in this namespace only: over
+ * VOLFM_LIBFUSE_PATH when it exists, and on the driver's PATH (its folder,
+ * into dir) when it does not. */
+static int fm_setup(char *dir, size_t cap)
+{
+	char self[PATH_MAX], exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	struct stat sb;
+	char *slash;
+	int k;
+
+	if (n <= 0)
+		return -ENOENT;
+	self[n] = '\0';
+	for (k = 0; k < 2; k++) { /* drop the file name, then its folder */
+		if (!(slash = strrchr(self, '/')))
+			return -ENOENT;
+		*slash = '\0';
+	}
+	k = snprintf(exe, sizeof(exe), "%s/%s", self, VOLFM_EXE_REL);
+	if (k < 0 || (size_t)k >= sizeof(exe) || (size_t)k >= cap)
+		return -ENAMETOOLONG;
+	errno = 0;
+	if (stat(exe, &sb) < 0 || !S_ISREG(sb.st_mode) || access(exe, X_OK) < 0) {
+		fprintf(stderr, "dockd volume: exFAT without root needs dockd's fusermount, %s: "
+			"%s\n", exe, strerror(errno ? errno : ENOEXEC));
+		return -ENOENT;
+	}
+	if (stat(VOLFM_LIBFUSE_PATH, &sb) == 0 &&
+	    mount(exe, VOLFM_LIBFUSE_PATH, NULL, MS_BIND, NULL) < 0) {
+		k = -errno;
+		fprintf(stderr, "dockd volume: bind %s over %s: %s\n", exe, VOLFM_LIBFUSE_PATH,
+			strerror(-k));
+		return k;
+	}
+	*strrchr(exe, '/') = '\0';
+	snprintf(dir, cap, "%s", exe);
+	return 0;
 }
 
 static int mounted(const char *mnt)
@@ -318,13 +373,13 @@ int volm_main(int argc, char **argv)
 			strerror(-rc));
 		return 71;
 	}
-	if (!strcmp(fs, "exfat") && in_userns) {
-		fprintf(stderr, "dockd volume: %s: exFAT needs the dock to run the reader as root "
-			"(exfat-fuse mounts fuseblk, which the kernel refuses in a user namespace)\n",
-			src);
+	if (!strcmp(fs, "exfat") && in_userns && rw_mode) {
+		fprintf(stderr, "dockd volume: %s: deleting from an exFAT volume needs the dock to "
+			"run the reader as root (not root, exFAT is mounted read-only only); "
+			"nothing deleted\n", src);
 		return 3;
 	}
-	if (!strcmp(fs, "exfat")) {
+	if (!strcmp(fs, "exfat") && !in_userns) {
 		struct stat sb;
 
 		if (stat(src, &sb) < 0) {
@@ -350,14 +405,25 @@ int volm_main(int argc, char **argv)
 		 * Files owned by us: in a user namespace mapping only our ids,
 		 * files owned by anyone else (root by default) have an unmapped
 		 * owner, and the kernel refuses to unlink those (EOVERFLOW). */
-		char o[96], xo[96];
+		char o[96], xo[96], path[PATH_MAX + 8], fmmnt[sizeof(mnt) + 32];
 		char *vf[] = { "fusefat", "-f", "-o", o, (char *)src, mnt, NULL };
 		char *ex[] = { "mount.exfat-fuse", "-d", "-o", xo, (char *)src, mnt, NULL };
+		char *exenv[] = { path, fmmnt, NULL };
 
 		snprintf(o, sizeof(o), "%s,nosuid,nodev,noexec,uid=%u,gid=%u",
 			 rw_mode ? "rw+" : "ro", (unsigned)geteuid(), (unsigned)getegid());
 		snprintf(xo, sizeof(xo), "%s,nosuid,nodev,noexec", rw_mode ? "rw" : "ro");
-		drv = spawn(!strcmp(fs, "vfat") ? vf : ex, 1);
+		if (!strcmp(fs, "vfat")) {
+			drv = spawn(vf, NULL, 1);
+		} else if (!in_userns) {
+			drv = spawn(ex, NULL, 1);
+		} else {
+			/* the driver's whole environment: PATH, dockd's fusermount's
+			 * folder alone; the mount point it may mount on */
+			memcpy(path, "PATH=", 5);
+			snprintf(fmmnt, sizeof(fmmnt), "%s=%s", VOLFM_MNT_ENV, mnt);
+			drv = fm_setup(path + 5, sizeof(path) - 5) < 0 ? -1 : spawn(ex, exenv, 1);
+		}
 	}
 	rc = drv < 0 ? 71 : 3;
 	for (int waited = 0; drv > 0 && waited < MOUNT_WAIT_MS; waited += 20) {
@@ -374,7 +440,7 @@ int volm_main(int argc, char **argv)
 	if (rc == 0) {
 		rootfd = open(mnt, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		rc = rootfd < 0 ? 3 : run_worker(rootfd);
-	} else {
+	} else if (rc == 3) {
 		fprintf(stderr, "dockd volume: the %s driver could not read %s (not a valid %s "
 			"volume, or damaged)\n", fs, src, fs);
 	}

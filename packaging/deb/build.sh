@@ -14,7 +14,7 @@ out=${3:-$b/evidence-dock_${ver}_${arch}.deb}
 case "$ver" in
 *[!0-9A-Za-z.+~-]* | "" | [!0-9]*) echo "build.sh: bad version '$ver'" >&2; exit 2 ;;
 esac
-for f in bin/dockd bin/custody libexec/dockd/dockd-linkw; do
+for f in bin/dockd bin/custody libexec/dockd/dockd-linkw libexec/dockd/fuse/fusermount; do
 	[ -x "$b/$f" ] || { echo "build.sh: $b/$f missing (make all first)" >&2; exit 1; }
 done
 
@@ -28,10 +28,13 @@ install -d -m 0755 "$r/DEBIAN" "$r/usr/sbin" "$r/usr/bin" "$r/usr/libexec/dockd"
 install -m 0755 "$b/bin/dockd" "$r/usr/sbin/dockd"
 # the camera-link worker program: dockd execs it from ../libexec/dockd/
 install -m 0755 "$b/libexec/dockd/dockd-linkw" "$r/usr/libexec/dockd/dockd-linkw"
+# dockd's own fusermount (exFAT for a reader that is not root): from ../libexec/dockd/fuse/
+install -D -m 0755 "$b/libexec/dockd/fuse/fusermount" "$r/usr/libexec/dockd/fuse/fusermount"
 install -m 0755 "$b/bin/custody" "$r/usr/bin/custody"
 install -m 0755 "$b/bin/custody-console" "$r/usr/bin/custody-console"
 strip --strip-unneeded --remove-section=.comment --remove-section=.note \
-	"$r/usr/sbin/dockd" "$r/usr/libexec/dockd/dockd-linkw" "$r/usr/bin/custody" \
+	"$r/usr/sbin/dockd" "$r/usr/libexec/dockd/dockd-linkw" "$r/usr/libexec/dockd/fuse/fusermount" \
+	"$r/usr/bin/custody" \
 	"$r/usr/bin/custody-console"
 install -m 0644 "$top/udev/70-evidence-dock.rules" "$r/lib/udev/rules.d/"
 install -m 0644 "$top/udev/71-evidence-dock-storage.rules" "$r/lib/udev/rules.d/"

@@ -12,6 +12,8 @@ make -s -C "$TOP" BUILD="$(cd "$BIN/.." && pwd)" install PREFIX=/usr DESTDIR="$D
 check "make install PREFIX=/usr DESTDIR=... succeeds" [ $? -eq 0 ] || sed 's/^/#   /' "$T/make.log"
 check "dockd in /usr/sbin" [ -x "$D/usr/sbin/dockd" ]
 check "custody in /usr/bin" [ -x "$D/usr/bin/custody" ]
+check "dockd's fusermount in /usr/libexec/dockd/fuse/, not setuid" \
+	sh -c "[ -x '$D/usr/libexec/dockd/fuse/fusermount' ] && [ ! -u '$D/usr/libexec/dockd/fuse/fusermount' ]"
 check "camsim, a test tool, is not installed" [ -z "$(find "$D" -name 'camsim*')" ]
 check "the systemd unit" [ -f "$D/lib/systemd/system/evidence-dockd.service" ]
 check "the udev rule" [ -f "$D/lib/udev/rules.d/70-evidence-dock.rules" ]

@@ -49,6 +49,8 @@ check "/usr/sbin/dockd 0755 root" has -rwxr-xr-x usr/sbin/dockd
 check "/usr/bin/custody 0755 root" has -rwxr-xr-x usr/bin/custody
 check "the camera-link worker /usr/libexec/dockd/dockd-linkw 0755 root" \
 	has -rwxr-xr-x usr/libexec/dockd/dockd-linkw
+check "dockd's fusermount /usr/libexec/dockd/fuse/fusermount 0755 root (not setuid: exFAT without root)" \
+	has -rwxr-xr-x usr/libexec/dockd/fuse/fusermount
 check "udev rule in /lib/udev/rules.d" has -rw-r--r-- lib/udev/rules.d/70-evidence-dock.rules
 check "mass-storage udev rule in /lib/udev/rules.d" has -rw-r--r-- lib/udev/rules.d/71-evidence-dock-storage.rules
 check "systemd unit in /lib/systemd/system" has -rw-r--r-- lib/systemd/system/evidence-dockd.service
