@@ -103,8 +103,9 @@ static void sleep_ms(int ms)
 }
 
 /* The file system type to mount, and its options: times shown as the
- * volume holds them (vfat tz=UTC; exfat time_offset=0, the kernel still
- * applies an entry's own UTC offset, as exfat-fuse does), UTF-8 names,
+ * volume holds them (vfat tz=UTC, not the kernel's sys_tz; exfat does so
+ * by default unless given sys_tz or time_offset, and applies an entry's
+ * own UTC offset where it has one, as exfat-fuse does), UTF-8 names,
  * files owned by us with no execute bit. */
 static const char *fs_type(const char *fs, char *opt, size_t cap)
 {
@@ -121,8 +122,7 @@ static const char *fs_type(const char *fs, char *opt, size_t cap)
 	if (!strcmp(fs, "vfat"))
 		snprintf(opt, cap, "uid=%u,gid=%u,fmask=0133,dmask=0022,tz=UTC,utf8", u, g);
 	else
-		snprintf(opt, cap, "uid=%u,gid=%u,fmask=0133,dmask=0022,iocharset=utf8,time_offset=0",
-			 u, g);
+		snprintf(opt, cap, "uid=%u,gid=%u,fmask=0133,dmask=0022,iocharset=utf8", u, g);
 	return fs;
 }
 
