@@ -170,7 +170,8 @@ $(BUILD)/bin/custody-console: $(call obj,$(CONSOLE_SRC)) $(LIBCUSTODY)
 # attack linkw.o. bin/dockd and dockd-linkw never contain this code.
 ATTACK_OBJ := $(BUILD)/obj/attack/linkc.o $(BUILD)/obj/attack/volw.o \
               $(BUILD)/obj/attack/volc.o $(BUILD)/obj/attack/volmount.o \
-              $(BUILD)/obj/attack/volw_attack.o $(BUILD)/obj/attack/qworker.o
+              $(BUILD)/obj/attack/volw_attack.o $(BUILD)/obj/attack/qworker.o \
+              $(BUILD)/obj/attack/volkern.o
 $(BUILD)/obj/attack/%.o: dockd/link/%.c
 	@mkdir -p $(@D)
 	@[ "$(V)" = 1 ] || echo "  CC      $< (attack)"

@@ -15,6 +15,7 @@
 #include "admin.h"
 #include "config.h"
 #include "volc.h"
+#include "volkern.h"
 #include "volsess.h"
 #include "wire.h"
 
@@ -223,7 +224,7 @@ int admin_volume_scan(const char *config, int argc, char **argv)
 	struct scan s = { 0 };
 	struct idx x = { 0 };
 	struct both b = { &s, &x };
-	char err[512];
+	char err[640];
 	int r, rc = 1, st;
 
 	if (!c)
@@ -255,6 +256,11 @@ int admin_volume_scan(const char *config, int argc, char **argv)
 			goto out;
 		}
 		s.p = dock_config_profile(c, pname);
+		/* the reader the dock would use ([dock] volume_driver) */
+		if (volk_configure(c->volume_kernel, err, sizeof(err)) < 0) {
+			fprintf(stderr, "dockd volume-scan: %s: %s\n", config, err);
+			goto out;
+		}
 	} else if (strcmp(pname, gen.name)) {
 		s.p = NULL;
 	}

@@ -196,6 +196,13 @@ static int set_dock_key(struct parse_ctx *x, const char *k, const char *v, const
 		*why = "must be true or false";
 		return dcfg_parse_bool(v, &c->usb_storage);
 	}
+	if (!strcmp(k, "volume_driver")) {
+		*why = "must be 'fuse' or 'kernel'";
+		if (strcmp(v, "fuse") && strcmp(v, "kernel"))
+			return -EINVAL;
+		c->volume_kernel = !strcmp(v, "kernel");
+		return 0;
+	}
 	if (!strcmp(k, "clock_correct")) {
 		*why = "must be true or false";
 		return dcfg_parse_bool(v, &c->clock_correct);

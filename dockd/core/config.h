@@ -70,6 +70,10 @@ struct dock_config {
 	struct dock_usb_id usb_ids[DOCK_CONFIG_MAX_USB_IDS];
 	size_t n_usb_ids;
 	bool usb_storage; /* detect USB mass-storage cameras (mscwatch.h); false */
+	/* volume_driver: false = fuse (the default, userspace FUSE driver);
+	 * true = kernel (vfat/exfat in the reader's private mount namespace,
+	 * volkern.h; dockd must run as root). Changes only at restart. */
+	bool volume_kernel;
 	uint32_t max_cameras;
 	enum dock_release_policy release_policy;
 	bool clock_correct;

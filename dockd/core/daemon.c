@@ -40,6 +40,7 @@
 #include "startmsg.h"
 #include "statelock.h"
 #include "storage.h"
+#include "volkern.h"
 #include "volsess.h"
 #include "transport_sock.h"
 
@@ -374,8 +375,10 @@ static void reload(struct loop *lp)
 	    strcmp(old->cfg.vault_dir, ns->cfg.vault_dir) ||
 	    strcmp(old->cfg.state_dir, ns->cfg.state_dir) ||
 	    strcmp(old->cfg.storage_target, ns->cfg.storage_target) ||
-	    strcmp(old->cfg.dock_id, ns->cfg.dock_id) || strcmp(old->cfg.agency_id, ns->cfg.agency_id))
-		log_warning("reload: socket, directories, storage target and ids change only at restart");
+	    strcmp(old->cfg.dock_id, ns->cfg.dock_id) || strcmp(old->cfg.agency_id, ns->cfg.agency_id) ||
+	    old->cfg.volume_kernel != ns->cfg.volume_kernel)
+		log_warning("reload: socket, directories, storage target, ids and volume_driver "
+			    "change only at restart");
 	/* Keep the values that need a restart as they are. */
 	memcpy(ns->cfg.camera_socket, old->cfg.camera_socket, sizeof(ns->cfg.camera_socket));
 	memcpy(ns->cfg.vault_dir, old->cfg.vault_dir, sizeof(ns->cfg.vault_dir));
@@ -383,6 +386,7 @@ static void reload(struct loop *lp)
 	memcpy(ns->cfg.storage_target, old->cfg.storage_target, sizeof(ns->cfg.storage_target));
 	memcpy(ns->cfg.dock_id, old->cfg.dock_id, sizeof(ns->cfg.dock_id));
 	memcpy(ns->cfg.agency_id, old->cfg.agency_id, sizeof(ns->cfg.agency_id));
+	ns->cfg.volume_kernel = old->cfg.volume_kernel;
 	d->snap = ns;
 	pthread_mutex_unlock(&d->snap_mu);
 	dockd_snap_put(d, old);
@@ -596,6 +600,12 @@ int dockd_run(const char *config_path, bool exit_when_idle)
 		goto out;
 	}
 	log_set_level(d->snap->cfg.log_level);
+	/* [dock] volume_driver = kernel needs root: refused here, never a fallback */
+	if (volk_configure(d->snap->cfg.volume_kernel, lerr, sizeof(lerr)) < 0) {
+		log_error("%s: %s", config_path, lerr);
+		rc = 2;
+		goto out;
+	}
 	/* one dockd per state: before any socket, sweep or ledger (statelock.h) */
 	if (statelock_take(d->snap->cfg.state_dir, config_path, &lock_fd, lerr,
 			   sizeof(lerr)) < 0) {

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "volc.h"
+#include "volkern.h"
 #include "volmsg.h"
 #include "volw.h"
 
@@ -49,7 +50,7 @@ int volc_open(const char *fs, const char *source, int timeout_ms, struct volc **
 	char exe[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	char *argv[] = { "dockd", "--volume-mount", (char *)fs, (char *)source, NULL };
-	char *envp[4] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL, NULL, NULL };
+	char *envp[5] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL, NULL, NULL, NULL };
 #ifdef LINK_ATTACK_TESTS
 	/* test build: pass the attack on (volw_attack.c) */
 	char a1[128], a2[600];
@@ -68,6 +69,8 @@ int volc_open(const char *fs, const char *source, int timeout_ms, struct volc **
 	pid_t pid;
 
 	const char *base = !strncmp(fs, "rw:", 3) ? fs + 3 : fs;
+	if (volk_env()) /* [dock] volume_driver = kernel (volkern.h) */
+		envp[envp[1] ? 3 : 1] = (char *)volk_env();
 
 	if (n <= 0 || (strcmp(base, "auto") && strcmp(base, "vfat") && strcmp(base, "exfat") &&
 		       strcmp(base, "dir")))

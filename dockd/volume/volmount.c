@@ -57,6 +57,7 @@
 
 #include "volc.h"
 #include "volfm.h"
+#include "volkern.h"
 #include "volw.h"
 
 #define FUSE_MAGIC 0x65735546
@@ -365,6 +366,8 @@ int volm_main(int argc, char **argv)
 		fs = is_exfat(src) ? "exfat" : "vfat";
 	if (strcmp(fs, "vfat") && strcmp(fs, "exfat"))
 		return 64;
+	if (volk_requested()) /* [dock] volume_driver = kernel (volkern.c) */
+		return volk_main(fs, src, rw_mode);
 	if ((rc = private_ns()) < 0 ||
 	    (rc = mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ? -errno : 0) < 0) {
 		fprintf(stderr, "dockd volume: private mount namespace%s: %s\n", in_userns ?
@@ -448,4 +451,15 @@ int volm_main(int argc, char **argv)
 		stop_driver(mnt, drv);
 	(void)rmdir(mnt);
 	return rc;
+}
+
+/* For volk_main (volkern.h): the same loop device and worker steps. */
+int volm_loop_attach(const char *src, char *dev, size_t cap, int rw)
+{
+	return loop_attach(src, dev, cap, rw);
+}
+
+int volm_run_worker(int rootfd)
+{
+	return run_worker(rootfd);
 }

@@ -8,17 +8,25 @@
 # file:// target comes after). Baseline = `cat FILE >/dev/null` then
 # `dd if=FILE of=VAULT/x bs=1M conv=fsync`, one after the other, FILE on
 # the same image through fusefat (read-only, private mount namespace),
-# the copy on the vault's file system. Rounds alternate which goes first;
-# each round prints both times and /proc/loadavg before and after.
-# Prints: BENCH msc_ingest_ratio <median baseline/ingest> ratio (target
-# >= 0.8), BENCH msc_ingest_MBps <median> MB/s. Needs root, /dev/fuse,
-# dosfstools, mtools, fusefat; skipped otherwise.
+# the copy on the vault's file system.
+# ROUNDS rounds (default 3; MSC_BENCH_ROUNDS is the older name), the dock
+# and the baseline taking turns (the order swaps every round: this shared
+# virtual disk's rate swings by 2x between runs minutes apart, so one run
+# of each compares noise). Every round's figures, with /proc/loadavg
+# before and after, are printed as a `#` line; the BENCH lines are the
+# medians over the rounds:
+#   BENCH msc_ingest_ratio   ratio  median of the rounds' baseline/ingest
+#                                   (target >= 0.8)
+#   BENCH msc_ingest_MBps    MB/s   ingest rate
+#   BENCH msc_ingest_s       s      ingest time
+#   BENCH msc_cat_s / msc_dd_fsync_s  s  the baseline's two halves
+# Needs root, /dev/fuse, dosfstools, mtools, fusefat; skipped otherwise.
 set -u
 : "${TOP:=$(cd "$(dirname "$0")/../.." && pwd)}"
 : "${BIN:=$TOP/build/bin}"
 : "${TBIN:=$TOP/build/tests}"
 MB=${MSC_BENCH_MB:-1024}
-ROUNDS=${MSC_BENCH_ROUNDS:-3}
+ROUNDS=${ROUNDS:-${MSC_BENCH_ROUNDS:-3}}
 for c in mkfs.vfat mcopy mmd fusefat unshare sqlite3; do
 	command -v $c >/dev/null 2>&1 || { echo "msc_ingest: no $c; skipped"; exit 0; }
 done
@@ -28,7 +36,9 @@ if [ "$(id -u)" != 0 ] || [ ! -c /dev/fuse ]; then
 fi
 . "$TOP/tests/lib.sh"
 . "$TOP/tests/dockd_lib.sh"
-T=$(mktemp -d "${TMPDIR:-/tmp}/msc-bench.XXXXXX")
+# Same disk as the build tree (not /tmp, which may be a RAM disk).
+mkdir -p "$TOP/build" || exit 1
+T=$(mktemp -d "$TOP/build/bench-msc.XXXXXX")
 trap 'rm -rf "$T"' EXIT
 SER=MSC-BENCH-1
 IMG=$T/cam.img
@@ -71,6 +81,9 @@ baseline_round() { # N
 
 : >"$T/ratios"
 : >"$T/rates"
+: >"$T/ing"
+: >"$T/cat"
+: >"$T/dd"
 i=1
 while [ $i -le "$ROUNDS" ]; do
 	l0=$(load)
@@ -82,13 +95,28 @@ while [ $i -le "$ROUNDS" ]; do
 		ing=$(ingest_round $i) || { echo "msc_ingest: round $i ingest failed"; tail -5 "$DK_LOG"; exit 1; }
 	fi
 	l1=$(load)
+	case "$ing $base" in
+	*[0-9]" "*[0-9]" "*[0-9]) ;;
+	*) echo "msc_ingest: round $i gave no figures (ingest '$ing', baseline '$base')"; exit 1 ;;
+	esac
 	echo "$ing $base $i" | awk -v mb="$MB" -v l0="$l0" -v l1="$l1" '{
-		b = $2 + $3; printf "round %d (%s first): ingest %.2f s (%.0f MB/s), cat %.2f s + dd conv=fsync %.2f s = %.2f s, ratio %.3f; load %s -> %s\n",
+		b = $2 + $3; printf "# round %d (%s first): ingest %.2f s (%.0f MB/s), cat %.2f s + dd conv=fsync %.2f s = %.2f s, ratio %.3f; load %s -> %s\n",
 		$4, $4 % 2 ? "ingest" : "baseline", $1, mb * 1.048576 / $1, $2, $3, b, b / $1, l0, l1 }'
-	echo "$ing $base" | awk '{ printf "%.4f\n", ($2 + $3) / $1 }' >>"$T/ratios"
-	echo "$ing" | awk -v mb="$MB" '{ printf "%.1f\n", mb * 1.048576 / $1 }' >>"$T/rates"
+	set -- $ing $base
+	echo "$1 $2 $3" | awk '{ printf "%.4f\n", ($2 + $3) / $1 }' >>"$T/ratios"
+	echo "$1" | awk -v mb="$MB" '{ printf "%.1f\n", mb * 1.048576 / $1 }' >>"$T/rates"
+	echo "$1" >>"$T/ing"
+	echo "$2" >>"$T/cat"
+	echo "$3" >>"$T/dd"
 	i=$((i + 1))
 done
-med() { sort -n "$1" | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-echo "BENCH msc_ingest_ratio $(med "$T/ratios") ratio (baseline/ingest, target >= 0.8; $MB MiB, $ROUNDS rounds, median)"
-echo "BENCH msc_ingest_MBps $(med "$T/rates") MB/s"
+# the middle value; the mean of the two middle ones for an even count
+med() { # FILE [PRINTF-FORMAT]
+	sort -n "$1" | awk -v f="${2:-%.3f}" '{ v[NR] = $1 } END {
+		printf f "\n", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+echo "BENCH msc_ingest_ratio $(med "$T/ratios") ratio (baseline/ingest, target >= 0.8; $MB MiB, median of $ROUNDS rounds)"
+echo "BENCH msc_ingest_MBps $(med "$T/rates" %.1f) MB/s"
+echo "BENCH msc_ingest_s $(med "$T/ing" %.2f) s"
+echo "BENCH msc_cat_s $(med "$T/cat" %.2f) s"
+echo "BENCH msc_dd_fsync_s $(med "$T/dd" %.2f) s"

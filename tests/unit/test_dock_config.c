@@ -277,6 +277,25 @@ static void test_errors_name_line_and_key(void **state)
 	}
 }
 
+/* [dock] volume_driver (issue 14): fuse by default, kernel on request,
+ * anything else refused naming the key and the values. */
+static void test_volume_driver(void **state)
+{
+	struct dock_config c;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(load(BASE, &c, err), 0);
+	assert_false(c.volume_kernel);
+	assert_int_equal(load(BASE "[dock]\nvolume_driver = kernel\n", &c, err), 0);
+	assert_true(c.volume_kernel);
+	assert_int_equal(load(BASE "[dock]\nvolume_driver = fuse\n", &c, err), 0);
+	assert_false(c.volume_kernel);
+	assert_true(load(BASE "[dock]\nvolume_driver = Kernel\n", &c, err) < 0);
+	assert_non_null(strstr(err, "[dock] volume_driver: must be 'fuse' or 'kernel'"));
+	assert_true(load(BASE "[dock]\nvolume_driver =\n", &c, err) < 0);
+}
+
 static void test_long_line_refused(void **state)
 {
 	char text[1024];
@@ -306,6 +325,7 @@ int main(void)
 		cmocka_unit_test(test_storage_s3_all_keys),
 		cmocka_unit_test(test_upload_windows),
 		cmocka_unit_test(test_errors_name_line_and_key),
+		cmocka_unit_test(test_volume_driver),
 		cmocka_unit_test(test_long_line_refused),
 		cmocka_unit_test(test_missing_file),
 	};
