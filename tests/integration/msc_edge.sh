@@ -31,7 +31,7 @@ cleanup() {
 	grep -q " $FD " /proc/mounts 2>/dev/null && umount "$FD" 2>/dev/null
 	[ -z "$FDPID" ] || kill "$FDPID" 2>/dev/null
 }
-trap 'cleanup; [ -n "$KEEP" ] || rm -rf "$T"' EXIT
+trap 'cleanup; rm -rf "$T"' EXIT
 trap 'exit 1' INT TERM
 DK_RELEASE_WAIT=30
 dk_init "$T/dk" storage || { not_ok "dk_init"; done_testing; }
