@@ -470,7 +470,7 @@ static int docking(struct sess *s)
 {
 	unsigned n_rec = 0, n_side = 0, released = 0, kept = 0, deleted = 0, absent = 0;
 	const char *refused;
-	int r, st;
+	int r, st, stopped = 0;
 
 	if ((r = record_docked(s)) < 0)
 		return r;
@@ -483,7 +483,7 @@ static int docking(struct sess *s)
 		return r;
 	}
 	refused = check_camera_id(s);
-	for (size_t i = 0; !refused && i < s->n; i++) {
+	for (size_t i = 0; !refused && !stopped && i < s->n; i++) {
 		struct vfile *v = &s->files[i];
 
 		if (v->f.kind == PROFILE_ID)
@@ -499,8 +499,7 @@ static int docking(struct sess *s)
 
 			snprintf(why, sizeof(why), "unreadable: %s", strerror(-r));
 			on_skip(s, why, v->path);
-			if ((r = read_error(s, v, NULL, r)) < 0)
-				return r;
+			stopped = read_error(s, v, NULL, r);
 			continue;
 		}
 		if (r < 0)
@@ -518,6 +517,8 @@ static int docking(struct sess *s)
 			    "refused: %s", s->devnode, refused);
 		return -EPERM;
 	}
+	if (stopped) /* listed as far as it read; no rows, nothing "absent" */
+		return stopped;
 	if ((r = list_rows(s)) < 0 ||
 	    (r = volsess_absent(s->d, s->cam->serial, s->volid, s->files, s->n, &absent)) < 0)
 		return r;

@@ -9,7 +9,9 @@
 #      ingest_interrupted (the reason) and alerted, stays pulling and on
 #      the card; one whose first MiB cannot be read is left out of the
 #      listing (volume_listed skipped, "unreadable") and alerted; the
-#      other recordings are ingested; the image is not written;
+#      other recordings are ingested; the image is not written; a card
+#      whose files all fail (it stopped reading) ends the docking after 4
+#      in a row, and nothing of it counts as absent;
 #   2. a volume replaced between dockings (another volume id, that
 #      recording gone): volume_item_absent for the row never stored, with
 #      both volume ids, and an alert; the row stays pulling, never
@@ -122,6 +124,33 @@ assert s and s[0]["why"].startswith("unreadable"), d
 assert d["recordings"] == 3, d'
 check "errors: an alert names VID0004" grep -q "VID0004.MP4.*could not be read" "$DK/alerts.log"
 check "errors: the image was not written" test "$(sha "$IMG")" = "$before"
+fd_stop
+
+# --- 1b. a card that stopped reading (every file's data unreadable) -------------
+IMGS=$T/dead.img
+mkfs.vfat -C -F 32 -i 0D0E0A0D "$IMGS" 65536 >/dev/null
+mmd -i "$IMGS" ::DCIM ::DCIM/100MEDIA
+for n in 1 2 3 4 5; do
+	dk_randfile "$O/d$n" 20000 d$n
+	mcopy -i "$IMGS" "$O/d$n" ::DCIM/100MEDIA/DED000$n.MP4
+done
+: >"$T/bad"
+for n in 1 2 3 4 5; do # the directories read, no file does
+	o=$(offset_of "$IMGS" "$O/d$n")
+	echo "$(((o / 4096 + 2) * 4096)) $((o + 20000))" >>"$T/bad" # 4 KiB pages: not the directories
+done
+check "setup: the dead card is served" fd_start "$IMGS"
+n_rows=$(dk_sql "SELECT count(*) FROM dock_recordings")
+check "stopped reading: the docking runs" ingest "$FD/disk.img" || showlog
+check "stopped reading: 4 files in a row unreadable end the listing, recorded in volume_listed" dk_py '
+d = [d for _, a, e, d in events() if a == "volume_listed"][-1]
+s = [x["path"] for x in d["skipped"] if x["why"].startswith("unreadable")]
+assert d["volume_id"] == "0D0E-0A0D" and d["recordings"] == 0, d
+assert s == ["DCIM/100MEDIA/DED000%d.MP4" % n for n in (1, 2, 3, 4)], s'
+check "stopped reading: logged, no row, nothing recorded absent" sh -c "
+	grep -q 'BC300-0007: 4 files in a row would not read: the volume stopped reading' '$DK_LOG' &&
+	[ \$(sqlite3 -readonly '$DK_DB' 'SELECT count(*) FROM dock_recordings') = $n_rows ] &&
+	! grep -q evidence-missing '$DK/alerts.log' 2>/dev/null"
 fd_stop
 
 # --- 2. the card replaced between dockings ----------------------------------------
