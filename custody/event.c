@@ -46,6 +46,7 @@ static const struct name actions[] = {
 	{ CUST_A_DESTRUCTION_REQUESTED, "destruction_requested" },
 	{ CUST_A_DESTRUCTION_APPROVED, "destruction_approved" },
 	{ CUST_A_VOLUME_LISTED, "volume_listed" },
+	{ CUST_A_VOLUME_ITEM_ABSENT, "volume_item_absent" },
 	{ CUST_A_STORAGE_HOLD, "storage_hold" },
 	{ CUST_A_LOGON, "logon" },
 	{ CUST_A_LOGOFF, "logoff" },

@@ -106,6 +106,7 @@ enum cust_action {
 	CUST_A_DESTRUCTION_REQUESTED,	/* destruction_requested (first person) */
 	CUST_A_DESTRUCTION_APPROVED,	/* destruction_approved (second person) */
 	CUST_A_VOLUME_LISTED = 32,	/* volume_listed: a mass-storage camera's volume as read (files, skipped, volume_id) */
+	CUST_A_VOLUME_ITEM_ABSENT = 33,	/* volume_item_absent: a mass-storage recording never stored is not on the volume docked */
 	CUST_A_STORAGE_HOLD = 38,	/* storage_hold: S3 legal hold put on / taken off the stored copy */
 	CUST_A_LIFE_MAX_ = CUST_A_STORAGE_HOLD,
 

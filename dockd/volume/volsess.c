@@ -23,6 +23,10 @@
 #define LIST_BATCH (PROTO_LIST_MAX * 4)
 #define SKIPS_RECORDED 64  /* volume_listed names at most this many skipped paths */
 #define WAIT_STEP_MS 100
+/* A card with bad sectors fails one file's reads; a card pulled out
+ * fails them all. After this many files in a row that would not read,
+ * the docking ends: the volume has stopped reading. */
+#define READ_ERRORS_MAX 4
 
 struct sess {
 	struct dockd *d;
@@ -37,6 +41,7 @@ struct sess {
 	struct vfile *files;
 	size_t n, cap;
 	unsigned n_skip;
+	unsigned read_errors;               /* consecutive files that would not read */
 	json_t *skipped;
 	char volid[VOLSESS_VOLID_MAX + 1];
 	char camid[PROTO_ID_MAX + 1];
@@ -101,6 +106,29 @@ static void on_skip(void *ctx, const char *why, const char *path)
 		(void)json_array_append_new(s->skipped, json_pack("{s:s,s:s}", "path", path,
 								  "why", why));
 	log_info("camera %s: %s left out: %s", s->cam->serial, path, why);
+}
+
+/* A file of the volume would not read (is_read_error: a bad sector, a
+ * card pulled out): alerted; the docking goes on to the next
+ * file unless READ_ERRORS_MAX files in a row failed so (then -EIO). */
+/* What a userspace driver answers for a sector it cannot read: EIO, or
+ * EPERM (fusefat), ENXIO/ENODEV (the device gone). Nothing else on a
+ * read-only volume says so. */
+static bool is_read_error(int r)
+{
+	return r == -EIO || r == -EPERM || r == -ENXIO || r == -ENODEV;
+}
+
+static int read_error(struct sess *s, const struct vfile *v, const char *evid, int err)
+{
+	dockd_alert(s->d, "read-error", evid ? evid : s->cam->serial, "%s on camera %s could not "
+		    "be read (%s): not ingested, it stays on the camera (volume id %s)", v->path,
+		    s->cam->serial, strerror(-err), s->volid);
+	if (++s->read_errors < READ_ERRORS_MAX)
+		return 0;
+	log_warning("camera %s: %u files in a row would not read: the volume stopped reading",
+		    s->cam->serial, s->read_errors);
+	return err;
 }
 
 static const char *kind_name(enum profile_kind k)
@@ -345,10 +373,14 @@ static int pull_all(struct sess *s)
 		json_decref(s->facts);
 		s->facts = NULL;
 		dockd_touch(s->d);
+		if (r == 0 || r == -EBADMSG)
+			s->read_errors = 0;
 		if (r == 0)
 			storage_kick(s->d->storage);
 		else if (r == -EBADMSG)
 			r = 0; /* quarantined (recorded): the next file */
+		else if (is_read_error(r) && !disk) /* ingest_interrupted recorded, row left pulling */
+			r = read_error(s, v, rec.evidence_id, r);
 		else if (disk)
 			dockd_alert(s->d, "disk", s->snap->cfg.vault_dir, "vault write failed (%s): "
 				    "docking of %s ended, resumes at the next", strerror(-r),
@@ -436,9 +468,9 @@ static const char *check_camera_id(struct sess *s)
 
 static int docking(struct sess *s)
 {
-	unsigned n_rec = 0, n_side = 0, released = 0, kept = 0, deleted = 0;
+	unsigned n_rec = 0, n_side = 0, released = 0, kept = 0, deleted = 0, absent = 0;
 	const char *refused;
-	int r, st;
+	int r, st, stopped = 0;
 
 	if ((r = record_docked(s)) < 0)
 		return r;
@@ -451,7 +483,7 @@ static int docking(struct sess *s)
 		return r;
 	}
 	refused = check_camera_id(s);
-	for (size_t i = 0; !refused && i < s->n; i++) {
+	for (size_t i = 0; !refused && !stopped && i < s->n; i++) {
 		struct vfile *v = &s->files[i];
 
 		if (v->f.kind == PROFILE_ID)
@@ -462,8 +494,17 @@ static int docking(struct sess *s)
 			on_skip(s, "changed while it was listed", v->path);
 			continue;
 		}
+		if (is_read_error(r)) { /* no identity, no row: named in volume_listed */
+			char why[64];
+
+			snprintf(why, sizeof(why), "unreadable: %s", strerror(-r));
+			on_skip(s, why, v->path);
+			stopped = read_error(s, v, NULL, r);
+			continue;
+		}
 		if (r < 0)
 			return r;
+		s->read_errors = 0;
 		if (v->f.kind == PROFILE_RECORDING)
 			n_rec++;
 		else
@@ -476,7 +517,10 @@ static int docking(struct sess *s)
 			    "refused: %s", s->devnode, refused);
 		return -EPERM;
 	}
-	if ((r = list_rows(s)) < 0)
+	if (stopped) /* listed as far as it read; no rows, nothing "absent" */
+		return stopped;
+	if ((r = list_rows(s)) < 0 ||
+	    (r = volsess_absent(s->d, s->cam->serial, s->volid, s->files, s->n, &absent)) < 0)
 		return r;
 	ingact_begin(s->d);	/* fixity audits and keep-window purges wait (ingact.h) */
 	r = pull_all(s);
@@ -499,8 +543,8 @@ static int docking(struct sess *s)
 				    s->cam->serial, strerror(-r));
 	}
 	log_info("camera %s: mass-storage docking done: %u file(s) released (absent from the "
-		 "volume), %u deleted by the dock, %u stored file(s) were on it", s->cam->serial,
-		 released, deleted, kept);
+		 "volume), %u deleted by the dock, %u stored file(s) were on it, %u never stored "
+		 "not on it", s->cam->serial, released, deleted, kept, absent);
 	return r;
 }
 

@@ -45,4 +45,13 @@ int volsess_delete(struct dockd *d, const struct dock_snap *snap, const struct d
 		   const struct msc_profile *p, const char *devnode, const char *fs,
 		   const char *volid, unsigned *n_deleted);
 
+/* Rows of serial never stored (listed, pulling, quarantined) whose file
+ * is not among files (n) of this docking on volume volid: each is a
+ * volume_item_absent event (outcome failed: its bytes were only ever on a
+ * card that is not this one) and an alert "evidence-missing"; the row is
+ * left as it is (never released) and pulled when its card is docked
+ * again. Recorded at every docking it is absent from. *n_absent counts. */
+int volsess_absent(struct dockd *d, const char *serial, const char *volid,
+		   const struct vfile *files, size_t n, unsigned *n_absent);
+
 #endif
