@@ -135,6 +135,15 @@ int store_open_split(const struct dock_config *c, const atomic_bool *cancel,
 		     store_notify_fn notify, void *notify_ctx, struct store_target **out,
 		     char *err, size_t errlen);
 
+/* store_open_split() for an s3:// target with the uploader program named:
+ * exe (an absolute path to dockd) is run as `EXE --store-worker CONFIG CTL`
+ * (store_open_split() passes its own /proc/self/exe). For tools that
+ * drive the uploader process outside dockd (tests/tools/storetool
+ * --uploader, tests/bench/s3.sh). -EINVAL for another scheme. */
+int store_open_uploader(const char *exe, const struct dock_config *c, const atomic_bool *cancel,
+			store_notify_fn notify, void *notify_ctx, struct store_target **out,
+			char *err, size_t errlen);
+
 /* true when key satisfies the rules above. */
 int store_key_valid(const char *key);
 

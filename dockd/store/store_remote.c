@@ -536,27 +536,45 @@ int store_open_split(const struct dock_config *c, const atomic_bool *cancel,
 		     store_notify_fn notify, void *notify_ctx, struct store_target **out,
 		     char *err, size_t errlen)
 {
-	struct remote *rm;
+	char exe[PATH_MAX];
 	ssize_t n;
-	int r;
 
 	if (strncmp(c->storage_target, "s3://", 5))
 		return store_open(c, cancel, out, err, errlen);
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n <= 0) {
+		int r = n < 0 ? -errno : -ENOENT;
+
+		snprintf(err, errlen, "storage uploader: /proc/self/exe: %s", strerror(-r));
+		return r;
+	}
+	exe[n] = '\0';
+	return store_open_uploader(exe, c, cancel, notify, notify_ctx, out, err, errlen);
+}
+
+int store_open_uploader(const char *exe, const struct dock_config *c, const atomic_bool *cancel,
+			store_notify_fn notify, void *notify_ctx, struct store_target **out,
+			char *err, size_t errlen)
+{
+	struct remote *rm;
+	int r;
+
+	if (strncmp(c->storage_target, "s3://", 5)) {
+		snprintf(err, errlen, "storage uploader: only for an s3:// target");
+		return -EINVAL;
+	}
 	if (!c->path[0]) {
 		snprintf(err, errlen, "storage uploader: the configuration has no file name");
+		return -EINVAL;
+	}
+	if (!exe || exe[0] != '/' || strlen(exe) >= PATH_MAX) {
+		snprintf(err, errlen, "storage uploader: the program must be an absolute path");
 		return -EINVAL;
 	}
 	rm = calloc(1, sizeof(*rm));
 	if (!rm)
 		return -ENOMEM;
-	n = readlink("/proc/self/exe", rm->exe, sizeof(rm->exe) - 1);
-	if (n <= 0) {
-		r = -errno;
-		snprintf(err, errlen, "storage uploader: /proc/self/exe: %s", strerror(errno));
-		free(rm);
-		return r;
-	}
-	rm->exe[n] = '\0';
+	snprintf(rm->exe, sizeof(rm->exe), "%s", exe);
 	snprintf(rm->config, sizeof(rm->config), "%s", c->path);
 	pthread_mutex_init(&rm->mu, NULL);
 	rm->cancel = cancel;

@@ -390,14 +390,19 @@ static int put_common(struct store_target *t, const char *key, int fd, uint64_t 
 			memcpy(out->version_id, head.version_id, strlen(head.version_id) + 1);
 			memcpy(out->etag, head.etag, strlen(head.etag) + 1);
 		}
-		uint64_t nreq, ncon;
+		uint64_t nreq, ncon, ntls, nres;
+		char tls[96] = "";
 		s3_pool_put(st->pool, c); /* this put's requests in the totals */
 		c = NULL;
 		s3_pool_stats(st->pool, &nreq, &ncon);
+		s3_pool_tls_stats(st->pool, &ntls, &nres);
+		if (ntls)
+			snprintf(tls, sizeof(tls), " (TLS: %" PRIu64 " handshakes, %" PRIu64
+				 " resumed a session)", ntls, nres);
 		log_info("s3: stored %s (%" PRIu64 " bytes, %u part(s)); part bytes sent so far %" PRIu64
 			 ", on the wire %" PRIu64 "; %" PRIu64 " requests over %" PRIu64
-			 " new connections so far", out->location, size, l.nparts,
-			 atomic_load(&st->part_bytes), atomic_load(&st->wire_bytes), nreq, ncon);
+			 " new connections so far%s", out->location, size, l.nparts,
+			 atomic_load(&st->part_bytes), atomic_load(&st->wire_bytes), nreq, ncon, tls);
 	}
 out:
 	s3_pool_put(st->pool, c);

@@ -139,14 +139,16 @@ static int send_locked(struct chan *ch, const struct storemsg *m)
 	return r;
 }
 
-/* SM_PROGRESS every 250 ms while the bytes sent change. */
+/* SM_PROGRESS every 250 ms while the bytes sent change, and once more at
+ * the end (before SM_RESULT) so the caller's counter ends where the
+ * upload did, as it does in-process. */
 static void *ticker(void *arg)
 {
 	struct chan *ch = arg;
 	uint64_t last = 0;
 
 	pthread_mutex_lock(&ch->send_mu);
-	while (!ch->op_done) {
+	for (;;) {
 		struct timespec ts;
 		uint64_t v = atomic_load(&ch->progress);
 
@@ -156,6 +158,8 @@ static void *ticker(void *arg)
 			(void)storemsg_send(ch->fd, &m, NULL, 0);
 			last = v;
 		}
+		if (ch->op_done)
+			break;
 		clock_gettime(CLOCK_REALTIME, &ts);
 		ts.tv_nsec += 250 * 1000000L;
 		if (ts.tv_nsec >= 1000000000L) {

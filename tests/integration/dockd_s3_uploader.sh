@@ -16,8 +16,16 @@
 #            stored before is kept, not sent again), its progress reaches
 #            `custody status` (0 < bytes < size), and every recording
 #            is storage_verified once, byte-identical in the bucket
+#   reuse  - a second camera's 8 recordings (puts, verify HEADs, read-back
+#            GETs) go through that same uploader process (no restart)
+#            over its kept-alive HTTPS connections: its log's totals show
+#            at most one new connection per 4 requests, no more than the
+#            connection pool holds (parallel_uploads x (parallel_parts +
+#            1) = 4), every connection TLS, and new connections resuming a
+#            TLS session from the shared cache (all but the pool's first 4
+#            at most: those may start together, before any session exists)
 #   stop   - dockd stops with exit 0 and its uploader is gone
-# Runtime: ~40 s with a shared RGW.
+# Runtime: ~50 s with a shared RGW.
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/dockd_lib.sh"
 . "$TOP/tests/s3_lib.sh"
@@ -132,6 +140,7 @@ add_big() {
 			--category patrol --start 1700009000 --end 1700009300 >/dev/null
 }
 check "setup: CAM-A's 16 MiB recording (4 parts)" add_big
+check "setup: camera CAM-B, 8 small recordings" dk_camera CAM-B 8 50000
 check "setup: a clerk for custody status" dk_status_user
 check "setup: the secret key is not in dockd's configuration file" \
 	sh -c '! grep -qF "$1" "$2"' _ "$S3_SECRET_KEY" "$DK_CONF"
@@ -242,6 +251,27 @@ else
 	mem_has "$DK_PID" "$S3_SECRET_KEY"
 	check "kill: the S3 secret key is still not in dockd's memory" test $? = 1
 fi
+
+# ---- reuse ---------------------------------------------------------------------
+check "reuse: docking CAM-B: camsim exits 0" dk_dock CAM-B
+for i in 1 2 3 4 5 6 7 8; do
+	check "reuse: CAM-B/REC-$i storage_verified" dk_wait_stored "CAM-B/REC-$i" "$WAIT" || show_log
+done
+check "reuse: the same uploader process ($UP2) served CAM-B" test "$(uploader_pid)" = "$UP2"
+# the uploader's totals since it started, after its last put:
+# "R requests over C new connections so far (TLS: H handshakes, K resumed a session)"
+totals=$(grep -F "dockd[$UP2] " "$DK_LOG" | grep 'requests over' | tail -1 |
+	sed -n 's/.*; \([0-9]*\) requests over \([0-9]*\) new connections so far (TLS: \([0-9]*\) handshakes, \([0-9]*\) resumed a session).*/\1 \2 \3 \4/p')
+echo "# reuse: uploader $UP2: requests, connections, TLS handshakes, resumed: ${totals:-none logged}"
+# shellcheck disable=SC2086
+set -- ${totals:-0 999 0 0}
+reqs=$1 conns=$2 tlsn=$3 tlsr=$4
+check "reuse: $conns connections for $reqs requests: at most one per 4 requests" \
+	test $((conns * 4)) -le "$reqs"
+check "reuse: $conns connections: no more than the pool's 4 clients" test "$conns" -le 4
+check "reuse: every connection is TLS ($tlsn handshakes)" test "$tlsn" = "$conns"
+check "reuse: new connections resumed a TLS session ($tlsr of $tlsn; the first ones cannot)" \
+	test "$tlsr" -ge 1 -a $((tlsr + 4)) -ge "$tlsn"
 
 # ---- stop ----------------------------------------------------------------------
 check "stop: dockd stops with exit 0" dk_stop

@@ -1,6 +1,7 @@
 #!/bin/sh
 # The s3:// storage target (dockd/store/store_s3.c) against a real Ceph RGW,
 # driven by tests/tools/storetool: single PUT and multipart byte-identical,
+# the same multipart put through the storage uploader process (as dockd),
 # write-once, kill -9 during multipart uploads then resume (only the parts
 # in flight re-sent, no orphaned uploads), tampered upload records, orphan
 # abort at open, Object Lock (retain-until, legal hold), lock required on a
@@ -71,6 +72,20 @@ check "multipart object is byte-identical" cmp -s "$T/big" "$T/big.back"
 "$ST" --config "$T/p.conf" head a/cam1/big.bcde >"$T/h2"
 check "multipart tags set after completion" grep -q "^tag category=traffic" "$T/h2"
 check "no upload state left" test "$(sqlite3 "$T/state/uploads.db" 'SELECT count(*) FROM uploads')" = 0
+
+# ---- the same through the storage uploader process, as dockd runs it ----------
+# (storetool --uploader: `dockd --store-worker`, the file and its descriptors
+# handed over, progress messages back)
+DOCKD=$(realpath "$BIN/dockd")
+"$ST" --config "$T/p.conf" --uploader "$DOCKD" put a/cam1/up.bcde "$T/big" >"$T/up.out" 2>"$T/up.err"
+check "uploader: multipart put" test $? -eq 0 || sed 's/^/#   /' "$T/up.err"
+check "uploader: it ran in a storage uploader process" grep -q "storage uploader started" "$T/up.err"
+check "uploader: the last progress message counted every byte" \
+	grep -q "^progress $((20 * 1048576 + 12345))$" "$T/up.out"
+"$ST" --config "$T/p.conf" --uploader "$DOCKD" verify a/cam1/up.bcde "$T/big" 2>"$T/upv.err"
+check "uploader: verify" test $? -eq 0 || sed 's/^/#   /' "$T/upv.err"
+"$ST" --config "$T/p.conf" get a/cam1/up.bcde "$T/up.back"
+check "uploader: object is byte-identical" cmp -s "$T/big" "$T/up.back"
 
 # ---- HTTPS with the test CA ------------------------------------------------------
 ENDPOINT=$S3_ENDPOINT_HTTPS conf "$T/s.conf" "$B-p/tls" "ca_file = $S3_CA_FILE"

@@ -1,9 +1,11 @@
 /* storetool - drive a storage target (dockd/store/store.h) outside dockd, for
  * tests and benches.
  *
- *   storetool --config dockd.conf [-v] put KEY FILE [--category C] [--case N]
- *             [--retention R] [--retain-until UNIX_S] [--legal-hold] [--sha256 HEX]
- *   storetool --config dockd.conf [-v] verify KEY FILE [--sha256 HEX]
+ *   storetool --config dockd.conf [-v] [--uploader DOCKD] [--timed] put KEY FILE
+ *             [--category C] [--case N] [--retention R] [--retain-until UNIX_S]
+ *             [--legal-hold] [--sha256 HEX]
+ *   storetool --config dockd.conf [-v] [--uploader DOCKD] [--timed] verify KEY FILE
+ *             [--sha256 HEX]
  *   storetool --config dockd.conf [-v] orphans
  *   storetool --config dockd.conf seal IN OUT     (encrypt IN as dockd does)
  *   storetool --config dockd.conf head KEY        (s3:// only)
@@ -11,6 +13,15 @@
  *
  * put/verify take FILE's size and SHA-256 as the expected ones; with
  * `--sha256 HEX` (what dockd has from its ledger) FILE is not hashed first.
+ * `--uploader DOCKD` (an s3:// target, DOCKD the absolute path of dockd)
+ * runs the put or verify as dockd does: in the storage uploader process
+ * (`DOCKD --store-worker`, store_open_uploader() in store.h), FILE and its
+ * part digests handed over as descriptors; without it the S3 client runs
+ * in this process (store_open()). `--timed` first prepares the target (the
+ * probe dockd's storage worker makes once when it starts: bucket, Object
+ * Lock, orphaned uploads) and then prints "ms N", the milliseconds of the
+ * put or verify call alone (benches: what one recording costs a running
+ * dock, without this process's start).
  * `seal` encrypts the plaintext IN to the evidence file OUT for the
  * configured [encryption] recipients and chunk size (streaming writer,
  * fsync at the end) and prints "sha256 HEX" of OUT, computed while
@@ -32,6 +43,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "agencykey.h"
@@ -45,6 +57,8 @@
 #include "store_s3_int.h"
 
 static atomic_bool cancel_flag;
+static const char *uploader; /* --uploader DOCKD */
+static bool timed;           /* --timed */
 
 static void on_signal(int sig)
 {
@@ -54,10 +68,13 @@ static void on_signal(int sig)
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: storetool --config FILE [-v] put KEY FILE [--category C] [--case N]"
-			" [--retention R] [--retain-until T] [--legal-hold] [--sha256 HEX]\n"
-			"       storetool --config FILE [-v] verify KEY FILE [--sha256 HEX] | orphans |"
-			" head KEY | get KEY OUT | seal IN OUT\n");
+	fprintf(stderr, "usage: storetool --config FILE [-v] [--uploader DOCKD] [--timed] put KEY"
+			" FILE [--category C] [--case N] [--retention R] [--retain-until T]"
+			" [--legal-hold] [--sha256 HEX]\n"
+			"       storetool --config FILE [-v] [--uploader DOCKD] [--timed] verify KEY"
+			" FILE [--sha256 HEX]\n"
+			"       storetool --config FILE [-v] orphans | head KEY | get KEY OUT |"
+			" seal IN OUT\n");
 	return 2;
 }
 
@@ -329,6 +346,7 @@ static int cmd_put_verify(const struct dock_config *c, int put, int argc, char *
 	struct store_target *t = NULL;
 	struct store_info info;
 	_Atomic uint64_t progress = 0;
+	struct timespec t0, t1;
 	uint8_t sha[32];
 	uint64_t size = 0;
 	char err[512], sums[PATH_MAX];
@@ -369,12 +387,21 @@ static int cmd_put_verify(const struct dock_config *c, int put, int argc, char *
 	if (partsum_path(argv[1], sums, sizeof(sums)) == 0 &&
 	    access(sums, F_OK) == 0)
 		o.part_sums = sums; /* left by `seal`, as dockd's ingest leaves one */
-	r = store_open(c, &cancel_flag, &t, err, sizeof(err));
+	if (uploader)
+		r = store_open_uploader(uploader, c, &cancel_flag, NULL, NULL, &t, err, sizeof(err));
+	else
+		r = store_open(c, &cancel_flag, &t, err, sizeof(err));
 	if (r < 0) {
 		close(fd);
 		fprintf(stderr, "storetool: %s\n", err);
 		return fail("open", r);
 	}
+	if (timed && (r = store_prepare(t)) < 0) {
+		store_close(t);
+		close(fd);
+		return fail("prepare", r);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (put) {
 		memset(&info, 0, sizeof(info));
 		r = store_put(t, argv[0], fd, size, &o, &info);
@@ -385,6 +412,10 @@ static int cmd_put_verify(const struct dock_config *c, int put, int argc, char *
 	} else {
 		r = store_verify(t, argv[0], size, sha);
 	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (r == 0 && timed)
+		printf("ms %lld\n", (long long)(t1.tv_sec - t0.tv_sec) * 1000 +
+					 (t1.tv_nsec - t0.tv_nsec) / 1000000);
 	store_close(t);
 	close(fd);
 	return r < 0 ? fail(put ? "put" : "verify", r) : 0;
@@ -408,6 +439,14 @@ int main(int argc, char **argv)
 	i = 3;
 	if (!strcmp(argv[i], "-v")) {
 		log_set_level(DOCK_LOG_DEBUG);
+		i++;
+	}
+	if (i + 1 < argc && !strcmp(argv[i], "--uploader")) {
+		uploader = argv[i + 1];
+		i += 2;
+	}
+	if (i < argc && !strcmp(argv[i], "--timed")) {
+		timed = true;
 		i++;
 	}
 	if (i >= argc)

@@ -200,7 +200,9 @@ uint64_t s3_client_sent(const struct s3_client *c);
  * an idle client or a new one (conf's errors, -ENOMEM); give it back with
  * s3_pool_put (one thread at a time uses it in between). Beyond max_idle a
  * returned client is closed. s3_pool_stats: requests made (retries
- * included) and new connections opened by the clients handed back so far.
+ * included) and new connections opened by the clients handed back so far;
+ * s3_pool_tls_stats: of those connections, the TLS handshakes seen (0 over
+ * http://) and how many resumed a session from the pool's shared cache.
  * s3_pool_free: every client handed out must be back. Thread-safe. */
 #define S3_POOL_MAX_IDLE 128
 struct s3_pool;
@@ -209,6 +211,7 @@ int s3_pool_new(const struct s3_conf *conf, unsigned max_idle, struct s3_pool **
 int s3_pool_get(struct s3_pool *p, struct s3_client **out, char *err, size_t errlen);
 void s3_pool_put(struct s3_pool *p, struct s3_client *c);
 void s3_pool_stats(struct s3_pool *p, uint64_t *requests, uint64_t *connects);
+void s3_pool_tls_stats(struct s3_pool *p, uint64_t *handshakes, uint64_t *resumed);
 void s3_pool_free(struct s3_pool *p);
 
 /* Token bucket: at most bytes_per_s on average over all users, bursts up

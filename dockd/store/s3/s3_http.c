@@ -13,6 +13,7 @@
 
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
+#include <openssl/ssl.h>
 
 #include "s3xml.h"
 
@@ -28,6 +29,7 @@ struct xfer {
 	EVP_MD_CTX *sha;   /* S3_SINK_SHA256 */
 	size_t reply_cap;
 	int cb_err;        /* set by a callback that aborted the transfer */
+	int tls;           /* 0 not seen yet, 1 full handshake, 2 resumed session */
 };
 
 void s3_iso8601(time_t t, char out[32])
@@ -283,6 +285,17 @@ static int xferinfo_cb(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut, cu
 {
 	struct xfer *x = ud;
 	(void)dt; (void)dn; (void)ut; (void)un;
+	/* libcurl gives the connection's SSL only during the transfer: note
+	 * once, after the handshake, whether it resumed a cached session
+	 * (counted by attempt() when the connection is new) */
+	if (!x->tls) {
+		const struct curl_tlssessioninfo *ti = NULL;
+
+		if (curl_easy_getinfo(x->c->curl, CURLINFO_TLS_SSL_PTR, &ti) == CURLE_OK && ti &&
+		    ti->backend == CURLSSLBACKEND_OPENSSL && ti->internals &&
+		    SSL_is_init_finished(ti->internals))
+			x->tls = SSL_session_reused(ti->internals) ? 2 : 1;
+	}
 	if (s3_cancelled(x->c)) {
 		x->cb_err = -ECANCELED;
 		return 1;
@@ -523,6 +536,7 @@ static int attempt_reset(struct xfer *x)
 	memset(&q->resp, 0, sizeof(q->resp));
 	x->pos = 0;
 	x->cb_err = 0;
+	x->tls = 0;
 	x->c->errbuf[0] = '\0';
 	if (q->sink == S3_SINK_SHA256 && !EVP_DigestInit_ex(x->sha, EVP_sha256(), NULL))
 		return -ENOMEM;
@@ -569,6 +583,10 @@ static int attempt(struct s3_client *c, struct xfer *x, const char *url, const c
 	curl_easy_getinfo(c->curl, CURLINFO_NUM_CONNECTS, &connects);
 	c->requests++;
 	c->connects += connects > 0 ? (uint64_t)connects : 0;
+	if (connects > 0 && x->tls) {
+		c->tls_new++;
+		c->tls_resumed += x->tls == 2;
+	}
 	*stale = stale_conn(cc, connects, x);
 	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, NULL);
 	curl_slist_free_all(l);

@@ -60,6 +60,7 @@ struct s3_client {
 	unsigned backoff_base_ms, backoff_max_ms;
 	_Atomic uint64_t sent;
 	uint64_t requests, connects; /* attempts made, new connections opened (s3_pool) */
+	uint64_t tls_new, tls_resumed; /* TLS handshakes on those, how many resumed a session */
 	char errbuf[CURL_ERROR_SIZE];
 };
 

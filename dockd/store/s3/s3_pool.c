@@ -22,6 +22,7 @@ struct s3_pool {
 	struct s3_client *idle[S3_POOL_MAX_IDLE];
 	unsigned n_idle, max_idle;
 	uint64_t requests, connects; /* of clients already handed back */
+	uint64_t tls_new, tls_resumed;
 };
 
 /* libcurl asks for a lock per kind of data; each gets its own mutex, as
@@ -110,7 +111,9 @@ void s3_pool_put(struct s3_pool *p, struct s3_client *c)
 	pthread_mutex_lock(&p->mu);
 	p->requests += c->requests;
 	p->connects += c->connects;
-	c->requests = c->connects = 0;
+	p->tls_new += c->tls_new;
+	p->tls_resumed += c->tls_resumed;
+	c->requests = c->connects = c->tls_new = c->tls_resumed = 0;
 	if (p->n_idle < p->max_idle) {
 		p->idle[p->n_idle++] = c;
 		c = NULL;
@@ -124,6 +127,14 @@ void s3_pool_stats(struct s3_pool *p, uint64_t *requests, uint64_t *connects)
 	pthread_mutex_lock(&p->mu);
 	*requests = p->requests;
 	*connects = p->connects;
+	pthread_mutex_unlock(&p->mu);
+}
+
+void s3_pool_tls_stats(struct s3_pool *p, uint64_t *handshakes, uint64_t *resumed)
+{
+	pthread_mutex_lock(&p->mu);
+	*handshakes = p->tls_new;
+	*resumed = p->tls_resumed;
 	pthread_mutex_unlock(&p->mu);
 }
 
