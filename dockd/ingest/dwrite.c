@@ -16,6 +16,7 @@
 #include "dwrite.h"
 
 static atomic_uint big_users; /* writers holding big blocks */
+static atomic_uint writers;   /* writers open (dwrite_open .. dwrite_free) */
 
 /* O_DIRECT: file offsets, lengths and buffer addresses in multiples of
  * this (a page: covers every logical block size seen in practice). */
@@ -374,6 +375,43 @@ static int wait_idle(struct dwrite *w)
 	return wait_pending(w, 0);
 }
 
+/* Big blocks are for a lone writer (dwrite.h). */
+static bool big_allowed(void)
+{
+	return atomic_load(&writers) <= DWRITE_BIG_USERS;
+}
+
+/* Another writer opened since this one took big blocks: wait until the
+ * thread is done with every block, then change to small ones (allocated
+ * before the big ones are freed: without memory, keep the big ones). The
+ * block being filled is empty (called between blocks). */
+static int shrink(struct dwrite *w)
+{
+	uint8_t *nb[DWRITE_BLOCKS_SMALL] = { NULL };
+	int r;
+
+	if ((r = wait_idle(w)) < 0)
+		return r;
+	for (unsigned i = 0; i < DWRITE_BLOCKS_SMALL; i++)
+		if (posix_memalign((void **)&nb[i], DWRITE_ALIGN, DWRITE_BLOCK_SMALL) != 0) {
+			while (i--)
+				free(nb[i]);
+			return 0;
+		}
+	pthread_mutex_lock(&w->mu); /* the threads read blk, nblk, head under it */
+	for (unsigned i = 0; i < DWRITE_BLOCKS_MAX; i++) {
+		free(w->blk[i]);
+		w->blk[i] = i < DWRITE_BLOCKS_SMALL ? nb[i] : NULL;
+	}
+	w->nblk = DWRITE_BLOCKS_SMALL;
+	w->bsize = DWRITE_BLOCK_SMALL;
+	w->head = w->cur = 0; /* nothing pending */
+	pthread_mutex_unlock(&w->mu);
+	w->big = false;
+	atomic_fetch_sub(&big_users, 1);
+	return 0;
+}
+
 /* Hand the current block over (or write it here) and move to the next
  * free one; waits only when every other block is still queued. */
 static int submit(struct dwrite *w)
@@ -402,6 +440,8 @@ static int submit(struct dwrite *w)
 	w->base += w->fill;
 	w->fill = 0;
 	w->lead = w->aligned ? (size_t)(w->base % DWRITE_ALIGN) : 0;
+	if (w->big && !big_allowed())
+		return shrink(w);
 	return 0;
 }
 
@@ -438,9 +478,12 @@ int dwrite_open(int fd, uint64_t start, bool sha256, struct dwrite **out)
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->cv, NULL);
 	pthread_cond_init(&w->done, NULL);
-	w->big = atomic_fetch_add(&big_users, 1) < DWRITE_BIG_USERS;
-	if (!w->big)
-		atomic_fetch_sub(&big_users, 1);
+	atomic_fetch_add(&writers, 1);
+	if (big_allowed()) { /* alone: big blocks while it lasts */
+		w->big = atomic_fetch_add(&big_users, 1) < DWRITE_BIG_USERS;
+		if (!w->big)
+			atomic_fetch_sub(&big_users, 1);
+	}
 	w->bsize = w->big ? DWRITE_BLOCK_BIG : DWRITE_BLOCK_SMALL;
 	w->nblk = w->big ? DWRITE_BLOCKS_BIG : DWRITE_BLOCKS_SMALL;
 	for (unsigned i = 0; i < w->nblk; i++)
@@ -542,6 +585,11 @@ int dwrite_append(struct dwrite *w, const void *buf, size_t len)
 	return 0;
 }
 
+size_t dwrite_block_size(const struct dwrite *w)
+{
+	return w ? w->bsize : 0;
+}
+
 int dwrite_flush(struct dwrite *w)
 {
 	int r;
@@ -601,6 +649,7 @@ void dwrite_free(struct dwrite *w)
 		free(w->blk[i]);
 	if (w->big)
 		atomic_fetch_sub(&big_users, 1);
+	atomic_fetch_sub(&writers, 1);
 	pthread_cond_destroy(&w->cv);
 	pthread_cond_destroy(&w->done);
 	pthread_mutex_destroy(&w->mu);

@@ -32,7 +32,7 @@
  * fd only around those writes; between calls fd has the caller's flags.
  * The write-behind above then applies to buffered writes only.
  *
- * Memory: two blocks (see below). Errors: the first write error is
+ * Memory: its ring of blocks (see below). Errors: the first write error is
  * returned by every later call. Functions return 0 or -errno.
  */
 #ifndef DOCKD_DWRITE_H
@@ -42,9 +42,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Block size: the first DWRITE_BIG_USERS writers of the process get big
- * blocks (fewer, larger writes: a lone camera goes faster), the others
- * small ones (sixteen cameras at once stay within the memory cap). */
+/* Block size: a writer opened while at most DWRITE_BIG_USERS writers of
+ * the process are open gets big blocks (fewer, larger writes: a lone
+ * camera goes faster), the others small ones (sixteen cameras at once stay
+ * within the memory cap). Big only while no more are open: once another
+ * writer opens, the big one waits for its blocks to be written at its next
+ * full block and goes on with small ones - the first camera docked keeping
+ * eight 1 MiB blocks while fifteen others had two of 128 KiB ran at nearly
+ * twice their rate (tests/bench/dockd.sh part 2). */
 #define DWRITE_BLOCK_BIG (1024u << 10)
 #define DWRITE_BLOCK_SMALL (128u << 10)
 #define DWRITE_BIG_USERS 1
@@ -74,6 +79,9 @@ int dwrite_set_tap(struct dwrite *w, void (*fn)(void *ctx, const uint8_t *buf, s
 /* Queue len bytes after the previous ones (may wait for the block
  * before to be written). */
 int dwrite_append(struct dwrite *w, const void *buf, size_t len);
+
+/* The size of w's blocks now (DWRITE_BLOCK_BIG or DWRITE_BLOCK_SMALL). */
+size_t dwrite_block_size(const struct dwrite *w);
 
 /* Wait until every appended byte was written to the file (not synced). */
 int dwrite_flush(struct dwrite *w);

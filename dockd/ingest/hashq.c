@@ -10,6 +10,7 @@
 #include "hashq.h"
 
 static atomic_uint ring_users; /* hashqs holding a copy ring */
+static atomic_uint live;       /* hashqs started and not freed */
 
 struct hashq {
 	EVP_MD_CTX *md;
@@ -59,8 +60,16 @@ static void *run(void *arg)
 	return NULL;
 }
 
+/* The ring is for a lone hashq: with others live, every one borrows. */
+static bool ring_allowed(void)
+{
+	return atomic_load(&live) <= HASHQ_RING_USERS;
+}
+
 static void ring_alloc(struct hashq *q)
 {
+	if (!ring_allowed())
+		return;
 	if (atomic_fetch_add(&ring_users, 1) >= HASHQ_RING_USERS) {
 		atomic_fetch_sub(&ring_users, 1);
 		return;
@@ -78,6 +87,17 @@ static void ring_alloc(struct hashq *q)
 	q->has_ring = true;
 }
 
+/* Give the ring back (nothing queued: every slot is idle). */
+static void ring_free(struct hashq *q)
+{
+	for (unsigned i = 0; i < HASHQ_RING_SLOTS; i++) {
+		free(q->ring[i]);
+		q->ring[i] = NULL;
+	}
+	q->has_ring = false;
+	atomic_fetch_sub(&ring_users, 1);
+}
+
 int hashq_start(EVP_MD_CTX *md, struct hashq **out)
 {
 	struct hashq *q;
@@ -88,6 +108,7 @@ int hashq_start(EVP_MD_CTX *md, struct hashq **out)
 	if (!q)
 		return -ENOMEM;
 	q->md = md;
+	atomic_fetch_add(&live, 1);
 	pthread_mutex_init(&q->mu, NULL);
 	pthread_cond_init(&q->cv, NULL);
 	pthread_cond_init(&q->done, NULL);
@@ -139,6 +160,8 @@ int hashq_put(struct hashq *q, const void *buf, size_t len)
 	}
 	if ((r = hashq_wait(q)) < 0)
 		return r;
+	if (q->has_ring && !ring_allowed())
+		ring_free(q); /* others started: share alike (hashq.h) */
 	pthread_mutex_lock(&q->mu);
 	enqueue(q, buf, len);
 	pthread_mutex_unlock(&q->mu);
@@ -147,7 +170,7 @@ int hashq_put(struct hashq *q, const void *buf, size_t len)
 
 bool hashq_copies(const struct hashq *q, size_t len)
 {
-	return q && q->has_ring && len <= HASHQ_RING_SLOT;
+	return q && q->has_ring && len <= HASHQ_RING_SLOT && ring_allowed();
 }
 
 int hashq_put_copy(struct hashq *q, const void *buf, size_t len)
@@ -155,7 +178,9 @@ int hashq_put_copy(struct hashq *q, const void *buf, size_t len)
 	unsigned slot;
 	int r;
 
-	if (!hashq_copies(q, len))
+	/* not hashq_copies(): another hashq starting between the caller's
+	 * check and this call must not fail it; the ring is still here */
+	if (!q || !q->has_ring || len > HASHQ_RING_SLOT)
 		return -EINVAL;
 	if (!len)
 		return 0;
@@ -186,11 +211,9 @@ void hashq_free(struct hashq *q)
 		pthread_mutex_unlock(&q->mu);
 		pthread_join(q->th, NULL);
 	}
-	if (q->has_ring) {
-		for (unsigned i = 0; i < HASHQ_RING_SLOTS; i++)
-			free(q->ring[i]);
-		atomic_fetch_sub(&ring_users, 1);
-	}
+	if (q->has_ring)
+		ring_free(q);
+	atomic_fetch_sub(&live, 1);
 	pthread_cond_destroy(&q->cv);
 	pthread_cond_destroy(&q->done);
 	pthread_mutex_destroy(&q->mu);

@@ -26,10 +26,14 @@
 
 struct hashq;
 
-/* The copy ring: the first HASHQ_RING_USERS hashqs of the process (a lone
- * camera; sixteen at once stay within the memory cap) keep this many
- * buffers of this size, so their caller can go on before the hash of a
- * copied buffer is done. */
+/* The copy ring: a hashq started while at most HASHQ_RING_USERS hashqs of
+ * the process are live (a lone camera) keeps this many buffers of this
+ * size, so its caller can go on before the hash of a copied buffer is done.
+ * Only while no more are live: once another hashq starts, hashq_copies()
+ * says false and the next hashq_put() frees the ring. Sixteen cameras at
+ * once then all borrow alike - the first one docked keeping its ring made
+ * it twice as fast as the other fifteen (its caller never waited for the
+ * hash) - and stay within the memory cap. */
 #define HASHQ_RING_USERS 1
 #define HASHQ_RING_SLOTS 4
 #define HASHQ_RING_SLOT (1024u << 10)
@@ -41,12 +45,16 @@ int hashq_start(EVP_MD_CTX *md, struct hashq **out);
  * buffer is outstanding: waits for the previous one first. */
 int hashq_put(struct hashq *q, const void *buf, size_t len);
 
-/* True when hashq_put_copy() takes len bytes (this hashq has a ring). */
+/* True when hashq_put_copy() should take len bytes: this hashq has a ring
+ * and no other hashq is live now. When false, use hashq_put() (which gives
+ * a ring no longer allowed back). */
 bool hashq_copies(const struct hashq *q, size_t len);
 
 /* Copy len bytes (<= HASHQ_RING_SLOT) into the ring and hash them after
  * everything put before; buf may be reused at once. Waits only while every
- * slot is queued. -EINVAL unless hashq_copies(q, len). */
+ * slot is queued. -EINVAL without a ring or for len > HASHQ_RING_SLOT
+ * (not when hashq_copies() just turned false: the ring stays until the
+ * next hashq_put()). */
 int hashq_put_copy(struct hashq *q, const void *buf, size_t len);
 
 /* Wait until every buffer put is hashed; the first hashing error. */

@@ -266,6 +266,12 @@ per = [b / ((t - s) / 1e9) / 1e6 for _, b, s, t in rows]
 agg = total / span / 1e6
 print("# round %s: %d cameras, %d bytes in %.2f s; per camera MB/s: %s" %
       (rnd, len(rows), total, span, " ".join("%.1f" % v for v in sorted(per))))
+# each camera's ingest_started and stored_local, in s after the first
+# ingest_started: shows a camera that starts early or ends alone
+t0 = min(s for _, _, s, _ in rows)
+print("# round %s: camera start-end s (MB/s): %s" % (rnd, " ".join(
+      "%s %.2f-%.2f (%.1f)" % (e.split("/")[0], (s - t0) / 1e9, (t - t0) / 1e9, v)
+      for (e, _, s, t), v in sorted(zip(rows, per), key=lambda x: x[0][2]))))
 # a row per round: aggregate min max vs_single min_vs_max pss_MiB cpu_per_GiB
 print("R %.1f %.1f %.1f %.3f %.3f %.1f %.2f" % (agg, min(per), max(per), agg / single,
       min(per) / max(per), pss / 1024, cpu_s * 1073741824 / total))

@@ -105,8 +105,10 @@ static void test_identical_and_sha(void **state)
 
 /* More blocks than the ring holds, in big appends and no flush: the caller
  * runs ahead of the thread and must wait for free blocks, never overwrite
- * a queued one. Two writers at once: the first holds big blocks, the
- * second small ones (DWRITE_BIG_USERS). */
+ * a queued one. A lone writer holds big blocks; a second one opening
+ * midway gets small ones, and the first changes to small ones at its next
+ * block (DWRITE_BIG_USERS: sixteen cameras share alike) without losing or
+ * reordering a byte. */
 #define RING_LEN ((size_t)(DWRITE_BLOCKS_BIG + 5) * DWRITE_BLOCK_BIG + 777)
 
 static void test_ring_runs_ahead(void **state)
@@ -125,13 +127,27 @@ static void test_ring_runs_ahead(void **state)
 	fd2 = mkstemp(path2);
 	assert_true(fd2 >= 0);
 	assert_int_equal(dwrite_open(f->fd, 0, true, &w), 0);
-	assert_int_equal(dwrite_open(fd2, 0, true, &w2), 0);
-	for (size_t off = 0; off < RING_LEN;) {
-		size_t k = RING_LEN - off < 3000000 ? RING_LEN - off : 3000000;
+	assert_int_equal(dwrite_block_size(w), DWRITE_BLOCK_BIG);
+	/* alone: the first half through the big ring */
+	for (size_t off = 0; off < RING_LEN / 2;) {
+		size_t k = RING_LEN / 2 - off < 3000000 ? RING_LEN / 2 - off : 3000000;
 
 		assert_int_equal(dwrite_append(w, data + off, k), 0);
-		assert_int_equal(dwrite_append(w2, data + off, k), 0);
 		off += k;
+	}
+	assert_int_equal(dwrite_block_size(w), DWRITE_BLOCK_BIG);
+	assert_int_equal(dwrite_open(fd2, 0, true, &w2), 0);
+	assert_int_equal(dwrite_block_size(w2), DWRITE_BLOCK_SMALL);
+	for (size_t off = RING_LEN / 2, off2 = 0; off2 < RING_LEN;) {
+		size_t k = RING_LEN - off < 3000000 ? RING_LEN - off : 3000000;
+		size_t k2 = RING_LEN - off2 < 3000000 ? RING_LEN - off2 : 3000000;
+
+		if (k) /* three million bytes: past w's next block boundary */
+			assert_int_equal(dwrite_append(w, data + off, k), 0);
+		assert_int_equal(dwrite_block_size(w), DWRITE_BLOCK_SMALL);
+		assert_int_equal(dwrite_append(w2, data + off2, k2), 0);
+		off += k;
+		off2 += k2;
 	}
 	assert_int_equal(dwrite_flush(w), 0);
 	assert_int_equal(dwrite_flush(w2), 0);
@@ -143,6 +159,10 @@ static void test_ring_runs_ahead(void **state)
 	assert_int_equal(dwrite_sha256(w2, &len, sha), 0);
 	assert_memory_equal(sha, want, 32);
 	dwrite_free(w);
+	dwrite_free(w2);
+	/* alone again: the next writer gets big blocks */
+	assert_int_equal(dwrite_open(fd2, 0, false, &w2), 0);
+	assert_int_equal(dwrite_block_size(w2), DWRITE_BLOCK_BIG);
 	dwrite_free(w2);
 	close(fd2);
 	unlink(path2);
