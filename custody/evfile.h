@@ -169,18 +169,6 @@ int evfile_writer_write(struct evfile_writer *w, const void *buf, size_t len);
 #define EVFILE_STREAM_PIECE (64u << 10)
 int evfile_writer_set_size(struct evfile_writer *w, uint64_t pt_len);
 
-/*
- * Streaming writers, zero copy: space(out_arg, &avail) says where the next
- * ciphertext bytes may go in the sink's own buffer (avail >= 1 bytes), or
- * NULL (then the writer's piece buffer is used, as without it). The writer
- * encrypts up to avail bytes straight there and hands that very pointer to
- * `out`, which must take the bytes where they are (e.g. dwrite_append of
- * its own dwrite_space). Tags still go through `out` from the writer's
- * memory. Set after evfile_writer_set_size; the output is unchanged.
- */
-typedef uint8_t *(*evfile_space_fn)(void *out_arg, size_t *avail);
-int evfile_writer_set_space(struct evfile_writer *w, evfile_space_fn space);
-
 /* Emit the final chunk. Optional out-parameters: plaintext and whole-file
  * sizes. After this only evfile_writer_free() is valid. */
 int evfile_writer_finish(struct evfile_writer *w, uint64_t *pt_len,

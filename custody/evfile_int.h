@@ -105,7 +105,6 @@ struct evfile_writer {
 	int streaming, sopen, sfinal;
 	uint64_t expect;    /* announced plaintext size */
 	size_t cfill;       /* plaintext bytes of chunk `next` encrypted */
-	evfile_space_fn space; /* streaming: the sink's buffer, or NULL */
 };
 
 /* evfile_sstream.c: begin chunk i of a file of pt_total plaintext bytes as

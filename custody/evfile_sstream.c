@@ -77,14 +77,6 @@ static int stream_begin(struct evfile_writer *w)
 	return 0;
 }
 
-int evfile_writer_set_space(struct evfile_writer *w, evfile_space_fn space)
-{
-	if (!w || !w->streaming)
-		return -EINVAL;
-	w->space = space;
-	return 0;
-}
-
 /* End chunk `next`: its tag goes out after its ciphertext. */
 static int stream_end(struct evfile_writer *w)
 {
@@ -113,28 +105,20 @@ int evf_stream_write(struct evfile_writer *w, const uint8_t *p, size_t len)
 	if (len > w->expect - done)
 		return w->err = -EINVAL; /* more than announced */
 	while (len) {
-		size_t n = w->csize - w->cfill, cap = w->bsize;
-		uint8_t *dst = w->buf, *sp;
+		size_t n = w->csize - w->cfill;
 		int outl = 0;
 
 		if (!w->sopen && (rc = stream_begin(w)))
 			return w->err = rc;
-		/* straight into the sink's buffer when it offers one */
-		if (w->space && (sp = w->space(w->out_arg, &cap)) != NULL && cap > 0)
-			dst = sp;
-		else
-			cap = w->bsize;
-		if (cap > EVFILE_STREAM_PIECE * 16)
-			cap = EVFILE_STREAM_PIECE * 16; /* an int for EVP */
 		if (n > len)
 			n = len;
-		if (n > cap)
-			n = cap;
-		if (EVP_CipherUpdate(w->ctx, dst, &outl, p, (int)n) != 1 || (size_t)outl != n) {
+		if (n > w->bsize)
+			n = w->bsize;
+		if (EVP_CipherUpdate(w->ctx, w->buf, &outl, p, (int)n) != 1 || (size_t)outl != n) {
 			ERR_clear_error();
 			return w->err = -ENOMEM;
 		}
-		if ((rc = w->out(w->out_arg, dst, n)))
+		if ((rc = w->out(w->out_arg, w->buf, n)))
 			return w->err = rc;
 		w->cfill += n;
 		p += n;

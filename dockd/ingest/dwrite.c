@@ -515,14 +515,6 @@ int dwrite_set_tap(struct dwrite *w, void (*fn)(void *ctx, const uint8_t *buf, s
 	return r;
 }
 
-uint8_t *dwrite_space(struct dwrite *w, size_t *avail)
-{
-	if (!w || !avail || w->cerr || w->lead + w->fill >= w->bsize)
-		return NULL;
-	*avail = w->bsize - w->lead - w->fill;
-	return w->blk[w->cur] + w->lead + w->fill;
-}
-
 int dwrite_append(struct dwrite *w, const void *buf, size_t len)
 {
 	const uint8_t *p = buf;
@@ -532,13 +524,11 @@ int dwrite_append(struct dwrite *w, const void *buf, size_t len)
 	if (w->cerr)
 		return w->cerr;
 	while (len) {
-		uint8_t *dst = w->blk[w->cur] + w->lead + w->fill;
 		size_t n = w->bsize - w->lead - w->fill;
 
 		if (n > len)
 			n = len;
-		if (p != dst) /* else already there: filled through dwrite_space() */
-			memcpy(dst, p, n);
+		memcpy(w->blk[w->cur] + w->lead + w->fill, p, n);
 		w->fill += n;
 		p += n;
 		len -= n;

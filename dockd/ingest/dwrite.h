@@ -75,13 +75,6 @@ int dwrite_set_tap(struct dwrite *w, void (*fn)(void *ctx, const uint8_t *buf, s
  * before to be written). */
 int dwrite_append(struct dwrite *w, const void *buf, size_t len);
 
-/* Zero copy: where the next appended bytes go, *avail (>= 1) bytes of the
- * current block; NULL after an error. A producer may fill a prefix of it
- * and then dwrite_append() that very pointer: the bytes are taken where
- * they are, no copy (the evfile writer encrypts straight into the block,
- * evfile_writer_set_space). Valid until the next append or flush. */
-uint8_t *dwrite_space(struct dwrite *w, size_t *avail);
-
 /* Wait until every appended byte was written to the file (not synced). */
 int dwrite_flush(struct dwrite *w);
 

@@ -60,15 +60,6 @@ static int out_write(void *arg, const void *buf, size_t len)
 	return 0;
 }
 
-/* The writer encrypts straight into dwrite's block (no copy of 1 GiB of
- * ciphertext per GiB; out_write's dwrite_append then takes it in place). */
-static uint8_t *out_space(void *arg, size_t *avail)
-{
-	struct pull *pl = arg;
-
-	return pl->dw ? dwrite_space(pl->dw, avail) : NULL;
-}
-
 static bool dir_has(const char *dir, uint32_t mb)
 {
 	struct statvfs vfs;
@@ -278,8 +269,6 @@ static int start_fresh(struct pull *pl)
 			       out_write, pl);
 	if (r == 0) /* the signed size: encrypt as the bytes arrive, no chunk copy */
 		r = evfile_writer_set_size(pl->w, pl->rec->size);
-	if (r == 0)
-		r = evfile_writer_set_space(pl->w, out_space);
 	if (r < 0)
 		return pl->local_err ? pl->local_err : r;
 	if (evfile_writer_header(pl->w, &hlen)) {
@@ -357,8 +346,6 @@ static int resume(struct pull *pl)
 		r = evfile_writer_resume(&pl->w, hdr, hlen, key, k, out_write, pl);
 	if (r == 0)
 		r = evfile_writer_set_size(pl->w, pl->rec->size);
-	if (r == 0)
-		r = evfile_writer_set_space(pl->w, out_space);
 	if (r == 0) {
 		prealloc(pl, hlen, info.chunk_log2, off);
 		parts_start(pl, hlen, info.chunk_log2);
