@@ -231,6 +231,42 @@ int evfile_rehash_prefix(const uint8_t *hdr, size_t hdr_len,
 			 const uint8_t data_key[EVFILE_KEY_LEN], uint64_t nchunks,
 			 evfile_pread_fn in, void *in_arg, EVP_MD_CTX *md);
 
+/* ---- checking a file read back, with the writer's data key ------------- */
+
+/*
+ * Authenticate a whole file as its writer's process reads it back (e.g.
+ * from the device, to prove the disk holds what was written), without an
+ * agency key: the data key is the writer's (evfile_writer_checkpoint) and
+ * `pt_len` the plaintext size the writer was given. Feed the file's bytes
+ * in order, in pieces of any size; then evfile_check_end.
+ *
+ * What success proves: the header read back carries a valid MAC under the
+ * data key (so every field, recipient stanza included, is the one the
+ * writer built), and every chunk read back passes its AES-256-GCM tag
+ * under the payload key with the writer's nonce (index, final flag) and
+ * AAD (SHA-256 of the header read back; final chunk also pt_len). Only the
+ * holder of the data key can produce such chunks, so each chunk on disk is
+ * the one the writer sealed at that index for that header; the final
+ * chunk at index n-1 with nothing after it fixes the length. A changed,
+ * missing, reordered or appended byte anywhere fails (-EBADMSG), short of
+ * a 2^-128 tag forgery. The plaintext is computed and discarded: `buf` is
+ * OVERWRITTEN (its bytes are undefined after the call; wipe it before it
+ * is freed).
+ *
+ * The keys are wiped once the final chunk verified, on the first error,
+ * and by evfile_check_free. Errors are sticky: -EBADMSG for anything the
+ * bytes read back do wrong (a header that does not parse included),
+ * -EFBIG when pt_len needs too many chunks, -ENOMEM, -EINVAL.
+ */
+struct evfile_check;
+int evfile_check_new(struct evfile_check **c, const uint8_t data_key[EVFILE_KEY_LEN],
+		     uint64_t pt_len);
+int evfile_check_feed(struct evfile_check *c, uint8_t *buf, size_t len);
+/* All bytes fed: 0 and the total fed (*ct_len, optional) when the final
+ * chunk verified; -EBADMSG when the file ended before it (truncated). */
+int evfile_check_end(struct evfile_check *c, uint64_t *ct_len);
+void evfile_check_free(struct evfile_check *c);
+
 /* ---- reading ---------------------------------------------------------- */
 
 struct evfile_reader;

@@ -107,6 +107,12 @@ struct evfile_writer {
 	size_t cfill;       /* plaintext bytes of chunk `next` encrypted */
 };
 
+/* evfile_sstream.c: begin chunk i of a file of pt_total plaintext bytes as
+ * one streamed AES-256-GCM operation (enc 1 seal, 0 open): the nonce and
+ * AAD of chunk_crypt(); EVP_CipherUpdate then takes its bytes in pieces. */
+int evf_chunk_begin(EVP_CIPHER_CTX *ctx, int enc, const struct evf_keys *k,
+		    uint64_t i, int final, uint64_t pt_total);
+
 /* evfile_sstream.c: streaming mode (evfile_writer_set_size). */
 int evf_stream_write(struct evfile_writer *w, const uint8_t *p, size_t len);
 int evf_stream_finish(struct evfile_writer *w);

@@ -39,26 +39,39 @@ int evfile_writer_set_size(struct evfile_writer *w, uint64_t pt_len)
 	return 0;
 }
 
-/* Begin chunk `next`: the same nonce and AAD as chunk_crypt(). */
-static int stream_begin(struct evfile_writer *w)
+int evf_chunk_begin(EVP_CIPHER_CTX *ctx, int enc, const struct evf_keys *k,
+		    uint64_t i, int final, uint64_t pt_total)
 {
 	uint8_t nonce[EVF_NONCE_LEN] = { 0 };
 	uint8_t aad[32 + 8];
 	int aad_len = 32, outl = 0;
 
-	w->sfinal = ((w->next + 1) << w->log2) >= w->expect;
-	evf_put_be(nonce + 3, w->next, 8);
-	nonce[11] = w->sfinal ? 0x01 : 0x00;
-	memcpy(aad, w->k.hdr_hash, 32);
-	if (w->sfinal) {
-		evf_put_be(aad + 32, w->expect, 8);
+	if (i >= EVF_MAX_CHUNKS)
+		return -EFBIG;
+	evf_put_be(nonce + 3, i, 8);
+	nonce[11] = final ? 0x01 : 0x00;
+	memcpy(aad, k->hdr_hash, 32);
+	if (final) {
+		evf_put_be(aad + 32, pt_total, 8);
 		aad_len += 8;
 	}
-	if (EVP_CipherInit_ex(w->ctx, EVP_aes_256_gcm(), NULL, w->k.payload, nonce, 1) != 1 ||
-	    EVP_CipherUpdate(w->ctx, NULL, &outl, aad, aad_len) != 1) {
+	if (EVP_CipherInit_ex(ctx, EVP_aes_256_gcm(), NULL, k->payload, nonce, enc) != 1 ||
+	    EVP_CipherUpdate(ctx, NULL, &outl, aad, aad_len) != 1) {
 		ERR_clear_error();
 		return -ENOMEM;
 	}
+	return 0;
+}
+
+/* Begin chunk `next`: the same nonce and AAD as chunk_crypt(). */
+static int stream_begin(struct evfile_writer *w)
+{
+	int rc;
+
+	w->sfinal = ((w->next + 1) << w->log2) >= w->expect;
+	rc = evf_chunk_begin(w->ctx, 1, &w->k, w->next, w->sfinal, w->expect);
+	if (rc)
+		return rc;
 	w->sopen = 1;
 	w->cfill = 0;
 	return 0;

@@ -9,9 +9,10 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
+#include <openssl/crypto.h>
 
 #include "ctverify.h"
+#include "evfile.h"
 
 /* Read size: big for the first CTV_BIG_USERS verifiers of the process (a
  * lone camera), small for the others (memory with sixteen cameras). */
@@ -42,8 +43,8 @@ struct ctverify {
 	uint8_t *buf;
 	size_t bsize;
 	bool big;
-	EVP_MD_CTX *md;
-	uint64_t pos; /* bytes hashed so far (CTV_ALIGN-aligned until the end) */
+	struct evfile_check *chk; /* authenticates what is read */
+	uint64_t pos; /* bytes checked so far (CTV_ALIGN-aligned until the end) */
 	int err;
 };
 
@@ -70,8 +71,9 @@ static ssize_t read_block(struct ctverify *v, size_t want)
 	}
 }
 
-/* Hash [pos, limit) - limit rounded down to CTV_ALIGN - or, with to_eof,
- * everything from pos to the end of the file. */
+/* Check [pos, limit) - limit rounded down to CTV_ALIGN - or, with to_eof,
+ * everything from pos to the end of the file. The first failure stops the
+ * reading (it is the verdict). */
 static void read_range(struct ctverify *v, uint64_t limit, bool to_eof)
 {
 	if (!to_eof)
@@ -79,6 +81,7 @@ static void read_range(struct ctverify *v, uint64_t limit, bool to_eof)
 	while (!v->err && (to_eof || v->pos < limit) && !atomic_load(&v->stop)) {
 		size_t want = v->bsize;
 		ssize_t n;
+		int r;
 
 		if (!to_eof && limit - v->pos < want)
 			want = (size_t)(limit - v->pos);
@@ -91,8 +94,8 @@ static void read_range(struct ctverify *v, uint64_t limit, bool to_eof)
 			v->err = -EIO; /* shorter than what was reported durable */
 			return;
 		}
-		if (n > 0 && EVP_DigestUpdate(v->md, v->buf, (size_t)n) != 1) {
-			v->err = -EIO;
+		if (n > 0 && (r = evfile_check_feed(v->chk, v->buf, (size_t)n)) < 0) {
+			v->err = r;
 			return;
 		}
 		v->pos += (uint64_t)n;
@@ -157,9 +160,11 @@ static void *run(void *arg)
 	return NULL;
 }
 
-int ctverify_start(const char *path, bool reread, struct ctverify **out)
+int ctverify_start(const char *path, const uint8_t *data_key, uint64_t pt_len,
+		   struct ctverify **out)
 {
 	struct ctverify *v = calloc(1, sizeof(*v));
+	bool reread = data_key != NULL;
 	int r = -ENOMEM;
 
 	if (!v)
@@ -179,8 +184,7 @@ int ctverify_start(const char *path, bool reread, struct ctverify **out)
 			goto fail;
 		}
 	}
-	v->md = EVP_MD_CTX_new();
-	if (!v->md || EVP_DigestInit_ex(v->md, EVP_sha256(), NULL) != 1)
+	if (reread && (r = evfile_check_new(&v->chk, data_key, pt_len)) < 0)
 		goto fail;
 	v->direct = true;
 	v->fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_DIRECT);
@@ -244,9 +248,9 @@ int ctverify_synced(struct ctverify *v, uint64_t *mark)
 	return r;
 }
 
-int ctverify_finish(struct ctverify *v, uint64_t *len, uint8_t sha256[32])
+int ctverify_finish(struct ctverify *v, uint64_t *len)
 {
-	unsigned int n = 0;
+	int r;
 
 	if (!v->reread)
 		return -EINVAL;
@@ -262,8 +266,8 @@ int ctverify_finish(struct ctverify *v, uint64_t *len, uint8_t sha256[32])
 	}
 	if (v->err)
 		return v->err;
-	if (EVP_DigestFinal_ex(v->md, sha256, &n) != 1 || n != 32)
-		return -EIO;
+	if ((r = evfile_check_end(v->chk, NULL)) < 0)
+		return r;
 	*len = v->pos;
 	return 0;
 }
@@ -281,7 +285,9 @@ void ctverify_free(struct ctverify *v)
 	}
 	if (v->fd >= 0)
 		close(v->fd);
-	EVP_MD_CTX_free(v->md);
+	evfile_check_free(v->chk); /* wipes the keys */
+	if (v->buf) /* it held plaintext (decrypted in place) */
+		OPENSSL_cleanse(v->buf, v->bsize);
 	free(v->buf);
 	if (v->big)
 		atomic_fetch_sub(&big_users, 1);

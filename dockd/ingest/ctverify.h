@@ -1,32 +1,68 @@
 /* ctverify.h - read a partial evidence file back from the device while it
- * is still being written, and hash it.
+ * is still being written, and authenticate it.
  *
  * The ingest (ingest.c) writes ciphertext strictly append-only (the evfile
  * format never rewrites a byte) and makes it durable at sync points. Before
- * a recording may be called stored, its ciphertext must be read back past
- * the page cache and its SHA-256 and length recorded. Doing that only after
- * the pull costs a second full pass over the file; instead, after each sync
- * point the ingest reports "bytes [0, n) are durable" and a thread of this
- * module reads the new stretch back - with O_DIRECT where the filesystem
- * allows, otherwise after dropping the (clean, synced) pages with
- * POSIX_FADV_DONTNEED - and feeds it to SHA-256. Only bytes already durable
- * are read, and each byte exactly once, in order, so the result is the
- * same as one re-read of the finished file; the final call only has the
- * stretch since the last sync point left.
+ * a recording may be called stored (release_policy = local), the file must
+ * be read back past the page cache and shown to be what was written. Doing
+ * that only after the pull costs a second full pass over the file;
+ * instead, after each sync point the ingest reports "bytes [0, n) are
+ * durable" and a thread of this module reads the new stretch back - with
+ * O_DIRECT where the filesystem allows, otherwise after dropping the
+ * (clean, synced) pages with POSIX_FADV_DONTNEED - and feeds it to an
+ * evfile check (custody/evfile.h, evfile_check_*). Only bytes already
+ * durable are read, and each byte exactly once, in order, so the result is
+ * the same as one re-read of the finished file; the final call only has
+ * the stretch since the last sync point left.
+ *
+ * What the read-back proves, and why AES-GCM rather than SHA-256.
+ * The check holds the file's data key (the ingest still has it in memory
+ * while it writes) and the signed plaintext size. It parses the header read
+ * back and checks its MAC (a key derived from the data key), so the header
+ * - recipient stanzas, ids, chunk size - is the one this process built,
+ * and takes HH = SHA-256(header read back). Every chunk read back is then
+ * decrypted (AES-256-GCM, the plaintext thrown away) and its tag must
+ * verify with the writer's nonce (chunk index, final flag) and AAD (HH;
+ * for the final chunk also the plaintext size). Only the holder of the
+ * data key can make a chunk that passes, so each chunk on the device is
+ * exactly the one this process sealed at that index for that header, and
+ * the final chunk at its index with nothing after it fixes the length.
+ * A single changed bit anywhere (header, chunk, tag), a missing, reordered
+ * or duplicated chunk, a truncation at a chunk boundary or bytes appended
+ * all fail, short of forging a 128-bit tag. The old check hashed the bytes
+ * read back with SHA-256 and compared with the hash of the bytes handed to
+ * write() (dwrite's tap): that proved "the disk holds the bytes written".
+ * This proves the same of every byte (each on-disk byte is covered by a tag
+ * or the header MAC, and each chunk index is sealed once per file; the one
+ * exception, a resume, truncates to the durable chunks first and re-seals
+ * the same recording's bytes, byte-identical: docs/evidence-format.md §8),
+ * and more: that the file decrypts, with its recipients intact, to the
+ * plaintext the writer was given - the plaintext whose SHA-256 matched the
+ * camera's signed hash - which the SHA comparison could not see (a fault
+ * before the tap, e.g. in encryption, passed it). What it does not do is recompute
+ * the ledger's ct_sha256: that stays the tap's hash of the bytes written
+ * (the storage stage's fixity and copy checks compare files with it), and
+ * it is the hash of this same byte sequence. Cost: one AES-GCM pass (~0.24
+ * s/GiB here) instead of one SHA-256 pass (~0.7 s/GiB).
+ * The data key is copied into the check at start, wiped as soon as the
+ * header's keys are derived; those are wiped when the final chunk
+ * verified, on the first failure, and by ctverify_free (which also wipes
+ * the read buffer: it held decrypted plaintext).
  *
  *	struct ctverify *v;
- *	ctverify_start(part_path, true, &v);    // after the file exists
+ *	ctverify_start(part_path, data_key, pt_len, &v); // after the file exists
  *	...write, fdatasync...; ctverify_durable(v, bytes_synced);
- *	...finish, fsync...;    ctverify_finish(v, &len, sha);
+ *	...finish, fsync...;    ctverify_finish(v, &len);
  *	ctverify_free(v);                       // always (joins the thread)
  *
- * With reread false the module only runs the background syncs
+ * With data_key NULL the module only runs the background syncs
  * (ctverify_sync_async): no buffer, nothing is read, ctverify_durable()
  * does nothing and ctverify_finish() fails with -EINVAL.
  *
  * Memory: one read buffer (1 MiB for the first verifier of the process,
- * 128 KiB for the others) and one SHA-256 context. If no thread can
- * be started, everything is read in ctverify_finish() instead (same result).
+ * 128 KiB for the others) and the check's state (keys, the header while it
+ * arrives). If no thread can be started, everything is read in
+ * ctverify_finish() instead (same result).
  * Functions return 0 or -errno; out-parameters untouched on failure.
  */
 #ifndef DOCKD_CTVERIFY_H
@@ -37,8 +73,12 @@
 
 struct ctverify;
 
-/* Open path (read-only, its own descriptor) and start the thread. */
-int ctverify_start(const char *path, bool reread, struct ctverify **out);
+/* Open path (read-only, its own descriptor) and start the thread. With
+ * data_key (EVFILE_KEY_LEN bytes, copied: the caller wipes its own copy)
+ * the file is read back and authenticated as a file of pt_len plaintext
+ * bytes; NULL: background syncs only. */
+int ctverify_start(const char *path, const uint8_t *data_key, uint64_t pt_len,
+		   struct ctverify **out);
 
 /* Bytes [0, n) of the file are durable (fdatasync returned): they may be
  * read back. Never blocks on I/O. Smaller n than before is ignored. */
@@ -64,9 +104,11 @@ void ctverify_on_synced(struct ctverify *v, void (*fn)(void *ctx, uint64_t mark)
 int ctverify_synced(struct ctverify *v, uint64_t *mark);
 
 /* The whole file is durable (fsync returned) and will not change: read the
- * rest up to end of file, then give the total length read and its SHA-256
- * (the first read error, if any, instead). Call once. */
-int ctverify_finish(struct ctverify *v, uint64_t *len, uint8_t sha256[32]);
+ * rest up to end of file; 0 and the total length read when every byte
+ * authenticated (see above), -EBADMSG when the file read back is not the
+ * one sealed (a changed byte, truncated, extended), or the first read
+ * error. Call once. */
+int ctverify_finish(struct ctverify *v, uint64_t *len);
 
 /* Stop the thread (at most one block read later), close, free. NULL ok. */
 void ctverify_free(struct ctverify *v);

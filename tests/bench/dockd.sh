@@ -48,7 +48,9 @@
 #   the CPU figures (user + sys, from /proc) much less.
 # Environment (tests/bench.sh): TOP, BUILD, BIN, TBIN.
 # SIZE_MB (default 1024) and CAM_MB (default 128) scale it down; ROUNDS
-# (default 3) sets the dd/dock turns of part 1.
+# (default 3) sets the dd/dock turns of part 1. BENCH_POLICY=local runs it
+# with release_policy = local (the ingest then re-reads each recording from
+# the device before stored_local: its CPU is in the figures).
 set -u
 : "${TOP:=$(cd "$(dirname "$0")/../.." && pwd)}"
 : "${BUILD:=build}"
@@ -72,7 +74,7 @@ DK_CHUNK=1048576
 DK_SYNC_MB=64
 DK_LOG_LEVEL=info
 DK_RELEASE_WAIT=60
-dk_init "$W/d" storage || exit 1
+dk_init "$W/d" "${BENCH_POLICY:-storage}" || exit 1
 
 # Ingest rate of one item from the ledger: size / (stored_local - ingest_started).
 item_rates() { # prints "evid bytes start_ns end_ns" per item with both events
