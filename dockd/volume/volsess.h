@@ -57,8 +57,10 @@
 int volsess_run(struct dockd *d, const struct dock_camera *cam, const struct msc_profile *p,
 		const char *devnode, const char *fs);
 
-/* Look serial up in the enrolment table (must be enrolled, not revoked:
- * else device_rejected + alert, -EPERM), take profile (NULL: the built-in
+/* Look serial up (must be enrolled, not revoked: else device_rejected +
+ * alert, -EPERM): a VID:PID:SERIAL in the storage-camera table (`enroll
+ * --storage`), anything else in the protocol enrolment table. Take profile
+ * (NULL: the storage camera's enrolled profile, else the built-in
  * "generic-dcim"; unknown: -ENOENT) from the current configuration, and
  * run volsess_run() in a detached thread counted in d->busy. */
 int volsess_spawn(struct dockd *d, const char *serial, const char *profile,

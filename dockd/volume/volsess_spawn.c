@@ -9,6 +9,7 @@
 
 #include <jansson.h>
 
+#include "enrol_msc.h"
 #include "log.h"
 #include "volsess.h"
 
@@ -54,28 +55,51 @@ static void rejected(struct dockd *d, const char *serial, const char *dev, const
 	dockd_alert(d, "device-rejected", serial, "mass-storage camera at %s refused: %s", dev, why);
 }
 
+/* `volume-ingest --camera VID:PID:SERIAL` names a camera enrolled with
+ * `enroll --storage` (the detection path's table, mscwatch.c): 0 and its
+ * row in *out, or -EACCES with why (unknown, revoked, other agency, row
+ * without its event); -EINVAL when id does not have that form. */
+static int storage_camera(struct dockd *d, const char *id, const char *agency,
+			  struct dock_msc_camera *out, char *why, size_t whylen)
+{
+	char ser[PROTO_ID_MAX + 1];
+	uint16_t vid, pid;
+	int r;
+
+	if (dock_msc_parse_id(id, &vid, &pid, ser, sizeof(ser)) < 0)
+		return -EINVAL;
+	ledgerw_lock(d->w);
+	r = dock_msc_check(ledgerw_ledger(d->w), agency, vid, pid, ser, out, why, whylen);
+	ledgerw_unlock(d->w);
+	return r;
+}
+
 int volsess_spawn(struct dockd *d, const char *serial, const char *profile,
 		  const char *devnode, const char *fs)
 {
 	struct dock_snap *snap = dockd_snap_get(d);
-	const struct msc_profile *p = dock_config_profile(&snap->cfg, profile ? profile :
-							  "generic-dcim");
 	struct job *j = calloc(1, sizeof(*j));
-	char agency[CUST_AGENCY_MAX + 1];
+	char agency[CUST_AGENCY_MAX + 1], why[96] = "";
+	const struct msc_profile *p;
+	struct dock_msc_camera mc;
 	pthread_attr_t attr;
 	pthread_t th;
-	int r;
+	int r, sr;
 
 	if (!j) {
 		dockd_snap_put(d, snap);
 		return -ENOMEM;
 	}
+	snprintf(agency, sizeof(agency), "%s", snap->cfg.agency_id);
+	sr = storage_camera(d, serial, agency, &mc, why, sizeof(why));
+	if (sr == 0 && !profile)
+		profile = mc.profile; /* the enrolled camera's own profile */
+	p = dock_config_profile(&snap->cfg, profile ? profile : "generic-dcim");
 	j->d = d;
 	if (p)
 		j->p = *p;
 	else if (!profile || !strcmp(profile, "generic-dcim"))
 		profile_generic(&j->p);
-	snprintf(agency, sizeof(agency), "%s", snap->cfg.agency_id);
 	dockd_snap_put(d, snap);
 	if (!j->p.name[0]) {
 		log_error("mass-storage camera %s: no profile '%s'", serial, profile);
@@ -88,6 +112,15 @@ int volsess_spawn(struct dockd *d, const char *serial, const char *profile,
 	}
 	snprintf(j->devnode, sizeof(j->devnode), "%s", devnode);
 	snprintf(j->fs, sizeof(j->fs), "%s", fs);
+	if (sr != -EINVAL) { /* VID:PID:SERIAL: the storage enrolment decides */
+		if (sr < 0) {
+			rejected(d, serial, devnode, why[0] ? why : "enrolment lookup failed");
+			free(j);
+			return -EPERM;
+		}
+		j->cam = mc.cam;
+		goto start;
+	}
 	ledgerw_lock(d->w);
 	r = dock_enrol_get(ledgerw_ledger(d->w), serial, &j->cam);
 	ledgerw_unlock(d->w);
@@ -100,6 +133,7 @@ int volsess_spawn(struct dockd *d, const char *serial, const char *profile,
 		free(j);
 		return -EPERM;
 	}
+start:
 	atomic_fetch_add(&d->busy, 1);
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
@@ -125,7 +159,7 @@ int volsess_queue(const char *serial, const char *profile, const char *devnode, 
 	    strlen(devnode) > DEV_MAX || strlen(fs) >= sizeof(queued.fs))
 		return -EINVAL;
 	snprintf(queued.serial, sizeof(queued.serial), "%s", serial);
-	snprintf(queued.profile, sizeof(queued.profile), "%s", profile ? profile : "generic-dcim");
+	snprintf(queued.profile, sizeof(queued.profile), "%s", profile ? profile : "");
 	snprintf(queued.dev, sizeof(queued.dev), "%s", devnode);
 	snprintf(queued.fs, sizeof(queued.fs), "%s", fs);
 	queued.set = true;
@@ -140,7 +174,8 @@ void volsess_start_queued(struct dockd *d)
 		return;
 	queued.set = false;
 	dockd_touch(d);
-	r = volsess_spawn(d, queued.serial, queued.profile, queued.dev, queued.fs);
+	r = volsess_spawn(d, queued.serial, queued.profile[0] ? queued.profile : NULL,
+			  queued.dev, queued.fs);
 	if (r < 0)
 		log_error("volume-ingest %s at %s: not started: %s", queued.serial, queued.dev,
 			  strerror(-r));
