@@ -9,7 +9,11 @@
 #      witness on loopback; the agency's signed statements (docs/trust.md):
 #      its vkey, the dock's custody certificate, the witness policy
 #      (quorum 1, the loopback witness) and the recipient policy
-#   2. three cameras, enrolled, each with two sample recordings
+#   2. three cameras, enrolled, each with two sample recordings; a USB
+#      mass-storage camera (FAT32 card image, enrolled by VID:PID:serial)
+#      docked through the sandboxed reader with `dockd volume-ingest`,
+#      stored, verified and deleted from the card (where the machine has
+#      the tools and FUSE; the demo says plainly when it has not)
 #   3. dockd started; the three cameras dock at once; progress shown
 #   4. the custody history of one recording, printed
 #   5. that recording decrypted with the agency's private key and compared
@@ -200,6 +204,50 @@ me=$(id -un)
 	--reason "demo operator" >/dev/null 2>&1 &&
 	echo "  $me registered as a supervisor of $DK_AGENCY (for custody status)"
 
+# A USB mass-storage camera (one that shows the dock a FAT32 volume and
+# signs nothing), docked beside the protocol cameras where this machine
+# allows it: a card image read through the sandboxed FUSE reader.
+say "Docking a USB mass-storage camera (a FAT32 card image)"
+MSC_ID=1209:0002:MSC-201
+msc_missing=
+for c in mkfs.vfat mmd mcopy fusefat unshare; do
+	command -v "$c" >/dev/null 2>&1 || msc_missing="$msc_missing $c"
+done
+[ -c /dev/fuse ] || msc_missing="$msc_missing /dev/fuse"
+if [ -n "$msc_missing" ]; then
+	echo "  skipped: this machine cannot read a camera volume (missing:$msc_missing;"
+	echo "  packaging/install-deps.sh installs the tools)"
+else
+	MSC_IMG=$DEMO/msc-card.img
+	mkfs.vfat -C -F 32 "$MSC_IMG" 65536 >/dev/null && mmd -i "$MSC_IMG" ::DCIM ::DCIM/100MEDIA ||
+		die "building the card image"
+	dk_randfile "$DEMO/msc-vid1.mp4" $((MB * 1048576)) msc1
+	mcopy -i "$MSC_IMG" "$DEMO/msc-vid1.mp4" ::DCIM/100MEDIA/VID0001.MP4 || die "filling the card image"
+	printf '$GPRMC,123519,A,4807.038,N\r\n' >"$DEMO/msc-vid1.gps"
+	mcopy -i "$MSC_IMG" "$DEMO/msc-vid1.gps" ::DCIM/100MEDIA/VID0001.GPS
+	"$DOCKD" --config "$DK_CONF" enroll --storage "$MSC_ID" --officer OFFICER-201 \
+		--profile generic-dcim --reason "demo: issued" >/dev/null || die "enrolling $MSC_ID"
+	echo "  enrolled $MSC_ID (USB VID:PID:serial), officer OFFICER-201, profile generic-dcim"
+	echo "  dockd volume-ingest: what the daemon runs when udev reports the camera plugged in"
+	if "$DOCKD" --config "$DK_CONF" volume-ingest --camera "$MSC_ID" --fs vfat "$MSC_IMG" \
+		>>"$DK_LOG" 2>&1; then
+		dk_sql "SELECT evidence_id, state FROM dock_recordings WHERE evidence_id LIKE 'MSC-201/%'" |
+			sed 's/^/  /; s/|/  /'
+		MSC_E=$(dk_sql "SELECT evidence_id FROM dock_recordings WHERE evidence_id LIKE 'MSC-201/%' AND size=$((MB * 1048576))")
+		[ -n "$MSC_E" ] && [ "$(dk_state "$MSC_E")" = released ] &&
+			dk_py 'assert any(a == "storage_verified" for _, a, _, _ in events(args[0]))' "$MSC_E" ||
+			die "the mass-storage recording was not stored, verified and released"
+		echo "  $MSC_E and its GPS sidecar:"
+		echo "  unsigned source (no camera signature), read twice past the page cache, encrypted,"
+		echo "  stored and verified, then deleted from the card (camera_released {deleted})."
+		echo "  What is left on the card:"
+		mdir -i "$MSC_IMG" -b -/ ::DCIM 2>/dev/null | sed 's/^/    left on the card: /'
+	else
+		echo "  this machine could not read the card (the reader needs root or user"
+		echo "  namespaces, and FUSE); see $DK_LOG. The protocol cameras go on."
+	fi
+fi
+
 say "Starting dockd (vault $DK_VAULT, storage target $(dk_target_url))"
 dk_start || die "dockd did not start"
 echo "  dockd pid $DK_PID, log $DK_LOG"
@@ -232,7 +280,7 @@ print("  " + " | ".join(parts) if parts else "  (waiting for cameras)")
 EOF
 }
 i=0
-while [ "$(dk_sql "SELECT count(*) FROM dock_recordings WHERE state IN ('storage_verified','released')")" != 6 ]; do
+while [ "$(dk_sql "SELECT count(*) FROM dock_recordings WHERE evidence_id LIKE 'CAM-%' AND state IN ('storage_verified','released')")" != 6 ]; do
 	[ $((i % 2)) = 0 ] && progress
 	i=$((i + 1))
 	[ $i -lt 1200 ] || die "recordings not stored within 10 minutes"
@@ -244,7 +292,7 @@ wait_cams() { for p in $(jobs -p); do wait "$p" 2>/dev/null; done; }
 wait_cams
 # Recordings stored after a camera's release wait are released when it
 # docks next (as at the start of the next shift).
-if [ "$(dk_sql "SELECT count(*) FROM dock_recordings WHERE state='released'")" != 6 ]; then
+if [ "$(dk_sql "SELECT count(*) FROM dock_recordings WHERE evidence_id LIKE 'CAM-%' AND state='released'")" != 6 ]; then
 	echo "  docking again to release what was verified after the cameras left"
 	for c in $CAMS; do dk_dock "$c"; done
 fi
