@@ -59,56 +59,7 @@ VID=1209 PID=0002 SER=BC200-0077
 check "setup: enroll the storage camera" quiet $D enroll --storage "$VID:$PID:$SER" \
 	--officer ofc-9 --profile generic-dcim --reason "issued to ofc-9"
 
-desc() { # FILE N SERIAL DISK
-	base=/devices/pci0000:00/0000:00:14.0/usb1/1-$2
-	blk=$base/1-$2:1.0/host$2/target$2:0:0/$2:0:0:0/block/$4
-	cat >"$1" <<EOD
-P: $base
-E: DEVTYPE=usb_device
-E: SUBSYSTEM=usb
-A: idVendor=$VID
-A: idProduct=$PID
-A: serial=$3
-A: busnum=1
-A: devnum=$2
-
-P: $base/1-$2:1.0
-E: DEVTYPE=usb_interface
-E: SUBSYSTEM=usb
-A: bInterfaceClass=08
-A: bInterfaceSubClass=06
-A: bInterfaceProtocol=50
-
-P: $base/1-$2:1.0/host$2
-E: DEVTYPE=scsi_host
-E: SUBSYSTEM=scsi
-
-P: $base/1-$2:1.0/host$2/target$2:0:0
-E: DEVTYPE=scsi_target
-E: SUBSYSTEM=scsi
-
-P: $base/1-$2:1.0/host$2/target$2:0:0/$2:0:0:0
-E: DEVTYPE=scsi_device
-E: SUBSYSTEM=scsi
-
-P: $blk
-E: DEVTYPE=disk
-E: SUBSYSTEM=block
-E: DEVNAME=$LOOP
-E: ID_PART_TABLE_TYPE=dos
-
-P: $blk/${4}1
-E: DEVTYPE=partition
-E: SUBSYSTEM=block
-E: DEVNAME=$LOOP
-E: ID_FS_TYPE=vfat
-E: ID_FS_UUID=1234-ABCD
-EOD
-	# unplug order: deepest first
-	printf '%s\n' "/sys$blk/${4}1" "/sys$blk" "/sys$base/1-$2:1.0/host$2/target$2:0:0/$2:0:0:0" \
-		"/sys$base/1-$2:1.0/host$2/target$2:0:0" "/sys$base/1-$2:1.0/host$2" \
-		"/sys$base/1-$2:1.0" "/sys$base" >"$1.paths"
-}
+. "$TOP/tests/msc_lib.sh" # desc()
 desc "$T/cam.desc" 3 "$SER" sdb
 # umockdev cannot add a block device name twice in one testbed: plugged in
 # again, the camera is sdd on port 5
