@@ -57,3 +57,38 @@ EOD
 		"/sys$base/1-$2:1.0/host$2/target$2:0:0" "/sys$base/1-$2:1.0/host$2" \
 		"/sys$base/1-$2:1.0" "/sys$base" >"$1.paths"
 }
+
+# The umockdev harness (tests/usb, mode msc) running dockd: harness_start
+# [OPTIONS] starts it with control fifo $CTL and status file $ST (set both,
+# and mkfifo "$CTL", first; $H the harness, $DOCKD/$DK_CONF/$DK_LOG from
+# dockd_lib.sh); ctl COMMAND runs one harness command and waits for it;
+# plug FILE / unplug FILE add or remove a desc() device; harness_stop ends
+# it (dockd's status in $HRC); wait_for SECONDS CMD... polls, bounded.
+harness_start() { # [HARNESS OPTIONS]
+	: >"$ST"
+	umockdev-wrapper "$H" msc --ctl "$CTL" --status "$ST" --timeout 120 "$@" \
+		-- "$DOCKD" --config "$DK_CONF" >>"$DK_LOG" 2>&1 &
+	HPID=$!
+	wait_for 60 grep -qx ready "$ST"
+}
+wait_for() { # SECONDS CMD...: bounded polling
+	w_n=$(($1 * 10)); shift
+	while ! "$@"; do
+		w_n=$((w_n - 1))
+		[ $w_n -gt 0 ] || return 1
+		sleep 0.1
+	done
+}
+NCMD=0
+ctl() { # COMMAND: run it in the harness, wait until it is done
+	NCMD=$((NCMD + 1))
+	echo "$1" >"$CTL"
+	wait_for 20 grep -qx "done $NCMD" "$ST" ||
+		{ echo "# harness status after '$1':"; sed 's/^/#   /' "$ST"; return 1; }
+}
+plug() { ctl "add $1"; }
+unplug() { while read -r p; do ctl "remove $p" || return 1; done <"$1.paths"; }
+harness_stop() { # the harness exits with dockd's status
+	NCMD=$((NCMD + 1)); echo term >"$CTL"
+	wait "$HPID"; HRC=$?
+}

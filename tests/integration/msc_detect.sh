@@ -58,7 +58,7 @@ check "setup" dk_init "$T/d" storage || done_testing
 D="$DOCKD --config $DK_CONF"
 VID=1209 PID=0002 SER=BC200-0042
 
-. "$TOP/tests/msc_lib.sh" # desc()
+. "$TOP/tests/msc_lib.sh" # desc(), the harness helpers
 desc "$T/cam.desc" 3 "$SER" sdb
 desc "$T/stranger.desc" 4 STRANGER-7 sdc
 # umockdev cannot add a block device name twice in one testbed (its
@@ -94,34 +94,6 @@ assert any(x['kind'] == 'storage' and x['vid'] == '1209' and x['pid'] == '0002' 
 # ---- the daemon under the harness ----------------------------------------------
 CTL=$T/ctl ST=$T/status
 mkfifo "$CTL"
-harness_start() { # [HARNESS OPTIONS]
-	: >"$ST"
-	umockdev-wrapper "$H" msc --ctl "$CTL" --status "$ST" --timeout 120 "$@" \
-		-- "$DOCKD" --config "$DK_CONF" >>"$DK_LOG" 2>&1 &
-	HPID=$!
-	wait_for 60 grep -qx ready "$ST"
-}
-wait_for() { # SECONDS CMD...: bounded polling
-	w_n=$(($1 * 10)); shift
-	while ! "$@"; do
-		w_n=$((w_n - 1))
-		[ $w_n -gt 0 ] || return 1
-		sleep 0.1
-	done
-}
-NCMD=0
-ctl() { # COMMAND: run it in the harness, wait until it is done
-	NCMD=$((NCMD + 1))
-	echo "$1" >"$CTL"
-	wait_for 20 grep -qx "done $NCMD" "$ST" ||
-		{ echo "# harness status after '$1':"; sed 's/^/#   /' "$ST"; return 1; }
-}
-plug() { ctl "add $1"; }
-unplug() { while read -r p; do ctl "remove $p" || return 1; done <"$1.paths"; }
-harness_stop() { # the harness exits with dockd's status
-	NCMD=$((NCMD + 1)); echo term >"$CTL"
-	wait "$HPID"; HRC=$?
-}
 docked_files() { # SERIAL: number of dockings that listed the volume (volume_listed, ok)
 	dk_py 'print(sum(1 for _, a, _, d in events() if a == "volume_listed" and
 	    d.get("serial") == args[0] and "recordings" in d))' "$1"

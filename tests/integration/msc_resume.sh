@@ -59,7 +59,7 @@ VID=1209 PID=0002 SER=BC200-0077
 check "setup: enroll the storage camera" quiet $D enroll --storage "$VID:$PID:$SER" \
 	--officer ofc-9 --profile generic-dcim --reason "issued to ofc-9"
 
-. "$TOP/tests/msc_lib.sh" # desc()
+. "$TOP/tests/msc_lib.sh" # desc(), the harness helpers
 desc "$T/cam.desc" 3 "$SER" sdb
 # umockdev cannot add a block device name twice in one testbed: plugged in
 # again, the camera is sdd on port 5
@@ -67,34 +67,6 @@ desc "$T/again.desc" 5 "$SER" sdd
 
 CTL=$T/ctl ST=$T/status
 mkfifo "$CTL"
-harness_start() { # [HARNESS OPTIONS]
-	: >"$ST"
-	umockdev-wrapper "$H" msc --ctl "$CTL" --status "$ST" --timeout 120 "$@" \
-		-- "$DOCKD" --config "$DK_CONF" >>"$DK_LOG" 2>&1 &
-	HPID=$!
-	wait_for 60 grep -qx ready "$ST"
-}
-wait_for() { # SECONDS CMD...: bounded polling
-	w_n=$(($1 * 10)); shift
-	while ! "$@"; do
-		w_n=$((w_n - 1))
-		[ $w_n -gt 0 ] || return 1
-		sleep 0.1
-	done
-}
-NCMD=0
-ctl() { # COMMAND: run it in the harness, wait until it is done
-	NCMD=$((NCMD + 1))
-	echo "$1" >"$CTL"
-	wait_for 20 grep -qx "done $NCMD" "$ST" ||
-		{ echo "# harness status after '$1':"; sed 's/^/#   /' "$ST"; return 1; }
-}
-plug() { ctl "add $1"; }
-unplug() { while read -r p; do ctl "remove $p" || return 1; done <"$1.paths"; }
-harness_stop() { # the harness exits with dockd's status
-	NCMD=$((NCMD + 1)); echo term >"$CTL"
-	wait "$HPID"; HRC=$?
-}
 row() { dk_sql "SELECT evidence_id FROM dock_recordings WHERE serial='$SER' AND size=$((12 * MIB + 777))"; }
 interrupted() { [ -n "$(row)" ] && [ "$(dk_count_action "$(row)" ingest_interrupted)" = 1 ]; }
 
