@@ -196,10 +196,12 @@ wait $pid
 check "dockd stops cleanly on SIGTERM" [ $? -eq 0 ]
 done_testing
 EOS
+# a checkout under /tmp (the chroot's /tmp is a fresh tmpfs) is bound back in
 unshare -m sh -c '
 	mount --make-rprivate / &&
 	mount -t overlay overlay -o "lowerdir=/,upperdir=$0/u,workdir=$0/w" "$0/r" &&
 	mount --rbind /dev "$0/r/dev" && mount -t proc proc "$0/r/proc" &&
 	mount -t tmpfs tmpfs "$0/r/run" && mount -t tmpfs tmpfs "$0/r/tmp" &&
+	case "$2" in /tmp/*) mkdir -p "$0/r$2" && mount --bind "$2" "$0/r$2" ;; esac &&
 	exec chroot "$0/r" env T_N="$1" TOP="$2" BUILD="$BUILD" PATH=/usr/sbin:/usr/bin:/sbin:/bin \
 		sh /deb-test/inside.sh' "$T" "$t_n" "$TOP"
