@@ -38,6 +38,30 @@ static void volume_at(struct ledgerw *w, const char *serial, int64_t t_ns, char 
 	ledgerw_unlock(w);
 }
 
+/* Whether volume_item_absent was already recorded for evidence_id with
+ * this docked volume id: the same card docked again says nothing new, so
+ * it is recorded (and alerted) once per item and volume, not at every
+ * docking. events_item indexes the lookup. */
+static bool said_before(struct ledgerw *w, const char *evidence_id, const char *volid)
+{
+	sqlite3_stmt *s = NULL;
+	bool found = false;
+
+	ledgerw_lock(w);
+	if (sqlite3_prepare_v2(cust_ledger_db(ledgerw_ledger(w)),
+			       "SELECT 1 FROM events WHERE evidence_id = ?1 AND action = ?2 AND"
+			       " json_extract(details, '$.volume_id') = ?3 LIMIT 1", -1, &s,
+			       NULL) == SQLITE_OK) {
+		sqlite3_bind_text(s, 1, evidence_id, -1, SQLITE_STATIC);
+		sqlite3_bind_int(s, 2, CUST_A_VOLUME_ITEM_ABSENT);
+		sqlite3_bind_text(s, 3, volid, -1, SQLITE_STATIC);
+		found = sqlite3_step(s) == SQLITE_ROW;
+	}
+	sqlite3_finalize(s);
+	ledgerw_unlock(w);
+	return found;
+}
+
 static bool listed(const struct vfile *files, size_t n, const char *rid)
 {
 	for (size_t i = 0; i < n; i++)
@@ -90,7 +114,8 @@ int volsess_absent(struct dockd *d, const char *serial, const char *volid,
 
 	while ((r = dockdb_next(d->w, serial, mask, after, INT64_MIN, NULL, &rec)) == 0) {
 		snprintf(after, sizeof(after), "%s", rec.recording_id);
-		if (!dockdb_unsigned(&rec) || listed(files, n, rec.recording_id))
+		if (!dockdb_unsigned(&rec) || listed(files, n, rec.recording_id) ||
+		    said_before(d->w, rec.evidence_id, volid))
 			continue;
 		volume_at(d->w, serial, rec.listed_ns < 0 ? -rec.listed_ns : rec.listed_ns, last,
 			  sizeof(last));

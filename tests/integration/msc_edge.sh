@@ -175,6 +175,11 @@ check "replaced: an alert says it is not on this volume and was never stored" \
 check "replaced: the row stays pulling (never released)" test "$(dk_state "$E2")" = pulling
 check "replaced: only the stored and verified rows of the old card are released (absent)" \
 	test "$(dk_sql "SELECT count(*) FROM dock_recordings WHERE state='released'")" = $((n_rel + 2))
+check "replaced: the new card docked a second time" ingest "$IMG2" || showlog
+n33=$(dk_sql "SELECT count(*) FROM events WHERE action=33 AND evidence_id='$E2'")
+nal=$(grep -c "evidence-missing.*$E2" "$DK/alerts.log")
+check "replaced: said once per item and volume, not again at the next docking ($n33 events, $nal alerts)" \
+	test "$n33:$nal" = 1:1
 : >"$T/bad"
 check "replaced: the old card docked again, its errors gone" fd_start "$IMG"
 check "replaced: the old card's docking runs" ingest "$FD/disk.img" || showlog
