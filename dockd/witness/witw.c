@@ -70,7 +70,7 @@ static int landlock(void)
 		"/dev/urandom", "/dev/null",
 	};
 	long abi = syscall(SYS_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION);
-	struct { uint64_t fs; } a = { 0 };
+	struct { uint64_t fs, net, scoped; } a = { 0 };
 	int fd, r = 0;
 
 	if (abi < 1)
@@ -81,7 +81,11 @@ static int landlock(void)
 		a.fs |= LANDLOCK_ACCESS_FS_REFER;
 	if (abi >= 3)
 		a.fs |= 1ULL << 14; /* TRUNCATE: newer than Debian 12's headers */
-	fd = (int)syscall(SYS_landlock_create_ruleset, &a, sizeof(a), 0);
+	/* ABI 6 (Linux 6.12), newer than Debian 12's headers: no signal to a
+	 * process outside this domain (dockd), no abstract Unix socket */
+	if (abi >= 6)
+		a.scoped = (1ULL << 0) | (1ULL << 1);
+	fd = (int)syscall(SYS_landlock_create_ruleset, &a, abi >= 6 ? sizeof(a) : sizeof(a.fs), 0);
 	if (fd < 0)
 		return -errno;
 	for (size_t i = 0; r == 0 && i < sizeof(ro_dirs) / sizeof(ro_dirs[0]); i++)
@@ -222,7 +226,35 @@ static void answer(const struct witmsg *q, struct witmsg *a)
 /* ---- test build: hostile replies ------------------------------------------- */
 
 #ifdef LINK_ATTACK_TESTS
+#include <signal.h>
+#include <sys/ptrace.h>
+
 static const char *attack;
+
+/* "escape": what a process taken over would try against dockd; each
+ * result is logged, then the request is answered normally. */
+static void attack_escape(void)
+{
+	char mem[64];
+	const char *ledger = getenv("WITNESS_ATTACK_ARG");
+	pid_t pp = getppid();
+	int e1, e2, e3, e4, fd;
+
+	e1 = ptrace(PTRACE_ATTACH, pp, NULL, NULL) < 0 ? errno : 0;
+	snprintf(mem, sizeof(mem), "/proc/%d/mem", (int)pp);
+	fd = open(mem, O_RDONLY | O_CLOEXEC);
+	e2 = fd < 0 ? errno : 0;
+	if (fd >= 0)
+		close(fd);
+	fd = ledger ? open(ledger, O_RDONLY | O_CLOEXEC) : -1;
+	e3 = fd < 0 ? errno : 0;
+	if (fd >= 0)
+		close(fd);
+	e4 = kill(pp, 0) < 0 ? errno : 0;
+	log_warning("WITNESS_ATTACK: escape ptrace=%s mem=%s ledger=%s signal=%s",
+		    e1 ? strerrorname_np(e1) : "ALLOWED", e2 ? strerrorname_np(e2) : "ALLOWED",
+		    e3 ? strerrorname_np(e3) : "ALLOWED", e4 ? strerrorname_np(e4) : "ALLOWED");
+}
 
 static void attack_arm(void)
 {
@@ -239,6 +271,12 @@ static int attack_send(int ctl, struct witmsg *a)
 	size_t len = 0;
 
 	if (!attack || !b) {
+		free(b);
+		return 0;
+	}
+	if (!strcmp(attack, "escape")) {
+		attack_escape();
+		attack = NULL;
 		free(b);
 		return 0;
 	}

@@ -11,7 +11,9 @@
  *   - landlock (where the kernel has it): no file opened for writing
  *     anywhere, reads only under /usr, /lib*, the TLS trust store and the
  *     name-service files of /etc (nothing of the state directory, ledger,
- *     keys or vault). The network stays open: it is this process's job.
+ *     keys or vault); it cannot ptrace dockd or read its memory, and with
+ *     landlock ABI 6 (Linux 6.12) not signal it nor reach an abstract
+ *     Unix socket. The network stays open: it is this process's job.
  * It sends WM_READY, then for each WM_POST POSTs the body to
  * <url>/add-checkpoint (timeout_s for connecting and for the whole
  * exchange) and answers WM_ANSWER: for HTTP 200 the answer lines that
@@ -25,7 +27,9 @@
  * Test build only (-DLINK_ATTACK_TESTS, make's dockd_attack binary):
  * $WITNESS_ATTACK names a hostile reply the process sends instead of its
  * first WM_ANSWER ("version": a record of version 9; "short": a
- * truncated header; "seq": an answer to another request), armed only
+ * truncated header; "seq": an answer to another request; "escape": no
+ * hostile reply, but ptrace dockd, open its /proc/PID/mem and the file
+ * $WITNESS_ATTACK_ARG, signal it, and log each result), armed only
  * when the file $WITNESS_ATTACK_ONCE exists (the process removes it: the
  * restarted process behaves).
  */

@@ -182,6 +182,33 @@ if [ -x "$TBIN/dockd_attack" ]; then
 		check "attack $a: dockd stops cleanly" dk_stop
 		N=$M
 	done
+	# a process taken over turns on dockd: ptrace, its memory, the ledger,
+	# a signal (landlock; signals only with landlock ABI >= 6)
+	dk_camera CAM-6 1 30000 || not_ok "camera CAM-6"
+	: >"$T/once"
+	WITNESS_ATTACK=escape WITNESS_ATTACK_ONCE=$T/once WITNESS_ATTACK_ARG=$DK_DB \
+		DOCKD=$TBIN/dockd_attack dk_start
+	dk_dock CAM-6
+	if check "attack escape: the witness client process tried" \
+		wait_for grep -q "WITNESS_ATTACK: escape" "$DK_LOG"; then
+		L=$(grep "WITNESS_ATTACK: escape" "$DK_LOG")
+		ABI=$(sed -n 's/.*witness client [0-9]* ready (landlock ABI \([0-9]*\)).*/\1/p' \
+			"$DK_LOG" | tail -1)
+		echo "# $L (landlock ABI $ABI)"
+		for what in ptrace mem ledger; do
+			case $L in *" $what=ALLOWED"*) not_ok "attack escape: $what allowed";;
+				*) ok "attack escape: $what denied";; esac
+		done
+		if [ "${ABI:-0}" -ge 6 ]; then
+			case $L in *" signal=ALLOWED"*) not_ok "attack escape: signal to dockd allowed";;
+				*) ok "attack escape: signal to dockd denied";; esac
+		else
+			skip "attack escape: signal to dockd" "landlock ABI ${ABI:-0} < 6"
+		fi
+	fi
+	M=$(cosigned "$N") || M=0
+	check "attack escape: cosigning goes on ($M)" [ "$M" -gt "$N" ]
+	check "attack escape: dockd stops cleanly" dk_stop
 	check "custody verify accepts the ledger after the attacks" dk_verify
 else
 	skip "hostile replies" "no $TBIN/dockd_attack (make tests)"
