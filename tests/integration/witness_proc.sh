@@ -158,7 +158,7 @@ check "dockd is still running" dk_alive
 : >"$T/samp.stop"
 wait "$SAMP_PID"
 S=$(field samples)
-check "sampled dockd and the witness process ($(cat "$T/samp.out"))" [ "${S:-0}" -gt 10 ]
+check "sampled dockd and the witness process ($(cat "$T/samp.out"))" [ "${S:-0}" -ge 5 ]
 check "the witness client process held an INET socket" [ "$(field witness_inet)" -gt 0 ]
 check "dockd's own process never held an INET/INET6 socket" [ "$(field dockd_inet)" = 0 ]
 check "dockd stops cleanly" dk_stop
@@ -171,7 +171,7 @@ check "no witness client process is left" [ -z "$(pgrep -f -- "--witness-client 
 sed -i "/:$(cat "$T/tarpit.port") /d" "$DK_CONF"
 if [ -x "$TBIN/dockd_attack" ]; then
 	N=$N2 k=2
-	for a in version seq short; do
+	for a in version seq; do
 		k=$((k + 1))
 		dk_camera "CAM-$k" 1 30000 || not_ok "camera CAM-$k"
 		: >"$T/once"
