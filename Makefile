@@ -184,6 +184,13 @@ $(BUILD)/obj/attack/%.o: dockd/query/%.c
 	@mkdir -p $(@D)
 	@[ "$(V)" = 1 ] || echo "  CC      $< (attack)"
 	$(Q)$(CC) $(INC) $(ALL_CFLAGS) -DLINK_ATTACK_TESTS -c $< -o $@
+# and whose witness client process sends $$WITNESS_ATTACK's hostile reply
+# (dockd/witness/witw.h; tests/integration/witness_proc.sh)
+ATTACK_OBJ += $(BUILD)/obj/attack/witw.o
+$(BUILD)/obj/attack/%.o: dockd/witness/%.c
+	@mkdir -p $(@D)
+	@[ "$(V)" = 1 ] || echo "  CC      $< (attack)"
+	$(Q)$(CC) $(INC) $(ALL_CFLAGS) -DLINK_ATTACK_TESTS -c $< -o $@
 $(BUILD)/tests/dockd_attack: $(call obj,dockd/core/main.c) $(ATTACK_OBJ) $(LIBDOCKD) $(LIBPROTO) $(LIBCUSTODY)
 	@mkdir -p $(@D)
 	@echo "  LD      $@"
@@ -303,6 +310,11 @@ build/fuzz/fuzz_qmsg: tests/fuzz/fuzz_qmsg.c build/fuzz/obj/dockd/query/qmsg.o \
 # (dockd/store/storemsg.c and the key rule, store_key.c, only).
 build/fuzz/fuzz_storemsg: tests/fuzz/fuzz_storemsg.c build/fuzz/obj/dockd/store/storemsg.o \
 		build/fuzz/obj/dockd/store/store_key.o build/fuzz/libprotocol.a
+	@echo "  FUZZLD  $@"
+	$(Q)clang $(FUZZ_BASE) -fsanitize=fuzzer,address,undefined -o $@ $^ $(LIBS)
+# fuzz_witmsg: both receiving sides of the witness client process's channel
+# (dockd/witness/witmsg.h)
+build/fuzz/fuzz_witmsg: tests/fuzz/fuzz_witmsg.c build/fuzz/obj/dockd/witness/witmsg.o
 	@echo "  FUZZLD  $@"
 	$(Q)clang $(FUZZ_BASE) -fsanitize=fuzzer,address,undefined -o $@ $^ $(LIBS)
 fuzz: deps $(FUZZ_BINS)

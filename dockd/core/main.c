@@ -16,6 +16,7 @@
 #include "linkc.h"
 #include "qworker.h"
 #include "storew.h"
+#include "witw.h"
 #include "volc.h"
 #include "volw.h"
 #include "version.h"
@@ -99,6 +100,10 @@ int main(int argc, char **argv)
 	 * configuration itself and holds the S3 credentials. */
 	if (argc == 4 && !strcmp(argv[1], "--store-worker"))
 		return storew_main(argv[2], argv[3]);
+	/* The witness client (witw.h): exec'd by dockd only; it holds the
+	 * [witness] URLs and vkeys and talks to the witnesses, dockd does not. */
+	if (argc == 4 && !strcmp(argv[1], "--witness-client"))
+		return witw_main(argv[2], argv[3]);
 	if (argc == 2 && !strcmp(argv[1], "--volume-worker"))
 		return volw_main();
 	if (argc == 4 && !strcmp(argv[1], "--volume-mount"))

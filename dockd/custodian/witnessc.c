@@ -1,14 +1,15 @@
 /* witnessc.c - sending checkpoints to witnesses (see witnessc.h). */
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
-#include <curl/curl.h>
 #include <sqlite3.h>
 
 #include "config.h"
@@ -21,6 +22,7 @@
 #include "witness.h"
 #include "witness_audit.h"
 #include "witnessc.h"
+#include "witr.h"
 
 #define RESP_MAX 4096
 #define MAX_409  3
@@ -44,7 +46,7 @@ struct witnessc {
 	struct wpeer peers[DOCK_CONFIG_MAX_WITNESSES];
 	size_t n;
 	uint32_t timeout_s, retry_s;
-	CURL *h;
+	struct witr *proc;	/* the witness client process: the network (witr.h) */
 	pthread_t th;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
@@ -54,54 +56,20 @@ struct witnessc {
 struct resp {
 	char buf[RESP_MAX + 1];
 	size_t len;
-	bool over;
 };
 
-static size_t on_data(char *p, size_t sz, size_t n, void *arg)
-{
-	struct resp *r = arg;
-	size_t len = sz * n;
-
-	if (len > RESP_MAX - r->len) {
-		r->over = true;
-		return 0;	/* abort: a witness answer is a few lines */
-	}
-	memcpy(r->buf + r->len, p, len);
-	r->len += len;
-	r->buf[r->len] = '\0';
-	return len;
-}
-
-/* POST body to url/add-checkpoint: HTTP status (0 on transport error). */
+/* POST body to witness p through the witness client process: HTTP
+ * status (0: no answer; r->buf says why). */
 static long post(struct witnessc *wc, const struct wpeer *p, const char *body,
 		 size_t len, struct resp *r)
 {
-	char url[340];
-	struct curl_slist *hdr = NULL;
 	long status = 0;
-	CURLcode cc;
 
-	snprintf(url, sizeof(url), "%s/add-checkpoint", p->url);
 	memset(r, 0, sizeof(*r));
-	curl_easy_reset(wc->h);
-	hdr = curl_slist_append(hdr, "Content-Type: text/plain; charset=utf-8");
-	hdr = curl_slist_append(hdr, "Expect:");	/* no 100-continue round trip */
-	curl_easy_setopt(wc->h, CURLOPT_URL, url);
-	curl_easy_setopt(wc->h, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(wc->h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(wc->h, CURLOPT_TIMEOUT, (long)wc->timeout_s);
-	curl_easy_setopt(wc->h, CURLOPT_CONNECTTIMEOUT, (long)wc->timeout_s);
-	curl_easy_setopt(wc->h, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(wc->h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-	curl_easy_setopt(wc->h, CURLOPT_HTTPHEADER, hdr);
-	curl_easy_setopt(wc->h, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(wc->h, CURLOPT_WRITEDATA, r);
-	cc = curl_easy_perform(wc->h);
-	if (cc == CURLE_OK)
-		curl_easy_getinfo(wc->h, CURLINFO_RESPONSE_CODE, &status);
-	else
-		snprintf(r->buf, sizeof(r->buf), "%s", curl_easy_strerror(cc));
-	curl_slist_free_all(hdr);
+	if (witr_post(wc->proc, (unsigned)(p - wc->peers), body, len, &status, r->buf,
+		      sizeof(r->buf)) < 0)
+		status = 0;
+	r->len = strlen(r->buf);
 	return status;
 }
 
@@ -310,6 +278,7 @@ static void *run(void *arg)
 	pthread_mutex_lock(&wc->mu);
 	while (!wc->stop) {
 		pthread_mutex_unlock(&wc->mu);
+		witr_tick(wc->proc); /* a dead witness client process: restarted */
 		round_all(wc, false);
 		pthread_mutex_lock(&wc->mu);
 		clock_gettime(CLOCK_REALTIME, &ts);
@@ -321,12 +290,21 @@ static void *run(void *arg)
 	return NULL;
 }
 
+/* The witness client process died or misbehaved (witr.c). */
+static void proc_lost(void *ctx, const char *what)
+{
+	struct witnessc *wc = ctx;
+
+	dockd_alert(wc->d, "witness-client", NULL, "%s", what);
+}
+
 int witnessc_start(struct dockd *d, const char *config_path,
 		   const struct dock_config *c, struct witnessc **out)
 {
 	struct cust_config cc;
 	struct witnessc *wc;
-	char err[512];
+	char err[512], exe[PATH_MAX];
+	ssize_t n;
 	int r;
 
 	*out = NULL;
@@ -358,9 +336,19 @@ int witnessc_start(struct dockd *d, const char *config_path,
 		log_error("witness client: %s", err);
 		goto fail;
 	}
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK ||
-	    !(wc->h = curl_easy_init())) {
-		r = -ENOMEM;
+	/* the network is the witness client process's (witw.h), exec'd from
+	 * the same program as the storage uploader is */
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n <= 0) {
+		r = n < 0 ? -errno : -ENOENT;
+		log_error("witness client: /proc/self/exe: %s", strerror(-r));
+		goto fail;
+	}
+	exe[n] = '\0';
+	r = witr_open(exe, config_path, (unsigned)wc->n, wc->timeout_s, proc_lost, wc,
+		      &wc->proc, err, sizeof(err));
+	if (r < 0) {
+		log_error("witness client: %s", err);
 		goto fail;
 	}
 	if ((r = -pthread_create(&wc->th, NULL, run, wc)))
@@ -370,7 +358,7 @@ int witnessc_start(struct dockd *d, const char *config_path,
 	*out = wc;
 	return 0;
 fail:
-	curl_easy_cleanup(wc->h);
+	witr_close(wc->proc);
 	cust_ledger_close(wc->ro);
 	free(wc);
 	return r;
@@ -387,7 +375,7 @@ void witnessc_stop(struct witnessc *wc)
 	if (wc->started)
 		pthread_join(wc->th, NULL);
 	round_all(wc, true);	/* the last checkpoint too, bounded by timeouts */
-	curl_easy_cleanup(wc->h);
+	witr_close(wc->proc);
 	cust_ledger_close(wc->ro);
 	pthread_cond_destroy(&wc->cv);
 	pthread_mutex_destroy(&wc->mu);
