@@ -10,6 +10,9 @@
  *   ptrace PID     attach to a process               (seccomp kills)
  *   ledger PATH    open the ledger for writing       (seccomp kills)
  *   keyfile PATH   open the dock key for writing     (seccomp kills)
+ *   jit            map anonymous memory executable   (seccomp kills)
+ *   dlopen PATH    load a shared library (the control: allowed, as glibc
+ *                  loads an NSS module after the lock-down)
  * Only the uploader that finds the file $STORE_ATTACK_ONCE (and removes
  * it, before its lock-down) attacks: the one dockd starts after the death
  * is an honest one, so the test sees the service come back and work.
@@ -20,6 +23,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dlfcn.h>
+#include <sys/mman.h>
 #include <sys/ptrace.h>
 #include <unistd.h>
 
@@ -63,6 +68,11 @@ void storew_attack(void)
 		(void)open(arg, O_RDWR);
 	} else if (!strcmp(a, "keyfile")) {
 		(void)open(arg, O_WRONLY);
+	} else if (!strcmp(a, "jit")) {
+		(void)mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC,
+			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	} else if (!strcmp(a, "dlopen")) {
+		say(dlopen(arg, RTLD_NOW | RTLD_LOCAL) ? "loaded" : "not loaded:", arg);
 	}
 	say("done:", "the attempt returned");
 }

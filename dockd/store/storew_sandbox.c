@@ -80,6 +80,14 @@ static int add_rules(scmp_filter_ctx f)
 	if (r == 0)
 		r = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
 				     SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+	/* code only as a file's read-only mapping: glibc loads an NSS module
+	 * (nsswitch.conf's mdns, resolve, myhostname...) at the first lookup
+	 * that reaches it, after the lock-down; landlock leaves only /usr and
+	 * /lib* readable, and nothing both writable and executable is mapped */
+	if (r == 0)
+		r = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 2,
+				     SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC | PROT_WRITE, PROT_EXEC),
+				     SCMP_A3(SCMP_CMP_MASKED_EQ, MAP_ANONYMOUS, 0));
 	if (r == 0)
 		r = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 1,
 				     SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));

@@ -10,7 +10,9 @@
  * wake-up socketpairs), poll, threads (clone with CLONE_THREAD only;
  * clone3 answers ENOSYS so glibc falls back to clone, whose flags a filter
  * can see), memory never executable (mmap/mprotect without PROT_EXEC),
- * futex, getrandom, clocks, fcntl record locks (SQLite), and openat for
+ * futex, getrandom, clocks, fcntl record locks (SQLite), code mapped only
+ * from a file and read-only (PROT_EXEC without PROT_WRITE, not anonymous:
+ * glibc loads NSS modules at the first lookup that needs them), openat for
  * reading only (no O_WRONLY/O_RDWR/O_CREAT/O_TRUNC: uploads.db and its
  * -wal/-shm are open already; landlock still decides which paths read).
  * socket(AF_NETLINK) fails with EAFNOSUPPORT instead (glibc's getaddrinfo

@@ -4,7 +4,8 @@
 # build/tests/dockd_attack is dockd whose uploader, once locked down and
 # ready, runs the attacker action named by STORE_ATTACK (dockd/store/
 # storew_attack.c): execve("/bin/sh"), ptrace of a sibling, the ledger
-# opened for writing, the dock key opened for writing. Only the first
+# opened for writing, the dock key opened for writing, anonymous memory
+# mapped executable. Only the first
 # uploader attacks (it removes $STORE_ATTACK_ONCE). Each attempt must kill
 # it (SIGSYS: the system call never returns); dockd records
 # link_worker_killed (action 57) with process "storage-uploader" and
@@ -12,7 +13,8 @@
 # and the camera's recording is stored (storage_verified, the object
 # decrypts byte-identical); the ledger and the key are unchanged by the
 # attempts. Without the filter the calls return (landlock refuses the
-# opens, the shell runs, ptrace may attach): the test fails.
+# opens, the shell runs, ptrace may attach): the test fails. The control:
+# a shared library (libnss_files) loads in the locked-down uploader.
 # Runtime: ~60 s with a shared RGW.
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/dockd_lib.sh"
@@ -65,7 +67,7 @@ honest_up() { # ATTACKER_PID_OR_EMPTY
 show_log() { tail -n 30 "$DK_LOG" | sed 's/^/#   /'; }
 
 n=0
-for spec in "exec -" "ptrace $SIB" "ledger $DK_DB" "keyfile $DK/state/dock.key"; do
+for spec in "exec -" "ptrace $SIB" "ledger $DK_DB" "keyfile $DK/state/dock.key" "jit -"; do
 	set -- $spec
 	a=$1 arg=$2
 	n=$((n + 1))
@@ -92,6 +94,28 @@ for spec in "exec -" "ptrace $SIB" "ledger $DK_DB" "keyfile $DK/state/dock.key";
 	check "$a: an honest uploader runs under its filter" honest_up "$bad"
 	check "$a: dockd stops with exit 0" dk_stop
 done
+# The control: a shared library (an NSS module, as glibc loads one at the
+# first lookup that needs it) loads in the locked-down uploader.
+NSSLIB=$(ls /lib/*/libnss_files.so.2 /usr/lib/*/libnss_files.so.2 2>/dev/null | head -1)
+if [ -n "$NSSLIB" ]; then
+	k0=$(died); : >"$DK_LOG"; : >"$T/once"
+	STORE_ATTACK=dlopen STORE_ATTACK_ARG=$NSSLIB STORE_ATTACK_ONCE=$T/once \
+		DOCKD=$TBIN/dockd_attack dk_start
+	check "dlopen: the uploader tried it" tried dlopen
+	done_dl() {
+		i=0
+		until grep -q "STORE_ATTACK: done" "$DK_LOG"; do
+			i=$((i + 1)); [ $i -lt 300 ] || return 1
+			sleep 0.1
+		done
+	}
+	check "dlopen: the call returned (not killed)" done_dl
+	check "dlopen: $NSSLIB loaded" grep -q "STORE_ATTACK: loaded $NSSLIB" "$DK_LOG"
+	check "dlopen: no death recorded" [ "$(died)" -eq "$k0" ]
+	check "dlopen: dockd stops with exit 0" dk_stop
+else
+	skip "dlopen: an NSS module loads" "no libnss_files.so.2"
+fi
 check "the sibling was never traced" sh -c '! grep -q "^TracerPid:[[:space:]]*[1-9]" /proc/$1/status' _ "$SIB"
 kill "$SIB" 2>/dev/null
 check "the dock key is unchanged" sh -c '[ "$(sha256sum "$1")" = "$2" ]' _ "$DK/state/dock.key" "$KEYSUM"
