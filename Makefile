@@ -171,7 +171,8 @@ $(BUILD)/bin/custody-console: $(call obj,$(CONSOLE_SRC)) $(LIBCUSTODY)
 ATTACK_OBJ := $(BUILD)/obj/attack/linkc.o $(BUILD)/obj/attack/volw.o \
               $(BUILD)/obj/attack/volc.o $(BUILD)/obj/attack/volmount.o \
               $(BUILD)/obj/attack/volw_attack.o $(BUILD)/obj/attack/qworker.o \
-              $(BUILD)/obj/attack/volkern.o
+              $(BUILD)/obj/attack/volkern.o \
+              $(BUILD)/obj/attack/storew.o $(BUILD)/obj/attack/storew_attack.o
 $(BUILD)/obj/attack/%.o: dockd/link/%.c
 	@mkdir -p $(@D)
 	@[ "$(V)" = 1 ] || echo "  CC      $< (attack)"
@@ -188,6 +189,10 @@ $(BUILD)/obj/attack/%.o: dockd/query/%.c
 # (dockd/witness/witw.h; tests/integration/witness_proc.sh)
 ATTACK_OBJ += $(BUILD)/obj/attack/witw.o
 $(BUILD)/obj/attack/%.o: dockd/witness/%.c
+	@mkdir -p $(@D)
+	@[ "$(V)" = 1 ] || echo "  CC      $< (attack)"
+	$(Q)$(CC) $(INC) $(ALL_CFLAGS) -DLINK_ATTACK_TESTS -c $< -o $@
+$(BUILD)/obj/attack/%.o: dockd/store/%.c
 	@mkdir -p $(@D)
 	@[ "$(V)" = 1 ] || echo "  CC      $< (attack)"
 	$(Q)$(CC) $(INC) $(ALL_CFLAGS) -DLINK_ATTACK_TESTS -c $< -o $@

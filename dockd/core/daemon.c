@@ -33,6 +33,7 @@
 #include "log.h"
 #include "purge.h"
 #include "qconfig.h"
+#include "procdied.h"
 #include "qproc.h"
 #include "qservice.h"
 #include "destroy.h"
@@ -186,9 +187,9 @@ static void alert_custody_cert(struct dockd *d)
 }
 
 /* The storage uploader died and is being restarted (store_remote.c). */
-static void store_died(void *ctx, const char *what)
+static void store_died(void *ctx, const char *what, int sig)
 {
-	dockd_alert(ctx, "storage-uploader", NULL, "%s", what);
+	custodian_process_died(ctx, "storage-uploader", what, sig);
 }
 
 static int open_state(struct dockd *d, const struct dock_config *c)

@@ -19,6 +19,7 @@
 #include "daemon.h"
 #include "ledgerw.h"
 #include "log.h"
+#include "procdied.h"
 #include "qmsg.h"
 #include "qworker.h"
 #include "status.h"
@@ -143,8 +144,9 @@ static int reap(struct qproc *q, int grace_ms)
 /* The process died or broke the channel: record, schedule a restart. */
 static void lost(struct qproc *q, const char *why)
 {
-	char how[64] = "";
+	char how[64] = "", what[300];
 	long ran = now_ms() - q->started_ms;
+	pid_t pid = q->pid;
 	int st;
 
 	if (q->chan >= 0)
@@ -160,8 +162,9 @@ static void lost(struct qproc *q, const char *why)
 	q->restart_ms = now_ms() + q->backoff_ms;
 	log_error("custody query service stopped (%s%s): restarting in %d ms", why, how,
 		  q->backoff_ms);
-	dockd_alert(q->d, "query-service", NULL, "custody query service stopped (%s%s); "
-		    "restarting in %d ms, cameras keep docking", why, how, q->backoff_ms);
+	snprintf(what, sizeof(what), "custody query service (pid %d) stopped (%s%s); "
+		 "restarting in %d ms, cameras keep docking", (int)pid, why, how, q->backoff_ms);
+	custodian_process_died(q->d, "query-service", what, WIFSIGNALED(st) ? WTERMSIG(st) : 0);
 }
 
 static void reply_failed(struct qproc *q, int err)

@@ -129,8 +129,9 @@ int store_open(const struct dock_config *c, const atomic_bool *cancel, struct st
  * every op to it), so this process never loads the S3 credentials, the S3
  * client or libcurl's connections. file:// stays in-process (store_open).
  * notify (may be NULL) is called with one line each time the uploader
- * dies and is restarted (the daemon raises an alert). */
-typedef void (*store_notify_fn)(void *ctx, const char *what);
+ * dies and is restarted, and the signal that ended it (0: it exited; 31
+ * SIGSYS: its seccomp filter killed it); the daemon records and alerts. */
+typedef void (*store_notify_fn)(void *ctx, const char *what, int sig);
 int store_open_split(const struct dock_config *c, const atomic_bool *cancel,
 		     store_notify_fn notify, void *notify_ctx, struct store_target **out,
 		     char *err, size_t errlen);

@@ -196,7 +196,7 @@ static void lost_locked(struct remote *rm, unsigned gen, const char *why)
 	log_error("%s; restarting it in %u ms (operations in flight are retried)", what,
 		  rm->backoff_ms);
 	if (rm->notify)
-		rm->notify(rm->notify_ctx, what);
+		rm->notify(rm->notify_ctx, what, WIFSIGNALED(st) ? WTERMSIG(st) : 0);
 }
 
 /* A running uploader, started if none is and the restart delay passed. */
@@ -221,7 +221,8 @@ static int ensure_locked(struct remote *rm)
 		if (!cancelled(rm)) {
 			log_error("%s; restarting it", what);
 			if (rm->notify)
-				rm->notify(rm->notify_ctx, what);
+				rm->notify(rm->notify_ctx, what,
+					   WIFSIGNALED(st) ? WTERMSIG(st) : 0);
 		}
 	}
 	if (rm->pid > 0)

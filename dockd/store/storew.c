@@ -19,6 +19,7 @@
 #include "log.h"
 #include "storemsg.h"
 #include "storew.h"
+#include "storew_sandbox.h"
 
 int storew_landlock_abi;
 
@@ -112,11 +113,14 @@ static int landlock(const struct dock_config *c)
 static int lock_down(const struct dock_config *c)
 {
 	struct rlimit core = { 0, 0 };
+	int r;
 
 	if (setrlimit(RLIMIT_CORE, &core) < 0 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
 	    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
 		return -errno;
-	return landlock(c);
+	r = landlock(c);
+	/* last: landlock's own system calls are not on the list */
+	return r < 0 ? r : storew_seccomp();
 }
 
 /* ---- one operation channel ------------------------------------------------ */
@@ -336,6 +340,9 @@ int storew_main(const char *config, const char *ctl_fd)
 		log_set_level(c->log_level);
 		r = store_open(c, &cancel_flag, &target, err, sizeof(err));
 	}
+#ifdef LINK_ATTACK_TESTS
+	storew_attack_arm();
+#endif
 	if (r == 0 && (r = lock_down(c)) < 0)
 		snprintf(err, sizeof(err), "storage uploader: lock-down failed: %s", strerror(-r));
 	m->type = SM_READY;
@@ -346,6 +353,9 @@ int storew_main(const char *config, const char *ctl_fd)
 		_exit(r < 0 ? 1 : 3);
 	log_debug("storage uploader %d ready (landlock ABI %d)", (int)getpid(),
 		  storew_landlock_abi);
+#ifdef LINK_ATTACK_TESTS
+	storew_attack();
+#endif
 	for (;;) {
 		r = storemsg_recv(ctl, -1, m, fds, &n);
 		if (r == -ECONNRESET)

@@ -14,7 +14,10 @@
  *     only under /usr, /lib*, the TLS trust store, the name-service files
  *     of /etc and the configured CA file; nothing of the state directory
  *     (ledger, keys) or the vault. The vault ciphertext arrives as open
- *     descriptors, fetch destinations too.
+ *     descriptors, fetch destinations too;
+ *   - seccomp (storew_sandbox.h): an allow-list fitted to the uploader;
+ *     any other system call kills it (SIGSYS), which dockd records and
+ *     alerts.
  * It sends SM_READY (the open's result), then serves SM_NEWCHAN /
  * SM_CANCEL on the control channel and each operation channel in a thread
  * of its own. End of the control channel (dockd closed it or died): the
@@ -26,6 +29,13 @@
 #define DOCKD_STOREW_H
 
 int storew_main(const char *config, const char *ctl_fd);
+
+#ifdef LINK_ATTACK_TESTS
+/* Test build only (storew_attack.c): arm before the lock-down, attack
+ * after SM_READY. */
+void storew_attack_arm(void);
+void storew_attack(void);
+#endif
 
 /* The landlock ABI the uploader found (0: none, not confined by it). */
 extern int storew_landlock_abi;

@@ -6,7 +6,8 @@
 # mapped, the dock key's bytes nowhere in its memory (and, as the control
 # that makes this check able to fail, present in dockd's); no_new_privs;
 # the ledger open read-only; queries answered and their events recorded
-# through dockd; killed, it is recorded (log + alert) and restarted while
+# through dockd; killed, it is recorded (log, alert, link_worker_killed
+# with process query-service) and restarted while
 # cameras keep docking; a forged append of an action the query service
 # never writes (dockd_attack, QUERY_ATTACK=forge) is refused and alerted.
 # The console's court package (op export-package) through dockd's query
@@ -122,6 +123,9 @@ OLD=$QP
 check "killed: dockd starts a new one" wait_qpid "$OLD"
 check "... dockd logged it" grep -q "custody query service stopped" "$DK_LOG"
 check "... and alerted (query-service)" [ "$(grep -c query-service "$DK/alerts.log")" -gt "${al0:-0}" ]
+check "... recorded: link_worker_killed, process query-service, signal 9" [ "$(dk_sql "SELECT \
+count(*) FROM events WHERE action = 57 AND json_extract(details,'\$.process') = 'query-service' \
+AND json_extract(details,'\$.signal') = 9")" = 1 ]
 check "dockd is still running" dk_alive
 check "... queries are answered again" status_ok
 check "camera CAM-1 with a recording" dk_camera CAM-1 1 30000
