@@ -230,6 +230,9 @@ static int open_state(struct dockd *d, const struct dock_config *c)
 		log_error("%s", err);
 		return r;
 	}
+	/* first: the custodian's refusals at start are alerts (status view) */
+	if ((r = status_new(c->dock_id, c->agency_id, &d->status)) < 0)
+		return r;
 	r = ledgerw_open_dock(d->config_path, c->agency_id, c->dock_id, &d->w, err, sizeof(err));
 	if (r < 0) {
 		log_error("%s", err);
@@ -256,7 +259,7 @@ static int open_state(struct dockd *d, const struct dock_config *c)
 	} else if (c->release_policy == DOCK_RELEASE_STORAGE) {
 		log_warning("no [storage] target: recordings stay in the vault and are never released");
 	}
-	return status_new(c->dock_id, c->agency_id, &d->status);
+	return 0;
 }
 
 /* config_changed (cfgfacts.h): the configuration in force is a ledger

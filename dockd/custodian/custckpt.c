@@ -14,10 +14,12 @@
  * must be the stored leaf hash); its root must also equal the root of
  * the ledger's own stored frontier. So a signed tree always extends the
  * last one, whatever dockd wrote: an event rewritten, removed or
- * inserted before the last signed size, or a rewritten stored tree, is
- * refused. At first start (no state) the whole ledger is read the same
- * way and the newest checkpoint stored in the ledger, if it verifies
- * under this key, must be a prefix of it.
+ * inserted, or a rewritten stored tree, is refused. The first request of
+ * each custodian process reads the whole ledger this way (a row changed
+ * below the last signed size is found too) and the last signed tree
+ * must be its prefix; without a state file (first start) the newest
+ * checkpoint the ledger holds that verifies under this key takes that
+ * place. Later requests read only the events after the last signed tree.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -235,46 +237,59 @@ static int newest_stored(struct cust_ledger *l, const struct cust_signer *s, uin
 	return 0;
 }
 
+/* The anchor of a full read: the last tree signed (state), else the
+ * newest checkpoint the ledger holds that verifies under this key. */
+static int anchor(struct custckpt *st, struct cust_ledger *l, const struct cust_signer *s,
+		  struct walk *w)
+{
+	if (st->have) {
+		w->anchor = st->f.size;
+		return st->f.size ? merkle_frontier_root(&st->f, w->anchor_root) : 0;
+	}
+	return newest_stored(l, s, &w->anchor, w->anchor_root);
+}
+
 static int compute(struct custckpt *st, struct cust_ledger *l, const struct cust_signer *s,
 		   struct walk *w, uint64_t *n_out)
 {
 	struct merkle_frontier stored;
-	merkle_hash mine, theirs;
+	merkle_hash mine, theirs, want;
 	uint64_t n = 0;
 	int r;
 
 	if ((r = cust_ledger_size(l, &n)) < 0 || (r = cust_ledger_frontier(l, &stored)) < 0)
 		return r;
-	w->f = st->f;
 	if (st->have && n < st->f.size) {
 		snprintf(w->why, w->whylen, "the ledger holds %llu events, fewer than the %llu "
 			 "of the last signed checkpoint: history removed", (unsigned long long)n,
 			 (unsigned long long)st->f.size);
 		return -EPERM;
 	}
-	if (!st->have && (r = newest_stored(l, s, &w->anchor, w->anchor_root)) < 0)
-		return r;
+	/* once per process: every event from the first, so a row changed
+	 * before the last signed size is found too; then only the new ones */
+	if (st->checked) {
+		w->f = st->f;
+	} else {
+		merkle_frontier_init(&w->f);
+		if ((r = anchor(st, l, s, w)) < 0)
+			return r;
+	}
 	if (w->anchor > n) {
-		snprintf(w->why, w->whylen, "the ledger holds %llu events, fewer than its own signed "
+		snprintf(w->why, w->whylen, "the ledger holds %llu events, fewer than its signed "
 			 "checkpoint of size %llu", (unsigned long long)n,
 			 (unsigned long long)w->anchor);
 		return -EPERM;
 	}
-	if (w->anchor) {
-		merkle_hash want;
-
-		memcpy(want, w->anchor_root, sizeof(want));
-		r = n > w->f.size ? cust_ledger_foreach(l, NULL, w->f.size + 1, n, walk_cb, w) : 0;
-		if (r == 0 && (!w->anchor_seen || memcmp(want, w->anchor_root, sizeof(want)))) {
-			snprintf(w->why, w->whylen, "the ledger is not an extension of its own signed "
-				 "checkpoint of size %llu", (unsigned long long)w->anchor);
-			r = -EPERM;
-		}
-	} else if (n > w->f.size) {
-		r = cust_ledger_foreach(l, NULL, w->f.size + 1, n, walk_cb, w);
-	}
+	memcpy(want, w->anchor_root, sizeof(want));
+	r = n > w->f.size ? cust_ledger_foreach(l, NULL, w->f.size + 1, n, walk_cb, w) : 0;
 	if (r != 0)
 		return r > 0 ? -EIO : r;
+	if (w->anchor && (!w->anchor_seen || memcmp(want, w->anchor_root, sizeof(want)))) {
+		snprintf(w->why, w->whylen, "the ledger's first %llu events are not the tree of "
+			 "the last signed checkpoint of that size: history rewritten",
+			 (unsigned long long)w->anchor);
+		return -EPERM;
+	}
 	if ((r = merkle_frontier_root(&w->f, mine)) < 0 ||
 	    (r = merkle_frontier_root(&stored, theirs)) < 0)
 		return r;
@@ -334,6 +349,8 @@ int custckpt_sign(struct custckpt *st, struct cust_ledger *l, const struct cust_
 	/* remembered before the note leaves: the next one must extend it */
 	if (r == 0 && (!st->have || st->f.size != n))
 		r = save(st, &w->f);
+	if (r == 0)
+		st->checked = true;
 	if (r == 0) {
 		*size = n;
 		*note = buf;

@@ -24,6 +24,7 @@ struct custckpt {
 	int fd;            /* <state_dir>/custodian.state, open read-write */
 	uint64_t gen;      /* write generation (the newer of two slots) */
 	bool have;         /* a tree was signed (else: first start) */
+	bool checked;      /* this process read every event once already */
 	struct merkle_frontier f;
 };
 
@@ -31,8 +32,9 @@ struct custckpt {
 int custckpt_open(const char *path, struct custckpt *st, char *err, size_t errlen);
 void custckpt_close(struct custckpt *st);
 
-/* Compute the tree head from l (one read transaction), check it extends
- * st's tree, sign it with s and save the new tree in st before
+/* Compute the tree head from l (one read transaction: at the first call
+ * of the process every event, then those after st's tree), check it
+ * extends st's tree, sign it with s and save the new tree in st before
  * returning. *note (malloc'd, NUL-terminated) and *len, *size. -ENODATA
  * for an empty ledger, -EPERM with why when the ledger is not an
  * extension of the last signed tree (nothing signed), other -errno. */
