@@ -50,7 +50,7 @@
 #define CUSTMSG_VERSION 1
 #define CUSTMSG_HDR 8
 #define CUSTMSG_MAX 4096
-#define CUSTMSG_TEXT_MAX 400
+#define CUSTMSG_TEXT_MAX 1000
 #define CUSTMSG_BLOB_MAX 2048 /* a PROTO_TBS_MAX tbs, a one-signature checkpoint */
 
 enum custmsg_type {
