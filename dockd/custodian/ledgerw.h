@@ -8,7 +8,10 @@
  * Checkpoints (custody/publish.h): ledgerw_checkpoint() after each docking
  * session closes, ledgerw_tick() from the main loop's timer when
  * [ledger] checkpoint_interval_s has passed. Without [ledger]
- * checkpoint_key no checkpoint is written (logged once at open).
+ * checkpoint_key no checkpoint is written (logged once at open). In the
+ * daemon they are signed by the custodian process (custc.h,
+ * ledgerw_attach_custodian); an admin command's handle (ledgerw_open)
+ * still loads the checkpoint key itself.
  *
  *     struct ledgerw *w;
  *     ledgerw_open(cfg_path, agency, dock_id, &w, err, sizeof(err));
