@@ -112,7 +112,10 @@ static int landlock(const struct custp *p)
 	static const char *const ro_dirs[] = { "/usr", "/lib", "/lib64" };
 	static const char *const ro_files[] = { "/etc/localtime", "/etc/ld.so.cache",
 						"/dev/urandom", "/dev/null" };
-	struct { uint64_t fs; } a = { (1ULL << 13) - 1 }; /* ABI 1: EXECUTE .. MAKE_SYM */
+	/* ABI 1: EXECUTE .. MAKE_SYM; ABI 4: TCP bind and connect (no rule
+	 * grants either: no network), newer than Debian 12's headers */
+	struct { uint64_t fs, net; } a = { (1ULL << 13) - 1, 0 };
+	size_t asz = sizeof(a.fs);
 	long abi = syscall(SYS_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION);
 	char f[CUST_CONFIG_PATH_MAX + 8];
 	int fd, r = 0;
@@ -123,7 +126,11 @@ static int landlock(const struct custp *p)
 		a.fs |= LANDLOCK_ACCESS_FS_REFER;
 	if (abi >= 3)
 		a.fs |= 1ULL << 14; /* TRUNCATE, newer than Debian 12's headers */
-	fd = (int)syscall(SYS_landlock_create_ruleset, &a, sizeof(a.fs), 0);
+	if (abi >= 4) {
+		a.net = (1ULL << 0) | (1ULL << 1); /* BIND_TCP, CONNECT_TCP */
+		asz = sizeof(a);
+	}
+	fd = (int)syscall(SYS_landlock_create_ruleset, &a, asz, 0);
 	if (fd < 0)
 		return -errno;
 	for (size_t i = 0; r == 0 && i < sizeof(ro_dirs) / sizeof(ro_dirs[0]); i++)

@@ -16,7 +16,8 @@
  * back), no new privileges, and, when both keys are files and the kernel
  * has landlock, no file opened except the ledger's files (read; the
  * -shm index read-write, SQLite's reader needs it) and the configuration
- * (read), nothing written but the already open state file. With a key in
+ * (read), nothing written but the already open state file, and (landlock
+ * ABI 4) no TCP bind or connect. With a key in
  * a PKCS#11 token landlock is not applied (the module may open its own
  * files or devices at any time).
  *
