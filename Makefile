@@ -322,6 +322,12 @@ build/fuzz/fuzz_storemsg: tests/fuzz/fuzz_storemsg.c build/fuzz/obj/dockd/store/
 build/fuzz/fuzz_witmsg: tests/fuzz/fuzz_witmsg.c build/fuzz/obj/dockd/witness/witmsg.o
 	@echo "  FUZZLD  $@"
 	$(Q)clang $(FUZZ_BASE) -fsanitize=fuzzer,address,undefined -o $@ $^ $(LIBS)
+# fuzz_custmsg: both receiving sides of the custodian's channel
+# (dockd/custodian/custmsg.c only, with the protocol's id rule).
+build/fuzz/fuzz_custmsg: tests/fuzz/fuzz_custmsg.c build/fuzz/obj/dockd/custodian/custmsg.o \
+		build/fuzz/libprotocol.a
+	@echo "  FUZZLD  $@"
+	$(Q)clang $(FUZZ_BASE) -fsanitize=fuzzer,address,undefined -o $@ $^ $(LIBS)
 fuzz: deps $(FUZZ_BINS)
 	sh tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BINS)
 

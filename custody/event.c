@@ -77,6 +77,7 @@ static const struct name actions[] = {
 	{ CUST_A_CONSOLE_DOWNLOAD, "console_download" },
 	{ CUST_A_CONSOLE_REFUSED, "console_refused" },
 	{ CUST_A_CONSOLE_LOCKOUT, "console_lockout" },
+	{ CUST_A_CHECKPOINT_REFUSED, "checkpoint_refused" },
 };
 static const struct name actors[] = {
 	{ CUST_ACTOR_DOCK, "dock" }, { CUST_ACTOR_CAMERA, "camera" },

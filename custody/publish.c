@@ -240,6 +240,44 @@ int cust_checkpoint_write(struct cust_ledger *l, const struct cust_signer *s,
 	return r;
 }
 
+int cust_checkpoint_store(struct cust_ledger *l, uint64_t size, const char *note,
+			  const char *ext_dir, char *err, size_t errlen)
+{
+	char *old = NULL;
+	int r;
+
+	if (!l || !note || size == 0)
+		return -EINVAL;
+	if ((r = cust_ledger_begin(l))) {
+		snprintf(err, errlen, "%s", cust_ledger_errmsg(l));
+		return r;
+	}
+	r = existing(l, size, &old);
+	if (r == 1)
+		r = strcmp(old, note) ? -EEXIST : 0; /* the same one again: nothing to add */
+	else if (r == 0)
+		r = store(l, size, note);
+	if (r == 0)
+		r = cust_ledger_commit(l);
+	if (r) {
+		cust_ledger_rollback(l);
+		snprintf(err, errlen, "cannot store checkpoint %llu: %s (%s)",
+			 (unsigned long long)size,
+			 r == -EEXIST ? "another note of that size is stored" : strerror(-r),
+			 cust_ledger_errmsg(l));
+		free(old);
+		return r;
+	}
+	free(old);
+	if (ext_dir && ext_dir[0] && !(r = republish(l, ext_dir)))
+		r = cust_ext_write(ext_dir, size, note, strlen(note));
+	if (r)
+		snprintf(err, errlen, "%s/checkpoint.%llu: cannot publish: %s", ext_dir,
+			 (unsigned long long)size,
+			 r == -EEXIST ? "a different checkpoint of that size exists" : strerror(-r));
+	return r;
+}
+
 int cust_checkpoint_due(struct cust_ledger *l, uint32_t interval_s, int *due)
 {
 	sqlite3_stmt *s;

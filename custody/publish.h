@@ -41,6 +41,13 @@ void cust_signer_free(struct cust_signer *s);
  * the external copy exists. *size (may be NULL) = the tree size signed. */
 int cust_checkpoint_write(struct cust_ledger *l, const struct cust_signer *s,
 			  uint64_t *size, char *err, size_t errlen);
+/* Store a checkpoint signed elsewhere (dockd's custodian process) as
+ * cust_checkpoint_write() stores its own: the checkpoints row (a row of
+ * that size with the same note: nothing to do; another note: -EEXIST),
+ * then, with ext_dir, publish it (and any older one left unpublished).
+ * The caller has checked the note's signature and size. */
+int cust_checkpoint_store(struct cust_ledger *l, uint64_t size, const char *note,
+			  const char *ext_dir, char *err, size_t errlen);
 /* *due = 1 when the ledger grew since the newest checkpoint and that one
  * is older than interval_s seconds (or there is none). */
 int cust_checkpoint_due(struct cust_ledger *l, uint32_t interval_s, int *due);

@@ -25,7 +25,7 @@
 #include "witnessc.h"
 #include "dockcert.h"
 #include "dockdb.h"
-#include "dockkey.h"
+#include "custc.h"
 #include "enrol.h"
 #include "hotplug.h"
 #include "mscwatch.h"
@@ -148,31 +148,57 @@ void dockd_alert(struct dockd *d, const char *kind, const char *target, const ch
 	dockd_snap_put(d, s);
 }
 
-/* The dock's key and agency certificate must belong together. */
+/* The dock's certificate; its key is the custodian's (custc.h), checked
+ * against the certificate once the custodian runs (open_state). */
 static int load_identity(struct dockd *d, const struct dock_config *c)
 {
-	uint8_t pub[EDSIG_PUBKEY_LEN];
-	char err[700] = "";
-	int r;
+	int r = dockcert_load(c->cert_path, &d->cert);
 
-	/* a permission-checked file or a PKCS#11 token (dockkey.h) */
-	r = dockkey_open(c->key_path, &d->dock_key, err, sizeof(err));
-	if (r < 0) {
-		log_error("%s", err);
-		return r;
-	}
-	r = dockcert_load(c->cert_path, &d->cert);
 	if (r < 0) {
 		log_error("%s: dock certificate: %s", c->cert_path, edsig_strerror(r));
 		return r;
 	}
-	if (edsig_public_raw(d->dock_key, pub) < 0 || memcmp(pub, d->cert.dock_pubkey, sizeof(pub)) ||
-	    strcmp(d->cert.dock_id, c->dock_id) || strcmp(d->cert.agency_id, c->agency_id)) {
-		log_error("%s: certificate is not for this dock's key, [dock] id and agency_id",
+	if (strcmp(d->cert.dock_id, c->dock_id) || strcmp(d->cert.agency_id, c->agency_id)) {
+		log_error("%s: certificate is not for this dock's [dock] id and agency_id",
 			  c->cert_path);
 		return -EINVAL;
 	}
 	return 0;
+}
+
+/* The custodian died, or refused to sign a checkpoint (custc.h, ledgerw.h). */
+static void custodian_note(void *ctx, const char *kind, const char *what)
+{
+	dockd_alert(ctx, kind, NULL, "%s", what);
+}
+
+/* Start the custodian process (it opens the dock and checkpoint keys and
+ * the ledger read-only), check its dock key against the certificate and
+ * hand it to the ledger writer. dockd never opens a key itself. */
+static int start_custodian(struct dockd *d)
+{
+	uint8_t pub[EDSIG_PUBKEY_LEN], ck[EDSIG_PUBKEY_LEN];
+	char err[1200] = "";
+	bool have = false;
+	int r;
+
+	r = custc_start(NULL, d->config_path, custodian_note, d, &d->cust, err, sizeof(err));
+	if (r < 0) {
+		log_error("%s", err);
+		return r;
+	}
+	custc_keys(d->cust, pub, &have, ck);
+	if (memcmp(pub, d->cert.dock_pubkey, sizeof(pub))) {
+		log_error("%s: certificate is not for this dock's key", d->snap->cfg.cert_path);
+		return -EINVAL;
+	}
+	r = custc_auth_key(d->cust, &d->dock_key);
+	if (r < 0)
+		return r;
+	r = ledgerw_attach_custodian(d->w, d->cust, custodian_note, d, err, sizeof(err));
+	if (r < 0)
+		log_error("%s", err);
+	return r;
 }
 
 /* After start: an expired or soon expiring certificate is an alert. */
@@ -205,18 +231,16 @@ static int open_state(struct dockd *d, const struct dock_config *c)
 		log_error("%s", err);
 		return r;
 	}
-	uint8_t pub[EDSIG_PUBKEY_LEN];
-
-	r = edsig_public_raw(d->dock_key, pub);
-	if (r < 0)
-		snprintf(err, sizeof(err), "dock key: %s", edsig_strerror(r));
-	else
-		r = ledgerw_open_dock(d->config_path, c->agency_id, c->dock_id, pub, &d->w, err,
-				      sizeof(err));
+	/* first: the custodian's refusals at start are alerts (status view) */
+	if ((r = status_new(c->dock_id, c->agency_id, &d->status)) < 0)
+		return r;
+	r = ledgerw_open_dock(d->config_path, c->agency_id, c->dock_id, &d->w, err, sizeof(err));
 	if (r < 0) {
 		log_error("%s", err);
 		return r;
 	}
+	if ((r = start_custodian(d)) < 0)
+		return r;
 	ledgerw_lock(d->w);
 	r = dockdb_schema(ledgerw_ledger(d->w));
 	if (r == 0)
@@ -236,7 +260,7 @@ static int open_state(struct dockd *d, const struct dock_config *c)
 	} else if (c->release_policy == DOCK_RELEASE_STORAGE) {
 		log_warning("no [storage] target: recordings stay in the vault and are never released");
 	}
-	return status_new(c->dock_id, c->agency_id, &d->status);
+	return 0;
 }
 
 /* config_changed (cfgfacts.h): the configuration in force is a ledger
@@ -394,6 +418,7 @@ static void reload(struct loop *lp)
 	log_set_level(ns->cfg.log_level);
 	storage_reload(d->storage); /* windows, priorities; retry failed uploads now */
 	qproc_reload(lp->qp);	/* it re-reads [alert] and [retention] */
+	custc_reload(d->cust);	/* it re-reads the release policy */
 	(void)record_config(d, true);
 	log_info("configuration reloaded (applies to new pulls)");
 }
@@ -457,6 +482,7 @@ static void tick(struct loop *lp)
 
 	(void)!read(lp->tfd, &exp, sizeof(exp));
 	qproc_tick(lp->qp);	/* restart a stopped query service */
+	custc_tick(d->cust);	/* restart a stopped custodian */
 	if (++lp->ticks % 5 == 0) {
 		(void)ledgerw_tick(d->w);
 		holdsync_tick(d);	/* S3 legal holds follow the ledger */
@@ -565,9 +591,11 @@ static void free_dockd(struct dockd *d)
 	store_close(d->store);
 	witnessc_stop(d->witnessc); /* after the final checkpoint */
 	ledgerw_close(d->w);
+	edsig_key_free(d->dock_key); /* the custodian's signer: before it stops */
+	d->dock_key = NULL;
+	custc_stop(d->cust);
 	ingest_keys_clear(); /* partial pulls' data keys: gone with the process */
 	status_free(d->status);
-	edsig_key_free(d->dock_key);
 	if (d->snap)
 		dockd_snap_put(d, d->snap);
 	pthread_mutex_destroy(&d->snap_mu);

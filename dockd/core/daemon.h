@@ -45,7 +45,8 @@ struct dockd {
 	struct ledgerw *w;
 	struct status *status;
 	struct store_target *store;
-	struct edsig_key *dock_key;
+	struct custc *cust;	/* the custodian process: holds the keys (custc.h) */
+	struct edsig_key *dock_key; /* signs AUTH_DOCK through the custodian only */
 	struct proto_dock_cert cert;
 	struct storage_worker *storage;
 	struct purge_worker *purge; /* local vault purge (purge.h) */

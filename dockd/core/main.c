@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "admin.h"
+#include "custp.h"
 #include "daemon.h"
 #include "linkc.h"
 #include "qworker.h"
@@ -104,6 +105,10 @@ int main(int argc, char **argv)
 	 * [witness] URLs and vkeys and talks to the witnesses, dockd does not. */
 	if (argc == 4 && !strcmp(argv[1], "--witness-client"))
 		return witw_main(argv[2], argv[3]);
+	/* The custodian (custp.h): exec'd by dockd only; it holds the dock
+	 * and checkpoint keys and reads the ledger itself. */
+	if (argc == 4 && !strcmp(argv[1], "--custodian"))
+		return custp_main(argv[2], argv[3]);
 	if (argc == 2 && !strcmp(argv[1], "--volume-worker"))
 		return volw_main();
 	if (argc == 4 && !strcmp(argv[1], "--volume-mount"))

@@ -8,7 +8,10 @@
  * Checkpoints (custody/publish.h): ledgerw_checkpoint() after each docking
  * session closes, ledgerw_tick() from the main loop's timer when
  * [ledger] checkpoint_interval_s has passed. Without [ledger]
- * checkpoint_key no checkpoint is written (logged once at open).
+ * checkpoint_key no checkpoint is written (logged once at open). In the
+ * daemon they are signed by the custodian process (custc.h,
+ * ledgerw_attach_custodian); an admin command's handle (ledgerw_open)
+ * still loads the checkpoint key itself.
  *
  *     struct ledgerw *w;
  *     ledgerw_open(cfg_path, agency, dock_id, &w, err, sizeof(err));
@@ -24,6 +27,7 @@
 #include <stdint.h>
 
 #include "event.h"
+#include "custc.h"
 #include "ledger.h"
 
 struct ledgerw;
@@ -33,12 +37,20 @@ struct ledgerw;
  * Events are written for agency as actor "dock" dock_id. */
 int ledgerw_open(const char *config_path, const char *agency, const char *dock_id,
 		 struct ledgerw **out, char *err, size_t errlen);
-/* Same, for the daemon: the agency's custody certificate ([ledger]
- * custody_cert) must also name dock_key (the dock's Ed25519 public key, 32
- * bytes), and a checkpoint_key file must pass dockkey_check_file (owned by
- * this account, mode 0600 or stricter; a PKCS#11 URI needs no check). */
+/* Same, for the daemon: only the ledger is opened (created); the keys
+ * are the custodian process's, attached next with
+ * ledgerw_attach_custodian() (it reads the ledger file this creates). */
 int ledgerw_open_dock(const char *config_path, const char *agency, const char *dock_id,
-		      const uint8_t *dock_key, struct ledgerw **out, char *err, size_t errlen);
+		      struct ledgerw **out, char *err, size_t errlen);
+/* The daemon's checkpoints come from the custodian c (custc.h) from now
+ * on: each note it returns is verified under its checkpoint key, stored
+ * and published here; a refusal is recorded as checkpoint_refused {size,
+ * why} (action 70, outcome denied) and passed to alert(ctx,
+ * "checkpoint-refused", text). The agency's custody certificate ([ledger]
+ * custody_cert) must name the custodian's dock and checkpoint public
+ * keys. Then a startup checkpoint (republishing what a crash left). */
+int ledgerw_attach_custodian(struct ledgerw *w, struct custc *c, custc_notify_fn alert,
+			     void *ctx, char *err, size_t errlen);
 void ledgerw_close(struct ledgerw *w);
 /* A handle around an already open ledger l (taken over: ledgerw_close
  * closes it), without checkpoint signer or agency statements: for an

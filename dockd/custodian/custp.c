@@ -1,0 +1,358 @@
+/* custp.c - the custodian process (see custp.h). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/landlock.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "config.h"
+#include "custmsg.h"
+#include "custp.h"
+#include "custp_int.h"
+#include "dockcert.h"
+#include "dockkey.h"
+#include "log.h"
+#include "p11key.h"
+#include "session.h"
+
+int custp_landlock_abi;
+
+struct custp {
+	char config[DOCK_CONFIG_PATH_MAX];
+	struct dock_config *cfg;
+	struct edsig_key *dock_key;
+	struct proto_dock_cert cert;
+	struct cust_signer signer;
+	bool have_signer;
+	struct cust_ledger *l;
+	char ledger_path[CUST_CONFIG_PATH_MAX];
+	struct custckpt ck;
+};
+
+/* ---- opening ------------------------------------------------------------- */
+
+static int open_all(struct custp *p, char *err, size_t errlen)
+{
+	uint8_t pub[EDSIG_PUBKEY_LEN];
+	struct cust_config cc;
+	char path[DOCK_CONFIG_PATH_MAX + 32];
+	int r;
+
+	r = dock_config_load(p->config, p->cfg, err, errlen);
+	if (r < 0)
+		return r;
+	log_set_level(p->cfg->log_level);
+	if ((r = dockkey_open(p->cfg->key_path, &p->dock_key, err, errlen)) < 0)
+		return r;
+	if ((r = dockcert_load(p->cfg->cert_path, &p->cert)) < 0) {
+		snprintf(err, errlen, "%s: dock certificate: %s", p->cfg->cert_path,
+			 edsig_strerror(r));
+		return r;
+	}
+	if (edsig_public_raw(p->dock_key, pub) < 0 ||
+	    memcmp(pub, p->cert.dock_pubkey, sizeof(pub))) {
+		snprintf(err, errlen, "%s: certificate is not for the dock key %s",
+			 p->cfg->cert_path, p->cfg->key_path);
+		return -EINVAL;
+	}
+	if ((r = cust_config_load(p->config, &cc, err, errlen)) < 0)
+		return r;
+	snprintf(p->ledger_path, sizeof(p->ledger_path), "%s", cc.ledger_path);
+	if (cc.checkpoint_key[0]) {
+		if (!p11key_is_uri(cc.checkpoint_key) &&
+		    (r = dockkey_check_file(cc.checkpoint_key, "checkpoint key", err, errlen)) < 0)
+			return r;
+		if ((r = cust_signer_load(&cc, &p->signer, err, errlen)) < 0)
+			return r;
+		p->have_signer = true;
+		snprintf(path, sizeof(path), "%s/custodian.state", p->cfg->state_dir);
+		if ((r = custckpt_open(path, &p->ck, err, errlen)) < 0)
+			return r;
+	}
+	/* read-only: the custodian checks what dockd wrote, it never writes */
+	return cust_ledger_open(cc.ledger_path, CUST_LEDGER_RDONLY, &p->l, err, errlen);
+}
+
+/* ---- lock-down ----------------------------------------------------------- */
+
+#define LL_READ (LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR)
+
+static int ll_allow(int ruleset, const char *path, uint64_t access)
+{
+	struct landlock_path_beneath_attr pb = { 0 };
+	struct stat st;
+	int r = 0, fd = open(path, O_PATH | O_CLOEXEC);
+
+	if (fd < 0)
+		return errno == ENOENT || errno == ENOTDIR || errno == EACCES ? 0 : -errno;
+	if (fstat(fd, &st) == 0 && !S_ISDIR(st.st_mode))
+		access &= LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_WRITE_FILE |
+			  LANDLOCK_ACCESS_FS_EXECUTE;
+	pb.allowed_access = access;
+	pb.parent_fd = fd;
+	if (syscall(SYS_landlock_add_rule, ruleset, LANDLOCK_RULE_PATH_BENEATH, &pb, 0) < 0)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
+static int landlock(const struct custp *p)
+{
+	static const char *const ro_dirs[] = { "/usr", "/lib", "/lib64" };
+	static const char *const ro_files[] = { "/etc/localtime", "/etc/ld.so.cache",
+						"/dev/urandom", "/dev/null" };
+	/* ABI 1: EXECUTE .. MAKE_SYM; ABI 4: TCP bind and connect (no rule
+	 * grants either: no network), newer than Debian 12's headers */
+	struct { uint64_t fs, net; } a = { (1ULL << 13) - 1, 0 };
+	size_t asz = sizeof(a.fs);
+	long abi = syscall(SYS_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION);
+	char f[CUST_CONFIG_PATH_MAX + 8];
+	int fd, r = 0;
+
+	if (abi < 1)
+		return 0; /* not in this kernel: the other limits still apply */
+	if (abi >= 2)
+		a.fs |= LANDLOCK_ACCESS_FS_REFER;
+	if (abi >= 3)
+		a.fs |= 1ULL << 14; /* TRUNCATE, newer than Debian 12's headers */
+	if (abi >= 4) {
+		a.net = (1ULL << 0) | (1ULL << 1); /* BIND_TCP, CONNECT_TCP */
+		asz = sizeof(a);
+	}
+	fd = (int)syscall(SYS_landlock_create_ruleset, &a, asz, 0);
+	if (fd < 0)
+		return -errno;
+	for (size_t i = 0; r == 0 && i < sizeof(ro_dirs) / sizeof(ro_dirs[0]); i++)
+		r = ll_allow(fd, ro_dirs[i], LL_READ | LANDLOCK_ACCESS_FS_EXECUTE);
+	for (size_t i = 0; r == 0 && i < sizeof(ro_files) / sizeof(ro_files[0]); i++)
+		r = ll_allow(fd, ro_files[i], LANDLOCK_ACCESS_FS_READ_FILE);
+	if (r == 0)
+		r = ll_allow(fd, p->config, LANDLOCK_ACCESS_FS_READ_FILE);
+	/* the ledger: read; SQLite's WAL reader also writes the -shm index */
+	if (r == 0)
+		r = ll_allow(fd, p->ledger_path, LANDLOCK_ACCESS_FS_READ_FILE);
+	snprintf(f, sizeof(f), "%s-wal", p->ledger_path);
+	if (r == 0)
+		r = ll_allow(fd, f, LANDLOCK_ACCESS_FS_READ_FILE);
+	snprintf(f, sizeof(f), "%s-shm", p->ledger_path);
+	if (r == 0)
+		r = ll_allow(fd, f, LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_WRITE_FILE);
+	if (r == 0 && syscall(SYS_landlock_restrict_self, fd, 0) < 0)
+		r = -errno;
+	close(fd);
+	if (r == 0)
+		custp_landlock_abi = (int)abi;
+	return r;
+}
+
+static int lock_down(const struct custp *p, bool files_only)
+{
+	struct rlimit core = { 0, 0 };
+
+	if (setrlimit(RLIMIT_CORE, &core) < 0 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+	    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		return -errno;
+	return files_only ? landlock(p) : 0;
+}
+
+/* ---- requests ------------------------------------------------------------ */
+
+/* CM_AUTH: only an AUTH_DOCK tbs over this dock's own certificate. Its
+ * serial sits after the domain and the two nonces; the bytes must be
+ * exactly what proto_dock_auth_tbs() makes of them. */
+static int do_auth(struct custp *p, const struct custmsg *q, struct custmsg *a)
+{
+	uint8_t tbs[PROTO_TBS_MAX];
+	const size_t off = sizeof("BCDK-v1 dock-auth") + 2 * PROTO_NONCE_LEN;
+	char serial[PROTO_ID_MAX + 1];
+	size_t n = 0, sl;
+	int r;
+
+	if (q->blob_len < off + 2)
+		return -EPERM;
+	sl = (size_t)q->blob[off] << 8 | q->blob[off + 1];
+	if (sl < 1 || sl > PROTO_ID_MAX || off + 2 + sl > q->blob_len)
+		return -EPERM;
+	memcpy(serial, q->blob + off + 2, sl);
+	serial[sl] = '\0';
+	if (!proto_id_valid(serial))
+		return -EPERM;
+	r = proto_dock_auth_tbs(q->blob + off - 2 * PROTO_NONCE_LEN,
+				q->blob + off - PROTO_NONCE_LEN, serial, &p->cert, tbs,
+				sizeof(tbs), &n);
+	if (r < 0 || n != q->blob_len || memcmp(tbs, q->blob, n))
+		return -EPERM; /* not an AUTH_DOCK: never signed */
+	return edsig_sign(p->dock_key, tbs, n, a->sig) < 0 ? -EIO : 0;
+}
+
+static int do_receipt(struct custp *p, const struct custmsg *q, struct custmsg *a)
+{
+	bool local = p->cfg->release_policy == DOCK_RELEASE_LOCAL;
+	struct proto_receipt rc;
+	char why[200] = "";
+	int r;
+
+	r = custgate_check(p->l, q->serial, q->recording, q->sha256, local, why, sizeof(why));
+	if (r == -EPERM) {
+		log_warning("custodian: release receipt for %s/%s refused: %s", q->serial,
+			    q->recording, why);
+		snprintf(a->text, sizeof(a->text), "%s", why);
+		return r;
+	}
+	if (r < 0) {
+		snprintf(a->text, sizeof(a->text), "ledger unreadable for the receipt gate: %s",
+			 strerror(-r));
+		return r;
+	}
+	memset(&rc, 0, sizeof(rc));
+	snprintf(rc.recording_id, sizeof(rc.recording_id), "%s", q->recording);
+	memcpy(rc.sha256, q->sha256, sizeof(rc.sha256));
+	snprintf(rc.location, sizeof(rc.location), "%s", q->location);
+	snprintf(rc.dock_id, sizeof(rc.dock_id), "%s", p->cert.dock_id);
+	rc.issued_utc = q->issued ? q->issued : (int64_t)time(NULL);
+	if ((r = session_receipt_sign(p->dock_key, &rc)) < 0)
+		return -EIO;
+	memcpy(a->sig, rc.sig, sizeof(a->sig));
+	snprintf(a->dock_id, sizeof(a->dock_id), "%s", rc.dock_id);
+	a->issued = rc.issued_utc;
+	return 0;
+}
+
+static int do_ckpt(struct custp *p, struct custmsg *a)
+{
+	char why[CUSTMSG_TEXT_MAX] = "", *note = NULL;
+	size_t len = 0;
+	uint64_t size = 0;
+	int r;
+
+	if (!p->have_signer)
+		return -ENOKEY;
+	r = custckpt_sign(&p->ck, p->l, &p->signer, &size, &note, &len, why, sizeof(why));
+	if (r == -EPERM)
+		log_error("custodian: checkpoint refused: %s", why);
+	snprintf(a->text, sizeof(a->text), "%s", why);
+	if (r == 0 && len > CUSTMSG_BLOB_MAX)
+		r = -E2BIG;
+	if (r == 0) {
+		memcpy(a->blob, note, len);
+		a->blob_len = (uint16_t)len;
+		a->size = size;
+	}
+	free(note);
+	return r;
+}
+
+static void do_reload(struct custp *p)
+{
+	struct dock_config *c = calloc(1, sizeof(*c));
+	char err[600] = "";
+
+	if (c && dock_config_load(p->config, c, err, sizeof(err)) == 0) {
+		p->cfg->release_policy = c->release_policy;
+		log_set_level(c->log_level);
+	} else {
+		log_error("custodian: reload: %s (the running release policy stays)",
+			  err[0] ? err : "out of memory");
+	}
+	if (c)
+		dock_config_free(c);
+	free(c);
+}
+
+/* ---- main ---------------------------------------------------------------- */
+
+static int parse_fd(const char *s)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	return errno || *end || end == s || v < 3 || v > 65535 ? -1 : (int)v;
+}
+
+int custp_main(const char *config, const char *ctl_fd)
+{
+	struct custp *p = calloc(1, sizeof(*p));
+	struct custmsg *q = calloc(1, sizeof(*q)), *a = calloc(1, sizeof(*a));
+	char err[1200] = "";
+	int ctl = parse_fd(ctl_fd), r;
+
+	if (ctl < 0 || !p || !q || !a || !(p->cfg = calloc(1, sizeof(*p->cfg))))
+		return 2;
+	/* nothing of the daemon's but the channel and stdio */
+	if (ctl > 3)
+		syscall(SYS_close_range, 3U, (unsigned)ctl - 1, 0);
+	syscall(SYS_close_range, (unsigned)ctl + 1, ~0U, 0);
+	snprintf(p->config, sizeof(p->config), "%s", config);
+	p->ck.fd = -1;
+	r = open_all(p, err, sizeof(err));
+	if (r == 0) {
+		struct cust_config cc;
+		bool files = !p11key_is_uri(p->cfg->key_path);
+
+		if (p->have_signer && cust_config_load(config, &cc, err, sizeof(err)) == 0)
+			files = files && !p11key_is_uri(cc.checkpoint_key);
+		err[0] = '\0';
+		if ((r = lock_down(p, files)) < 0)
+			snprintf(err, sizeof(err), "custodian: lock-down failed: %s", strerror(-r));
+	}
+	a->type = CM_READY;
+	a->rc = r < -4095 ? -EIO : r;
+	snprintf(a->text, sizeof(a->text), "%.*s", (int)sizeof(a->text) - 1, r < 0 ? err : "");
+	if (r == 0) {
+		(void)edsig_public_raw(p->dock_key, a->dock_pub);
+		a->have_ckpt = p->have_signer && edkey_public_raw(p->signer.key, a->ckpt_pub) == 0;
+	}
+	if (custmsg_send(ctl, a) < 0 || r < 0)
+		_exit(r < 0 ? 1 : 3);
+	log_debug("custodian %d ready (landlock ABI %d)", (int)getpid(), custp_landlock_abi);
+	for (;;) {
+		r = custmsg_recv(ctl, -1, q);
+		if (r == -ECONNRESET)
+			_exit(0); /* dockd is gone */
+		if (r < 0) {
+			log_error("custodian: channel: %s", strerror(-r));
+			_exit(3);
+		}
+		memset(a, 0, sizeof(*a));
+		a->type = CM_RESULT;
+		switch (q->type) {
+		case CM_AUTH:
+			r = do_auth(p, q, a);
+			if (r == -EPERM) {
+				log_error("custodian: CM_AUTH bytes are not an AUTH_DOCK over this "
+					  "dock's certificate: refused");
+				snprintf(a->text, sizeof(a->text), "not an AUTH_DOCK to-be-signed");
+			}
+			break;
+		case CM_RECEIPT:
+			r = do_receipt(p, q, a);
+			break;
+		case CM_CKPT:
+			r = do_ckpt(p, a);
+			break;
+		case CM_RELOAD:
+			do_reload(p);
+			r = 0;
+			break;
+		default:
+			log_error("custodian: message type %u from dockd", q->type);
+			_exit(3);
+		}
+		a->rc = r < -4095 || r > 0 ? -EIO : r;
+		if (custmsg_send(ctl, a) < 0)
+			_exit(3);
+	}
+}
