@@ -147,7 +147,7 @@ if [ -n "$W" ]; then
 		wait_for sh -c "[ -n \"\$(pgrep -P $DK_PID -f -- --witness-client)\" ]"
 	W2=$(wpid)
 	check "it is another process ($W2, was $W)" [ -n "$W2" -a "$W2" != "$W" ]
-	check "dockd logs the restart" grep -q "witness client process restarted (pid $W2" "$DK_LOG"
+	check "dockd logs the restart" wait_for grep -q "witness client process restarted (pid $W2" "$DK_LOG"
 else
 	not_ok "no witness client process to kill"
 fi
