@@ -14,14 +14,9 @@
 #include "ctverify.h"
 #include "evfile.h"
 
-/* Read size: big for the first CTV_BIG_USERS verifiers of the process (a
- * lone camera), small for the others (memory with sixteen cameras). */
-#define CTV_BUF_BIG (1024u << 10)
-#define CTV_BUF_SMALL (128u << 10)
-#define CTV_BIG_USERS 1 /* 16 cameras may verify at once */
 #define CTV_ALIGN 4096u /* O_DIRECT: offsets, lengths and the buffer */
 
-static atomic_uint big_users;
+static atomic_uint readers; /* verifiers that read back, started and not freed */
 
 struct ctverify {
 	pthread_mutex_t mu;
@@ -42,7 +37,6 @@ struct ctverify {
 	bool direct;
 	uint8_t *buf;
 	size_t bsize;
-	bool big;
 	struct evfile_check *chk; /* authenticates what is read */
 	uint64_t pos; /* bytes checked so far (CTV_ALIGN-aligned until the end) */
 	int err;
@@ -71,6 +65,33 @@ static ssize_t read_block(struct ctverify *v, size_t want)
 	}
 }
 
+size_t ctverify_buf_for(unsigned n)
+{
+	unsigned m = 1;
+	size_t b;
+
+	while (m < n && m < (1u << 16))
+		m <<= 1;
+	b = CTV_BUDGET / m;
+	return b > CTV_BUF_MAX ? CTV_BUF_MAX : b < CTV_BUF_MIN ? CTV_BUF_MIN : b;
+}
+
+/* The verifiers reading back changed this one's share (ctverify.h): change
+ * the buffer to it between two reads. The old one held plaintext (decrypted
+ * in place): wiped before it is freed. Without memory, keep the old one. */
+static void resize(struct ctverify *v)
+{
+	size_t want = ctverify_buf_for(atomic_load(&readers));
+	uint8_t *nb;
+
+	if (want == v->bsize || posix_memalign((void **)&nb, CTV_ALIGN, want) != 0)
+		return;
+	OPENSSL_cleanse(v->buf, v->bsize);
+	free(v->buf);
+	v->buf = nb;
+	v->bsize = want;
+}
+
 /* Check [pos, limit) - limit rounded down to CTV_ALIGN - or, with to_eof,
  * everything from pos to the end of the file. The first failure stops the
  * reading (it is the verdict). */
@@ -79,10 +100,12 @@ static void read_range(struct ctverify *v, uint64_t limit, bool to_eof)
 	if (!to_eof)
 		limit &= ~(uint64_t)(CTV_ALIGN - 1);
 	while (!v->err && (to_eof || v->pos < limit) && !atomic_load(&v->stop)) {
-		size_t want = v->bsize;
+		size_t want;
 		ssize_t n;
 		int r;
 
+		resize(v);
+		want = v->bsize;
 		if (!to_eof && limit - v->pos < want)
 			want = (size_t)(limit - v->pos);
 		n = read_block(v, want);
@@ -175,10 +198,7 @@ int ctverify_start(const char *path, const uint8_t *data_key, uint64_t pt_len,
 	pthread_cond_init(&v->cv, NULL);
 	v->reread = reread;
 	if (reread) {
-		v->big = atomic_fetch_add(&big_users, 1) < CTV_BIG_USERS;
-		if (!v->big)
-			atomic_fetch_sub(&big_users, 1);
-		v->bsize = v->big ? CTV_BUF_BIG : CTV_BUF_SMALL;
+		v->bsize = ctverify_buf_for(atomic_fetch_add(&readers, 1) + 1);
 		if (posix_memalign((void **)&v->buf, CTV_ALIGN, v->bsize) != 0) {
 			v->buf = NULL;
 			goto fail;
@@ -236,6 +256,11 @@ void ctverify_sync_async(struct ctverify *v, uint64_t n, uint64_t mark)
 	pthread_mutex_unlock(&v->mu);
 }
 
+size_t ctverify_buf_size(const struct ctverify *v)
+{
+	return v ? v->bsize : 0;
+}
+
 int ctverify_synced(struct ctverify *v, uint64_t *mark)
 {
 	int r;
@@ -289,8 +314,8 @@ void ctverify_free(struct ctverify *v)
 	if (v->buf) /* it held plaintext (decrypted in place) */
 		OPENSSL_cleanse(v->buf, v->bsize);
 	free(v->buf);
-	if (v->big)
-		atomic_fetch_sub(&big_users, 1);
+	if (v->reread)
+		atomic_fetch_sub(&readers, 1);
 	pthread_cond_destroy(&v->cv);
 	pthread_mutex_destroy(&v->mu);
 	free(v);

@@ -59,9 +59,15 @@
  * (ctverify_sync_async): no buffer, nothing is read, ctverify_durable()
  * does nothing and ctverify_finish() fails with -EINVAL.
  *
- * Memory: one read buffer (1 MiB for the first verifier of the process,
- * 128 KiB for the others) and the check's state (keys, the header while it
- * arrives). If no thread can be started, everything is read in
+ * Memory: one read buffer and the check's state (keys, the header while
+ * it arrives). The read buffers share CTV_BUDGET alike (below): with n
+ * verifiers reading back, each has CTV_BUDGET / m, m the power of two
+ * >= n, clamped to [CTV_BUF_MIN, CTV_BUF_MAX] (one or two: 1 MiB, three
+ * or four: 512 KiB, five to eight: 256 KiB, more: 128 KiB), and each
+ * changes to its share between two reads: sixteen cameras under
+ * release_policy = local read back alike, where the first verifier of the
+ * process once kept 1 MiB for its whole recording and the others had
+ * 128 KiB (fewer, larger reads: the first ran faster). If no thread can be started, everything is read in
  * ctverify_finish() instead (same result).
  * Functions return 0 or -errno; out-parameters untouched on failure.
  */
@@ -69,9 +75,22 @@
 #define DOCKD_CTVERIFY_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct ctverify;
+
+#define CTV_BUDGET (2u << 20)
+#define CTV_BUF_MAX (1024u << 10)
+#define CTV_BUF_MIN (128u << 10)
+
+/* The read buffer's size while n verifiers read back (the rule above; n 0
+ * counts as 1). */
+size_t ctverify_buf_for(unsigned n);
+
+/* v's read buffer size now: right after ctverify_start() (nothing is read
+ * before the first ctverify_durable()) or after ctverify_finish(). */
+size_t ctverify_buf_size(const struct ctverify *v);
 
 /* Open path (read-only, its own descriptor) and start the thread. With
  * data_key (EVFILE_KEY_LEN bytes, copied: the caller wipes its own copy)

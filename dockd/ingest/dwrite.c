@@ -15,8 +15,7 @@
 
 #include "dwrite.h"
 
-static atomic_uint big_users; /* writers holding big blocks */
-static atomic_uint writers;   /* writers open (dwrite_open .. dwrite_free) */
+static atomic_uint writers; /* writers open (dwrite_open .. dwrite_free) */
 
 /* O_DIRECT: file offsets, lengths and buffer addresses in multiples of
  * this (a page: covers every logical block size seen in practice). */
@@ -27,7 +26,6 @@ struct dwrite {
 	uint8_t *blk[DWRITE_BLOCKS_MAX];
 	unsigned nblk;  /* blocks in the ring */
 	size_t bsize;   /* block size */
-	bool big;       /* counted in big_users */
 	unsigned cur;   /* the block being filled */
 	size_t fill;    /* bytes in blk[cur], from blk[cur] + lead */
 	size_t lead;    /* aligned: base % DWRITE_ALIGN, so each byte sits at the
@@ -375,40 +373,62 @@ static int wait_idle(struct dwrite *w)
 	return wait_pending(w, 0);
 }
 
-/* Big blocks are for a lone writer (dwrite.h). */
-static bool big_allowed(void)
+void dwrite_ring_for(unsigned n, size_t *bsize, unsigned *nblk)
 {
-	return atomic_load(&writers) <= DWRITE_BIG_USERS;
+	unsigned m = 1;
+	size_t ring;
+
+	while (m < n && m < (1u << 16))
+		m <<= 1;
+	ring = DWRITE_BUDGET / m;
+	if (ring >= (size_t)DWRITE_BLOCKS_MIN * DWRITE_BLOCK_MAX) {
+		*bsize = DWRITE_BLOCK_MAX;
+		*nblk = ring / DWRITE_BLOCK_MAX > DWRITE_BLOCKS_MAX ? DWRITE_BLOCKS_MAX
+								     : (unsigned)(ring / DWRITE_BLOCK_MAX);
+		return;
+	}
+	*nblk = DWRITE_BLOCKS_MIN;
+	*bsize = ring / DWRITE_BLOCKS_MIN & ~(size_t)(DWRITE_ALIGN - 1);
+	if (*bsize < DWRITE_BLOCK_MIN)
+		*bsize = DWRITE_BLOCK_MIN;
 }
 
-/* Another writer opened since this one took big blocks: wait until the
- * thread is done with every block, then change to small ones (allocated
- * before the big ones are freed: without memory, keep the big ones). The
- * block being filled is empty (called between blocks). */
-static int shrink(struct dwrite *w)
+/* Allocate nblk blocks of bsize (aligned for O_DIRECT); all or none. */
+static int blocks_alloc(uint8_t **blk, unsigned nblk, size_t bsize)
 {
-	uint8_t *nb[DWRITE_BLOCKS_SMALL] = { NULL };
+	for (unsigned i = 0; i < nblk; i++)
+		if (posix_memalign((void **)&blk[i], DWRITE_ALIGN, bsize) != 0) {
+			while (i--) {
+				free(blk[i]);
+				blk[i] = NULL;
+			}
+			return -ENOMEM;
+		}
+	return 0;
+}
+
+/* The writers open changed w's share (dwrite.h): wait until the thread is
+ * done with every block, then change the ring to the share (the new blocks
+ * allocated before the old ones are freed: without memory, keep the old
+ * ring). The block being filled is empty (called between blocks). */
+static int reshape(struct dwrite *w, size_t bsize, unsigned nblk)
+{
+	uint8_t *nb[DWRITE_BLOCKS_MAX] = { NULL };
 	int r;
 
 	if ((r = wait_idle(w)) < 0)
 		return r;
-	for (unsigned i = 0; i < DWRITE_BLOCKS_SMALL; i++)
-		if (posix_memalign((void **)&nb[i], DWRITE_ALIGN, DWRITE_BLOCK_SMALL) != 0) {
-			while (i--)
-				free(nb[i]);
-			return 0;
-		}
+	if (blocks_alloc(nb, nblk, bsize) < 0)
+		return 0;
 	pthread_mutex_lock(&w->mu); /* the threads read blk, nblk, head under it */
 	for (unsigned i = 0; i < DWRITE_BLOCKS_MAX; i++) {
 		free(w->blk[i]);
-		w->blk[i] = i < DWRITE_BLOCKS_SMALL ? nb[i] : NULL;
+		w->blk[i] = nb[i];
 	}
-	w->nblk = DWRITE_BLOCKS_SMALL;
-	w->bsize = DWRITE_BLOCK_SMALL;
+	w->nblk = nblk;
+	w->bsize = bsize;
 	w->head = w->cur = 0; /* nothing pending */
 	pthread_mutex_unlock(&w->mu);
-	w->big = false;
-	atomic_fetch_sub(&big_users, 1);
 	return 0;
 }
 
@@ -416,6 +436,8 @@ static int shrink(struct dwrite *w)
  * free one; waits only when every other block is still queued. */
 static int submit(struct dwrite *w)
 {
+	size_t bsize;
+	unsigned nblk;
 	int r;
 
 	if (!w->threaded) {
@@ -440,8 +462,9 @@ static int submit(struct dwrite *w)
 	w->base += w->fill;
 	w->fill = 0;
 	w->lead = w->aligned ? (size_t)(w->base % DWRITE_ALIGN) : 0;
-	if (w->big && !big_allowed())
-		return shrink(w);
+	dwrite_ring_for(atomic_load(&writers), &bsize, &nblk);
+	if (bsize != w->bsize || nblk != w->nblk)
+		return reshape(w, bsize, nblk);
 	return 0;
 }
 
@@ -478,19 +501,9 @@ int dwrite_open(int fd, uint64_t start, bool sha256, struct dwrite **out)
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->cv, NULL);
 	pthread_cond_init(&w->done, NULL);
-	atomic_fetch_add(&writers, 1);
-	if (big_allowed()) { /* alone: big blocks while it lasts */
-		w->big = atomic_fetch_add(&big_users, 1) < DWRITE_BIG_USERS;
-		if (!w->big)
-			atomic_fetch_sub(&big_users, 1);
-	}
-	w->bsize = w->big ? DWRITE_BLOCK_BIG : DWRITE_BLOCK_SMALL;
-	w->nblk = w->big ? DWRITE_BLOCKS_BIG : DWRITE_BLOCKS_SMALL;
-	for (unsigned i = 0; i < w->nblk; i++)
-		if (posix_memalign((void **)&w->blk[i], DWRITE_ALIGN, w->bsize) != 0) {
-			w->blk[i] = NULL;
-			goto fail;
-		}
+	dwrite_ring_for(atomic_fetch_add(&writers, 1) + 1, &w->bsize, &w->nblk);
+	if (blocks_alloc(w->blk, w->nblk, w->bsize) < 0)
+		goto fail;
 	if (sha256) {
 		w->md = EVP_MD_CTX_new();
 		if (!w->md || EVP_DigestInit_ex(w->md, EVP_sha256(), NULL) != 1)
@@ -528,12 +541,12 @@ int dwrite_set_tap(struct dwrite *w, void (*fn)(void *ctx, const uint8_t *buf, s
 	 * are hashed (and tapped) only when it is written */
 	if (!w || !fn || !w->md || w->tap || w->npend || w->hashed != w->base)
 		return -EINVAL;
-	if (w->base && !(tmp = malloc(DWRITE_BLOCK_SMALL)))
+	if (w->base && !(tmp = malloc(DWRITE_BLOCK_MIN)))
 		return -ENOMEM;
 	/* the bytes already in the file (a resumed one), read back once more */
 	while (r == 0 && off < w->base) {
-		size_t want = w->base - off < DWRITE_BLOCK_SMALL ? (size_t)(w->base - off)
-								   : DWRITE_BLOCK_SMALL;
+		size_t want = w->base - off < DWRITE_BLOCK_MIN ? (size_t)(w->base - off)
+								 : DWRITE_BLOCK_MIN;
 		ssize_t n = pread(w->fd, tmp, want, (off_t)off);
 
 		if (n < 0 && errno == EINTR)
@@ -588,6 +601,11 @@ int dwrite_append(struct dwrite *w, const void *buf, size_t len)
 size_t dwrite_block_size(const struct dwrite *w)
 {
 	return w ? w->bsize : 0;
+}
+
+unsigned dwrite_ring_blocks(const struct dwrite *w)
+{
+	return w ? w->nblk : 0;
 }
 
 int dwrite_flush(struct dwrite *w)
@@ -647,8 +665,6 @@ void dwrite_free(struct dwrite *w)
 	EVP_MD_CTX_free(w->md);
 	for (unsigned i = 0; i < DWRITE_BLOCKS_MAX; i++)
 		free(w->blk[i]);
-	if (w->big)
-		atomic_fetch_sub(&big_users, 1);
 	atomic_fetch_sub(&writers, 1);
 	pthread_cond_destroy(&w->cv);
 	pthread_cond_destroy(&w->done);

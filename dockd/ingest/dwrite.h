@@ -42,21 +42,29 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Block size: a writer opened while at most DWRITE_BIG_USERS writers of
- * the process are open gets big blocks (fewer, larger writes: a lone
- * camera goes faster), the others small ones (sixteen cameras at once stay
- * within the memory cap). Big only while no more are open: once another
- * writer opens, the big one waits for its blocks to be written at its next
- * full block and goes on with small ones - the first camera docked keeping
- * eight 1 MiB blocks while fifteen others had two of 128 KiB ran at nearly
- * twice their rate (tests/bench/dockd.sh part 2). */
-#define DWRITE_BLOCK_BIG (1024u << 10)
-#define DWRITE_BLOCK_SMALL (128u << 10)
-#define DWRITE_BIG_USERS 1
-/* Blocks in each writer's ring: the caller only waits when all the others
- * are queued for the thread. */
-#define DWRITE_BLOCKS_BIG 8
-#define DWRITE_BLOCKS_SMALL 2
+/* The ring: DWRITE_BUDGET bytes of blocks shared alike by the writers
+ * open in the process. With n open, each ring is DWRITE_BUDGET / m bytes,
+ * m the power of two >= n (so the sum stays within the budget and the
+ * size changes only when n crosses a power of two), clamped to
+ * [DWRITE_BLOCKS_MIN x DWRITE_BLOCK_MIN, DWRITE_BLOCKS_MAX x
+ * DWRITE_BLOCK_MAX]: blocks of DWRITE_BLOCK_MAX while the ring holds two
+ * of them (one camera: 8 x 1 MiB, two: 4 x 1 MiB, three or four:
+ * 2 x 1 MiB), else two blocks (five to eight: 2 x 512 KiB, nine to
+ * sixteen: 2 x 256 KiB, more: 2 x 128 KiB, the floor). Every writer
+ * checks its share at each full block and changes its ring to it (after
+ * the blocks queued are written), so writers open at the same time hold
+ * the same ring whenever each opened: the first camera docked once kept
+ * eight 1 MiB blocks while fifteen others had two of 128 KiB and ran at
+ * nearly twice their rate. Why a shared budget rather than small blocks
+ * for all: each block costs a wake-up of the writer thread, a pwrite and
+ * a virtio request, and sixteen cameras with 2 x 128 KiB each spent more
+ * CPU per GiB than with 2 x 256 KiB or 2 x 512 KiB, while 2 x 512 KiB
+ * put the total PSS over 64 MiB (tests/bench/dockd.sh part 2; the
+ * figures in docs/dockd.md "Memory"). */
+#define DWRITE_BUDGET (8u << 20)
+#define DWRITE_BLOCK_MAX (1024u << 10)
+#define DWRITE_BLOCK_MIN (128u << 10)
+#define DWRITE_BLOCKS_MIN 2
 #define DWRITE_BLOCKS_MAX 8
 /* Written-back-and-dropped lags the write position by at most this. */
 #define DWRITE_BEHIND (128u << 20)
@@ -80,8 +88,14 @@ int dwrite_set_tap(struct dwrite *w, void (*fn)(void *ctx, const uint8_t *buf, s
  * before to be written). */
 int dwrite_append(struct dwrite *w, const void *buf, size_t len);
 
-/* The size of w's blocks now (DWRITE_BLOCK_BIG or DWRITE_BLOCK_SMALL). */
+/* The size of w's blocks now, and how many its ring holds. Only between
+ * the caller's own calls (the caller changes them). */
 size_t dwrite_block_size(const struct dwrite *w);
+unsigned dwrite_ring_blocks(const struct dwrite *w);
+
+/* The ring of a writer while `writers` are open (the rule above):
+ * block size and count. writers 0 counts as 1. */
+void dwrite_ring_for(unsigned writers, size_t *bsize, unsigned *nblk);
 
 /* Wait until every appended byte was written to the file (not synced). */
 int dwrite_flush(struct dwrite *w);

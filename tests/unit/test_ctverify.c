@@ -295,6 +295,49 @@ static void test_syncs_only(void **state)
 }
 
 /* The check alone, fed one byte at a time: the same verdicts. */
+/* The read buffers share CTV_BUDGET alike (ctverify.h): the rule, and a
+ * verifier started alone (1 MiB) reads with 128 KiB once sixteen read
+ * back, while the last one left reads with 1 MiB again; every verdict
+ * stays right. */
+#define NV 16
+
+static void test_buffers_share_alike(void **state)
+{
+	static const struct {
+		unsigned n;
+		size_t b;
+	} want[] = { { 0, 1024u << 10 }, { 1, 1024u << 10 }, { 2, 1024u << 10 },
+		     { 3, 512u << 10 },  { 4, 512u << 10 },  { 5, 256u << 10 },
+		     { 8, 256u << 10 },  { 9, 128u << 10 },  { 16, 128u << 10 },
+		     { 17, 128u << 10 }, { 100000, 128u << 10 } };
+	struct ctverify *v[NV] = { NULL };
+	struct fx f;
+	uint64_t len = 0;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		assert_int_equal(ctverify_buf_for(want[i].n), want[i].b);
+	make_file(&f, ".", 40u * 65536 + 99); /* 2.6 MiB: several reads */
+	assert_int_equal(ctverify_start(f.path, f.key, f.pt_len, &v[0]), 0);
+	assert_int_equal(ctverify_buf_size(v[0]), CTV_BUF_MAX);
+	for (unsigned i = 1; i < NV; i++) {
+		assert_int_equal(ctverify_start(f.path, f.key, f.pt_len, &v[i]), 0);
+		assert_true(ctverify_buf_size(v[i]) <= (CTV_BUDGET / i > CTV_BUF_MIN
+								? CTV_BUDGET / i : CTV_BUF_MIN));
+	}
+	assert_int_equal(ctverify_finish(v[0], &len), 0);
+	assert_int_equal(len, f.ct_len);
+	assert_int_equal(ctverify_buf_size(v[0]), CTV_BUF_MIN);
+	for (unsigned i = 0; i < NV - 1; i++)
+		ctverify_free(v[i]);
+	/* alone now: back to the whole share */
+	assert_int_equal(ctverify_finish(v[NV - 1], &len), 0);
+	assert_int_equal(len, f.ct_len);
+	assert_int_equal(ctverify_buf_size(v[NV - 1]), CTV_BUF_MAX);
+	ctverify_free(v[NV - 1]);
+	unlink(f.path);
+}
+
 static void test_check_bytewise(void **state)
 {
 	struct fx f = { 0 };
@@ -363,6 +406,7 @@ int main(void)
 		cmocka_unit_test(test_wrong_size),
 		cmocka_unit_test(test_syncs_only),
 		cmocka_unit_test(test_check_bytewise),
+		cmocka_unit_test(test_buffers_share_alike),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -103,69 +103,123 @@ static void test_identical_and_sha(void **state)
 	dwrite_free(w);
 }
 
+/* The ring rule (dwrite.h): DWRITE_BUDGET shared by the writers open,
+ * by powers of two, 2 x 128 KiB at least. */
+static void test_ring_rule(void **state)
+{
+	static const struct {
+		unsigned n, nblk;
+		size_t bsize;
+	} want[] = {
+		{ 0, 8, 1024u << 10 },  { 1, 8, 1024u << 10 },  { 2, 4, 1024u << 10 },
+		{ 3, 2, 1024u << 10 },  { 4, 2, 1024u << 10 },  { 5, 2, 512u << 10 },
+		{ 8, 2, 512u << 10 },   { 9, 2, 256u << 10 },   { 16, 2, 256u << 10 },
+		{ 17, 2, 128u << 10 },  { 32, 2, 128u << 10 },  { 64, 2, 128u << 10 },
+		{ 100000, 2, 128u << 10 },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		size_t bsize = 0;
+		unsigned nblk = 0;
+
+		dwrite_ring_for(want[i].n, &bsize, &nblk);
+		assert_int_equal(bsize, want[i].bsize);
+		assert_int_equal(nblk, want[i].nblk);
+		/* within the budget up to its floor (17 writers and more) */
+		if (want[i].n >= 1 && want[i].n <= 16)
+			assert_true(bsize * nblk * want[i].n <= DWRITE_BUDGET);
+	}
+}
+
 /* More blocks than the ring holds, in big appends and no flush: the caller
  * runs ahead of the thread and must wait for free blocks, never overwrite
- * a queued one. A lone writer holds big blocks; a second one opening
- * midway gets small ones, and the first changes to small ones at its next
- * block (DWRITE_BIG_USERS: sixteen cameras share alike) without losing or
- * reordering a byte. */
-#define RING_LEN ((size_t)(DWRITE_BLOCKS_BIG + 5) * DWRITE_BLOCK_BIG + 777)
+ * a queued one. A lone writer holds 8 x 1 MiB; a second one opening midway
+ * gets 4 x 1 MiB and the first changes to the same at its next block; with
+ * sixteen open every one, the first two included, has 2 x 256 KiB (the
+ * rule of dwrite.h: sixteen cameras share alike, and with more than the
+ * 128 KiB floor), without losing or reordering a byte. */
+#define RING_LEN ((size_t)(DWRITE_BLOCKS_MAX + 5) * DWRITE_BLOCK_MAX + 777)
+#define NW 16
+
+static void append_all(struct dwrite *w, const uint8_t *data, size_t from, size_t to)
+{
+	while (from < to) {
+		size_t k = to - from < 3000000 ? to - from : 3000000;
+
+		assert_int_equal(dwrite_append(w, data + from, k), 0);
+		from += k;
+	}
+}
 
 static void test_ring_runs_ahead(void **state)
 {
 	struct fx *f = *state;
-	char path2[64];
-	int fd2;
-	struct dwrite *w = NULL, *w2 = NULL;
+	char path[NW][64];
+	int fd[NW];
+	struct dwrite *w[NW] = { NULL };
 	uint8_t *data = malloc(RING_LEN), sha[32], want[32];
 	uint64_t len = 0;
 
 	assert_non_null(data);
 	for (size_t i = 0; i < RING_LEN; i++)
 		data[i] = (uint8_t)(i * 40503u >> 7);
-	snprintf(path2, sizeof(path2), "/tmp/test-dwrite2.XXXXXX");
-	fd2 = mkstemp(path2);
-	assert_true(fd2 >= 0);
-	assert_int_equal(dwrite_open(f->fd, 0, true, &w), 0);
-	assert_int_equal(dwrite_block_size(w), DWRITE_BLOCK_BIG);
-	/* alone: the first half through the big ring */
-	for (size_t off = 0; off < RING_LEN / 2;) {
-		size_t k = RING_LEN / 2 - off < 3000000 ? RING_LEN / 2 - off : 3000000;
-
-		assert_int_equal(dwrite_append(w, data + off, k), 0);
-		off += k;
+	fd[0] = f->fd;
+	for (unsigned i = 1; i < NW; i++) {
+		snprintf(path[i], sizeof(path[i]), "/tmp/test-dwrite%u.XXXXXX", i);
+		fd[i] = mkstemp(path[i]);
+		assert_true(fd[i] >= 0);
 	}
-	assert_int_equal(dwrite_block_size(w), DWRITE_BLOCK_BIG);
-	assert_int_equal(dwrite_open(fd2, 0, true, &w2), 0);
-	assert_int_equal(dwrite_block_size(w2), DWRITE_BLOCK_SMALL);
-	for (size_t off = RING_LEN / 2, off2 = 0; off2 < RING_LEN;) {
-		size_t k = RING_LEN - off < 3000000 ? RING_LEN - off : 3000000;
-		size_t k2 = RING_LEN - off2 < 3000000 ? RING_LEN - off2 : 3000000;
-
-		if (k) /* three million bytes: past w's next block boundary */
-			assert_int_equal(dwrite_append(w, data + off, k), 0);
-		assert_int_equal(dwrite_block_size(w), DWRITE_BLOCK_SMALL);
-		assert_int_equal(dwrite_append(w2, data + off2, k2), 0);
-		off += k;
-		off2 += k2;
+	assert_int_equal(dwrite_open(fd[0], 0, true, &w[0]), 0);
+	assert_int_equal(dwrite_block_size(w[0]), DWRITE_BLOCK_MAX);
+	assert_int_equal(dwrite_ring_blocks(w[0]), DWRITE_BLOCKS_MAX);
+	/* alone: the first quarter through the big ring */
+	append_all(w[0], data, 0, RING_LEN / 4);
+	assert_int_equal(dwrite_block_size(w[0]), DWRITE_BLOCK_MAX);
+	assert_int_equal(dwrite_ring_blocks(w[0]), DWRITE_BLOCKS_MAX);
+	assert_int_equal(dwrite_open(fd[1], 0, true, &w[1]), 0);
+	assert_int_equal(dwrite_ring_blocks(w[1]), 4);
+	/* three million bytes: past each one's next block boundary */
+	append_all(w[0], data, RING_LEN / 4, RING_LEN / 4 + 3000000);
+	append_all(w[1], data, 0, 3000000);
+	for (unsigned i = 0; i < 2; i++) {
+		assert_int_equal(dwrite_block_size(w[i]), DWRITE_BLOCK_MAX);
+		assert_int_equal(dwrite_ring_blocks(w[i]), 4);
 	}
-	assert_int_equal(dwrite_flush(w), 0);
-	assert_int_equal(dwrite_flush(w2), 0);
-	assert_file(f->fd, data, RING_LEN);
-	assert_file(fd2, data, RING_LEN);
+	/* sixteen open: each one's ring is 2 x 256 KiB after its next block */
+	for (unsigned i = 2; i < NW; i++) {
+		assert_int_equal(dwrite_open(fd[i], 0, true, &w[i]), 0);
+		assert_true(dwrite_block_size(w[i]) * dwrite_ring_blocks(w[i]) <= 2u << 20);
+	}
+	append_all(w[0], data, RING_LEN / 4 + 3000000, RING_LEN);
+	append_all(w[1], data, 3000000, RING_LEN);
+	for (unsigned i = 2; i < NW; i++)
+		append_all(w[i], data, 0, RING_LEN);
+	for (unsigned i = 0; i < NW; i++) {
+		assert_int_equal(dwrite_block_size(w[i]), 256u << 10);
+		assert_int_equal(dwrite_ring_blocks(w[i]), 2);
+	}
 	SHA256(data, RING_LEN, want);
-	assert_int_equal(dwrite_sha256(w, &len, sha), 0);
-	assert_memory_equal(sha, want, 32);
-	assert_int_equal(dwrite_sha256(w2, &len, sha), 0);
-	assert_memory_equal(sha, want, 32);
-	dwrite_free(w);
-	dwrite_free(w2);
-	/* alone again: the next writer gets big blocks */
-	assert_int_equal(dwrite_open(fd2, 0, false, &w2), 0);
-	assert_int_equal(dwrite_block_size(w2), DWRITE_BLOCK_BIG);
-	dwrite_free(w2);
-	close(fd2);
-	unlink(path2);
+	for (unsigned i = 0; i < NW; i++) {
+		assert_int_equal(dwrite_flush(w[i]), 0);
+		assert_file(fd[i], data, RING_LEN);
+		assert_int_equal(dwrite_sha256(w[i], &len, sha), 0);
+		assert_int_equal(len, RING_LEN);
+		assert_memory_equal(sha, want, 32);
+	}
+	for (unsigned i = 1; i < NW; i++)
+		dwrite_free(w[i]);
+	/* alone again: a new writer gets the whole budget */
+	assert_int_equal(ftruncate(fd[0], 0), 0);
+	dwrite_free(w[0]);
+	assert_int_equal(dwrite_open(fd[0], 0, false, &w[0]), 0);
+	assert_int_equal(dwrite_block_size(w[0]), DWRITE_BLOCK_MAX);
+	assert_int_equal(dwrite_ring_blocks(w[0]), DWRITE_BLOCKS_MAX);
+	dwrite_free(w[0]);
+	for (unsigned i = 1; i < NW; i++) {
+		close(fd[i]);
+		unlink(path[i]);
+	}
 	free(data);
 }
 
@@ -472,6 +526,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_identical_and_sha, setup, teardown),
+		cmocka_unit_test(test_ring_rule),
 		cmocka_unit_test_setup_teardown(test_ring_runs_ahead, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tap_sees_everything, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_resume_prefix, setup, teardown),
