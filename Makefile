@@ -93,7 +93,8 @@ endif
 # libcurl or libusb in the process that parses camera bytes (less code
 # reachable, and less memory: one per docked camera).
 LINKW_EXE  := $(if $(wildcard dockd/link/linkw_exe.c),$(BUILD)/libexec/dockd/dockd-linkw)
-LINKW_SRC  := dockd/link/linkw_exe.c dockd/link/linkw_sandbox.c dockd/link/linkio.c
+LINKW_SRC  := dockd/link/linkw_exe.c dockd/link/linkw_sandbox.c dockd/link/linkio.c \
+              dockd/link/linkring.c
 LINKW_LIBS := $(shell pkg-config --libs libcrypto libseccomp libdeflate 2>/dev/null) -lpthread
 BINS += $(LINKW_EXE)
 # dockd's own fusermount (dockd/volume/volfm.h): exFAT for a volume reader

@@ -205,6 +205,13 @@ static void get_receipt(struct cur *c, struct proto_receipt *r)
 	get_s(c, r->dock_id, PROTO_ID_MAX, 1);
 }
 
+/* A DATA descriptor: 1..PROTO_MAX_DATA bytes inside the ring, seq >= 1. */
+static int data_ok(uint32_t ring_off, uint32_t len, uint32_t seq)
+{
+	return len >= 1 && len <= PROTO_MAX_DATA && seq != 0 &&
+	       (uint64_t)ring_off + len <= LINKMSG_RING_SIZE;
+}
+
 int linkmsg_from_worker(uint8_t type)
 {
 	return type >= LM_HELLO && type <= LM_ABORT_DONE;
@@ -237,9 +244,9 @@ int linkmsg_hdr_decode(const uint8_t buf[LINKMSG_HDR_LEN], struct linkmsg_hdr *o
 	      (uint32_t)buf[7] << 24;
 	if (buf[0] != LINKMSG_VERSION || buf[2] || buf[3])
 		return -EPROTO;
-	if (!(type >= LM_OPEN && type <= LM_ABORT) && !linkmsg_from_worker(type))
+	if (!(type >= LM_OPEN && type <= LM_DATA_ACK) && !linkmsg_from_worker(type))
 		return -EPROTO;
-	if (type == LM_DATA ? (len < 8 || len > LINKMSG_LM_DATA_MAX) : len > LINKMSG_SMALL_MAX)
+	if (len > LINKMSG_SMALL_MAX)
 		return -EPROTO;
 	out->type = type;
 	out->length = len;
@@ -256,6 +263,11 @@ static void decode_body(struct cur *c, uint8_t type, struct linkmsg *m)
 		m->u.open.min_rate_bps = get_limit(c);
 		m->u.open.rate_window_ms = get_limit(c);
 		get_cert(c, &m->u.open.cert);
+		break;
+	case LM_DATA_ACK:
+		m->u.ack_seq = (uint32_t)get_u(c, 4);
+		if (m->u.ack_seq == 0)
+			c->bad = 1;
 		break;
 	case LM_ABORT:
 		m->u.abort_code = get_i32(c);
@@ -294,9 +306,11 @@ static void decode_body(struct cur *c, uint8_t type, struct linkmsg *m)
 		break;
 	case LM_DATA:
 		m->u.data.offset = get_u(c, 8);
-		m->u.data.len = (uint32_t)(c->cap - c->pos);
-		m->u.data.data = c->r + c->pos;
-		c->pos = c->cap;
+		m->u.data.ring_off = (uint32_t)get_u(c, 4);
+		m->u.data.len = (uint32_t)get_u(c, 4);
+		m->u.data.seq = (uint32_t)get_u(c, 4);
+		if (!data_ok(m->u.data.ring_off, m->u.data.len, m->u.data.seq))
+			c->bad = 1;
 		break;
 	case LM_LIST_DONE: case LM_READ_DONE: case LM_RELEASE_DONE: case LM_ABORT_DONE:
 		m->u.result = get_i32(c);
@@ -358,6 +372,9 @@ static void encode_body(struct cur *c, const struct linkmsg *m)
 	case LM_ABORT:
 		put_u(c, (uint32_t)m->u.abort_code, 4);
 		break;
+	case LM_DATA_ACK:
+		put_u(c, m->u.ack_seq, 4);
+		break;
 	case LM_AUTH:
 		put_u(c, (uint32_t)m->u.auth.verdict, 4);
 		put(c, m->u.auth.sig, PROTO_SIG_LEN);
@@ -387,6 +404,9 @@ static void encode_body(struct cur *c, const struct linkmsg *m)
 		break;
 	case LM_DATA:
 		put_u(c, m->u.data.offset, 8);
+		put_u(c, m->u.data.ring_off, 4);
+		put_u(c, m->u.data.len, 4);
+		put_u(c, m->u.data.seq, 4);
 		break;
 	case LM_LIST_DONE: case LM_READ_DONE: case LM_RELEASE_DONE: case LM_ABORT_DONE:
 		put_u(c, (uint32_t)m->u.result, 4);
@@ -419,19 +439,21 @@ int linkmsg_encode(const struct linkmsg *m, uint8_t *buf, size_t cap, size_t *le
 
 	if (!m || !buf || !len_out || cap < LINKMSG_HDR_LEN)
 		return -EINVAL;
-	if (!(m->type >= LM_OPEN && m->type <= LM_ABORT) && !linkmsg_from_worker(m->type))
+	if (!(m->type >= LM_OPEN && m->type <= LM_DATA_ACK) && !linkmsg_from_worker(m->type))
 		return -EINVAL;
 	if (m->type == LM_OPEN &&
 	    (m->u.open.deadline_ms > LINKMSG_LIMIT_MAX || m->u.open.min_rate_bps > LINKMSG_LIMIT_MAX ||
 	     m->u.open.rate_window_ms > LINKMSG_LIMIT_MAX))
 		return -EINVAL;
-	if (m->type == LM_DATA && m->u.data.len > LINKMSG_DATA_PIECE)
+	if (m->type == LM_DATA && !data_ok(m->u.data.ring_off, m->u.data.len, m->u.data.seq))
+		return -EINVAL;
+	if (m->type == LM_DATA_ACK && m->u.ack_seq == 0)
 		return -EINVAL;
 	encode_body(&c, m);
 	if (c.bad)
 		return -ENOSPC;
-	plen = c.pos - LINKMSG_HDR_LEN + (m->type == LM_DATA ? m->u.data.len : 0);
-	if (m->type != LM_DATA && plen > LINKMSG_SMALL_MAX)
+	plen = c.pos - LINKMSG_HDR_LEN;
+	if (plen > LINKMSG_SMALL_MAX)
 		return -ENOSPC;
 	buf[0] = LINKMSG_VERSION;
 	buf[1] = m->type;

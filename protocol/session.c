@@ -38,6 +38,7 @@ struct session {
 	int64_t win_wait_ns;
 	uint64_t win_bytes;
 	uint8_t *rx; /* PROTO_MAX_FRAME bytes */
+	bool own_rx; /* rx is ours to free (not cfg->rx_buf) */
 	uint8_t tx[TX_CAP];
 };
 
@@ -321,10 +322,13 @@ int session_open(struct transport *t, const struct session_cfg *cfg, struct sess
 		return -EINVAL;
 	if (!proto_id_valid(cfg->cert->dock_id))
 		return -EINVAL;
+	if (cfg->rx_buf && cfg->rx_cap < PROTO_MAX_FRAME)
+		return -EINVAL;
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
-	s->rx = malloc(PROTO_MAX_FRAME);
+	s->own_rx = !cfg->rx_buf;
+	s->rx = cfg->rx_buf ? cfg->rx_buf : malloc(PROTO_MAX_FRAME);
 	if (!s->rx) {
 		free(s);
 		return -ENOMEM;
@@ -679,7 +683,8 @@ void session_close(struct session *s)
 		frame_write(s->t, &m, s->seq++, 0, s->tx, sizeof(s->tx),
 			    s->timeout_ms < 1000 ? s->timeout_ms : 1000);
 	}
-	free(s->rx);
+	if (s->own_rx)
+		free(s->rx);
 	OPENSSL_cleanse(s, sizeof(*s));
 	free(s);
 }

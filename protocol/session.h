@@ -81,6 +81,14 @@ struct session_cfg {
 	session_auth_fn auth;
 	void *auth_ctx;
 	const uint8_t *dock_nonce;
+	/* Optional: the buffer every camera frame is read into (rx_cap >=
+	 * PROTO_MAX_FRAME, else session_open returns -EINVAL), borrowed until
+	 * session_close; NULL: the session allocates its own. The data a sink
+	 * gets points into it (the frame's DATA payload), valid until the sink
+	 * returns. dockd's camera-link worker passes a shared-memory ring here,
+	 * so DATA bytes reach the daemon without another copy. */
+	uint8_t *rx_buf;
+	size_t rx_cap;
 };
 
 #define SESSION_WHY_MAX 128 /* the ERROR frame's text limit */

@@ -24,13 +24,14 @@
 #include "edsig.h"
 #include "linkc.h"
 #include "linkio.h"
+#include "linkring.h"
+#include "linkspawn.h"
 #include "linkw.h"
 #include "linkw_sandbox.h"
 #include "log.h"
 #include "transport_sock.h"
 #include "usbrelay.h"
 
-static char exe_path[PATH_MAX];
 
 struct link {
 	struct dockd *d;
@@ -45,8 +46,17 @@ struct link {
 	struct proto_identity id;
 	int64_t clock_offset_ns;
 	struct usbrelay *relay;  /* USB only */
-	uint8_t *buf;            /* LINKMSG_LM_DATA_MAX */
+	struct linkring ring;    /* the worker's frame buffer, shared (linkring.h) */
+	uint32_t data_seq;       /* the last LM_DATA taken */
+	uint8_t *buf;            /* LINK_COPY_PIECE: ring bytes copied out */
+	uint8_t rx[LINKMSG_SMALL_MAX];
 };
+
+/* The private copy of ring bytes the sink reads: a quarter of a frame per
+ * docked camera (the sink gets a DATA frame in 4 pieces). */
+#define LINK_COPY_PIECE (256u * 1024u)
+
+static char exe_path[PATH_MAX];
 
 /* The worker program, by absolute path: LINKW_EXE_REL from the folder
  * above the one holding this executable (/usr/sbin/dockd ->
@@ -167,7 +177,7 @@ static int expect(struct link *l, struct linkmsg *m)
 
 	if (l->failed)
 		return l->failed;
-	r = linkio_recv(l->chan, l->buf, l->timeout_ms + LINK_SLACK_MS, m);
+	r = linkio_recv(l->chan, l->rx, l->timeout_ms + LINK_SLACK_MS, m);
 	if (r == -ECONNRESET)
 		return died(l);
 	if (r == -ETIMEDOUT)
@@ -199,28 +209,12 @@ static int unexpected(struct link *l, const struct linkmsg *m, const char *durin
 	return breach(l, "unexpected message type %u during %s", m->type, during);
 }
 
-/* Close every descriptor from 3 up except a and b (a < b), in the child. */
-static void close_all_but(int a, int b)
-{
-	if (a > 3)
-		syscall(SYS_close_range, 3U, (unsigned)a - 1, 0);
-	if (b > a + 1)
-		syscall(SYS_close_range, (unsigned)a + 1, (unsigned)b - 1, 0);
-	syscall(SYS_close_range, (unsigned)b + 1, ~0U, 0);
-}
-
-/* Start the worker. Its two descriptors are passed by number on its
- * command line, and the worker moves them to 3 and 4 itself: moving them
- * here, between fork and exec, failed with EBUSY when a pthread_atfork
- * handler had started a thread in the child that was opening a file (fd 3
- * reserved; libfiu's remote control does that in tests: status 126). */
+/* Start the worker (linkspawn.h) with the camera's stream and the ring;
+ * the worker has the ring's descriptor now, the mapping stays here. */
 static int spawn(struct link *l, int devfd)
 {
-	char dvs[16], chs[16];
-	char *argv[] = { "dockd-linkw", dvs, chs, NULL };
 	char *envp[4] = { NULL };
-	int sv[2], n = 0, dv, ch, lo, hi;
-	pid_t pid;
+	int n = 0, r;
 
 	if (!exe_path[0])
 		link_init_exe();
@@ -238,49 +232,9 @@ static int spawn(struct link *l, int devfd)
 	}
 #endif
 	(void)n;
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
-		return -errno;
-	/* both above 4, close-on-exec until the child clears it: no other
-	 * camera's worker inherits them */
-	dv = fcntl(devfd, F_DUPFD_CLOEXEC, LINKW_FD_MIN_PASSED);
-	ch = fcntl(sv[1], F_DUPFD_CLOEXEC, LINKW_FD_MIN_PASSED);
-	close(sv[1]);
-	if (dv < 0 || ch < 0) {
-		int e = -errno;
-
-		if (dv >= 0)
-			close(dv);
-		if (ch >= 0)
-			close(ch);
-		close(sv[0]);
-		return e;
-	}
-	snprintf(dvs, sizeof(dvs), "%d", dv);
-	snprintf(chs, sizeof(chs), "%d", ch);
-	lo = dv < ch ? dv : ch;
-	hi = dv < ch ? ch : dv;
-	pid = fork();
-	if (pid == 0) {
-		/* async-signal-safe only */
-		if (fcntl(dv, F_SETFD, 0) < 0 || fcntl(ch, F_SETFD, 0) < 0)
-			_exit(126);
-		close_all_but(lo, hi);
-		/* if this camera's thread (the forking one) ends, so does the
-		 * worker: a killed daemon leaves no orphan holding a camera */
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		execve(exe_path, argv, envp);
-		_exit(127);
-	}
-	n = pid < 0 ? -errno : 0;
-	close(dv);
-	close(ch);
-	if (n < 0) {
-		close(sv[0]);
-		return n;
-	}
-	l->pid = pid;
-	l->chan = sv[0];
-	return 0;
+	r = linkspawn(exe_path, envp, devfd, l->ring.fd, &l->pid, &l->chan);
+	linkring_close_fd(&l->ring);
+	return r;
 }
 
 /* HELLO from the worker: check the camera again here, decide, sign. */
@@ -383,9 +337,10 @@ int link_open(struct dockd *d, const struct dock_snap *snap, struct transport *t
 	l->d = d;
 	l->snap = snap;
 	l->chan = -1;
+	l->ring.fd = -1;
 	l->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : SESSION_DEFAULT_TIMEOUT_MS;
-	l->buf = malloc(LINKMSG_LM_DATA_MAX);
-	r = l->buf ? 0 : -ENOMEM;
+	l->buf = malloc(LINK_COPY_PIECE);
+	r = l->buf ? linkring_create(&l->ring) : -ENOMEM;
 	devfd = transport_sock_fd(t);
 	if (r == 0 && devfd < 0)
 		r = usbrelay_start(t, &l->relay, &devfd);
@@ -457,6 +412,36 @@ int link_list(struct link *l, session_entry_fn fn, void *ctx)
 	return r;
 }
 
+/* One LM_DATA descriptor of the read in progress, expected at next: check
+ * it, copy its ring bytes out to the sink (unless the sink already
+ * refused: *sunk), free the ring (LM_DATA_ACK). */
+static int take_data(struct link *l, const struct linkmsg *m, uint64_t next, uint64_t end,
+		     session_sink_fn sink, void *ctx, int *sunk)
+{
+	struct linkmsg ack = { .type = LM_DATA_ACK };
+	uint32_t off = m->u.data.ring_off, len = m->u.data.len;
+	int r;
+
+	if (m->u.data.seq != linkring_next_seq(l->data_seq))
+		return breach(l, "DATA seq %u, expected %u", m->u.data.seq,
+			      linkring_next_seq(l->data_seq));
+	if (m->u.data.offset != next || len > end - next || len == 0)
+		return breach(l, "DATA at %llu+%u, expected %llu..%llu",
+			      (unsigned long long)m->u.data.offset, len,
+			      (unsigned long long)next, (unsigned long long)end);
+	if (off > l->ring.size || len > l->ring.size - off)
+		return breach(l, "DATA at ring %u+%u, outside the ring", off, len);
+	l->data_seq = m->u.data.seq;
+	if (!*sunk) {
+		r = linkring_deliver(&l->ring, off, len, m->u.data.offset, l->buf, LINK_COPY_PIECE,
+				     sink, ctx);
+		if (r < 0)
+			*sunk = r;
+	}
+	ack.u.ack_seq = l->data_seq;
+	return order(l, &ack);
+}
+
 int link_read(struct link *l, const char *rid, uint64_t offset, uint64_t length,
 	      session_sink_fn sink, void *ctx)
 {
@@ -484,12 +469,9 @@ int link_read(struct link *l, const char *rid, uint64_t offset, uint64_t length,
 		}
 		if (m.type != LM_DATA)
 			return unexpected(l, &m, "a read");
-		if (m.u.data.offset != next || m.u.data.len > end - next || m.u.data.len == 0)
-			return breach(l, "DATA at %llu+%u, expected %llu..%llu",
-				      (unsigned long long)m.u.data.offset, m.u.data.len,
-				      (unsigned long long)next, (unsigned long long)end);
-		if (!sunk)
-			sunk = sink(ctx, m.u.data.data, m.u.data.len, m.u.data.offset);
+		r = take_data(l, &m, next, end, sink, ctx, &sunk);
+		if (r < 0)
+			return r;
 		next += m.u.data.len;
 	}
 	return r;
@@ -626,6 +608,7 @@ void link_close(struct link *l)
 	if (l->chan >= 0)
 		close(l->chan);
 	usbrelay_stop(l->relay);
+	linkring_free(&l->ring);
 	free(l->buf);
 	OPENSSL_cleanse(l, sizeof(*l));
 	free(l);

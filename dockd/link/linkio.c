@@ -38,7 +38,7 @@ int linkio_send(int fd, const struct linkmsg *m)
 	size_t n = 0;
 	int r;
 
-	if (!m || m->type == LM_DATA)
+	if (!m)
 		return -EINVAL;
 	r = linkmsg_encode(m, buf, sizeof(buf), &n);
 	if (r < 0)
@@ -46,26 +46,6 @@ int linkio_send(int fd, const struct linkmsg *m)
 	iov.iov_base = buf;
 	iov.iov_len = n;
 	return send_all(fd, &iov, 1);
-}
-
-int linkio_send_data(int fd, uint64_t offset, const uint8_t *data, uint32_t len)
-{
-	struct linkmsg m = { .type = LM_DATA };
-	uint8_t hdr[LINKMSG_HDR_LEN + 8];
-	struct iovec iov[2];
-	size_t n = 0;
-	int r;
-
-	m.u.data.offset = offset;
-	m.u.data.len = len;
-	r = linkmsg_encode(&m, hdr, sizeof(hdr), &n);
-	if (r < 0)
-		return r;
-	iov[0].iov_base = hdr;
-	iov[0].iov_len = n;
-	iov[1].iov_base = (void *)data;
-	iov[1].iov_len = len;
-	return send_all(fd, iov, len ? 2 : 1);
 }
 
 static int64_t now_ms(void)

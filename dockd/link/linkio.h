@@ -16,11 +16,8 @@
 
 int linkio_send(int fd, const struct linkmsg *m);
 
-/* LM_DATA: the header and offset, then data[0..len) without a copy. */
-int linkio_send_data(int fd, uint64_t offset, const uint8_t *data, uint32_t len);
-
-/* Receive one message into m; payload bytes (LM_DATA's data) live in buf,
- * which must hold LINKMSG_LM_DATA_MAX bytes. */
+/* Receive one message into m; buf (LINKMSG_SMALL_MAX bytes) holds its
+ * payload while it is decoded. */
 int linkio_recv(int fd, uint8_t *buf, int timeout_ms, struct linkmsg *m);
 
 #endif

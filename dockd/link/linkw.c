@@ -10,6 +10,7 @@
 
 #include "edsig.h"
 #include "linkio.h"
+#include "linkring.h"
 #include "linkw.h"
 #include "linkw_sandbox.h"
 #include "session.h"
@@ -17,7 +18,10 @@
 
 struct wk {
 	int chan;
-	uint8_t *buf;         /* LINKMSG_LM_DATA_MAX: the daemon's messages */
+	uint8_t buf[LINKMSG_SMALL_MAX]; /* the daemon's messages */
+	uint8_t *ring;        /* LINKMSG_RING_SIZE, shared with the daemon: the
+			       * session's frame buffer (linkring.h) */
+	uint32_t seq;         /* the last LM_DATA sent */
 	int chan_err;         /* the channel failed: stop at once */
 	char why[SESSION_WHY_MAX + 1];
 };
@@ -91,20 +95,34 @@ static int on_entry(void *ctx, const struct proto_manifest_entry *e, int verdict
 	return tell(w, &m);
 }
 
-/* A camera DATA frame (<= PROTO_MAX_DATA) goes on as LM_DATA pieces of
- * at most LINKMSG_DATA_PIECE bytes: the daemon's buffer is that small. */
+/* A camera DATA frame's payload lies in the ring (the session read the
+ * frame into it): tell the daemon where, and wait until it has copied the
+ * bytes out (LM_DATA_ACK with the same seq) before the session may read
+ * the next frame over them. */
 static int sink(void *ctx, const uint8_t *data, size_t len, uint64_t offset)
 {
 	struct wk *w = ctx;
-	size_t done = 0;
-	int r = 0;
+	struct linkmsg m = { .type = LM_DATA };
+	uintptr_t at = (uintptr_t)data, base = (uintptr_t)w->ring;
+	int r;
 
-	while (r == 0 && done < len) {
-		size_t n = len - done < LINKMSG_DATA_PIECE ? len - done : LINKMSG_DATA_PIECE;
-
-		r = linkio_send_data(w->chan, offset + done, data + done, (uint32_t)n);
-		done += n;
-	}
+	if (at < base || len > LINKMSG_RING_SIZE || at - base > LINKMSG_RING_SIZE - len)
+		return -EFAULT; /* not in the ring: cannot happen (rx_buf is the ring) */
+	m.u.data.offset = offset;
+	m.u.data.ring_off = (uint32_t)(at - base);
+	m.u.data.len = (uint32_t)len;
+	m.u.data.seq = w->seq = linkring_next_seq(w->seq);
+#ifdef LINK_ATTACK_TESTS
+	if (linkw_attack_data(w->chan, &m, w->ring) == 0 && tell(w, &m) < 0)
+		return w->chan_err;
+#else
+	r = tell(w, &m);
+	if (r < 0)
+		return r;
+#endif
+	r = linkio_recv(w->chan, w->buf, -1, &m);
+	if (r == 0 && (m.type != LM_DATA_ACK || m.u.ack_seq != w->seq))
+		r = -EPROTO;
 	if (r < 0)
 		w->chan_err = r;
 	return r;
@@ -120,6 +138,8 @@ static int open_session(struct wk *w, struct transport *t, struct session **out)
 	if (r < 0 || m.type != LM_OPEN)
 		return r < 0 ? r : -EPROTO;
 	cfg.auth_ctx = w;
+	cfg.rx_buf = w->ring;
+	cfg.rx_cap = LINKMSG_RING_SIZE;
 	cfg.cert = &m.u.open.cert;
 	cfg.dock_nonce = m.u.open.dock_nonce;
 	cfg.timeout_ms = (int)(m.u.open.timeout_ms > 600000 ? 600000 : m.u.open.timeout_ms);
@@ -206,23 +226,24 @@ static int passed_fd(const char *s)
 	return (int)v;
 }
 
-/* Move the passed descriptors to LINKW_FD_DEV and LINKW_FD_CHAN. Done
- * here, after exec (one thread, nothing else opening files), not in the
- * daemon's forked child. */
-static int place_fds(const char *dev_fd, const char *chan_fd)
+/* Move the passed descriptors to LINKW_FD_DEV and LINKW_FD_CHAN and map
+ * the ring (its descriptor is closed then). Done here, after exec (one
+ * thread, nothing else opening files), not in the daemon's forked child. */
+static int place_fds(const char *dev_fd, const char *chan_fd, const char *ring_fd,
+		     uint8_t **ring)
 {
-	int dv = passed_fd(dev_fd), ch = passed_fd(chan_fd);
+	int dv = passed_fd(dev_fd), ch = passed_fd(chan_fd), rg = passed_fd(ring_fd);
 
-	if (dv < 0 || ch < 0 || dv == ch)
+	if (dv < 0 || ch < 0 || rg < 0 || dv == ch || rg == dv || rg == ch)
 		return -EBADF;
 	if (dup2(dv, LINKW_FD_DEV) < 0 || dup2(ch, LINKW_FD_CHAN) < 0)
 		return -errno;
 	close(dv);
 	close(ch);
-	return 0;
+	return linkring_map(rg, ring);
 }
 
-int linkw_main(const char *dev_fd, const char *chan_fd)
+int linkw_main(const char *dev_fd, const char *chan_fd, const char *ring_fd)
 {
 	struct wk w = { .chan = LINKW_FD_CHAN };
 	struct transport *t = NULL;
@@ -235,15 +256,14 @@ int linkw_main(const char *dev_fd, const char *chan_fd)
 
 	/* Everything that reads files happens now, before the lockdown:
 	 * OpenSSL's configuration and providers (a throw-away verify). */
-	r = place_fds(dev_fd, chan_fd);
+	r = place_fds(dev_fd, chan_fd, ring_fd, &w.ring);
 	if (r < 0) {
 		fprintf(stderr, "dockd link worker: bad descriptors from the daemon: %s\n",
 			strerror(-r));
 		_exit(3);
 	}
 	(void)edsig_verify_raw(probe, probe, sizeof(probe), probe);
-	w.buf = malloc(LINKMSG_LM_DATA_MAX);
-	r = w.buf ? transport_sock_from_fd(LINKW_FD_DEV, &t) : -ENOMEM;
+	r = transport_sock_from_fd(LINKW_FD_DEV, &t);
 	if (r == 0)
 		r = linkw_sandbox_enter();
 	if (r < 0) {

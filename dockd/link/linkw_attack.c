@@ -14,6 +14,17 @@
  *                  (not a message the worker may send: the daemon kills it)
  *   forge ID       pass on a manifest entry for ID with a forged
  *                  signature marked valid (the daemon re-verifies: kills)
+ * and on the first DATA frame of the read (linkw_attack_data; the shared
+ * ring, dockd/link/linkring.h):
+ *   ring_oob       a descriptor reaching past the end of the ring (raw
+ *                  bytes: the encoder refuses it; the daemon's decoder
+ *                  refuses it: kills)
+ *   ring_seq       a descriptor with a skipped sequence number (kills)
+ *   ring_scribble  change a payload byte in the ring after the session
+ *                  checked the frame's CRC, then keep rewriting the whole
+ *                  payload while the daemon copies it out (until its
+ *                  LM_DATA_ACK is there): the recording's hash fails
+ *                  (integrity_failed), nothing released, no crash
  */
 #ifdef LINK_ATTACK_TESTS
 #include <arpa/inet.h>
@@ -25,6 +36,8 @@
 #include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include <errno.h>
 
 #include "linkio.h"
 #include "linkw.h"
@@ -46,7 +59,7 @@ void linkw_attack(int chan)
 	char path[512];
 	struct linkmsg m;
 
-	if (!a)
+	if (!a || !strncmp(a, "ring_", 5)) /* those act on DATA: linkw_attack_data */
 		return;
 	if (!arg)
 		arg = "";
@@ -79,5 +92,51 @@ void linkw_attack(int chan)
 		(void)linkio_send(chan, &m);
 	}
 	say("done:", "the attempt returned");
+}
+
+int linkw_attack_data(int chan, const struct linkmsg *m, uint8_t *ring)
+{
+	static int once;
+	const char *a = getenv("LINK_ATTACK");
+	uint8_t raw[LINKMSG_HDR_LEN + 20];
+	struct linkmsg bad = *m;
+	uint8_t *p = ring + m->u.data.ring_off;
+
+	if (!a || once || strncmp(a, "ring_", 5) != 0)
+		return 0;
+	once = 1;
+	say("trying", a);
+	if (!strcmp(a, "ring_oob")) {
+		uint32_t off = LINKMSG_RING_SIZE - 16, len = m->u.data.len > 16 ? m->u.data.len : 17;
+		uint64_t v[4] = { m->u.data.offset, off, len, m->u.data.seq };
+		size_t w[4] = { 8, 4, 4, 4 }, at = LINKMSG_HDR_LEN;
+
+		memset(raw, 0, sizeof(raw));
+		raw[0] = LINKMSG_VERSION;
+		raw[1] = LM_DATA;
+		raw[4] = 20;
+		for (int f = 0; f < 4; f++)
+			for (size_t i = 0; i < w[f]; i++)
+				raw[at++] = (uint8_t)(v[f] >> (8 * i));
+		(void)!write(chan, raw, sizeof(raw));
+	} else if (!strcmp(a, "ring_seq")) {
+		bad.u.data.seq = m->u.data.seq + 1;
+		(void)linkio_send(chan, &bad);
+	} else if (!strcmp(a, "ring_scribble")) {
+		uint8_t b;
+
+		p[0] ^= 0x5a; /* after the CRC check: the hash must catch it */
+		(void)linkio_send(chan, m);
+		/* until the daemon's answer is there (peeked, left for the
+		 * caller): rewrite the bytes it is copying */
+		while (recv(chan, &b, 1, MSG_PEEK | MSG_DONTWAIT) < 0 &&
+		       (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+			for (uint32_t i = 0; i < m->u.data.len; i++)
+				p[i] = (uint8_t)(p[i] * 7 + 1);
+	} else {
+		return 0;
+	}
+	say("done:", "the descriptor was sent");
+	return 1;
 }
 #endif

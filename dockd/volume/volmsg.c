@@ -109,7 +109,7 @@ int volmsg_hdr_decode(const uint8_t b[LINKMSG_HDR_LEN], struct linkmsg_hdr *out)
 	uint32_t len = (uint32_t)b[4] | (uint32_t)b[5] << 8 | (uint32_t)b[6] << 16 |
 		       (uint32_t)b[7] << 24;
 
-	if (b[0] != LINKMSG_VERSION || !known(b[1]) || b[2] || b[3])
+	if (b[0] != VOLMSG_VERSION || !known(b[1]) || b[2] || b[3])
 		return -EPROTO;
 	if (b[1] == VM_DATA ? (len < 8 || len > LINKMSG_DATA_MAX) : len > LINKMSG_SMALL_MAX)
 		return -EPROTO;
@@ -284,7 +284,7 @@ int volmsg_encode(const struct volmsg *m, uint8_t *buf, size_t cap, size_t *len_
 	if (w.full)
 		return w.full == 2 ? -EINVAL : -ENOSPC;
 	len = w.at - LINKMSG_HDR_LEN + (m->type == VM_DATA ? m->u.data.len : 0);
-	buf[0] = LINKMSG_VERSION;
+	buf[0] = VOLMSG_VERSION;
 	buf[1] = m->type;
 	buf[2] = buf[3] = 0;
 	for (int i = 0; i < 4; i++)

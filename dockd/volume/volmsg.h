@@ -3,9 +3,10 @@
  * (docs/architecture.md, "The volume reader worker").
  *
  * Framing is linkmsg's (protocol/linkmsg.h): an 8-byte header version:u8
- * (LINKMSG_VERSION) type:u8 reserved:u16 (0) length:u32 LE, then the
- * payload. VM_DATA has LM_DATA's layout and cap (offset:u64 + at most
- * PROTO_MAX_DATA bytes); every other payload is at most LINKMSG_SMALL_MAX.
+ * (VOLMSG_VERSION) type:u8 reserved:u16 (0) length:u32 LE, then the
+ * payload. VM_DATA is offset:u64 + at most PROTO_MAX_DATA bytes (the
+ * layout of linkmsg version 2's DATA; the camera link's version 3 sends a
+ * ring descriptor instead); every other payload is at most LINKMSG_SMALL_MAX.
  * Strings are u16 length + bytes, no NUL, with a cap per field. A path is
  * a volume-relative path whose components pass profile_name_ok().
  * Nothing a worker sends is signed: a file it lists is the camera's
@@ -23,6 +24,10 @@
 #include "linkmsg.h"
 #include "profile.h"
 
+/* The volume channel's own version (linkmsg's was 2 when they were one;
+ * it moved on to 3 for the camera link's ring, this channel did not). */
+#define VOLMSG_VERSION 2
+
 /* patterns in a VM_LIST: recordings, sidecars and the id file */
 #define VOLMSG_PATTERNS_MAX (2 * PROFILE_PATTERNS_MAX + 1)
 
@@ -35,7 +40,7 @@ enum volmsg_type {
 	VM_DELETE = 99,    /* index:u32 - only a worker started read-write (release by
 			    * deletion, volsess.h) obeys it; a read-only one exits 65 */
 	/* worker -> daemon */
-	VM_DATA = 68,      /* = LM_DATA: offset:u64 bytes */
+	VM_DATA = 68,      /* offset:u64 bytes */
 	VM_FILE = 112,     /* index:u32 kind:u8 size:u64 mtime_s:i64 path:str[1023] */
 	VM_SKIP = 113,     /* why:u8 path:str[1023] */
 	VM_LIST_DONE = 114, /* result:i32 files:u32 */

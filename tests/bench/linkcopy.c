@@ -7,9 +7,10 @@
  * socketpair; a "worker" receives each frame; the "daemon" (this process)
  * gets the bytes into a private 256 KiB buffer, piece by piece:
  *   0 socket: the worker sends 8-byte header + 256 KiB pieces over a second
- *     socketpair (today's LM_DATA), the daemon receives them;
- *   1 frame ring: the worker receives the frame straight into a shared
- *     memfd mapping, sends its length, waits for the daemon's 1-byte ack;
+ *     socketpair (linkmsg version 2's DATA), the daemon receives them;
+ *   1 frame ring (built: dockd/link/linkring.h): the worker receives the
+ *     frame straight into a shared memfd mapping, sends its length, waits
+ *     for the daemon's 1-byte ack;
  *     the daemon copies the frame out piece by piece, then acks;
  *   2 copy ring: the worker receives into private memory and copies the
  *     frame into one of two shared slots (waiting for an ack when both are

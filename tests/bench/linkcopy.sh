@@ -3,10 +3,11 @@
 # docs/architecture.md, "Messages between dockd and a worker"): CPU seconds
 # per GiB that the worker and the daemon spend moving 1 MiB camera frames
 # from the camera socket into the daemon's private memory, three ways:
-#   BENCH linkcopy_socket_{worker,daemon}   today: LM_DATA pieces over the
+#   BENCH linkcopy_socket_{worker,daemon}   linkmsg v2: DATA pieces over the
 #                                           socketpair
 #   BENCH linkcopy_framering_{..}           the worker's frame buffer is a
 #                                           shared memfd; the daemon copies out
+#                                           (built: linkmsg v3, linkring.h)
 #   BENCH linkcopy_copyring_{..}            the worker copies each frame into a
 #                                           2-slot memfd ring; the daemon
 #                                           copies out

@@ -27,7 +27,8 @@ defined "$LW" >"$T/w.syms"
 defined "$LIBDIR/libcustody.a" >"$T/cust.syms"
 # libdockd.a without the worker's own objects (nm -A names the member)
 nm -A -g --defined-only "$LIBDIR/libdockd.a" 2>/dev/null |
-	grep -v -e ':linkw\.o:' -e ':linkw_sandbox\.o:' -e ':linkio\.o:' -e ':linkw_attack\.o:' |
+	grep -v -e ':linkw\.o:' -e ':linkw_sandbox\.o:' -e ':linkio\.o:' -e ':linkw_attack\.o:' \
+		-e ':linkring\.o:' |
 	awk 'NF == 3 { print $3 }' | sort -u >"$T/dockd.syms"
 check "the worker defines symbols (nm works)" grep -q '^linkw_main$' "$T/w.syms"
 check "the daemon library has custodian code (the comparison can fail)" \
@@ -61,8 +62,8 @@ check "camera CAM-X with a recording" dk_camera CAM-X 1 30000
 DOCKD=$T/pfx/sbin/dockd dk_start --exit-when-idle
 dk_dock CAM-X
 wait "$DK_PID"; DK_PID=
-check "dockd ran the dockd-linkw of its prefix, with two arguments" \
-	[ "$(cat "$T/ran" 2>/dev/null)" = "$T/pfx/libexec/dockd/dockd-linkw 2" ]
+check "dockd ran the dockd-linkw of its prefix, with three arguments" \
+	[ "$(cat "$T/ran" 2>/dev/null)" = "$T/pfx/libexec/dockd/dockd-linkw 3" ]
 check "the docking through it completed: CAM-X/REC-1 released" \
 	[ "$(dk_state CAM-X/REC-1)" = released ]
 

@@ -9,6 +9,11 @@
 # receipt for a recording the ledger does not show stored, although a
 # dock_recordings row (written around the ledger) says storage_verified:
 # receipt_refused (action 58), an alert, the camera keeps it.
+# The shared ring (dockd/link/linkring.h): a worker that sends a DATA
+# descriptor reaching past the ring, or out of sequence, is killed the same
+# way; one that rewrites the ring's bytes after the frame's CRC check and
+# while the daemon copies them out only fails its own recording's hash:
+# integrity_failed, nothing released, the daemon carries on.
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/dockd_lib.sh"
 dk_require
@@ -25,7 +30,8 @@ link_alerts() { alerts_of link-worker; }
 
 n=0
 for spec in "keyfile $DK/state/dock.key 31" "ledger $DK_DB 31" "vault $DK_VAULT 31" \
-	"net 127.0.0.1:9 31" "ptrace $SIB 31" "receipt REC-1 9" "forge REC-X 9"; do
+	"net 127.0.0.1:9 31" "ptrace $SIB 31" "receipt REC-1 9" "forge REC-X 9" \
+	"ring_oob REC-1 9" "ring_seq REC-1 9"; do
 	set -- $spec
 	a=$1 arg=$2 sig=$3
 	n=$((n + 1))
@@ -37,7 +43,7 @@ for spec in "keyfile $DK/state/dock.key 31" "ledger $DK_DB 31" "vault $DK_VAULT 
 	wait "$DK_PID"; DK_PID=
 	check "$a: the compromised worker tried it" grep -q "LINK_ATTACK: trying $a" "$DK_LOG"
 	case $a in
-	receipt|forge) ;;
+	receipt|forge|ring_*) ;;
 	*) check_fails "$a: the system call never returned (seccomp killed the worker)" \
 		grep -q "LINK_ATTACK: done" "$DK_LOG" ;;
 	esac
@@ -50,6 +56,20 @@ WHERE action = 57 ORDER BY seq DESC LIMIT 1")" = "$cam $sig" ]
 	check_fails "$a: nothing released" [ "$(dk_state $cam/REC-1)" = released ]
 done
 check "vault: nothing planted" [ ! -e "$DK_VAULT/planted" ]
+
+# Ring bytes rewritten under the daemon's copy: the hash check fails cleanly.
+check "camera CAM-R with a recording" dk_camera CAM-R 1 30000
+k0=$(killed); : >"$DK_LOG"
+LINK_ATTACK=ring_scribble DOCKD=$TBIN/dockd_attack dk_start --exit-when-idle
+dk_dock CAM-R
+wait "$DK_PID"; st=$?; DK_PID=
+check "ring_scribble: the worker rewrote the ring during the copy" \
+	grep -q "LINK_ATTACK: done: the descriptor was sent" "$DK_LOG"
+check "ring_scribble: dockd exited normally (status 0)" [ "$st" -eq 0 ]
+check "ring_scribble: integrity_failed recorded" [ "$(dk_count_action CAM-R/REC-1 integrity_failed)" -ge 1 ]
+check "ring_scribble: no worker killed (the bytes were just wrong)" [ "$(killed)" -eq "$k0" ]
+check "ring_scribble: the camera keeps its recording" dk_cam_has CAM-R REC-1
+check_fails "ring_scribble: nothing released" [ "$(dk_state CAM-R/REC-1)" = released ]
 check_fails "the normal dockd contains no attack code" grep -q "LINK_ATTACK" "$BIN/dockd"
 
 # The normal build ignores LINK_ATTACK: the docking completes.

@@ -54,8 +54,8 @@ static void test_roundtrip(void **state)
 
 	(void)state;
 	assert_int_equal(linkmsg_encode(&in, buf, sizeof(buf), &n), 0);
-	/* header: version 2, type, reserved 0, little-endian length */
-	assert_int_equal(buf[0], 2);
+	/* header: version 3, type, reserved 0, little-endian length */
+	assert_int_equal(buf[0], 3);
 	assert_int_equal(buf[1], LM_ENTRY);
 	assert_int_equal(buf[2] | buf[3], 0);
 	assert_int_equal(buf[4] | buf[5] << 8 | buf[6] << 16 | buf[7] << 24, n - 8);
@@ -79,17 +79,88 @@ static void test_roundtrip(void **state)
 	assert_true(out.u.hello.id.clock_ns == INT64_MIN);
 	assert_string_equal(out.u.hello.id.serial, "CAM-1");
 
-	/* DATA: header + offset; the length covers the bytes sent after */
+	/* DATA: a descriptor of ring bytes (version 3), and its answer */
 	memset(&in, 0, sizeof(in));
 	in.type = LM_DATA;
 	in.u.data.offset = 77;
-	in.u.data.len = 5;
+	in.u.data.ring_off = 28;
+	in.u.data.len = PROTO_MAX_DATA;
+	in.u.data.seq = UINT32_MAX;
 	assert_int_equal(linkmsg_encode(&in, buf, sizeof(buf), &n), 0);
-	assert_int_equal(n, 16);
-	memcpy(buf + n, "hello", 5);
-	assert_int_equal(decode(buf, n + 5, &out), 0);
-	assert_int_equal(out.u.data.len, 5);
-	assert_memory_equal(out.u.data.data, "hello", 5);
+	assert_int_equal(n, 8 + 20);
+	assert_int_equal(decode(buf, n, &out), 0);
+	assert_true(out.u.data.offset == 77);
+	assert_int_equal(out.u.data.ring_off, 28);
+	assert_int_equal(out.u.data.len, PROTO_MAX_DATA);
+	assert_true(out.u.data.seq == UINT32_MAX);
+	memset(&in, 0, sizeof(in));
+	in.type = LM_DATA_ACK;
+	in.u.ack_seq = 7;
+	assert_int_equal(linkmsg_encode(&in, buf, sizeof(buf), &n), 0);
+	assert_int_equal(n, 8 + 4);
+	assert_int_equal(decode(buf, n, &out), 0);
+	assert_int_equal(out.u.ack_seq, 7);
+	assert_false(linkmsg_from_worker(LM_DATA_ACK));
+	assert_true(linkmsg_from_worker(LM_DATA));
+}
+
+/* A DATA descriptor whose bytes are not all inside the ring, empty, over
+ * a camera frame's payload, or with seq 0; an answer with seq 0: the
+ * encoder refuses (-EINVAL), and so does the decoder (-EPROTO) when the
+ * bytes are written by hand. */
+static void test_data_refused(void **state)
+{
+	static const struct { uint32_t off, len, seq; } bad[] = {
+		{ 0, 0, 1 },                                     /* empty */
+		{ 0, PROTO_MAX_DATA + 1, 1 },                     /* over a frame */
+		{ LINKMSG_RING_SIZE - 16, 17, 1 },                /* past the end */
+		{ LINKMSG_RING_SIZE, 1, 1 },
+		{ UINT32_MAX, 2, 1 },                             /* wraps in u32 */
+		{ 28, 100, 0 },                                   /* seq 0 */
+	};
+	struct linkmsg in, out;
+	size_t n = 0;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		memset(&in, 0, sizeof(in));
+		in.type = LM_DATA;
+		in.u.data.ring_off = bad[i].off;
+		in.u.data.len = bad[i].len;
+		in.u.data.seq = bad[i].seq;
+		assert_int_equal(linkmsg_encode(&in, buf, sizeof(buf), &n), -EINVAL);
+		/* the same fields by hand */
+		in.u.data.ring_off = 28;
+		in.u.data.len = 100;
+		in.u.data.seq = 1;
+		assert_int_equal(linkmsg_encode(&in, buf, sizeof(buf), &n), 0);
+		assert_int_equal(decode(buf, n, &out), 0);
+		for (int k = 0; k < 4; k++) {
+			buf[16 + k] = (uint8_t)(bad[i].off >> (8 * k));
+			buf[20 + k] = (uint8_t)(bad[i].len >> (8 * k));
+			buf[24 + k] = (uint8_t)(bad[i].seq >> (8 * k));
+		}
+		assert_int_equal(decode(buf, n, &out), -EPROTO);
+	}
+	/* the last byte inside the ring is fine */
+	in.u.data.ring_off = LINKMSG_RING_SIZE - 1;
+	in.u.data.len = 1;
+	assert_int_equal(linkmsg_encode(&in, buf, sizeof(buf), &n), 0);
+	assert_int_equal(decode(buf, n, &out), 0);
+	/* bytes after the descriptor (version 2 carried the data inline) */
+	{
+		struct linkmsg_hdr h = { .type = LM_DATA, .length = 21 };
+
+		buf[8 + 20] = 0;
+		assert_int_equal(linkmsg_decode(&h, buf + 8, &out), -EPROTO);
+	}
+	memset(&in, 0, sizeof(in));
+	in.type = LM_DATA_ACK;
+	assert_int_equal(linkmsg_encode(&in, buf, sizeof(buf), &n), -EINVAL);
+	in.u.ack_seq = 1;
+	assert_int_equal(linkmsg_encode(&in, buf, sizeof(buf), &n), 0);
+	buf[8] = 0;
+	assert_int_equal(decode(buf, n, &out), -EPROTO);
 }
 
 static void test_refused(void **state)
@@ -101,10 +172,12 @@ static void test_refused(void **state)
 	assert_int_equal(linkmsg_encode(&in, buf, sizeof(buf), &n), 0);
 	buf[0] = 1; /* version 1 (no limits, no session state): refused */
 	assert_int_equal(decode(buf, n, &out), -EPROTO);
-	buf[0] = 3;
+	buf[0] = 2; /* version 2 (DATA bytes on the channel): refused */
 	assert_int_equal(decode(buf, n, &out), -EPROTO);
-	buf[0] = 2;
-	buf[1] = 10; /* unknown type */
+	buf[0] = 4;
+	assert_int_equal(decode(buf, n, &out), -EPROTO);
+	buf[0] = 3;
+	buf[1] = 11; /* unknown type */
 	assert_int_equal(decode(buf, n, &out), -EPROTO);
 	buf[1] = 74;
 	assert_int_equal(decode(buf, n, &out), -EPROTO);
@@ -146,18 +219,16 @@ static void test_refused(void **state)
 	assert_memory_equal(buf + id_at, "ABC", 3);
 	buf[id_at + 1] = 0;
 	assert_int_equal(decode(buf, n, &out), -EPROTO);
-	/* DATA shorter than its offset, longer than its cap */
+	/* DATA is a small message now: over 2048 bytes is refused (version 2
+	 * allowed 256 KiB + 8) */
 	{
 		struct linkmsg_hdr h;
-		uint8_t d[8] = { 2, LM_DATA, 0, 0, 7, 0, 0, 0 };
+		uint8_t d[8] = { 3, LM_DATA, 0, 0, 8, 0, 0x04, 0 };
 
 		assert_int_equal(linkmsg_hdr_decode(d, &h), -EPROTO);
-		d[4] = 9; d[5] = 0; d[6] = 0x04; d[7] = 0; /* 256 KiB + 9: over the cap */
-		assert_int_equal(linkmsg_hdr_decode(d, &h), -EPROTO);
-		d[4] = 8; /* 256 KiB + 8: the cap */
+		d[4] = 0; d[5] = 0x08; d[6] = 0; /* 2048: the cap */
 		assert_int_equal(linkmsg_hdr_decode(d, &h), 0);
-		assert_int_equal(h.length, LINKMSG_LM_DATA_MAX);
-		d[6] = 0x10; /* 1 MiB + 8, a whole camera frame: over the cap */
+		d[4] = 1; /* 2049 */
 		assert_int_equal(linkmsg_hdr_decode(d, &h), -EPROTO);
 	}
 }
@@ -297,6 +368,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_roundtrip),
 		cmocka_unit_test(test_refused),
+		cmocka_unit_test(test_data_refused),
 		cmocka_unit_test(test_limits_state),
 		cmocka_unit_test(test_seeds),
 	};

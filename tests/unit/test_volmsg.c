@@ -146,7 +146,7 @@ static void test_roundtrip(void **state)
 	m.u.file.mtime_s = -5;
 	snprintf(m.u.file.path, sizeof(m.u.file.path), "DCIM/100MEDIA/V.GPS");
 	assert_int_equal(volmsg_encode(&m, buf, sizeof(buf), &n), 0);
-	assert_int_equal(buf[0], LINKMSG_VERSION);
+	assert_int_equal(buf[0], VOLMSG_VERSION);
 	assert_int_equal(buf[1], VM_FILE);
 	assert_int_equal(decode(buf, n, &out), 0);
 	assert_int_equal(out.u.file.index, 7);
@@ -195,11 +195,11 @@ static void test_refusals(void **state)
 	buf[4]--;
 	buf[0] = 1;                                       /* version */
 	assert_int_equal(decode(buf, n, &out), -EPROTO);
-	buf[0] = LINKMSG_VERSION;
+	buf[0] = VOLMSG_VERSION;
 	buf[1] = 3;                                       /* a linkmsg type */
 	assert_int_equal(decode(buf, n, &out), -EPROTO);
 	/* DATA over its cap */
-	memcpy(buf, (uint8_t[]){ LINKMSG_VERSION, VM_DATA, 0, 0, 0, 0, 0, 0 }, 8);
+	memcpy(buf, (uint8_t[]){ VOLMSG_VERSION, VM_DATA, 0, 0, 0, 0, 0, 0 }, 8);
 	{
 		uint32_t big = LINKMSG_DATA_MAX + 1;
 		struct linkmsg_hdr h;
