@@ -626,11 +626,16 @@ static void *cam_thread(void *arg)
 	}
 	if (r == 0)
 		run_session(c);
-	transport_close(c->t);
-	(void)ledgerw_checkpoint(d->w);
-	status_cam_remove(d->status, c->slot);
+	/* The bay is free once the session is over (its marker cleared
+	 * first: the slot may be taken again at once). The checkpoint after
+	 * it is a round trip to the custodian process; with max_cameras
+	 * sessions running, a camera docking the moment this one left was
+	 * refused as busy while that round trip kept the bay. */
 	if (c->final)
 		final_set(c, "", false);
+	status_cam_remove(d->status, c->slot);
+	(void)ledgerw_checkpoint(d->w);
+	transport_close(c->t);
 	dockd_snap_put(d, c->snap);
 	free(c);
 	dockd_touch(d);

@@ -103,14 +103,17 @@ done
 rejected() { # SERIAL-less: device_rejected events whose reason names HELLO_REPLY
 	dk_sql "SELECT count(*) FROM events WHERE action=3 AND reason LIKE 'malformed or refused HELLO_REPLY%'"
 }
+above() { # CMD N: bounded polling (5 s) until CMD prints more than N
+	i=0; until [ "$($1)" -gt "$2" ] || [ $i -ge 50 ]; do sleep 0.1; i=$((i + 1)); done
+	[ "$($1)" -gt "$2" ]
+}
 n0=$(rejected)
 for mode in crc seq type; do
 	a0=$(dk_alerts)
 	dk_dock CAM-H --bad-hello "$mode"
-	n1=$(rejected)
-	check "bad HELLO_REPLY ($mode): a device_rejected event saying so" test "$n1" -gt "$n0"
-	n0=$n1
-	check "... and an alert" test "$(dk_alerts)" -gt "$a0"
+	check "bad HELLO_REPLY ($mode): a device_rejected event saying so" above rejected "$n0"
+	n0=$(rejected)
+	check "... and an alert" above dk_alerts "$a0"
 done
 a0=$(dk_alerts)
 dk_dock CAM-H --bad-hello silent
