@@ -16,6 +16,7 @@
 
 #include <openssl/crypto.h>
 
+#include "chanspawn.h"
 #include "config.h"
 #include "custc.h"
 #include "custmsg.h"
@@ -57,39 +58,14 @@ static int64_t now_ms(void)
  * child only clears close-on-exec on its end and closes the rest. */
 static int spawn_locked(struct custc *c, char *err, size_t errlen)
 {
-	char chs[16];
-	char *argv[] = { "dockd-custodian", "--custodian", c->config, chs, NULL };
-	int sv[2], ch, r, st;
+	char *argv[] = { "dockd-custodian", "--custodian", c->config, "CHAN", NULL };
+	int ctl, r, st;
 	pid_t pid;
 
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
-		return -errno;
-	ch = fcntl(sv[1], F_DUPFD_CLOEXEC, 10);
-	close(sv[1]);
-	if (ch < 0) {
-		r = -errno;
-		close(sv[0]);
+	r = chanspawn(c->exe, argv, 3, &ctl, &pid);
+	if (r < 0)
 		return r;
-	}
-	snprintf(chs, sizeof(chs), "%d", ch);
-	pid = fork();
-	if (pid == 0) {
-		/* async-signal-safe only */
-		if (fcntl(ch, F_SETFD, 0) < 0)
-			_exit(126);
-		if (ch > 3)
-			syscall(SYS_close_range, 3U, (unsigned)ch - 1, 0);
-		syscall(SYS_close_range, (unsigned)ch + 1, ~0U, 0);
-		execve(c->exe, argv, environ);
-		_exit(127);
-	}
-	r = pid < 0 ? -errno : 0;
-	close(ch);
-	if (r < 0) {
-		close(sv[0]);
-		return r;
-	}
-	r = custmsg_recv(sv[0], READY_TIMEOUT_MS, &c->a);
+	r = custmsg_recv(ctl, READY_TIMEOUT_MS, &c->a);
 	if (r == 0 && c->a.type != CM_READY)
 		r = -EPROTO;
 	if (r == 0 && c->a.rc < 0) {
@@ -110,14 +86,14 @@ static int spawn_locked(struct custc *c, char *err, size_t errlen)
 		kill(pid, SIGKILL);
 		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
 			;
-		close(sv[0]);
+		close(ctl);
 		return r;
 	}
 	memcpy(c->dock_pub, c->a.dock_pub, sizeof(c->dock_pub));
 	memcpy(c->ckpt_pub, c->a.ckpt_pub, sizeof(c->ckpt_pub));
 	c->have_ckpt = c->a.have_ckpt;
 	c->pid = pid;
-	c->ctl = sv[0];
+	c->ctl = ctl;
 	c->started_ms = now_ms();
 	if (c->starts++ > 0)
 		log_warning("custodian restarted (pid %d, start %u)", (int)pid, c->starts);

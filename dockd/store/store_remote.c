@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "chanspawn.h"
 #include "log.h"
 #include "storemsg.h"
 
@@ -84,47 +85,19 @@ static bool cancelled(const struct remote *rm)
  * the daemon's (proxy settings, TZ; tests' libfaketime). */
 static int spawn_locked(struct remote *rm, char *err, size_t errlen)
 {
-	char chs[16];
-	char *argv[] = { "dockd-store", "--store-worker", rm->config, chs, NULL };
+	char *argv[] = { "dockd-store", "--store-worker", rm->config, "CHAN", NULL };
 	struct storemsg *m = calloc(1, sizeof(*m));
-	int sv[2], ch, fds[STOREMSG_FDS_MAX], n = 0, r, st;
+	int ctl, fds[STOREMSG_FDS_MAX], n = 0, r, st;
 	pid_t pid;
 
 	if (!m)
 		return -ENOMEM;
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
-		r = -errno;
-		free(m);
-		return r;
-	}
-	ch = fcntl(sv[1], F_DUPFD_CLOEXEC, 10);
-	close(sv[1]);
-	if (ch < 0) {
-		r = -errno;
-		close(sv[0]);
-		free(m);
-		return r;
-	}
-	snprintf(chs, sizeof(chs), "%d", ch);
-	pid = fork();
-	if (pid == 0) {
-		/* async-signal-safe only */
-		if (fcntl(ch, F_SETFD, 0) < 0)
-			_exit(126);
-		if (ch > 3)
-			syscall(SYS_close_range, 3U, (unsigned)ch - 1, 0);
-		syscall(SYS_close_range, (unsigned)ch + 1, ~0U, 0);
-		execve(rm->exe, argv, environ);
-		_exit(127);
-	}
-	r = pid < 0 ? -errno : 0;
-	close(ch);
+	r = chanspawn(rm->exe, argv, 3, &ctl, &pid);
 	if (r < 0) {
-		close(sv[0]);
 		free(m);
 		return r;
 	}
-	r = storemsg_recv(sv[0], READY_TIMEOUT_MS, m, fds, &n);
+	r = storemsg_recv(ctl, READY_TIMEOUT_MS, m, fds, &n);
 	if (r == 0 && m->type != SM_READY)
 		r = -EPROTO;
 	if (r == 0 && m->rc < 0) {
@@ -138,13 +111,13 @@ static int spawn_locked(struct remote *rm, char *err, size_t errlen)
 		kill(pid, SIGKILL);
 		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
 			;
-		close(sv[0]);
+		close(ctl);
 		free(m);
 		return r;
 	}
 	free(m);
 	rm->pid = pid;
-	rm->ctl = sv[0];
+	rm->ctl = ctl;
 	rm->gen++;
 	rm->starts++;
 	rm->cancel_sent = false;

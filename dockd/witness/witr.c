@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "chanspawn.h"
 #include "log.h"
 #include "witmsg.h"
 #include "witr.h"
@@ -59,39 +60,14 @@ static void reap(pid_t pid, int *st)
  * daemon's (proxy settings). */
 static int spawn(struct witr *w, char *err, size_t errlen)
 {
-	char chs[16];
-	char *argv[] = { "dockd-witness", "--witness-client", w->config, chs, NULL };
-	int sv[2], ch, r, st;
+	char *argv[] = { "dockd-witness", "--witness-client", w->config, "CHAN", NULL };
+	int ctl, r, st;
 	pid_t pid;
 
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
-		return -errno;
-	ch = fcntl(sv[1], F_DUPFD_CLOEXEC, 10);
-	close(sv[1]);
-	if (ch < 0) {
-		r = -errno;
-		close(sv[0]);
+	r = chanspawn(w->exe, argv, 3, &ctl, &pid);
+	if (r < 0)
 		return r;
-	}
-	snprintf(chs, sizeof(chs), "%d", ch);
-	pid = fork();
-	if (pid == 0) {
-		/* async-signal-safe only */
-		if (fcntl(ch, F_SETFD, 0) < 0)
-			_exit(126);
-		if (ch > 3)
-			syscall(SYS_close_range, 3U, (unsigned)ch - 1, 0);
-		syscall(SYS_close_range, (unsigned)ch + 1, ~0U, 0);
-		execve(w->exe, argv, environ);
-		_exit(127);
-	}
-	r = pid < 0 ? -errno : 0;
-	close(ch);
-	if (r < 0) {
-		close(sv[0]);
-		return r;
-	}
-	r = witmsg_recv(sv[0], READY_TIMEOUT_MS, &w->m);
+	r = witmsg_recv(ctl, READY_TIMEOUT_MS, &w->m);
 	if (r == 0 && w->m.type != WM_READY)
 		r = -EPROTO;
 	if (r == 0 && w->m.rc < 0) {
@@ -107,11 +83,11 @@ static int spawn(struct witr *w, char *err, size_t errlen)
 	if (r < 0) {
 		kill(pid, SIGKILL);
 		reap(pid, &st);
-		close(sv[0]);
+		close(ctl);
 		return r;
 	}
 	w->pid = pid;
-	w->ctl = sv[0];
+	w->ctl = ctl;
 	w->starts++;
 	w->started_ms = now_ms();
 	if (w->starts > 1)
