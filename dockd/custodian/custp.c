@@ -22,6 +22,7 @@
 #include "custp_int.h"
 #include "dockcert.h"
 #include "dockkey.h"
+#include "llrule.h"
 #include "log.h"
 #include "p11key.h"
 #include "session.h"
@@ -86,27 +87,6 @@ static int open_all(struct custp *p, char *err, size_t errlen)
 
 /* ---- lock-down ----------------------------------------------------------- */
 
-#define LL_READ (LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR)
-
-static int ll_allow(int ruleset, const char *path, uint64_t access)
-{
-	struct landlock_path_beneath_attr pb = { 0 };
-	struct stat st;
-	int r = 0, fd = open(path, O_PATH | O_CLOEXEC);
-
-	if (fd < 0)
-		return errno == ENOENT || errno == ENOTDIR || errno == EACCES ? 0 : -errno;
-	if (fstat(fd, &st) == 0 && !S_ISDIR(st.st_mode))
-		access &= LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_WRITE_FILE |
-			  LANDLOCK_ACCESS_FS_EXECUTE;
-	pb.allowed_access = access;
-	pb.parent_fd = fd;
-	if (syscall(SYS_landlock_add_rule, ruleset, LANDLOCK_RULE_PATH_BENEATH, &pb, 0) < 0)
-		r = -errno;
-	close(fd);
-	return r;
-}
-
 static int landlock(const struct custp *p)
 {
 	static const char *const ro_dirs[] = { "/usr", "/lib", "/lib64" };
@@ -134,20 +114,20 @@ static int landlock(const struct custp *p)
 	if (fd < 0)
 		return -errno;
 	for (size_t i = 0; r == 0 && i < sizeof(ro_dirs) / sizeof(ro_dirs[0]); i++)
-		r = ll_allow(fd, ro_dirs[i], LL_READ | LANDLOCK_ACCESS_FS_EXECUTE);
+		r = llrule_allow(fd, ro_dirs[i], LL_READ | LANDLOCK_ACCESS_FS_EXECUTE);
 	for (size_t i = 0; r == 0 && i < sizeof(ro_files) / sizeof(ro_files[0]); i++)
-		r = ll_allow(fd, ro_files[i], LANDLOCK_ACCESS_FS_READ_FILE);
+		r = llrule_allow(fd, ro_files[i], LANDLOCK_ACCESS_FS_READ_FILE);
 	if (r == 0)
-		r = ll_allow(fd, p->config, LANDLOCK_ACCESS_FS_READ_FILE);
+		r = llrule_allow(fd, p->config, LANDLOCK_ACCESS_FS_READ_FILE);
 	/* the ledger: read; SQLite's WAL reader also writes the -shm index */
 	if (r == 0)
-		r = ll_allow(fd, p->ledger_path, LANDLOCK_ACCESS_FS_READ_FILE);
+		r = llrule_allow(fd, p->ledger_path, LANDLOCK_ACCESS_FS_READ_FILE);
 	snprintf(f, sizeof(f), "%s-wal", p->ledger_path);
 	if (r == 0)
-		r = ll_allow(fd, f, LANDLOCK_ACCESS_FS_READ_FILE);
+		r = llrule_allow(fd, f, LANDLOCK_ACCESS_FS_READ_FILE);
 	snprintf(f, sizeof(f), "%s-shm", p->ledger_path);
 	if (r == 0)
-		r = ll_allow(fd, f, LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_WRITE_FILE);
+		r = llrule_allow(fd, f, LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_WRITE_FILE);
 	if (r == 0 && syscall(SYS_landlock_restrict_self, fd, 0) < 0)
 		r = -errno;
 	close(fd);

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "llrule.h"
 #include "log.h"
 #include "storemsg.h"
 #include "storew.h"
@@ -33,7 +34,6 @@ static struct store_target *target;
 
 /* ---- lock-down ----------------------------------------------------------- */
 
-#define LL_READ (LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR)
 #define LL_FILE_RW (LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_WRITE_FILE)
 
 struct ll_attr {
@@ -42,27 +42,6 @@ struct ll_attr {
 
 /* Allow access under path (a directory or one file); a path that does not
  * exist is skipped. Directory-only rights are dropped for a file. */
-static int ll_allow(int ruleset, const char *path, uint64_t access)
-{
-	struct landlock_path_beneath_attr pb = { 0 };
-	int r = 0, fd = open(path, O_PATH | O_CLOEXEC);
-
-	if (fd < 0)
-		return errno == ENOENT || errno == ENOTDIR || errno == EACCES ? 0 : -errno;
-	struct stat st;
-
-	if (fstat(fd, &st) == 0 && !S_ISDIR(st.st_mode))
-		access &= LL_FILE_RW | LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_TRUNCATE;
-	if (storew_landlock_abi < 3)
-		access &= ~LANDLOCK_ACCESS_FS_TRUNCATE;
-	pb.allowed_access = access;
-	pb.parent_fd = fd;
-	if (syscall(SYS_landlock_add_rule, ruleset, LANDLOCK_RULE_PATH_BENEATH, &pb, 0) < 0)
-		r = -errno;
-	close(fd);
-	return r;
-}
-
 static int landlock(const struct dock_config *c)
 {
 	static const char *const ro_dirs[] = {
@@ -92,17 +71,18 @@ static int landlock(const struct dock_config *c)
 	if (fd < 0)
 		return -errno;
 	for (size_t i = 0; r == 0 && i < sizeof(ro_dirs) / sizeof(ro_dirs[0]); i++)
-		r = ll_allow(fd, ro_dirs[i], LL_READ | LANDLOCK_ACCESS_FS_EXECUTE);
+		r = llrule_allow(fd, ro_dirs[i], LL_READ | LANDLOCK_ACCESS_FS_EXECUTE);
 	for (size_t i = 0; r == 0 && i < sizeof(ro_files) / sizeof(ro_files[0]); i++)
-		r = ll_allow(fd, ro_files[i], LANDLOCK_ACCESS_FS_READ_FILE);
+		r = llrule_allow(fd, ro_files[i], LANDLOCK_ACCESS_FS_READ_FILE);
 	if (r == 0 && c->s3_ca_file[0])
-		r = ll_allow(fd, c->s3_ca_file, LANDLOCK_ACCESS_FS_READ_FILE);
+		r = llrule_allow(fd, c->s3_ca_file, LANDLOCK_ACCESS_FS_READ_FILE);
 	/* uploads.db: open already; SQLite in WAL mode keeps its -wal and
 	 * -shm files while a connection is open, so these three files are
 	 * all it writes (no new file: no right on the state directory) */
 	for (size_t i = 0; r == 0 && i < sizeof(db_suffix) / sizeof(db_suffix[0]); i++) {
 		snprintf(p, sizeof(p), "%s%s", c->state_dir, db_suffix[i]);
-		r = ll_allow(fd, p, LL_FILE_RW | LANDLOCK_ACCESS_FS_TRUNCATE);
+		r = llrule_allow(fd, p, LL_FILE_RW | (storew_landlock_abi >= 3 ?
+						   LANDLOCK_ACCESS_FS_TRUNCATE : 0));
 	}
 	if (r == 0 && syscall(SYS_landlock_restrict_self, fd, 0) < 0)
 		r = -errno;

@@ -19,6 +19,7 @@
 
 #include "config.h"
 #include "cosig.h"
+#include "llrule.h"
 #include "log.h"
 #include "witmsg.h"
 #include "witness.h"
@@ -37,27 +38,6 @@ static long timeout_s;
 static CURL *h;
 
 /* ---- lock-down ----------------------------------------------------------- */
-
-#define LL_READ (LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR)
-
-/* Allow reading under path (a directory or one file); absent: skipped. */
-static int ll_allow(int ruleset, const char *path, uint64_t access)
-{
-	struct landlock_path_beneath_attr pb = { 0 };
-	struct stat st;
-	int r = 0, fd = open(path, O_PATH | O_CLOEXEC);
-
-	if (fd < 0)
-		return errno == ENOENT || errno == ENOTDIR || errno == EACCES ? 0 : -errno;
-	if (fstat(fd, &st) == 0 && !S_ISDIR(st.st_mode))
-		access &= LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_EXECUTE;
-	pb.allowed_access = access;
-	pb.parent_fd = fd;
-	if (syscall(SYS_landlock_add_rule, ruleset, LANDLOCK_RULE_PATH_BENEATH, &pb, 0) < 0)
-		r = -errno;
-	close(fd);
-	return r;
-}
 
 static int landlock(void)
 {
@@ -89,9 +69,9 @@ static int landlock(void)
 	if (fd < 0)
 		return -errno;
 	for (size_t i = 0; r == 0 && i < sizeof(ro_dirs) / sizeof(ro_dirs[0]); i++)
-		r = ll_allow(fd, ro_dirs[i], LL_READ | LANDLOCK_ACCESS_FS_EXECUTE);
+		r = llrule_allow(fd, ro_dirs[i], LL_READ | LANDLOCK_ACCESS_FS_EXECUTE);
 	for (size_t i = 0; r == 0 && i < sizeof(ro_files) / sizeof(ro_files[0]); i++)
-		r = ll_allow(fd, ro_files[i], LANDLOCK_ACCESS_FS_READ_FILE);
+		r = llrule_allow(fd, ro_files[i], LANDLOCK_ACCESS_FS_READ_FILE);
 	if (r == 0 && syscall(SYS_landlock_restrict_self, fd, 0) < 0)
 		r = -errno;
 	close(fd);
