@@ -313,9 +313,11 @@ build/fuzz/fuzz_qmsg: tests/fuzz/fuzz_qmsg.c build/fuzz/obj/dockd/query/qmsg.o \
 	@echo "  FUZZLD  $@"
 	$(Q)clang $(FUZZ_BASE) -fsanitize=fuzzer,address,undefined -o $@ $^ $(LIBS)
 # fuzz_storemsg: both receiving sides of the storage uploader's channels
-# (dockd/store/storemsg.c and the key rule, store_key.c, only).
+# (dockd/store/storemsg.c, its field codec msgbuf.c and the key rule,
+# store_key.c, only).
 build/fuzz/fuzz_storemsg: tests/fuzz/fuzz_storemsg.c build/fuzz/obj/dockd/store/storemsg.o \
-		build/fuzz/obj/dockd/store/store_key.o build/fuzz/libprotocol.a
+		build/fuzz/obj/dockd/core/msgbuf.o build/fuzz/obj/dockd/store/store_key.o \
+		build/fuzz/libprotocol.a
 	@echo "  FUZZLD  $@"
 	$(Q)clang $(FUZZ_BASE) -fsanitize=fuzzer,address,undefined -o $@ $^ $(LIBS)
 # fuzz_witmsg: both receiving sides of the witness client process's channel
@@ -324,9 +326,10 @@ build/fuzz/fuzz_witmsg: tests/fuzz/fuzz_witmsg.c build/fuzz/obj/dockd/witness/wi
 	@echo "  FUZZLD  $@"
 	$(Q)clang $(FUZZ_BASE) -fsanitize=fuzzer,address,undefined -o $@ $^ $(LIBS)
 # fuzz_custmsg: both receiving sides of the custodian's channel
-# (dockd/custodian/custmsg.c only, with the protocol's id rule).
+# (dockd/custodian/custmsg.c and its field codec msgbuf.c only, with the
+# protocol's id rule).
 build/fuzz/fuzz_custmsg: tests/fuzz/fuzz_custmsg.c build/fuzz/obj/dockd/custodian/custmsg.o \
-		build/fuzz/libprotocol.a
+		build/fuzz/obj/dockd/core/msgbuf.o build/fuzz/libprotocol.a
 	@echo "  FUZZLD  $@"
 	$(Q)clang $(FUZZ_BASE) -fsanitize=fuzzer,address,undefined -o $@ $^ $(LIBS)
 fuzz: deps $(FUZZ_BINS)

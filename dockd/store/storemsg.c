@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "storemsg.h"
+#include "msgbuf.h"
 
 enum {
 	F_KEY = 1 << 0,
@@ -73,82 +74,43 @@ int storemsg_nfds(uint8_t type, uint8_t flags)
 
 /* ---- encoding ------------------------------------------------------------ */
 
-struct wbuf {
-	uint8_t *p;
-	size_t cap, n;
-	int err;
-};
-
-static void put_bytes(struct wbuf *w, const void *b, size_t n)
-{
-	if (w->err)
-		return;
-	if (n > w->cap - w->n) {
-		w->err = -ENAMETOOLONG;
-		return;
-	}
-	memcpy(w->p + w->n, b, n);
-	w->n += n;
-}
-
-static void put_u(struct wbuf *w, uint64_t v, size_t bytes)
-{
-	uint8_t b[8];
-
-	for (size_t i = 0; i < bytes; i++)
-		b[i] = (uint8_t)(v >> (8 * i));
-	put_bytes(w, b, bytes);
-}
-
-static void put_str(struct wbuf *w, const char *s, size_t max)
-{
-	size_t n = s ? strnlen(s, max + 1) : 0;
-
-	if (n > max) {
-		w->err = -ENAMETOOLONG;
-		return;
-	}
-	put_u(w, n, 2);
-	put_bytes(w, s, n);
-}
-
 int storemsg_encode(const struct storemsg *m, uint8_t *buf, size_t cap, size_t *len)
 {
 	uint8_t flags_ok;
 	unsigned f = fields(m->type, &flags_ok);
-	struct wbuf w = { buf, cap < STOREMSG_MAX ? cap : STOREMSG_MAX, 0, 0 };
+	struct msgw w = { buf, cap < STOREMSG_MAX ? cap : STOREMSG_MAX, 0, 0 };
 
 	if (!f || (m->flags & ~flags_ok))
 		return -EINVAL;
-	put_u(&w, STOREMSG_VERSION, 1);
-	put_u(&w, m->type, 1);
-	put_u(&w, 0, 2);
-	put_u(&w, 0, 4); /* length, filled in below */
+	msgw_u(&w, STOREMSG_VERSION, 1);
+	msgw_u(&w, m->type, 1);
+	msgw_u(&w, 0, 2);
+	msgw_u(&w, 0, 4); /* length, filled in below */
 	if (f & F_KEY)
-		put_str(&w, m->key, STORE_KEY_MAX);
+		msgw_str(&w, m->key, STORE_KEY_MAX);
 	if (f & F_VERSION)
-		put_str(&w, m->version, sizeof(m->version) - 1);
+		msgw_str(&w, m->version, sizeof(m->version) - 1);
 	if (f & F_SIZE)
-		put_u(&w, m->size, 8);
+		msgw_u(&w, m->size, 8);
 	if (f & F_SHA)
-		put_bytes(&w, m->sha256, 32);
+		msgw_bytes(&w, m->sha256, 32);
 	if (f & F_TAGS) {
-		put_str(&w, m->category, STOREMSG_TAG_MAX);
-		put_str(&w, m->case_no, STOREMSG_TAG_MAX);
-		put_str(&w, m->retention, STOREMSG_TAG_MAX);
-		put_u(&w, (uint64_t)m->retain_until, 8);
+		msgw_str(&w, m->category, STOREMSG_TAG_MAX);
+		msgw_str(&w, m->case_no, STOREMSG_TAG_MAX);
+		msgw_str(&w, m->retention, STOREMSG_TAG_MAX);
+		msgw_u(&w, (uint64_t)m->retain_until, 8);
 	}
 	if (f & F_FLAGS)
-		put_u(&w, m->flags, 1);
+		msgw_u(&w, m->flags, 1);
 	if (f & F_RC)
-		put_u(&w, (uint32_t)m->rc, 4);
+		msgw_u(&w, (uint32_t)m->rc, 4);
 	if (f & F_INFO) {
-		put_str(&w, m->info.location, STORE_LOCATION_MAX);
-		put_str(&w, m->info.version_id, sizeof(m->info.version_id) - 1);
-		put_str(&w, m->info.etag, sizeof(m->info.etag) - 1);
+		msgw_str(&w, m->info.location, STORE_LOCATION_MAX);
+		msgw_str(&w, m->info.version_id, sizeof(m->info.version_id) - 1);
+		msgw_str(&w, m->info.etag, sizeof(m->info.etag) - 1);
 	}
 	if (f & F_TEXT)
-		put_str(&w, m->text, STOREMSG_TEXT_MAX);
+		msgw_str(&w, m->text, STOREMSG_TEXT_MAX);
 	if (w.err)
 		return w.err;
 	for (int i = 0; i < 4; i++)
@@ -159,113 +121,59 @@ int storemsg_encode(const struct storemsg *m, uint8_t *buf, size_t cap, size_t *
 
 /* ---- decoding ------------------------------------------------------------ */
 
-struct rbuf {
-	const uint8_t *p;
-	size_t n, off;
-	int err;
-};
-
-static uint64_t get_u(struct rbuf *r, size_t bytes)
-{
-	uint64_t v = 0;
-
-	if (r->err || bytes > r->n - r->off) {
-		r->err = -EPROTO;
-		return 0;
-	}
-	for (size_t i = 0; i < bytes; i++)
-		v |= (uint64_t)r->p[r->off + i] << (8 * i);
-	r->off += bytes;
-	return v;
-}
-
-static void get_bytes(struct rbuf *r, void *out, size_t n)
-{
-	if (r->err || n > r->n - r->off) {
-		r->err = -EPROTO;
-		return;
-	}
-	memcpy(out, r->p + r->off, n);
-	r->off += n;
-}
-
-/* A string of at most max bytes into out (max + 1 bytes). */
-static void get_str(struct rbuf *r, char *out, size_t max)
-{
-	size_t n = (size_t)get_u(r, 2);
-
-	if (r->err)
-		return;
-	if (n > max || n > r->n - r->off) {
-		r->err = -EPROTO;
-		return;
-	}
-	for (size_t i = 0; i < n; i++) {
-		uint8_t c = r->p[r->off + i];
-
-		if (c < 0x20 || c == 0x7f) {
-			r->err = -EPROTO;
-			return;
-		}
-	}
-	memcpy(out, r->p + r->off, n);
-	out[n] = '\0';
-	r->off += n;
-}
-
 int storemsg_decode(const uint8_t *buf, size_t len, struct storemsg *out)
 {
 	static struct storemsg zero;
 	struct storemsg m = zero;
-	struct rbuf r = { buf, len, 0, 0 };
+	struct msgr r = { buf, len, 0, 0 };
 	uint8_t flags_ok, ver;
 	unsigned f;
 	uint64_t plen;
 
 	if (len < STOREMSG_HDR || len > STOREMSG_MAX)
 		return -EPROTO;
-	ver = (uint8_t)get_u(&r, 1);
-	m.type = (uint8_t)get_u(&r, 1);
+	ver = (uint8_t)msgr_u(&r, 1);
+	m.type = (uint8_t)msgr_u(&r, 1);
 	f = fields(m.type, &flags_ok);
-	if (ver != STOREMSG_VERSION || !f || get_u(&r, 2) != 0)
+	if (ver != STOREMSG_VERSION || !f || msgr_u(&r, 2) != 0)
 		return -EPROTO;
-	plen = get_u(&r, 4);
+	plen = msgr_u(&r, 4);
 	if (plen != len - STOREMSG_HDR)
 		return -EPROTO;
 	if (f & F_KEY) {
-		get_str(&r, m.key, STORE_KEY_MAX);
+		msgr_str(&r, m.key, 0, STORE_KEY_MAX);
 		if (!r.err && !store_key_valid(m.key))
 			return -EPROTO;
 	}
 	if (f & F_VERSION)
-		get_str(&r, m.version, sizeof(m.version) - 1);
+		msgr_str(&r, m.version, 0, sizeof(m.version) - 1);
 	if (f & F_SIZE)
-		m.size = get_u(&r, 8);
+		m.size = msgr_u(&r, 8);
 	if (f & F_SHA)
-		get_bytes(&r, m.sha256, 32);
+		msgr_bytes(&r, m.sha256, 32);
 	if (f & F_TAGS) {
-		get_str(&r, m.category, STOREMSG_TAG_MAX);
-		get_str(&r, m.case_no, STOREMSG_TAG_MAX);
-		get_str(&r, m.retention, STOREMSG_TAG_MAX);
-		m.retain_until = (int64_t)get_u(&r, 8);
+		msgr_str(&r, m.category, 0, STOREMSG_TAG_MAX);
+		msgr_str(&r, m.case_no, 0, STOREMSG_TAG_MAX);
+		msgr_str(&r, m.retention, 0, STOREMSG_TAG_MAX);
+		m.retain_until = (int64_t)msgr_u(&r, 8);
 	}
 	if (f & F_FLAGS) {
-		m.flags = (uint8_t)get_u(&r, 1);
+		m.flags = (uint8_t)msgr_u(&r, 1);
 		if (m.flags & ~flags_ok)
 			return -EPROTO;
 	}
 	if (f & F_RC) {
-		m.rc = (int32_t)(uint32_t)get_u(&r, 4);
+		m.rc = (int32_t)(uint32_t)msgr_u(&r, 4);
 		if (m.rc > 0 || m.rc < -4095)
 			return -EPROTO;
 	}
 	if (f & F_INFO) {
-		get_str(&r, m.info.location, STORE_LOCATION_MAX);
-		get_str(&r, m.info.version_id, sizeof(m.info.version_id) - 1);
-		get_str(&r, m.info.etag, sizeof(m.info.etag) - 1);
+		msgr_str(&r, m.info.location, 0, STORE_LOCATION_MAX);
+		msgr_str(&r, m.info.version_id, 0, sizeof(m.info.version_id) - 1);
+		msgr_str(&r, m.info.etag, 0, sizeof(m.info.etag) - 1);
 	}
 	if (f & F_TEXT)
-		get_str(&r, m.text, STOREMSG_TEXT_MAX);
+		msgr_str(&r, m.text, 0, STOREMSG_TEXT_MAX);
 	if (r.err || r.off != len)
 		return -EPROTO;
 	*out = m;
