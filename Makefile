@@ -322,7 +322,8 @@ build/fuzz/fuzz_storemsg: tests/fuzz/fuzz_storemsg.c build/fuzz/obj/dockd/store/
 	$(Q)clang $(FUZZ_BASE) -fsanitize=fuzzer,address,undefined -o $@ $^ $(LIBS)
 # fuzz_witmsg: both receiving sides of the witness client process's channel
 # (dockd/witness/witmsg.h)
-build/fuzz/fuzz_witmsg: tests/fuzz/fuzz_witmsg.c build/fuzz/obj/dockd/witness/witmsg.o
+build/fuzz/fuzz_witmsg: tests/fuzz/fuzz_witmsg.c build/fuzz/obj/dockd/witness/witmsg.o \
+		build/fuzz/obj/dockd/core/msgbuf.o
 	@echo "  FUZZLD  $@"
 	$(Q)clang $(FUZZ_BASE) -fsanitize=fuzzer,address,undefined -o $@ $^ $(LIBS)
 # fuzz_custmsg: both receiving sides of the custodian's channel

@@ -1,6 +1,8 @@
 /* msgbuf.c - the field codec of dockd's channel messages (msgbuf.h). */
 #include <errno.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "msgbuf.h"
 
@@ -88,4 +90,22 @@ void msgr_str(struct msgr *r, char *out, size_t min, size_t max)
 	memcpy(out, r->p + r->off, n);
 	out[n] = '\0';
 	r->off += n;
+}
+
+bool msgbuf_close_fds(struct msghdr *mh)
+{
+	bool fds = false;
+
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		for (size_t i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++) {
+			int fd;
+
+			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+			close(fd);
+			fds = true;
+		}
+	}
+	return fds;
 }

@@ -18,8 +18,11 @@
 #ifndef DOCKD_MSGBUF_H
 #define DOCKD_MSGBUF_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+struct msghdr;
 
 struct msgw {
 	uint8_t *p;
@@ -44,5 +47,10 @@ void msgr_bytes(struct msgr *r, void *out, size_t n);
 /* A string of min..max bytes, no control character, into out (max + 1
  * bytes, NUL-terminated). */
 void msgr_str(struct msgr *r, char *out, size_t min, size_t max);
+
+/* For a channel that carries no descriptors: close every descriptor the
+ * SCM_RIGHTS control messages of a received mh brought; true if any
+ * came (the message is then a protocol error). */
+bool msgbuf_close_fds(struct msghdr *mh);
 
 #endif

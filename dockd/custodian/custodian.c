@@ -16,6 +16,7 @@
 #include "ledger.h"
 #include "ledgerw.h"
 #include "log.h"
+#include "procdied.h"
 #include "session.h"
 
 static void record_refused(struct dockd *d, const char *serial, const char *rid,
@@ -68,22 +69,7 @@ int custodian_sign_receipt(struct dockd *d, const struct dock_snap *snap, const 
 
 void custodian_worker_killed(struct dockd *d, const char *serial, const char *why, int sig)
 {
-	struct cust_event ev;
-	json_t *o = json_pack("{s:s,s:s,s:i}", "serial", serial ? serial : "", "why", why,
-			      "signal", sig);
-	int r = o ? 0 : -ENOMEM;
-
-	if (r == 0)
-		r = ledgerw_event(d->w, &ev, CUST_A_LINK_WORKER_KILLED, NULL, CUST_OUTCOME_DENIED);
-	if (r == 0)
-		r = cust_event_set_details(&ev, o);
-	if (r == 0)
-		r = cust_event_set_text(ev.reason, sizeof(ev.reason), why);
-	if (r == 0)
-		r = ledgerw_append(d->w, &ev);
-	json_decref(o);
-	if (r < 0)
-		log_error("ledger: link_worker_killed not recorded: %s", strerror(-r));
+	(void)procdied_record(d, serial, NULL, why, sig);
 	dockd_alert(d, "link-worker", serial && serial[0] ? serial : NULL,
 		    "camera-link worker stopped: %s (signal %d); the camera keeps its recordings",
 		    why, sig);

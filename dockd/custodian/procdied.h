@@ -17,4 +17,10 @@ struct dockd;
  * record is logged; the alert is raised anyway. */
 void custodian_process_died(struct dockd *d, const char *process, const char *why, int sig);
 
+/* The ledger half of it, shared with custodian_worker_killed(): details
+ * {serial (NULL: ""), why, signal} plus process when not NULL (a
+ * camera-link worker's event has none). 0 or -errno (logged). */
+int procdied_record(struct dockd *d, const char *serial, const char *process, const char *why,
+		    int sig);
+
 #endif

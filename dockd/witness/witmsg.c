@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "msgbuf.h"
 #include "witmsg.h"
 
 static void put16(uint8_t *p, uint16_t v)
@@ -236,17 +237,7 @@ int witmsg_recv(int sock, int timeout_ms, struct witmsg *out)
 		goto out;
 	}
 	/* this channel carries no descriptors: any that came are closed */
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
-		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-			continue;
-		for (size_t i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++) {
-			int fd;
-
-			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
-			close(fd);
-			fds = true;
-		}
-	}
+	fds = msgbuf_close_fds(&mh);
 	if (n == 0 && !fds)
 		r = -ECONNRESET;
 	else if (fds || (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)))
