@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -55,4 +56,14 @@ int chanspawn(const char *exe, char *const argv[], int chan_argi, int *chan, pid
 	*chan = sv[0];
 	*pid = p;
 	return 0;
+}
+
+int chanspawn_parse_fd(const char *s)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	return errno || *end || end == s || v < 3 || v > 65535 ? -1 : (int)v;
 }

@@ -31,4 +31,8 @@
  * end (close-on-exec), *pid: the child. */
 int chanspawn(const char *exe, char *const argv[], int chan_argi, int *chan, pid_t *pid);
 
+/* The helper's side: its channel descriptor from its command line (a
+ * decimal number, 3..65535, nothing else); -1 if it is not one. */
+int chanspawn_parse_fd(const char *s);
+
 #endif

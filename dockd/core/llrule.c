@@ -35,3 +35,14 @@ int llrule_allow(int ruleset, const char *path, uint64_t access)
 	close(fd);
 	return r;
 }
+
+uint64_t llrule_fs_handled(long abi)
+{
+	uint64_t fs = (1ULL << 13) - 1;
+
+	if (abi >= 2)
+		fs |= LANDLOCK_ACCESS_FS_REFER;
+	if (abi >= 3)
+		fs |= LANDLOCK_ACCESS_FS_TRUNCATE;
+	return fs;
+}

@@ -22,4 +22,9 @@
 
 int llrule_allow(int ruleset, const char *path, uint64_t access);
 
+/* The file-system rights a ruleset handles on a kernel of landlock ABI
+ * abi (>= 1): every right that ABI knows, so that what no rule grants is
+ * denied (ABI 1: EXECUTE .. MAKE_SYM; 2: REFER; 3: TRUNCATE). */
+uint64_t llrule_fs_handled(long abi);
+
 #endif

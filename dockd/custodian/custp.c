@@ -16,6 +16,7 @@
 
 #include <openssl/crypto.h>
 
+#include "chanspawn.h"
 #include "config.h"
 #include "custmsg.h"
 #include "custp.h"
@@ -92,9 +93,9 @@ static int landlock(const struct custp *p)
 	static const char *const ro_dirs[] = { "/usr", "/lib", "/lib64" };
 	static const char *const ro_files[] = { "/etc/localtime", "/etc/ld.so.cache",
 						"/dev/urandom", "/dev/null" };
-	/* ABI 1: EXECUTE .. MAKE_SYM; ABI 4: TCP bind and connect (no rule
-	 * grants either: no network), newer than Debian 12's headers */
-	struct { uint64_t fs, net; } a = { (1ULL << 13) - 1, 0 };
+	/* ABI 4: TCP bind and connect (no rule grants either: no network),
+	 * newer than Debian 12's headers */
+	struct { uint64_t fs, net; } a = { 0, 0 };
 	size_t asz = sizeof(a.fs);
 	long abi = syscall(SYS_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION);
 	char f[CUST_CONFIG_PATH_MAX + 8];
@@ -102,10 +103,7 @@ static int landlock(const struct custp *p)
 
 	if (abi < 1)
 		return 0; /* not in this kernel: the other limits still apply */
-	if (abi >= 2)
-		a.fs |= LANDLOCK_ACCESS_FS_REFER;
-	if (abi >= 3)
-		a.fs |= 1ULL << 14; /* TRUNCATE, newer than Debian 12's headers */
+	a.fs = llrule_fs_handled(abi);
 	if (abi >= 4) {
 		a.net = (1ULL << 0) | (1ULL << 1); /* BIND_TCP, CONNECT_TCP */
 		asz = sizeof(a);
@@ -252,22 +250,12 @@ static void do_reload(struct custp *p)
 
 /* ---- main ---------------------------------------------------------------- */
 
-static int parse_fd(const char *s)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	return errno || *end || end == s || v < 3 || v > 65535 ? -1 : (int)v;
-}
-
 int custp_main(const char *config, const char *ctl_fd)
 {
 	struct custp *p = calloc(1, sizeof(*p));
 	struct custmsg *q = calloc(1, sizeof(*q)), *a = calloc(1, sizeof(*a));
 	char err[1200] = "";
-	int ctl = parse_fd(ctl_fd), r;
+	int ctl = chanspawn_parse_fd(ctl_fd), r;
 
 	if (ctl < 0 || !p || !q || !a || !(p->cfg = calloc(1, sizeof(*p->cfg))))
 		return 2;

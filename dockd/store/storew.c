@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "chanspawn.h"
 #include "config.h"
 #include "llrule.h"
 #include "log.h"
@@ -61,11 +62,7 @@ static int landlock(const struct dock_config *c)
 	if (abi < 1)
 		return 0; /* not in this kernel: the other limits still apply */
 	storew_landlock_abi = (int)abi;
-	a.fs = (1ULL << 13) - 1; /* ABI 1: EXECUTE .. MAKE_SYM */
-	if (abi >= 2)
-		a.fs |= LANDLOCK_ACCESS_FS_REFER;
-	if (abi >= 3)
-		a.fs |= LANDLOCK_ACCESS_FS_TRUNCATE;
+	a.fs = llrule_fs_handled(abi);
 	/* network: left open (the S3 endpoint, and the name service) */
 	fd = (int)syscall(SYS_landlock_create_ruleset, &a, sizeof(a.fs), 0);
 	if (fd < 0)
@@ -292,22 +289,12 @@ static int start_chan(int fd)
 
 /* ---- main ---------------------------------------------------------------- */
 
-static int parse_fd(const char *s)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	return errno || *end || end == s || v < 3 || v > 65535 ? -1 : (int)v;
-}
-
 int storew_main(const char *config, const char *ctl_fd)
 {
 	struct dock_config *c = calloc(1, sizeof(*c));
 	struct storemsg *m = calloc(1, sizeof(*m));
 	char err[STOREMSG_TEXT_MAX] = "";
-	int ctl = parse_fd(ctl_fd), fds[STOREMSG_FDS_MAX], n, r;
+	int ctl = chanspawn_parse_fd(ctl_fd), fds[STOREMSG_FDS_MAX], n, r;
 
 	if (ctl < 0 || !c || !m)
 		return 2;

@@ -17,6 +17,7 @@
 
 #include <curl/curl.h>
 
+#include "chanspawn.h"
 #include "config.h"
 #include "cosig.h"
 #include "llrule.h"
@@ -56,11 +57,7 @@ static int landlock(void)
 	if (abi < 1)
 		return 0; /* not in this kernel: the other limits still apply */
 	witw_landlock_abi = (int)abi;
-	a.fs = (1ULL << 13) - 1; /* ABI 1: EXECUTE .. MAKE_SYM */
-	if (abi >= 2)
-		a.fs |= LANDLOCK_ACCESS_FS_REFER;
-	if (abi >= 3)
-		a.fs |= 1ULL << 14; /* TRUNCATE: newer than Debian 12's headers */
+	a.fs = llrule_fs_handled(abi);
 	/* ABI 6 (Linux 6.12), newer than Debian 12's headers: no signal to a
 	 * process outside this domain (dockd), no abstract Unix socket */
 	if (abi >= 6)
@@ -287,16 +284,6 @@ static int attack_send(int ctl, struct witmsg *a)
 
 /* ---- main ---------------------------------------------------------------- */
 
-static int parse_fd(const char *s)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	return errno || *end || end == s || v < 3 || v > 65535 ? -1 : (int)v;
-}
-
 /* The [witness] section of config: into peers. */
 static int load(const char *config, char *err, size_t errlen)
 {
@@ -323,7 +310,7 @@ int witw_main(const char *config, const char *ctl_fd)
 {
 	struct witmsg *q = calloc(1, sizeof(*q)), *a = calloc(1, sizeof(*a));
 	char err[WITMSG_TEXT_MAX] = "";
-	int ctl = parse_fd(ctl_fd), r;
+	int ctl = chanspawn_parse_fd(ctl_fd), r;
 
 	if (ctl < 0 || !q || !a)
 		return 2;
