@@ -119,7 +119,7 @@ if p11_find && command -v softhsm2-util >/dev/null 2>&1; then
 	check "p11: dock and checkpoint keys in the token" dk_init "$T/p"
 	check_fails "p11: no key file" test -e "$DK/state/dock.key"
 	n=0
-	for spec in "net 9" "ledger $DK_DB" "jit -" "read $T/secret" \
+	for spec in "net 9" "ledger $DK_DB" "read $T/secret" \
 		"read $T/hsm/pin"; do
 		set -- $spec
 		n=$((n + 1))
