@@ -197,6 +197,13 @@ $(BUILD)/obj/attack/%.o: dockd/store/%.c
 	@mkdir -p $(@D)
 	@[ "$(V)" = 1 ] || echo "  CC      $< (attack)"
 	$(Q)$(CC) $(INC) $(ALL_CFLAGS) -DLINK_ATTACK_TESTS -c $< -o $@
+# and whose custodian obeys $$CUST_ATTACK at its first receipt request
+# (dockd/custodian/custp_attack.c; tests/integration/dockd_custodian_sandbox.sh)
+ATTACK_OBJ += $(BUILD)/obj/attack/custp.o $(BUILD)/obj/attack/custp_attack.o
+$(BUILD)/obj/attack/%.o: dockd/custodian/%.c
+	@mkdir -p $(@D)
+	@[ "$(V)" = 1 ] || echo "  CC      $< (attack)"
+	$(Q)$(CC) $(INC) $(ALL_CFLAGS) -DLINK_ATTACK_TESTS -c $< -o $@
 $(BUILD)/tests/dockd_attack: $(call obj,dockd/core/main.c) $(ATTACK_OBJ) $(LIBDOCKD) $(LIBPROTO) $(LIBCUSTODY)
 	@mkdir -p $(@D)
 	@echo "  LD      $@"

@@ -172,6 +172,12 @@ static void custodian_note(void *ctx, const char *kind, const char *what)
 	dockd_alert(ctx, kind, NULL, "%s", what);
 }
 
+/* The custodian died and is being restarted (custc.c). */
+static void custodian_died(void *ctx, const char *what, int sig)
+{
+	custodian_process_died(ctx, "custodian", what, sig);
+}
+
 /* Start the custodian process (it opens the dock and checkpoint keys and
  * the ledger read-only), check its dock key against the certificate and
  * hand it to the ledger writer. dockd never opens a key itself. */
@@ -187,6 +193,7 @@ static int start_custodian(struct dockd *d)
 		log_error("%s", err);
 		return r;
 	}
+	custc_on_death(d->cust, custodian_died, d);
 	custc_keys(d->cust, pub, &have, ck);
 	if (memcmp(pub, d->cert.dock_pubkey, sizeof(pub))) {
 		log_error("%s: certificate is not for this dock's key", d->snap->cfg.cert_path);

@@ -36,6 +36,8 @@ struct custc {
 	char config[DOCK_CONFIG_PATH_MAX];
 	custc_notify_fn notify;
 	void *ctx;
+	custc_died_fn died;
+	void *died_ctx;
 	/* under mu */
 	pid_t pid;
 	int ctl;
@@ -102,6 +104,14 @@ static int spawn_locked(struct custc *c, char *err, size_t errlen)
 	return 0;
 }
 
+static void died_locked(struct custc *c, const char *what, int st)
+{
+	if (c->died)
+		c->died(c->died_ctx, what, WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+	else if (c->notify)
+		c->notify(c->ctx, "custodian", what);
+}
+
 /* The custodian is gone or misbehaved: make sure it is dead, reap it,
  * say so, schedule the next start. */
 static void lost_locked(struct custc *c, const char *why)
@@ -128,8 +138,7 @@ static void lost_locked(struct custc *c, const char *why)
 	c->next_try_ms = now + c->backoff_ms;
 	log_error("%s; restarting it in %u ms (no signature until then: cameras keep their "
 		  "recordings)", what, c->backoff_ms);
-	if (c->notify)
-		c->notify(c->ctx, "custodian", what);
+	died_locked(c, what, st);
 }
 
 static int ensure_locked(struct custc *c)
@@ -151,8 +160,7 @@ static int ensure_locked(struct custc *c)
 		c->next_try_ms = now_ms() + c->backoff_ms;
 		log_error("%s; restarting it (no signature until then: cameras keep their "
 			  "recordings)", what);
-		if (c->notify)
-			c->notify(c->ctx, "custodian", what);
+		died_locked(c, what, st);
 	}
 	if (c->pid > 0)
 		return 0;
@@ -235,6 +243,14 @@ int custc_start(const char *exe, const char *config, custc_notify_fn notify, voi
 	}
 	*out = c;
 	return 0;
+}
+
+void custc_on_death(struct custc *c, custc_died_fn died, void *ctx)
+{
+	pthread_mutex_lock(&c->mu);
+	c->died = died;
+	c->died_ctx = ctx;
+	pthread_mutex_unlock(&c->mu);
 }
 
 void custc_stop(struct custc *c)

@@ -63,6 +63,15 @@ int custc_receipt(struct custc *c, const char *serial, struct proto_receipt *rc,
 int custc_checkpoint(struct custc *c, uint64_t *size, char **note, size_t *len, char *why,
 		     size_t whylen);
 
+/* Deaths go to died(ctx, what, sig) instead of the notify hook: what is
+ * one line ("custodian (pid N) died during a request: killed by signal
+ * 31"), sig the signal that ended it (31 SIGSYS: its seccomp filter
+ * killed it; 9 when custc killed it for breaking the protocol or not
+ * answering), 0 if it exited. The daemon records link_worker_killed
+ * (details.process "custodian") and alerts (procdied.h). */
+typedef void (*custc_died_fn)(void *ctx, const char *what, int sig);
+void custc_on_death(struct custc *c, custc_died_fn died, void *ctx);
+
 /* SIGHUP: the custodian reads the configuration again. */
 void custc_reload(struct custc *c);
 /* From the main loop: reap a dead custodian and restart it when due. */

@@ -21,6 +21,7 @@
 #include "custmsg.h"
 #include "custp.h"
 #include "custp_int.h"
+#include "custp_sandbox.h"
 #include "dockcert.h"
 #include "dockkey.h"
 #include "llrule.h"
@@ -39,6 +40,7 @@ struct custp {
 	bool have_signer;
 	struct cust_ledger *l;
 	char ledger_path[CUST_CONFIG_PATH_MAX];
+	char ckpt_key[CUST_CONFIG_PATH_MAX]; /* its spec: file or PKCS#11 URI */
 	struct custckpt ck;
 };
 
@@ -78,6 +80,7 @@ static int open_all(struct custp *p, char *err, size_t errlen)
 		if ((r = cust_signer_load(&cc, &p->signer, err, errlen)) < 0)
 			return r;
 		p->have_signer = true;
+		snprintf(p->ckpt_key, sizeof(p->ckpt_key), "%s", cc.checkpoint_key);
 		snprintf(path, sizeof(path), "%s/custodian.state", p->cfg->state_dir);
 		if ((r = custckpt_open(path, &p->ck, err, errlen)) < 0)
 			return r;
@@ -99,7 +102,7 @@ static int landlock(const struct custp *p)
 	size_t asz = sizeof(a.fs);
 	long abi = syscall(SYS_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION);
 	char f[CUST_CONFIG_PATH_MAX + 8];
-	int fd, r = 0;
+	int fd, r = 0, wide = 0;
 
 	if (abi < 1)
 		return 0; /* not in this kernel: the other limits still apply */
@@ -117,6 +120,12 @@ static int landlock(const struct custp *p)
 		r = llrule_allow(fd, ro_files[i], LANDLOCK_ACCESS_FS_READ_FILE);
 	if (r == 0)
 		r = llrule_allow(fd, p->config, LANDLOCK_ACCESS_FS_READ_FILE);
+	/* a key in a PKCS#11 token: what its module reads when it signs */
+	if (r == 0) {
+		const char *const keys[] = { p->cfg->key_path, p->ckpt_key };
+
+		r = custp_p11_rules(fd, keys, 2, &wide);
+	}
 	/* the ledger: read; SQLite's WAL reader also writes the -shm index */
 	if (r == 0)
 		r = llrule_allow(fd, p->ledger_path, LANDLOCK_ACCESS_FS_READ_FILE);
@@ -131,17 +140,25 @@ static int landlock(const struct custp *p)
 	close(fd);
 	if (r == 0)
 		custp_landlock_abi = (int)abi;
+	if (r == 0 && wide)
+		log_info("custodian: PKCS#11 module other than softhsm2: landlock lets it read "
+			 "any file (it writes none)");
 	return r;
 }
 
-static int lock_down(const struct custp *p, bool files_only)
+/* After the keys, the ledger and the state file are open: nothing opened
+ * for writing any more, no network, no exec (custp_sandbox.h). */
+static int lock_down(const struct custp *p)
 {
 	struct rlimit core = { 0, 0 };
+	int r;
 
 	if (setrlimit(RLIMIT_CORE, &core) < 0 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
 	    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
 		return -errno;
-	return files_only ? landlock(p) : 0;
+	if ((r = landlock(p)) < 0)
+		return r;
+	return custp_seccomp();
 }
 
 /* ---- requests ------------------------------------------------------------ */
@@ -266,16 +283,11 @@ int custp_main(const char *config, const char *ctl_fd)
 	snprintf(p->config, sizeof(p->config), "%s", config);
 	p->ck.fd = -1;
 	r = open_all(p, err, sizeof(err));
-	if (r == 0) {
-		struct cust_config cc;
-		bool files = !p11key_is_uri(p->cfg->key_path);
-
-		if (p->have_signer && cust_config_load(config, &cc, err, sizeof(err)) == 0)
-			files = files && !p11key_is_uri(cc.checkpoint_key);
-		err[0] = '\0';
-		if ((r = lock_down(p, files)) < 0)
-			snprintf(err, sizeof(err), "custodian: lock-down failed: %s", strerror(-r));
-	}
+#ifdef LINK_ATTACK_TESTS
+	custp_attack_arm();
+#endif
+	if (r == 0 && (r = lock_down(p)) < 0)
+		snprintf(err, sizeof(err), "custodian: lock-down failed: %s", strerror(-r));
 	a->type = CM_READY;
 	a->rc = r < -4095 ? -EIO : r;
 	snprintf(a->text, sizeof(a->text), "%.*s", (int)sizeof(a->text) - 1, r < 0 ? err : "");
@@ -306,6 +318,9 @@ int custp_main(const char *config, const char *ctl_fd)
 			}
 			break;
 		case CM_RECEIPT:
+#ifdef LINK_ATTACK_TESTS
+			custp_attack();
+#endif
 			r = do_receipt(p, q, a);
 			break;
 		case CM_CKPT:

@@ -13,13 +13,14 @@
  *     tree it signed.
  * Then it locks itself down before it answers anything: not dumpable (no
  * core file, no ptrace or /proc/PID/mem by dockd: the keys cannot be read
- * back), no new privileges, and, when both keys are files and the kernel
- * has landlock, no file opened except the ledger's files (read; the
- * -shm index read-write, SQLite's reader needs it) and the configuration
- * (read), nothing written but the already open state file, and (landlock
- * ABI 4) no TCP bind or connect. With a key in
- * a PKCS#11 token landlock is not applied (the module may open its own
- * files or devices at any time).
+ * back), no new privileges; when the kernel has landlock, no file opened
+ * except the ledger's files (read; the -shm index read-write, SQLite's
+ * reader needs it), the configuration (read) and, for a key in a PKCS#11
+ * token, the module's files (read; custp_p11_rules()), nothing written but
+ * the already open state file, and (landlock ABI 4) no TCP bind or
+ * connect; last, the seccomp allow-list (custp_seccomp(): no socket, no
+ * exec, no ptrace, no open for writing; anything outside the list kills
+ * it with SIGSYS).
  *
  * It sends CM_READY (the open's result and the two public keys), then
  * answers one request at a time:

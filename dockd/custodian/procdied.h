@@ -10,7 +10,7 @@ struct dockd;
 
 /* Record link_worker_killed (action 57, an audit event, outcome denied)
  * with details {serial: "", process, why, signal} and reason why, and raise
- * an alert of kind process. process: "storage-uploader" or
+ * an alert of kind process. process: "storage-uploader", "custodian" or
  * "query-service"; why: one line (what happened, how it ended); sig: the
  * signal that ended it (31 SIGSYS: its seccomp filter killed it), 0 if it
  * exited. Thread-safe (the ledger writer has its own lock). A failure to
