@@ -239,15 +239,13 @@ int dockdb_next(struct ledgerw *w, const char *serial, unsigned mask, const char
 	return r;
 }
 
-int dockdb_count(struct ledgerw *w, const char *serial, unsigned mask, uint64_t *n)
+/* The one integer the aggregate sql gives; its ?1 (if any) is serial. */
+static int scalar(struct ledgerw *w, const char *sql, const char *serial, const char *what,
+		  uint64_t *out)
 {
-	char states[160], sql[256];
 	sqlite3_stmt *s = NULL;
 	int rc, r = 0;
 
-	state_set(mask, states, sizeof(states));
-	snprintf(sql, sizeof(sql), "SELECT count(*) FROM dock_recordings WHERE"
-		 " (?1 IS NULL OR serial = ?1) AND state IN (%s)", states);
 	ledgerw_lock(w);
 	rc = sqlite3_prepare_v2(cust_ledger_db(ledgerw_ledger(w)), sql, -1, &s, NULL);
 	if (rc == SQLITE_OK) {
@@ -255,32 +253,30 @@ int dockdb_count(struct ledgerw *w, const char *serial, unsigned mask, uint64_t 
 		rc = sqlite3_step(s);
 	}
 	if (rc == SQLITE_ROW)
-		*n = (uint64_t)sqlite3_column_int64(s, 0);
+		*out = (uint64_t)sqlite3_column_int64(s, 0);
 	else
-		r = dockdb_sql_err(w, rc, "count");
+		r = dockdb_sql_err(w, rc, what);
 	sqlite3_finalize(s);
 	ledgerw_unlock(w);
 	return r;
 }
 
+int dockdb_count(struct ledgerw *w, const char *serial, unsigned mask, uint64_t *n)
+{
+	char states[160], sql[256];
+
+	state_set(mask, states, sizeof(states));
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM dock_recordings WHERE"
+		 " (?1 IS NULL OR serial = ?1) AND state IN (%s)", states);
+	return scalar(w, sql, serial, "count", n);
+}
+
 int dockdb_sum_size(struct ledgerw *w, unsigned mask, uint64_t *bytes)
 {
 	char states[160], sql[256];
-	sqlite3_stmt *s = NULL;
-	int rc, r = 0;
 
 	state_set(mask, states, sizeof(states));
 	snprintf(sql, sizeof(sql), "SELECT coalesce(sum(size), 0) FROM dock_recordings"
 		 " WHERE state IN (%s)", states);
-	ledgerw_lock(w);
-	rc = sqlite3_prepare_v2(cust_ledger_db(ledgerw_ledger(w)), sql, -1, &s, NULL);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		*bytes = (uint64_t)sqlite3_column_int64(s, 0);
-	else
-		r = dockdb_sql_err(w, rc, "sum");
-	sqlite3_finalize(s);
-	ledgerw_unlock(w);
-	return r;
+	return scalar(w, sql, NULL, "sum", bytes);
 }

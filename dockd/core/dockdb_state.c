@@ -213,19 +213,25 @@ bool dockdb_unsigned(const struct dock_rec *r)
 	return !memcmp(r->sig, zero, sizeof(zero));
 }
 
+/* The recipient key ids of o, as hex, appended to the array ids. */
+static int key_ids(const struct dockdb_origin *o, json_t *ids)
+{
+	for (size_t i = 0; i < o->n_keys && i < DOCKDB_KEYIDS_MAX; i++) {
+		char id[65];
+
+		hex32(o->key_ids[i], id);
+		if (json_array_append_new(ids, json_string(id)) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
 /* An unsigned source: "source": "unsigned", the "volume" facts and the
  * recipients, and no manifest_entry, manifest_sig or device_key (nothing
  * signed them). Takes d and ids; d, or NULL when it failed. */
 static json_t *origin_unsigned(const struct dockdb_origin *o, json_t *d, json_t *ids)
 {
-	for (size_t i = 0; ids && i < o->n_keys && i < DOCKDB_KEYIDS_MAX; i++) {
-		char id[65];
-
-		hex32(o->key_ids[i], id);
-		if (json_array_append_new(ids, json_string(id)) < 0)
-			goto fail;
-	}
-	if (!d || !ids || !o->volume)
+	if (!d || !ids || !o->volume || key_ids(o, ids) < 0)
 		goto fail;
 	/* set_new takes the value even when it fails */
 	if (json_object_set_new(d, "recipients", ids) < 0 ||
@@ -269,13 +275,8 @@ static json_t *origin_details(const struct dock_rec *rec, const struct dockdb_or
 	    edsig_hex(rec->sig, PROTO_SIG_LEN, sig, sizeof(sig)) < 0 ||
 	    edsig_hex(o->device_key, PROTO_PUBKEY_LEN, key, sizeof(key)) < 0)
 		goto fail;
-	for (size_t i = 0; i < o->n_keys && i < DOCKDB_KEYIDS_MAX; i++) {
-		char id[65];
-
-		hex32(o->key_ids[i], id);
-		if (json_array_append_new(ids, json_string(id)) < 0)
-			goto fail;
-	}
+	if (key_ids(o, ids) < 0)
+		goto fail;
 	/* set_new takes the value even when it fails */
 	if (json_object_set_new(d, "recipients", ids) < 0 ||
 	    json_object_set_new(d, "manifest_entry", json_string(hex)) < 0 ||
