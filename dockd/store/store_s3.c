@@ -39,6 +39,30 @@ int s3t_object_key(const struct s3_target *st, const char *key, char *out, size_
 	return (n < 0 || (size_t)n >= cap) ? -ENAMETOOLONG : 0;
 }
 
+int s3t_client(struct s3_target *st, const char *key, char okey[S3_KEY_MAX + 1],
+		      struct s3_client **c)
+{
+	char err[256];
+	int r = s3t_object_key(st, key, okey, S3_KEY_MAX + 1);
+
+	if (r < 0)
+		return r;
+	r = s3_client_new(&st->conf, c, err, sizeof(err));
+	if (r < 0)
+		log_error("s3: %s", err);
+	return r;
+}
+
+int s3t_pooled(struct s3_target *st, struct s3_client **c)
+{
+	char err[256];
+	int r = s3_pool_get(st->pool, c, err, sizeof(err));
+
+	if (r < 0)
+		log_error("s3: %s", err);
+	return r;
+}
+
 /* ---- probe: bucket, Object Lock, orphans ------------------------------------ */
 
 static const char *probe_hint(int r)
@@ -146,7 +170,7 @@ static int s3t_verify(struct store_target *t, const char *key, uint64_t size,
 		      const uint8_t sha256[32])
 {
 	struct s3_target *st = t->impl;
-	char okey[S3_KEY_MAX + 1], err[256];
+	char okey[S3_KEY_MAX + 1];
 	struct s3_client *c = NULL;
 	struct s3_obj_info h;
 	struct s3_error e;
@@ -155,13 +179,10 @@ static int s3t_verify(struct store_target *t, const char *key, uint64_t size,
 	bool lock;
 	int r = s3t_object_key(st, key, okey, sizeof(okey));
 
+	if (r == 0)
+		r = s3t_pooled(st, &c);
 	if (r < 0)
 		return r;
-	r = s3_pool_get(st->pool, &c, err, sizeof(err));
-	if (r < 0) {
-		log_error("s3: %s", err);
-		return r;
-	}
 	r = s3t_probe(st, c, &lock);
 	if (r == 0)
 		r = s3_head_object(c, okey, NULL, &h, &e);
@@ -193,19 +214,14 @@ static int s3t_verify(struct store_target *t, const char *key, uint64_t size,
 static int s3t_remove(struct store_target *t, const char *key, const char *version_id)
 {
 	struct s3_target *st = t->impl;
-	char okey[S3_KEY_MAX + 1], err[256];
+	char okey[S3_KEY_MAX + 1];
 	struct s3_client *c = NULL;
 	struct s3_obj_info h;
 	struct s3_error e;
-	int r = s3t_object_key(st, key, okey, sizeof(okey));
+	int r = s3t_client(st, key, okey, &c);
 
 	if (r < 0)
 		return r;
-	r = s3_client_new(&st->conf, &c, err, sizeof(err));
-	if (r < 0) {
-		log_error("s3: %s", err);
-		return r;
-	}
 	r = s3_head_object(c, okey, version_id, &h, &e);
 	if (r == 0)
 		r = s3_delete_object(c, okey, version_id && version_id[0] ? version_id : NULL, &e);
@@ -218,19 +234,14 @@ static int s3t_remove(struct store_target *t, const char *key, const char *versi
 static int s3t_set_hold(struct store_target *t, const char *key, const char *version_id, bool on)
 {
 	struct s3_target *st = t->impl;
-	char okey[S3_KEY_MAX + 1], err[256];
+	char okey[S3_KEY_MAX + 1];
 	struct s3_client *c = NULL;
 	struct s3_error e;
 	bool lock = false;
-	int r = s3t_object_key(st, key, okey, sizeof(okey));
+	int r = s3t_client(st, key, okey, &c);
 
 	if (r < 0)
 		return r;
-	r = s3_client_new(&st->conf, &c, err, sizeof(err));
-	if (r < 0) {
-		log_error("s3: %s", err);
-		return r;
-	}
 	r = s3t_probe(st, c, &lock);
 	if (r == 0 && !lock)
 		r = -ENOTSUP;		/* no Object Lock on the bucket: no legal holds */

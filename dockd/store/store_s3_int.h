@@ -92,6 +92,12 @@ int s3t_local_etag(int fd, const struct s3_layout *l, char etag[S3_ETAG_MAX + 1]
 void s3t_log_err(const char *what, const char *key, int r, const struct s3_error *e);
 /* "<prefix>/<key>" (or key) after store_key_valid(): the object's name. */
 int s3t_object_key(const struct s3_target *st, const char *key, char *out, size_t cap);
+/* okey = s3t_object_key(key) and a new client (not pooled: free it with
+ * s3_client_free); a client error is logged. */
+int s3t_client(struct s3_target *st, const char *key, char okey[S3_KEY_MAX + 1],
+	       struct s3_client **c);
+/* A client from st's pool (give it back with s3_pool_put); an error is logged. */
+int s3t_pooled(struct s3_target *st, struct s3_client **c);
 /* Once per process (until it succeeds): reach the bucket, learn whether it
  * has Object Lock, sweep orphaned uploads (store_s3.c). *lock_enabled gets
  * whether the bucket has Object Lock; the probe's error (permanent ones:

@@ -185,7 +185,7 @@ static int put_common(struct store_target *t, const char *key, int fd, uint64_t 
 		      const struct store_put_opts *o, struct store_info *out, bool replace)
 {
 	struct s3_target *st = t->impl;
-	char okey[S3_KEY_MAX + 1], err[256];
+	char okey[S3_KEY_MAX + 1];
 	struct s3_put_opts po = { 0 };
 	struct s3_obj_info head;
 	struct s3_layout l;
@@ -197,11 +197,9 @@ static int put_common(struct store_target *t, const char *key, int fd, uint64_t 
 
 	if (!o || !o->sha256 || (r = s3t_object_key(st, key, okey, sizeof(okey))) < 0)
 		return -EINVAL;
-	r = s3_pool_get(st->pool, &c, err, sizeof(err));
-	if (r < 0) {
-		log_error("s3: %s", err);
+	r = s3t_pooled(st, &c);
+	if (r < 0)
 		return r;
-	}
 	r = s3t_probe(st, c, &lock);
 	if (r == 0)
 		r = s3t_layout(st, fd, size, &l);
