@@ -254,16 +254,20 @@ static int s3t_set_hold(struct store_target *t, const char *key, const char *ver
 	return r;
 }
 
-static void s3t_close(struct store_target *t)
+/* Free st and all it holds (any part may be missing), credentials wiped. */
+static void target_free(struct s3_target *st)
 {
-	struct s3_target *st = t->impl;
-
 	upstate_close(st->up);
 	s3_pool_free(st->pool);
 	s3_rate_free(st->rate);
 	pthread_mutex_destroy(&st->mu);
 	OPENSSL_cleanse(&st->conf, sizeof(st->conf));
 	free(st);
+}
+
+static void s3t_close(struct store_target *t)
+{
+	target_free(t->impl);
 }
 
 static int s3t_prepare(struct store_target *t)
@@ -420,11 +424,6 @@ int store_s3_open(const struct dock_config *c, const atomic_bool *cancel,
 fail:
 	if (cl)
 		s3_pool_put(st->pool, cl);
-	s3_pool_free(st->pool);
-	upstate_close(st->up);
-	s3_rate_free(st->rate);
-	pthread_mutex_destroy(&st->mu);
-	OPENSSL_cleanse(&st->conf, sizeof(st->conf));
-	free(st);
+	target_free(st);
 	return r;
 }
