@@ -40,7 +40,7 @@ struct fix_run {
 	int64_t paused_ns;	/* waited for ingest so far in this run */
 	bool waiting;		/* between "paused" and "resumed" (the log) */
 	bool spent;		/* the pause budget is used up */
-	bool busy_now;		/* the last yield() found ingest running */
+	bool busy_now;		/* the last fixity_yield() found ingest running */
 };
 
 /* SHA-256 b as lowercase hex. */
