@@ -16,6 +16,9 @@
  * dockdb_schema(). Results: 0, -ENOENT (no such row / nothing to do),
  * -ESTALE (the row is not in the state the transition starts from), or
  * another -errno. Out-parameters untouched on failure.
+ *
+ * Code: dockdb.c (the table, its rows, the reads), dockdb_state.c (the
+ * listing and the transitions), dockdb_upload.c (uploads, below).
  */
 #ifndef DOCKD_DOCKDB_H
 #define DOCKD_DOCKDB_H
@@ -180,7 +183,7 @@ int dockdb_released_json(struct ledgerw *w, struct dock_rec *r, json_t *d);
 
 #endif
 
-/* ---- uploads (storage.h) ------------------------------------------------ */
+/* ---- uploads (storage.h; dockdb_upload.c) ------------------------------- */
 
 /* CREATE TABLE IF NOT EXISTS dock_uploads(evidence_id PK, attempts): how
  * many uploads of each item were started (caller holds the lock, outside a

@@ -1,4 +1,6 @@
-/* fixity.c - fixity audits and repairs (fixity.h). */
+/* fixity.c - fixity audits (fixity.h): choosing the items, pacing and
+ * yielding to ingest, checking each copy (fixity_checked), the run.
+ * Repairs: fixity_repair.c. */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -14,39 +16,12 @@
 
 #include "evstate.h"
 #include "fixity.h"
+#include "fixity_int.h"
 #include "ingact.h"
 #include "log.h"
 #include "query.h"
 
 #define READ_BUF (1u << 20)
-#define FIX_LOC_MAX 512
-
-/* What the ledger says about one item. */
-struct fix_item {
-	char id[CUST_EVIDENCE_MAX + 1];
-	char key[STORE_KEY_MAX + 1];		/* uploaded object_key, "" none */
-	char storage_loc[FIX_LOC_MAX];		/* storage_verified location */
-	char vault[FIX_LOC_MAX];		/* stored_local path, "" none */
-	char retention[64];
-	char version[129];			/* uploaded version_id, "" none */
-	int local_copy, hold;
-	uint8_t sha[32];
-	char sha_hex[65];
-	uint64_t size;
-};
-
-enum fix_outcome { FIX_OK, FIX_FAILED, FIX_ERROR, FIX_GONE /* purged meanwhile */ };
-
-/* One run's pacing and pause budget (fixity.h, "Yielding to ingest"). */
-struct fix_run {
-	const struct fixity_env *e;
-	struct fixity_stats *st;
-	int64_t due_ns;		/* pacing: when the next read may start */
-	int64_t paused_ns;	/* waited for ingest so far in this run */
-	bool waiting;		/* between "paused" and "resumed" (the log) */
-	bool spent;		/* the pause budget is used up */
-	bool busy_now;		/* the last yield() found ingest running */
-};
 
 #define CREDIT_NS 250000000LL	/* a read may start this much early (no bursts) */
 #define POLL_NS 100000000LL	/* how often a paused run looks at ingest */
@@ -80,7 +55,7 @@ static bool ingest_busy(const struct fixity_env *e)
 /* Before a read or an event: wait while ingest runs, within the run's
  * pause budget (max_pause_s over the whole run); then note whether
  * ingest still runs (pace() reads at busy_bytes_per_s then). */
-static void yield(struct fix_run *x)
+void fixity_yield(struct fix_run *x)
 {
 	const struct fixity_env *e = x->e;
 	int64_t budget = (int64_t)e->max_pause_s * 1000000000, t0, t;
@@ -154,11 +129,6 @@ static void ulk(const struct fixity_env *e)
 		e->unlock(e->lock_arg);
 }
 
-static void hex(const uint8_t *b, char out[65])
-{
-	for (int i = 0; i < 32; i++)
-		snprintf(out + 2 * i, 3, "%02x", b[i]);
-}
 
 static int unhex(const char *s, uint8_t out[32])
 {
@@ -247,7 +217,7 @@ static int pick(const struct fixity_env *e, struct fix_item **out, size_t *n)
 
 /* SHA-256 and length of a whole file (vault copies); x (may be NULL)
  * yields to ingest and paces before/after each read. */
-static int hash_file(struct fix_run *x, const char *path, uint8_t md[32], uint64_t *len)
+int fixity_hash_file(struct fix_run *x, const char *path, uint8_t md[32], uint64_t *len)
 {
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	uint8_t *buf = malloc(READ_BUF);
@@ -262,7 +232,7 @@ static int hash_file(struct fix_run *x, const char *path, uint8_t md[32], uint64
 		(void)posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED); /* the disk, not the cache */
 	while (r == 0) {
 		if (x)
-			yield(x);
+			fixity_yield(x);
 		ssize_t got = read(fd, buf, READ_BUF);
 		if (got < 0 && errno == EINTR)
 			continue;
@@ -288,7 +258,7 @@ static int hash_file(struct fix_run *x, const char *path, uint8_t md[32], uint64
 	return r;
 }
 
-static int append(struct fix_run *x, enum cust_action a, const char *id,
+int fixity_append(struct fix_run *x, enum cust_action a, const char *id,
 		  enum cust_outcome o, json_t *d)
 {
 	const struct fixity_env *e = x->e;
@@ -300,7 +270,7 @@ static int append(struct fix_run *x, enum cust_action a, const char *id,
 	 * taken) only then, so a pause never leaves it dated before the
 	 * pull's events */
 	for (;;) {
-		yield(x);
+		fixity_yield(x);
 		lk(e);
 		if (x->spent || !e->max_pause_s || cancelled(e) || !ingest_busy(e))
 			break;	/* (budget spent or none: no more waiting) */
@@ -320,9 +290,7 @@ static int append(struct fix_run *x, enum cust_action a, const char *id,
 	return r;
 }
 
-static void alert(const struct fixity_env *e, const char *id, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void alert(const struct fixity_env *e, const char *id, const char *fmt, ...)
+void fixity_alert(const struct fixity_env *e, const char *id, const char *fmt, ...)
 {
 	char msg[1024];
 	va_list ap;
@@ -369,9 +337,9 @@ static int check(struct fix_run *x, const struct fix_item *it, const char *copy,
 	int r;
 
 	if (copy[0] == 'v') {
-		r = hash_file(x, it->vault, md, &len);
+		r = fixity_hash_file(x, it->vault, md, &len);
 	} else {
-		yield(x);	/* one request: the pause applies before it */
+		fixity_yield(x);	/* one request: the pause applies before it */
 		r = e->store->ops->hash(e->store, it->key, md, &len);
 		pace(x, len);
 	}
@@ -391,7 +359,7 @@ static int check(struct fix_run *x, const struct fix_item *it, const char *copy,
 	else
 		*res = FIX_ERROR;
 	*res == FIX_OK ? st->ok++ : *res == FIX_FAILED ? st->failed++ : st->errors++;
-	r = append(x, CUST_A_FIXITY_CHECKED, it->id,
+	r = fixity_append(x, CUST_A_FIXITY_CHECKED, it->id,
 		   *res == FIX_OK ? CUST_OUTCOME_OK : *res == FIX_FAILED ? CUST_OUTCOME_FAILED :
 		   CUST_OUTCOME_ERROR,
 		   json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:s, s:s?}", "copy", copy, "location", loc,
@@ -400,167 +368,12 @@ static int check(struct fix_run *x, const struct fix_item *it, const char *copy,
 			     "outcome", *res == FIX_OK ? "ok" : *res == FIX_FAILED ? "failed" : "error",
 			     "error", *res == FIX_ERROR ? strerror(-r) : NULL));
 	if (*res == FIX_FAILED)
-		alert(e, it->id, "%s copy damaged or missing at %s", copy, loc);
+		fixity_alert(e, it->id, "%s copy damaged or missing at %s", copy, loc);
 	else if (*res == FIX_ERROR)
 		log_warning("fixity: %s: %s copy at %s could not be read", it->id, copy, loc);
 	return r;
 }
 
-/* A scratch file for a copy fetched from storage: beside dst, or in the
- * state directory. */
-static int scratch(const struct fixity_env *e, const char *dst, char *path, size_t cap)
-{
-	int n = dst ? snprintf(path, cap, "%s.repair", dst) :
-		snprintf(path, cap, "%s/fixity-%ld.tmp", e->state_dir ? e->state_dir : "/tmp",
-			 (long)getpid());
-
-	if (n < 0 || (size_t)n >= cap)
-		return -ENAMETOOLONG;
-	(void)unlink(path);
-	n = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (n < 0)
-		return -errno;
-	close(n);
-	return 0;
-}
-
-/* Fetch key (version, "" = current) into a new file at path and check it
- * holds the recorded bytes; the file is left for the caller. */
-static int fetch_checked(struct fix_run *x, const struct fix_item *it,
-			 const char *version, const char *path)
-{
-	const struct fixity_env *e = x->e;
-	uint8_t md[32];
-	uint64_t len = 0;
-	int fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW), r;
-
-	if (fd < 0)
-		return -errno;
-	yield(x);
-	r = e->store->ops->fetch(e->store, it->key, version, fd, it->size);
-	if (r == 0 && fdatasync(fd) < 0)
-		r = -errno;
-	close(fd);
-	if (r == 0)
-		r = hash_file(x, path, md, &len);
-	if (r == 0 && (len != it->size || memcmp(md, it->sha, 32)))
-		r = -EBADMSG;	/* not the recorded bytes: never a repair source */
-	return r;
-}
-
-/* Storage copy rewritten (a new current version) from the vault file, or,
- * with version set, from that older version of the object (read back and
- * checked first): the bytes are hashed again as they are sent. */
-static int repair_storage(struct fix_run *x, const struct fix_item *it,
-			  const char *version, struct store_info *info)
-{
-	const struct fixity_env *e = x->e;
-	struct store_put_opts po = { 0 };
-	char tmp[PATH_MAX];
-	int64_t until = 0;
-	int fd, r;
-
-	po.sha256 = it->sha;
-	po.legal_hold = it->hold || !strcmp(it->retention, "indefinite");
-	if (cust_parse_time_utc(it->retention, 0, &until) == 0)
-		po.retain_until = (time_t)(until / 1000000000);
-	if (version) {
-		if ((r = scratch(e, NULL, tmp, sizeof(tmp))) < 0)
-			return r;
-		if ((r = fetch_checked(x, it, version, tmp)) < 0) {
-			(void)unlink(tmp);
-			return r;
-		}
-	}
-	fd = open(version ? tmp : it->vault, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (version)
-		(void)unlink(tmp);	/* the open fd keeps it */
-	if (fd < 0)
-		return -errno;
-	memset(info, 0, sizeof(*info));
-	yield(x);
-	r = e->store->ops->replace(e->store, it->key, fd, it->size, &po, info);
-	close(fd);
-	return r;
-}
-
-/* Vault copy rewritten from storage: fetched into a new file beside it,
- * hashed, synced, renamed over the damaged one. */
-static int repair_vault(struct fix_run *x, const struct fix_item *it)
-{
-	const struct fixity_env *e = x->e;
-	char tmp[PATH_MAX + 16];
-	int r;
-
-	if ((r = scratch(e, it->vault, tmp, sizeof(tmp))) < 0)
-		return r;
-	r = fetch_checked(x, it, NULL, tmp);	/* storage changed under us: vault left alone */
-	if (r == 0 && rename(tmp, it->vault) < 0)
-		r = -errno;
-	if (r < 0) {
-		(void)unlink(tmp);
-		return r;
-	}
-	{
-		char dir[PATH_MAX];
-		char *sl;
-		snprintf(dir, sizeof(dir), "%s", it->vault);
-		if ((sl = strrchr(dir, '/')) != NULL) {
-			*sl = '\0';
-			int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-			if (dfd >= 0) {
-				(void)fsync(dfd);
-				close(dfd);
-			}
-		}
-	}
-	return 0;
-}
-
-/* Repair copy `bad` from the other one (or, version set, the storage copy
- * from that recorded version of the object), read it back, record it. */
-static int repair(struct fix_run *x, const struct fix_item *it, const char *bad,
-		  const char *version)
-{
-	const struct fixity_env *e = x->e;
-	struct fixity_stats *st = x->st;
-	struct store_info info = { 0 };
-	char from[FIX_LOC_MAX + 160];
-	const char *to = bad[0] == 'v' ? it->vault : it->storage_loc;
-	uint8_t md[32];
-	char got[65] = "";
-	uint64_t len = 0;
-	int r, w;
-
-	if (version)
-		snprintf(from, sizeof(from), "%s?versionId=%s", it->storage_loc, version);
-	else
-		snprintf(from, sizeof(from), "%s", bad[0] == 'v' ? it->storage_loc : it->vault);
-	r = bad[0] == 'v' ? repair_vault(x, it) : repair_storage(x, it, version, &info);
-	if (r == 0 && bad[0] != 'v')
-		yield(x);
-	if (r == 0)	/* verify again: the bytes now at the damaged place */
-		r = bad[0] == 'v' ? hash_file(x, it->vault, md, &len) :
-		    e->store->ops->hash(e->store, it->key, md, &len);
-	if (r == 0) {
-		hex(md, got);
-		if (len != it->size || memcmp(md, it->sha, 32))
-			r = -EBADMSG;
-	}
-	r == 0 ? st->repaired++ : st->unrepaired++;
-	w = append(x, CUST_A_REPAIRED, it->id, r == 0 ? CUST_OUTCOME_OK : CUST_OUTCOME_FAILED,
-		   json_pack("{s:s, s:s, s:s, s:s, s:s, s:s?, s:s?, s:s?}", "copy", bad, "from", from,
-			     "to", to, "sha256", it->sha_hex, "actual_sha256", got,
-			     "version_id", info.version_id[0] ? info.version_id : NULL,
-			     "etag", info.etag[0] ? info.etag : NULL,
-			     "error", r ? strerror(-r) : NULL));
-	if (r == 0)
-		log_info("fixity: %s: %s copy repaired from %s (read back: sha256 %s)", it->id, bad,
-			 from, got);
-	else
-		alert(e, it->id, "repair of the %s copy failed: %s", bad, strerror(-r));
-	return w;
-}
 
 int fixity_run(const struct fixity_env *e, struct fixity_stats *out)
 {
@@ -572,7 +385,7 @@ int fixity_run(const struct fixity_env *e, struct fixity_stats *out)
 
 	if (!e->items)
 		return 0;
-	yield(&x);	/* not even the query while a pull runs */
+	fixity_yield(&x);	/* not even the query while a pull runs */
 	if ((r = pick(e, &v, &n)) < 0)
 		return r;
 	for (size_t i = 0; i < n && r == 0; i++) {
@@ -591,17 +404,17 @@ int fixity_run(const struct fixity_env *e, struct fixity_stats *out)
 		if (has_s && (r = check(&x, it, "storage", &sr)) < 0)
 			break;
 		if (has_v && has_s && vr == FIX_FAILED && sr == FIX_OK && e->store->ops->fetch)
-			r = repair(&x, it, "vault", NULL);
+			r = fixity_repair(&x, it, "vault", NULL);
 		else if (has_v && has_s && sr == FIX_FAILED && vr == FIX_OK && e->store->ops->replace)
-			r = repair(&x, it, "storage", NULL);
+			r = fixity_repair(&x, it, "storage", NULL);
 		else if (!has_v && sr == FIX_FAILED && it->version[0] && strcmp(it->version, "null") &&
 			 e->store->ops->fetch && e->store->ops->replace)
 			/* no vault copy: the version storage_verified checked,
 			 * if it still holds the recorded bytes (versioned bucket) */
-			r = repair(&x, it, "storage", it->version);
+			r = fixity_repair(&x, it, "storage", it->version);
 		else if (vr == FIX_FAILED || sr == FIX_FAILED) {
 			st.unrepaired++;
-			alert(e, it->id, "no verified second copy to repair from: keep the"
+			fixity_alert(e, it->id, "no verified second copy to repair from: keep the"
 			      " damaged copy, restore from backup");
 		}
 	}

@@ -49,6 +49,9 @@
  *
  * Results: 0 or -errno (ledger failures; a damaged copy is not an error
  * of the run). st (may be NULL) receives the counts.
+ *
+ * Code: fixity.c (the run, pacing, checks), fixity_repair.c (repairs),
+ * fixity_worker.c (the thread).
  */
 #ifndef DOCKD_FIXITY_H
 #define DOCKD_FIXITY_H

@@ -32,6 +32,9 @@
  * -EEXIST (a different object holds the key) parks only that item the
  * same way. Retries inside an episode write no new upload_started.
  * storage_kick() wakes the workers (after a new stored_local row).
+ *
+ * Code: storage.c (picking work, the threads, status, this API),
+ * storage_upload.c (one upload and what its outcome does).
  */
 #ifndef DOCKD_STORAGE_H
 #define DOCKD_STORAGE_H

@@ -1,4 +1,7 @@
-/* store_s3.c - the s3:// storage target (store.h; docs/storage-s3.md).
+/* store_s3.c - the s3:// storage target (store.h; docs/storage-s3.md):
+ * open, the probe of the server, verify, remove, legal holds, close. The
+ * put is in store_s3_put.c, the multipart upload in store_s3_mpu.c, the
+ * fixity reads in store_s3_fix.c.
  *
  * open: parse s3://BUCKET[/PREFIX], load the credentials, build the client
  * configuration, open <state_dir>/uploads.db. No network here: dockd opens
@@ -9,12 +12,6 @@
  * put/verify, again by each until it succeeds, and its error
  * (-EACCES credentials, -ENXIO no bucket, -ETIME clock skew, -ENOTSUP Object
  * Lock required but missing: all permanent) is what put/verify return.
- *
- * put: write-once. HEAD first: an object already there with the same size
- * and the ETag our bytes give (or, failing that, a read-back SHA-256 equal
- * to ours) is success; anything else is -EEXIST. Small objects go in one
- * PUT; larger ones through the resumable multipart upload
- * (store_s3_mpu.c). Either way a HEAD must then show our size and ETag.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -22,9 +19,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "log.h"
 #include "store_s3_int.h"
@@ -45,33 +39,28 @@ int s3t_object_key(const struct s3_target *st, const char *key, char *out, size_
 	return (n < 0 || (size_t)n >= cap) ? -ENAMETOOLONG : 0;
 }
 
-/* S3 tag values allow letters, digits, spaces and + - = . _ : / @. */
-static void tag(struct s3_tag *t, const char *k, const char *v)
+int s3t_client(struct s3_target *st, const char *key, char okey[S3_KEY_MAX + 1],
+		      struct s3_client **c)
 {
-	size_t i;
+	char err[256];
+	int r = s3t_object_key(st, key, okey, S3_KEY_MAX + 1);
 
-	snprintf(t->key, sizeof(t->key), "%s", k);
-	for (i = 0; v[i] && i < sizeof(t->value) - 1; i++) {
-		unsigned char ch = (unsigned char)v[i];
-		t->value[i] = (ch >= 0x80 || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-			       (ch >= '0' && ch <= '9') || strchr(" +-=._:/@", ch))
-				      ? (char)ch
-				      : '_';
-	}
-	t->value[i] = '\0';
+	if (r < 0)
+		return r;
+	r = s3_client_new(&st->conf, c, err, sizeof(err));
+	if (r < 0)
+		log_error("s3: %s", err);
+	return r;
 }
 
-static size_t make_tags(const struct store_put_opts *o, struct s3_tag tags[3])
+int s3t_pooled(struct s3_target *st, struct s3_client **c)
 {
-	size_t n = 0;
+	char err[256];
+	int r = s3_pool_get(st->pool, c, err, sizeof(err));
 
-	if (o->category && o->category[0])
-		tag(&tags[n++], "category", o->category);
-	if (o->case_no && o->case_no[0])
-		tag(&tags[n++], "case", o->case_no);
-	if (o->retention_class && o->retention_class[0])
-		tag(&tags[n++], "retention", o->retention_class);
-	return n;
+	if (r < 0)
+		log_error("s3: %s", err);
+	return r;
 }
 
 /* ---- probe: bucket, Object Lock, orphans ------------------------------------ */
@@ -143,7 +132,7 @@ static void sweep(struct s3_target *st, struct s3_client *c)
 /* Once per process (until it succeeds): reach the bucket, learn whether it
  * has Object Lock, sweep orphans. Serialised, and done before any upload
  * starts, so the sweep never races one of our own new uploads. */
-static int probe(struct s3_target *st, struct s3_client *c, bool *lock_enabled)
+int s3t_probe(struct s3_target *st, struct s3_client *c, bool *lock_enabled)
 {
 	struct s3_error e;
 	bool en = false;
@@ -175,259 +164,13 @@ out:
 	return r;
 }
 
-/* ---- put ---------------------------------------------------------------- */
-
-/* The object exists: ours (same size and bytes) or -EEXIST. */
-static int existing(struct s3_target *st, struct s3_client *c, const char *okey, int fd,
-		    const struct s3_layout *l, const struct s3_obj_info *h, const uint8_t sha[32])
-{
-	char etag[S3_ETAG_MAX + 1];
-	uint8_t got[32];
-	uint64_t size = 0;
-	struct s3_error e;
-	int r;
-
-	if (h->size != l->size) {
-		log_error("s3: %s exists with %" PRIu64 " bytes, not our %" PRIu64 ": not overwritten",
-			  okey, h->size, l->size);
-		return -EEXIST;
-	}
-	r = s3t_local_etag(fd, l, etag);
-	if (r < 0)
-		return r;
-	if (!strcasecmp(etag, h->etag))
-		return 0;
-	/* Another part size, or a server whose ETags are not MD5s: read it back. */
-	r = s3_get_object_sha256(c, okey, h->version_id, &size, got, &e);
-	if (r < 0) {
-		s3t_log_err("read back existing", okey, r, &e);
-		return r;
-	}
-	if (size == l->size && !memcmp(got, sha, 32))
-		return 0;
-	log_error("s3: %s exists with other content: not overwritten", okey);
-	return -EEXIST;
-}
-
-static int single_put(struct s3_target *st, struct s3_client *c, const char *okey, int fd,
-		      const struct s3_layout *l, const struct s3_put_opts *po,
-		      struct s3_obj_info *head)
-{
-	struct s3_body body = { .fd = -1, .len = l->size };
-	uint8_t *buf = malloc(l->size ? l->size : 1), md5[16] = { 0 }, sha[32];
-	char want[33];
-	struct s3_obj_info info;
-	struct s3_error e;
-	int r = buf ? s3t_read_digest(fd, 0, buf, l->size, md5, sha) : -ENOMEM;
-
-	body.buf = buf;
-	body.md5 = md5;
-	body.sha256 = sha;
-	if (r == 0) {
-		uint64_t before = s3_client_sent(c);
-		atomic_fetch_add(&st->part_bytes, l->size);
-		r = s3_put_object(c, okey, &body, po, &info, &e);
-		atomic_fetch_add(&st->wire_bytes, s3_client_sent(c) - before);
-		if (r < 0)
-			s3t_log_err("PUT", okey, r, &e);
-	}
-	free(buf);
-	if (r == 0) {
-		r = s3_head_object(c, okey, NULL, head, &e);
-		if (r < 0)
-			s3t_log_err("HEAD after PUT of", okey, r, &e);
-	}
-	s3t_hex(md5, 16, want);
-	if (r == 0 && (head->size != l->size || strcasecmp(head->etag, want) != 0)) {
-		log_error("s3: %s after PUT: size %" PRIu64 " ETag %s, expected %" PRIu64 " ETag %s",
-			  okey, head->size, head->etag, l->size, want);
-		r = -EBADMSG;
-	}
-	return r;
-}
-
-/* After the bytes are in place (or found there): tags (RGW 16 drops them on
- * CreateMultipartUpload), legal hold, and the Object Lock state check. */
-static int finish(struct s3_client *c, const char *okey, const struct store_put_opts *o,
-		  const struct s3_put_opts *po, bool lock, const struct s3_obj_info *h)
-{
-	struct s3_tag tags[3];
-	size_t n = make_tags(o, tags);
-	struct s3_error e;
-	int r = 0;
-
-	if (n)
-		r = s3_put_tagging(c, okey, h->version_id, tags, n, &e);
-	if (r < 0) {
-		s3t_log_err("tag", okey, r, &e);
-		return r;
-	}
-	if (lock && o->legal_hold && !h->legal_hold) {
-		r = s3_put_legal_hold(c, okey, h->version_id, true, &e);
-		if (r < 0) {
-			s3t_log_err("legal hold on", okey, r, &e);
-			return r;
-		}
-	}
-	if (po->lock_mode && h->retain_until < po->retain_until) {
-		/* RGW 16 drops the lock headers on CreateMultipartUpload */
-		struct s3_obj_info h2;
-		r = s3_put_retention(c, okey, h->version_id, po->lock_mode, po->retain_until, &e);
-		if (r == 0)
-			r = s3_head_object(c, okey, h->version_id, &h2, &e);
-		if (r < 0) {
-			s3t_log_err("set retention on", okey, r, &e);
-			return r;
-		}
-		if (h2.retain_until < po->retain_until || strcmp(h2.lock_mode, po->lock_mode)) {
-			log_error("s3: %s: the server kept %s retain-until %lld, we asked for %s"
-				  " until %lld", okey, h2.lock_mode, (long long)h2.retain_until,
-				  po->lock_mode, (long long)po->retain_until);
-			return -EPROTO;
-		}
-	}
-	return 0;
-}
-
-/* S3 refuses a retain-until in the past (400 InvalidArgument), and a
- * recording whose retention lapsed before it was uploaded would then never
- * be stored. Never lock for less than asked: a lapsed (or nearly lapsed)
- * date becomes one day from now, so the upload goes through and the object
- * is still protected while it is verified and released. */
-#define LOCK_MIN_S 86400
-
-static time_t lock_until(const char *okey, time_t asked)
-{
-	time_t floor = time(NULL) + LOCK_MIN_S;
-
-	if (asked >= floor)
-		return asked;
-	log_warning("s3: %s: retention ends %lld, before now + 1 day: locking until %lld instead",
-		    okey, (long long)asked, (long long)floor);
-	return floor;
-}
-
-/* put, or (replace) a repair that uploads over an object that differs. */
-static int put_common(struct store_target *t, const char *key, int fd, uint64_t size,
-		      const struct store_put_opts *o, struct store_info *out, bool replace)
-{
-	struct s3_target *st = t->impl;
-	char okey[S3_KEY_MAX + 1], err[256];
-	struct s3_put_opts po = { 0 };
-	struct s3_obj_info head;
-	struct s3_layout l;
-	struct s3_tag tags[3];
-	struct s3_client *c = NULL;
-	struct s3_error e;
-	bool lock = false;
-	int r;
-
-	if (!o || !o->sha256 || (r = s3t_object_key(st, key, okey, sizeof(okey))) < 0)
-		return -EINVAL;
-	r = s3_pool_get(st->pool, &c, err, sizeof(err));
-	if (r < 0) {
-		log_error("s3: %s", err);
-		return r;
-	}
-	r = probe(st, c, &lock);
-	if (r == 0)
-		r = s3t_layout(st, fd, size, &l);
-	if (r < 0)
-		goto out;
-	if (lock && st->lock_mode[0] && o->retain_until > 0) {
-		po.lock_mode = st->lock_mode;
-		po.retain_until = lock_until(okey, o->retain_until);
-	}
-	po.legal_hold = lock && o->legal_hold;
-	if (!lock && (o->legal_hold || o->retain_until > 0) &&
-	    !atomic_exchange(&st->warned_nolock, true))
-		log_warning("s3: bucket %s has no Object Lock: retention and legal holds rest on"
-			    " the bucket's own policy (logged once)", st->conf.bucket);
-	r = s3_head_object(c, okey, NULL, &head, &e);
-	bool found = r == 0;
-	if (found) {
-		r = existing(st, c, okey, fd, &l, &head, o->sha256);
-		if (r == -EEXIST && replace) {
-			log_warning("s3: %s: repairing: a new version with the verified bytes", okey);
-			r = -ENOENT;
-		}
-	}
-	if (r == 0) {
-		struct upstate_upload rec;
-		if (upstate_get(st->up, okey, &rec) == 0) { /* completed, then we died */
-			(void)s3_mpu_abort(c, okey, rec.upload_id, &e);
-			(void)upstate_forget(st->up, okey);
-		}
-		if (o->progress)
-			atomic_fetch_add(o->progress, size);
-	} else if (r == -ENOENT) {
-		if (l.nparts == 1) {
-			po.tags = tags;
-			po.n_tags = make_tags(o, tags);
-			r = s3t_srccheck(fd, size, okey, o->sha256);
-			if (r == 0)
-				r = single_put(st, c, okey, fd, &l, &po, &head);
-			if (r == 0 && o->progress)
-				atomic_fetch_add(o->progress, size);
-		} else {
-			r = s3t_multipart(st, c, okey, fd, &l, o, &po, &head);
-		}
-	} else if (!found) {
-		s3t_log_err("HEAD", okey, r, &e);
-	}
-	if (r == 0)
-		r = finish(c, okey, o, &po, lock, &head);
-	if (r == 0) {
-		memset(out, 0, sizeof(*out));
-		int n = snprintf(out->location, sizeof(out->location), "s3://%s/%s", st->conf.bucket,
-				 okey);
-		if (n < 0 || (size_t)n >= sizeof(out->location))
-			r = -ENAMETOOLONG;
-		if (strlen(head.version_id) >= sizeof(out->version_id) ||
-		    strlen(head.etag) >= sizeof(out->etag))
-			r = -ENAMETOOLONG; /* store.h's fields are smaller than S3 allows */
-		else {
-			memcpy(out->version_id, head.version_id, strlen(head.version_id) + 1);
-			memcpy(out->etag, head.etag, strlen(head.etag) + 1);
-		}
-		uint64_t nreq, ncon, ntls, nres;
-		char tls[96] = "";
-		s3_pool_put(st->pool, c); /* this put's requests in the totals */
-		c = NULL;
-		s3_pool_stats(st->pool, &nreq, &ncon);
-		s3_pool_tls_stats(st->pool, &ntls, &nres);
-		if (ntls)
-			snprintf(tls, sizeof(tls), " (TLS: %" PRIu64 " handshakes, %" PRIu64
-				 " resumed a session)", ntls, nres);
-		log_info("s3: stored %s (%" PRIu64 " bytes, %u part(s)); part bytes sent so far %" PRIu64
-			 ", on the wire %" PRIu64 "; %" PRIu64 " requests over %" PRIu64
-			 " new connections so far%s", out->location, size, l.nparts,
-			 atomic_load(&st->part_bytes), atomic_load(&st->wire_bytes), nreq, ncon, tls);
-	}
-out:
-	s3_pool_put(st->pool, c);
-	return r;
-}
-
-static int s3t_put(struct store_target *t, const char *key, int fd, uint64_t size,
-		   const struct store_put_opts *o, struct store_info *out)
-{
-	return put_common(t, key, fd, size, o, out, false);
-}
-
-static int s3t_replace(struct store_target *t, const char *key, int fd, uint64_t size,
-		       const struct store_put_opts *o, struct store_info *out)
-{
-	return put_common(t, key, fd, size, o, out, true);
-}
-
 /* ---- verify, close, open -------------------------------------------------- */
 
 static int s3t_verify(struct store_target *t, const char *key, uint64_t size,
 		      const uint8_t sha256[32])
 {
 	struct s3_target *st = t->impl;
-	char okey[S3_KEY_MAX + 1], err[256];
+	char okey[S3_KEY_MAX + 1];
 	struct s3_client *c = NULL;
 	struct s3_obj_info h;
 	struct s3_error e;
@@ -436,14 +179,11 @@ static int s3t_verify(struct store_target *t, const char *key, uint64_t size,
 	bool lock;
 	int r = s3t_object_key(st, key, okey, sizeof(okey));
 
+	if (r == 0)
+		r = s3t_pooled(st, &c);
 	if (r < 0)
 		return r;
-	r = s3_pool_get(st->pool, &c, err, sizeof(err));
-	if (r < 0) {
-		log_error("s3: %s", err);
-		return r;
-	}
-	r = probe(st, c, &lock);
+	r = s3t_probe(st, c, &lock);
 	if (r == 0)
 		r = s3_head_object(c, okey, NULL, &h, &e);
 	if (r == 0 && h.size != size) {
@@ -474,19 +214,14 @@ static int s3t_verify(struct store_target *t, const char *key, uint64_t size,
 static int s3t_remove(struct store_target *t, const char *key, const char *version_id)
 {
 	struct s3_target *st = t->impl;
-	char okey[S3_KEY_MAX + 1], err[256];
+	char okey[S3_KEY_MAX + 1];
 	struct s3_client *c = NULL;
 	struct s3_obj_info h;
 	struct s3_error e;
-	int r = s3t_object_key(st, key, okey, sizeof(okey));
+	int r = s3t_client(st, key, okey, &c);
 
 	if (r < 0)
 		return r;
-	r = s3_client_new(&st->conf, &c, err, sizeof(err));
-	if (r < 0) {
-		log_error("s3: %s", err);
-		return r;
-	}
 	r = s3_head_object(c, okey, version_id, &h, &e);
 	if (r == 0)
 		r = s3_delete_object(c, okey, version_id && version_id[0] ? version_id : NULL, &e);
@@ -499,20 +234,15 @@ static int s3t_remove(struct store_target *t, const char *key, const char *versi
 static int s3t_set_hold(struct store_target *t, const char *key, const char *version_id, bool on)
 {
 	struct s3_target *st = t->impl;
-	char okey[S3_KEY_MAX + 1], err[256];
+	char okey[S3_KEY_MAX + 1];
 	struct s3_client *c = NULL;
 	struct s3_error e;
 	bool lock = false;
-	int r = s3t_object_key(st, key, okey, sizeof(okey));
+	int r = s3t_client(st, key, okey, &c);
 
 	if (r < 0)
 		return r;
-	r = s3_client_new(&st->conf, &c, err, sizeof(err));
-	if (r < 0) {
-		log_error("s3: %s", err);
-		return r;
-	}
-	r = probe(st, c, &lock);
+	r = s3t_probe(st, c, &lock);
 	if (r == 0 && !lock)
 		r = -ENOTSUP;		/* no Object Lock on the bucket: no legal holds */
 	if (r == 0)
@@ -524,16 +254,20 @@ static int s3t_set_hold(struct store_target *t, const char *key, const char *ver
 	return r;
 }
 
-static void s3t_close(struct store_target *t)
+/* Free st and all it holds (any part may be missing), credentials wiped. */
+static void target_free(struct s3_target *st)
 {
-	struct s3_target *st = t->impl;
-
 	upstate_close(st->up);
 	s3_pool_free(st->pool);
 	s3_rate_free(st->rate);
 	pthread_mutex_destroy(&st->mu);
 	OPENSSL_cleanse(&st->conf, sizeof(st->conf));
 	free(st);
+}
+
+static void s3t_close(struct store_target *t)
+{
+	target_free(t->impl);
 }
 
 static int s3t_prepare(struct store_target *t)
@@ -548,7 +282,7 @@ static int s3t_prepare(struct store_target *t)
 		log_error("s3: %s", err);
 		return r;
 	}
-	r = probe(st, c, &lock);
+	r = s3t_probe(st, c, &lock);
 	s3_client_free(c);
 	return r;
 }
@@ -690,11 +424,6 @@ int store_s3_open(const struct dock_config *c, const atomic_bool *cancel,
 fail:
 	if (cl)
 		s3_pool_put(st->pool, cl);
-	s3_pool_free(st->pool);
-	upstate_close(st->up);
-	s3_rate_free(st->rate);
-	pthread_mutex_destroy(&st->mu);
-	OPENSSL_cleanse(&st->conf, sizeof(st->conf));
-	free(st);
+	target_free(st);
 	return r;
 }

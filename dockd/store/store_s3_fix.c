@@ -11,20 +11,6 @@
 
 /* ---- fixity: hash the current version, fetch one ---------------------------- */
 
-static int s3t_client(struct s3_target *st, const char *key, char okey[S3_KEY_MAX + 1],
-		      struct s3_client **c)
-{
-	char err[256];
-	int r = s3t_object_key(st, key, okey, S3_KEY_MAX + 1);
-
-	if (r < 0)
-		return r;
-	r = s3_client_new(&st->conf, c, err, sizeof(err));
-	if (r < 0)
-		log_error("s3: %s", err);
-	return r;
-}
-
 int s3t_hash(struct store_target *t, const char *key, uint8_t sha256[32], uint64_t *len)
 {
 	char okey[S3_KEY_MAX + 1];

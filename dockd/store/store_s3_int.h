@@ -1,5 +1,8 @@
-/* store_s3_int.h - shared between store_s3.c (open, put, verify, orphans)
- * and store_s3_mpu.c (part layout and the resumable multipart upload).
+/* store_s3_int.h - shared between the pieces of the s3:// target:
+ * store_s3.c (open, probe and orphans, verify, remove, holds),
+ * store_s3_put.c (put, replace), store_s3_mpu.c (the resumable multipart
+ * upload), store_s3_layout.c (part layout, digests), store_s3_src.c (the
+ * source check) and store_s3_fix.c (fixity reads).
  * Not an API: docs/storage-s3.md describes the behaviour. */
 #ifndef DOCKD_STORE_S3_INT_H
 #define DOCKD_STORE_S3_INT_H
@@ -89,6 +92,22 @@ int s3t_local_etag(int fd, const struct s3_layout *l, char etag[S3_ETAG_MAX + 1]
 void s3t_log_err(const char *what, const char *key, int r, const struct s3_error *e);
 /* "<prefix>/<key>" (or key) after store_key_valid(): the object's name. */
 int s3t_object_key(const struct s3_target *st, const char *key, char *out, size_t cap);
+/* okey = s3t_object_key(key) and a new client (not pooled: free it with
+ * s3_client_free); a client error is logged. */
+int s3t_client(struct s3_target *st, const char *key, char okey[S3_KEY_MAX + 1],
+	       struct s3_client **c);
+/* A client from st's pool (give it back with s3_pool_put); an error is logged. */
+int s3t_pooled(struct s3_target *st, struct s3_client **c);
+/* Once per process (until it succeeds): reach the bucket, learn whether it
+ * has Object Lock, sweep orphaned uploads (store_s3.c). *lock_enabled gets
+ * whether the bucket has Object Lock; the probe's error (permanent ones:
+ * store_s3.c's top comment) until it succeeds. */
+int s3t_probe(struct s3_target *st, struct s3_client *c, bool *lock_enabled);
+/* store.h put and replace (store_s3_put.c). */
+int s3t_put(struct store_target *t, const char *key, int fd, uint64_t size,
+	    const struct store_put_opts *o, struct store_info *out);
+int s3t_replace(struct store_target *t, const char *key, int fd, uint64_t size,
+		const struct store_put_opts *o, struct store_info *out);
 /* store.h hash and fetch (store_s3_fix.c). */
 int s3t_hash(struct store_target *t, const char *key, uint8_t sha256[32], uint64_t *len);
 int s3t_fetch(struct store_target *t, const char *key, const char *version_id, int fd,
