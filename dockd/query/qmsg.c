@@ -212,6 +212,18 @@ int qmsg_decode_alert(const uint8_t *p, size_t len, struct alert *a, char *strs,
 	return 0;
 }
 
+int qmsg_alert_kind_allowed(const char *kind)
+{
+	static const char *const kinds[] = { "access-denied", "unknown-user",
+					     "console-lockout", "destruction-refused",
+					     "receipt-refused" };
+
+	for (size_t i = 0; kind && i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (!strcmp(kind, kinds[i]))
+			return 1;
+	return 0;
+}
+
 int qmsg_action_allowed(int a, int o)
 {
 	switch (a) {

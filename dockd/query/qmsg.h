@@ -17,7 +17,8 @@
  *                 version 2): i64 uid (-1: unknown), then kind, user,
  *                 agency, op, target, detail, each u16 length + bytes
  *                 (0: absent, at most QMSG_ALERT_FIELD_MAX, no NUL). dockd
- *                 runs the alert command, the query process none.
+ *                 runs the alert command, the query process none; a kind
+ *                 not qmsg_alert_kind_allowed gets QM_FAILED EPERM.
  *   dockd -> query
  *     QM_APPENDED u16 n + n times u64 seq (the same n as asked).
  *     QM_FAILED   u32 errno (positive): nothing of the batch was written.
@@ -90,6 +91,12 @@ struct alert;
 int qmsg_encode_alert(const struct alert *a, uint8_t *buf, size_t cap, size_t *len);
 int qmsg_decode_alert(const uint8_t *p, size_t len, struct alert *a, char *strs,
 		      size_t cap);
+
+/* 1 if kind is one the query service raises (access-denied,
+ * unknown-user, console-lockout, destruction-refused, receipt-refused):
+ * dockd raises no other for it, so a compromised query process cannot
+ * pass for the custodian or a camera in the alert stream. */
+int qmsg_alert_kind_allowed(const char *kind);
 
 /* 1 if the query service may have dockd append an event with action a
  * and outcome o (its audit events and the clerks' edits it serves; the

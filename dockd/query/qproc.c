@@ -267,6 +267,14 @@ static void do_alert(struct qproc *q, uint32_t len)
 		lost(q, "malformed alert");
 		return;
 	}
+	if (!qmsg_alert_kind_allowed(a.kind)) {
+		log_error("query service asked to raise an alert of kind %s: refused, not one "
+			  "it raises", a.kind ? a.kind : "-");
+		dockd_alert(q->d, "query-service", NULL, "the query service asked to raise an "
+			    "alert of kind %s: refused", a.kind ? a.kind : "-");
+		reply_failed(q, EPERM);
+		return;
+	}
 	(void)alert_raise_async(q->alerts, &a);
 	if (qmsg_send(q->chan, QM_ALERTED, NULL, 0) < 0)
 		lost(q, "channel write failed");

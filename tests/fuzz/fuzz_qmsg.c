@@ -68,6 +68,7 @@ static void check_alert(const uint8_t *p, size_t len)
 
 	if (qmsg_decode_alert(p, len, &a, strs, sizeof(strs)) < 0)
 		return;
+	(void)qmsg_alert_kind_allowed(a.kind);
 	if (a.uid < -1 || qmsg_encode_alert(&a, ab, sizeof(ab), &alen) < 0 || alen != len ||
 	    memcmp(ab, p, len))
 		abort();

@@ -198,6 +198,13 @@ static void test_qmsg_alert(void **st)
 	assert_int_equal(qmsg_encode_alert(&in, buf, sizeof(buf), &blen), 0);
 	assert_int_equal(qmsg_decode_alert(buf, blen, &out, strs, sizeof(strs)), 0);
 	assert_int_equal(strlen(out.detail), QMSG_ALERT_FIELD_MAX);
+	/* the kinds the query service raises, and no other */
+	assert_true(qmsg_alert_kind_allowed("access-denied"));
+	assert_true(qmsg_alert_kind_allowed("unknown-user"));
+	assert_true(qmsg_alert_kind_allowed("console-lockout"));
+	assert_false(qmsg_alert_kind_allowed("custodian"));
+	assert_false(qmsg_alert_kind_allowed("query-service"));
+	assert_false(qmsg_alert_kind_allowed(NULL));
 	/* header cap */
 	qmsg_put_header(hdr, QM_ALERT, QMSG_ALERT_MAX);
 	assert_int_equal(qmsg_header(hdr, &t, &len), 0);
