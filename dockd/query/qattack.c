@@ -13,6 +13,8 @@
  *                  read-write descriptor (PATH: the -wal) (seccomp kills)
  *   connect PORT   socket(AF_INET) and connect to 127.0.0.1:PORT (kills)
  *   jit            map anonymous memory executable      (seccomp kills)
+ *   alertkind      ask dockd, over the channel, to raise an alert of kind
+ *                  "custodian" (refused: FAILED; the process lives on)
  *   read PATH      open a file for reading (the control: allowed)
  * Only the process that finds the file $QUERY_ATTACK_ONCE (and removes it,
  * before its lock-down) attacks: the one dockd starts after the death is
@@ -33,6 +35,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "alert.h"
+#include "qmsg.h"
 #include "qsandbox.h"
 #include "qworker.h"
 
@@ -91,6 +95,18 @@ void qattack(void)
 	} else if (!strcmp(a, "jit")) {
 		(void)mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC,
 			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	} else if (!strcmp(a, "alertkind")) {
+		static uint8_t b[QMSG_BODY_MAX];
+		struct alert al = { .kind = "custodian", .uid = -1,
+				    .detail = "custodian died (forged)" };
+		uint16_t t = 0;
+		uint32_t len;
+		size_t blen;
+
+		if (qmsg_encode_alert(&al, b, sizeof(b), &blen) == 0 &&
+		    qmsg_send(QWORKER_FD_CHAN, QM_ALERT, b, (uint32_t)blen) == 0 &&
+		    qmsg_recv(QWORKER_FD_CHAN, b, sizeof(b), &t, &len) == 0)
+			say(t == QM_FAILED ? "alert refused" : "alert taken", "custodian");
 	} else if (!strcmp(a, "read")) {
 		int fd = open(arg, O_RDONLY | O_CLOEXEC);
 

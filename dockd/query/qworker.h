@@ -30,7 +30,7 @@
  * makes the process, once started, ask dockd to append an event the query
  * service never writes (QUERY_ATTACK_ARG: the action name, default
  * "destroyed") and write dockd's answer to stderr; QUERY_ATTACK=exec,
- * ptrace, ledger, walwrite, connect, jit or read makes it try that once
+ * ptrace, ledger, walwrite, connect, jit, alertkind or read makes it try that once
  * locked down (qattack.c).
  */
 #ifndef DOCKD_QWORKER_H

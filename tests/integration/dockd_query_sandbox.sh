@@ -15,7 +15,9 @@
 # link_worker_killed (action 57) with process "query-service" and signal
 # 31, raises a query-service alert, starts a new query process, which
 # answers. Without the filter the calls return ("QUERY_ATTACK: done"): the
-# test fails. The control: a file opened for reading is allowed.
+# test fails. The control: a file opened for reading is allowed. And an
+# alert of a kind the query service never raises ("custodian"), asked of
+# dockd over the channel, is refused, logged and alerted as query-service.
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/dockd_lib.sh"
 dk_require
@@ -123,6 +125,17 @@ check "control: a read-only open in the locked-down process" \
 check "... returns, and the process lives on" eventually grep -q "QUERY_ATTACK: done" "$DK_LOG"
 check "... no death recorded" [ "$(died)" = "$d0" ]
 check "... it answers" status_ok
+check "dockd_attack stops" dk_stop
+# an alert of a kind the query service never raises: refused by dockd
+: >"$DK_LOG"; : >"$T/once"
+a0=$(q_alerts)
+QUERY_ATTACK=alertkind QUERY_ATTACK_ONCE=$T/once DOCKD=$TBIN/dockd_attack dk_start
+check "a forged 'custodian' alert over the channel is refused" \
+	eventually grep -q "QUERY_ATTACK: alert refused custodian" "$DK_LOG"
+check "... no custodian alert was raised" sh -c "! grep -q '^custodian ' '$DK/alerts.log'"
+check "... dockd logged and alerted the attempt (query-service)" sh -c \
+	"grep -q 'asked to raise an alert of kind custodian' '$DK_LOG' && [ \$(grep -c query-service '$DK/alerts.log') -gt $a0 ]"
+check "... the service still answers" status_ok
 check "dockd_attack stops" dk_stop
 check "the ledger verifies after every attempt" dk_verify || cat "$DK/verify.out"
 done_testing
