@@ -173,7 +173,8 @@ ATTACK_OBJ := $(BUILD)/obj/attack/linkc.o $(BUILD)/obj/attack/volw.o \
               $(BUILD)/obj/attack/volc.o $(BUILD)/obj/attack/volmount.o \
               $(BUILD)/obj/attack/volw_attack.o $(BUILD)/obj/attack/qworker.o \
               $(BUILD)/obj/attack/volkern.o \
-              $(BUILD)/obj/attack/storew.o $(BUILD)/obj/attack/storew_attack.o
+              $(BUILD)/obj/attack/storew.o $(BUILD)/obj/attack/storew_attack.o \
+              $(BUILD)/obj/attack/qattack.o
 $(BUILD)/obj/attack/%.o: dockd/link/%.c
 	@mkdir -p $(@D)
 	@[ "$(V)" = 1 ] || echo "  CC      $< (attack)"
@@ -314,9 +315,10 @@ build/fuzz/fuzz_volmsg: tests/fuzz/fuzz_volmsg.c build/fuzz/obj/dockd/volume/vol
 	@echo "  FUZZLD  $@"
 	$(Q)clang $(FUZZ_BASE) -fsanitize=fuzzer,address,undefined -o $@ $^ $(LIBS)
 # fuzz_qmsg: both receiving sides of the query-service channel
-# (dockd/query/qmsg.c only, with custody's event codec).
+# (dockd/query/qmsg.c, with custody's event codec) and the export-package
+# launcher's request (dockd/query/qlaunch.c).
 build/fuzz/fuzz_qmsg: tests/fuzz/fuzz_qmsg.c build/fuzz/obj/dockd/query/qmsg.o \
-		build/fuzz/libcustody.a
+		build/fuzz/obj/dockd/query/qlaunch.o build/fuzz/libcustody.a
 	@echo "  FUZZLD  $@"
 	$(Q)clang $(FUZZ_BASE) -fsanitize=fuzzer,address,undefined -o $@ $^ $(LIBS)
 # fuzz_storemsg: both receiving sides of the storage uploader's channels

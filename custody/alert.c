@@ -218,7 +218,17 @@ struct alert_runner {
 	int n;				/* kids[0..n) are running */
 	unsigned long skipped;
 	struct alert_child kids[ALERT_MAX_RUNNING];
+	alert_forward_fn fwd;		/* set: no command ever runs here */
+	void *fwd_ctx;
 };
+
+void alert_runner_set_forward(struct alert_runner *r, alert_forward_fn fn, void *ctx)
+{
+	if (!r)
+		return;
+	r->fwd = fn;
+	r->fwd_ctx = ctx;
+}
 
 int alert_runner_set_config(struct alert_runner *r,
 			    const struct alert_config *cfg)
@@ -298,6 +308,13 @@ int alert_raise_async(struct alert_runner *r, const struct alert *a)
 
 	if (!a)
 		return -EINVAL;
+	if (r && r->fwd) {
+		/* the receiver logs it; here only when it could not take it */
+		rc = r->fwd(r->fwd_ctx, a);
+		if (rc)
+			log_alert(a, &x, summary, sizeof(summary));
+		return rc;
+	}
 	log_alert(a, &x, summary, sizeof(summary));
 	if (!r || !r->command[0])
 		return 0;

@@ -84,6 +84,15 @@ int alert_runner_new(const struct alert_config *cfg, int max_running,
 int alert_runner_set_config(struct alert_runner *r,
 			    const struct alert_config *cfg);
 
+/* Hand every alert of r to fn instead (a sandboxed service whose alerts
+ * its supervisor raises: dockd's query service, dockd/query/qmsg.h):
+ * alert_raise_async then calls fn(ctx, a) and neither logs nor spawns;
+ * when fn fails (returns -errno) the WARNING line is written here and
+ * fn's error returned, and still nothing is spawned. fn NULL: back to
+ * running the command. */
+typedef int (*alert_forward_fn)(void *ctx, const struct alert *a);
+void alert_runner_set_forward(struct alert_runner *r, alert_forward_fn fn, void *ctx);
+
 /* Log the alert and start the command without waiting for it. 0 when
  * started (or no command configured), -EBUSY when skipped because
  * max_running commands are still running, other negative errno when it

@@ -353,35 +353,42 @@ static int is_account(uid_t uid, const char *account)
 	       !strcmp(res->pw_name, account);
 }
 
+int qpackage_spawn(struct qpackage_pool *pool, const struct qpackage_job *job,
+		   int conn_fd, long now_ms)
+{
+	int slot = -1;
+	pid_t pid;
+
+	for (int i = 0; i < QPACKAGE_RUNNING && slot < 0; i++)
+		if (pool->pid[i] <= 0)
+			slot = i;
+	if (slot < 0)
+		return -EBUSY;
+	pid = qpackage_start(job, conn_fd);
+	if (pid < 0)
+		return pid;
+	pool->pid[slot] = pid;
+	pool->deadline_ms[slot] = now_ms + (QPACKAGE_SECONDS + 60) * 1000L;
+	pool->running++;
+	return 0;
+}
+
 int qpackage_request(struct qpackage_pool *pool, struct qpackage_job *job,
 		     const char *console_account, uid_t uid, const char *req,
 		     size_t len, int conn_fd, long now_ms)
 {
 	json_t *r;
-	int slot = -1, rc = 0;
-	pid_t pid;
+	int rc = 0;
 
 	if (!pool || !job || !is_account(uid, console_account))
 		return 0;
 	r = json_loadb(req, len, JSON_REJECT_DUPLICATES, NULL);
 	if (!r || !qpackage_parse(r, job))
 		goto out;
-	for (int i = 0; i < QPACKAGE_RUNNING && slot < 0; i++)
-		if (pool->pid[i] <= 0)
-			slot = i;
-	if (slot < 0) {
-		rc = -EBUSY;
-		goto out;
-	}
-	pid = qpackage_start(job, conn_fd);
-	if (pid < 0) {
-		rc = pid;
-		goto out;
-	}
-	pool->pid[slot] = pid;
-	pool->deadline_ms[slot] = now_ms + (QPACKAGE_SECONDS + 60) * 1000L;
-	pool->running++;
-	rc = 1;
+	rc = pool->launch ? pool->launch(pool->launch_ctx, job, conn_fd) :
+	     qpackage_spawn(pool, job, conn_fd, now_ms);
+	if (rc == 0)
+		rc = 1;
 out:
 	json_decref(r);		/* the handler has its own copy (fork) */
 	return rc;

@@ -47,11 +47,19 @@ struct qpackage_job {
 	const char *item, *reason, *case_no;	/* case_no may be NULL */
 };
 
-/* The handlers running in one service. */
+/* Start a handler elsewhere: 0 when started there (it then owns its own
+ * copy of conn_fd), -EBUSY when every slot there is in use, other -errno. */
+typedef int (*qpackage_launch_fn)(void *ctx, const struct qpackage_job *job, int conn_fd);
+
+/* The handlers running in one service. launch set (dockd's locked-down
+ * query process, which may not fork or exec: dockd/query/qlaunch.h): the
+ * requests go to launch(launch_ctx, ...) and no handler runs here. */
 struct qpackage_pool {
 	pid_t pid[QPACKAGE_RUNNING];	/* 0: free slot */
 	long deadline_ms[QPACKAGE_RUNNING];	/* monotonic; then SIGKILL */
 	int running;
+	qpackage_launch_fn launch;
+	void *launch_ctx;
 };
 
 /* A request of len bytes (req) on conn_fd from uid: if it is an
@@ -64,6 +72,12 @@ struct qpackage_pool {
 int qpackage_request(struct qpackage_pool *pool, struct qpackage_job *job,
 		     const char *console_account, uid_t uid, const char *req,
 		     size_t len, int conn_fd, long now_ms);
+
+/* Start job's handler for conn_fd in a free slot of pool (qpackage_start):
+ * 0, -EBUSY (no free slot) or -errno. The launcher's half of
+ * qpackage_request. */
+int qpackage_spawn(struct qpackage_pool *pool, const struct qpackage_job *job,
+		   int conn_fd, long now_ms);
 
 /* Collect finished handlers (waitpid WNOHANG on the pool's own pids);
  * SIGKILL one a minute past QPACKAGE_SECONDS (it bounds its exporter

@@ -438,6 +438,20 @@ void qservice_set_retention(struct qservice *svc, const struct cust_retention *r
 		svc->rctx.unlock(svc->rctx.lock_ctx);
 }
 
+void qservice_set_alert_forward(struct qservice *svc, alert_forward_fn fn, void *ctx)
+{
+	if (svc)
+		alert_runner_set_forward(svc->alerts, fn, ctx);
+}
+
+void qservice_set_package_launcher(struct qservice *svc, qpackage_launch_fn fn, void *ctx)
+{
+	if (svc) {
+		svc->pkgs.launch = fn;
+		svc->pkgs.launch_ctx = ctx;
+	}
+}
+
 int qservice_alerts_running(const struct qservice *svc)
 {
 	return svc ? alert_runner_running(svc->alerts) : 0;

@@ -53,6 +53,7 @@
 #include <jansson.h>
 
 #include "alert.h"
+#include "qpackage.h"
 #include "ledger.h"
 
 #define QSERVICE_DEFAULT_TIMEOUT_MS 5000
@@ -168,6 +169,14 @@ void qservice_set_lock(struct qservice *svc, void (*lock)(void *ctx),
 /* Replace the alert command/timeout (configuration reload); the string is
  * copied. 0 or -EINVAL (unchanged). */
 int qservice_set_alert(struct qservice *svc, const struct alert_config *cfg);
+
+/* Hand the service's alerts to fn instead of running the alert command
+ * here (alert_runner_set_forward): dockd's locked-down query process. */
+void qservice_set_alert_forward(struct qservice *svc, alert_forward_fn fn, void *ctx);
+
+/* Hand export-package requests to fn (qpackage.h, qpackage_launch_fn)
+ * instead of forking their handlers here. */
+void qservice_set_package_launcher(struct qservice *svc, qpackage_launch_fn fn, void *ctx);
 
 /* Replace the [retention] table (configuration reload; copied, under the
  * ledger lock when one is set). NULL: the defaults of retention.h. */

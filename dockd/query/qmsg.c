@@ -7,6 +7,8 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "alert.h"
+
 static void put16(uint8_t *p, uint16_t v)
 {
 	p[0] = (uint8_t)(v >> 8);
@@ -33,7 +35,8 @@ static uint32_t type_cap(uint16_t type)
 {
 	switch (type) {
 	case QM_APPEND: return QMSG_APPEND_MAX;
-	case QM_STATUS: case QM_PUBLISH: case QM_PUBLISHED: return 0;
+	case QM_STATUS: case QM_PUBLISH: case QM_PUBLISHED: case QM_ALERTED: return 0;
+	case QM_ALERT: return QMSG_ALERT_MAX;
 	case QM_APPENDED: return 2 + 8 * QMSG_MAX_EVENTS;
 	case QM_FAILED: return 4;
 	case QM_STATUS_REPLY: return QMSG_STATUS_MAX;
@@ -140,6 +143,84 @@ int qmsg_decode_appended(const uint8_t *p, size_t len, uint64_t *seqs, size_t n)
 			return -EPROTO;
 	}
 	memcpy(seqs, v, n * sizeof(v[0]));
+	return 0;
+}
+
+int qmsg_encode_alert(const struct alert *a, uint8_t *buf, size_t cap, size_t *len)
+{
+	const char *f[6];
+	uint64_t uid;
+	size_t off = 8;
+
+	if (!a || cap < QMSG_ALERT_MAX)
+		return -EINVAL;
+	f[0] = a->kind, f[1] = a->user, f[2] = a->agency;
+	f[3] = a->op, f[4] = a->target, f[5] = a->detail;
+	uid = a->uid < -1 ? (uint64_t)-1 : (uint64_t)(int64_t)a->uid;
+	put32(buf, (uint32_t)(uid >> 32));
+	put32(buf + 4, (uint32_t)uid);
+	for (int i = 0; i < 6; i++) {
+		size_t n = f[i] ? strnlen(f[i], QMSG_ALERT_FIELD_MAX) : 0;
+
+		put16(buf + off, (uint16_t)n);
+		if (n)
+			memcpy(buf + off + 2, f[i], n);
+		off += 2 + n;
+	}
+	*len = off;
+	return 0;
+}
+
+int qmsg_decode_alert(const uint8_t *p, size_t len, struct alert *a, char *strs,
+		      size_t cap)
+{
+	const char *f[6];
+	int64_t uid;
+	size_t off = 8, at = 0;
+
+	if (cap < 6 * (QMSG_ALERT_FIELD_MAX + 1))
+		return -EINVAL;
+	if (len < 8)
+		return -EPROTO;
+	uid = (int64_t)((uint64_t)get32(p) << 32 | get32(p + 4));
+	if (uid < -1 || uid > (int64_t)0xffffffffLL)
+		return -EPROTO;
+	for (int i = 0; i < 6; i++) {
+		size_t n;
+
+		if (len - off < 2)
+			return -EPROTO;
+		n = get16(p + off);
+		off += 2;
+		if (n > QMSG_ALERT_FIELD_MAX || n > len - off || memchr(p + off, 0, n))
+			return -EPROTO;
+		f[i] = NULL;
+		if (n) {
+			memcpy(strs + at, p + off, n);
+			strs[at + n] = 0;
+			f[i] = strs + at;
+			at += n + 1;
+		}
+		off += n;
+	}
+	if (off != len)
+		return -EPROTO;
+	memset(a, 0, sizeof(*a));
+	a->uid = (long)uid;
+	a->kind = f[0], a->user = f[1], a->agency = f[2];
+	a->op = f[3], a->target = f[4], a->detail = f[5];
+	return 0;
+}
+
+int qmsg_alert_kind_allowed(const char *kind)
+{
+	static const char *const kinds[] = { "access-denied", "unknown-user",
+					     "console-lockout", "destruction-refused",
+					     "receipt-refused" };
+
+	for (size_t i = 0; kind && i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (!strcmp(kind, kinds[i]))
+			return 1;
 	return 0;
 }
 

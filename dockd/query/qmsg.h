@@ -13,6 +13,12 @@
  *                 is one the query service writes (qmsg_action_allowed).
  *     QM_STATUS   empty: the dock's status object.
  *     QM_PUBLISH  empty: sign and publish a checkpoint now.
+ *     QM_ALERT    an alert the query service raised (alert.h; since
+ *                 version 2): i64 uid (-1: unknown), then kind, user,
+ *                 agency, op, target, detail, each u16 length + bytes
+ *                 (0: absent, at most QMSG_ALERT_FIELD_MAX, no NUL). dockd
+ *                 runs the alert command, the query process none; a kind
+ *                 not qmsg_alert_kind_allowed gets QM_FAILED EPERM.
  *   dockd -> query
  *     QM_APPENDED u16 n + n times u64 seq (the same n as asked).
  *     QM_FAILED   u32 errno (positive): nothing of the batch was written.
@@ -20,6 +26,8 @@
  *                 empty body: status unavailable.
  *     QM_PUBLISHED  empty: the checkpoint was attempted (its failure is
  *                 dockd's to log; the events are durable either way).
+ *     QM_ALERTED  empty: the alert was taken (logged; its command started
+ *                 or skipped, never waited for).
  *
  * Parsers take untrusted bytes (each side trusts the other no more than
  * it must): every length is checked, no trailing bytes, events are
@@ -34,21 +42,27 @@
 
 #include "event.h"
 
-#define QMSG_VERSION 1
+/* 2: QM_ALERT / QM_ALERTED added. Both ends are the same executable
+ * (dockd execs /proc/self/exe), so a mismatch means a corrupted peer. */
+#define QMSG_VERSION 2
 #define QMSG_HDR 8
 #define QMSG_MAX_EVENTS 16		/* events per QM_APPEND */
 #define QMSG_STATUS_MAX (1u << 20)	/* status reply bytes */
 #define QMSG_APPEND_MAX (2 + QMSG_MAX_EVENTS * (4 + CUST_CANON_MAX))
+#define QMSG_ALERT_FIELD_MAX 1024	/* bytes of one alert string */
+#define QMSG_ALERT_MAX (8 + 6 * (2 + QMSG_ALERT_FIELD_MAX))
 #define QMSG_BODY_MAX QMSG_STATUS_MAX	/* the largest body of any type */
 
 enum qmsg_type {
 	QM_APPEND = 1,
 	QM_STATUS = 2,
 	QM_PUBLISH = 3,
+	QM_ALERT = 4,
 	QM_APPENDED = 0x81,
 	QM_FAILED = 0x82,
 	QM_STATUS_REPLY = 0x83,
 	QM_PUBLISHED = 0x84,
+	QM_ALERTED = 0x85,
 };
 
 /* Check a header: magic, version, known type, length within its cap. */
@@ -66,6 +80,23 @@ int qmsg_decode_append(const uint8_t *p, size_t len, struct cust_event *evs,
 int qmsg_encode_appended(const uint64_t *seqs, size_t n, uint8_t *buf, size_t cap,
 			 size_t *len);
 int qmsg_decode_appended(const uint8_t *p, size_t len, uint64_t *seqs, size_t n);
+
+/* QM_ALERT body <-> struct alert (alert.h). encode cuts a string longer
+ * than QMSG_ALERT_FIELD_MAX (an alert is a nudge, the ledger event is the
+ * record) and refuses none; buf holds QMSG_ALERT_MAX. decode: the strings
+ * point into strs (cap >= 6 * (QMSG_ALERT_FIELD_MAX + 1)), NUL-terminated;
+ * -EPROTO on a bad length, an embedded NUL, a uid below -1 or trailing
+ * bytes. */
+struct alert;
+int qmsg_encode_alert(const struct alert *a, uint8_t *buf, size_t cap, size_t *len);
+int qmsg_decode_alert(const uint8_t *p, size_t len, struct alert *a, char *strs,
+		      size_t cap);
+
+/* 1 if kind is one the query service raises (access-denied,
+ * unknown-user, console-lockout, destruction-refused, receipt-refused):
+ * dockd raises no other for it, so a compromised query process cannot
+ * pass for the custodian or a camera in the alert stream. */
+int qmsg_alert_kind_allowed(const char *kind);
 
 /* 1 if the query service may have dockd append an event with action a
  * and outcome o (its audit events and the clerks' edits it serves; the

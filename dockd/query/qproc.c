@@ -16,10 +16,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "alert.h"
 #include "daemon.h"
 #include "ledgerw.h"
 #include "log.h"
 #include "procdied.h"
+#include "qconfig.h"
 #include "qmsg.h"
 #include "qworker.h"
 #include "status.h"
@@ -43,7 +45,25 @@ struct qproc {
 	int backoff_ms;
 	uint8_t buf[QMSG_BODY_MAX];
 	struct cust_event evs[QMSG_MAX_EVENTS];
+	struct alert_runner *alerts;	/* the query service's alerts (QM_ALERT) */
+	char astrs[6 * (QMSG_ALERT_FIELD_MAX + 1)];
 };
+
+/* The alert command for the query service's alerts: [alert] command (as
+ * when the query process ran it itself), else dockd's [dock]
+ * alert_command. */
+static void alert_config(struct qproc *q, const struct qconfig *qc)
+{
+	struct dock_snap *s = dockd_snap_get(q->d);
+	struct alert_config ac = { .command = qc->alert_command[0] ? qc->alert_command :
+					      s->cfg.alert_command[0] ? s->cfg.alert_command : NULL,
+				   .timeout_ms = qc->alert_timeout_ms };
+
+	if (alert_runner_set_config(q->alerts, &ac) < 0)
+		log_error("query service alerts: alert command %s refused (not an absolute "
+			  "path): alerts are logged only", ac.command);
+	dockd_snap_put(q->d, s);
+}
 
 static long now_ms(void)
 {
@@ -237,6 +257,29 @@ static void do_status(struct qproc *q)
 	free(s);
 }
 
+/* An alert the query service raised: dockd logs it and runs the command
+ * (the query process may not spawn anything). */
+static void do_alert(struct qproc *q, uint32_t len)
+{
+	struct alert a;
+
+	if (qmsg_decode_alert(q->buf, len, &a, q->astrs, sizeof(q->astrs)) < 0) {
+		lost(q, "malformed alert");
+		return;
+	}
+	if (!qmsg_alert_kind_allowed(a.kind)) {
+		log_error("query service asked to raise an alert of kind %s: refused, not one "
+			  "it raises", a.kind ? a.kind : "-");
+		dockd_alert(q->d, "query-service", NULL, "the query service asked to raise an "
+			    "alert of kind %s: refused", a.kind ? a.kind : "-");
+		reply_failed(q, EPERM);
+		return;
+	}
+	(void)alert_raise_async(q->alerts, &a);
+	if (qmsg_send(q->chan, QM_ALERTED, NULL, 0) < 0)
+		lost(q, "channel write failed");
+}
+
 void qproc_handle(struct qproc *q)
 {
 	uint16_t t;
@@ -257,6 +300,9 @@ void qproc_handle(struct qproc *q)
 		break;
 	case QM_STATUS:
 		do_status(q);
+		break;
+	case QM_ALERT:
+		do_alert(q, len);
 		break;
 	case QM_PUBLISH:
 		(void)ledgerw_checkpoint(q->d->w);
@@ -282,6 +328,8 @@ void qproc_tick(struct qproc *q)
 {
 	int r;
 
+	if (q)
+		alert_runner_reap(q->alerts);
 	if (!q || q->pid > 0 || now_ms() < q->restart_ms)
 		return;
 	r = spawn(q);
@@ -293,6 +341,13 @@ void qproc_tick(struct qproc *q)
 
 void qproc_reload(struct qproc *q)
 {
+	struct qconfig qc;
+	char err[300] = "";
+
+	if (q && qconfig_load(q->d->config_path, &qc, err, sizeof(err)) == 0)
+		alert_config(q, &qc);
+	else if (q)
+		log_error("query service alerts: reload: %s", err);
 	if (q && q->pid > 0)
 		kill(q->pid, SIGHUP);
 }
@@ -316,10 +371,23 @@ int qproc_start(struct dockd *d, const struct qservice_config *qsc, const char *
 		return n <= 0 ? -ENOENT : -ENAMETOOLONG;
 	}
 	q->exe[n] = '\0';
+	r = alert_runner_new(NULL, qsc->max_alerts, &q->alerts);
+	if (r < 0) {
+		free(q);
+		return r;
+	}
+	{
+		struct qconfig qc = { .alert_timeout_ms = qsc->alert.timeout_ms };
+
+		snprintf(qc.alert_command, sizeof(qc.alert_command), "%s",
+			 qsc->alert.command ? qsc->alert.command : "");
+		alert_config(q, &qc);
+	}
 	snprintf(q->path, sizeof(q->path), "%s", qsc->socket_path);
 	snprintf(q->agency, sizeof(q->agency), "%s", agency);
 	r = qservice_listen(qsc, &q->l);
 	if (r < 0) {
+		alert_runner_free(q->alerts);
 		free(q);
 		return r;
 	}
@@ -339,5 +407,6 @@ void qproc_stop(struct qproc *q)
 		close(q->chan);
 	(void)reap(q, 2000);
 	qservice_unlisten(&q->l, q->path);
+	alert_runner_free(q->alerts);	/* bounded: alert.h */
 	free(q);
 }

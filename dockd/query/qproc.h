@@ -9,6 +9,9 @@
  * dockd appends only events whose action the query service writes
  * (qmsg_action_allowed) from a clerk actor, stamped with dockd's own
  * clock; anything else is refused (QM_FAILED EPERM), logged and alerted.
+ * The query process's alerts (QM_ALERT) are raised here: logged and the
+ * command of [alert] (else [dock] alert_command) started without waiting,
+ * at most [alert] max_running at once (custody/alert.h runner).
  *
  * Lifecycle: if the process dies or breaks the channel, dockd logs it,
  * raises an alert ("query-service") and starts it again after a backoff
@@ -41,7 +44,8 @@ void qproc_handle(struct qproc *q);
 /* Call periodically: restarts the process when its backoff has passed. */
 void qproc_tick(struct qproc *q);
 
-/* SIGHUP: the process re-reads [alert] and [retention]. */
+/* SIGHUP: dockd re-reads [alert] for the alerts, the process re-reads
+ * [retention]. */
 void qproc_reload(struct qproc *q);
 
 /* The running process (0: none), for tests and the log. */

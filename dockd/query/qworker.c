@@ -14,10 +14,14 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "alert.h"
 #include "ledger.h"
 #include "qconfig.h"
+#include "qlaunch.h"
 #include "qmsg.h"
+#include "qsandbox.h"
 #include "qservice.h"
+#include "qworker.h"
 
 static volatile sig_atomic_t stop, hup;
 static uint8_t body[QMSG_BODY_MAX];	/* one message at a time */
@@ -102,6 +106,23 @@ static void fwd_publish(void *ctx)
 	ask(QM_PUBLISH, NULL, 0, &t, &len);
 }
 
+/* alert_runner_set_forward(): dockd raises the alert (the query process
+ * may not spawn its command). */
+static int fwd_alert(void *ctx, const struct alert *a)
+{
+	static uint8_t ab[QMSG_ALERT_MAX];
+	uint16_t t;
+	uint32_t len;
+	size_t blen;
+	int r = qmsg_encode_alert(a, ab, sizeof(ab), &blen);
+
+	(void)ctx;
+	if (r)
+		return r;
+	ask(QM_ALERT, ab, (uint32_t)blen, &t, &len);
+	return t == QM_ALERTED ? 0 : -EPROTO;
+}
+
 static int passed_fd(const char *s)
 {
 	char *end;
@@ -166,10 +187,8 @@ static void reload(struct qservice *svc, const char *config)
 	struct qconfig qc;
 	char err[300] = "";
 
+	/* [alert] is dockd's to re-read: it runs the command (fwd_alert) */
 	if (qconfig_load(config, &qc, err, sizeof(err)) == 0) {
-		struct alert_config ac = { .command = qc.alert_command[0] ? qc.alert_command : NULL,
-					   .timeout_ms = qc.alert_timeout_ms };
-		(void)qservice_set_alert(svc, &ac);
 		qservice_set_retention(svc, &qc.retention);
 	} else {
 		fprintf(stderr, "dockd query service: reload: %s\n", err);
@@ -183,7 +202,9 @@ int qworker_main(int argc, char **argv)
 	struct qservice_config qsc;
 	struct cust_ledger *l = NULL;
 	struct qservice *svc = NULL;
-	char err[1600] = "";
+	static int launch_fd = -1;	/* qlaunch_request's context */
+	pid_t launch_pid = 0;
+	char err[1600] = "", shm[4200] = "";
 	int r;
 
 	if (argc != 7 || place_fds(argv[5], argv[6]) < 0) {
@@ -202,6 +223,14 @@ int qworker_main(int argc, char **argv)
 		r = qconfig_load(argv[2], &qc, err, sizeof(err));
 	if (r == 0)
 		r = qconfig_service(&qc, argv[3], &qsc);
+	/* the export-package launcher: forked before the ledger is open and
+	 * before the lock-down, which leaves this process no fork or exec */
+	if (r == 0 && qsc.custody_bin && qsc.custody_bin[0] == '/')
+		r = qlaunch_start(qsc.custody_bin, argv[2], qsc.socket_path, &launch_fd,
+				  &launch_pid);
+#ifdef LINK_ATTACK_TESTS
+	qattack_arm();	/* unlinks its file: before the lock-down */
+#endif
 	if (r == 0)
 		r = cust_ledger_open(argv[4], CUST_LEDGER_RDONLY, &l, err, sizeof(err));
 	if (r == 0) {
@@ -210,9 +239,25 @@ int qworker_main(int argc, char **argv)
 		qsc.config_path = argv[2];	/* for export-package (qpackage.h) */
 		r = qservice_open(&qsc, l, &svc);
 	}
+	if (r == 0) {
+		/* alerts and packages leave the process; then the filter */
+		char *real = realpath(argv[4], NULL);
+
+		qservice_set_alert_forward(svc, fwd_alert, NULL);
+		if (launch_pid > 0)
+			qservice_set_package_launcher(svc, qlaunch_request, &launch_fd);
+		if (real)
+			snprintf(shm, sizeof(shm), "%s-shm", real);
+		free(real);
+		r = qsandbox_seccomp(shm[0] ? qsandbox_find_fd(shm) : -1);
+		if (r < 0)
+			snprintf(err, sizeof(err), "seccomp filter: %s", strerror(-r));
+	}
 	if (r < 0) {
 		fprintf(stderr, "dockd query service: cannot start: %s\n",
 			err[0] ? err : strerror(-r));
+		if (launch_pid > 0)
+			kill(launch_pid, SIGKILL);
 		cust_ledger_close(l);
 		_exit(1);
 	}
@@ -221,6 +266,7 @@ int qworker_main(int argc, char **argv)
 #ifdef LINK_ATTACK_TESTS
 	if (getenv("QUERY_ATTACK") && !strcmp(getenv("QUERY_ATTACK"), "forge"))
 		forge(l);
+	qattack();
 #endif
 	while (!stop) {
 		struct pollfd p[2] = { { .fd = qservice_fd(svc), .events = POLLIN },

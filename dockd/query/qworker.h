@@ -14,8 +14,12 @@
  * same-uid processes, no /proc/PID/mem), [query]/[alert]/[retention] are
  * read from CONFIG, the ledger is opened read-only with its appends
  * forwarded to dockd (cust_ledger_set_forward), status and checkpoint
- * publishing go to dockd too, and the query service (custody/qservice.h)
- * runs until SIGTERM. SIGHUP re-reads the alert command and retention.
+ * publishing go to dockd too, and so do its alerts (QM_ALERT: dockd runs
+ * the alert command). Before the ledger is opened the export-package
+ * launcher is forked (qlaunch.h); after the service is set up the seccomp
+ * allow-list is loaded (qsandbox.h: no exec, no new process, no open for
+ * writing, no socket), and the query service (custody/qservice.h) runs
+ * until SIGTERM. SIGHUP re-reads the retention table.
  * The key files are never opened (the configuration's key paths are not
  * even read: only the [query], [alert] and [retention] sections).
  *
@@ -25,7 +29,9 @@
  * Test build only (-DLINK_ATTACK_TESTS, dockd_attack): QUERY_ATTACK=forge
  * makes the process, once started, ask dockd to append an event the query
  * service never writes (QUERY_ATTACK_ARG: the action name, default
- * "destroyed") and write dockd's answer to stderr.
+ * "destroyed") and write dockd's answer to stderr; QUERY_ATTACK=exec,
+ * ptrace, ledger, walwrite, connect, jit, alertkind or read makes it try that once
+ * locked down (qattack.c).
  */
 #ifndef DOCKD_QWORKER_H
 #define DOCKD_QWORKER_H
@@ -35,5 +41,11 @@
 #define QWORKER_FD_MIN_PASSED 16
 
 int qworker_main(int argc, char **argv);
+
+#ifdef LINK_ATTACK_TESTS
+/* qattack.c (test build only) */
+void qattack_arm(void);
+void qattack(void);
+#endif
 
 #endif

@@ -180,6 +180,53 @@ static void test_async_overdue_killed(void **state)
 	alert_runner_free(NULL);
 }
 
+/* A forwarding runner (dockd's locked-down query process): every alert
+ * goes to the forwarder, no command is ever started here, even with one
+ * configured; a failing forwarder's error comes back. */
+struct fwd_seen {
+	int calls, rc;
+	char user[32];
+};
+
+static int fwd(void *ctx, const struct alert *a)
+{
+	struct fwd_seen *f = ctx;
+
+	f->calls++;
+	snprintf(f->user, sizeof(f->user), "%s", a->user ? a->user : "");
+	return f->rc;
+}
+
+static void test_forwarded(void **state)
+{
+	char cmd[128], out[128], body[256];
+	struct alert_config cfg = { cmd, 30000 };
+	struct alert a = { "access-denied", "u7", 7, "pd-a", "history", "EV", "deny-agency" };
+	struct alert_runner *r = NULL;
+	struct fwd_seen f = { 0, 0, "" };
+
+	(void)state;
+	snprintf(out, sizeof(out), "%s/fwd.out", dir);
+	snprintf(body, sizeof(body), "echo ran >> %s", out);
+	script("fwd.sh", body, cmd, sizeof(cmd));
+	assert_int_equal(alert_runner_new(&cfg, 2, &r), 0);
+	alert_runner_set_forward(r, fwd, &f);
+	assert_int_equal(alert_raise_async(r, &a), 0);
+	assert_int_equal(f.calls, 1);
+	assert_string_equal(f.user, "u7");
+	assert_int_equal(alert_runner_running(r), 0);	/* nothing spawned */
+	f.rc = -EPIPE;
+	assert_int_equal(alert_raise_async(r, &a), -EPIPE);
+	assert_int_equal(alert_runner_running(r), 0);
+	/* off again: the command runs */
+	alert_runner_set_forward(r, NULL, NULL);
+	assert_int_equal(alert_raise_async(r, &a), 0);
+	reap_all(r);
+	assert_int_equal(f.calls, 2);
+	assert_int_equal(lines(out), 1);
+	alert_runner_free(r);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -203,6 +250,7 @@ int main(void)
 		cmocka_unit_test(test_failures_not_fatal),
 		cmocka_unit_test(test_async_bounded),
 		cmocka_unit_test(test_async_overdue_killed),
+		cmocka_unit_test(test_forwarded),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

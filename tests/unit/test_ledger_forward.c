@@ -4,7 +4,9 @@
  * which assigns the seqs; nothing is written through the handle; a
  * forwarder's failure resets the seqs; an invalid event never reaches it.
  * And the query-service channel codec (dockd/query/qmsg.h): events survive
- * the round trip, the action list refuses what the service never writes.
+ * the round trip, the action list refuses what the service never writes;
+ * its alerts (QM_ALERT) survive the round trip, malformed ones are
+ * refused. And the export-package launcher's request (qlaunch.h).
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -19,6 +21,8 @@
 
 #include "event.h"
 #include "ledger.h"
+#include "alert.h"
+#include "qlaunch.h"
 #include "qmsg.h"
 
 static char dir[64], path[128];
@@ -144,8 +148,111 @@ static void test_qmsg_roundtrip(void **st)
 	qmsg_put_header(hdr, 0x7f, 0);
 	assert_int_equal(qmsg_header(hdr, &t, &len), -EPROTO);
 	qmsg_put_header(hdr, QM_STATUS, 0);
-	hdr[1] = 2;
+	hdr[1] = QMSG_VERSION + 1;
 	assert_int_equal(qmsg_header(hdr, &t, &len), -EPROTO);
+	hdr[1] = 1;	/* before QM_ALERT */
+	assert_int_equal(qmsg_header(hdr, &t, &len), -EPROTO);
+}
+
+/* QM_ALERT: the query service's alerts, raised by dockd. */
+static void test_qmsg_alert(void **st)
+{
+	static uint8_t buf[QMSG_ALERT_MAX + 1];
+	static char strs[6 * (QMSG_ALERT_FIELD_MAX + 1)], longd[QMSG_ALERT_FIELD_MAX + 100];
+	struct alert in = { .kind = "access-denied", .user = "clerk1", .uid = 1001,
+			    .agency = NULL, .op = "view", .target = "CAM-1/REC-1",
+			    .detail = "deny-view" }, out;
+	uint8_t hdr[QMSG_HDR];
+	uint16_t t;
+	uint32_t len;
+	size_t blen = 0;
+
+	(void)st;
+	assert_int_equal(qmsg_encode_alert(&in, buf, sizeof(buf), &blen), 0);
+	assert_true(blen <= QMSG_ALERT_MAX);
+	assert_int_equal(qmsg_decode_alert(buf, blen, &out, strs, sizeof(strs)), 0);
+	assert_string_equal(out.kind, "access-denied");
+	assert_string_equal(out.user, "clerk1");
+	assert_int_equal(out.uid, 1001);
+	assert_null(out.agency);	/* absent stays absent */
+	assert_string_equal(out.target, "CAM-1/REC-1");
+	assert_string_equal(out.detail, "deny-view");
+	/* one byte short, one too many: refused */
+	assert_int_equal(qmsg_decode_alert(buf, blen - 1, &out, strs, sizeof(strs)), -EPROTO);
+	buf[blen] = 'x';
+	assert_int_equal(qmsg_decode_alert(buf, blen + 1, &out, strs, sizeof(strs)), -EPROTO);
+	/* an embedded NUL (last byte of detail) */
+	buf[blen - 1] = 0;
+	assert_int_equal(qmsg_decode_alert(buf, blen, &out, strs, sizeof(strs)), -EPROTO);
+	/* unknown uid -1 passes, -2 does not */
+	in.uid = -1;
+	assert_int_equal(qmsg_encode_alert(&in, buf, sizeof(buf), &blen), 0);
+	assert_int_equal(qmsg_decode_alert(buf, blen, &out, strs, sizeof(strs)), 0);
+	assert_int_equal(out.uid, -1);
+	buf[7] = 0xfe;
+	assert_int_equal(qmsg_decode_alert(buf, blen, &out, strs, sizeof(strs)), -EPROTO);
+	/* a detail over the cap is cut, not refused */
+	memset(longd, 'd', sizeof(longd) - 1);
+	longd[sizeof(longd) - 1] = 0;
+	in.detail = longd;
+	assert_int_equal(qmsg_encode_alert(&in, buf, sizeof(buf), &blen), 0);
+	assert_int_equal(qmsg_decode_alert(buf, blen, &out, strs, sizeof(strs)), 0);
+	assert_int_equal(strlen(out.detail), QMSG_ALERT_FIELD_MAX);
+	/* the kinds the query service raises, and no other */
+	assert_true(qmsg_alert_kind_allowed("access-denied"));
+	assert_true(qmsg_alert_kind_allowed("unknown-user"));
+	assert_true(qmsg_alert_kind_allowed("console-lockout"));
+	assert_false(qmsg_alert_kind_allowed("custodian"));
+	assert_false(qmsg_alert_kind_allowed("query-service"));
+	assert_false(qmsg_alert_kind_allowed(NULL));
+	/* header cap */
+	qmsg_put_header(hdr, QM_ALERT, QMSG_ALERT_MAX);
+	assert_int_equal(qmsg_header(hdr, &t, &len), 0);
+	qmsg_put_header(hdr, QM_ALERT, QMSG_ALERT_MAX + 1);
+	assert_int_equal(qmsg_header(hdr, &t, &len), -E2BIG);
+	qmsg_put_header(hdr, QM_ALERTED, 1);
+	assert_int_equal(qmsg_header(hdr, &t, &len), -E2BIG);
+}
+
+/* The export-package launcher's request (qlaunch.h). */
+static void test_qlaunch_codec(void **st)
+{
+	static uint8_t buf[QLAUNCH_REQ_MAX + 1];
+	static char strs[QLAUNCH_REQ_MAX];
+	struct qpackage_job in = { NULL, NULL, NULL, "clerk1", "CAM-1/REC-1", "court", NULL },
+			    out = { "/bin/custody", "/etc/c.conf", "/run/q.sock", NULL, NULL,
+				    NULL, NULL };
+	size_t blen = 0;
+
+	(void)st;
+	assert_int_equal(qlaunch_encode(&in, buf, sizeof(buf), &blen), 0);
+	assert_int_equal(qlaunch_decode(buf, blen, &out, strs, sizeof(strs)), 0);
+	assert_string_equal(out.user, "clerk1");
+	assert_string_equal(out.item, "CAM-1/REC-1");
+	assert_string_equal(out.reason, "court");
+	assert_null(out.case_no);
+	assert_string_equal(out.custody_bin, "/bin/custody");	/* never from a request */
+	assert_int_equal(qlaunch_decode(buf, blen - 1, &out, strs, sizeof(strs)), -EPROTO);
+	assert_int_equal(qlaunch_decode(buf, blen + 1, &out, strs, sizeof(strs)), -EPROTO);
+	/* an item that would be an option to the exporter */
+	in.item = "--out=/etc/x";
+	assert_int_equal(qlaunch_encode(&in, buf, sizeof(buf), &blen), 0);
+	assert_int_equal(qlaunch_decode(buf, blen, &out, strs, sizeof(strs)), -EPROTO);
+	/* a control character */
+	in.item = "CAM-1/REC-1";
+	in.reason = "a\nb";
+	assert_int_equal(qlaunch_encode(&in, buf, sizeof(buf), &blen), 0);
+	assert_int_equal(qlaunch_decode(buf, blen, &out, strs, sizeof(strs)), -EPROTO);
+	/* an empty user */
+	in.reason = "court";
+	in.user = "";
+	assert_int_equal(qlaunch_encode(&in, buf, sizeof(buf), &blen), 0);
+	assert_int_equal(qlaunch_decode(buf, blen, &out, strs, sizeof(strs)), -EPROTO);
+	/* another version */
+	in.user = "clerk1";
+	assert_int_equal(qlaunch_encode(&in, buf, sizeof(buf), &blen), 0);
+	buf[1]++;
+	assert_int_equal(qlaunch_decode(buf, blen, &out, strs, sizeof(strs)), -EPROTO);
 }
 
 static void test_action_list(void **st)
@@ -168,6 +275,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_forward_readonly, setup, teardown),
 		cmocka_unit_test(test_qmsg_roundtrip),
+		cmocka_unit_test(test_qmsg_alert),
+		cmocka_unit_test(test_qlaunch_codec),
 		cmocka_unit_test(test_action_list),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
