@@ -1,4 +1,5 @@
 /* camera.c - session worker per docked camera (see camera.h). */
+#define _GNU_SOURCE /* pthread_setname_np */
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -619,6 +620,7 @@ static void *cam_thread(void *arg)
 	struct dockd *d = c->d;
 	int r = 0;
 
+	(void)pthread_setname_np(pthread_self(), "dk-cam"); /* for top -H, perf */
 	if (!c->t) {
 		r = transport_usb_open_devnode(c->devnode, &c->t);
 		if (r < 0)

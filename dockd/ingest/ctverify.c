@@ -218,6 +218,8 @@ int ctverify_start(const char *path, const uint8_t *data_key, uint64_t pt_len,
 	}
 	/* Without a thread, ctverify_finish() reads everything itself. */
 	v->threaded = pthread_create(&v->th, NULL, run, v) == 0;
+	if (v->threaded) /* named for top -H and perf (best effort) */
+		(void)pthread_setname_np(v->th, "dk-sync");
 	*out = v;
 	return 0;
 fail:

@@ -1,6 +1,6 @@
 /* dwrite.c - append to a file in the background, early writeback (see
  * dwrite.h). */
-#define _GNU_SOURCE /* sync_file_range */
+#define _GNU_SOURCE /* O_DIRECT, pthread_setname_np */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -14,162 +14,9 @@
 #include <openssl/evp.h>
 
 #include "dwrite.h"
+#include "dwrite_int.h"
 
 static atomic_uint writers; /* writers open (dwrite_open .. dwrite_free) */
-
-/* O_DIRECT: file offsets, lengths and buffer addresses in multiples of
- * this (a page: covers every logical block size seen in practice). */
-#define DWRITE_ALIGN 4096u
-
-struct dwrite {
-	int fd; /* the caller's */
-	uint8_t *blk[DWRITE_BLOCKS_MAX];
-	unsigned nblk;  /* blocks in the ring */
-	size_t bsize;   /* block size */
-	unsigned cur;   /* the block being filled */
-	size_t fill;    /* bytes in blk[cur], from blk[cur] + lead */
-	size_t lead;    /* aligned: base % DWRITE_ALIGN, so each byte sits at the
-			 * same offset mod DWRITE_ALIGN in memory and in the file;
-			 * else 0 */
-	bool aligned;   /* the caller's: blocks are laid out for O_DIRECT */
-	uint64_t base;  /* file offset of blk[cur][lead] */
-	/* O_DIRECT (see write_out): only the writer thread, or the caller
-	 * while the thread is idle, touches these and the fd's flags */
-	bool direct;    /* aligned stretches go to the file with O_DIRECT */
-	bool dio_on;    /* O_DIRECT is set on fd now */
-	int fl0;        /* fd's status flags as the caller opened it */
-	uint64_t settled; /* [0, settled) written back and dropped from the cache */
-	pthread_t th;
-	bool threaded;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;   /* the thread waits here for blocks */
-	pthread_cond_t done; /* the caller waits here for free blocks */
-	/* under mu: blocks handed to the thread, in file order: the ring slots
-	 * head, head+1, ... (npend of them), each with its length and offset;
-	 * the writer has finished the first wq of them, the tap thread the
-	 * first tq; a slot is free again once both are done with it */
-	unsigned head, npend, wq, tq;
-	size_t pend_len[DWRITE_BLOCKS_MAX];
-	size_t pend_lead[DWRITE_BLOCKS_MAX];
-	uint64_t pend_off[DWRITE_BLOCKS_MAX];
-	bool stop;
-	int err;  /* the thread's first error */
-	int cerr; /* the caller's first error (caller-only) */
-	/* SHA-256 of the file's bytes [0, hashed), in order: updated by whoever
-	 * writes a block (the thread, or the caller while the thread is idle). */
-	EVP_MD_CTX *md;
-	uint64_t hashed;
-	/* the tap: sees every byte md sees, in order, [0, tapped) so far; on
-	 * its own thread once the writer thread runs (the caller's while idle) */
-	void (*tap)(void *ctx, const uint8_t *buf, size_t len);
-	void *tap_ctx;
-	uint64_t tapped;
-	pthread_t tth;
-	bool tap_threaded;
-};
-
-static int pwrite_all(int fd, const uint8_t *p, size_t len, uint64_t off)
-{
-	while (len) {
-		ssize_t n = pwrite(fd, p, len, (off_t)off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
-		p += n;
-		len -= (size_t)n;
-		off += (uint64_t)n;
-	}
-	return 0;
-}
-
-/* Switch O_DIRECT on fd on or off (back to the caller's flags). A
- * filesystem that refuses it (EINVAL: tmpfs, some FUSE) turns direct
- * writes off for good: everything then goes through the page cache. */
-static void set_dio(struct dwrite *w, bool on)
-{
-	if (w->dio_on == on)
-		return;
-	if (fcntl(w->fd, F_SETFL, on ? w->fl0 | O_DIRECT : w->fl0) < 0) {
-		if (on)
-			w->direct = false;
-		return;
-	}
-	w->dio_on = on;
-}
-
-/* Write p[0, len) at off. Direct: the page-aligned middle with O_DIRECT
- * (no copy into the page cache: that copy and its writeback bookkeeping
- * cost ~1 s CPU per GiB here, as much as a SHA-256), the unaligned head
- * and tail (a block after a sync point's flush, the file's last bytes)
- * buffered. p must sit at off's offset mod DWRITE_ALIGN in an aligned
- * buffer (lead). An O_DIRECT write the filesystem refuses (EINVAL) is
- * done buffered, and so is every later one. */
-static int write_out(struct dwrite *w, const uint8_t *p, size_t len, uint64_t off)
-{
-	uint64_t a = (off + DWRITE_ALIGN - 1) & ~(uint64_t)(DWRITE_ALIGN - 1);
-	uint64_t e = (off + len) & ~(uint64_t)(DWRITE_ALIGN - 1);
-	int r = 0;
-
-	if (!w->direct || a >= e) {
-		set_dio(w, false);
-		return pwrite_all(w->fd, p, len, off);
-	}
-	if (off < a) {
-		set_dio(w, false);
-		r = pwrite_all(w->fd, p, (size_t)(a - off), off);
-	}
-	if (r == 0) {
-		set_dio(w, true);
-		r = w->dio_on ? pwrite_all(w->fd, p + (a - off), (size_t)(e - a), a) : -EINVAL;
-		if (r == -EINVAL) { /* refused (or could not switch): buffered from now on */
-			w->direct = false;
-			set_dio(w, false);
-			r = pwrite_all(w->fd, p + (a - off), (size_t)(e - a), a);
-		}
-	}
-	if (r == 0 && e < off + len) {
-		set_dio(w, false);
-		r = pwrite_all(w->fd, p + (e - off), (size_t)(off + len - e), e);
-	}
-	return r;
-}
-
-/* sync_file_range where it exists; a filesystem without it (EINVAL,
- * ENOSYS, ESPIPE) just leaves the work to the caller's fdatasync. */
-static int range_sync(int fd, uint64_t off, uint64_t len, unsigned int flags)
-{
-	if (sync_file_range(fd, (off_t)off, (off_t)len, flags) == 0)
-		return 0;
-	if (errno == EINVAL || errno == ENOSYS || errno == ESPIPE || errno == EINTR)
-		return 0;
-	return -errno;
-}
-
-/* Start the writeback of what was just written, and let the bytes more
- * than DWRITE_BEHIND back finish theirs and leave the page cache: the
- * device always has several requests queued (the kernel merges and queues
- * them as it would for `dd`), dirty pages stay bounded, and the caller's
- * fdatasync at a sync point has little left to do. */
-static int write_behind(struct dwrite *w, uint64_t off, size_t len)
-{
-	uint64_t end = off + len, upto;
-	int r = range_sync(w->fd, off, len, SYNC_FILE_RANGE_WRITE);
-
-	if (r < 0 || end < w->settled + DWRITE_BEHIND)
-		return r;
-	upto = end - DWRITE_BEHIND / 2;
-	r = range_sync(w->fd, w->settled, upto - w->settled,
-		       SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
-			       SYNC_FILE_RANGE_WAIT_AFTER);
-	if (r < 0)
-		return r;
-	(void)posix_fadvise(w->fd, (off_t)w->settled, (off_t)(upto - w->settled),
-			    POSIX_FADV_DONTNEED);
-	w->settled = upto;
-	return 0;
-}
 
 /* Hash the bytes of p (at file offset off) not hashed yet. Bytes are never
  * rewritten with other values, so each is hashed once, in file order. */
@@ -200,49 +47,55 @@ static void tap_new(struct dwrite *w, const uint8_t *p, size_t len, uint64_t off
 	w->tapped = off + len;
 }
 
-/* One block: hash, write, and (buffered only) start its writeback. Direct
+/* One block: hash (when hash: not on the hash thread) and tap (when tap),
+ * write, and (buffered only) start its writeback. Direct
  * writes leave nothing in the page cache to write back or drop. (Measured
  * earlier on an idle machine: O_DIRECT writes of whole blocks, one at a
  * time, ran at ~500 MB/s on this disk, half the buffered rate; on the
  * loaded 2-core machine the ingest is CPU-bound and the ~1 s CPU per GiB
  * the page cache costs matters more: docs/dockd.md, "Ingest cost".) */
-static int write_block(struct dwrite *w, const uint8_t *p, size_t len, uint64_t off, bool tap)
+static int write_block(struct dwrite *w, const uint8_t *p, size_t len, uint64_t off, bool hash,
+		       bool tap)
 {
-	int r = hash_new(w, p, len, off);
+	int r = hash ? hash_new(w, p, len, off) : 0;
 
 	if (r == 0 && tap)
 		tap_new(w, p, len, off);
 	if (r == 0)
-		r = write_out(w, p, len, off);
+		r = dw_write_out(w, p, len, off);
 	if (r == 0 && !w->direct)
-		r = write_behind(w, off, len);
+		r = dw_write_behind(w, off, len);
 	return r;
 }
 
-/* Under mu, after the writer or the tap finished a slot: free the slots
- * both are done with. */
+/* Under mu, after the writer, the hash or the tap thread finished a slot:
+ * free the slots all of them are done with. */
 static void retire(struct dwrite *w)
 {
 	unsigned k = w->tap_threaded && w->tq < w->wq ? w->tq : w->wq;
 
+	if (w->hash_threaded && w->hq < k)
+		k = w->hq;
 	if (!k)
 		return;
 	w->head = (w->head + k) % w->nblk;
 	w->npend -= k;
 	w->wq -= k;
+	w->hq = w->hash_threaded ? w->hq - k : 0;
 	w->tq = w->tap_threaded ? w->tq - k : 0;
 	pthread_cond_broadcast(&w->done);
 }
 
 /* Direct: the queued blocks ring[b0 .. b0+n) (n >= 2, consecutive in the
  * file, each ending page-aligned: only full blocks are queued) hashed in
- * order, then written with one O_DIRECT pwritev. One large request lets
+ * order here when hash (no hash thread), then written with one O_DIRECT
+ * pwritev. One large request lets
  * the block layer keep several pieces of it in flight at once, where one
  * block per write left the device one request at a time (the reason
  * O_DIRECT once ran at half the buffered rate). The first block goes
  * alone if it starts unaligned; anything the single call does not finish
  * (a short write, EINVAL) is written block by block. */
-static int write_group(struct dwrite *w, unsigned b0, unsigned n, bool tap)
+static int write_group(struct dwrite *w, unsigned b0, unsigned n, bool hash, bool tap)
 {
 	struct iovec iov[DWRITE_BLOCKS_MAX];
 	unsigned i0 = 0, k = 0;
@@ -251,15 +104,16 @@ static int write_group(struct dwrite *w, unsigned b0, unsigned n, bool tap)
 	ssize_t got = 0;
 	int r = 0;
 
-	for (unsigned i = 0; i < n && r == 0; i++) {
+	for (unsigned i = 0; i < n && r == 0 && (hash || tap); i++) {
 		unsigned b = (b0 + i) % w->nblk;
 
-		r = hash_new(w, w->blk[b] + w->pend_lead[b], w->pend_len[b], w->pend_off[b]);
+		if (hash)
+			r = hash_new(w, w->blk[b] + w->pend_lead[b], w->pend_len[b], w->pend_off[b]);
 		if (r == 0 && tap)
 			tap_new(w, w->blk[b] + w->pend_lead[b], w->pend_len[b], w->pend_off[b]);
 	}
 	if (r == 0 && w->pend_lead[b0]) { /* unaligned start: on its own */
-		r = write_out(w, w->blk[b0] + w->pend_lead[b0], w->pend_len[b0], w->pend_off[b0]);
+		r = dw_write_out(w, w->blk[b0] + w->pend_lead[b0], w->pend_len[b0], w->pend_off[b0]);
 		i0 = 1;
 	}
 	if (r < 0 || i0 >= n)
@@ -273,7 +127,7 @@ static int write_group(struct dwrite *w, unsigned b0, unsigned n, bool tap)
 		want += w->pend_len[b];
 		k++;
 	}
-	set_dio(w, true);
+	dw_set_dio(w, true);
 	if (w->direct && w->dio_on) {
 		do
 			got = pwritev(w->fd, iov, (int)k, (off_t)off);
@@ -289,7 +143,7 @@ static int write_group(struct dwrite *w, unsigned b0, unsigned n, bool tap)
 
 		if (got > 0 && w->pend_off[b] + w->pend_len[b] <= off + (uint64_t)got)
 			continue; /* written whole by the pwritev */
-		r = write_out(w, w->blk[b], w->pend_len[b], w->pend_off[b]);
+		r = dw_write_out(w, w->blk[b], w->pend_len[b], w->pend_off[b]);
 	}
 	return r;
 }
@@ -312,15 +166,50 @@ static void *run(void *arg)
 		if (!w->direct)
 			n = 1;
 		pthread_mutex_unlock(&w->mu);
+		/* hash and tap here only when they have no thread of their own */
 		if (n > 1)
-			r = write_group(w, b, n, !w->tap_threaded);
+			r = write_group(w, b, n, !w->hash_threaded,
+					!w->tap_threaded && !w->hash_threaded);
 		else
 			r = write_block(w, w->blk[b] + w->pend_lead[b], w->pend_len[b],
-					w->pend_off[b], !w->tap_threaded);
+					w->pend_off[b], !w->hash_threaded,
+					!w->tap_threaded && !w->hash_threaded);
 		pthread_mutex_lock(&w->mu);
 		if (r < 0 && !w->err)
 			w->err = r;
 		w->wq += n;
+		retire(w);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+/* The hash thread: the ciphertext SHA-256 of the same blocks in the same
+ * order, beside the writer (and the tap, when it has no thread). A block
+ * is neither changed nor reused before both are done with it (retire), so
+ * the hash covers exactly the bytes written. */
+static void *run_hash(void *arg)
+{
+	struct dwrite *w = arg;
+
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		unsigned b;
+		int r;
+
+		while (w->hq == w->npend && !w->stop)
+			pthread_cond_wait(&w->cv, &w->mu);
+		if (w->hq == w->npend)
+			break;
+		b = (w->head + w->hq) % w->nblk;
+		pthread_mutex_unlock(&w->mu);
+		r = hash_new(w, w->blk[b] + w->pend_lead[b], w->pend_len[b], w->pend_off[b]);
+		if (r == 0 && !w->tap_threaded)
+			tap_new(w, w->blk[b] + w->pend_lead[b], w->pend_len[b], w->pend_off[b]);
+		pthread_mutex_lock(&w->mu);
+		if (r < 0 && !w->err)
+			w->err = r;
+		w->hq++;
 		retire(w);
 	}
 	pthread_mutex_unlock(&w->mu);
@@ -443,7 +332,7 @@ static int submit(struct dwrite *w)
 	if (!w->threaded) {
 		if ((r = wait_idle(w)) < 0)
 			return r;
-		r = write_block(w, w->blk[w->cur] + w->lead, w->fill, w->base, true);
+		r = write_block(w, w->blk[w->cur] + w->lead, w->fill, w->base, true, true);
 		if (r < 0)
 			return w->cerr = r;
 	} else {
@@ -523,6 +412,13 @@ int dwrite_open(int fd, uint64_t start, bool sha256, struct dwrite **out)
 		w->lead = w->aligned ? (size_t)(start % DWRITE_ALIGN) : 0;
 	}
 	w->threaded = pthread_create(&w->th, NULL, run, w) == 0;
+	if (w->threaded) /* named for top -H and perf (best effort) */
+		(void)pthread_setname_np(w->th, "dk-write");
+	if (w->threaded && w->md) {
+		w->hash_threaded = pthread_create(&w->hth, NULL, run_hash, w) == 0;
+		if (w->hash_threaded)
+			(void)pthread_setname_np(w->hth, "dk-cthash");
+	}
 	*out = w;
 	return 0;
 fail:
@@ -567,6 +463,8 @@ int dwrite_set_tap(struct dwrite *w, void (*fn)(void *ctx, const uint8_t *buf, s
 		/* npend is 0: the tap thread starts level with the writer */
 		if (w->threaded)
 			w->tap_threaded = pthread_create(&w->tth, NULL, run_tap, w) == 0;
+		if (w->tap_threaded)
+			(void)pthread_setname_np(w->tth, "dk-parts");
 	}
 	return r;
 }
@@ -618,12 +516,12 @@ int dwrite_flush(struct dwrite *w)
 	if (r < 0)
 		return r;
 	if (w->fill) { /* the thread is idle: write the partial block here */
-		r = write_block(w, w->blk[w->cur] + w->lead, w->fill, w->base, true);
+		r = write_block(w, w->blk[w->cur] + w->lead, w->fill, w->base, true, true);
 		w->base += w->fill;
 		w->fill = 0;
 		w->lead = w->aligned ? (size_t)(w->base % DWRITE_ALIGN) : 0;
 	}
-	set_dio(w, false); /* the caller's flags again until the next block */
+	dw_set_dio(w, false); /* the caller's flags again until the next block */
 	if (r < 0)
 		return w->cerr = r;
 	return 0;
@@ -658,10 +556,12 @@ void dwrite_free(struct dwrite *w)
 		pthread_cond_broadcast(&w->cv);
 		pthread_mutex_unlock(&w->mu);
 		pthread_join(w->th, NULL);
+		if (w->hash_threaded)
+			pthread_join(w->hth, NULL);
 		if (w->tap_threaded)
 			pthread_join(w->tth, NULL);
 	}
-	set_dio(w, false);
+	dw_set_dio(w, false);
 	EVP_MD_CTX_free(w->md);
 	for (unsigned i = 0; i < DWRITE_BLOCKS_MAX; i++)
 		free(w->blk[i]);

@@ -20,9 +20,15 @@
  *	dwrite_free(w);
  *
  * With sha256 on, the bytes are hashed in file order as they are written
- * (by the writer thread, just before each block goes to the file), so the
+ * (by a hash thread of its own, from the same block the writer thread
+ * writes; a block is reused only once both are done with it), so the
  * caller learns the SHA-256 of exactly what it wrote without a second pass
- * and without spending its own thread's time on it.
+ * and without spending its own thread's time on it. The hash has its own
+ * thread so that the device writes one block while the next one is
+ * hashed: hashing and then writing each group of blocks in series on one
+ * thread left the device idle for the hash's time (~0.65 s per GiB here,
+ * docs/dockd.md "Ingest cost"). Without that thread the writer thread
+ * hashes, as before.
  *
  * Where the file system takes O_DIRECT, the page-aligned part of each
  * block is written with it (and only the unaligned head and tail, around

@@ -1,4 +1,5 @@
 /* hashq.c - SHA-256 of a stream on a second thread (see hashq.h). */
+#define _GNU_SOURCE /* pthread_setname_np */
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -6,6 +7,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <openssl/crypto.h>
 
 #include "hashq.h"
 
@@ -87,10 +90,12 @@ static void ring_alloc(struct hashq *q)
 	q->has_ring = true;
 }
 
-/* Give the ring back (nothing queued: every slot is idle). */
+/* Give the ring back (nothing queued: every slot is idle), wiped: the
+ * slots held camera plaintext. */
 static void ring_free(struct hashq *q)
 {
 	for (unsigned i = 0; i < HASHQ_RING_SLOTS; i++) {
+		OPENSSL_cleanse(q->ring[i], HASHQ_RING_SLOT);
 		free(q->ring[i]);
 		q->ring[i] = NULL;
 	}
@@ -113,6 +118,8 @@ int hashq_start(EVP_MD_CTX *md, struct hashq **out)
 	pthread_cond_init(&q->cv, NULL);
 	pthread_cond_init(&q->done, NULL);
 	q->threaded = pthread_create(&q->th, NULL, run, q) == 0;
+	if (q->threaded) /* named for top -H and perf (best effort) */
+		(void)pthread_setname_np(q->th, "dk-hash");
 	if (q->threaded)
 		ring_alloc(q);
 	*out = q;

@@ -358,9 +358,13 @@ static void test_enospc_sticks(void **state)
 	if (fd < 0)
 		skip();
 	assert_int_equal(dwrite_open(fd, 0, true, &w), 0);
-	/* Appends fail once a block was handed over and failed. */
-	for (size_t off = 0; off < BIG && r == 0; off += 65536)
-		r = dwrite_append(w, f->data + off, 65536);
+	/* Appends fail once a block was handed over and failed: at the latest
+	 * when the ring is full and the caller waits for the thread. The
+	 * bytes repeat the first 3 MiB of data (the loop once read past the
+	 * end of data when the thread had not failed by then: a loaded
+	 * machine, AddressSanitizer). */
+	for (size_t off = 0; off < (64u << 20) && r == 0; off += 65536)
+		r = dwrite_append(w, f->data + off % (3u << 20), 65536);
 	if (r == 0)
 		r = dwrite_flush(w);
 	assert_int_equal(r, -ENOSPC);
