@@ -69,18 +69,27 @@ static int list_one(struct ledgerw *w, const char *serial, const char *officer,
 int dockdb_list_batch(struct ledgerw *w, const char *serial, const char *officer,
 		      const struct proto_manifest_entry *e, size_t n, int64_t t, bool *conflict)
 {
-	struct cust_event ev[PROTO_LIST_MAX * 4];
+	/* At most one event per entry, on the heap: as a stack array of
+	 * PROTO_LIST_MAX * 4 events (~5 KiB each) it was 316 KiB of every
+	 * docking session thread's stack, touched once and kept for the whole
+	 * docking (5 MiB with sixteen cameras; docs/dockd.md "Memory"). */
+	struct cust_event *ev;
 	size_t nev = 0;
 	int r;
 
 	if (n > PROTO_LIST_MAX * 4)
 		return -E2BIG;
+	ev = malloc((n ? n : 1) * sizeof(*ev));
+	if (!ev)
+		return -ENOMEM;
 	r = dockdb_tx_begin(w);
-	if (r < 0)
-		return r;
-	for (size_t i = 0; i < n && r == 0; i++)
-		r = list_one(w, serial, officer, &e[i], t, &conflict[i], &ev[nev], &nev);
-	return dockdb_tx_end(w, r, ev, nev);
+	if (r == 0) {
+		for (size_t i = 0; i < n && r == 0; i++)
+			r = list_one(w, serial, officer, &e[i], t, &conflict[i], &ev[nev], &nev);
+		r = dockdb_tx_end(w, r, ev, nev);
+	}
+	free(ev);
+	return r;
 }
 
 int dockdb_forget_listing(struct ledgerw *w, const char *serial, int64_t t)

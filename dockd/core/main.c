@@ -143,6 +143,12 @@ int main(int argc, char **argv)
 	 * and given back on free; a fixed threshold stops glibc from moving
 	 * them into per-thread arenas that keep the memory (peak RSS bound). */
 	mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+	/* Two arenas, not glibc's eight per core: each docked camera runs
+	 * four threads, and an arena per thread kept 150-350 KiB each of
+	 * freed small allocations (sixteen cameras: 3-4 MiB of the dock's
+	 * PSS; docs/dockd.md "Memory"). The ingest's per-frame path does not
+	 * call malloc, so the threads seldom meet on an arena lock. */
+	mallopt(M_ARENA_MAX, 2);
 	if (!config) {
 		fputs("dockd: --config FILE is required\n", stderr);
 		return 2;
