@@ -2,8 +2,6 @@
  * rules for PKCS#11 modules (custp_sandbox.h). */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <fcntl.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,11 +13,7 @@
 #include "custp_sandbox.h"
 #include "llrule.h"
 #include "p11key_int.h"
-
-static int allow(scmp_filter_ctx f, int nr)
-{
-	return seccomp_rule_add(f, SCMP_ACT_ALLOW, nr, 0);
-}
+#include "scmprule.h"
 
 /* Syscalls allowed whatever their arguments: none of them reaches a file,
  * a process or a network the custodian does not already hold. */
@@ -33,29 +27,22 @@ static const int plain[] = {
 	/* the channel (an inherited socketpair end) */
 	SCMP_SYS(sendto), SCMP_SYS(recvfrom), SCMP_SYS(sendmsg), SCMP_SYS(recvmsg),
 	SCMP_SYS(poll), SCMP_SYS(ppoll),
-	/* memory, time, signals of its own */
-	SCMP_SYS(futex), SCMP_SYS(set_robust_list), SCMP_SYS(rseq),
-	SCMP_SYS(rt_sigprocmask), SCMP_SYS(rt_sigaction), SCMP_SYS(rt_sigreturn),
-	SCMP_SYS(sched_yield), SCMP_SYS(sched_getaffinity), SCMP_SYS(madvise),
-	SCMP_SYS(munmap), SCMP_SYS(mremap), SCMP_SYS(brk), SCMP_SYS(getrandom),
-	SCMP_SYS(clock_gettime), SCMP_SYS(clock_getres), SCMP_SYS(gettimeofday),
-	SCMP_SYS(nanosleep), SCMP_SYS(clock_nanosleep), SCMP_SYS(getpid),
-	SCMP_SYS(getppid), SCMP_SYS(gettid), SCMP_SYS(getuid), SCMP_SYS(geteuid),
-	SCMP_SYS(getgid), SCMP_SYS(getegid), SCMP_SYS(uname),
-	SCMP_SYS(exit), SCMP_SYS(exit_group), SCMP_SYS(restart_syscall),
+	/* beside scmprule_base()'s memory, time and signals of its own */
+	SCMP_SYS(getppid),
 };
 
-static int add_rules(scmp_filter_ctx f)
+static int add_rules(scmp_filter_ctx f, void *unused)
 {
-	int r = 0;
+	int r = scmprule_allow(f, plain, sizeof(plain) / sizeof(plain[0]));
 
-	for (size_t i = 0; r == 0 && i < sizeof(plain) / sizeof(plain[0]); i++)
-		r = allow(f, plain[i]);
-	/* opens for reading only (landlock picks the paths); everything it
-	 * writes is open already */
+	(void)unused;
 	if (r == 0)
-		r = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(openat), 1,
-				     SCMP_A2(SCMP_CMP_MASKED_EQ, O_ACCMODE | O_CREAT | O_TRUNC, 0));
+		r = scmprule_base(f);
+	/* openat for reading only (landlock picks the paths; everything it
+	 * writes is open already), mprotect never executable, threads only
+	 * (a vendor's module may start one), tgkill to itself */
+	if (r == 0)
+		r = scmprule_common(f);
 	/* memory, never both anonymous and executable */
 	if (r == 0)
 		r = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
@@ -67,36 +54,12 @@ static int add_rules(scmp_filter_ctx f)
 		r = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 2,
 				     SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC | PROT_WRITE, PROT_EXEC),
 				     SCMP_A3(SCMP_CMP_MASKED_EQ, MAP_ANONYMOUS, 0));
-	if (r == 0)
-		r = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 1,
-				     SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
-	/* threads only (a vendor's module may start one), never a process */
-	if (r == 0)
-		r = seccomp_rule_add(f, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
-	if (r == 0)
-		r = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
-				     SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD));
-	/* abort() signals itself: to this process only */
-	if (r == 0)
-		r = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
-				     SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()));
-#if defined(__SANITIZE_ADDRESS__)
-	/* ASan builds only: the runtime's alternate signal stack */
-	if (r == 0)
-		r = allow(f, SCMP_SYS(sigaltstack));
-#endif
 	return r;
 }
 
 int custp_seccomp(void)
 {
-	scmp_filter_ctx f = seccomp_init(SCMP_ACT_KILL_PROCESS);
-	int r = f ? add_rules(f) : -ENOMEM;
-
-	if (r == 0)
-		r = seccomp_load(f);
-	seccomp_release(f);
-	return r;
+	return scmprule_load(add_rules, NULL);
 }
 
 /* ---- landlock for a PKCS#11 module ---------------------------------------- */

@@ -3,9 +3,7 @@
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +14,7 @@
 #include <seccomp.h>
 
 #include "qsandbox.h"
+#include "scmprule.h"
 
 /* Whatever their arguments: none reaches a file, a process or a network
  * the query process does not already hold. */
@@ -31,24 +30,21 @@ static const int plain[] = {
 	SCMP_SYS(recvmsg), SCMP_SYS(poll), SCMP_SYS(ppoll), SCMP_SYS(select),
 	SCMP_SYS(pselect6), SCMP_SYS(epoll_ctl), SCMP_SYS(epoll_wait),
 	SCMP_SYS(epoll_pwait), SCMP_SYS(timerfd_settime), SCMP_SYS(timerfd_gettime),
-	/* memory, signals, time */
-	SCMP_SYS(futex), SCMP_SYS(set_robust_list), SCMP_SYS(rseq),
-	SCMP_SYS(rt_sigprocmask), SCMP_SYS(rt_sigaction), SCMP_SYS(rt_sigreturn),
-	SCMP_SYS(sched_yield), SCMP_SYS(sched_getaffinity), SCMP_SYS(madvise),
-	SCMP_SYS(munmap), SCMP_SYS(mremap), SCMP_SYS(brk), SCMP_SYS(getrandom),
-	SCMP_SYS(clock_gettime), SCMP_SYS(clock_getres), SCMP_SYS(gettimeofday),
-	SCMP_SYS(nanosleep), SCMP_SYS(clock_nanosleep), SCMP_SYS(getpid),
-	SCMP_SYS(getppid), SCMP_SYS(gettid), SCMP_SYS(getuid), SCMP_SYS(geteuid),
-	SCMP_SYS(getgid), SCMP_SYS(getegid), SCMP_SYS(uname), SCMP_SYS(sysinfo),
-	SCMP_SYS(exit), SCMP_SYS(exit_group), SCMP_SYS(restart_syscall),
+	/* beside scmprule_base()'s memory, signals and time */
+	SCMP_SYS(getppid), SCMP_SYS(sysinfo),
 };
 
-static int add_rules(scmp_filter_ctx f, int shm_fd)
+static int add_rules(scmp_filter_ctx f, void *arg)
 {
-	int r = 0;
+	int shm_fd = *(const int *)arg;
+	int r = scmprule_allow(f, plain, sizeof(plain) / sizeof(plain[0]));
 
-	for (size_t i = 0; r == 0 && i < sizeof(plain) / sizeof(plain[0]); i++)
-		r = seccomp_rule_add(f, SCMP_ACT_ALLOW, plain[i], 0);
+	if (r == 0)
+		r = scmprule_base(f);
+	/* openat for reading only, mprotect never executable, threads only,
+	 * tgkill to itself */
+	if (r == 0)
+		r = scmprule_common(f);
 	/* writes: its log (stdout, stderr) only; sockets take send() */
 	if (r == 0)
 		r = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(write), 1,
@@ -63,10 +59,6 @@ static int add_rules(scmp_filter_ctx f, int shm_fd)
 	/* ntp_gettime(): the clock's quality is dockd's to stamp */
 	if (r == 0)
 		r = seccomp_rule_add(f, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clock_adjtime), 0);
-	/* opens for reading only */
-	if (r == 0)
-		r = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(openat), 1,
-				     SCMP_A2(SCMP_CMP_MASKED_EQ, O_ACCMODE | O_CREAT | O_TRUNC, 0));
 	/* private memory, never executable */
 	if (r == 0)
 		r = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 2,
@@ -85,37 +77,12 @@ static int add_rules(scmp_filter_ctx f, int shm_fd)
 		r = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 2,
 				     SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC | PROT_WRITE, PROT_EXEC),
 				     SCMP_A3(SCMP_CMP_MASKED_EQ, MAP_ANONYMOUS | MAP_SHARED, 0));
-	if (r == 0)
-		r = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 1,
-				     SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
-	/* threads only, never a process (clone3's flags are behind a
-	 * pointer: ENOSYS, glibc falls back to clone) */
-	if (r == 0)
-		r = seccomp_rule_add(f, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
-	if (r == 0)
-		r = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
-				     SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD));
-	/* abort() signals itself: this process only */
-	if (r == 0)
-		r = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
-				     SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()));
-#if defined(__SANITIZE_ADDRESS__)
-	/* ASan builds only: the runtime's alternate signal stack */
-	if (r == 0)
-		r = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(sigaltstack), 0);
-#endif
 	return r;
 }
 
 int qsandbox_seccomp(int shm_fd)
 {
-	scmp_filter_ctx f = seccomp_init(SCMP_ACT_KILL_PROCESS);
-	int r = f ? add_rules(f, shm_fd) : -ENOMEM;
-
-	if (r == 0)
-		r = seccomp_load(f);
-	seccomp_release(f);
-	return r;
+	return scmprule_load(add_rules, &shm_fd);
 }
 
 int qsandbox_find_fd(const char *path)
