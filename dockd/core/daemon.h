@@ -9,6 +9,9 @@
  * Configuration is held in reference-counted snapshots: a camera session
  * takes one at its start (dockd_snap_get) and keeps it to the end, so a
  * SIGHUP reload applies to new pulls and never changes a pull midway.
+ *
+ * Code: daemon.c (snapshots, alerts, the main loop, dockd_run),
+ * daemon_start.c (the state opened at start, the configuration fact).
  */
 #ifndef DOCKD_DAEMON_H
 #define DOCKD_DAEMON_H

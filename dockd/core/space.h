@@ -3,7 +3,7 @@
  * SQLite fails a write when its filesystem is full, and a ledger that
  * cannot be written stops every step of custody. [vault]
  * state_min_free_mb (default 256, 0 = off) keeps a margin: below it new
- * pulls pause (camera.c waits, keeping the link and releasing verified
+ * pulls pause (camera_pull.c waits, keeping the link and releasing verified
  * recordings, as for a short vault) and one "disk" alert per episode
  * names the directory; when space is back a log line says so.
  * (Defect 7 of issue 11 may add a similar guard elsewhere; this one is

@@ -1,4 +1,6 @@
-/* camera.c - session worker per docked camera (see camera.h). */
+/* camera.c - session worker per docked camera (see camera.h): the thread,
+ * enrolment check, ledger events, listing and release; the pull loop and
+ * its waits are camera_pull.c's (camera_int.h). */
 #define _GNU_SOURCE /* pthread_setname_np */
 #include <errno.h>
 #include <pthread.h>
@@ -11,44 +13,17 @@
 #include <jansson.h>
 
 #include "camera.h"
+#include "camera_int.h"
 #include "dockdb.h"
 #include "enrol.h"
 #include "ingact.h"
-#include "ingest.h"
 #include "log.h"
-#include "purge.h"
 #include "release.h"
 #include "linkc.h"
-#include "space.h"
-#include "storage.h"
 #include "transport_usb.h"
 
-#define LIST_BATCH (PROTO_LIST_MAX * 4)
-#define DISK_RETRY_MS 1000
-#define KEEPALIVE_MS 3000
-#define LINK_CHECK_MS 300  /* final wait: is the camera still there? */
 #define RESEAT_GRACE_MS 3000 /* a re-seat waits this long for its old session */
 
-struct cam {
-	struct dockd *d;
-	struct dock_snap *snap;
-	struct transport *t;
-	char devnode[128];
-	char transport[16];
-	int slot;
-	/* enrolment outcome, filled by the callback */
-	bool have_id;
-	struct proto_identity id;
-	char why[SESSION_WHY_MAX + 1];
-	bool reseat;      /* refused BUSY: its previous session is finishing */
-	bool final;       /* registered in final[] (wait for storage, release) */
-	bool aborted;     /* session_aborted already recorded */
-	/* manifest batch */
-	struct proto_manifest_entry batch[LIST_BATCH];
-	size_t n_batch;
-	int64_t listed_ns;
-	unsigned bad_entries;
-};
 
 static int64_t realtime_ns(void)
 {
@@ -58,7 +33,7 @@ static int64_t realtime_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-static void sleep_ms(int ms)
+void camera_sleep_ms(int ms)
 {
 	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
 
@@ -132,7 +107,8 @@ static int enrol_cb(void *ctx, const struct proto_identity *id)
 	/* A camera may present itself twice (USB re-enumeration, a replayed or
 	 * hostile peer): only the first session of a serial may ingest. A
 	 * session in its final wait notices a pulled camera within
-	 * LINK_CHECK_MS and frees the bay: a re-seat waits for that. */
+	 * LINK_CHECK_MS (camera_pull.c) and frees the bay: a re-seat waits
+	 * for that. */
 	for (int waited = 0;; waited += 100) {
 		if (status_cam_identity(c->d->status, c->slot, id->serial, id->officer_id) == 0)
 			return 0;
@@ -145,7 +121,7 @@ static int enrol_cb(void *ctx, const struct proto_identity *id)
 		}
 		if (waited >= RESEAT_GRACE_MS || atomic_load(&c->d->stop))
 			break;
-		sleep_ms(100);
+		camera_sleep_ms(100);
 	}
 	c->reseat = true;
 	snprintf(c->why, sizeof(c->why), "busy: this camera's previous session is finishing"
@@ -353,180 +329,6 @@ static int on_entry(void *ctx, const struct proto_manifest_entry *e, int verdict
 	return c->n_batch == LIST_BATCH ? flush_batch(c, lc->id) : 0;
 }
 
-/* Room to pull: the vault above min_free_mb and the state directory
- * (ledger) above [vault] state_min_free_mb (space.h). */
-static bool space_ok(struct cam *c)
-{
-	bool vault = ingest_space_ok(c->snap);
-
-	return space_state_ok(c->d, c->snap) && vault;
-}
-
-/* Pulling is paused for space: what is already verified in storage is
- * released all the same, so the dock's disk never sends a camera back out
- * full (issue 12). false: the link is gone. */
-static bool release_paused(struct cam *c, struct link *s, const char *serial)
-{
-	unsigned n = 0;
-	int r;
-
-	status_cam_state(c->d->status, c->slot, "releasing");
-	r = release_camera(c->d, c->snap, s, serial, c->listed_ns, &n);
-	if (n)
-		log_info("camera %s: %u verified recording(s) released while pulling is paused",
-			 serial, n);
-	return r == 0;
-}
-
-/* Vault short of space or failing: release what is verified, ask the purge
- * worker for space, wait (keeping the link alive and releasing what the
- * storage worker verifies meanwhile) until it recovers. false when the
- * daemon stops or the link is gone. */
-static bool wait_for_disk(struct cam *c, struct link *s, const char *serial, int err,
-			  bool alert)
-{
-	int waited = 0;
-
-	const char *dir = ingest_space_short(c->snap);
-
-	if (alert && dir && dir != c->snap->cfg.vault_dir)
-		dockd_alert(c->d, "disk", dir, "state directory (custody ledger) below min_free_mb"
-			    " (%u MiB): pulling paused", c->snap->cfg.min_free_mb);
-	else if (alert)
-		dockd_alert(c->d, "disk", c->snap->cfg.vault_dir,
-			    "vault short of space or failing (%s): pulling paused", strerror(-err));
-	purge_kick(c->d->purge);
-	if (!release_paused(c, s, serial))
-		return false;
-	status_cam_state(c->d->status, c->slot, "waiting-disk");
-	while (!atomic_load(&c->d->stop)) {
-		sleep_ms(DISK_RETRY_MS);
-		waited += DISK_RETRY_MS;
-		if (space_ok(c) && waited >= 2 * DISK_RETRY_MS)
-			break;
-		if (waited % KEEPALIVE_MS == 0) {
-			struct proto_status_reply st;
-
-			if (link_status(s, &st) < 0 || !release_paused(c, s, serial))
-				return false;
-			status_cam_state(c->d->status, c->slot, "waiting-disk");
-		}
-	}
-	status_cam_state(c->d->status, c->slot, "pulling");
-	if (!atomic_load(&c->d->stop))
-		log_info("vault and state directory have space again: pulling resumes");
-	return !atomic_load(&c->d->stop);
-}
-
-/* Ingest every recording of this docking that is not stored yet. Returns
- * 0, or the session's error / -ECANCELED. */
-static int pull_all(struct cam *c, struct link *s, const char *serial)
-{
-	unsigned mask = DREC_BIT(DREC_LISTED) | DREC_BIT(DREC_PULLING) | DREC_BIT(DREC_QUARANTINED);
-	char after[PROTO_ID_MAX + 1] = "";
-	struct dock_rec rec;
-	int disk_tries = 0, r;
-	bool alerted = false;
-	uint64_t done = 0, total = 0;
-
-	/* done/total for the console's dock page (status.h) */
-	if (dockdb_count(c->d->w, serial, mask, &total) == 0)
-		status_cam_counts(c->d->status, c->slot, 0, total);
-	status_cam_state(c->d->status, c->slot, "pulling");
-	while (!atomic_load(&c->d->stop)) {
-		bool disk = false;
-
-		r = dockdb_next(c->d->w, serial, mask, after, c->listed_ns, NULL, &rec);
-		if (r == -ENOENT)
-			return 0;
-		if (r < 0)
-			return r;
-		if (!space_ok(c)) {
-			/* a short state directory alerted already (space.c) */
-			if (!wait_for_disk(c, s, serial, -ENOSPC, !alerted && !ingest_space_ok(c->snap)))
-				return -ECANCELED;
-			alerted = true;
-			continue;
-		}
-		r = ingest_one(c->d, c->snap, s, c->slot, &rec, &disk);
-		dockd_touch(c->d);
-		if (r == 0) {
-			storage_kick(c->d->storage);
-			status_cam_counts(c->d->status, c->slot, ++done, total);
-		}
-		if (disk && r == -ENOSPC && space_ok(c)) {
-			/* Full, yet min_free_mb is free (always so with 0): the
-			 * free-space check cannot tell when space is back, and
-			 * waiting would only retry into the full disk. The pull
-			 * stopped cleanly (ingest_interrupted, the link in step):
-			 * end the docking with BYE; the next one resumes. */
-			if (!alerted)
-				dockd_alert(c->d, "disk", c->snap->cfg.vault_dir,
-					    "vault full (%s): docking of %s ended, resumes at the next",
-					    strerror(-r), serial);
-			log_warning("%s: vault full with min_free_mb = %u free: ending this docking",
-				    rec.evidence_id, c->snap->cfg.min_free_mb);
-			purge_kick(c->d->purge);
-			(void)release_paused(c, s, serial);
-			return r;
-		}
-		if (disk) {
-			if (++disk_tries > 3 && r != -ENOSPC) {
-				log_error("%s: giving up for this docking after local write errors",
-					  rec.evidence_id);
-				return r;
-			}
-			if (!wait_for_disk(c, s, serial, r, !alerted))
-				return -ECANCELED;
-			alerted = true;
-			continue; /* the same recording again, resuming */
-		}
-		if (alerted)
-			log_info("%s: vault writes work again", rec.evidence_id);
-		disk_tries = 0;
-		alerted = false;
-		if (r < 0 && r != -EBADMSG)
-			return r;
-		snprintf(after, sizeof(after), "%s", rec.recording_id);
-	}
-	return -ECANCELED;
-}
-
-/* Wait (bounded) for the storage worker to verify this camera's items,
- * watching the link: a camera pulled out meanwhile ends the session at
- * once (false), so its bay is free for the re-seat. */
-static bool wait_uploads(struct cam *c, struct link *s, const char *serial)
-{
-	unsigned waited = 0, limit = c->snap->cfg.release_wait_s * 1000;
-	bool failing = false;
-	uint64_t n = 0;
-
-	if (c->snap->cfg.release_policy == DOCK_RELEASE_LOCAL)
-		return true;
-	status_cam_state(c->d->status, c->slot, "waiting-storage");
-	while (waited < limit && !atomic_load(&c->d->stop)) {
-		if (dockdb_count(c->d->w, serial, DREC_BIT(DREC_STORED_LOCAL), &n) < 0 || n == 0)
-			break;
-		(void)storage_idle(c->d->storage, &failing);
-		if (failing)
-			break;
-		sleep_ms(100);
-		waited += 100;
-		if (waited % LINK_CHECK_MS == 0) {
-			struct proto_status_reply st;
-			int r = link_status(s, &st);
-
-			if (r < 0) {
-				log_info("camera %s left during the wait for storage (%s): its bay is"
-					 " free; stored recordings are released at its next docking",
-					 serial, proto_strerror(r));
-				return false;
-			}
-		}
-	}
-	return true;
-}
-
 static void run_session(struct cam *c)
 {
 	const struct dock_config *k = &c->snap->cfg;
@@ -592,7 +394,7 @@ static void run_session(struct cam *c)
 		goto out;
 	}
 	ingact_begin(c->d);	/* fixity audits and keep-window purges wait (ingact.h) */
-	r = pull_all(c, s, serial);
+	r = camera_pull_all(c, s, serial);
 	ingact_end(c->d);
 	if (r < 0 && r != -ECANCELED) {
 		log_warning("%s: session ended early: %s (resumes at the next docking)", serial,
@@ -601,7 +403,7 @@ static void run_session(struct cam *c)
 	}
 	if (r == 0) {
 		final_set(c, serial, true);
-		if (!wait_uploads(c, s, serial))
+		if (!camera_wait_uploads(c, s, serial))
 			goto out;
 		status_cam_state(c->d->status, c->slot, "releasing");
 		r = release_camera(c->d, c->snap, s, serial, c->listed_ns, &released);

@@ -18,6 +18,9 @@
  *      releases what the policy allows (release.h);
  *   6. says BYE, closes, writes a checkpoint.
  * d->busy counts the threads alive; the daemon waits for it to reach 0.
+ *
+ * Code: camera.c (the thread, steps 1-3, 5's release and 6),
+ * camera_pull.c (step 4 and 5's wait for uploads).
  */
 #ifndef DOCKD_CAMERA_H
 #define DOCKD_CAMERA_H

@@ -30,7 +30,12 @@
  * Memory: one evfile piece (64 KiB), three SHA-256 contexts, the writer's
  * block ring (dwrite.h), the hash copy ring for the first camera
  * (hashq.h) and, with release_policy = local, the re-read buffer
- * (ctverify.h); nothing grows with size. Files: ingest_files.c.
+ * (ctverify.h); nothing grows with size.
+ *
+ * Code: ingest.c (the pull: sink, syncs, checks, quarantine, the vault
+ * link), ingest_open.c (step 1: a fresh or resumed partial file,
+ * ingest_restarted), ingest_files.c (paths, directories, the sweep),
+ * ingest_keys.c (data keys in memory); ingest_int.h between them.
  *
  * Results: 0 stored_local; -EBADMSG quarantined (recorded); -ECANCELED
  * the daemon is stopping (progress saved); a local storage error (-ENOSPC,

@@ -170,7 +170,7 @@ static void key_file_remove(const char *path, const char *dir)
  * when its row is no longer pulling (a crash between the stored_local
  * transaction and the cleanup: it is a second name of the vault file).
  * The partial file of a row still pulling is replaced when its camera
- * docks again (start_fresh, ingest.c). */
+ * docks again (start_fresh, ingest_open.c). */
 static void sweep_one(struct dockd *d, const struct dock_config *c, const char *serial,
 		      const char *name)
 {

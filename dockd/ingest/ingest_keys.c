@@ -9,7 +9,7 @@
  * that is locked in RAM (never swapped) and left out of core dumps where
  * the kernel allows it, for the life of the dockd process: a camera that
  * re-docks resumes; after a dockd restart the pull starts again from byte
- * 0 (ingest_restarted, ingest.c). Every key is wiped (OPENSSL_cleanse)
+ * 0 (ingest_restarted, ingest_open.c). Every key is wiped (OPENSSL_cleanse)
  * when its pull ends, when its slot is reused and at exit. */
 #define _GNU_SOURCE
 #include <errno.h>

@@ -202,7 +202,7 @@ while [ $p -lt "$POINTS" ]; do
 	fi
 	# every restart mid-pull logs 'cannot resume' (no data key after a
 	# restart); this is dockd's own check that the partial file still
-	# holds the recorded durable chunks (ingest.c part_lost)
+	# holds the recorded durable chunks (ingest_open.c part_lost)
 	if tail -n +"$logmark" "$DK_LOG" | grep -q 'recorded durable progress missing'; then
 		resume_lost=$((resume_lost + 1))
 		echo "# point $p (after the cut before it): recorded durable progress was not on the disk:"

@@ -145,7 +145,7 @@ static void seal_tap(void *ctx, const uint8_t *buf, size_t len)
 }
 
 /* With an s3:// target: the part digests dockd's ingest would take
- * (dockd/ingest/ingest.c parts_start). */
+ * (dockd/ingest/ingest_open.c parts_start). */
 static int seal_parts(const struct dock_config *c, struct evfile_writer *w, unsigned log2,
 		      uint64_t size, struct seal_out *o)
 {
