@@ -1,20 +1,86 @@
-/* qsandbox.c - the query-service process's seccomp allow-list
- * (qsandbox.h). */
+/* qsandbox.c - the query-service process's landlock ruleset and seccomp
+ * allow-list (qsandbox.h). */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
+#include <linux/landlock.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <seccomp.h>
 
+#include "llrule.h"
 #include "qsandbox.h"
 #include "scmprule.h"
+
+/* ---- landlock ------------------------------------------------------------ */
+
+int qsandbox_landlock(const char *config, const char *ledger, int *abi_out)
+{
+	/* code and data of the libraries, zoneinfo, an NSS module glibc
+	 * loads at a lookup that reaches one */
+	static const char *const ro_dirs[] = { "/usr", "/lib", "/lib64" };
+	/* peer names (getpwuid_r: nsswitch.conf, then the files; a module
+	 * through ld.so.cache), the time zone (qtime.c's local times), the
+	 * random seed SQLite reads; /etc/group is read only before, for the
+	 * socket's group */
+	static const char *const ro_files[] = {
+		"/etc/passwd", "/etc/nsswitch.conf", "/etc/ld.so.cache", "/etc/localtime",
+		"/dev/urandom",
+	};
+	static const char *const db_suffix[] = { "", "-wal", "-shm" };
+	/* ABI 4: TCP bind and connect (no rule grants either: no network);
+	 * newer than Debian 12's headers */
+	struct { uint64_t fs, net; } a = { 0, 0 };
+	size_t asz = sizeof(a.fs);
+	long abi = syscall(SYS_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION);
+	char f[PATH_MAX + 8];
+	int fd, r = 0;
+
+	if (abi < 1) {
+		*abi_out = 0;
+		return 0;	/* not in this kernel: the seccomp filter still applies */
+	}
+	a.fs = llrule_fs_handled(abi);
+	if (abi >= 4) {
+		a.net = (1ULL << 0) | (1ULL << 1);	/* BIND_TCP, CONNECT_TCP */
+		asz = sizeof(a);
+	}
+	fd = (int)syscall(SYS_landlock_create_ruleset, &a, asz, 0);
+	if (fd < 0)
+		return -errno;
+	for (size_t i = 0; r == 0 && i < sizeof(ro_dirs) / sizeof(ro_dirs[0]); i++)
+		r = llrule_allow(fd, ro_dirs[i], LL_READ | LANDLOCK_ACCESS_FS_EXECUTE);
+	for (size_t i = 0; r == 0 && i < sizeof(ro_files) / sizeof(ro_files[0]); i++)
+		r = llrule_allow(fd, ro_files[i], LANDLOCK_ACCESS_FS_READ_FILE);
+	/* the configuration file itself (SIGHUP), not its directory: keys
+	 * may live beside it */
+	if (r == 0)
+		r = llrule_allow(fd, config, LANDLOCK_ACCESS_FS_READ_FILE);
+	/* the ledger and its WAL files are open already; read only, should
+	 * SQLite open them again (never the state directory: the keys) */
+	for (size_t i = 0; r == 0 && ledger && i < sizeof(db_suffix) / sizeof(db_suffix[0]); i++) {
+		if (snprintf(f, sizeof(f), "%s%s", ledger, db_suffix[i]) >= (int)sizeof(f))
+			r = -ENAMETOOLONG;
+		else
+			r = llrule_allow(fd, f, LANDLOCK_ACCESS_FS_READ_FILE);
+	}
+	if (r == 0 && syscall(SYS_landlock_restrict_self, fd, 0) < 0)
+		r = -errno;
+	close(fd);
+	if (r == 0)
+		*abi_out = (int)abi;
+	return r;
+}
+
+/* ---- seccomp ------------------------------------------------------------- */
 
 /* Whatever their arguments: none reaches a file, a process or a network
  * the query process does not already hold. */
@@ -23,7 +89,9 @@ static const int plain[] = {
 	SCMP_SYS(read), SCMP_SYS(readv), SCMP_SYS(pread64), SCMP_SYS(preadv),
 	SCMP_SYS(lseek), SCMP_SYS(close), SCMP_SYS(fstat), SCMP_SYS(newfstatat),
 	SCMP_SYS(statx), SCMP_SYS(fcntl), SCMP_SYS(access), SCMP_SYS(faccessat),
-	SCMP_SYS(faccessat2), SCMP_SYS(readlink), SCMP_SYS(getdents64),
+	SCMP_SYS(faccessat2), SCMP_SYS(readlink), SCMP_SYS(readlinkat),
+	/* (readlinkat: libnss_systemd, for a uid with no /etc/passwd line) */
+	SCMP_SYS(getdents64),
 	SCMP_SYS(accept4), SCMP_SYS(accept), SCMP_SYS(getsockname),
 	SCMP_SYS(getpeername), SCMP_SYS(getsockopt), SCMP_SYS(setsockopt),
 	SCMP_SYS(shutdown), SCMP_SYS(sendto), SCMP_SYS(recvfrom), SCMP_SYS(sendmsg),

@@ -190,6 +190,7 @@ static void reload(struct qservice *svc, const char *config)
 	/* [alert] is dockd's to re-read: it runs the command (fwd_alert) */
 	if (qconfig_load(config, &qc, err, sizeof(err)) == 0) {
 		qservice_set_retention(svc, &qc.retention);
+		fprintf(stderr, "dockd query service: reload: [retention] re-read\n");
 	} else {
 		fprintf(stderr, "dockd query service: reload: %s\n", err);
 	}
@@ -240,18 +241,31 @@ int qworker_main(int argc, char **argv)
 		r = qservice_open(&qsc, l, &svc);
 	}
 	if (r == 0) {
-		/* alerts and packages leave the process; then the filter */
+		/* alerts and packages leave the process; then landlock and
+		 * the filter (landlock's calls are not on its list) */
 		char *real = realpath(argv[4], NULL);
+		int abi = 0, shm_fd;
 
 		qservice_set_alert_forward(svc, fwd_alert, NULL);
 		if (launch_pid > 0)
 			qservice_set_package_launcher(svc, qlaunch_request, &launch_fd);
 		if (real)
 			snprintf(shm, sizeof(shm), "%s-shm", real);
+		/* found through /proc/self/fd, which landlock then closes */
+		shm_fd = shm[0] ? qsandbox_find_fd(shm) : -1;
+		r = qsandbox_landlock(argv[2], real, &abi);
 		free(real);
-		r = qsandbox_seccomp(shm[0] ? qsandbox_find_fd(shm) : -1);
-		if (r < 0)
-			snprintf(err, sizeof(err), "seccomp filter: %s", strerror(-r));
+		if (r < 0) {
+			snprintf(err, sizeof(err), "landlock: %s", strerror(-r));
+		} else {
+			if (abi == 0)
+				fprintf(stderr, "dockd query service: no landlock in this "
+					"kernel: it can read what dockd's uid reads (the "
+					"seccomp filter still applies)\n");
+			r = qsandbox_seccomp(shm_fd);
+			if (r < 0)
+				snprintf(err, sizeof(err), "seccomp filter: %s", strerror(-r));
+		}
 	}
 	if (r < 0) {
 		fprintf(stderr, "dockd query service: cannot start: %s\n",

@@ -15,9 +15,15 @@
 # link_worker_killed (action 57) with process "query-service" and signal
 # 31, raises a query-service alert, starts a new query process, which
 # answers. Without the filter the calls return ("QUERY_ATTACK: done"): the
-# test fails. The control: a file opened for reading is allowed. And an
-# alert of a kind the query service never raises ("custodian"), asked of
-# dockd over the channel, is refused, logged and alerted as query-service.
+# test fails. The control: the configuration file opened for reading is
+# allowed. The landlock ruleset (qsandbox_landlock): the dock key file,
+# the checkpoint key file and a vault file opened for reading answer
+# EACCES, the process lives on and answers (without the ruleset the opens
+# succeed: the test fails). A uid with no /etc/passwd line (glibc loads
+# libnss_systemd) is alerted by the same process, and SIGHUP re-reads the
+# configuration file. And an alert of a kind the query service never
+# raises ("custodian"), asked of dockd over the channel, is refused,
+# logged and alerted as query-service.
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/dockd_lib.sh"
 dk_require
@@ -64,8 +70,15 @@ tried() { # ACTION
 }
 eventually() { i=0; until "$@"; do i=$((i + 1)); [ $i -lt 100 ] || return 1; sleep 0.1; done; }
 
+# a recording in the vault: a file the query process must not read
+check "setup: camera CAM-1 with a recording" dk_camera CAM-1 1 30000
+
 # --- the honest process: filtered, no children but the launcher ----------
 check "dockd starts" dk_start
+dock_stored() { dk_dock CAM-1 && dk_wait_stored CAM-1/REC-1; }
+check "CAM-1 docks and REC-1 is stored" dock_stored || tail -20 "$DK_LOG" | sed 's/^/# /'
+VAULT_FILE=$(dk_vault_file CAM-1 REC-1)
+check "... its vault file is there" [ -f "$VAULT_FILE" ]
 check "the query process runs under its seccomp filter" qpid
 LP=$(pgrep -P "$QP" | head -1)
 check "... its one child is the package launcher" [ -n "$LP" ] && [ "$(pgrep -P "$QP" | wc -l)" = 1 ]
@@ -83,6 +96,21 @@ check "an unmapped account's request is alerted (unknown-user)" eventually more_
 check "... by a command dockd ran (QM_ALERT), not the query process" \
 	sh -c "grep unknown-user '$DK/alerts.log' | tail -1 | grep -q 'ppid=$DK_PID\$'"
 check "... which is still the same one (not killed)" [ -d "/proc/$QP" ]
+# a uid with no account: glibc asks nsswitch's next module (loaded from
+# /usr/lib through ld.so.cache, which landlock leaves readable)
+a0=$(n_unknown)
+setpriv --reuid=54321 --regid=54321 --clear-groups "$CUSTODY" --config "$DK_CONF" status \
+	--socket "$DK/query.sock" >/dev/null 2>&1
+check "a uid with no account: alerted (unknown-user)" eventually more_unknown "$a0"
+check "... by the same process (not killed)" [ -d "/proc/$QP" ]
+# SIGHUP: the query process re-reads its configuration file (landlock
+# grants that one file)
+reloaded() { grep -q "dockd query service: reload: \[retention\] re-read" "$DK_LOG"; }
+kill -HUP "$DK_PID"
+check "SIGHUP: the query process re-reads the configuration file" eventually reloaded ||
+	grep "query service" "$DK_LOG" | sed 's/^/# /'
+same_answers() { [ -d "/proc/$QP" ] && status_ok; }
+check "... by the same process, which answers" same_answers
 check "dockd stops" dk_stop
 
 # --- the attacks: each kills the process; a new one answers ----------------
@@ -126,6 +154,20 @@ check "... returns, and the process lives on" eventually grep -q "QUERY_ATTACK: 
 check "... no death recorded" [ "$(died)" = "$d0" ]
 check "... it answers" status_ok
 check "dockd_attack stops" dk_stop
+# landlock: the uid is dockd's, yet the keys and the vault are out of reach
+# (EACCES); the process lives on and answers
+lived_on() { grep -q "QUERY_ATTACK: done" "$DK_LOG" && [ "$(died)" = "$1" ]; }
+for f in "$DK/state/dock.key" "$DK/state/ckpt.key" "$VAULT_FILE"; do
+	: >"$DK_LOG"; : >"$T/once"
+	d0=$(died)
+	QUERY_ATTACK=read QUERY_ATTACK_ARG=$f QUERY_ATTACK_ONCE=$T/once DOCKD=$TBIN/dockd_attack dk_start
+	check "landlock: reading ${f#"$DK"/} is refused (EACCES)" \
+		eventually grep -q "QUERY_ATTACK: not opened: $f: Permission denied" "$DK_LOG" ||
+		grep QUERY_ATTACK "$DK_LOG" | sed 's/^/# /'
+	check "... the process lives on (no death recorded)" lived_on "$d0"
+	check "... it answers" status_ok
+	check "dockd_attack stops" dk_stop
+done
 # an alert of a kind the query service never raises: refused by dockd
 : >"$DK_LOG"; : >"$T/once"
 a0=$(q_alerts)
