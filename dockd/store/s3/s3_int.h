@@ -1,5 +1,6 @@
 /* s3_int.h - internals shared by s3.c (client, signing, transfer, retries)
- * and s3_ops.c (the S3 operations); not an API for anything else. */
+ * and s3_ops.c (the S3 operations), s3_http.c (one request) and s3_xfer.c
+ * (its curl callbacks); not an API for anything else. */
 #ifndef DOCKD_S3_INT_H
 #define DOCKD_S3_INT_H
 
@@ -84,5 +85,27 @@ bool s3_cancelled(const struct s3_client *c);
 size_t s3_rate_take(const struct s3_client *c, size_t want);
 /* "2030-01-02T03:04:05Z" */
 void s3_iso8601(time_t t, char out[32]);
+
+/* One transfer of a request: the state libcurl's callbacks share with the
+ * attempt that set them up (s3_http.c). */
+struct s3_xfer {
+	struct s3_client *c;
+	struct s3_req *q;
+	uint64_t pos;      /* request body bytes handed to curl */
+	off_t fd_start;    /* S3_SINK_FD: where the object starts */
+	EVP_MD_CTX *sha;   /* S3_SINK_SHA256 */
+	size_t reply_cap;
+	int cb_err;        /* set by a callback that aborted the transfer */
+	int tls;           /* 0 not seen yet, 1 full handshake, 2 resumed session */
+};
+
+/* libcurl callbacks, ud being the struct s3_xfer (s3_xfer.c):
+ * CURLOPT_READFUNCTION, SEEKFUNCTION, WRITEFUNCTION, HEADERFUNCTION and
+ * XFERINFOFUNCTION. A callback that aborts sets cb_err (-errno). */
+size_t s3_read_cb(char *ptr, size_t size, size_t nmemb, void *ud);
+int s3_seek_cb(void *ud, curl_off_t off, int origin);
+size_t s3_write_cb(char *p, size_t size, size_t nmemb, void *ud);
+size_t s3_header_cb(char *p, size_t size, size_t nitems, void *ud);
+int s3_xferinfo_cb(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un);
 
 #endif
