@@ -35,6 +35,10 @@
  *   -ENOSPC       output buffer too small
  *   -ENOMEM / -EIO allocation / OpenSSL failure
  * checkpoint_strerror() turns these into a short English reason.
+ *
+ * Code: checkpoint.c (the note: format, parse, verify, strict helpers),
+ * ckpt_key.c (key ids and vkeys), note_int.h (shared with signote.c,
+ * cosig.c, witness_req.c).
  */
 #ifndef CUSTODY_CHECKPOINT_H
 #define CUSTODY_CHECKPOINT_H

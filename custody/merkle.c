@@ -1,23 +1,16 @@
 /*
  * merkle.c - RFC 6962 / RFC 9162 Merkle tree hashes and proofs.
- * See merkle.h for the definitions and the error contract.
+ * See merkle.h for the definitions and the error contract; checking
+ * proofs is merkle_verify.c.
  */
 #include "merkle.h"
+#include "merkle_int.h"
 
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/crypto.h>
 #include <openssl/evp.h>
-
-/* One fetched SHA-256 and one reusable context: per-hash EVP_Digest()
- * would re-fetch the algorithm each time, which dominates for 65-byte
- * inputs and matters at a million leaves. */
-struct hasher {
-	EVP_MD *md;
-	EVP_MD_CTX *ctx;
-};
 
 /* The algorithm is fetched once per process (a provider lookup costs
  * more than hashing 65 bytes); it is immutable, so sharing it between
@@ -31,7 +24,7 @@ static void sha256_fetch(void)
 	sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
 }
 
-static int hasher_open(struct hasher *h)
+int merkle_hasher_open(struct merkle_hasher *h)
 {
 	if (pthread_once(&sha256_once, sha256_fetch) != 0 || !sha256_md)
 		return -EIO;
@@ -40,15 +33,15 @@ static int hasher_open(struct hasher *h)
 	return h->ctx ? 0 : -ENOMEM;
 }
 
-static void hasher_close(struct hasher *h)
+void merkle_hasher_close(struct merkle_hasher *h)
 {
 	EVP_MD_CTX_free(h->ctx);
 }
 
 /* out = SHA-256(prefix || a[0..alen) || b[0..blen)); out may alias a/b
  * because the digest is only written after all input was consumed. */
-static int hash3(struct hasher *h, uint8_t prefix, const void *a, size_t alen,
-		 const void *b, size_t blen, merkle_hash out)
+static int hash3(struct merkle_hasher *h, uint8_t prefix, const void *a,
+		 size_t alen, const void *b, size_t blen, merkle_hash out)
 {
 	if (!EVP_DigestInit_ex2(h->ctx, h->md, NULL) ||
 	    !EVP_DigestUpdate(h->ctx, &prefix, 1) ||
@@ -59,8 +52,8 @@ static int hash3(struct hasher *h, uint8_t prefix, const void *a, size_t alen,
 	return 0;
 }
 
-static int node(struct hasher *h, const merkle_hash l, const merkle_hash r,
-		merkle_hash out)
+int merkle_node(struct merkle_hasher *h, const merkle_hash l,
+		const merkle_hash r, merkle_hash out)
 {
 	return hash3(h, 0x01, l, MERKLE_HASH_LEN, r, MERKLE_HASH_LEN, out);
 }
@@ -69,13 +62,13 @@ static int node(struct hasher *h, const merkle_hash l, const merkle_hash r,
 static int hash3_once(uint8_t prefix, const void *a, size_t alen,
 		      const void *b, size_t blen, merkle_hash out)
 {
-	struct hasher h;
+	struct merkle_hasher h;
 	int rc;
 
-	if ((rc = hasher_open(&h)) < 0)
+	if ((rc = merkle_hasher_open(&h)) < 0)
 		return rc;
 	rc = hash3(&h, prefix, a, alen, b, blen, out);
-	hasher_close(&h);
+	merkle_hasher_close(&h);
 	return rc;
 }
 
@@ -117,7 +110,7 @@ void merkle_frontier_init(struct merkle_frontier *f)
 /* Appending leaf number `size` merges one finished subtree per trailing
  * one bit of size (a binary counter increment).  f is written only after
  * every hash succeeded, so a failure leaves it unchanged. */
-static int frontier_push(struct hasher *h, struct merkle_frontier *f,
+static int frontier_push(struct merkle_hasher *h, struct merkle_frontier *f,
 			 const merkle_hash leaf)
 {
 	merkle_hash acc;
@@ -129,7 +122,7 @@ static int frontier_push(struct hasher *h, struct merkle_frontier *f,
 		return -EOVERFLOW;
 	memcpy(acc, leaf, MERKLE_HASH_LEN);
 	while (s & 1) {
-		if ((rc = node(h, f->hashes[c - 1], acc, acc)) < 0)
+		if ((rc = merkle_node(h, f->hashes[c - 1], acc, acc)) < 0)
 			return rc;
 		c--;
 		s >>= 1;
@@ -142,8 +135,8 @@ static int frontier_push(struct hasher *h, struct merkle_frontier *f,
 
 /* Fold right to left: the right-most (smallest) subtrees join first,
  * exactly as the RFC split at the largest power of two does. */
-static int frontier_root(struct hasher *h, const struct merkle_frontier *f,
-			 merkle_hash out)
+static int frontier_root(struct merkle_hasher *h,
+			 const struct merkle_frontier *f, merkle_hash out)
 {
 	merkle_hash acc;
 	int rc;
@@ -152,7 +145,7 @@ static int frontier_root(struct hasher *h, const struct merkle_frontier *f,
 		return merkle_empty_root(out);
 	memcpy(acc, f->hashes[f->count - 1], MERKLE_HASH_LEN);
 	for (unsigned i = f->count - 1; i-- > 0;)
-		if ((rc = node(h, f->hashes[i], acc, acc)) < 0)
+		if ((rc = merkle_node(h, f->hashes[i], acc, acc)) < 0)
 			return rc;
 	memcpy(out, acc, MERKLE_HASH_LEN);
 	return 0;
@@ -161,29 +154,29 @@ static int frontier_root(struct hasher *h, const struct merkle_frontier *f,
 int merkle_frontier_append(struct merkle_frontier *f,
 			   const merkle_hash leaf_hash)
 {
-	struct hasher h;
+	struct merkle_hasher h;
 	int rc;
 
 	if (!f || !leaf_hash)
 		return -EINVAL;
-	if ((rc = hasher_open(&h)) < 0)
+	if ((rc = merkle_hasher_open(&h)) < 0)
 		return rc;
 	rc = frontier_push(&h, f, leaf_hash);
-	hasher_close(&h);
+	merkle_hasher_close(&h);
 	return rc;
 }
 
 int merkle_frontier_root(const struct merkle_frontier *f, merkle_hash out)
 {
-	struct hasher h;
+	struct merkle_hasher h;
 	int rc;
 
 	if (!f || !out || f->count > 64)
 		return -EINVAL;
-	if ((rc = hasher_open(&h)) < 0)
+	if ((rc = merkle_hasher_open(&h)) < 0)
 		return rc;
 	rc = frontier_root(&h, f, out);
-	hasher_close(&h);
+	merkle_hasher_close(&h);
 	return rc;
 }
 
@@ -236,28 +229,28 @@ int merkle_root_from_leaves(const merkle_hash *leaf_hashes, uint64_t n,
 			    merkle_hash out)
 {
 	struct merkle_frontier f;
-	struct hasher h;
+	struct merkle_hasher h;
 	int rc = 0;
 
 	if (!out || (!leaf_hashes && n))
 		return -EINVAL;
 	if (n > MERKLE_MAX_SIZE)
 		return -EOVERFLOW;
-	if ((rc = hasher_open(&h)) < 0)
+	if ((rc = merkle_hasher_open(&h)) < 0)
 		return rc;
 	merkle_frontier_init(&f);
 	for (uint64_t i = 0; i < n && rc == 0; i++)
 		rc = frontier_push(&h, &f, leaf_hashes[i]);
 	if (rc == 0)
 		rc = frontier_root(&h, &f, out);
-	hasher_close(&h);
+	merkle_hasher_close(&h);
 	return rc;
 }
 
 /* ---- subtree hashes from a merkle_source -------------------------------- */
 
 struct gen {
-	struct hasher h;
+	struct merkle_hasher h;
 	const struct merkle_source *src;
 	merkle_hash *buf;	/* leaf hash chunk, grown on demand */
 	uint64_t cap;		/* <= MERKLE_SOURCE_CHUNK */
@@ -270,7 +263,7 @@ static int gen_open(struct gen *g, const struct merkle_source *src)
 	g->src = src;
 	g->buf = NULL;
 	g->cap = 0;
-	return hasher_open(&g->h);
+	return merkle_hasher_open(&g->h);
 }
 
 /* Small proofs (cached subtrees, small trees) need only a few leaves:
@@ -293,7 +286,7 @@ static int gen_reserve(struct gen *g, uint64_t n)
 
 static void gen_close(struct gen *g)
 {
-	hasher_close(&g->h);
+	merkle_hasher_close(&g->h);
 	free(g->buf);
 }
 
@@ -348,7 +341,7 @@ static int perfect_hash(struct gen *g, uint64_t begin, uint64_t size,
 	if ((rc = perfect_hash(g, begin, size / 2, l)) < 0 ||
 	    (rc = perfect_hash(g, begin + size / 2, size / 2, r)) < 0)
 		return rc;
-	return node(&g->h, l, r, out);
+	return merkle_node(&g->h, l, r, out);
 }
 
 /* MTH(D[begin:end]) for any range: the list splits into perfect pieces
@@ -376,7 +369,7 @@ static int range_hash(struct gen *g, uint64_t begin, uint64_t end,
 			return rc;
 		if (first)
 			memcpy(acc, piece, MERKLE_HASH_LEN);
-		else if ((rc = node(&g->h, piece, acc, acc)) < 0)
+		else if ((rc = merkle_node(&g->h, piece, acc, acc)) < 0)
 			return rc;
 		first = 0;
 	}
@@ -496,145 +489,4 @@ int merkle_consistency_proof(const struct merkle_source *src,
 		r.n++;
 	}
 	return emit_proof(src, &r, proof, proof_len);
-}
-
-/* ---- verification ------------------------------------------------------ */
-
-int merkle_root_from_inclusion(uint64_t index, uint64_t size,
-			       const merkle_hash leaf_hash,
-			       const merkle_hash *proof, size_t proof_len,
-			       merkle_hash out)
-{
-	merkle_hash r;
-	uint64_t fn = index, sn;
-	struct hasher h;
-	int rc = 0;
-
-	if (!leaf_hash || !out || (!proof && proof_len) || index >= size)
-		return -EINVAL;
-	if (size > MERKLE_MAX_SIZE || proof_len > MERKLE_MAX_PROOF)
-		return MERKLE_E_VERIFY;
-	if ((rc = hasher_open(&h)) < 0)
-		return rc;
-	sn = size - 1;
-	memcpy(r, leaf_hash, MERKLE_HASH_LEN);
-	for (size_t i = 0; i < proof_len && rc == 0; i++) {
-		if (sn == 0) {
-			rc = MERKLE_E_VERIFY;	/* proof too long */
-			break;
-		}
-		if ((fn & 1) || fn == sn) {
-			rc = node(&h, proof[i], r, r);
-			while (!(fn & 1) && fn != 0) {
-				fn >>= 1;
-				sn >>= 1;
-			}
-		} else {
-			rc = node(&h, r, proof[i], r);
-		}
-		fn >>= 1;
-		sn >>= 1;
-	}
-	hasher_close(&h);
-	if (rc == 0 && sn != 0)
-		rc = MERKLE_E_VERIFY;		/* proof too short */
-	if (rc == 0)
-		memcpy(out, r, MERKLE_HASH_LEN);
-	return rc;
-}
-
-int merkle_verify_inclusion(uint64_t index, uint64_t size,
-			    const merkle_hash leaf_hash,
-			    const merkle_hash *proof, size_t proof_len,
-			    const merkle_hash root)
-{
-	merkle_hash got;
-	int rc;
-
-	if (!root)
-		return -EINVAL;
-	rc = merkle_root_from_inclusion(index, size, leaf_hash, proof,
-					proof_len, got);
-	if (rc < 0)
-		return rc;
-	return CRYPTO_memcmp(got, root, MERKLE_HASH_LEN) ? MERKLE_E_VERIFY : 0;
-}
-
-/* RFC 9162 2.1.4.2 steps 3-7, path[] being the proof with old_root
- * prepended when old_size is a power of two (done by index, no copy). */
-static int consistency_walk(struct hasher *h, uint64_t old_size,
-			    uint64_t new_size, const merkle_hash old_root,
-			    const merkle_hash *proof, size_t proof_len,
-			    merkle_hash fr, merkle_hash sr)
-{
-	int pow2 = (old_size & (old_size - 1)) == 0;
-	size_t n = proof_len + (pow2 ? 1 : 0);
-	uint64_t fn = old_size - 1, sn = new_size - 1;
-	int rc = 0;
-
-#define PATH(i) (pow2 ? ((i) == 0 ? old_root : proof[(i) - 1]) : proof[i])
-	while (fn & 1) {
-		fn >>= 1;
-		sn >>= 1;
-	}
-	memcpy(fr, PATH(0), MERKLE_HASH_LEN);
-	memcpy(sr, PATH(0), MERKLE_HASH_LEN);
-	for (size_t i = 1; i < n && rc == 0; i++) {
-		const uint8_t *c = PATH(i);
-
-		if (sn == 0)
-			return MERKLE_E_VERIFY;
-		if ((fn & 1) || fn == sn) {
-			if ((rc = node(h, c, fr, fr)) < 0 ||
-			    (rc = node(h, c, sr, sr)) < 0)
-				return rc;
-			while (!(fn & 1) && fn != 0) {
-				fn >>= 1;
-				sn >>= 1;
-			}
-		} else {
-			rc = node(h, sr, c, sr);
-		}
-		fn >>= 1;
-		sn >>= 1;
-	}
-#undef PATH
-	if (rc == 0 && sn != 0)
-		rc = MERKLE_E_VERIFY;
-	return rc;
-}
-
-int merkle_verify_consistency(uint64_t old_size, uint64_t new_size,
-			      const merkle_hash old_root,
-			      const merkle_hash new_root,
-			      const merkle_hash *proof, size_t proof_len)
-{
-	merkle_hash fr, sr;
-	struct hasher h;
-	int rc;
-
-	if (!old_root || !new_root || (!proof && proof_len) ||
-	    old_size > new_size)
-		return -EINVAL;
-	if (new_size > MERKLE_MAX_SIZE || proof_len > MERKLE_MAX_PROOF)
-		return MERKLE_E_VERIFY;
-	if (old_size == new_size)
-		return (proof_len == 0 &&
-			!CRYPTO_memcmp(old_root, new_root, MERKLE_HASH_LEN)) ?
-			0 : MERKLE_E_VERIFY;
-	if (old_size == 0)
-		return proof_len == 0 ? 0 : MERKLE_E_VERIFY;
-	if (proof_len == 0)
-		return MERKLE_E_VERIFY;
-	if ((rc = hasher_open(&h)) < 0)
-		return rc;
-	rc = consistency_walk(&h, old_size, new_size, old_root, proof,
-			      proof_len, fr, sr);
-	hasher_close(&h);
-	if (rc < 0)
-		return rc;
-	if (CRYPTO_memcmp(fr, old_root, MERKLE_HASH_LEN) ||
-	    CRYPTO_memcmp(sr, new_root, MERKLE_HASH_LEN))
-		return MERKLE_E_VERIFY;
-	return 0;
 }

@@ -26,6 +26,9 @@
  *   any negative value returned by a caller's merkle_source callback is
  *   passed through unchanged.
  * Out-parameters are untouched on failure.
+ *
+ * Code: merkle.c (hashes, frontier, range hashes, building proofs),
+ * merkle_verify.c (checking proofs), merkle_int.h (the shared hasher).
  */
 #ifndef CUSTODY_MERKLE_H
 #define CUSTODY_MERKLE_H

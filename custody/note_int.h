@@ -1,7 +1,8 @@
 /*
- * note_int.h - the C2SP signed-note layer of checkpoint.c, shared with
- * signote.c, cosig.c and witness_req.c so that checkpoints, other signed
- * notes, witness keys and witness requests go through one strict parser.
+ * note_int.h - the C2SP signed-note layer of checkpoint.c and ckpt_key.c,
+ * shared with signote.c, cosig.c and witness_req.c so that checkpoints,
+ * other signed notes, witness keys and witness requests go through one
+ * strict parser.
  * Internal to custody/: use checkpoint.h, signote.h, cosig.h or witness.h.
  */
 #ifndef CUSTODY_NOTE_INT_H
@@ -24,6 +25,16 @@ int ckpt_note_vkey_format(const struct ckpt_vkey *v, uint8_t type, char *buf,
 			  size_t cap);
 int ckpt_note_vkey_parse(const char *s, size_t len, uint8_t type,
 			 struct ckpt_vkey *out);
+
+/* NUL-terminated base64 of in[0..n) into out (cap >= 4 * ((n + 2) / 3)
+ * + 1).  (checkpoint.c; vkeys in ckpt_key.c.) */
+void ckpt_note_b64_encode(const uint8_t *in, size_t n, char *out);
+
+/* Strict RFC 4648 section 4 base64 of s[0..len) (at most 8192
+ * characters; canonical, padding only at the end) into out[0..cap),
+ * *outlen = its length; else -EBADMSG (or -ENOMEM). */
+int ckpt_note_b64_decode(const char *s, size_t len, uint8_t *out, size_t cap,
+			 size_t *outlen);
 
 /* 1 if p[0..len) is valid UTF-8 (no overlong forms, surrogates or
  * > U+10FFFF) without control characters other than '\n'. */

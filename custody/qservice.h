@@ -46,6 +46,9 @@
  *     home agency; recorded as a ledger_read event before the answer).
  *   - Everything else runs in the thread that calls qservice_handle();
  *     the service itself is not thread-safe (one owner thread).
+ *
+ * Code: qservice.c (event loop, connections, open/close, setters),
+ * qlisten.c (qservice_listen/qservice_unlisten: the socket file).
  */
 
 #include <sys/types.h>

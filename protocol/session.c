@@ -1,4 +1,6 @@
-/* session.c - dock side of a camera session (see session.h). */
+/* session.c - dock side of a camera session (see session.h): open it (the
+ * handshake), LIST, abort and close it, and the frame exchange helpers
+ * session_ops.c's requests share (session_int.h). */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -11,36 +13,7 @@
 #include "frame_io.h"
 #include "session.h"
 #include "session_fuzz.h"
-
-#define TX_CAP 2048 /* the dock's largest frame (a receipt) is ~500 bytes */
-
-struct session {
-	struct transport *t;
-	const struct edsig_key *key;
-	struct proto_dock_cert cert;
-	struct proto_identity id;
-	int64_t clock_offset_ns;
-	int timeout_ms;
-	uint32_t seq;
-	int failed; /* first error that left the stream out of step */
-	session_auth_fn auth; /* the dock key is elsewhere (session.h) */
-	void *auth_ctx;
-	uint8_t auth_sig[PROTO_SIG_LEN];
-	int limit;  /* SESSION_LIMIT_* that ended the session, or 0 */
-	/* Link limits (issue 11, defect 6): the whole-session deadline
-	 * (CLOCK_MONOTONIC ns, 0: none) and the minimum DATA rate, measured
-	 * over the time the dock waits for DATA frames after the first of each
-	 * READ_REQ (the dock's own disk time and a READ's first-reply latency
-	 * are not the camera's fault). */
-	int64_t deadline_ns;
-	uint64_t min_rate_bps;
-	int64_t rate_window_ns;
-	int64_t win_wait_ns;
-	uint64_t win_bytes;
-	uint8_t *rx; /* PROTO_MAX_FRAME bytes */
-	bool own_rx; /* rx is ours to free (not cfg->rx_buf) */
-	uint8_t tx[TX_CAP];
-};
+#include "session_int.h"
 
 #ifdef PROTO_FUZZING
 static int fuzz_skip_sigs;
@@ -60,7 +33,7 @@ static int camera_sig_ok(const uint8_t pub[PROTO_PUBKEY_LEN], const uint8_t *msg
 	return edsig_verify_raw(pub, msg, len, sig);
 }
 
-static int64_t realtime_ns(void)
+int64_t session_realtime_ns(void)
 {
 	struct timespec ts;
 
@@ -68,7 +41,7 @@ static int64_t realtime_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-static int64_t mono_ns(void)
+int64_t session_mono_ns(void)
 {
 	struct timespec ts;
 
@@ -76,14 +49,14 @@ static int64_t mono_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-static int fail(struct session *s, int err)
+int session_fail(struct session *s, int err)
 {
 	if (!s->failed)
 		s->failed = err;
 	return err;
 }
 
-static bool proto_code(int err)
+bool session_proto_code(int err)
 {
 	return err <= -PROTO_E_BASE && err >= -PROTO_E_MAX;
 }
@@ -93,24 +66,24 @@ static bool proto_code(int err)
  * of step and the session ends. Tell the camera why with ERROR, seq 0
  * (docs/protocol.md 3.1, 5), best effort, then fail. A local failure
  * (-errno) ends the session without a word. */
-static int broke(struct session *s, int err)
+int session_broke(struct session *s, int err)
 {
-	if (!s->failed && proto_code(err))
+	if (!s->failed && session_proto_code(err))
 		frame_write_error(s->t, 0, err, proto_strerror(err),
 				  s->timeout_ms < 1000 ? s->timeout_ms : 1000);
-	return fail(s, err);
+	return session_fail(s, err);
 }
 
 /* A link limit ended the session: ERROR BUSY ("dock again later") with the
  * reason, then -ETIMEDOUT (docs/protocol.md 10). */
-static int over_limit(struct session *s, int which, const char *why)
+int session_over_limit(struct session *s, int which, const char *why)
 {
 	if (!s->failed) {
 		s->limit = which;
 		frame_write_error(s->t, 0, -PROTO_E_BUSY, why,
 				  s->timeout_ms < 1000 ? s->timeout_ms : 1000);
 	}
-	return fail(s, -ETIMEDOUT);
+	return session_fail(s, -ETIMEDOUT);
 }
 
 /* The wait for the next frame: the per-frame timeout, cut to what is left
@@ -121,19 +94,19 @@ static int wait_ms(const struct session *s)
 
 	if (!s->deadline_ns)
 		return s->timeout_ms;
-	left = (s->deadline_ns - mono_ns() + 999999) / 1000000; /* round up: never short */
+	left = (s->deadline_ns - session_mono_ns() + 999999) / 1000000; /* round up: never short */
 	if (left <= 0)
 		return 0;
 	return left < s->timeout_ms ? (int)left : s->timeout_ms;
 }
 
-static int send_msg(struct session *s, const struct proto_msg *m, uint32_t *seq_out)
+int session_send_msg(struct session *s, const struct proto_msg *m, uint32_t *seq_out)
 {
 	uint32_t seq = s->seq++;
 	int r = frame_write(s->t, m, seq, 0, s->tx, sizeof(s->tx), s->timeout_ms);
 
 	if (r < 0)
-		return fail(s, r);
+		return session_fail(s, r);
 	*seq_out = seq;
 	return 0;
 }
@@ -142,13 +115,13 @@ static int send_msg(struct session *s, const struct proto_msg *m, uint32_t *seq_
 static int refuse(struct session *s, uint32_t seq, int err, const char *why)
 {
 	frame_write_error(s->t, seq, err, why, s->timeout_ms);
-	return fail(s, err);
+	return session_fail(s, err);
 }
 
 /* Next frame answering request `seq`: skips (a bounded number of) unknown
  * frames; turns an ERROR reply into its code. */
-static int recv_reply(struct session *s, uint32_t seq, uint8_t want, struct proto_hdr *h,
-		      struct proto_msg *m)
+int session_recv_reply(struct session *s, uint32_t seq, uint8_t want, struct proto_hdr *h,
+		       struct proto_msg *m)
 {
 	int unknown = 0;
 
@@ -156,30 +129,30 @@ static int recv_reply(struct session *s, uint32_t seq, uint8_t want, struct prot
 		int ms = wait_ms(s), r;
 
 		if (ms == 0)
-			return over_limit(s, SESSION_LIMIT_DEADLINE,
-					  "session deadline reached: dock again to continue");
+			return session_over_limit(s, SESSION_LIMIT_DEADLINE,
+						  "session deadline reached: dock again to continue");
 		r = frame_read(s->t, s->rx, PROTO_MAX_FRAME, ms, h, m);
 		if (r == -ETIMEDOUT && ms < s->timeout_ms) /* the wait the deadline cut */
-			return over_limit(s, SESSION_LIMIT_DEADLINE,
-					  "session deadline reached: dock again to continue");
+			return session_over_limit(s, SESSION_LIMIT_DEADLINE,
+						  "session deadline reached: dock again to continue");
 		if (r == -PROTO_E_BAD_TYPE) {
 			if (++unknown > SESSION_MAX_UNKNOWN)
-				return broke(s, -PROTO_E_UNEXPECTED);
+				return session_broke(s, -PROTO_E_UNEXPECTED);
 			continue;
 		}
 		if (r < 0)
-			return proto_code(r) ? broke(s, r) : fail(s, r);
+			return session_proto_code(r) ? session_broke(s, r) : session_fail(s, r);
 		if (h->seq != seq)
-			return broke(s, -PROTO_E_SEQ);
+			return session_broke(s, -PROTO_E_SEQ);
 		if (m->type == PROTO_ERROR)
 			return -(PROTO_E_BASE + (int)m->u.error.code); /* codec checked the range */
 		if (m->type != want)
-			return broke(s, -PROTO_E_UNEXPECTED);
+			return session_broke(s, -PROTO_E_UNEXPECTED);
 		return 0;
 	}
 }
 
-static int usable(const struct session *s)
+int session_usable(const struct session *s)
 {
 	if (!s)
 		return -EINVAL;
@@ -196,7 +169,7 @@ static int send_hello(struct session *s, const uint8_t nonce[PROTO_NONCE_LEN], u
 	m.u.hello.version_max = PROTO_VERSION;
 	memcpy(m.u.hello.dock_nonce, nonce, PROTO_NONCE_LEN);
 	memcpy(m.u.hello.dock_id, s->cert.dock_id, sizeof(m.u.hello.dock_id));
-	return send_msg(s, &m, seq);
+	return session_send_msg(s, &m, seq);
 }
 
 const char *session_refusal_text(int err)
@@ -248,7 +221,7 @@ static int send_auth(struct session *s, const uint8_t cam_nonce[PROTO_NONCE_LEN]
 
 	r = proto_dock_auth_tbs(cam_nonce, dock_nonce, s->id.serial, &s->cert, tbs, sizeof(tbs), &n);
 	if (r < 0)
-		return fail(s, r);
+		return session_fail(s, r);
 	memset(&m, 0, sizeof(m));
 	m.type = PROTO_AUTH_DOCK;
 	m.u.auth_dock.cert = s->cert;
@@ -257,8 +230,8 @@ static int send_auth(struct session *s, const uint8_t cam_nonce[PROTO_NONCE_LEN]
 	else
 		r = edsig_sign(s->key, tbs, n, m.u.auth_dock.sig);
 	if (r < 0)
-		return fail(s, r);
-	return send_msg(s, &m, seq);
+		return session_fail(s, r);
+	return session_send_msg(s, &m, seq);
 }
 
 /* Camera clock minus dock clock without overflow: the camera's clock_ns
@@ -289,13 +262,13 @@ static int handshake(struct session *s, const struct session_cfg *cfg)
 		memcpy(nonce, cfg->dock_nonce, sizeof(nonce));
 	else if (RAND_bytes(nonce, sizeof(nonce)) != 1)
 		goto out;
-	t0 = realtime_ns();
+	t0 = session_realtime_ns();
 	r = send_hello(s, nonce, &seq);
 	if (r == 0)
-		r = recv_reply(s, seq, PROTO_HELLO_REPLY, &h, m);
+		r = session_recv_reply(s, seq, PROTO_HELLO_REPLY, &h, m);
 	if (r < 0)
 		goto out;
-	t1 = realtime_ns();
+	t1 = session_realtime_ns();
 	r = check_camera(s, seq, nonce, &m->u.hello_reply, cfg);
 	if (r < 0)
 		goto out;
@@ -303,10 +276,10 @@ static int handshake(struct session *s, const struct session_cfg *cfg)
 	s->clock_offset_ns = clock_offset(m->u.hello_reply.id.clock_ns, t0 / 2 + t1 / 2);
 	r = send_auth(s, m->u.hello_reply.cam_nonce, nonce, &seq);
 	if (r == 0)
-		r = recv_reply(s, seq, PROTO_AUTH_OK, &h, m);
+		r = session_recv_reply(s, seq, PROTO_AUTH_OK, &h, m);
 out:
 	if (r < 0)
-		fail(s, r); /* a session that did not open is never reused */
+		session_fail(s, r); /* a session that did not open is never reused */
 	free(m);
 	return r;
 }
@@ -343,7 +316,7 @@ int session_open(struct transport *t, const struct session_cfg *cfg, struct sess
 	/* limits beyond SESSION_LIMIT_MAX_MS (years) are as good as none: capped
 	 * there, so that ms -> ns cannot overflow */
 	if (cfg->deadline_ms > 0)
-		s->deadline_ns = mono_ns() + (cfg->deadline_ms < SESSION_LIMIT_MAX_MS
+		s->deadline_ns = session_mono_ns() + (cfg->deadline_ms < SESSION_LIMIT_MAX_MS
 					      ? cfg->deadline_ms : SESSION_LIMIT_MAX_MS) * 1000000;
 	if (cfg->min_rate_bps > 0 && cfg->rate_window_ms > 0) {
 		s->min_rate_bps = cfg->min_rate_bps;
@@ -373,7 +346,7 @@ int session_abort(struct session *s, int err)
 {
 	if (!s || err > -PROTO_E_BASE || err < -PROTO_E_MAX)
 		return -EINVAL;
-	return broke(s, err);
+	return session_broke(s, err);
 }
 
 int session_error(const struct session *s)
@@ -427,7 +400,7 @@ int session_list(struct session *s, session_entry_fn fn, void *ctx)
 	struct proto_msg *m;
 	struct proto_hdr h;
 	uint32_t start = 0, total = 0, seq;
-	int any_bad = 0, r = usable(s);
+	int any_bad = 0, r = session_usable(s);
 
 	if (r < 0)
 		return r;
@@ -439,16 +412,16 @@ int session_list(struct session *s, session_entry_fn fn, void *ctx)
 	do {
 		struct proto_msg req = { .type = PROTO_LIST_REQ, .u.list_req.start = start };
 
-		r = send_msg(s, &req, &seq);
+		r = session_send_msg(s, &req, &seq);
 		if (r == 0)
-			r = recv_reply(s, seq, PROTO_LIST_REPLY, &h, m);
+			r = session_recv_reply(s, seq, PROTO_LIST_REPLY, &h, m);
 		if (r < 0)
 			goto out;
 		if (start == 0)
 			total = m->u.list_reply.total;
 		r = check_page(&m->u.list_reply, start, total);
 		if (r < 0) {
-			broke(s, r);
+			session_broke(s, r);
 			goto out;
 		}
 		r = report_page(s, &m->u.list_reply, fn, ctx, &any_bad);
@@ -460,217 +433,6 @@ int session_list(struct session *s, session_entry_fn fn, void *ctx)
 out:
 	free(m);
 	return r;
-}
-
-/* One DATA frame of the answer to READ_REQ `seq`, expected at *next. */
-static int take_data(struct session *s, const struct proto_hdr *h, const struct proto_data *d,
-		     uint64_t *next, uint64_t end, session_sink_fn sink, void *ctx)
-{
-	int r;
-
-	if (d->offset != *next)
-		return -PROTO_E_SEQ;
-	if (d->len > end - *next)
-		return -PROTO_E_MISMATCH; /* more than we asked for */
-	if (d->len == 0 && !(h->flags & PROTO_F_END))
-		return -PROTO_E_BAD_FIELD; /* empty, not final: no progress */
-	if (d->len) {
-		r = sink(ctx, d->data, d->len, d->offset);
-		if (r < 0)
-			return r;
-	}
-	*next += d->len;
-	if ((h->flags & PROTO_F_END) && *next != end)
-		return -PROTO_E_MISMATCH; /* ended short */
-	if (!(h->flags & PROTO_F_END) && *next == end)
-		return -PROTO_E_MISMATCH; /* must say END exactly at the end */
-	return 0;
-}
-
-/* One more DATA frame took wait_ns to arrive: over each rate window of
- * waiting, the camera must have sent min_rate_bps. */
-static int rate_ok(struct session *s, int64_t wait_ns, uint32_t len)
-{
-	if (!s->rate_window_ns)
-		return 0;
-	s->win_wait_ns += wait_ns;
-	s->win_bytes += len;
-	if (s->win_wait_ns < s->rate_window_ns)
-		return 0;
-	if ((double)s->win_bytes * 1e9 < (double)s->min_rate_bps * (double)s->win_wait_ns)
-		return over_limit(s, SESSION_LIMIT_RATE,
-				  "transfer below the dock's minimum rate: dock again to continue");
-	s->win_wait_ns = 0;
-	s->win_bytes = 0;
-	return 0;
-}
-
-static int read_chunk(struct session *s, const char *rid, uint64_t offset, uint32_t len,
-		      session_sink_fn sink, void *ctx)
-{
-	struct proto_msg req, m;
-	struct proto_hdr h;
-	uint64_t next = offset, end = offset + len;
-	uint32_t seq;
-	int r;
-
-	memset(&req, 0, sizeof(req));
-	req.type = PROTO_READ_REQ;
-	memcpy(req.u.read_req.recording_id, rid, strlen(rid) + 1);
-	req.u.read_req.offset = offset;
-	req.u.read_req.length = len;
-	r = send_msg(s, &req, &seq);
-	if (r < 0)
-		return r;
-	while (next < end) {
-		int64_t t0 = mono_ns();
-
-		r = recv_reply(s, seq, PROTO_DATA, &h, &m);
-		if (r < 0)
-			return next == offset ? r : fail(s, r);
-		if (next != offset && (r = rate_ok(s, mono_ns() - t0, m.u.data.len)) < 0)
-			return r;
-		r = take_data(s, &h, &m.u.data, &next, end, sink, ctx);
-		if (r < 0)
-			return proto_code(r) ? broke(s, r) : fail(s, r);
-	}
-	return 0;
-}
-
-int session_read(struct session *s, const char *recording_id, uint64_t offset, uint64_t length,
-		 session_sink_fn sink, void *ctx)
-{
-	int r = usable(s);
-
-	if (r < 0)
-		return r;
-	if (!recording_id || !sink || !proto_id_valid(recording_id))
-		return -EINVAL;
-	if (offset > (uint64_t)INT64_MAX || length > (uint64_t)INT64_MAX - offset)
-		return -EINVAL;
-	while (length > 0) {
-		uint32_t n = length > PROTO_MAX_READ ? PROTO_MAX_READ : (uint32_t)length;
-
-		r = read_chunk(s, recording_id, offset, n, sink, ctx);
-		if (r < 0)
-			return r;
-		offset += n;
-		length -= n;
-	}
-	return 0;
-}
-
-int session_receipt_sign(const struct edsig_key *key, struct proto_receipt *r)
-{
-	uint8_t tbs[PROTO_TBS_MAX];
-	uint8_t sig[PROTO_SIG_LEN];
-	size_t n = 0;
-	int rc;
-
-	if (!key || !r)
-		return -EINVAL;
-	rc = proto_receipt_tbs(r, tbs, sizeof(tbs), &n);
-	if (rc < 0)
-		return rc;
-	rc = edsig_sign(key, tbs, n, sig);
-	if (rc < 0)
-		return rc;
-	memcpy(r->sig, sig, sizeof(sig));
-	return 0;
-}
-
-int session_release_signed(struct session *s, const struct proto_receipt *rc)
-{
-	struct proto_msg m;
-	struct proto_hdr h;
-	uint32_t seq;
-	int r = usable(s);
-
-	if (r < 0)
-		return r;
-	if (!rc)
-		return -EINVAL;
-	memset(&m, 0, sizeof(m));
-	m.type = PROTO_RELEASE_REQ;
-	m.u.release_req = *rc;
-	r = send_msg(s, &m, &seq);
-	if (r == 0)
-		r = recv_reply(s, seq, PROTO_RELEASE_REPLY, &h, &m);
-	if (r < 0)
-		return r;
-	if (strcmp(m.u.release_reply.recording_id, rc->recording_id) != 0)
-		return broke(s, -PROTO_E_MISMATCH);
-	/* deleted = 0: the receipt was valid, the camera keeps the recording
-	 * (its retention policy, 6.9); not a refused receipt */
-	return m.u.release_reply.deleted == 1 ? 0 : -EEXIST;
-}
-
-int session_release(struct session *s, struct proto_receipt *r)
-{
-	struct proto_receipt tmp;
-	int rc = usable(s);
-
-	if (rc < 0)
-		return rc;
-	if (!r)
-		return -EINVAL;
-	if (!s->key)
-		return -EINVAL; /* no key here: session_release_signed */
-	tmp = *r;
-	memcpy(tmp.dock_id, s->cert.dock_id, sizeof(tmp.dock_id));
-	if (tmp.issued_utc == 0)
-		tmp.issued_utc = (int64_t)time(NULL);
-	rc = session_receipt_sign(s->key, &tmp);
-	if (rc < 0)
-		return rc;
-	*r = tmp; /* the caller records exactly what was sent */
-	return session_release_signed(s, r);
-}
-
-int session_time_sync(struct session *s, int64_t *camera_before_ns, int64_t *camera_after_ns)
-{
-	struct proto_msg m;
-	struct proto_hdr h;
-	uint32_t seq;
-	int r = usable(s);
-
-	if (r < 0)
-		return r;
-	memset(&m, 0, sizeof(m));
-	m.type = PROTO_TIME_SET;
-	m.u.time_set.dock_ns = realtime_ns();
-	r = send_msg(s, &m, &seq);
-	if (r == 0)
-		r = recv_reply(s, seq, PROTO_TIME_REPLY, &h, &m);
-	if (r < 0)
-		return r;
-	if (camera_before_ns)
-		*camera_before_ns = m.u.time_reply.camera_before_ns;
-	if (camera_after_ns)
-		*camera_after_ns = m.u.time_reply.camera_after_ns;
-	return 0;
-}
-
-int session_status(struct session *s, struct proto_status_reply *out)
-{
-	struct proto_msg m;
-	struct proto_hdr h;
-	uint32_t seq;
-	int r = usable(s);
-
-	if (r < 0)
-		return r;
-	if (!out)
-		return -EINVAL;
-	memset(&m, 0, sizeof(m));
-	m.type = PROTO_STATUS_REQ;
-	r = send_msg(s, &m, &seq);
-	if (r == 0)
-		r = recv_reply(s, seq, PROTO_STATUS_REPLY, &h, &m);
-	if (r < 0)
-		return r;
-	*out = m.u.status_reply;
-	return 0;
 }
 
 void session_close(struct session *s)

@@ -25,6 +25,10 @@
  * camera breaks the protocol (codec error, wrong seq, unexpected message,
  * DATA out of order or past the end, an inconsistent LIST_REPLY) the dock
  * sends ERROR with that code and seq 0 before failing (docs/protocol.md 5).
+ *
+ * Code: session.c (open, handshake, LIST, abort, close; the frame exchange),
+ * session_ops.c (READ, receipts and release, time sync, status),
+ * session_int.h (what both share).
  */
 #ifndef DOCK_SESSION_H
 #define DOCK_SESSION_H

@@ -1,5 +1,6 @@
 /* s3_http.c - one S3 request: digests, SigV4, libcurl transfer, error
- * classification and retries with full-jitter backoff (see s3.h). */
+ * classification and retries with full-jitter backoff (see s3.h); the
+ * transfer's curl callbacks are s3_xfer.c. */
 #define _GNU_SOURCE
 #include "s3_int.h"
 
@@ -7,30 +8,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
-#include <openssl/ssl.h>
 
 #include "s3xml.h"
 
 #define TRANSIENT S3_TRANSIENT
 #define HASH_CHUNK (1u << 20)
 #define UPLOAD_BUF (1L << 20) /* curl 7.88 allows up to 2 MiB */
-
-struct xfer {
-	struct s3_client *c;
-	struct s3_req *q;
-	uint64_t pos;      /* request body bytes handed to curl */
-	off_t fd_start;    /* S3_SINK_FD: where the object starts */
-	EVP_MD_CTX *sha;   /* S3_SINK_SHA256 */
-	size_t reply_cap;
-	int cb_err;        /* set by a callback that aborted the transfer */
-	int tls;           /* 0 not seen yet, 1 full handshake, 2 resumed session */
-};
 
 void s3_iso8601(time_t t, char out[32])
 {
@@ -109,200 +97,6 @@ out:
 	return r;
 }
 
-/* ---- curl callbacks --------------------------------------------------------- */
-
-static size_t read_cb(char *ptr, size_t size, size_t nmemb, void *ud)
-{
-	struct xfer *x = ud;
-	const struct s3_body *b = x->q->body;
-	uint64_t left = b->len - x->pos;
-	size_t n = size * nmemb;
-
-	if (left < n)
-		n = (size_t)left;
-	if (n == 0)
-		return 0;
-	if (x->c->conf->rate) {
-		n = s3_rate_take(x->c, n);
-		if (n == 0) {
-			x->cb_err = -ECANCELED;
-			return CURL_READFUNC_ABORT;
-		}
-	}
-	if (b->buf) {
-		memcpy(ptr, b->buf + x->pos, n);
-	} else {
-		ssize_t got;
-		do
-			got = pread(b->fd, ptr, n, (off_t)(b->off + x->pos));
-		while (got < 0 && errno == EINTR);
-		if (got <= 0) {
-			x->cb_err = -EIO;
-			return CURL_READFUNC_ABORT;
-		}
-		n = (size_t)got;
-	}
-	x->pos += n;
-	atomic_fetch_add(&x->c->sent, n);
-	return n;
-}
-
-/* libcurl rewinds the body when it sends a request again by itself (a
- * reused connection found closed as the request went out). */
-static int seek_cb(void *ud, curl_off_t off, int origin)
-{
-	struct xfer *x = ud;
-	uint64_t len = x->q->body ? x->q->body->len : 0;
-
-	if (origin != SEEK_SET || off < 0 || (uint64_t)off > len)
-		return CURL_SEEKFUNC_CANTSEEK;
-	x->pos = (uint64_t)off;
-	return CURL_SEEKFUNC_OK;
-}
-
-static int reply_add(struct xfer *x, const char *p, size_t n)
-{
-	struct s3_req *q = x->q;
-	if (n > S3_REPLY_MAX - q->reply_len)
-		return -EPROTO;
-	if (q->reply_len + n + 1 > x->reply_cap) {
-		size_t cap = x->reply_cap ? x->reply_cap : 4096;
-		while (cap < q->reply_len + n + 1)
-			cap *= 2;
-		char *nb = realloc(q->reply, cap);
-		if (!nb)
-			return -ENOMEM;
-		q->reply = nb;
-		x->reply_cap = cap;
-	}
-	memcpy(q->reply + q->reply_len, p, n);
-	q->reply_len += n;
-	q->reply[q->reply_len] = '\0';
-	return 0;
-}
-
-static int sink_fd(struct xfer *x, const char *p, size_t n)
-{
-	struct s3_req *q = x->q;
-	if (n > q->max - q->got)
-		return -EFBIG;
-	for (size_t done = 0; done < n;) {
-		ssize_t w = pwrite(q->fd, p + done, n - done, x->fd_start + (off_t)(q->got + done));
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return w < 0 ? -errno : -EIO;
-		done += (size_t)w;
-	}
-	return 0;
-}
-
-static size_t write_cb(char *p, size_t size, size_t nmemb, void *ud)
-{
-	struct xfer *x = ud;
-	struct s3_req *q = x->q;
-	size_t n = size * nmemb;
-	long status = 0;
-	int r = 0;
-
-	curl_easy_getinfo(x->c->curl, CURLINFO_RESPONSE_CODE, &status);
-	if (status >= 300 || q->sink == S3_SINK_MEM)
-		r = reply_add(x, p, n);
-	else if (q->sink == S3_SINK_SHA256)
-		r = EVP_DigestUpdate(x->sha, p, n) ? 0 : -ENOMEM;
-	else
-		r = sink_fd(x, p, n);
-	if (r) {
-		x->cb_err = r;
-		return 0;
-	}
-	if (status < 300)
-		q->got += n;
-	return n;
-}
-
-static void hcopy(char *dst, size_t cap, const char *v, size_t n, int *bad)
-{
-	if (n >= cap) {
-		*bad = 1;
-		return;
-	}
-	memcpy(dst, v, n);
-	dst[n] = '\0';
-}
-
-static size_t header_cb(char *p, size_t size, size_t nitems, void *ud)
-{
-	struct s3_resp *h = &((struct xfer *)ud)->q->resp;
-	size_t n = size * nitems, nl;
-	const char *colon = memchr(p, ':', n), *v;
-
-	if (n >= 5 && memcmp(p, "HTTP/", 5) == 0) {
-		memset(h, 0, sizeof(*h)); /* a new response (after 100 Continue) */
-		return n;
-	}
-	if (!colon)
-		return n;
-	nl = (size_t)(colon - p);
-	v = colon + 1;
-	size_t vl = n - nl - 1;
-	while (vl && (*v == ' ' || *v == '\t'))
-		v++, vl--;
-	while (vl && (v[vl - 1] == '\r' || v[vl - 1] == '\n' || v[vl - 1] == ' '))
-		vl--;
-#define IS(name) (nl == sizeof(name) - 1 && strncasecmp(p, name, nl) == 0)
-	if (IS("ETag")) {
-		if (vl >= 2 && v[0] == '"' && v[vl - 1] == '"')
-			v++, vl -= 2;
-		hcopy(h->etag, sizeof(h->etag), v, vl, &h->bad);
-	} else if (IS("x-amz-version-id")) {
-		hcopy(h->version_id, sizeof(h->version_id), v, vl, &h->bad);
-	} else if (IS("x-amz-request-id")) {
-		hcopy(h->request_id, sizeof(h->request_id), v, vl, &h->bad);
-	} else if (IS("Content-Length")) {
-		char tmp[24], *end;
-		hcopy(tmp, sizeof(tmp), v, vl, &h->bad);
-		if (!h->bad) {
-			errno = 0;
-			h->content_length = strtoull(tmp, &end, 10);
-			h->has_length = !errno && *end == '\0' && tmp[0] >= '0' && tmp[0] <= '9';
-		}
-	} else if (IS("x-amz-object-lock-mode")) {
-		hcopy(h->lock_mode, sizeof(h->lock_mode), v, vl, &h->bad);
-	} else if (IS("x-amz-object-lock-retain-until-date")) {
-		char tmp[64];
-		hcopy(tmp, sizeof(tmp), v, vl, &h->bad);
-		if (!h->bad && s3xml_parse_time(tmp, &h->retain_until) != 0)
-			h->bad = 1;
-	} else if (IS("x-amz-object-lock-legal-hold")) {
-		h->legal_hold = vl == 2 && strncasecmp(v, "ON", 2) == 0;
-	}
-#undef IS
-	return n;
-}
-
-static int xferinfo_cb(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
-{
-	struct xfer *x = ud;
-	(void)dt; (void)dn; (void)ut; (void)un;
-	/* libcurl gives the connection's SSL only during the transfer: note
-	 * once, after the handshake, whether it resumed a cached session
-	 * (counted by attempt() when the connection is new) */
-	if (!x->tls) {
-		const struct curl_tlssessioninfo *ti = NULL;
-
-		if (curl_easy_getinfo(x->c->curl, CURLINFO_TLS_SSL_PTR, &ti) == CURLE_OK && ti &&
-		    ti->backend == CURLSSLBACKEND_OPENSSL && ti->internals &&
-		    SSL_is_init_finished(ti->internals))
-			x->tls = SSL_session_reused(ti->internals) ? 2 : 1;
-	}
-	if (s3_cancelled(x->c)) {
-		x->cb_err = -ECANCELED;
-		return 1;
-	}
-	return 0;
-}
-
 /* ---- error classification ------------------------------------------------- */
 
 static int classify_http(const struct s3_req *q, const struct s3_error *e)
@@ -351,7 +145,7 @@ static int classify_curl(CURLcode cc)
 }
 
 /* Fill e from the finished attempt; returns 0, TRANSIENT or -errno. */
-static int classify(struct xfer *x, CURLcode cc, struct s3_error *e)
+static int classify(struct s3_xfer *x, CURLcode cc, struct s3_error *e)
 {
 	struct s3_req *q = x->q;
 	struct s3xml_error xe;
@@ -469,7 +263,7 @@ fail:
 	return NULL;
 }
 
-static void set_opts(struct s3_client *c, struct xfer *x, const char *url, bool fresh)
+static void set_opts(struct s3_client *c, struct s3_xfer *x, const char *url, bool fresh)
 {
 	CURL *h = c->curl;
 	struct s3_req *q = x->q;
@@ -495,11 +289,11 @@ static void set_opts(struct s3_client *c, struct xfer *x, const char *url, bool 
 	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, (long)c->low_speed_time_s);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, c->errbuf);
 	curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
-	curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, xferinfo_cb);
+	curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, s3_xferinfo_cb);
 	curl_easy_setopt(h, CURLOPT_XFERINFODATA, x);
-	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, header_cb);
+	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, s3_header_cb);
 	curl_easy_setopt(h, CURLOPT_HEADERDATA, x);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, write_cb);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, s3_write_cb);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
 	curl_easy_setopt(h, CURLOPT_USERAGENT, "evidence-dock");
 	if (fresh) /* the reused connection just failed: not another one */
@@ -510,13 +304,13 @@ static void set_opts(struct s3_client *c, struct xfer *x, const char *url, bool 
 		/* UPLOAD + a known size: Content-Length, never chunked (RGW: 411). */
 		curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
 		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, q->method);
-		curl_easy_setopt(h, CURLOPT_READFUNCTION, read_cb);
+		curl_easy_setopt(h, CURLOPT_READFUNCTION, s3_read_cb);
 		curl_easy_setopt(h, CURLOPT_READDATA, x);
-		curl_easy_setopt(h, CURLOPT_SEEKFUNCTION, seek_cb);
+		curl_easy_setopt(h, CURLOPT_SEEKFUNCTION, s3_seek_cb);
 		curl_easy_setopt(h, CURLOPT_SEEKDATA, x);
 		curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE,
 				 (curl_off_t)(q->body ? q->body->len : 0));
-		/* Bigger reads from read_cb: fewer callbacks and send() calls per
+		/* Bigger reads from s3_read_cb: fewer callbacks and send() calls per
 		 * part (the default is 64 KiB). */
 		if (q->body && q->body->len > UPLOAD_BUF)
 			curl_easy_setopt(h, CURLOPT_UPLOAD_BUFFERSIZE, (long)UPLOAD_BUF);
@@ -526,7 +320,7 @@ static void set_opts(struct s3_client *c, struct xfer *x, const char *url, bool 
 }
 
 /* Reset per-attempt outputs so a retry starts clean. */
-static int attempt_reset(struct xfer *x)
+static int attempt_reset(struct s3_xfer *x)
 {
 	struct s3_req *q = x->q;
 	q->reply_len = 0;
@@ -545,7 +339,7 @@ static int attempt_reset(struct xfer *x)
 
 /* A transport failure (no HTTP reply) on a connection kept from an earlier
  * request: the server may have closed it as this request went out. */
-static bool stale_conn(CURLcode cc, long connects, const struct xfer *x)
+static bool stale_conn(CURLcode cc, long connects, const struct s3_xfer *x)
 {
 	if (connects != 0 || x->cb_err || x->q->resp.status != 0)
 		return false;
@@ -554,7 +348,7 @@ static bool stale_conn(CURLcode cc, long connects, const struct xfer *x)
 
 /* One request. fresh: on a new connection. *stale: it failed on a reused
  * connection (stale_conn). */
-static int attempt(struct s3_client *c, struct xfer *x, const char *url, const char *path,
+static int attempt(struct s3_client *c, struct s3_xfer *x, const char *url, const char *path,
 		   const char *sha_hex, bool fresh, bool *stale, struct s3_error *e)
 {
 	long connects = 0;
@@ -622,7 +416,7 @@ static int backoff(struct s3_client *c, unsigned n)
 	return s3_cancelled(c) ? -ECANCELED : 0;
 }
 
-static int prepare(struct s3_client *c, struct s3_req *q, struct xfer *x, char *path,
+static int prepare(struct s3_client *c, struct s3_req *q, struct s3_xfer *x, char *path,
 		   size_t pcap, char **url, char sha_hex[65])
 {
 	char query[4096];
@@ -655,7 +449,7 @@ static int prepare(struct s3_client *c, struct s3_req *q, struct xfer *x, char *
 	return 0;
 }
 
-static void finish_sink(struct xfer *x)
+static void finish_sink(struct s3_xfer *x)
 {
 	struct s3_req *q = x->q;
 	struct stat st;
@@ -673,7 +467,7 @@ static void finish_sink(struct xfer *x)
 
 int s3_do(struct s3_client *c, struct s3_req *q, struct s3_error *e)
 {
-	struct xfer x = { .c = c, .q = q };
+	struct s3_xfer x = { .c = c, .q = q };
 	char path[3 * S3_KEY_MAX + 128], sha_hex[65], *url = NULL;
 	bool stale = false, fresh = false, fresh_used = false;
 	int r;

@@ -1,4 +1,6 @@
-/* s3_ops.c - the S3 operations of s3.h, built on s3_do() (s3_http.c). */
+/* s3_ops.c - the S3 object and bucket operations of s3.h, built on s3_do()
+ * (s3_http.c), and the request helpers they share with the multipart
+ * operations (s3_mpu.c, s3_int.h). */
 #define _GNU_SOURCE
 #include "s3_int.h"
 
@@ -12,19 +14,16 @@
 
 #define S3_XMLNS "http://s3.amazonaws.com/doc/2006-03-01/"
 
-/* err may be NULL for callers; the engine always needs one. */
-#define ERRP(e) struct s3_error e##_local; if (!e) e = &e##_local
-
-static void note(struct s3_error *e, const char *code, const char *msg)
+void s3_ops_note(struct s3_error *e, const char *code, const char *msg)
 {
 	snprintf(e->code, sizeof(e->code), "%s", code);
 	snprintf(e->message, sizeof(e->message), "%s", msg);
 }
 
-static int bad_arg(struct s3_error *e, const char *msg)
+int s3_ops_bad_arg(struct s3_error *e, const char *msg)
 {
 	memset(e, 0, sizeof(*e));
-	note(e, "LocalError", msg);
+	s3_ops_note(e, "LocalError", msg);
 	return -EINVAL;
 }
 
@@ -36,13 +35,7 @@ static void version_param(struct s3_req *q, const char *version_id)
 
 /* ---- a small bounded text builder for XML and header values ---------------- */
 
-struct tb {
-	char *p;
-	size_t len, cap;
-	int err;
-};
-
-static void tb_add(struct tb *b, const char *s, size_t n)
+static void tb_add(struct s3_tb *b, const char *s, size_t n)
 {
 	if (b->err)
 		return;
@@ -63,32 +56,32 @@ static void tb_add(struct tb *b, const char *s, size_t n)
 	b->p[b->len] = '\0';
 }
 
-static void tb_str(struct tb *b, const char *s)
+void s3_tb_str(struct s3_tb *b, const char *s)
 {
 	tb_add(b, s, strlen(s));
 }
 
-static void tb_xml(struct tb *b, const char *s)
+void s3_tb_xml(struct s3_tb *b, const char *s)
 {
 	for (; *s; s++) {
 		switch (*s) {
-		case '&': tb_str(b, "&amp;"); break;
-		case '<': tb_str(b, "&lt;"); break;
-		case '>': tb_str(b, "&gt;"); break;
-		case '"': tb_str(b, "&quot;"); break;
-		case '\'': tb_str(b, "&apos;"); break;
+		case '&': s3_tb_str(b, "&amp;"); break;
+		case '<': s3_tb_str(b, "&lt;"); break;
+		case '>': s3_tb_str(b, "&gt;"); break;
+		case '"': s3_tb_str(b, "&quot;"); break;
+		case '\'': s3_tb_str(b, "&apos;"); break;
 		default: tb_add(b, s, 1);
 		}
 	}
 }
 
-static void tb_enc(struct tb *b, const char *s)
+static void tb_enc(struct s3_tb *b, const char *s)
 {
 	char tmp[3 * 257];
 	if (sigv4_uri_encode(s, strlen(s), 0, tmp, sizeof(tmp)) != 0)
 		b->err = -EINVAL;
 	else
-		tb_str(b, tmp);
+		s3_tb_str(b, tmp);
 }
 
 static int tags_ok(const struct s3_tag *t, size_t n)
@@ -103,8 +96,8 @@ static int tags_ok(const struct s3_tag *t, size_t n)
 }
 
 /* Object-write headers shared by PutObject and CreateMultipartUpload. */
-static int put_headers(struct s3_req *q, const struct s3_put_opts *o, struct tb *tagging,
-		       char until[32])
+int s3_put_headers(struct s3_req *q, const struct s3_put_opts *o, struct s3_tb *tagging,
+		   char until[32])
 {
 	s3_req_header(q, "content-type",
 		      o && o->content_type ? o->content_type : "application/octet-stream");
@@ -115,9 +108,9 @@ static int put_headers(struct s3_req *q, const struct s3_put_opts *o, struct tb 
 			return -EINVAL;
 		for (size_t i = 0; i < o->n_tags; i++) {
 			if (i)
-				tb_str(tagging, "&");
+				s3_tb_str(tagging, "&");
 			tb_enc(tagging, o->tags[i].key);
-			tb_str(tagging, "=");
+			s3_tb_str(tagging, "=");
 			tb_enc(tagging, o->tags[i].value);
 		}
 		if (tagging->err)
@@ -141,7 +134,7 @@ static int put_headers(struct s3_req *q, const struct s3_put_opts *o, struct tb 
 	return 0;
 }
 
-static int etag_matches_md5(const char *etag, const uint8_t md5[16])
+int s3_etag_matches_md5(const char *etag, const uint8_t md5[16])
 {
 	char hex[33];
 	sigv4_hex(md5, 16, hex);
@@ -151,7 +144,7 @@ static int etag_matches_md5(const char *etag, const uint8_t md5[16])
 	return strcmp(etag, hex) == 0;
 }
 
-static int body_ok(const struct s3_body *b)
+int s3_body_ok(const struct s3_body *b)
 {
 	return b && (b->buf || b->fd >= 0) && b->len <= (5ULL << 30);
 }
@@ -162,21 +155,21 @@ int s3_put_object(struct s3_client *c, const char *key, const struct s3_body *bo
 		  const struct s3_put_opts *o, struct s3_obj_info *out, struct s3_error *err)
 {
 	struct s3_req q = { .method = "PUT", .key = key, .body = body };
-	struct tb tagging = { 0 };
+	struct s3_tb tagging = { 0 };
 	char until[32];
 	int r;
-	ERRP(err);
+	S3_ERRP(err);
 
-	if (!c || !key || !body_ok(body))
-		return bad_arg(err, "bad arguments to put");
-	r = put_headers(&q, o, &tagging, until);
+	if (!c || !key || !s3_body_ok(body))
+		return s3_ops_bad_arg(err, "bad arguments to put");
+	r = s3_put_headers(&q, o, &tagging, until);
 	if (r) {
 		free(tagging.p);
-		return bad_arg(err, "bad tags or lock options");
+		return s3_ops_bad_arg(err, "bad tags or lock options");
 	}
 	r = s3_do(c, &q, err);
-	if (r == 0 && !etag_matches_md5(q.resp.etag, q.body_md5)) {
-		note(err, "ETagMismatch", "the stored object's MD5 differs from what we sent");
+	if (r == 0 && !s3_etag_matches_md5(q.resp.etag, q.body_md5)) {
+		s3_ops_note(err, "ETagMismatch", "the stored object's MD5 differs from what we sent");
 		r = -EBADMSG;
 	}
 	if (r == 0 && out) {
@@ -200,14 +193,14 @@ int s3_head_object(struct s3_client *c, const char *key, const char *version_id,
 {
 	struct s3_req q = { .method = "HEAD", .key = key };
 	int r;
-	ERRP(err);
+	S3_ERRP(err);
 
 	if (!c || !key || !out)
-		return bad_arg(err, "bad arguments to head");
+		return s3_ops_bad_arg(err, "bad arguments to head");
 	version_param(&q, version_id);
 	r = s3_do(c, &q, err);
 	if (r == 0 && !q.resp.has_length) {
-		note(err, "BadReply", "HEAD reply without Content-Length");
+		s3_ops_note(err, "BadReply", "HEAD reply without Content-Length");
 		r = -EPROTO;
 	}
 	if (r == 0) {
@@ -227,7 +220,7 @@ static int get_common(struct s3_client *c, struct s3_req *q, struct s3_error *er
 {
 	int r = s3_do(c, q, err);
 	if (r == 0 && q->resp.has_length && q->resp.content_length != q->got) {
-		note(err, "ShortBody", "object body length differs from Content-Length");
+		s3_ops_note(err, "ShortBody", "object body length differs from Content-Length");
 		r = -EBADMSG;
 	}
 	return r;
@@ -238,10 +231,10 @@ int s3_get_object_sha256(struct s3_client *c, const char *key, const char *versi
 {
 	struct s3_req q = { .method = "GET", .key = key, .sink = S3_SINK_SHA256 };
 	int r;
-	ERRP(err);
+	S3_ERRP(err);
 
 	if (!c || !key || !size || !sha256)
-		return bad_arg(err, "bad arguments to get");
+		return s3_ops_bad_arg(err, "bad arguments to get");
 	version_param(&q, version_id);
 	r = get_common(c, &q, err);
 	if (r == 0) {
@@ -258,10 +251,10 @@ int s3_get_object_fd(struct s3_client *c, const char *key, const char *version_i
 	struct s3_req q = { .method = "GET", .key = key, .sink = S3_SINK_FD, .fd = fd,
 			    .max = max };
 	int r;
-	ERRP(err);
+	S3_ERRP(err);
 
 	if (!c || !key || fd < 0)
-		return bad_arg(err, "bad arguments to get");
+		return s3_ops_bad_arg(err, "bad arguments to get");
 	version_param(&q, version_id);
 	r = get_common(c, &q, err);
 	s3_req_done(&q);
@@ -273,10 +266,10 @@ int s3_delete_object(struct s3_client *c, const char *key, const char *version_i
 {
 	struct s3_req q = { .method = "DELETE", .key = key };
 	int r;
-	ERRP(err);
+	S3_ERRP(err);
 
 	if (!c || !key)
-		return bad_arg(err, "bad arguments to delete");
+		return s3_ops_bad_arg(err, "bad arguments to delete");
 	version_param(&q, version_id);
 	r = s3_do(c, &q, err);
 	s3_req_done(&q);
@@ -284,8 +277,8 @@ int s3_delete_object(struct s3_client *c, const char *key, const char *version_i
 }
 
 /* A request with a small XML body. */
-static int xml_request(struct s3_client *c, struct s3_req *q, const struct tb *x,
-		       struct s3_error *err)
+int s3_xml_request(struct s3_client *c, struct s3_req *q, const struct s3_tb *x,
+		   struct s3_error *err)
 {
 	struct s3_body b = { .buf = (const uint8_t *)x->p, .fd = -1, .len = x->len };
 	q->body = &b;
@@ -299,28 +292,28 @@ int s3_put_tagging(struct s3_client *c, const char *key, const char *version_id,
 		   const struct s3_tag *tags, size_t n, struct s3_error *err)
 {
 	struct s3_req q = { .method = "PUT", .key = key };
-	struct tb x = { 0 };
+	struct s3_tb x = { 0 };
 	int r;
-	ERRP(err);
+	S3_ERRP(err);
 
 	if (!c || !key || !tags_ok(tags, n))
-		return bad_arg(err, "bad arguments to put tagging");
-	tb_str(&x, "<Tagging><TagSet>");
+		return s3_ops_bad_arg(err, "bad arguments to put tagging");
+	s3_tb_str(&x, "<Tagging><TagSet>");
 	for (size_t i = 0; i < n; i++) {
-		tb_str(&x, "<Tag><Key>");
-		tb_xml(&x, tags[i].key);
-		tb_str(&x, "</Key><Value>");
-		tb_xml(&x, tags[i].value);
-		tb_str(&x, "</Value></Tag>");
+		s3_tb_str(&x, "<Tag><Key>");
+		s3_tb_xml(&x, tags[i].key);
+		s3_tb_str(&x, "</Key><Value>");
+		s3_tb_xml(&x, tags[i].value);
+		s3_tb_str(&x, "</Value></Tag>");
 	}
-	tb_str(&x, "</TagSet></Tagging>");
+	s3_tb_str(&x, "</TagSet></Tagging>");
 	if (x.err) {
 		free(x.p);
-		return bad_arg(err, "out of memory");
+		return s3_ops_bad_arg(err, "out of memory");
 	}
 	s3_req_param(&q, "tagging", NULL);
 	version_param(&q, version_id);
-	r = xml_request(c, &q, &x, err);
+	r = s3_xml_request(c, &q, &x, err);
 	free(x.p);
 	s3_req_done(&q);
 	return r;
@@ -332,17 +325,17 @@ int s3_get_tagging(struct s3_client *c, const char *key, const char *version_id,
 	struct s3_req q = { .method = "GET", .key = key };
 	struct s3xml_error xe;
 	int r;
-	ERRP(err);
+	S3_ERRP(err);
 
 	if (!c || !key || !n || (cap && !tags))
-		return bad_arg(err, "bad arguments to get tagging");
+		return s3_ops_bad_arg(err, "bad arguments to get tagging");
 	s3_req_param(&q, "tagging", NULL);
 	version_param(&q, version_id);
 	r = s3_do(c, &q, err);
 	if (r == 0) {
 		r = s3xml_tagging(q.reply, q.reply_len, tags, cap, n, &xe);
 		if (r)
-			note(err, r == -ENOMSG ? xe.code : "BadReply", "GetObjectTagging reply");
+			s3_ops_note(err, r == -ENOMSG ? xe.code : "BadReply", "GetObjectTagging reply");
 		if (r == -ENOMSG)
 			r = -EPROTO;
 	}
@@ -354,22 +347,22 @@ int s3_put_legal_hold(struct s3_client *c, const char *key, const char *version_
 		      struct s3_error *err)
 {
 	struct s3_req q = { .method = "PUT", .key = key, .lock_requested = true };
-	struct tb x = { 0 };
+	struct s3_tb x = { 0 };
 	int r;
-	ERRP(err);
+	S3_ERRP(err);
 
 	if (!c || !key)
-		return bad_arg(err, "bad arguments to legal hold");
-	tb_str(&x, "<LegalHold xmlns=\"" S3_XMLNS "\"><Status>");
-	tb_str(&x, on ? "ON" : "OFF");
-	tb_str(&x, "</Status></LegalHold>");
+		return s3_ops_bad_arg(err, "bad arguments to legal hold");
+	s3_tb_str(&x, "<LegalHold xmlns=\"" S3_XMLNS "\"><Status>");
+	s3_tb_str(&x, on ? "ON" : "OFF");
+	s3_tb_str(&x, "</Status></LegalHold>");
 	if (x.err) {
 		free(x.p);
-		return bad_arg(err, "out of memory");
+		return s3_ops_bad_arg(err, "out of memory");
 	}
 	s3_req_param(&q, "legal-hold", NULL);
 	version_param(&q, version_id);
-	r = xml_request(c, &q, &x, err);
+	r = s3_xml_request(c, &q, &x, err);
 	free(x.p);
 	s3_req_done(&q);
 	return r;
@@ -379,27 +372,27 @@ int s3_put_retention(struct s3_client *c, const char *key, const char *version_i
 		     const char *mode, time_t retain_until, struct s3_error *err)
 {
 	struct s3_req q = { .method = "PUT", .key = key, .lock_requested = true };
-	struct tb x = { 0 };
+	struct s3_tb x = { 0 };
 	char until[32];
 	int r;
-	ERRP(err);
+	S3_ERRP(err);
 
 	if (!c || !key || !mode || retain_until <= 0 ||
 	    (strcmp(mode, "COMPLIANCE") && strcmp(mode, "GOVERNANCE")))
-		return bad_arg(err, "bad arguments to retention");
+		return s3_ops_bad_arg(err, "bad arguments to retention");
 	s3_iso8601(retain_until, until);
-	tb_str(&x, "<Retention xmlns=\"" S3_XMLNS "\"><Mode>");
-	tb_str(&x, mode);
-	tb_str(&x, "</Mode><RetainUntilDate>");
-	tb_str(&x, until);
-	tb_str(&x, "</RetainUntilDate></Retention>");
+	s3_tb_str(&x, "<Retention xmlns=\"" S3_XMLNS "\"><Mode>");
+	s3_tb_str(&x, mode);
+	s3_tb_str(&x, "</Mode><RetainUntilDate>");
+	s3_tb_str(&x, until);
+	s3_tb_str(&x, "</RetainUntilDate></Retention>");
 	if (x.err) {
 		free(x.p);
-		return bad_arg(err, "out of memory");
+		return s3_ops_bad_arg(err, "out of memory");
 	}
 	s3_req_param(&q, "retention", NULL);
 	version_param(&q, version_id);
-	r = xml_request(c, &q, &x, err);
+	r = s3_xml_request(c, &q, &x, err);
 	free(x.p);
 	s3_req_done(&q);
 	return r;
@@ -412,10 +405,10 @@ int s3_bucket_lock_enabled(struct s3_client *c, bool *enabled, struct s3_error *
 	struct s3_req q = { .method = "GET" };
 	struct s3xml_error xe;
 	int r;
-	ERRP(err);
+	S3_ERRP(err);
 
 	if (!c || !enabled)
-		return bad_arg(err, "bad arguments to lock status");
+		return s3_ops_bad_arg(err, "bad arguments to lock status");
 	s3_req_param(&q, "object-lock", NULL);
 	r = s3_do(c, &q, err);
 	if (r != 0 && strcmp(err->code, "ObjectLockConfigurationNotFoundError") == 0) {
@@ -424,7 +417,7 @@ int s3_bucket_lock_enabled(struct s3_client *c, bool *enabled, struct s3_error *
 	} else if (r == 0) {
 		r = s3xml_object_lock(q.reply, q.reply_len, enabled, &xe);
 		if (r) {
-			note(err, r == -ENOMSG ? xe.code : "BadReply", "GetObjectLockConfiguration reply");
+			s3_ops_note(err, r == -ENOMSG ? xe.code : "BadReply", "GetObjectLockConfiguration reply");
 			r = -EPROTO;
 		}
 	}
@@ -436,250 +429,15 @@ int s3_create_bucket(struct s3_client *c, bool lock, struct s3_error *err)
 {
 	struct s3_req q = { .method = "PUT" };
 	int r;
-	ERRP(err);
+	S3_ERRP(err);
 
 	if (!c)
-		return bad_arg(err, "bad arguments to create bucket");
+		return s3_ops_bad_arg(err, "bad arguments to create bucket");
 	if (lock)
 		s3_req_header(&q, "x-amz-bucket-object-lock-enabled", "true");
 	r = s3_do(c, &q, err);
 	if (r != 0 && strcmp(err->code, "BucketAlreadyOwnedByYou") == 0)
 		r = 0;
-	s3_req_done(&q);
-	return r;
-}
-
-/* ---- multipart ------------------------------------------------------------- */
-
-static int upload_id_ok(const char *id)
-{
-	return id && id[0] && strlen(id) <= S3_UPLOAD_ID_MAX;
-}
-
-int s3_mpu_create(struct s3_client *c, const char *key, const struct s3_put_opts *o,
-		  char upload_id[S3_UPLOAD_ID_MAX + 1], struct s3_error *err)
-{
-	struct s3_req q = { .method = "POST", .key = key };
-	struct s3_put_opts lo;
-	struct tb tagging = { 0 };
-	struct s3xml_error xe;
-	char until[32];
-	int r;
-	ERRP(err);
-
-	if (!c || !key || !upload_id)
-		return bad_arg(err, "bad arguments to create multipart upload");
-	if (o) { /* RGW 16 drops x-amz-tagging here: callers tag after completion */
-		lo = *o;
-		lo.tags = NULL;
-		lo.n_tags = 0;
-		o = &lo;
-	}
-	r = put_headers(&q, o, &tagging, until);
-	if (r)
-		return bad_arg(err, "bad lock options");
-	s3_req_param(&q, "uploads", NULL);
-	r = s3_do(c, &q, err);
-	if (r == 0) {
-		r = s3xml_initiate(q.reply, q.reply_len, upload_id, &xe);
-		if (r) {
-			note(err, r == -ENOMSG ? xe.code : "BadReply", "CreateMultipartUpload reply");
-			r = -EPROTO;
-		}
-	}
-	s3_req_done(&q);
-	return r;
-}
-
-int s3_mpu_upload_part(struct s3_client *c, const char *key, const char *upload_id,
-		       unsigned part_no, const struct s3_body *body,
-		       char etag_out[S3_ETAG_MAX + 1], struct s3_error *err)
-{
-	struct s3_req q = { .method = "PUT", .key = key, .body = body };
-	char num[16];
-	int r;
-	ERRP(err);
-
-	if (!c || !key || !upload_id_ok(upload_id) || part_no < 1 || part_no > S3_MAX_PARTS ||
-	    !body_ok(body) || !etag_out)
-		return bad_arg(err, "bad arguments to upload part");
-	snprintf(num, sizeof(num), "%u", part_no);
-	s3_req_param(&q, "partNumber", num);
-	s3_req_param(&q, "uploadId", upload_id);
-	r = s3_do(c, &q, err);
-	if (r == 0 && !q.resp.etag[0]) {
-		note(err, "BadReply", "UploadPart reply without ETag");
-		r = -EPROTO;
-	}
-	if (r == 0 && !etag_matches_md5(q.resp.etag, q.body_md5)) {
-		note(err, "ETagMismatch", "the stored part's MD5 differs from what we sent");
-		r = -EBADMSG;
-	}
-	if (r == 0)
-		memcpy(etag_out, q.resp.etag, strlen(q.resp.etag) + 1);
-	s3_req_done(&q);
-	return r;
-}
-
-int s3_mpu_list_parts(struct s3_client *c, const char *key, const char *upload_id,
-		      unsigned *marker, struct s3_part *parts, size_t cap, size_t *n,
-		      bool *truncated, struct s3_error *err)
-{
-	struct s3_req q = { .method = "GET", .key = key };
-	struct s3xml_error xe;
-	char maxp[16], mk[16];
-	unsigned next = 0;
-	int r;
-	ERRP(err);
-
-	if (!c || !key || !upload_id_ok(upload_id) || !marker || !parts || cap == 0 ||
-	    cap > 1000 || !n || !truncated || *marker > S3_MAX_PARTS)
-		return bad_arg(err, "bad arguments to list parts");
-	snprintf(maxp, sizeof(maxp), "%zu", cap);
-	snprintf(mk, sizeof(mk), "%u", *marker);
-	s3_req_param(&q, "max-parts", maxp);
-	if (*marker)
-		s3_req_param(&q, "part-number-marker", mk);
-	s3_req_param(&q, "uploadId", upload_id);
-	r = s3_do(c, &q, err);
-	if (r == 0) {
-		size_t got = 0;
-		bool tr = false;
-		r = s3xml_list_parts(q.reply, q.reply_len, parts, cap, &got, &tr, &next, &xe);
-		/* Pages must move forward, or paging would never end. */
-		if (r == 0 && ((got && parts[0].number <= *marker) || (tr && next <= *marker)))
-			r = -EPROTO;
-		if (r) {
-			note(err, r == -ENOMSG ? xe.code : "BadReply", "ListParts reply");
-			r = -EPROTO;
-		} else {
-			*n = got;
-			*truncated = tr;
-			if (tr)
-				*marker = next;
-			else if (got)
-				*marker = parts[got - 1].number;
-		}
-	}
-	s3_req_done(&q);
-	return r;
-}
-
-int s3_mpu_complete(struct s3_client *c, const char *key, const char *upload_id,
-		    const struct s3_part *parts, size_t n, struct s3_obj_info *out,
-		    struct s3_error *err)
-{
-	struct s3_req q = { .method = "POST", .key = key };
-	struct s3xml_error xe;
-	struct tb x = { 0 };
-	char etag[S3_ETAG_MAX + 1], line[64];
-	int r;
-	ERRP(err);
-
-	if (!c || !key || !upload_id_ok(upload_id) || !parts || n == 0 || n > S3_MAX_PARTS)
-		return bad_arg(err, "bad arguments to complete multipart upload");
-	tb_str(&x, "<CompleteMultipartUpload>");
-	for (size_t i = 0; i < n; i++) {
-		if (parts[i].number < 1 || parts[i].number > S3_MAX_PARTS ||
-		    (i && parts[i].number <= parts[i - 1].number) || !parts[i].etag[0] ||
-		    !memchr(parts[i].etag, 0, sizeof(parts[i].etag))) {
-			free(x.p);
-			return bad_arg(err, "parts must ascend and carry ETags");
-		}
-		snprintf(line, sizeof(line), "<Part><PartNumber>%u</PartNumber><ETag>\"",
-			 parts[i].number);
-		tb_str(&x, line);
-		tb_xml(&x, parts[i].etag);
-		tb_str(&x, "\"</ETag></Part>");
-	}
-	tb_str(&x, "</CompleteMultipartUpload>");
-	if (x.err) {
-		free(x.p);
-		return bad_arg(err, "out of memory");
-	}
-	s3_req_param(&q, "uploadId", upload_id);
-	r = xml_request(c, &q, &x, err);
-	free(x.p);
-	if (r == 0) {
-		/* S3 may answer 200 and still fail: the body then is an <Error>. */
-		r = s3xml_complete(q.reply, q.reply_len, etag, &xe);
-		if (r == -ENOMSG) {
-			snprintf(err->code, sizeof(err->code), "%s", xe.code);
-			snprintf(err->message, sizeof(err->message), "%s", xe.message);
-			snprintf(err->request_id, sizeof(err->request_id), "%s", xe.request_id);
-			r = strcmp(xe.code, "InternalError") == 0 || strcmp(xe.code, "SlowDown") == 0
-				    ? -EAGAIN : strcmp(xe.code, "NoSuchUpload") == 0 ? -ESRCH
-				    : strncmp(xe.code, "InvalidPart", 11) == 0 ? -EBADMSG
-				    : strcmp(xe.code, "EntityTooSmall") == 0 ? -EFBIG : -EINVAL;
-		} else if (r) {
-			note(err, "BadReply", "CompleteMultipartUpload reply");
-			r = -EPROTO;
-		}
-	}
-	if (r == 0 && out) {
-		memset(out, 0, sizeof(*out));
-		memcpy(out->etag, etag, sizeof(out->etag));
-		memcpy(out->version_id, q.resp.version_id, sizeof(out->version_id));
-	}
-	s3_req_done(&q);
-	return r;
-}
-
-int s3_mpu_abort(struct s3_client *c, const char *key, const char *upload_id,
-		 struct s3_error *err)
-{
-	struct s3_req q = { .method = "DELETE", .key = key };
-	int r;
-	ERRP(err);
-
-	if (!c || !key || !upload_id_ok(upload_id))
-		return bad_arg(err, "bad arguments to abort");
-	s3_req_param(&q, "uploadId", upload_id);
-	r = s3_do(c, &q, err);
-	s3_req_done(&q);
-	return r;
-}
-
-int s3_mpu_list(struct s3_client *c, const char *prefix, char key_marker[S3_KEY_MAX + 1],
-		char id_marker[S3_UPLOAD_ID_MAX + 1], struct s3_upload *ups, size_t cap,
-		size_t *n, bool *truncated, struct s3_error *err)
-{
-	struct s3_req q = { .method = "GET" };
-	struct s3xml_error xe;
-	char maxu[16];
-	int r;
-	ERRP(err);
-
-	if (!c || !key_marker || !id_marker || !ups || cap == 0 || cap > 1000 || !n ||
-	    !truncated)
-		return bad_arg(err, "bad arguments to list uploads");
-	snprintf(maxu, sizeof(maxu), "%zu", cap);
-	s3_req_param(&q, "uploads", NULL);
-	s3_req_param(&q, "max-uploads", maxu);
-	if (prefix && prefix[0])
-		s3_req_param(&q, "prefix", prefix);
-	if (key_marker[0])
-		s3_req_param(&q, "key-marker", key_marker);
-	if (id_marker[0])
-		s3_req_param(&q, "upload-id-marker", id_marker);
-	r = s3_do(c, &q, err);
-	if (r == 0) {
-		char nk[S3_KEY_MAX + 1], ni[S3_UPLOAD_ID_MAX + 1];
-		size_t got = 0;
-		bool tr = false;
-		r = s3xml_list_uploads(q.reply, q.reply_len, ups, cap, &got, &tr, nk, ni, &xe);
-		if (r == 0 && tr && !nk[0])
-			r = -EPROTO; /* truncated without a marker: would loop */
-		if (r) {
-			note(err, r == -ENOMSG ? xe.code : "BadReply", "ListMultipartUploads reply");
-			r = -EPROTO;
-		} else {
-			*n = got;
-			*truncated = tr;
-			memcpy(key_marker, nk, strlen(nk) + 1);
-			memcpy(id_marker, ni, strlen(ni) + 1);
-		}
-	}
 	s3_req_done(&q);
 	return r;
 }
