@@ -366,14 +366,34 @@ int custc_checkpoint(struct custc *c, uint64_t *size, char **note, size_t *len, 
 	return r;
 }
 
+/* A new custodian reads the configuration file: the running one cannot
+ * read a replaced file (its landlock rule names the file it was given at
+ * start, an inode, and an editor, `sed -i` or a package upgrade writes a
+ * new one and renames it into place), so it would keep the old release
+ * policy. The new one must present the same keys (spawn_locked). Not a
+ * death: nothing is recorded; a request meanwhile waits on the mutex. */
 void custc_reload(struct custc *c)
 {
+	int st;
+
 	if (!c)
 		return;
 	pthread_mutex_lock(&c->mu);
-	memset(&c->q, 0, sizeof(c->q));
-	c->q.type = CM_RELOAD;
-	(void)call_locked(c);
+	if (c->pid > 0) {
+		close(c->ctl); /* end of the channel: it exits at once */
+		c->ctl = -1;
+		for (int i = 0; i < 100 && waitpid(c->pid, &st, WNOHANG) == 0; i++)
+			usleep(20 * 1000);
+		if (waitpid(c->pid, &st, WNOHANG) == 0) {
+			kill(c->pid, SIGKILL);
+			while (waitpid(c->pid, &st, 0) < 0 && errno == EINTR)
+				;
+		}
+		c->pid = 0;
+		log_info("custodian stopped for the reload: a new one reads the configuration");
+	}
+	c->next_try_ms = 0;
+	(void)ensure_locked(c);
 	pthread_mutex_unlock(&c->mu);
 }
 

@@ -72,7 +72,9 @@ int custc_checkpoint(struct custc *c, uint64_t *size, char **note, size_t *len, 
 typedef void (*custc_died_fn)(void *ctx, const char *what, int sig);
 void custc_on_death(struct custc *c, custc_died_fn died, void *ctx);
 
-/* SIGHUP: the custodian reads the configuration again. */
+/* SIGHUP: a new custodian process reads the configuration (the running
+ * one's landlock rule cannot follow a replaced file); the same keys are
+ * required, and the stop is not recorded as a death. */
 void custc_reload(struct custc *c);
 /* From the main loop: reap a dead custodian and restart it when due. */
 void custc_tick(struct custc *c);

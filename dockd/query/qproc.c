@@ -348,8 +348,23 @@ void qproc_reload(struct qproc *q)
 		alert_config(q, &qc);
 	else if (q)
 		log_error("query service alerts: reload: %s", err);
-	if (q && q->pid > 0)
-		kill(q->pid, SIGHUP);
+	if (!q || q->pid <= 0)
+		return;
+	/* A new process reads the configuration file: the running one cannot
+	 * read a replaced file (its landlock rule names the file it opened, an
+	 * inode; an editor, `sed -i` or a package upgrade renames a new one
+	 * into place). Not a death: nothing recorded. Clients queue on the
+	 * listening socket, which dockd holds, until the new one accepts; a
+	 * request the old one was serving fails and is asked again. */
+	kill(q->pid, SIGTERM);
+	close(q->chan);
+	q->chan = -1;
+	(void)reap(q, 2000);
+	log_info("custody query service stopped for the reload: a new one reads the configuration");
+	if (spawn(q) < 0) {
+		q->restart_ms = now_ms() + BACKOFF_MIN_MS;
+		log_error("custody query service: cannot start after the reload: retrying");
+	}
 }
 
 int qproc_start(struct dockd *d, const struct qservice_config *qsc, const char *agency,

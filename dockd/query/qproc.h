@@ -44,8 +44,10 @@ void qproc_handle(struct qproc *q);
 /* Call periodically: restarts the process when its backoff has passed. */
 void qproc_tick(struct qproc *q);
 
-/* SIGHUP: dockd re-reads [alert] for the alerts, the process re-reads
- * [retention]. */
+/* SIGHUP: dockd re-reads [alert] for the alerts, and a new query process
+ * replaces the running one to read [retention] (the running one's landlock
+ * rule cannot follow a replaced configuration file); not recorded as a
+ * death. */
 void qproc_reload(struct qproc *q);
 
 /* The running process (0: none), for tests and the log. */

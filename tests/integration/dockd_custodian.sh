@@ -87,6 +87,21 @@ else
 fi
 check "dockd's memory holds neither key seed" \
 	[ "$(python3 "$T/memscan.py" "$DK_PID" "$SD" "$SC")" -eq 0 ]
+# SIGHUP after the configuration file was replaced (an editor, sed -i, a
+# package upgrade: a new inode the running custodian's landlock rule does
+# not name): a new custodian reads it, with the same keys; the old one
+# kept its old release policy before ("the running release policy stays")
+a0=$(alerts_of custodian)
+cp "$DK_CONF" "$T/conf.new" && mv "$T/conf.new" "$DK_CONF"
+kill -HUP "$DK_PID"
+new_cust() { np=$(cust_pid "$DK_PID"); [ -n "$np" ] && [ "$np" != "$CP" ]; }
+until_new() { i=0; until new_cust; do i=$((i + 1)); [ $i -lt 100 ] || return 1; sleep 0.1; done; }
+check "SIGHUP: a new custodian reads the replaced configuration" until_new
+check_fails "... the release policy was read (not kept stale)" \
+	grep -q "the running release policy stays" "$DK_LOG"
+check "... not alerted as a death" [ "$(alerts_of custodian)" = "$a0" ]
+check "... nor recorded as one" [ "$(dk_sql "SELECT count(*) FROM events WHERE action = 57 AND \
+json_extract(details,'\$.process') = 'custodian'")" = 0 ]
 check "dockd stops" dk_stop
 
 # ---- 2. the custodian checks what it signs ----------------------------------

@@ -116,7 +116,7 @@ check "case unassign REC-1: its date is now ingest + 0 days" \
 as "$SUP1" "$C" --config "$DK_CONF" due --json >"$T/due.json" 2>&1
 check "both are due" sh -c "grep -q CAM-S/REC-1 '$T/due.json' && grep -q CAM-S/REC-2 '$T/due.json'"
 as "$SUP1" "$C" --config "$DK_CONF" destroy plan CAM-S/REC-1 --reason "plan" >"$T/plan1" 2>&1
-check "the dry run names REC-1's S3 version" grep -qF "$V1" "$T/plan1"
+check "the dry run names REC-1's S3 version" grep -qF -e "$V1" "$T/plan1"
 
 # --- Object Lock not expired: the server refuses --------------------------------
 VAULT1=$(q "SELECT json_extract(details,'\$.path') FROM events WHERE evidence_id='CAM-S/REC-1' AND action=8")

@@ -20,8 +20,9 @@
 # the checkpoint key file and a vault file opened for reading answer
 # EACCES, the process lives on and answers (without the ruleset the opens
 # succeed: the test fails). A uid with no /etc/passwd line (glibc loads
-# libnss_systemd) is alerted by the same process, and SIGHUP re-reads the
-# configuration file. And an alert of a kind the query service never
+# libnss_systemd) is alerted by the same process, and SIGHUP after the
+# configuration file was replaced starts a new query process that reads
+# it (the old one's landlock rule names the old file's inode). And an alert of a kind the query service never
 # raises ("custodian"), asked of dockd over the channel, is refused,
 # logged and alerted as query-service.
 . "$(dirname "$0")/../lib.sh"
@@ -103,14 +104,27 @@ setpriv --reuid=54321 --regid=54321 --clear-groups "$CUSTODY" --config "$DK_CONF
 	--socket "$DK/query.sock" >/dev/null 2>&1
 check "a uid with no account: alerted (unknown-user)" eventually more_unknown "$a0"
 check "... by the same process (not killed)" [ -d "/proc/$QP" ]
-# SIGHUP: the query process re-reads its configuration file (landlock
-# grants that one file)
-reloaded() { grep -q "dockd query service: reload: \[retention\] re-read" "$DK_LOG"; }
+# SIGHUP after the configuration file was replaced (as an editor, sed -i
+# or a package upgrade does: a new inode, out of the running process's
+# landlock rule): a new query process reads it and answers; the old one
+# is gone, and its stop is not recorded as a death
+died_any() {
+	dk_sql "SELECT count(*) FROM events WHERE action = 57 AND \
+json_extract(details,'\$.process') = 'query-service'"
+}
+d0=$(died_any)
+cp "$DK_CONF" "$T/conf.new" && mv "$T/conf.new" "$DK_CONF"
 kill -HUP "$DK_PID"
-check "SIGHUP: the query process re-reads the configuration file" eventually reloaded ||
+reloaded() { grep -q "custody query service stopped for the reload" "$DK_LOG"; }
+check "SIGHUP: the query process is replaced" eventually reloaded ||
 	grep "query service" "$DK_LOG" | sed 's/^/# /'
-same_answers() { [ -d "/proc/$QP" ] && status_ok; }
-check "... by the same process, which answers" same_answers
+new_answers() {
+	np=$(grep -o 'custody query service started as process [0-9]*' "$DK_LOG" | tail -1 |
+		awk '{print $NF}')
+	[ -n "$np" ] && [ "$np" != "$QP" ] && [ ! -d "/proc/$QP" ] && status_ok
+}
+check "... by a new process, which answers" eventually new_answers
+check "... no death recorded for the reload" [ "$(died_any)" = "$d0" ]
 check "dockd stops" dk_stop
 
 # --- the attacks: each kills the process; a new one answers ----------------
