@@ -60,8 +60,9 @@ int qsandbox_landlock(const char *config, const char *ledger, int *abi_out)
 		r = llrule_allow(fd, ro_dirs[i], LL_READ | LANDLOCK_ACCESS_FS_EXECUTE);
 	for (size_t i = 0; r == 0 && i < sizeof(ro_files) / sizeof(ro_files[0]); i++)
 		r = llrule_allow(fd, ro_files[i], LANDLOCK_ACCESS_FS_READ_FILE);
-	/* the configuration file itself (SIGHUP), not its directory: keys
-	 * may live beside it */
+	/* the configuration file itself, not its directory: keys may live
+	 * beside it (a replaced file is out of reach: on SIGHUP dockd starts
+	 * a new query process, qproc_reload) */
 	if (r == 0)
 		r = llrule_allow(fd, config, LANDLOCK_ACCESS_FS_READ_FILE);
 	/* the ledger and its WAL files are open already; read only, should
