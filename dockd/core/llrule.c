@@ -1,4 +1,4 @@
-/* llrule.c - one landlock path rule (llrule.h). */
+/* llrule.c - landlock rulesets for dockd's helper processes (llrule.h). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -18,6 +18,45 @@
 	(LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_WRITE_FILE |                \
 	 LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_TRUNCATE)
 
+long llrule_abi(void)
+{
+	return syscall(SYS_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION);
+}
+
+uint64_t llrule_fs_handled(long abi)
+{
+	uint64_t fs = (1ULL << 13) - 1;
+
+	if (abi >= 2)
+		fs |= LANDLOCK_ACCESS_FS_REFER;
+	if (abi >= 3)
+		fs |= LANDLOCK_ACCESS_FS_TRUNCATE;
+	return fs;
+}
+
+int llrule_ruleset(long abi, unsigned flags, int *fd)
+{
+	/* landlock_ruleset_attr as of ABI 6: newer than Debian 12's headers */
+	struct { uint64_t fs, net, scoped; } a = { 0 };
+	size_t asz = sizeof(a.fs);
+	int r;
+
+	a.fs = llrule_fs_handled(abi);
+	if ((flags & LLRULE_NO_NET) && abi >= 4) {
+		a.net = (1ULL << 0) | (1ULL << 1); /* BIND_TCP, CONNECT_TCP */
+		asz = 2 * sizeof(uint64_t);
+	}
+	if ((flags & LLRULE_SCOPED) && abi >= 6) {
+		a.scoped = (1ULL << 0) | (1ULL << 1); /* ABSTRACT_UNIX_SOCKET, SIGNAL */
+		asz = sizeof(a);
+	}
+	r = (int)syscall(SYS_landlock_create_ruleset, &a, asz, 0);
+	if (r < 0)
+		return -errno;
+	*fd = r;
+	return 0;
+}
+
 int llrule_allow(int ruleset, const char *path, uint64_t access)
 {
 	struct landlock_path_beneath_attr pb = { 0 };
@@ -36,13 +75,21 @@ int llrule_allow(int ruleset, const char *path, uint64_t access)
 	return r;
 }
 
-uint64_t llrule_fs_handled(long abi)
+int llrule_allow_ro(int ruleset, const char *const dirs[], const char *const files[])
 {
-	uint64_t fs = (1ULL << 13) - 1;
+	int r = 0;
 
-	if (abi >= 2)
-		fs |= LANDLOCK_ACCESS_FS_REFER;
-	if (abi >= 3)
-		fs |= LANDLOCK_ACCESS_FS_TRUNCATE;
-	return fs;
+	for (size_t i = 0; r == 0 && dirs && dirs[i]; i++)
+		r = llrule_allow(ruleset, dirs[i], LL_READ | LANDLOCK_ACCESS_FS_EXECUTE);
+	for (size_t i = 0; r == 0 && files && files[i]; i++)
+		r = llrule_allow(ruleset, files[i], LANDLOCK_ACCESS_FS_READ_FILE);
+	return r;
+}
+
+int llrule_restrict(int ruleset, int r)
+{
+	if (r == 0 && syscall(SYS_landlock_restrict_self, ruleset, 0) < 0)
+		r = -errno;
+	close(ruleset);
+	return r;
 }

@@ -93,31 +93,19 @@ static int open_all(struct custp *p, char *err, size_t errlen)
 
 static int landlock(const struct custp *p)
 {
-	static const char *const ro_dirs[] = { "/usr", "/lib", "/lib64" };
+	static const char *const ro_dirs[] = { LLRULE_CODE_DIRS, NULL };
 	static const char *const ro_files[] = { "/etc/localtime", "/etc/ld.so.cache",
-						"/dev/urandom", "/dev/null" };
-	/* ABI 4: TCP bind and connect (no rule grants either: no network),
-	 * newer than Debian 12's headers */
-	struct { uint64_t fs, net; } a = { 0, 0 };
-	size_t asz = sizeof(a.fs);
-	long abi = syscall(SYS_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION);
+						"/dev/urandom", "/dev/null", NULL };
+	long abi = llrule_abi();
 	char f[CUST_CONFIG_PATH_MAX + 8];
-	int fd, r = 0, wide = 0;
+	int fd, r, wide = 0;
 
 	if (abi < 1)
 		return 0; /* not in this kernel: the other limits still apply */
-	a.fs = llrule_fs_handled(abi);
-	if (abi >= 4) {
-		a.net = (1ULL << 0) | (1ULL << 1); /* BIND_TCP, CONNECT_TCP */
-		asz = sizeof(a);
-	}
-	fd = (int)syscall(SYS_landlock_create_ruleset, &a, asz, 0);
-	if (fd < 0)
-		return -errno;
-	for (size_t i = 0; r == 0 && i < sizeof(ro_dirs) / sizeof(ro_dirs[0]); i++)
-		r = llrule_allow(fd, ro_dirs[i], LL_READ | LANDLOCK_ACCESS_FS_EXECUTE);
-	for (size_t i = 0; r == 0 && i < sizeof(ro_files) / sizeof(ro_files[0]); i++)
-		r = llrule_allow(fd, ro_files[i], LANDLOCK_ACCESS_FS_READ_FILE);
+	/* no network: TCP bind and connect handled (ABI 4), no rule grants them */
+	if ((r = llrule_ruleset(abi, LLRULE_NO_NET, &fd)) < 0)
+		return r;
+	r = llrule_allow_ro(fd, ro_dirs, ro_files);
 	if (r == 0)
 		r = llrule_allow(fd, p->config, LANDLOCK_ACCESS_FS_READ_FILE);
 	/* a key in a PKCS#11 token: what its module reads when it signs */
@@ -135,9 +123,7 @@ static int landlock(const struct custp *p)
 	snprintf(f, sizeof(f), "%s-shm", p->ledger_path);
 	if (r == 0)
 		r = llrule_allow(fd, f, LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_WRITE_FILE);
-	if (r == 0 && syscall(SYS_landlock_restrict_self, fd, 0) < 0)
-		r = -errno;
-	close(fd);
+	r = llrule_restrict(fd, r);
 	if (r == 0)
 		custp_landlock_abi = (int)abi;
 	if (r == 0 && wide)

@@ -11,7 +11,6 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <seccomp.h>
@@ -26,40 +25,28 @@ int qsandbox_landlock(const char *config, const char *ledger, int *abi_out)
 {
 	/* code and data of the libraries, zoneinfo, an NSS module glibc
 	 * loads at a lookup that reaches one */
-	static const char *const ro_dirs[] = { "/usr", "/lib", "/lib64" };
+	static const char *const ro_dirs[] = { LLRULE_CODE_DIRS, NULL };
 	/* peer names (getpwuid_r: nsswitch.conf, then the files; a module
 	 * through ld.so.cache), the time zone (qtime.c's local times), the
 	 * random seed SQLite reads; /etc/group is read only before, for the
 	 * socket's group */
 	static const char *const ro_files[] = {
 		"/etc/passwd", "/etc/nsswitch.conf", "/etc/ld.so.cache", "/etc/localtime",
-		"/dev/urandom",
+		"/dev/urandom", NULL,
 	};
 	static const char *const db_suffix[] = { "", "-wal", "-shm" };
-	/* ABI 4: TCP bind and connect (no rule grants either: no network);
-	 * newer than Debian 12's headers */
-	struct { uint64_t fs, net; } a = { 0, 0 };
-	size_t asz = sizeof(a.fs);
-	long abi = syscall(SYS_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION);
+	long abi = llrule_abi();
 	char f[PATH_MAX + 8];
-	int fd, r = 0;
+	int fd, r;
 
 	if (abi < 1) {
 		*abi_out = 0;
 		return 0;	/* not in this kernel: the seccomp filter still applies */
 	}
-	a.fs = llrule_fs_handled(abi);
-	if (abi >= 4) {
-		a.net = (1ULL << 0) | (1ULL << 1);	/* BIND_TCP, CONNECT_TCP */
-		asz = sizeof(a);
-	}
-	fd = (int)syscall(SYS_landlock_create_ruleset, &a, asz, 0);
-	if (fd < 0)
-		return -errno;
-	for (size_t i = 0; r == 0 && i < sizeof(ro_dirs) / sizeof(ro_dirs[0]); i++)
-		r = llrule_allow(fd, ro_dirs[i], LL_READ | LANDLOCK_ACCESS_FS_EXECUTE);
-	for (size_t i = 0; r == 0 && i < sizeof(ro_files) / sizeof(ro_files[0]); i++)
-		r = llrule_allow(fd, ro_files[i], LANDLOCK_ACCESS_FS_READ_FILE);
+	/* no network: TCP bind and connect handled (ABI 4), no rule grants them */
+	if ((r = llrule_ruleset(abi, LLRULE_NO_NET, &fd)) < 0)
+		return r;
+	r = llrule_allow_ro(fd, ro_dirs, ro_files);
 	/* the configuration file itself, not its directory: keys may live
 	 * beside it (a replaced file is out of reach: on SIGHUP dockd starts
 	 * a new query process, qproc_reload) */
@@ -73,10 +60,7 @@ int qsandbox_landlock(const char *config, const char *ledger, int *abi_out)
 		else
 			r = llrule_allow(fd, f, LANDLOCK_ACCESS_FS_READ_FILE);
 	}
-	if (r == 0 && syscall(SYS_landlock_restrict_self, fd, 0) < 0)
-		r = -errno;
-	close(fd);
-	if (r == 0)
+	if ((r = llrule_restrict(fd, r)) == 0)
 		*abi_out = (int)abi;
 	return r;
 }

@@ -37,40 +37,25 @@ static struct store_target *target;
 
 #define LL_FILE_RW (LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_WRITE_FILE)
 
-struct ll_attr {
-	uint64_t fs, net, scoped;
-};
-
-/* Allow access under path (a directory or one file); a path that does not
- * exist is skipped. Directory-only rights are dropped for a file. */
 static int landlock(const struct dock_config *c)
 {
-	static const char *const ro_dirs[] = {
-		"/usr", "/lib", "/lib64", "/etc/ssl", "/etc/pki", "/etc/ca-certificates",
-	};
+	static const char *const ro_dirs[] = { LLRULE_CODE_DIRS, LLRULE_TLS_DIRS, NULL };
 	static const char *const ro_files[] = {
-		"/etc/hosts", "/etc/resolv.conf", "/etc/nsswitch.conf", "/etc/host.conf",
-		"/etc/gai.conf", "/etc/services", "/etc/localtime", "/etc/ld.so.cache",
-		"/dev/urandom", "/dev/null",
+		LLRULE_RESOLVER_FILES, "/etc/localtime", "/etc/ld.so.cache", "/dev/urandom",
+		"/dev/null", NULL,
 	};
 	static const char *const db_suffix[] = { "/uploads.db", "/uploads.db-wal", "/uploads.db-shm" };
-	struct ll_attr a = { 0 };
-	long abi = syscall(SYS_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION);
+	long abi = llrule_abi();
 	char p[DOCK_CONFIG_PATH_MAX + 32];
-	int fd, r = 0;
+	int fd, r;
 
 	if (abi < 1)
 		return 0; /* not in this kernel: the other limits still apply */
 	storew_landlock_abi = (int)abi;
-	a.fs = llrule_fs_handled(abi);
 	/* network: left open (the S3 endpoint, and the name service) */
-	fd = (int)syscall(SYS_landlock_create_ruleset, &a, sizeof(a.fs), 0);
-	if (fd < 0)
-		return -errno;
-	for (size_t i = 0; r == 0 && i < sizeof(ro_dirs) / sizeof(ro_dirs[0]); i++)
-		r = llrule_allow(fd, ro_dirs[i], LL_READ | LANDLOCK_ACCESS_FS_EXECUTE);
-	for (size_t i = 0; r == 0 && i < sizeof(ro_files) / sizeof(ro_files[0]); i++)
-		r = llrule_allow(fd, ro_files[i], LANDLOCK_ACCESS_FS_READ_FILE);
+	if ((r = llrule_ruleset(abi, 0, &fd)) < 0)
+		return r;
+	r = llrule_allow_ro(fd, ro_dirs, ro_files);
 	if (r == 0 && c->s3_ca_file[0])
 		r = llrule_allow(fd, c->s3_ca_file, LANDLOCK_ACCESS_FS_READ_FILE);
 	/* uploads.db: open already; SQLite in WAL mode keeps its -wal and
@@ -81,10 +66,7 @@ static int landlock(const struct dock_config *c)
 		r = llrule_allow(fd, p, LL_FILE_RW | (storew_landlock_abi >= 3 ?
 						   LANDLOCK_ACCESS_FS_TRUNCATE : 0));
 	}
-	if (r == 0 && syscall(SYS_landlock_restrict_self, fd, 0) < 0)
-		r = -errno;
-	close(fd);
-	return r;
+	return llrule_restrict(fd, r);
 }
 
 static int lock_down(const struct dock_config *c)

@@ -42,37 +42,23 @@ static CURL *h;
 
 static int landlock(void)
 {
-	static const char *const ro_dirs[] = {
-		"/usr", "/lib", "/lib64", "/etc/ssl", "/etc/pki", "/etc/ca-certificates",
-	};
+	static const char *const ro_dirs[] = { LLRULE_CODE_DIRS, LLRULE_TLS_DIRS, NULL };
 	static const char *const ro_files[] = {
-		"/etc/hosts", "/etc/resolv.conf", "/etc/nsswitch.conf", "/etc/host.conf",
-		"/etc/gai.conf", "/etc/services", "/etc/localtime", "/etc/ld.so.cache",
-		"/dev/urandom", "/dev/null",
+		LLRULE_RESOLVER_FILES, "/etc/localtime", "/etc/ld.so.cache", "/dev/urandom",
+		"/dev/null", NULL,
 	};
-	long abi = syscall(SYS_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION);
-	struct { uint64_t fs, net, scoped; } a = { 0 };
-	int fd, r = 0;
+	long abi = llrule_abi();
+	int fd, r;
 
 	if (abi < 1)
 		return 0; /* not in this kernel: the other limits still apply */
 	witw_landlock_abi = (int)abi;
-	a.fs = llrule_fs_handled(abi);
-	/* ABI 6 (Linux 6.12), newer than Debian 12's headers: no signal to a
-	 * process outside this domain (dockd), no abstract Unix socket */
-	if (abi >= 6)
-		a.scoped = (1ULL << 0) | (1ULL << 1);
-	fd = (int)syscall(SYS_landlock_create_ruleset, &a, abi >= 6 ? sizeof(a) : sizeof(a.fs), 0);
-	if (fd < 0)
-		return -errno;
-	for (size_t i = 0; r == 0 && i < sizeof(ro_dirs) / sizeof(ro_dirs[0]); i++)
-		r = llrule_allow(fd, ro_dirs[i], LL_READ | LANDLOCK_ACCESS_FS_EXECUTE);
-	for (size_t i = 0; r == 0 && i < sizeof(ro_files) / sizeof(ro_files[0]); i++)
-		r = llrule_allow(fd, ro_files[i], LANDLOCK_ACCESS_FS_READ_FILE);
-	if (r == 0 && syscall(SYS_landlock_restrict_self, fd, 0) < 0)
-		r = -errno;
-	close(fd);
-	return r;
+	/* network: left open (the witnesses); scoped (ABI 6, Linux 6.12): no
+	 * signal to a process outside this domain (dockd), no abstract Unix
+	 * socket */
+	if ((r = llrule_ruleset(abi, LLRULE_SCOPED, &fd)) < 0)
+		return r;
+	return llrule_restrict(fd, llrule_allow_ro(fd, ro_dirs, ro_files));
 }
 
 static int lock_down(void)
