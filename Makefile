@@ -174,7 +174,12 @@ ATTACK_OBJ := $(BUILD)/obj/attack/linkc.o $(BUILD)/obj/attack/volw.o \
               $(BUILD)/obj/attack/volw_attack.o $(BUILD)/obj/attack/qworker.o \
               $(BUILD)/obj/attack/volkern.o \
               $(BUILD)/obj/attack/storew.o $(BUILD)/obj/attack/storew_attack.o \
-              $(BUILD)/obj/attack/qattack.o
+              $(BUILD)/obj/attack/qattack.o $(BUILD)/obj/attack/attack.o
+# the actions the attackers share (dockd/core/attack.h)
+$(BUILD)/obj/attack/%.o: dockd/core/%.c
+	@mkdir -p $(@D)
+	@[ "$(V)" = 1 ] || echo "  CC      $< (attack)"
+	$(Q)$(CC) $(INC) $(ALL_CFLAGS) -DLINK_ATTACK_TESTS -c $< -o $@
 $(BUILD)/obj/attack/%.o: dockd/link/%.c
 	@mkdir -p $(@D)
 	@[ "$(V)" = 1 ] || echo "  CC      $< (attack)"
@@ -210,7 +215,8 @@ $(BUILD)/tests/dockd_attack: $(call obj,dockd/core/main.c) $(ATTACK_OBJ) $(LIBDO
 	@echo "  LD      $@"
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 $(BUILD)/libexec/dockd/dockd-linkw-attack: $(BUILD)/obj/attack/linkw.o \
-		$(BUILD)/obj/attack/linkw_attack.o $(call obj,$(LINKW_SRC)) $(LIBPROTO)
+		$(BUILD)/obj/attack/linkw_attack.o $(BUILD)/obj/attack/attack.o \
+		$(call obj,$(LINKW_SRC)) $(LIBPROTO)
 	@mkdir -p $(@D)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LINKW_LIBS)

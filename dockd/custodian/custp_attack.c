@@ -2,7 +2,8 @@
  * (build/tests/dockd_attack, whose custodian is itself run as
  * `dockd_attack --custodian`; tests/integration/dockd_custodian_sandbox.sh).
  * Compiled without -DLINK_ATTACK_TESTS this file is empty, so bin/dockd
- * carries none of it.
+ * carries none of it. The actions every helper's attacker has (exec,
+ * ptrace, ledger, keyfile, jit) and its logging are dockd/core/attack.h's.
  *
  * $CUST_ATTACK picks what a custodian taken over (say, by a hostile
  * request from a compromised dockd) would try once it is locked down, at
@@ -22,81 +23,43 @@
  * is an honest one.
  */
 #ifdef LINK_ATTACK_TESTS
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <stdbool.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/ptrace.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
+#include "attack.h"
 #include "custp_sandbox.h"
 
 static bool armed;
 
-static void say(const char *verb, const char *what)
-{
-	char line[160];
-	int n = snprintf(line, sizeof(line), "CUST_ATTACK: %s %s\n", verb, what);
-
-	/* fd 2 is the daemon's log: the test greps for this line */
-	if (n > 0)
-		(void)!write(2, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
-}
-
 void custp_attack_arm(void)
 {
-	const char *once = getenv("CUST_ATTACK_ONCE");
-
-	armed = getenv("CUST_ATTACK") && once && unlink(once) == 0;
+	armed = attack_armed("CUST_ATTACK");
 }
 
 void custp_attack(void)
 {
-	const char *a = getenv("CUST_ATTACK"), *arg = getenv("CUST_ATTACK_ARG");
 	char res[64] = "the attempt returned";
+	struct attack a;
 
-	if (!armed || !a)
+	if (!armed || attack_get("CUST_ATTACK", &a) < 0)
 		return;
 	armed = false;
-	if (!arg)
-		arg = "";
-	say("trying", a);
-	if (!strcmp(a, "net")) {
-		struct sockaddr_in sa = { .sin_family = AF_INET,
-					  .sin_port = htons((uint16_t)atoi(arg)) };
-		int s = socket(AF_INET, SOCK_STREAM, 0);
-
-		sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		if (s >= 0 && connect(s, (struct sockaddr *)&sa, sizeof(sa)) == 0)
-			say("connected to", arg);
-	} else if (!strcmp(a, "exec")) {
-		char *argv[] = { "sh", "-c", "echo CUST_ATTACK: shell ran", NULL };
-
-		(void)execve("/bin/sh", argv, NULL);
-	} else if (!strcmp(a, "ptrace")) {
-		pid_t t = strcmp(arg, "parent") ? (pid_t)atoi(arg) : getppid();
-
-		(void)ptrace(PTRACE_ATTACH, t, NULL, NULL);
-	} else if (!strcmp(a, "ledger")) {
-		(void)open(arg, O_RDWR);
-	} else if (!strcmp(a, "keyfile")) {
-		(void)open(arg, O_WRONLY);
-	} else if (!strcmp(a, "jit")) {
-		(void)mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC,
-			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	} else if (!strcmp(a, "read")) {
-		int fd = open(arg, O_RDONLY);
+	attack_say(a.var, "trying", a.name);
+	if (!strcmp(a.name, "net")) {
+		attack_connect(a.var, a.arg);
+	} else if (!strcmp(a.name, "read")) {
+		int fd = open(a.arg, O_RDONLY);
 
 		snprintf(res, sizeof(res), "read open: %s", fd >= 0 ? "opened" : strerror(errno));
 		if (fd >= 0)
 			close(fd);
+	} else {
+		(void)attack_common(&a);
 	}
-	say("done:", res);
+	attack_say(a.var, "done:", res);
 }
 #endif

@@ -1,7 +1,8 @@
 /* qattack.c - a "compromised" query service, for the TEST build only
  * (build/tests/dockd_attack; tests/integration/dockd_query_sandbox.sh).
  * Compiled without -DLINK_ATTACK_TESTS this file is empty, so bin/dockd
- * carries none of it.
+ * carries none of it. The actions every helper's attacker has (exec,
+ * ptrace, ledger, keyfile, jit) and its logging are dockd/core/attack.h's.
  *
  * $QUERY_ATTACK picks what a query process taken over (say, by a clerk's
  * hostile request) would try once it is locked down; $QUERY_ATTACK_ARG is
@@ -25,35 +26,22 @@
  */
 #ifdef LINK_ATTACK_TESTS
 #define _GNU_SOURCE
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <netinet/in.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/ptrace.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "alert.h"
+#include "attack.h"
 #include "qmsg.h"
 #include "qworker.h"
 
 static bool armed;
-
-static void say(const char *verb, const char *what)
-{
-	char line[PATH_MAX + 64];
-	int n = snprintf(line, sizeof(line), "QUERY_ATTACK: %s %s\n", verb, what);
-
-	/* fd 2 is the daemon's log: the test greps for this line */
-	if (n > 0)
-		(void)!write(2, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
-}
 
 /* The descriptor whose link is path, by number: readlink(2) of
  * /proc/self/fd/N is no open (landlock refuses listing the directory,
@@ -78,70 +66,66 @@ static int find_fd(const char *path)
 
 void qattack_arm(void)
 {
-	const char *once = getenv("QUERY_ATTACK_ONCE");
+	armed = attack_armed("QUERY_ATTACK");
+}
 
-	armed = getenv("QUERY_ATTACK") && once && unlink(once) == 0;
+/* ask dockd, over the channel, to raise an alert of kind "custodian" */
+static void alert_kind(void)
+{
+	static uint8_t b[QMSG_BODY_MAX];
+	struct alert al = { .kind = "custodian", .uid = -1, .detail = "custodian died (forged)" };
+	uint16_t t = 0;
+	uint32_t len;
+	size_t blen;
+
+	if (qmsg_encode_alert(&al, b, sizeof(b), &blen) == 0 &&
+	    qmsg_send(QWORKER_FD_CHAN, QM_ALERT, b, (uint32_t)blen) == 0 &&
+	    qmsg_recv(QWORKER_FD_CHAN, b, sizeof(b), &t, &len) == 0)
+		attack_say("QUERY_ATTACK", t == QM_FAILED ? "alert refused" : "alert taken",
+			   "custodian");
+}
+
+/* open path for reading; the refusal with its errno (landlock's: EACCES) */
+static void read_one(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	char what[PATH_MAX + 40];
+
+	snprintf(what, sizeof(what), "%s%s%s", path, fd >= 0 ? "" : ": ",
+		 fd >= 0 ? "" : strerror(errno));
+	attack_say("QUERY_ATTACK", fd >= 0 ? "opened" : "not opened:", what);
+	if (fd >= 0)
+		close(fd);
 }
 
 void qattack(void)
 {
-	const char *a = getenv("QUERY_ATTACK"), *arg = getenv("QUERY_ATTACK_ARG");
+	struct attack a;
 
-	if (!armed || !a)
+	if (!armed || attack_get("QUERY_ATTACK", &a) < 0)
 		return;
-	if (!arg)
-		arg = "";
-	say("trying", a);
-	if (!strcmp(a, "exec")) {
-		char *argv[] = { "sh", "-c", "echo QUERY_ATTACK: shell ran", NULL };
-
-		(void)execve("/bin/sh", argv, NULL);
-	} else if (!strcmp(a, "ptrace")) {
+	attack_say(a.var, "trying", a.name);
+	if (!strcmp(a.name, "ptrace")) {
 		/* SEIZE does not stop dockd if it succeeds (no filter) */
-		pid_t pid = !strcmp(arg, "dockd") ? getppid() : (pid_t)atoi(arg);
+		pid_t pid = !strcmp(a.arg, "dockd") ? getppid() : (pid_t)atoi(a.arg);
 
 		(void)ptrace(PTRACE_SEIZE, pid, NULL, NULL);
-	} else if (!strcmp(a, "ledger")) {
-		(void)open(arg, O_RDWR);
-	} else if (!strcmp(a, "walwrite")) {
-		int fd = find_fd(arg);
+	} else if (!strcmp(a.name, "walwrite")) {
+		int fd = find_fd(a.arg);
 
 		/* a write of nothing: no harm done when it is not stopped */
-		say(fd >= 0 ? "found the -wal descriptor" : "no -wal descriptor", arg);
+		attack_say(a.var, fd >= 0 ? "found the -wal descriptor" : "no -wal descriptor",
+			   a.arg);
 		(void)!pwrite(fd, "", 0, 0);
-	} else if (!strcmp(a, "connect")) {
-		struct sockaddr_in sin = { .sin_family = AF_INET,
-					   .sin_port = htons((uint16_t)atoi(arg)) };
-		int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-		sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		(void)connect(fd, (struct sockaddr *)&sin, sizeof(sin));
-	} else if (!strcmp(a, "jit")) {
-		(void)mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC,
-			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	} else if (!strcmp(a, "alertkind")) {
-		static uint8_t b[QMSG_BODY_MAX];
-		struct alert al = { .kind = "custodian", .uid = -1,
-				    .detail = "custodian died (forged)" };
-		uint16_t t = 0;
-		uint32_t len;
-		size_t blen;
-
-		if (qmsg_encode_alert(&al, b, sizeof(b), &blen) == 0 &&
-		    qmsg_send(QWORKER_FD_CHAN, QM_ALERT, b, (uint32_t)blen) == 0 &&
-		    qmsg_recv(QWORKER_FD_CHAN, b, sizeof(b), &t, &len) == 0)
-			say(t == QM_FAILED ? "alert refused" : "alert taken", "custodian");
-	} else if (!strcmp(a, "read")) {
-		int fd = open(arg, O_RDONLY | O_CLOEXEC);
-		char what[PATH_MAX + 40];
-
-		/* the refusal with its errno: landlock's is EACCES */
-		snprintf(what, sizeof(what), "%s%s%s", arg, fd >= 0 ? "" : ": ",
-			 fd >= 0 ? "" : strerror(errno));
-		say(fd >= 0 ? "opened" : "not opened:", what);
-		if (fd >= 0)
-			close(fd);
+	} else if (!strcmp(a.name, "connect")) {
+		attack_connect(a.var, a.arg);
+	} else if (!strcmp(a.name, "alertkind")) {
+		alert_kind();
+	} else if (!strcmp(a.name, "read")) {
+		read_one(a.arg);
+	} else {
+		(void)attack_common(&a);
 	}
-	say("done:", "the attempt returned");
+	attack_say(a.var, "done:", "the attempt returned");
 }
 #endif

@@ -1,7 +1,8 @@
 /* storew_attack.c - a "compromised" storage uploader, for the TEST build
  * only (build/tests/dockd_attack; tests/integration/dockd_store_sandbox.sh).
  * Compiled without -DLINK_ATTACK_TESTS this file is empty, so bin/dockd
- * carries none of it.
+ * carries none of it. The actions every helper's attacker has (exec,
+ * ptrace, ledger, keyfile, jit) and its logging are dockd/core/attack.h's.
  *
  * $STORE_ATTACK picks what an uploader taken over (say, by a hostile S3
  * endpoint's reply) would try once it is locked down and has answered
@@ -18,62 +19,30 @@
  * is an honest one, so the test sees the service come back and work.
  */
 #ifdef LINK_ATTACK_TESTS
-#include <fcntl.h>
-#include <stdbool.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <dlfcn.h>
-#include <sys/mman.h>
-#include <sys/ptrace.h>
-#include <unistd.h>
+#include <stdbool.h>
+#include <string.h>
 
+#include "attack.h"
 #include "storew.h"
 
 static bool armed;
 
-static void say(const char *verb, const char *what)
-{
-	char line[128];
-	int n = snprintf(line, sizeof(line), "STORE_ATTACK: %s %s\n", verb, what);
-
-	/* fd 2 is the daemon's log: the test greps for this line */
-	if (n > 0)
-		(void)!write(2, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
-}
-
 void storew_attack_arm(void)
 {
-	const char *once = getenv("STORE_ATTACK_ONCE");
-
-	armed = getenv("STORE_ATTACK") && once && unlink(once) == 0;
+	armed = attack_armed("STORE_ATTACK");
 }
 
 void storew_attack(void)
 {
-	const char *a = getenv("STORE_ATTACK"), *arg = getenv("STORE_ATTACK_ARG");
+	struct attack a;
 
-	if (!armed || !a)
+	if (!armed || attack_get("STORE_ATTACK", &a) < 0)
 		return;
-	if (!arg)
-		arg = "";
-	say("trying", a);
-	if (!strcmp(a, "exec")) {
-		char *argv[] = { "sh", "-c", "echo STORE_ATTACK: shell ran", NULL };
-
-		(void)execve("/bin/sh", argv, NULL);
-	} else if (!strcmp(a, "ptrace")) {
-		(void)ptrace(PTRACE_ATTACH, (pid_t)atoi(arg), NULL, NULL);
-	} else if (!strcmp(a, "ledger")) {
-		(void)open(arg, O_RDWR);
-	} else if (!strcmp(a, "keyfile")) {
-		(void)open(arg, O_WRONLY);
-	} else if (!strcmp(a, "jit")) {
-		(void)mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC,
-			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	} else if (!strcmp(a, "dlopen")) {
-		say(dlopen(arg, RTLD_NOW | RTLD_LOCAL) ? "loaded" : "not loaded:", arg);
-	}
-	say("done:", "the attempt returned");
+	attack_say(a.var, "trying", a.name);
+	if (!attack_common(&a) && !strcmp(a.name, "dlopen"))
+		attack_say(a.var, dlopen(a.arg, RTLD_NOW | RTLD_LOCAL) ? "loaded" : "not loaded:",
+			   a.arg);
+	attack_say(a.var, "done:", "the attempt returned");
 }
 #endif
