@@ -1,9 +1,11 @@
 /* camsim.h - the reference camera's internals (shared by its files only).
  *
- *   main.c    command line: init, add, serve, list
- *   store.c   the camera's state directory (keys, recordings, state)
- *   serve.c   the camera side of the protocol
- *   faults.c  misbehaviour switches used by the tests
+ *   main.c        command line: init, add, serve, list
+ *   store.c       the camera's state directory (keys, recordings, state)
+ *   serve.c       the camera side of the protocol: the session, the replies
+ *   serve_data.c  the manifest (LIST_REQ), the recordings' bytes (READ_REQ)
+ *   serve_int.h   what the two share
+ *   faults.c      misbehaviour switches used by the tests
  *
  * State directory layout:
  *   config              "key value" lines: serial, model, firmware, officer
