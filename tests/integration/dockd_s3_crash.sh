@@ -5,7 +5,11 @@
 # it and kills dockd NKILL times (default 20; SOAK=1: 60), each a random
 # 0-1 s after a part started sending (or, after three kills without any
 # part stored, after the next part or object is stored: the run must make
-# progress). Then, with dockd left alone:
+# progress). How many kills the recordings last for depends on the
+# machine's speed (a loaded machine's longer cycles let more parts
+# through), so when all are stored before the NKILL-th kill the cameras
+# dock again with one more large recording each and the kills go on.
+# Then, with dockd left alone:
 #   - every recording is storage_verified exactly once in the ledger and
 #     released after that; the ledger verifies
 #   - one object version per key (Object Lock bucket, versioned: a second
@@ -88,6 +92,19 @@ wait_line() {
 }
 # A part or a (small) recording stored; checkpoint objects do not count.
 PROGRESS="part [0-9]+/[0-9]+ stored|s3: stored s3://[^ ]*/$DK_AGENCY/"
+# All recordings stored before NKILL kills: one more large recording on
+# each camera, docked (which also releases the stored ones); dockd alive.
+batch=2
+more_recordings() {
+	batch=$((batch + 1))
+	for c in CAM-A CAM-B CAM-C; do
+		add_rec "$c" "REC-$batch" $((BIG + batch * 4099)) || return 1
+		ALL="$ALL $c/REC-$batch"
+		NREC=$((NREC + 1))
+	done
+	for c in CAM-A CAM-B CAM-C; do dk_dock "$c" || return 1; done
+	echo "# all stored after $kills kills: docked REC-$batch on each camera"
+}
 # An upload window that is closed now: it opens in 2 hours.
 closed_window() {
 	h=$(( ($(date +%H | sed 's/^0//') + 2) % 24 ))
@@ -128,17 +145,22 @@ kills=0; dry=0; cycles=0; trace=""
 while [ $kills -lt "$NKILL" ] && [ $cycles -lt $((NKILL * 4)) ]; do
 	cycles=$((cycles + 1))
 	base=$(wc -l <"$DK_LOG")
-	dk_start || break
+	dk_alive || dk_start || break
+	if all_stored; then
+		more_recordings || break
+		dry=0
+		continue
+	fi
 	if [ $dry -ge 3 ]; then
-		wait_line "$PROGRESS" || { all_stored && break; }
+		wait_line "$PROGRESS" || { all_stored && continue; }
 		how=stored
 	else
-		wait_line 'part [0-9]+/[0-9]+: sending' || { all_stored && break; }
+		wait_line 'part [0-9]+/[0-9]+: sending' || { all_stored && continue; }
 		how=sending
 	fi
 	ms=$(( $(rnd) % 1000 ))
 	sleep "$(printf '%d.%03d' $((ms / 1000)) $((ms % 1000)))"
-	all_stored && break
+	all_stored && continue
 	dk_kill9
 	kills=$((kills + 1))
 	if [ "$(new_lines "$PROGRESS")" = 0 ]; then
