@@ -253,8 +253,6 @@ static int stream(struct srv *v, int fd, uint32_t seq, uint64_t off, uint64_t en
 		if (n > 0)
 			r = send_data_frame(v, seq, off, p, n, off + n == end);
 		if (r < 0)
-			return r;
-		if (r < 0)
 			break;
 		v->data_sent += n;
 		off += n;
