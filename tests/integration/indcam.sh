@@ -11,8 +11,9 @@
 #              tampered on the camera's side, which refuses it and keeps it;
 #   docking 3: RTAMP is released with an untampered receipt.
 # Then: vault copies and `custody decrypt` give the camera's bytes, custody
-# verify is clean, every receipt the camera kept verifies, and a camera
-# provisioned with another agency key refuses the dock (ERROR AUTH).
+# verify is clean, every receipt the camera kept verifies. Camera IND-3's
+# 18 recordings are listed in two pages; a camera provisioned with another
+# agency key refuses the dock (ERROR AUTH), which the dock records.
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/dockd_lib.sh"
 dk_require
@@ -136,6 +137,28 @@ check "custody history IND-1/RBIG: ingested, storage_verified, camera_released" 
 check "release rule holds over the whole ledger" dk_ledger_rules storage
 check "custody verify is clean (the camera's manifest signatures included)" dk_verify
 dk_verify || sed 's/^/#   /' "$DK/verify.out" | head
+
+# ---- 18 recordings: the manifest comes in two pages (LIST_REQ start 0, 16) ----
+pub3=$($IND init --dir "$DK/cams/IND-3" --serial IND-3 --officer OFC-3 \
+	--agency-pub "$DK/keys/agency-sign.pub")
+quiet "$DOCKD" --config "$DK_CONF" enroll --serial IND-3 --pubkey "$pub3" --officer OFC-3 \
+	--reason "outside tester camera"
+mkdir -p "$DK/orig/IND-3"
+i=1
+while [ $i -le 18 ]; do
+	dk_randfile "$DK/orig/IND-3/P$i.bin" $((i * 111)) "p$i"
+	$IND add --dir "$DK/cams/IND-3" --id P$i --file "$DK/orig/IND-3/P$i.bin" \
+		--start $((1700000000 + i)) >/dev/null
+	i=$((i + 1))
+done
+$IND serve --dir "$DK/cams/IND-3" --connect "$DK_SOCK" >"$DK/d5.log" 2>&1
+rc=$?
+check "IND-3: docking ends with BYE" [ $rc -eq 0 ]
+check "IND-3: the dock paged the manifest: 16 entries from 0, 2 from 16" \
+	sh -c "grep -q '^LIST 0 16 18$' '$DK/d5.log' && grep -q '^LIST 16 2 18$' '$DK/d5.log'"
+check "IND-3: all 18 released and deleted, none left on the camera" sh -c \
+	"[ \"\$(grep -c '^RELEASE-OK ' '$DK/d5.log')\" = 18 ] && [ -z \"\$($IND list --dir '$DK/cams/IND-3')\" ]"
+check "IND-3/P18: the vault copy decrypts to the camera's bytes" dk_same IND-3 P18
 
 # ---- a camera provisioned with another agency key refuses the dock ----------
 openssl genpkey -algorithm ed25519 -out "$T/other.key" 2>/dev/null
