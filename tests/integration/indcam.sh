@@ -12,8 +12,11 @@
 #   docking 3: RTAMP is released with an untampered receipt.
 # Then: vault copies and `custody decrypt` give the camera's bytes, custody
 # verify is clean, every receipt the camera kept verifies. Camera IND-3's
-# 18 recordings are listed in two pages; a camera provisioned with another
-# agency key refuses the dock (ERROR AUTH), which the dock records.
+# 18 recordings are listed in two pages. IND-5 serves data that does not
+# match its signed SHA-256: quarantined, the session goes on, pulled again
+# honestly at the next docking. The dock refuses a bad identity signature
+# and an unenrolled serial; a camera provisioned with another agency key
+# refuses the dock (ERROR AUTH), which the dock records.
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/dockd_lib.sh"
 dk_require
@@ -159,6 +162,44 @@ check "IND-3: the dock paged the manifest: 16 entries from 0, 2 from 16" \
 check "IND-3: all 18 released and deleted, none left on the camera" sh -c \
 	"[ \"\$(grep -c '^RELEASE-OK ' '$DK/d5.log')\" = 18 ] && [ -z \"\$($IND list --dir '$DK/cams/IND-3')\" ]"
 check "IND-3/P18: the vault copy decrypts to the camera's bytes" dk_same IND-3 P18
+
+# ---- a lying camera: C1's DATA differs from its signed SHA-256 ---------------
+pub5=$($IND init --dir "$DK/cams/IND-5" --serial IND-5 --officer OFC-5 \
+	--agency-pub "$DK/keys/agency-sign.pub")
+quiet "$DOCKD" --config "$DK_CONF" enroll --serial IND-5 --pubkey "$pub5" --officer OFC-5 \
+	--reason "outside tester camera"
+mkdir -p "$DK/orig/IND-5"
+dk_randfile "$DK/orig/IND-5/C1.bin" 200000 c1
+dk_randfile "$DK/orig/IND-5/C2.bin" 3000 c2
+$IND add --dir "$DK/cams/IND-5" --id C1 --file "$DK/orig/IND-5/C1.bin" --start 1700000001 >/dev/null
+$IND add --dir "$DK/cams/IND-5" --id C2 --file "$DK/orig/IND-5/C2.bin" --start 1700000002 >/dev/null
+$IND serve --dir "$DK/cams/IND-5" --connect "$DK_SOCK" --corrupt C1 >"$DK/d6.log" 2>&1
+rc=$?
+check "IND-5: a SHA-256 mismatch does not end the session (C2 read after C1, BYE)" sh -c \
+	"[ $rc -eq 0 ] && grep -q '^READ C2 ' '$DK/d6.log'"
+check "IND-5/C1: quarantined, integrity_failed, not released, kept by the camera" sh -c \
+	"[ '$(dk_state IND-5/C1)' = quarantined ] && ! grep -q '^RELEASE-OK C1 ' '$DK/d6.log' &&
+	 $IND list --dir '$DK/cams/IND-5' | grep -q '^C1 '"
+check "IND-5/C1: the mismatch is an integrity_failed event" \
+	[ "$(dk_count_action IND-5/C1 integrity_failed)" = 1 ]
+check "IND-5/C2: released in the same session" [ "$(dk_state IND-5/C2)" = released ]
+$IND serve --dir "$DK/cams/IND-5" --connect "$DK_SOCK" >"$DK/d7.log" 2>&1
+check "IND-5/C1: read again from byte 0 at the next docking, matches, released" sh -c \
+	"grep -q '^READ C1 0 200000$' '$DK/d7.log' && grep -q '^RELEASE-OK C1 ' '$DK/d7.log' &&
+	 [ '$(dk_state IND-5/C1)' = released ]"
+check "IND-5/C1: the released copy decrypts to the camera's bytes" dk_same IND-5 C1
+
+# ---- the dock refuses: a bad identity signature, an unenrolled serial --------
+$IND serve --dir "$DK/cams/IND-5" --connect "$DK_SOCK" --bad-identity >"$DK/d8.log" 2>&1
+rc=$?
+check "a HELLO_REPLY signed wrongly gets ERROR AUTH (7.1.1)" sh -c \
+	"[ $rc -eq 1 ] && grep -q '^DOCK-ERROR AUTH ' '$DK/d8.log'"
+$IND init --dir "$DK/cams/IND-6" --serial IND-6 --officer OFC-6 \
+	--agency-pub "$DK/keys/agency-sign.pub" >/dev/null
+$IND serve --dir "$DK/cams/IND-6" --connect "$DK_SOCK" >"$DK/d9.log" 2>&1
+rc=$?
+check "an unenrolled serial gets ERROR UNENROLLED (7.1.1)" sh -c \
+	"[ $rc -eq 1 ] && grep -q '^DOCK-ERROR UNENROLLED ' '$DK/d9.log'"
 
 # ---- a camera provisioned with another agency key refuses the dock ----------
 openssl genpkey -algorithm ed25519 -out "$T/other.key" 2>/dev/null

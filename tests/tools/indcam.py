@@ -12,7 +12,7 @@ connects, the dock speaks first).
                   [--end T] [--gps LAT_E7,LON_E7]
   indcam.py list  --dir D                 one line per recording: ID SIZE SHA256
   indcam.py serve --dir D --connect SOCK [--drop-after N] [--bad-sig ID]
-                  [--tamper-receipt ID] [--idle S]
+                  [--tamper-receipt ID] [--bad-identity] [--corrupt ID] [--idle S]
   indcam.py receipts --dir D              re-verify every kept receipt
   indcam.py selftest                      section 13's worked example, 3.3's CRC
 
@@ -25,7 +25,9 @@ Faults for tests: --drop-after N closes the socket once N DATA bytes were
 sent in this session (a camera pulled out mid-recording); --bad-sig ID
 lists ID with a manifest signature that does not verify; --tamper-receipt
 ID flips one byte of the receipt's sha256 field as received (the camera
-must refuse it and keep the recording).
+must refuse it and keep the recording); --bad-identity signs HELLO_REPLY
+wrongly; --corrupt ID serves ID's first DATA byte changed (its signed
+SHA-256 no longer matches).
 
 Requires python3-cryptography (Debian: python3-cryptography).
 """
@@ -447,7 +449,11 @@ class Session:
         self.identity = (enc_id(i["serial"]) + enc_text(i["model"]) + enc_text(i["firmware"]) +
                          raw_pub(self.key.public_key()) + enc_id(i["officer"]) +
                          struct.pack(">q", clock_ns(self.d)))
-        sig = self.key.sign(DOM_CAM_AUTH + self.dock_nonce + self.cam_nonce + self.identity)
+        sig = bytearray(self.key.sign(DOM_CAM_AUTH + self.dock_nonce + self.cam_nonce +
+                                      self.identity))
+        if self.a.bad_identity:
+            sig[0] ^= 0x01
+        sig = bytes(sig)
         self.link.send(T["HELLO_REPLY"], seq, b"\x01" + self.cam_nonce + self.identity + sig)
         self.state = "WAIT_AUTH"
         self.log("HELLO", self.hello_dock)
@@ -535,6 +541,8 @@ class Session:
                     self.log("DROP", rid, pos + max(cut, 0))
                     return 3
                 flags = FLAG_END if pos + n == end else 0
+                if rid in (self.a.corrupt or []) and pos == off:
+                    data = bytes([data[0] ^ 1]) + data[1:]  # a lying camera
                 self.link.send(T["DATA"], seq, struct.pack(">QI", pos, n) + data, flags)
                 self.sent += n
                 pos += n
@@ -678,6 +686,8 @@ def main():
     q.add_argument("--drop-after", type=int)
     q.add_argument("--bad-sig", action="append")
     q.add_argument("--tamper-receipt", action="append")
+    q.add_argument("--bad-identity", action="store_true")
+    q.add_argument("--corrupt", action="append")
     q = sub.add_parser("receipts")
     q.add_argument("--dir", required=True)
     sub.add_parser("selftest")
