@@ -28,6 +28,7 @@ if ! python3 -c 'import cryptography' 2>/dev/null; then
 fi
 check "indcam reproduces the doc's worked example and CRC check value" quiet $IND selftest
 DK_IDLE_MS=3000
+DK_RELEASE_WAIT=120 # a loaded machine still releases in the same session
 DK_EXTRA_DOCK="clock_correct = true" # the dock sends TIME_SET (8.3)
 check "dock, agency and checkpoint keys" dk_init "$T/dk"
 CAM="$DK/cams/IND-1"
@@ -55,10 +56,20 @@ done
 check "the camera holds 5 recordings" [ "$($IND list --dir "$CAM" | wc -l)" -eq 5 ]
 
 check "dockd starts" dk_start
-dock() { # LOG [indcam serve options]: one docking, indcam's exit code
-	l=$1; shift
-	$IND serve --dir "$CAM" --connect "$DK_SOCK" "$@" >"$DK/$l" 2>&1
+dockcam() { # DIR LOG [indcam serve options]: one docking, indcam's exit code
+	d=$1 l=$2; shift 2
+	n=0
+	while :; do
+		$IND serve --dir "$d" --connect "$DK_SOCK" "$@" >"$DK/$l" 2>&1
+		rc=$?
+		# the previous session of this serial may not have ended yet
+		# (7.1.1, BUSY): an officer re-seats the camera a moment later
+		grep -q '^DOCK-ERROR BUSY ' "$DK/$l" && [ $n -lt 10 ] || return $rc
+		n=$((n + 1))
+		sleep 1
+	done
 }
+dock() { dockcam "$CAM" "$@"; }
 
 # ---- docking 1: pulled out mid-recording ----------------------------------
 dock d1.log --drop-after $((3 * 1048576 + 777)) --bad-sig RBAD
@@ -72,8 +83,10 @@ check "docking 1: the camera was pulled out mid-RBIG (exit 3)" \
 [ $rc -eq 3 ] || sed 's/^/#   /' "$DK/d1.log"
 check "docking 1: nothing released (the camera still holds all 5)" \
 	[ "$($IND list --dir "$CAM" | wc -l)" -eq 5 ]
-sleep 1
-echo "# IND-1/RBIG after the cut: $(dk_state IND-1/RBIG)"
+interrupted() { [ "$(dk_count_action IND-1/RBIG ingest_interrupted)" = 1 ]; }
+i=0
+until interrupted || [ $i -ge 200 ]; do sleep 0.1; i=$((i + 1)); done
+check "docking 1: the dock recorded the cut pull (ingest_interrupted)" interrupted
 
 # ---- docking 2: resume, stores, receipts, a bad manifest signature and a
 # tampered receipt ----------------------------------------------------------
@@ -154,7 +167,7 @@ while [ $i -le 18 ]; do
 		--start $((1700000000 + i)) >/dev/null
 	i=$((i + 1))
 done
-$IND serve --dir "$DK/cams/IND-3" --connect "$DK_SOCK" >"$DK/d5.log" 2>&1
+dockcam "$DK/cams/IND-3" d5.log
 rc=$?
 check "IND-3: docking ends with BYE" [ $rc -eq 0 ]
 check "IND-3: the dock paged the manifest: 16 entries from 0, 2 from 16" \
@@ -173,7 +186,7 @@ dk_randfile "$DK/orig/IND-5/C1.bin" 200000 c1
 dk_randfile "$DK/orig/IND-5/C2.bin" 3000 c2
 $IND add --dir "$DK/cams/IND-5" --id C1 --file "$DK/orig/IND-5/C1.bin" --start 1700000001 >/dev/null
 $IND add --dir "$DK/cams/IND-5" --id C2 --file "$DK/orig/IND-5/C2.bin" --start 1700000002 >/dev/null
-$IND serve --dir "$DK/cams/IND-5" --connect "$DK_SOCK" --corrupt C1 >"$DK/d6.log" 2>&1
+dockcam "$DK/cams/IND-5" d6.log --corrupt C1
 rc=$?
 check "IND-5: a SHA-256 mismatch does not end the session (C2 read after C1, BYE)" sh -c \
 	"[ $rc -eq 0 ] && grep -q '^READ C2 ' '$DK/d6.log'"
@@ -183,20 +196,20 @@ check "IND-5/C1: quarantined, integrity_failed, not released, kept by the camera
 check "IND-5/C1: the mismatch is an integrity_failed event" \
 	[ "$(dk_count_action IND-5/C1 integrity_failed)" = 1 ]
 check "IND-5/C2: released in the same session" [ "$(dk_state IND-5/C2)" = released ]
-$IND serve --dir "$DK/cams/IND-5" --connect "$DK_SOCK" >"$DK/d7.log" 2>&1
+dockcam "$DK/cams/IND-5" d7.log
 check "IND-5/C1: read again from byte 0 at the next docking, matches, released" sh -c \
 	"grep -q '^READ C1 0 200000$' '$DK/d7.log' && grep -q '^RELEASE-OK C1 ' '$DK/d7.log' &&
 	 [ '$(dk_state IND-5/C1)' = released ]"
 check "IND-5/C1: the released copy decrypts to the camera's bytes" dk_same IND-5 C1
 
 # ---- the dock refuses: a bad identity signature, an unenrolled serial --------
-$IND serve --dir "$DK/cams/IND-5" --connect "$DK_SOCK" --bad-identity >"$DK/d8.log" 2>&1
+dockcam "$DK/cams/IND-5" d8.log --bad-identity
 rc=$?
 check "a HELLO_REPLY signed wrongly gets ERROR AUTH (7.1.1)" sh -c \
 	"[ $rc -eq 1 ] && grep -q '^DOCK-ERROR AUTH ' '$DK/d8.log'"
 $IND init --dir "$DK/cams/IND-6" --serial IND-6 --officer OFC-6 \
 	--agency-pub "$DK/keys/agency-sign.pub" >/dev/null
-$IND serve --dir "$DK/cams/IND-6" --connect "$DK_SOCK" >"$DK/d9.log" 2>&1
+dockcam "$DK/cams/IND-6" d9.log
 rc=$?
 check "an unenrolled serial gets ERROR UNENROLLED (7.1.1)" sh -c \
 	"[ $rc -eq 1 ] && grep -q '^DOCK-ERROR UNENROLLED ' '$DK/d9.log'"
@@ -208,7 +221,7 @@ pub2=$($IND init --dir "$DK/cams/IND-2" --serial IND-2 --officer OFC-9 --agency-
 quiet "$DOCKD" --config "$DK_CONF" enroll --serial IND-2 --pubkey "$pub2" --officer OFC-9 \
 	--model "Indep Cam" --reason "outside tester camera"
 $IND add --dir "$DK/cams/IND-2" --id X1 --file "$ORIG/RSMALL.bin" >/dev/null
-$IND serve --dir "$DK/cams/IND-2" --connect "$DK_SOCK" >"$DK/d4.log" 2>&1
+dockcam "$DK/cams/IND-2" d4.log
 rc=$?
 check "a camera with another agency key answers ERROR AUTH and stops" sh -c \
 	"[ $rc -eq 1 ] && grep -q '^AUTH-REFUSED dock certificate not signed by the agency' '$DK/d4.log'"
