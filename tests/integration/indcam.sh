@@ -16,7 +16,9 @@
 # match its signed SHA-256: quarantined, the session goes on, pulled again
 # honestly at the next docking. The dock refuses a bad identity signature
 # and an unenrolled serial; a camera provisioned with another agency key
-# refuses the dock (ERROR AUTH), which the dock records.
+# refuses the dock (ERROR AUTH), which the dock records. Last, the reference
+# camera connects to a scripted dock written from the same doc (indcam.py
+# probe): wrong-time and unknown frames, signatures, RANGE.
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/dockd_lib.sh"
 dk_require
@@ -233,4 +235,21 @@ rejected_ind2() {
 }
 check "the dock records the camera's refusal (device_rejected) and alerts" rejected_ind2
 check "dockd stops cleanly" dk_stop
+
+# ---- the other direction: the reference camera (camsim) against a scripted
+# dock written from the same doc (indcam.py probe) ----------------------------
+"$CAMSIM" init --dir "$T/cs" --serial CS-1 --model M1 --officer OFC-1 \
+	--agency-pub "$DK/keys/agency-sign.pub" >/dev/null
+"$CAMSIM" add --dir "$T/cs" --id R1 --file "$ORIG/RSMALL.bin" --category patrol >/dev/null
+$IND probe --listen "$T/probe.sock" --agency-key "$DK/keys/agency-sign.key" \
+	--agency-id "$DK_AGENCY" >"$T/probe.log" 2>&1 &
+probe=$!
+i=0
+while [ ! -S "$T/probe.sock" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+"$CAMSIM" serve --dir "$T/cs" --connect "$T/probe.sock" >"$T/cs.log" 2>&1
+rc=$?
+wait $probe
+check "camsim against the doc-only dock: every camera-side rule holds" [ $? -eq 0 ]
+sed 's/^/# probe: /' "$T/probe.log"
+check "camsim ends that session cleanly after BYE" [ $rc -eq 0 ]
 done_testing

@@ -15,6 +15,9 @@ connects, the dock speaks first).
                   [--tamper-receipt ID] [--bad-identity] [--corrupt ID] [--idle S]
   indcam.py receipts --dir D              re-verify every kept receipt
   indcam.py selftest                      section 13's worked example, 3.3's CRC
+  indcam.py probe --listen SOCK --agency-key PEM
+                  a scripted dock for a camera (camsim) to connect to: checks
+                  the camera-side rules of 3.1, 5, 7.1, 7.2, 7.4, 8.1
 
 serve prints one log line per event (HELLO, AUTH, LIST, READ id off len,
 RELEASE-OK id, RELEASE-REFUSED id why, DOCK-ERROR code text, BYE) and
@@ -383,16 +386,14 @@ class Session:
         print(" ".join(str(x) for x in w), flush=True)
 
     def run(self):
-        unknown = 0
         while True:
             try:
                 f = self.link.read_frame()
             except CodecError as e:
-                if getattr(e, "skip", False) and unknown < 16:
+                if getattr(e, "skip", False):
                     # 3.1: a frame whose header is valid but for its type is
                     # skipped and answered with ERROR BAD_TYPE (its seq); the
                     # camera stays in its state.
-                    unknown += 1
                     self.log("SKIP", e)
                     self.link.error("BAD_TYPE", e.seq, str(e))
                     continue
@@ -402,7 +403,6 @@ class Session:
             if f is None:
                 self.log("EOF")
                 return 1
-            unknown = 0
             ftype, flags, seq, payload = f
             try:
                 rc = self.dispatch(TYPES[ftype], seq, payload)
@@ -418,6 +418,8 @@ class Session:
             rd = Reader(payload)
             code, text = rd.u16(), rd.text()
             rd.end()
+            if code not in ENAME:  # section 9
+                raise CodecError(E["BAD_FIELD"], "error code %d outside 1..20" % code)
             self.log("DOCK-ERROR", ENAME.get(code, code), text)
             return 1
         if name == "BYE":
@@ -639,6 +641,83 @@ def cmd_receipts(a):
     return 1 if bad else 0
 
 
+def cmd_probe(a):
+    """The other direction: a scripted dock, written from the same doc, that a
+    camera (the reference camsim) connects to. Checks the camera-side rules
+    of sections 3.1, 5, 7.1, 7.2, 7.4 and 8.1; prints one line per step and
+    exits 1 if any expectation failed."""
+    with open(a.agency_key, "rb") as f:
+        agency = serialization.load_pem_private_key(f.read(), None)
+    dock = Ed25519PrivateKey.generate()
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(a.listen)
+    srv.listen(1)
+    srv.settimeout(30)
+    conn, _ = srv.accept()
+    conn.settimeout(30)
+    link, bad = Link(conn), 0
+
+    def expect(what, seq, want, check=None):
+        nonlocal bad
+        f = link.read_frame()
+        ok = f is not None and TYPES[f[0]] == want[0] and f[2] == seq
+        if ok and want[0] == "ERROR":
+            ok = struct.unpack(">H", f[3][:2])[0] == E[want[1]]
+        if ok and check:
+            ok = check(f[3])
+        got = "EOF" if f is None else "%s seq %d" % (TYPES[f[0]], f[2]) + (
+            " " + ENAME.get(struct.unpack(">H", f[3][:2])[0], "?") if TYPES[f[0]] == "ERROR" else "")
+        print(what + ":", "ok" if ok else "FAILED", "(" + got + ")", flush=True)
+        bad += not ok
+        return f[3] if f else b""
+
+    link.send(T["LIST_REQ"], 7, struct.pack(">I", 0))
+    expect("LIST_REQ before HELLO -> ERROR UNEXPECTED, same seq", 7, ("ERROR", "UNEXPECTED"))
+    link.send(0x55, 8, b"x", FLAG_END)  # frame() does not check the type
+    expect("unknown type (END set) -> ERROR BAD_TYPE, same seq", 8, ("ERROR", "BAD_TYPE"))
+    dock_nonce = os.urandom(32)
+    link.send(T["HELLO"], 9, b"\x01\x01" + dock_nonce + enc_id(a.dock_id))
+    hr = expect("HELLO still answered after both -> HELLO_REPLY", 9, ("HELLO_REPLY",))
+    rd = Reader(hr)
+    rd.u8()
+    cam_nonce, id0 = rd.take(32), rd.p
+    serial, _, _ = rd.id(), rd.text(), rd.text()
+    pub = rd.take(32)
+    rd.id(), rd.i64()
+    identity, sig = hr[id0:rd.p], rd.take(64)
+    ok = verify(pub, sig, DOM_CAM_AUTH + dock_nonce + cam_nonce + identity)
+    print("HELLO_REPLY signature verifies (7.1):", "ok" if ok else "FAILED", flush=True)
+    bad += not ok
+    now = int(time.time())
+    cert = (enc_id(a.dock_id) + enc_id(a.agency_id) + raw_pub(dock.public_key()) +
+            struct.pack(">qq", now - 60, now + 3600))
+    cert += agency.sign(DOM_DOCK_CERT + cert)
+    link.send(T["AUTH_DOCK"], 10, cert + dock.sign(DOM_DOCK_AUTH + cam_nonce + dock_nonce +
+                                                    enc_id(serial) + cert))
+    expect("AUTH_DOCK -> AUTH_OK (7.2)", 10, ("AUTH_OK",))
+    link.send(T["HELLO"], 11, b"\x01\x01" + dock_nonce + enc_id(a.dock_id))
+    expect("HELLO in READY -> ERROR UNEXPECTED, session stays", 11, ("ERROR", "UNEXPECTED"))
+    link.send(T["LIST_REQ"], 12, struct.pack(">I", 0))
+    lr = expect("LIST_REQ -> LIST_REPLY", 12, ("LIST_REPLY",))
+    rd = Reader(lr)
+    total, count = rd.u32(), rd.u32()
+    for _ in range(count):
+        e0 = rd.p
+        rd.id(), rd.u64(), rd.take(32), rd.i64(), rd.i64(), rd.text(), rd.u8(), rd.i32(), rd.i32()
+        entry, esig = lr[e0:rd.p], rd.take(64)
+        ok = verify(pub, esig, DOM_MANIFEST + enc_id(serial) + entry)
+        print("manifest entry signature verifies (7.4):", "ok" if ok else "FAILED", flush=True)
+        bad += not ok
+    link.send(T["LIST_REQ"], 13, struct.pack(">I", total + 1))
+    expect("LIST_REQ start > total -> ERROR RANGE (8.1)", 13, ("ERROR", "RANGE"))
+    link.send(T["STATUS_REQ"], 14)
+    expect("STATUS_REQ -> STATUS_REPLY, session still READY", 14, ("STATUS_REPLY",))
+    link.send(T["BYE"], 15)
+    conn.close()
+    srv.close()
+    return 1 if bad else 0
+
+
 def cmd_selftest(a):
     """The worked example of docs/protocol.md section 13 and the CRC check
     value of 3.3, rebuilt with this camera's encoder."""
@@ -691,9 +770,14 @@ def main():
     q = sub.add_parser("receipts")
     q.add_argument("--dir", required=True)
     sub.add_parser("selftest")
+    q = sub.add_parser("probe")
+    q.add_argument("--listen", required=True)
+    q.add_argument("--agency-key", required=True)
+    q.add_argument("--agency-id", default="pd-test")
+    q.add_argument("--dock-id", default="probe-dock")
     a = p.parse_args()
     rc = {"init": cmd_init, "add": cmd_add, "list": cmd_list, "serve": cmd_serve,
-          "receipts": cmd_receipts, "selftest": cmd_selftest}[a.cmd](a)
+          "receipts": cmd_receipts, "selftest": cmd_selftest, "probe": cmd_probe}[a.cmd](a)
     sys.exit(rc or 0)
 
 
