@@ -233,6 +233,8 @@ rejected_ind2() {
 	    if a == "device_rejected" and d.get("serial") == "IND-2"))')" = 1 ] &&
 		grep -q '^device-rejected .*target=IND-2 ' "$DK/alerts.log"
 }
+i=0 # the dock records it once it sees the ERROR: indcam may be gone first
+until rejected_ind2 || [ $i -ge 200 ]; do sleep 0.1; i=$((i + 1)); done
 check "the dock records the camera's refusal (device_rejected) and alerts" rejected_ind2
 check "dockd stops cleanly" dk_stop
 
