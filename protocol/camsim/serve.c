@@ -169,7 +169,9 @@ static int check_receipt(const struct srv *v, const struct proto_receipt *rc)
 	uint8_t tbs[PROTO_TBS_MAX];
 	size_t n = 0;
 
-	if (!rec || strcmp(rc->dock_id, v->cert.dock_id) != 0 ||
+	if (!rec)
+		return -PROTO_E_NOT_FOUND; /* protocol.md 7.5 step 1 */
+	if (strcmp(rc->dock_id, v->cert.dock_id) != 0 ||
 	    memcmp(rc->sha256, rec->sha256, PROTO_SHA256_LEN) != 0)
 		return -PROTO_E_BAD_RECEIPT;
 	if (proto_receipt_tbs(rc, tbs, sizeof(tbs), &n) < 0 ||
@@ -184,7 +186,11 @@ static int on_release(struct srv *v, uint32_t seq, const struct proto_receipt *r
 
 	if (v->f->refuse_release)
 		return error_reply(v, seq, -PROTO_E_BAD_RECEIPT, "hostile: keeps every recording");
-	if (check_receipt(v, rc) < 0)
+	int r = check_receipt(v, rc);
+
+	if (r == -PROTO_E_NOT_FOUND)
+		return error_reply(v, seq, r, "no such recording");
+	if (r < 0)
 		return error_reply(v, seq, -PROTO_E_BAD_RECEIPT, "receipt invalid: nothing deleted");
 	if (v->f->keep) { /* valid receipt, recording kept (6.9) */
 		memcpy(m.u.release_reply.recording_id, rc->recording_id, sizeof(rc->recording_id));

@@ -701,9 +701,11 @@ def cmd_probe(a):
     lr = expect("LIST_REQ -> LIST_REPLY", 12, ("LIST_REPLY",))
     rd = Reader(lr)
     total, count = rd.u32(), rd.u32()
+    listed = []
     for _ in range(count):
         e0 = rd.p
-        rd.id(), rd.u64(), rd.take(32), rd.i64(), rd.i64(), rd.text(), rd.u8(), rd.i32(), rd.i32()
+        listed.append(rd.id())
+        rd.u64(), rd.take(32), rd.i64(), rd.i64(), rd.text(), rd.u8(), rd.i32(), rd.i32()
         entry, esig = lr[e0:rd.p], rd.take(64)
         ok = verify(pub, esig, DOM_MANIFEST + enc_id(serial) + entry)
         print("manifest entry signature verifies (7.4):", "ok" if ok else "FAILED", flush=True)
@@ -712,7 +714,18 @@ def cmd_probe(a):
     expect("LIST_REQ start > total -> ERROR RANGE (8.1)", 13, ("ERROR", "RANGE"))
     link.send(T["STATUS_REQ"], 14)
     expect("STATUS_REQ -> STATUS_REPLY, session still READY", 14, ("STATUS_REPLY",))
-    link.send(T["BYE"], 15)
+
+    def receipt(rid, sha):
+        body = (enc_id(rid) + sha + enc_text("probe://nowhere", LOC_MAX) + enc_id(a.dock_id) +
+                struct.pack(">q", now))
+        return body + dock.sign(DOM_RECEIPT + body)
+    link.send(T["RELEASE_REQ"], 15, receipt("NO-SUCH-REC", bytes(32)))
+    expect("RELEASE_REQ for an unknown id -> ERROR NOT_FOUND (7.5 step 1)", 15, ("ERROR", "NOT_FOUND"))
+    if listed:
+        link.send(T["RELEASE_REQ"], 16, receipt(listed[0], bytes(32)))
+        expect("RELEASE_REQ with another SHA-256 -> ERROR BAD_RECEIPT (7.5 step 3)", 16,
+               ("ERROR", "BAD_RECEIPT"))
+    link.send(T["BYE"], 17)
     conn.close()
     srv.close()
     return 1 if bad else 0
