@@ -78,6 +78,7 @@ static const struct name actions[] = {
 	{ CUST_A_CONSOLE_REFUSED, "console_refused" },
 	{ CUST_A_CONSOLE_LOCKOUT, "console_lockout" },
 	{ CUST_A_CHECKPOINT_REFUSED, "checkpoint_refused" },
+	{ CUST_A_RELEASE_REFUSED, "release_refused" },
 };
 static const struct name actors[] = {
 	{ CUST_ACTOR_DOCK, "dock" }, { CUST_ACTOR_CAMERA, "camera" },
@@ -122,7 +123,7 @@ const char *cust_clock_name(enum cust_clock c) { return lookup(clocks, N(clocks)
 _Static_assert(CUST_A_CUSTODY_CERTIFIED == 53 && CUST_A_WITNESS_POLICY == 55 &&
 	       CUST_A_DESTRUCTION_APPROVED == 31 && CUST_A_SESSION_ABORTED == 59 &&
 	       CUST_A_RELEASE_KEPT == 64 && CUST_A_VOLUME_LISTED == 32 &&
-	       CUST_A_STORAGE_HOLD == 38,
+	       CUST_A_STORAGE_HOLD == 38 && CUST_A_RELEASE_REFUSED == 71,
 	       "action numbers are part of the ledger format");
 
 int cust_action_valid(int a) { return lookup(actions, N(actions), a) != NULL; }

@@ -140,7 +140,8 @@ enum cust_action {
 	CUST_A_CONSOLE_REFUSED = 68,	/* console_refused: request refused by the console (bad CSRF token, no session), details detail */
 	CUST_A_CONSOLE_LOCKOUT = 69,	/* console_lockout: account locked after repeated failed logins */
 	CUST_A_CHECKPOINT_REFUSED = 70,	/* checkpoint_refused: the custodian would not sign the ledger's tree (not an extension of its last one) */
-	CUST_A_AUDIT_MAX_ = CUST_A_CHECKPOINT_REFUSED
+	CUST_A_RELEASE_REFUSED = 71,	/* release_refused: the camera answered a signed receipt with ERROR (nothing deleted) */
+	CUST_A_AUDIT_MAX_ = CUST_A_RELEASE_REFUSED
 };
 
 struct cust_event {

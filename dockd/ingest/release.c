@@ -21,37 +21,45 @@ unsigned release_mask(const struct dock_config *c)
 	return m;
 }
 
-/* RELEASE_REPLY deleted=0: the receipt was valid, the camera keeps the
- * recording (its retention policy). Not a refusal: release_kept with the
- * receipt sent, the item's state unchanged (sent again at the next
- * docking). */
-static void record_kept(struct dockd *d, const struct dock_rec *rec, const struct proto_receipt *rc)
+/* The camera's answer to a signed receipt that deleted nothing, as an
+ * event about the item with the receipt sent (details `receipt`, as in
+ * camera_released), the item's state unchanged (sent again at the next
+ * docking): RELEASE_REPLY deleted=0 is release_kept (the camera's
+ * retention policy; not a refusal), an ERROR is release_refused (an
+ * auditor sees every receipt the dock handed out, honoured or not). */
+static void record_answer(struct dockd *d, const struct dock_rec *rec,
+			  const struct proto_receipt *rc, int answer)
 {
-	char sha[65], sig[129];
+	enum cust_action a = answer == -EEXIST ? CUST_A_RELEASE_KEPT : CUST_A_RELEASE_REFUSED;
+	char sha[65], sig[129], why[128];
 	struct cust_event ev;
 	json_t *det;
 	int r;
 
+	if (a == CUST_A_RELEASE_KEPT)
+		snprintf(why, sizeof(why), "camera kept the recording (RELEASE_REPLY deleted=0): receipt valid");
+	else
+		snprintf(why, sizeof(why), "camera refused the receipt: %s", proto_strerror(answer));
 	edsig_hex(rc->sha256, 32, sha, sizeof(sha));
 	edsig_hex(rc->sig, 64, sig, sizeof(sig));
 	det = json_pack("{s:{s:s,s:s,s:s,s:s,s:I,s:s}}", "receipt", "recording_id",
 			rc->recording_id, "sha256", sha, "location", rc->location, "dock_id",
 			rc->dock_id, "issued_utc", (json_int_t)rc->issued_utc, "sig", sig);
-	r = det ? ledgerw_event(d->w, &ev, CUST_A_RELEASE_KEPT, rec->evidence_id, CUST_OUTCOME_OK)
+	r = det ? ledgerw_event(d->w, &ev, a, rec->evidence_id,
+				a == CUST_A_RELEASE_KEPT ? CUST_OUTCOME_OK : CUST_OUTCOME_DENIED)
 		: -ENOMEM;
 	if (r == 0)
-		r = cust_event_set_text(ev.reason, sizeof(ev.reason),
-					"camera kept the recording (RELEASE_REPLY deleted=0): receipt valid");
+		r = cust_event_set_text(ev.reason, sizeof(ev.reason), why);
 	if (r == 0)
 		r = cust_event_set_details(&ev, det);
 	json_decref(det);
 	if (r == 0)
 		r = ledgerw_append(d->w, &ev);
 	if (r < 0)
-		log_error("%s: release_kept not recorded: %s", rec->evidence_id, strerror(-r));
+		log_error("%s: %s not recorded: %s", rec->evidence_id, cust_action_name(a),
+			  strerror(-r));
 	else
-		log_info("%s: the camera accepted the receipt and kept the recording",
-			 rec->evidence_id);
+		log_info("%s: %s", rec->evidence_id, why);
 }
 
 static int release_one(struct dockd *d, struct link *s, struct dock_rec *rec)
@@ -64,8 +72,9 @@ static int release_one(struct dockd *d, struct link *s, struct dock_rec *rec)
 	memcpy(rc.sha256, rec->sha256, sizeof(rc.sha256));
 	snprintf(rc.location, sizeof(rc.location), "%s", rec->location);
 	r = link_release(s, &rc);
-	if (r == -EEXIST) {
-		record_kept(d, rec, &rc);
+	if (r == -EEXIST || r == -PROTO_E_BAD_RECEIPT || r == -PROTO_E_NOT_FOUND ||
+	    r == -PROTO_E_INTERNAL) {
+		record_answer(d, rec, &rc, r);
 		return r;
 	}
 	if (r < 0)

@@ -120,6 +120,11 @@ check "IND-1/RTAMP: the camera refused the tampered receipt (BAD_RECEIPT)" \
 	grep -q '^RELEASE-REFUSED RTAMP receipt signature' "$DK/d2.log"
 check "IND-1/RTAMP: the dock alerted on the refused receipt" \
 	grep -q '^release .*target=IND-1/RTAMP .*camera refused the receipt' "$DK/alerts.log"
+check "IND-1/RTAMP: the refused receipt is in the ledger (one release_refused)" \
+	test "$(dk_count_action IND-1/RTAMP release_refused)" = 1
+check "IND-1/RTAMP: release_refused carries the receipt the dock sent" dk_py '
+r = [d["receipt"] for _, a, _, d in events(args[0]) if a == "release_refused"]
+sys.exit(0 if r and r[0]["recording_id"] == "RTAMP" and len(r[0]["sig"]) == 128 else 1)' IND-1/RTAMP
 check "IND-1/RTAMP: the camera still holds it" sh -c "$IND list --dir '$CAM' | grep -q '^RTAMP '"
 check "IND-1/RTAMP: stored but not released" [ "$(dk_state IND-1/RTAMP)" = storage_verified ]
 
