@@ -2,7 +2,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/landlock.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -15,13 +14,9 @@
 #include <seccomp.h>
 
 #include "linkw_sandbox.h"
+#include "llrule.h"
 
 int linkw_landlock_abi;
-
-/* The ruleset attribute as of landlock ABI 6 (older kernels get a prefix). */
-struct ll_attr {
-	uint64_t fs, net, scoped;
-};
 
 static int close_others(void)
 {
@@ -59,39 +54,21 @@ static int set_limits(void)
 
 static int landlock(void)
 {
-	struct ll_attr a = { 0 };
-	size_t size = sizeof(a.fs);
-	long abi = syscall(SYS_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION);
-	int fd, r = 0;
+	long abi = llrule_abi();
+	int fd, r;
 
 	if (abi < 1) {
 		linkw_landlock_abi = 0;
 		return 0; /* not in this kernel (or disabled): seccomp still applies */
 	}
 	linkw_landlock_abi = (int)abi;
-	a.fs = (1ULL << 13) - 1;        /* ABI 1: EXECUTE .. MAKE_SYM */
-	if (abi >= 2)
-		a.fs |= 1ULL << 13;     /* REFER */
-	if (abi >= 3)
-		a.fs |= 1ULL << 14;     /* TRUNCATE */
-	if (abi >= 5)
-		a.fs |= 1ULL << 15;     /* IOCTL_DEV */
-	if (abi >= 4) {
-		a.net = 3;              /* BIND_TCP | CONNECT_TCP */
-		size = 2 * sizeof(uint64_t);
-	}
-	if (abi >= 6) {
-		a.scoped = 3;           /* ABSTRACT_UNIX_SOCKET | SIGNAL */
-		size = sizeof(a);
-	}
-	fd = (int)syscall(SYS_landlock_create_ruleset, &a, size, 0);
-	if (fd < 0)
-		return -errno;
+	/* every right the kernel knows handled: file system, device ioctl,
+	 * TCP, signals and abstract sockets outside the domain */
+	r = llrule_ruleset(abi, LLRULE_NO_NET | LLRULE_SCOPED | LLRULE_IOCTL_DEV, &fd);
+	if (r < 0)
+		return r;
 	/* no rule added: nothing on any file system is reachable */
-	if (syscall(SYS_landlock_restrict_self, fd, 0) < 0)
-		r = -errno;
-	close(fd);
-	return r;
+	return llrule_restrict(fd, 0);
 }
 
 static int allow(scmp_filter_ctx f, int nr)

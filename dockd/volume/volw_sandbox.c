@@ -18,11 +18,8 @@
 
 #include <seccomp.h>
 
+#include "llrule.h"
 #include "volw.h"
-
-struct ll_attr {
-	uint64_t fs, net, scoped;
-};
 
 static int limit(int res, rlim_t v)
 {
@@ -51,41 +48,18 @@ static int set_limits(void)
 
 static int landlock(int rw)
 {
-	struct ll_attr a = { 0 };
-	struct landlock_path_beneath_attr pb = { 0 };
-	size_t size = sizeof(a.fs);
-	long abi = syscall(SYS_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION);
-	int fd, r = 0;
+	uint64_t access = LL_READ;
+	long abi = llrule_abi();
+	int fd, r;
 
 	if (abi < 1)
 		return 0; /* seccomp below still applies; openat stays confined by O_NOFOLLOW walk */
-	a.fs = (1ULL << 13) - 1;
-	if (abi >= 2)
-		a.fs |= 1ULL << 13;
-	if (abi >= 3)
-		a.fs |= 1ULL << 14;
-	if (abi >= 5)
-		a.fs |= 1ULL << 15;
-	if (abi >= 4) {
-		a.net = 3;
-		size = 2 * sizeof(uint64_t);
-	}
-	if (abi >= 6) {
-		a.scoped = 3;
-		size = sizeof(a);
-	}
-	fd = (int)syscall(SYS_landlock_create_ruleset, &a, size, 0);
-	if (fd < 0)
-		return -errno;
-	pb.allowed_access = LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR;
+	r = llrule_ruleset(abi, LLRULE_NO_NET | LLRULE_SCOPED | LLRULE_IOCTL_DEV, &fd);
+	if (r < 0)
+		return r;
 	if (rw) /* release by deletion: remove, never create or write */
-		pb.allowed_access |= LANDLOCK_ACCESS_FS_REMOVE_FILE;
-	pb.parent_fd = VOLW_FD_ROOT;
-	if (syscall(SYS_landlock_add_rule, fd, LANDLOCK_RULE_PATH_BENEATH, &pb, 0) < 0 ||
-	    syscall(SYS_landlock_restrict_self, fd, 0) < 0)
-		r = -errno;
-	close(fd);
-	return r;
+		access |= LANDLOCK_ACCESS_FS_REMOVE_FILE;
+	return llrule_restrict(fd, llrule_allow_fd(fd, VOLW_FD_ROOT, access));
 }
 
 static int seccomp_install(int rw)
