@@ -1,11 +1,6 @@
 /* linkw_sandbox.c - lock the camera-link worker down (see linkw_sandbox.h). */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <fcntl.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <string.h>
-#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -15,6 +10,7 @@
 
 #include "linkw_sandbox.h"
 #include "llrule.h"
+#include "scmprule.h"
 
 int linkw_landlock_abi;
 
@@ -71,43 +67,15 @@ static int landlock(void)
 	return llrule_restrict(fd, 0);
 }
 
-static int allow(scmp_filter_ctx f, int nr)
+/* read and write its fd 3 and 4 and stderr, its own memory and time;
+ * mmap and mprotect never executable (no new code after the lock-down) */
+static int add_rules(scmp_filter_ctx f, void *unused)
 {
-	return seccomp_rule_add(f, SCMP_ACT_ALLOW, nr, 0);
-}
+	int r = scmprule_worker(f);
 
-static int seccomp_install(void)
-{
-	static const int plain[] = {
-		SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(readv), SCMP_SYS(writev),
-		SCMP_SYS(recvfrom), SCMP_SYS(sendto), SCMP_SYS(recvmsg), SCMP_SYS(sendmsg),
-		SCMP_SYS(poll), SCMP_SYS(ppoll), SCMP_SYS(futex), SCMP_SYS(close),
-		SCMP_SYS(exit), SCMP_SYS(exit_group), SCMP_SYS(rt_sigreturn),
-		SCMP_SYS(clock_gettime), SCMP_SYS(gettimeofday), SCMP_SYS(clock_nanosleep),
-		SCMP_SYS(munmap), SCMP_SYS(mremap), SCMP_SYS(brk), SCMP_SYS(madvise),
-		SCMP_SYS(getrandom),
-	};
-	scmp_filter_ctx f = seccomp_init(SCMP_ACT_KILL_PROCESS);
-	int r = f ? 0 : -ENOMEM;
-
-	for (size_t i = 0; r == 0 && i < sizeof(plain) / sizeof(plain[0]); i++)
-		r = allow(f, plain[i]);
-	/* memory for malloc, never executable (no new code after lockdown) */
+	(void)unused;
 	if (r == 0)
-		r = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
-				     SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
-	if (r == 0)
-		r = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 1,
-				     SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
-#if defined(__SANITIZE_ADDRESS__)
-	/* ASan builds (make check's second pass) only: the runtime takes its
-	 * alternate signal stack down when the worker exits */
-	if (r == 0)
-		r = allow(f, SCMP_SYS(sigaltstack));
-#endif
-	if (r == 0)
-		r = seccomp_load(f);
-	seccomp_release(f);
+		r = scmprule_memory(f, 0);
 	return r;
 }
 
@@ -124,6 +92,6 @@ int linkw_sandbox_enter(void)
 	if (r == 0)
 		r = landlock();
 	if (r == 0)
-		r = seccomp_install();
+		r = scmprule_load(add_rules, NULL);
 	return r;
 }
