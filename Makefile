@@ -88,13 +88,14 @@ BINS += $(BUILD)/bin/custody-console
 endif
 # The camera-link worker program (dockd/link/linkw.h): dockd execs it as
 # PREFIX/libexec/dockd/dockd-linkw (the folder above its own bin/ or sbin/).
-# Built from protocol/ and the worker's own files only, and linked with
+# Built from protocol/ and the worker's own files only (and dockd/core's
+# lock-down rules, llrule.c and scmprule.c: libc and libseccomp alone), and linked with
 # libcrypto, libseccomp and libdeflate (frame CRC) alone: no custody code, no SQLite,
 # libcurl or libusb in the process that parses camera bytes (less code
 # reachable, and less memory: one per docked camera).
 LINKW_EXE  := $(if $(wildcard dockd/link/linkw_exe.c),$(BUILD)/libexec/dockd/dockd-linkw)
 LINKW_SRC  := dockd/link/linkw_exe.c dockd/link/linkw_sandbox.c dockd/link/linkio.c \
-              dockd/link/linkring.c
+              dockd/link/linkring.c dockd/core/llrule.c dockd/core/scmprule.c
 LINKW_LIBS := $(shell pkg-config --libs libcrypto libseccomp libdeflate 2>/dev/null) -lpthread
 BINS += $(LINKW_EXE)
 # dockd's own fusermount (dockd/volume/volfm.h): exFAT for a volume reader

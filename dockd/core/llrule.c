@@ -42,6 +42,8 @@ int llrule_ruleset(long abi, unsigned flags, int *fd)
 	int r;
 
 	a.fs = llrule_fs_handled(abi);
+	if ((flags & LLRULE_IOCTL_DEV) && abi >= 5)
+		a.fs |= 1ULL << 15; /* IOCTL_DEV */
 	if ((flags & LLRULE_NO_NET) && abi >= 4) {
 		a.net = (1ULL << 0) | (1ULL << 1); /* BIND_TCP, CONNECT_TCP */
 		asz = 2 * sizeof(uint64_t);
@@ -57,20 +59,27 @@ int llrule_ruleset(long abi, unsigned flags, int *fd)
 	return 0;
 }
 
-int llrule_allow(int ruleset, const char *path, uint64_t access)
+int llrule_allow_fd(int ruleset, int fd, uint64_t access)
 {
 	struct landlock_path_beneath_attr pb = { 0 };
+
+	pb.allowed_access = access;
+	pb.parent_fd = fd;
+	if (syscall(SYS_landlock_add_rule, ruleset, LANDLOCK_RULE_PATH_BENEATH, &pb, 0) < 0)
+		return -errno;
+	return 0;
+}
+
+int llrule_allow(int ruleset, const char *path, uint64_t access)
+{
 	struct stat st;
-	int r = 0, fd = open(path, O_PATH | O_CLOEXEC);
+	int r, fd = open(path, O_PATH | O_CLOEXEC);
 
 	if (fd < 0)
 		return errno == ENOENT || errno == ENOTDIR || errno == EACCES ? 0 : -errno;
 	if (fstat(fd, &st) == 0 && !S_ISDIR(st.st_mode))
 		access &= LLRULE_FILE_RIGHTS;
-	pb.allowed_access = access;
-	pb.parent_fd = fd;
-	if (syscall(SYS_landlock_add_rule, ruleset, LANDLOCK_RULE_PATH_BENEATH, &pb, 0) < 0)
-		r = -errno;
+	r = llrule_allow_fd(ruleset, fd, access);
 	close(fd);
 	return r;
 }

@@ -1,7 +1,7 @@
 /* llrule.h - landlock rulesets as dockd's helper processes (the
  * custodian, the storage uploader, the witness client, the query
- * service) build them at lock-down: the ruleset, its path rules, the
- * restriction.
+ * service) and its workers (the camera-link worker, the volume reader)
+ * build them at lock-down: the ruleset, its path rules, the restriction.
  *
  *	static const char *const dirs[] = { LLRULE_CODE_DIRS, NULL };
  *	static const char *const files[] = { "/etc/localtime", NULL };
@@ -45,14 +45,18 @@
 long llrule_abi(void);
 
 /* The file-system rights a ruleset handles on a kernel of landlock ABI
- * abi (>= 1): every right that ABI knows, so that what no rule grants is
- * denied (ABI 1: EXECUTE .. MAKE_SYM; 2: REFER; 3: TRUNCATE). */
+ * abi (>= 1), so that what no rule grants is denied (ABI 1: EXECUTE ..
+ * MAKE_SYM; 2: REFER; 3: TRUNCATE). ABI 5's IOCTL_DEV only on request
+ * (LLRULE_IOCTL_DEV, the workers' rulesets): the helper processes'
+ * rulesets have never handled it. */
 uint64_t llrule_fs_handled(long abi);
 
-/* What a ruleset handles beside the file system (flags of llrule_ruleset) */
-#define LLRULE_NO_NET 1u /* ABI >= 4: TCP bind and connect; no rule grants them */
-#define LLRULE_SCOPED 2u /* ABI >= 6: no signal to a process outside the domain,
-			  * no abstract Unix socket */
+/* What a ruleset handles beside those (flags of llrule_ruleset) */
+#define LLRULE_NO_NET 1u    /* ABI >= 4: TCP bind and connect; no rule grants them */
+#define LLRULE_SCOPED 2u    /* ABI >= 6: no signal to a process outside the domain,
+			     * no abstract Unix socket */
+#define LLRULE_IOCTL_DEV 4u /* ABI >= 5: ioctl on a device it opens (a worker
+			     * that reaches no device) */
 
 /* A new ruleset into *fd for a kernel of landlock ABI abi (>= 1): it
  * handles llrule_fs_handled(abi) and what flags ask for, where abi knows
@@ -69,6 +73,11 @@ int llrule_ruleset(long abi, unsigned flags, int *fd);
  * refuses directory rights on a file with EINVAL); the caller passes
  * only rights its ruleset handles (e.g. TRUNCATE only with ABI >= 3). */
 int llrule_allow(int ruleset, const char *path, uint64_t access);
+
+/* One rule: access beneath the directory (or file) open as fd, which
+ * stays open. Unlike llrule_allow(), access is passed on as it is (a
+ * directory right on a file: -EINVAL). */
+int llrule_allow_fd(int ruleset, int fd, uint64_t access);
 
 /* Read-only rules: read, list and execute under each of dirs; read each
  * of files. Both lists end with NULL; either may be NULL. Stops at the

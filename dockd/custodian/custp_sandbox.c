@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -16,51 +15,27 @@
 #include "p11key_int.h"
 #include "scmprule.h"
 
-/* Syscalls allowed whatever their arguments: none of them reaches a file,
- * a process or a network the custodian does not already hold. */
-static const int plain[] = {
-	/* descriptors it holds: the channel, the ledger, the state file */
-	SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(readv), SCMP_SYS(writev),
-	SCMP_SYS(pread64), SCMP_SYS(pwrite64), SCMP_SYS(lseek), SCMP_SYS(close),
-	SCMP_SYS(fstat), SCMP_SYS(newfstatat), SCMP_SYS(statx), SCMP_SYS(fcntl),
-	SCMP_SYS(fsync), SCMP_SYS(fdatasync), SCMP_SYS(getdents64), SCMP_SYS(access),
-	SCMP_SYS(faccessat), SCMP_SYS(faccessat2),
-	/* the channel (an inherited socketpair end) */
-	SCMP_SYS(sendto), SCMP_SYS(recvfrom), SCMP_SYS(sendmsg), SCMP_SYS(recvmsg),
-	SCMP_SYS(poll), SCMP_SYS(ppoll),
-	/* beside scmprule_base()'s memory, time and signals of its own */
-	SCMP_SYS(getppid),
-};
-
 static int add_rules(scmp_filter_ctx f, void *unused)
 {
-	int r = scmprule_allow(f, plain, sizeof(plain) / sizeof(plain[0]));
+	/* beside scmprule_base()'s memory, time and signals of its own */
+	int r = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(getppid), 0);
 
 	(void)unused;
+	/* the descriptors it holds: the channel (an inherited socketpair
+	 * end), the ledger, the state file; openat for reading only
+	 * (landlock picks the paths; everything it writes is open already);
+	 * threads only (a vendor's module may start one); tgkill to itself;
+	 * code only as a file's read-only mapping: a PKCS#11 module may load
+	 * a part of itself at first use, and landlock leaves executable only
+	 * /usr and /lib* */
 	if (r == 0)
-		r = scmprule_base(f);
-	/* openat for reading only (landlock picks the paths; everything it
-	 * writes is open already), mprotect never executable, threads only
-	 * (a vendor's module may start one), tgkill to itself */
-	if (r == 0)
-		r = scmprule_common(f);
+		r = scmprule_helper(f);
 	/* socket(): AF_UNIX answers EACCES, so a library that tries one
 	 * (an LD_PRELOAD'ed one: umockdev's in the USB tests) carries on
 	 * without it; any other family, and connect, still kill */
 	if (r == 0)
 		r = seccomp_rule_add(f, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(socket), 1,
 				     SCMP_A0(SCMP_CMP_EQ, AF_UNIX));
-	/* memory, never both anonymous and executable */
-	if (r == 0)
-		r = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
-				     SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
-	/* code only as a file's read-only mapping: a PKCS#11 module may load
-	 * a part of itself at first use; landlock leaves executable only /usr
-	 * and /lib*, and nothing writable is ever mapped executable */
-	if (r == 0)
-		r = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 2,
-				     SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC | PROT_WRITE, PROT_EXEC),
-				     SCMP_A3(SCMP_CMP_MASKED_EQ, MAP_ANONYMOUS, 0));
 	return r;
 }
 

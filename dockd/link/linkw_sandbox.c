@@ -1,12 +1,6 @@
 /* linkw_sandbox.c - lock the camera-link worker down (see linkw_sandbox.h). */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <fcntl.h>
-#include <linux/landlock.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <string.h>
-#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -15,13 +9,10 @@
 #include <seccomp.h>
 
 #include "linkw_sandbox.h"
+#include "llrule.h"
+#include "scmprule.h"
 
 int linkw_landlock_abi;
-
-/* The ruleset attribute as of landlock ABI 6 (older kernels get a prefix). */
-struct ll_attr {
-	uint64_t fs, net, scoped;
-};
 
 static int close_others(void)
 {
@@ -59,78 +50,32 @@ static int set_limits(void)
 
 static int landlock(void)
 {
-	struct ll_attr a = { 0 };
-	size_t size = sizeof(a.fs);
-	long abi = syscall(SYS_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION);
-	int fd, r = 0;
+	long abi = llrule_abi();
+	int fd, r;
 
 	if (abi < 1) {
 		linkw_landlock_abi = 0;
 		return 0; /* not in this kernel (or disabled): seccomp still applies */
 	}
 	linkw_landlock_abi = (int)abi;
-	a.fs = (1ULL << 13) - 1;        /* ABI 1: EXECUTE .. MAKE_SYM */
-	if (abi >= 2)
-		a.fs |= 1ULL << 13;     /* REFER */
-	if (abi >= 3)
-		a.fs |= 1ULL << 14;     /* TRUNCATE */
-	if (abi >= 5)
-		a.fs |= 1ULL << 15;     /* IOCTL_DEV */
-	if (abi >= 4) {
-		a.net = 3;              /* BIND_TCP | CONNECT_TCP */
-		size = 2 * sizeof(uint64_t);
-	}
-	if (abi >= 6) {
-		a.scoped = 3;           /* ABSTRACT_UNIX_SOCKET | SIGNAL */
-		size = sizeof(a);
-	}
-	fd = (int)syscall(SYS_landlock_create_ruleset, &a, size, 0);
-	if (fd < 0)
-		return -errno;
+	/* every right the kernel knows handled: file system, device ioctl,
+	 * TCP, signals and abstract sockets outside the domain */
+	r = llrule_ruleset(abi, LLRULE_NO_NET | LLRULE_SCOPED | LLRULE_IOCTL_DEV, &fd);
+	if (r < 0)
+		return r;
 	/* no rule added: nothing on any file system is reachable */
-	if (syscall(SYS_landlock_restrict_self, fd, 0) < 0)
-		r = -errno;
-	close(fd);
-	return r;
+	return llrule_restrict(fd, 0);
 }
 
-static int allow(scmp_filter_ctx f, int nr)
+/* read and write its fd 3 and 4 and stderr, its own memory and time;
+ * mmap and mprotect never executable (no new code after the lock-down) */
+static int add_rules(scmp_filter_ctx f, void *unused)
 {
-	return seccomp_rule_add(f, SCMP_ACT_ALLOW, nr, 0);
-}
+	int r = scmprule_worker(f);
 
-static int seccomp_install(void)
-{
-	static const int plain[] = {
-		SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(readv), SCMP_SYS(writev),
-		SCMP_SYS(recvfrom), SCMP_SYS(sendto), SCMP_SYS(recvmsg), SCMP_SYS(sendmsg),
-		SCMP_SYS(poll), SCMP_SYS(ppoll), SCMP_SYS(futex), SCMP_SYS(close),
-		SCMP_SYS(exit), SCMP_SYS(exit_group), SCMP_SYS(rt_sigreturn),
-		SCMP_SYS(clock_gettime), SCMP_SYS(gettimeofday), SCMP_SYS(clock_nanosleep),
-		SCMP_SYS(munmap), SCMP_SYS(mremap), SCMP_SYS(brk), SCMP_SYS(madvise),
-		SCMP_SYS(getrandom),
-	};
-	scmp_filter_ctx f = seccomp_init(SCMP_ACT_KILL_PROCESS);
-	int r = f ? 0 : -ENOMEM;
-
-	for (size_t i = 0; r == 0 && i < sizeof(plain) / sizeof(plain[0]); i++)
-		r = allow(f, plain[i]);
-	/* memory for malloc, never executable (no new code after lockdown) */
+	(void)unused;
 	if (r == 0)
-		r = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
-				     SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
-	if (r == 0)
-		r = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 1,
-				     SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
-#if defined(__SANITIZE_ADDRESS__)
-	/* ASan builds (make check's second pass) only: the runtime takes its
-	 * alternate signal stack down when the worker exits */
-	if (r == 0)
-		r = allow(f, SCMP_SYS(sigaltstack));
-#endif
-	if (r == 0)
-		r = seccomp_load(f);
-	seccomp_release(f);
+		r = scmprule_memory(f, 0);
 	return r;
 }
 
@@ -147,6 +92,6 @@ int linkw_sandbox_enter(void)
 	if (r == 0)
 		r = landlock();
 	if (r == 0)
-		r = seccomp_install();
+		r = scmprule_load(add_rules, NULL);
 	return r;
 }

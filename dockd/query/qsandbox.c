@@ -94,10 +94,14 @@ static int add_rules(scmp_filter_ctx f, void *arg)
 
 	if (r == 0)
 		r = scmprule_base(f);
-	/* openat for reading only, mprotect never executable, threads only,
-	 * tgkill to itself */
+	/* openat for reading only, threads only, tgkill to itself */
 	if (r == 0)
 		r = scmprule_common(f);
+	/* private memory, never executable; code only as a file's read-only
+	 * private mapping (an NSS module glibc loads at its first lookup
+	 * that reaches one); mprotect never to executable */
+	if (r == 0)
+		r = scmprule_memory(f, SCMPRULE_MAP_CODE | SCMPRULE_MAP_PRIVATE);
 	/* writes: its log (stdout, stderr) only; sockets take send() */
 	if (r == 0)
 		r = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(write), 1,
@@ -112,11 +116,6 @@ static int add_rules(scmp_filter_ctx f, void *arg)
 	/* ntp_gettime(): the clock's quality is dockd's to stamp */
 	if (r == 0)
 		r = seccomp_rule_add(f, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clock_adjtime), 0);
-	/* private memory, never executable */
-	if (r == 0)
-		r = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 2,
-				     SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0),
-				     SCMP_A3(SCMP_CMP_MASKED_EQ, MAP_SHARED, 0));
 	/* shared: only SQLite's -shm index (a reader maps more of it as the
 	 * WAL grows); never the -wal, which SQLite holds read-write (a shared
 	 * read-only mapping could be mprotect()ed writable) */
@@ -124,12 +123,6 @@ static int add_rules(scmp_filter_ctx f, void *arg)
 		r = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 2,
 				     SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0),
 				     SCMP_A4(SCMP_CMP_EQ, (scmp_datum_t)shm_fd));
-	/* code only as a file's read-only private mapping (an NSS module
-	 * glibc loads at its first lookup that reaches one) */
-	if (r == 0)
-		r = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 2,
-				     SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC | PROT_WRITE, PROT_EXEC),
-				     SCMP_A3(SCMP_CMP_MASKED_EQ, MAP_ANONYMOUS | MAP_SHARED, 0));
 	return r;
 }
 

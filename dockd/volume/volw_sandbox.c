@@ -6,11 +6,8 @@
  * getdents64, fstat, newfstatat, pread64, lseek, fadvise64, fcntl). */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <fcntl.h>
 #include <linux/landlock.h>
 #include <stdint.h>
-#include <string.h>
-#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -18,11 +15,9 @@
 
 #include <seccomp.h>
 
+#include "llrule.h"
+#include "scmprule.h"
 #include "volw.h"
-
-struct ll_attr {
-	uint64_t fs, net, scoped;
-};
 
 static int limit(int res, rlim_t v)
 {
@@ -51,78 +46,37 @@ static int set_limits(void)
 
 static int landlock(int rw)
 {
-	struct ll_attr a = { 0 };
-	struct landlock_path_beneath_attr pb = { 0 };
-	size_t size = sizeof(a.fs);
-	long abi = syscall(SYS_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION);
-	int fd, r = 0;
+	uint64_t access = LL_READ;
+	long abi = llrule_abi();
+	int fd, r;
 
 	if (abi < 1)
 		return 0; /* seccomp below still applies; openat stays confined by O_NOFOLLOW walk */
-	a.fs = (1ULL << 13) - 1;
-	if (abi >= 2)
-		a.fs |= 1ULL << 13;
-	if (abi >= 3)
-		a.fs |= 1ULL << 14;
-	if (abi >= 5)
-		a.fs |= 1ULL << 15;
-	if (abi >= 4) {
-		a.net = 3;
-		size = 2 * sizeof(uint64_t);
-	}
-	if (abi >= 6) {
-		a.scoped = 3;
-		size = sizeof(a);
-	}
-	fd = (int)syscall(SYS_landlock_create_ruleset, &a, size, 0);
-	if (fd < 0)
-		return -errno;
-	pb.allowed_access = LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR;
+	r = llrule_ruleset(abi, LLRULE_NO_NET | LLRULE_SCOPED | LLRULE_IOCTL_DEV, &fd);
+	if (r < 0)
+		return r;
 	if (rw) /* release by deletion: remove, never create or write */
-		pb.allowed_access |= LANDLOCK_ACCESS_FS_REMOVE_FILE;
-	pb.parent_fd = VOLW_FD_ROOT;
-	if (syscall(SYS_landlock_add_rule, fd, LANDLOCK_RULE_PATH_BENEATH, &pb, 0) < 0 ||
-	    syscall(SYS_landlock_restrict_self, fd, 0) < 0)
-		r = -errno;
-	close(fd);
-	return r;
+		access |= LANDLOCK_ACCESS_FS_REMOVE_FILE;
+	return llrule_restrict(fd, llrule_allow_fd(fd, VOLW_FD_ROOT, access));
 }
 
-static int seccomp_install(int rw)
+/* the camera-link worker's list, and walking and reading the volume
+ * (landlock: read-only beneath fd 3) */
+static int add_rules(scmp_filter_ctx f, void *arg)
 {
-	static const int plain[] = {
-		SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(readv), SCMP_SYS(writev),
-		SCMP_SYS(recvfrom), SCMP_SYS(sendto), SCMP_SYS(recvmsg), SCMP_SYS(sendmsg),
-		SCMP_SYS(poll), SCMP_SYS(ppoll), SCMP_SYS(futex), SCMP_SYS(close),
-		SCMP_SYS(exit), SCMP_SYS(exit_group), SCMP_SYS(rt_sigreturn),
-		SCMP_SYS(clock_gettime), SCMP_SYS(gettimeofday), SCMP_SYS(clock_nanosleep),
-		SCMP_SYS(munmap), SCMP_SYS(mremap), SCMP_SYS(brk), SCMP_SYS(madvise),
-		SCMP_SYS(getrandom),
-		/* walking and reading the volume (landlock: read-only beneath fd 3) */
+	static const int walk[] = {
 		SCMP_SYS(openat), SCMP_SYS(getdents64), SCMP_SYS(fstat), SCMP_SYS(newfstatat),
 		SCMP_SYS(pread64), SCMP_SYS(lseek), SCMP_SYS(fadvise64), SCMP_SYS(fcntl),
 	};
-	scmp_filter_ctx f = seccomp_init(SCMP_ACT_KILL_PROCESS);
-	int r = f ? 0 : -ENOMEM;
+	int r = scmprule_worker(f);
 
-	for (size_t i = 0; r == 0 && i < sizeof(plain) / sizeof(plain[0]); i++)
-		r = seccomp_rule_add(f, SCMP_ACT_ALLOW, plain[i], 0);
-	if (r == 0 && rw) /* flags 0: never AT_REMOVEDIR */
+	if (r == 0)
+		r = scmprule_allow(f, walk, sizeof(walk) / sizeof(walk[0]));
+	if (r == 0 && *(const int *)arg) /* rw; flags 0: never AT_REMOVEDIR */
 		r = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(unlinkat), 1,
 				     SCMP_A2(SCMP_CMP_EQ, 0));
 	if (r == 0)
-		r = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
-				     SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
-	if (r == 0)
-		r = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 1,
-				     SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
-#if defined(__SANITIZE_ADDRESS__)
-	if (r == 0)
-		r = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(sigaltstack), 0);
-#endif
-	if (r == 0)
-		r = seccomp_load(f);
-	seccomp_release(f);
+		r = scmprule_memory(f, 0);
 	return r;
 }
 
@@ -148,6 +102,6 @@ int volw_sandbox_enter_rw(int rw)
 	if (r == 0)
 		r = landlock(rw);
 	if (r == 0)
-		r = seccomp_install(rw);
+		r = scmprule_load(add_rules, &rw);
 	return r;
 }

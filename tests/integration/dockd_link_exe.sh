@@ -4,7 +4,9 @@
 #   1. it is built at PREFIX/libexec/dockd/dockd-linkw, next to bin/;
 #   2. its image holds no custody code and no daemon code (no symbol it
 #      defines is defined by libcustody.a or by libdockd.a outside the
-#      worker's own files), and it loads none of the libraries the daemon
+#      worker's own files and dockd/core's lock-down rules, llrule.c and
+#      scmprule.c),
+#      and it loads none of the libraries the daemon
 #      needs for the ledger, storage or USB (ldd);
 #   3. dockd no longer carries the worker loop (linkw_main);
 #   4. dockd execs the worker by absolute path from its own installation
@@ -28,7 +30,7 @@ defined "$LIBDIR/libcustody.a" >"$T/cust.syms"
 # libdockd.a without the worker's own objects (nm -A names the member)
 nm -A -g --defined-only "$LIBDIR/libdockd.a" 2>/dev/null |
 	grep -v -e ':linkw\.o:' -e ':linkw_sandbox\.o:' -e ':linkio\.o:' -e ':linkw_attack\.o:' \
-		-e ':linkring\.o:' |
+		-e ':linkring\.o:' -e ':llrule\.o:' -e ':scmprule\.o:' |
 	awk 'NF == 3 { print $3 }' | sort -u >"$T/dockd.syms"
 check "the worker defines symbols (nm works)" grep -q '^linkw_main$' "$T/w.syms"
 check "the daemon library has custodian code (the comparison can fail)" \
