@@ -609,6 +609,8 @@ void link_close(struct link *l)
 		close(l->chan);
 	usbrelay_stop(l->relay);
 	linkring_free(&l->ring);
+	if (l->buf) /* held the camera's plaintext */
+		OPENSSL_cleanse(l->buf, LINK_COPY_PIECE);
 	free(l->buf);
 	OPENSSL_cleanse(l, sizeof(*l));
 	free(l);
