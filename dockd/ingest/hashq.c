@@ -206,6 +206,57 @@ int hashq_put_copy(struct hashq *q, const void *buf, size_t len)
 	return 0;
 }
 
+/* The slot after the queued ones, once it is free; NULL on a hash error. */
+static uint8_t *free_slot(struct hashq *q)
+{
+	unsigned slot;
+
+	if (wait_queued(q, HASHQ_RING_SLOTS - 1) < 0)
+		return NULL;
+	pthread_mutex_lock(&q->mu);
+	slot = (q->head + q->n) % HASHQ_RING_SLOTS;
+	pthread_mutex_unlock(&q->mu);
+	return q->ring[slot];
+}
+
+void *hashq_slot(struct hashq *q, size_t *cap)
+{
+	uint8_t *p;
+
+	if (!cap || !hashq_copies(q, 1) || !(p = free_slot(q)))
+		return NULL;
+	*cap = HASHQ_RING_SLOT;
+	return p;
+}
+
+int hashq_put_slot(struct hashq *q, const void *buf, size_t len)
+{
+	uint8_t *slot;
+
+	/* as hashq_put_copy: the ring may be no longer allowed, it is here */
+	if (!q || !q->has_ring || !buf || len > HASHQ_RING_SLOT)
+		return -EINVAL;
+	/* free already (hashq_slot waited): only this caller queues */
+	if (!(slot = free_slot(q)))
+		return q->err ? q->err : -EIO;
+	if (buf != slot)
+		return -EINVAL;
+	if (!len)
+		return 0;
+	pthread_mutex_lock(&q->mu);
+	enqueue(q, slot, len);
+	pthread_mutex_unlock(&q->mu);
+	return 0;
+}
+
+bool hashq_is_slot(const struct hashq *q, const void *buf)
+{
+	for (unsigned i = 0; q && q->has_ring && buf && i < HASHQ_RING_SLOTS; i++)
+		if (buf == q->ring[i])
+			return true;
+	return false;
+}
+
 void hashq_free(struct hashq *q)
 {
 	if (!q)

@@ -57,6 +57,23 @@ bool hashq_copies(const struct hashq *q, size_t len);
  * next hashq_put()). */
 int hashq_put_copy(struct hashq *q, const void *buf, size_t len);
 
+/* The copy ring's next slot, to fill in place instead of hashq_put_copy()
+ * copying into it (a source that must copy its bytes anyway copies them
+ * here: one copy fewer). Waits while every slot is queued. NULL (*cap
+ * untouched) when hashq_copies(q, 1) is false or the hash failed. The
+ * slot is the caller's until hashq_put_slot(); asking again before that
+ * returns the same slot. */
+void *hashq_slot(struct hashq *q, size_t *cap);
+
+/* Hash len bytes (<= HASHQ_RING_SLOT) at buf, which must be the slot
+ * hashq_slot() returned, after everything put before; the caller may
+ * read buf (never write it) until its next hashq_slot() or hashq_put*()
+ * call. -EINVAL for any other buf or without a ring. */
+int hashq_put_slot(struct hashq *q, const void *buf, size_t len);
+
+/* True when buf is a slot of q's copy ring (what hashq_slot() gives). */
+bool hashq_is_slot(const struct hashq *q, const void *buf);
+
 /* Wait until every buffer put is hashed; the first hashing error. */
 int hashq_wait(struct hashq *q);
 

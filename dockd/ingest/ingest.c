@@ -127,7 +127,14 @@ static int sink(void *ctx, const uint8_t *data, size_t len, uint64_t off)
 		return -PROTO_E_SEQ;
 	/* SHA-256 on the hash thread while this one encrypts the same bytes;
 	 * the frame buffer is reused only after both are done with it. */
-	if (hashq_copies(pl->hq, len)) { /* a copy: no waiting for the hash */
+	if (hashq_is_slot(pl->hq, data)) {
+		/* the link copied the bytes out of its ring into the hash slot
+		 * (pull_slot): hash them there, no copy, no waiting */
+		r = hashq_put_slot(pl->hq, data, len);
+		if (r == 0)
+			r = evfile_writer_write(pl->w, data, len);
+		rh = 0;
+	} else if (hashq_copies(pl->hq, len)) { /* a copy: no waiting for the hash */
 		r = hashq_put_copy(pl->hq, data, len);
 		if (r == 0)
 			r = evfile_writer_write(pl->w, data, len);
@@ -389,10 +396,23 @@ static int verify_start(struct pull *pl)
 	return r;
 }
 
+/* Where the link copies the camera's bytes out of its worker's ring (the
+ * one copy it makes of them, linkc.h): straight into the hash thread's
+ * next free slot, which sink() then hashes and encrypts in place. NULL
+ * (the link's own buffer, sink() copies or waits) when this hashq has no
+ * slots (other cameras docked) or the pull only drains. */
+static void *pull_slot(void *ctx, size_t *cap)
+{
+	struct pull *pl = ctx;
+
+	return pl->draining ? NULL : hashq_slot(pl->hq, cap);
+}
+
 static int link_src_read(void *ctx, const struct dock_rec *rec, uint64_t off, uint64_t len,
 			 session_sink_fn fn, void *fctx)
 {
-	return link_read(ctx, rec->recording_id, off, len, fn, fctx);
+	/* fn is sink() and fctx its pull (pull_data) */
+	return link_read_into(ctx, rec->recording_id, off, len, pull_slot, fn, fctx);
 }
 
 static int link_src_error(void *ctx)

@@ -416,7 +416,7 @@ int link_list(struct link *l, session_entry_fn fn, void *ctx)
  * it, copy its ring bytes out to the sink (unless the sink already
  * refused: *sunk), free the ring (LM_DATA_ACK). */
 static int take_data(struct link *l, const struct linkmsg *m, uint64_t next, uint64_t end,
-		     session_sink_fn sink, void *ctx, int *sunk)
+		     link_buf_fn getbuf, session_sink_fn sink, void *ctx, int *sunk)
 {
 	struct linkmsg ack = { .type = LM_DATA_ACK };
 	uint32_t off = m->u.data.ring_off, len = m->u.data.len;
@@ -434,7 +434,7 @@ static int take_data(struct link *l, const struct linkmsg *m, uint64_t next, uin
 	l->data_seq = m->u.data.seq;
 	if (!*sunk) {
 		r = linkring_deliver(&l->ring, off, len, m->u.data.offset, l->buf, LINK_COPY_PIECE,
-				     sink, ctx);
+				     getbuf, sink, ctx);
 		if (r < 0)
 			*sunk = r;
 	}
@@ -444,6 +444,12 @@ static int take_data(struct link *l, const struct linkmsg *m, uint64_t next, uin
 
 int link_read(struct link *l, const char *rid, uint64_t offset, uint64_t length,
 	      session_sink_fn sink, void *ctx)
+{
+	return link_read_into(l, rid, offset, length, NULL, sink, ctx);
+}
+
+int link_read_into(struct link *l, const char *rid, uint64_t offset, uint64_t length,
+		   link_buf_fn getbuf, session_sink_fn sink, void *ctx)
 {
 	struct linkmsg m = { .type = LM_READ };
 	uint64_t next = offset, end;
@@ -469,7 +475,7 @@ int link_read(struct link *l, const char *rid, uint64_t offset, uint64_t length,
 		}
 		if (m.type != LM_DATA)
 			return unexpected(l, &m, "a read");
-		r = take_data(l, &m, next, end, sink, ctx, &sunk);
+		r = take_data(l, &m, next, end, getbuf, sink, ctx, &sunk);
 		if (r < 0)
 			return r;
 		next += m.u.data.len;
@@ -609,6 +615,8 @@ void link_close(struct link *l)
 		close(l->chan);
 	usbrelay_stop(l->relay);
 	linkring_free(&l->ring);
+	if (l->buf) /* held the camera's plaintext */
+		OPENSSL_cleanse(l->buf, LINK_COPY_PIECE);
 	free(l->buf);
 	OPENSSL_cleanse(l, sizeof(*l));
 	free(l);

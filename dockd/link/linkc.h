@@ -57,6 +57,16 @@ int64_t link_clock_offset_ns(const struct link *l);
 int link_list(struct link *l, session_entry_fn fn, void *ctx);
 int link_read(struct link *l, const char *recording_id, uint64_t offset, uint64_t length,
 	      session_sink_fn sink, void *ctx);
+/* Where link_read_into() copies the bytes of the next piece out of the
+ * worker's ring (linkring.h): a private buffer of *cap (> 0) bytes,
+ * which sink then gets as its data; NULL: the link's own buffer. The one
+ * copy out of the ring then lands where the sink needs the bytes anyway
+ * (the ingest's hash slot), not in a buffer the sink copies again. */
+typedef void *(*link_buf_fn)(void *ctx, size_t *cap);
+/* link_read() with the copy's destination chosen by getbuf (ctx is the
+ * sink's). */
+int link_read_into(struct link *l, const char *recording_id, uint64_t offset, uint64_t length,
+		   link_buf_fn getbuf, session_sink_fn sink, void *ctx);
 /* custodian_sign_receipt(), then RELEASE_REQ; *r is what was sent. */
 int link_release(struct link *l, struct proto_receipt *r);
 /* As session_abort(): the worker sends the camera ERROR err (a

@@ -61,7 +61,8 @@ void linkring_free(struct linkring *r)
 }
 
 int linkring_deliver(const struct linkring *r, uint32_t ring_off, uint32_t len, uint64_t offset,
-		     uint8_t *buf, size_t cap, session_sink_fn sink, void *ctx)
+		     uint8_t *buf, size_t cap, linkring_buf_fn getbuf, session_sink_fn sink,
+		     void *ctx)
 {
 	size_t done = 0;
 
@@ -70,12 +71,19 @@ int linkring_deliver(const struct linkring *r, uint32_t ring_off, uint32_t len, 
 	if (len == 0 || ring_off > r->size || len > r->size - ring_off)
 		return -ERANGE;
 	while (done < len) {
-		size_t n = len - done < cap ? len - done : cap;
+		size_t n = len - done < cap ? len - done : cap, gcap = 0;
+		uint8_t *to = getbuf ? getbuf(ctx, &gcap) : NULL;
 		int s;
 
-		/* the one read of these ring bytes: everything after uses buf */
-		memcpy(buf, r->base + ring_off + done, n);
-		s = sink(ctx, buf, n, offset + done);
+		if (to && gcap) {
+			if (n > gcap)
+				n = gcap;
+		} else {
+			to = buf;
+		}
+		/* the one read of these ring bytes: everything after uses to */
+		memcpy(to, r->base + ring_off + done, n);
+		s = sink(ctx, to, n, offset + done);
 		if (s < 0)
 			return s;
 		done += n;

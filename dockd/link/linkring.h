@@ -12,8 +12,8 @@
  *
  * The worker is hostile and can rewrite the ring at any time, also while
  * the daemon reads it. So the daemon checks every descriptor against the
- * ring and copies the bytes out ONCE (linkring_deliver) into its private
- * buffer; the SHA-256 of the plaintext, the encryption and the ciphertext
+ * ring and copies the bytes out ONCE (linkring_deliver) into a private
+ * buffer (its own, or one the reader gives: the ingest's hash slot); the SHA-256 of the plaintext, the encryption and the ciphertext
  * hash all read that private copy, never the ring. Bytes the worker
  * changes under the copy are just wrong bytes, as if it had sent them:
  * the recording's hash then differs from the camera's signed hash and the
@@ -48,13 +48,20 @@ void linkring_close_fd(struct linkring *r);
 /* Unmap and close. A zeroed ring with fd -1 is fine. */
 void linkring_free(struct linkring *r);
 
+/* Where a piece of ring bytes is copied to: a private buffer of *cap
+ * (> 0) bytes that the sink then gets as its data, or NULL (*cap
+ * untouched) for the default one (linkc.h, link_buf_fn). */
+typedef void *(*linkring_buf_fn)(void *ctx, size_t *cap);
+
 /* Copy ring bytes [ring_off, ring_off + len) out, at most cap at a time,
  * into buf and pass each piece to sink as recording bytes at offset (and
- * on). -ERANGE, nothing passed, when the range does not lie inside the
- * ring or len is 0; else 0 or the sink's first refusal (no piece is passed
- * after it). */
+ * on). With getbuf, each piece goes to the buffer it gives instead when
+ * it gives one (at most that buffer's size and cap at a time). -ERANGE,
+ * nothing passed, when the range does not lie inside the ring or len is
+ * 0; else 0 or the sink's first refusal (no piece is passed after it). */
 int linkring_deliver(const struct linkring *r, uint32_t ring_off, uint32_t len, uint64_t offset,
-		     uint8_t *buf, size_t cap, session_sink_fn sink, void *ctx);
+		     uint8_t *buf, size_t cap, linkring_buf_fn getbuf, session_sink_fn sink,
+		     void *ctx);
 
 /* The sequence number after s in LM_DATA / LM_DATA_ACK (1, 2, ...,
  * UINT32_MAX, 1: 0 is never used). */

@@ -149,12 +149,91 @@ static void test_mixed(void **state)
 	free(data);
 }
 
+/* Filled in place (hashq_slot, the link copying out of its ring): the
+ * slots come round in order, a slot is never handed out again while its
+ * bytes are queued, asking twice gives the same one, only that one is
+ * taken, and mixed with copies the hash is the stream's, in order. */
+static void test_slots(void **state)
+{
+	uint8_t *data = pattern(), *prev[HASHQ_RING_SLOTS] = { NULL };
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	struct hashq *q = NULL;
+	size_t off = 0, step = 1;
+	unsigned i = 0;
+
+	(void)state;
+	assert_int_equal(EVP_DigestInit_ex(md, EVP_sha256(), NULL), 1);
+	assert_int_equal(hashq_start(md, &q), 0);
+	while (off < LEN) {
+		size_t cap = 0, k;
+		uint8_t *p = hashq_slot(q, &cap);
+
+		assert_non_null(p);
+		assert_int_equal(cap, HASHQ_RING_SLOT);
+		assert_ptr_equal(hashq_slot(q, &cap), p); /* not taken yet */
+		assert_true(hashq_is_slot(q, p));
+		/* each slot differs from the RING_SLOTS - 1 before it */
+		for (unsigned j = 1; j < HASHQ_RING_SLOTS; j++)
+			assert_true(p != prev[(i + HASHQ_RING_SLOTS - j) % HASHQ_RING_SLOTS]);
+		prev[i % HASHQ_RING_SLOTS] = p;
+		k = LEN - off < step ? LEN - off : step;
+		if (i % 5 == 4) { /* a copy in between */
+			assert_int_equal(hashq_put_copy(q, data + off, k), 0);
+		} else {
+			memcpy(p, data + off, k);
+			assert_int_equal(hashq_put_slot(q, p + 1, k), -EINVAL);
+			assert_int_equal(hashq_put_slot(q, p, k), 0);
+		}
+		off += k;
+		i++;
+		step = step * 7 % HASHQ_RING_SLOT + 1;
+	}
+	assert_false(hashq_is_slot(q, data));
+	assert_int_equal(hashq_wait(q), 0);
+	final_equals(md, data, LEN);
+	hashq_free(q);
+	EVP_MD_CTX_free(md);
+	free(data);
+}
+
+/* With another hashq live there are no slots to fill in place. */
+static void test_slots_alone_only(void **state)
+{
+	EVP_MD_CTX *md = EVP_MD_CTX_new(), *md2 = EVP_MD_CTX_new();
+	struct hashq *q = NULL, *q2 = NULL;
+	size_t cap = 7;
+	uint8_t *p;
+
+	(void)state;
+	assert_int_equal(EVP_DigestInit_ex(md, EVP_sha256(), NULL), 1);
+	assert_int_equal(EVP_DigestInit_ex(md2, EVP_sha256(), NULL), 1);
+	assert_int_equal(hashq_start(md, &q), 0);
+	p = hashq_slot(q, &cap);
+	assert_non_null(p);
+	assert_int_equal(hashq_start(md2, &q2), 0);
+	assert_null(hashq_slot(q2, &cap));
+	cap = 7;
+	assert_null(hashq_slot(q, &cap));
+	assert_int_equal(cap, 7);
+	/* a slot handed out before still goes in (the ring is still here) */
+	memcpy(p, "abc", 3);
+	assert_int_equal(hashq_put_slot(q, p, 3), 0);
+	assert_int_equal(hashq_wait(q), 0);
+	final_equals(md, (const uint8_t *)"abc", 3);
+	hashq_free(q2);
+	hashq_free(q);
+	EVP_MD_CTX_free(md);
+	EVP_MD_CTX_free(md2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_copy_ring),
 		cmocka_unit_test(test_ring_shared_alike),
 		cmocka_unit_test(test_mixed),
+		cmocka_unit_test(test_slots),
+		cmocka_unit_test(test_slots_alone_only),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
