@@ -97,7 +97,7 @@ static void retire(struct dwrite *w)
  * (a short write, EINVAL) is written block by block. */
 static int write_group(struct dwrite *w, unsigned b0, unsigned n, bool hash, bool tap)
 {
-	struct iovec iov[DWRITE_BLOCKS_MAX];
+	struct iovec iov[DWRITE_LONE_BLOCKS];
 	unsigned i0 = 0, k = 0;
 	uint64_t off;
 	size_t want = 0;
@@ -267,6 +267,11 @@ void dwrite_ring_for(unsigned n, size_t *bsize, unsigned *nblk)
 	unsigned m = 1;
 	size_t ring;
 
+	if (n <= 1) { /* alone: the big ring (dwrite.h) */
+		*bsize = DWRITE_BLOCK_MAX;
+		*nblk = DWRITE_LONE_BLOCKS;
+		return;
+	}
 	while (m < n && m < (1u << 16))
 		m <<= 1;
 	ring = DWRITE_BUDGET / m;
@@ -302,7 +307,7 @@ static int blocks_alloc(uint8_t **blk, unsigned nblk, size_t bsize)
  * ring). The block being filled is empty (called between blocks). */
 static int reshape(struct dwrite *w, size_t bsize, unsigned nblk)
 {
-	uint8_t *nb[DWRITE_BLOCKS_MAX] = { NULL };
+	uint8_t *nb[DWRITE_LONE_BLOCKS] = { NULL };
 	int r;
 
 	if ((r = wait_idle(w)) < 0)
@@ -310,7 +315,7 @@ static int reshape(struct dwrite *w, size_t bsize, unsigned nblk)
 	if (blocks_alloc(nb, nblk, bsize) < 0)
 		return 0;
 	pthread_mutex_lock(&w->mu); /* the threads read blk, nblk, head under it */
-	for (unsigned i = 0; i < DWRITE_BLOCKS_MAX; i++) {
+	for (unsigned i = 0; i < DWRITE_LONE_BLOCKS; i++) {
 		free(w->blk[i]);
 		w->blk[i] = nb[i];
 	}
@@ -563,7 +568,7 @@ void dwrite_free(struct dwrite *w)
 	}
 	dw_set_dio(w, false);
 	EVP_MD_CTX_free(w->md);
-	for (unsigned i = 0; i < DWRITE_BLOCKS_MAX; i++)
+	for (unsigned i = 0; i < DWRITE_LONE_BLOCKS; i++)
 		free(w->blk[i]);
 	atomic_fetch_sub(&writers, 1);
 	pthread_cond_destroy(&w->cv);

@@ -72,6 +72,17 @@
 #define DWRITE_BLOCK_MIN (128u << 10)
 #define DWRITE_BLOCKS_MIN 2
 #define DWRITE_BLOCKS_MAX 8
+/* A lone writer (no other open) is the exception: DWRITE_LONE_BLOCKS x
+ * DWRITE_BLOCK_MAX (16 MiB), outside the budget, and it changes to the
+ * shared rule at its next block once a second writer opens (as above).
+ * Why: the thread writes every block queued in one O_DIRECT pwritev and
+ * frees none of them before the whole write returns, so with 8 blocks the
+ * caller (the pull thread) often found the ring full: counted during
+ * 1 GiB ingests on the loaded 2-core dock, 40-46 waits of 10-15 ms each,
+ * 0.43-0.62 s per GiB, against 4-7 waits and 0.03 s with 16 (the writer
+ * thread, woken late under load, then takes a bigger group; docs/dockd.md
+ * "Ingest pipeline"). Sixteen cameras are not concerned (PSS). */
+#define DWRITE_LONE_BLOCKS 16
 /* Written-back-and-dropped lags the write position by at most this. */
 #define DWRITE_BEHIND (128u << 20)
 

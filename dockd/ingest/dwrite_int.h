@@ -19,7 +19,7 @@
 
 struct dwrite {
 	int fd; /* the caller's */
-	uint8_t *blk[DWRITE_BLOCKS_MAX];
+	uint8_t *blk[DWRITE_LONE_BLOCKS];
 	unsigned nblk;  /* blocks in the ring */
 	size_t bsize;   /* block size */
 	unsigned cur;   /* the block being filled */
@@ -46,9 +46,9 @@ struct dwrite {
 	 * first hq, the tap thread the first tq; a slot is free again once
 	 * all of them are done with it */
 	unsigned head, npend, wq, hq, tq;
-	size_t pend_len[DWRITE_BLOCKS_MAX];
-	size_t pend_lead[DWRITE_BLOCKS_MAX];
-	uint64_t pend_off[DWRITE_BLOCKS_MAX];
+	size_t pend_len[DWRITE_LONE_BLOCKS];
+	size_t pend_lead[DWRITE_LONE_BLOCKS];
+	uint64_t pend_off[DWRITE_LONE_BLOCKS];
 	bool stop;
 	int err;  /* the thread's first error */
 	int cerr; /* the caller's first error (caller-only) */

@@ -103,15 +103,15 @@ static void test_identical_and_sha(void **state)
 	dwrite_free(w);
 }
 
-/* The ring rule (dwrite.h): DWRITE_BUDGET shared by the writers open,
- * by powers of two, 2 x 128 KiB at least. */
+/* The ring rule (dwrite.h): a lone writer 16 x 1 MiB, else DWRITE_BUDGET
+ * shared by the writers open, by powers of two, 2 x 128 KiB at least. */
 static void test_ring_rule(void **state)
 {
 	static const struct {
 		unsigned n, nblk;
 		size_t bsize;
 	} want[] = {
-		{ 0, 8, 1024u << 10 },  { 1, 8, 1024u << 10 },  { 2, 4, 1024u << 10 },
+		{ 0, 16, 1024u << 10 }, { 1, 16, 1024u << 10 },  { 2, 4, 1024u << 10 },
 		{ 3, 2, 1024u << 10 },  { 4, 2, 1024u << 10 },  { 5, 2, 512u << 10 },
 		{ 8, 2, 512u << 10 },   { 9, 2, 256u << 10 },   { 16, 2, 256u << 10 },
 		{ 17, 2, 128u << 10 },  { 32, 2, 128u << 10 },  { 64, 2, 128u << 10 },
@@ -126,20 +126,20 @@ static void test_ring_rule(void **state)
 		dwrite_ring_for(want[i].n, &bsize, &nblk);
 		assert_int_equal(bsize, want[i].bsize);
 		assert_int_equal(nblk, want[i].nblk);
-		/* within the budget up to its floor (17 writers and more) */
-		if (want[i].n >= 1 && want[i].n <= 16)
+		/* within the budget from two writers up to its floor (17 and more) */
+		if (want[i].n >= 2 && want[i].n <= 16)
 			assert_true(bsize * nblk * want[i].n <= DWRITE_BUDGET);
 	}
 }
 
 /* More blocks than the ring holds, in big appends and no flush: the caller
  * runs ahead of the thread and must wait for free blocks, never overwrite
- * a queued one. A lone writer holds 8 x 1 MiB; a second one opening midway
+ * a queued one. A lone writer holds 16 x 1 MiB; a second one opening midway
  * gets 4 x 1 MiB and the first changes to the same at its next block; with
  * sixteen open every one, the first two included, has 2 x 256 KiB (the
  * rule of dwrite.h: sixteen cameras share alike, and with more than the
  * 128 KiB floor), without losing or reordering a byte. */
-#define RING_LEN ((size_t)(DWRITE_BLOCKS_MAX + 5) * DWRITE_BLOCK_MAX + 777)
+#define RING_LEN ((size_t)(DWRITE_LONE_BLOCKS + 5) * DWRITE_BLOCK_MAX + 777)
 #define NW 16
 
 static void append_all(struct dwrite *w, const uint8_t *data, size_t from, size_t to)
@@ -172,11 +172,11 @@ static void test_ring_runs_ahead(void **state)
 	}
 	assert_int_equal(dwrite_open(fd[0], 0, true, &w[0]), 0);
 	assert_int_equal(dwrite_block_size(w[0]), DWRITE_BLOCK_MAX);
-	assert_int_equal(dwrite_ring_blocks(w[0]), DWRITE_BLOCKS_MAX);
+	assert_int_equal(dwrite_ring_blocks(w[0]), DWRITE_LONE_BLOCKS);
 	/* alone: the first quarter through the big ring */
 	append_all(w[0], data, 0, RING_LEN / 4);
 	assert_int_equal(dwrite_block_size(w[0]), DWRITE_BLOCK_MAX);
-	assert_int_equal(dwrite_ring_blocks(w[0]), DWRITE_BLOCKS_MAX);
+	assert_int_equal(dwrite_ring_blocks(w[0]), DWRITE_LONE_BLOCKS);
 	assert_int_equal(dwrite_open(fd[1], 0, true, &w[1]), 0);
 	assert_int_equal(dwrite_ring_blocks(w[1]), 4);
 	/* three million bytes: past each one's next block boundary */
@@ -209,12 +209,12 @@ static void test_ring_runs_ahead(void **state)
 	}
 	for (unsigned i = 1; i < NW; i++)
 		dwrite_free(w[i]);
-	/* alone again: a new writer gets the whole budget */
+	/* alone again: a new writer gets the lone ring */
 	assert_int_equal(ftruncate(fd[0], 0), 0);
 	dwrite_free(w[0]);
 	assert_int_equal(dwrite_open(fd[0], 0, false, &w[0]), 0);
 	assert_int_equal(dwrite_block_size(w[0]), DWRITE_BLOCK_MAX);
-	assert_int_equal(dwrite_ring_blocks(w[0]), DWRITE_BLOCKS_MAX);
+	assert_int_equal(dwrite_ring_blocks(w[0]), DWRITE_LONE_BLOCKS);
 	dwrite_free(w[0]);
 	for (unsigned i = 1; i < NW; i++) {
 		close(fd[i]);
