@@ -50,7 +50,13 @@
 # SIZE_MB (default 1024) and CAM_MB (default 128) scale it down; ROUNDS
 # (default 3) sets the dd/dock turns of part 1. BENCH_POLICY=local runs it
 # with release_policy = local (the ingest then re-reads each recording from
-# the device before stored_local: its CPU is in the figures).
+# the device before stored_local: its CPU is in the figures). PART2=0 skips
+# part 2 (sixteen cameras). PROBE: a command run in the background during
+# each dock turn of part 1 (from its start to stored_local, then sent
+# SIGTERM and waited for: `exec` the tool), with PROBE_PID (dockd's pid)
+# and PROBE_ROUND in its environment, e.g.
+#   PROBE='exec perf sched record -a -g -o /tmp/s.$PROBE_ROUND.data'
+# (docs/dockd.md "Ingest pipeline": who waits on whom).
 set -u
 : "${TOP:=$(cd "$(dirname "$0")/../.." && pwd)}"
 : "${BUILD:=build}"
@@ -130,13 +136,19 @@ run_dd() {
 	echo "$(mbps "$bytes" "$s")" >>"$W/dd.rates"
 }
 run_dock() { # ROUND: a new recording of the same bytes each round
-	rid=REC-$1
+	rid=REC-$1 rnd=$1
 	ln -f "$big" "$DK/orig/BIG/$rid.bin" || exit 1
 	"$CAMSIM" add --dir "$DK/cams/BIG" --id "$rid" --file "$big" --category patrol >/dev/null ||
 		exit 1
 	sync
 	set -- $(cpu_split)
 	cd0=$1 cw0=$2
+	probe=
+	if [ -n "${PROBE:-}" ]; then
+		PROBE_PID=$DK_PID PROBE_ROUND=$rnd sh -c "$PROBE" &
+		probe=$!
+		sleep 0.5 # let it start before the turn
+	fi
 	t0=$(now)
 	dk_dock_bg BIG
 	cam=$DK_CAM_PID
@@ -151,6 +163,7 @@ run_dock() { # ROUND: a new recording of the same bytes each round
 	done
 	set -- $(cpu_split)
 	cd1=$1 cw1=$2
+	[ -z "$probe" ] || { kill -TERM "$probe" 2>/dev/null; wait "$probe"; }
 	wait "$cam" || echo "# camsim exit $?"
 	dk_wait_stored "BIG/$rid" 600 || echo "# not storage_verified"
 	t1=$(now)
@@ -182,6 +195,10 @@ echo "BENCH dockd_ingest_cpu_daemon_per_GiB $(median "$W/dock.cpu_d") s"
 echo "BENCH dockd_ingest_cpu_worker_per_GiB $(median "$W/dock.cpu_w") s"
 dk_same BIG REC-1 || echo "# WARNING: the big recording did not decrypt byte-identical"
 rm -f "$DK/dec.bin" "$big" "$DK"/orig/BIG/REC-*.bin
+if [ "${PART2:-1}" = 0 ]; then
+	dk_stop
+	exit 0
+fi
 
 # ---- 2. sixteen cameras at once ----------------------------------------------
 k=1
