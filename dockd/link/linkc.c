@@ -314,6 +314,9 @@ static int handshake(struct link *l, const struct session_cfg *cfg)
 		if (m.u.opened.result == 0 && verdict != 0)
 			return breach(l, "claims AUTH_OK without the dock's signature");
 		if (m.u.opened.result < 0) {
+			if (verdict == 0 && cfg->why) /* we signed: the camera said no */
+				snprintf(cfg->why, SESSION_WHY_MAX + 1, "the camera refused the dock: %s",
+					 session_refusal_text(m.u.opened.result));
 			(void)reap(l, 2000); /* it ends after a refused session */
 			return m.u.opened.result;
 		}

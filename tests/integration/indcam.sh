@@ -241,6 +241,9 @@ rejected_ind2() {
 i=0 # the dock records it once it sees the ERROR: indcam may be gone first
 until rejected_ind2 || [ $i -ge 200 ]; do sleep 0.1; i=$((i + 1)); done
 check "the dock records the camera's refusal (device_rejected) and alerts" rejected_ind2
+refused_reason() { dk_sql "SELECT reason FROM events WHERE details LIKE '%\"IND-2\"%'"; }
+check "device_rejected says the camera refused the dock (not that it failed to prove its key)" \
+	sh -c "echo '$(refused_reason)' | grep -q 'camera refused the dock'"
 check "dockd stops cleanly" dk_stop
 
 # ---- the other direction: the reference camera (camsim) against a scripted
