@@ -445,12 +445,6 @@ static int take_data(struct link *l, const struct linkmsg *m, uint64_t next, uin
 	return order(l, &ack);
 }
 
-int link_read(struct link *l, const char *rid, uint64_t offset, uint64_t length,
-	      session_sink_fn sink, void *ctx)
-{
-	return link_read_into(l, rid, offset, length, NULL, sink, ctx);
-}
-
 int link_read_into(struct link *l, const char *rid, uint64_t offset, uint64_t length,
 		   link_buf_fn getbuf, session_sink_fn sink, void *ctx)
 {

@@ -6,7 +6,7 @@
  *	struct link *l;
  *	int r = link_open(d, snap, t, &cfg, &l);   // spawn, HELLO .. AUTH_OK
  *	r = link_list(l, on_entry, ctx);           // entries re-verified here
- *	r = link_read(l, id, off, len, sink, ctx);
+ *	r = link_read_into(l, id, off, len, getbuf, sink, ctx); // getbuf may be NULL
  *	r = link_release(l, &receipt);             // custodian gate, then send
  *	                                           // -EEXIST: deleted=0, kept
  *	link_close(l);                             // BYE, reap the worker
@@ -55,16 +55,15 @@ int link_open(struct dockd *d, const struct dock_snap *snap, struct transport *t
 const struct proto_identity *link_identity(const struct link *l);
 int64_t link_clock_offset_ns(const struct link *l);
 int link_list(struct link *l, session_entry_fn fn, void *ctx);
-int link_read(struct link *l, const char *recording_id, uint64_t offset, uint64_t length,
-	      session_sink_fn sink, void *ctx);
 /* Where link_read_into() copies the bytes of the next piece out of the
  * worker's ring (linkring.h): a private buffer of *cap (> 0) bytes,
  * which sink then gets as its data; NULL: the link's own buffer. The one
  * copy out of the ring then lands where the sink needs the bytes anyway
  * (the ingest's hash slot), not in a buffer the sink copies again. */
 typedef void *(*link_buf_fn)(void *ctx, size_t *cap);
-/* link_read() with the copy's destination chosen by getbuf (ctx is the
- * sink's). */
+/* Read length bytes of the recording from offset, each piece copied once
+ * out of the worker's ring, to where getbuf says (NULL or a NULL answer:
+ * the link's own buffer), and handed to sink (ctx is both's). */
 int link_read_into(struct link *l, const char *recording_id, uint64_t offset, uint64_t length,
 		   link_buf_fn getbuf, session_sink_fn sink, void *ctx);
 /* custodian_sign_receipt(), then RELEASE_REQ; *r is what was sent. */
